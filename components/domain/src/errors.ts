@@ -1,0 +1,43 @@
+/**
+ * Errors as typed values. Every rejection in Bourse carries a stable machine code; the gateway maps
+ * codes to Binance's numeric codes and HTTP statuses in one table, so cores never know about HTTP.
+ */
+export type ErrorCode =
+  | "MALFORMED_DECIMAL"
+  | "EXCESS_PRECISION"
+  | "OUT_OF_RANGE"
+  | "BAD_TICK"
+  | "BAD_LOT"
+  | "BELOW_MIN_NOTIONAL"
+  | "UNKNOWN_ASSET"
+  | "UNKNOWN_MARKET"
+  | "UNKNOWN_USER"
+  | "UNKNOWN_ORDER"
+  | "DUPLICATE_ORDER"
+  | "INSUFFICIENT_BALANCE"
+  | "MARKET_HALTED"
+  | "INVALID_CONFIG"
+  | "INVALID_ARGUMENT"
+  | "CONFLICT"
+  | "CORRUPT_JOURNAL"
+  | "UNAVAILABLE"
+  | "INTERNAL";
+
+export class BourseError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "BourseError";
+  }
+}
+
+export function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
+  throw new BourseError(code, message, details);
+}
+
+export function isBourseError(e: unknown, code?: ErrorCode): e is BourseError {
+  return e instanceof BourseError && (code === undefined || e.code === code);
+}

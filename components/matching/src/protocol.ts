@@ -1,0 +1,203 @@
+/**
+ * The matching engine's contract with the rest of Bourse: commands in, sequenced events out.
+ * These object forms are what downstream components (UBSCore, gateway market data, settlement)
+ * consume; the engine's hot path writes the same events into a binary buffer (see events.ts) and
+ * these objects are its decoded view. Numeric enums so the binary form is a straight copy.
+ *
+ * Units: prices in ticks, quantities in lots (see domain/market.ts), quote amounts in the quote
+ * asset's smallest units. All are safe integers.
+ */
+import type { OrderId, UserId } from "../../domain/src/ids.ts";
+
+export enum Side {
+  Buy = 0,
+  Sell = 1,
+}
+
+export enum OrderType {
+  Limit = 0,
+  Market = 1,
+  /** Post-only: rejected if any part would take liquidity (Binance LIMIT_MAKER). */
+  LimitMaker = 2,
+}
+
+export enum TimeInForce {
+  GTC = 0,
+  IOC = 1,
+  FOK = 2,
+}
+
+/** Binance selfTradePreventionMode. Two orders self-trade when they have the same userId. */
+export enum SelfTradePrevention {
+  None = 0,
+  ExpireTaker = 1,
+  ExpireMaker = 2,
+  ExpireBoth = 3,
+}
+
+export enum CommandType {
+  Place = 0,
+  Cancel = 1,
+  CancelAll = 2,
+  Amend = 3,
+}
+
+export interface PlaceCommand {
+  type: CommandType.Place;
+  orderId: OrderId;
+  userId: UserId;
+  side: Side;
+  orderType: OrderType;
+  tif: TimeInForce;
+  /** Limit price; 0 for market orders. */
+  priceTicks: number;
+  /** Quantity in lots; 0 for a market order by quote amount. */
+  qtyLots: number;
+  /** Market order by quote amount (Binance quoteOrderQty), in quote units; 0 otherwise. */
+  quoteUnits: number;
+  stp: SelfTradePrevention;
+}
+
+export interface CancelCommand {
+  type: CommandType.Cancel;
+  orderId: OrderId;
+  userId: UserId;
+}
+
+export interface CancelAllCommand {
+  type: CommandType.CancelAll;
+  userId: UserId;
+}
+
+/** Keeps time priority only when the price is unchanged and the quantity goes down. */
+export interface AmendCommand {
+  type: CommandType.Amend;
+  orderId: OrderId;
+  userId: UserId;
+  /** New limit price (the current one to keep it). */
+  priceTicks: number;
+  /** New remaining quantity in lots (> 0). */
+  qtyLots: number;
+}
+
+export type Command = PlaceCommand | CancelCommand | CancelAllCommand | AmendCommand;
+
+export enum EventType {
+  Accepted = 0,
+  Trade = 1,
+  Cancelled = 2,
+  Expired = 3,
+  Rejected = 4,
+  Amended = 5,
+  BookLevel = 6,
+}
+
+export enum ExpireReason {
+  /** IOC or market order remainder after matching what it could. */
+  IocRemainder = 0,
+  /** FOK could not be filled entirely: nothing traded. */
+  FokUnfilled = 1,
+  /** Self-trade prevention expired this order (Binance EXPIRED_IN_MATCH). */
+  SelfTrade = 2,
+  /** Market order met an empty opposite side or ran out of quote amount below one lot. */
+  NoLiquidity = 3,
+}
+
+export enum RejectReason {
+  DuplicateOrderId = 0,
+  UnknownOrder = 1,
+  /** LIMIT_MAKER would have taken liquidity. */
+  PostOnlyWouldTake = 2,
+  InvalidCommand = 3,
+  /** Cancel/amend of an order that belongs to another user. */
+  NotOwner = 4,
+}
+
+export enum CancelReason {
+  User = 0,
+  CancelAll = 1,
+}
+
+interface EventBase {
+  /** Per-market sequence number, gap-free from 1. */
+  seq: number;
+}
+
+export interface AcceptedEvent extends EventBase {
+  type: EventType.Accepted;
+  orderId: OrderId;
+  userId: UserId;
+  side: Side;
+  orderType: OrderType;
+  tif: TimeInForce;
+  priceTicks: number;
+  qtyLots: number;
+  quoteUnits: number;
+}
+
+/** One fill at the maker's price. Remaining quantities are after this fill. */
+export interface TradeEvent extends EventBase {
+  type: EventType.Trade;
+  /** Per-market trade id, gap-free from 1. */
+  tradeId: number;
+  takerOrderId: OrderId;
+  takerUserId: UserId;
+  makerOrderId: OrderId;
+  makerUserId: UserId;
+  takerSide: Side;
+  priceTicks: number;
+  qtyLots: number;
+  takerRemainingLots: number;
+  makerRemainingLots: number;
+}
+
+export interface CancelledEvent extends EventBase {
+  type: EventType.Cancelled;
+  orderId: OrderId;
+  userId: UserId;
+  remainingLots: number;
+  reason: CancelReason;
+}
+
+/** The order is done with `remainingLots` unfilled (for market-by-quote: `remainingQuoteUnits` unspent). */
+export interface ExpiredEvent extends EventBase {
+  type: EventType.Expired;
+  orderId: OrderId;
+  userId: UserId;
+  remainingLots: number;
+  remainingQuoteUnits: number;
+  reason: ExpireReason;
+}
+
+export interface RejectedEvent extends EventBase {
+  type: EventType.Rejected;
+  orderId: OrderId;
+  userId: UserId;
+  reason: RejectReason;
+}
+
+export interface AmendedEvent extends EventBase {
+  type: EventType.Amended;
+  orderId: OrderId;
+  userId: UserId;
+  priceTicks: number;
+  qtyLots: number;
+  keptPriority: boolean;
+}
+
+/** The aggregate resting quantity at one price after this command; 0 means the level is gone. */
+export interface BookLevelEvent extends EventBase {
+  type: EventType.BookLevel;
+  side: Side;
+  priceTicks: number;
+  totalLots: number;
+}
+
+export type MatchingEvent =
+  | AcceptedEvent
+  | TradeEvent
+  | CancelledEvent
+  | ExpiredEvent
+  | RejectedEvent
+  | AmendedEvent
+  | BookLevelEvent;
