@@ -1,0 +1,2 @@
+export { Journal, type JournalOptions, type TornTail } from "./journal.ts";
+export { SnapshotStore } from "./snapshot.ts";

@@ -1,0 +1,252 @@
+import type { FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import { BourseError, fail } from "../../domain/src/errors.ts";
+import { fsyncDir } from "./fsutil.ts";
+
+/**
+ * A write-ahead journal: numbered records in segment files, each framed as
+ *   u32 payload length | u32 CRC-32 of (lsn, payload) | u64 lsn | payload
+ * Appends are group-committed: every append made while a write is in flight joins the next
+ * write, and a record's promise resolves only after its bytes are written AND fsynced, so an
+ * acknowledged record survives a crash. On open, a torn tail (a partial or corrupt last record,
+ * what a crash mid-write leaves) is detected by length and CRC and cut off, never misread.
+ */
+export interface JournalOptions {
+  /** Start a new segment once the current one passes this size. */
+  readonly segmentBytes?: number;
+}
+
+const HEADER = 16;
+const SEGMENT_SUFFIX = ".wal";
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+interface Segment {
+  readonly firstLsn: number;
+  readonly path: string;
+}
+
+interface Pending {
+  readonly frame: Buffer;
+  readonly lsn: number;
+  readonly resolve: (lsn: number) => void;
+  readonly reject: (e: Error) => void;
+}
+
+export interface TornTail {
+  readonly segment: string;
+  readonly offset: number;
+  readonly droppedBytes: number;
+}
+
+export class Journal {
+  private pending: Pending[] = [];
+  private flushing = false;
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+    private readonly segments: Segment[],
+    private handle: FileHandle,
+    private size: number,
+    private next: number,
+    /** The lsn after the last record on disk; differs from `next` while appends are queued. */
+    private durableNext: number,
+    /** What open() cut off, if anything: for logs and tests. */
+    readonly tornTail: TornTail | undefined,
+  ) {}
+
+  static async open(dir: string, options: JournalOptions = {}): Promise<Journal> {
+    await mkdir(dir, { recursive: true });
+    const segments = await listSegments(dir);
+    let next = 1;
+    let tornTail: TornTail | undefined;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const isLast = i === segments.length - 1;
+      const bytes = await readFile(seg.path);
+      const scan = scanRecords(bytes, seg.firstLsn, () => {});
+      if (scan.validBytes < bytes.length) {
+        if (!isLast) {
+          fail(
+            "CORRUPT_JOURNAL",
+            `journal segment ${seg.path} is corrupt at byte ${scan.validBytes}, before the tail`,
+          );
+        }
+        tornTail = {
+          segment: seg.path,
+          offset: scan.validBytes,
+          droppedBytes: bytes.length - scan.validBytes,
+        };
+        await truncate(seg.path, scan.validBytes);
+      }
+      if (i > 0 && seg.firstLsn !== next) {
+        fail(
+          "CORRUPT_JOURNAL",
+          `journal segment ${seg.path} starts at lsn ${seg.firstLsn}, expected ${next}`,
+        );
+      }
+      next = seg.firstLsn + scan.count;
+    }
+    if (segments.length === 0) {
+      segments.push({ firstLsn: 1, path: segmentPath(dir, 1) });
+    }
+    const current = segments[segments.length - 1]!;
+    const handle = await open(current.path, "a");
+    const { size } = await stat(current.path);
+    await fsyncDir(dir);
+    return new Journal(
+      dir,
+      options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+      segments,
+      handle,
+      size,
+      next,
+      next,
+      tornTail,
+    );
+  }
+
+  /** The lsn the next appended record will get. */
+  get nextLsn(): number {
+    return this.next;
+  }
+
+  /** Appends a record; resolves with its lsn once it is durable. Lsns are assigned in call order. */
+  append(payload: Uint8Array): Promise<number> {
+    if (this.closed) return Promise.reject(new BourseError("UNAVAILABLE", "journal is closed"));
+    if (this.failure) return Promise.reject(this.failure);
+    const lsn = this.next++;
+    const frame = encodeFrame(lsn, payload);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ frame, lsn, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flushLoop());
+      }
+    });
+  }
+
+  /** Calls onRecord for every record with lsn >= fromLsn, in order. */
+  async replay(fromLsn: number, onRecord: (payload: Uint8Array, lsn: number) => void): Promise<void> {
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const nextSeg = this.segments[i + 1];
+      if (nextSeg && nextSeg.firstLsn <= fromLsn) continue;
+      const bytes = await readFile(seg.path);
+      scanRecords(bytes, seg.firstLsn, (payload, lsn) => {
+        if (lsn >= fromLsn) onRecord(payload, lsn);
+      });
+    }
+  }
+
+  /** Deletes whole segments whose records all precede lsn (they are covered by a snapshot). */
+  async truncateBefore(lsn: number): Promise<void> {
+    while (this.segments.length > 1 && this.segments[1]!.firstLsn <= lsn) {
+      const [old] = this.segments.splice(0, 1);
+      await unlink(old!.path);
+    }
+    await fsyncDir(this.dir);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.flushing) await new Promise((r) => setImmediate(r));
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0 && !this.failure) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.writeDurably(Buffer.concat(batch.map((p) => p.frame)));
+        this.durableNext = batch[batch.length - 1]!.lsn + 1;
+        for (const p of batch) p.resolve(p.lsn);
+        if (this.size >= this.segmentBytes) await this.rollSegment();
+      } catch (e) {
+        this.failure = new BourseError("UNAVAILABLE", `journal write failed: ${(e as Error).message}`, {
+          cause: (e as NodeJS.ErrnoException).code,
+        });
+        for (const p of [...batch, ...this.pending]) p.reject(this.failure);
+        this.pending = [];
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async writeDurably(bytes: Buffer): Promise<void> {
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written);
+        written += bytesWritten;
+      }
+      await this.handle.datasync();
+      this.size += bytes.length;
+    } catch (e) {
+      // Leave no partial frame behind a failed write (e.g. ENOSPC): cut back to the durable size.
+      await this.handle.truncate(this.size).catch(() => {});
+      throw e;
+    }
+  }
+
+  private async rollSegment(): Promise<void> {
+    await this.handle.close();
+    const seg = { firstLsn: this.durableNext, path: segmentPath(this.dir, this.durableNext) };
+    this.segments.push(seg);
+    this.handle = await open(seg.path, "a");
+    this.size = 0;
+    await fsyncDir(this.dir);
+  }
+}
+
+function segmentPath(dir: string, firstLsn: number): string {
+  return join(dir, `${String(firstLsn).padStart(20, "0")}${SEGMENT_SUFFIX}`);
+}
+
+async function listSegments(dir: string): Promise<Segment[]> {
+  const names = (await readdir(dir)).filter((n) => /^\d{20}\.wal$/.test(n)).sort();
+  return names.map((n) => ({ firstLsn: Number(n.slice(0, 20)), path: join(dir, n) }));
+}
+
+function encodeFrame(lsn: number, payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeBigUInt64LE(BigInt(lsn), 8);
+  frame.set(payload, HEADER);
+  frame.writeUInt32LE(frameChecksum(frame), 4);
+  return frame;
+}
+
+/** CRC over lsn and payload, so a record copied to the wrong place fails too. */
+function frameChecksum(frame: Buffer): number {
+  return crc32(frame.subarray(8), 0) >>> 0;
+}
+
+/** Walks valid records; stops at the first one that is short, misnumbered or fails its CRC. */
+function scanRecords(
+  bytes: Buffer,
+  firstLsn: number,
+  onRecord: (payload: Uint8Array, lsn: number) => void,
+): { validBytes: number; count: number } {
+  let offset = 0;
+  let count = 0;
+  while (offset + HEADER <= bytes.length) {
+    const length = bytes.readUInt32LE(offset);
+    const end = offset + HEADER + length;
+    if (end > bytes.length) break;
+    const frame = bytes.subarray(offset, end);
+    if (frame.readUInt32LE(4) !== frameChecksum(frame)) break;
+    const lsn = Number(frame.readBigUInt64LE(8));
+    if (lsn !== firstLsn + count) break;
+    onRecord(frame.subarray(HEADER), lsn);
+    count++;
+    offset = end;
+  }
+  return { validBytes: offset, count };
+}
