@@ -1,0 +1,112 @@
+import { z } from "zod";
+import { DEMO_EXCHANGE } from "../../domain/src/exchange.ts";
+
+/**
+ * The one configuration schema for every component and every mode. Sources, later wins:
+ * built-in defaults < config file (YAML or JSON) < BOURSE_* environment variables < CLI flags.
+ */
+const decimalString = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain decimal string");
+const port = z.number().int().min(0).max(65535);
+
+const marketSchema = z.object({
+  symbol: z.string().regex(/^[A-Z0-9]{4,20}$/),
+  base: z.string(),
+  quote: z.string(),
+  tickSize: decimalString,
+  stepSize: decimalString,
+  minPrice: decimalString,
+  maxPrice: decimalString,
+  minQty: decimalString,
+  maxQty: decimalString,
+  minNotional: decimalString,
+  makerFeePpm: z.number().int().min(0).max(100_000),
+  takerFeePpm: z.number().int().min(0).max(100_000),
+});
+
+export const configSchema = z
+  .object({
+    /** Where journals, snapshots and embedded stores live. */
+    dataDir: z.string().min(1).default("./data"),
+    exchange: z
+      .object({
+        assets: z
+          .array(
+            z.object({
+              symbol: z.string().regex(/^[A-Z0-9]{2,12}$/),
+              decimals: z.number().int().min(0).max(18),
+            }),
+          )
+          .min(1),
+        markets: z.array(marketSchema).min(1),
+      })
+      .default(DEMO_EXCHANGE as never),
+    gateway: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: port.default(8080),
+        adminHost: z.string().default("127.0.0.1"),
+        adminPort: port.default(8081),
+        /** Bearer token of the operator (admin) API; generated and printed when absent. */
+        adminToken: z.string().min(16).optional(),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(10 * 1024 * 1024)
+          .default(64 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    ubscore: z
+      .object({
+        /** Take a snapshot (and drop covered journal segments) every this many journal records. */
+        snapshotEvery: z.number().int().min(100).default(100_000),
+      })
+      .strict()
+      .prefault({}),
+    ledger: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("embedded") }).strict(),
+        z
+          .object({
+            kind: z.literal("tigerbeetle"),
+            clusterId: z.string().regex(/^\d+$/).default("0"),
+            addresses: z.array(z.string()).min(1),
+          })
+          .strict(),
+      ])
+      .default({ kind: "embedded" }),
+    eventLog: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("file") }).strict(),
+        z
+          .object({
+            kind: z.literal("kafka"),
+            brokers: z.array(z.string()).min(1),
+            topicPrefix: z.string().default("bourse"),
+          })
+          .strict(),
+      ])
+      .default({ kind: "file" }),
+    store: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("embedded") }).strict(),
+        z
+          .object({
+            kind: z.literal("cassandra"),
+            contactPoints: z.array(z.string()).min(1),
+            localDataCenter: z.string().default("datacenter1"),
+            keyspace: z
+              .string()
+              .regex(/^[a-z][a-z0-9_]{0,47}$/)
+              .default("bourse"),
+          })
+          .strict(),
+      ])
+      .default({ kind: "embedded" }),
+    /** Create demo users with funded accounts and print their API keys at start. */
+    demo: z.boolean().default(true),
+  })
+  .strict();
+
+export type BourseConfig = z.infer<typeof configSchema>;

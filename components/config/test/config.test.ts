@@ -1,0 +1,71 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/load.ts";
+
+describe("config", () => {
+  it("has working defaults: the demo exchange on 127.0.0.1:8080 with embedded adapters", async () => {
+    const c = await loadConfig();
+    expect(c.gateway.port).toBe(8080);
+    expect(c.gateway.host).toBe("127.0.0.1");
+    expect(c.dataDir).toBe("./data");
+    expect(c.ledger.kind).toBe("embedded");
+    expect(c.exchange.markets.map((m) => m.symbol)).toEqual(["BTCUSDT", "ETHUSDT"]);
+  });
+
+  it("layers file < env < overrides", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-config-"));
+    const file = join(dir, "bourse.yaml");
+    await writeFile(file, "gateway:\n  port: 9000\n  adminPort: 9001\ndataDir: /var/lib/bourse\n");
+    const c = await loadConfig({
+      file,
+      env: { BOURSE_GATEWAY_PORT: "9100" },
+      overrides: { dataDir: "/tmp/x" },
+    });
+    expect(c.gateway.port).toBe(9100);
+    expect(c.gateway.adminPort).toBe(9001);
+    expect(c.dataDir).toBe("/tmp/x");
+  });
+
+  it("names every invalid field", async () => {
+    await expect(loadConfig({ env: { BOURSE_GATEWAY_PORT: "99999" } })).rejects.toThrow(/gateway\.port/);
+    await expect(loadConfig({ overrides: { gateway: { prot: 1 } } })).rejects.toThrow(/gateway.*prot/s);
+    await expect(loadConfig({ overrides: { ledger: { kind: "tigerbeetle" } } })).rejects.toThrow(
+      /ledger\.addresses/,
+    );
+  });
+
+  it("rejects an exchange whose markets do not add up", async () => {
+    const bad = {
+      exchange: {
+        assets: [{ symbol: "BTC", decimals: 8 }],
+        markets: [
+          {
+            symbol: "BTCUSDT",
+            base: "BTC",
+            quote: "USDT",
+            tickSize: "0.01",
+            stepSize: "0.001",
+            minPrice: "0.01",
+            maxPrice: "100",
+            minQty: "0.001",
+            maxQty: "10",
+            minNotional: "1",
+            makerFeePpm: 0,
+            takerFeePpm: 0,
+          },
+        ],
+      },
+    };
+    await expect(loadConfig({ overrides: bad })).rejects.toThrow(/unknown quote asset USDT/);
+  });
+
+  it("reports unreadable and unparsable files clearly", async () => {
+    await expect(loadConfig({ file: "/nonexistent/bourse.yaml" })).rejects.toThrow(/cannot read config file/);
+    const dir = await mkdtemp(join(tmpdir(), "bourse-config-"));
+    const file = join(dir, "bad.json");
+    await writeFile(file, "{not json");
+    await expect(loadConfig({ file })).rejects.toThrow(/does not parse/);
+  });
+});
