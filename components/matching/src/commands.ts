@@ -1,0 +1,64 @@
+import { type Command, CommandType } from "./protocol.ts";
+
+/**
+ * Fixed binary layout of a command: COMMAND_STRIDE float64 slots
+ *   type | orderId | userId | side | orderType | tif | priceTicks | qtyLots | quoteUnits | stp
+ * (unused slots are 0). This is what crosses the transport between UBSCore and Matching.
+ */
+export const COMMAND_STRIDE = 10;
+
+export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void {
+  out.fill(0, offset, offset + COMMAND_STRIDE);
+  out[offset] = cmd.type;
+  out[offset + 2] = cmd.userId;
+  switch (cmd.type) {
+    case CommandType.Place:
+      out[offset + 1] = cmd.orderId;
+      out[offset + 3] = cmd.side;
+      out[offset + 4] = cmd.orderType;
+      out[offset + 5] = cmd.tif;
+      out[offset + 6] = cmd.priceTicks;
+      out[offset + 7] = cmd.qtyLots;
+      out[offset + 8] = cmd.quoteUnits;
+      out[offset + 9] = cmd.stp;
+      break;
+    case CommandType.Cancel:
+      out[offset + 1] = cmd.orderId;
+      break;
+    case CommandType.Amend:
+      out[offset + 1] = cmd.orderId;
+      out[offset + 6] = cmd.priceTicks;
+      out[offset + 7] = cmd.qtyLots;
+      break;
+    case CommandType.CancelAll:
+      break;
+  }
+}
+
+export function decodeCommand(d: Float64Array, o = 0): Command {
+  const type = d[o] as CommandType;
+  const userId = d[o + 2]!;
+  switch (type) {
+    case CommandType.Place:
+      return {
+        type,
+        orderId: d[o + 1]!,
+        userId,
+        side: d[o + 3]!,
+        orderType: d[o + 4]!,
+        tif: d[o + 5]!,
+        priceTicks: d[o + 6]!,
+        qtyLots: d[o + 7]!,
+        quoteUnits: d[o + 8]!,
+        stp: d[o + 9]!,
+      };
+    case CommandType.Cancel:
+      return { type, orderId: d[o + 1]!, userId };
+    case CommandType.Amend:
+      return { type, orderId: d[o + 1]!, userId, priceTicks: d[o + 6]!, qtyLots: d[o + 7]! };
+    case CommandType.CancelAll:
+      return { type, userId };
+    default:
+      throw new Error(`unknown command type ${type}`);
+  }
+}

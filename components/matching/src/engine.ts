@@ -1,0 +1,841 @@
+import { EVENT_STRIDE, EventBuffer } from "./events.ts";
+import {
+  CancelReason,
+  type Command,
+  CommandType,
+  EventType,
+  ExpireReason,
+  OrderType,
+  RejectReason,
+  SelfTradePrevention,
+  Side,
+  TimeInForce,
+} from "./protocol.ts";
+
+/**
+ * A price-time-priority order book for one market, built for a hot path that allocates nothing
+ * per command:
+ * - orders live in struct-of-arrays typed-array pools with a free list (slot = index);
+ * - each price level holds its orders in an intrusive doubly linked list (FIFO = time priority);
+ * - each side keeps its active levels in a sorted array of keys with the best level at the END
+ *   (bids keyed by price, asks by -price), so the best is O(1) and the prices that orders
+ *   usually arrive at (near the touch) insert and delete with short shifts;
+ * - events go into a preallocated binary EventBuffer that the caller drains.
+ * Every quantity and price is an integer number of lots/ticks below 2^53, so float64 is exact.
+ */
+export interface MatchingEngineOptions {
+  /** Quote units per (tick x lot): converts a fill to quote for market orders by quote amount. */
+  readonly quotePerTickLot: number;
+  readonly initialOrders?: number;
+  readonly initialLevels?: number;
+}
+
+const NIL = -1;
+
+export interface RestingOrder {
+  readonly orderId: number;
+  readonly userId: number;
+  readonly side: Side;
+  readonly priceTicks: number;
+  readonly qtyLots: number;
+}
+
+export interface DepthLevel {
+  readonly priceTicks: number;
+  readonly totalLots: number;
+}
+
+export interface Depth {
+  readonly lastUpdateId: number;
+  readonly bids: DepthLevel[];
+  readonly asks: DepthLevel[];
+}
+
+export class MatchingEngine {
+  readonly events = new EventBuffer();
+  private readonly quotePerTickLot: number;
+  private seq = 0;
+  private tradeSeq = 0;
+
+  // Order pool (struct of arrays).
+  private oId: Float64Array;
+  private oUser: Float64Array;
+  private oPrice: Float64Array;
+  private oQty: Float64Array;
+  private oSide: Uint8Array;
+  private oStp: Uint8Array;
+  private oPostOnly: Uint8Array;
+  private oNext: Int32Array;
+  private oPrev: Int32Array;
+  private oLevel: Int32Array;
+  private orderFree = NIL;
+  private orderHigh = 0;
+  private readonly slotOf = new Map<number, number>();
+
+  // Level pool.
+  private lvPrice: Float64Array;
+  private lvTotal: Float64Array;
+  private lvHead: Int32Array;
+  private lvTail: Int32Array;
+  private levelFree = NIL;
+  private levelHigh = 0;
+
+  // Sides: ascending keys, best at the end. Index 0 = bids (key = price), 1 = asks (key = -price).
+  private keys: [Float64Array, Float64Array];
+  private lvOf: [Int32Array, Int32Array];
+  private depthN: [number, number] = [0, 0];
+
+  // Levels changed by the current command, reported as BookLevel events at its end.
+  private touchedSide = new Uint8Array(64);
+  private touchedPrice = new Float64Array(64);
+  private touchedN = 0;
+
+  constructor(options: MatchingEngineOptions) {
+    if (!Number.isSafeInteger(options.quotePerTickLot) || options.quotePerTickLot <= 0) {
+      throw new RangeError("quotePerTickLot must be a positive safe integer");
+    }
+    this.quotePerTickLot = options.quotePerTickLot;
+    const orders = options.initialOrders ?? 4096;
+    const levels = options.initialLevels ?? 1024;
+    this.oId = new Float64Array(orders);
+    this.oUser = new Float64Array(orders);
+    this.oPrice = new Float64Array(orders);
+    this.oQty = new Float64Array(orders);
+    this.oSide = new Uint8Array(orders);
+    this.oStp = new Uint8Array(orders);
+    this.oPostOnly = new Uint8Array(orders);
+    this.oNext = new Int32Array(orders);
+    this.oPrev = new Int32Array(orders);
+    this.oLevel = new Int32Array(orders);
+    this.lvPrice = new Float64Array(levels);
+    this.lvTotal = new Float64Array(levels);
+    this.lvHead = new Int32Array(levels);
+    this.lvTail = new Int32Array(levels);
+    this.keys = [new Float64Array(levels), new Float64Array(levels)];
+    this.lvOf = [new Int32Array(levels), new Int32Array(levels)];
+  }
+
+  /** The sequence number of the last event produced (the book's update id). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get lastTradeId(): number {
+    return this.tradeSeq;
+  }
+
+  get restingOrderCount(): number {
+    return this.slotOf.size;
+  }
+
+  execute(cmd: Command): void {
+    switch (cmd.type) {
+      case CommandType.Place:
+        this.place(
+          cmd.orderId,
+          cmd.userId,
+          cmd.side,
+          cmd.orderType,
+          cmd.tif,
+          cmd.priceTicks,
+          cmd.qtyLots,
+          cmd.quoteUnits,
+          cmd.stp,
+        );
+        return;
+      case CommandType.Cancel:
+        this.cancel(cmd.orderId, cmd.userId);
+        return;
+      case CommandType.CancelAll:
+        this.cancelAll(cmd.userId);
+        return;
+      case CommandType.Amend:
+        this.amend(cmd.orderId, cmd.userId, cmd.priceTicks, cmd.qtyLots);
+        return;
+      default:
+        this.reject(0, 0, RejectReason.InvalidCommand);
+    }
+  }
+
+  place(
+    orderId: number,
+    userId: number,
+    side: Side,
+    orderType: OrderType,
+    tif: TimeInForce,
+    priceTicks: number,
+    qtyLots: number,
+    quoteUnits: number,
+    stp: SelfTradePrevention,
+  ): void {
+    if (!validPlace(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits, stp)) {
+      this.reject(orderId, userId, RejectReason.InvalidCommand);
+      return;
+    }
+    if (this.slotOf.has(orderId)) {
+      this.reject(orderId, userId, RejectReason.DuplicateOrderId);
+      return;
+    }
+    const isMarket = orderType === OrderType.Market;
+    if (orderType === OrderType.LimitMaker && this.crosses(side, priceTicks)) {
+      this.reject(orderId, userId, RejectReason.PostOnlyWouldTake);
+      return;
+    }
+    this.emitAccepted(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits);
+    if (tif === TimeInForce.FOK && !this.canFillEntirely(userId, side, priceTicks, qtyLots, stp)) {
+      this.emitExpired(orderId, userId, qtyLots, 0, ExpireReason.FokUnfilled);
+      return;
+    }
+    const limit = isMarket ? (side === Side.Buy ? Number.POSITIVE_INFINITY : 0) : priceTicks;
+    const slot = this.allocOrder(
+      orderId,
+      userId,
+      side,
+      limit,
+      qtyLots,
+      stp,
+      orderType === OrderType.LimitMaker,
+    );
+    const outcome = this.takeLiquidity(slot, quoteUnits);
+    const remaining = this.oQty[slot]!;
+    if (outcome === TAKER_EXPIRED_BY_STP) {
+      this.emitExpired(orderId, userId, remaining, this.quoteLeft, ExpireReason.SelfTrade);
+      this.freeOrder(slot);
+    } else if (quoteUnits > 0) {
+      if (this.quoteLeft > 0) {
+        const reason = outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
+        this.emitExpired(orderId, userId, 0, this.quoteLeft, reason);
+      }
+      this.freeOrder(slot);
+    } else if (remaining === 0) {
+      this.freeOrder(slot);
+    } else if (tif === TimeInForce.GTC && !isMarket) {
+      this.rest(slot);
+    } else {
+      const reason =
+        isMarket && outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
+      this.emitExpired(orderId, userId, remaining, 0, reason);
+      this.freeOrder(slot);
+    }
+    this.flushTouched();
+  }
+
+  cancel(orderId: number, userId: number): void {
+    const slot = this.slotOf.get(orderId);
+    if (slot === undefined) {
+      this.reject(orderId, userId, RejectReason.UnknownOrder);
+      return;
+    }
+    if (this.oUser[slot] !== userId) {
+      this.reject(orderId, userId, RejectReason.NotOwner);
+      return;
+    }
+    this.emitCancelled(slot, CancelReason.User);
+    this.unlink(slot);
+    this.freeOrder(slot);
+    this.flushTouched();
+  }
+
+  /** Cancels every resting order of the user, in ascending order id. Not on the hot path: O(book). */
+  cancelAll(userId: number): void {
+    const slots: number[] = [];
+    for (const slot of this.slotOf.values()) if (this.oUser[slot] === userId) slots.push(slot);
+    slots.sort((a, b) => this.oId[a]! - this.oId[b]!);
+    for (const slot of slots) {
+      this.emitCancelled(slot, CancelReason.CancelAll);
+      this.unlink(slot);
+      this.freeOrder(slot);
+    }
+    this.flushTouched();
+  }
+
+  /**
+   * Changes a resting order. Same price and a smaller (or equal) quantity keeps its place in the
+   * queue; anything else is a cancel-replace under the same id: it goes to the back of its new
+   * level and, if the new price crosses, trades first like a new GTC limit order. A post-only
+   * order that would cross is rejected and stays as it was.
+   */
+  amend(orderId: number, userId: number, priceTicks: number, qtyLots: number): void {
+    const slot = this.slotOf.get(orderId);
+    if (slot === undefined) {
+      this.reject(orderId, userId, RejectReason.UnknownOrder);
+      return;
+    }
+    if (this.oUser[slot] !== userId) {
+      this.reject(orderId, userId, RejectReason.NotOwner);
+      return;
+    }
+    if (!isPositiveSafe(priceTicks) || !isPositiveSafe(qtyLots)) {
+      this.reject(orderId, userId, RejectReason.InvalidCommand);
+      return;
+    }
+    const side = this.oSide[slot] as Side;
+    const oldPrice = this.oPrice[slot]!;
+    const oldQty = this.oQty[slot]!;
+    if (priceTicks === oldPrice && qtyLots <= oldQty) {
+      this.emitAmended(orderId, userId, priceTicks, qtyLots, true);
+      if (qtyLots < oldQty) {
+        this.oQty[slot] = qtyLots;
+        this.lvTotal[this.oLevel[slot]!]! -= oldQty - qtyLots;
+        this.touch(side, priceTicks);
+      }
+      this.flushTouched();
+      return;
+    }
+    if (this.oPostOnly[slot] === 1 && this.crosses(side, priceTicks)) {
+      this.reject(orderId, userId, RejectReason.PostOnlyWouldTake);
+      return;
+    }
+    this.unlink(slot);
+    this.emitAmended(orderId, userId, priceTicks, qtyLots, false);
+    this.oPrice[slot] = priceTicks;
+    this.oQty[slot] = qtyLots;
+    const outcome = this.takeLiquidity(slot, 0);
+    if (outcome === TAKER_EXPIRED_BY_STP) {
+      this.emitExpired(orderId, userId, this.oQty[slot]!, 0, ExpireReason.SelfTrade);
+      this.freeOrder(slot);
+    } else if (this.oQty[slot] === 0) {
+      this.freeOrder(slot);
+    } else {
+      this.rest(slot);
+    }
+    this.flushTouched();
+  }
+
+  bestBid(): number {
+    const n = this.depthN[Side.Buy];
+    return n === 0 ? 0 : this.lvPrice[this.lvOf[Side.Buy][n - 1]!]!;
+  }
+
+  bestAsk(): number {
+    const n = this.depthN[Side.Sell];
+    return n === 0 ? 0 : this.lvPrice[this.lvOf[Side.Sell][n - 1]!]!;
+  }
+
+  /** L2 depth from the best price outwards, with the update id it is consistent with. */
+  depth(limit = Number.POSITIVE_INFINITY): Depth {
+    const side = (s: Side): DepthLevel[] => {
+      const out: DepthLevel[] = [];
+      for (let i = this.depthN[s] - 1; i >= 0 && out.length < limit; i--) {
+        const lv = this.lvOf[s][i]!;
+        out.push({ priceTicks: this.lvPrice[lv]!, totalLots: this.lvTotal[lv]! });
+      }
+      return out;
+    };
+    return { lastUpdateId: this.seq, bids: side(Side.Buy), asks: side(Side.Sell) };
+  }
+
+  /** Resting orders in priority order: bids best first, then asks best first. */
+  restingOrders(): RestingOrder[] {
+    const out: RestingOrder[] = [];
+    for (const s of [Side.Buy, Side.Sell]) {
+      for (let i = this.depthN[s] - 1; i >= 0; i--) {
+        for (let o = this.lvHead[this.lvOf[s][i]!]!; o !== NIL; o = this.oNext[o]!) {
+          out.push({
+            orderId: this.oId[o]!,
+            userId: this.oUser[o]!,
+            side: s,
+            priceTicks: this.oPrice[o]!,
+            qtyLots: this.oQty[o]!,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The book and counters as bytes; `restore` rebuilds an identical book from them. */
+  snapshot(): Uint8Array {
+    const orders = this.slotOf.size;
+    const out = new Float64Array(SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER);
+    out[0] = SNAPSHOT_VERSION;
+    out[1] = this.seq;
+    out[2] = this.tradeSeq;
+    out[3] = orders;
+    let w = SNAPSHOT_HEADER;
+    for (const s of [Side.Buy, Side.Sell]) {
+      for (let i = this.depthN[s] - 1; i >= 0; i--) {
+        for (let o = this.lvHead[this.lvOf[s][i]!]!; o !== NIL; o = this.oNext[o]!) {
+          out[w++] = this.oId[o]!;
+          out[w++] = this.oUser[o]!;
+          out[w++] = s;
+          out[w++] = this.oPrice[o]!;
+          out[w++] = this.oQty[o]!;
+          out[w++] = this.oStp[o]!;
+          out[w++] = this.oPostOnly[o]!;
+        }
+      }
+    }
+    return new Uint8Array(out.buffer);
+  }
+
+  static restore(bytes: Uint8Array, options: MatchingEngineOptions): MatchingEngine {
+    const d = new Float64Array(bytes.slice().buffer);
+    if (d[0] !== SNAPSHOT_VERSION) throw new Error(`unsupported matching snapshot version ${d[0]}`);
+    const orders = d[3]!;
+    const engine = new MatchingEngine({
+      ...options,
+      initialOrders: Math.max(options.initialOrders ?? 4096, orders),
+    });
+    engine.seq = d[1]!;
+    engine.tradeSeq = d[2]!;
+    for (let r = SNAPSHOT_HEADER; r < SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER; r += SNAPSHOT_ORDER) {
+      const slot = engine.allocOrder(
+        d[r]!,
+        d[r + 1]!,
+        d[r + 2] as Side,
+        d[r + 3]!,
+        d[r + 4]!,
+        d[r + 5]!,
+        d[r + 6] === 1,
+      );
+      engine.rest(slot);
+    }
+    engine.touchedN = 0;
+    return engine;
+  }
+
+  // ---- matching ----
+
+  /** Unspent quote of the current market-by-quote order. */
+  private quoteLeft = 0;
+
+  /**
+   * Matches the order in `slot` (not yet resting) against the opposite side up to its limit
+   * price. By quantity, `oQty[slot]` counts down; by quote amount (quoteUnits > 0),
+   * `quoteLeft` counts down and each fill takes as many whole lots as the rest still pays for.
+   */
+  private takeLiquidity(slot: number, quoteUnits: number): number {
+    const side = this.oSide[slot] as Side;
+    const opp = side === Side.Buy ? Side.Sell : Side.Buy;
+    const limit = this.oPrice[slot]!;
+    const userId = this.oUser[slot]!;
+    const stp = this.oStp[slot] as SelfTradePrevention;
+    const byQuote = quoteUnits > 0;
+    this.quoteLeft = quoteUnits;
+    let traded = false;
+    const lvOf = this.lvOf[opp];
+    while (this.depthN[opp] > 0) {
+      const lv = lvOf[this.depthN[opp] - 1]!;
+      const price = this.lvPrice[lv]!;
+      if (side === Side.Buy ? price > limit : price < limit) break;
+      const lotCost = price * this.quotePerTickLot;
+      let maker = this.lvHead[lv]!;
+      let stop = NONE;
+      while (maker !== NIL) {
+        if (byQuote ? this.quoteLeft < lotCost : this.oQty[slot] === 0) {
+          stop = FILLED;
+          break;
+        }
+        const next = this.oNext[maker]!;
+        if (stp !== SelfTradePrevention.None && this.oUser[maker] === userId) {
+          if (stp !== SelfTradePrevention.ExpireTaker) {
+            this.emitExpired(this.oId[maker]!, userId, this.oQty[maker]!, 0, ExpireReason.SelfTrade);
+            this.unlink(maker);
+            this.freeOrder(maker);
+          }
+          if (stp !== SelfTradePrevention.ExpireMaker) {
+            stop = TAKER_EXPIRED_BY_STP;
+            break;
+          }
+          maker = next;
+          continue;
+        }
+        const want = byQuote ? lotsAffordable(this.quoteLeft, lotCost) : this.oQty[slot]!;
+        const makerQty = this.oQty[maker]!;
+        const fill = want < makerQty ? want : makerQty;
+        this.oQty[maker] = makerQty - fill;
+        this.lvTotal[lv]! -= fill;
+        if (byQuote) this.quoteLeft -= fill * lotCost;
+        else this.oQty[slot]! -= fill;
+        traded = true;
+        this.emitTrade(slot, maker, side, price, fill);
+        this.touch(opp, price);
+        if (makerQty === fill) {
+          this.unlink(maker);
+          this.freeOrder(maker);
+        }
+        maker = next;
+      }
+      if (stop === TAKER_EXPIRED_BY_STP) return TAKER_EXPIRED_BY_STP;
+      if (stop === FILLED) break;
+    }
+    return traded ? TRADED : NOTHING_TRADED;
+  }
+
+  /** Would a limit order at this price take liquidity? */
+  private crosses(side: Side, priceTicks: number): boolean {
+    if (side === Side.Buy) {
+      const ask = this.bestAsk();
+      return ask !== 0 && ask <= priceTicks;
+    }
+    const bid = this.bestBid();
+    return bid !== 0 && bid >= priceTicks;
+  }
+
+  /** FOK pre-check: walks the book exactly as matching would, without changing it. */
+  private canFillEntirely(
+    userId: number,
+    side: Side,
+    priceTicks: number,
+    qtyLots: number,
+    stp: number,
+  ): boolean {
+    const opp = side === Side.Buy ? Side.Sell : Side.Buy;
+    let need = qtyLots;
+    for (let i = this.depthN[opp] - 1; i >= 0; i--) {
+      const lv = this.lvOf[opp][i]!;
+      const price = this.lvPrice[lv]!;
+      if (side === Side.Buy ? price > priceTicks : price < priceTicks) return false;
+      for (let o = this.lvHead[lv]!; o !== NIL; o = this.oNext[o]!) {
+        if (stp !== SelfTradePrevention.None && this.oUser[o] === userId) {
+          if (stp === SelfTradePrevention.ExpireMaker) continue;
+          return false;
+        }
+        need -= this.oQty[o]!;
+        if (need <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- book structure ----
+
+  private allocOrder(
+    orderId: number,
+    userId: number,
+    side: Side,
+    priceTicks: number,
+    qtyLots: number,
+    stp: number,
+    postOnly: boolean,
+  ): number {
+    let slot = this.orderFree;
+    if (slot !== NIL) {
+      this.orderFree = this.oNext[slot]!;
+    } else {
+      if (this.orderHigh === this.oId.length) this.growOrders();
+      slot = this.orderHigh++;
+    }
+    this.oId[slot] = orderId;
+    this.oUser[slot] = userId;
+    this.oSide[slot] = side;
+    this.oPrice[slot] = priceTicks;
+    this.oQty[slot] = qtyLots;
+    this.oStp[slot] = stp;
+    this.oPostOnly[slot] = postOnly ? 1 : 0;
+    this.oLevel[slot] = NIL;
+    return slot;
+  }
+
+  private freeOrder(slot: number): void {
+    if (this.oLevel[slot] !== NIL) throw new Error("freeing an order that is still linked");
+    this.slotOf.delete(this.oId[slot]!);
+    this.oNext[slot] = this.orderFree;
+    this.orderFree = slot;
+  }
+
+  /** Appends the order at the back of its price level, creating the level if needed. */
+  private rest(slot: number): void {
+    const side = this.oSide[slot] as Side;
+    const price = this.oPrice[slot]!;
+    const lv = this.findOrCreateLevel(side, price);
+    const tail = this.lvTail[lv]!;
+    this.oPrev[slot] = tail;
+    this.oNext[slot] = NIL;
+    if (tail === NIL) this.lvHead[lv] = slot;
+    else this.oNext[tail] = slot;
+    this.lvTail[lv] = slot;
+    this.lvTotal[lv]! += this.oQty[slot]!;
+    this.oLevel[slot] = lv;
+    this.slotOf.set(this.oId[slot]!, slot);
+    this.touch(side, price);
+  }
+
+  /** Removes the order from its level (dropping the level when it empties). */
+  private unlink(slot: number): void {
+    const lv = this.oLevel[slot]!;
+    const prev = this.oPrev[slot]!;
+    const next = this.oNext[slot]!;
+    if (prev === NIL) this.lvHead[lv] = next;
+    else this.oNext[prev] = next;
+    if (next === NIL) this.lvTail[lv] = prev;
+    else this.oPrev[next] = prev;
+    this.lvTotal[lv]! -= this.oQty[slot]!;
+    this.oLevel[slot] = NIL;
+    const side = this.oSide[slot] as Side;
+    this.touch(side, this.lvPrice[lv]!);
+    if (this.lvHead[lv] === NIL) this.removeLevel(side, lv);
+  }
+
+  private findOrCreateLevel(side: Side, price: number): number {
+    const keys = this.keys[side];
+    const key = side === Side.Buy ? price : -price;
+    const n = this.depthN[side];
+    const at = searchFromEnd(keys, n, key);
+    if (at < n && keys[at] === key) return this.lvOf[side][at]!;
+    if (n === keys.length) this.growSides();
+    const k = this.keys[side];
+    const lvOf = this.lvOf[side];
+    k.copyWithin(at + 1, at, n);
+    lvOf.copyWithin(at + 1, at, n);
+    const lv = this.allocLevel(price);
+    k[at] = key;
+    lvOf[at] = lv;
+    this.depthN[side] = n + 1;
+    return lv;
+  }
+
+  private removeLevel(side: Side, lv: number): void {
+    const keys = this.keys[side];
+    const price = this.lvPrice[lv]!;
+    const key = side === Side.Buy ? price : -price;
+    const n = this.depthN[side];
+    const at = n > 0 && keys[n - 1] === key ? n - 1 : searchFromEnd(keys, n, key);
+    keys.copyWithin(at, at + 1, n);
+    this.lvOf[side].copyWithin(at, at + 1, n);
+    this.depthN[side] = n - 1;
+    this.lvHead[lv] = this.levelFree;
+    this.levelFree = lv;
+  }
+
+  private allocLevel(price: number): number {
+    let lv = this.levelFree;
+    if (lv !== NIL) {
+      this.levelFree = this.lvHead[lv]!;
+    } else {
+      if (this.levelHigh === this.lvPrice.length) this.growLevels();
+      lv = this.levelHigh++;
+    }
+    this.lvPrice[lv] = price;
+    this.lvTotal[lv] = 0;
+    this.lvHead[lv] = NIL;
+    this.lvTail[lv] = NIL;
+    return lv;
+  }
+
+  private growOrders(): void {
+    const n = this.oId.length * 2;
+    this.oId = grow(this.oId, n);
+    this.oUser = grow(this.oUser, n);
+    this.oPrice = grow(this.oPrice, n);
+    this.oQty = grow(this.oQty, n);
+    this.oSide = grow(this.oSide, n);
+    this.oStp = grow(this.oStp, n);
+    this.oPostOnly = grow(this.oPostOnly, n);
+    this.oNext = grow(this.oNext, n);
+    this.oPrev = grow(this.oPrev, n);
+    this.oLevel = grow(this.oLevel, n);
+  }
+
+  private growLevels(): void {
+    const n = this.lvPrice.length * 2;
+    this.lvPrice = grow(this.lvPrice, n);
+    this.lvTotal = grow(this.lvTotal, n);
+    this.lvHead = grow(this.lvHead, n);
+    this.lvTail = grow(this.lvTail, n);
+  }
+
+  private growSides(): void {
+    const n = Math.max(this.keys[0].length, this.keys[1].length) * 2;
+    this.keys = [grow(this.keys[0], n), grow(this.keys[1], n)];
+    this.lvOf = [grow(this.lvOf[0], n), grow(this.lvOf[1], n)];
+  }
+
+  // ---- events ----
+
+  /** Remembers a level whose total changed; reported once, at the end of the command. */
+  private touch(side: Side, price: number): void {
+    for (let i = this.touchedN - 1; i >= 0; i--) {
+      if (this.touchedPrice[i] === price && this.touchedSide[i] === side) return;
+    }
+    if (this.touchedN === this.touchedPrice.length) {
+      this.touchedSide = grow(this.touchedSide, this.touchedN * 2);
+      this.touchedPrice = grow(this.touchedPrice, this.touchedN * 2);
+    }
+    this.touchedSide[this.touchedN] = side;
+    this.touchedPrice[this.touchedN] = price;
+    this.touchedN++;
+  }
+
+  private flushTouched(): void {
+    for (let i = 0; i < this.touchedN; i++) {
+      const side = this.touchedSide[i] as Side;
+      const price = this.touchedPrice[i]!;
+      const keys = this.keys[side];
+      const key = side === Side.Buy ? price : -price;
+      const n = this.depthN[side];
+      const at = searchFromEnd(keys, n, key);
+      const total = at < n && keys[at] === key ? this.lvTotal[this.lvOf[side][at]!]! : 0;
+      const e = this.begin(EventType.BookLevel);
+      const d = this.events.data;
+      d[e + 2] = side;
+      d[e + 3] = price;
+      d[e + 4] = total;
+    }
+    this.touchedN = 0;
+  }
+
+  private begin(type: EventType): number {
+    const e = this.events.next();
+    const d = this.events.data;
+    d.fill(0, e, e + EVENT_STRIDE);
+    d[e] = type;
+    d[e + 1] = ++this.seq;
+    return e;
+  }
+
+  private reject(orderId: number, userId: number, reason: RejectReason): void {
+    const e = this.begin(EventType.Rejected);
+    const d = this.events.data;
+    d[e + 2] = orderId;
+    d[e + 3] = userId;
+    d[e + 4] = reason;
+  }
+
+  private emitAccepted(
+    orderId: number,
+    userId: number,
+    side: Side,
+    orderType: OrderType,
+    tif: TimeInForce,
+    priceTicks: number,
+    qtyLots: number,
+    quoteUnits: number,
+  ): void {
+    const e = this.begin(EventType.Accepted);
+    const d = this.events.data;
+    d[e + 2] = orderId;
+    d[e + 3] = userId;
+    d[e + 4] = side;
+    d[e + 5] = orderType;
+    d[e + 6] = tif;
+    d[e + 7] = priceTicks;
+    d[e + 8] = qtyLots;
+    d[e + 9] = quoteUnits;
+  }
+
+  private emitTrade(taker: number, maker: number, takerSide: Side, price: number, qty: number): void {
+    const e = this.begin(EventType.Trade);
+    const d = this.events.data;
+    d[e + 2] = ++this.tradeSeq;
+    d[e + 3] = this.oId[taker]!;
+    d[e + 4] = this.oUser[taker]!;
+    d[e + 5] = this.oId[maker]!;
+    d[e + 6] = this.oUser[maker]!;
+    d[e + 7] = takerSide;
+    d[e + 8] = price;
+    d[e + 9] = qty;
+    d[e + 10] = this.oQty[taker]!;
+    d[e + 11] = this.oQty[maker]!;
+  }
+
+  private emitCancelled(slot: number, reason: CancelReason): void {
+    const e = this.begin(EventType.Cancelled);
+    const d = this.events.data;
+    d[e + 2] = this.oId[slot]!;
+    d[e + 3] = this.oUser[slot]!;
+    d[e + 4] = this.oQty[slot]!;
+    d[e + 5] = reason;
+  }
+
+  private emitExpired(
+    orderId: number,
+    userId: number,
+    lots: number,
+    quote: number,
+    reason: ExpireReason,
+  ): void {
+    const e = this.begin(EventType.Expired);
+    const d = this.events.data;
+    d[e + 2] = orderId;
+    d[e + 3] = userId;
+    d[e + 4] = lots;
+    d[e + 5] = quote;
+    d[e + 6] = reason;
+  }
+
+  private emitAmended(orderId: number, userId: number, price: number, qty: number, kept: boolean): void {
+    const e = this.begin(EventType.Amended);
+    const d = this.events.data;
+    d[e + 2] = orderId;
+    d[e + 3] = userId;
+    d[e + 4] = price;
+    d[e + 5] = qty;
+    d[e + 6] = kept ? 1 : 0;
+  }
+}
+
+const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_HEADER = 4;
+const SNAPSHOT_ORDER = 7;
+
+// takeLiquidity outcomes and inner-loop stop reasons.
+const NOTHING_TRADED = 0;
+const TRADED = 1;
+const TAKER_EXPIRED_BY_STP = 2;
+const NONE = 0;
+const FILLED = 1;
+
+/** floor(quote / lotCost) exactly: the float quotient can round up across an integer. */
+function lotsAffordable(quote: number, lotCost: number): number {
+  const lots = Math.floor(quote / lotCost);
+  return lots * lotCost > quote ? lots - 1 : lots;
+}
+
+function isPositiveSafe(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0;
+}
+
+function validPlace(
+  orderId: number,
+  userId: number,
+  side: number,
+  orderType: number,
+  tif: number,
+  priceTicks: number,
+  qtyLots: number,
+  quoteUnits: number,
+  stp: number,
+): boolean {
+  if (!isPositiveSafe(orderId) || !isPositiveSafe(userId)) return false;
+  if (side !== Side.Buy && side !== Side.Sell) return false;
+  if (!(stp >= 0 && stp <= 3 && Number.isInteger(stp))) return false;
+  if (orderType === OrderType.Market) {
+    if (tif !== TimeInForce.IOC || priceTicks !== 0) return false;
+    return quoteUnits === 0 ? isPositiveSafe(qtyLots) : qtyLots === 0 && isPositiveSafe(quoteUnits);
+  }
+  if (orderType !== OrderType.Limit && orderType !== OrderType.LimitMaker) return false;
+  if (!(tif === TimeInForce.GTC || tif === TimeInForce.IOC || tif === TimeInForce.FOK)) return false;
+  if (orderType === OrderType.LimitMaker && tif !== TimeInForce.GTC) return false;
+  return isPositiveSafe(priceTicks) && isPositiveSafe(qtyLots) && quoteUnits === 0;
+}
+
+/**
+ * Index of the first key >= `key` in ascending keys[0, n). Orders cluster near the best price,
+ * which is at the end, so the search gallops backwards from the end before bisecting.
+ */
+function searchFromEnd(keys: Float64Array, n: number, key: number): number {
+  let hi = n;
+  let step = 1;
+  let lo = n - 1;
+  while (lo >= 0 && keys[lo]! >= key) {
+    hi = lo;
+    lo = n - 1 - (step <<= 1) + 1;
+  }
+  if (lo < 0) lo = -1;
+  // Invariant: keys[lo] < key (or lo = -1), keys[hi] >= key (or hi = n).
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! >= key) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+type Grownable = Float64Array | Int32Array | Uint8Array;
+function grow<T extends Grownable>(a: T, n: number): T {
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}

@@ -1,0 +1,328 @@
+import {
+  CancelReason,
+  type Command,
+  CommandType,
+  EventType,
+  ExpireReason,
+  type MatchingEvent,
+  OrderType,
+  type PlaceCommand,
+  RejectReason,
+  SelfTradePrevention,
+  Side,
+  TimeInForce,
+} from "../src/protocol.ts";
+
+/**
+ * A deliberately simple order book: one flat array of resting orders, re-sorted whenever the
+ * best order is needed. Slow and obviously right; the engine must produce exactly its events.
+ */
+interface RefOrder {
+  id: number;
+  user: number;
+  side: Side;
+  price: number;
+  qty: number;
+  stp: SelfTradePrevention;
+  postOnly: boolean;
+  time: number;
+}
+
+type Draft = MatchingEvent extends infer E ? (E extends MatchingEvent ? Omit<E, "seq"> : never) : never;
+
+export class ReferenceBook {
+  resting: RefOrder[] = [];
+  events: MatchingEvent[] = [];
+  private seq = 0;
+  private tradeId = 0;
+  private clock = 0;
+  private touched: [Side, number][] = [];
+
+  constructor(private readonly quotePerTickLot: number) {}
+
+  run(cmd: Command): MatchingEvent[] {
+    const start = this.events.length;
+    switch (cmd.type) {
+      case CommandType.Place:
+        this.place(cmd);
+        break;
+      case CommandType.Cancel:
+        this.cancel(cmd.orderId, cmd.userId);
+        break;
+      case CommandType.CancelAll:
+        this.cancelAll(cmd.userId);
+        break;
+      case CommandType.Amend:
+        this.amend(cmd.orderId, cmd.userId, cmd.priceTicks, cmd.qtyLots);
+        break;
+    }
+    this.flush();
+    return this.events.slice(start);
+  }
+
+  /** Resting orders in priority order: bids best first, then asks best first. */
+  book(): { orderId: number; userId: number; side: Side; priceTicks: number; qtyLots: number }[] {
+    return [...this.sorted(Side.Buy), ...this.sorted(Side.Sell)].map((o) => ({
+      orderId: o.id,
+      userId: o.user,
+      side: o.side,
+      priceTicks: o.price,
+      qtyLots: o.qty,
+    }));
+  }
+
+  private emit(e: Draft): void {
+    this.events.push({ ...e, seq: ++this.seq } as MatchingEvent);
+  }
+
+  private touch(side: Side, price: number): void {
+    if (!this.touched.some(([s, p]) => s === side && p === price)) this.touched.push([side, price]);
+  }
+
+  private flush(): void {
+    for (const [side, price] of this.touched) {
+      const totalLots = this.resting
+        .filter((o) => o.side === side && o.price === price)
+        .reduce((sum, o) => sum + o.qty, 0);
+      this.emit({ type: EventType.BookLevel, side, priceTicks: price, totalLots });
+    }
+    this.touched = [];
+  }
+
+  private sorted(side: Side): RefOrder[] {
+    return this.resting
+      .filter((o) => o.side === side)
+      .sort((a, b) => (side === Side.Buy ? b.price - a.price : a.price - b.price) || a.time - b.time);
+  }
+
+  private crosses(side: Side, price: number): boolean {
+    const best = this.sorted(side === Side.Buy ? Side.Sell : Side.Buy)[0];
+    return best !== undefined && (side === Side.Buy ? best.price <= price : best.price >= price);
+  }
+
+  private remove(o: RefOrder): void {
+    this.resting = this.resting.filter((r) => r !== o);
+    this.touch(o.side, o.price);
+  }
+
+  private valid(c: PlaceCommand): boolean {
+    const pos = (n: number) => Number.isSafeInteger(n) && n > 0;
+    if (!pos(c.orderId) || !pos(c.userId) || c.stp < 0 || c.stp > 3) return false;
+    if (c.orderType === OrderType.Market) {
+      if (c.tif !== TimeInForce.IOC || c.priceTicks !== 0) return false;
+      return c.quoteUnits === 0 ? pos(c.qtyLots) : c.qtyLots === 0 && pos(c.quoteUnits);
+    }
+    if (c.orderType === OrderType.LimitMaker && c.tif !== TimeInForce.GTC) return false;
+    return pos(c.priceTicks) && pos(c.qtyLots) && c.quoteUnits === 0;
+  }
+
+  private place(c: PlaceCommand): void {
+    const { orderId, userId } = c;
+    if (!this.valid(c))
+      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.InvalidCommand });
+    if (this.resting.some((o) => o.id === orderId)) {
+      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.DuplicateOrderId });
+    }
+    if (c.orderType === OrderType.LimitMaker && this.crosses(c.side, c.priceTicks)) {
+      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.PostOnlyWouldTake });
+    }
+    this.emit({
+      type: EventType.Accepted,
+      orderId,
+      userId,
+      side: c.side,
+      orderType: c.orderType,
+      tif: c.tif,
+      priceTicks: c.priceTicks,
+      qtyLots: c.qtyLots,
+      quoteUnits: c.quoteUnits,
+    });
+    const isMarket = c.orderType === OrderType.Market;
+    const taker: RefOrder = {
+      id: orderId,
+      user: userId,
+      side: c.side,
+      price: isMarket ? (c.side === Side.Buy ? Number.POSITIVE_INFINITY : 0) : c.priceTicks,
+      qty: c.qtyLots,
+      stp: c.stp,
+      postOnly: c.orderType === OrderType.LimitMaker,
+      time: 0,
+    };
+    if (c.tif === TimeInForce.FOK && !this.fillable(taker)) {
+      return this.emit({
+        type: EventType.Expired,
+        orderId,
+        userId,
+        remainingLots: c.qtyLots,
+        remainingQuoteUnits: 0,
+        reason: ExpireReason.FokUnfilled,
+      });
+    }
+    const result = this.take(taker, c.quoteUnits);
+    const expire = (remainingLots: number, remainingQuoteUnits: number, reason: ExpireReason) =>
+      this.emit({ type: EventType.Expired, orderId, userId, remainingLots, remainingQuoteUnits, reason });
+    if (result.stpExpired) expire(taker.qty, result.quoteLeft, ExpireReason.SelfTrade);
+    else if (c.quoteUnits > 0) {
+      if (result.quoteLeft > 0) {
+        expire(0, result.quoteLeft, result.traded ? ExpireReason.IocRemainder : ExpireReason.NoLiquidity);
+      }
+    } else if (taker.qty === 0) {
+      // filled
+    } else if (c.tif === TimeInForce.GTC && !isMarket) this.rest(taker);
+    else
+      expire(taker.qty, 0, isMarket && !result.traded ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder);
+  }
+
+  private rest(o: RefOrder): void {
+    o.time = ++this.clock;
+    this.resting.push(o);
+    this.touch(o.side, o.price);
+  }
+
+  /** Would the order fill completely, walking the book as matching would? */
+  private fillable(t: RefOrder): boolean {
+    let need = t.qty;
+    for (const m of this.sorted(t.side === Side.Buy ? Side.Sell : Side.Buy)) {
+      if (t.side === Side.Buy ? m.price > t.price : m.price < t.price) return false;
+      if (t.stp !== SelfTradePrevention.None && m.user === t.user) {
+        if (t.stp === SelfTradePrevention.ExpireMaker) continue;
+        return false;
+      }
+      need -= m.qty;
+      if (need <= 0) return true;
+    }
+    return false;
+  }
+
+  private take(t: RefOrder, quoteUnits: number): { traded: boolean; stpExpired: boolean; quoteLeft: number } {
+    let quoteLeft = quoteUnits;
+    let traded = false;
+    for (;;) {
+      const m = this.sorted(t.side === Side.Buy ? Side.Sell : Side.Buy)[0];
+      if (!m) break;
+      if (t.side === Side.Buy ? m.price > t.price : m.price < t.price) break;
+      const lotCost = m.price * this.quotePerTickLot;
+      if (quoteUnits > 0 ? quoteLeft < lotCost : t.qty === 0) break;
+      if (t.stp !== SelfTradePrevention.None && m.user === t.user) {
+        if (t.stp !== SelfTradePrevention.ExpireTaker) {
+          this.emit({
+            type: EventType.Expired,
+            orderId: m.id,
+            userId: m.user,
+            remainingLots: m.qty,
+            remainingQuoteUnits: 0,
+            reason: ExpireReason.SelfTrade,
+          });
+          this.remove(m);
+        }
+        if (t.stp !== SelfTradePrevention.ExpireMaker) return { traded, stpExpired: true, quoteLeft };
+        continue;
+      }
+      const want = quoteUnits > 0 ? Number(BigInt(quoteLeft) / BigInt(lotCost)) : t.qty;
+      const fill = Math.min(want, m.qty);
+      m.qty -= fill;
+      if (quoteUnits > 0) quoteLeft -= fill * lotCost;
+      else t.qty -= fill;
+      traded = true;
+      this.emit({
+        type: EventType.Trade,
+        tradeId: ++this.tradeId,
+        takerOrderId: t.id,
+        takerUserId: t.user,
+        makerOrderId: m.id,
+        makerUserId: m.user,
+        takerSide: t.side,
+        priceTicks: m.price,
+        qtyLots: fill,
+        takerRemainingLots: t.qty,
+        makerRemainingLots: m.qty,
+      });
+      this.touch(m.side, m.price);
+      if (m.qty === 0) this.remove(m);
+    }
+    return { traded, stpExpired: false, quoteLeft };
+  }
+
+  private owned(orderId: number, userId: number): RefOrder | undefined {
+    const o = this.resting.find((r) => r.id === orderId);
+    if (!o) this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.UnknownOrder });
+    else if (o.user !== userId)
+      this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.NotOwner });
+    else return o;
+    return undefined;
+  }
+
+  private cancel(orderId: number, userId: number): void {
+    const o = this.owned(orderId, userId);
+    if (!o) return;
+    this.emit({
+      type: EventType.Cancelled,
+      orderId,
+      userId,
+      remainingLots: o.qty,
+      reason: CancelReason.User,
+    });
+    this.remove(o);
+  }
+
+  private cancelAll(userId: number): void {
+    for (const o of this.resting.filter((r) => r.user === userId).sort((a, b) => a.id - b.id)) {
+      this.emit({
+        type: EventType.Cancelled,
+        orderId: o.id,
+        userId,
+        remainingLots: o.qty,
+        reason: CancelReason.CancelAll,
+      });
+      this.remove(o);
+    }
+  }
+
+  private amend(orderId: number, userId: number, price: number, qty: number): void {
+    const o = this.owned(orderId, userId);
+    if (!o) return;
+    if (!Number.isSafeInteger(price) || price <= 0 || !Number.isSafeInteger(qty) || qty <= 0) {
+      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.InvalidCommand });
+    }
+    if (price === o.price && qty <= o.qty) {
+      this.emit({
+        type: EventType.Amended,
+        orderId,
+        userId,
+        priceTicks: price,
+        qtyLots: qty,
+        keptPriority: true,
+      });
+      if (qty < o.qty) {
+        o.qty = qty;
+        this.touch(o.side, o.price);
+      }
+      return;
+    }
+    if (o.postOnly && this.crosses(o.side, price)) {
+      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.PostOnlyWouldTake });
+    }
+    this.remove(o);
+    this.emit({
+      type: EventType.Amended,
+      orderId,
+      userId,
+      priceTicks: price,
+      qtyLots: qty,
+      keptPriority: false,
+    });
+    o.price = price;
+    o.qty = qty;
+    const result = this.take(o, 0);
+    if (result.stpExpired) {
+      this.emit({
+        type: EventType.Expired,
+        orderId,
+        userId,
+        remainingLots: o.qty,
+        remainingQuoteUnits: 0,
+        reason: ExpireReason.SelfTrade,
+      });
+    } else if (o.qty > 0) this.rest(o);
+  }
+}
