@@ -1,4 +1,5 @@
-import { EVENT_STRIDE, EventBuffer } from "./events.ts";
+import { EventBuffer } from "./events.ts";
+import { OrderIndex } from "./order-index.ts";
 import {
   CancelReason,
   type Command,
@@ -70,7 +71,9 @@ export class MatchingEngine {
   private oLevel: Int32Array;
   private orderFree = NIL;
   private orderHigh = 0;
-  private readonly slotOf = new Map<number, number>();
+  private readonly slotOf: OrderIndex;
+  /** 1 while the order is in the book (and so in slotOf). */
+  private oIndexed: Uint8Array;
 
   // Level pool.
   private lvPrice: Float64Array;
@@ -107,6 +110,8 @@ export class MatchingEngine {
     this.oNext = new Int32Array(orders);
     this.oPrev = new Int32Array(orders);
     this.oLevel = new Int32Array(orders);
+    this.oIndexed = new Uint8Array(orders);
+    this.slotOf = new OrderIndex(orders);
     this.lvPrice = new Float64Array(levels);
     this.lvTotal = new Float64Array(levels);
     this.lvHead = new Int32Array(levels);
@@ -222,7 +227,7 @@ export class MatchingEngine {
 
   cancel(orderId: number, userId: number): void {
     const slot = this.slotOf.get(orderId);
-    if (slot === undefined) {
+    if (slot === NIL) {
       this.reject(orderId, userId, RejectReason.UnknownOrder);
       return;
     }
@@ -239,7 +244,7 @@ export class MatchingEngine {
   /** Cancels every resting order of the user, in ascending order id. Not on the hot path: O(book). */
   cancelAll(userId: number): void {
     const slots: number[] = [];
-    for (const slot of this.slotOf.values()) if (this.oUser[slot] === userId) slots.push(slot);
+    for (const [, slot] of this.slotOf.entries()) if (this.oUser[slot] === userId) slots.push(slot);
     slots.sort((a, b) => this.oId[a]! - this.oId[b]!);
     for (const slot of slots) {
       this.emitCancelled(slot, CancelReason.CancelAll);
@@ -257,7 +262,7 @@ export class MatchingEngine {
    */
   amend(orderId: number, userId: number, priceTicks: number, qtyLots: number): void {
     const slot = this.slotOf.get(orderId);
-    if (slot === undefined) {
+    if (slot === NIL) {
       this.reject(orderId, userId, RejectReason.UnknownOrder);
       return;
     }
@@ -300,6 +305,10 @@ export class MatchingEngine {
       this.rest(slot);
     }
     this.flushTouched();
+  }
+
+  isResting(orderId: number): boolean {
+    return this.slotOf.has(orderId);
   }
 
   bestBid(): number {
@@ -530,7 +539,10 @@ export class MatchingEngine {
 
   private freeOrder(slot: number): void {
     if (this.oLevel[slot] !== NIL) throw new Error("freeing an order that is still linked");
-    this.slotOf.delete(this.oId[slot]!);
+    if (this.oIndexed[slot] === 1) {
+      this.slotOf.delete(this.oId[slot]!);
+      this.oIndexed[slot] = 0;
+    }
     this.oNext[slot] = this.orderFree;
     this.orderFree = slot;
   }
@@ -548,7 +560,10 @@ export class MatchingEngine {
     this.lvTail[lv] = slot;
     this.lvTotal[lv]! += this.oQty[slot]!;
     this.oLevel[slot] = lv;
-    this.slotOf.set(this.oId[slot]!, slot);
+    if (this.oIndexed[slot] === 0) {
+      this.slotOf.set(this.oId[slot]!, slot);
+      this.oIndexed[slot] = 1;
+    }
     this.touch(side, price);
   }
 
@@ -626,6 +641,7 @@ export class MatchingEngine {
     this.oNext = grow(this.oNext, n);
     this.oPrev = grow(this.oPrev, n);
     this.oLevel = grow(this.oLevel, n);
+    this.oIndexed = grow(this.oIndexed, n);
   }
 
   private growLevels(): void {
@@ -679,7 +695,6 @@ export class MatchingEngine {
   private begin(type: EventType): number {
     const e = this.events.next();
     const d = this.events.data;
-    d.fill(0, e, e + EVENT_STRIDE);
     d[e] = type;
     d[e + 1] = ++this.seq;
     return e;

@@ -28,6 +28,7 @@ export class EventBuffer {
   }
 
   /** Returns the slot offset of a fresh record, growing the buffer when full (amortised). */
+  /** Slot offset of a fresh, zeroed record. */
   next(): number {
     const offset = this.count * EVENT_STRIDE;
     if (offset + EVENT_STRIDE > this.data.length) {
@@ -39,7 +40,9 @@ export class EventBuffer {
     return offset;
   }
 
+  /** Empties the buffer; the used records are zeroed so unused slots of new records read 0. */
   clear(): void {
+    this.data.fill(0, 0, this.count * EVENT_STRIDE);
     this.count = 0;
   }
 
