@@ -80,6 +80,8 @@ export class MatchingEngine {
   private lvTotal: Float64Array;
   private lvHead: Int32Array;
   private lvTail: Int32Array;
+  private lvSide: Uint8Array;
+  private lvAlive: Uint8Array;
   private levelFree = NIL;
   private levelHigh = 0;
 
@@ -91,6 +93,7 @@ export class MatchingEngine {
   // Levels changed by the current command, reported as BookLevel events at its end.
   private touchedSide = new Uint8Array(64);
   private touchedPrice = new Float64Array(64);
+  private touchedLevel = new Int32Array(64);
   private touchedN = 0;
 
   constructor(options: MatchingEngineOptions) {
@@ -116,6 +119,8 @@ export class MatchingEngine {
     this.lvTotal = new Float64Array(levels);
     this.lvHead = new Int32Array(levels);
     this.lvTail = new Int32Array(levels);
+    this.lvSide = new Uint8Array(levels);
+    this.lvAlive = new Uint8Array(levels);
     this.keys = [new Float64Array(levels), new Float64Array(levels)];
     this.lvOf = [new Int32Array(levels), new Int32Array(levels)];
   }
@@ -281,8 +286,9 @@ export class MatchingEngine {
       this.emitAmended(orderId, userId, priceTicks, qtyLots, true);
       if (qtyLots < oldQty) {
         this.oQty[slot] = qtyLots;
-        this.lvTotal[this.oLevel[slot]!]! -= oldQty - qtyLots;
-        this.touch(side, priceTicks);
+        const lv = this.oLevel[slot]!;
+        this.lvTotal[lv]! -= oldQty - qtyLots;
+        this.touch(side, priceTicks, lv);
       }
       this.flushTouched();
       return;
@@ -459,7 +465,7 @@ export class MatchingEngine {
         else this.oQty[slot]! -= fill;
         traded = true;
         this.emitTrade(slot, maker, side, price, fill);
-        this.touch(opp, price);
+        this.touch(opp, price, lv);
         if (makerQty === fill) {
           this.unlink(maker);
           this.freeOrder(maker);
@@ -564,7 +570,7 @@ export class MatchingEngine {
       this.slotOf.set(this.oId[slot]!, slot);
       this.oIndexed[slot] = 1;
     }
-    this.touch(side, price);
+    this.touch(side, price, lv);
   }
 
   /** Removes the order from its level (dropping the level when it empties). */
@@ -579,7 +585,7 @@ export class MatchingEngine {
     this.lvTotal[lv]! -= this.oQty[slot]!;
     this.oLevel[slot] = NIL;
     const side = this.oSide[slot] as Side;
-    this.touch(side, this.lvPrice[lv]!);
+    this.touch(side, this.lvPrice[lv]!, lv);
     if (this.lvHead[lv] === NIL) this.removeLevel(side, lv);
   }
 
@@ -594,7 +600,7 @@ export class MatchingEngine {
     const lvOf = this.lvOf[side];
     k.copyWithin(at + 1, at, n);
     lvOf.copyWithin(at + 1, at, n);
-    const lv = this.allocLevel(price);
+    const lv = this.allocLevel(side, price);
     k[at] = key;
     lvOf[at] = lv;
     this.depthN[side] = n + 1;
@@ -611,10 +617,11 @@ export class MatchingEngine {
     this.lvOf[side].copyWithin(at, at + 1, n);
     this.depthN[side] = n - 1;
     this.lvHead[lv] = this.levelFree;
+    this.lvAlive[lv] = 0;
     this.levelFree = lv;
   }
 
-  private allocLevel(price: number): number {
+  private allocLevel(side: Side, price: number): number {
     let lv = this.levelFree;
     if (lv !== NIL) {
       this.levelFree = this.lvHead[lv]!;
@@ -623,6 +630,8 @@ export class MatchingEngine {
       lv = this.levelHigh++;
     }
     this.lvPrice[lv] = price;
+    this.lvSide[lv] = side;
+    this.lvAlive[lv] = 1;
     this.lvTotal[lv] = 0;
     this.lvHead[lv] = NIL;
     this.lvTail[lv] = NIL;
@@ -650,6 +659,8 @@ export class MatchingEngine {
     this.lvTotal = grow(this.lvTotal, n);
     this.lvHead = grow(this.lvHead, n);
     this.lvTail = grow(this.lvTail, n);
+    this.lvSide = grow(this.lvSide, n);
+    this.lvAlive = grow(this.lvAlive, n);
   }
 
   private growSides(): void {
@@ -660,34 +671,40 @@ export class MatchingEngine {
 
   // ---- events ----
 
-  /** Remembers a level whose total changed; reported once, at the end of the command. */
-  private touch(side: Side, price: number): void {
+  /**
+   * Remembers a level whose total changed; reported once, at the end of the command. Keeps the
+   * level slot last seen at that price so the report needs no search: a slot that has since
+   * died (or been reused elsewhere) means the price level is gone.
+   */
+  private touch(side: Side, price: number, lv: number): void {
     for (let i = this.touchedN - 1; i >= 0; i--) {
-      if (this.touchedPrice[i] === price && this.touchedSide[i] === side) return;
+      if (this.touchedPrice[i] === price && this.touchedSide[i] === side) {
+        this.touchedLevel[i] = lv;
+        return;
+      }
     }
     if (this.touchedN === this.touchedPrice.length) {
       this.touchedSide = grow(this.touchedSide, this.touchedN * 2);
       this.touchedPrice = grow(this.touchedPrice, this.touchedN * 2);
+      this.touchedLevel = grow(this.touchedLevel, this.touchedN * 2);
     }
     this.touchedSide[this.touchedN] = side;
     this.touchedPrice[this.touchedN] = price;
+    this.touchedLevel[this.touchedN] = lv;
     this.touchedN++;
   }
 
   private flushTouched(): void {
     for (let i = 0; i < this.touchedN; i++) {
-      const side = this.touchedSide[i] as Side;
+      const side = this.touchedSide[i]!;
       const price = this.touchedPrice[i]!;
-      const keys = this.keys[side];
-      const key = side === Side.Buy ? price : -price;
-      const n = this.depthN[side];
-      const at = searchFromEnd(keys, n, key);
-      const total = at < n && keys[at] === key ? this.lvTotal[this.lvOf[side][at]!]! : 0;
+      const lv = this.touchedLevel[i]!;
+      const alive = this.lvAlive[lv] === 1 && this.lvPrice[lv] === price && this.lvSide[lv] === side;
       const e = this.begin(EventType.BookLevel);
       const d = this.events.data;
       d[e + 2] = side;
       d[e + 3] = price;
-      d[e + 4] = total;
+      d[e + 4] = alive ? this.lvTotal[lv]! : 0;
     }
     this.touchedN = 0;
   }
