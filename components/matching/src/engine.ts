@@ -458,7 +458,7 @@ export class MatchingEngine {
         }
         const want = byQuote ? lotsAffordable(this.quoteLeft, lotCost) : this.oQty[slot]!;
         const makerQty = this.oQty[maker]!;
-        const fill = want < makerQty ? want : makerQty;
+        const fill = Math.min(want, makerQty);
         this.oQty[maker] = makerQty - fill;
         this.lvTotal[lv]! -= fill;
         if (byQuote) this.quoteLeft -= fill * lotCost;
@@ -853,7 +853,8 @@ function searchFromEnd(keys: Float64Array, n: number, key: number): number {
   let lo = n - 1;
   while (lo >= 0 && keys[lo]! >= key) {
     hi = lo;
-    lo = n - 1 - (step <<= 1) + 1;
+    step <<= 1;
+    lo = n - step;
   }
   if (lo < 0) lo = -1;
   // Invariant: keys[lo] < key (or lo = -1), keys[hi] >= key (or hi = n).

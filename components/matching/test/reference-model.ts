@@ -118,13 +118,16 @@ export class ReferenceBook {
 
   private place(c: PlaceCommand): void {
     const { orderId, userId } = c;
-    if (!this.valid(c))
-      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.InvalidCommand });
-    if (this.resting.some((o) => o.id === orderId)) {
-      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.DuplicateOrderId });
-    }
-    if (c.orderType === OrderType.LimitMaker && this.crosses(c.side, c.priceTicks)) {
-      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.PostOnlyWouldTake });
+    const reason = !this.valid(c)
+      ? RejectReason.InvalidCommand
+      : this.resting.some((o) => o.id === orderId)
+        ? RejectReason.DuplicateOrderId
+        : c.orderType === OrderType.LimitMaker && this.crosses(c.side, c.priceTicks)
+          ? RejectReason.PostOnlyWouldTake
+          : undefined;
+    if (reason !== undefined) {
+      this.emit({ type: EventType.Rejected, orderId, userId, reason });
+      return;
     }
     this.emit({
       type: EventType.Accepted,
@@ -149,7 +152,7 @@ export class ReferenceBook {
       time: 0,
     };
     if (c.tif === TimeInForce.FOK && !this.fillable(taker)) {
-      return this.emit({
+      this.emit({
         type: EventType.Expired,
         orderId,
         userId,
@@ -157,6 +160,7 @@ export class ReferenceBook {
         remainingQuoteUnits: 0,
         reason: ExpireReason.FokUnfilled,
       });
+      return;
     }
     const result = this.take(taker, c.quoteUnits);
     const expire = (remainingLots: number, remainingQuoteUnits: number, reason: ExpireReason) =>
@@ -282,7 +286,8 @@ export class ReferenceBook {
     const o = this.owned(orderId, userId);
     if (!o) return;
     if (!Number.isSafeInteger(price) || price <= 0 || !Number.isSafeInteger(qty) || qty <= 0) {
-      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.InvalidCommand });
+      this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.InvalidCommand });
+      return;
     }
     if (price === o.price && qty <= o.qty) {
       this.emit({
@@ -300,7 +305,8 @@ export class ReferenceBook {
       return;
     }
     if (o.postOnly && this.crosses(o.side, price)) {
-      return this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.PostOnlyWouldTake });
+      this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.PostOnlyWouldTake });
+      return;
     }
     this.remove(o);
     this.emit({
