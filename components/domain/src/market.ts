@@ -162,7 +162,10 @@ export function lotsToBaseUnits(market: Market, lots: number): bigint {
   return BigInt(lots) * market.lotUnits;
 }
 
-/** Fee on an amount, rounded up so the exchange never under-collects by a unit. */
+/**
+ * Fee on an amount, rounded down: a client is never charged above the rate, and the fees of
+ * several fills never exceed the fee reserved for their total (sum of floors <= floor of sum).
+ */
 export function feeOf(amount: bigint, ppm: bigint): bigint {
-  return (amount * ppm + 999_999n) / 1_000_000n;
+  return (amount * ppm) / 1_000_000n;
 }

@@ -30,9 +30,12 @@ describe("markets", () => {
     expect(() => new ExchangeDefinition(dup)).toThrow(/duplicate market/);
   });
 
-  it("rounds fees up to the unit", () => {
+  it("rounds fees down to the unit, so fees of parts never exceed the fee of the whole", () => {
     expect(feeOf(1_000_000n, 1000n)).toBe(1000n);
-    expect(feeOf(1_001n, 1000n)).toBe(2n);
+    expect(feeOf(1_999n, 1000n)).toBe(1n);
     expect(feeOf(0n, 1000n)).toBe(0n);
+    const parts = [1_999n, 2_500n, 999n];
+    const sum = parts.reduce((a, b) => a + b, 0n);
+    expect(parts.reduce((a, p) => a + feeOf(p, 1000n), 0n)).toBeLessThanOrEqual(feeOf(sum, 1000n));
   });
 });

@@ -212,9 +212,10 @@ export class MatchingEngine {
       this.emitExpired(orderId, userId, remaining, this.quoteLeft, ExpireReason.SelfTrade);
       this.freeOrder(slot);
     } else if (quoteUnits > 0) {
-      if (this.quoteLeft > 0) {
+      // By quote amount, or by quantity within a quote budget: done when either runs out.
+      if (qtyLots > 0 ? remaining > 0 : this.quoteLeft > 0) {
         const reason = outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
-        this.emitExpired(orderId, userId, 0, this.quoteLeft, reason);
+        this.emitExpired(orderId, userId, remaining, this.quoteLeft, reason);
       }
       this.freeOrder(slot);
     } else if (remaining === 0) {
@@ -417,8 +418,9 @@ export class MatchingEngine {
 
   /**
    * Matches the order in `slot` (not yet resting) against the opposite side up to its limit
-   * price. By quantity, `oQty[slot]` counts down; by quote amount (quoteUnits > 0),
-   * `quoteLeft` counts down and each fill takes as many whole lots as the rest still pays for.
+   * price. By quantity, `oQty[slot]` counts down; with a quote amount (quoteUnits > 0),
+   * `quoteLeft` counts down and each fill takes at most the whole lots the rest still pays for.
+   * A market order may have both: a quantity capped by a quote budget.
    */
   private takeLiquidity(slot: number, quoteUnits: number): number {
     const side = this.oSide[slot] as Side;
@@ -427,6 +429,7 @@ export class MatchingEngine {
     const userId = this.oUser[slot]!;
     const stp = this.oStp[slot] as SelfTradePrevention;
     const byQuote = quoteUnits > 0;
+    const byQty = this.oQty[slot]! > 0;
     this.quoteLeft = quoteUnits;
     let traded = false;
     const lvOf = this.lvOf[opp];
@@ -438,7 +441,7 @@ export class MatchingEngine {
       let maker = this.lvHead[lv]!;
       let stop = NONE;
       while (maker !== NIL) {
-        if (byQuote ? this.quoteLeft < lotCost : this.oQty[slot] === 0) {
+        if ((byQuote && this.quoteLeft < lotCost) || (byQty && this.oQty[slot] === 0)) {
           stop = FILLED;
           break;
         }
@@ -456,13 +459,14 @@ export class MatchingEngine {
           maker = next;
           continue;
         }
-        const want = byQuote ? lotsAffordable(this.quoteLeft, lotCost) : this.oQty[slot]!;
+        const affordable = byQuote ? lotsAffordable(this.quoteLeft, lotCost) : Number.POSITIVE_INFINITY;
+        const want = byQty ? Math.min(this.oQty[slot]!, affordable) : affordable;
         const makerQty = this.oQty[maker]!;
         const fill = Math.min(want, makerQty);
         this.oQty[maker] = makerQty - fill;
         this.lvTotal[lv]! -= fill;
         if (byQuote) this.quoteLeft -= fill * lotCost;
-        else this.oQty[slot]! -= fill;
+        if (byQty) this.oQty[slot]! -= fill;
         traded = true;
         this.emitTrade(slot, maker, side, price, fill);
         this.touch(opp, price, lv);
@@ -835,7 +839,9 @@ function validPlace(
   if (!(stp >= 0 && stp <= 3 && Number.isInteger(stp))) return false;
   if (orderType === OrderType.Market) {
     if (tif !== TimeInForce.IOC || priceTicks !== 0) return false;
-    return quoteUnits === 0 ? isPositiveSafe(qtyLots) : qtyLots === 0 && isPositiveSafe(quoteUnits);
+    const qtyOk = qtyLots === 0 || isPositiveSafe(qtyLots);
+    const quoteOk = quoteUnits === 0 || isPositiveSafe(quoteUnits);
+    return qtyOk && quoteOk && qtyLots + quoteUnits > 0;
   }
   if (orderType !== OrderType.Limit && orderType !== OrderType.LimitMaker) return false;
   if (!(tif === TimeInForce.GTC || tif === TimeInForce.IOC || tif === TimeInForce.FOK)) return false;

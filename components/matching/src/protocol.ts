@@ -53,7 +53,11 @@ export interface PlaceCommand {
   priceTicks: number;
   /** Quantity in lots; 0 for a market order by quote amount. */
   qtyLots: number;
-  /** Market order by quote amount (Binance quoteOrderQty), in quote units; 0 otherwise. */
+  /**
+   * Market orders only, in quote units; 0 otherwise. Alone (qtyLots 0): spend or receive this
+   * much quote (Binance quoteOrderQty). With qtyLots: a budget that caps a market order by
+   * quantity (the balance core uses it so a market buy cannot spend more than it froze).
+   */
   quoteUnits: number;
   stp: SelfTradePrevention;
 }

@@ -49,7 +49,7 @@ const commandArb = fc.oneof(
         orderId: fc.integer({ min: 1, max: 60 }),
         userId: fc.integer({ min: 1, max: 3 }),
         side: fc.constantFrom(Side.Buy, Side.Sell),
-        byQuote: fc.boolean(),
+        mode: fc.constantFrom("qty", "quote", "both"),
         amount: fc.integer({ min: 1, max: 4000 }),
         stp: fc.constantFrom(
           SelfTradePrevention.None,
@@ -66,8 +66,8 @@ const commandArb = fc.oneof(
           orderType: OrderType.Market,
           tif: TimeInForce.IOC,
           priceTicks: 0,
-          qtyLots: m.byQuote ? 0 : (m.amount % 30) + 1,
-          quoteUnits: m.byQuote ? m.amount : 0,
+          qtyLots: m.mode === "quote" ? 0 : (m.amount % 30) + 1,
+          quoteUnits: m.mode === "qty" ? 0 : m.amount,
           stp: m.stp,
         }),
       ),
@@ -198,7 +198,7 @@ describe("MatchingEngine against the reference model", () => {
           switch (e.type) {
             case EventType.Accepted:
               // Ids of finished orders may be reused: each acceptance starts a new order under that id.
-              if (e.quoteUnits > 0) byQuote.add(e.orderId);
+              if (e.qtyLots === 0) byQuote.add(e.orderId);
               else {
                 byQuote.delete(e.orderId);
                 add(ordered, e.orderId, e.qtyLots);

@@ -130,11 +130,26 @@ describe("market orders", () => {
     });
   });
 
-  it("are rejected when malformed (price on a market order, no quantity, both quantity and quote)", () => {
+  it("by quantity within a quote budget stop when the budget cannot pay for the next lot", () => {
+    place(Sell, 100, 2); // 1000 quote units a lot
+    place(Sell, 200, 5); // 2000 a lot
+    const events = place(Buy, 0, 6, { type: OrderType.Market, quote: 4500, user: 2 });
+    expect(trades(events)).toEqual([
+      [1, 100, 2],
+      [2, 200, 1],
+    ]);
+    expect(events.find((e) => e.type === EventType.Expired)).toMatchObject({
+      remainingLots: 3,
+      remainingQuoteUnits: 500,
+      reason: ExpireReason.IocRemainder,
+    });
+  });
+
+  it("are rejected when malformed (price on a market order, no quantity, negative quote, fractional price)", () => {
     for (const bad of [
       () => engine.place(50, 1, Buy, OrderType.Market, TimeInForce.IOC, 100, 1, 0, 0),
       () => engine.place(51, 1, Buy, OrderType.Market, TimeInForce.IOC, 0, 0, 0, 0),
-      () => engine.place(52, 1, Buy, OrderType.Market, TimeInForce.IOC, 0, 1, 10, 0),
+      () => engine.place(52, 1, Buy, OrderType.Market, TimeInForce.IOC, 0, 1, -10, 0),
       () => engine.place(53, 1, Buy, OrderType.Limit, TimeInForce.GTC, 100.5, 1, 0, 0),
     ]) {
       bad();

@@ -110,7 +110,11 @@ export class ReferenceBook {
     if (!pos(c.orderId) || !pos(c.userId) || c.stp < 0 || c.stp > 3) return false;
     if (c.orderType === OrderType.Market) {
       if (c.tif !== TimeInForce.IOC || c.priceTicks !== 0) return false;
-      return c.quoteUnits === 0 ? pos(c.qtyLots) : c.qtyLots === 0 && pos(c.quoteUnits);
+      return (
+        (c.qtyLots === 0 || pos(c.qtyLots)) &&
+        (c.quoteUnits === 0 || pos(c.quoteUnits)) &&
+        c.qtyLots + c.quoteUnits > 0
+      );
     }
     if (c.orderType === OrderType.LimitMaker && c.tif !== TimeInForce.GTC) return false;
     return pos(c.priceTicks) && pos(c.qtyLots) && c.quoteUnits === 0;
@@ -167,8 +171,12 @@ export class ReferenceBook {
       this.emit({ type: EventType.Expired, orderId, userId, remainingLots, remainingQuoteUnits, reason });
     if (result.stpExpired) expire(taker.qty, result.quoteLeft, ExpireReason.SelfTrade);
     else if (c.quoteUnits > 0) {
-      if (result.quoteLeft > 0) {
-        expire(0, result.quoteLeft, result.traded ? ExpireReason.IocRemainder : ExpireReason.NoLiquidity);
+      if (c.qtyLots > 0 ? taker.qty > 0 : result.quoteLeft > 0) {
+        expire(
+          taker.qty,
+          result.quoteLeft,
+          result.traded ? ExpireReason.IocRemainder : ExpireReason.NoLiquidity,
+        );
       }
     } else if (taker.qty === 0) {
       // filled
@@ -201,12 +209,13 @@ export class ReferenceBook {
   private take(t: RefOrder, quoteUnits: number): { traded: boolean; stpExpired: boolean; quoteLeft: number } {
     let quoteLeft = quoteUnits;
     let traded = false;
+    const byQty = t.qty > 0;
     for (;;) {
       const m = this.sorted(t.side === Side.Buy ? Side.Sell : Side.Buy)[0];
       if (!m) break;
       if (t.side === Side.Buy ? m.price > t.price : m.price < t.price) break;
       const lotCost = m.price * this.quotePerTickLot;
-      if (quoteUnits > 0 ? quoteLeft < lotCost : t.qty === 0) break;
+      if ((quoteUnits > 0 && quoteLeft < lotCost) || (byQty && t.qty === 0)) break;
       if (t.stp !== SelfTradePrevention.None && m.user === t.user) {
         if (t.stp !== SelfTradePrevention.ExpireTaker) {
           this.emit({
@@ -222,11 +231,13 @@ export class ReferenceBook {
         if (t.stp !== SelfTradePrevention.ExpireMaker) return { traded, stpExpired: true, quoteLeft };
         continue;
       }
-      const want = quoteUnits > 0 ? Number(BigInt(quoteLeft) / BigInt(lotCost)) : t.qty;
+      const affordable =
+        quoteUnits > 0 ? Number(BigInt(quoteLeft) / BigInt(lotCost)) : Number.POSITIVE_INFINITY;
+      const want = byQty ? Math.min(t.qty, affordable) : affordable;
       const fill = Math.min(want, m.qty);
       m.qty -= fill;
       if (quoteUnits > 0) quoteLeft -= fill * lotCost;
-      else t.qty -= fill;
+      if (byQty) t.qty -= fill;
       traded = true;
       this.emit({
         type: EventType.Trade,
