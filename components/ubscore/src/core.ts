@@ -1,0 +1,469 @@
+import { fail } from "../../domain/src/errors.ts";
+import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { feeOf, lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
+import { MatchingEngine } from "../../matching/src/engine.ts";
+import {
+  CommandType,
+  EventType,
+  ExpireReason,
+  type MatchingEvent,
+  OrderType,
+  Side,
+  TimeInForce,
+  type TradeEvent,
+} from "../../matching/src/protocol.ts";
+import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand } from "./types.ts";
+
+/**
+ * UBSCore's state machine: the single writer of trading balances and the pre-trade risk check,
+ * with the markets' matching engines inside it. Deterministic and free of I/O: the same commands
+ * in the same order give the same state, which is how the durable service recovers.
+ *
+ * Money rules (amounts in each asset's smallest unit, bigint):
+ * - a new order freezes exactly what it may spend: a BUY LIMIT its notional at the limit price
+ *   plus the fee at the higher of the maker/taker rates (quote); a SELL its quantity (base); a BUY
+ *   MARKET by quote amount that amount; a BUY MARKET by quantity the notional at the market's
+ *   maximum price, capped at what is available (the engine stops when the budget runs out);
+ * - a fill moves base seller -> buyer and quote buyer -> seller at the maker price; fees (quote,
+ *   parts per million of the notional, rounded down) go from both sides to the fee account;
+ * - whatever an order no longer needs (price improvement, unused fee reserve, unfilled remainder)
+ *   is released when it is done.
+ * Every change moves money between accounts, except credit/debit, which are the only way money
+ * enters or leaves (conservation is checked by the tests).
+ */
+export interface CommandResult {
+  /** The order the command created or acted on, when there is one. */
+  readonly order?: OrderRecord;
+  readonly orders?: OrderRecord[];
+  readonly events: readonly MatchingEvent[];
+  readonly marketId?: number;
+}
+
+const NO_EVENTS: readonly MatchingEvent[] = [];
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+export class UbsCore {
+  private readonly users = new Set<number>();
+  private readonly balances = new Map<number, Balance[]>();
+  /** Fee account balance per asset id. */
+  readonly fees: bigint[];
+  private readonly engines: MatchingEngine[] = [];
+  private readonly orders = new Map<number, OrderRecord>();
+  /** userId:clientOrderId -> orderId, for open orders only. */
+  private readonly openByClientId = new Map<string, number>();
+  private readonly openByUser = new Map<number, Set<number>>();
+  private readonly trades: TradeRecord[][] = [];
+  private readonly halted = new Set<number>();
+  private nextOrderId = 1;
+  private now = 0;
+
+  constructor(readonly exchange: ExchangeDefinition) {
+    this.fees = exchange.assets.map(() => 0n);
+    for (const m of exchange.markets) {
+      this.engines[m.id] = new MatchingEngine({ quotePerTickLot: Number(m.quotePerTickLot) });
+      this.trades[m.id] = [];
+    }
+  }
+
+  apply(cmd: UbsCommand): CommandResult {
+    switch (cmd.kind) {
+      case "createUser":
+        if (!Number.isSafeInteger(cmd.userId) || cmd.userId <= 0)
+          fail("INVALID_ARGUMENT", "userId must be positive");
+        if (this.users.has(cmd.userId)) fail("CONFLICT", `user ${cmd.userId} exists`);
+        this.users.add(cmd.userId);
+        this.balances.set(
+          cmd.userId,
+          this.exchange.assets.map(() => ({ available: 0n, frozen: 0n })),
+        );
+        return { events: NO_EVENTS };
+      case "credit": {
+        const b = this.balance(cmd.userId, this.assetId(cmd.asset));
+        positiveAmount(cmd.amount);
+        b.available += cmd.amount;
+        return { events: NO_EVENTS };
+      }
+      case "debit": {
+        const b = this.balance(cmd.userId, this.assetId(cmd.asset));
+        positiveAmount(cmd.amount);
+        if (b.available < cmd.amount)
+          fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
+        b.available -= cmd.amount;
+        return { events: NO_EVENTS };
+      }
+      case "place":
+        return this.place(cmd);
+      case "cancel":
+        return this.cancel(cmd.userId, cmd.symbol, cmd.time, cmd.orderId, cmd.clientOrderId);
+      case "cancelAll":
+        return this.cancelAll(cmd.userId, cmd.symbol, cmd.time);
+      case "halt":
+        this.halted.add(this.market(cmd.symbol).id);
+        return { events: NO_EVENTS };
+      case "resume":
+        this.halted.delete(this.market(cmd.symbol).id);
+        return { events: NO_EVENTS };
+    }
+  }
+
+  // ---- queries ----
+
+  hasUser(userId: number): boolean {
+    return this.users.has(userId);
+  }
+
+  balancesOf(userId: number): readonly Balance[] {
+    return this.balances.get(userId) ?? fail("UNKNOWN_USER", `unknown user ${userId}`);
+  }
+
+  order(orderId: number): OrderRecord | undefined {
+    return this.orders.get(orderId);
+  }
+
+  orderByClientId(userId: number, clientOrderId: string): OrderRecord | undefined {
+    const open = this.openByClientId.get(`${userId}:${clientOrderId}`);
+    if (open !== undefined) return this.orders.get(open);
+    for (const o of this.orders.values())
+      if (o.userId === userId && o.clientOrderId === clientOrderId) return o;
+    return undefined;
+  }
+
+  openOrders(userId: number, marketId?: number): OrderRecord[] {
+    const ids = [...(this.openByUser.get(userId) ?? [])].sort((a, b) => a - b);
+    return ids
+      .map((id) => this.orders.get(id)!)
+      .filter((o) => marketId === undefined || o.marketId === marketId);
+  }
+
+  allOrders(userId: number, marketId: number): OrderRecord[] {
+    return [...this.orders.values()].filter((o) => o.userId === userId && o.marketId === marketId);
+  }
+
+  tradesOf(marketId: number): readonly TradeRecord[] {
+    return this.trades[marketId] ?? [];
+  }
+
+  engine(marketId: number): MatchingEngine {
+    return this.engines[marketId] ?? fail("UNKNOWN_MARKET", `unknown market ${marketId}`);
+  }
+
+  isHalted(marketId: number): boolean {
+    return this.halted.has(marketId);
+  }
+
+  /** Sum over users, frozen included, plus the fee account: what the tests hold constant. */
+  totalOf(assetId: number): bigint {
+    let total = this.fees[assetId - 1]!;
+    for (const bs of this.balances.values()) total += bs[assetId - 1]!.available + bs[assetId - 1]!.frozen;
+    return total;
+  }
+
+  // ---- orders ----
+
+  private place(cmd: PlaceOrder): CommandResult {
+    const market = this.market(cmd.symbol);
+    this.balances.get(cmd.userId) ?? fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
+    if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
+    const key = `${cmd.userId}:${cmd.clientOrderId}`;
+    if (this.openByClientId.has(key)) fail("DUPLICATE_ORDER", "Duplicate order sent.");
+    this.checkFilters(market, cmd);
+    const { asset, amount, budget, engineQty } = this.reservation(market, cmd);
+    const balance = this.balance(cmd.userId, asset);
+    if (balance.available < amount || amount <= 0n) {
+      fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
+    }
+    // Validated: from here on the command changes state.
+    this.now = cmd.time;
+    balance.available -= amount;
+    balance.frozen += amount;
+    const order: OrderRecord = {
+      orderId: this.nextOrderId++,
+      userId: cmd.userId,
+      marketId: market.id,
+      clientOrderId: cmd.clientOrderId,
+      side: cmd.side,
+      type: cmd.type,
+      tif: cmd.type === OrderType.Market ? TimeInForce.IOC : cmd.tif,
+      priceTicks: cmd.type === OrderType.Market ? 0 : cmd.priceTicks,
+      origQtyLots: cmd.qtyLots,
+      quoteOrderUnits: cmd.quoteUnits,
+      stp: cmd.stp,
+      time: cmd.time,
+      executedLots: 0,
+      cumQuote: 0n,
+      status: "NEW",
+      updateTime: cmd.time,
+      reserved: amount,
+      reserveAsset: asset,
+      fills: [],
+    };
+    this.orders.set(order.orderId, order);
+    this.openByClientId.set(key, order.orderId);
+    let users = this.openByUser.get(cmd.userId);
+    if (!users) this.openByUser.set(cmd.userId, (users = new Set()));
+    users.add(order.orderId);
+    const engine = this.engines[market.id]!;
+    engine.events.clear();
+    engine.place(
+      order.orderId,
+      order.userId,
+      order.side,
+      order.type,
+      order.tif,
+      order.priceTicks,
+      engineQty,
+      budget,
+      order.stp,
+    );
+    const events = this.applyEvents(market, engine);
+    // Market orders never rest: whatever their events said, they are done after their command.
+    if (order.type === OrderType.Market && !isDone(order)) {
+      this.finish(order, order.executedLots > 0 ? "FILLED" : "EXPIRED");
+    }
+    return { order, events, marketId: market.id };
+  }
+
+  private cancel(
+    userId: number,
+    symbol: string,
+    time: number,
+    orderId?: number,
+    clientOrderId?: string,
+  ): CommandResult {
+    const market = this.market(symbol);
+    const order =
+      orderId !== undefined
+        ? this.orders.get(orderId)
+        : clientOrderId !== undefined
+          ? this.orderByClientId(userId, clientOrderId)
+          : fail(
+              "INVALID_ARGUMENT",
+              "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+            );
+    if (!order || order.userId !== userId || order.marketId !== market.id || isDone(order)) {
+      fail("UNKNOWN_ORDER", "Unknown order sent.");
+    }
+    this.now = time;
+    const engine = this.engines[market.id]!;
+    engine.events.clear();
+    engine.cancel(order.orderId, userId);
+    return { order, events: this.applyEvents(market, engine), marketId: market.id };
+  }
+
+  private cancelAll(userId: number, symbol: string, time: number): CommandResult {
+    const market = this.market(symbol);
+    const open = this.openOrders(userId, market.id);
+    if (open.length === 0) fail("UNKNOWN_ORDER", "Unknown order sent.");
+    this.now = time;
+    const engine = this.engines[market.id]!;
+    engine.events.clear();
+    engine.execute({ type: CommandType.CancelAll, userId });
+    return { orders: open, events: this.applyEvents(market, engine), marketId: market.id };
+  }
+
+  /** Binance filters that the integer core can check: price and quantity ranges, notional. */
+  private checkFilters(market: Market, cmd: PlaceOrder): void {
+    const isMarket = cmd.type === OrderType.Market;
+    if (!isMarket) {
+      if (
+        !Number.isSafeInteger(cmd.priceTicks) ||
+        cmd.priceTicks < market.minPriceTicks ||
+        cmd.priceTicks > market.maxPriceTicks
+      ) {
+        fail("OUT_OF_RANGE", "Filter failure: PRICE_FILTER");
+      }
+      if (cmd.type === OrderType.LimitMaker && cmd.tif !== TimeInForce.GTC)
+        fail("INVALID_ARGUMENT", "LIMIT_MAKER orders are GTC");
+    }
+    if (cmd.qtyLots !== 0 || !isMarket) {
+      if (
+        !Number.isSafeInteger(cmd.qtyLots) ||
+        cmd.qtyLots < market.minQtyLots ||
+        cmd.qtyLots > market.maxQtyLots
+      ) {
+        fail("OUT_OF_RANGE", "Filter failure: LOT_SIZE");
+      }
+    }
+    if (isMarket && (cmd.qtyLots === 0) === (cmd.quoteUnits === 0n)) {
+      fail("INVALID_ARGUMENT", "A MARKET order takes either quantity or quoteOrderQty.");
+    }
+    if (!isMarket && cmd.quoteUnits !== 0n)
+      fail("INVALID_ARGUMENT", "quoteOrderQty is for MARKET orders only.");
+    const orderNotional = isMarket ? cmd.quoteUnits : notional(market, cmd.priceTicks, cmd.qtyLots);
+    if ((!isMarket || cmd.quoteUnits > 0n) && orderNotional < market.minNotional) {
+      fail("BELOW_MIN_NOTIONAL", "Filter failure: NOTIONAL");
+    }
+  }
+
+  /**
+   * What the order freezes (asset id and amount), and the quantity and quote budget handed to
+   * the engine, chosen so that a market order can never spend or sell more than was frozen.
+   */
+  private reservation(
+    market: Market,
+    cmd: PlaceOrder,
+  ): { asset: number; amount: bigint; budget: number; engineQty: number } {
+    const maxFeePpm = market.makerFeePpm > market.takerFeePpm ? market.makerFeePpm : market.takerFeePpm;
+    const quote = market.quote.id;
+    const base = market.base.id;
+    if (cmd.side === Side.Buy) {
+      if (cmd.type !== OrderType.Market) {
+        const n = notional(market, cmd.priceTicks, cmd.qtyLots);
+        return { asset: quote, amount: n + feeOf(n, maxFeePpm), budget: 0, engineQty: cmd.qtyLots };
+      }
+      const available = this.balance(cmd.userId, quote).available;
+      let amount = cmd.quoteUnits;
+      if (amount === 0n) {
+        // By quantity: the worst case is every lot at the market's maximum price; freeze what is
+        // available up to that, and let the budget stop the order where the money ends.
+        const worst = notional(market, market.maxPriceTicks, cmd.qtyLots);
+        amount = min(worst + feeOf(worst, market.takerFeePpm), available);
+      }
+      // Spend + fee(spend) <= (amount - fee(amount)) + fee(amount) = amount.
+      const budget = min(amount - feeOf(amount, market.takerFeePpm), MAX_SAFE);
+      return { asset: quote, amount, budget: Number(budget), engineQty: cmd.qtyLots };
+    }
+    if (cmd.qtyLots > 0) {
+      return { asset: base, amount: lotsToBaseUnits(market, cmd.qtyLots), budget: 0, engineQty: cmd.qtyLots };
+    }
+    // SELL MARKET by quote amount: sell at most what is available, until the amount is received.
+    const lots = this.balance(cmd.userId, base).available / market.lotUnits;
+    if (lots > MAX_SAFE) fail("OUT_OF_RANGE", "balance too large for one order");
+    return { asset: base, amount: lots * market.lotUnits, budget: quoteBudget(cmd), engineQty: Number(lots) };
+  }
+
+  // ---- events from matching ----
+
+  private applyEvents(market: Market, engine: MatchingEngine): MatchingEvent[] {
+    const events = engine.events.decode();
+    engine.events.clear();
+    for (const e of events) {
+      switch (e.type) {
+        case EventType.Trade:
+          this.applyTrade(market, e);
+          break;
+        case EventType.Cancelled:
+          this.finish(this.orders.get(e.orderId)!, "CANCELED");
+          break;
+        case EventType.Expired: {
+          const o = this.orders.get(e.orderId)!;
+          if (e.reason === ExpireReason.SelfTrade) this.finish(o, "EXPIRED_IN_MATCH");
+          else if (o.type === OrderType.Market && o.origQtyLots === 0 && o.executedLots > 0)
+            this.finish(o, "FILLED");
+          else this.finish(o, "EXPIRED");
+          break;
+        }
+        case EventType.Rejected: {
+          const o = this.orders.get(e.orderId);
+          if (o && !isDone(o)) this.finish(o, "REJECTED");
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    return events;
+  }
+
+  private applyTrade(market: Market, e: TradeEvent): void {
+    const taker = this.orders.get(e.takerOrderId)!;
+    const maker = this.orders.get(e.makerOrderId)!;
+    const [buyer, seller] = e.takerSide === Side.Buy ? [taker, maker] : [maker, taker];
+    const quoteUnits = notional(market, e.priceTicks, e.qtyLots);
+    const baseUnits = lotsToBaseUnits(market, e.qtyLots);
+    const buyerFee = feeOf(quoteUnits, buyer === taker ? market.takerFeePpm : market.makerFeePpm);
+    const sellerFee = feeOf(quoteUnits, seller === taker ? market.takerFeePpm : market.makerFeePpm);
+    this.consume(buyer, quoteUnits + buyerFee);
+    this.balance(buyer.userId, market.base.id).available += baseUnits;
+    this.consume(seller, baseUnits);
+    this.balance(seller.userId, market.quote.id).available += quoteUnits - sellerFee;
+    this.fees[market.quote.id - 1]! += buyerFee + sellerFee;
+    this.trades[market.id]!.push({
+      tradeId: e.tradeId,
+      marketId: market.id,
+      priceTicks: e.priceTicks,
+      qtyLots: e.qtyLots,
+      quoteUnits,
+      time: this.now,
+      buyerOrderId: buyer.orderId,
+      sellerOrderId: seller.orderId,
+      buyerUserId: buyer.userId,
+      sellerUserId: seller.userId,
+      takerSide: e.takerSide,
+      buyerFee,
+      sellerFee,
+    });
+    for (const [o, remaining, fee] of [
+      [taker, e.takerRemainingLots, taker === buyer ? buyerFee : sellerFee],
+      [maker, e.makerRemainingLots, maker === buyer ? buyerFee : sellerFee],
+    ] as const) {
+      o.executedLots += e.qtyLots;
+      o.cumQuote += quoteUnits;
+      o.updateTime = this.now;
+      o.fills.push({
+        tradeId: e.tradeId,
+        priceTicks: e.priceTicks,
+        qtyLots: e.qtyLots,
+        quoteUnits,
+        fee,
+        isMaker: o === maker,
+      });
+      if (o.origQtyLots > 0 && remaining === 0) this.finish(o, "FILLED");
+      else o.status = "PARTIALLY_FILLED";
+    }
+  }
+
+  /** Takes a filled amount out of what the order froze. */
+  private consume(order: OrderRecord, amount: bigint): void {
+    if (amount > order.reserved) {
+      fail("INTERNAL", `order ${order.orderId} would spend ${amount} but has ${order.reserved} reserved`);
+    }
+    order.reserved -= amount;
+    this.balance(order.userId, order.reserveAsset).frozen -= amount;
+  }
+
+  /** The order is done: release what it no longer needs and forget its client id. */
+  private finish(order: OrderRecord, status: OrderRecord["status"]): void {
+    order.status = status;
+    order.updateTime = this.now;
+    const b = this.balance(order.userId, order.reserveAsset);
+    b.frozen -= order.reserved;
+    b.available += order.reserved;
+    order.reserved = 0n;
+    this.openByClientId.delete(`${order.userId}:${order.clientOrderId}`);
+    this.openByUser.get(order.userId)?.delete(order.orderId);
+  }
+
+  // ---- lookups ----
+
+  private market(symbol: string): Market {
+    return this.exchange.market(symbol) ?? fail("UNKNOWN_MARKET", "Invalid symbol.");
+  }
+
+  private assetId(symbol: string): number {
+    return (this.exchange.asset(symbol) ?? fail("UNKNOWN_ASSET", `unknown asset ${symbol}`)).id;
+  }
+
+  private balance(userId: number, assetId: number): Balance {
+    const bs = this.balances.get(userId) ?? fail("UNKNOWN_USER", `unknown user ${userId}`);
+    return bs[assetId - 1]!;
+  }
+}
+
+function isDone(o: OrderRecord): boolean {
+  return o.status !== "NEW" && o.status !== "PARTIALLY_FILLED";
+}
+
+function positiveAmount(amount: bigint): void {
+  if (typeof amount !== "bigint" || amount <= 0n)
+    fail("INVALID_ARGUMENT", "amount must be a positive integer");
+}
+
+function quoteBudget(cmd: PlaceOrder): number {
+  if (cmd.quoteUnits > MAX_SAFE) fail("OUT_OF_RANGE", "quoteOrderQty is too large");
+  return Number(cmd.quoteUnits);
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

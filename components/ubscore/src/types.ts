@@ -1,0 +1,103 @@
+import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
+
+/** Binance order statuses. */
+export type OrderStatus =
+  | "NEW"
+  | "PARTIALLY_FILLED"
+  | "FILLED"
+  | "CANCELED"
+  | "REJECTED"
+  | "EXPIRED"
+  | "EXPIRED_IN_MATCH";
+
+/**
+ * Inputs of UBSCore. Each is journaled before it runs; state = replay of these in order, so
+ * everything that varies (time, client order ids) is decided by the caller and carried here.
+ */
+export type UbsCommand =
+  | { readonly kind: "createUser"; readonly userId: number }
+  | { readonly kind: "credit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
+  | { readonly kind: "debit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
+  | PlaceOrder
+  | {
+      readonly kind: "cancel";
+      readonly userId: number;
+      readonly symbol: string;
+      readonly orderId?: number;
+      readonly clientOrderId?: string;
+      readonly time: number;
+    }
+  | { readonly kind: "cancelAll"; readonly userId: number; readonly symbol: string; readonly time: number }
+  | { readonly kind: "halt" | "resume"; readonly symbol: string };
+
+export interface PlaceOrder {
+  readonly kind: "place";
+  readonly userId: number;
+  readonly symbol: string;
+  readonly clientOrderId: string;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly tif: TimeInForce;
+  /** Limit price in ticks (0 for market orders). */
+  readonly priceTicks: number;
+  /** Quantity in lots (0 for a market order by quote amount). */
+  readonly qtyLots: number;
+  /** Market orders by quote amount (quoteOrderQty), in quote units; 0 otherwise. */
+  readonly quoteUnits: bigint;
+  readonly stp: SelfTradePrevention;
+  readonly time: number;
+}
+
+export interface Fill {
+  readonly tradeId: number;
+  readonly priceTicks: number;
+  readonly qtyLots: number;
+  readonly quoteUnits: bigint;
+  readonly fee: bigint;
+  readonly isMaker: boolean;
+}
+
+export interface OrderRecord {
+  readonly orderId: number;
+  readonly userId: number;
+  readonly marketId: number;
+  readonly clientOrderId: string;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly tif: TimeInForce;
+  readonly priceTicks: number;
+  /** Ordered lots (0 for a market order by quote amount). */
+  readonly origQtyLots: number;
+  readonly quoteOrderUnits: bigint;
+  readonly stp: SelfTradePrevention;
+  readonly time: number;
+  executedLots: number;
+  cumQuote: bigint;
+  status: OrderStatus;
+  updateTime: number;
+  /** What is still frozen for this order, in `reserveAsset` units. */
+  reserved: bigint;
+  readonly reserveAsset: number;
+  readonly fills: Fill[];
+}
+
+export interface TradeRecord {
+  readonly tradeId: number;
+  readonly marketId: number;
+  readonly priceTicks: number;
+  readonly qtyLots: number;
+  readonly quoteUnits: bigint;
+  readonly time: number;
+  readonly buyerOrderId: number;
+  readonly sellerOrderId: number;
+  readonly buyerUserId: number;
+  readonly sellerUserId: number;
+  readonly takerSide: Side;
+  readonly buyerFee: bigint;
+  readonly sellerFee: bigint;
+}
+
+export interface Balance {
+  available: bigint;
+  frozen: bigint;
+}

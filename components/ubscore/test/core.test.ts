@@ -1,0 +1,119 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { UbsCore } from "../src/core.ts";
+import type { PlaceOrder } from "../src/types.ts";
+
+const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
+const BTC = exchange.asset("BTC")!.id;
+const USDT = exchange.asset("USDT")!.id;
+let core: UbsCore;
+
+const order = (
+  o: Partial<PlaceOrder> & Pick<PlaceOrder, "userId" | "side" | "clientOrderId">,
+): PlaceOrder => ({
+  kind: "place",
+  symbol: "BTCUSDT",
+  type: OrderType.Limit,
+  tif: TimeInForce.GTC,
+  priceTicks: 0,
+  qtyLots: 0,
+  quoteUnits: 0n,
+  stp: 0,
+  time: 1000,
+  ...o,
+});
+const bal = (userId: number, asset: number) => {
+  const b = core.balancesOf(userId)[asset - 1]!;
+  return [b.available, b.frozen];
+};
+
+beforeEach(() => {
+  core = new UbsCore(exchange);
+  for (const userId of [1, 2]) core.apply({ kind: "createUser", userId });
+  core.apply({ kind: "credit", userId: 1, asset: "USDT", amount: 100_000_00000000n }); // 100,000 USDT
+  core.apply({ kind: "credit", userId: 2, asset: "BTC", amount: 2_00000000n }); // 2 BTC
+});
+
+describe("UbsCore worked examples (BTCUSDT: tick 0.01 USDT, lot 0.00001 BTC, fees 0.1%)", () => {
+  it("freezes notional + fee for a buy, then settles a fill at the maker's better price exactly", () => {
+    // Seller rests 0.5 BTC at 60,000.00.
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_000_000, qtyLots: 50_000 }),
+    );
+    expect(bal(2, BTC)).toEqual([1_50000000n, 50000000n]);
+    // Buyer bids 0.5 BTC at 61,000.00: freezes 30,500 USDT + 30.5 USDT fee reserve.
+    const { order: buy } = core.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 6_100_000, qtyLots: 50_000 }),
+    );
+    expect(buy!.status).toBe("FILLED");
+    // Filled at 60,000.00: pays 30,000 USDT + 30 USDT taker fee; the rest of the reserve is released.
+    expect(bal(1, USDT)).toEqual([100_000_00000000n - 30_030_00000000n, 0n]);
+    expect(bal(1, BTC)).toEqual([50000000n, 0n]);
+    // Seller receives 30,000 USDT minus 30 USDT maker fee.
+    expect(bal(2, USDT)).toEqual([29_970_00000000n, 0n]);
+    expect(bal(2, BTC)).toEqual([1_50000000n, 0n]);
+    expect(core.fees[USDT - 1]).toBe(60_00000000n);
+    expect(core.tradesOf(1)).toHaveLength(1);
+  });
+
+  it("releases a cancelled order's reservation and rejects a duplicate open client order id", () => {
+    core.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 5_000_000, qtyLots: 10_000 }),
+    );
+    expect(() =>
+      core.apply(
+        order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 5_000_000, qtyLots: 10_000 }),
+      ),
+    ).toThrow(expect.objectContaining({ code: "DUPLICATE_ORDER" }));
+    const { order: cancelled } = core.apply({
+      kind: "cancel",
+      userId: 1,
+      symbol: "BTCUSDT",
+      clientOrderId: "b1",
+      time: 2,
+    });
+    expect(cancelled!.status).toBe("CANCELED");
+    expect(bal(1, USDT)).toEqual([100_000_00000000n, 0n]);
+    // Once done, the client order id may be used again.
+    core.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 5_000_000, qtyLots: 10_000 }),
+    );
+  });
+
+  it("a market buy by quote amount never spends more than the amount, fee included", () => {
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_000_000, qtyLots: 100_000 }),
+    );
+    const { order: buy } = core.apply(
+      order({
+        userId: 1,
+        side: Side.Buy,
+        clientOrderId: "m1",
+        type: OrderType.Market,
+        tif: TimeInForce.IOC,
+        quoteUnits: 1_000_00000000n,
+      }),
+    );
+    expect(buy!.status).toBe("FILLED");
+    const spent = 100_000_00000000n - bal(1, USDT)[0]!;
+    expect(spent).toBeLessThanOrEqual(1_000_00000000n);
+    expect(spent).toBe(buy!.cumQuote + buy!.fills.reduce((s, f) => s + f.fee, 0n));
+    expect(bal(1, USDT)[1]).toBe(0n);
+  });
+
+  it("a market sell by quantity with no buyers expires and returns the base", () => {
+    const { order: sell } = core.apply(
+      order({
+        userId: 2,
+        side: Side.Sell,
+        clientOrderId: "m2",
+        type: OrderType.Market,
+        tif: TimeInForce.IOC,
+        qtyLots: 1000,
+      }),
+    );
+    expect(sell!.status).toBe("EXPIRED");
+    expect(bal(2, BTC)).toEqual([2_00000000n, 0n]);
+  });
+});
