@@ -10,7 +10,7 @@ const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 const USERS = [1, 2, 3];
 let tradesSeen = 0;
 
-/** Orders around 100.00 USDT for 0.001-0.02 BTC: big enough for minNotional to pass often, not always. */
+/** Orders around 100.00 USDT for 0.04-0.2 BTC (4-20 USDT): minNotional (5 USDT) passes mostly, not always. */
 const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
   {
     weight: 1,
@@ -31,7 +31,7 @@ const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
         type: fc.constantFrom(OrderType.Limit, OrderType.Limit, OrderType.Market, OrderType.LimitMaker),
         tif: fc.constantFrom(TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK),
         priceTicks: fc.integer({ min: 9_990, max: 10_010 }),
-        qtyLots: fc.integer({ min: 100, max: 2_000 }),
+        qtyLots: fc.integer({ min: 4_000, max: 20_000 }),
         byQuote: fc.boolean(),
         quote: fc.bigInt({ min: 100_000_000n, max: 5_000_000_000n }),
         stp: fc.constantFrom(
@@ -101,7 +101,7 @@ function fundedCore(): { core: UbsCore; credited: Map<number, bigint> } {
 describe("UbsCore money invariants", () => {
   it("conserves every asset, never goes negative, and freezes exactly the open orders' reservations", () => {
     fc.assert(
-      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 120 }), (commands) => {
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 120, size: "max" }), (commands) => {
         const { core, credited } = fundedCore();
         for (const cmd of commands) {
           try {
