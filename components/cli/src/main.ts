@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { loadConfig } from "../../config/src/load.ts";
 import { isBourseError } from "../../domain/src/errors.ts";
+import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
 
 /**
  * `bourse`: the one way to start any part of Bourse. Every subcommand reads the same config
@@ -29,6 +30,32 @@ program
     process.stdout.write(
       `${JSON.stringify({ ...config, gateway: { ...config.gateway, adminToken: undefined } }, null, 2)}\n`,
     );
+  });
+
+program
+  .command("start")
+  .description("run the whole exchange in one process on embedded adapters (state under dataDir)")
+  .option("--port <port>", "trading API port", (v) => Number(v))
+  .action(async (opts: { port?: number }) => {
+    const config = await configFromFlags();
+    if (opts.port !== undefined) config.gateway.port = opts.port;
+    const exchange = await startEmbeddedExchange(config, process.env.BOURSE_LOG === "1");
+    const lines = [
+      `Bourse is running (data in ${config.dataDir}, ${exchange.service.replayedCommands} journaled commands replayed)`,
+      `  trading API (Binance spot conventions): ${exchange.tradingUrl}`,
+      `  operator API: ${exchange.adminUrl}   token: ${exchange.adminToken}`,
+      `  markets: ${config.exchange.markets.map((m) => m.symbol).join(", ")}`,
+      ...exchange.demoKeys.map(
+        (k) => `  demo user ${k.label} (id ${k.userId}): apiKey ${k.apiKey} secretKey ${k.secretKey}`,
+      ),
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+    const stop = async () => {
+      await exchange.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -112,6 +112,13 @@ export class UbsCore {
     return this.users.has(userId);
   }
 
+  /** The id the next user gets: one above the highest so far. */
+  nextUserId(): number {
+    let max = 0;
+    for (const id of this.users) if (id > max) max = id;
+    return max + 1;
+  }
+
   balancesOf(userId: number): readonly Balance[] {
     return this.balances.get(userId) ?? fail("UNKNOWN_USER", `unknown user ${userId}`);
   }

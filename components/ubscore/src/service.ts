@@ -19,13 +19,15 @@ export class UbsCoreService {
   private constructor(
     readonly core: UbsCore,
     private readonly journal: Journal,
+    /** How many journaled commands the last open replayed. */
+    readonly replayedCommands: number,
   ) {}
 
   static async open(dataDir: string, exchange: ExchangeDefinition): Promise<UbsCoreService> {
     const journal = await Journal.open(join(dataDir, "ubscore", "journal"));
     const core = new UbsCore(exchange);
     await journal.replay(1, (payload) => runCommand(core, decodeCommand(payload)));
-    return new UbsCoreService(core, journal);
+    return new UbsCoreService(core, journal, journal.nextLsn - 1);
   }
 
   /** Journals the command, then applies it; resolves with its result or rejects with its error. */
@@ -38,10 +40,6 @@ export class UbsCoreService {
 
   onCommand(listener: CommandListener): void {
     this.listeners.push(listener);
-  }
-
-  get journaledCommands(): number {
-    return this.journal.nextLsn - 1;
   }
 
   async close(): Promise<void> {

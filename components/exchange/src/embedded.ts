@@ -1,0 +1,84 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { BourseConfig } from "../../config/src/schema.ts";
+import { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { buildAdminApi } from "../../gateway/src/admin-api.ts";
+import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
+import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { UbsCoreService } from "../../ubscore/src/service.ts";
+
+/**
+ * Every component in one process on embedded adapters: UBSCore (with the matching engines) on
+ * its journal under dataDir, the trading API and the operator API. What `bourse start` runs.
+ */
+export interface EmbeddedExchange {
+  readonly tradingUrl: string;
+  readonly adminUrl: string;
+  readonly adminToken: string;
+  readonly demoKeys: readonly ApiKey[];
+  readonly service: UbsCoreService;
+  close(): Promise<void>;
+}
+
+const DEMO_USERS = ["alice", "bob"];
+const DEMO_FUNDS = [
+  ["BTC", 10n],
+  ["ETH", 100n],
+  ["USDT", 1_000_000n],
+] as const;
+
+export async function startEmbeddedExchange(config: BourseConfig, log = true): Promise<EmbeddedExchange> {
+  const dataDir = resolve(config.dataDir);
+  const exchange = new ExchangeDefinition(config.exchange);
+  const service = await UbsCoreService.open(dataDir, exchange);
+  const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
+  const adminToken =
+    config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
+  if (config.demo && keys.all().length === 0) await createDemoUsers(service, keys);
+  const trading = buildTradingApi({ service, keys, maxBodyBytes: config.gateway.maxBodyBytes, logger: log });
+  const admin = buildAdminApi({ service, keys, token: adminToken, logger: log });
+  const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
+  const adminUrl = await admin.listen({ host: config.gateway.adminHost, port: config.gateway.adminPort });
+  return {
+    tradingUrl,
+    adminUrl,
+    adminToken,
+    demoKeys: config.demo ? keys.all().filter((k) => DEMO_USERS.includes(k.label)) : [],
+    service,
+    async close() {
+      await trading.close();
+      await admin.close();
+      await service.close();
+    },
+  };
+}
+
+async function createDemoUsers(service: UbsCoreService, keys: ApiKeyStore): Promise<void> {
+  for (const label of DEMO_USERS) {
+    const userId = service.core.nextUserId();
+    await service.submit({ kind: "createUser", userId });
+    for (const [asset, whole] of DEMO_FUNDS) {
+      const decimals = service.core.exchange.asset(asset)?.decimals;
+      if (decimals === undefined) continue;
+      await service.submit({ kind: "credit", userId, asset, amount: whole * 10n ** BigInt(decimals) });
+    }
+    await keys.create(userId, label);
+  }
+}
+
+/** The operator token: generated on first start and kept (owner-readable only) under dataDir. */
+async function persistentToken(path: string): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const token = randomBytes(24).toString("hex");
+  await mkdir(join(path, ".."), { recursive: true });
+  const handle = await open(path, "wx", 0o600);
+  await handle.writeFile(`${token}\n`);
+  await handle.sync();
+  await handle.close();
+  return token;
+}

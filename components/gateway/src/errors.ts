@@ -1,0 +1,101 @@
+import { BourseError, type ErrorCode, isBourseError } from "../../domain/src/errors.ts";
+
+/**
+ * Binance error bodies: every failure leaves the gateway as HTTP status + {code, msg}. Domain
+ * errors carry Bourse codes; this one table turns them into Binance's numeric codes.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly httpStatus: number,
+    readonly code: number,
+    msg: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(msg);
+  }
+
+  throwSelf(): never {
+    throw this;
+  }
+}
+
+const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
+  MALFORMED_DECIMAL: [400, -1100],
+  EXCESS_PRECISION: [400, -1111],
+  OUT_OF_RANGE: [400, -1013],
+  BAD_TICK: [400, -1013],
+  BAD_LOT: [400, -1013],
+  BELOW_MIN_NOTIONAL: [400, -1013],
+  UNKNOWN_ASSET: [400, -1130],
+  UNKNOWN_MARKET: [400, -1121],
+  UNKNOWN_USER: [401, -2015],
+  UNKNOWN_ORDER: [400, -2013],
+  DUPLICATE_ORDER: [400, -2010],
+  INSUFFICIENT_BALANCE: [400, -2010],
+  MARKET_HALTED: [400, -2010],
+  INVALID_CONFIG: [500, -1000],
+  INVALID_ARGUMENT: [400, -1102],
+  CONFLICT: [409, -1000],
+  CORRUPT_JOURNAL: [500, -1000],
+  UNAVAILABLE: [503, -1001],
+  INTERNAL: [500, -1000],
+};
+
+/** Messages Binance uses for filter failures, keyed by what failed. */
+const FILTER_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  BAD_TICK: "Filter failure: PRICE_FILTER",
+  BAD_LOT: "Filter failure: LOT_SIZE",
+  BELOW_MIN_NOTIONAL: "Filter failure: NOTIONAL",
+  EXCESS_PRECISION: "Precision is over the maximum defined for this asset.",
+  UNKNOWN_MARKET: "Invalid symbol.",
+};
+
+export function toApiError(e: unknown, field?: string): ApiError {
+  if (e instanceof ApiError) return e;
+  if (isBourseError(e)) {
+    const [status, code] = DOMAIN_TO_BINANCE[e.code];
+    let msg = FILTER_MESSAGES[e.code] ?? e.message;
+    if (e.code === "OUT_OF_RANGE" && field)
+      msg = field === "price" ? "Filter failure: PRICE_FILTER" : "Filter failure: LOT_SIZE";
+    if (e.code === "MALFORMED_DECIMAL" && field) {
+      msg = `Illegal characters found in parameter '${field}'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.`;
+    }
+    if (status >= 500)
+      msg = code === -1001 ? "Internal error; unable to process your request. Please try again." : msg;
+    return new ApiError(status, code, msg);
+  }
+  return new ApiError(500, -1000, "An unknown error occurred while processing the request.");
+}
+
+export const errors = {
+  mandatory: (name: string) =>
+    new ApiError(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`),
+  notRequired: (name: string) => new ApiError(400, -1106, `Parameter '${name}' sent when not required.`),
+  notAllRead: (read: number, sent: number) =>
+    new ApiError(
+      400,
+      -1104,
+      `Not all sent parameters were read; read '${read}' parameter(s) but was sent '${sent}'.`,
+    ),
+  duplicateParam: (name: string) => new ApiError(400, -1101, `Duplicate values for parameter '${name}'.`),
+  illegalChars: (name: string) =>
+    new ApiError(400, -1100, `Illegal characters found in parameter '${name}'.`),
+  invalidValue: (name: string) => new ApiError(400, -1130, `Data sent for parameter '${name}' is not valid.`),
+  invalidSide: () => new ApiError(400, -1117, "Invalid side."),
+  invalidOrderType: () => new ApiError(400, -1116, "Invalid orderType."),
+  invalidTif: () => new ApiError(400, -1115, "Invalid timeInForce."),
+  badApiKeyFormat: () => new ApiError(401, -2014, "API-key format invalid."),
+  rejectedKey: () => new ApiError(401, -2015, "Invalid API-key, IP, or permissions for action."),
+  badSignature: () => new ApiError(400, -1022, "Signature for this request is not valid."),
+  timestamp: () => new ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow."),
+  replayed: () => new ApiError(400, -1021, "Duplicate request: this signed request was already received."),
+  noSuchOrder: () => new ApiError(400, -2013, "Order does not exist."),
+  cancelRejected: () => new ApiError(400, -2011, "Unknown order sent."),
+  wouldTake: () => new ApiError(400, -2010, "Order would immediately match and take."),
+  tooLarge: (limit: number) => new ApiError(413, -1000, `Request body larger than ${limit} bytes.`),
+  notFound: () => new ApiError(404, -1000, "Not found."),
+  unsupportedMedia: () =>
+    new ApiError(415, -1000, "Unsupported content type: send application/x-www-form-urlencoded."),
+};
+
+export { BourseError };

@@ -1,0 +1,177 @@
+import { formatUnits } from "../../domain/src/decimal.ts";
+import type { Market } from "../../domain/src/market.ts";
+import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+
+/** Binance JSON views of Bourse's integer records: decimals as fixed-precision strings. */
+export const SIDE = { BUY: Side.Buy, SELL: Side.Sell } as const;
+export const ORDER_TYPE = {
+  LIMIT: OrderType.Limit,
+  MARKET: OrderType.Market,
+  LIMIT_MAKER: OrderType.LimitMaker,
+} as const;
+export const TIF = { GTC: TimeInForce.GTC, IOC: TimeInForce.IOC, FOK: TimeInForce.FOK } as const;
+export const STP = {
+  NONE: SelfTradePrevention.None,
+  EXPIRE_TAKER: SelfTradePrevention.ExpireTaker,
+  EXPIRE_MAKER: SelfTradePrevention.ExpireMaker,
+  EXPIRE_BOTH: SelfTradePrevention.ExpireBoth,
+} as const;
+
+const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
+  Object.keys(table).find((k) => table[k] === value)!;
+
+const quote = (m: Market, units: bigint) => formatUnits(units, m.quote.decimals);
+
+export function orderView(m: Market, o: OrderRecord) {
+  return {
+    symbol: m.symbol,
+    orderId: o.orderId,
+    orderListId: -1,
+    clientOrderId: o.clientOrderId,
+    price: ticksToPrice(m, o.priceTicks),
+    origQty: lotsToQuantity(m, o.origQtyLots),
+    executedQty: lotsToQuantity(m, o.executedLots),
+    cummulativeQuoteQty: quote(m, o.cumQuote),
+    status: o.status,
+    timeInForce: nameOf(TIF, o.tif),
+    type: nameOf(ORDER_TYPE, o.type),
+    side: nameOf(SIDE, o.side),
+    stopPrice: ticksToPrice(m, 0),
+    icebergQty: lotsToQuantity(m, 0),
+    time: o.time,
+    updateTime: o.updateTime,
+    isWorking: o.type !== OrderType.Market,
+    workingTime: o.time,
+    origQuoteOrderQty: quote(m, o.quoteOrderUnits),
+    selfTradePreventionMode: nameOf(STP, o.stp),
+  };
+}
+
+export type RespType = "ACK" | "RESULT" | "FULL";
+
+export function newOrderView(m: Market, o: OrderRecord, respType: RespType) {
+  const ack = {
+    symbol: m.symbol,
+    orderId: o.orderId,
+    orderListId: -1,
+    clientOrderId: o.clientOrderId,
+    transactTime: o.time,
+  };
+  if (respType === "ACK") return ack;
+  const full = orderView(m, o);
+  const result = {
+    ...ack,
+    price: full.price,
+    origQty: full.origQty,
+    executedQty: full.executedQty,
+    origQuoteOrderQty: full.origQuoteOrderQty,
+    cummulativeQuoteQty: full.cummulativeQuoteQty,
+    status: full.status,
+    timeInForce: full.timeInForce,
+    type: full.type,
+    side: full.side,
+    workingTime: full.workingTime,
+    selfTradePreventionMode: full.selfTradePreventionMode,
+  };
+  if (respType === "RESULT") return result;
+  return {
+    ...result,
+    fills: o.fills.map((f) => ({
+      price: ticksToPrice(m, f.priceTicks),
+      qty: lotsToQuantity(m, f.qtyLots),
+      commission: quote(m, f.fee),
+      commissionAsset: m.quote.symbol,
+      tradeId: f.tradeId,
+    })),
+  };
+}
+
+export function publicTradeView(m: Market, t: TradeRecord) {
+  return {
+    id: t.tradeId,
+    price: ticksToPrice(m, t.priceTicks),
+    qty: lotsToQuantity(m, t.qtyLots),
+    quoteQty: quote(m, t.quoteUnits),
+    time: t.time,
+    isBuyerMaker: t.takerSide === Side.Sell,
+    isBestMatch: true,
+  };
+}
+
+export function myTradeView(m: Market, t: TradeRecord, userId: number) {
+  const isBuyer = t.buyerUserId === userId;
+  const isMaker = isBuyer ? t.takerSide === Side.Sell : t.takerSide === Side.Buy;
+  return {
+    symbol: m.symbol,
+    id: t.tradeId,
+    orderId: isBuyer ? t.buyerOrderId : t.sellerOrderId,
+    orderListId: -1,
+    price: ticksToPrice(m, t.priceTicks),
+    qty: lotsToQuantity(m, t.qtyLots),
+    quoteQty: quote(m, t.quoteUnits),
+    commission: quote(m, isBuyer ? t.buyerFee : t.sellerFee),
+    commissionAsset: m.quote.symbol,
+    time: t.time,
+    isBuyer,
+    isMaker,
+    isBestMatch: true,
+  };
+}
+
+export function exchangeInfoView(markets: readonly Market[], halted: (m: Market) => boolean, now: number) {
+  return {
+    timezone: "UTC",
+    serverTime: now,
+    rateLimits: [],
+    exchangeFilters: [],
+    symbols: markets.map((m) => ({
+      symbol: m.symbol,
+      status: halted(m) ? "HALT" : "TRADING",
+      baseAsset: m.base.symbol,
+      baseAssetPrecision: m.base.decimals,
+      quoteAsset: m.quote.symbol,
+      quotePrecision: m.quote.decimals,
+      quoteAssetPrecision: m.quote.decimals,
+      baseCommissionPrecision: m.base.decimals,
+      quoteCommissionPrecision: m.quote.decimals,
+      orderTypes: ["LIMIT", "LIMIT_MAKER", "MARKET"],
+      icebergAllowed: false,
+      ocoAllowed: false,
+      otoAllowed: false,
+      quoteOrderQtyMarketAllowed: true,
+      allowTrailingStop: false,
+      cancelReplaceAllowed: false,
+      isSpotTradingAllowed: true,
+      isMarginTradingAllowed: false,
+      filters: [
+        {
+          filterType: "PRICE_FILTER",
+          minPrice: m.spec.minPrice,
+          maxPrice: m.spec.maxPrice,
+          tickSize: m.spec.tickSize,
+        },
+        { filterType: "LOT_SIZE", minQty: m.spec.minQty, maxQty: m.spec.maxQty, stepSize: m.spec.stepSize },
+        {
+          filterType: "MARKET_LOT_SIZE",
+          minQty: m.spec.minQty,
+          maxQty: m.spec.maxQty,
+          stepSize: m.spec.stepSize,
+        },
+        {
+          filterType: "NOTIONAL",
+          minNotional: m.spec.minNotional,
+          applyMinToMarket: true,
+          maxNotional: "9000000000.00000000",
+          applyMaxToMarket: false,
+          avgPriceMins: 0,
+        },
+      ],
+      permissions: [],
+      permissionSets: [["SPOT"]],
+      defaultSelfTradePreventionMode: "NONE",
+      allowedSelfTradePreventionModes: Object.keys(STP),
+    })),
+  };
+}

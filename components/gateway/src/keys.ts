@@ -1,0 +1,77 @@
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fsyncDir } from "../../journal/src/fsutil.ts";
+
+/**
+ * API keys (Binance style: a public key sent in X-MBX-APIKEY, a secret that signs requests with
+ * HMAC-SHA256). Kept in one JSON file, rewritten atomically on each change (keys change rarely),
+ * readable by the owner only.
+ */
+export interface ApiKey {
+  readonly apiKey: string;
+  readonly secretKey: string;
+  readonly userId: number;
+  readonly label: string;
+}
+
+export class ApiKeyStore {
+  private readonly byKey = new Map<string, ApiKey>();
+
+  private constructor(private readonly path: string) {}
+
+  static async open(path: string): Promise<ApiKeyStore> {
+    const store = new ApiKeyStore(path);
+    try {
+      const keys = JSON.parse(await readFile(path, "utf8")) as ApiKey[];
+      for (const k of keys) store.byKey.set(k.apiKey, k);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    return store;
+  }
+
+  get(apiKey: string): ApiKey | undefined {
+    return this.byKey.get(apiKey);
+  }
+
+  all(): ApiKey[] {
+    return [...this.byKey.values()];
+  }
+
+  async create(userId: number, label: string): Promise<ApiKey> {
+    const key: ApiKey = {
+      apiKey: randomBytes(32).toString("hex"),
+      secretKey: randomBytes(32).toString("hex"),
+      userId,
+      label,
+    };
+    this.byKey.set(key.apiKey, key);
+    await this.persist();
+    return key;
+  }
+
+  private async persist(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.tmp`;
+    const handle = await open(tmp, "w", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(this.all(), null, 2));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.path);
+    await fsyncDir(dirname(this.path));
+  }
+}
+
+export function sign(secretKey: string, payload: string): string {
+  return createHmac("sha256", secretKey).update(payload).digest("hex");
+}
+
+export function signatureMatches(secretKey: string, payload: string, signature: string): boolean {
+  const expected = Buffer.from(sign(secretKey, payload), "hex");
+  const given = Buffer.from(signature, "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

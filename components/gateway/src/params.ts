@@ -1,0 +1,64 @@
+import { type ApiError, errors } from "./errors.ts";
+
+/**
+ * Request parameters the Binance way: from the query string and/or a form-encoded body, all
+ * strings. Each handler declares what it reads; anything else sent is an error (-1104), so a
+ * typo never silently changes the meaning of an order.
+ */
+export class Params {
+  private readonly values = new Map<string, string>();
+  private readonly read = new Set<string>();
+
+  constructor(...sources: string[]) {
+    for (const source of sources) {
+      if (!source) continue;
+      for (const [key, value] of new URLSearchParams(source)) {
+        if (this.values.has(key)) throw errors.duplicateParam(key);
+        this.values.set(key, value);
+      }
+    }
+  }
+
+  optional(name: string): string | undefined {
+    this.read.add(name);
+    const v = this.values.get(name);
+    return v === undefined || v === "" ? undefined : v;
+  }
+
+  required(name: string): string {
+    return this.optional(name) ?? throwError(errors.mandatory(name));
+  }
+
+  optionalInt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const v = this.optional(name);
+    if (v === undefined) return undefined;
+    if (!/^\d{1,16}$/.test(v)) throw errors.illegalChars(name);
+    const n = Number(v);
+    if (n < min || n > max) throw errors.invalidValue(name);
+    return n;
+  }
+
+  requiredInt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    return this.optionalInt(name, min, max) ?? throwError(errors.mandatory(name));
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], error: () => ApiError, fallback?: T): T {
+    const v = this.optional(name);
+    if (v === undefined) {
+      if (fallback !== undefined) return fallback;
+      throw errors.mandatory(name);
+    }
+    if (!(allowed as readonly string[]).includes(v)) throw error();
+    return v as T;
+  }
+
+  /** Call once a handler has read what it needs: rejects parameters nobody asked for. */
+  done(): void {
+    const unread = [...this.values.keys()].filter((k) => !this.read.has(k));
+    if (unread.length > 0) throw errors.notAllRead(this.values.size - unread.length, this.values.size);
+  }
+}
+
+function throwError(e: ApiError): never {
+  throw e;
+}

@@ -1,0 +1,394 @@
+import { randomBytes } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { formatUnits } from "../../domain/src/decimal.ts";
+import { checkClientOrderId } from "../../domain/src/ids.ts";
+import type { Market } from "../../domain/src/market.ts";
+import {
+  lotsToQuantity,
+  priceToTicks,
+  quantityToLots,
+  quoteToUnits,
+  ticksToPrice,
+} from "../../domain/src/market.ts";
+import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
+import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import { RequestAuthenticator } from "./auth.ts";
+import { ApiError, errors, toApiError } from "./errors.ts";
+import {
+  exchangeInfoView,
+  myTradeView,
+  newOrderView,
+  ORDER_TYPE,
+  orderView,
+  publicTradeView,
+  type RespType,
+  SIDE,
+  STP,
+  TIF,
+} from "./format.ts";
+import type { ApiKeyStore } from "./keys.ts";
+import { Params } from "./params.ts";
+
+export interface TradingApiOptions {
+  readonly service: UbsCoreService;
+  readonly keys: ApiKeyStore;
+  readonly maxBodyBytes: number;
+  readonly clock?: () => number;
+  readonly logger?: boolean;
+}
+
+/**
+ * The trading API in Binance spot conventions. Public market data reads UBSCore's in-memory state;
+ * every change goes through UBSCoreService.submit, which journals it before it takes effect.
+ */
+export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
+  const { service, keys } = options;
+  const core = service.core;
+  const clock = options.clock ?? Date.now;
+  const auth = new RequestAuthenticator(keys, clock);
+  const app = Fastify({
+    bodyLimit: options.maxBodyBytes,
+    logger: options.logger
+      ? { level: "info", redact: ['req.headers["x-mbx-apikey"]', "req.headers.authorization"] }
+      : false,
+  });
+  installErrorHandling(app, options.maxBodyBytes);
+  // Binance takes parameters as a query string or a form body, never JSON.
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  const market = (params: Params): Market => {
+    const symbol = params.required("symbol");
+    return core.exchange.market(symbol) ?? invalidSymbol();
+  };
+  const signed = (req: FastifyRequest) =>
+    auth.verify(
+      req.headers["x-mbx-apikey"],
+      rawQuery(req),
+      typeof req.body === "string" ? req.body : "",
+      req.method !== "GET",
+    );
+  const publicParams = (req: FastifyRequest) => new Params(rawQuery(req));
+
+  app.get("/api/v3/ping", async () => ({}));
+  app.get("/api/v3/time", async () => ({ serverTime: clock() }));
+
+  app.get("/api/v3/exchangeInfo", async (req) => {
+    const params = publicParams(req);
+    const symbol = params.optional("symbol");
+    params.done();
+    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+    return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock());
+  });
+
+  app.get("/api/v3/depth", async (req) => {
+    const params = publicParams(req);
+    const m = marketOf(params);
+    const limit = params.optionalInt("limit", 1, 5000) ?? 100;
+    params.done();
+    const depth = core.engine(m.id).depth(limit);
+    const level = (l: { priceTicks: number; totalLots: number }) => [
+      ticksToPrice(m, l.priceTicks),
+      lotsToQuantity(m, l.totalLots),
+    ];
+    return { lastUpdateId: depth.lastUpdateId, bids: depth.bids.map(level), asks: depth.asks.map(level) };
+  });
+
+  app.get("/api/v3/trades", async (req) => {
+    const params = publicParams(req);
+    const m = marketOf(params);
+    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+    params.done();
+    return core
+      .tradesOf(m.id)
+      .slice(-limit)
+      .map((t) => publicTradeView(m, t));
+  });
+
+  app.get("/api/v3/ticker/bookTicker", async (req) => {
+    const params = publicParams(req);
+    const symbol = params.optional("symbol");
+    params.done();
+    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+    const views = markets.map((m) => {
+      const { bids, asks } = core.engine(m.id).depth(1);
+      return {
+        symbol: m.symbol,
+        bidPrice: ticksToPrice(m, bids[0]?.priceTicks ?? 0),
+        bidQty: lotsToQuantity(m, bids[0]?.totalLots ?? 0),
+        askPrice: ticksToPrice(m, asks[0]?.priceTicks ?? 0),
+        askQty: lotsToQuantity(m, asks[0]?.totalLots ?? 0),
+      };
+    });
+    return symbol ? views[0] : views;
+  });
+
+  app.post("/api/v3/order", async (req) => {
+    const { key, params } = signed(req);
+    const m = market(params);
+    const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
+    const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
+    const type = ORDER_TYPE[typeName];
+    const tif =
+      type === OrderType.Limit
+        ? TIF[params.oneOf("timeInForce", ["GTC", "IOC", "FOK"], errors.invalidTif)]
+        : type === OrderType.Market
+          ? TimeInForce.IOC
+          : TimeInForce.GTC;
+    const quantity = params.optional("quantity");
+    const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
+    if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
+      throw new ApiError(
+        400,
+        -1102,
+        "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+      );
+    }
+    if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
+    const priceTicks =
+      type === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
+    const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
+    const quoteUnits =
+      quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
+    const clientOrderId = field("newClientOrderId", () =>
+      checkClientOrderId(params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`),
+    );
+    const defaultResp: RespType = type === OrderType.LimitMaker ? "ACK" : "FULL";
+    const respType = params.oneOf(
+      "newOrderRespType",
+      ["ACK", "RESULT", "FULL"],
+      () => errors.invalidValue("newOrderRespType"),
+      defaultResp,
+    );
+    const stp =
+      STP[
+        params.oneOf(
+          "selfTradePreventionMode",
+          Object.keys(STP) as (keyof typeof STP)[],
+          () => errors.invalidValue("selfTradePreventionMode"),
+          "NONE",
+        )
+      ];
+    params.done();
+    const { order } = await submit(() =>
+      service.submit({
+        kind: "place",
+        userId: key.userId,
+        symbol: m.symbol,
+        clientOrderId,
+        side,
+        type,
+        tif,
+        priceTicks,
+        qtyLots,
+        quoteUnits,
+        stp,
+        time: clock(),
+      }),
+    );
+    if (order!.status === "REJECTED") throw errors.wouldTake();
+    return newOrderView(m, order!, respType);
+  });
+
+  app.get("/api/v3/order", async (req) => {
+    const { key, params } = signed(req);
+    const m = market(params);
+    const order = findOrder(params, key.userId, m);
+    params.done();
+    return orderView(m, order);
+  });
+
+  app.delete("/api/v3/order", async (req) => {
+    const { key, params } = signed(req);
+    const m = market(params);
+    const orderId = params.optionalInt("orderId", 1);
+    const origClientOrderId = params.optional("origClientOrderId");
+    params.optional("newClientOrderId");
+    params.done();
+    if (orderId === undefined && origClientOrderId === undefined) {
+      throw new ApiError(
+        400,
+        -1102,
+        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+      );
+    }
+    const { order } = await submit(
+      () =>
+        service.submit({
+          kind: "cancel",
+          userId: key.userId,
+          symbol: m.symbol,
+          orderId,
+          clientOrderId: orderId === undefined ? origClientOrderId : undefined,
+          time: clock(),
+        }),
+      errors.cancelRejected,
+    );
+    return { ...orderView(m, order!), origClientOrderId: order!.clientOrderId };
+  });
+
+  app.get("/api/v3/openOrders", async (req) => {
+    const { key, params } = signed(req);
+    const symbol = params.optional("symbol");
+    params.done();
+    const m = symbol === undefined ? undefined : (core.exchange.market(symbol) ?? invalidSymbol());
+    return core.openOrders(key.userId, m?.id).map((o) => orderView(core.exchange.marketById(o.marketId)!, o));
+  });
+
+  app.delete("/api/v3/openOrders", async (req) => {
+    const { key, params } = signed(req);
+    const m = market(params);
+    params.done();
+    const { orders } = await submit(
+      () => service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock() }),
+      errors.cancelRejected,
+    );
+    return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
+  });
+
+  app.get("/api/v3/allOrders", async (req) => {
+    const { key, params } = signed(req);
+    const m = market(params);
+    const fromId = params.optionalInt("orderId", 1);
+    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+    params.optionalInt("startTime");
+    params.optionalInt("endTime");
+    params.done();
+    return core
+      .allOrders(key.userId, m.id)
+      .filter((o) => fromId === undefined || o.orderId >= fromId)
+      .slice(0, limit)
+      .map((o) => orderView(m, o));
+  });
+
+  app.get("/api/v3/account", async (req) => {
+    const { key, params } = signed(req);
+    params.optional("omitZeroBalances");
+    params.done();
+    const balances = core.balancesOf(key.userId);
+    return {
+      makerCommission: 0,
+      takerCommission: 0,
+      buyerCommission: 0,
+      sellerCommission: 0,
+      commissionRates: {
+        maker: "0.00000000",
+        taker: "0.00000000",
+        buyer: "0.00000000",
+        seller: "0.00000000",
+      },
+      canTrade: true,
+      canWithdraw: true,
+      canDeposit: true,
+      brokered: false,
+      requireSelfTradePrevention: false,
+      preventSor: false,
+      updateTime: clock(),
+      accountType: "SPOT",
+      balances: core.exchange.assets.map((a) => ({
+        asset: a.symbol,
+        free: formatUnits(balances[a.id - 1]!.available, a.decimals),
+        locked: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
+      })),
+      permissions: ["SPOT"],
+      uid: key.userId,
+    };
+  });
+
+  app.get("/api/v3/myTrades", async (req) => {
+    const { key, params } = signed(req);
+    const m = market(params);
+    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+    const orderId = params.optionalInt("orderId", 1);
+    params.optionalInt("fromId");
+    params.optionalInt("startTime");
+    params.optionalInt("endTime");
+    params.done();
+    return core
+      .tradesOf(m.id)
+      .filter((t) => t.buyerUserId === key.userId || t.sellerUserId === key.userId)
+      .filter((t) => orderId === undefined || t.buyerOrderId === orderId || t.sellerOrderId === orderId)
+      .slice(-limit)
+      .flatMap((t) =>
+        // A self-trade is two trades of the same user: one as buyer and one as seller.
+        t.buyerUserId === t.sellerUserId
+          ? [
+              myTradeView(m, t, key.userId),
+              { ...myTradeView(m, t, key.userId), isBuyer: false, orderId: t.sellerOrderId },
+            ]
+          : [myTradeView(m, t, key.userId)],
+      );
+  });
+
+  const marketOf = (params: Params) => core.exchange.market(params.required("symbol")) ?? invalidSymbol();
+
+  function findOrder(params: Params, userId: number, m: Market) {
+    const orderId = params.optionalInt("orderId", 1);
+    const clientOrderId = params.optional("origClientOrderId");
+    if (orderId === undefined && clientOrderId === undefined) {
+      throw new ApiError(
+        400,
+        -1102,
+        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+      );
+    }
+    const order = orderId !== undefined ? core.order(orderId) : core.orderByClientId(userId, clientOrderId!);
+    if (!order || order.userId !== userId || order.marketId !== m.id) throw errors.noSuchOrder();
+    return order;
+  }
+
+  return app;
+}
+
+function invalidSymbol(): never {
+  throw new ApiError(400, -1121, "Invalid symbol.");
+}
+
+/** Converts a domain error raised while reading one parameter into that parameter's Binance error. */
+function field<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw toApiError(e, name);
+  }
+}
+
+async function submit<T>(run: () => Promise<T>, unknownOrder?: () => ApiError): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    const err = toApiError(e);
+    if (unknownOrder && err.code === -2013) throw unknownOrder();
+    throw err;
+  }
+}
+
+function rawQuery(req: FastifyRequest): string {
+  const i = req.url.indexOf("?");
+  return i < 0 ? "" : req.url.slice(i + 1);
+}
+
+/** Every failure, including fastify's own (body too large, bad media type), as a Binance body. */
+export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number): void {
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, req, reply: FastifyReply) => {
+    let api: ApiError;
+    if (error instanceof ApiError) api = error;
+    else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") api = errors.tooLarge(maxBodyBytes);
+    else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") api = errors.unsupportedMedia();
+    else if ((error as { validation?: unknown }).validation) api = new ApiError(400, -1102, error.message);
+    else if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+      api = new ApiError(400, -1100, `Malformed JSON body: ${error.message}`);
+    } else if (error.statusCode && error.statusCode < 500)
+      api = new ApiError(error.statusCode, -1000, error.message);
+    else {
+      req.log.error({ err: error }, "unhandled error");
+      api = toApiError(error);
+    }
+    void reply.status(api.httpStatus).headers(api.headers).send({ code: api.code, msg: api.message });
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.status(404).send({ code: -1000, msg: "Not found." });
+  });
+}

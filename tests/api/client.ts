@@ -1,0 +1,64 @@
+import { sign } from "../../components/gateway/src/keys.ts";
+
+/** A minimal Binance-style client for the API tests: signs exactly as Binance documents. */
+export interface Credentials {
+  readonly apiKey: string;
+  readonly secretKey: string;
+}
+
+export interface Reply<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export class TestClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly credentials?: Credentials,
+  ) {}
+
+  async public<T = unknown>(path: string, query: Record<string, string | number> = {}): Promise<Reply<T>> {
+    const qs = new URLSearchParams(stringify(query)).toString();
+    const res = await fetch(`${this.baseUrl}${path}${qs ? `?${qs}` : ""}`);
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
+  /** A SIGNED request; parameters go in the query string (GET/DELETE) or the form body (POST). */
+  async signed<T = unknown>(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    params: Record<string, string | number> = {},
+    options: { timestamp?: number; tamper?: (payload: string) => string } = {},
+  ): Promise<Reply<T>> {
+    const creds = this.credentials!;
+    const payload = new URLSearchParams({
+      ...stringify(params),
+      timestamp: String(options.timestamp ?? Date.now()),
+    }).toString();
+    const signed = `${options.tamper ? options.tamper(payload) : payload}&signature=${sign(creds.secretKey, payload)}`;
+    return this.raw<T>(method, path, signed);
+  }
+
+  async raw<T = unknown>(
+    method: string,
+    path: string,
+    payload: string,
+    headers: Record<string, string> = {},
+  ): Promise<Reply<T>> {
+    const inBody = method === "POST";
+    const res = await fetch(`${this.baseUrl}${path}${inBody ? "" : `?${payload}`}`, {
+      method,
+      headers: {
+        ...(this.credentials ? { "X-MBX-APIKEY": this.credentials.apiKey } : {}),
+        ...(inBody ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+        ...headers,
+      },
+      body: inBody ? payload : undefined,
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+}
+
+function stringify(o: Record<string, string | number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+}

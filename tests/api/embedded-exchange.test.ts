@@ -1,0 +1,393 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ccxt from "ccxt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../components/config/src/load.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { type Credentials, TestClient } from "./client.ts";
+
+/**
+ * The embedded exchange over real HTTP: the trading API in Binance conventions, the operator API,
+ * durability across a restart, every class of bad input, and an off-the-shelf Binance client.
+ */
+const ADMIN_TOKEN = "test-operator-token-0123456789";
+let dataDir: string;
+let exchange: EmbeddedExchange;
+let alice: TestClient;
+let bob: TestClient;
+let publicApi: TestClient;
+
+async function start(): Promise<void> {
+  const config = await loadConfig({
+    overrides: { dataDir, demo: false, gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN } },
+  });
+  exchange = await startEmbeddedExchange(config, false);
+  publicApi = new TestClient(exchange.tradingUrl);
+}
+
+async function admin<T>(
+  path: string,
+  body: unknown,
+  token = ADMIN_TOKEN,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${exchange.adminUrl}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function newUser(deposits: Record<string, string>): Promise<TestClient> {
+  const { body } = await admin<Credentials & { userId: number }>("/admin/v1/users", {});
+  for (const [asset, amount] of Object.entries(deposits)) {
+    const res = await admin("/admin/v1/deposits", { userId: body.userId, asset, amount });
+    expect(res.status).toBe(200);
+  }
+  return new TestClient(exchange.tradingUrl, body);
+}
+
+type Balances = Record<string, { free: string; locked: string }>;
+async function balances(client: TestClient): Promise<Balances> {
+  const { body } = await client.signed<{ balances: { asset: string; free: string; locked: string }[] }>(
+    "GET",
+    "/api/v3/account",
+  );
+  return Object.fromEntries(body.balances.map((b) => [b.asset, { free: b.free, locked: b.locked }]));
+}
+
+/** Every unit of each asset is somewhere: users' free + locked + the fee account = deposits. */
+function expectConserved(deposited: Record<string, bigint>): void {
+  const core = exchange.service.core;
+  for (const asset of core.exchange.assets) {
+    expect(core.totalOf(asset.id)).toBe(deposited[asset.symbol] ?? 0n);
+  }
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "bourse-api-"));
+  await start();
+  alice = await newUser({ USDT: "100000" });
+  bob = await newUser({ BTC: "1" });
+});
+
+afterAll(async () => {
+  await exchange.close();
+});
+
+describe("trading flow", () => {
+  const deposited = { USDT: 100_000n * 10n ** 8n, BTC: 10n ** 8n };
+
+  it("rests, fills at the maker's price with fees, and cancels: balances exact to the unit", async () => {
+    const sell = await bob.signed<{ orderId: number; status: string }>("POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "SELL",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.5",
+      price: "60000",
+      newClientOrderId: "bob-1",
+    });
+    expect(sell.status).toBe(200);
+    expect(sell.body.status).toBe("NEW");
+    expect((await balances(bob)).BTC).toEqual({ free: "0.50000000", locked: "0.50000000" });
+    expectConserved(deposited);
+
+    const depth = await publicApi.public<{ asks: string[][]; lastUpdateId: number }>("/api/v3/depth", {
+      symbol: "BTCUSDT",
+    });
+    expect(depth.body.asks).toEqual([["60000.00000000", "0.50000000"]]);
+
+    const buy = await alice.signed<{
+      status: string;
+      fills: { price: string; qty: string; commission: string }[];
+    }>("POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.2",
+      price: "61000",
+    });
+    expect(buy.body.status).toBe("FILLED");
+    expect(buy.body.fills).toEqual([
+      expect.objectContaining({ price: "60000.00000000", qty: "0.20000000", commission: "12.00000000" }),
+    ]);
+    // 0.2 BTC at 60,000 = 12,000 USDT, plus 12 USDT taker fee; the 61,000 reserve is released.
+    expect(await balances(alice)).toMatchObject({
+      USDT: { free: "87988.00000000", locked: "0.00000000" },
+      BTC: { free: "0.20000000", locked: "0.00000000" },
+    });
+    expect(await balances(bob)).toMatchObject({
+      USDT: { free: "11988.00000000", locked: "0.00000000" },
+      BTC: { free: "0.50000000", locked: "0.30000000" },
+    });
+    expectConserved(deposited);
+
+    const cancel = await bob.signed<{ status: string; executedQty: string }>("DELETE", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      origClientOrderId: "bob-1",
+    });
+    expect(cancel.body).toMatchObject({ status: "CANCELED", executedQty: "0.20000000" });
+    expect((await balances(bob)).BTC).toEqual({ free: "0.80000000", locked: "0.00000000" });
+    expectConserved(deposited);
+
+    const trades = await alice.signed<{ price: string; commission: string; isBuyer: boolean }[]>(
+      "GET",
+      "/api/v3/myTrades",
+      {
+        symbol: "BTCUSDT",
+      },
+    );
+    expect(trades.body).toEqual([
+      expect.objectContaining({ price: "60000.00000000", commission: "12.00000000", isBuyer: true }),
+    ]);
+    const order = await bob.signed<{ status: string }>("GET", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      origClientOrderId: "bob-1",
+    });
+    expect(order.body.status).toBe("CANCELED");
+  });
+
+  it("keeps every acknowledged order, balance and trade across a restart", async () => {
+    await bob.signed("POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "SELL",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.1",
+      price: "65000",
+    });
+    const before = {
+      alice: await balances(alice),
+      bob: await balances(bob),
+      open: (await bob.signed("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" })).body,
+      all: (await alice.signed("GET", "/api/v3/allOrders", { symbol: "BTCUSDT" })).body,
+      trades: (await publicApi.public("/api/v3/trades", { symbol: "BTCUSDT" })).body,
+      depth: (await publicApi.public("/api/v3/depth", { symbol: "BTCUSDT" })).body,
+    };
+    await exchange.close();
+    await start();
+    alice = new TestClient(exchange.tradingUrl, alice.credentials);
+    bob = new TestClient(exchange.tradingUrl, bob.credentials);
+    expect({
+      alice: await balances(alice),
+      bob: await balances(bob),
+      open: (await bob.signed("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" })).body,
+      all: (await alice.signed("GET", "/api/v3/allOrders", { symbol: "BTCUSDT" })).body,
+      trades: (await publicApi.public("/api/v3/trades", { symbol: "BTCUSDT" })).body,
+      depth: (await publicApi.public("/api/v3/depth", { symbol: "BTCUSDT" })).body,
+    }).toEqual(before);
+    expectConserved(deposited);
+  });
+});
+
+describe("bad input gets a precise Binance error and changes nothing", () => {
+  const order = {
+    symbol: "BTCUSDT",
+    side: "BUY",
+    type: "LIMIT",
+    timeInForce: "GTC",
+    quantity: "0.01",
+    price: "50000",
+  };
+  const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp?][] = [
+    [
+      "malformed quantity",
+      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "abc" }),
+      400,
+      -1100,
+    ],
+    [
+      "excess precision",
+      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000000001" }),
+      400,
+      -1111,
+    ],
+    [
+      "price off the tick",
+      () => alice.signed("POST", "/api/v3/order", { ...order, price: "50000.001" }),
+      400,
+      -1013,
+      /PRICE_FILTER/,
+    ],
+    [
+      "quantity off the step",
+      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000015" }),
+      400,
+      -1013,
+      /LOT_SIZE/,
+    ],
+    [
+      "below min notional",
+      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.00001", price: "100" }),
+      400,
+      -1013,
+      /NOTIONAL/,
+    ],
+    [
+      "unknown symbol",
+      () => alice.signed("POST", "/api/v3/order", { ...order, symbol: "DOGEUSDT" }),
+      400,
+      -1130,
+    ],
+    ["unknown symbol (public)", () => publicApi.public("/api/v3/depth", { symbol: "DOGEUSDT" }), 400, -1121],
+    ["invalid side", () => alice.signed("POST", "/api/v3/order", { ...order, side: "HOLD" }), 400, -1117],
+    ["invalid type", () => alice.signed("POST", "/api/v3/order", { ...order, type: "STOP" }), 400, -1116],
+    ["missing price", () => alice.signed("POST", "/api/v3/order", { ...order, price: "" }), 400, -1102],
+    [
+      "unknown parameter",
+      () => alice.signed("POST", "/api/v3/order", { ...order, leverage: "10" }),
+      400,
+      -1104,
+    ],
+    [
+      "insufficient balance",
+      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "100" }),
+      400,
+      -2010,
+      /insufficient/,
+    ],
+    [
+      "bad signature",
+      () => alice.signed("POST", "/api/v3/order", order, { tamper: (p) => p.replace("0.01", "0.02") }),
+      400,
+      -1022,
+    ],
+    [
+      "stale timestamp",
+      () => alice.signed("POST", "/api/v3/order", order, { timestamp: Date.now() - 60_000 }),
+      400,
+      -1021,
+    ],
+    [
+      "future timestamp",
+      () => alice.signed("POST", "/api/v3/order", order, { timestamp: Date.now() + 5_000 }),
+      400,
+      -1021,
+    ],
+    [
+      "missing signature",
+      () =>
+        alice.raw(
+          "POST",
+          "/api/v3/order",
+          new URLSearchParams({ ...order, timestamp: `${Date.now()}` }).toString(),
+        ),
+      400,
+      -1102,
+    ],
+    [
+      "unknown API key",
+      () =>
+        new TestClient(exchange.tradingUrl, { apiKey: "nope", secretKey: "x" }).signed(
+          "GET",
+          "/api/v3/account",
+        ),
+      401,
+      -2015,
+    ],
+    [
+      "JSON instead of a form",
+      () => alice.raw("POST", "/api/v3/order", "{}", { "content-type": "application/json" }),
+      415,
+      -1000,
+    ],
+    ["oversized body", () => alice.raw("POST", "/api/v3/order", `a=${"x".repeat(70_000)}`), 413, -1000],
+    [
+      "unknown order",
+      () => alice.signed("GET", "/api/v3/order", { symbol: "BTCUSDT", orderId: 999_999 }),
+      400,
+      -2013,
+    ],
+    [
+      "cancel of an unknown order",
+      () => alice.signed("DELETE", "/api/v3/order", { symbol: "BTCUSDT", orderId: 999_999 }),
+      400,
+      -2011,
+    ],
+  ];
+
+  it.each(cases)("%s", async (_name, send, status, code, msg) => {
+    const before = {
+      a: await balances(alice),
+      orders: (await alice.signed("GET", "/api/v3/openOrders")).body,
+    };
+    const reply = await send();
+    expect(reply.status).toBe(status);
+    expect(reply.body).toMatchObject({ code });
+    if (msg) expect((reply.body as { msg: string }).msg).toMatch(msg);
+    expect({
+      a: await balances(alice),
+      orders: (await alice.signed("GET", "/api/v3/openOrders")).body,
+    }).toEqual(before);
+  });
+
+  it("refuses a replayed signed request and a duplicate open client order id", async () => {
+    const payload = new URLSearchParams({
+      ...order,
+      newClientOrderId: "dup",
+      timestamp: `${Date.now()}`,
+    }).toString();
+    const { sign } = await import("../../components/gateway/src/keys.ts");
+    const signed = `${payload}&signature=${sign(alice.credentials!.secretKey, payload)}`;
+    expect((await alice.raw("POST", "/api/v3/order", signed)).status).toBe(200);
+    expect((await alice.raw("POST", "/api/v3/order", signed)).body).toMatchObject({
+      code: -1021,
+      msg: /already received/,
+    });
+    expect(
+      (await alice.signed("POST", "/api/v3/order", { ...order, newClientOrderId: "dup" })).body,
+    ).toMatchObject({
+      code: -2010,
+      msg: "Duplicate order sent.",
+    });
+    await alice.signed("DELETE", "/api/v3/order", { symbol: "BTCUSDT", origClientOrderId: "dup" });
+  });
+
+  it("keeps the operator API closed to trading keys and wrong tokens", async () => {
+    const res = await admin(
+      "/admin/v1/deposits",
+      { userId: 1, asset: "USDT", amount: "1" },
+      alice.credentials!.apiKey,
+    );
+    expect(res.status).toBe(401);
+    const bad = await admin("/admin/v1/deposits", { userId: 1, asset: "USDT", amount: "1.123456789" });
+    expect(bad).toMatchObject({ status: 400, body: { code: -1111 } });
+  });
+});
+
+describe("an off-the-shelf Binance client (ccxt)", () => {
+  it("loads markets, reads balances and the book, places, queries and cancels orders, lists trades", async () => {
+    const client = new ccxt.binance({
+      apiKey: alice.credentials!.apiKey,
+      secret: alice.credentials!.secretKey,
+      options: {
+        fetchMarkets: { types: ["spot"] },
+        fetchCurrencies: false,
+        fetchMargins: false,
+        defaultType: "spot",
+      },
+    });
+    const api = client.urls.api as Record<string, string>;
+    for (const k of Object.keys(api)) api[k] = `${exchange.tradingUrl}/api/v3`;
+    const markets = await client.loadMarkets();
+    expect(Object.keys(markets)).toEqual(expect.arrayContaining(["BTC/USDT", "ETH/USDT"]));
+    expect(markets["BTC/USDT"]!.precision.price).toBe(0.01);
+    const balance = await client.fetchBalance();
+    expect((balance.total as unknown as Record<string, number>).USDT).toBeGreaterThan(80_000);
+    const book = await client.fetchOrderBook("BTC/USDT");
+    expect(book.asks[0]).toEqual([65000, 0.1]);
+    const resting = await client.createLimitBuyOrder("BTC/USDT", 0.01, 59000);
+    expect(resting.status).toBe("open");
+    expect((await client.fetchOrder(resting.id!, "BTC/USDT")).amount).toBe(0.01);
+    expect(await client.fetchOpenOrders("BTC/USDT")).toHaveLength(1);
+    expect((await client.cancelOrder(resting.id!, "BTC/USDT")).status).toBe("canceled");
+    const taken = await client.createMarketBuyOrder("BTC/USDT", 0.05);
+    expect(taken.status).toBe("closed");
+    expect(taken.filled).toBe(0.05);
+    const trades = await client.fetchMyTrades("BTC/USDT");
+    expect(trades.at(-1)).toMatchObject({ price: 65000, amount: 0.05, side: "buy" });
+  });
+});
