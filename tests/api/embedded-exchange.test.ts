@@ -230,7 +230,7 @@ describe("bad input gets a precise Binance error and changes nothing", () => {
       "unknown symbol",
       () => alice.signed("POST", "/api/v3/order", { ...order, symbol: "DOGEUSDT" }),
       400,
-      -1130,
+      -1121,
     ],
     ["unknown symbol (public)", () => publicApi.public("/api/v3/depth", { symbol: "DOGEUSDT" }), 400, -1121],
     ["invalid side", () => alice.signed("POST", "/api/v3/order", { ...order, side: "HOLD" }), 400, -1117],
