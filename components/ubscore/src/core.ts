@@ -206,9 +206,8 @@ export class UbsCore {
     };
     this.orders.set(order.orderId, order);
     this.openByClientId.set(key, order.orderId);
-    let users = this.openByUser.get(cmd.userId);
-    if (!users) this.openByUser.set(cmd.userId, (users = new Set()));
-    users.add(order.orderId);
+    const users = this.openByUser.get(cmd.userId) ?? new Set<number>();
+    this.openByUser.set(cmd.userId, users.add(order.orderId));
     const engine = this.engines[market.id]!;
     engine.events.clear();
     engine.place(
