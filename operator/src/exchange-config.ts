@@ -1,0 +1,63 @@
+import { validateConfig } from "../../components/config/src/load.ts";
+import type { BourseConfig } from "../../components/config/src/schema.ts";
+import type { MarketSpec } from "../../components/domain/src/market.ts";
+
+/**
+ * The pure heart of the operator's ConfigMap: an Exchange resource's spec plus the addresses of
+ * the infrastructure it runs on become the one Bourse configuration every component pod reads.
+ * The result goes through the same schema as `bourse` itself, so an Exchange the API server
+ * accepted but Bourse would not (say, a tick size finer than its asset) is caught here, with the
+ * same message, before any pod starts.
+ */
+export interface ExchangeSpec {
+  readonly assets: readonly { readonly symbol: string; readonly decimals: number }[];
+  readonly markets: readonly (Omit<MarketSpec, "makerFeePpm" | "takerFeePpm"> & {
+    readonly makerFeePpm?: number;
+    readonly takerFeePpm?: number;
+  })[];
+}
+
+/** Where the infrastructure is: provisioned by the operator or named in spec.*.external. */
+export interface InfrastructureEndpoints {
+  readonly tigerbeetle: { readonly clusterId: string; readonly addresses: readonly string[] };
+  readonly kafkaBrokers: readonly string[];
+  readonly scylla: { readonly contactPoints: readonly string[]; readonly localDataCenter: string };
+}
+
+/** Fees the CRD defaults when a market leaves them out (the API server applies the same). */
+const DEFAULT_FEE_PPM = 1000;
+
+export function renderExchangeConfig(
+  name: string,
+  spec: ExchangeSpec,
+  infra: InfrastructureEndpoints,
+): BourseConfig {
+  return validateConfig(
+    {
+      dataDir: "/var/lib/bourse",
+      demo: false,
+      exchange: {
+        assets: spec.assets.map((a) => ({ symbol: a.symbol, decimals: a.decimals })),
+        markets: spec.markets.map((m) => ({
+          ...m,
+          makerFeePpm: m.makerFeePpm ?? DEFAULT_FEE_PPM,
+          takerFeePpm: m.takerFeePpm ?? DEFAULT_FEE_PPM,
+        })),
+      },
+      gateway: { host: "0.0.0.0", port: 8080, adminHost: "0.0.0.0", adminPort: 8081 },
+      ledger: {
+        kind: "tigerbeetle",
+        clusterId: infra.tigerbeetle.clusterId,
+        addresses: [...infra.tigerbeetle.addresses],
+      },
+      eventLog: { kind: "kafka", brokers: [...infra.kafkaBrokers], topicPrefix: `bourse-${name}` },
+      store: {
+        kind: "cassandra",
+        contactPoints: [...infra.scylla.contactPoints],
+        localDataCenter: infra.scylla.localDataCenter,
+        keyspace: `bourse_${name.replace(/[^a-z0-9]/g, "_")}`.slice(0, 48),
+      },
+    },
+    `Exchange ${name}`,
+  );
+}
