@@ -1,8 +1,10 @@
 import { formatUnits } from "../../domain/src/decimal.ts";
 import type { Market } from "../../domain/src/market.ts";
 import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
+import type { Depth } from "../../matching/src/engine.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { Ticker24h } from "./market-data.ts";
 
 /** Binance JSON views of Bourse's integer records: decimals as fixed-precision strings. */
 export const SIDE = { BUY: Side.Buy, SELL: Side.Sell } as const;
@@ -173,5 +175,38 @@ export function exchangeInfoView(markets: readonly Market[], halted: (m: Market)
       defaultSelfTradePreventionMode: "NONE",
       allowedSelfTradePreventionModes: Object.keys(STP),
     })),
+  };
+}
+
+export function ticker24hView(m: Market, t: Ticker24h | undefined, top: Depth, now: number) {
+  const price = (ticks: number) => ticksToPrice(m, ticks);
+  const change = t ? t.last - t.open : 0;
+  // Percent with 3 decimals, computed in integers: change * 100 / open, scaled by 1000.
+  const permille = t && t.open > 0 ? (BigInt(change) * 100_000n) / BigInt(t.open) : 0n;
+  const sign = permille < 0n ? "-" : "";
+  const abs = permille < 0n ? -permille : permille;
+  const weighted = t && t.volumeLots > 0 ? t.quoteVolume / (BigInt(t.volumeLots) * m.quotePerTickLot) : 0n;
+  return {
+    symbol: m.symbol,
+    priceChange: `${change < 0 ? "-" : ""}${price(Math.abs(change))}`,
+    priceChangePercent: `${sign}${abs / 1000n}.${(abs % 1000n).toString().padStart(3, "0")}`,
+    weightedAvgPrice: price(Number(weighted)),
+    prevClosePrice: price(t?.open ?? 0),
+    lastPrice: price(t?.last ?? 0),
+    lastQty: lotsToQuantity(m, 0),
+    bidPrice: price(top.bids[0]?.priceTicks ?? 0),
+    bidQty: lotsToQuantity(m, top.bids[0]?.totalLots ?? 0),
+    askPrice: price(top.asks[0]?.priceTicks ?? 0),
+    askQty: lotsToQuantity(m, top.asks[0]?.totalLots ?? 0),
+    openPrice: price(t?.open ?? 0),
+    highPrice: price(t?.high ?? 0),
+    lowPrice: price(t?.low ?? 0),
+    volume: lotsToQuantity(m, t?.volumeLots ?? 0),
+    quoteVolume: formatUnits(t?.quoteVolume ?? 0n, m.quote.decimals),
+    openTime: t?.openTime ?? now,
+    closeTime: t?.closeTime ?? now,
+    firstId: t?.firstTradeId ?? -1,
+    lastId: t?.lastTradeId ?? -1,
+    count: t?.trades ?? 0,
   };
 }

@@ -25,9 +25,12 @@ import {
   SIDE,
   STP,
   TIF,
+  ticker24hView,
 } from "./format.ts";
 import type { ApiKeyStore } from "./keys.ts";
+import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
 import { Params } from "./params.ts";
+import { installStreams, klineRestView, StreamHub } from "./streams.ts";
 
 export interface TradingApiOptions {
   readonly service: UbsCoreService;
@@ -58,6 +61,10 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
     done(null, body),
   );
+
+  const stats = new MarketStatistics((id) => core.tradesOf(id));
+  for (const m of core.exchange.markets) for (const t of core.tradesOf(m.id)) stats.add(t, t.takerSide === 0);
+  installStreams(app, new StreamHub(service, stats, clock), auth);
 
   const market = (params: Params): Market => {
     const symbol = params.required("symbol");
@@ -105,6 +112,44 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
       .tradesOf(m.id)
       .slice(-limit)
       .map((t) => publicTradeView(m, t));
+  });
+
+  app.get("/api/v3/klines", async (req) => {
+    const params = publicParams(req);
+    const m = marketOf(params);
+    const interval = params.oneOf("interval", Object.keys(KLINE_INTERVALS) as KlineInterval[], () =>
+      errors.invalidValue("interval"),
+    );
+    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+    const startTime = params.optionalInt("startTime");
+    const endTime = params.optionalInt("endTime");
+    params.optional("timeZone");
+    params.done();
+    return stats.klines(m.id, interval, limit, startTime, endTime).map((k) => klineRestView(m, k, interval));
+  });
+
+  app.get("/api/v3/ticker/24hr", async (req) => {
+    const params = publicParams(req);
+    const symbol = params.optional("symbol");
+    params.done();
+    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+    const now = clock();
+    const views = markets.map((m) =>
+      ticker24hView(m, stats.ticker24h(m.id, now), core.engine(m.id).depth(1), now),
+    );
+    return symbol ? views[0] : views;
+  });
+
+  app.get("/api/v3/ticker/price", async (req) => {
+    const params = publicParams(req);
+    const symbol = params.optional("symbol");
+    params.done();
+    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+    const views = markets.map((m) => ({
+      symbol: m.symbol,
+      price: ticksToPrice(m, core.tradesOf(m.id).at(-1)?.priceTicks ?? 0),
+    }));
+    return symbol ? views[0] : views;
   });
 
   app.get("/api/v3/ticker/bookTicker", async (req) => {

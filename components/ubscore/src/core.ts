@@ -309,7 +309,7 @@ export class UbsCore {
     market: Market,
     cmd: PlaceOrder,
   ): { asset: number; amount: bigint; budget: number; engineQty: number } {
-    const maxFeePpm = market.makerFeePpm > market.takerFeePpm ? market.makerFeePpm : market.takerFeePpm;
+    const maxFeePpm = max(market.makerFeePpm, market.takerFeePpm);
     const quote = market.quote.id;
     const base = market.base.id;
     if (cmd.side === Side.Buy) {
@@ -472,4 +472,8 @@ function quoteBudget(cmd: PlaceOrder): number {
 
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }

@@ -1,0 +1,385 @@
+import { randomBytes } from "node:crypto";
+import websocket from "@fastify/websocket";
+import type { FastifyInstance } from "fastify";
+import type { WebSocket } from "ws";
+import { formatUnits } from "../../domain/src/decimal.ts";
+import type { Market } from "../../domain/src/market.ts";
+import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
+import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
+import type { CommandResult } from "../../ubscore/src/core.ts";
+import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
+import type { RequestAuthenticator } from "./auth.ts";
+import { ApiError } from "./errors.ts";
+import { ORDER_TYPE, SIDE, STP, TIF } from "./format.ts";
+import { type Candle, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
+import { Params } from "./params.ts";
+
+/**
+ * Binance-style WebSocket streams, fed by every command UBSCore applies:
+ *  <symbol>@depth (diffs; U = previous u + 1, u = the book's update id, so they chain onto the
+ *  REST snapshot's lastUpdateId), <symbol>@trade, <symbol>@kline_<interval>, <symbol>@bookTicker,
+ *  and a private user data stream (executionReport, outboundAccountPosition, balanceUpdate) on
+ *  /ws/<listenKey>. Raw streams at /ws/<stream>, combined ones at /stream?streams=a/b.
+ */
+const LISTEN_KEY_TTL_MS = 60 * 60_000;
+
+interface Subscriber {
+  readonly socket: WebSocket;
+  readonly combined: boolean;
+}
+
+export class StreamHub {
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly listenKeys = new Map<string, { userId: number; expires: number }>();
+  /** Per market: the u of the last depth diff published. */
+  private readonly lastU = new Map<number, number>();
+
+  constructor(
+    private readonly service: UbsCoreService,
+    private readonly stats: MarketStatistics,
+    private readonly clock: () => number,
+  ) {
+    for (const m of service.core.exchange.markets) this.lastU.set(m.id, service.core.engine(m.id).lastSeq);
+    service.onCommand((cmd, result) => this.onCommand(cmd, result));
+  }
+
+  // ---- listen keys ----
+
+  createListenKey(userId: number): string {
+    const key = randomBytes(32).toString("hex");
+    this.listenKeys.set(key, { userId, expires: this.clock() + LISTEN_KEY_TTL_MS });
+    return key;
+  }
+
+  keepAlive(userId: number, key: string): void {
+    this.ownedListenKey(userId, key).expires = this.clock() + LISTEN_KEY_TTL_MS;
+  }
+
+  closeListenKey(userId: number, key: string): void {
+    this.ownedListenKey(userId, key);
+    this.listenKeys.delete(key);
+    for (const s of this.subscribers.get(key) ?? []) s.socket.close(4001, "listenKey closed");
+    this.subscribers.delete(key);
+  }
+
+  private ownedListenKey(userId: number, key: string): { userId: number; expires: number } {
+    const entry = this.listenKeys.get(key);
+    if (!entry || entry.userId !== userId || entry.expires < this.clock()) {
+      throw new ApiError(400, -1125, "This listenKey does not exist.");
+    }
+    return entry;
+  }
+
+  // ---- subscriptions ----
+
+  /** Validates stream names: market streams of known symbols, or a live listen key. */
+  subscribe(socket: WebSocket, streams: string[], combined: boolean): void {
+    for (const name of streams) {
+      if (!this.isValidStream(name)) throw new ApiError(400, -1100, `Invalid stream name: ${name}`);
+    }
+    const sub = { socket, combined };
+    for (const name of streams) {
+      const set = this.subscribers.get(name) ?? new Set();
+      this.subscribers.set(name, set.add(sub));
+    }
+    socket.on("close", () => {
+      for (const name of streams) this.subscribers.get(name)?.delete(sub);
+    });
+  }
+
+  private isValidStream(name: string): boolean {
+    const live = this.listenKeys.get(name);
+    if (live) return live.expires >= this.clock();
+    const [symbol, kind] = name.split("@");
+    const market = this.service.core.exchange.market(symbol?.toUpperCase() ?? "");
+    if (!market || symbol !== symbol?.toLowerCase() || !kind) return false;
+    if (kind === "depth" || kind === "trade" || kind === "bookTicker") return true;
+    return kind.startsWith("kline_") && kind.slice(6) in KLINE_INTERVALS;
+  }
+
+  private publish(stream: string, data: unknown): void {
+    const subs = this.subscribers.get(stream);
+    if (!subs || subs.size === 0) return;
+    const raw = JSON.stringify(data);
+    const combined = `{"stream":${JSON.stringify(stream)},"data":${raw}}`;
+    for (const s of subs) s.socket.send(s.combined ? combined : raw);
+  }
+
+  // ---- feeding ----
+
+  private onCommand(cmd: UbsCommand, result: CommandResult): void {
+    const now = this.clock();
+    if (cmd.kind === "credit" || cmd.kind === "debit") {
+      const asset = this.service.core.exchange.asset(cmd.asset)!;
+      const delta = formatUnits(cmd.kind === "credit" ? cmd.amount : -cmd.amount, asset.decimals);
+      this.publishToUser(cmd.userId, { e: "balanceUpdate", E: now, a: asset.symbol, d: delta, T: now });
+      return;
+    }
+    if (result.marketId === undefined || result.events.length === 0) return;
+    const market = this.service.core.exchange.marketById(result.marketId)!;
+    const symbol = market.symbol.toLowerCase();
+    const trades = this.service.core.tradesOf(market.id);
+    const tradeEvents = result.events.filter((e) => e.type === EventType.Trade);
+    for (const t of trades.slice(trades.length - tradeEvents.length)) {
+      const candle = this.stats.add(t, t.takerSide === Side.Buy);
+      this.publish(`${symbol}@trade`, {
+        e: "trade",
+        E: now,
+        s: market.symbol,
+        t: t.tradeId,
+        p: ticksToPrice(market, t.priceTicks),
+        q: lotsToQuantity(market, t.qtyLots),
+        T: t.time,
+        m: t.takerSide === Side.Sell,
+        M: true,
+      });
+      this.publishKlines(market, symbol, candle, now);
+    }
+    this.publishBook(market, symbol, result.events, now);
+    this.publishUserUpdates(market, result, now);
+  }
+
+  private publishBook(market: Market, symbol: string, events: readonly MatchingEvent[], now: number): void {
+    const b: string[][] = [];
+    const a: string[][] = [];
+    for (const e of events) {
+      if (e.type !== EventType.BookLevel) continue;
+      (e.side === Side.Buy ? b : a).push([
+        ticksToPrice(market, e.priceTicks),
+        lotsToQuantity(market, e.totalLots),
+      ]);
+    }
+    if (b.length + a.length === 0) return;
+    const u = events.at(-1)!.seq;
+    const U = this.lastU.get(market.id)! + 1;
+    this.lastU.set(market.id, u);
+    this.publish(`${symbol}@depth`, { e: "depthUpdate", E: now, s: market.symbol, U, u, b, a });
+    const top = this.service.core.engine(market.id).depth(1);
+    this.publish(`${symbol}@bookTicker`, {
+      u,
+      s: market.symbol,
+      b: ticksToPrice(market, top.bids[0]?.priceTicks ?? 0),
+      B: lotsToQuantity(market, top.bids[0]?.totalLots ?? 0),
+      a: ticksToPrice(market, top.asks[0]?.priceTicks ?? 0),
+      A: lotsToQuantity(market, top.asks[0]?.totalLots ?? 0),
+    });
+  }
+
+  private publishKlines(market: Market, symbol: string, minute: Candle, now: number): void {
+    for (const interval of Object.keys(KLINE_INTERVALS) as KlineInterval[]) {
+      const stream = `${symbol}@kline_${interval}`;
+      if (!this.subscribers.get(stream)?.size) continue;
+      const size = KLINE_INTERVALS[interval];
+      const openTime = minute.openTime - (minute.openTime % size);
+      const [k] = this.stats.klines(market.id, interval, 1, openTime, openTime);
+      if (!k) continue;
+      this.publish(stream, {
+        e: "kline",
+        E: now,
+        s: market.symbol,
+        k: klineStreamView(market, k, interval, now),
+      });
+    }
+  }
+
+  private publishUserUpdates(market: Market, result: CommandResult, now: number): void {
+    const core = this.service.core;
+    const touchedUsers = new Set<number>();
+    for (const e of result.events) {
+      const reports: [OrderRecord, Record<string, unknown>][] = [];
+      switch (e.type) {
+        case EventType.Accepted:
+          reports.push([core.order(e.orderId)!, { x: "NEW", X: "NEW" }]);
+          break;
+        case EventType.Trade:
+          for (const [id, remaining] of [
+            [e.takerOrderId, e.takerRemainingLots],
+            [e.makerOrderId, e.makerRemainingLots],
+          ] as const) {
+            const o = core.order(id)!;
+            const fill = o.fills.find((f) => f.tradeId === e.tradeId)!;
+            const z = o.executedLots - lotsFilledAfter(o, e.tradeId);
+            const done = o.origQtyLots > 0 && remaining === 0;
+            reports.push([
+              o,
+              {
+                x: "TRADE",
+                X: done ? "FILLED" : "PARTIALLY_FILLED",
+                l: lotsToQuantity(market, e.qtyLots),
+                z: lotsToQuantity(market, z),
+                L: ticksToPrice(market, e.priceTicks),
+                n: formatUnits(fill.fee, market.quote.decimals),
+                N: market.quote.symbol,
+                t: e.tradeId,
+                m: fill.isMaker,
+                Y: formatUnits(fill.quoteUnits, market.quote.decimals),
+              },
+            ]);
+          }
+          break;
+        case EventType.Cancelled:
+          reports.push([core.order(e.orderId)!, { x: "CANCELED", X: "CANCELED" }]);
+          break;
+        case EventType.Expired: {
+          const o = core.order(e.orderId)!;
+          reports.push([o, { x: "EXPIRED", X: o.status }]);
+          break;
+        }
+        case EventType.Rejected: {
+          const o = core.order(e.orderId);
+          if (o) reports.push([o, { x: "REJECTED", X: "REJECTED" }]);
+          break;
+        }
+        default:
+          break;
+      }
+      for (const [o, fields] of reports) {
+        touchedUsers.add(o.userId);
+        this.publishToUser(o.userId, executionReport(market, o, fields, now));
+      }
+    }
+    for (const userId of touchedUsers) {
+      const balances = core.balancesOf(userId);
+      this.publishToUser(userId, {
+        e: "outboundAccountPosition",
+        E: now,
+        u: now,
+        B: [market.base, market.quote].map((a) => ({
+          a: a.symbol,
+          f: formatUnits(balances[a.id - 1]!.available, a.decimals),
+          l: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
+        })),
+      });
+    }
+  }
+
+  private publishToUser(userId: number, data: unknown): void {
+    for (const [key, entry] of this.listenKeys) if (entry.userId === userId) this.publish(key, data);
+  }
+}
+
+/** Lots filled in trades after `tradeId`: the order's cumulative quantity as of that trade is the rest. */
+function lotsFilledAfter(o: OrderRecord, tradeId: number): number {
+  return o.fills.filter((f) => f.tradeId > tradeId).reduce((s, f) => s + f.qtyLots, 0);
+}
+
+const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
+  Object.keys(table).find((k) => table[k] === value)!;
+
+function executionReport(market: Market, o: OrderRecord, fields: Record<string, unknown>, now: number) {
+  return {
+    e: "executionReport",
+    E: now,
+    s: market.symbol,
+    c: o.clientOrderId,
+    S: nameOf(SIDE, o.side),
+    o: nameOf(ORDER_TYPE, o.type),
+    f: nameOf(TIF, o.tif),
+    q: lotsToQuantity(market, o.origQtyLots),
+    p: ticksToPrice(market, o.priceTicks),
+    P: ticksToPrice(market, 0),
+    F: lotsToQuantity(market, 0),
+    g: -1,
+    C: "",
+    r: "NONE",
+    i: o.orderId,
+    l: lotsToQuantity(market, 0),
+    z: lotsToQuantity(market, o.executedLots),
+    L: ticksToPrice(market, 0),
+    n: formatUnits(0n, market.quote.decimals),
+    N: null,
+    T: o.updateTime,
+    t: -1,
+    w: o.status === "NEW" || o.status === "PARTIALLY_FILLED",
+    m: false,
+    M: false,
+    O: o.time,
+    Z: formatUnits(o.cumQuote, market.quote.decimals),
+    Y: formatUnits(0n, market.quote.decimals),
+    Q: formatUnits(o.quoteOrderUnits, market.quote.decimals),
+    V: nameOf(STP, o.stp),
+    ...fields,
+  };
+}
+
+export function klineRestView(market: Market, k: Candle, interval: KlineInterval) {
+  const size = KLINE_INTERVALS[interval];
+  return [
+    k.openTime,
+    ticksToPrice(market, k.open),
+    ticksToPrice(market, k.high),
+    ticksToPrice(market, k.low),
+    ticksToPrice(market, k.close),
+    lotsToQuantity(market, k.volumeLots),
+    k.openTime + size - 1,
+    formatUnits(k.quoteVolume, market.quote.decimals),
+    k.trades,
+    lotsToQuantity(market, k.takerBuyLots),
+    formatUnits(k.takerBuyQuote, market.quote.decimals),
+    "0",
+  ];
+}
+
+function klineStreamView(market: Market, k: Candle, interval: KlineInterval, now: number) {
+  const [t, o, h, l, c, v, T, q, n, V, Q] = klineRestView(market, k, interval);
+  return {
+    t,
+    T,
+    s: market.symbol,
+    i: interval,
+    f: k.firstTradeId,
+    L: k.lastTradeId,
+    o,
+    c,
+    h,
+    l,
+    v,
+    n,
+    x: now > (T as number),
+    q,
+    V,
+    Q,
+    B: "0",
+  };
+}
+
+/** Registers the WebSocket routes and the listen-key endpoints on the trading API. */
+export function installStreams(app: FastifyInstance, hub: StreamHub, auth: RequestAuthenticator): void {
+  app.register(websocket, { options: { maxPayload: 4096 } });
+  app.register(async (ws) => {
+    const open = (socket: WebSocket, streams: string, combined: boolean) => {
+      try {
+        hub.subscribe(socket, streams.split("/").filter(Boolean), combined);
+      } catch (e) {
+        const error = e instanceof ApiError ? e : new ApiError(400, -1000, "Invalid request");
+        socket.send(JSON.stringify({ code: error.code, msg: error.message }));
+        socket.close(1008, error.message.slice(0, 120));
+      }
+    };
+    ws.get<{ Params: { "*": string } }>("/ws/*", { websocket: true }, (socket, req) =>
+      open(socket, req.params["*"], false),
+    );
+    ws.get<{ Querystring: { streams?: string } }>("/stream", { websocket: true }, (socket, req) =>
+      open(socket, req.query.streams ?? "", true),
+    );
+  });
+  const listenKey = (url: string) => {
+    const params = new Params(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
+    const key = params.required("listenKey");
+    params.done();
+    return key;
+  };
+  const userOf = (header: string | string[] | undefined) => auth.apiKey(header).userId;
+  app.post("/api/v3/userDataStream", async (req) => ({
+    listenKey: hub.createListenKey(userOf(req.headers["x-mbx-apikey"])),
+  }));
+  app.put("/api/v3/userDataStream", async (req) => {
+    hub.keepAlive(userOf(req.headers["x-mbx-apikey"]), listenKey(req.url));
+    return {};
+  });
+  app.delete("/api/v3/userDataStream", async (req) => {
+    hub.closeListenKey(userOf(req.headers["x-mbx-apikey"]), listenKey(req.url));
+    return {};
+  });
+}
