@@ -19,7 +19,10 @@ export interface SignedRequest {
 }
 
 export class RequestAuthenticator {
-  private readonly seen = new Map<string, number>();
+  /** Signatures of accepted state-changing requests, and the same grouped by the second they expire. */
+  private readonly seen = new Set<string>();
+  private readonly expiring = new Map<number, string[]>();
+  private prunedUpTo = 0;
 
   constructor(
     private readonly keys: ApiKeyStore,
@@ -65,9 +68,18 @@ export class RequestAuthenticator {
 
   private rememberOnce(signature: string, validUntil: number, now: number): void {
     if (this.seen.has(signature)) throw errors.replayed();
-    this.seen.set(signature, validUntil);
-    if (this.seen.size > 10_000) {
-      for (const [sig, until] of this.seen) if (until < now) this.seen.delete(sig);
+    this.seen.add(signature);
+    const second = Math.ceil(validUntil / 1000);
+    const bucket = this.expiring.get(second);
+    if (bucket) bucket.push(signature);
+    else this.expiring.set(second, [signature]);
+    // Forget signatures whose window has closed (they would fail the timestamp check anyway), a
+    // whole second at a time: the cost is proportional to what expires, never to what is kept.
+    const current = Math.floor(now / 1000);
+    if (this.prunedUpTo === 0) this.prunedUpTo = current;
+    for (; this.prunedUpTo < current; this.prunedUpTo++) {
+      for (const sig of this.expiring.get(this.prunedUpTo) ?? []) this.seen.delete(sig);
+      this.expiring.delete(this.prunedUpTo);
     }
   }
 }

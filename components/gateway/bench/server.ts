@@ -1,0 +1,39 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Fastify from "fastify";
+import { loadConfig } from "../../config/src/load.ts";
+import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
+
+/**
+ * The server side of bench:gateway, in its own process: `exchange` starts the embedded exchange
+ * (demo users, fresh data dir), `bare` a fastify app with one trivial route taking the same signed
+ * form POST: the ceiling for the same load generator. Prints
+ * one JSON line with what the load generator needs, then serves until killed.
+ */
+const mode = process.argv[2];
+if (mode === "bare") {
+  // The same request shape as an order placement (form POST), answered without any work.
+  const app = Fastify();
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.post("/api/v3/order", async () => ({}));
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+} else {
+  const dataDir = await mkdtemp(join(tmpdir(), "bourse-bench-gateway-"));
+  const config = await loadConfig({ overrides: { dataDir, demo: true, gateway: { port: 0, adminPort: 0 } } });
+  const exchange = await startEmbeddedExchange(config, false);
+  // Enough for every order of a long run to rest: 1e9 USDT for the bidder, 1e6 BTC for the seller.
+  const [bidder, seller] = exchange.demoKeys;
+  await exchange.service.submit({
+    kind: "credit",
+    userId: bidder!.userId,
+    asset: "USDT",
+    amount: 10n ** 17n,
+  });
+  await exchange.service.submit({ kind: "credit", userId: seller!.userId, asset: "BTC", amount: 10n ** 14n });
+  process.stdout.write(`${JSON.stringify({ url: exchange.tradingUrl, keys: exchange.demoKeys })}\n`);
+  process.once("SIGTERM", () => void exchange.close().then(() => process.exit(0)));
+}
