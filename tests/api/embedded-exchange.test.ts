@@ -391,3 +391,31 @@ describe("an off-the-shelf Binance client (ccxt)", () => {
     expect(trades.at(-1)).toMatchObject({ price: 65000, amount: 0.05, side: "buy" });
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every trading route from the route schemas and serves a browsable UI", async () => {
+    const doc = (await (await fetch(`${exchange.tradingUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>;
+    };
+    for (const path of [
+      "/api/v3/order",
+      "/api/v3/depth",
+      "/api/v3/klines",
+      "/api/v3/account",
+      "/api/v3/userDataStream",
+    ]) {
+      expect(doc.paths).toHaveProperty([path]);
+    }
+    expect(Object.keys(doc.paths["/api/v3/order"]!).sort()).toEqual(["delete", "get", "post"]);
+    expect(doc.paths["/api/v3/order"]!.post!.requestBody!.content).toHaveProperty([
+      "application/x-www-form-urlencoded",
+    ]);
+    const ui = await fetch(`${exchange.tradingUrl}/docs/`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain("swagger");
+    const admin = (await (await fetch(`${exchange.adminUrl}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(admin.paths).toHaveProperty(["/admin/v1/deposits"]);
+  });
+});

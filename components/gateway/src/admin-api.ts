@@ -4,6 +4,7 @@ import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import type { ApiKeyStore } from "./keys.ts";
+import { installOpenApi } from "./openapi.ts";
 import { installErrorHandling } from "./trading-api.ts";
 
 /**
@@ -30,7 +31,6 @@ const amountBody = {
 
 export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   const { service, keys } = options;
-  const core = service.core;
   const expected = Buffer.from(`Bearer ${options.token}`);
   const app = Fastify({
     bodyLimit: 16 * 1024,
@@ -38,13 +38,26 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   });
   installErrorHandling(app, 16 * 1024);
 
+  installOpenApi(
+    app,
+    "Bourse operator API",
+    "Users, API keys, deposits, withdrawals and market halts.",
+    "bearer",
+  );
+  app.register(async (api) => adminRoutes(api, service, keys));
   app.addHook("onRequest", async (req) => {
+    if (req.url === "/openapi.json" || req.url.startsWith("/docs")) return;
     const given = Buffer.from(req.headers.authorization ?? "");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new ApiError(401, -2015, "Missing or invalid operator token.");
     }
   });
 
+  return app;
+}
+
+function adminRoutes(app: FastifyInstance, service: UbsCoreService, keys: ApiKeyStore): void {
+  const core = service.core;
   const run = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -118,6 +131,4 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
       }),
     );
   }
-
-  return app;
 }

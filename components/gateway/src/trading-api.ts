@@ -29,6 +29,7 @@ import {
 } from "./format.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
+import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params } from "./params.ts";
 import { installStreams, klineRestView, StreamHub } from "./streams.ts";
 
@@ -46,7 +47,6 @@ export interface TradingApiOptions {
  */
 export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   const { service, keys } = options;
-  const core = service.core;
   const clock = options.clock ?? Date.now;
   const auth = new RequestAuthenticator(keys, clock);
   const app = Fastify({
@@ -61,7 +61,25 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
     done(null, body),
   );
+  // Route schemas document; Params validates (so errors carry Binance codes).
+  app.setValidatorCompiler(() => () => true);
+  installOpenApi(
+    app,
+    "Bourse trading API",
+    "Binance spot REST conventions: market data, signed trading, user data streams.",
+    "apiKey",
+  );
+  app.register(async (api) => tradingRoutes(api, service, auth, clock));
+  return app;
+}
 
+function tradingRoutes(
+  app: FastifyInstance,
+  service: UbsCoreService,
+  auth: RequestAuthenticator,
+  clock: () => number,
+): void {
+  const core = service.core;
   const stats = new MarketStatistics((id) => core.tradesOf(id));
   for (const m of core.exchange.markets) for (const t of core.tradesOf(m.id)) stats.add(t, t.takerSide === 0);
   installStreams(app, new StreamHub(service, stats, clock), auth);
@@ -79,68 +97,102 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     );
   const publicParams = (req: FastifyRequest) => new Params(rawQuery(req));
 
-  app.get("/api/v3/ping", async () => ({}));
-  app.get("/api/v3/time", async () => ({ serverTime: clock() }));
+  app.get("/api/v3/ping", { schema: publicDoc("Test connectivity") }, async () => ({}));
+  app.get("/api/v3/time", { schema: publicDoc("Server time") }, async () => ({ serverTime: clock() }));
 
-  app.get("/api/v3/exchangeInfo", async (req) => {
-    const params = publicParams(req);
-    const symbol = params.optional("symbol");
-    params.done();
-    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
-    return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock());
-  });
+  app.get(
+    "/api/v3/exchangeInfo",
+    { schema: publicDoc("Markets, assets and filters", { symbol: d.symbol }) },
+    async (req) => {
+      const params = publicParams(req);
+      const symbol = params.optional("symbol");
+      params.done();
+      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+      return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock());
+    },
+  );
 
-  app.get("/api/v3/depth", async (req) => {
-    const params = publicParams(req);
-    const m = marketOf(params);
-    const limit = params.optionalInt("limit", 1, 5000) ?? 100;
-    params.done();
-    const depth = core.engine(m.id).depth(limit);
-    const level = (l: { priceTicks: number; totalLots: number }) => [
-      ticksToPrice(m, l.priceTicks),
-      lotsToQuantity(m, l.totalLots),
-    ];
-    return { lastUpdateId: depth.lastUpdateId, bids: depth.bids.map(level), asks: depth.asks.map(level) };
-  });
+  app.get(
+    "/api/v3/depth",
+    { schema: publicDoc("Order book with lastUpdateId", { symbol: d.symbol, limit: d.limit }, ["symbol"]) },
+    async (req) => {
+      const params = publicParams(req);
+      const m = marketOf(params);
+      const limit = params.optionalInt("limit", 1, 5000) ?? 100;
+      params.done();
+      const depth = core.engine(m.id).depth(limit);
+      const level = (l: { priceTicks: number; totalLots: number }) => [
+        ticksToPrice(m, l.priceTicks),
+        lotsToQuantity(m, l.totalLots),
+      ];
+      return { lastUpdateId: depth.lastUpdateId, bids: depth.bids.map(level), asks: depth.asks.map(level) };
+    },
+  );
 
-  app.get("/api/v3/trades", async (req) => {
-    const params = publicParams(req);
-    const m = marketOf(params);
-    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
-    params.done();
-    return core
-      .tradesOf(m.id)
-      .slice(-limit)
-      .map((t) => publicTradeView(m, t));
-  });
+  app.get(
+    "/api/v3/trades",
+    { schema: publicDoc("Recent trades", { symbol: d.symbol, limit: d.limit }, ["symbol"]) },
+    async (req) => {
+      const params = publicParams(req);
+      const m = marketOf(params);
+      const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+      params.done();
+      return core
+        .tradesOf(m.id)
+        .slice(-limit)
+        .map((t) => publicTradeView(m, t));
+    },
+  );
 
-  app.get("/api/v3/klines", async (req) => {
-    const params = publicParams(req);
-    const m = marketOf(params);
-    const interval = params.oneOf("interval", Object.keys(KLINE_INTERVALS) as KlineInterval[], () =>
-      errors.invalidValue("interval"),
-    );
-    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
-    const startTime = params.optionalInt("startTime");
-    const endTime = params.optionalInt("endTime");
-    params.optional("timeZone");
-    params.done();
-    return stats.klines(m.id, interval, limit, startTime, endTime).map((k) => klineRestView(m, k, interval));
-  });
+  app.get(
+    "/api/v3/klines",
+    {
+      schema: publicDoc(
+        "Candles",
+        {
+          symbol: d.symbol,
+          interval: { type: "string", description: "1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d" },
+          limit: d.limit,
+          startTime: d.timestamp,
+          endTime: d.timestamp,
+        },
+        ["symbol", "interval"],
+      ),
+    },
+    async (req) => {
+      const params = publicParams(req);
+      const m = marketOf(params);
+      const interval = params.oneOf("interval", Object.keys(KLINE_INTERVALS) as KlineInterval[], () =>
+        errors.invalidValue("interval"),
+      );
+      const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+      const startTime = params.optionalInt("startTime");
+      const endTime = params.optionalInt("endTime");
+      params.optional("timeZone");
+      params.done();
+      return stats
+        .klines(m.id, interval, limit, startTime, endTime)
+        .map((k) => klineRestView(m, k, interval));
+    },
+  );
 
-  app.get("/api/v3/ticker/24hr", async (req) => {
-    const params = publicParams(req);
-    const symbol = params.optional("symbol");
-    params.done();
-    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
-    const now = clock();
-    const views = markets.map((m) =>
-      ticker24hView(m, stats.ticker24h(m.id, now), core.engine(m.id).depth(1), now),
-    );
-    return symbol ? views[0] : views;
-  });
+  app.get(
+    "/api/v3/ticker/24hr",
+    { schema: publicDoc("Rolling 24-hour statistics", { symbol: d.symbol }) },
+    async (req) => {
+      const params = publicParams(req);
+      const symbol = params.optional("symbol");
+      params.done();
+      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+      const now = clock();
+      const views = markets.map((m) =>
+        ticker24hView(m, stats.ticker24h(m.id, now), core.engine(m.id).depth(1), now),
+      );
+      return symbol ? views[0] : views;
+    },
+  );
 
-  app.get("/api/v3/ticker/price", async (req) => {
+  app.get("/api/v3/ticker/price", { schema: publicDoc("Last price", { symbol: d.symbol }) }, async (req) => {
     const params = publicParams(req);
     const symbol = params.optional("symbol");
     params.done();
@@ -152,220 +204,303 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     return symbol ? views[0] : views;
   });
 
-  app.get("/api/v3/ticker/bookTicker", async (req) => {
-    const params = publicParams(req);
-    const symbol = params.optional("symbol");
-    params.done();
-    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
-    const views = markets.map((m) => {
-      const { bids, asks } = core.engine(m.id).depth(1);
-      return {
-        symbol: m.symbol,
-        bidPrice: ticksToPrice(m, bids[0]?.priceTicks ?? 0),
-        bidQty: lotsToQuantity(m, bids[0]?.totalLots ?? 0),
-        askPrice: ticksToPrice(m, asks[0]?.priceTicks ?? 0),
-        askQty: lotsToQuantity(m, asks[0]?.totalLots ?? 0),
-      };
-    });
-    return symbol ? views[0] : views;
-  });
+  app.get(
+    "/api/v3/ticker/bookTicker",
+    { schema: publicDoc("Best bid and ask", { symbol: d.symbol }) },
+    async (req) => {
+      const params = publicParams(req);
+      const symbol = params.optional("symbol");
+      params.done();
+      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+      const views = markets.map((m) => {
+        const { bids, asks } = core.engine(m.id).depth(1);
+        return {
+          symbol: m.symbol,
+          bidPrice: ticksToPrice(m, bids[0]?.priceTicks ?? 0),
+          bidQty: lotsToQuantity(m, bids[0]?.totalLots ?? 0),
+          askPrice: ticksToPrice(m, asks[0]?.priceTicks ?? 0),
+          askQty: lotsToQuantity(m, asks[0]?.totalLots ?? 0),
+        };
+      });
+      return symbol ? views[0] : views;
+    },
+  );
 
-  app.post("/api/v3/order", async (req) => {
-    const { key, params } = signed(req);
-    const m = market(params);
-    const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
-    const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
-    const type = ORDER_TYPE[typeName];
-    const tif =
-      type === OrderType.Limit
-        ? TIF[params.oneOf("timeInForce", ["GTC", "IOC", "FOK"], errors.invalidTif)]
-        : type === OrderType.Market
-          ? TimeInForce.IOC
-          : TimeInForce.GTC;
-    const quantity = params.optional("quantity");
-    const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
-    if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
-      throw new ApiError(
-        400,
-        -1102,
-        "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+  app.post(
+    "/api/v3/order",
+    { schema: signedDoc("Place an order", orderParams, ["symbol", "side", "type"], true) },
+    async (req) => {
+      const { key, params } = signed(req);
+      const m = market(params);
+      const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
+      const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
+      const type = ORDER_TYPE[typeName];
+      const tif =
+        type === OrderType.Limit
+          ? TIF[params.oneOf("timeInForce", ["GTC", "IOC", "FOK"], errors.invalidTif)]
+          : type === OrderType.Market
+            ? TimeInForce.IOC
+            : TimeInForce.GTC;
+      const quantity = params.optional("quantity");
+      const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
+      if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
+        throw new ApiError(
+          400,
+          -1102,
+          "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+        );
+      }
+      if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
+      const priceTicks =
+        type === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
+      const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
+      const quoteUnits =
+        quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
+      const clientOrderId = field("newClientOrderId", () =>
+        checkClientOrderId(
+          params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`,
+        ),
       );
-    }
-    if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
-    const priceTicks =
-      type === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
-    const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
-    const quoteUnits =
-      quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
-    const clientOrderId = field("newClientOrderId", () =>
-      checkClientOrderId(params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`),
-    );
-    const defaultResp: RespType = type === OrderType.LimitMaker ? "ACK" : "FULL";
-    const respType = params.oneOf(
-      "newOrderRespType",
-      ["ACK", "RESULT", "FULL"],
-      () => errors.invalidValue("newOrderRespType"),
-      defaultResp,
-    );
-    const stp =
-      STP[
-        params.oneOf(
-          "selfTradePreventionMode",
-          Object.keys(STP) as (keyof typeof STP)[],
-          () => errors.invalidValue("selfTradePreventionMode"),
-          "NONE",
-        )
-      ];
-    params.done();
-    const { order } = await submit(() =>
-      service.submit({
-        kind: "place",
-        userId: key.userId,
-        symbol: m.symbol,
-        clientOrderId,
-        side,
-        type,
-        tif,
-        priceTicks,
-        qtyLots,
-        quoteUnits,
-        stp,
-        time: clock(),
-      }),
-    );
-    if (order!.status === "REJECTED") throw errors.wouldTake();
-    return newOrderView(m, order!, respType);
-  });
-
-  app.get("/api/v3/order", async (req) => {
-    const { key, params } = signed(req);
-    const m = market(params);
-    const order = findOrder(params, key.userId, m);
-    params.done();
-    return orderView(m, order);
-  });
-
-  app.delete("/api/v3/order", async (req) => {
-    const { key, params } = signed(req);
-    const m = market(params);
-    const orderId = params.optionalInt("orderId", 1);
-    const origClientOrderId = params.optional("origClientOrderId");
-    params.optional("newClientOrderId");
-    params.done();
-    if (orderId === undefined && origClientOrderId === undefined) {
-      throw new ApiError(
-        400,
-        -1102,
-        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+      const defaultResp: RespType = type === OrderType.LimitMaker ? "ACK" : "FULL";
+      const respType = params.oneOf(
+        "newOrderRespType",
+        ["ACK", "RESULT", "FULL"],
+        () => errors.invalidValue("newOrderRespType"),
+        defaultResp,
       );
-    }
-    const { order } = await submit(
-      () =>
+      const stp =
+        STP[
+          params.oneOf(
+            "selfTradePreventionMode",
+            Object.keys(STP) as (keyof typeof STP)[],
+            () => errors.invalidValue("selfTradePreventionMode"),
+            "NONE",
+          )
+        ];
+      params.done();
+      const { order } = await submit(() =>
         service.submit({
-          kind: "cancel",
+          kind: "place",
           userId: key.userId,
           symbol: m.symbol,
-          orderId,
-          clientOrderId: orderId === undefined ? origClientOrderId : undefined,
+          clientOrderId,
+          side,
+          type,
+          tif,
+          priceTicks,
+          qtyLots,
+          quoteUnits,
+          stp,
           time: clock(),
         }),
-      errors.cancelRejected,
-    );
-    return { ...orderView(m, order!), origClientOrderId: order!.clientOrderId };
-  });
-
-  app.get("/api/v3/openOrders", async (req) => {
-    const { key, params } = signed(req);
-    const symbol = params.optional("symbol");
-    params.done();
-    const m = symbol === undefined ? undefined : (core.exchange.market(symbol) ?? invalidSymbol());
-    return core.openOrders(key.userId, m?.id).map((o) => orderView(core.exchange.marketById(o.marketId)!, o));
-  });
-
-  app.delete("/api/v3/openOrders", async (req) => {
-    const { key, params } = signed(req);
-    const m = market(params);
-    params.done();
-    const { orders } = await submit(
-      () => service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock() }),
-      errors.cancelRejected,
-    );
-    return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
-  });
-
-  app.get("/api/v3/allOrders", async (req) => {
-    const { key, params } = signed(req);
-    const m = market(params);
-    const fromId = params.optionalInt("orderId", 1);
-    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
-    params.optionalInt("startTime");
-    params.optionalInt("endTime");
-    params.done();
-    return core
-      .allOrders(key.userId, m.id)
-      .filter((o) => fromId === undefined || o.orderId >= fromId)
-      .slice(0, limit)
-      .map((o) => orderView(m, o));
-  });
-
-  app.get("/api/v3/account", async (req) => {
-    const { key, params } = signed(req);
-    params.optional("omitZeroBalances");
-    params.done();
-    const balances = core.balancesOf(key.userId);
-    return {
-      makerCommission: 0,
-      takerCommission: 0,
-      buyerCommission: 0,
-      sellerCommission: 0,
-      commissionRates: {
-        maker: "0.00000000",
-        taker: "0.00000000",
-        buyer: "0.00000000",
-        seller: "0.00000000",
-      },
-      canTrade: true,
-      canWithdraw: true,
-      canDeposit: true,
-      brokered: false,
-      requireSelfTradePrevention: false,
-      preventSor: false,
-      updateTime: clock(),
-      accountType: "SPOT",
-      balances: core.exchange.assets.map((a) => ({
-        asset: a.symbol,
-        free: formatUnits(balances[a.id - 1]!.available, a.decimals),
-        locked: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
-      })),
-      permissions: ["SPOT"],
-      uid: key.userId,
-    };
-  });
-
-  app.get("/api/v3/myTrades", async (req) => {
-    const { key, params } = signed(req);
-    const m = market(params);
-    const limit = params.optionalInt("limit", 1, 1000) ?? 500;
-    const orderId = params.optionalInt("orderId", 1);
-    params.optionalInt("fromId");
-    params.optionalInt("startTime");
-    params.optionalInt("endTime");
-    params.done();
-    return core
-      .tradesOf(m.id)
-      .filter((t) => t.buyerUserId === key.userId || t.sellerUserId === key.userId)
-      .filter((t) => orderId === undefined || t.buyerOrderId === orderId || t.sellerOrderId === orderId)
-      .slice(-limit)
-      .flatMap((t) =>
-        // A self-trade is two trades of the same user: one as buyer and one as seller.
-        t.buyerUserId === t.sellerUserId
-          ? [
-              myTradeView(m, t, key.userId),
-              { ...myTradeView(m, t, key.userId), isBuyer: false, orderId: t.sellerOrderId },
-            ]
-          : [myTradeView(m, t, key.userId)],
       );
-  });
+      if (order!.status === "REJECTED") throw errors.wouldTake();
+      return newOrderView(m, order!, respType);
+    },
+  );
+
+  app.get(
+    "/api/v3/order",
+    {
+      schema: signedDoc(
+        "Query an order",
+        { symbol: d.symbol, orderId: d.orderId, origClientOrderId: d.origClientOrderId },
+        ["symbol"],
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const m = market(params);
+      const order = findOrder(params, key.userId, m);
+      params.done();
+      return orderView(m, order);
+    },
+  );
+
+  app.delete(
+    "/api/v3/order",
+    {
+      schema: signedDoc(
+        "Cancel an order",
+        { symbol: d.symbol, orderId: d.orderId, origClientOrderId: d.origClientOrderId },
+        ["symbol"],
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const m = market(params);
+      const orderId = params.optionalInt("orderId", 1);
+      const origClientOrderId = params.optional("origClientOrderId");
+      params.optional("newClientOrderId");
+      params.done();
+      if (orderId === undefined && origClientOrderId === undefined) {
+        throw new ApiError(
+          400,
+          -1102,
+          "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+        );
+      }
+      const { order } = await submit(
+        () =>
+          service.submit({
+            kind: "cancel",
+            userId: key.userId,
+            symbol: m.symbol,
+            orderId,
+            clientOrderId: orderId === undefined ? origClientOrderId : undefined,
+            time: clock(),
+          }),
+        errors.cancelRejected,
+      );
+      return { ...orderView(m, order!), origClientOrderId: order!.clientOrderId };
+    },
+  );
+
+  app.get(
+    "/api/v3/openOrders",
+    { schema: signedDoc("Open orders", { symbol: d.symbol }, []) },
+    async (req) => {
+      const { key, params } = signed(req);
+      const symbol = params.optional("symbol");
+      params.done();
+      const m = symbol === undefined ? undefined : (core.exchange.market(symbol) ?? invalidSymbol());
+      return core
+        .openOrders(key.userId, m?.id)
+        .map((o) => orderView(core.exchange.marketById(o.marketId)!, o));
+    },
+  );
+
+  app.delete(
+    "/api/v3/openOrders",
+    { schema: signedDoc("Cancel all open orders on a market", { symbol: d.symbol }, ["symbol"]) },
+    async (req) => {
+      const { key, params } = signed(req);
+      const m = market(params);
+      params.done();
+      const { orders } = await submit(
+        () => service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock() }),
+        errors.cancelRejected,
+      );
+      return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
+    },
+  );
+
+  app.get(
+    "/api/v3/allOrders",
+    {
+      schema: signedDoc(
+        "All orders on a market",
+        {
+          symbol: d.symbol,
+          orderId: d.orderId,
+          limit: d.limit,
+          startTime: d.timestamp,
+          endTime: d.timestamp,
+        },
+        ["symbol"],
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const m = market(params);
+      const fromId = params.optionalInt("orderId", 1);
+      const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+      params.optionalInt("startTime");
+      params.optionalInt("endTime");
+      params.done();
+      return core
+        .allOrders(key.userId, m.id)
+        .filter((o) => fromId === undefined || o.orderId >= fromId)
+        .slice(0, limit)
+        .map((o) => orderView(m, o));
+    },
+  );
+
+  app.get(
+    "/api/v3/account",
+    {
+      schema: signedDoc(
+        "Balances",
+        { omitZeroBalances: { type: "string", description: "true or false" } },
+        [],
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      params.optional("omitZeroBalances");
+      params.done();
+      const balances = core.balancesOf(key.userId);
+      return {
+        makerCommission: 0,
+        takerCommission: 0,
+        buyerCommission: 0,
+        sellerCommission: 0,
+        commissionRates: {
+          maker: "0.00000000",
+          taker: "0.00000000",
+          buyer: "0.00000000",
+          seller: "0.00000000",
+        },
+        canTrade: true,
+        canWithdraw: true,
+        canDeposit: true,
+        brokered: false,
+        requireSelfTradePrevention: false,
+        preventSor: false,
+        updateTime: clock(),
+        accountType: "SPOT",
+        balances: core.exchange.assets.map((a) => ({
+          asset: a.symbol,
+          free: formatUnits(balances[a.id - 1]!.available, a.decimals),
+          locked: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
+        })),
+        permissions: ["SPOT"],
+        uid: key.userId,
+      };
+    },
+  );
+
+  app.get(
+    "/api/v3/myTrades",
+    {
+      schema: signedDoc(
+        "Your trades on a market",
+        {
+          symbol: d.symbol,
+          orderId: d.orderId,
+          limit: d.limit,
+          fromId: d.orderId,
+          startTime: d.timestamp,
+          endTime: d.timestamp,
+        },
+        ["symbol"],
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const m = market(params);
+      const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+      const orderId = params.optionalInt("orderId", 1);
+      params.optionalInt("fromId");
+      params.optionalInt("startTime");
+      params.optionalInt("endTime");
+      params.done();
+      return core
+        .tradesOf(m.id)
+        .filter((t) => t.buyerUserId === key.userId || t.sellerUserId === key.userId)
+        .filter((t) => orderId === undefined || t.buyerOrderId === orderId || t.sellerOrderId === orderId)
+        .slice(-limit)
+        .flatMap((t) =>
+          // A self-trade is two trades of the same user: one as buyer and one as seller.
+          t.buyerUserId === t.sellerUserId
+            ? [
+                myTradeView(m, t, key.userId),
+                { ...myTradeView(m, t, key.userId), isBuyer: false, orderId: t.sellerOrderId },
+              ]
+            : [myTradeView(m, t, key.userId)],
+        );
+    },
+  );
 
   const marketOf = (params: Params) => core.exchange.market(params.required("symbol")) ?? invalidSymbol();
 
@@ -383,8 +518,6 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     if (!order || order.userId !== userId || order.marketId !== m.id) throw errors.noSuchOrder();
     return order;
   }
-
-  return app;
 }
 
 function invalidSymbol(): never {
