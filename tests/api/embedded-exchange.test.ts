@@ -419,3 +419,38 @@ describe("OpenAPI", () => {
     expect(admin.paths).toHaveProperty(["/admin/v1/deposits"]);
   });
 });
+
+describe("withdrawals (two-phase)", () => {
+  it("holds funds, then completes once or cancels, with conflicts and bad ids reported", async () => {
+    const user = await newUser({ USDT: "1000" });
+    const userId = (await user.signed<{ uid: number }>("GET", "/api/v3/account")).body.uid;
+    const hold = await admin<{ withdrawalId: string; status: string }>("/admin/v1/withdrawals", {
+      userId,
+      asset: "USDT",
+      amount: "400",
+    });
+    expect(hold).toMatchObject({ status: 201, body: { status: "HELD" } });
+    expect((await balances(user)).USDT).toEqual({ free: "600.00000000", locked: "400.00000000" });
+    const complete = await admin(`/admin/v1/withdrawals/${hold.body.withdrawalId}/complete`, {});
+    expect(complete).toMatchObject({ status: 200, body: { status: "COMPLETED" } });
+    expect((await balances(user)).USDT).toEqual({ free: "600.00000000", locked: "0.00000000" });
+    // Completing again changes nothing; cancelling a completed withdrawal is a conflict.
+    expect((await admin(`/admin/v1/withdrawals/${hold.body.withdrawalId}/complete`, {})).status).toBe(200);
+    expect((await admin(`/admin/v1/withdrawals/${hold.body.withdrawalId}/cancel`, {})).status).toBe(409);
+    expect((await balances(user)).USDT).toEqual({ free: "600.00000000", locked: "0.00000000" });
+
+    const second = await admin<{ withdrawalId: string }>("/admin/v1/withdrawals", {
+      userId,
+      asset: "USDT",
+      amount: "100",
+    });
+    await admin(`/admin/v1/withdrawals/${second.body.withdrawalId}/cancel`, {});
+    expect((await balances(user)).USDT).toEqual({ free: "600.00000000", locked: "0.00000000" });
+    expect(
+      (await admin("/admin/v1/withdrawals", { userId, asset: "USDT", amount: "600.00000001" })).body,
+    ).toMatchObject({
+      code: -2010,
+    });
+    expect((await admin("/admin/v1/withdrawals/nope/complete", {})).status).toBe(400);
+  });
+});

@@ -1,7 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
@@ -106,22 +107,75 @@ function adminRoutes(app: FastifyInstance, service: UbsCoreService, keys: ApiKey
     }));
   });
 
-  for (const [path, kind] of [
-    ["/admin/v1/deposits", "credit"],
-    ["/admin/v1/withdrawals", "debit"],
-  ] as const) {
-    app.post(path, { schema: { body: amountBody } }, async (req) => {
+  const parseAmount = (body: { asset: string; amount: string }) => {
+    const asset = core.exchange.asset(body.asset);
+    if (!asset) throw new ApiError(400, -1130, `Unknown asset ${body.asset}.`);
+    return { asset, amount: parseUnits(body.amount, asset.decimals, "amount") };
+  };
+
+  app.post(
+    "/admin/v1/deposits",
+    { schema: { summary: "Credit a deposit", body: amountBody } },
+    async (req) => {
       const body = req.body as { userId: number; asset: string; amount: string };
       return run(async () => {
-        const asset = core.exchange.asset(body.asset);
-        if (!asset) throw new ApiError(400, -1130, `Unknown asset ${body.asset}.`);
-        const amount = parseUnits(body.amount, asset.decimals, "amount");
-        await service.submit({ kind, userId: body.userId, asset: asset.symbol, amount });
+        const { asset, amount } = parseAmount(body);
+        await service.submit({ kind: "credit", userId: body.userId, asset: asset.symbol, amount });
         const b = core.balancesOf(body.userId)[asset.id - 1]!;
         return { userId: body.userId, asset: asset.symbol, free: formatUnits(b.available, asset.decimals) };
       });
+    },
+  );
+
+  // Withdrawals in two phases: hold the funds (frozen), then complete (they leave) or cancel.
+  app.post(
+    "/admin/v1/withdrawals",
+    { schema: { summary: "Hold funds for a withdrawal", body: amountBody } },
+    async (req, reply) => {
+      const body = req.body as { userId: number; asset: string; amount: string };
+      const withdrawalId = `w-${randomBytes(12).toString("hex")}`;
+      const { withdrawal } = await run(async () => {
+        const { asset, amount } = parseAmount(body);
+        return service.submit({
+          kind: "holdWithdrawal",
+          withdrawalId,
+          userId: body.userId,
+          asset: asset.symbol,
+          amount,
+        });
+      });
+      return reply.status(201).send(withdrawalView(withdrawal!));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>("/admin/v1/withdrawals/:id", async (req) => {
+    const w = core.withdrawal(req.params.id);
+    if (!w) throw new ApiError(404, -1000, "Unknown withdrawal.");
+    return withdrawalView(w);
+  });
+
+  for (const action of ["complete", "cancel"] as const) {
+    app.post<{ Params: { id: string } }>(`/admin/v1/withdrawals/:id/${action}`, async (req) => {
+      const { withdrawal } = await run(() =>
+        service.submit({
+          kind: action === "complete" ? "completeWithdrawal" : "cancelWithdrawal",
+          withdrawalId: req.params.id,
+        }),
+      );
+      return withdrawalView(withdrawal!);
     });
   }
+
+  const withdrawalView = (w: Withdrawal) => {
+    const asset = core.exchange.assetById(w.assetId)!;
+    return {
+      withdrawalId: w.withdrawalId,
+      userId: w.userId,
+      asset: asset.symbol,
+      amount: formatUnits(w.amount, asset.decimals),
+      status: w.status,
+    };
+  };
 
   for (const kind of ["halt", "resume"] as const) {
     app.post<{ Params: { symbol: string } }>(`/admin/v1/markets/:symbol/${kind}`, async (req) =>

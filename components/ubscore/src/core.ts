@@ -12,7 +12,7 @@ import {
   TimeInForce,
   type TradeEvent,
 } from "../../matching/src/protocol.ts";
-import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand } from "./types.ts";
+import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand, Withdrawal } from "./types.ts";
 
 /**
  * UBSCore's state machine: the single writer of trading balances and the pre-trade risk check,
@@ -37,6 +37,7 @@ export interface CommandResult {
   readonly orders?: OrderRecord[];
   readonly events: readonly MatchingEvent[];
   readonly marketId?: number;
+  readonly withdrawal?: Withdrawal;
 }
 
 const NO_EVENTS: readonly MatchingEvent[] = [];
@@ -54,6 +55,7 @@ export class UbsCore {
   private readonly openByUser = new Map<number, Set<number>>();
   private readonly trades: TradeRecord[][] = [];
   private readonly halted = new Set<number>();
+  private readonly withdrawals = new Map<string, Withdrawal>();
   private nextOrderId = 1;
   private now = 0;
 
@@ -91,6 +93,32 @@ export class UbsCore {
         b.available -= cmd.amount;
         return { events: NO_EVENTS };
       }
+      case "holdWithdrawal": {
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(cmd.withdrawalId)) fail("INVALID_ARGUMENT", "bad withdrawal id");
+        if (this.withdrawals.has(cmd.withdrawalId)) fail("CONFLICT", `withdrawal ${cmd.withdrawalId} exists`);
+        const assetId = this.assetId(cmd.asset);
+        const b = this.balance(cmd.userId, assetId);
+        positiveAmount(cmd.amount);
+        if (b.available < cmd.amount)
+          fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
+        b.available -= cmd.amount;
+        b.frozen += cmd.amount;
+        const w = {
+          withdrawalId: cmd.withdrawalId,
+          userId: cmd.userId,
+          assetId,
+          amount: cmd.amount,
+          status: "HELD" as const,
+        };
+        this.withdrawals.set(cmd.withdrawalId, w);
+        return { events: NO_EVENTS, withdrawal: w };
+      }
+      case "completeWithdrawal":
+      case "cancelWithdrawal":
+        return {
+          events: NO_EVENTS,
+          withdrawal: this.settleWithdrawal(cmd.withdrawalId, cmd.kind === "completeWithdrawal"),
+        };
       case "place":
         return this.place(cmd);
       case "cancel":
@@ -106,7 +134,33 @@ export class UbsCore {
     }
   }
 
+  /**
+   * Completes (the held funds leave the exchange) or cancels (they return to available) a held
+   * withdrawal. Repeating the same outcome is a no-op; asking for the other one is a conflict.
+   */
+  private settleWithdrawal(withdrawalId: string, complete: boolean): Withdrawal {
+    const w =
+      this.withdrawals.get(withdrawalId) ?? fail("UNKNOWN_ORDER", `unknown withdrawal ${withdrawalId}`);
+    const target = complete ? "COMPLETED" : "CANCELED";
+    if (w.status === target) return w;
+    if (w.status !== "HELD") fail("CONFLICT", `withdrawal ${withdrawalId} is already ${w.status}`);
+    const b = this.balance(w.userId, w.assetId);
+    b.frozen -= w.amount;
+    if (!complete) b.available += w.amount;
+    w.status = target;
+    return w;
+  }
+
   // ---- queries ----
+
+  withdrawal(withdrawalId: string): Withdrawal | undefined {
+    return this.withdrawals.get(withdrawalId);
+  }
+
+  /** Held withdrawals of a user (their amounts are part of frozen). */
+  heldWithdrawals(userId: number): Withdrawal[] {
+    return [...this.withdrawals.values()].filter((w) => w.userId === userId && w.status === "HELD");
+  }
 
   hasUser(userId: number): boolean {
     return this.users.has(userId);

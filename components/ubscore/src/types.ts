@@ -18,6 +18,14 @@ export type UbsCommand =
   | { readonly kind: "createUser"; readonly userId: number }
   | { readonly kind: "credit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
   | { readonly kind: "debit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
+  | {
+      readonly kind: "holdWithdrawal";
+      readonly withdrawalId: string;
+      readonly userId: number;
+      readonly asset: string;
+      readonly amount: bigint;
+    }
+  | { readonly kind: "completeWithdrawal" | "cancelWithdrawal"; readonly withdrawalId: string }
   | PlaceOrder
   | {
       readonly kind: "cancel";
@@ -100,4 +108,13 @@ export interface TradeRecord {
 export interface Balance {
   available: bigint;
   frozen: bigint;
+}
+
+/** A withdrawal in two phases: funds are held (frozen) first, then leave or return. */
+export interface Withdrawal {
+  readonly withdrawalId: string;
+  readonly userId: number;
+  readonly assetId: number;
+  readonly amount: bigint;
+  status: "HELD" | "COMPLETED" | "CANCELED";
 }

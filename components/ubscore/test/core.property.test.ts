@@ -60,6 +60,23 @@ const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       }),
   },
   {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("holdWithdrawal" as const),
+      withdrawalId: fc.constantFrom("w1", "w2", "w3"),
+      userId: fc.constantFrom(...USERS),
+      asset: fc.constantFrom("BTC", "USDT"),
+      amount: fc.bigInt({ min: 1n, max: 10n ** 10n }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("completeWithdrawal" as const, "cancelWithdrawal" as const),
+      withdrawalId: fc.constantFrom("w1", "w2", "w3"),
+    }),
+  },
+  {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant("cancel" as const),
@@ -103,12 +120,19 @@ describe("UbsCore money invariants", () => {
     fc.assert(
       fc.property(fc.array(commandArb, { minLength: 1, maxLength: 120, size: "max" }), (commands) => {
         const { core, credited } = fundedCore();
+        const completed = new Set<string>();
         for (const cmd of commands) {
           try {
             core.apply(cmd);
             if (cmd.kind === "credit" || cmd.kind === "debit") {
               const id = exchange.asset(cmd.asset)!.id;
               credited.set(id, credited.get(id)! + (cmd.kind === "credit" ? cmd.amount : -cmd.amount));
+            }
+            // Money leaves only when a held withdrawal completes (once: repeats are no-ops).
+            if (cmd.kind === "completeWithdrawal" && !completed.has(cmd.withdrawalId)) {
+              const w = core.withdrawal(cmd.withdrawalId)!;
+              completed.add(cmd.withdrawalId);
+              credited.set(w.assetId, credited.get(w.assetId)! - w.amount);
             }
           } catch (e) {
             if (!isBourseError(e) || e.code === "INTERNAL") throw e;
@@ -121,6 +145,7 @@ describe("UbsCore money invariants", () => {
         for (const userId of USERS) {
           const reserved = exchange.assets.map(() => 0n);
           for (const o of core.openOrders(userId)) reserved[o.reserveAsset - 1]! += o.reserved;
+          for (const w of core.heldWithdrawals(userId)) reserved[w.assetId - 1]! += w.amount;
           core.balancesOf(userId).forEach((b, i) => {
             expect(b.available).toBeGreaterThanOrEqual(0n);
             expect(b.frozen).toBe(reserved[i]);
