@@ -31,7 +31,9 @@ const DEMO_FUNDS = [
 export async function startEmbeddedExchange(config: BourseConfig, log = true): Promise<EmbeddedExchange> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
-  const service = await UbsCoreService.open(dataDir, exchange);
+  const service = await UbsCoreService.open(dataDir, exchange, {
+    snapshotEvery: config.ubscore.snapshotEvery,
+  });
   const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
   const adminToken =
     config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));

@@ -151,6 +151,61 @@ export class UbsCore {
     return w;
   }
 
+  // ---- snapshots ----
+
+  /** Everything the core holds, as bytes (tagged JSON; the engines' own binary snapshots inside). */
+  snapshot(): Uint8Array {
+    const state = {
+      version: 1,
+      users: [...this.users],
+      balances: [...this.balances],
+      fees: this.fees,
+      engines: this.exchange.markets.map((m) =>
+        Buffer.from(this.engines[m.id]!.snapshot()).toString("base64"),
+      ),
+      orders: [...this.orders.values()],
+      trades: this.trades,
+      halted: [...this.halted],
+      withdrawals: [...this.withdrawals.values()],
+      nextOrderId: this.nextOrderId,
+      now: this.now,
+    };
+    return Buffer.from(JSON.stringify(state, (_, v) => (typeof v === "bigint" ? { $n: v.toString() } : v)));
+  }
+
+  static restore(exchange: ExchangeDefinition, bytes: Uint8Array): UbsCore {
+    const state = JSON.parse(Buffer.from(bytes).toString("utf8"), (_, v) =>
+      v !== null && typeof v === "object" && typeof v.$n === "string" ? BigInt(v.$n) : v,
+    );
+    if (state.version !== 1) fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
+    const core = new UbsCore(exchange);
+    for (const id of state.users as number[]) core.users.add(id);
+    for (const [id, bs] of state.balances as [number, Balance[]][]) core.balances.set(id, bs);
+    (state.fees as bigint[]).forEach((f, i) => {
+      core.fees[i] = f;
+    });
+    exchange.markets.forEach((m, i) => {
+      core.engines[m.id] = MatchingEngine.restore(Buffer.from(state.engines[i], "base64"), {
+        quotePerTickLot: Number(m.quotePerTickLot),
+      });
+    });
+    for (const o of state.orders as OrderRecord[]) {
+      core.orders.set(o.orderId, o);
+      if (!isDone(o)) {
+        core.openByClientId.set(`${o.userId}:${o.clientOrderId}`, o.orderId);
+        core.openByUser.set(o.userId, (core.openByUser.get(o.userId) ?? new Set<number>()).add(o.orderId));
+      }
+    }
+    (state.trades as TradeRecord[][]).forEach((list, marketId) => {
+      if (list) core.trades[marketId] = list;
+    });
+    for (const id of state.halted as number[]) core.halted.add(id);
+    for (const w of state.withdrawals as Withdrawal[]) core.withdrawals.set(w.withdrawalId, w);
+    core.nextOrderId = state.nextOrderId;
+    core.now = state.now;
+    return core;
+  }
+
   // ---- queries ----
 
   withdrawal(withdrawalId: string): Withdrawal | undefined {

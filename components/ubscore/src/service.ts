@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import { type CommandResult, UbsCore } from "./core.ts";
 import type { UbsCommand } from "./types.ts";
@@ -11,31 +12,77 @@ export type CommandListener = (cmd: UbsCommand, result: CommandResult) => void;
 /**
  * UBSCore with durability: every command is appended to the journal and runs only once the
  * journal has fsynced it (group commit), in journal order, so whatever a caller was told has
- * happened survives a crash, and restart = replay of the journal through a fresh core.
+ * happened survives a crash. Every `snapshotEvery` commands the core is snapshotted (atomically)
+ * and the journal segments the snapshot covers are dropped; restart = latest snapshot + replay of
+ * the journal after it.
  */
+export interface UbsCoreServiceOptions {
+  readonly snapshotEvery?: number;
+  readonly journalSegmentBytes?: number;
+}
 export class UbsCoreService {
   private readonly listeners: CommandListener[] = [];
+  private snapshotting: Promise<void> = Promise.resolve();
+  /** A failed snapshot loses nothing (the journal still holds every command) but is reported here. */
+  lastSnapshotError: Error | undefined;
 
   private constructor(
     readonly core: UbsCore,
     private readonly journal: Journal,
-    /** How many journaled commands the last open replayed. */
+    private readonly snapshots: SnapshotStore,
+    private readonly snapshotEvery: number,
+    /** How many journaled commands the last open replayed (after the snapshot it started from). */
     readonly replayedCommands: number,
   ) {}
 
-  static async open(dataDir: string, exchange: ExchangeDefinition): Promise<UbsCoreService> {
-    const journal = await Journal.open(join(dataDir, "ubscore", "journal"));
-    const core = new UbsCore(exchange);
-    await journal.replay(1, (payload) => runCommand(core, decodeCommand(payload)));
-    return new UbsCoreService(core, journal, journal.nextLsn - 1);
+  static async open(
+    dataDir: string,
+    exchange: ExchangeDefinition,
+    options: UbsCoreServiceOptions = {},
+  ): Promise<UbsCoreService> {
+    const journal = await Journal.open(join(dataDir, "ubscore", "journal"), {
+      segmentBytes: options.journalSegmentBytes,
+    });
+    const snapshots = new SnapshotStore(join(dataDir, "ubscore", "snapshots"));
+    const latest = await snapshots.loadLatest();
+    const core = latest ? UbsCore.restore(exchange, latest.bytes) : new UbsCore(exchange);
+    const from = (latest?.lsn ?? 0) + 1;
+    await journal.replay(from, (payload) => runCommand(core, decodeCommand(payload)));
+    return new UbsCoreService(
+      core,
+      journal,
+      snapshots,
+      options.snapshotEvery ?? 100_000,
+      journal.nextLsn - from,
+    );
   }
 
   /** Journals the command, then applies it; resolves with its result or rejects with its error. */
   async submit(cmd: UbsCommand): Promise<CommandResult> {
-    await this.journal.append(encodeCommand(cmd));
-    const result = this.core.apply(cmd);
-    for (const listener of this.listeners) listener(cmd, result);
-    return result;
+    const lsn = await this.journal.append(encodeCommand(cmd));
+    try {
+      const result = this.core.apply(cmd);
+      for (const listener of this.listeners) listener(cmd, result);
+      return result;
+    } finally {
+      if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
+    }
+  }
+
+  /** State after `lsn` is captured now (synchronously); writing it and dropping segments follow. */
+  private snapshotAt(lsn: number): void {
+    const bytes = this.core.snapshot();
+    this.snapshotting = this.snapshotting
+      .then(() => this.snapshots.save(lsn, bytes))
+      .then(() => this.journal.truncateBefore(lsn + 1))
+      .then(
+        () => {
+          this.lastSnapshotError = undefined;
+        },
+        (e: Error) => {
+          this.lastSnapshotError = e;
+        },
+      );
   }
 
   onCommand(listener: CommandListener): void {
@@ -43,6 +90,7 @@ export class UbsCoreService {
   }
 
   async close(): Promise<void> {
+    await this.snapshotting;
     await this.journal.close();
   }
 }
