@@ -386,7 +386,8 @@ export class MatchingEngine {
   }
 
   static restore(bytes: Uint8Array, options: MatchingEngineOptions): MatchingEngine {
-    const d = new Float64Array(bytes.slice().buffer);
+    // Copy: the bytes may be a view into a larger (pooled, unaligned) buffer, e.g. a Node Buffer.
+    const d = new Float64Array(new Uint8Array(bytes).buffer);
     if (d[0] !== SNAPSHOT_VERSION) throw new Error(`unsupported matching snapshot version ${d[0]}`);
     const orders = d[3]!;
     const engine = new MatchingEngine({

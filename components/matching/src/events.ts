@@ -63,7 +63,8 @@ export function decodeEvents(data: Float64Array, count: number): MatchingEvent[]
 }
 
 export function decodeEventBytes(bytes: Uint8Array): MatchingEvent[] {
-  const aligned = new Float64Array(bytes.slice().buffer);
+  // Copy: the bytes may be a view into a larger (pooled, unaligned) buffer, e.g. a Node Buffer.
+  const aligned = new Float64Array(new Uint8Array(bytes).buffer);
   return decodeEvents(aligned, aligned.length / EVENT_STRIDE);
 }
 

@@ -293,3 +293,13 @@ describe("depth", () => {
     expect(engine.depth().bids.reduce((s, l) => s + l.totalLots, 0)).toBe(250);
   });
 });
+
+describe("snapshot bytes", () => {
+  it("restore accepts a view into a larger buffer (a Node Buffer from base64, say)", () => {
+    place(Buy, 99, 5);
+    place(Sell, 101, 3);
+    const pooled = Buffer.from(Buffer.from(engine.snapshot()).toString("base64"), "base64");
+    const restored = MatchingEngine.restore(pooled, { quotePerTickLot: 10 });
+    expect(restored.restingOrders()).toEqual(engine.restingOrders());
+  });
+});
