@@ -1,0 +1,84 @@
+import type { Account, Transfer } from "tigerbeetle-node";
+
+/**
+ * TigerBeetle's 128-byte wire layouts for accounts and transfers (little-endian u128/u64/u32/u16
+ * fields in TigerBeetle's order), used by the embedded ledger's journal.
+ */
+export const EVENT_SIZE = 128;
+
+function writeU128(view: DataView, offset: number, v: bigint): void {
+  view.setBigUint64(offset, v & 0xffff_ffff_ffff_ffffn, true);
+  view.setBigUint64(offset + 8, v >> 64n, true);
+}
+
+function readU128(view: DataView, offset: number): bigint {
+  return view.getBigUint64(offset, true) | (view.getBigUint64(offset + 8, true) << 64n);
+}
+
+export function encodeAccount(a: Account, view: DataView, o: number): void {
+  writeU128(view, o, a.id);
+  writeU128(view, o + 16, a.debits_pending);
+  writeU128(view, o + 32, a.debits_posted);
+  writeU128(view, o + 48, a.credits_pending);
+  writeU128(view, o + 64, a.credits_posted);
+  writeU128(view, o + 80, a.user_data_128);
+  view.setBigUint64(o + 96, a.user_data_64, true);
+  view.setUint32(o + 104, a.user_data_32, true);
+  view.setUint32(o + 108, a.reserved, true);
+  view.setUint32(o + 112, a.ledger, true);
+  view.setUint16(o + 116, a.code, true);
+  view.setUint16(o + 118, a.flags, true);
+  view.setBigUint64(o + 120, a.timestamp, true);
+}
+
+export function decodeAccount(view: DataView, o: number): Account {
+  return {
+    id: readU128(view, o),
+    debits_pending: readU128(view, o + 16),
+    debits_posted: readU128(view, o + 32),
+    credits_pending: readU128(view, o + 48),
+    credits_posted: readU128(view, o + 64),
+    user_data_128: readU128(view, o + 80),
+    user_data_64: view.getBigUint64(o + 96, true),
+    user_data_32: view.getUint32(o + 104, true),
+    reserved: view.getUint32(o + 108, true),
+    ledger: view.getUint32(o + 112, true),
+    code: view.getUint16(o + 116, true),
+    flags: view.getUint16(o + 118, true),
+    timestamp: view.getBigUint64(o + 120, true),
+  };
+}
+
+export function encodeTransfer(t: Transfer, view: DataView, o: number): void {
+  writeU128(view, o, t.id);
+  writeU128(view, o + 16, t.debit_account_id);
+  writeU128(view, o + 32, t.credit_account_id);
+  writeU128(view, o + 48, t.amount);
+  writeU128(view, o + 64, t.pending_id);
+  writeU128(view, o + 80, t.user_data_128);
+  view.setBigUint64(o + 96, t.user_data_64, true);
+  view.setUint32(o + 104, t.user_data_32, true);
+  view.setUint32(o + 108, t.timeout, true);
+  view.setUint32(o + 112, t.ledger, true);
+  view.setUint16(o + 116, t.code, true);
+  view.setUint16(o + 118, t.flags, true);
+  view.setBigUint64(o + 120, t.timestamp, true);
+}
+
+export function decodeTransfer(view: DataView, o: number): Transfer {
+  return {
+    id: readU128(view, o),
+    debit_account_id: readU128(view, o + 16),
+    credit_account_id: readU128(view, o + 32),
+    amount: readU128(view, o + 48),
+    pending_id: readU128(view, o + 64),
+    user_data_128: readU128(view, o + 80),
+    user_data_64: view.getBigUint64(o + 96, true),
+    user_data_32: view.getUint32(o + 104, true),
+    timeout: view.getUint32(o + 108, true),
+    ledger: view.getUint32(o + 112, true),
+    code: view.getUint16(o + 116, true),
+    flags: view.getUint16(o + 118, true),
+    timestamp: view.getBigUint64(o + 120, true),
+  };
+}

@@ -1,0 +1,391 @@
+import {
+  type Account,
+  AccountFlags,
+  amount_max,
+  type CreateAccountResult,
+  CreateAccountStatus,
+  type CreateTransferResult,
+  CreateTransferStatus,
+  type Transfer,
+  TransferFlags,
+} from "tigerbeetle-node";
+
+/**
+ * TigerBeetle's state machine for accounts and transfers, in memory and deterministic: given the
+ * same batches with the same timestamps it ends in the same state (which is how the durable
+ * embedded ledger recovers). Implemented from TigerBeetle's documented semantics:
+ * - each event gets its own timestamp (batch timestamp + index), strictly increasing;
+ * - a `linked` event chains to the next; a chain succeeds or fails whole (the failing event
+ *   reports its own status, the others `linked_event_failed`); a chain still open at the end of
+ *   the batch fails with `linked_event_chain_open`;
+ * - an event whose id exists reports `exists` if identical, else `exists_with_different_<field>`;
+ * - transfers that failed for a transient reason (balance, missing account, expiry) keep their id:
+ *   retrying it reports `id_already_failed`, so an id can never succeed after it failed;
+ * - two-phase: `pending` reserves (debits_pending/credits_pending) with an optional timeout in
+ *   seconds; `post_pending_transfer` posts up to the pending amount (amount_max = all of it) and
+ *   releases the rest; `void_pending_transfer` releases it; expired pending transfers are voided;
+ * - `balancing_debit` / `balancing_credit` clamp the amount to what the account's limit allows.
+ */
+const U128_MAX = (1n << 128n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
+const ACCOUNT_FLAGS_KNOWN =
+  AccountFlags.linked |
+  AccountFlags.debits_must_not_exceed_credits |
+  AccountFlags.credits_must_not_exceed_debits |
+  AccountFlags.history;
+const TRANSFER_FLAGS_KNOWN =
+  TransferFlags.linked |
+  TransferFlags.pending |
+  TransferFlags.post_pending_transfer |
+  TransferFlags.void_pending_transfer |
+  TransferFlags.balancing_debit |
+  TransferFlags.balancing_credit;
+const NS_PER_SECOND = 1_000_000_000n;
+
+/** Transient failures: TigerBeetle remembers the id, so it can never succeed later. */
+const TRANSIENT = new Set<CreateTransferStatus>([
+  CreateTransferStatus.debit_account_not_found,
+  CreateTransferStatus.credit_account_not_found,
+  CreateTransferStatus.pending_transfer_not_found,
+  CreateTransferStatus.exceeds_credits,
+  CreateTransferStatus.exceeds_debits,
+  CreateTransferStatus.pending_transfer_expired,
+  CreateTransferStatus.overflows_debits_pending,
+  CreateTransferStatus.overflows_credits_pending,
+  CreateTransferStatus.overflows_debits_posted,
+  CreateTransferStatus.overflows_credits_posted,
+  CreateTransferStatus.overflows_debits,
+  CreateTransferStatus.overflows_credits,
+  CreateTransferStatus.overflows_timeout,
+]);
+
+type PendingState = "pending" | "posted" | "voided" | "expired";
+
+/** Undo log of one chain: restores every account and transfer it touched if the chain fails. */
+type Undo = () => void;
+
+export class LedgerState {
+  readonly accounts = new Map<bigint, Account>();
+  readonly transfers = new Map<bigint, Transfer>();
+  private readonly failedTransferIds = new Set<bigint>();
+  private readonly pendingState = new Map<bigint, PendingState>();
+  /** Pending transfers with a timeout, by id, with the timestamp (ns) they expire at. */
+  private readonly expiries = new Map<bigint, bigint>();
+  private reserved = 0n;
+
+  /**
+   * Reserves `count` timestamps for the next batch (at `now`, or just after the last one) so that
+   * batches journaled concurrently never overlap; they are applied in the same order.
+   */
+  reserveTimestamps(now: bigint, count: number): bigint {
+    const base = now > this.reserved ? now : this.reserved + 1n;
+    this.reserved = base + BigInt(Math.max(count, 1));
+    return base;
+  }
+
+  /** Is some pending transfer past its timeout at `now`? (then a pulse batch should expire it) */
+  hasExpiredBy(now: bigint): boolean {
+    for (const at of this.expiries.values()) if (at <= now) return true;
+    return false;
+  }
+
+  createAccounts(batch: readonly Account[], timestamp: bigint): CreateAccountResult[] {
+    return this.runChains(
+      batch,
+      timestamp,
+      (a, ts, undo) => this.createAccount(a, ts, undo),
+      CreateAccountStatus,
+    );
+  }
+
+  createTransfers(batch: readonly Transfer[], timestamp: bigint): CreateTransferResult[] {
+    this.expire(timestamp);
+    return this.runChains(
+      batch,
+      timestamp,
+      (t, ts, undo) => this.createTransfer(t, ts, undo),
+      CreateTransferStatus,
+    );
+  }
+
+  // ---- chains ----
+
+  private runChains<E extends { flags: number }, S extends number>(
+    batch: readonly E[],
+    timestamp: bigint,
+    create: (event: E, ts: bigint, undo: Undo[]) => S,
+    statuses: { created: S; linked_event_failed: S; linked_event_chain_open: S },
+  ): { timestamp: bigint; status: S }[] {
+    const results: { timestamp: bigint; status: S }[] = new Array(batch.length);
+    let chainStart = -1;
+    let chainFailed = false;
+    let undo: Undo[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i]!;
+      const ts = timestamp + BigInt(i);
+      const linked = (event.flags & 1) !== 0;
+      if (chainStart < 0 && linked) {
+        chainStart = i;
+        chainFailed = false;
+        undo = [];
+      }
+      const inChain = chainStart >= 0;
+      let status: S;
+      if (inChain && chainFailed) status = statuses.linked_event_failed;
+      else if (linked && i === batch.length - 1) status = statuses.linked_event_chain_open;
+      else status = create(event, ts, inChain ? undo : []);
+      results[i] = { timestamp: ts, status };
+      if (inChain && status !== statuses.created && !chainFailed) {
+        chainFailed = true;
+        for (let u = undo.length - 1; u >= 0; u--) undo[u]!();
+        for (let j = chainStart; j < i; j++)
+          results[j] = { timestamp: results[j]!.timestamp, status: statuses.linked_event_failed };
+      }
+      if (inChain && !linked) chainStart = -1;
+    }
+    if (timestamp + BigInt(batch.length) > this.reserved) this.reserved = timestamp + BigInt(batch.length);
+    return results;
+  }
+
+  // ---- accounts ----
+
+  private createAccount(a: Account, ts: bigint, undo: Undo[]): CreateAccountStatus {
+    const S = CreateAccountStatus;
+    if (a.timestamp !== 0n) return S.timestamp_must_be_zero;
+    if (a.reserved !== 0) return S.reserved_field;
+    if ((a.flags & ~ACCOUNT_FLAGS_KNOWN) !== 0) return S.reserved_flag;
+    if (a.id === 0n) return S.id_must_not_be_zero;
+    if (a.id === U128_MAX) return S.id_must_not_be_int_max;
+    const existing = this.accounts.get(a.id);
+    if (existing) return accountExists(a, existing);
+    if (
+      (a.flags & AccountFlags.debits_must_not_exceed_credits) !== 0 &&
+      (a.flags & AccountFlags.credits_must_not_exceed_debits) !== 0
+    ) {
+      return S.flags_are_mutually_exclusive;
+    }
+    if (a.debits_pending !== 0n) return S.debits_pending_must_be_zero;
+    if (a.debits_posted !== 0n) return S.debits_posted_must_be_zero;
+    if (a.credits_pending !== 0n) return S.credits_pending_must_be_zero;
+    if (a.credits_posted !== 0n) return S.credits_posted_must_be_zero;
+    if (a.ledger === 0) return S.ledger_must_not_be_zero;
+    if (a.code === 0) return S.code_must_not_be_zero;
+    this.accounts.set(a.id, { ...a, flags: a.flags & ~AccountFlags.linked, timestamp: ts });
+    undo.push(() => this.accounts.delete(a.id));
+    return S.created;
+  }
+
+  // ---- transfers ----
+
+  private createTransfer(t: Transfer, ts: bigint, undo: Undo[]): CreateTransferStatus {
+    const S = CreateTransferStatus;
+    if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
+    if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
+    if (t.id === 0n) return S.id_must_not_be_zero;
+    if (t.id === U128_MAX) return S.id_must_not_be_int_max;
+    const existing = this.transfers.get(t.id);
+    if (existing) return transferExists(t, existing);
+    if (this.failedTransferIds.has(t.id)) return S.id_already_failed;
+    const status = this.validateAndApply(t, ts, undo);
+    if (TRANSIENT.has(status)) {
+      this.failedTransferIds.add(t.id);
+      undo.push(() => this.failedTransferIds.delete(t.id));
+    }
+    return status;
+  }
+
+  private validateAndApply(t: Transfer, ts: bigint, undo: Undo[]): CreateTransferStatus {
+    const S = CreateTransferStatus;
+    const F = TransferFlags;
+    const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
+    const exclusive = [F.pending, F.post_pending_transfer, F.void_pending_transfer].filter(
+      (f) => (t.flags & f) !== 0,
+    ).length;
+    if (exclusive > 1) return S.flags_are_mutually_exclusive;
+    if ((t.flags & F.balancing_debit || t.flags & F.balancing_credit) && postOrVoid)
+      return S.flags_are_mutually_exclusive;
+    if (postOrVoid) return this.postOrVoid(t, ts, undo);
+    if (t.debit_account_id === 0n) return S.debit_account_id_must_not_be_zero;
+    if (t.debit_account_id === U128_MAX) return S.debit_account_id_must_not_be_int_max;
+    if (t.credit_account_id === 0n) return S.credit_account_id_must_not_be_zero;
+    if (t.credit_account_id === U128_MAX) return S.credit_account_id_must_not_be_int_max;
+    if (t.debit_account_id === t.credit_account_id) return S.accounts_must_be_different;
+    if (t.pending_id !== 0n) return S.pending_id_must_be_zero;
+    if ((t.flags & F.pending) === 0 && t.timeout !== 0) return S.timeout_reserved_for_pending_transfer;
+    if (t.ledger === 0) return S.ledger_must_not_be_zero;
+    if (t.code === 0) return S.code_must_not_be_zero;
+    const dr = this.accounts.get(t.debit_account_id);
+    if (!dr) return S.debit_account_not_found;
+    const cr = this.accounts.get(t.credit_account_id);
+    if (!cr) return S.credit_account_not_found;
+    if (dr.ledger !== cr.ledger) return S.accounts_must_have_the_same_ledger;
+    if (t.ledger !== dr.ledger) return S.transfer_must_have_the_same_ledger_as_accounts;
+    let amount = t.amount;
+    if (t.flags & F.balancing_debit) {
+      const room = dr.credits_posted - dr.debits_posted - dr.debits_pending;
+      amount = min(amount, room > 0n ? room : 0n);
+    }
+    if (t.flags & F.balancing_credit) {
+      const room = cr.debits_posted - cr.credits_posted - cr.credits_pending;
+      amount = min(amount, room > 0n ? room : 0n);
+    }
+    const pending = (t.flags & F.pending) !== 0;
+    if (pending) {
+      if (dr.debits_pending + amount > U128_MAX) return S.overflows_debits_pending;
+      if (cr.credits_pending + amount > U128_MAX) return S.overflows_credits_pending;
+    } else {
+      if (dr.debits_posted + amount > U128_MAX) return S.overflows_debits_posted;
+      if (cr.credits_posted + amount > U128_MAX) return S.overflows_credits_posted;
+    }
+    if (dr.debits_pending + dr.debits_posted + amount > U128_MAX) return S.overflows_debits;
+    if (cr.credits_pending + cr.credits_posted + amount > U128_MAX) return S.overflows_credits;
+    if (pending && ts + BigInt(t.timeout) * NS_PER_SECOND > U64_MAX) return S.overflows_timeout;
+    if (
+      dr.flags & AccountFlags.debits_must_not_exceed_credits &&
+      dr.debits_pending + dr.debits_posted + amount > dr.credits_posted
+    ) {
+      return S.exceeds_credits;
+    }
+    if (
+      cr.flags & AccountFlags.credits_must_not_exceed_debits &&
+      cr.credits_pending + cr.credits_posted + amount > cr.debits_posted
+    ) {
+      return S.exceeds_debits;
+    }
+    this.record(t, ts, amount, undo);
+    this.adjust(dr, pending ? "debits_pending" : "debits_posted", amount, undo);
+    this.adjust(cr, pending ? "credits_pending" : "credits_posted", amount, undo);
+    if (pending) {
+      this.pendingState.set(t.id, "pending");
+      undo.push(() => this.pendingState.delete(t.id));
+      if (t.timeout > 0) {
+        this.expiries.set(t.id, ts + BigInt(t.timeout) * NS_PER_SECOND);
+        undo.push(() => this.expiries.delete(t.id));
+      }
+    }
+    return S.created;
+  }
+
+  private postOrVoid(t: Transfer, ts: bigint, undo: Undo[]): CreateTransferStatus {
+    const S = CreateTransferStatus;
+    const post = (t.flags & TransferFlags.post_pending_transfer) !== 0;
+    if (t.pending_id === 0n) return S.pending_id_must_not_be_zero;
+    if (t.pending_id === U128_MAX) return S.pending_id_must_not_be_int_max;
+    if (t.pending_id === t.id) return S.pending_id_must_be_different;
+    if (t.timeout !== 0) return S.timeout_reserved_for_pending_transfer;
+    const p = this.transfers.get(t.pending_id);
+    if (!p) return S.pending_transfer_not_found;
+    if ((p.flags & TransferFlags.pending) === 0) return S.pending_transfer_not_pending;
+    if (t.debit_account_id !== 0n && t.debit_account_id !== p.debit_account_id) {
+      return S.pending_transfer_has_different_debit_account_id;
+    }
+    if (t.credit_account_id !== 0n && t.credit_account_id !== p.credit_account_id) {
+      return S.pending_transfer_has_different_credit_account_id;
+    }
+    if (t.ledger !== 0 && t.ledger !== p.ledger) return S.pending_transfer_has_different_ledger;
+    if (t.code !== 0 && t.code !== p.code) return S.pending_transfer_has_different_code;
+    const amount = t.amount === amount_max ? p.amount : t.amount;
+    if (post && amount > p.amount) return S.exceeds_pending_transfer_amount;
+    if (!post && t.amount !== 0n && amount !== p.amount) return S.pending_transfer_has_different_amount;
+    const state = this.pendingState.get(p.id);
+    if (state === "posted") return S.pending_transfer_already_posted;
+    if (state === "voided") return S.pending_transfer_already_voided;
+    if (state === "expired") return S.pending_transfer_expired;
+    const dr = this.accounts.get(p.debit_account_id)!;
+    const cr = this.accounts.get(p.credit_account_id)!;
+    const posted = post ? amount : 0n;
+    this.record(
+      {
+        ...t,
+        debit_account_id: p.debit_account_id,
+        credit_account_id: p.credit_account_id,
+        ledger: p.ledger,
+        code: p.code,
+      },
+      ts,
+      posted,
+      undo,
+    );
+    this.adjust(dr, "debits_pending", -p.amount, undo);
+    this.adjust(cr, "credits_pending", -p.amount, undo);
+    this.adjust(dr, "debits_posted", posted, undo);
+    this.adjust(cr, "credits_posted", posted, undo);
+    this.pendingState.set(p.id, post ? "posted" : "voided");
+    undo.push(() => this.pendingState.set(p.id, "pending"));
+    const expiry = this.expiries.get(p.id);
+    if (expiry !== undefined) {
+      this.expiries.delete(p.id);
+      undo.push(() => this.expiries.set(p.id, expiry));
+    }
+    return S.created;
+  }
+
+  /** Voids every pending transfer whose timeout has passed by `now`. */
+  expire(now: bigint): void {
+    for (const [id, at] of this.expiries) {
+      if (at > now) continue;
+      const p = this.transfers.get(id)!;
+      this.accounts.get(p.debit_account_id)!.debits_pending -= p.amount;
+      this.accounts.get(p.credit_account_id)!.credits_pending -= p.amount;
+      this.pendingState.set(id, "expired");
+      this.expiries.delete(id);
+    }
+  }
+
+  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo[]): void {
+    this.transfers.set(t.id, { ...t, amount, flags: t.flags & ~TransferFlags.linked, timestamp: ts });
+    undo.push(() => this.transfers.delete(t.id));
+  }
+
+  private adjust(
+    a: Account,
+    field: "debits_pending" | "debits_posted" | "credits_pending" | "credits_posted",
+    delta: bigint,
+    undo: Undo[],
+  ): void {
+    if (delta === 0n) return;
+    a[field] += delta;
+    undo.push(() => {
+      a[field] -= delta;
+    });
+  }
+}
+
+function accountExists(a: Account, e: Account): CreateAccountStatus {
+  const S = CreateAccountStatus;
+  if ((a.flags & ~AccountFlags.linked) !== e.flags) return S.exists_with_different_flags;
+  if (a.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;
+  if (a.user_data_64 !== e.user_data_64) return S.exists_with_different_user_data_64;
+  if (a.user_data_32 !== e.user_data_32) return S.exists_with_different_user_data_32;
+  if (a.ledger !== e.ledger) return S.exists_with_different_ledger;
+  if (a.code !== e.code) return S.exists_with_different_code;
+  return S.exists;
+}
+
+function transferExists(t: Transfer, e: Transfer): CreateTransferStatus {
+  const S = CreateTransferStatus;
+  if ((t.flags & ~TransferFlags.linked) !== e.flags) return S.exists_with_different_flags;
+  if (t.pending_id !== e.pending_id) return S.exists_with_different_pending_id;
+  if (t.timeout !== e.timeout) return S.exists_with_different_timeout;
+  const postOrVoid =
+    (t.flags & (TransferFlags.post_pending_transfer | TransferFlags.void_pending_transfer)) !== 0;
+  // Post/void may leave the accounts, ledger and code zero (taken from the pending transfer).
+  if (!(postOrVoid && t.debit_account_id === 0n) && t.debit_account_id !== e.debit_account_id) {
+    return S.exists_with_different_debit_account_id;
+  }
+  if (!(postOrVoid && t.credit_account_id === 0n) && t.credit_account_id !== e.credit_account_id) {
+    return S.exists_with_different_credit_account_id;
+  }
+  const balancing = (t.flags & (TransferFlags.balancing_debit | TransferFlags.balancing_credit)) !== 0;
+  if (!balancing && !postOrVoid && t.amount !== e.amount) return S.exists_with_different_amount;
+  if (t.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;
+  if (t.user_data_64 !== e.user_data_64) return S.exists_with_different_user_data_64;
+  if (t.user_data_32 !== e.user_data_32) return S.exists_with_different_user_data_32;
+  if (!(postOrVoid && t.ledger === 0) && t.ledger !== e.ledger) return S.exists_with_different_ledger;
+  if (!(postOrVoid && t.code === 0) && t.code !== e.code) return S.exists_with_different_code;
+  return S.exists;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

@@ -1,0 +1,408 @@
+import { randomBytes } from "node:crypto";
+import fc from "fast-check";
+import {
+  CreateAccountStatus as A,
+  AccountFlags,
+  amount_max,
+  CreateTransferStatus as T,
+  TransferFlags,
+} from "tigerbeetle-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { account, type LedgerPort, transfer } from "../src/port.ts";
+
+/**
+ * The ledger conformance suite: the same cases against any LedgerPort. Every case uses fresh
+ * random ids and its own ledger number, so it can run against a shared, long-lived TigerBeetle.
+ */
+const id = () => BigInt(`0x${randomBytes(15).toString("hex")}`) + 1n;
+const ledgerNo = () => 1 + (randomBytes(2).readUInt16LE(0) % 60_000);
+
+export function ledgerConformance(name: string, open: () => Promise<LedgerPort>): void {
+  describe(`ledger conformance: ${name}`, () => {
+    let ledger: LedgerPort;
+    beforeAll(async () => {
+      ledger = await open();
+    });
+    afterAll(async () => {
+      await ledger.close();
+    });
+
+    const statuses = async (results: Promise<{ status: number }[]>) => (await results).map((r) => r.status);
+    async function accounts(n: number, flags = 0, l = ledgerNo()) {
+      const list = Array.from({ length: n }, () => account({ id: id(), ledger: l, code: 10, flags }));
+      expect(await statuses(ledger.createAccounts(list))).toEqual(list.map(() => A.created));
+      return { ids: list.map((a) => a.id), ledger: l };
+    }
+    const balance = async (accountId: bigint) => (await ledger.lookupAccounts([accountId]))[0]!;
+
+    it("creates accounts once and reports retries and conflicts precisely", async () => {
+      const a = account({ id: id(), ledger: 7, code: 3, user_data_64: 9n });
+      expect(await statuses(ledger.createAccounts([a]))).toEqual([A.created]);
+      expect(await statuses(ledger.createAccounts([a]))).toEqual([A.exists]);
+      expect(await statuses(ledger.createAccounts([{ ...a, code: 4 }]))).toEqual([
+        A.exists_with_different_code,
+      ]);
+      expect(await statuses(ledger.createAccounts([{ ...a, user_data_64: 1n }]))).toEqual([
+        A.exists_with_different_user_data_64,
+      ]);
+      expect(
+        await statuses(
+          ledger.createAccounts([
+            account({ id: 0n, ledger: 1, code: 1 }),
+            account({ id: id(), ledger: 0, code: 1 }),
+            account({ id: id(), ledger: 1, code: 0 }),
+            account({ id: id(), ledger: 1, code: 1, reserved: 1 }),
+            account({
+              id: id(),
+              ledger: 1,
+              code: 1,
+              flags:
+                AccountFlags.debits_must_not_exceed_credits | AccountFlags.credits_must_not_exceed_debits,
+            }),
+            account({ id: id(), ledger: 1, code: 1, credits_posted: 5n }),
+          ]),
+        ),
+      ).toEqual([
+        A.id_must_not_be_zero,
+        A.ledger_must_not_be_zero,
+        A.code_must_not_be_zero,
+        A.reserved_field,
+        A.flags_are_mutually_exclusive,
+        A.credits_posted_must_be_zero,
+      ]);
+      const [found] = await ledger.lookupAccounts([a.id, id()]);
+      expect(found).toMatchObject({ id: a.id, ledger: 7, code: 3, user_data_64: 9n, debits_posted: 0n });
+      expect(found!.timestamp).toBeGreaterThan(0n);
+    });
+
+    it("posts a transfer to both accounts, once, and validates it", async () => {
+      const {
+        ids: [dr, cr],
+        ledger: l,
+      } = await accounts(2);
+      const t = transfer({
+        id: id(),
+        debit_account_id: dr!,
+        credit_account_id: cr!,
+        amount: 100n,
+        ledger: l,
+        code: 1,
+      });
+      expect(await statuses(ledger.createTransfers([t]))).toEqual([T.created]);
+      expect(await statuses(ledger.createTransfers([t]))).toEqual([T.exists]);
+      expect(await statuses(ledger.createTransfers([{ ...t, amount: 101n }]))).toEqual([
+        T.exists_with_different_amount,
+      ]);
+      expect((await balance(dr!)).debits_posted).toBe(100n);
+      expect((await balance(cr!)).credits_posted).toBe(100n);
+      const other = await accounts(1);
+      const base = {
+        id: id(),
+        debit_account_id: dr!,
+        credit_account_id: cr!,
+        amount: 1n,
+        ledger: l,
+        code: 1,
+      };
+      expect(
+        await statuses(
+          ledger.createTransfers([
+            transfer({ ...base, id: id(), credit_account_id: dr! }),
+            transfer({ ...base, id: id(), debit_account_id: id() }),
+            transfer({ ...base, id: id(), credit_account_id: other.ids[0]! }),
+            transfer({ ...base, id: id(), ledger: l + 1 }),
+            transfer({ ...base, id: id(), code: 0 }),
+            transfer({ ...base, id: id(), timeout: 5 }),
+          ]),
+        ),
+      ).toEqual([
+        T.accounts_must_be_different,
+        T.debit_account_not_found,
+        T.accounts_must_have_the_same_ledger,
+        T.transfer_must_have_the_same_ledger_as_accounts,
+        T.code_must_not_be_zero,
+        T.timeout_reserved_for_pending_transfer,
+      ]);
+      const [looked] = await ledger.lookupTransfers([t.id, id()]);
+      expect(looked).toMatchObject({ id: t.id, amount: 100n, debit_account_id: dr!, credit_account_id: cr! });
+    });
+
+    it("enforces balance limits, and a failed id stays failed", async () => {
+      const {
+        ids: [funder],
+        ledger: l,
+      } = await accounts(1);
+      const {
+        ids: [limited],
+      } = await accounts(1, AccountFlags.debits_must_not_exceed_credits, l);
+      const fund = transfer({
+        id: id(),
+        debit_account_id: funder!,
+        credit_account_id: limited!,
+        amount: 50n,
+        ledger: l,
+        code: 1,
+      });
+      expect(await statuses(ledger.createTransfers([fund]))).toEqual([T.created]);
+      const spend = transfer({
+        id: id(),
+        debit_account_id: limited!,
+        credit_account_id: funder!,
+        amount: 60n,
+        ledger: l,
+        code: 1,
+      });
+      expect(await statuses(ledger.createTransfers([spend]))).toEqual([T.exceeds_credits]);
+      // More funds arrive, but the id that failed can never succeed: retries must use a new id.
+      await ledger.createTransfers([{ ...fund, id: id() }]);
+      expect(await statuses(ledger.createTransfers([spend]))).toEqual([T.id_already_failed]);
+      expect(await statuses(ledger.createTransfers([{ ...spend, id: id() }]))).toEqual([T.created]);
+      const {
+        ids: [capped],
+      } = await accounts(1, AccountFlags.credits_must_not_exceed_debits, l);
+      const over = transfer({
+        id: id(),
+        debit_account_id: funder!,
+        credit_account_id: capped!,
+        amount: 1n,
+        ledger: l,
+        code: 1,
+      });
+      expect(await statuses(ledger.createTransfers([over]))).toEqual([T.exceeds_debits]);
+    });
+
+    it("commits a linked chain entirely or not at all", async () => {
+      const {
+        ids: [a, b],
+        ledger: l,
+      } = await accounts(2);
+      const {
+        ids: [limited],
+      } = await accounts(1, AccountFlags.debits_must_not_exceed_credits, l);
+      const leg = (dr: bigint, cr: bigint, amount: bigint, flags = TransferFlags.linked) =>
+        transfer({
+          id: id(),
+          debit_account_id: dr,
+          credit_account_id: cr,
+          amount,
+          ledger: l,
+          code: 1,
+          flags,
+        });
+      const failing = [leg(a!, b!, 5n), leg(limited!, a!, 1n), leg(b!, a!, 2n, 0)];
+      expect(await statuses(ledger.createTransfers(failing))).toEqual([
+        T.linked_event_failed,
+        T.exceeds_credits,
+        T.linked_event_failed,
+      ]);
+      expect((await balance(a!)).debits_posted).toBe(0n);
+      expect(await ledger.lookupTransfers([failing[0]!.id])).toEqual([]);
+      const ok = [leg(a!, b!, 5n), leg(b!, a!, 2n), leg(a!, limited!, 1n, 0)];
+      const standalone = leg(b!, a!, 1n, 0);
+      expect(await statuses(ledger.createTransfers([...ok, standalone]))).toEqual([
+        T.created,
+        T.created,
+        T.created,
+        T.created,
+      ]);
+      expect((await balance(a!)).debits_posted).toBe(6n);
+      const open = [leg(a!, b!, 1n), leg(a!, b!, 1n)];
+      expect(await statuses(ledger.createTransfers(open))).toEqual([
+        T.linked_event_failed,
+        T.linked_event_chain_open,
+      ]);
+    });
+
+    it("two-phase: reserves, posts part (releasing the rest) or voids, and only once", async () => {
+      const {
+        ids: [dr, cr],
+        ledger: l,
+      } = await accounts(2);
+      const pending = transfer({
+        id: id(),
+        debit_account_id: dr!,
+        credit_account_id: cr!,
+        amount: 100n,
+        ledger: l,
+        code: 1,
+        flags: TransferFlags.pending,
+      });
+      expect(await statuses(ledger.createTransfers([pending]))).toEqual([T.created]);
+      expect(await balance(dr!)).toMatchObject({ debits_pending: 100n, debits_posted: 0n });
+      const post = (amount: bigint) =>
+        transfer({
+          id: id(),
+          debit_account_id: 0n,
+          credit_account_id: 0n,
+          amount,
+          pending_id: pending.id,
+          ledger: 0,
+          code: 0,
+          flags: TransferFlags.post_pending_transfer,
+        });
+      expect(await statuses(ledger.createTransfers([post(101n)]))).toEqual([
+        T.exceeds_pending_transfer_amount,
+      ]);
+      expect(await statuses(ledger.createTransfers([post(60n)]))).toEqual([T.created]);
+      expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 60n });
+      expect(await balance(cr!)).toMatchObject({ credits_pending: 0n, credits_posted: 60n });
+      expect(await statuses(ledger.createTransfers([post(10n)]))).toEqual([
+        T.pending_transfer_already_posted,
+      ]);
+
+      const second = { ...pending, id: id() };
+      await ledger.createTransfers([second]);
+      const voidIt = transfer({
+        id: id(),
+        debit_account_id: 0n,
+        credit_account_id: 0n,
+        amount: 0n,
+        pending_id: second.id,
+        ledger: 0,
+        code: 0,
+        flags: TransferFlags.void_pending_transfer,
+      });
+      expect(await statuses(ledger.createTransfers([voidIt]))).toEqual([T.created]);
+      expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 60n });
+      expect(await statuses(ledger.createTransfers([{ ...voidIt, id: id() }]))).toEqual([
+        T.pending_transfer_already_voided,
+      ]);
+
+      const third = { ...pending, id: id() };
+      await ledger.createTransfers([third]);
+      expect(await statuses(ledger.createTransfers([{ ...post(amount_max), pending_id: third.id }]))).toEqual(
+        [T.created],
+      );
+      expect((await balance(dr!)).debits_posted).toBe(160n);
+      expect(await statuses(ledger.createTransfers([{ ...post(1n), pending_id: id() }]))).toEqual([
+        T.pending_transfer_not_found,
+      ]);
+    });
+
+    it("expires a pending transfer after its timeout", async () => {
+      const {
+        ids: [dr, cr],
+        ledger: l,
+      } = await accounts(2);
+      const pending = transfer({
+        id: id(),
+        debit_account_id: dr!,
+        credit_account_id: cr!,
+        amount: 7n,
+        ledger: l,
+        code: 1,
+        flags: TransferFlags.pending,
+        timeout: 1,
+      });
+      await ledger.createTransfers([pending]);
+      await new Promise((r) => setTimeout(r, 2100));
+      const post = transfer({
+        id: id(),
+        debit_account_id: 0n,
+        credit_account_id: 0n,
+        amount: amount_max,
+        pending_id: pending.id,
+        ledger: 0,
+        code: 0,
+        flags: TransferFlags.post_pending_transfer,
+      });
+      expect(await statuses(ledger.createTransfers([post]))).toEqual([T.pending_transfer_expired]);
+      expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 0n });
+    });
+
+    it("balancing_debit moves at most what the limit allows", async () => {
+      const {
+        ids: [funder],
+        ledger: l,
+      } = await accounts(1);
+      const {
+        ids: [limited],
+      } = await accounts(1, AccountFlags.debits_must_not_exceed_credits, l);
+      await ledger.createTransfers([
+        transfer({
+          id: id(),
+          debit_account_id: funder!,
+          credit_account_id: limited!,
+          amount: 30n,
+          ledger: l,
+          code: 1,
+        }),
+      ]);
+      const sweep = transfer({
+        id: id(),
+        debit_account_id: limited!,
+        credit_account_id: funder!,
+        amount: 1000n,
+        ledger: l,
+        code: 1,
+        flags: TransferFlags.balancing_debit,
+      });
+      expect(await statuses(ledger.createTransfers([sweep]))).toEqual([T.created]);
+      expect((await ledger.lookupTransfers([sweep.id]))[0]!.amount).toBe(30n);
+      expect(await balance(limited!)).toMatchObject({ debits_posted: 30n, credits_posted: 30n });
+    });
+
+    it("conserves money: every ledger's debits equal its credits, and limits always hold (property)", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              dr: fc.nat(3),
+              cr: fc.nat(3),
+              amount: fc.bigInt({ min: 0n, max: 40n }),
+              kind: fc.constantFrom("posted", "pending", "post", "void", "linked"),
+            }),
+            { minLength: 1, maxLength: 30 },
+          ),
+          async (ops) => {
+            const { ids: free, ledger: l } = await accounts(2);
+            const { ids: limited } = await accounts(2, AccountFlags.debits_must_not_exceed_credits, l);
+            const all = [...free, ...limited];
+            const pendings: bigint[] = [];
+            const batch = ops.map((op) => {
+              if ((op.kind === "post" || op.kind === "void") && pendings.length > 0) {
+                return transfer({
+                  id: id(),
+                  debit_account_id: 0n,
+                  credit_account_id: 0n,
+                  amount: op.kind === "post" ? op.amount : 0n,
+                  pending_id: pendings[Number(op.amount) % pendings.length]!,
+                  ledger: 0,
+                  code: 0,
+                  flags:
+                    op.kind === "post"
+                      ? TransferFlags.post_pending_transfer
+                      : TransferFlags.void_pending_transfer,
+                });
+              }
+              const t = transfer({
+                id: id(),
+                debit_account_id: all[op.dr]!,
+                credit_account_id: all[op.cr]!,
+                amount: op.amount,
+                ledger: l,
+                code: 1,
+                flags:
+                  op.kind === "pending"
+                    ? TransferFlags.pending
+                    : op.kind === "linked"
+                      ? TransferFlags.linked
+                      : 0,
+              });
+              if (op.kind === "pending") pendings.push(t.id);
+              return t;
+            });
+            await ledger.createTransfers(batch);
+            const after = await ledger.lookupAccounts(all);
+            const sum = (f: (a: (typeof after)[0]) => bigint) => after.reduce((s, a) => s + f(a), 0n);
+            expect(sum((a) => a.debits_posted)).toBe(sum((a) => a.credits_posted));
+            expect(sum((a) => a.debits_pending)).toBe(sum((a) => a.credits_pending));
+            for (const a of after.slice(2))
+              expect(a.debits_posted + a.debits_pending).toBeLessThanOrEqual(a.credits_posted);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  });
+}
