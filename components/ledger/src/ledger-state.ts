@@ -61,8 +61,12 @@ const TRANSIENT = new Set<CreateTransferStatus>([
 
 type PendingState = "pending" | "posted" | "voided" | "expired";
 
-/** Undo log of one chain: restores every account and transfer it touched if the chain fails. */
+/**
+ * Undo log of one linked chain: restores every account and transfer it touched if the chain fails.
+ * Events outside a chain pass null (nothing to undo: a failed event changes nothing).
+ */
 type Undo = () => void;
+type UndoLog = Undo[] | null;
 
 export class LedgerState {
   readonly accounts = new Map<bigint, Account>();
@@ -113,7 +117,7 @@ export class LedgerState {
   private runChains<E extends { flags: number }, S extends number>(
     batch: readonly E[],
     timestamp: bigint,
-    create: (event: E, ts: bigint, undo: Undo[]) => S,
+    create: (event: E, ts: bigint, undo: UndoLog) => S,
     statuses: { created: S; linked_event_failed: S; linked_event_chain_open: S },
   ): { timestamp: bigint; status: S }[] {
     const results: { timestamp: bigint; status: S }[] = new Array(batch.length);
@@ -133,7 +137,7 @@ export class LedgerState {
       let status: S;
       if (inChain && chainFailed) status = statuses.linked_event_failed;
       else if (linked && i === batch.length - 1) status = statuses.linked_event_chain_open;
-      else status = create(event, ts, inChain ? undo : []);
+      else status = create(event, ts, inChain ? undo : null);
       results[i] = { timestamp: ts, status };
       if (inChain && status !== statuses.created && !chainFailed) {
         chainFailed = true;
@@ -149,7 +153,7 @@ export class LedgerState {
 
   // ---- accounts ----
 
-  private createAccount(a: Account, ts: bigint, undo: Undo[]): CreateAccountStatus {
+  private createAccount(a: Account, ts: bigint, undo: UndoLog): CreateAccountStatus {
     const S = CreateAccountStatus;
     if (a.timestamp !== 0n) return S.timestamp_must_be_zero;
     if (a.reserved !== 0) return S.reserved_field;
@@ -171,13 +175,13 @@ export class LedgerState {
     if (a.ledger === 0) return S.ledger_must_not_be_zero;
     if (a.code === 0) return S.code_must_not_be_zero;
     this.accounts.set(a.id, { ...a, flags: a.flags & ~AccountFlags.linked, timestamp: ts });
-    undo.push(() => this.accounts.delete(a.id));
+    undo?.push(() => this.accounts.delete(a.id));
     return S.created;
   }
 
   // ---- transfers ----
 
-  private createTransfer(t: Transfer, ts: bigint, undo: Undo[]): CreateTransferStatus {
+  private createTransfer(t: Transfer, ts: bigint, undo: UndoLog): CreateTransferStatus {
     const S = CreateTransferStatus;
     if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
     if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
@@ -189,12 +193,12 @@ export class LedgerState {
     const status = this.validateAndApply(t, ts, undo);
     if (TRANSIENT.has(status)) {
       this.failedTransferIds.add(t.id);
-      undo.push(() => this.failedTransferIds.delete(t.id));
+      undo?.push(() => this.failedTransferIds.delete(t.id));
     }
     return status;
   }
 
-  private validateAndApply(t: Transfer, ts: bigint, undo: Undo[]): CreateTransferStatus {
+  private validateAndApply(t: Transfer, ts: bigint, undo: UndoLog): CreateTransferStatus {
     const S = CreateTransferStatus;
     const F = TransferFlags;
     const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
@@ -257,16 +261,16 @@ export class LedgerState {
     this.adjust(cr, pending ? "credits_pending" : "credits_posted", amount, undo);
     if (pending) {
       this.pendingState.set(t.id, "pending");
-      undo.push(() => this.pendingState.delete(t.id));
+      undo?.push(() => this.pendingState.delete(t.id));
       if (t.timeout > 0) {
         this.expiries.set(t.id, ts + BigInt(t.timeout) * NS_PER_SECOND);
-        undo.push(() => this.expiries.delete(t.id));
+        undo?.push(() => this.expiries.delete(t.id));
       }
     }
     return S.created;
   }
 
-  private postOrVoid(t: Transfer, ts: bigint, undo: Undo[]): CreateTransferStatus {
+  private postOrVoid(t: Transfer, ts: bigint, undo: UndoLog): CreateTransferStatus {
     const S = CreateTransferStatus;
     const post = (t.flags & TransferFlags.post_pending_transfer) !== 0;
     if (t.pending_id === 0n) return S.pending_id_must_not_be_zero;
@@ -311,11 +315,11 @@ export class LedgerState {
     this.adjust(dr, "debits_posted", posted, undo);
     this.adjust(cr, "credits_posted", posted, undo);
     this.pendingState.set(p.id, post ? "posted" : "voided");
-    undo.push(() => this.pendingState.set(p.id, "pending"));
+    undo?.push(() => this.pendingState.set(p.id, "pending"));
     const expiry = this.expiries.get(p.id);
     if (expiry !== undefined) {
       this.expiries.delete(p.id);
-      undo.push(() => this.expiries.set(p.id, expiry));
+      undo?.push(() => this.expiries.set(p.id, expiry));
     }
     return S.created;
   }
@@ -332,20 +336,20 @@ export class LedgerState {
     }
   }
 
-  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo[]): void {
+  private record(t: Transfer, ts: bigint, amount: bigint, undo: UndoLog): void {
     this.transfers.set(t.id, { ...t, amount, flags: t.flags & ~TransferFlags.linked, timestamp: ts });
-    undo.push(() => this.transfers.delete(t.id));
+    undo?.push(() => this.transfers.delete(t.id));
   }
 
   private adjust(
     a: Account,
     field: "debits_pending" | "debits_posted" | "credits_pending" | "credits_posted",
     delta: bigint,
-    undo: Undo[],
+    undo: UndoLog,
   ): void {
     if (delta === 0n) return;
     a[field] += delta;
-    undo.push(() => {
+    undo?.push(() => {
       a[field] -= delta;
     });
   }
