@@ -38,6 +38,8 @@ export interface CommandResult {
   readonly events: readonly MatchingEvent[];
   readonly marketId?: number;
   readonly withdrawal?: Withdrawal;
+  /** The command repeated an outcome that had already happened: it changed nothing. */
+  readonly repeated?: boolean;
 }
 
 const NO_EVENTS: readonly MatchingEvent[] = [];
@@ -103,22 +105,20 @@ export class UbsCore {
           fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
         b.available -= cmd.amount;
         b.frozen += cmd.amount;
-        const w = {
+        const w: Withdrawal = {
           withdrawalId: cmd.withdrawalId,
+          seq: this.withdrawals.size + 1,
           userId: cmd.userId,
           assetId,
           amount: cmd.amount,
-          status: "HELD" as const,
+          status: "HELD",
         };
         this.withdrawals.set(cmd.withdrawalId, w);
         return { events: NO_EVENTS, withdrawal: w };
       }
       case "completeWithdrawal":
       case "cancelWithdrawal":
-        return {
-          events: NO_EVENTS,
-          withdrawal: this.settleWithdrawal(cmd.withdrawalId, cmd.kind === "completeWithdrawal"),
-        };
+        return this.settleWithdrawal(cmd.withdrawalId, cmd.kind === "completeWithdrawal");
       case "place":
         return this.place(cmd);
       case "cancel":
@@ -138,17 +138,17 @@ export class UbsCore {
    * Completes (the held funds leave the exchange) or cancels (they return to available) a held
    * withdrawal. Repeating the same outcome is a no-op; asking for the other one is a conflict.
    */
-  private settleWithdrawal(withdrawalId: string, complete: boolean): Withdrawal {
+  private settleWithdrawal(withdrawalId: string, complete: boolean): CommandResult {
     const w =
       this.withdrawals.get(withdrawalId) ?? fail("UNKNOWN_ORDER", `unknown withdrawal ${withdrawalId}`);
     const target = complete ? "COMPLETED" : "CANCELED";
-    if (w.status === target) return w;
+    if (w.status === target) return { events: NO_EVENTS, withdrawal: w, repeated: true };
     if (w.status !== "HELD") fail("CONFLICT", `withdrawal ${withdrawalId} is already ${w.status}`);
     const b = this.balance(w.userId, w.assetId);
     b.frozen -= w.amount;
     if (!complete) b.available += w.amount;
     w.status = target;
-    return w;
+    return { events: NO_EVENTS, withdrawal: w };
   }
 
   // ---- snapshots ----

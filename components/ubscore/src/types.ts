@@ -113,6 +113,8 @@ export interface Balance {
 /** A withdrawal in two phases: funds are held (frozen) first, then leave or return. */
 export interface Withdrawal {
   readonly withdrawalId: string;
+  /** Assigned by the core in order: the ledger derives the withdrawal's transfer ids from it. */
+  readonly seq: number;
   readonly userId: number;
   readonly assetId: number;
   readonly amount: bigint;

@@ -1,0 +1,226 @@
+import { AccountFlags, TransferFlags } from "tigerbeetle-node";
+import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { feeOf, lotsToBaseUnits, notional as notionalOf } from "../../domain/src/market.ts";
+import { ACCOUNT_CODE, AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
+import { type Account, account, type Transfer, transfer } from "../../ledger/src/port.ts";
+import { EventType } from "../../matching/src/protocol.ts";
+import type { CommandResult } from "../../ubscore/src/core.ts";
+import type { UbsCommand } from "../../ubscore/src/types.ts";
+
+/**
+ * What each UBSCore command means in the ledger (pure): the accounts it needs and the transfers
+ * that mirror its money movements into the users' Trading accounts, so that the ledger and
+ * UBSCore can be reconciled unit for unit.
+ *  deposit (credit):        Deposits(asset)            -> Trading(user, asset)
+ *  debit:                   Trading(user, asset)       -> Deposits(asset)
+ *  withdrawal held:         Trading(user, asset)       -> WithdrawalsInFlight(asset), pending
+ *  withdrawal completed:    post of that pending transfer; then WithdrawalsInFlight -> Deposits
+ *  withdrawal cancelled:    void of that pending transfer
+ *  trade (one linked chain, all legs or none):
+ *    base  Trading(seller, base)  -> Trading(buyer, base)     quantity
+ *    quote Trading(buyer, quote)  -> Trading(seller, quote)   notional
+ *    fee   Trading(buyer, quote)  -> Fees(quote)              buyer's fee   (when > 0)
+ *    fee   Trading(seller, quote) -> Fees(quote)              seller's fee  (when > 0)
+ * Transfer ids derive from the journal position (deposits, debits), the withdrawal's sequence and
+ * the trade ids, so settling the same command again produces the same ids and the ledger answers
+ * `exists`.
+ */
+export interface LedgerEntries {
+  readonly accounts: Account[];
+  readonly transfers: Transfer[];
+}
+
+export enum TransferCode {
+  Deposit = 1,
+  Withdrawal = 2,
+  TradeBase = 3,
+  TradeQuote = 4,
+  TradeFee = 5,
+}
+
+const USER_ACCOUNT_FLAGS = AccountFlags.debits_must_not_exceed_credits;
+
+export function userAccountId(
+  kind: AccountKind.Funding | AccountKind.Trading,
+  assetId: number,
+  userId: number,
+): bigint {
+  return accountId(kind, assetId, userId);
+}
+
+export function systemAccounts(exchange: ExchangeDefinition): Account[] {
+  return exchange.assets.flatMap((a) =>
+    [
+      AccountKind.Deposits,
+      AccountKind.WithdrawalsInFlight,
+      AccountKind.Fees,
+      AccountKind.TransferTransit,
+    ].map((kind) => account({ id: accountId(kind, a.id), ledger: a.id, code: ACCOUNT_CODE[kind] })),
+  );
+}
+
+function userAccounts(exchange: ExchangeDefinition, userId: number): Account[] {
+  return exchange.assets.flatMap((a) =>
+    [AccountKind.Funding, AccountKind.Trading].map((kind) =>
+      account({
+        id: accountId(kind, a.id, userId),
+        ledger: a.id,
+        code: ACCOUNT_CODE[kind],
+        flags: USER_ACCOUNT_FLAGS,
+      }),
+    ),
+  );
+}
+
+export function entriesFor(
+  exchange: ExchangeDefinition,
+  cmd: UbsCommand,
+  result: CommandResult,
+  lsn: number,
+): LedgerEntries {
+  const none: LedgerEntries = { accounts: [], transfers: [] };
+  const trading = (assetId: number, userId: number) => accountId(AccountKind.Trading, assetId, userId);
+  const system = (kind: AccountKind, assetId: number) => accountId(kind, assetId);
+  switch (cmd.kind) {
+    case "createUser":
+      return { accounts: userAccounts(exchange, cmd.userId), transfers: [] };
+    case "credit":
+    case "debit": {
+      const asset = exchange.asset(cmd.asset)!;
+      const [dr, cr] =
+        cmd.kind === "credit"
+          ? [system(AccountKind.Deposits, asset.id), trading(asset.id, cmd.userId)]
+          : [trading(asset.id, cmd.userId), system(AccountKind.Deposits, asset.id)];
+      const kind = cmd.kind === "credit" ? TransferKind.Deposit : TransferKind.Withdrawal;
+      const code = cmd.kind === "credit" ? TransferCode.Deposit : TransferCode.Withdrawal;
+      return {
+        accounts: [],
+        transfers: [
+          transfer({
+            id: transferId(kind, 0, lsn, 0),
+            debit_account_id: dr,
+            credit_account_id: cr,
+            amount: cmd.amount,
+            ledger: asset.id,
+            code,
+          }),
+        ],
+      };
+    }
+    case "holdWithdrawal": {
+      const asset = exchange.asset(cmd.asset)!;
+      const id = transferId(TransferKind.Withdrawal, 1, result.withdrawal!.seq, 0);
+      return {
+        accounts: [],
+        transfers: [
+          transfer({
+            id,
+            debit_account_id: trading(asset.id, cmd.userId),
+            credit_account_id: system(AccountKind.WithdrawalsInFlight, asset.id),
+            amount: cmd.amount,
+            ledger: asset.id,
+            code: TransferCode.Withdrawal,
+            flags: TransferFlags.pending,
+          }),
+        ],
+      };
+    }
+    case "completeWithdrawal":
+    case "cancelWithdrawal": {
+      const w = result.withdrawal!;
+      if (result.repeated) return none;
+      const settle = transfer({
+        id: transferId(TransferKind.Withdrawal, 2, w.seq, 0),
+        debit_account_id: 0n,
+        credit_account_id: 0n,
+        amount: cmd.kind === "completeWithdrawal" ? w.amount : 0n,
+        pending_id: transferId(TransferKind.Withdrawal, 1, w.seq, 0),
+        ledger: 0,
+        code: 0,
+        flags:
+          (cmd.kind === "completeWithdrawal"
+            ? TransferFlags.post_pending_transfer
+            : TransferFlags.void_pending_transfer) |
+          (cmd.kind === "completeWithdrawal" ? TransferFlags.linked : 0),
+      });
+      if (cmd.kind === "cancelWithdrawal") return { accounts: [], transfers: [settle] };
+      // Completed: the funds leave the exchange through the omnibus account.
+      const out = transfer({
+        id: transferId(TransferKind.Withdrawal, 2, w.seq, 1),
+        debit_account_id: system(AccountKind.WithdrawalsInFlight, w.assetId),
+        credit_account_id: system(AccountKind.Deposits, w.assetId),
+        amount: w.amount,
+        ledger: w.assetId,
+        code: TransferCode.Withdrawal,
+      });
+      return { accounts: [], transfers: [settle, out] };
+    }
+    default:
+      if (result.marketId === undefined) return none;
+      return { accounts: [], transfers: tradeChains(exchange, result) };
+  }
+}
+
+function tradeChains(exchange: ExchangeDefinition, result: CommandResult): Transfer[] {
+  const market = exchange.marketById(result.marketId!)!;
+  const out: Transfer[] = [];
+  for (const e of result.events) {
+    if (e.type !== EventType.Trade) continue;
+    const takerIsBuyer = e.takerSide === 0;
+    const buyer = takerIsBuyer ? e.takerUserId : e.makerUserId;
+    const seller = takerIsBuyer ? e.makerUserId : e.takerUserId;
+    const notional = notionalOf(market, e.priceTicks, e.qtyLots);
+    const buyerFee = feeOf(notional, takerIsBuyer ? market.takerFeePpm : market.makerFeePpm);
+    const sellerFee = feeOf(notional, takerIsBuyer ? market.makerFeePpm : market.takerFeePpm);
+    const b = market.base.id;
+    const q = market.quote.id;
+    const legs: [bigint, bigint, bigint, number, TransferCode][] = [
+      [
+        accountId(AccountKind.Trading, b, seller),
+        accountId(AccountKind.Trading, b, buyer),
+        lotsToBaseUnits(market, e.qtyLots),
+        b,
+        TransferCode.TradeBase,
+      ],
+      [
+        accountId(AccountKind.Trading, q, buyer),
+        accountId(AccountKind.Trading, q, seller),
+        notional,
+        q,
+        TransferCode.TradeQuote,
+      ],
+    ];
+    if (buyerFee > 0n)
+      legs.push([
+        accountId(AccountKind.Trading, q, buyer),
+        accountId(AccountKind.Fees, q),
+        buyerFee,
+        q,
+        TransferCode.TradeFee,
+      ]);
+    if (sellerFee > 0n)
+      legs.push([
+        accountId(AccountKind.Trading, q, seller),
+        accountId(AccountKind.Fees, q),
+        sellerFee,
+        q,
+        TransferCode.TradeFee,
+      ]);
+    // A self-trade moves nothing between accounts; only its fees leave.
+    const effective = legs.filter(([dr, cr]) => dr !== cr);
+    effective.forEach(([dr, cr, amount, ledger, code], leg) => {
+      out.push(
+        transfer({
+          id: transferId(TransferKind.TradeSettlement, market.id, e.tradeId, leg),
+          debit_account_id: dr,
+          credit_account_id: cr,
+          amount,
+          ledger,
+          code,
+          flags: leg < effective.length - 1 ? TransferFlags.linked : 0,
+        }),
+      );
+    });
+  }
+  return out;
+}
