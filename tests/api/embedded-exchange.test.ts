@@ -454,3 +454,39 @@ describe("withdrawals (two-phase)", () => {
     expect((await admin("/admin/v1/withdrawals/nope/complete", {})).status).toBe(400);
   });
 });
+
+describe("settlement into the ledger and reconcile", () => {
+  it("reports zero difference after trades, fees, withdrawals and a restart, and finds a tampered unit", async () => {
+    const clean = await admin<{ differences: unknown[]; accountsChecked: number }>("/admin/v1/reconcile", {});
+    expect(clean.status).toBe(200);
+    expect(clean.body.differences).toEqual([]);
+    expect(clean.body.accountsChecked).toBeGreaterThan(6);
+    expect(exchange.service.core.tradesOf(1).length).toBeGreaterThan(1);
+
+    // One unit moved in the ledger behind UBSCore's back must show up, to the unit.
+    const { AccountKind, accountId, TransferKind, transferId } = await import(
+      "../../components/ledger/src/ids.ts"
+    );
+    const { transfer } = await import("../../components/ledger/src/port.ts");
+    const aliceId = (await alice.signed<{ uid: number }>("GET", "/api/v3/account")).body.uid;
+    const usdt = exchange.service.core.exchange.asset("USDT")!.id;
+    await exchange.ledger.createTransfers([
+      transfer({
+        id: transferId(TransferKind.Deposit, 0xffff, 1, 0),
+        debit_account_id: accountId(AccountKind.Deposits, usdt),
+        credit_account_id: accountId(AccountKind.Trading, usdt, aliceId),
+        amount: 1n,
+        ledger: usdt,
+        code: 1,
+      }),
+    ]);
+    const dirty = await admin<{
+      differences: { userId: number; asset: string; ubscore: string; ledger: string }[];
+    }>("/admin/v1/reconcile", {});
+    const { parseUnits } = await import("../../components/domain/src/decimal.ts");
+    expect(dirty.body.differences).toHaveLength(1);
+    const [diff] = dirty.body.differences;
+    expect(diff).toMatchObject({ userId: aliceId, asset: "USDT" });
+    expect(parseUnits(diff!.ledger, 8) - parseUnits(diff!.ubscore, 8)).toBe(1n);
+  });
+});

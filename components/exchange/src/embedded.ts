@@ -6,11 +6,15 @@ import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
+import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
+import { Settlement } from "../../settlement/src/settlement.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 
 /**
  * Every component in one process on embedded adapters: UBSCore (with the matching engines) on
- * its journal under dataDir, the trading API and the operator API. What `bourse start` runs.
+ * its journal under dataDir, settlement into the embedded ledger, the trading API and the
+ * operator API. What `bourse start` runs.
  */
 export interface EmbeddedExchange {
   readonly tradingUrl: string;
@@ -18,6 +22,10 @@ export interface EmbeddedExchange {
   readonly adminToken: string;
   readonly demoKeys: readonly ApiKey[];
   readonly service: UbsCoreService;
+  readonly settlement: Settlement;
+  readonly ledger: EmbeddedLedger;
+  /** UBSCore against the ledger at one settled journal position (UBSCore paused meanwhile). */
+  reconcile(): Promise<Reconciliation>;
   close(): Promise<void>;
 }
 
@@ -31,15 +39,27 @@ const DEMO_FUNDS = [
 export async function startEmbeddedExchange(config: BourseConfig, log = true): Promise<EmbeddedExchange> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
+  const ledger = await EmbeddedLedger.open(join(dataDir, "ledger"));
+  const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, exchange);
+  const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dataDir, exchange, {
     snapshotEvery: config.ubscore.snapshotEvery,
+    onReplay: settle,
+    beforeSnapshot: () => settlement.recordedDurably(),
   });
+  service.onCommand(settle);
+  const reconcileNow = () =>
+    service.exclusive(async () => {
+      const lsn = service.lastLsn;
+      await settlement.waitSettled(lsn);
+      return reconcile(service.core, ledger, lsn);
+    });
   const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
   const adminToken =
     config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
   if (config.demo && keys.all().length === 0) await createDemoUsers(service, keys);
   const trading = buildTradingApi({ service, keys, maxBodyBytes: config.gateway.maxBodyBytes, logger: log });
-  const admin = buildAdminApi({ service, keys, token: adminToken, logger: log });
+  const admin = buildAdminApi({ service, keys, token: adminToken, logger: log, reconcile: reconcileNow });
   const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
   const adminUrl = await admin.listen({ host: config.gateway.adminHost, port: config.gateway.adminPort });
   return {
@@ -48,10 +68,14 @@ export async function startEmbeddedExchange(config: BourseConfig, log = true): P
     adminToken,
     demoKeys: config.demo ? keys.all().filter((k) => DEMO_USERS.includes(k.label)) : [],
     service,
+    settlement,
+    ledger,
+    reconcile: reconcileNow,
     async close() {
       await trading.close();
       await admin.close();
       await service.close();
+      await settlement.close();
     },
   };
 }

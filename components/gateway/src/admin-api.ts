@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
+import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { ApiError, toApiError } from "./errors.ts";
@@ -17,6 +18,8 @@ export interface AdminApiOptions {
   readonly keys: ApiKeyStore;
   readonly token: string;
   readonly logger?: boolean;
+  /** Compares UBSCore with the ledger at a settled watermark. */
+  readonly reconcile: () => Promise<Reconciliation>;
 }
 
 const amountBody = {
@@ -46,6 +49,17 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
     "bearer",
   );
   app.register(async (api) => adminRoutes(api, service, keys));
+  app.post(
+    "/admin/v1/reconcile",
+    { schema: { summary: "Compare UBSCore with the ledger at a settled watermark" } },
+    async () => {
+      try {
+        return await options.reconcile();
+      } catch (e) {
+        throw toApiError(e);
+      }
+    },
+  );
   app.addHook("onRequest", async (req) => {
     if (req.url === "/openapi.json" || req.url.startsWith("/docs")) return;
     const given = Buffer.from(req.headers.authorization ?? "");

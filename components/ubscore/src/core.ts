@@ -221,6 +221,10 @@ export class UbsCore {
     return this.users.has(userId);
   }
 
+  userIds(): number[] {
+    return [...this.users].sort((a, b) => a - b);
+  }
+
   /** The id the next user gets: one above the highest so far. */
   nextUserId(): number {
     let max = 0;

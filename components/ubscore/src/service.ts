@@ -7,7 +7,8 @@ import { decodeCommand, encodeCommand } from "./codec.ts";
 import { type CommandResult, UbsCore } from "./core.ts";
 import type { UbsCommand } from "./types.ts";
 
-export type CommandListener = (cmd: UbsCommand, result: CommandResult) => void;
+/** Called with every applied command, its result and its journal position. */
+export type CommandListener = (cmd: UbsCommand, result: CommandResult, lsn: number) => void;
 
 /**
  * UBSCore with durability: every command is appended to the journal and runs only once the
@@ -19,10 +20,17 @@ export type CommandListener = (cmd: UbsCommand, result: CommandResult) => void;
 export interface UbsCoreServiceOptions {
   readonly snapshotEvery?: number;
   readonly journalSegmentBytes?: number;
+  /** Sees the commands replayed at open (after the snapshot), e.g. so settlement misses none. */
+  readonly onReplay?: CommandListener;
+  /** Awaited before a snapshot lets the journal segments it covers be dropped. */
+  readonly beforeSnapshot?: () => Promise<void>;
 }
 export class UbsCoreService {
   private readonly listeners: CommandListener[] = [];
   private snapshotting: Promise<void> = Promise.resolve();
+  private gate: Promise<void> | undefined;
+  private inflight = 0;
+  private drained: (() => void) | undefined;
   /** A failed snapshot loses nothing (the journal still holds every command) but is reported here. */
   lastSnapshotError: Error | undefined;
 
@@ -31,6 +39,7 @@ export class UbsCoreService {
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore,
     private readonly snapshotEvery: number,
+    private readonly beforeSnapshot: () => Promise<void>,
     /** How many journaled commands the last open replayed (after the snapshot it started from). */
     readonly replayedCommands: number,
   ) {}
@@ -47,25 +56,61 @@ export class UbsCoreService {
     const latest = await snapshots.loadLatest();
     const core = latest ? UbsCore.restore(exchange, latest.bytes) : new UbsCore(exchange);
     const from = (latest?.lsn ?? 0) + 1;
-    await journal.replay(from, (payload) => runCommand(core, decodeCommand(payload)));
+    await journal.replay(from, (payload, lsn) => {
+      const cmd = decodeCommand(payload);
+      const result = runCommand(core, cmd);
+      if (result) options.onReplay?.(cmd, result, lsn);
+    });
     return new UbsCoreService(
       core,
       journal,
       snapshots,
       options.snapshotEvery ?? 100_000,
+      options.beforeSnapshot ?? (async () => {}),
       journal.nextLsn - from,
     );
   }
 
   /** Journals the command, then applies it; resolves with its result or rejects with its error. */
   async submit(cmd: UbsCommand): Promise<CommandResult> {
-    const lsn = await this.journal.append(encodeCommand(cmd));
+    while (this.gate) await this.gate;
+    this.inflight++;
     try {
-      const result = this.core.apply(cmd);
-      for (const listener of this.listeners) listener(cmd, result);
-      return result;
+      const lsn = await this.journal.append(encodeCommand(cmd));
+      try {
+        const result = this.core.apply(cmd);
+        for (const listener of this.listeners) listener(cmd, result, lsn);
+        return result;
+      } finally {
+        if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
+      }
     } finally {
-      if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
+      if (--this.inflight === 0) this.drained?.();
+    }
+  }
+
+  /** The journal position of the last command appended (applied once its submit resolves). */
+  get lastLsn(): number {
+    return this.journal.nextLsn - 1;
+  }
+
+  /**
+   * Runs `fn` while no command is in flight and new ones wait: a consistent point, e.g. for
+   * reconciling UBSCore with the ledger at one journal position.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.gate) await this.gate;
+    let release!: () => void;
+    this.gate = new Promise((r) => {
+      release = r;
+    });
+    try {
+      if (this.inflight > 0) await new Promise<void>((r) => (this.drained = r));
+      this.drained = undefined;
+      return await fn();
+    } finally {
+      this.gate = undefined;
+      release();
     }
   }
 
@@ -73,6 +118,7 @@ export class UbsCoreService {
   private snapshotAt(lsn: number): void {
     const bytes = this.core.snapshot();
     this.snapshotting = this.snapshotting
+      .then(() => this.beforeSnapshot())
       .then(() => this.snapshots.save(lsn, bytes))
       .then(() => this.journal.truncateBefore(lsn + 1))
       .then(
@@ -96,10 +142,11 @@ export class UbsCoreService {
 }
 
 /** Replays one journaled command; a command that was rejected the first time is rejected again. */
-function runCommand(core: UbsCore, cmd: UbsCommand): void {
+function runCommand(core: UbsCore, cmd: UbsCommand): CommandResult | undefined {
   try {
-    core.apply(cmd);
+    return core.apply(cmd);
   } catch (e) {
     if (!isBourseError(e) || e.code === "INTERNAL") throw e;
+    return undefined;
   }
 }

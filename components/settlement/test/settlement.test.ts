@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isBourseError } from "../../domain/src/errors.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { UbsCommand } from "../../ubscore/src/types.ts";
+import { reconcile } from "../src/reconcile.ts";
+import { Settlement } from "../src/settlement.ts";
+
+const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
+
+async function openAll(dir: string) {
+  const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
+  const settlement = await Settlement.open(join(dir, "settlement"), ledger, exchange);
+  const settle = settlement.record.bind(settlement);
+  const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery: 25 });
+  service.onCommand(settle);
+  const check = () =>
+    service.exclusive(async () => {
+      await settlement.waitSettled(service.lastLsn);
+      return reconcile(service.core, ledger, service.lastLsn);
+    });
+  const close = async () => {
+    await service.close();
+    await settlement.close();
+  };
+  return { service, settlement, check, close };
+}
+
+const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
+  fc
+    .record({
+      userId: fc.integer({ min: 1, max: 3 }),
+      side: fc.constantFrom(Side.Buy, Side.Sell),
+      market: fc.boolean(),
+      price: fc.integer({ min: 5_990_000, max: 6_010_000 }),
+      qty: fc.integer({ min: 100, max: 5_000 }),
+      id: fc.nat(1000),
+    })
+    .map(
+      (o): UbsCommand => ({
+        kind: "place",
+        userId: o.userId,
+        symbol: "BTCUSDT",
+        clientOrderId: `c${o.id}`,
+        side: o.side,
+        type: o.market ? OrderType.Market : OrderType.Limit,
+        tif: o.market ? TimeInForce.IOC : TimeInForce.GTC,
+        priceTicks: o.market ? 0 : o.price,
+        qtyLots: o.qty,
+        quoteUnits: 0n,
+        stp: 0,
+        time: 1,
+      }),
+    ),
+  fc.record({
+    kind: fc.constantFrom("credit" as const, "debit" as const),
+    userId: fc.integer({ min: 1, max: 3 }),
+    asset: fc.constantFrom("BTC", "USDT"),
+    amount: fc.bigInt({ min: 1n, max: 10n ** 10n }),
+  }),
+  fc.record({
+    kind: fc.constant("holdWithdrawal" as const),
+    withdrawalId: fc.constantFrom("a", "b", "c"),
+    userId: fc.integer({ min: 1, max: 3 }),
+    asset: fc.constantFrom("BTC", "USDT"),
+    amount: fc.bigInt({ min: 1n, max: 10n ** 9n }),
+  }),
+  fc.record({
+    kind: fc.constantFrom("completeWithdrawal" as const, "cancelWithdrawal" as const),
+    withdrawalId: fc.constantFrom("a", "b", "c"),
+  }),
+);
+
+async function submit(service: UbsCoreService, cmds: UbsCommand[]): Promise<void> {
+  for (const cmd of cmds) {
+    await service.submit(cmd).catch((e) => {
+      if (!isBourseError(e) || e.code === "INTERNAL") throw e;
+    });
+  }
+}
+
+const funding: UbsCommand[] = [1, 2, 3].flatMap((userId): UbsCommand[] => [
+  { kind: "createUser", userId },
+  { kind: "credit", userId, asset: "USDT", amount: 10_000_000n * 10n ** 8n },
+  { kind: "credit", userId, asset: "BTC", amount: 100n * 10n ** 8n },
+]);
+
+describe("Settlement", () => {
+  it("keeps the ledger equal to UBSCore for random flows of orders, deposits and withdrawals (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(commandArb, { minLength: 5, maxLength: 60 }), async (cmds) => {
+        const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+        const all = await openAll(dir);
+        await submit(all.service, [...funding, ...cmds]);
+        const result = await all.check();
+        expect(result.differences).toEqual([]);
+        await all.close();
+        await rm(dir, { recursive: true });
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("settles exactly once across restarts, even when its position is lost", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+    const first = await openAll(dir);
+    const orders = fc.sample(commandArb, { numRuns: 80, seed: 42 });
+    await submit(first.service, [...funding, ...orders]);
+    expect(first.service.core.tradesOf(1).length).toBeGreaterThan(0);
+    expect((await first.check()).differences).toEqual([]);
+    await first.close();
+    // Forget where settlement was: everything is re-sent and the ledger answers `exists`.
+    await rm(join(dir, "settlement", "position"));
+    const second = await openAll(dir);
+    expect((await second.check()).differences).toEqual([]);
+    expect(second.settlement.failure).toBeUndefined();
+    await submit(second.service, fc.sample(commandArb, { numRuns: 20, seed: 7 }));
+    expect((await second.check()).differences).toEqual([]);
+    await second.close();
+  });
+});
