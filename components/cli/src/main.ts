@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import { loadConfig } from "../../config/src/load.ts";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
 
 /**
@@ -56,6 +58,39 @@ program
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+  });
+
+program
+  .command("reconcile")
+  .description("compare UBSCore's balances with the ledger at a settled watermark; exits 1 on any difference")
+  .action(async () => {
+    const config = await configFromFlags();
+    const token =
+      config.gateway.adminToken ??
+      (await readFile(join(config.dataDir, "gateway", "admin-token"), "utf8")).trim();
+    const url = `http://${config.gateway.adminHost}:${config.gateway.adminPort}/admin/v1/reconcile`;
+    const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(
+      (e: Error) => {
+        throw new BourseError("UNAVAILABLE", `cannot reach the operator API at ${url}: ${e.message}`);
+      },
+    );
+    const body = (await res.json()) as {
+      lsn?: number;
+      accountsChecked?: number;
+      differences?: { account: string; userId?: number; asset: string; ubscore: string; ledger: string }[];
+      msg?: string;
+    };
+    if (!res.ok || !body.differences)
+      throw new BourseError("UNAVAILABLE", `reconcile failed: ${body.msg ?? res.status}`);
+    process.stdout.write(
+      `reconciled at journal position ${body.lsn}: ${body.accountsChecked} accounts checked, ${body.differences.length} differences\n`,
+    );
+    for (const d of body.differences) {
+      process.stdout.write(
+        `  ${d.account} ${d.userId ?? "-"} ${d.asset}: ubscore ${d.ubscore} ledger ${d.ledger}\n`,
+      );
+    }
+    process.exitCode = body.differences.length === 0 ? 0 : 1;
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
