@@ -65,9 +65,8 @@ program
   .description("compare UBSCore's balances with the ledger at a settled watermark; exits 1 on any difference")
   .action(async () => {
     const config = await configFromFlags();
-    const token =
-      config.gateway.adminToken ??
-      (await readFile(join(config.dataDir, "gateway", "admin-token"), "utf8")).trim();
+    const tokenFile = join(config.dataDir, "gateway", "admin-token");
+    const token = config.gateway.adminToken ?? (await readToken(tokenFile));
     const url = `http://${config.gateway.adminHost}:${config.gateway.adminPort}/admin/v1/reconcile`;
     const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(
       (e: Error) => {
@@ -100,3 +99,14 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   }
   throw e;
 });
+
+async function readToken(path: string): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch {
+    throw new BourseError(
+      "INVALID_CONFIG",
+      `no operator token: set BOURSE_ADMIN_TOKEN, or use the data dir of a started exchange (${path})`,
+    );
+  }
+}
