@@ -36,6 +36,48 @@ export enum TransferCode {
   TradeBase = 3,
   TradeQuote = 4,
   TradeFee = 5,
+  InternalTransfer = 6,
+}
+
+/** Funding -> Trading, step 1 (by the transfer saga): reserve in the ledger, which checks the funds. */
+export function reserveInternalTransfer(
+  seq: number,
+  userId: number,
+  assetId: number,
+  amount: bigint,
+): Transfer {
+  return transfer({
+    id: transferId(TransferKind.InternalTransfer, 0, seq, 0),
+    debit_account_id: accountId(AccountKind.Funding, assetId, userId),
+    credit_account_id: accountId(AccountKind.Trading, assetId, userId),
+    amount,
+    ledger: assetId,
+    code: TransferCode.InternalTransfer,
+    flags: TransferFlags.pending,
+  });
+}
+
+/** Funding -> Trading, step 3 (by settlement, once UBSCore credited): post the reservation. */
+export function postInternalTransfer(seq: number, amount: bigint): Transfer {
+  return settlePending(seq, 1, amount, TransferFlags.post_pending_transfer);
+}
+
+/** Funding -> Trading, compensation (by the saga, when UBSCore refused the credit): void it. */
+export function voidInternalTransfer(seq: number): Transfer {
+  return settlePending(seq, 2, 0n, TransferFlags.void_pending_transfer);
+}
+
+function settlePending(seq: number, leg: number, amount: bigint, flags: number): Transfer {
+  return transfer({
+    id: transferId(TransferKind.InternalTransfer, 0, seq, leg),
+    debit_account_id: 0n,
+    credit_account_id: 0n,
+    amount,
+    pending_id: transferId(TransferKind.InternalTransfer, 0, seq, 0),
+    ledger: 0,
+    code: 0,
+    flags,
+  });
 }
 
 const USER_ACCOUNT_FLAGS = AccountFlags.debits_must_not_exceed_credits;
@@ -154,6 +196,28 @@ export function entriesFor(
         code: TransferCode.Withdrawal,
       });
       return { accounts: [], transfers: [settle, out] };
+    }
+    case "transferIn":
+    case "transferOut": {
+      if (result.repeated) return none;
+      const asset = exchange.asset(cmd.asset)!;
+      if (cmd.kind === "transferIn") {
+        // The saga reserved Funding -> Trading as a pending transfer; UBSCore's credit posts it.
+        return { accounts: [], transfers: [postInternalTransfer(cmd.transferSeq, cmd.amount)] };
+      }
+      return {
+        accounts: [],
+        transfers: [
+          transfer({
+            id: transferId(TransferKind.InternalTransfer, 1, cmd.transferSeq, 0),
+            debit_account_id: trading(asset.id, cmd.userId),
+            credit_account_id: accountId(AccountKind.Funding, asset.id, cmd.userId),
+            amount: cmd.amount,
+            ledger: asset.id,
+            code: TransferCode.InternalTransfer,
+          }),
+        ],
+      };
     }
     default:
       if (result.marketId === undefined) return none;

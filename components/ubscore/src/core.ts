@@ -58,6 +58,8 @@ export class UbsCore {
   private readonly trades: TradeRecord[][] = [];
   private readonly halted = new Set<number>();
   private readonly withdrawals = new Map<string, Withdrawal>();
+  /** Internal transfers applied, by sequence: a repeated transferIn/transferOut changes nothing. */
+  private readonly appliedTransfers = new Set<number>();
   private nextOrderId = 1;
   private now = 0;
 
@@ -119,6 +121,20 @@ export class UbsCore {
       case "completeWithdrawal":
       case "cancelWithdrawal":
         return this.settleWithdrawal(cmd.withdrawalId, cmd.kind === "completeWithdrawal");
+      case "transferIn":
+      case "transferOut": {
+        if (!Number.isSafeInteger(cmd.transferSeq) || cmd.transferSeq <= 0)
+          fail("INVALID_ARGUMENT", "bad transfer sequence");
+        const b = this.balance(cmd.userId, this.assetId(cmd.asset));
+        positiveAmount(cmd.amount);
+        if (this.appliedTransfers.has(cmd.transferSeq)) return { events: NO_EVENTS, repeated: true };
+        if (cmd.kind === "transferOut" && b.available < cmd.amount) {
+          fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
+        }
+        b.available += cmd.kind === "transferIn" ? cmd.amount : -cmd.amount;
+        this.appliedTransfers.add(cmd.transferSeq);
+        return { events: NO_EVENTS };
+      }
       case "place":
         return this.place(cmd);
       case "cancel":
@@ -167,6 +183,7 @@ export class UbsCore {
       trades: this.trades,
       halted: [...this.halted],
       withdrawals: [...this.withdrawals.values()],
+      appliedTransfers: [...this.appliedTransfers],
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
@@ -201,12 +218,17 @@ export class UbsCore {
     });
     for (const id of state.halted as number[]) core.halted.add(id);
     for (const w of state.withdrawals as Withdrawal[]) core.withdrawals.set(w.withdrawalId, w);
+    for (const seq of state.appliedTransfers as number[]) core.appliedTransfers.add(seq);
     core.nextOrderId = state.nextOrderId;
     core.now = state.now;
     return core;
   }
 
   // ---- queries ----
+
+  transferApplied(transferSeq: number): boolean {
+    return this.appliedTransfers.has(transferSeq);
+  }
 
   withdrawal(withdrawalId: string): Withdrawal | undefined {
     return this.withdrawals.get(withdrawalId);

@@ -26,6 +26,14 @@ export type UbsCommand =
       readonly amount: bigint;
     }
   | { readonly kind: "completeWithdrawal" | "cancelWithdrawal"; readonly withdrawalId: string }
+  | {
+      /** Funding -> Trading (credit) or Trading -> Funding (debit) of an internal transfer, once per sequence. */
+      readonly kind: "transferIn" | "transferOut";
+      readonly transferSeq: number;
+      readonly userId: number;
+      readonly asset: string;
+      readonly amount: bigint;
+    }
   | PlaceOrder
   | {
       readonly kind: "cancel";

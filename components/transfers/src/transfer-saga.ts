@@ -1,0 +1,224 @@
+import { CreateTransferStatus } from "tigerbeetle-node";
+import { BourseError, fail, isBourseError } from "../../domain/src/errors.ts";
+import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { Journal } from "../../journal/src/journal.ts";
+import type { LedgerPort } from "../../ledger/src/port.ts";
+import { reserveInternalTransfer, voidInternalTransfer } from "../../settlement/src/ledger-entries.ts";
+
+/**
+ * Funding <-> Trading transfers as a saga whose every step is idempotent and whose every state is
+ * journaled before the next step runs:
+ *
+ *   FUNDING_MAIN (Funding -> Trading)
+ *     REQUESTED --ledger: pending Funding->Trading--> RESERVED --UBSCore credit--> COMMITTED
+ *         |  (ledger refuses: not enough funding)          |  (UBSCore refuses)
+ *         v                                                v
+ *     ROLLED_BACK                      ledger: void the pending transfer --> ROLLED_BACK
+ *     (settlement posts the pending transfer once UBSCore's credit is applied)
+ *
+ *   MAIN_FUNDING (Trading -> Funding)
+ *     REQUESTED --UBSCore debit--> COMMITTED       (settlement moves Trading->Funding in the ledger)
+ *         |  (UBSCore refuses: not available)
+ *         v
+ *     ROLLED_BACK
+ *
+ * Ledger ids derive from the transfer's sequence, UBSCore applies a sequence at most once, so a
+ * step repeated after a crash is answered `exists` / "already applied": nothing moves twice.
+ * `recover()` (at start and on a timer) drives every unfinished transfer to a terminal state.
+ */
+export type TransferType = "MAIN_FUNDING" | "FUNDING_MAIN";
+export type TransferState = "REQUESTED" | "RESERVED" | "COMMITTED" | "ROLLED_BACK";
+
+export interface TransferRecord {
+  readonly seq: number;
+  readonly userId: number;
+  readonly type: TransferType;
+  readonly asset: string;
+  readonly amount: bigint;
+  readonly clientTranId: string;
+  readonly time: number;
+  state: TransferState;
+  reason?: string;
+}
+
+/** UBSCore's side of a transfer (the durable UBSCore service in production). */
+export interface TradingBalancePort {
+  transferIn(seq: number, userId: number, asset: string, amount: bigint): Promise<void>;
+  transferOut(seq: number, userId: number, asset: string, amount: bigint): Promise<void>;
+}
+
+export interface TransferRequest {
+  readonly userId: number;
+  readonly type: TransferType;
+  readonly asset: string;
+  readonly amount: bigint;
+  readonly clientTranId: string;
+  readonly time: number;
+}
+
+const TERMINAL: readonly TransferState[] = ["COMMITTED", "ROLLED_BACK"];
+
+export class TransferSaga {
+  private readonly records = new Map<number, TransferRecord>();
+  private readonly byClientId = new Map<string, number>();
+  /** One driver per transfer at a time (a request and the recovery timer may both want it). */
+  private readonly running = new Map<number, Promise<TransferRecord>>();
+
+  private constructor(
+    private readonly journal: Journal,
+    private readonly exchange: ExchangeDefinition,
+    private readonly ledger: LedgerPort,
+    private readonly trading: TradingBalancePort,
+  ) {}
+
+  static async open(
+    dir: string,
+    exchange: ExchangeDefinition,
+    ledger: LedgerPort,
+    trading: TradingBalancePort,
+  ): Promise<TransferSaga> {
+    const journal = await Journal.open(dir);
+    const saga = new TransferSaga(journal, exchange, ledger, trading);
+    await journal.replay(1, (payload) => saga.remember(decode(payload)));
+    return saga;
+  }
+
+  /** Starts (or, for a known client id, returns) a transfer and drives it as far as it goes. */
+  async request(req: TransferRequest): Promise<TransferRecord> {
+    const key = `${req.userId}:${req.clientTranId}`;
+    const known = this.byClientId.get(key);
+    if (known !== undefined) {
+      const existing = this.records.get(known)!;
+      if (existing.type !== req.type || existing.asset !== req.asset || existing.amount !== req.amount) {
+        fail("CONFLICT", `clientTranId ${req.clientTranId} was already used for a different transfer`);
+      }
+      return this.drive(existing);
+    }
+    const asset = this.exchange.asset(req.asset) ?? fail("UNKNOWN_ASSET", `unknown asset ${req.asset}`);
+    if (req.amount <= 0n) fail("INVALID_ARGUMENT", "amount must be positive");
+    const record: TransferRecord = {
+      ...req,
+      asset: asset.symbol,
+      seq: this.records.size + 1,
+      state: "REQUESTED",
+    };
+    this.remember(record);
+    await this.persist(record);
+    return this.drive(record);
+  }
+
+  get(userId: number, seq: number): TransferRecord | undefined {
+    const r = this.records.get(seq);
+    return r && r.userId === userId ? r : undefined;
+  }
+
+  history(userId: number, type?: TransferType): TransferRecord[] {
+    return [...this.records.values()].filter(
+      (r) => r.userId === userId && (type === undefined || r.type === type),
+    );
+  }
+
+  unfinished(): TransferRecord[] {
+    return [...this.records.values()].filter((r) => !TERMINAL.includes(r.state));
+  }
+
+  /** Drives every unfinished transfer to COMMITTED or ROLLED_BACK. */
+  async recover(): Promise<void> {
+    for (const r of this.unfinished()) {
+      await this.drive(r).catch(() => {
+        // Left as it is (e.g. the ledger is unreachable); the next recovery pass tries again.
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.running.values());
+    await this.journal.close();
+  }
+
+  private drive(record: TransferRecord): Promise<TransferRecord> {
+    if (TERMINAL.includes(record.state)) return Promise.resolve(record);
+    let run = this.running.get(record.seq);
+    if (!run) {
+      run = this.step(record).finally(() => this.running.delete(record.seq));
+      this.running.set(record.seq, run);
+    }
+    return run;
+  }
+
+  private async step(r: TransferRecord): Promise<TransferRecord> {
+    const assetId = this.exchange.asset(r.asset)!.id;
+    if (r.type === "MAIN_FUNDING") {
+      const refused = await this.refusal(() => this.trading.transferOut(r.seq, r.userId, r.asset, r.amount));
+      return this.moveTo(r, refused ? "ROLLED_BACK" : "COMMITTED", refused);
+    }
+    if (r.state === "REQUESTED") {
+      const [result] = await this.ledger.createTransfers([
+        reserveInternalTransfer(r.seq, r.userId, assetId, r.amount),
+      ]);
+      const status = result!.status;
+      if (status !== CreateTransferStatus.created && status !== CreateTransferStatus.exists) {
+        const reason = funded(status) ? CreateTransferStatus[status] : "insufficient funding balance";
+        return this.moveTo(r, "ROLLED_BACK", reason);
+      }
+      await this.moveTo(r, "RESERVED");
+    }
+    const refused = await this.refusal(() => this.trading.transferIn(r.seq, r.userId, r.asset, r.amount));
+    if (!refused) return this.moveTo(r, "COMMITTED");
+    const [voided] = await this.ledger.createTransfers([voidInternalTransfer(r.seq)]);
+    const status = voided!.status;
+    if (status !== CreateTransferStatus.created && status !== CreateTransferStatus.exists) {
+      throw new BourseError(
+        "CONFLICT",
+        `cannot void internal transfer ${r.seq}: ${CreateTransferStatus[status]}`,
+      );
+    }
+    return this.moveTo(r, "ROLLED_BACK", refused);
+  }
+
+  /** Runs a UBSCore step: undefined when it was applied, the reason when UBSCore refused it. */
+  private async refusal(run: () => Promise<void>): Promise<string | undefined> {
+    try {
+      await run();
+      return undefined;
+    } catch (e) {
+      // Only a definite refusal compensates; anything else (unreachable, internal) is retried.
+      if (isBourseError(e) && e.code !== "UNAVAILABLE" && e.code !== "INTERNAL") return e.message;
+      throw e;
+    }
+  }
+
+  private async moveTo(r: TransferRecord, state: TransferState, reason?: string): Promise<TransferRecord> {
+    r.state = state;
+    if (reason !== undefined) r.reason = reason;
+    await this.persist(r);
+    return r;
+  }
+
+  private remember(r: TransferRecord): void {
+    this.records.set(r.seq, r);
+    this.byClientId.set(`${r.userId}:${r.clientTranId}`, r.seq);
+  }
+
+  private async persist(r: TransferRecord): Promise<void> {
+    await this.journal.append(encode(r));
+  }
+}
+
+/** Statuses that are not about the funding balance itself (they would be a bug, reported as such). */
+function funded(status: CreateTransferStatus): boolean {
+  return (
+    status !== CreateTransferStatus.exceeds_credits &&
+    status !== CreateTransferStatus.id_already_failed &&
+    status !== CreateTransferStatus.debit_account_not_found
+  );
+}
+
+function encode(r: TransferRecord): Uint8Array {
+  return Buffer.from(JSON.stringify({ ...r, amount: r.amount.toString() }));
+}
+
+function decode(bytes: Uint8Array): TransferRecord {
+  const raw = JSON.parse(Buffer.from(bytes).toString("utf8"));
+  return { ...raw, amount: BigInt(raw.amount) };
+}
