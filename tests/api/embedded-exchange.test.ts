@@ -183,6 +183,15 @@ describe("trading flow", () => {
   });
 });
 
+const order = (side: string, quantity: string, price: string) => ({
+  symbol: "BTCUSDT",
+  side,
+  type: "LIMIT",
+  timeInForce: "GTC",
+  quantity,
+  price,
+});
+
 describe("bad input gets a precise Binance error and changes nothing", () => {
   const order = {
     symbol: "BTCUSDT",
@@ -371,7 +380,8 @@ describe("an off-the-shelf Binance client (ccxt)", () => {
       },
     });
     const api = client.urls.api as Record<string, string>;
-    for (const k of Object.keys(api)) api[k] = `${exchange.tradingUrl}/api/v3`;
+    for (const k of Object.keys(api))
+      api[k] = `${exchange.tradingUrl}${k.startsWith("sapi") ? "/sapi/v1" : "/api/v3"}`;
     const markets = await client.loadMarkets();
     expect(Object.keys(markets)).toEqual(expect.arrayContaining(["BTC/USDT", "ETH/USDT"]));
     expect(markets["BTC/USDT"]!.precision.price).toBe(0.01);
@@ -389,6 +399,19 @@ describe("an off-the-shelf Binance client (ccxt)", () => {
     expect(taken.filled).toBe(0.05);
     const trades = await client.fetchMyTrades("BTC/USDT");
     expect(trades.at(-1)).toMatchObject({ price: 65000, amount: 0.05, side: "buy" });
+    // Funding <-> Spot with the client's own transfer call.
+    const moved = await client.transfer("USDT", 25, "spot", "funding");
+    expect(moved.id).toBeTruthy();
+    const back = await client.transfer("USDT", 5, "funding", "spot");
+    expect(back.id).toBeTruthy();
+    const funding = await alice.signed<{ asset: string; free: string }[]>(
+      "POST",
+      "/sapi/v1/asset/get-funding-asset",
+      {
+        asset: "USDT",
+      },
+    );
+    expect(funding.body).toEqual([expect.objectContaining({ asset: "USDT", free: "20.00000000" })]);
   });
 });
 
@@ -488,5 +511,96 @@ describe("settlement into the ledger and reconcile", () => {
     const [diff] = dirty.body.differences;
     expect(diff).toMatchObject({ userId: aliceId, asset: "USDT" });
     expect(parseUnits(diff!.ledger, 8) - parseUnits(diff!.ubscore, 8)).toBe(1n);
+    // Put the unit back: reconcile is clean again.
+    await exchange.ledger.createTransfers([
+      transfer({
+        id: transferId(TransferKind.Withdrawal, 0xffff, 1, 0),
+        debit_account_id: accountId(AccountKind.Trading, usdt, aliceId),
+        credit_account_id: accountId(AccountKind.Deposits, usdt),
+        amount: 1n,
+        ledger: usdt,
+        code: 2,
+      }),
+    ]);
+    expect((await admin<{ differences: unknown[] }>("/admin/v1/reconcile", {})).body.differences).toEqual([]);
+  });
+});
+
+describe("Funding <-> Spot transfers end to end", () => {
+  it("deposit to Funding -> Funding->Spot -> trade -> Spot->Funding -> withdraw, reconciling to zero", async () => {
+    const buyer = await newUser({});
+    const seller = await newUser({ BTC: "1" });
+    const buyerId = (await buyer.signed<{ uid: number }>("GET", "/api/v3/account")).body.uid;
+    const deposit = await admin("/admin/v1/deposits", {
+      userId: buyerId,
+      asset: "USDT",
+      amount: "10000",
+      wallet: "FUNDING",
+    });
+    expect(deposit).toMatchObject({ status: 200, body: { wallet: "FUNDING", free: "10000.00000000" } });
+
+    const toSpot = await buyer.signed<{ tranId: number }>("POST", "/sapi/v1/asset/transfer", {
+      type: "FUNDING_MAIN",
+      asset: "USDT",
+      amount: "6000",
+      clientTranId: "move-1",
+    });
+    expect(toSpot.status).toBe(200);
+    // The same clientTranId again is the same transfer, not a second one.
+    const retry = await buyer.signed<{ tranId: number }>("POST", "/sapi/v1/asset/transfer", {
+      type: "FUNDING_MAIN",
+      asset: "USDT",
+      amount: "6000",
+      clientTranId: "move-1",
+    });
+    expect(retry.body.tranId).toBe(toSpot.body.tranId);
+    expect((await balances(buyer)).USDT).toEqual({ free: "6000.00000000", locked: "0.00000000" });
+
+    await seller.signed("POST", "/api/v3/order", order("SELL", "0.05", "50000"));
+    const buy = await buyer.signed<{ status: string }>(
+      "POST",
+      "/api/v3/order",
+      order("BUY", "0.05", "50000"),
+    );
+    expect(buy.body.status).toBe("FILLED");
+    // 0.05 BTC x 50,000 = 2,500 USDT + 2.5 USDT fee.
+    expect((await balances(buyer)).USDT.free).toBe("3497.50000000");
+
+    const toFunding = await buyer.signed("POST", "/sapi/v1/asset/transfer", {
+      type: "MAIN_FUNDING",
+      asset: "USDT",
+      amount: "1000",
+    });
+    expect(toFunding.status).toBe(200);
+    const tooMuch = await buyer.signed("POST", "/sapi/v1/asset/transfer", {
+      type: "MAIN_FUNDING",
+      asset: "USDT",
+      amount: "99999",
+    });
+    expect(tooMuch.body).toMatchObject({ code: -5013 });
+    const fundingNow = await buyer.signed<{ free: string }[]>("POST", "/sapi/v1/asset/get-funding-asset", {
+      asset: "USDT",
+    });
+    expect(fundingNow.body[0]!.free).toBe("5000.00000000");
+    const history = await buyer.signed<{ total: number; rows: { status: string }[] }>(
+      "GET",
+      "/sapi/v1/asset/transfer",
+      {
+        type: "MAIN_FUNDING",
+      },
+    );
+    expect(history.body.total).toBe(2);
+    expect(history.body.rows.map((r) => r.status).sort()).toEqual(["CONFIRMED", "FAILED"]);
+
+    const hold = await admin<{ withdrawalId: string }>("/admin/v1/withdrawals", {
+      userId: buyerId,
+      asset: "USDT",
+      amount: "497.5",
+    });
+    await admin(`/admin/v1/withdrawals/${hold.body.withdrawalId}/complete`, {});
+    expect((await balances(buyer)).USDT).toEqual({ free: "2000.00000000", locked: "0.00000000" });
+
+    const check = await admin<{ differences: unknown[] }>("/admin/v1/reconcile", {});
+    expect(check.body.differences).toEqual([]);
   });
 });

@@ -4,11 +4,15 @@ import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
+import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
+import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
+import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
+import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 
 /**
@@ -24,6 +28,7 @@ export interface EmbeddedExchange {
   readonly service: UbsCoreService;
   readonly settlement: Settlement;
   readonly ledger: EmbeddedLedger;
+  readonly transfers: TransferSaga;
   /** UBSCore against the ledger at one settled journal position (UBSCore paused meanwhile). */
   reconcile(): Promise<Reconciliation>;
   close(): Promise<void>;
@@ -54,12 +59,36 @@ export async function startEmbeddedExchange(config: BourseConfig, log = true): P
       await settlement.waitSettled(lsn);
       return reconcile(service.core, ledger, lsn);
     });
+  const transfers = await TransferSaga.open(
+    join(dataDir, "transfers"),
+    exchange,
+    ledger,
+    ubsCoreTradingPort(service),
+  );
+  // Finish whatever a crash interrupted, then keep an eye out for stragglers.
+  await transfers.recover();
+  const recovery = setInterval(() => void transfers.recover(), 5_000);
+  recovery.unref();
+  const funding = fundingPort(exchange, ledger, transfers);
   const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
   const adminToken =
     config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
   if (config.demo && keys.all().length === 0) await createDemoUsers(service, keys);
-  const trading = buildTradingApi({ service, keys, maxBodyBytes: config.gateway.maxBodyBytes, logger: log });
-  const admin = buildAdminApi({ service, keys, token: adminToken, logger: log, reconcile: reconcileNow });
+  const trading = buildTradingApi({
+    service,
+    funding,
+    keys,
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    logger: log,
+  });
+  const admin = buildAdminApi({
+    service,
+    funding,
+    keys,
+    token: adminToken,
+    logger: log,
+    reconcile: reconcileNow,
+  });
   const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
   const adminUrl = await admin.listen({ host: config.gateway.adminHost, port: config.gateway.adminPort });
   return {
@@ -70,10 +99,13 @@ export async function startEmbeddedExchange(config: BourseConfig, log = true): P
     service,
     settlement,
     ledger,
+    transfers,
     reconcile: reconcileNow,
     async close() {
+      clearInterval(recovery);
       await trading.close();
       await admin.close();
+      await transfers.close();
       await service.close();
       await settlement.close();
     },
@@ -107,4 +139,28 @@ async function persistentToken(path: string): Promise<string> {
   await handle.sync();
   await handle.close();
   return token;
+}
+
+/** Funding wallets live in the ledger; transfers go through the saga. */
+function fundingPort(
+  exchange: ExchangeDefinition,
+  ledger: EmbeddedLedger,
+  transfers: TransferSaga,
+): FundingPort {
+  return {
+    transfer: (req) => transfers.request(req),
+    history: (userId, type) => transfers.history(userId, type),
+    async balances(userId) {
+      const accounts = await ledger.lookupAccounts(
+        exchange.assets.map((a) => accountId(AccountKind.Funding, a.id, userId)),
+      );
+      const byId = new Map(accounts.map((a) => [a.id, a]));
+      return exchange.assets.map((asset) => {
+        const a = byId.get(accountId(AccountKind.Funding, asset.id, userId));
+        const posted = a ? a.credits_posted - a.debits_posted : 0n;
+        const locked = a?.debits_pending ?? 0n;
+        return { asset: asset.symbol, free: posted - locked, locked };
+      });
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { ApiError, toApiError } from "./errors.ts";
+import type { FundingPort } from "./funding.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
 import { installErrorHandling } from "./trading-api.ts";
@@ -15,6 +16,7 @@ import { installErrorHandling } from "./trading-api.ts";
  */
 export interface AdminApiOptions {
   readonly service: UbsCoreService;
+  readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
   readonly token: string;
   readonly logger?: boolean;
@@ -48,7 +50,7 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
     "Users, API keys, deposits, withdrawals and market halts.",
     "bearer",
   );
-  app.register(async (api) => adminRoutes(api, service, keys));
+  app.register(async (api) => adminRoutes(api, service, keys, options.funding));
   app.post(
     "/admin/v1/reconcile",
     { schema: { summary: "Compare UBSCore with the ledger at a settled watermark" } },
@@ -71,7 +73,12 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   return app;
 }
 
-function adminRoutes(app: FastifyInstance, service: UbsCoreService, keys: ApiKeyStore): void {
+function adminRoutes(
+  app: FastifyInstance,
+  service: UbsCoreService,
+  keys: ApiKeyStore,
+  funding: FundingPort,
+): void {
   const core = service.core;
   const run = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
@@ -127,13 +134,46 @@ function adminRoutes(app: FastifyInstance, service: UbsCoreService, keys: ApiKey
     return { asset, amount: parseUnits(body.amount, asset.decimals, "amount") };
   };
 
+  const depositBody = {
+    ...amountBody,
+    properties: {
+      ...amountBody.properties,
+      wallet: {
+        type: "string",
+        enum: ["SPOT", "FUNDING"],
+        description: "Which wallet receives it (default SPOT)",
+      },
+    },
+  };
   app.post(
     "/admin/v1/deposits",
-    { schema: { summary: "Credit a deposit", body: amountBody } },
+    {
+      schema: { summary: "Credit a deposit to a user's Spot (default) or Funding wallet", body: depositBody },
+    },
     async (req) => {
-      const body = req.body as { userId: number; asset: string; amount: string };
+      const body = req.body as { userId: number; asset: string; amount: string; wallet?: "SPOT" | "FUNDING" };
       return run(async () => {
         const { asset, amount } = parseAmount(body);
+        if (body.wallet === "FUNDING") {
+          if (!core.hasUser(body.userId)) throw new ApiError(400, -2015, "Unknown user.");
+          const record = await funding.transfer({
+            userId: body.userId,
+            type: "DEPOSIT_FUNDING",
+            asset: asset.symbol,
+            amount,
+            clientTranId: `deposit-${randomBytes(12).toString("hex")}`,
+            time: Date.now(),
+          });
+          if (record.state !== "COMMITTED")
+            throw new ApiError(500, -1000, `deposit failed: ${record.reason}`);
+          const balance = (await funding.balances(body.userId)).find((b) => b.asset === asset.symbol)!;
+          return {
+            userId: body.userId,
+            asset: asset.symbol,
+            wallet: "FUNDING",
+            free: formatUnits(balance.free, asset.decimals),
+          };
+        }
         await service.submit({ kind: "credit", userId: body.userId, asset: asset.symbol, amount });
         const b = core.balancesOf(body.userId)[asset.id - 1]!;
         return { userId: body.userId, asset: asset.symbol, free: formatUnits(b.available, asset.decimals) };

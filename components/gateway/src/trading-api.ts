@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { formatUnits } from "../../domain/src/decimal.ts";
+import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import { checkClientOrderId } from "../../domain/src/ids.ts";
 import type { Market } from "../../domain/src/market.ts";
 import {
@@ -27,6 +27,7 @@ import {
   TIF,
   ticker24hView,
 } from "./format.ts";
+import type { FundingPort } from "./funding.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
@@ -35,6 +36,7 @@ import { installStreams, klineRestView, StreamHub } from "./streams.ts";
 
 export interface TradingApiOptions {
   readonly service: UbsCoreService;
+  readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
   readonly maxBodyBytes: number;
   readonly clock?: () => number;
@@ -70,6 +72,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     "apiKey",
   );
   app.register(async (api) => tradingRoutes(api, service, auth, clock));
+  app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock));
   return app;
 }
 
@@ -569,4 +572,145 @@ export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number)
   app.setNotFoundHandler((_req, reply) => {
     void reply.status(404).send({ code: -1000, msg: "Not found." });
   });
+}
+
+/** Binance wallet endpoints: Funding <-> Spot transfers and Funding balances. */
+function fundingRoutes(
+  app: FastifyInstance,
+  service: UbsCoreService,
+  funding: FundingPort,
+  auth: RequestAuthenticator,
+  clock: () => number,
+): void {
+  const core = service.core;
+  const signed = (req: FastifyRequest) =>
+    auth.verify(
+      req.headers["x-mbx-apikey"],
+      rawQuery(req),
+      typeof req.body === "string" ? req.body : "",
+      req.method !== "GET",
+    );
+  const TYPES = ["MAIN_FUNDING", "FUNDING_MAIN"] as const;
+  const typeParam = {
+    type: "string",
+    enum: TYPES,
+    description: "MAIN_FUNDING (Spot -> Funding) or FUNDING_MAIN",
+  } as const;
+
+  app.post(
+    "/sapi/v1/asset/transfer",
+    {
+      schema: signedDoc(
+        "Transfer between the Funding and Spot (trading) wallets",
+        {
+          type: typeParam,
+          asset: { type: "string", description: "Asset, e.g. USDT" },
+          amount: { type: "string", description: "Amount (decimal)" },
+          clientTranId: { type: "string", description: "Idempotency key: a retry returns the same transfer" },
+        },
+        ["type", "asset", "amount"],
+        true,
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const type = params.oneOf("type", TYPES, () => errors.invalidValue("type"));
+      const symbol = params.required("asset");
+      const asset = core.exchange.asset(symbol) ?? errors.invalidValue("asset").throwSelf();
+      const amount = field("amount", () => parseUnits(params.required("amount"), asset.decimals, "amount"));
+      const clientTranId = field("clientTranId", () =>
+        checkClientOrderId(params.optional("clientTranId") ?? `tran-${randomBytes(10).toString("hex")}`),
+      );
+      params.done();
+      const record = await submit(() =>
+        funding.transfer({
+          userId: key.userId,
+          type,
+          asset: asset.symbol,
+          amount,
+          clientTranId,
+          time: clock(),
+        }),
+      );
+      if (record.state === "ROLLED_BACK") {
+        throw new ApiError(400, -5013, `Asset transfer failed: ${record.reason ?? "refused"}`);
+      }
+      return { tranId: record.seq };
+    },
+  );
+
+  app.get(
+    "/sapi/v1/asset/transfer",
+    {
+      schema: signedDoc(
+        "Transfer history of one type",
+        {
+          type: typeParam,
+          startTime: d.timestamp,
+          endTime: d.timestamp,
+          current: d.limit,
+          size: d.limit,
+        },
+        ["type"],
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const type = params.oneOf("type", TYPES, () => errors.invalidValue("type"));
+      const startTime = params.optionalInt("startTime") ?? 0;
+      const endTime = params.optionalInt("endTime") ?? Number.MAX_SAFE_INTEGER;
+      const current = params.optionalInt("current", 1) ?? 1;
+      const size = params.optionalInt("size", 1, 100) ?? 10;
+      params.done();
+      const rows = funding
+        .history(key.userId, type)
+        .filter((r) => r.time >= startTime && r.time <= endTime)
+        .reverse();
+      return {
+        total: rows.length,
+        rows: rows.slice((current - 1) * size, current * size).map((r) => {
+          const asset = core.exchange.asset(r.asset)!;
+          return {
+            asset: r.asset,
+            amount: formatUnits(r.amount, asset.decimals),
+            type: r.type,
+            status: r.state === "COMMITTED" ? "CONFIRMED" : r.state === "ROLLED_BACK" ? "FAILED" : "PENDING",
+            tranId: r.seq,
+            timestamp: r.time,
+          };
+        }),
+      };
+    },
+  );
+
+  app.post(
+    "/sapi/v1/asset/get-funding-asset",
+    {
+      schema: signedDoc(
+        "Funding wallet balances",
+        { asset: { type: "string", description: "One asset only" } },
+        [],
+        true,
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const only = params.optional("asset");
+      params.done();
+      const balances = await funding.balances(key.userId);
+      return balances
+        .filter((b) => (only === undefined ? b.free + b.locked > 0n : b.asset === only))
+        .map((b) => {
+          const decimals = core.exchange.asset(b.asset)!.decimals;
+          return {
+            asset: b.asset,
+            free: formatUnits(b.free, decimals),
+            locked: formatUnits(b.locked, decimals),
+            freeze: formatUnits(0n, decimals),
+            withdrawing: formatUnits(0n, decimals),
+            btcValuation: "0",
+          };
+        });
+    },
+  );
 }

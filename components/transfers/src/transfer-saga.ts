@@ -2,8 +2,14 @@ import { CreateTransferStatus } from "tigerbeetle-node";
 import { BourseError, fail, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
-import { reserveInternalTransfer, voidInternalTransfer } from "../../settlement/src/ledger-entries.ts";
+import { transfer } from "../../ledger/src/port.ts";
+import {
+  reserveInternalTransfer,
+  TransferCode,
+  voidInternalTransfer,
+} from "../../settlement/src/ledger-entries.ts";
 
 /**
  * Funding <-> Trading transfers as a saga whose every step is idempotent and whose every state is
@@ -22,11 +28,14 @@ import { reserveInternalTransfer, voidInternalTransfer } from "../../settlement/
  *         v
  *     ROLLED_BACK
  *
+ *   DEPOSIT_FUNDING (an operator's deposit into a Funding wallet)
+ *     REQUESTED --ledger: Deposits->Funding--> COMMITTED
+ *
  * Ledger ids derive from the transfer's sequence, UBSCore applies a sequence at most once, so a
  * step repeated after a crash is answered `exists` / "already applied": nothing moves twice.
  * `recover()` (at start and on a timer) drives every unfinished transfer to a terminal state.
  */
-export type TransferType = "MAIN_FUNDING" | "FUNDING_MAIN";
+export type TransferType = "MAIN_FUNDING" | "FUNDING_MAIN" | "DEPOSIT_FUNDING";
 export type TransferState = "REQUESTED" | "RESERVED" | "COMMITTED" | "ROLLED_BACK";
 
 export interface TransferRecord {
@@ -148,6 +157,22 @@ export class TransferSaga {
 
   private async step(r: TransferRecord): Promise<TransferRecord> {
     const assetId = this.exchange.asset(r.asset)!.id;
+    if (r.type === "DEPOSIT_FUNDING") {
+      const [result] = await this.ledger.createTransfers([
+        transfer({
+          id: transferId(TransferKind.Deposit, 1, r.seq, 0),
+          debit_account_id: accountId(AccountKind.Deposits, assetId),
+          credit_account_id: accountId(AccountKind.Funding, assetId, r.userId),
+          amount: r.amount,
+          ledger: assetId,
+          code: TransferCode.Deposit,
+        }),
+      ]);
+      const status = result!.status;
+      if (status === CreateTransferStatus.created || status === CreateTransferStatus.exists)
+        return this.moveTo(r, "COMMITTED");
+      return this.moveTo(r, "ROLLED_BACK", CreateTransferStatus[status]);
+    }
     if (r.type === "MAIN_FUNDING") {
       const refused = await this.refusal(() => this.trading.transferOut(r.seq, r.userId, r.asset, r.amount));
       return this.moveTo(r, refused ? "ROLLED_BACK" : "COMMITTED", refused);
