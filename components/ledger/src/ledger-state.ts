@@ -61,12 +61,52 @@ const TRANSIENT = new Set<CreateTransferStatus>([
 
 type PendingState = "pending" | "posted" | "voided" | "expired";
 
+type BalanceField = "debits_pending" | "debits_posted" | "credits_pending" | "credits_posted";
+
 /**
  * Undo log of one linked chain: restores every account and transfer it touched if the chain fails.
+ * The frequent entries (balance deltas, created transfers) are kept in plain arrays, not closures:
+ * settlement writes every trade as a chain, so this is the hot path. Deltas commute and each
+ * other entry touches its own key, so undoing them kind by kind is exact.
  * Events outside a chain pass null (nothing to undo: a failed event changes nothing).
  */
-type Undo = () => void;
-type UndoLog = Undo[] | null;
+class UndoLog {
+  private readonly accounts: Account[] = [];
+  private readonly fields: BalanceField[] = [];
+  private readonly deltas: bigint[] = [];
+  private readonly transferIds: bigint[] = [];
+  private readonly others: (() => void)[] = [];
+
+  balance(a: Account, field: BalanceField, delta: bigint): void {
+    this.accounts.push(a);
+    this.fields.push(field);
+    this.deltas.push(delta);
+  }
+
+  transfer(id: bigint): void {
+    this.transferIds.push(id);
+  }
+
+  push(undo: () => void): void {
+    this.others.push(undo);
+  }
+
+  /** Reused across chains: emptied in place instead of allocated per chain. */
+  clear(): void {
+    this.accounts.length = 0;
+    this.fields.length = 0;
+    this.deltas.length = 0;
+    this.transferIds.length = 0;
+    this.others.length = 0;
+  }
+
+  rollback(transfers: Map<bigint, Transfer>): void {
+    for (let i = this.accounts.length - 1; i >= 0; i--) this.accounts[i]![this.fields[i]!] -= this.deltas[i]!;
+    for (const id of this.transferIds) transfers.delete(id);
+    for (let i = this.others.length - 1; i >= 0; i--) this.others[i]!();
+  }
+}
+type Undo = UndoLog | null;
 
 export class LedgerState {
   readonly accounts = new Map<bigint, Account>();
@@ -76,6 +116,7 @@ export class LedgerState {
   /** Pending transfers with a timeout, by id, with the timestamp (ns) they expire at. */
   private readonly expiries = new Map<bigint, bigint>();
   private reserved = 0n;
+  private readonly undo = new UndoLog();
 
   /**
    * Reserves `count` timestamps for the next batch (at `now`, or just after the last one) so that
@@ -117,13 +158,13 @@ export class LedgerState {
   private runChains<E extends { flags: number }, S extends number>(
     batch: readonly E[],
     timestamp: bigint,
-    create: (event: E, ts: bigint, undo: UndoLog) => S,
+    create: (event: E, ts: bigint, undo: Undo) => S,
     statuses: { created: S; linked_event_failed: S; linked_event_chain_open: S },
   ): { timestamp: bigint; status: S }[] {
     const results: { timestamp: bigint; status: S }[] = new Array(batch.length);
     let chainStart = -1;
     let chainFailed = false;
-    let undo: Undo[] = [];
+    const undo = this.undo;
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i]!;
       const ts = timestamp + BigInt(i);
@@ -131,7 +172,7 @@ export class LedgerState {
       if (chainStart < 0 && linked) {
         chainStart = i;
         chainFailed = false;
-        undo = [];
+        undo.clear();
       }
       const inChain = chainStart >= 0;
       let status: S;
@@ -141,7 +182,7 @@ export class LedgerState {
       results[i] = { timestamp: ts, status };
       if (inChain && status !== statuses.created && !chainFailed) {
         chainFailed = true;
-        for (let u = undo.length - 1; u >= 0; u--) undo[u]!();
+        undo.rollback(this.transfers);
         for (let j = chainStart; j < i; j++)
           results[j] = { timestamp: results[j]!.timestamp, status: statuses.linked_event_failed };
       }
@@ -153,7 +194,7 @@ export class LedgerState {
 
   // ---- accounts ----
 
-  private createAccount(a: Account, ts: bigint, undo: UndoLog): CreateAccountStatus {
+  private createAccount(a: Account, ts: bigint, undo: Undo): CreateAccountStatus {
     const S = CreateAccountStatus;
     if (a.timestamp !== 0n) return S.timestamp_must_be_zero;
     if (a.reserved !== 0) return S.reserved_field;
@@ -181,7 +222,7 @@ export class LedgerState {
 
   // ---- transfers ----
 
-  private createTransfer(t: Transfer, ts: bigint, undo: UndoLog): CreateTransferStatus {
+  private createTransfer(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
     const S = CreateTransferStatus;
     if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
     if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
@@ -189,16 +230,16 @@ export class LedgerState {
     if (t.id === U128_MAX) return S.id_must_not_be_int_max;
     const existing = this.transfers.get(t.id);
     if (existing) return transferExists(t, existing);
-    if (this.failedTransferIds.has(t.id)) return S.id_already_failed;
+    if (this.failedTransferIds.size > 0 && this.failedTransferIds.has(t.id)) return S.id_already_failed;
     const status = this.validateAndApply(t, ts, undo);
-    if (TRANSIENT.has(status)) {
+    if (status !== S.created && TRANSIENT.has(status)) {
       this.failedTransferIds.add(t.id);
       undo?.push(() => this.failedTransferIds.delete(t.id));
     }
     return status;
   }
 
-  private validateAndApply(t: Transfer, ts: bigint, undo: UndoLog): CreateTransferStatus {
+  private validateAndApply(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
     const S = CreateTransferStatus;
     const F = TransferFlags;
     const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
@@ -270,7 +311,7 @@ export class LedgerState {
     return S.created;
   }
 
-  private postOrVoid(t: Transfer, ts: bigint, undo: UndoLog): CreateTransferStatus {
+  private postOrVoid(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
     const S = CreateTransferStatus;
     const post = (t.flags & TransferFlags.post_pending_transfer) !== 0;
     if (t.pending_id === 0n) return S.pending_id_must_not_be_zero;
@@ -336,22 +377,29 @@ export class LedgerState {
     }
   }
 
-  private record(t: Transfer, ts: bigint, amount: bigint, undo: UndoLog): void {
-    this.transfers.set(t.id, { ...t, amount, flags: t.flags & ~TransferFlags.linked, timestamp: ts });
-    undo?.push(() => this.transfers.delete(t.id));
+  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo): void {
+    this.transfers.set(t.id, {
+      id: t.id,
+      debit_account_id: t.debit_account_id,
+      credit_account_id: t.credit_account_id,
+      amount,
+      pending_id: t.pending_id,
+      user_data_128: t.user_data_128,
+      user_data_64: t.user_data_64,
+      user_data_32: t.user_data_32,
+      timeout: t.timeout,
+      ledger: t.ledger,
+      code: t.code,
+      flags: t.flags & ~TransferFlags.linked,
+      timestamp: ts,
+    });
+    undo?.transfer(t.id);
   }
 
-  private adjust(
-    a: Account,
-    field: "debits_pending" | "debits_posted" | "credits_pending" | "credits_posted",
-    delta: bigint,
-    undo: UndoLog,
-  ): void {
+  private adjust(a: Account, field: BalanceField, delta: bigint, undo: Undo): void {
     if (delta === 0n) return;
     a[field] += delta;
-    undo?.push(() => {
-      a[field] -= delta;
-    });
+    undo?.balance(a, field, delta);
   }
 }
 
