@@ -11,6 +11,7 @@ import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
+import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
@@ -45,7 +46,8 @@ export async function startEmbeddedExchange(config: BourseConfig, log = true): P
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
   const ledger = await EmbeddedLedger.open(join(dataDir, "ledger"));
-  const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, exchange);
+  const store = await EmbeddedStore.open(join(dataDir, "store"));
+  const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, store, exchange);
   const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dataDir, exchange, {
     snapshotEvery: config.ubscore.snapshotEvery,

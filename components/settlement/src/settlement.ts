@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus } from "tigerbeetle-node";
 import { BourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { fsyncDir } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import {
@@ -13,22 +14,27 @@ import {
   encodeTransfer,
 } from "../../ledger/src/codec.ts";
 import { type Account, BATCH_MAX, type LedgerPort, type Transfer } from "../../ledger/src/port.ts";
-import type { CommandResult } from "../../ubscore/src/core.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import { EventType } from "../../matching/src/protocol.ts";
+import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/port.ts";
+import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
+import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
 import { entriesFor, systemAccounts } from "./ledger-entries.ts";
 
 /**
- * Settlement of UBSCore's money movements into the ledger. Each applied command's ledger entries
- * are first appended, in journal order, to settlement's own durable queue (so nothing is lost if
- * the ledger is slow or down), then drained into the ledger in batches. Every transfer id is
+ * Settlement of UBSCore's money movements into the ledger, and of its order and trade history into
+ * the history store. Each applied command's ledger entries and history are first appended, in
+ * journal order, to settlement's own durable queue (so nothing is lost if the ledger or store is
+ * slow or down), then drained into the ledger and the store in batches. Every transfer id is
  * derived from its cause, so re-sending after a crash is answered `exists`: settled once. The
- * position (last UBSCore journal lsn settled) is written after the ledger accepted the batch.
+ * position (last UBSCore journal lsn settled) is written after the ledger and the store both
+ * accepted the batch; store writes are upserts by key, so a re-send duplicates nothing.
  * Any other ledger answer is a conflict: settlement stops and reports it, it never skips money.
  */
 interface QueuedEntries {
   readonly lsn: number;
   readonly accounts: Account[];
   readonly transfers: Transfer[];
+  readonly history: HistoryBatch;
 }
 
 const OK_ACCOUNT = new Set<number>([CreateAccountStatus.created, CreateAccountStatus.exists]);
@@ -45,6 +51,7 @@ export class Settlement {
   private constructor(
     private readonly dir: string,
     private readonly ledger: LedgerPort,
+    private readonly store: HistoryStore,
     private readonly exchange: ExchangeDefinition,
     private readonly journal: Journal,
     private position: number,
@@ -52,11 +59,16 @@ export class Settlement {
     this.recordedLsn = position;
   }
 
-  static async open(dir: string, ledger: LedgerPort, exchange: ExchangeDefinition): Promise<Settlement> {
+  static async open(
+    dir: string,
+    ledger: LedgerPort,
+    store: HistoryStore,
+    exchange: ExchangeDefinition,
+  ): Promise<Settlement> {
     await mkdir(dir, { recursive: true });
     const journal = await Journal.open(join(dir, "queue"));
     const position = await readPosition(join(dir, "position"));
-    const settlement = new Settlement(dir, ledger, exchange, journal, position);
+    const settlement = new Settlement(dir, ledger, store, exchange, journal, position);
     await settlement.checkAccounts(await ledger.createAccounts(systemAccounts(exchange)));
     await journal.replay(1, (record) => {
       const entries = decodeEntries(record);
@@ -73,11 +85,16 @@ export class Settlement {
   }
 
   /** Takes one applied UBSCore command (live or replayed after a restart), in journal order. */
-  record(cmd: UbsCommand, result: CommandResult, lsn: number): void {
+  record(cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore): void {
     if (lsn <= this.recordedLsn) return;
     this.recordedLsn = lsn;
-    const entries = { lsn, ...entriesFor(this.exchange, cmd, result, lsn) };
-    if (entries.accounts.length === 0 && entries.transfers.length === 0) return;
+    const entries = {
+      lsn,
+      ...entriesFor(this.exchange, cmd, result, lsn),
+      history: historyFor(core, result),
+    };
+    const empty = entries.accounts.length + entries.transfers.length + entries.history.orders.length === 0;
+    if (empty) return;
     const appended = this.journal.append(encodeEntries(entries));
     this.lastAppend = appended.then(() => undefined);
     this.queue.push(entries);
@@ -103,6 +120,7 @@ export class Settlement {
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
     await this.journal.close();
     await this.ledger.close();
+    await this.store.close();
   }
 
   private kick(): void {
@@ -118,8 +136,13 @@ export class Settlement {
         const transfers = batch.flatMap((e) => e.transfers);
         await this.lastAppend;
         if (accounts.length > 0) await this.checkAccounts(await this.ledger.createAccounts(accounts));
-        if (transfers.length > 0)
-          this.checkTransfers(transfers, await this.ledger.createTransfers(transfers));
+        if (transfers.length > 0) {
+          await this.checkTransfers(transfers, await this.ledger.createTransfers(transfers));
+        }
+        await this.store.write({
+          orders: batch.flatMap((e) => e.history.orders),
+          trades: batch.flatMap((e) => e.history.trades),
+        });
         this.position = batch.at(-1)!.lsn;
         await writePosition(join(this.dir, "position"), this.position);
         this.notify();
@@ -197,8 +220,57 @@ export class Settlement {
   }
 }
 
+/**
+ * The history a command leaves: the orders it touched, as they stand right after it (an order's
+ * latest state wins in the store), and the trades it made.
+ */
+function historyFor(core: UbsCore, result: CommandResult): HistoryBatch {
+  if (result.marketId === undefined) return { orders: [], trades: [] };
+  const ids = new Set<number>();
+  if (result.order) ids.add(result.order.orderId);
+  for (const o of result.orders ?? []) ids.add(o.orderId);
+  let tradeCount = 0;
+  for (const e of result.events) {
+    if (e.type === EventType.Trade) {
+      ids.add(e.takerOrderId);
+      ids.add(e.makerOrderId);
+      tradeCount++;
+    } else if ("orderId" in e) ids.add(e.orderId);
+  }
+  const trades = core.tradesOf(result.marketId);
+  return {
+    orders: [...ids].flatMap((id) => {
+      const o = core.order(id);
+      return o ? [storedOrder(o)] : [];
+    }),
+    trades: trades.slice(trades.length - tradeCount),
+  };
+}
+
+function storedOrder(o: OrderRecord): StoredOrder {
+  return {
+    orderId: o.orderId,
+    userId: o.userId,
+    marketId: o.marketId,
+    clientOrderId: o.clientOrderId,
+    side: o.side,
+    type: o.type,
+    tif: o.tif,
+    priceTicks: o.priceTicks,
+    origQtyLots: o.origQtyLots,
+    executedLots: o.executedLots,
+    cumQuote: o.cumQuote,
+    status: o.status,
+    time: o.time,
+    updateTime: o.updateTime,
+  };
+}
+
 function encodeEntries(e: QueuedEntries): Uint8Array {
-  const bytes = new Uint8Array(16 + (e.accounts.length + e.transfers.length) * EVENT_SIZE);
+  const history = Buffer.from(stringifyExact(e.history));
+  const binary = 16 + (e.accounts.length + e.transfers.length) * EVENT_SIZE;
+  const bytes = new Uint8Array(binary + history.length);
+  bytes.set(history, binary);
   const view = new DataView(bytes.buffer);
   view.setBigUint64(0, BigInt(e.lsn), true);
   view.setUint32(8, e.accounts.length, true);
@@ -216,12 +288,17 @@ function decodeEntries(bytes: Uint8Array): QueuedEntries {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const accounts = view.getUint32(8, true);
   const transfers = view.getUint32(12, true);
+  const binary = 16 + (accounts + transfers) * EVENT_SIZE;
+  const history = Buffer.from(bytes.buffer, bytes.byteOffset + binary, bytes.byteLength - binary).toString(
+    "utf8",
+  );
   return {
     lsn: Number(view.getBigUint64(0, true)),
     accounts: Array.from({ length: accounts }, (_, i) => decodeAccount(view, 16 + i * EVENT_SIZE)),
     transfers: Array.from({ length: transfers }, (_, i) =>
       decodeTransfer(view, 16 + (accounts + i) * EVENT_SIZE),
     ),
+    history: parseExact<HistoryBatch>(history),
   };
 }
 

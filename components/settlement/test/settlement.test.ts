@@ -7,6 +7,7 @@ import { isBourseError } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import { reconcile } from "../src/reconcile.ts";
@@ -16,7 +17,8 @@ const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 
 async function openAll(dir: string) {
   const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
-  const settlement = await Settlement.open(join(dir, "settlement"), ledger, exchange);
+  const store = await EmbeddedStore.open(join(dir, "store"));
+  const settlement = await Settlement.open(join(dir, "settlement"), ledger, store, exchange);
   const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery: 25 });
   service.onCommand(settle);
@@ -29,7 +31,19 @@ async function openAll(dir: string) {
     await service.close();
     await settlement.close();
   };
-  return { service, settlement, check, close };
+  /** The store's history must be UBSCore's: every order in its latest state, every trade once. */
+  const expectHistoryMatches = async () => {
+    await settlement.waitSettled(service.lastLsn);
+    const core = service.core;
+    expect(await store.tradesByMarket(1, 1_000_000)).toEqual(core.tradesOf(1));
+    for (const userId of core.userIds()) {
+      const stored = await store.ordersByUser(userId, 1);
+      expect(stored.map((o) => [o.orderId, o.status, o.executedLots, o.cumQuote])).toEqual(
+        core.allOrders(userId, 1).map((o) => [o.orderId, o.status, o.executedLots, o.cumQuote]),
+      );
+    }
+  };
+  return { service, settlement, ledger, check, close, expectHistoryMatches };
 }
 
 const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
@@ -100,6 +114,7 @@ describe("Settlement", () => {
         await submit(all.service, [...funding, ...cmds]);
         const result = await all.check();
         expect(result.differences).toEqual([]);
+        await all.expectHistoryMatches();
         await all.close();
         await rm(dir, { recursive: true });
       }),
@@ -119,9 +134,41 @@ describe("Settlement", () => {
     await rm(join(dir, "settlement", "position"));
     const second = await openAll(dir);
     expect((await second.check()).differences).toEqual([]);
+    await second.expectHistoryMatches();
     expect(second.settlement.failure).toBeUndefined();
     await submit(second.service, fc.sample(commandArb, { numRuns: 20, seed: 7 }));
     expect((await second.check()).differences).toEqual([]);
+    await second.expectHistoryMatches();
     await second.close();
+  });
+});
+
+describe("Settlement conflicts", () => {
+  it("stops and reports, never skips, when the ledger holds a different transfer under a derived id", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+    const all = await openAll(dir);
+    await submit(all.service, funding.slice(0, 1));
+    await all.settlement.waitSettled(all.service.lastLsn);
+    // Occupy the id the next deposit will derive (journal position 2) with a different amount.
+    const { AccountKind, accountId, TransferKind, transferId } = await import("../../ledger/src/ids.ts");
+    const { transfer } = await import("../../ledger/src/port.ts");
+    const usdt = exchange.asset("USDT")!.id;
+    await all.ledger.createTransfers([
+      transfer({
+        id: transferId(TransferKind.Deposit, 0, 2, 0),
+        debit_account_id: accountId(AccountKind.Deposits, usdt),
+        credit_account_id: accountId(AccountKind.Trading, usdt, 1),
+        amount: 1n,
+        ledger: usdt,
+        code: 1,
+      }),
+    ]);
+    await submit(all.service, funding.slice(1, 2));
+    await expect(all.settlement.waitSettled(all.service.lastLsn)).rejects.toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringContaining("exists_with_different_amount"),
+    });
+    expect(all.settlement.settledLsn).toBe(1);
+    await all.close();
   });
 });

@@ -9,6 +9,7 @@ import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/s
 import { type LedgerPort, transfer } from "../../ledger/src/port.ts";
 import { reconcile } from "../../settlement/src/reconcile.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
+import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import { ubsCoreTradingPort } from "../src/trading-port.ts";
 import { type TradingBalancePort, TransferSaga, type TransferType } from "../src/transfer-saga.ts";
@@ -65,7 +66,12 @@ interface World {
 async function world(): Promise<World> {
   const dir = await mkdtemp(join(tmpdir(), "bourse-saga-"));
   const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
-  const settlement = await Settlement.open(join(dir, "settlement"), ledger, exchange);
+  const settlement = await Settlement.open(
+    join(dir, "settlement"),
+    ledger,
+    await EmbeddedStore.open(join(dir, "store")),
+    exchange,
+  );
   const service = await UbsCoreService.open(dir, exchange);
   service.onCommand(settlement.record.bind(settlement));
   await service.submit({ kind: "createUser", userId: USER });

@@ -1,4 +1,5 @@
 import { fail } from "../../domain/src/errors.ts";
+import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import type { UbsCommand } from "./types.ts";
 
 /**
@@ -9,8 +10,7 @@ import type { UbsCommand } from "./types.ts";
 const VERSION = 1;
 
 export function encodeCommand(cmd: UbsCommand): Uint8Array {
-  const json = JSON.stringify(cmd, (_, v) => (typeof v === "bigint" ? { $n: v.toString() } : v));
-  const body = Buffer.from(json, "utf8");
+  const body = Buffer.from(stringifyExact(cmd), "utf8");
   const out = new Uint8Array(body.length + 1);
   out[0] = VERSION;
   out.set(body, 1);
@@ -20,9 +20,5 @@ export function encodeCommand(cmd: UbsCommand): Uint8Array {
 export function decodeCommand(bytes: Uint8Array): UbsCommand {
   if (bytes[0] !== VERSION) fail("CORRUPT_JOURNAL", `unknown UBSCore record version ${bytes[0]}`);
   const json = Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString("utf8");
-  return JSON.parse(json, (_, v) =>
-    v !== null && typeof v === "object" && typeof v.$n === "string" && Object.keys(v).length === 1
-      ? BigInt(v.$n)
-      : v,
-  ) as UbsCommand;
+  return parseExact<UbsCommand>(json);
 }

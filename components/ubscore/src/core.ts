@@ -1,5 +1,6 @@
 import { fail } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { feeOf, lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
 import { MatchingEngine } from "../../matching/src/engine.ts";
 import {
@@ -187,13 +188,12 @@ export class UbsCore {
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
-    return Buffer.from(JSON.stringify(state, (_, v) => (typeof v === "bigint" ? { $n: v.toString() } : v)));
+    return Buffer.from(stringifyExact(state));
   }
 
   static restore(exchange: ExchangeDefinition, bytes: Uint8Array): UbsCore {
-    const state = JSON.parse(Buffer.from(bytes).toString("utf8"), (_, v) =>
-      v !== null && typeof v === "object" && typeof v.$n === "string" ? BigInt(v.$n) : v,
-    );
+    // biome-ignore lint/suspicious/noExplicitAny: the snapshot's shape is checked by its version
+    const state = parseExact<any>(Buffer.from(bytes).toString("utf8"));
     if (state.version !== 1) fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     const core = new UbsCore(exchange);
     for (const id of state.users as number[]) core.users.add(id);

@@ -7,8 +7,8 @@ import { decodeCommand, encodeCommand } from "./codec.ts";
 import { type CommandResult, UbsCore } from "./core.ts";
 import type { UbsCommand } from "./types.ts";
 
-/** Called with every applied command, its result and its journal position. */
-export type CommandListener = (cmd: UbsCommand, result: CommandResult, lsn: number) => void;
+/** Called with every applied command, its result, its journal position and the core right after it. */
+export type CommandListener = (cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore) => void;
 
 /**
  * UBSCore with durability: every command is appended to the journal and runs only once the
@@ -59,7 +59,7 @@ export class UbsCoreService {
     await journal.replay(from, (payload, lsn) => {
       const cmd = decodeCommand(payload);
       const result = runCommand(core, cmd);
-      if (result) options.onReplay?.(cmd, result, lsn);
+      if (result) options.onReplay?.(cmd, result, lsn, core);
     });
     return new UbsCoreService(
       core,
@@ -79,7 +79,7 @@ export class UbsCoreService {
       const lsn = await this.journal.append(encodeCommand(cmd));
       try {
         const result = this.core.apply(cmd);
-        for (const listener of this.listeners) listener(cmd, result, lsn);
+        for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
         return result;
       } finally {
         if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);

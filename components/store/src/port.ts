@@ -1,0 +1,43 @@
+import type { OrderStatus, TradeRecord } from "../../ubscore/src/types.ts";
+
+/**
+ * The history store port: what the gateway serves from history (orders by user, an order by id,
+ * trades by market and by user). Writes are idempotent upserts keyed by order id and by
+ * (market, trade id), so settlement can re-send after a crash without duplicating anything.
+ * Adapters: the embedded store here; ScyllaDB/Cassandra (CQL) with the multi-process exchange.
+ */
+export interface StoredOrder {
+  readonly orderId: number;
+  readonly userId: number;
+  readonly marketId: number;
+  readonly clientOrderId: string;
+  readonly side: number;
+  readonly type: number;
+  readonly tif: number;
+  readonly priceTicks: number;
+  readonly origQtyLots: number;
+  readonly executedLots: number;
+  readonly cumQuote: bigint;
+  readonly status: OrderStatus;
+  readonly time: number;
+  readonly updateTime: number;
+}
+
+export type StoredTrade = TradeRecord;
+
+export interface HistoryBatch {
+  readonly orders: readonly StoredOrder[];
+  readonly trades: readonly StoredTrade[];
+}
+
+export interface HistoryStore {
+  write(batch: HistoryBatch): Promise<void>;
+  order(orderId: number): Promise<StoredOrder | undefined>;
+  /** A user's orders on a market, oldest first. */
+  ordersByUser(userId: number, marketId: number): Promise<StoredOrder[]>;
+  /** The most recent trades of a market, oldest first. */
+  tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]>;
+  /** A user's trades on a market (as buyer or seller), oldest first. */
+  tradesByUser(userId: number, marketId: number): Promise<StoredTrade[]>;
+  close(): Promise<void>;
+}
