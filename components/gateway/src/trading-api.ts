@@ -305,11 +305,7 @@ function tradingRoutes(
   app.get(
     "/api/v3/order",
     {
-      schema: signedDoc(
-        "Query an order",
-        { symbol: d.symbol, orderId: d.orderId, origClientOrderId: d.origClientOrderId },
-        ["symbol"],
-      ),
+      schema: signedDoc("Query an order", orderRefParams, ["symbol"]),
     },
     async (req) => {
       const { key, params } = signed(req);
@@ -323,26 +319,14 @@ function tradingRoutes(
   app.delete(
     "/api/v3/order",
     {
-      schema: signedDoc(
-        "Cancel an order",
-        { symbol: d.symbol, orderId: d.orderId, origClientOrderId: d.origClientOrderId },
-        ["symbol"],
-      ),
+      schema: signedDoc("Cancel an order", orderRefParams, ["symbol"]),
     },
     async (req) => {
       const { key, params } = signed(req);
       const m = market(params);
-      const orderId = params.optionalInt("orderId", 1);
-      const origClientOrderId = params.optional("origClientOrderId");
+      const { orderId, clientOrderId } = orderRef(params);
       params.optional("newClientOrderId");
       params.done();
-      if (orderId === undefined && origClientOrderId === undefined) {
-        throw new ApiError(
-          400,
-          -1102,
-          "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
-        );
-      }
       const { order } = await submit(
         () =>
           service.submit({
@@ -350,7 +334,7 @@ function tradingRoutes(
             userId: key.userId,
             symbol: m.symbol,
             orderId,
-            clientOrderId: orderId === undefined ? origClientOrderId : undefined,
+            clientOrderId: orderId === undefined ? clientOrderId : undefined,
             time: clock(),
           }),
         errors.cancelRejected,
@@ -508,19 +492,27 @@ function tradingRoutes(
   const marketOf = (params: Params) => core.exchange.market(params.required("symbol")) ?? invalidSymbol();
 
   function findOrder(params: Params, userId: number, m: Market) {
-    const orderId = params.optionalInt("orderId", 1);
-    const clientOrderId = params.optional("origClientOrderId");
-    if (orderId === undefined && clientOrderId === undefined) {
-      throw new ApiError(
-        400,
-        -1102,
-        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
-      );
-    }
+    const { orderId, clientOrderId } = orderRef(params);
     const order = orderId !== undefined ? core.order(orderId) : core.orderByClientId(userId, clientOrderId!);
     if (!order || order.userId !== userId || order.marketId !== m.id) throw errors.noSuchOrder();
     return order;
   }
+}
+
+/** An existing order is named by `orderId` or `origClientOrderId` (at least one). */
+const orderRefParams = { symbol: d.symbol, orderId: d.orderId, origClientOrderId: d.origClientOrderId };
+
+function orderRef(params: Params): { orderId?: number; clientOrderId?: string } {
+  const orderId = params.optionalInt("orderId", 1);
+  const clientOrderId = params.optional("origClientOrderId");
+  if (orderId === undefined && clientOrderId === undefined) {
+    throw new ApiError(
+      400,
+      -1102,
+      "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+    );
+  }
+  return { orderId, clientOrderId };
 }
 
 function invalidSymbol(): never {

@@ -38,14 +38,8 @@ import {
 export type TransferType = "MAIN_FUNDING" | "FUNDING_MAIN" | "DEPOSIT_FUNDING";
 export type TransferState = "REQUESTED" | "RESERVED" | "COMMITTED" | "ROLLED_BACK";
 
-export interface TransferRecord {
+export interface TransferRecord extends TransferRequest {
   readonly seq: number;
-  readonly userId: number;
-  readonly type: TransferType;
-  readonly asset: string;
-  readonly amount: bigint;
-  readonly clientTranId: string;
-  readonly time: number;
   state: TransferState;
   reason?: string;
 }
