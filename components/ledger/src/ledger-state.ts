@@ -165,9 +165,10 @@ export class LedgerState {
     let chainStart = -1;
     let chainFailed = false;
     const undo = this.undo;
+    let ts = timestamp - 1n;
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i]!;
-      const ts = timestamp + BigInt(i);
+      ts += 1n;
       const linked = (event.flags & 1) !== 0;
       if (chainStart < 0 && linked) {
         chainStart = i;
@@ -275,15 +276,8 @@ export class LedgerState {
       amount = min(amount, room > 0n ? room : 0n);
     }
     const pending = (t.flags & F.pending) !== 0;
-    if (pending) {
-      if (dr.debits_pending + amount > U128_MAX) return S.overflows_debits_pending;
-      if (cr.credits_pending + amount > U128_MAX) return S.overflows_credits_pending;
-    } else {
-      if (dr.debits_posted + amount > U128_MAX) return S.overflows_debits_posted;
-      if (cr.credits_posted + amount > U128_MAX) return S.overflows_credits_posted;
-    }
-    if (dr.debits_pending + dr.debits_posted + amount > U128_MAX) return S.overflows_debits;
-    if (cr.credits_pending + cr.credits_posted + amount > U128_MAX) return S.overflows_credits;
+    const overflow = mayOverflow(amount, dr, cr) ? overflowStatus(pending, amount, dr, cr) : undefined;
+    if (overflow !== undefined) return overflow;
     if (pending && ts + BigInt(t.timeout) * NS_PER_SECOND > U64_MAX) return S.overflows_timeout;
     if (
       dr.flags & AccountFlags.debits_must_not_exceed_credits &&
@@ -401,6 +395,42 @@ export class LedgerState {
     a[field] += delta;
     undo?.balance(a, field, delta);
   }
+}
+
+/**
+ * Overflow needs an operand of at least 2^126 (three of them summed stay below 2^128 otherwise).
+ * Comparisons allocate nothing, unlike the bigint sums of the exact checks, so the exact checks
+ * run only when some operand is that large.
+ */
+const OVERFLOW_POSSIBLE = 1n << 126n;
+
+function mayOverflow(amount: bigint, dr: Account, cr: Account): boolean {
+  return (
+    amount >= OVERFLOW_POSSIBLE ||
+    dr.debits_pending >= OVERFLOW_POSSIBLE ||
+    dr.debits_posted >= OVERFLOW_POSSIBLE ||
+    cr.credits_pending >= OVERFLOW_POSSIBLE ||
+    cr.credits_posted >= OVERFLOW_POSSIBLE
+  );
+}
+
+function overflowStatus(
+  pending: boolean,
+  amount: bigint,
+  dr: Account,
+  cr: Account,
+): CreateTransferStatus | undefined {
+  const S = CreateTransferStatus;
+  if (pending) {
+    if (dr.debits_pending + amount > U128_MAX) return S.overflows_debits_pending;
+    if (cr.credits_pending + amount > U128_MAX) return S.overflows_credits_pending;
+  } else {
+    if (dr.debits_posted + amount > U128_MAX) return S.overflows_debits_posted;
+    if (cr.credits_posted + amount > U128_MAX) return S.overflows_credits_posted;
+  }
+  if (dr.debits_pending + dr.debits_posted + amount > U128_MAX) return S.overflows_debits;
+  if (cr.credits_pending + cr.credits_posted + amount > U128_MAX) return S.overflows_credits;
+  return undefined;
 }
 
 function accountExists(a: Account, e: Account): CreateAccountStatus {

@@ -310,6 +310,34 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
       expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 0n });
     });
 
+    it("refuses a transfer that would overflow a 128-bit balance", async () => {
+      const {
+        ids: [dr, cr],
+        ledger: l,
+      } = await accounts(2);
+      const huge = transfer({
+        id: id(),
+        debit_account_id: dr!,
+        credit_account_id: cr!,
+        amount: (1n << 128n) - 10n,
+        ledger: l,
+        code: 1,
+      });
+      expect(await statuses(ledger.createTransfers([huge]))).toEqual([T.created]);
+      const more = transfer({
+        id: id(),
+        debit_account_id: dr!,
+        credit_account_id: cr!,
+        amount: 20n,
+        ledger: l,
+        code: 1,
+      });
+      expect(await statuses(ledger.createTransfers([more]))).toEqual([T.overflows_debits_posted]);
+      const pending = { ...more, id: id(), flags: TransferFlags.pending };
+      expect(await statuses(ledger.createTransfers([pending]))).toEqual([T.overflows_debits]);
+      expect((await balance(dr!)).debits_posted).toBe((1n << 128n) - 10n);
+    });
+
     it("balancing_debit moves at most what the limit allows", async () => {
       const {
         ids: [funder],
