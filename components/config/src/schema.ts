@@ -54,6 +54,14 @@ export const configSchema = z
           .min(1024)
           .max(10 * 1024 * 1024)
           .default(64 * 1024),
+        /** Binance-style limits: request weight per client address per minute, new orders per user per 10 s. */
+        rateLimit: z
+          .object({
+            weightPerMinute: z.number().int().min(1).default(6000),
+            ordersPer10s: z.number().int().min(1).default(100),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -42,7 +42,10 @@ const DEMO_FUNDS = [
   ["USDT", 1_000_000n],
 ] as const;
 
-export async function startEmbeddedExchange(config: BourseConfig, log = true): Promise<EmbeddedExchange> {
+export async function startEmbeddedExchange(
+  config: BourseConfig,
+  log: boolean | NodeJS.WritableStream = true,
+): Promise<EmbeddedExchange> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
   const ledger = await EmbeddedLedger.open(join(dataDir, "ledger"));
@@ -80,6 +83,7 @@ export async function startEmbeddedExchange(config: BourseConfig, log = true): P
     service,
     funding,
     keys,
+    rateLimits: config.gateway.rateLimit,
     maxBodyBytes: config.gateway.maxBodyBytes,
     logger: log,
   });

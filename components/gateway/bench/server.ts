@@ -23,7 +23,11 @@ if (mode === "bare") {
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 } else {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-bench-gateway-"));
-  const config = await loadConfig({ overrides: { dataDir, demo: true, gateway: { port: 0, adminPort: 0 } } });
+  // No rate limits: the benchmark measures the gateway's own capacity.
+  const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
+  const config = await loadConfig({
+    overrides: { dataDir, demo: true, gateway: { port: 0, adminPort: 0, rateLimit: unlimited } },
+  });
   const exchange = await startEmbeddedExchange(config, false);
   // Enough for every order of a long run to rest: 1e9 USDT for the bidder, 1e6 BTC for the seller.
   const [bidder, seller] = exchange.demoKeys;

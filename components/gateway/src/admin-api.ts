@@ -8,7 +8,7 @@ import { ApiError, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
-import { installErrorHandling } from "./trading-api.ts";
+import { installErrorHandling, loggerOptions } from "./trading-api.ts";
 
 /**
  * The operator (admin) API, on its own port with its own bearer token: the only way users, keys
@@ -19,7 +19,7 @@ export interface AdminApiOptions {
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
   readonly token: string;
-  readonly logger?: boolean;
+  readonly logger?: boolean | NodeJS.WritableStream;
   /** Compares UBSCore with the ledger at a settled watermark. */
   readonly reconcile: () => Promise<Reconciliation>;
 }
@@ -40,7 +40,7 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   const expected = Buffer.from(`Bearer ${options.token}`);
   const app = Fastify({
     bodyLimit: 16 * 1024,
-    logger: options.logger ? { redact: ["req.headers.authorization"] } : false,
+    logger: loggerOptions(options.logger),
   });
   installErrorHandling(app, 16 * 1024);
 

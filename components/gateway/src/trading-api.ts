@@ -32,15 +32,18 @@ import type { ApiKeyStore } from "./keys.ts";
 import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params } from "./params.ts";
+import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
 import { installStreams, klineRestView, StreamHub } from "./streams.ts";
 
 export interface TradingApiOptions {
+  readonly rateLimits: RateLimits;
   readonly service: UbsCoreService;
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
   readonly maxBodyBytes: number;
   readonly clock?: () => number;
-  readonly logger?: boolean;
+  /** Request logs (secrets redacted): off, to stdout, or to a stream. */
+  readonly logger?: boolean | NodeJS.WritableStream;
 }
 
 /**
@@ -53,9 +56,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   const auth = new RequestAuthenticator(keys, clock);
   const app = Fastify({
     bodyLimit: options.maxBodyBytes,
-    logger: options.logger
-      ? { level: "info", redact: ['req.headers["x-mbx-apikey"]', "req.headers.authorization"] }
-      : false,
+    logger: loggerOptions(options.logger),
   });
   installErrorHandling(app, options.maxBodyBytes);
   // Binance takes parameters as a query string or a form body, never JSON.
@@ -63,6 +64,8 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
     done(null, body),
   );
+  const limiter = new RateLimiter(options.rateLimits, clock);
+  installRateLimit(app, limiter);
   // Route schemas document; Params validates (so errors carry Binance codes).
   app.setValidatorCompiler(() => () => true);
   installOpenApi(
@@ -71,7 +74,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     "Binance spot REST conventions: market data, signed trading, user data streams.",
     "apiKey",
   );
-  app.register(async (api) => tradingRoutes(api, service, auth, clock));
+  app.register(async (api) => tradingRoutes(api, service, auth, clock, limiter));
   app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock));
   return app;
 }
@@ -81,6 +84,7 @@ function tradingRoutes(
   service: UbsCoreService,
   auth: RequestAuthenticator,
   clock: () => number,
+  limiter: Limiter,
 ): void {
   const core = service.core;
   const stats = new MarketStatistics((id) => core.tradesOf(id));
@@ -234,6 +238,15 @@ function tradingRoutes(
     { schema: signedDoc("Place an order", orderParams, ["symbol", "side", "type"], true) },
     async (req) => {
       const { key, params } = signed(req);
+      const orders = limiter.newOrder(key.userId);
+      if (!orders.allowed) {
+        throw new ApiError(
+          429,
+          -1015,
+          `Too many new orders; current limit is ${limiter.limits.ordersPer10s} orders per TEN_SECONDS.`,
+          { "Retry-After": String(orders.retryAfter) },
+        );
+      }
       const m = market(params);
       const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
       const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
@@ -513,6 +526,30 @@ function orderRef(params: Params): { orderId?: number; clientOrderId?: string } 
     );
   }
   return { orderId, clientOrderId };
+}
+
+/** Logging for both APIs: never the API key header nor the operator token. */
+export function loggerOptions(logger: boolean | NodeJS.WritableStream | undefined) {
+  if (!logger) return false;
+  const redact = ['req.headers["x-mbx-apikey"]', "req.headers.authorization"];
+  return logger === true ? { level: "info", redact } : { level: "info", redact, stream: logger };
+}
+
+/** Weighs every request before it runs; over the limit it is refused with 429 and changes nothing. */
+function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
+  app.addHook("onRequest", async (req, reply) => {
+    const [path, query = ""] = req.url.split("?", 2) as [string, string?];
+    const verdict = limiter.request(req.ip, requestWeight(req.method, path, new URLSearchParams(query)));
+    void reply.header("X-MBX-USED-WEIGHT-1M", String(verdict.used));
+    if (!verdict.allowed) {
+      throw new ApiError(
+        429,
+        -1003,
+        `Too many requests; current limit is ${limiter.limits.weightPerMinute} request weight per minute. Please use the websocket for live updates to avoid polling the API.`,
+        { "Retry-After": String(verdict.retryAfter) },
+      );
+    }
+  });
 }
 
 function invalidSymbol(): never {
