@@ -116,7 +116,7 @@ describe("rate limits", () => {
 
   it("caps request weight per minute with 429, -1003, Retry-After and the used weight in a header", async () => {
     let last: Response | undefined;
-    for (let i = 0; i < 200 && (!last || last.status !== 429); i++) {
+    for (let i = 0; i < 200 && last?.status !== 429; i++) {
       last = await fetch(`${exchange.tradingUrl}/api/v3/depth?symbol=BTCUSDT`);
       expect(Number(last.headers.get("x-mbx-used-weight-1m"))).toBeGreaterThan(0);
     }

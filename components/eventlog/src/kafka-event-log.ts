@@ -1,0 +1,117 @@
+import { randomBytes } from "node:crypto";
+import { type Admin, type Consumer, Kafka, logLevel, type Producer } from "kafkajs";
+import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subscription } from "./port.ts";
+
+/**
+ * The event log on Kafka (kafkajs): topics created with explicit partitions, an idempotent
+ * producer waiting for all in-sync replicas, records placed by `partitionOf` (so a market's
+ * events share a partition and keep their order), consumer groups committing each offset after
+ * the handler, and replays from an offset with a throwaway group seeking there.
+ */
+export class KafkaEventLog implements EventLog {
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly producer: Producer;
+  private readonly consumers = new Set<Consumer>();
+
+  private constructor(brokers: string[], clientId: string) {
+    this.kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+    this.admin = this.kafka.admin();
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  }
+
+  static async connect(brokers: string[], clientId = "bourse"): Promise<KafkaEventLog> {
+    const log = new KafkaEventLog(brokers, clientId);
+    await log.admin.connect();
+    await log.producer.connect();
+    return log;
+  }
+
+  async createTopic(topic: string, partitions: number): Promise<void> {
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  }
+
+  async append(topic: string, records: readonly LogRecord[]): Promise<void> {
+    const partitions = await this.partitionCount(topic);
+    await this.producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((r) => ({
+        key: r.key,
+        value: Buffer.from(r.value),
+        partition: partitionOf(r.key, partitions),
+      })),
+    });
+  }
+
+  async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const end = Number(ends.find((o) => o.partition === partition)?.high ?? 0);
+    if (fromOffset >= end) return [];
+    const out: ReadRecord[] = [];
+    const consumer = this.kafka.consumer({ groupId: `bourse-replay-${randomBytes(8).toString("hex")}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition: p, message }) => {
+            const offset = Number(message.offset);
+            if (p !== partition || offset < fromOffset || out.length >= end - fromOffset) return;
+            out.push({
+              key: String(message.key),
+              value: Uint8Array.from(message.value ?? []),
+              partition: p,
+              offset,
+            });
+            if (offset === end - 1) resolve();
+          },
+        })
+        .then(() => consumer.seek({ topic, partition, offset: String(fromOffset) }), reject);
+    });
+    await consumer.disconnect();
+    return out;
+  }
+
+  async subscribe(
+    group: string,
+    topic: string,
+    handle: (record: ReadRecord) => Promise<void>,
+  ): Promise<Subscription> {
+    const consumer = this.kafka.consumer({ groupId: group });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic: t, partition, message }) => {
+        const offset = Number(message.offset);
+        await handle({
+          key: String(message.key),
+          value: Uint8Array.from(message.value ?? []),
+          partition,
+          offset,
+        });
+        await consumer.commitOffsets([{ topic: t, partition, offset: String(offset + 1) }]);
+      },
+    });
+    return {
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.consumers) await c.disconnect();
+    await this.producer.disconnect();
+    await this.admin.disconnect();
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]!.partitions.length;
+  }
+}

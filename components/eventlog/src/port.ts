@@ -1,0 +1,43 @@
+/**
+ * The event log port: the durable, ordered stream of engine events between components.
+ * Records are keyed (by market), and a key always lands in the same partition, so one market's
+ * events keep their order. Consumers belong to groups that resume after their last committed
+ * offset and commit only after their handler finished (at-least-once; handlers are idempotent).
+ * Adapters: Kafka (kafkajs) and a file log for the embedded exchange; one conformance suite.
+ */
+export interface LogRecord {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+export interface ReadRecord extends LogRecord {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface EventLog {
+  /** Creates the topic with this many partitions; a no-op if it exists. */
+  createTopic(topic: string, partitions: number): Promise<void>;
+  /** Appends in order; resolved once durable. */
+  append(topic: string, records: readonly LogRecord[]): Promise<void>;
+  /** Every record of one partition from `fromOffset` to the end as it is now, in order. */
+  replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]>;
+  /** Delivers records after the group's committed offsets; commits each after `handle` resolves. */
+  subscribe(
+    group: string,
+    topic: string,
+    handle: (record: ReadRecord) => Promise<void>,
+  ): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+/** The partition of a key: the same function in every adapter, so they place records alike. */
+export function partitionOf(key: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % partitions;
+}
