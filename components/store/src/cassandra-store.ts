@@ -1,0 +1,262 @@
+import cassandra from "cassandra-driver";
+import type { HistoryBatch, HistoryStore, StoredOrder, StoredTrade } from "./port.ts";
+
+/**
+ * The history store on ScyllaDB / Cassandra (CQL that both support: no SAI, no UDF). One table per
+ * query the gateway serves, partition keys chosen for them:
+ *   orders_by_id      (order_id)                    an order by id
+ *   orders_by_user    ((user_id, market_id), order_id)            allOrders / openOrders
+ *   trades_by_market  ((market_id, day), trade_id)   recent trades, one partition per market-day
+ *   trades_by_user    ((user_id, market_id), trade_id)            myTrades
+ *   trade_days        (market_id, day)               which market-days exist, newest first
+ * Migrations are numbered and applied once at start (schema_migrations). Every write is an
+ * idempotent upsert executed as a prepared statement marked idempotent, so the driver may retry.
+ */
+const DAY_MS = 86_400_000;
+
+const MIGRATIONS: readonly string[][] = [
+  [
+    `CREATE TABLE IF NOT EXISTS orders_by_id (order_id bigint PRIMARY KEY, user_id int, market_id int,
+      client_order_id text, side tinyint, type tinyint, tif tinyint, price_ticks bigint, orig_qty_lots bigint,
+      executed_lots bigint, cum_quote varint, status text, time bigint, update_time bigint)`,
+    `CREATE TABLE IF NOT EXISTS orders_by_user (user_id int, market_id int, order_id bigint, client_order_id text,
+      side tinyint, type tinyint, tif tinyint, price_ticks bigint, orig_qty_lots bigint, executed_lots bigint,
+      cum_quote varint, status text, time bigint, update_time bigint, PRIMARY KEY ((user_id, market_id), order_id))`,
+    `CREATE TABLE IF NOT EXISTS trades_by_market (market_id int, day int, trade_id bigint, price_ticks bigint,
+      qty_lots bigint, quote_units varint, time bigint, buyer_order_id bigint, seller_order_id bigint,
+      buyer_user_id int, seller_user_id int, taker_side tinyint, buyer_fee varint, seller_fee varint,
+      PRIMARY KEY ((market_id, day), trade_id)) WITH CLUSTERING ORDER BY (trade_id DESC)`,
+    `CREATE TABLE IF NOT EXISTS trades_by_user (user_id int, market_id int, trade_id bigint, price_ticks bigint,
+      qty_lots bigint, quote_units varint, time bigint, buyer_order_id bigint, seller_order_id bigint,
+      buyer_user_id int, seller_user_id int, taker_side tinyint, buyer_fee varint, seller_fee varint,
+      PRIMARY KEY ((user_id, market_id), trade_id))`,
+    `CREATE TABLE IF NOT EXISTS trade_days (market_id int, day int, PRIMARY KEY (market_id, day))
+      WITH CLUSTERING ORDER BY (day DESC)`,
+  ],
+];
+
+const ORDER_COLUMNS =
+  "order_id, user_id, market_id, client_order_id, side, type, tif, price_ticks, orig_qty_lots, executed_lots, cum_quote, status, time, update_time";
+const TRADE_COLUMNS =
+  "trade_id, price_ticks, qty_lots, quote_units, time, buyer_order_id, seller_order_id, buyer_user_id, seller_user_id, taker_side, buyer_fee, seller_fee";
+
+export interface CassandraStoreOptions {
+  readonly contactPoints: readonly string[];
+  readonly localDataCenter: string;
+  readonly keyspace: string;
+  /** Replication of a keyspace it creates (1 for a single test node). */
+  readonly replicationFactor?: number;
+}
+
+export class CassandraStore implements HistoryStore {
+  private constructor(private readonly client: cassandra.Client) {}
+
+  static async connect(options: CassandraStoreOptions): Promise<CassandraStore> {
+    if (!/^[a-z][a-z0-9_]{0,47}$/.test(options.keyspace))
+      throw new RangeError(`bad keyspace ${options.keyspace}`);
+    const encoding = { useBigIntAsLong: true, useBigIntAsVarint: true };
+    const bootstrap = new cassandra.Client({
+      contactPoints: [...options.contactPoints],
+      localDataCenter: options.localDataCenter,
+      encoding,
+    });
+    await bootstrap.connect();
+    await bootstrap.execute(
+      `CREATE KEYSPACE IF NOT EXISTS ${options.keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${options.replicationFactor ?? 1}}`,
+    );
+    await bootstrap.shutdown();
+    const client = new cassandra.Client({
+      contactPoints: [...options.contactPoints],
+      localDataCenter: options.localDataCenter,
+      keyspace: options.keyspace,
+      encoding,
+    });
+    await client.connect();
+    await migrate(client);
+    return new CassandraStore(client);
+  }
+
+  async write(batch: HistoryBatch): Promise<void> {
+    const queries: { query: string; params: unknown[] }[] = [];
+    for (const o of batch.orders) {
+      const values = orderValues(o);
+      queries.push({
+        query: `INSERT INTO orders_by_id (${ORDER_COLUMNS}) VALUES (${marks(14)})`,
+        params: values,
+      });
+      queries.push({
+        query: `INSERT INTO orders_by_user (${ORDER_COLUMNS}) VALUES (${marks(14)})`,
+        params: values,
+      });
+    }
+    for (const t of batch.trades) {
+      const day = Math.floor(t.time / DAY_MS);
+      const values = tradeValues(t);
+      queries.push({
+        query: `INSERT INTO trades_by_market (market_id, day, ${TRADE_COLUMNS}) VALUES (${marks(14)})`,
+        params: [t.marketId, day, ...values],
+      });
+      for (const userId of new Set([t.buyerUserId, t.sellerUserId])) {
+        queries.push({
+          query: `INSERT INTO trades_by_user (user_id, market_id, ${TRADE_COLUMNS}) VALUES (${marks(14)})`,
+          params: [userId, t.marketId, ...values],
+        });
+      }
+      queries.push({
+        query: "INSERT INTO trade_days (market_id, day) VALUES (?, ?)",
+        params: [t.marketId, day],
+      });
+    }
+    await Promise.all(
+      queries.map((q) => this.client.execute(q.query, q.params, { prepare: true, isIdempotent: true })),
+    );
+  }
+
+  async order(orderId: number): Promise<StoredOrder | undefined> {
+    const rs = await this.client.execute(
+      `SELECT ${ORDER_COLUMNS} FROM orders_by_id WHERE order_id = ?`,
+      [BigInt(orderId)],
+      {
+        prepare: true,
+      },
+    );
+    return rs.first() ? toOrder(rs.first()) : undefined;
+  }
+
+  async ordersByUser(userId: number, marketId: number): Promise<StoredOrder[]> {
+    const rs = await this.client.execute(
+      `SELECT ${ORDER_COLUMNS} FROM orders_by_user WHERE user_id = ? AND market_id = ?`,
+      [userId, marketId],
+      { prepare: true, fetchSize: 5000 },
+    );
+    return rs.rows.map(toOrder);
+  }
+
+  async tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]> {
+    const days = await this.client.execute("SELECT day FROM trade_days WHERE market_id = ?", [marketId], {
+      prepare: true,
+    });
+    const out: StoredTrade[] = [];
+    for (const row of days.rows) {
+      if (out.length >= limit) break;
+      const rs = await this.client.execute(
+        `SELECT ${TRADE_COLUMNS} FROM trades_by_market WHERE market_id = ? AND day = ? LIMIT ?`,
+        [marketId, row.day as number, limit - out.length],
+        { prepare: true },
+      );
+      out.push(...rs.rows.map((r) => toTrade(r, marketId)));
+    }
+    return out.sort((a, b) => a.tradeId - b.tradeId);
+  }
+
+  async tradesByUser(userId: number, marketId: number): Promise<StoredTrade[]> {
+    const rs = await this.client.execute(
+      `SELECT ${TRADE_COLUMNS} FROM trades_by_user WHERE user_id = ? AND market_id = ?`,
+      [userId, marketId],
+      { prepare: true, fetchSize: 5000 },
+    );
+    return rs.rows.map((r) => toTrade(r, marketId));
+  }
+
+  async close(): Promise<void> {
+    await this.client.shutdown();
+  }
+}
+
+async function migrate(client: cassandra.Client): Promise<void> {
+  await client.execute(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at bigint)",
+  );
+  const applied = new Set(
+    (await client.execute("SELECT version FROM schema_migrations")).rows.map((r) => r.version as number),
+  );
+  for (const [i, statements] of MIGRATIONS.entries()) {
+    const version = i + 1;
+    if (applied.has(version)) continue;
+    for (const statement of statements) await client.execute(statement);
+    await client.execute(
+      "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+      [version, BigInt(Date.now())],
+      {
+        prepare: true,
+      },
+    );
+  }
+}
+
+function marks(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
+}
+
+function orderValues(o: StoredOrder): unknown[] {
+  return [
+    BigInt(o.orderId),
+    o.userId,
+    o.marketId,
+    o.clientOrderId,
+    o.side,
+    o.type,
+    o.tif,
+    BigInt(o.priceTicks),
+    BigInt(o.origQtyLots),
+    BigInt(o.executedLots),
+    o.cumQuote,
+    o.status,
+    BigInt(o.time),
+    BigInt(o.updateTime),
+  ];
+}
+
+function tradeValues(t: StoredTrade): unknown[] {
+  return [
+    BigInt(t.tradeId),
+    BigInt(t.priceTicks),
+    BigInt(t.qtyLots),
+    t.quoteUnits,
+    BigInt(t.time),
+    BigInt(t.buyerOrderId),
+    BigInt(t.sellerOrderId),
+    t.buyerUserId,
+    t.sellerUserId,
+    t.takerSide,
+    t.buyerFee,
+    t.sellerFee,
+  ];
+}
+
+function toOrder(r: cassandra.types.Row): StoredOrder {
+  return {
+    orderId: Number(r.order_id),
+    userId: r.user_id,
+    marketId: r.market_id,
+    clientOrderId: r.client_order_id,
+    side: r.side,
+    type: r.type,
+    tif: r.tif,
+    priceTicks: Number(r.price_ticks),
+    origQtyLots: Number(r.orig_qty_lots),
+    executedLots: Number(r.executed_lots),
+    cumQuote: BigInt(r.cum_quote),
+    status: r.status,
+    time: Number(r.time),
+    updateTime: Number(r.update_time),
+  };
+}
+
+function toTrade(r: cassandra.types.Row, marketId: number): StoredTrade {
+  return {
+    tradeId: Number(r.trade_id),
+    marketId,
+    priceTicks: Number(r.price_ticks),
+    qtyLots: Number(r.qty_lots),
+    quoteUnits: BigInt(r.quote_units),
+    time: Number(r.time),
+    buyerOrderId: Number(r.buyer_order_id),
+    sellerOrderId: Number(r.seller_order_id),
+    buyerUserId: r.buyer_user_id,
+    sellerUserId: r.seller_user_id,
+    takerSide: r.taker_side,
+    buyerFee: BigInt(r.buyer_fee),
+    sellerFee: BigInt(r.seller_fee),
+  };
+}

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HistoryStore, StoredOrder, StoredTrade } from "../src/port.ts";
+
+/** The history store conformance suite: the same cases against any adapter. */
+export const order = (
+  orderId: number,
+  status: StoredOrder["status"],
+  executedLots: number,
+  userId = 7,
+): StoredOrder => ({
+  orderId,
+  userId,
+  marketId: 1,
+  clientOrderId: `c${orderId}`,
+  side: 0,
+  type: 0,
+  tif: 0,
+  priceTicks: 6_500_001,
+  origQtyLots: 10,
+  executedLots,
+  cumQuote: BigInt(executedLots) * 65_000_010n,
+  status,
+  time: 1_700_000_000_000,
+  updateTime: 1_700_000_000_500,
+});
+
+export const trade = (tradeId: number, time = 1_700_000_000_000 + tradeId): StoredTrade => ({
+  tradeId,
+  marketId: 1,
+  priceTicks: 6_500_001,
+  qtyLots: 5,
+  quoteUnits: 325_000_050n,
+  time,
+  buyerOrderId: 1,
+  sellerOrderId: 2,
+  buyerUserId: 7,
+  sellerUserId: 8,
+  takerSide: 0,
+  buyerFee: 325_000n,
+  sellerFee: 325_000n,
+});
+
+export function storeConformance(name: string, open: () => Promise<HistoryStore>): void {
+  describe(`history store conformance: ${name}`, () => {
+    let store: HistoryStore;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it("upserts orders by id: the latest state wins and re-sent writes duplicate nothing", async () => {
+      await store.write({ orders: [order(101, "NEW", 0), order(102, "NEW", 0)], trades: [] });
+      await store.write({ orders: [order(101, "PARTIALLY_FILLED", 5)], trades: [] });
+      await store.write({ orders: [order(101, "PARTIALLY_FILLED", 5)], trades: [] });
+      expect(
+        (await store.ordersByUser(7, 1)).map((o) => [o.orderId, o.status, o.executedLots, o.cumQuote]),
+      ).toEqual([
+        [101, "PARTIALLY_FILLED", 5, 325_000_050n],
+        [102, "NEW", 0, 0n],
+      ]);
+      expect(await store.order(102)).toEqual(order(102, "NEW", 0));
+      expect(await store.order(999)).toBeUndefined();
+      expect(await store.ordersByUser(9, 1)).toEqual([]);
+    });
+
+    it("keeps trades by market (most recent, across days) and by user, each once, money exact", async () => {
+      const day = 86_400_000;
+      const trades = [
+        trade(1, 1_700_000_000_000),
+        trade(2, 1_700_000_000_000 + day),
+        trade(3, 1_700_000_000_000 + 2 * day),
+      ];
+      await store.write({ orders: [], trades });
+      await store.write({ orders: [], trades: [trades[2]!] });
+      expect(await store.tradesByMarket(1, 10)).toEqual(trades);
+      expect(await store.tradesByMarket(1, 2)).toEqual(trades.slice(1));
+      expect(await store.tradesByUser(7, 1)).toEqual(trades);
+      expect(await store.tradesByUser(8, 1)).toEqual(trades);
+      expect(await store.tradesByUser(9, 1)).toEqual([]);
+      expect(await store.tradesByMarket(2, 10)).toEqual([]);
+    });
+  });
+}
