@@ -74,7 +74,7 @@ export async function startEmbeddedExchange(
   await transfers.recover();
   const recovery = setInterval(() => void transfers.recover(), 5_000);
   recovery.unref();
-  const funding = fundingPort(exchange, ledger, transfers);
+  const funding = fundingPort(exchange, ledger, transfers, () => settlement.waitSettled(service.lastLsn));
   const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
   const adminToken =
     config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
@@ -147,16 +147,26 @@ async function persistentToken(path: string): Promise<string> {
   return token;
 }
 
-/** Funding wallets live in the ledger; transfers go through the saga. */
+/**
+ * Funding wallets live in the ledger; transfers go through the saga. Part of a transfer reaches
+ * the ledger through settlement (which mirrors UBSCore's side), so answers wait until settlement
+ * has caught up: a client reads its own writes.
+ */
 function fundingPort(
   exchange: ExchangeDefinition,
   ledger: EmbeddedLedger,
   transfers: TransferSaga,
+  settled: () => Promise<void>,
 ): FundingPort {
   return {
-    transfer: (req) => transfers.request(req),
+    async transfer(req) {
+      const record = await transfers.request(req);
+      await settled();
+      return record;
+    },
     history: (userId, type) => transfers.history(userId, type),
     async balances(userId) {
+      await settled();
       const accounts = await ledger.lookupAccounts(
         exchange.assets.map((a) => accountId(AccountKind.Funding, a.id, userId)),
       );
