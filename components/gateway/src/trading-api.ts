@@ -95,13 +95,7 @@ function tradingRoutes(
     const symbol = params.required("symbol");
     return core.exchange.market(symbol) ?? invalidSymbol();
   };
-  const signed = (req: FastifyRequest) =>
-    auth.verify(
-      req.headers["x-mbx-apikey"],
-      rawQuery(req),
-      typeof req.body === "string" ? req.body : "",
-      req.method !== "GET",
-    );
+  const signed = (req: FastifyRequest) => verifySigned(auth, req);
   const publicParams = (req: FastifyRequest) => new Params(rawQuery(req));
 
   app.get("/api/v3/ping", { schema: publicDoc("Test connectivity") }, async () => ({}));
@@ -575,6 +569,12 @@ async function submit<T>(run: () => Promise<T>, unknownOrder?: () => ApiError): 
   }
 }
 
+/** A SIGNED request: parameters from the query string and the form body; state changes are single-use. */
+function verifySigned(auth: RequestAuthenticator, req: FastifyRequest) {
+  const body = typeof req.body === "string" ? req.body : "";
+  return auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body, req.method !== "GET");
+}
+
 function rawQuery(req: FastifyRequest): string {
   const i = req.url.indexOf("?");
   return i < 0 ? "" : req.url.slice(i + 1);
@@ -612,13 +612,7 @@ function fundingRoutes(
   clock: () => number,
 ): void {
   const core = service.core;
-  const signed = (req: FastifyRequest) =>
-    auth.verify(
-      req.headers["x-mbx-apikey"],
-      rawQuery(req),
-      typeof req.body === "string" ? req.body : "",
-      req.method !== "GET",
-    );
+  const signed = (req: FastifyRequest) => verifySigned(auth, req);
   const TYPES = ["MAIN_FUNDING", "FUNDING_MAIN"] as const;
   const typeParam = {
     type: "string",

@@ -17,6 +17,20 @@ import { account, type LedgerPort, transfer } from "../src/port.ts";
 const id = () => BigInt(`0x${randomBytes(15).toString("hex")}`) + 1n;
 const ledgerNo = () => 1 + (randomBytes(2).readUInt16LE(0) % 60_000);
 
+/** Posts or voids a pending transfer, naming only it (accounts, ledger and code come from it). */
+function settle(pendingId: bigint, amount: bigint, how: "post" | "void") {
+  return transfer({
+    id: id(),
+    debit_account_id: 0n,
+    credit_account_id: 0n,
+    amount,
+    pending_id: pendingId,
+    ledger: 0,
+    code: 0,
+    flags: how === "post" ? TransferFlags.post_pending_transfer : TransferFlags.void_pending_transfer,
+  });
+}
+
 export function ledgerConformance(name: string, open: () => Promise<LedgerPort>): void {
   describe(`ledger conformance: ${name}`, () => {
     let ledger: LedgerPort;
@@ -229,17 +243,7 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
       });
       expect(await statuses(ledger.createTransfers([pending]))).toEqual([T.created]);
       expect(await balance(dr!)).toMatchObject({ debits_pending: 100n, debits_posted: 0n });
-      const post = (amount: bigint) =>
-        transfer({
-          id: id(),
-          debit_account_id: 0n,
-          credit_account_id: 0n,
-          amount,
-          pending_id: pending.id,
-          ledger: 0,
-          code: 0,
-          flags: TransferFlags.post_pending_transfer,
-        });
+      const post = (amount: bigint) => settle(pending.id, amount, "post");
       expect(await statuses(ledger.createTransfers([post(101n)]))).toEqual([
         T.exceeds_pending_transfer_amount,
       ]);
@@ -252,16 +256,7 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
 
       const second = { ...pending, id: id() };
       await ledger.createTransfers([second]);
-      const voidIt = transfer({
-        id: id(),
-        debit_account_id: 0n,
-        credit_account_id: 0n,
-        amount: 0n,
-        pending_id: second.id,
-        ledger: 0,
-        code: 0,
-        flags: TransferFlags.void_pending_transfer,
-      });
+      const voidIt = settle(second.id, 0n, "void");
       expect(await statuses(ledger.createTransfers([voidIt]))).toEqual([T.created]);
       expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 60n });
       expect(await statuses(ledger.createTransfers([{ ...voidIt, id: id() }]))).toEqual([
@@ -296,16 +291,7 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
       });
       await ledger.createTransfers([pending]);
       await new Promise((r) => setTimeout(r, 2100));
-      const post = transfer({
-        id: id(),
-        debit_account_id: 0n,
-        credit_account_id: 0n,
-        amount: amount_max,
-        pending_id: pending.id,
-        ledger: 0,
-        code: 0,
-        flags: TransferFlags.post_pending_transfer,
-      });
+      const post = settle(pending.id, amount_max, "post");
       expect(await statuses(ledger.createTransfers([post]))).toEqual([T.pending_transfer_expired]);
       expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 0n });
     });
@@ -389,19 +375,8 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
             const pendings: bigint[] = [];
             const batch = ops.map((op) => {
               if ((op.kind === "post" || op.kind === "void") && pendings.length > 0) {
-                return transfer({
-                  id: id(),
-                  debit_account_id: 0n,
-                  credit_account_id: 0n,
-                  amount: op.kind === "post" ? op.amount : 0n,
-                  pending_id: pendings[Number(op.amount) % pendings.length]!,
-                  ledger: 0,
-                  code: 0,
-                  flags:
-                    op.kind === "post"
-                      ? TransferFlags.post_pending_transfer
-                      : TransferFlags.void_pending_transfer,
-                });
+                const pendingId = pendings[Number(op.amount) % pendings.length]!;
+                return settle(pendingId, op.kind === "post" ? op.amount : 0n, op.kind);
               }
               const t = transfer({
                 id: id(),
