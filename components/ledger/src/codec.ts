@@ -8,7 +8,7 @@ export const EVENT_SIZE = 128;
 
 const U64_LIMIT = 1n << 64n;
 
-function writeU128(view: DataView, offset: number, v: bigint): void {
+export function writeU128(view: DataView, offset: number, v: bigint): void {
   // Most values fit in 64 bits: write them without the mask and shift (each allocates a bigint).
   if (v < U64_LIMIT) {
     view.setBigUint64(offset, v, true);
@@ -58,6 +58,11 @@ export function decodeAccount(view: DataView, o: number): Account {
     timestamp: view.getBigUint64(o + 120, true),
   };
 }
+
+/** Offsets of the transfer fields the ledger sets when it creates one. */
+export const TRANSFER_AMOUNT = 48;
+export const TRANSFER_FLAGS = 118;
+export const TRANSFER_TIMESTAMP = 120;
 
 export function encodeTransfer(t: Transfer, view: DataView, o: number): void {
   writeU128(view, o, t.id);

@@ -9,6 +9,7 @@ import {
   type Transfer,
   TransferFlags,
 } from "tigerbeetle-node";
+import { TransferStore } from "./transfer-store.ts";
 
 /**
  * TigerBeetle's state machine for accounts and transfers, in memory and deterministic: given the
@@ -74,7 +75,7 @@ class UndoLog {
   private readonly accounts: Account[] = [];
   private readonly fields: BalanceField[] = [];
   private readonly deltas: bigint[] = [];
-  private readonly transferIds: bigint[] = [];
+  private transfersAdded = 0;
   private readonly others: (() => void)[] = [];
 
   balance(a: Account, field: BalanceField, delta: bigint): void {
@@ -83,8 +84,8 @@ class UndoLog {
     this.deltas.push(delta);
   }
 
-  transfer(id: bigint): void {
-    this.transferIds.push(id);
+  transfer(): void {
+    this.transfersAdded++;
   }
 
   push(undo: () => void): void {
@@ -96,13 +97,13 @@ class UndoLog {
     this.accounts.length = 0;
     this.fields.length = 0;
     this.deltas.length = 0;
-    this.transferIds.length = 0;
+    this.transfersAdded = 0;
     this.others.length = 0;
   }
 
-  rollback(transfers: Map<bigint, Transfer>): void {
+  rollback(transfers: TransferStore): void {
     for (let i = this.accounts.length - 1; i >= 0; i--) this.accounts[i]![this.fields[i]!] -= this.deltas[i]!;
-    for (const id of this.transferIds) transfers.delete(id);
+    transfers.truncate(this.transfersAdded);
     for (let i = this.others.length - 1; i >= 0; i--) this.others[i]!();
   }
 }
@@ -110,7 +111,7 @@ type Undo = UndoLog | null;
 
 export class LedgerState {
   readonly accounts = new Map<bigint, Account>();
-  readonly transfers = new Map<bigint, Transfer>();
+  readonly transfers = new TransferStore();
   private readonly failedTransferIds = new Set<bigint>();
   private readonly pendingState = new Map<bigint, PendingState>();
   /** Pending transfers with a timeout, by id, with the timestamp (ns) they expire at. */
@@ -229,8 +230,7 @@ export class LedgerState {
     if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
     if (t.id === 0n) return S.id_must_not_be_zero;
     if (t.id === U128_MAX) return S.id_must_not_be_int_max;
-    const existing = this.transfers.get(t.id);
-    if (existing) return transferExists(t, existing);
+    if (this.transfers.has(t.id)) return transferExists(t, this.transfers.get(t.id)!);
     if (this.failedTransferIds.size > 0 && this.failedTransferIds.has(t.id)) return S.id_already_failed;
     const status = this.validateAndApply(t, ts, undo);
     if (status !== S.created && TRANSIENT.has(status)) {
@@ -244,10 +244,9 @@ export class LedgerState {
     const S = CreateTransferStatus;
     const F = TransferFlags;
     const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
-    const exclusive = [F.pending, F.post_pending_transfer, F.void_pending_transfer].filter(
-      (f) => (t.flags & f) !== 0,
-    ).length;
-    if (exclusive > 1) return S.flags_are_mutually_exclusive;
+    if (!atMostOneBit(t.flags & (F.pending | F.post_pending_transfer | F.void_pending_transfer))) {
+      return S.flags_are_mutually_exclusive;
+    }
     if ((t.flags & F.balancing_debit || t.flags & F.balancing_credit) && postOrVoid)
       return S.flags_are_mutually_exclusive;
     if (postOrVoid) return this.postOrVoid(t, ts, undo);
@@ -333,18 +332,14 @@ export class LedgerState {
     const dr = this.accounts.get(p.debit_account_id)!;
     const cr = this.accounts.get(p.credit_account_id)!;
     const posted = post ? amount : 0n;
-    this.record(
-      {
-        ...t,
-        debit_account_id: p.debit_account_id,
-        credit_account_id: p.credit_account_id,
-        ledger: p.ledger,
-        code: p.code,
-      },
-      ts,
-      posted,
-      undo,
-    );
+    const resolved = {
+      ...t,
+      debit_account_id: p.debit_account_id,
+      credit_account_id: p.credit_account_id,
+      ledger: p.ledger,
+      code: p.code,
+    };
+    this.record(resolved, ts, posted, undo);
     this.adjust(dr, "debits_pending", -p.amount, undo);
     this.adjust(cr, "credits_pending", -p.amount, undo);
     this.adjust(dr, "debits_posted", posted, undo);
@@ -372,22 +367,8 @@ export class LedgerState {
   }
 
   private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo): void {
-    this.transfers.set(t.id, {
-      id: t.id,
-      debit_account_id: t.debit_account_id,
-      credit_account_id: t.credit_account_id,
-      amount,
-      pending_id: t.pending_id,
-      user_data_128: t.user_data_128,
-      user_data_64: t.user_data_64,
-      user_data_32: t.user_data_32,
-      timeout: t.timeout,
-      ledger: t.ledger,
-      code: t.code,
-      flags: t.flags & ~TransferFlags.linked,
-      timestamp: ts,
-    });
-    undo?.transfer(t.id);
+    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts);
+    undo?.transfer();
   }
 
   private adjust(a: Account, field: BalanceField, delta: bigint, undo: Undo): void {
@@ -466,6 +447,10 @@ function transferExists(t: Transfer, e: Transfer): CreateTransferStatus {
   if (!(postOrVoid && t.ledger === 0) && t.ledger !== e.ledger) return S.exists_with_different_ledger;
   if (!(postOrVoid && t.code === 0) && t.code !== e.code) return S.exists_with_different_code;
   return S.exists;
+}
+
+function atMostOneBit(bits: number): boolean {
+  return (bits & (bits - 1)) === 0;
 }
 
 function min(a: bigint, b: bigint): bigint {

@@ -1,0 +1,36 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { U128Index } from "../src/u128-index.ts";
+
+const id = fc.oneof(
+  fc.bigInt({ min: 1n, max: 64n }), // few distinct ids: many collisions and re-inserts
+  fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+  fc.bigInt({ min: 1n << 64n, max: (1n << 128n) - 1n }),
+);
+const op = fc.oneof(
+  fc.record({ kind: fc.constant("insert" as const), id }),
+  fc.record({ kind: fc.constant("delete" as const), id }),
+);
+
+describe("U128Index", () => {
+  it("agrees with a Map through random inserts and deletes (growth and backward-shift deletion)", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const index = new U128Index(4);
+        const model = new Map<bigint, number>();
+        ops.forEach((o, slot) => {
+          if (o.kind === "insert" && !model.has(o.id)) {
+            index.insert(o.id, slot);
+            model.set(o.id, slot);
+          } else if (o.kind === "delete") {
+            index.delete(o.id);
+            model.delete(o.id);
+          }
+          expect(index.size).toBe(model.size);
+        });
+        for (const o of ops) expect(index.get(o.id)).toBe(model.get(o.id) ?? -1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
