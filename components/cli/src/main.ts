@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
+import { runOperator } from "../../../operator/src/operator.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
@@ -59,6 +60,48 @@ program
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+
+program
+  .command("operator")
+  .description(
+    "run the Kubernetes operator that reconciles Exchange resources (in a pod, or with a kubeconfig)",
+  )
+  .addOption(
+    new Option("--kubeconfig <file>", "kubeconfig file (default: in-cluster or ~/.kube/config)").env(
+      "KUBECONFIG",
+    ),
+  )
+  .addOption(
+    new Option("--watch-namespace <ns>", "watch only this namespace (default: all)").env("WATCH_NAMESPACE"),
+  )
+  .addOption(
+    new Option("--lease-namespace <ns>", "namespace of the leader-election Lease")
+      .env("POD_NAMESPACE")
+      .default("default"),
+  )
+  .option("--no-leader-elect", "reconcile without leader election (a single replica)")
+  .option("--health-port <port>", "health and metrics port", (v) => Number(v), 8080)
+  .action(
+    async (opts: {
+      kubeconfig?: string;
+      watchNamespace?: string;
+      leaseNamespace: string;
+      leaderElect: boolean;
+      healthPort: number;
+    }) => {
+      const operator = await runOperator({
+        kubeconfig: opts.kubeconfig,
+        namespace: opts.watchNamespace,
+        leaseNamespace: opts.leaseNamespace,
+        leaderElect: opts.leaderElect,
+        healthPort: opts.healthPort,
+      });
+      process.stderr.write(`bourse operator: health and metrics on ${operator.healthUrl}\n`);
+      const stop = () => void operator.stop().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    },
+  );
 
 program
   .command("reconcile")

@@ -1,0 +1,206 @@
+import { API_VERSION, type KubeObject } from "./exchange.ts";
+import { collectionPath, type KubeClient, KubeError } from "./kube-client.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Reconciler } from "./reconciler.ts";
+
+/**
+ * Watches Exchanges and the workloads they own and reconciles each changed Exchange, one pass at
+ * a time per Exchange. A watch is list + watch from the list's resourceVersion; when the server
+ * says that version is gone (410) it relists, on any other failure it retries after a jittered
+ * backoff, so it never silently stops. Failed reconciles are retried with per-key exponential
+ * backoff, and every Exchange is reconciled again on a resync period regardless.
+ */
+export interface ControllerOptions {
+  /** Watch one namespace, or all when undefined. */
+  readonly namespace?: string;
+  readonly resyncMs?: number;
+  readonly log?: (msg: string) => void;
+}
+
+const MANAGED = "app.kubernetes.io/managed-by=bourse-operator";
+
+export class Controller {
+  private readonly queue = new WorkQueue((key) => this.process(key));
+  private readonly known = new Set<string>();
+  private readonly abort = new AbortController();
+  private synced = 0;
+  private readonly watches: Promise<void>[] = [];
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly reconciler: Reconciler,
+    private readonly metrics: Metrics,
+    private readonly options: ControllerOptions = {},
+  ) {}
+
+  /** True once every watch has completed its first list. */
+  get ready(): boolean {
+    return this.synced >= 3;
+  }
+
+  start(): void {
+    const ns = this.options.namespace;
+    const byExchange = (obj: KubeObject) => `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const byOwner = (obj: KubeObject) => {
+      const owner = obj.metadata.ownerReferences?.find((r) => r.kind === "Exchange" && r.controller);
+      return owner ? `${obj.metadata.namespace}/${owner.name}` : undefined;
+    };
+    this.watches.push(
+      this.watchLoop(collectionPath(API_VERSION, "Exchange", ns), undefined, byExchange),
+      this.watchLoop(collectionPath("apps/v1", "StatefulSet", ns), MANAGED, byOwner),
+      this.watchLoop(collectionPath("apps/v1", "Deployment", ns), MANAGED, byOwner),
+    );
+    const resync = setInterval(() => {
+      for (const key of this.known) this.queue.add(key);
+    }, this.options.resyncMs ?? 300_000);
+    resync.unref();
+    this.abort.signal.addEventListener("abort", () => clearInterval(resync));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.watches);
+    await this.queue.drain();
+  }
+
+  private async process(key: string): Promise<void> {
+    const [namespace, name] = key.split("/") as [string, string];
+    const started = performance.now();
+    try {
+      const result = await this.reconciler.reconcile(namespace, name);
+      if (result === "gone") this.known.delete(key);
+      this.metrics.count("bourse_operator_reconciles_total", { result: "success" });
+    } catch (e) {
+      this.metrics.count("bourse_operator_reconciles_total", { result: "error" });
+      this.options.log?.(`reconcile ${key} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    } finally {
+      this.metrics.count("bourse_operator_reconcile_seconds_total", {}, (performance.now() - started) / 1000);
+      this.metrics.set("bourse_operator_queue_depth", this.queue.depth);
+    }
+  }
+
+  private async watchLoop(
+    path: string,
+    labelSelector: string | undefined,
+    keyOf: (obj: KubeObject) => string | undefined,
+  ): Promise<void> {
+    const signal = this.abort.signal;
+    const enqueue = (obj: KubeObject) => {
+      const key = keyOf(obj);
+      if (!key) return;
+      if (path.endsWith("/exchanges")) this.known.add(key);
+      this.queue.add(key);
+    };
+    let failures = 0;
+    let firstList = true;
+    while (!signal.aborted) {
+      try {
+        const list = await this.kube.list<KubeObject>(path, labelSelector);
+        for (const obj of list.items) enqueue(obj);
+        if (firstList) this.synced++;
+        firstList = false;
+        let version = list.metadata.resourceVersion;
+        failures = 0;
+        // Watch until the version expires (410: relist) or the server closes the stream (re-watch).
+        for (;;) {
+          let expired = false;
+          const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
+          for await (const event of this.kube.watch<KubeObject & { code?: number }>(
+            `${path}${query}`,
+            version,
+            signal,
+          )) {
+            if (event.type === "ERROR") {
+              expired = event.object.code === 410;
+              if (!expired)
+                throw new KubeError(event.object.code ?? 0, "WatchError", JSON.stringify(event.object));
+              this.metrics.count("bourse_operator_watch_restarts_total", { path, cause: "gone" });
+              break;
+            }
+            version = event.object.metadata.resourceVersion ?? version;
+            if (event.type !== "BOOKMARK") enqueue(event.object);
+          }
+          if (expired || signal.aborted) break;
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        failures++;
+        this.metrics.count("bourse_operator_watch_restarts_total", { path, cause: "error" });
+        this.options.log?.(
+          `watch ${path} failed (${failures}): ${e instanceof Error ? e.message : String(e)}`,
+        );
+        await sleep(jitter(Math.min(30_000, 250 * 2 ** failures)), signal);
+      }
+    }
+  }
+}
+
+/**
+ * Keys to process, each at most once at a time: a key added while it is being processed runs
+ * again afterwards (level-triggered, so one more pass covers any number of changes). A failure
+ * retries the key after an exponential, jittered delay.
+ */
+export class WorkQueue {
+  private readonly pending = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly handle: (key: string) => Promise<void>) {}
+
+  get depth(): number {
+    return this.pending.size;
+  }
+
+  add(key: string): void {
+    if (this.stopped) return;
+    this.pending.add(key);
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  async drain(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (this.pending.size > 0 && !this.stopped) {
+      const key = this.pending.values().next().value as string;
+      this.pending.delete(key);
+      try {
+        await this.handle(key);
+        this.failures.delete(key);
+      } catch {
+        const n = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, n);
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            this.add(key);
+          },
+          jitter(Math.min(60_000, 500 * 2 ** (n - 1))),
+        );
+        this.timers.add(timer);
+      }
+    }
+  }
+}
+
+function jitter(ms: number): number {
+  return ms * (0.75 + Math.random() * 0.5);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,92 @@
+import type { ExchangeSpec as ConfigSpec } from "./exchange-config.ts";
+
+/**
+ * The Exchange custom resource as the API server hands it to the operator: the CRD's defaults are
+ * already applied (crds/exchanges.bourse.dev.yaml), so only fields without a default are optional.
+ */
+export const GROUP = "bourse.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const FINALIZER = "bourse.dev/cleanup";
+export const FIELD_MANAGER = "bourse-operator";
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Any Kubernetes object, as JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+type Resources = Record<string, unknown>;
+
+export interface ExchangeSpec extends ConfigSpec {
+  image: { repository: string; tag: string; pullPolicy: string };
+  gateway: { replicas: number; resources?: Resources };
+  ubscore: { storage: string; resources?: Resources };
+  matching: { storage: string; resources?: Resources };
+  settlement: { replicas: number; resources?: Resources };
+  tigerbeetle: {
+    replicas: number;
+    storage?: string;
+    external?: { clusterId: string; addresses: string[] };
+  };
+  kafka: { brokers: number; storage?: string; external?: { bootstrapServers: string[] } };
+  scylla: {
+    nodes: number;
+    storage?: string;
+    external?: { contactPoints: string[]; localDataCenter: string };
+  };
+  volumeRetention: "Retain" | "Delete";
+}
+
+export type ConditionType = "Ready" | "InfrastructureReady" | "ComponentsReady" | "Degraded";
+
+export interface Condition {
+  type: ConditionType;
+  status: "True" | "False" | "Unknown";
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type Phase = "Pending" | "Provisioning" | "Running" | "Degraded" | "Deleting";
+
+export interface ExchangeStatus {
+  observedGeneration?: number;
+  phase?: Phase;
+  markets?: number;
+  gateway?: { replicas: number; selector: string };
+  endpoints?: { trading: string; admin: string };
+  conditions?: Condition[];
+}
+
+export interface Exchange extends KubeObject {
+  metadata: ObjectMeta & { namespace: string; uid: string; generation: number };
+  spec: ExchangeSpec;
+  status?: ExchangeStatus;
+}

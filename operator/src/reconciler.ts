@@ -1,0 +1,226 @@
+import { randomBytes } from "node:crypto";
+import type { EventRecorder } from "./events.ts";
+import { API_VERSION, type Exchange, FIELD_MANAGER, FINALIZER, type KubeObject } from "./exchange.ts";
+import { collectionPath, type KubeClient, KubeError, objectPath } from "./kube-client.ts";
+import type { Metrics } from "./metrics.ts";
+import {
+  type ClusterFacts,
+  labels,
+  objectName,
+  renderExchange,
+  tigerbeetleReplicaServices,
+} from "./resources.ts";
+import { computeStatus, workloadKey } from "./status.ts";
+
+/**
+ * One level-triggered pass over one Exchange: whatever happened before, afterwards the cluster
+ * holds exactly the rendered objects (server-side applied under one field manager), nothing
+ * stale (pruned), and the Exchange's status says how far along it is. Safe to run any number of
+ * times, from any operator replica that holds the lease.
+ */
+const PRUNABLE: [string, string][] = [
+  ["v1", "ConfigMap"],
+  ["v1", "Service"],
+  ["apps/v1", "StatefulSet"],
+  ["apps/v1", "Deployment"],
+  ["policy/v1", "PodDisruptionBudget"],
+];
+
+export type ReconcileResult = "done" | "gone";
+
+export class Reconciler {
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly events: EventRecorder,
+    private readonly metrics: Metrics,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const path = `${collectionPath(API_VERSION, "Exchange", namespace)}/${name}`;
+    const ex = await this.kube.find<Exchange>(path);
+    if (!ex) return "gone";
+    if (ex.metadata.deletionTimestamp) {
+      await this.finalize(ex, path);
+      return "done";
+    }
+    if (!ex.metadata.finalizers?.includes(FINALIZER)) {
+      await this.kube.mergePatch(path, {
+        metadata: {
+          resourceVersion: ex.metadata.resourceVersion,
+          finalizers: [...(ex.metadata.finalizers ?? []), FINALIZER],
+        },
+      });
+    }
+    try {
+      await this.converge(ex);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.events.warning(ex, "ReconcileFailed", message);
+      await this.writeStatus(ex, [], new Map(), {
+        reason: "ReconcileFailed",
+        message: message.slice(0, 4000),
+      });
+      throw e;
+    }
+    return "done";
+  }
+
+  private async converge(ex: Exchange): Promise<void> {
+    const facts = await this.clusterFacts(ex);
+    const rendered = renderExchange(ex, facts);
+    const applied = new Map<string, KubeObject>();
+    for (const obj of rendered.objects) {
+      const result = await this.kube.apply<KubeObject>(obj, FIELD_MANAGER);
+      applied.set(workloadKey(obj.kind, obj.metadata.name), result);
+      this.metrics.count("bourse_operator_applies_total", { kind: obj.kind });
+    }
+    await this.prune(ex, new Set([...applied.keys(), workloadKey("ConfigMap", identityName(ex))]));
+    const previousGeneration = ex.status?.observedGeneration;
+    const status = await this.writeStatus(ex, rendered.workloads, applied);
+    if (previousGeneration !== ex.metadata.generation) {
+      this.events.normal(
+        ex,
+        "Reconciled",
+        `applied ${rendered.objects.length} objects for generation ${ex.metadata.generation}`,
+      );
+    }
+    if (status.phase !== ex.status?.phase) {
+      this.events.normal(ex, "PhaseChanged", `phase ${ex.status?.phase ?? "(none)"} -> ${status.phase}`);
+    }
+  }
+
+  private async writeStatus(
+    ex: Exchange,
+    workloads: Parameters<typeof computeStatus>[1]["workloads"],
+    objects: Map<string, KubeObject>,
+    error?: { reason: string; message: string },
+  ) {
+    const status = computeStatus(ex, { workloads, objects, error, now: this.now() });
+    await this.kube.applyStatus(
+      {
+        apiVersion: API_VERSION,
+        kind: "Exchange",
+        metadata: { name: ex.metadata.name, namespace: ex.metadata.namespace },
+        status,
+      },
+      FIELD_MANAGER,
+    );
+    return status;
+  }
+
+  /**
+   * Ids that must never change once the clusters are formatted (TigerBeetle's cluster id, Kafka's
+   * cluster id) are generated once and kept in a ConfigMap that is created, never applied over;
+   * TigerBeetle takes replica addresses as IPs only, so its per-replica Services come first.
+   */
+  private async clusterFacts(ex: Exchange): Promise<ClusterFacts> {
+    const identity = await this.identity(ex);
+    const ips: string[] = [];
+    for (const svc of tigerbeetleReplicaServices(ex)) {
+      const applied = await this.kube.apply<{ spec: { clusterIP: string } }>(svc, FIELD_MANAGER);
+      ips.push(applied.spec.clusterIP);
+    }
+    return { ...identity, tigerbeetleServiceIps: ips };
+  }
+
+  private async identity(ex: Exchange): Promise<{ tigerbeetleClusterId: string; kafkaClusterId: string }> {
+    const cm: KubeObject & { data?: Record<string, string> } = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: {
+        name: identityName(ex),
+        namespace: ex.metadata.namespace,
+        labels: labels(ex, "identity"),
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: "Exchange",
+            name: ex.metadata.name,
+            uid: ex.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      data: {
+        // Cluster 0 is reserved for TigerBeetle's tests; a random u128 avoids it and any other cluster.
+        tigerbeetleClusterId: (BigInt(`0x${randomBytes(16).toString("hex")}`) | 1n).toString(),
+        kafkaClusterId: randomBytes(16).toString("base64url").slice(0, 22),
+      },
+    };
+    let stored = await this.kube.find<typeof cm>(objectPath(cm));
+    if (!stored) {
+      try {
+        stored = await this.kube.create<typeof cm>(cm);
+      } catch (e) {
+        if (!(e instanceof KubeError && e.status === 409)) throw e;
+        stored = await this.kube.get<typeof cm>(objectPath(cm));
+      }
+    }
+    const data = stored.data ?? {};
+    if (!data.tigerbeetleClusterId || !data.kafkaClusterId) {
+      throw new Error(`ConfigMap ${identityName(ex)} lost its cluster ids: restore it from a backup`);
+    }
+    return { tigerbeetleClusterId: data.tigerbeetleClusterId, kafkaClusterId: data.kafkaClusterId };
+  }
+
+  /** Deletes objects this Exchange owns that the current spec no longer renders (e.g. Kafka made external). */
+  private async prune(ex: Exchange, keep: Set<string>): Promise<void> {
+    const selector = `app.kubernetes.io/instance=${ex.metadata.name},app.kubernetes.io/managed-by=bourse-operator`;
+    for (const [apiVersion, kind] of PRUNABLE) {
+      const list = await this.kube.list<KubeObject>(
+        collectionPath(apiVersion, kind, ex.metadata.namespace),
+        selector,
+      );
+      for (const obj of list.items) {
+        const owned = obj.metadata.ownerReferences?.some((r) => r.uid === ex.metadata.uid);
+        if (!owned || keep.has(workloadKey(kind, obj.metadata.name))) continue;
+        await this.kube.delete(objectPath({ apiVersion, kind, metadata: obj.metadata }));
+        this.events.normal(ex, "Pruned", `deleted ${kind} ${obj.metadata.name}, no longer in the spec`);
+      }
+    }
+  }
+
+  /**
+   * Deletion: owned objects go with the Exchange (owner references); what does not is the volumes
+   * StatefulSets created. `volumeRetention: Delete` removes them, `Retain` keeps them for a
+   * re-created Exchange of the same name (its journals and ledger data survive). Then the
+   * finalizer is dropped, with a resourceVersion precondition so a concurrent edit is not lost.
+   */
+  private async finalize(ex: Exchange, path: string): Promise<void> {
+    if (!ex.metadata.finalizers?.includes(FINALIZER)) return;
+    if (ex.spec.volumeRetention === "Delete") {
+      const pvcs = await this.kube.list<KubeObject>(
+        collectionPath("v1", "PersistentVolumeClaim", ex.metadata.namespace),
+        `app.kubernetes.io/instance=${ex.metadata.name},app.kubernetes.io/managed-by=bourse-operator`,
+      );
+      for (const pvc of pvcs.items) {
+        await this.kube.delete(
+          objectPath({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: pvc.metadata }),
+        );
+      }
+      this.events.normal(
+        ex,
+        "VolumesDeleted",
+        `deleted ${pvcs.items.length} volume claims (volumeRetention: Delete)`,
+      );
+    } else {
+      this.events.normal(
+        ex,
+        "VolumesRetained",
+        `kept the volume claims of ${objectName(ex, "*")} (volumeRetention: Retain)`,
+      );
+    }
+    await this.kube.mergePatch(path, {
+      metadata: {
+        resourceVersion: ex.metadata.resourceVersion,
+        finalizers: ex.metadata.finalizers.filter((f) => f !== FINALIZER),
+      },
+    });
+  }
+}
+
+function identityName(ex: Exchange): string {
+  return objectName(ex, "identity");
+}

@@ -1,0 +1,538 @@
+import { createHash } from "node:crypto";
+import { API_VERSION, type Exchange, type KubeObject, type ObjectMeta } from "./exchange.ts";
+import { type InfrastructureEndpoints, renderExchangeConfig } from "./exchange-config.ts";
+
+/**
+ * The pure part of reconciling: an Exchange (defaults applied) plus what only the cluster knows
+ * (its generated ids, the TigerBeetle replicas' Service IPs) become every object the operator
+ * owns. No I/O here, so the whole rendering is unit-tested; the reconciler server-side-applies
+ * the result and prunes what it no longer contains.
+ */
+export interface ClusterFacts {
+  /** Generated once per Exchange and kept in its identity ConfigMap (see reconciler.ts). */
+  readonly tigerbeetleClusterId: string;
+  readonly kafkaClusterId: string;
+  /** ClusterIPs of the per-replica TigerBeetle Services, in replica order (TigerBeetle takes IPs only). */
+  readonly tigerbeetleServiceIps: readonly string[];
+}
+
+export type WorkloadKind = "StatefulSet" | "Deployment";
+export type Tier = "infrastructure" | "component";
+
+/** A workload whose readiness the Exchange's conditions report. */
+export interface Workload {
+  readonly kind: WorkloadKind;
+  readonly name: string;
+  readonly tier: Tier;
+  readonly replicas: number;
+}
+
+export interface Rendered {
+  readonly objects: KubeObject[];
+  readonly workloads: Workload[];
+}
+
+export const PORTS = {
+  trading: 8080,
+  admin: 8081,
+  tigerbeetle: 3001,
+  kafka: 9092,
+  controller: 9093,
+  cql: 9042,
+};
+export const CONFIG_HASH_ANNOTATION = "bourse.dev/config-hash";
+const CONFIG_PATH = "/etc/bourse/bourse.json";
+const UID = 10001;
+const SHM_SIZE = "512Mi";
+const INFRA_IMAGES = {
+  tigerbeetle: "ghcr.io/tigerbeetle/tigerbeetle:0.17.9",
+  kafka: "apache/kafka:3.9.1",
+  scylla: "scylladb/scylla:6.2",
+};
+
+export function labels(ex: Exchange, component: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "bourse",
+    "app.kubernetes.io/instance": ex.metadata.name,
+    "app.kubernetes.io/component": component,
+    "app.kubernetes.io/part-of": "bourse",
+    "app.kubernetes.io/managed-by": "bourse-operator",
+  };
+}
+
+/** Selectors use only what never changes for a workload (its instance and component). */
+function selector(ex: Exchange, component: string): Record<string, string> {
+  return { "app.kubernetes.io/instance": ex.metadata.name, "app.kubernetes.io/component": component };
+}
+
+function meta(ex: Exchange, name: string, component: string): ObjectMeta {
+  return {
+    name,
+    namespace: ex.metadata.namespace,
+    labels: labels(ex, component),
+    ownerReferences: [
+      {
+        apiVersion: API_VERSION,
+        kind: "Exchange",
+        name: ex.metadata.name,
+        uid: ex.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ],
+  };
+}
+
+export function objectName(ex: Exchange, component: string): string {
+  return `${ex.metadata.name}-${component}`;
+}
+
+/** One ClusterIP Service per TigerBeetle replica: stable IPs for `--addresses`. */
+export function tigerbeetleReplicaServices(ex: Exchange): KubeObject[] {
+  if (ex.spec.tigerbeetle.external) return [];
+  return Array.from({ length: ex.spec.tigerbeetle.replicas }, (_, i) => {
+    const pod = `${objectName(ex, "tigerbeetle")}-${i}`;
+    return {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(ex, pod, "tigerbeetle"),
+      spec: {
+        type: "ClusterIP",
+        selector: { "statefulset.kubernetes.io/pod-name": pod },
+        ports: [{ name: "tigerbeetle", port: PORTS.tigerbeetle, targetPort: PORTS.tigerbeetle }],
+      },
+    };
+  });
+}
+
+export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
+  const objects: KubeObject[] = [];
+  const workloads: Workload[] = [];
+  const infra = infrastructureEndpoints(ex, facts);
+  const config = renderExchangeConfig(ex.metadata.name, ex.spec, infra);
+  const configJson = `${JSON.stringify(config, null, 2)}\n`;
+  const configHash = createHash("sha256").update(configJson).digest("hex").slice(0, 16);
+  objects.push({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(ex, objectName(ex, "config"), "config"),
+    data: { "bourse.json": configJson },
+  });
+  const add = (r: Rendered) => {
+    objects.push(...r.objects);
+    workloads.push(...r.workloads);
+  };
+  if (!ex.spec.tigerbeetle.external) add(tigerbeetle(ex, facts));
+  if (!ex.spec.kafka.external) add(kafka(ex, facts));
+  if (!ex.spec.scylla.external) add(scylla(ex));
+  for (const c of COMPONENTS) add(component(ex, c, configHash));
+  return { objects, workloads };
+}
+
+export function infrastructureEndpoints(ex: Exchange, facts: ClusterFacts): InfrastructureEndpoints {
+  const { spec } = ex;
+  const ns = ex.metadata.namespace;
+  return {
+    tigerbeetle: spec.tigerbeetle.external ?? {
+      clusterId: facts.tigerbeetleClusterId,
+      addresses: facts.tigerbeetleServiceIps.map((ip) => `${ip}:${PORTS.tigerbeetle}`),
+    },
+    kafkaBrokers: spec.kafka.external?.bootstrapServers ?? [
+      `${objectName(ex, "kafka")}.${ns}.svc:${PORTS.kafka}`,
+    ],
+    scylla: spec.scylla.external ?? {
+      contactPoints: [`${objectName(ex, "scylla")}.${ns}.svc:${PORTS.cql}`],
+      localDataCenter: "datacenter1",
+    },
+  };
+}
+
+// ---- infrastructure ----
+
+function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
+  const name = objectName(ex, "tigerbeetle");
+  const { replicas } = ex.spec.tigerbeetle;
+  const file = `/var/lib/tigerbeetle/${facts.tigerbeetleClusterId}_$(REPLICA).tigerbeetle`;
+  const addresses = facts.tigerbeetleServiceIps.map((ip) => `${ip}:${PORTS.tigerbeetle}`).join(",");
+  const podIndex = { name: "REPLICA", valueFrom: podIndexRef };
+  const image = INFRA_IMAGES.tigerbeetle;
+  const sts = statefulSet(ex, name, "tigerbeetle", replicas, {
+    initContainers: [
+      {
+        // Format once: the data file holds the replica's identity and must never be re-created.
+        name: "format",
+        image,
+        env: [podIndex],
+        command: ["sh", "-c"],
+        args: [
+          `test -f "${file}" || /tigerbeetle format --cluster=${facts.tigerbeetleClusterId} --replica=$(REPLICA) --replica-count=${replicas} --development "${file}"`,
+        ],
+        volumeMounts: [{ name: "data", mountPath: "/var/lib/tigerbeetle" }],
+        securityContext: restrictedContainer(false),
+      },
+    ],
+    containers: [
+      {
+        name: "tigerbeetle",
+        image,
+        env: [podIndex, { name: "ADDRESSES", value: addresses }],
+        command: ["sh", "-c"],
+        // A replica listens on all interfaces in its own slot; the others are reached by Service IP.
+        args: [
+          `i=0; own=""; IFS=,; for a in $ADDRESSES; do [ "$i" = "$REPLICA" ] && a=0.0.0.0:${PORTS.tigerbeetle}; own="$own\${own:+,}$a"; i=$((i+1)); done; exec /tigerbeetle start --addresses="$own" --development "${file}"`,
+        ],
+        ports: [{ name: "tigerbeetle", containerPort: PORTS.tigerbeetle }],
+        readinessProbe: { tcpSocket: { port: PORTS.tigerbeetle }, periodSeconds: 5 },
+        volumeMounts: [{ name: "data", mountPath: "/var/lib/tigerbeetle" }],
+        securityContext: restrictedContainer(false),
+      },
+    ],
+    volumeClaims: [claim("data", ex.spec.tigerbeetle.storage ?? "10Gi")],
+    // io_uring is blocked by some runtimes' default seccomp profile: leave seccomp unset here.
+    seccomp: false,
+  });
+  return {
+    objects: [
+      ...tigerbeetleReplicaServices(ex),
+      headlessService(ex, "tigerbeetle", PORTS.tigerbeetle),
+      sts,
+      pdb(ex, "tigerbeetle"),
+    ],
+    workloads: [{ kind: "StatefulSet", name, tier: "infrastructure", replicas }],
+  };
+}
+
+function kafka(ex: Exchange, facts: ClusterFacts): Rendered {
+  const name = objectName(ex, "kafka");
+  const headless = `${name}-headless`;
+  const ns = ex.metadata.namespace;
+  const brokers = ex.spec.kafka.brokers;
+  const host = (i: number | string) => `${name}-${i}.${headless}.${ns}.svc`;
+  const voters = Array.from({ length: brokers }, (_, i) => `${i}@${host(i)}:${PORTS.controller}`).join(",");
+  const rf = String(Math.min(3, brokers));
+  const env = [
+    { name: "KAFKA_NODE_ID", valueFrom: podIndexRef },
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "CLUSTER_ID", value: facts.kafkaClusterId },
+    { name: "KAFKA_PROCESS_ROLES", value: "broker,controller" },
+    { name: "KAFKA_CONTROLLER_QUORUM_VOTERS", value: voters },
+    { name: "KAFKA_LISTENERS", value: `PLAINTEXT://:${PORTS.kafka},CONTROLLER://:${PORTS.controller}` },
+    {
+      name: "KAFKA_ADVERTISED_LISTENERS",
+      value: `PLAINTEXT://$(POD_NAME).${headless}.${ns}.svc:${PORTS.kafka}`,
+    },
+    { name: "KAFKA_CONTROLLER_LISTENER_NAMES", value: "CONTROLLER" },
+    { name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT" },
+    { name: "KAFKA_INTER_BROKER_LISTENER_NAME", value: "PLAINTEXT" },
+    { name: "KAFKA_LOG_DIRS", value: "/var/lib/kafka/data" },
+    { name: "KAFKA_AUTO_CREATE_TOPICS_ENABLE", value: "false" },
+    { name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", value: rf },
+    { name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", value: rf },
+    { name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", value: String(Math.min(2, brokers)) },
+    { name: "KAFKA_MIN_INSYNC_REPLICAS", value: String(Math.min(2, brokers)) },
+  ];
+  const sts = statefulSet(ex, name, "kafka", brokers, {
+    serviceName: headless,
+    parallel: true,
+    containers: [
+      {
+        name: "kafka",
+        image: INFRA_IMAGES.kafka,
+        env,
+        ports: [
+          { name: "kafka", containerPort: PORTS.kafka },
+          { name: "controller", containerPort: PORTS.controller },
+        ],
+        readinessProbe: { tcpSocket: { port: PORTS.kafka }, periodSeconds: 5 },
+        volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }],
+        securityContext: restrictedContainer(false),
+      },
+    ],
+    volumeClaims: [claim("data", ex.spec.kafka.storage ?? "10Gi")],
+    runAsUser: 1000,
+  });
+  return {
+    objects: [
+      headlessService(ex, "kafka", PORTS.kafka, PORTS.controller),
+      clientService(ex, "kafka", [{ name: "kafka", port: PORTS.kafka }]),
+      sts,
+      pdb(ex, "kafka"),
+    ],
+    workloads: [{ kind: "StatefulSet", name, tier: "infrastructure", replicas: brokers }],
+  };
+}
+
+function scylla(ex: Exchange): Rendered {
+  const name = objectName(ex, "scylla");
+  const headless = `${name}-headless`;
+  const { nodes } = ex.spec.scylla;
+  const seed = `${name}-0.${headless}.${ex.metadata.namespace}.svc`;
+  const sts = statefulSet(ex, name, "scylla", nodes, {
+    serviceName: headless,
+    containers: [
+      {
+        name: "scylla",
+        image: INFRA_IMAGES.scylla,
+        args: [
+          "--smp=1",
+          "--memory=750M",
+          "--overprovisioned=1",
+          "--developer-mode=1",
+          "--reactor-backend=epoll",
+          `--seeds=${seed}`,
+        ],
+        ports: [{ name: "cql", containerPort: PORTS.cql }],
+        readinessProbe: { tcpSocket: { port: PORTS.cql }, periodSeconds: 10 },
+        volumeMounts: [{ name: "data", mountPath: "/var/lib/scylla" }],
+      },
+    ],
+    volumeClaims: [claim("data", ex.spec.scylla.storage ?? "10Gi")],
+    // The ScyllaDB image's entrypoint configures itself as root.
+    runAsUser: 0,
+  });
+  return {
+    objects: [
+      headlessService(ex, "scylla", PORTS.cql),
+      clientService(ex, "scylla", [{ name: "cql", port: PORTS.cql }]),
+      sts,
+      pdb(ex, "scylla"),
+    ],
+    workloads: [{ kind: "StatefulSet", name, tier: "infrastructure", replicas: nodes }],
+  };
+}
+
+// ---- Bourse components ----
+
+type ComponentName = "ubscore" | "matching" | "gateway" | "settlement";
+const COMPONENTS: ComponentName[] = ["ubscore", "matching", "gateway", "settlement"];
+
+function component(ex: Exchange, c: ComponentName, configHash: string): Rendered {
+  const name = objectName(ex, c);
+  const stateful = c === "ubscore" || c === "matching";
+  const replicas =
+    c === "gateway" ? ex.spec.gateway.replicas : c === "settlement" ? ex.spec.settlement.replicas : 1;
+  const image = `${ex.spec.image.repository}:${ex.spec.image.tag}`;
+  const mounts = [
+    { name: "config", mountPath: "/etc/bourse", readOnly: true },
+    { name: "aeron", mountPath: "/dev/shm" },
+    { name: "tmp", mountPath: "/tmp" },
+    ...(stateful ? [{ name: "data", mountPath: "/var/lib/bourse" }] : []),
+  ];
+  const ports =
+    c === "gateway"
+      ? [
+          { name: "trading", containerPort: PORTS.trading },
+          { name: "admin", containerPort: PORTS.admin },
+        ]
+      : [];
+  const pod = {
+    annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
+    initContainers: [mediaDriver(ex)],
+    containers: [
+      {
+        name: c,
+        image,
+        imagePullPolicy: ex.spec.image.pullPolicy,
+        args: [c, "--config", CONFIG_PATH],
+        env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }],
+        ports,
+        ...(c === "gateway"
+          ? { readinessProbe: { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 } }
+          : {}),
+        resources: ex.spec[c].resources,
+        volumeMounts: mounts,
+        securityContext: restrictedContainer(true),
+      },
+    ],
+    volumes: [
+      { name: "config", configMap: { name: objectName(ex, "config") } },
+      // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
+      { name: "aeron", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
+      { name: "tmp", emptyDir: {} },
+    ],
+  };
+  const workload = stateful
+    ? statefulSet(ex, name, c, replicas, {
+        ...pod,
+        volumeClaims: [claim("data", ex.spec[c as "ubscore" | "matching"].storage)],
+      })
+    : deployment(ex, name, c, replicas, pod);
+  const objects: KubeObject[] = [workload];
+  if (c === "gateway") {
+    objects.push(
+      clientService(ex, "gateway", [{ name: "trading", port: PORTS.trading }]),
+      clientService(ex, "gateway", [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
+      pdb(ex, "gateway"),
+    );
+  }
+  return {
+    objects,
+    workloads: [{ kind: stateful ? "StatefulSet" : "Deployment", name, tier: "component", replicas }],
+  };
+}
+
+/**
+ * The Aeron media driver as a native sidecar (an init container that keeps running): it starts
+ * before the component, is stopped after it, and the component sees its CnC file at start.
+ */
+function mediaDriver(ex: Exchange): Record<string, unknown> {
+  return {
+    name: "media-driver",
+    image: `${ex.spec.image.repository}-media-driver:${ex.spec.image.tag}`,
+    imagePullPolicy: ex.spec.image.pullPolicy,
+    restartPolicy: "Always",
+    env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }],
+    startupProbe: {
+      exec: { command: ["test", "-e", "/dev/shm/aeron/cnc.dat"] },
+      periodSeconds: 1,
+      failureThreshold: 60,
+    },
+    volumeMounts: [
+      { name: "aeron", mountPath: "/dev/shm" },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+    securityContext: restrictedContainer(true),
+  };
+}
+
+// ---- building blocks ----
+
+const podIndexRef = { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } };
+
+interface PodParts {
+  annotations?: Record<string, string>;
+  initContainers?: unknown[];
+  containers: unknown[];
+  volumes?: unknown[];
+  runAsUser?: number;
+  seccomp?: boolean;
+}
+
+function podTemplate(ex: Exchange, component: string, parts: PodParts): Record<string, unknown> {
+  const uid = parts.runAsUser ?? UID;
+  return {
+    metadata: { labels: labels(ex, component), annotations: parts.annotations },
+    spec: {
+      enableServiceLinks: false,
+      automountServiceAccountToken: false,
+      securityContext: {
+        ...(uid === 0 ? {} : { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid }),
+        ...(parts.seccomp === false ? {} : { seccompProfile: { type: "RuntimeDefault" } }),
+      },
+      initContainers: parts.initContainers,
+      containers: parts.containers,
+      volumes: parts.volumes,
+    },
+  };
+}
+
+function statefulSet(
+  ex: Exchange,
+  name: string,
+  component: string,
+  replicas: number,
+  parts: PodParts & { serviceName?: string; parallel?: boolean; volumeClaims?: unknown[] },
+): KubeObject {
+  const retention = ex.spec.volumeRetention;
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(ex, name, component),
+    spec: {
+      replicas,
+      serviceName: parts.serviceName ?? `${name}-headless`,
+      podManagementPolicy: parts.parallel ? "Parallel" : "OrderedReady",
+      selector: { matchLabels: selector(ex, component) },
+      updateStrategy: { type: "RollingUpdate" },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: retention, whenScaled: "Retain" },
+      template: podTemplate(ex, component, parts),
+      volumeClaimTemplates: (parts.volumeClaims ?? []).map((c) => ({
+        ...(c as object),
+        metadata: { ...(c as { metadata: object }).metadata, labels: labels(ex, component) },
+      })),
+    },
+  };
+}
+
+function deployment(
+  ex: Exchange,
+  name: string,
+  component: string,
+  replicas: number,
+  parts: PodParts,
+): KubeObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(ex, name, component),
+    spec: {
+      replicas,
+      selector: { matchLabels: selector(ex, component) },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: podTemplate(ex, component, parts),
+    },
+  };
+}
+
+function claim(name: string, storage: string): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+  };
+}
+
+function headlessService(ex: Exchange, component: string, ...ports: number[]): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(ex, `${objectName(ex, component)}-headless`, component),
+    spec: {
+      clusterIP: "None",
+      // Peers must find each other before they are ready (quorum forms only once they do).
+      publishNotReadyAddresses: true,
+      selector: selector(ex, component),
+      ports: ports.map((port) => ({ name: `p${port}`, port, targetPort: port })),
+    },
+  };
+}
+
+function clientService(
+  ex: Exchange,
+  component: string,
+  ports: { name: string; port: number }[],
+  name = objectName(ex, component),
+): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(ex, name, component),
+    spec: {
+      type: "ClusterIP",
+      selector: selector(ex, component),
+      ports: ports.map((p) => ({ ...p, targetPort: p.port })),
+    },
+  };
+}
+
+function pdb(ex: Exchange, component: string): KubeObject {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(ex, objectName(ex, component), component),
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: selector(ex, component) },
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+    },
+  };
+}
+
+function restrictedContainer(readOnlyRoot: boolean): Record<string, unknown> {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: readOnlyRoot,
+    capabilities: { drop: ["ALL"] },
+  };
+}

@@ -1,0 +1,122 @@
+import type { Condition, ConditionType, Exchange, ExchangeStatus, KubeObject, Phase } from "./exchange.ts";
+import { objectName, PORTS, type Workload } from "./resources.ts";
+
+/**
+ * The Exchange's status from what the cluster reports about its workloads: pure, so every
+ * transition is unit-tested. Conditions follow Kubernetes conventions: each carries the generation
+ * it describes, and lastTransitionTime moves only when its status does.
+ */
+export interface Observed {
+  readonly workloads: readonly Workload[];
+  /** The workloads as read from the API server (missing = not created yet). */
+  readonly objects: ReadonlyMap<string, KubeObject | undefined>;
+  /** Why the last reconcile failed, if it did. */
+  readonly error?: { reason: string; message: string };
+  readonly now: Date;
+}
+
+interface WorkloadStatus {
+  replicas?: number;
+  readyReplicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  observedGeneration?: number;
+}
+
+export function workloadKey(kind: string, name: string): string {
+  return `${kind}/${name}`;
+}
+
+/** Ready = the controller has seen the current spec, and every desired replica is updated and ready. */
+export function workloadReady(w: Workload, obj: KubeObject | undefined): boolean {
+  if (!obj) return false;
+  const status = (obj.status ?? {}) as WorkloadStatus;
+  if ((status.observedGeneration ?? 0) < (obj.metadata.generation ?? 1)) return false;
+  const ready = w.kind === "Deployment" ? status.availableReplicas : status.readyReplicas;
+  return (ready ?? 0) >= w.replicas && (status.updatedReplicas ?? 0) >= w.replicas;
+}
+
+export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus {
+  const generation = ex.metadata.generation;
+  const previous = ex.status?.conditions ?? [];
+  const waiting = (tier: Workload["tier"]) =>
+    observed.workloads
+      .filter((w) => w.tier === tier && !workloadReady(w, observed.objects.get(workloadKey(w.kind, w.name))))
+      .map((w) => w.name);
+  const infraWaiting = waiting("infrastructure");
+  const componentsWaiting = waiting("component");
+  const wasReady = previous.some((c) => c.type === "Ready" && c.status === "True");
+  const ready = infraWaiting.length === 0 && componentsWaiting.length === 0 && !observed.error;
+  const condition = (type: ConditionType, ok: boolean, reason: string, message: string): Condition => {
+    const status = ok ? "True" : "False";
+    const before = previous.find((c) => c.type === type);
+    return {
+      type,
+      status,
+      observedGeneration: generation,
+      lastTransitionTime:
+        before && before.status === status ? before.lastTransitionTime : observed.now.toISOString(),
+      reason,
+      message,
+    };
+  };
+  const describe = (names: string[], what: string) =>
+    names.length === 0 ? `all ${what} ready` : `waiting for ${names.join(", ")}`;
+  const degraded =
+    observed.error ??
+    (wasReady && !ready
+      ? { reason: "WorkloadUnavailable", message: describe([...infraWaiting, ...componentsWaiting], "") }
+      : undefined);
+  const conditions = [
+    condition(
+      "Ready",
+      ready,
+      observed.error ? observed.error.reason : ready ? "Running" : "Provisioning",
+      observed.error
+        ? observed.error.message
+        : describe([...infraWaiting, ...componentsWaiting], "workloads"),
+    ),
+    condition(
+      "InfrastructureReady",
+      infraWaiting.length === 0,
+      infraWaiting.length === 0 ? "InfrastructureAvailable" : "InfrastructureProvisioning",
+      describe(infraWaiting, "infrastructure"),
+    ),
+    condition(
+      "ComponentsReady",
+      componentsWaiting.length === 0,
+      componentsWaiting.length === 0 ? "ComponentsAvailable" : "ComponentsProvisioning",
+      describe(componentsWaiting, "components"),
+    ),
+    condition(
+      "Degraded",
+      degraded !== undefined,
+      degraded?.reason ?? "AsExpected",
+      degraded?.message ?? "no fault",
+    ),
+  ];
+  const gateway = observed.objects.get(workloadKey("Deployment", objectName(ex, "gateway")));
+  const ns = ex.metadata.namespace;
+  return {
+    observedGeneration: generation,
+    phase: phase(ex, observed, ready, degraded !== undefined),
+    markets: ex.spec.markets.length,
+    gateway: {
+      replicas: ((gateway?.status ?? {}) as WorkloadStatus).replicas ?? 0,
+      selector: `app.kubernetes.io/instance=${ex.metadata.name},app.kubernetes.io/component=gateway`,
+    },
+    endpoints: {
+      trading: `http://${objectName(ex, "gateway")}.${ns}.svc:${PORTS.trading}`,
+      admin: `http://${objectName(ex, "admin")}.${ns}.svc:${PORTS.admin}`,
+    },
+    conditions,
+  };
+}
+
+function phase(ex: Exchange, observed: Observed, ready: boolean, degraded: boolean): Phase {
+  if (ex.metadata.deletionTimestamp) return "Deleting";
+  if (degraded) return "Degraded";
+  if (ready) return "Running";
+  const anyCreated = [...observed.objects.values()].some((o) => o !== undefined);
+  return anyCreated ? "Provisioning" : "Pending";
+}

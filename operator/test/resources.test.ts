@@ -1,0 +1,157 @@
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { Exchange, KubeObject } from "../src/exchange.ts";
+import { type ClusterFacts, CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
+import { computeStatus, workloadKey } from "../src/status.ts";
+
+/** The example Exchange with the defaults the API server would have applied. */
+async function example(): Promise<Exchange> {
+  const ex = parse(await readFile(new URL("../../examples/exchange.yaml", import.meta.url), "utf8"));
+  ex.metadata = { ...ex.metadata, namespace: "trading", uid: "u-1", generation: 4 };
+  ex.spec = {
+    image: { repository: "ghcr.io/bourse/bourse", tag: "1.0.0", pullPolicy: "IfNotPresent" },
+    ubscore: { storage: "10Gi" },
+    matching: { storage: "10Gi" },
+    settlement: { replicas: 1 },
+    ...ex.spec,
+  };
+  return ex;
+}
+
+const facts: ClusterFacts = {
+  tigerbeetleClusterId: "12345",
+  kafkaClusterId: "abcdefghijklmnopqrstuv",
+  tigerbeetleServiceIps: ["10.0.0.7"],
+};
+
+const names = (objs: KubeObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+const template = (o: KubeObject) =>
+  (o.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
+
+describe("renderExchange", () => {
+  it("renders infrastructure only where the spec does not point at an existing cluster", async () => {
+    const ex = await example();
+    const provisioned = renderExchange(ex, facts);
+    expect(provisioned.workloads.map((w) => `${w.tier}:${w.name}`)).toEqual([
+      "infrastructure:demo-tigerbeetle",
+      "infrastructure:demo-kafka",
+      "infrastructure:demo-scylla",
+      "component:demo-ubscore",
+      "component:demo-matching",
+      "component:demo-gateway",
+      "component:demo-settlement",
+    ]);
+    ex.spec.kafka = { brokers: 1, external: { bootstrapServers: ["k:9092"] } };
+    ex.spec.tigerbeetle = { replicas: 3, external: { clusterId: "9", addresses: ["10.1.1.1:3001"] } };
+    const external = renderExchange(ex, facts);
+    expect(names(external.objects).filter((n) => /kafka|tigerbeetle/.test(n))).toEqual([]);
+    const config = JSON.parse((external.objects[0]!.data as Record<string, string>)["bourse.json"]!);
+    expect(config.eventLog.brokers).toEqual(["k:9092"]);
+    expect(config.ledger).toMatchObject({ clusterId: "9", addresses: ["10.1.1.1:3001"] });
+  });
+
+  it("is deterministic, and a config change changes every component's pod template (a rollout)", async () => {
+    const ex = await example();
+    const a = renderExchange(ex, facts);
+    expect(renderExchange(ex, facts)).toEqual(a);
+    ex.spec = {
+      ...ex.spec,
+      markets: [{ ...ex.spec.markets[0]!, takerFeePpm: 2000 }, ...ex.spec.markets.slice(1)],
+    };
+    const b = renderExchange(ex, facts);
+    for (const name of ["demo-ubscore", "demo-matching", "demo-gateway", "demo-settlement"]) {
+      const find = (r: typeof a) =>
+        r.objects.find(
+          (o) => o.metadata.name === name && o.kind !== "Service" && o.kind !== "PodDisruptionBudget",
+        )!;
+      expect(template(find(b)).metadata.annotations[CONFIG_HASH_ANNOTATION]).not.toBe(
+        template(find(a)).metadata.annotations[CONFIG_HASH_ANNOTATION],
+      );
+    }
+  });
+
+  it("rejects a spec Bourse itself would reject, before any pod starts", async () => {
+    const ex = await example();
+    ex.spec = { ...ex.spec, markets: [{ ...ex.spec.markets[0]!, tickSize: "0.000000001" }] };
+    expect(() => renderExchange(ex, facts)).toThrow(/tick/i);
+  });
+});
+
+describe("computeStatus", () => {
+  const now = new Date("2026-11-24T12:00:00Z");
+  const ready = (replicas: number, generation = 1): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "x", generation },
+    status: {
+      observedGeneration: generation,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      updatedReplicas: replicas,
+      replicas,
+    },
+  });
+
+  it("reports Provisioning, then Running, then Degraded, keeping transition times of unchanged conditions", async () => {
+    const ex = await example();
+    const { workloads } = renderExchange(ex, facts);
+    const objects = new Map<string, KubeObject | undefined>();
+    const first = computeStatus(ex, { workloads, objects, now });
+    expect(first.phase).toBe("Pending");
+    for (const w of workloads) objects.set(workloadKey(w.kind, w.name), ready(0));
+    const provisioning = computeStatus(ex, { workloads, objects, now });
+    expect(provisioning.phase).toBe("Provisioning");
+    expect(provisioning.observedGeneration).toBe(4);
+    for (const w of workloads) objects.set(workloadKey(w.kind, w.name), ready(w.replicas));
+    ex.status = provisioning;
+    const later = new Date(now.getTime() + 60_000);
+    const running = computeStatus(ex, { workloads, objects, now: later });
+    expect(running.phase).toBe("Running");
+    const ready1 = running.conditions!.find((c) => c.type === "Ready")!;
+    expect(ready1).toMatchObject({
+      status: "True",
+      reason: "Running",
+      lastTransitionTime: later.toISOString(),
+    });
+    const degradedBefore = running.conditions!.find((c) => c.type === "Degraded")!;
+    expect(degradedBefore.lastTransitionTime).toBe(now.toISOString());
+    ex.status = running;
+    objects.set(workloadKey("Deployment", "demo-gateway"), ready(1));
+    const degraded = computeStatus(ex, { workloads, objects, now: later });
+    expect(degraded.phase).toBe("Degraded");
+    expect(degraded.conditions!.find((c) => c.type === "Degraded")).toMatchObject({
+      status: "True",
+      reason: "WorkloadUnavailable",
+    });
+    expect(degraded.conditions!.find((c) => c.type === "ComponentsReady")!.message).toBe(
+      "waiting for demo-gateway",
+    );
+  });
+
+  it("does not count a workload whose controller has not seen its latest spec", async () => {
+    const ex = await example();
+    const { workloads } = renderExchange(ex, facts);
+    const objects = new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+    const stale = ready(2, 3);
+    (stale.status as { observedGeneration: number }).observedGeneration = 2;
+    objects.set(workloadKey("Deployment", "demo-gateway"), stale);
+    expect(computeStatus(ex, { workloads, objects, now }).phase).toBe("Provisioning");
+  });
+
+  it("reports a failed reconcile as not Ready and Degraded with its reason", async () => {
+    const ex = await example();
+    const status = computeStatus(ex, {
+      workloads: [],
+      objects: new Map(),
+      now,
+      error: { reason: "ReconcileFailed", message: "boom" },
+    });
+    expect(status.conditions!.find((c) => c.type === "Ready")).toMatchObject({
+      status: "False",
+      reason: "ReconcileFailed",
+      message: "boom",
+    });
+    expect(status.phase).toBe("Degraded");
+  });
+});

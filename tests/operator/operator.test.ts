@@ -1,0 +1,355 @@
+import { execFile } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { Exchange, KubeObject } from "../../operator/src/exchange.ts";
+import { KubeClient } from "../../operator/src/kube-client.ts";
+import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
+import { CONFIG_HASH_ANNOTATION } from "../../operator/src/resources.ts";
+import { type KubeControlPlane, startKubeControlPlane } from "../infra/kube.ts";
+
+/**
+ * The operator against a real kube-apiserver + etcd (no kubelet, no controller manager): the
+ * server validates every object the operator writes; workloads' status is patched by the test
+ * the way their controllers would.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: objects as the API server returns them; the assertions check their shape
+type Json = any;
+const run = promisify(execFile);
+const NS = "default";
+let cp: KubeControlPlane;
+let kube: KubeClient;
+let operator: RunningOperator | undefined;
+
+async function kubectl(...args: string[]): Promise<string> {
+  const { stdout } = await run("kubectl", ["--kubeconfig", cp.kubeconfig, ...args]);
+  return stdout;
+}
+
+async function kubectlFails(args: string[], input: string): Promise<string> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile("kubectl", ["--kubeconfig", cp.kubeconfig, ...args], (e, _out, err) =>
+        e ? reject(Object.assign(e, { stderr: err })) : resolve(),
+      );
+      child.stdin?.end(input);
+    });
+  } catch (e) {
+    return (e as { stderr: string }).stderr;
+  }
+  throw new Error(`kubectl ${args.join(" ")} succeeded but should have been rejected`);
+}
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+const exchangePath = (name: string) => `/apis/bourse.dev/v1alpha1/namespaces/${NS}/exchanges/${name}`;
+const getExchange = (name: string) => kube.get<Exchange>(exchangePath(name));
+const list = async (path: string, name: string) =>
+  (await kube.list<KubeObject>(`${path}`, `app.kubernetes.io/instance=${name}`)).items;
+const statefulSets = (name: string) => list(`/apis/apps/v1/namespaces/${NS}/statefulsets`, name);
+const deployments = (name: string) => list(`/apis/apps/v1/namespaces/${NS}/deployments`, name);
+const services = (name: string) => list(`/api/v1/namespaces/${NS}/services`, name);
+const condition = (ex: Exchange, type: string) => ex.status?.conditions?.find((c) => c.type === type);
+
+async function startOperator(): Promise<RunningOperator> {
+  return runOperator({
+    kubeconfig: cp.kubeconfig,
+    leaseNamespace: NS,
+    healthHost: "127.0.0.1",
+    healthPort: 0,
+    resyncMs: 5_000,
+    log: (msg) => appendFileSync(join(cp.dir, "operator.log"), `${new Date().toISOString()} ${msg}\n`),
+  });
+}
+
+/** What the StatefulSet and Deployment controllers would report once every pod is up (or not). */
+async function reportWorkloads(name: string, ready: (obj: KubeObject) => boolean): Promise<void> {
+  const workloads = [
+    ...(await statefulSets(name)).map((o) => ["statefulsets", o] as const),
+    ...(await deployments(name)).map((o) => ["deployments", o] as const),
+  ];
+  for (const [kind, obj] of workloads) {
+    const replicas = (obj.spec as { replicas: number }).replicas;
+    const n = ready(obj) ? replicas : 0;
+    await kube.request("PATCH", `/apis/apps/v1/namespaces/${NS}/${kind}/${obj.metadata.name}/status`, {
+      contentType: "application/merge-patch+json",
+      body: {
+        status: {
+          observedGeneration: obj.metadata.generation,
+          replicas,
+          readyReplicas: n,
+          availableReplicas: n,
+          updatedReplicas: replicas,
+        },
+      },
+    });
+  }
+}
+
+const example = async (): Promise<Json> => parse(await readFile("examples/exchange.yaml", "utf8"));
+
+beforeAll(async () => {
+  cp = await startKubeControlPlane();
+  const config = new KubeConfig();
+  config.loadFromFile(cp.kubeconfig);
+  kube = new KubeClient(config);
+  await kubectl("apply", "--server-side", "-f", "crds/exchanges.bourse.dev.yaml");
+  await kubectl("wait", "--for=condition=Established", "crd/exchanges.bourse.dev", "--timeout=60s");
+}, 1_800_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await cp?.stop();
+});
+
+describe("the Exchange CRD on a real API server", () => {
+  it("is documented for kubectl explain", async () => {
+    // The API server publishes a new CRD's OpenAPI a moment after it is established.
+    const explained = await eventually("the published schema", () => kubectl("explain", "exchange.spec"));
+    expect(explained).toContain("The desired exchange");
+    expect(explained).toMatch(/markets\s+<\[\]Object> -required-/);
+    expect(await kubectl("explain", "exchange.spec.volumeRetention")).toContain("deleted");
+  });
+
+  it("rejects invalid Exchanges with the CEL messages", async () => {
+    const base = await example();
+    const attempt = (mutate: (spec: Json) => void) => {
+      const ex = structuredClone(base);
+      ex.metadata.name = "invalid";
+      mutate(ex.spec);
+      return kubectlFails(["apply", "-f", "-"], JSON.stringify(ex));
+    };
+    expect(await attempt((s) => (s.tigerbeetle.replicas = 2))).toContain(
+      "tigerbeetle.replicas must be 1, 3 or 6",
+    );
+    expect(await attempt((s) => (s.markets[0]!.quote = "EUR"))).toContain(
+      "every market's base and quote must be listed in spec.assets",
+    );
+    expect(await attempt((s) => (s.markets[1]!.symbol = s.markets[0]!.symbol))).toContain("Duplicate value");
+    expect(await attempt((s) => (s.markets[0]!.base = "USDT"))).toContain(
+      "a market's base and quote must differ",
+    );
+    expect(
+      await attempt((s) => {
+        s.kafka = { brokers: 1, storage: "1Gi", external: { bootstrapServers: ["kafka:9092"] } };
+      }),
+    ).toContain("set either kafka.external or kafka.storage, not both");
+    expect(await attempt((s) => (s.assets[0]!.decimals = 19))).toMatch(/decimals.*less than or equal to 18/);
+  });
+});
+
+describe("the operator", () => {
+  it("reconciles an Exchange into its workloads, services, config and budgets", async () => {
+    operator = await startOperator();
+    await kubectl("apply", "-f", "examples/exchange.yaml");
+    const ex = await eventually("the Exchange's status", async () => {
+      const e = await getExchange("demo");
+      return e.status?.observedGeneration === e.metadata.generation && e;
+    });
+    expect(ex.metadata.finalizers).toContain("bourse.dev/cleanup");
+    expect(ex.status?.phase).toBe("Provisioning");
+    expect(condition(ex, "Ready")?.status).toBe("False");
+    expect(condition(ex, "InfrastructureReady")?.message).toContain("demo-tigerbeetle");
+
+    const sts = Object.fromEntries((await statefulSets("demo")).map((o) => [o.metadata.name, o]));
+    expect(Object.keys(sts).sort()).toEqual([
+      "demo-kafka",
+      "demo-matching",
+      "demo-scylla",
+      "demo-tigerbeetle",
+      "demo-ubscore",
+    ]);
+    const deps = Object.fromEntries((await deployments("demo")).map((o) => [o.metadata.name, o]));
+    expect(Object.keys(deps).sort()).toEqual(["demo-gateway", "demo-settlement"]);
+    for (const obj of [...Object.values(sts), ...Object.values(deps)]) {
+      expect(obj.metadata.ownerReferences?.[0]).toMatchObject({
+        kind: "Exchange",
+        name: "demo",
+        uid: ex.metadata.uid,
+        controller: true,
+      });
+    }
+    // Every component pod: the media driver as a native sidecar on a memory-backed /dev/shm.
+    const ubscore = sts["demo-ubscore"]!.spec as Json;
+    const pod = ubscore.template.spec;
+    expect(pod.initContainers[0]).toMatchObject({ name: "media-driver", restartPolicy: "Always" });
+    expect(pod.volumes.find((v: Json) => v.name === "aeron").emptyDir.medium).toBe("Memory");
+    expect(pod.containers[0].args).toEqual(["ubscore", "--config", "/etc/bourse/bourse.json"]);
+    expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(ubscore.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("10Gi");
+    expect(ubscore.persistentVolumeClaimRetentionPolicy.whenDeleted).toBe("Retain");
+    // TigerBeetle: formatted once by an init step, started with its replicas' Service IPs.
+    const tb = (sts["demo-tigerbeetle"]!.spec as Json).template.spec;
+    expect(tb.initContainers[0].args[0]).toContain("/tigerbeetle format --cluster=");
+    const tbServices = (await services("demo")).filter((s) => s.metadata.name === "demo-tigerbeetle-0");
+    const ip = (tbServices[0]!.spec as { clusterIP: string }).clusterIP;
+    expect(tb.containers[0].env.find((e: Json) => e.name === "ADDRESSES").value).toBe(`${ip}:3001`);
+
+    const config = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/configmaps/demo-config`,
+    );
+    const rendered = JSON.parse(config.data["bourse.json"]!);
+    expect(rendered.exchange.markets.map((m: { symbol: string }) => m.symbol)).toEqual([
+      "BTCUSDT",
+      "ETHUSDT",
+    ]);
+    expect(rendered.ledger.addresses).toEqual([`${ip}:3001`]);
+    expect(rendered.eventLog.brokers).toEqual(["demo-kafka.default.svc:9092"]);
+    const pdbs = await list(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, "demo");
+    expect(pdbs.map((p) => p.metadata.name).sort()).toEqual([
+      "demo-gateway",
+      "demo-kafka",
+      "demo-scylla",
+      "demo-tigerbeetle",
+    ]);
+
+    const table = await kubectl("get", "exchanges");
+    expect(table).toMatch(/NAME\s+PHASE\s+MARKETS\s+READY\s+AGE/);
+    expect(table).toMatch(/demo\s+Provisioning\s+2\s+False/);
+    const events = await kubectl("get", "events.events.k8s.io", "--field-selector", "regarding.name=demo");
+    expect(events).toContain("Reconciled");
+  });
+
+  it("moves status and conditions as the owned workloads report", async () => {
+    await reportWorkloads("demo", () => true);
+    const running = await eventually("Ready", async () => {
+      const e = await getExchange("demo");
+      return condition(e, "Ready")?.status === "True" && e;
+    });
+    expect(running.status?.phase).toBe("Running");
+    expect(condition(running, "InfrastructureReady")?.status).toBe("True");
+    expect(condition(running, "ComponentsReady")?.status).toBe("True");
+    expect(condition(running, "Degraded")?.status).toBe("False");
+    expect(await kubectl("wait", "--for=condition=Ready", "exchange/demo", "--timeout=10s")).toContain(
+      "condition met",
+    );
+
+    await reportWorkloads("demo", (o) => o.metadata.name !== "demo-kafka");
+    const degraded = await eventually("Degraded", async () => {
+      const e = await getExchange("demo");
+      return condition(e, "Degraded")?.status === "True" && e;
+    });
+    expect(degraded.status?.phase).toBe("Degraded");
+    expect(condition(degraded, "InfrastructureReady")).toMatchObject({
+      status: "False",
+      message: "waiting for demo-kafka",
+    });
+    expect(condition(degraded, "ComponentsReady")?.status).toBe("True");
+    await reportWorkloads("demo", () => true);
+    await eventually("Running again", async () => (await getExchange("demo")).status?.phase === "Running");
+  });
+
+  it("rolls spec changes out: config, image and replicas; prunes what the spec drops", async () => {
+    const before = (await deployments("demo")).find((d) => d.metadata.name === "demo-gateway")!;
+    const hashBefore = (before.spec as Json).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    await kubectl(
+      "patch",
+      "exchange",
+      "demo",
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: {
+          gateway: { replicas: 3 },
+          image: { tag: "v2" },
+          kafka: { storage: null, external: { bootstrapServers: ["kafka.shared:9092"] } },
+        },
+      }),
+    );
+    const gateway = await eventually("the gateway rolled", async () => {
+      const d = (await deployments("demo")).find((o) => o.metadata.name === "demo-gateway")!;
+      return (d.spec as Json).replicas === 3 && d;
+    });
+    const template = (gateway.spec as Json).template;
+    expect(template.spec.containers[0].image).toBe("ghcr.io/bourse/bourse:v2");
+    expect(template.metadata.annotations[CONFIG_HASH_ANNOTATION]).not.toBe(hashBefore);
+    const config = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/configmaps/demo-config`,
+    );
+    expect(JSON.parse(config.data["bourse.json"]!).eventLog.brokers).toEqual(["kafka.shared:9092"]);
+    await eventually("Kafka pruned", async () =>
+      (await statefulSets("demo")).every((s) => s.metadata.name !== "demo-kafka"),
+    );
+    expect((await services("demo")).some((s) => s.metadata.name.startsWith("demo-kafka"))).toBe(false);
+    const ex = await eventually("the new generation observed", async () => {
+      const e = await getExchange("demo");
+      return e.status?.observedGeneration === e.metadata.generation && e;
+    });
+    expect(ex.status?.gateway?.selector).toBe(
+      "app.kubernetes.io/instance=demo,app.kubernetes.io/component=gateway",
+    );
+  });
+
+  it("serves health and metrics, and a restarted operator converges without duplicates", async () => {
+    const metrics = await (await fetch(`${operator!.healthUrl}/metrics`)).text();
+    expect(metrics).toMatch(/bourse_operator_reconciles_total\{result="success"\} \d+/);
+    expect(metrics).toContain("bourse_operator_leader 1");
+    expect((await fetch(`${operator!.healthUrl}/readyz`)).status).toBe(200);
+    const count = async () =>
+      (await statefulSets("demo")).length +
+      (await deployments("demo")).length +
+      (await services("demo")).length;
+    const objects = await count();
+    const identity = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/configmaps/demo-identity`,
+    );
+    await operator!.stop();
+    operator = await startOperator();
+    await eventually("the new operator leads", async () => operator!.isLeader());
+    await kubectl("annotate", "exchange", "demo", "touched=1", "--overwrite");
+    await eventually("a reconcile by the new operator", async () => {
+      const m = await (await fetch(`${operator!.healthUrl}/metrics`)).text();
+      return /bourse_operator_reconciles_total\{result="success"\} [1-9]/.test(m);
+    });
+    expect(await count()).toBe(objects);
+    const after = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/configmaps/demo-identity`,
+    );
+    expect(after.data).toEqual(identity.data);
+  });
+
+  it("runs the finalizer on deletion: volumes deleted under volumeRetention Delete", async () => {
+    await kubectl("patch", "exchange", "demo", "--type=merge", "-p", '{"spec":{"volumeRetention":"Delete"}}');
+    await eventually("retention applied", async () => {
+      const s = (await statefulSets("demo")).find((o) => o.metadata.name === "demo-ubscore")!;
+      return (s.spec as Json).persistentVolumeClaimRetentionPolicy.whenDeleted === "Delete";
+    });
+    // The claim a StatefulSet controller would have made for ubscore-0 (no controller runs here).
+    await kube.create({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: {
+        name: "data-demo-ubscore-0",
+        namespace: NS,
+        labels: { "app.kubernetes.io/instance": "demo", "app.kubernetes.io/managed-by": "bourse-operator" },
+      },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+    });
+    await kubectl("delete", "exchange", "demo", "--wait=false");
+    await eventually("the Exchange gone", async () => !(await kube.find(exchangePath("demo"))));
+    const pvc = await kube.find(`/api/v1/namespaces/${NS}/persistentvolumeclaims/data-demo-ubscore-0`);
+    expect(pvc === undefined || (pvc as KubeObject).metadata.deletionTimestamp !== undefined).toBe(true);
+  });
+});
