@@ -25,6 +25,7 @@ export class KubeError extends Error {
 const RESOURCES: Record<string, { prefix: string; plural: string }> = {
   "v1/ConfigMap": { prefix: "/api/v1", plural: "configmaps" },
   "v1/Service": { prefix: "/api/v1", plural: "services" },
+  "v1/Secret": { prefix: "/api/v1", plural: "secrets" },
   "v1/PersistentVolumeClaim": { prefix: "/api/v1", plural: "persistentvolumeclaims" },
   "apps/v1/StatefulSet": { prefix: "/apis/apps/v1", plural: "statefulsets" },
   "apps/v1/Deployment": { prefix: "/apis/apps/v1", plural: "deployments" },

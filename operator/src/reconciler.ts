@@ -4,6 +4,7 @@ import { API_VERSION, type Exchange, FIELD_MANAGER, FINALIZER, type KubeObject }
 import { collectionPath, type KubeClient, KubeError, objectPath } from "./kube-client.ts";
 import type { Metrics } from "./metrics.ts";
 import {
+  adminTokenSecret,
   type ClusterFacts,
   labels,
   objectName,
@@ -116,6 +117,18 @@ export class Reconciler {
    */
   private async clusterFacts(ex: Exchange): Promise<ClusterFacts> {
     const identity = await this.identity(ex);
+    await this.createOnce({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: adminTokenSecret(ex),
+        namespace: ex.metadata.namespace,
+        labels: labels(ex, "admin-token"),
+        ownerReferences: owner(ex),
+      },
+      type: "Opaque",
+      stringData: { token: randomBytes(24).toString("hex") },
+    });
     const ips: string[] = [];
     for (const svc of tigerbeetleReplicaServices(ex)) {
       const applied = await this.kube.apply<{ spec: { clusterIP: string } }>(svc, FIELD_MANAGER);
@@ -125,44 +138,37 @@ export class Reconciler {
   }
 
   private async identity(ex: Exchange): Promise<{ tigerbeetleClusterId: string; kafkaClusterId: string }> {
-    const cm: KubeObject & { data?: Record<string, string> } = {
+    const { data = {} } = await this.createOnce<KubeObject & { data?: Record<string, string> }>({
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: {
         name: identityName(ex),
         namespace: ex.metadata.namespace,
         labels: labels(ex, "identity"),
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: "Exchange",
-            name: ex.metadata.name,
-            uid: ex.metadata.uid,
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: owner(ex),
       },
       data: {
         // Cluster 0 is reserved for TigerBeetle's tests; a random u128 avoids it and any other cluster.
         tigerbeetleClusterId: (BigInt(`0x${randomBytes(16).toString("hex")}`) | 1n).toString(),
         kafkaClusterId: randomBytes(16).toString("base64url").slice(0, 22),
       },
-    };
-    let stored = await this.kube.find<typeof cm>(objectPath(cm));
-    if (!stored) {
-      try {
-        stored = await this.kube.create<typeof cm>(cm);
-      } catch (e) {
-        if (!(e instanceof KubeError && e.status === 409)) throw e;
-        stored = await this.kube.get<typeof cm>(objectPath(cm));
-      }
-    }
-    const data = stored.data ?? {};
+    });
     if (!data.tigerbeetleClusterId || !data.kafkaClusterId) {
       throw new Error(`ConfigMap ${identityName(ex)} lost its cluster ids: restore it from a backup`);
     }
     return { tigerbeetleClusterId: data.tigerbeetleClusterId, kafkaClusterId: data.kafkaClusterId };
+  }
+
+  /** Creates `obj` unless it exists; never overwrites it (generated ids and secrets stay as first made). */
+  private async createOnce<T extends KubeObject>(obj: T): Promise<T> {
+    const stored = await this.kube.find<T>(objectPath(obj));
+    if (stored) return stored;
+    try {
+      return await this.kube.create<T>(obj);
+    } catch (e) {
+      if (!(e instanceof KubeError && e.status === 409)) throw e;
+      return this.kube.get<T>(objectPath(obj));
+    }
   }
 
   /** Deletes objects this Exchange owns that the current spec no longer renders (e.g. Kafka made external). */
@@ -219,6 +225,13 @@ export class Reconciler {
       },
     });
   }
+}
+
+function owner(ex: Exchange) {
+  const { name, uid } = ex.metadata;
+  return [
+    { apiVersion: API_VERSION, kind: "Exchange", name, uid, controller: true, blockOwnerDeletion: true },
+  ];
 }
 
 function identityName(ex: Exchange): string {

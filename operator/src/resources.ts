@@ -87,6 +87,11 @@ export function objectName(ex: Exchange, component: string): string {
   return `${ex.metadata.name}-${component}`;
 }
 
+/** The operator API's bearer token, generated once (see reconciler.ts); `kubectl get secret` reads it. */
+export function adminTokenSecret(ex: Exchange): string {
+  return objectName(ex, "admin-token");
+}
+
 /** One ClusterIP Service per TigerBeetle replica: stable IPs for `--addresses`. */
 export function tigerbeetleReplicaServices(ex: Exchange): KubeObject[] {
   if (ex.spec.tigerbeetle.external) return [];
@@ -334,7 +339,17 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
         image,
         imagePullPolicy: ex.spec.image.pullPolicy,
         args: [c, "--config", CONFIG_PATH],
-        env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }],
+        env: [
+          { name: "AERON_DIR", value: "/dev/shm/aeron" },
+          ...(c === "gateway"
+            ? [
+                {
+                  name: "BOURSE_ADMIN_TOKEN",
+                  valueFrom: { secretKeyRef: { name: adminTokenSecret(ex), key: "token" } },
+                },
+              ]
+            : []),
+        ],
         ports,
         ...(c === "gateway"
           ? { readinessProbe: { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 } }

@@ -217,6 +217,15 @@ describe("the operator", () => {
     ]);
     expect(rendered.ledger.addresses).toEqual([`${ip}:3001`]);
     expect(rendered.eventLog.brokers).toEqual(["demo-kafka.default.svc:9092"]);
+    const token = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/secrets/demo-admin-token`,
+    );
+    expect(Buffer.from(token.data.token!, "base64").toString()).toMatch(/^[0-9a-f]{48}$/);
+    const gatewayEnv = (deps["demo-gateway"]!.spec as Json).template.spec.containers[0].env;
+    expect(gatewayEnv).toContainEqual({
+      name: "BOURSE_ADMIN_TOKEN",
+      valueFrom: { secretKeyRef: { name: "demo-admin-token", key: "token" } },
+    });
     const pdbs = await list(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, "demo");
     expect(pdbs.map((p) => p.metadata.name).sort()).toEqual([
       "demo-gateway",
