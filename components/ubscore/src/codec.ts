@@ -1,24 +1,238 @@
 import { fail } from "../../domain/src/errors.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import { parseExact } from "../../domain/src/json.ts";
 import type { UbsCommand } from "./types.ts";
 
 /**
- * Journal record format of UBSCore commands: a version byte, then the command as UTF-8 JSON with
- * bigints written as {"$n":"<decimal>"}. JSON keeps the journal readable with standard tools;
- * the hot path between processes uses the matching engine's fixed binary layouts instead.
+ * The binary layout of UBSCore commands: the journal record and the message between processes.
+ * A version byte, a kind byte, then the kind's fields in a fixed order, little-endian: ids, ticks,
+ * lots and milliseconds as 8-byte IEEE doubles (exact for every safe integer; the core rejects
+ * any other value, so a bad one is journaled as given and rejected the same way on replay), u8
+ * for enums, u128 (two u64) for money, u16-length UTF-8 for strings, a presence byte before
+ * optional fields. Version 1 records (JSON, written by
+ * earlier releases) are still read, so an existing journal replays after an upgrade.
  */
-const VERSION = 1;
+const JSON_V1 = 1;
+const BINARY_V2 = 2;
+
+type FieldType = "u53" | "u8" | "amount" | "str" | "optU53" | "optStr";
+type Kind = UbsCommand["kind"];
+
+/** Field order per kind; the index of a kind in this table is its code: append, never reorder. */
+const LAYOUTS: [Kind, [string, FieldType][]][] = [
+  ["createUser", [["userId", "u53"]]],
+  [
+    "credit",
+    [
+      ["userId", "u53"],
+      ["asset", "str"],
+      ["amount", "amount"],
+    ],
+  ],
+  [
+    "debit",
+    [
+      ["userId", "u53"],
+      ["asset", "str"],
+      ["amount", "amount"],
+    ],
+  ],
+  [
+    "holdWithdrawal",
+    [
+      ["withdrawalId", "str"],
+      ["userId", "u53"],
+      ["asset", "str"],
+      ["amount", "amount"],
+    ],
+  ],
+  ["completeWithdrawal", [["withdrawalId", "str"]]],
+  ["cancelWithdrawal", [["withdrawalId", "str"]]],
+  [
+    "transferIn",
+    [
+      ["transferSeq", "u53"],
+      ["userId", "u53"],
+      ["asset", "str"],
+      ["amount", "amount"],
+    ],
+  ],
+  [
+    "transferOut",
+    [
+      ["transferSeq", "u53"],
+      ["userId", "u53"],
+      ["asset", "str"],
+      ["amount", "amount"],
+    ],
+  ],
+  [
+    "place",
+    [
+      ["userId", "u53"],
+      ["symbol", "str"],
+      ["clientOrderId", "str"],
+      ["side", "u8"],
+      ["type", "u8"],
+      ["tif", "u8"],
+      ["priceTicks", "u53"],
+      ["qtyLots", "u53"],
+      ["quoteUnits", "amount"],
+      ["stp", "u8"],
+      ["time", "u53"],
+    ],
+  ],
+  [
+    "cancel",
+    [
+      ["userId", "u53"],
+      ["symbol", "str"],
+      ["orderId", "optU53"],
+      ["clientOrderId", "optStr"],
+      ["time", "u53"],
+    ],
+  ],
+  [
+    "cancelAll",
+    [
+      ["userId", "u53"],
+      ["symbol", "str"],
+      ["time", "u53"],
+    ],
+  ],
+  ["halt", [["symbol", "str"]]],
+  ["resume", [["symbol", "str"]]],
+];
+const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
+const U64 = 1n << 64n;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeCommand(cmd: UbsCommand): Uint8Array {
-  const body = Buffer.from(stringifyExact(cmd), "utf8");
-  const out = new Uint8Array(body.length + 1);
-  out[0] = VERSION;
-  out.set(body, 1);
+  const code = CODES.get(cmd.kind);
+  if (code === undefined) return fail("INTERNAL", `no layout for command ${cmd.kind}`);
+  const fields = LAYOUTS[code]![1];
+  const values = cmd as unknown as Record<string, unknown>;
+  const strings = fields.map(([name, type]) =>
+    (type === "str" || type === "optStr") && values[name] !== undefined
+      ? utf8.encode(values[name] as string)
+      : undefined,
+  );
+  let size = 2;
+  fields.forEach(([name, type], i) => {
+    size += sizeOf(type, values[name], strings[i]);
+  });
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = BINARY_V2;
+  out[1] = code;
+  let o = 2;
+  fields.forEach(([name, type], i) => {
+    o = write(view, out, o, type, values[name], strings[i], name);
+  });
   return out;
 }
 
 export function decodeCommand(bytes: Uint8Array): UbsCommand {
-  if (bytes[0] !== VERSION) fail("CORRUPT_JOURNAL", `unknown UBSCore record version ${bytes[0]}`);
-  const json = Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString("utf8");
-  return parseExact<UbsCommand>(json);
+  if (bytes[0] === JSON_V1) {
+    return parseExact<UbsCommand>(fromUtf8.decode(bytes.subarray(1)));
+  }
+  if (bytes[0] !== BINARY_V2) return fail("CORRUPT_JOURNAL", `unknown UBSCore record version ${bytes[0]}`);
+  const layout = LAYOUTS[bytes[1]!];
+  if (!layout) return fail("CORRUPT_JOURNAL", `unknown UBSCore command code ${bytes[1]}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const cmd: Record<string, unknown> = { kind: layout[0] };
+  let o = 2;
+  for (const [name, type] of layout[1]) {
+    if (type === "optU53" || type === "optStr") {
+      const present = bytes[o++];
+      if (!present) continue;
+    }
+    switch (type) {
+      case "u8":
+        cmd[name] = bytes[o];
+        o += 1;
+        break;
+      case "u53":
+      case "optU53":
+        cmd[name] = view.getFloat64(o, true);
+        o += 8;
+        break;
+      case "amount": {
+        const low = view.getBigUint64(o, true);
+        const high = view.getBigUint64(o + 8, true);
+        cmd[name] = high === 0n ? low : low | (high << 64n);
+        o += 16;
+        break;
+      }
+      case "str":
+      case "optStr": {
+        const length = view.getUint16(o, true);
+        cmd[name] = fromUtf8.decode(bytes.subarray(o + 2, o + 2 + length));
+        o += 2 + length;
+        break;
+      }
+    }
+  }
+  if (o !== bytes.length)
+    fail("CORRUPT_JOURNAL", `UBSCore ${layout[0]} record has ${bytes.length - o} stray bytes`);
+  return cmd as unknown as UbsCommand;
+}
+
+function sizeOf(type: FieldType, value: unknown, encoded: Uint8Array | undefined): number {
+  switch (type) {
+    case "u8":
+      return 1;
+    case "u53":
+      return 8;
+    case "optU53":
+      return value === undefined ? 1 : 9;
+    case "amount":
+      return 16;
+    case "str":
+      return 2 + encoded!.length;
+    case "optStr":
+      return value === undefined ? 1 : 3 + encoded!.length;
+  }
+}
+
+function write(
+  view: DataView,
+  out: Uint8Array,
+  o: number,
+  type: FieldType,
+  value: unknown,
+  encoded: Uint8Array | undefined,
+  name: string,
+): number {
+  if (type === "optU53" || type === "optStr") {
+    out[o++] = value === undefined ? 0 : 1;
+    if (value === undefined) return o;
+  }
+  switch (type) {
+    case "u8":
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xff) {
+        fail("INTERNAL", `${name} is not a u8: ${String(value)}`);
+      }
+      out[o] = value as number;
+      return o + 1;
+    case "u53":
+    case "optU53":
+      if (typeof value !== "number") fail("INTERNAL", `${name} is not a number: ${String(value)}`);
+      view.setFloat64(o, value as number, true);
+      return o + 8;
+    case "amount": {
+      const v = value as bigint;
+      if (typeof v !== "bigint" || v < 0n || v >= 1n << 128n)
+        fail("INTERNAL", `${name} is not a u128: ${String(v)}`);
+      view.setBigUint64(o, v < U64 ? v : BigInt.asUintN(64, v), true);
+      view.setBigUint64(o + 8, v < U64 ? 0n : v >> 64n, true);
+      return o + 16;
+    }
+    case "str":
+    case "optStr":
+      if (encoded!.length > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
+      view.setUint16(o, encoded!.length, true);
+      out.set(encoded!, o + 2);
+      return o + 2 + encoded!.length;
+  }
 }
