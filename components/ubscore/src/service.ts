@@ -25,8 +25,20 @@ export interface UbsCoreServiceOptions {
   /** Awaited before a snapshot lets the journal segments it covers be dropped. */
   readonly beforeSnapshot?: () => Promise<void>;
 }
-export class UbsCoreService {
+/**
+ * What the gateway needs of UBSCore: its state to read, a way to submit commands, and the stream
+ * of applied commands. The service itself in one process; a replica over the transport otherwise.
+ */
+export interface UbsCoreView {
+  readonly core: UbsCore;
+  submit(cmd: UbsCommand): Promise<CommandResult>;
+  onCommand(listener: CommandListener): void;
+}
+
+export class UbsCoreService implements UbsCoreView {
   private readonly listeners: CommandListener[] = [];
+  /** The journal position the core's state reflects (commands rejected after it changed nothing). */
+  appliedLsn = 0;
   private snapshotting: Promise<void> = Promise.resolve();
   private gate: Promise<void> | undefined;
   private inflight = 0;
@@ -61,7 +73,7 @@ export class UbsCoreService {
       const result = runCommand(core, cmd);
       if (result) options.onReplay?.(cmd, result, lsn, core);
     });
-    return new UbsCoreService(
+    const service = new UbsCoreService(
       core,
       journal,
       snapshots,
@@ -69,18 +81,26 @@ export class UbsCoreService {
       options.beforeSnapshot ?? (async () => {}),
       journal.nextLsn - from,
     );
+    service.appliedLsn = journal.nextLsn - 1;
+    return service;
   }
 
   /** Journals the command, then applies it; resolves with its result or rejects with its error. */
   async submit(cmd: UbsCommand): Promise<CommandResult> {
+    return (await this.submitAt(cmd)).result;
+  }
+
+  /** submit, also telling the journal position the command got (replicas wait for it). */
+  async submitAt(cmd: UbsCommand): Promise<{ result: CommandResult; lsn: number }> {
     while (this.gate) await this.gate;
     this.inflight++;
     try {
       const lsn = await this.journal.append(encodeCommand(cmd));
       try {
         const result = this.core.apply(cmd);
+        this.appliedLsn = lsn;
         for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
-        return result;
+        return { result, lsn };
       } finally {
         if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
       }

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import type { Channel, Transport } from "../src/port.ts";
+import { tcpTransport } from "../src/tcp.ts";
+
+/** What every transport adapter must do; the Aeron adapter will run the same cases. */
+function conformance(name: string, transport: Transport, address: string) {
+  describe(`${name} transport`, () => {
+    it("delivers messages whole and in order both ways, including empty and large ones", async () => {
+      const received: Uint8Array[] = [];
+      let serverSide!: Channel;
+      const server = await transport.listen(address, (ch) => {
+        serverSide = ch;
+        ch.onMessage((m) => ch.send(m)); // echo
+      });
+      const client = await transport.connect(server.address);
+      const done = new Promise<void>((resolve) =>
+        client.onMessage((m) => {
+          received.push(new Uint8Array(m));
+          if (received.length === 1002) resolve();
+        }),
+      );
+      const sent = [new Uint8Array(0), new Uint8Array(3 * 1024 * 1024).fill(7)];
+      for (let i = 0; i < 1000; i++) sent.push(new Uint8Array([i & 0xff, (i >> 8) & 0xff, 42]));
+      for (const m of sent) client.send(m);
+      await done;
+      // Byte comparison: a deep equality over 3 MB of elements takes seconds.
+      expect(received.length).toBe(sent.length);
+      received.forEach((m, i) => {
+        expect(Buffer.compare(m, sent[i]!)).toBe(0);
+      });
+      expect(serverSide).toBeDefined();
+      client.close();
+      await server.close();
+    });
+
+    it("reports a closed peer to the other side", async () => {
+      const closed = new Promise<void>((resolve, reject) => {
+        void transport
+          .listen(address, (ch) => ch.onClose(() => resolve()))
+          .then(async (server) => {
+            const client = await transport.connect(server.address);
+            client.close();
+            setTimeout(() => void server.close(), 1000).unref();
+          }, reject);
+      });
+      await closed;
+    });
+
+    it("fails to connect where nothing listens", async () => {
+      const server = await transport.listen(address, () => {});
+      const where = server.address;
+      await server.close();
+      await expect(transport.connect(where)).rejects.toThrow();
+    });
+  });
+}
+
+conformance("loopback TCP", tcpTransport, "127.0.0.1:0");

@@ -1,0 +1,79 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tcpTransport } from "../../transport/src/tcp.ts";
+import { ReplicationServer, UbsCoreReplica } from "../src/replication.ts";
+import { UbsCoreService } from "../src/service.ts";
+import { dump, exchange, script, submitAll } from "./fixtures.ts";
+
+async function primary() {
+  const service = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-repl-")), exchange);
+  const events = [{ kind: "hello" }];
+  const server = new ReplicationServer(service, { double: async (n: number) => n * 2 }, () => events);
+  const listening = await tcpTransport.listen("127.0.0.1:0", (ch) => server.accept(ch));
+  return { service, server, listening };
+}
+
+describe("UBSCore replication over the transport", () => {
+  it("keeps a replica identical to the primary: snapshot at subscribe, then every applied command", async () => {
+    const { service, server, listening } = await primary();
+    const cmds = script();
+    // Half before the replica subscribes (it starts from a snapshot), half after.
+    await submitAll(service, cmds.slice(0, cmds.length / 2));
+    const events: unknown[] = [];
+    const replica = await UbsCoreReplica.open(await tcpTransport.connect(listening.address), exchange, (e) =>
+      events.push(e),
+    );
+    expect(replica.appliedLsn).toBe(service.appliedLsn);
+    const seen: number[] = [];
+    replica.onCommand((_cmd, _result, lsn) => seen.push(lsn));
+    // The rest through the replica itself, concurrently, as a gateway would send them.
+    await submitAll(replica, cmds.slice(cmds.length / 2));
+    expect(replica.appliedLsn).toBe(service.appliedLsn);
+    expect(dump(replica.core)).toBe(dump(service.core));
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    server.broadcast({ kind: "later" });
+    await expect(replica.call<number>("double", 21)).resolves.toBe(42);
+    expect(events).toEqual([{ kind: "hello" }, { kind: "later" }]);
+    replica.close();
+    await listening.close();
+    await service.close();
+  });
+
+  it("answers a submit with the primary's result, and a rejection with its code", async () => {
+    const { service, listening } = await primary();
+    const replica = await UbsCoreReplica.open(
+      await tcpTransport.connect(listening.address),
+      exchange,
+      () => {},
+    );
+    await replica.submit({ kind: "createUser", userId: 1 });
+    await replica.submit({ kind: "credit", userId: 1, asset: "USDT", amount: 5n });
+    await expect(
+      replica.submit({ kind: "debit", userId: 1, asset: "USDT", amount: 6n }),
+    ).rejects.toMatchObject({
+      code: "INSUFFICIENT_BALANCE",
+    });
+    await expect(replica.call("nope")).rejects.toMatchObject({ code: "INTERNAL" });
+    expect(replica.core.balancesOf(1)).toEqual(service.core.balancesOf(1));
+    replica.close();
+    await listening.close();
+    await service.close();
+  });
+
+  it("fails pending requests and ends when the primary goes away", async () => {
+    const { service, listening } = await primary();
+    const replica = await UbsCoreReplica.open(
+      await tcpTransport.connect(listening.address),
+      exchange,
+      () => {},
+    );
+    await listening.close();
+    await replica.closed;
+    await expect(replica.submit({ kind: "createUser", userId: 9 })).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+    });
+    await service.close();
+  });
+});
