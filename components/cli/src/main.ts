@@ -5,6 +5,7 @@ import { runOperator } from "../../../operator/src/operator.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
+import { startGatewayProcess, startUbsCoreProcess } from "../../exchange/src/processes.ts";
 
 /**
  * `bourse`: the one way to start any part of Bourse. Every subcommand reads the same config
@@ -59,6 +60,43 @@ program
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+  });
+
+program
+  .command("ubscore")
+  .description(
+    "run UBSCore (journal, matching, settlement, ledger, transfers, operator API) for gateways to connect to",
+  )
+  .action(async () => {
+    const config = await configFromFlags();
+    const ubscore = await startUbsCoreProcess(config, process.env.BOURSE_LOG === "1");
+    process.stdout.write(
+      `bourse ubscore: serving gateways on ${ubscore.address}, operator API on ${ubscore.node.adminUrl} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
+    );
+    onSignal(() => ubscore.close());
+  });
+
+program
+  .command("gateway")
+  .description(
+    "run a trading API gateway on a replica of UBSCore (at ubscore.address); exits if UBSCore goes away",
+  )
+  .action(async () => {
+    const config = await configFromFlags();
+    const gateway = await startGatewayProcess(config, process.env.BOURSE_LOG === "1").catch((e: Error) => {
+      throw new BourseError(
+        "UNAVAILABLE",
+        `cannot subscribe to UBSCore at ${config.ubscore.address}: ${e.message}`,
+      );
+    });
+    process.stdout.write(
+      `bourse gateway: trading API on ${gateway.tradingUrl}, replica of UBSCore at ${config.ubscore.address}\n`,
+    );
+    onSignal(() => gateway.close());
+    const lost = await gateway.replica.closed;
+    // Crash-only: a replica that may have missed commands must not answer; a fresh start re-subscribes.
+    process.stderr.write(`bourse gateway: lost UBSCore${lost ? ` (${lost.message})` : ""}; exiting\n`);
+    process.exit(3);
   });
 
 program
@@ -134,6 +172,12 @@ program
     }
     process.exitCode = body.differences.length === 0 ? 0 : 1;
   });
+
+function onSignal(stop: () => Promise<void>): void {
+  const handler = () => void stop().then(() => process.exit(0));
+  process.once("SIGINT", handler);
+  process.once("SIGTERM", handler);
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isBourseError(e)) {

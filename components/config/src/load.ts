@@ -18,6 +18,8 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_ADMIN_HOST: ["gateway", "adminHost"],
   BOURSE_ADMIN_PORT: ["gateway", "adminPort"],
   BOURSE_ADMIN_TOKEN: ["gateway", "adminToken"],
+  BOURSE_UBSCORE_LISTEN: ["ubscore", "listen"],
+  BOURSE_UBSCORE_ADDRESS: ["ubscore", "address"],
 };
 
 export interface ConfigSources {

@@ -7,6 +7,7 @@ import { DEMO_EXCHANGE } from "../../domain/src/exchange.ts";
  */
 const decimalString = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain decimal string");
 const port = z.number().int().min(0).max(65535);
+const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, "must be host:port");
 
 const marketSchema = z.object({
   symbol: z.string().regex(/^[A-Z0-9]{4,20}$/),
@@ -69,6 +70,10 @@ export const configSchema = z
       .object({
         /** Take a snapshot (and drop covered journal segments) every this many journal records. */
         snapshotEvery: z.number().int().min(100).default(100_000),
+        /** Where `bourse ubscore` listens for gateways on the transport (host:port). */
+        listen: hostPort.default("127.0.0.1:7100"),
+        /** Where `bourse gateway` finds UBSCore (host:port; a Service name in Kubernetes). */
+        address: hostPort.default("127.0.0.1:7100"),
       })
       .strict()
       .prefault({}),

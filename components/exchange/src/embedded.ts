@@ -17,12 +17,12 @@ import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 
 /**
- * Every component in one process on embedded adapters: UBSCore (with the matching engines) on
- * its journal under dataDir, settlement into the embedded ledger, the trading API and the
- * operator API. What `bourse start` runs.
+ * The UBSCore node: UBSCore (with the matching engines) on its journal under dataDir, settlement
+ * into the embedded ledger and store, the transfer saga, API keys, and the operator API. `bourse
+ * ubscore` serves it to gateways over the transport; `bourse start` adds the trading API in the
+ * same process (the embedded exchange).
  */
-export interface EmbeddedExchange {
-  readonly tradingUrl: string;
+export interface UbsCoreNode {
   readonly adminUrl: string;
   readonly adminToken: string;
   readonly demoKeys: readonly ApiKey[];
@@ -30,9 +30,16 @@ export interface EmbeddedExchange {
   readonly settlement: Settlement;
   readonly ledger: EmbeddedLedger;
   readonly transfers: TransferSaga;
+  readonly funding: FundingPort;
+  readonly keys: ApiKeyStore;
   /** UBSCore against the ledger at one settled journal position (UBSCore paused meanwhile). */
   reconcile(): Promise<Reconciliation>;
   close(): Promise<void>;
+}
+
+/** Every component in one process on embedded adapters: what `bourse start` runs. */
+export interface EmbeddedExchange extends UbsCoreNode {
+  readonly tradingUrl: string;
 }
 
 const DEMO_USERS = ["alice", "bob"];
@@ -46,6 +53,30 @@ export async function startEmbeddedExchange(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<EmbeddedExchange> {
+  const node = await startUbsCoreNode(config, log);
+  const trading = buildTradingApi({
+    service: node.service,
+    funding: node.funding,
+    keys: node.keys,
+    rateLimits: config.gateway.rateLimit,
+    maxBodyBytes: config.gateway.maxBodyBytes,
+    logger: log,
+  });
+  const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
+  return {
+    ...node,
+    tradingUrl,
+    async close() {
+      await trading.close();
+      await node.close();
+    },
+  };
+}
+
+export async function startUbsCoreNode(
+  config: BourseConfig,
+  log: boolean | NodeJS.WritableStream = true,
+): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
   const ledger = await EmbeddedLedger.open(join(dataDir, "ledger"));
@@ -79,14 +110,6 @@ export async function startEmbeddedExchange(
   const adminToken =
     config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
   if (config.demo && keys.all().length === 0) await createDemoUsers(service, keys);
-  const trading = buildTradingApi({
-    service,
-    funding,
-    keys,
-    rateLimits: config.gateway.rateLimit,
-    maxBodyBytes: config.gateway.maxBodyBytes,
-    logger: log,
-  });
   const admin = buildAdminApi({
     service,
     funding,
@@ -95,10 +118,8 @@ export async function startEmbeddedExchange(
     logger: log,
     reconcile: reconcileNow,
   });
-  const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
   const adminUrl = await admin.listen({ host: config.gateway.adminHost, port: config.gateway.adminPort });
   return {
-    tradingUrl,
     adminUrl,
     adminToken,
     demoKeys: config.demo ? keys.all().filter((k) => DEMO_USERS.includes(k.label)) : [],
@@ -106,10 +127,11 @@ export async function startEmbeddedExchange(
     settlement,
     ledger,
     transfers,
+    funding,
+    keys,
     reconcile: reconcileNow,
     async close() {
       clearInterval(recovery);
-      await trading.close();
       await admin.close();
       await transfers.close();
       await service.close();
@@ -164,7 +186,7 @@ function fundingPort(
       await settled();
       return record;
     },
-    history: (userId, type) => transfers.history(userId, type),
+    history: async (userId, type) => transfers.history(userId, type),
     async balances(userId) {
       await settled();
       const accounts = await ledger.lookupAccounts(

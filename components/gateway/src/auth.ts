@@ -1,5 +1,5 @@
 import { errors } from "./errors.ts";
-import { type ApiKey, type ApiKeyStore, signatureMatches } from "./keys.ts";
+import { type ApiKey, type ApiKeyLookup, signatureMatches } from "./keys.ts";
 import { Params } from "./params.ts";
 
 /**
@@ -25,7 +25,7 @@ export class RequestAuthenticator {
   private prunedUpTo = 0;
 
   constructor(
-    private readonly keys: ApiKeyStore,
+    private readonly keys: ApiKeyLookup,
     private readonly clock: () => number = Date.now,
   ) {}
 

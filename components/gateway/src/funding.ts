@@ -10,7 +10,7 @@ export interface FundingPort {
     clientTranId: string;
     time: number;
   }): Promise<TransferRecord>;
-  history(userId: number, type: TransferType): TransferRecord[];
+  history(userId: number, type: TransferType): Promise<TransferRecord[]>;
   /** Funding balances per asset symbol: free and locked (reserved by a transfer in flight). */
   balances(userId: number): Promise<{ asset: string; free: bigint; locked: bigint }[]>;
 }

@@ -15,8 +15,30 @@ export interface ApiKey {
   readonly label: string;
 }
 
-export class ApiKeyStore {
+/** What authentication needs: the key record by its public half. */
+export interface ApiKeyLookup {
+  get(apiKey: string): ApiKey | undefined;
+}
+
+/**
+ * The keys a gateway replica knows: everything the UBSCore process sent at subscribe and since
+ * (keys are created only through the operator API, which runs there).
+ */
+export class KeyRing implements ApiKeyLookup {
   private readonly byKey = new Map<string, ApiKey>();
+
+  add(key: ApiKey): void {
+    this.byKey.set(key.apiKey, key);
+  }
+
+  get(apiKey: string): ApiKey | undefined {
+    return this.byKey.get(apiKey);
+  }
+}
+
+export class ApiKeyStore implements ApiKeyLookup {
+  private readonly byKey = new Map<string, ApiKey>();
+  private readonly created: ((key: ApiKey) => void)[] = [];
 
   private constructor(private readonly path: string) {}
 
@@ -48,7 +70,13 @@ export class ApiKeyStore {
     };
     this.byKey.set(key.apiKey, key);
     await this.persist();
+    for (const listener of this.created) listener(key);
     return key;
+  }
+
+  /** Called with every key created from now on (after it is stored). */
+  onCreated(listener: (key: ApiKey) => void): void {
+    this.created.push(listener);
   }
 
   private async persist(): Promise<void> {

@@ -7,7 +7,7 @@ import type { Market } from "../../domain/src/market.ts";
 import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
-import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
 import type { RequestAuthenticator } from "./auth.ts";
 import { ApiError } from "./errors.ts";
@@ -36,7 +36,7 @@ export class StreamHub {
   private readonly lastU = new Map<number, number>();
 
   constructor(
-    private readonly service: UbsCoreService,
+    private readonly service: UbsCoreView,
     private readonly stats: MarketStatistics,
     private readonly clock: () => number,
   ) {

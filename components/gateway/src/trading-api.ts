@@ -11,7 +11,7 @@ import {
   ticksToPrice,
 } from "../../domain/src/market.ts";
 import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
-import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import { RequestAuthenticator } from "./auth.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import {
@@ -28,7 +28,7 @@ import {
   ticker24hView,
 } from "./format.ts";
 import type { FundingPort } from "./funding.ts";
-import type { ApiKeyStore } from "./keys.ts";
+import type { ApiKeyLookup } from "./keys.ts";
 import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params } from "./params.ts";
@@ -37,9 +37,9 @@ import { installStreams, klineRestView, StreamHub } from "./streams.ts";
 
 export interface TradingApiOptions {
   readonly rateLimits: RateLimits;
-  readonly service: UbsCoreService;
+  readonly service: UbsCoreView;
   readonly funding: FundingPort;
-  readonly keys: ApiKeyStore;
+  readonly keys: ApiKeyLookup;
   readonly maxBodyBytes: number;
   readonly clock?: () => number;
   /** Request logs (secrets redacted): off, to stdout, or to a stream. */
@@ -81,7 +81,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
 
 function tradingRoutes(
   app: FastifyInstance,
-  service: UbsCoreService,
+  service: UbsCoreView,
   auth: RequestAuthenticator,
   clock: () => number,
   limiter: Limiter,
@@ -606,7 +606,7 @@ export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number)
 /** Binance wallet endpoints: Funding <-> Spot transfers and Funding balances. */
 function fundingRoutes(
   app: FastifyInstance,
-  service: UbsCoreService,
+  service: UbsCoreView,
   funding: FundingPort,
   auth: RequestAuthenticator,
   clock: () => number,
@@ -685,8 +685,7 @@ function fundingRoutes(
       const current = params.optionalInt("current", 1) ?? 1;
       const size = params.optionalInt("size", 1, 100) ?? 10;
       params.done();
-      const rows = funding
-        .history(key.userId, type)
+      const rows = (await funding.history(key.userId, type))
         .filter((r) => r.time >= startTime && r.time <= endTime)
         .reverse();
       return {
