@@ -1,25 +1,29 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import ccxt from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseUnits } from "../../components/domain/src/decimal.ts";
+import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
 import { type Credentials, TestClient } from "../api/client.ts";
+import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
 import { freePort } from "../infra/ports.ts";
 
 /**
  * The exchange as separate processes — `bourse ubscore` and two `bourse gateway`s on the loopback
- * transport — driven through the public API by ccxt, with components killed (SIGKILL) and
- * restarted mid-run. After each: every acknowledged order is still there, no fill is applied
- * twice, each asset's total (users plus fees) equals the deposits to the unit, and reconcile
- * (UBSCore against the ledger) reports no difference.
+ * transport, history in a real Cassandra — driven through the public API by ccxt, with components
+ * killed (SIGKILL) and restarted mid-run. After each: every acknowledged order is still there, no
+ * fill is applied twice, each asset's total (users plus fees) equals the deposits to the unit,
+ * reconcile (UBSCore against the ledger) reports no difference, and the store holds every trade.
  */
 const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 const bin = join(import.meta.dirname, "..", "..", "bin", "bourse.mjs");
 let dir: string;
+let cassandra: CassandraServer;
+const KEYSPACE = "bourse_e2e";
 let env: NodeJS.ProcessEnv;
 const gatewayPorts: number[] = [];
 const running = new Set<ChildProcess>();
@@ -163,16 +167,43 @@ async function checkInvariants(via: number): Promise<void> {
   const [a, b] = [await balancesOf(alice.userId), await balancesOf(bob.userId)];
   expect((a.USDT ?? 0n) + (b.USDT ?? 0n) + fees.USDT!).toBe(parseUnits(DEPOSITS.alice.USDT, 8));
   expect((a.BTC ?? 0n) + (b.BTC ?? 0n) + fees.BTC!).toBe(parseUnits(DEPOSITS.bob.BTC, 8));
+  // Reconcile waits for settlement to reach UBSCore's position: the store is complete after it.
   const reconciled = await admin<{ differences: unknown[] }>("POST", "/admin/v1/reconcile", {});
   expect(reconciled.differences).toEqual([]);
+  const store = await CassandraStore.connect({
+    contactPoints: cassandra.contactPoints,
+    localDataCenter: cassandra.localDataCenter,
+    keyspace: KEYSPACE,
+  });
+  try {
+    const stored = new Set((await store.tradesByUser(alice.userId, 1)).map((t) => String(t.tradeId)));
+    const listed = [...tradeIds].filter((k) => k.startsWith("alice:")).map((k) => k.slice("alice:".length));
+    expect(stored).toEqual(new Set(listed));
+  } finally {
+    await store.close();
+  }
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "bourse-e2e-"));
+  cassandra = await startCassandra();
+  const config = join(dir, "bourse.json");
+  await writeFile(
+    config,
+    JSON.stringify({
+      store: {
+        kind: "cassandra",
+        contactPoints: cassandra.contactPoints,
+        localDataCenter: cassandra.localDataCenter,
+        keyspace: KEYSPACE,
+      },
+    }),
+  );
   const [transport, adminPort, g0, g1] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   gatewayPorts.push(g0, g1);
   env = {
     ...process.env,
+    BOURSE_CONFIG: config,
     BOURSE_DATA_DIR: join(dir, "data"),
     BOURSE_DEMO: "false",
     BOURSE_ADMIN_PORT: String(adminPort),
@@ -190,10 +221,11 @@ beforeAll(async () => {
     if (name === "alice") alice = user;
     else bob = user;
   }
-}, 120_000);
+}, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
   for (const child of running) child.kill("SIGKILL");
+  await cassandra?.stop();
 });
 
 describe("the multi-process exchange", () => {

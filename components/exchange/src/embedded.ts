@@ -9,9 +9,13 @@ import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
+import type { LedgerPort } from "../../ledger/src/port.ts";
+import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
 import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
+import { CassandraStore } from "../../store/src/cassandra-store.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
+import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
@@ -28,7 +32,7 @@ export interface UbsCoreNode {
   readonly demoKeys: readonly ApiKey[];
   readonly service: UbsCoreService;
   readonly settlement: Settlement;
-  readonly ledger: EmbeddedLedger;
+  readonly ledger: LedgerPort;
   readonly transfers: TransferSaga;
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
@@ -79,8 +83,8 @@ export async function startUbsCoreNode(
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
-  const ledger = await EmbeddedLedger.open(join(dataDir, "ledger"));
-  const store = await EmbeddedStore.open(join(dataDir, "store"));
+  const ledger = await openLedger(config, dataDir);
+  const store = await openStore(config, dataDir);
   const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, store, exchange);
   const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dataDir, exchange, {
@@ -140,6 +144,28 @@ export async function startUbsCoreNode(
   };
 }
 
+/** The ledger the config names: embedded (journal under dataDir) or a TigerBeetle cluster. */
+function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
+  const ledger = config.ledger;
+  if (ledger.kind === "tigerbeetle") {
+    return Promise.resolve(new TigerBeetleLedger(BigInt(ledger.clusterId), [...ledger.addresses]));
+  }
+  return EmbeddedLedger.open(join(dataDir, "ledger"));
+}
+
+/** The history store the config names: embedded (journal under dataDir) or ScyllaDB/Cassandra. */
+function openStore(config: BourseConfig, dataDir: string): Promise<HistoryStore> {
+  const store = config.store;
+  if (store.kind === "cassandra") {
+    return CassandraStore.connect({
+      contactPoints: store.contactPoints,
+      localDataCenter: store.localDataCenter,
+      keyspace: store.keyspace,
+    });
+  }
+  return EmbeddedStore.open(join(dataDir, "store"));
+}
+
 async function createDemoUsers(service: UbsCoreService, keys: ApiKeyStore): Promise<void> {
   for (const label of DEMO_USERS) {
     const userId = service.core.nextUserId();
@@ -176,7 +202,7 @@ async function persistentToken(path: string): Promise<string> {
  */
 function fundingPort(
   exchange: ExchangeDefinition,
-  ledger: EmbeddedLedger,
+  ledger: LedgerPort,
   transfers: TransferSaga,
   settled: () => Promise<void>,
 ): FundingPort {
