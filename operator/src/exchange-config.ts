@@ -22,6 +22,8 @@ export interface InfrastructureEndpoints {
   readonly tigerbeetle: { readonly clusterId: string; readonly addresses: readonly string[] };
   readonly kafkaBrokers: readonly string[];
   readonly scylla: { readonly contactPoints: readonly string[]; readonly localDataCenter: string };
+  /** Where gateways reach UBSCore (its Service, on the transport port). */
+  readonly ubscore: string;
 }
 
 /** Fees the CRD defaults when a market leaves them out (the API server applies the same). */
@@ -45,6 +47,7 @@ export function renderExchangeConfig(
         })),
       },
       gateway: { host: "0.0.0.0", port: 8080, adminHost: "0.0.0.0", adminPort: 8081 },
+      ubscore: { listen: `0.0.0.0:${infra.ubscore.split(":").pop()}`, address: infra.ubscore },
       ledger: {
         kind: "tigerbeetle",
         clusterId: infra.tigerbeetle.clusterId,

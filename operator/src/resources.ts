@@ -35,6 +35,7 @@ export interface Rendered {
 export const PORTS = {
   trading: 8080,
   admin: 8081,
+  transport: 7100,
   tigerbeetle: 3001,
   kafka: 9092,
   controller: 9093,
@@ -149,6 +150,7 @@ export function infrastructureEndpoints(ex: Exchange, facts: ClusterFacts): Infr
       contactPoints: [`${objectName(ex, "scylla")}.${ns}.svc:${PORTS.cql}`],
       localDataCenter: "datacenter1",
     },
+    ubscore: `${objectName(ex, "ubscore")}.${ns}.svc:${PORTS.transport}`,
   };
 }
 
@@ -308,57 +310,56 @@ function scylla(ex: Exchange): Rendered {
 
 // ---- Bourse components ----
 
-type ComponentName = "ubscore" | "matching" | "gateway" | "settlement";
-const COMPONENTS: ComponentName[] = ["ubscore", "matching", "gateway", "settlement"];
+/**
+ * `bourse ubscore` (single writer: journal, matching engines, settlement, transfers, operator
+ * API) and `bourse gateway` (any number, each on a replica of UBSCore). Matching and settlement
+ * run inside the UBSCore pod in this release (see docs/operator.md).
+ */
+type ComponentName = "ubscore" | "gateway";
+const COMPONENTS: ComponentName[] = ["ubscore", "gateway"];
 
 function component(ex: Exchange, c: ComponentName, configHash: string): Rendered {
   const name = objectName(ex, c);
-  const stateful = c === "ubscore" || c === "matching";
-  const replicas =
-    c === "gateway" ? ex.spec.gateway.replicas : c === "settlement" ? ex.spec.settlement.replicas : 1;
-  const image = `${ex.spec.image.repository}:${ex.spec.image.tag}`;
-  const mounts = [
-    { name: "config", mountPath: "/etc/bourse", readOnly: true },
-    { name: "aeron", mountPath: "/dev/shm" },
-    { name: "tmp", mountPath: "/tmp" },
-    ...(stateful ? [{ name: "data", mountPath: "/var/lib/bourse" }] : []),
-  ];
-  const ports =
-    c === "gateway"
+  const ubscore = c === "ubscore";
+  const replicas = ubscore ? 1 : ex.spec.gateway.replicas;
+  const container = {
+    name: c,
+    image: `${ex.spec.image.repository}:${ex.spec.image.tag}`,
+    imagePullPolicy: ex.spec.image.pullPolicy,
+    args: [c, "--config", CONFIG_PATH],
+    env: [
+      { name: "AERON_DIR", value: "/dev/shm/aeron" },
+      ...(ubscore
+        ? [
+            {
+              name: "BOURSE_ADMIN_TOKEN",
+              valueFrom: { secretKeyRef: { name: adminTokenSecret(ex), key: "token" } },
+            },
+          ]
+        : []),
+    ],
+    ports: ubscore
       ? [
-          { name: "trading", containerPort: PORTS.trading },
+          { name: "transport", containerPort: PORTS.transport },
           { name: "admin", containerPort: PORTS.admin },
         ]
-      : [];
+      : [{ name: "trading", containerPort: PORTS.trading }],
+    readinessProbe: ubscore
+      ? { tcpSocket: { port: PORTS.transport }, periodSeconds: 5 }
+      : { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 },
+    resources: ex.spec[c].resources,
+    volumeMounts: [
+      { name: "config", mountPath: "/etc/bourse", readOnly: true },
+      { name: "aeron", mountPath: "/dev/shm" },
+      { name: "tmp", mountPath: "/tmp" },
+      ...(ubscore ? [{ name: "data", mountPath: "/var/lib/bourse" }] : []),
+    ],
+    securityContext: restrictedContainer(true),
+  };
   const pod = {
     annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
     initContainers: [mediaDriver(ex)],
-    containers: [
-      {
-        name: c,
-        image,
-        imagePullPolicy: ex.spec.image.pullPolicy,
-        args: [c, "--config", CONFIG_PATH],
-        env: [
-          { name: "AERON_DIR", value: "/dev/shm/aeron" },
-          ...(c === "gateway"
-            ? [
-                {
-                  name: "BOURSE_ADMIN_TOKEN",
-                  valueFrom: { secretKeyRef: { name: adminTokenSecret(ex), key: "token" } },
-                },
-              ]
-            : []),
-        ],
-        ports,
-        ...(c === "gateway"
-          ? { readinessProbe: { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 } }
-          : {}),
-        resources: ex.spec[c].resources,
-        volumeMounts: mounts,
-        securityContext: restrictedContainer(true),
-      },
-    ],
+    containers: [container],
     volumes: [
       { name: "config", configMap: { name: objectName(ex, "config") } },
       // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
@@ -366,23 +367,26 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
       { name: "tmp", emptyDir: {} },
     ],
   };
-  const workload = stateful
-    ? statefulSet(ex, name, c, replicas, {
-        ...pod,
-        volumeClaims: [claim("data", ex.spec[c as "ubscore" | "matching"].storage)],
-      })
-    : deployment(ex, name, c, replicas, pod);
-  const objects: KubeObject[] = [workload];
-  if (c === "gateway") {
-    objects.push(
-      clientService(ex, "gateway", [{ name: "trading", port: PORTS.trading }]),
-      clientService(ex, "gateway", [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
-      pdb(ex, "gateway"),
-    );
+  if (ubscore) {
+    return {
+      objects: [
+        statefulSet(ex, name, c, replicas, {
+          ...pod,
+          volumeClaims: [claim("data", ex.spec.ubscore.storage)],
+        }),
+        clientService(ex, c, [{ name: "transport", port: PORTS.transport }]),
+        clientService(ex, c, [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
+      ],
+      workloads: [{ kind: "StatefulSet", name, tier: "component", replicas }],
+    };
   }
   return {
-    objects,
-    workloads: [{ kind: stateful ? "StatefulSet" : "Deployment", name, tier: "component", replicas }],
+    objects: [
+      deployment(ex, name, c, replicas, pod),
+      clientService(ex, c, [{ name: "trading", port: PORTS.trading }]),
+      pdb(ex, c),
+    ],
+    workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
   };
 }
 

@@ -11,6 +11,7 @@ const infra: InfrastructureEndpoints = {
   tigerbeetle: { clusterId: "170141183460469231731687303715884105727", addresses: ["10.0.0.11:3001"] },
   kafkaBrokers: ["demo-kafka-0.demo-kafka:9092"],
   scylla: { contactPoints: ["demo-scylla-0.demo-scylla"], localDataCenter: "datacenter1" },
+  ubscore: "demo-ubscore.trading.svc:7100",
 };
 
 async function exampleSpec(): Promise<ExchangeSpec> {

@@ -38,9 +38,7 @@ describe("renderExchange", () => {
       "infrastructure:demo-kafka",
       "infrastructure:demo-scylla",
       "component:demo-ubscore",
-      "component:demo-matching",
       "component:demo-gateway",
-      "component:demo-settlement",
     ]);
     ex.spec.kafka = { brokers: 1, external: { bootstrapServers: ["k:9092"] } };
     ex.spec.tigerbeetle = { replicas: 3, external: { clusterId: "9", addresses: ["10.1.1.1:3001"] } };
@@ -60,7 +58,7 @@ describe("renderExchange", () => {
       markets: [{ ...ex.spec.markets[0]!, takerFeePpm: 2000 }, ...ex.spec.markets.slice(1)],
     };
     const b = renderExchange(ex, facts);
-    for (const name of ["demo-ubscore", "demo-matching", "demo-gateway", "demo-settlement"]) {
+    for (const name of ["demo-ubscore", "demo-gateway"]) {
       const find = (r: typeof a) =>
         r.objects.find(
           (o) => o.metadata.name === name && o.kind !== "Service" && o.kind !== "PodDisruptionBudget",
