@@ -20,7 +20,7 @@ interface Key {
 }
 
 async function startServer(
-  mode: "exchange" | "bare",
+  mode: "exchange" | "processes" | "bare",
 ): Promise<{ child: ChildProcess; url: string; keys: Key[] }> {
   const child = spawn(
     process.execPath,
@@ -140,7 +140,8 @@ const bareSend = orders(bare.url, [
 await closedLoop(bareSend, 2);
 const ceiling = await closedLoop(bareSend, SECONDS);
 
-const ex = await startServer("exchange");
+// BENCH_MODE=processes: the gateway in its own process on a replica of UBSCore (bourse gateway).
+const ex = await startServer(process.env.BENCH_MODE === "processes" ? "processes" : "exchange");
 const placeOrder = orders(ex.url, ex.keys);
 await closedLoop(placeOrder, 2);
 const max = await closedLoop(placeOrder, SECONDS);
@@ -152,7 +153,7 @@ const bareAt70 = await openLoop(bareSend, target, SECONDS);
 bare.child.kill();
 
 console.log(
-  `bench:gateway  ${CONCURRENCY} keep-alive connections, ${SECONDS} s per phase, node ${process.version}`,
+  `bench:gateway  ${process.env.BENCH_MODE === "processes" ? "bourse gateway + bourse ubscore processes" : "embedded exchange (one process)"}, ${CONCURRENCY} keep-alive connections, ${SECONDS} s per phase, node ${process.version}`,
 );
 console.log(
   `  bare fastify route     ${ceiling.rate.toFixed(0)} req/s (same signed form POST)  p50 ${pct(ceiling.latencies, 0.5)}  p99 ${pct(ceiling.latencies, 0.99)}`,

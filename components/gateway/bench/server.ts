@@ -1,9 +1,13 @@
-import { mkdtemp } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import Fastify from "fastify";
 import { loadConfig } from "../../config/src/load.ts";
-import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
+import type { BourseConfig } from "../../config/src/schema.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../exchange/src/embedded.ts";
+import { startUbsCoreProcess } from "../../exchange/src/processes.ts";
 
 /**
  * The server side of bench:gateway, in its own process: `exchange` starts the embedded exchange
@@ -26,9 +30,16 @@ if (mode === "bare") {
   // No rate limits: the benchmark measures the gateway's own capacity.
   const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
   const config = await loadConfig({
-    overrides: { dataDir, demo: true, gateway: { port: 0, adminPort: 0, rateLimit: unlimited } },
+    overrides: {
+      dataDir,
+      demo: true,
+      gateway: { port: 0, adminPort: 0, rateLimit: unlimited },
+      ubscore: { listen: "127.0.0.1:0" },
+    },
   });
-  const exchange = await startEmbeddedExchange(config, false);
+  // `exchange`: everything in this process; `processes`: UBSCore here, the gateway in its own process.
+  const ubscore = mode === "processes" ? await startUbsCoreProcess(config, false) : undefined;
+  const exchange = ubscore ? ubscore.node : await startEmbeddedExchange(config, false);
   // Enough for every order of a long run to rest: 1e9 USDT for the bidder, 1e6 BTC for the seller.
   const [bidder, seller] = exchange.demoKeys;
   await exchange.service.submit({
@@ -38,6 +49,24 @@ if (mode === "bare") {
     amount: 10n ** 17n,
   });
   await exchange.service.submit({ kind: "credit", userId: seller!.userId, asset: "BTC", amount: 10n ** 14n });
-  process.stdout.write(`${JSON.stringify({ url: exchange.tradingUrl, keys: exchange.demoKeys })}\n`);
-  process.once("SIGTERM", () => void exchange.close().then(() => process.exit(0)));
+  const url = ubscore
+    ? await spawnGateway(dataDir, { ...config, ubscore: { ...config.ubscore, address: ubscore.address } })
+    : (exchange as EmbeddedExchange).tradingUrl;
+  process.stdout.write(`${JSON.stringify({ url, keys: exchange.demoKeys })}\n`);
+  process.once("SIGTERM", () => void (ubscore ?? exchange).close().then(() => process.exit(0)));
+}
+
+/** `bourse gateway` as its own process, on a replica of the UBSCore started above. */
+async function spawnGateway(dataDir: string, config: BourseConfig): Promise<string> {
+  const file = join(dataDir, "gateway.json");
+  await writeFile(file, JSON.stringify({ ...config, dataDir: join(dataDir, "gateway") }));
+  const bourse = new URL("../../../bin/bourse.mjs", import.meta.url).pathname;
+  const child = spawn(process.execPath, [bourse, "gateway", "--config", file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  process.once("exit", () => child.kill());
+  const line = await new Promise<string>((resolve) =>
+    createInterface({ input: child.stdout! }).once("line", resolve),
+  );
+  return line.match(/http:\/\/[^\s,]+/)![0];
 }
