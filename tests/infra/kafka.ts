@@ -65,8 +65,8 @@ export async function startKafka(): Promise<KafkaServer> {
     ...java,
     "kafka.tools.StorageTool",
     "format",
-    "-t",
-    randomBytes(16).toString("base64url"),
+    // One argument, "=" attached: a random id may begin with "-", which would read as an option.
+    `--cluster-id=${randomBytes(16).toString("base64url")}`,
     "-c",
     config,
   ]);

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus } from "tigerbeetle-node";
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { fsyncDir } from "../../journal/src/fsutil.ts";
@@ -47,6 +47,9 @@ export class Settlement {
   private readonly waiters: { lsn: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Set when the ledger refused a transfer: settlement has stopped (see `failure.message`). */
   failure: BourseError | undefined;
+  /** The last transient failure (ledger or store unreachable) while settlement retries. */
+  lastError: Error | undefined;
+  private retries = 0;
 
   private constructor(
     private readonly dir: string,
@@ -129,9 +132,10 @@ export class Settlement {
 
   private async drain(): Promise<void> {
     this.draining = true;
+    let batch: QueuedEntries[] = [];
     try {
       while (this.queue.length > 0 && !this.failure) {
-        const batch = this.takeBatch();
+        batch = this.takeBatch();
         const accounts = batch.flatMap((e) => e.accounts);
         const transfers = batch.flatMap((e) => e.transfers);
         await this.lastAppend;
@@ -144,15 +148,26 @@ export class Settlement {
           trades: batch.flatMap((e) => e.history.trades),
         });
         this.position = batch.at(-1)!.lsn;
+        batch = [];
+        this.retries = 0;
+        this.lastError = undefined;
         await writePosition(join(this.dir, "position"), this.position);
         this.notify();
       }
     } catch (e) {
-      this.failure =
-        e instanceof BourseError
-          ? e
-          : new BourseError("UNAVAILABLE", `settlement stopped: ${(e as Error).message}`);
-      for (const w of this.waiters.splice(0)) w.reject(this.failure);
+      if (isBourseError(e) && e.code === "CONFLICT") {
+        // The ledger refused money: never skip it, stop and say why.
+        this.failure = e;
+        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+      } else {
+        // The ledger or the store is unreachable (restarting, say): put the batch back and retry
+        // it whole; every write is idempotent, so what already landed is answered `exists`.
+        this.queue.unshift(...batch);
+        this.lastError = e as Error;
+        this.retries++;
+        const delay = Math.min(5_000, 50 * 2 ** this.retries);
+        setTimeout(() => this.kick(), delay).unref();
+      }
     } finally {
       this.draining = false;
       this.notify();

@@ -8,6 +8,7 @@ import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts"
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
+import type { HistoryStore } from "../../store/src/port.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import { reconcile } from "../src/reconcile.ts";
@@ -15,9 +16,9 @@ import { Settlement } from "../src/settlement.ts";
 
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 
-async function openAll(dir: string) {
+async function openAll(dir: string, wrap: (store: HistoryStore) => HistoryStore = (s) => s) {
   const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
-  const store = await EmbeddedStore.open(join(dir, "store"));
+  const store = wrap(await EmbeddedStore.open(join(dir, "store")));
   const settlement = await Settlement.open(join(dir, "settlement"), ledger, store, exchange);
   const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery: 25 });
@@ -140,6 +141,40 @@ describe("Settlement", () => {
     expect((await second.check()).differences).toEqual([]);
     await second.expectHistoryMatches();
     await second.close();
+  });
+});
+
+describe("Settlement with an unreachable store", () => {
+  it("keeps its queue, retries, and settles everything exactly once when the store is back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+    let down = false;
+    let refused = 0;
+    const all = await openAll(dir, (store) => ({
+      write: async (batch) => {
+        if (down) {
+          refused++;
+          throw new Error("connect ECONNREFUSED (store restarting)");
+        }
+        return store.write(batch);
+      },
+      order: (id) => store.order(id),
+      ordersByUser: (u, m) => store.ordersByUser(u, m),
+      tradesByMarket: (m, l) => store.tradesByMarket(m, l),
+      tradesByUser: (u, m) => store.tradesByUser(u, m),
+      close: () => store.close(),
+    }));
+    await submit(all.service, funding);
+    down = true;
+    await submit(all.service, fc.sample(commandArb, { numRuns: 60, seed: 3 }));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(refused).toBeGreaterThan(1);
+    expect(all.settlement.lastError?.message).toContain("ECONNREFUSED");
+    expect(all.settlement.failure).toBeUndefined();
+    down = false;
+    expect((await all.check()).differences).toEqual([]);
+    await all.expectHistoryMatches();
+    expect(all.settlement.lastError).toBeUndefined();
+    await all.close();
   });
 });
 
