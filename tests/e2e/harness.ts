@@ -120,6 +120,22 @@ export class Session {
     return tradeIds.alice;
   }
 
+  /** Order n: alternately a sell from bob on one gateway and a crossing buy from alice on another. */
+  crossingOrders(sellerUrl: string, buyerUrl: string): (n: number) => Promise<{ who: Who; orderId: string }> {
+    const seller = this.ccxt("bob", sellerUrl);
+    const buyer = this.ccxt("alice", buyerUrl);
+    return async (n) =>
+      n % 2 === 0
+        ? {
+            who: "bob",
+            orderId: (await seller.createLimitSellOrder("BTC/USDT", 0.01, 59000 + (n % 100))).id!,
+          }
+        : {
+            who: "alice",
+            orderId: (await buyer.createLimitBuyOrder("BTC/USDT", 0.01, 61000 - (n % 100))).id!,
+          };
+  }
+
   /**
    * Steady order load from four concurrent clients until `kill` has run (after `killAfter`
    * acknowledgements) and every client has seen a failure: orders are in flight when the process

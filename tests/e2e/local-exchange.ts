@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { expect } from "vitest";
+import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
+import type { CassandraServer } from "../infra/cassandra.ts";
+import { freePort } from "../infra/ports.ts";
+import { Session } from "./harness.ts";
+
+/**
+ * The exchange as local processes for the end-to-end and fault suites: one `bourse ubscore` and
+ * `gateways` × `bourse gateway`, on loopback ports the kernel picks, state under `dataDir`, the
+ * history in the given Cassandra. Processes can be SIGKILLed and restarted; every process is
+ * killed when the suite ends.
+ */
+const ADMIN_TOKEN = "local-exchange-admin-token-0123";
+const bin = join(import.meta.dirname, "..", "..", "bin", "bourse.mjs");
+
+export interface Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
+
+export class LocalExchange {
+  readonly session: Session;
+  ubscore!: Running;
+  readonly gateways: Running[] = [];
+  private readonly running = new Set<ChildProcess>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly gatewayPorts: number[],
+    readonly cassandra: CassandraServer,
+    readonly keyspace: string,
+  ) {
+    this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, ADMIN_TOKEN);
+  }
+
+  /** Starts everything and funds alice and bob. `dataDir` defaults to a fresh temporary one. */
+  static async start(options: {
+    gateways: number;
+    cassandra: CassandraServer;
+    keyspace: string;
+    dataDir?: string;
+  }): Promise<LocalExchange> {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
+    const { contactPoints, localDataCenter } = options.cassandra;
+    const config = join(dir, "bourse.json");
+    const store = { kind: "cassandra", contactPoints, localDataCenter, keyspace: options.keyspace };
+    await writeFile(config, JSON.stringify({ store }));
+    const ports = await Promise.all(Array.from({ length: options.gateways + 2 }, () => freePort()));
+    const [transport, admin, ...gatewayPorts] = ports as [number, number, ...number[]];
+    const env = {
+      ...process.env,
+      BOURSE_CONFIG: config,
+      BOURSE_DATA_DIR: options.dataDir ?? join(dir, "data"),
+      BOURSE_DEMO: "false",
+      BOURSE_ADMIN_PORT: String(admin),
+      BOURSE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,
+      BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${transport}`,
+    };
+    const exchange = new LocalExchange(dir, env, gatewayPorts, options.cassandra, options.keyspace);
+    exchange.ubscore = await exchange.spawn("ubscore");
+    for (let i = 0; i < options.gateways; i++) exchange.gateways.push(await exchange.startGateway(i));
+    await exchange.session.createUsers();
+    return exchange;
+  }
+
+  url(gateway: number): string {
+    return `http://127.0.0.1:${this.gatewayPorts[gateway]}`;
+  }
+
+  startGateway(i: number): Promise<Running> {
+    return this.spawn("gateway", { BOURSE_GATEWAY_PORT: String(this.gatewayPorts[i]) });
+  }
+
+  /** SIGKILLs gateway `i` and starts a fresh one in its place. */
+  async restartGateway(i: number, kill = true): Promise<void> {
+    if (kill) this.gateways[i]!.child.kill("SIGKILL");
+    await this.gateways[i]!.exited;
+    this.gateways[i] = await this.startGateway(i);
+  }
+
+  /**
+   * After UBSCore was killed (or before, with `kill`): every gateway stops on its own (crash-only,
+   * exit status 3), then UBSCore and the gateways start again.
+   */
+  async restartUbsCore(kill = true): Promise<void> {
+    if (kill) this.ubscore.child.kill("SIGKILL");
+    await this.ubscore.exited;
+    for (const g of this.gateways) expect(await g.exited).toBe(3);
+    this.ubscore = await this.spawn("ubscore");
+    for (let i = 0; i < this.gateways.length; i++) this.gateways[i] = await this.startGateway(i);
+  }
+
+  /** The session's invariants through gateway `via`, plus: the store holds exactly alice's trades. */
+  async checkInvariants(via: number): Promise<void> {
+    const aliceTrades = await this.session.checkInvariants(this.url(via));
+    const store = await CassandraStore.connect({
+      contactPoints: this.cassandra.contactPoints,
+      localDataCenter: this.cassandra.localDataCenter,
+      keyspace: this.keyspace,
+    });
+    try {
+      const stored = (await store.tradesByUser(this.session.users.alice.userId, 1)).map((t) =>
+        String(t.tradeId),
+      );
+      expect(new Set(stored)).toEqual(aliceTrades);
+    } finally {
+      await store.close();
+    }
+  }
+
+  stop(): void {
+    for (const child of this.running) child.kill("SIGKILL");
+  }
+
+  /** Starts `bourse <command>` and waits for its first line (printed once it serves). */
+  private async spawn(command: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Running> {
+    const log = openSync(join(this.dir, `${command}.log`), "a");
+    const child = spawn(process.execPath, [bin, command], {
+      env: { ...this.env, ...extraEnv },
+      stdio: ["ignore", "pipe", log],
+    });
+    this.running.add(child);
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => {
+        this.running.delete(child);
+        resolve(code);
+      }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once("line", () => resolve());
+      void exited.then((code) => reject(new Error(`bourse ${command} exited with ${code}; see ${this.dir}`)));
+    });
+    return { child, exited };
+  }
+}
