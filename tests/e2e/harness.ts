@@ -11,9 +11,10 @@ import { type Credentials, TestClient } from "../api/client.ts";
 export type Who = "alice" | "bob";
 export type User = Credentials & { userId: number };
 const DECIMALS: Record<string, number> = { BTC: 8, ETH: 8, USDT: 8 };
+/** Enough for thousands of 0.01 BTC orders at ~60,000 USDT, however the faults interleave. */
 export const DEPOSITS: Record<Who, Record<string, string>> = {
-  alice: { USDT: "100000" },
-  bob: { BTC: "10" },
+  alice: { USDT: "100000000" },
+  bob: { BTC: "2000" },
 };
 
 export class Session {
@@ -138,8 +139,8 @@ export class Session {
 
   /**
    * Steady order load from four concurrent clients until `kill` has run (after `killAfter`
-   * acknowledgements) and every client has seen a failure: orders are in flight when the process
-   * dies. Acknowledged orders are recorded; failed ones were never acknowledged.
+   * acknowledgements): the other clients' orders are in flight when it does; each client stops at
+   * its next answer. Acknowledged orders are recorded; failed ones were never acknowledged.
    */
   async loadThenKill(
     place: (n: number) => Promise<{ who: Who; orderId: string }>,
@@ -149,12 +150,15 @@ export class Session {
     let acks = 0;
     let n = 0;
     let killed = false;
+    let failures = 0;
     const worker = async () => {
-      for (;;) {
+      while (!killed) {
         try {
           this.acknowledged.push(await place(n++));
-        } catch {
-          if (killed) return;
+        } catch (e) {
+          // Before the kill nothing should fail; fail loudly rather than spin.
+          if (++failures > 50)
+            throw new Error(`order load stalled before the fault: ${(e as Error).message}`);
           continue;
         }
         if (++acks === killAfter) {

@@ -18,6 +18,8 @@ export interface CassandraServer {
   readonly contactPoints: string[];
   readonly localDataCenter: string;
   readonly dir: string;
+  /** Kills the server (SIGKILL, a crash) and starts it again on the same data and ports. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,40 +94,55 @@ start_native_transport: true
     logback,
     `<configuration><appender name="OUT" class="ch.qos.logback.core.ConsoleAppender"><encoder><pattern>%d %level %logger{0} %msg%n</pattern></encoder></appender><root level="INFO"><appender-ref ref="OUT"/></root></configuration>`,
   );
-  const server: ServerProcess = startProcess(
-    "java",
-    [
-      "-Xms768m",
-      "-Xmx768m",
-      "-XX:+UseG1GC",
-      ...JDK17_MODULE_FLAGS,
-      "-Dcassandra-foreground=yes",
-      `-Dcassandra.config=file://${yaml}`,
-      `-Dcassandra.storagedir=${dir}`,
-      `-Dlogback.configurationFile=${logback}`,
-      "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-      "-Dcassandra.ring_delay_ms=0",
-      "-cp",
-      `${lib}/*`,
-      "org.apache.cassandra.service.CassandraDaemon",
-    ],
-    join(dir, "cassandra.log"),
-  );
+  const launch = (): ServerProcess =>
+    startProcess(
+      "java",
+      [
+        "-Xms768m",
+        "-Xmx768m",
+        "-XX:+UseG1GC",
+        ...JDK17_MODULE_FLAGS,
+        "-Dcassandra-foreground=yes",
+        `-Dcassandra.config=file://${yaml}`,
+        `-Dcassandra.storagedir=${dir}`,
+        `-Dlogback.configurationFile=${logback}`,
+        "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+        "-Dcassandra.ring_delay_ms=0",
+        "-cp",
+        `${lib}/*`,
+        "org.apache.cassandra.service.CassandraDaemon",
+      ],
+      join(dir, "cassandra.log"),
+    );
   const contactPoints = [`127.0.0.1:${nativePort}`];
-  await waitUntil(
-    "Cassandra",
-    async () => {
-      const client = new cassandra.Client({ contactPoints, localDataCenter: "datacenter1" });
-      try {
-        await client.connect();
-        await client.execute("SELECT release_version FROM system.local");
-        return true;
-      } finally {
-        await client.shutdown();
-      }
+  const ready = (server: ServerProcess) =>
+    waitUntil(
+      "Cassandra",
+      async () => {
+        const client = new cassandra.Client({ contactPoints, localDataCenter: "datacenter1" });
+        try {
+          await client.connect();
+          await client.execute("SELECT release_version FROM system.local");
+          return true;
+        } finally {
+          await client.shutdown();
+        }
+      },
+      240_000,
+      server,
+    );
+  let server = launch();
+  await ready(server);
+  return {
+    contactPoints,
+    localDataCenter: "datacenter1",
+    dir,
+    async restart() {
+      server.child.kill("SIGKILL");
+      await new Promise((r) => server.child.once("exit", r));
+      server = launch();
+      await ready(server);
     },
-    240_000,
-    server,
-  );
-  return { contactPoints, localDataCenter: "datacenter1", dir, stop: () => server.stop() };
+    stop: () => server.stop(),
+  };
 }

@@ -100,6 +100,13 @@ export class Settlement {
     if (empty) return;
     const appended = this.journal.append(encodeEntries(entries));
     this.lastAppend = appended.then(() => undefined);
+    // A queue that cannot be written (a full disk) stops settlement, loudly; UBSCore's journal
+    // still holds every command, so a restart with room on the disk settles them all.
+    this.lastAppend.catch((e: Error) =>
+      this.stop(
+        new BourseError("UNAVAILABLE", `settlement stopped: its queue could not be written (${e.message})`),
+      ),
+    );
     this.queue.push(entries);
     this.kick();
   }
@@ -124,6 +131,11 @@ export class Settlement {
     await this.journal.close();
     await this.ledger.close();
     await this.store.close();
+  }
+
+  private stop(failure: BourseError): void {
+    this.failure ??= failure;
+    for (const w of this.waiters.splice(0)) w.reject(this.failure);
   }
 
   private kick(): void {
@@ -157,9 +169,8 @@ export class Settlement {
     } catch (e) {
       if (isBourseError(e) && e.code === "CONFLICT") {
         // The ledger refused money: never skip it, stop and say why.
-        this.failure = e;
-        for (const w of this.waiters.splice(0)) w.reject(this.failure);
-      } else {
+        this.stop(e);
+      } else if (!this.failure) {
         // The ledger or the store is unreachable (restarting, say): put the batch back and retry
         // it whole; every write is idempotent, so what already landed is answered `exists`.
         this.queue.unshift(...batch);
