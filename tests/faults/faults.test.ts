@@ -70,7 +70,7 @@ describe("fault injection", () => {
       else await exchange.restartGateway(victim, false);
       await check(next() < 0.5 ? 0 : 1);
     }
-  });
+  }, 900_000);
 
   it("keeps trading through a Cassandra crash; the store catches up once it is back", async () => {
     const { session } = exchange;
@@ -82,7 +82,7 @@ describe("fault injection", () => {
     await session.loadThenKill(session.crossingOrders(exchange.url(1), exchange.url(0)), 10, () => {});
     await restarted;
     await check(0);
-  });
+  }, 300_000);
 
   it("recovers from a torn record at the journal's tail after a crash", async () => {
     const { session } = exchange;
