@@ -28,23 +28,40 @@ export function installOpenApi(
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 }
 
-type Param = { type: "string" | "integer"; description: string; enum?: readonly string[]; pattern?: string };
+type Param = {
+  type: "string" | "integer";
+  description: string;
+  enum?: readonly string[];
+  pattern?: string;
+  /** Shown in the docs, and sent by API fuzzers as their first, valid case. */
+  example?: string | number;
+  minimum?: number;
+  maximum?: number;
+};
 const DECIMAL = "^\\d{1,20}(\\.\\d{1,20})?$";
 
 const p = {
-  symbol: { type: "string", description: "Market symbol, e.g. BTCUSDT", pattern: "^[A-Z0-9]{4,20}$" },
+  symbol: { type: "string", description: "Market symbol", pattern: "^[A-Z0-9]{4,20}$", example: "BTCUSDT" },
   limit: { type: "integer", description: "How many entries to return" },
   orderId: { type: "integer", description: "Exchange order id" },
   origClientOrderId: { type: "string", description: "Client order id given at placement" },
-  timestamp: { type: "integer", description: "Request time in ms since the epoch (signed endpoints)" },
+  timestamp: {
+    type: "integer",
+    description: "Request time in ms since the epoch (signed endpoints)",
+    example: 1_764_000_000_000,
+  },
   recvWindow: {
     type: "integer",
     description: "Milliseconds the request stays valid after timestamp (default 5000, max 60000)",
+    minimum: 1,
+    maximum: 60_000,
+    example: 5000,
   },
   signature: {
     type: "string",
     description: "HMAC-SHA256 of the query string + body, hex",
     pattern: "^[0-9a-fA-F]{64}$",
+    example: "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71",
   },
 } satisfies Record<string, Param>;
 
@@ -81,20 +98,36 @@ export function signedDoc(
 
 export const orderParams: Record<string, Param> = {
   symbol: p.symbol,
-  side: { type: "string", enum: ["BUY", "SELL"], description: "Order side" },
-  type: { type: "string", enum: ["LIMIT", "MARKET", "LIMIT_MAKER"], description: "Order type" },
-  timeInForce: { type: "string", enum: ["GTC", "IOC", "FOK"], description: "Required for LIMIT" },
+  side: { type: "string", enum: ["BUY", "SELL"], description: "Order side", example: "BUY" },
+  type: {
+    type: "string",
+    enum: ["LIMIT", "MARKET", "LIMIT_MAKER"],
+    description: "Order type",
+    example: "LIMIT",
+  },
+  timeInForce: {
+    type: "string",
+    enum: ["GTC", "IOC", "FOK"],
+    description: "Required for LIMIT",
+    example: "GTC",
+  },
   quantity: {
     type: "string",
     pattern: DECIMAL,
     description: "Base quantity (multiple of LOT_SIZE stepSize)",
+    example: "0.01",
   },
   quoteOrderQty: {
     type: "string",
     pattern: DECIMAL,
     description: "MARKET only: quote amount to spend or receive",
   },
-  price: { type: "string", pattern: DECIMAL, description: "Limit price (multiple of PRICE_FILTER tickSize)" },
+  price: {
+    type: "string",
+    pattern: DECIMAL,
+    description: "Limit price (multiple of PRICE_FILTER tickSize)",
+    example: "60000",
+  },
   newClientOrderId: {
     type: "string",
     pattern: "^[a-zA-Z0-9\\-_.]{1,36}$",
