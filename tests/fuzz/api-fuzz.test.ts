@@ -62,12 +62,17 @@ afterAll(async () => {
   await exchange?.close();
 });
 
-function totals(): bigint[] {
+/** Per asset: every user's trading balance and Funding wallet, plus the fees charged. */
+async function totals(): Promise<bigint[]> {
   const core = exchange.service.core;
   const sums = core.fees.map((f) => f);
   for (const userId of core.userIds()) {
     core.balancesOf(userId).forEach((b, i) => {
       sums[i] = (sums[i] ?? 0n) + b.available + b.frozen;
+    });
+    const funding = await exchange.funding.balances(userId);
+    funding.forEach((f, i) => {
+      sums[i] = (sums[i] ?? 0n) + f.free + f.locked;
     });
   }
   return sums;
@@ -75,7 +80,7 @@ function totals(): bigint[] {
 
 describe("the trading API under schemathesis", () => {
   it(`answers ${MAX_EXAMPLES} examples per operation and phase without a 5xx or a schema violation, and money still adds up`, async () => {
-    const before = totals();
+    const before = await totals();
     exchange.service.onCommand((cmd) => commands.push(cmd.kind));
     const alice = exchange.demoKeys[0]!;
     const output = await new Promise<string>((resolve, reject) => {
@@ -113,7 +118,7 @@ describe("the trading API under schemathesis", () => {
       );
     });
     const summary = output.match(/(\d+) generated, (\d+) passed/);
-    const changes = ["place", "cancel", "cancelAll"].map(
+    const changes = ["place", "cancel", "cancelAll", "transferIn", "transferOut"].map(
       (k) => `${commands.filter((c) => c === k).length} ${k}`,
     );
     process.stdout.write(
@@ -122,12 +127,13 @@ describe("the trading API under schemathesis", () => {
     expect(output, output.slice(-4000)).not.toMatch(/\d+ failed|errored/);
     expect(summary?.[1]).toBe(summary?.[2]);
     expect(Number(summary?.[1])).toBeGreaterThan(500);
-    expect(totals()).toEqual(before);
+    expect(await totals()).toEqual(before);
     // Each state change comes from a request that succeeded, one for one: a rejected one changed nothing.
     const count = (kind: string) => commands.filter((k) => k === kind).length;
     expect(count("place")).toBe(succeeded("POST", "/api/v3/order"));
     expect(count("cancel")).toBe(succeeded("DELETE", "/api/v3/order"));
     expect(count("cancelAll")).toBe(succeeded("DELETE", "/api/v3/openOrders"));
+    expect(count("transferIn") + count("transferOut")).toBe(succeeded("POST", "/sapi/v1/asset/transfer"));
     expect(count("place")).toBeGreaterThan(0);
     expect((await exchange.reconcile()).differences).toEqual([]);
   }, 900_000);
