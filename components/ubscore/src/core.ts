@@ -170,31 +170,66 @@ export class UbsCore {
 
   // ---- snapshots ----
 
-  /** Everything the core holds, as bytes (tagged JSON; the engines' own binary snapshots inside). */
+  /**
+   * Everything the core holds, as bytes: a header line (tagged JSON, the engines' own binary
+   * snapshots inside), then one line per order and per trade. Line by line, because one JSON
+   * document of a busy exchange's history outgrows the longest string V8 can build (a soak run
+   * crashed there after about a million orders).
+   */
   snapshot(): Uint8Array {
-    const state = {
-      version: 1,
+    const header = {
+      version: 2,
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
       engines: this.exchange.markets.map((m) =>
         Buffer.from(this.engines[m.id]!.snapshot()).toString("base64"),
       ),
-      orders: [...this.orders.values()],
-      trades: this.trades,
       halted: [...this.halted],
       withdrawals: [...this.withdrawals.values()],
       appliedTransfers: [...this.appliedTransfers],
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
-    return Buffer.from(stringifyExact(state));
+    const lines: Buffer[] = [Buffer.from(`${stringifyExact(header)}\n`)];
+    for (const o of this.orders.values()) lines.push(Buffer.from(`${stringifyExact(["o", o])}\n`));
+    this.trades.forEach((list, marketId) => {
+      for (const t of list ?? []) lines.push(Buffer.from(`${stringifyExact(["t", marketId, t])}\n`));
+    });
+    return Buffer.concat(lines);
   }
 
   static restore(exchange: ExchangeDefinition, bytes: Uint8Array): UbsCore {
-    // biome-ignore lint/suspicious/noExplicitAny: the snapshot's shape is checked by its version
-    const state = parseExact<any>(Buffer.from(bytes).toString("utf8"));
-    if (state.version !== 1) fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Version 1 (earlier releases) is one JSON document; version 2 is a header line, then records.
+    if (buffer[0] === 0x7b && buffer.indexOf(0x0a) < 0)
+      return UbsCore.fromState(exchange, parseExact(buffer.toString("utf8")));
+    let end = buffer.indexOf(0x0a);
+    // biome-ignore lint/suspicious/noExplicitAny: the header's shape is checked by its version
+    const state = parseExact<any>(buffer.toString("utf8", 0, end));
+    if (state.version !== 2) fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
+    state.orders = [];
+    state.trades = [];
+    for (let start = end + 1; start < buffer.length; start = end + 1) {
+      end = buffer.indexOf(0x0a, start);
+      if (end < 0) fail("CORRUPT_JOURNAL", "UBSCore snapshot ends inside a record");
+      const record = parseExact<["o", OrderRecord] | ["t", number, TradeRecord]>(
+        buffer.toString("utf8", start, end),
+      );
+      if (record[0] === "o") state.orders.push(record[1]);
+      else {
+        state.trades[record[1]] ??= [];
+        state.trades[record[1]].push(record[2]);
+      }
+    }
+    return UbsCore.fromState(exchange, state);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: a parsed snapshot, checked by restore
+  private static fromState(exchange: ExchangeDefinition, state: any): UbsCore {
+    if (state.version !== 1 && state.version !== 2) {
+      fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
+    }
     const core = new UbsCore(exchange);
     for (const id of state.users as number[]) core.users.add(id);
     for (const [id, bs] of state.balances as [number, Balance[]][]) core.balances.set(id, bs);
