@@ -1,4 +1,22 @@
+import ccxt from "ccxt";
 import { sign } from "../../components/gateway/src/keys.ts";
+
+/** ccxt's Binance class pointed at a Bourse trading API (spot only, no wallet-wide calls Bourse lacks). */
+export function ccxtBinance(credentials: Credentials, tradingUrl: string) {
+  const client = new ccxt.binance({
+    apiKey: credentials.apiKey,
+    secret: credentials.secretKey,
+    options: {
+      fetchMarkets: { types: ["spot"] },
+      fetchCurrencies: false,
+      fetchMargins: false,
+      defaultType: "spot",
+    },
+  });
+  const api = client.urls.api as Record<string, string>;
+  for (const k of Object.keys(api)) api[k] = `${tradingUrl}${k.startsWith("sapi") ? "/sapi/v1" : "/api/v3"}`;
+  return client;
+}
 
 /** A minimal Binance-style client for the API tests: signs exactly as Binance documents. */
 export interface Credentials {

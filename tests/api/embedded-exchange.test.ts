@@ -1,11 +1,10 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ccxt from "ccxt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "./client.ts";
+import { type Credentials, ccxtBinance, TestClient } from "./client.ts";
 
 /**
  * The embedded exchange over real HTTP: the trading API in Binance conventions, the operator API,
@@ -369,19 +368,7 @@ describe("bad input gets a precise Binance error and changes nothing", () => {
 
 describe("an off-the-shelf Binance client (ccxt)", () => {
   it("loads markets, reads balances and the book, places, queries and cancels orders, lists trades", async () => {
-    const client = new ccxt.binance({
-      apiKey: alice.credentials!.apiKey,
-      secret: alice.credentials!.secretKey,
-      options: {
-        fetchMarkets: { types: ["spot"] },
-        fetchCurrencies: false,
-        fetchMargins: false,
-        defaultType: "spot",
-      },
-    });
-    const api = client.urls.api as Record<string, string>;
-    for (const k of Object.keys(api))
-      api[k] = `${exchange.tradingUrl}${k.startsWith("sapi") ? "/sapi/v1" : "/api/v3"}`;
+    const client = ccxtBinance(alice.credentials!, exchange.tradingUrl);
     const markets = await client.loadMarkets();
     expect(Object.keys(markets)).toEqual(expect.arrayContaining(["BTC/USDT", "ETH/USDT"]));
     expect(markets["BTC/USDT"]!.precision.price).toBe(0.01);

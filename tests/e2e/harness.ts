@@ -1,7 +1,6 @@
-import ccxt from "ccxt";
 import { expect } from "vitest";
 import { parseUnits } from "../../components/domain/src/decimal.ts";
-import { type Credentials, TestClient } from "../api/client.ts";
+import { type Credentials, ccxtBinance, TestClient } from "../api/client.ts";
 
 /**
  * What the end-to-end suites share, whether the exchange runs as local processes
@@ -50,21 +49,7 @@ export class Session {
   }
 
   ccxt(who: Who, tradingUrl: string) {
-    const creds = this.users[who];
-    const client = new ccxt.binance({
-      apiKey: creds.apiKey,
-      secret: creds.secretKey,
-      options: {
-        fetchMarkets: { types: ["spot"] },
-        fetchCurrencies: false,
-        fetchMargins: false,
-        defaultType: "spot",
-      },
-    });
-    const api = client.urls.api as Record<string, string>;
-    for (const k of Object.keys(api))
-      api[k] = `${tradingUrl}${k.startsWith("sapi") ? "/sapi/v1" : "/api/v3"}`;
-    return client;
+    return ccxtBinance(this.users[who], tradingUrl);
   }
 
   async balancesOf(userId: number): Promise<Record<string, bigint>> {
