@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { expect } from "vitest";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/exchange.ts";
 import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
+import { UbsCoreService } from "../../components/ubscore/src/service.ts";
+import { TestClient } from "../api/client.ts";
 import type { CassandraServer } from "../infra/cassandra.ts";
 import { freePort } from "../infra/ports.ts";
 import { Session } from "./harness.ts";
@@ -113,6 +116,39 @@ export class LocalExchange {
       expect(new Set(stored)).toEqual(aliceTrades);
     } finally {
       await store.close();
+    }
+  }
+
+  /**
+   * Replays UBSCore's journal offline (a copy of its snapshot and journal, opened by a fresh
+   * UbsCoreService) and checks that every user's open orders and every book's depth equal what
+   * the running exchange serves through gateway `via`. Call while no orders are in flight.
+   */
+  async checkReplay(via: number): Promise<void> {
+    const copy = await mkdtemp(join(tmpdir(), "bourse-replay-"));
+    await cp(join(this.env.BOURSE_DATA_DIR!, "ubscore"), join(copy, "ubscore"), { recursive: true });
+    const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
+    const replayed = await UbsCoreService.open(copy, exchange);
+    try {
+      for (const who of ["alice", "bob"] as const) {
+        const client = new TestClient(this.url(via), this.session.users[who]);
+        const open = await client.signed<{ orderId: number }[]>("GET", "/api/v3/openOrders", {
+          symbol: "BTCUSDT",
+        });
+        const live = open.body.map((o) => o.orderId).sort((a, b) => a - b);
+        const fromJournal = replayed.core.openOrders(this.session.users[who].userId, 1).map((o) => o.orderId);
+        expect(live, `${who}'s open orders against a replay of the journal`).toEqual(fromJournal);
+      }
+      const depth = await new TestClient(this.url(via)).public<{ bids: string[][]; asks: string[][] }>(
+        "/api/v3/depth",
+        { symbol: "BTCUSDT", limit: 5000 },
+      );
+      const book = replayed.core.engine(1).depth();
+      expect(depth.body.bids.length).toBe(book.bids.length);
+      expect(depth.body.asks.length).toBe(book.asks.length);
+    } finally {
+      await replayed.close();
+      await rm(copy, { recursive: true, force: true });
     }
   }
 

@@ -33,6 +33,7 @@ function random(seed: number): () => number {
 
 async function check(via: number): Promise<void> {
   await exchange.checkInvariants(via);
+  await exchange.checkReplay(via);
   summary.invariantChecks++;
 }
 
