@@ -2,6 +2,7 @@ import { API_VERSION, type KubeObject } from "./exchange.ts";
 import { collectionPath, type KubeClient, KubeError } from "./kube-client.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Reconciler } from "./reconciler.ts";
+import { MANAGED_SELECTOR } from "./resources.ts";
 
 /**
  * Watches Exchanges and the workloads they own and reconciles each changed Exchange, one pass at
@@ -16,8 +17,6 @@ export interface ControllerOptions {
   readonly resyncMs?: number;
   readonly log?: (msg: string) => void;
 }
-
-const MANAGED = "app.kubernetes.io/managed-by=bourse-operator";
 
 export class Controller {
   private readonly queue = new WorkQueue((key) => this.process(key));
@@ -40,15 +39,20 @@ export class Controller {
 
   start(): void {
     const ns = this.options.namespace;
-    const byExchange = (obj: KubeObject) => `${obj.metadata.namespace}/${obj.metadata.name}`;
+    // Exchanges seen are remembered for the periodic resync.
+    const byExchange = (obj: KubeObject) => {
+      const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+      this.known.add(key);
+      return key;
+    };
     const byOwner = (obj: KubeObject) => {
       const owner = obj.metadata.ownerReferences?.find((r) => r.kind === "Exchange" && r.controller);
       return owner ? `${obj.metadata.namespace}/${owner.name}` : undefined;
     };
     this.watches.push(
       this.watchLoop(collectionPath(API_VERSION, "Exchange", ns), undefined, byExchange),
-      this.watchLoop(collectionPath("apps/v1", "StatefulSet", ns), MANAGED, byOwner),
-      this.watchLoop(collectionPath("apps/v1", "Deployment", ns), MANAGED, byOwner),
+      this.watchLoop(collectionPath("apps/v1", "StatefulSet", ns), MANAGED_SELECTOR, byOwner),
+      this.watchLoop(collectionPath("apps/v1", "Deployment", ns), MANAGED_SELECTOR, byOwner),
     );
     const resync = setInterval(() => {
       for (const key of this.known) this.queue.add(key);
@@ -89,7 +93,6 @@ export class Controller {
     const enqueue = (obj: KubeObject) => {
       const key = keyOf(obj);
       if (!key) return;
-      if (path.endsWith("/exchanges")) this.known.add(key);
       this.queue.add(key);
     };
     let failures = 0;

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { Exchange } from "./exchange.ts";
+import { type Exchange, microTime } from "./exchange.ts";
 import type { KubeClient } from "./kube-client.ts";
 
 /**
@@ -29,8 +29,7 @@ export class EventRecorder {
         apiVersion: "events.k8s.io/v1",
         kind: "Event",
         metadata: { generateName: `${name}-`, namespace } as never,
-        // MicroTime: RFC 3339 with exactly six fractional digits.
-        eventTime: new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z"),
+        eventTime: microTime(),
         reportingController: "bourse.dev/operator",
         reportingInstance: this.instance,
         action: reason,

@@ -10,6 +10,11 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const FINALIZER = "bourse.dev/cleanup";
 export const FIELD_MANAGER = "bourse-operator";
 
+/** Kubernetes MicroTime (events, leases): RFC 3339 with exactly six fractional digits. */
+export function microTime(date = new Date()): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;

@@ -1,3 +1,4 @@
+import { microTime } from "./exchange.ts";
 import type { KubeClient } from "./kube-client.ts";
 import { KubeError } from "./kube-client.ts";
 
@@ -78,7 +79,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = new Date();
-    const micro = now.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+    const micro = microTime(now);
     const seconds = this.options.leaseSeconds ?? 15;
     const lease = await this.kube.find<Lease>(this.path());
     if (!lease) {

@@ -8,6 +8,7 @@ import {
   type ClusterFacts,
   labels,
   objectName,
+  ownedSelector,
   renderExchange,
   tigerbeetleReplicaServices,
 } from "./resources.ts";
@@ -173,11 +174,10 @@ export class Reconciler {
 
   /** Deletes objects this Exchange owns that the current spec no longer renders (e.g. Kafka made external). */
   private async prune(ex: Exchange, keep: Set<string>): Promise<void> {
-    const selector = `app.kubernetes.io/instance=${ex.metadata.name},app.kubernetes.io/managed-by=bourse-operator`;
     for (const [apiVersion, kind] of PRUNABLE) {
       const list = await this.kube.list<KubeObject>(
         collectionPath(apiVersion, kind, ex.metadata.namespace),
-        selector,
+        ownedSelector(ex),
       );
       for (const obj of list.items) {
         const owned = obj.metadata.ownerReferences?.some((r) => r.uid === ex.metadata.uid);
@@ -199,7 +199,7 @@ export class Reconciler {
     if (ex.spec.volumeRetention === "Delete") {
       const pvcs = await this.kube.list<KubeObject>(
         collectionPath("v1", "PersistentVolumeClaim", ex.metadata.namespace),
-        `app.kubernetes.io/instance=${ex.metadata.name},app.kubernetes.io/managed-by=bourse-operator`,
+        ownedSelector(ex),
       );
       for (const pvc of pvcs.items) {
         await this.kube.delete(

@@ -51,6 +51,14 @@ const INFRA_IMAGES = {
   scylla: "scylladb/scylla:6.2",
 };
 
+/** Every object the operator creates carries this label; its watches and prunes select on it. */
+export const MANAGED_SELECTOR = "app.kubernetes.io/managed-by=bourse-operator";
+
+/** The objects the operator made for one Exchange. */
+export function ownedSelector(ex: Exchange): string {
+  return `app.kubernetes.io/instance=${ex.metadata.name},${MANAGED_SELECTOR}`;
+}
+
 export function labels(ex: Exchange, component: string): Record<string, string> {
   return {
     "app.kubernetes.io/name": "bourse",
