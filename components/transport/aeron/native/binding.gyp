@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "bourse_shm",
+      "sources": ["shm.cc"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra"]
+    }
+  ]
+}

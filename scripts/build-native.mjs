@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Builds the Aeron transport's native addon (components/transport/aeron/native) with node-gyp.
+// Uses the node-gyp that npm bundles and the headers installed beside this Node (no download).
+// `--optional` (used by postinstall) reports a failure without failing `npm install`, since the
+// embedded exchange runs without Aeron; the test command builds it without that flag.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const optional = process.argv.includes("--optional");
+const addonDir = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "components",
+  "transport",
+  "aeron",
+  "native",
+);
+
+function nodeGyp() {
+  const candidates = [process.env.npm_config_node_gyp];
+  if (process.env.npm_execpath) {
+    candidates.push(
+      join(dirname(process.env.npm_execpath), "..", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+    );
+  }
+  try {
+    const root = execFileSync("npm", ["root", "-g"], { encoding: "utf8" }).trim();
+    candidates.push(join(root, "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"));
+  } catch {
+    // npm not on PATH: only the candidates above remain
+  }
+  return candidates.find((c) => c && existsSync(c));
+}
+
+try {
+  const gyp = nodeGyp();
+  if (!gyp) throw new Error("node-gyp not found (it ships with npm)");
+  const args = [gyp, "rebuild", "--loglevel=warn"];
+  const prefix = dirname(dirname(process.execPath));
+  if (existsSync(join(prefix, "include", "node", "node.h"))) args.push(`--nodedir=${prefix}`);
+  execFileSync(process.execPath, args, { cwd: addonDir, stdio: "inherit" });
+} catch (error) {
+  const hint = "the Aeron transport needs a C++ toolchain (Debian: apt-get install g++ make python3)";
+  if (!optional) {
+    console.error(`building the native addon failed: ${error.message}\n${hint}`);
+    process.exit(1);
+  }
+  console.warn(`note: the Aeron native addon was not built (${error.message}); ${hint}`);
+}
