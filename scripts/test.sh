@@ -9,6 +9,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 
+echo "==> native addon (Aeron shared memory)"
+npm run --silent build:native
 echo "==> lint (biome)"
 npx biome check .
 echo "==> typecheck (tsc)"

@@ -1,10 +1,18 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MediaDriver, startMediaDriver } from "../../../tests/infra/aeron.ts";
+import { AeronClient } from "../aeron/src/client.ts";
+import { aeronTransport } from "../aeron/src/transport.ts";
 import type { Channel, Transport } from "../src/port.ts";
 import { tcpTransport } from "../src/tcp.ts";
 
-/** What every transport adapter must do; the Aeron adapter will run the same cases. */
-function conformance(name: string, transport: Transport, address: string) {
+/** What every transport adapter must do: loopback TCP and Aeron IPC run the same cases. */
+function conformance(name: string, adapter: () => Transport, address: string) {
   describe(`${name} transport`, () => {
+    let transport: Transport;
+    beforeAll(() => {
+      transport = adapter();
+    });
+
     it("delivers messages whole and in order both ways, including empty and large ones", async () => {
       const received: Uint8Array[] = [];
       let serverSide!: Channel;
@@ -55,4 +63,18 @@ function conformance(name: string, transport: Transport, address: string) {
   });
 }
 
-conformance("loopback TCP", tcpTransport, "127.0.0.1:0");
+conformance("loopback TCP", () => tcpTransport, "127.0.0.1:0");
+
+describe("over the real Aeron media driver", () => {
+  let driver: MediaDriver;
+  let client: AeronClient;
+  beforeAll(async () => {
+    driver = await startMediaDriver();
+    client = await AeronClient.connect({ dir: driver.dir });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await driver?.stop();
+  });
+  conformance("Aeron IPC", () => aeronTransport(client, { connectTimeoutMs: 2_000 }), "0");
+});

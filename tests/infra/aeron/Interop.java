@@ -1,5 +1,5 @@
 // The Java side of the Aeron interop test, run with the official client from aeron-all:
-//   java -cp aeron-all.jar Interop.java pub|sub <aeron.dir> <channel> <streamId> <count>
+//   java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -cp aeron-all.jar Interop.java pub|sub <aeron.dir> <channel> <streamId> <count>
 // Both sides agree on the messages: message i has length LENGTHS[i % LENGTHS.length] and byte j
 // equal to (i * 31 + j) & 0xff, so either side can check every byte it receives.
 import io.aeron.Aeron;

@@ -1,0 +1,283 @@
+import { randomInt } from "node:crypto";
+import type { Channel, Transport, TransportServer } from "../../src/port.ts";
+import type { AeronClient } from "./client.ts";
+import { AeronError } from "./errors.ts";
+import { Offer } from "./layout.ts";
+import type { Publication } from "./publication.ts";
+import type { Image, Subscription } from "./subscription.ts";
+
+/**
+ * The transport port over Aeron IPC. Aeron streams are one-way and connectionless, so a channel
+ * is a pair of them: a server subscribes to its stream (the address); a client subscribes to a
+ * reply stream of its own, publishes HELLO(reply stream) to the server's stream, and the server
+ * answers WELCOME on a publication to that reply stream. Every message carries a one-byte kind,
+ * written in front of the payload without a copy. A peer that dies without saying BYE is noticed
+ * when the driver withdraws its image (after the driver's client liveness timeout). A message
+ * longer than the stream's maximum goes as PART chunks closed by a DATA chunk.
+ */
+const Kind = { DATA: 0, HELLO: 1, WELCOME: 2, BYE: 3, PART: 4 } as const;
+const KIND_PREFIX = [0, 1, 2, 3, 4].map((k) => new Uint8Array([k]));
+
+export interface AeronTransportOptions {
+  /** The Aeron channel both streams use. */
+  channel?: string;
+  /** How long connect() waits for a listener to answer. */
+  connectTimeoutMs?: number;
+}
+
+export function aeronTransport(client: AeronClient, options: AeronTransportOptions = {}): Transport {
+  const channel = options.channel ?? "aeron:ipc";
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  return {
+    async listen(address, onChannel) {
+      // Stream 0 means "any free one", as port 0 does for TCP.
+      const streamId = address === "0" ? randomInt(1, 0x4000_0000) : parseStream(address);
+      const subscription = await client.addSubscription(channel, streamId);
+      const channels = new Map<number, AeronChannel>(); // by the client's session id
+      const poller = new Poller(subscription, (message, image) => {
+        const peer = channels.get(image.sessionId);
+        if (peer) return peer.receive(message);
+        if (message[0] !== Kind.HELLO || message.length < 5) return; // not a client of ours
+        const replyStream = Buffer.from(message.buffer, message.byteOffset + 1, 4).readInt32LE(0);
+        const pending = new AeronChannel(poller);
+        channels.set(image.sessionId, pending);
+        pending.onClose(() => channels.delete(image.sessionId));
+        void client.addPublication(channel, replyStream, true).then(
+          (publication) => {
+            pending.attach(publication);
+            pending.sendKind(Kind.WELCOME, new Uint8Array(0));
+            onChannel(pending);
+          },
+          (error: Error) => pending.finish(error),
+        );
+      });
+      subscription.onUnavailableImage((image) => channels.get(image.sessionId)?.finish(lost()));
+      return {
+        address: String(streamId),
+        close: async () => {
+          for (const c of [...channels.values()]) c.close();
+          poller.stop();
+          await subscription.close();
+        },
+      } satisfies TransportServer;
+    },
+
+    async connect(address) {
+      const streamId = parseStream(address);
+      const replyStream = randomInt(0x4000_0000, 0x7fff_ffff);
+      const replies = await client.addSubscription(channel, replyStream);
+      const publication = await client.addPublication(channel, streamId, true);
+      const hello = Buffer.alloc(4);
+      hello.writeInt32LE(replyStream);
+      const peer = new AeronChannel(undefined, replies);
+      peer.attach(publication);
+      try {
+        await waitFor(
+          () => publication.isConnected,
+          connectTimeoutMs,
+          `nothing listens on Aeron stream ${streamId}`,
+        );
+        const welcomed = new Promise<void>((resolve, reject) => {
+          peer.onWelcome = resolve;
+          setTimeout(
+            () => reject(new AeronError("NOT_CONNECTED", `no answer from Aeron stream ${streamId}`)),
+            connectTimeoutMs,
+          ).unref();
+        });
+        peer.sendKind(Kind.HELLO, hello);
+        await welcomed;
+      } catch (error) {
+        peer.finish(error as Error);
+        throw error;
+      }
+      replies.onUnavailableImage(() => peer.finish(lost()));
+      return peer;
+    },
+  };
+}
+
+class AeronChannel implements Channel {
+  onWelcome: (() => void) | undefined;
+  private publication: Publication | undefined;
+  private readonly backlog: { kind: number; message: Uint8Array }[] = [];
+  private readonly handlers: ((m: Uint8Array) => void)[] = [];
+  private readonly closeHandlers: ((e?: Error) => void)[] = [];
+  private closed = false;
+  private readonly parts: Uint8Array[] = [];
+  private readonly poller: Poller;
+
+  /** A server-side channel shares the server's poller; a client polls its own reply stream. */
+  constructor(
+    shared: Poller | undefined,
+    private readonly replies?: Subscription,
+  ) {
+    this.poller = shared ?? new Poller(replies!, (m) => this.receive(m));
+  }
+
+  attach(publication: Publication): void {
+    this.publication = publication;
+  }
+
+  send(message: Uint8Array): void {
+    const max = (this.publication?.maxMessageLength ?? 1) - 1;
+    let at = 0;
+    for (; message.length - at > max; at += max) this.sendKind(Kind.PART, message.subarray(at, at + max));
+    this.sendKind(Kind.DATA, at === 0 ? message : message.subarray(at));
+  }
+
+  onMessage(handler: (message: Uint8Array) => void): void {
+    this.handlers.push(handler);
+  }
+
+  onClose(handler: (error?: Error) => void): void {
+    if (this.closed) handler();
+    else this.closeHandlers.push(handler);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.sendKind(Kind.BYE, new Uint8Array(0));
+    this.finish();
+  }
+
+  sendKind(kind: number, message: Uint8Array): void {
+    if (this.closed || !this.publication) return;
+    // Order is kept: once anything waits, everything after it waits behind it.
+    if (this.backlog.length > 0 || !this.tryOffer(kind, message)) {
+      // The caller may reuse its buffer once send() returns.
+      this.backlog.push({ kind, message: message.slice() });
+      this.poller.wake(() => this.drain());
+    }
+  }
+
+  receive(message: Uint8Array): void {
+    switch (message[0]) {
+      case Kind.PART:
+        this.parts.push(message.slice(1)); // the view into shared memory is only valid now
+        break;
+      case Kind.DATA: {
+        const last = message.subarray(1);
+        const payload =
+          this.parts.length === 0 ? last.slice() : Buffer.concat([...this.parts.splice(0), last]);
+        for (const h of this.handlers) h(payload);
+        break;
+      }
+      case Kind.WELCOME:
+        this.onWelcome?.();
+        break;
+      case Kind.BYE:
+        this.finish();
+        break;
+    }
+  }
+
+  finish(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    const publication = this.publication;
+    // BYE may still wait in the backlog: give it a moment before the publication goes.
+    const release = () => {
+      void publication?.close().catch(() => {});
+      if (this.replies) {
+        this.poller.stop();
+        void this.replies?.close().catch(() => {});
+      }
+    };
+    if (this.backlog.length > 0) setTimeout(release, 50);
+    else release();
+    for (const h of this.closeHandlers.splice(0)) h(error);
+  }
+
+  /** Offers what waits; true when nothing is left. */
+  private drain(): boolean {
+    while (this.backlog.length > 0) {
+      const { kind, message } = this.backlog[0]!;
+      if (!this.tryOffer(kind, message)) return false;
+      this.backlog.shift();
+    }
+    return true;
+  }
+
+  private tryOffer(kind: number, message: Uint8Array): boolean {
+    for (;;) {
+      const result = this.publication!.offer(message, KIND_PREFIX[kind]);
+      if (result >= 0) return true;
+      if (result === Offer.ADMIN_ACTION) continue; // the term rotated: go again at once
+      if (result === Offer.CLOSED || result === Offer.MAX_POSITION_EXCEEDED) {
+        this.finish(new AeronError("CLOSED", `the Aeron publication cannot take more (${result})`));
+        return true;
+      }
+      return false; // back pressure or a subscriber not there yet: retry from the poller
+    }
+  }
+}
+
+/**
+ * Runs the receive side off the event loop: polls while there is work, then backs off
+ * (immediate turns, then 1 ms sleeps) so an idle process does not burn a core. Pending sends
+ * that hit back pressure are retried from the same loop.
+ */
+class Poller {
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private idle = 0;
+  private stopped = false;
+  private readonly retries = new Set<() => boolean>();
+
+  constructor(
+    private readonly subscription: Subscription,
+    private readonly handler: (message: Uint8Array, image: Image) => void,
+  ) {
+    this.schedule();
+  }
+
+  wake(retry: () => boolean): void {
+    this.retries.add(retry);
+    this.idle = 0;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
+  }
+
+  private run = (): void => {
+    if (this.stopped) return;
+    let work = this.subscription.poll(this.handler, 256);
+    for (const retry of this.retries) {
+      if (retry()) {
+        this.retries.delete(retry);
+        work++;
+      }
+    }
+    this.idle = work > 0 ? 0 : this.idle + 1;
+    this.schedule();
+  };
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.idle < 1_000 ? setImmediate(this.run) : setTimeout(this.run, 1);
+  }
+}
+
+function parseStream(address: string): number {
+  const streamId = Number(address);
+  if (!Number.isInteger(streamId) || streamId < 1 || streamId > 0x3fff_ffff) {
+    throw new Error(`an Aeron transport address is a stream id from 1 to ${0x3fff_ffff}, got ${address}`);
+  }
+  return streamId;
+}
+
+function lost(): AeronError {
+  return new AeronError("NOT_CONNECTED", "the peer's Aeron stream went away");
+}
+
+async function waitFor(ready: () => boolean, timeoutMs: number, failure: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new AeronError("NOT_CONNECTED", failure);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
