@@ -29,6 +29,7 @@ export async function startMediaDriver(
   options: { clientLivenessTimeoutMs?: number } = {},
 ): Promise<MediaDriver> {
   const lib = await aeronLibs();
+  const liveness = options.clientLivenessTimeoutMs ?? 5_000;
   const work = await mkdtemp(join(tmpdir(), "bourse-aeron-"));
   const parent = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
   const dir = await mkdtemp(join(parent, "bourse-aeron-"));
@@ -45,7 +46,9 @@ export async function startMediaDriver(
       "-Daeron.dir.delete.on.shutdown=true",
       "-Daeron.threading.mode=SHARED",
       "-Daeron.ipc.term.buffer.length=16777216",
-      `-Daeron.client.liveness.timeout=${(options.clientLivenessTimeoutMs ?? 5_000) * 1_000_000}`,
+      `-Daeron.client.liveness.timeout=${liveness * 1_000_000}`,
+      // The driver insists that a blocked publication is unblocked only after a client is dead.
+      `-Daeron.publication.unblock.timeout=${(liveness + 10_000) * 1_000_000}`,
       "-Daeron.publication.linger.timeout=200000000",
       "-cp",
       `${lib}/*`,

@@ -49,7 +49,7 @@ export class AeronClient {
     private readonly counters: AtomicBuffer,
   ) {
     this.clientId = commands.nextCorrelationId();
-    this.timer = setInterval(() => this.duty(), 1);
+    this.timer = setInterval(() => this.doWork(), 1);
   }
 
   static async connect(options: AeronClientOptions): Promise<AeronClient> {
@@ -181,7 +181,12 @@ export class AeronClient {
     });
   }
 
-  private duty(): void {
+  /**
+   * One conductor cycle: answers, keepalive, driver liveness. A timer runs it; a caller that
+   * busy-spins (and so starves timers) calls it from its loop now and then, as Aeron's agent
+   * invoker does.
+   */
+  doWork(): void {
     try {
       while (this.responses.receive((typeId, body) => this.onResponse(typeId, body)) > 0) {}
       const now = Date.now();
