@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomInt } from "node:crypto";
 import { openSync } from "node:fs";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,14 +10,16 @@ import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/e
 import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
 import { UbsCoreService } from "../../components/ubscore/src/service.ts";
 import { TestClient } from "../api/client.ts";
+import type { MediaDriver } from "../infra/aeron.ts";
 import type { CassandraServer } from "../infra/cassandra.ts";
 import { freePort } from "../infra/ports.ts";
 import { Session } from "./harness.ts";
 
 /**
  * The exchange as local processes for the end-to-end and fault suites: one `bourse ubscore` and
- * `gateways` × `bourse gateway`, on loopback ports the kernel picks, state under `dataDir`, the
- * history in the given Cassandra. Processes can be SIGKILLed and restarted; every process is
+ * `gateways` × `bourse gateway`, talking over Aeron IPC through the given media driver (TCP on
+ * loopback without one), HTTP on ports the kernel picks, state under `dataDir`, the history in
+ * the given Cassandra. Processes can be SIGKILLed and restarted; every process is
  * killed when the suite ends.
  */
 const ADMIN_TOKEN = "local-exchange-admin-token-0123";
@@ -48,6 +51,7 @@ export class LocalExchange {
     gateways: number;
     cassandra: CassandraServer;
     keyspace: string;
+    aeron?: MediaDriver;
     dataDir?: string;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
@@ -66,6 +70,14 @@ export class LocalExchange {
       BOURSE_ADMIN_TOKEN: ADMIN_TOKEN,
       BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,
       BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${transport}`,
+      // A stream of its own: two exchanges may share one media driver.
+      ...(options.aeron
+        ? {
+            BOURSE_TRANSPORT_KIND: "aeron",
+            BOURSE_AERON_DIR: options.aeron.dir,
+            BOURSE_AERON_STREAM: String(randomInt(1_000, 0x3fff_ffff)),
+          }
+        : {}),
     };
     const exchange = new LocalExchange(dir, env, gatewayPorts, options.cassandra, options.keyspace);
     exchange.ubscore = await exchange.spawn("ubscore");

@@ -1,29 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../api/client.ts";
+import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
 import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
 import { crossTrade, type Session } from "./harness.ts";
 import { LocalExchange } from "./local-exchange.ts";
 
 /**
- * The exchange as separate processes — `bourse ubscore` and two `bourse gateway`s on the loopback
- * transport, history in a real Cassandra — driven through the public API by ccxt, with components
+ * The exchange as separate processes — `bourse ubscore` and two `bourse gateway`s over Aeron IPC
+ * through the real media driver, history in a real Cassandra — driven through the public API by ccxt, with components
  * killed (SIGKILL) and restarted mid-run. After each: every acknowledged order is still there, no
  * fill is applied twice, each asset's total (users plus fees) equals the deposits to the unit,
  * reconcile (UBSCore against the ledger) reports no difference, and the store holds every trade.
  */
 let cassandra: CassandraServer;
+let driver: MediaDriver;
 let exchange: LocalExchange;
 let session: Session;
 
 beforeAll(async () => {
-  cassandra = await startCassandra();
-  exchange = await LocalExchange.start({ gateways: 2, cassandra, keyspace: "bourse_e2e" });
+  [cassandra, driver] = await Promise.all([
+    startCassandra(),
+    startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
+  ]);
+  exchange = await LocalExchange.start({ gateways: 2, cassandra, keyspace: "bourse_e2e", aeron: driver });
   session = exchange.session;
 }, 600_000);
 
 afterAll(async () => {
   exchange?.stop();
   await cassandra?.stop();
+  await driver?.stop();
 });
 
 describe("the multi-process exchange", () => {

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../api/client.ts";
 import { LocalExchange } from "../e2e/local-exchange.ts";
+import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
 import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
 
 /**
- * Faults over the multi-process exchange under steady signed order load from a real Binance
+ * Faults over the multi-process exchange (Aeron IPC between the processes) under steady signed order load from a real Binance
  * client: SIGKILLs of random components at random points (seeded: BOURSE_FAULT_SEED), a Cassandra
  * crash, a torn journal tail, a full disk under the journal. After each: every acknowledged order
  * is still there, no trade twice, every asset's total equals its deposits to the unit, reconcile
@@ -17,6 +18,7 @@ import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
 const SEED = Number(process.env.BOURSE_FAULT_SEED ?? 20261124);
 const KILLS = Number(process.env.BOURSE_FAULT_KILLS ?? 22);
 let cassandra: CassandraServer;
+let driver: MediaDriver;
 let exchange: LocalExchange;
 const summary = { kills: 0, invariantChecks: 0 };
 
@@ -38,13 +40,17 @@ async function check(via: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  cassandra = await startCassandra();
-  exchange = await LocalExchange.start({ gateways: 2, cassandra, keyspace: "bourse_faults" });
+  [cassandra, driver] = await Promise.all([
+    startCassandra(),
+    startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
+  ]);
+  exchange = await LocalExchange.start({ gateways: 2, cassandra, keyspace: "bourse_faults", aeron: driver });
 }, 600_000);
 
 afterAll(async () => {
   exchange?.stop();
   await cassandra?.stop();
+  await driver?.stop();
   process.stdout.write(
     `faults: seed ${SEED}, ${summary.kills} kills, ${exchange?.session.acknowledged.length ?? 0} acknowledged orders, ${summary.invariantChecks} invariant checks, nothing lost\n`,
   );
@@ -114,6 +120,7 @@ describe.runIf(process.getuid?.() === 0)("a full disk under UBSCore's journal", 
       gateways: 1,
       cassandra,
       keyspace: "bourse_full",
+      aeron: driver,
       dataDir: join(mountPoint, "data"),
     });
   }, 300_000);

@@ -5,7 +5,7 @@ import { runOperator } from "../../../operator/src/operator.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
-import { startGatewayProcess, startUbsCoreProcess } from "../../exchange/src/processes.ts";
+import { startGatewayProcess, startUbsCoreProcess, upstreamOf } from "../../exchange/src/processes.ts";
 
 /**
  * `bourse`: the one way to start any part of Bourse. Every subcommand reads the same config
@@ -74,6 +74,9 @@ program
       `bourse ubscore: serving gateways on ${ubscore.address}, operator API on ${ubscore.node.adminUrl} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
     );
     onSignal(() => ubscore.close());
+    const lost = await ubscore.lost;
+    process.stderr.write(`bourse ubscore: lost the transport (${lost.message}); exiting\n`);
+    process.exit(3);
   });
 
 program
@@ -86,11 +89,11 @@ program
     const gateway = await startGatewayProcess(config, process.env.BOURSE_LOG === "1").catch((e: Error) => {
       throw new BourseError(
         "UNAVAILABLE",
-        `cannot subscribe to UBSCore at ${config.ubscore.address}: ${e.message}`,
+        `cannot subscribe to UBSCore at ${upstreamOf(config)}: ${e.message}`,
       );
     });
     process.stdout.write(
-      `bourse gateway: trading API on ${gateway.tradingUrl}, replica of UBSCore at ${config.ubscore.address}\n`,
+      `bourse gateway: trading API on ${gateway.tradingUrl}, replica of UBSCore at ${upstreamOf(config)}\n`,
     );
     onSignal(() => gateway.close());
     const lost = await gateway.replica.closed;

@@ -20,6 +20,9 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_ADMIN_TOKEN: ["gateway", "adminToken"],
   BOURSE_UBSCORE_LISTEN: ["ubscore", "listen"],
   BOURSE_UBSCORE_ADDRESS: ["ubscore", "address"],
+  BOURSE_TRANSPORT_KIND: ["transport", "kind"],
+  BOURSE_AERON_DIR: ["transport", "dir"],
+  BOURSE_AERON_STREAM: ["transport", "stream"],
 };
 
 export interface ConfigSources {

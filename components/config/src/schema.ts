@@ -1,3 +1,4 @@
+import { userInfo } from "node:os";
 import { z } from "zod";
 import { DEMO_EXCHANGE } from "../../domain/src/exchange.ts";
 
@@ -77,6 +78,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The hot path between gateways and UBSCore: loopback/cluster TCP (ubscore.listen and
+     * ubscore.address), or Aeron IPC through the media driver whose directory is `dir` (the
+     * sidecar in Kubernetes), with UBSCore listening on `stream`.
+     */
+    transport: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("tcp") }).strict(),
+        z
+          .object({
+            kind: z.literal("aeron"),
+            dir: z.string().min(1).default(`/dev/shm/aeron-${userInfo().username}`),
+            channel: z.string().startsWith("aeron:").default("aeron:ipc"),
+            stream: z.number().int().min(1).max(0x3fff_ffff).default(1001),
+          })
+          .strict(),
+      ])
+      .default({ kind: "tcp" }),
     ledger: z
       .discriminatedUnion("kind", [
         z.object({ kind: z.literal("embedded") }).strict(),

@@ -4,6 +4,9 @@ import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
+import { AeronClient } from "../../transport/aeron/src/client.ts";
+import { aeronTransport } from "../../transport/aeron/src/transport.ts";
+import type { Transport } from "../../transport/src/port.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
@@ -11,7 +14,8 @@ import { startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
  * settlement, ledger, transfers, operator API) and serves gateways over the transport;
- * `bourse gateway` runs the trading API on a replica of UBSCore, any number of them.
+ * `bourse gateway` runs the trading API on a replica of UBSCore, any number of them. Between
+ * them runs the configured transport: Aeron IPC through the media driver, or TCP.
  */
 type ApiKeyEvent = { kind: "apiKey"; key: ApiKey };
 
@@ -19,7 +23,49 @@ export interface UbsCoreProcess {
   readonly node: UbsCoreNode;
   /** Where gateways connect. */
   readonly address: string;
+  /** Resolves if the transport fails for good (the media driver died): the process must restart. */
+  readonly lost: Promise<Error>;
   close(): Promise<void>;
+}
+
+interface HotPath {
+  readonly transport: Transport;
+  readonly listen: string;
+  readonly address: string;
+  readonly lost: Promise<Error>;
+  close(): Promise<void>;
+}
+
+/** Where a gateway finds UBSCore, for messages. */
+export function upstreamOf(config: BourseConfig): string {
+  const t = config.transport;
+  return t.kind === "aeron" ? `Aeron stream ${t.stream} (${t.dir})` : config.ubscore.address;
+}
+
+/** The transport the config names, and the addresses UBSCore listens on and gateways dial. */
+async function openHotPath(config: BourseConfig): Promise<HotPath> {
+  const t = config.transport;
+  if (t.kind === "tcp") {
+    return {
+      transport: tcpTransport,
+      listen: config.ubscore.listen,
+      address: config.ubscore.address,
+      lost: new Promise<Error>(() => {}),
+      close: async () => {},
+    };
+  }
+  let onLost!: (e: Error) => void;
+  const lost = new Promise<Error>((resolve) => {
+    onLost = resolve;
+  });
+  const client = await AeronClient.connect({ dir: t.dir, onError: onLost });
+  return {
+    transport: aeronTransport(client, { channel: t.channel }),
+    listen: String(t.stream),
+    address: String(t.stream),
+    lost,
+    close: () => client.close(),
+  };
 }
 
 export async function startUbsCoreProcess(
@@ -38,12 +84,15 @@ export async function startUbsCoreProcess(
     () => keys.all().map((key): ApiKeyEvent => ({ kind: "apiKey", key })),
   );
   keys.onCreated((key) => replication.broadcast({ kind: "apiKey", key } satisfies ApiKeyEvent));
-  const server = await tcpTransport.listen(config.ubscore.listen, (channel) => replication.accept(channel));
+  const hotPath = await openHotPath(config);
+  const server = await hotPath.transport.listen(hotPath.listen, (channel) => replication.accept(channel));
   return {
     node,
     address: server.address,
+    lost: hotPath.lost,
     async close() {
       await server.close();
+      await hotPath.close();
       await node.close();
     },
   };
@@ -64,7 +113,11 @@ export async function startGatewayProcess(
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<GatewayProcess> {
   const keyRing = new KeyRing();
-  const channel = await tcpTransport.connect(config.ubscore.address);
+  const hotPath = await openHotPath(config);
+  const channel = await hotPath.transport.connect(hotPath.address).catch(async (e: Error) => {
+    await hotPath.close();
+    throw e;
+  });
   const replica = await UbsCoreReplica.open(channel, new ExchangeDefinition(config.exchange), (event) => {
     const e = event as ApiKeyEvent;
     if (e.kind === "apiKey") keyRing.add(e.key);
@@ -89,6 +142,7 @@ export async function startGatewayProcess(
     async close() {
       await trading.close();
       replica.close();
+      await hotPath.close();
     },
   };
 }

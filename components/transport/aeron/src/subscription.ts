@@ -158,11 +158,15 @@ export class Subscription {
     return this.onClose(this);
   }
 
-  /** Marks the subscription closed without telling the driver (the client is gone). */
+  /** Marks the subscription closed without telling the driver; its images become unavailable. */
   abandon(): void {
     this.closed = true;
-    for (const image of this.images) image.close();
+    const images = this.images;
     this.images = [];
+    for (const image of images) {
+      image.close();
+      for (const l of this.imageListeners.unavailable) l(image);
+    }
   }
 
   addImage(image: Image): void {
