@@ -71,7 +71,7 @@ program
     const config = await configFromFlags();
     const ubscore = await startUbsCoreProcess(config, process.env.BOURSE_LOG === "1");
     process.stdout.write(
-      `bourse ubscore: serving gateways on ${ubscore.address}, operator API on ${ubscore.node.adminUrl} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
+      `bourse ubscore: serving gateways on ${config.transport.kind === "aeron" ? upstreamOf(config) : ubscore.address}, operator API on ${ubscore.node.adminUrl} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
     );
     onSignal(() => ubscore.close());
     const lost = await ubscore.lost;
