@@ -40,8 +40,10 @@ export class EmbeddedLedger implements LedgerPort {
 
   async createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
     const timestamp = this.state.reserveTimestamps(this.clock(), batch.length);
-    await this.journal?.append(encodeBatch(OP_TRANSFERS, timestamp, batch, encodeTransfer));
-    return this.state.createTransfers(batch, timestamp);
+    if (!this.journal) return this.state.createTransfers(batch, timestamp);
+    const record = encodeBatch(OP_TRANSFERS, timestamp, batch, encodeTransfer);
+    await this.journal.append(record);
+    return this.state.createTransfers(batch, timestamp, record.subarray(HEADER));
   }
 
   async lookupAccounts(ids: bigint[]): Promise<Account[]> {
@@ -74,7 +76,7 @@ export class EmbeddedLedger implements LedgerPort {
       this.state.createAccounts(batch, timestamp);
     } else {
       const batch = Array.from({ length: count }, (_, i) => decodeTransfer(view, HEADER + i * EVENT_SIZE));
-      this.state.createTransfers(batch, timestamp);
+      this.state.createTransfers(batch, timestamp, record.subarray(HEADER));
     }
   }
 }

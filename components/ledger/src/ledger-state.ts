@@ -9,6 +9,8 @@ import {
   type Transfer,
   TransferFlags,
 } from "tigerbeetle-node";
+import { AccountTable } from "./account-table.ts";
+import { EVENT_SIZE } from "./codec.ts";
 import { TransferStore } from "./transfer-store.ts";
 
 /**
@@ -110,7 +112,7 @@ class UndoLog {
 type Undo = UndoLog | null;
 
 export class LedgerState {
-  readonly accounts = new Map<bigint, Account>();
+  readonly accounts = new AccountTable();
   readonly transfers = new TransferStore();
   private readonly failedTransferIds = new Set<bigint>();
   private readonly pendingState = new Map<bigint, PendingState>();
@@ -144,12 +146,22 @@ export class LedgerState {
     );
   }
 
-  createTransfers(batch: readonly Transfer[], timestamp: bigint): CreateTransferResult[] {
+  /**
+   * `encoded`, when the caller has it (the journaled batch), holds the same transfers as
+   * 128-byte records: created transfers are stored by copying their record instead of encoding
+   * each field again.
+   */
+  createTransfers(
+    batch: readonly Transfer[],
+    timestamp: bigint,
+    encoded?: Uint8Array,
+  ): CreateTransferResult[] {
     this.expire(timestamp);
     return this.runChains(
       batch,
       timestamp,
-      (t, ts, undo) => this.createTransfer(t, ts, undo),
+      (t, ts, undo, i) =>
+        this.createTransfer(t, ts, undo, encoded?.subarray(i * EVENT_SIZE, (i + 1) * EVENT_SIZE)),
       CreateTransferStatus,
     );
   }
@@ -159,7 +171,7 @@ export class LedgerState {
   private runChains<E extends { flags: number }, S extends number>(
     batch: readonly E[],
     timestamp: bigint,
-    create: (event: E, ts: bigint, undo: Undo) => S,
+    create: (event: E, ts: bigint, undo: Undo, index: number) => S,
     statuses: { created: S; linked_event_failed: S; linked_event_chain_open: S },
   ): { timestamp: bigint; status: S }[] {
     const results: { timestamp: bigint; status: S }[] = new Array(batch.length);
@@ -180,7 +192,7 @@ export class LedgerState {
       let status: S;
       if (inChain && chainFailed) status = statuses.linked_event_failed;
       else if (linked && i === batch.length - 1) status = statuses.linked_event_chain_open;
-      else status = create(event, ts, inChain ? undo : null);
+      else status = create(event, ts, inChain ? undo : null, i);
       results[i] = { timestamp: ts, status };
       if (inChain && status !== statuses.created && !chainFailed) {
         chainFailed = true;
@@ -217,14 +229,15 @@ export class LedgerState {
     if (a.credits_posted !== 0n) return S.credits_posted_must_be_zero;
     if (a.ledger === 0) return S.ledger_must_not_be_zero;
     if (a.code === 0) return S.code_must_not_be_zero;
-    this.accounts.set(a.id, { ...a, flags: a.flags & ~AccountFlags.linked, timestamp: ts });
-    undo?.push(() => this.accounts.delete(a.id));
+    this.accounts.add({ ...a, flags: a.flags & ~AccountFlags.linked, timestamp: ts });
+    // Undone in reverse order, so the account to remove is always the last one added.
+    undo?.push(() => this.accounts.removeLast());
     return S.created;
   }
 
   // ---- transfers ----
 
-  private createTransfer(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
+  private createTransfer(t: Transfer, ts: bigint, undo: Undo, encoded?: Uint8Array): CreateTransferStatus {
     const S = CreateTransferStatus;
     if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
     if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
@@ -232,7 +245,7 @@ export class LedgerState {
     if (t.id === U128_MAX) return S.id_must_not_be_int_max;
     if (this.transfers.has(t.id)) return transferExists(t, this.transfers.get(t.id)!);
     if (this.failedTransferIds.size > 0 && this.failedTransferIds.has(t.id)) return S.id_already_failed;
-    const status = this.validateAndApply(t, ts, undo);
+    const status = this.validateAndApply(t, ts, undo, encoded);
     if (status !== S.created && TRANSIENT.has(status)) {
       this.failedTransferIds.add(t.id);
       undo?.push(() => this.failedTransferIds.delete(t.id));
@@ -240,7 +253,7 @@ export class LedgerState {
     return status;
   }
 
-  private validateAndApply(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
+  private validateAndApply(t: Transfer, ts: bigint, undo: Undo, encoded?: Uint8Array): CreateTransferStatus {
     const S = CreateTransferStatus;
     const F = TransferFlags;
     const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
@@ -290,7 +303,7 @@ export class LedgerState {
     ) {
       return S.exceeds_debits;
     }
-    this.record(t, ts, amount, undo);
+    this.record(t, ts, amount, undo, encoded);
     this.adjust(dr, pending ? "debits_pending" : "debits_posted", amount, undo);
     this.adjust(cr, pending ? "credits_pending" : "credits_posted", amount, undo);
     if (pending) {
@@ -366,8 +379,8 @@ export class LedgerState {
     }
   }
 
-  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo): void {
-    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts);
+  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo, encoded?: Uint8Array): void {
+    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded);
     undo?.transfer();
   }
 

@@ -34,11 +34,15 @@ export class TransferStore {
     return slot < 0 ? undefined : decodeTransfer(this.view, slot * EVENT_SIZE);
   }
 
-  /** Appends a transfer whose id is not present, as created: with its amount, flags and timestamp. */
-  append(t: Transfer, amount: bigint, flags: number, timestamp: bigint): void {
+  /**
+   * Appends a transfer whose id is not present, as created: with its amount, flags and timestamp.
+   * `encoded` is `t` already in its 128-byte layout, copied instead of encoded again.
+   */
+  append(t: Transfer, amount: bigint, flags: number, timestamp: bigint, encoded?: Uint8Array): void {
     if ((this.count + 1) * EVENT_SIZE > this.bytes.length) this.grow();
     const o = this.count * EVENT_SIZE;
-    encodeTransfer(t, this.view, o);
+    if (encoded) this.bytes.set(encoded, o);
+    else encodeTransfer(t, this.view, o);
     writeU128(this.view, o + TRANSFER_AMOUNT, amount);
     this.view.setUint16(o + TRANSFER_FLAGS, flags, true);
     this.view.setBigUint64(o + TRANSFER_TIMESTAMP, timestamp, true);
