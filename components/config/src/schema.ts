@@ -71,6 +71,17 @@ export const configSchema = z
       .object({
         /** Take a snapshot (and drop covered journal segments) every this many journal records. */
         snapshotEvery: z.number().int().min(100).default(100_000),
+        /**
+         * Closed orders (all markets) and trades per market UBSCore keeps in memory beyond the
+         * open orders; older history is served from the history store.
+         */
+        retention: z
+          .object({
+            closedOrders: z.number().int().min(1_000).default(100_000),
+            tradesPerMarket: z.number().int().min(1_000).default(50_000),
+          })
+          .strict()
+          .prefault({}),
         /** Where `bourse ubscore` listens for gateways on the transport (host:port). */
         listen: hostPort.default("127.0.0.1:7100"),
         /** Where `bourse gateway` finds UBSCore (host:port; a Service name in Kubernetes). */

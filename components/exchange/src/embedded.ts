@@ -33,6 +33,8 @@ export interface UbsCoreNode {
   readonly service: UbsCoreService;
   readonly settlement: Settlement;
   readonly ledger: LedgerPort;
+  /** All of the history (UBSCore keeps only the recent part in memory). */
+  readonly store: HistoryStore;
   readonly transfers: TransferSaga;
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
@@ -61,6 +63,7 @@ export async function startEmbeddedExchange(
   const trading = buildTradingApi({
     service: node.service,
     funding: node.funding,
+    history: node.store,
     keys: node.keys,
     rateLimits: config.gateway.rateLimit,
     maxBodyBytes: config.gateway.maxBodyBytes,
@@ -89,6 +92,7 @@ export async function startUbsCoreNode(
   const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dataDir, exchange, {
     snapshotEvery: config.ubscore.snapshotEvery,
+    retention: config.ubscore.retention,
     onReplay: settle,
     beforeSnapshot: () => settlement.recordedDurably(),
   });
@@ -130,6 +134,7 @@ export async function startUbsCoreNode(
     service,
     settlement,
     ledger,
+    store,
     transfers,
     funding,
     keys,

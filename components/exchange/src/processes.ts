@@ -3,6 +3,7 @@ import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import type { HistoryReader } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { AeronClient } from "../../transport/aeron/src/client.ts";
 import { aeronTransport } from "../../transport/aeron/src/transport.ts";
@@ -73,13 +74,16 @@ export async function startUbsCoreProcess(
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<UbsCoreProcess> {
   const node = await startUbsCoreNode(config, log);
-  const { funding, keys } = node;
+  const { funding, keys, store } = node;
   const replication = new ReplicationServer(
     node.service,
     {
       transfer: (req: Parameters<FundingPort["transfer"]>[0]) => funding.transfer(req),
       history: (userId: number, type: TransferRecord["type"]) => funding.history(userId, type),
       balances: (userId: number) => funding.balances(userId),
+      order: (orderId: number) => store.order(orderId),
+      ordersByUser: (userId: number, marketId: number) => store.ordersByUser(userId, marketId),
+      tradesByUser: (userId: number, marketId: number) => store.tradesByUser(userId, marketId),
     },
     () => keys.all().map((key): ApiKeyEvent => ({ kind: "apiKey", key })),
   );
@@ -127,9 +131,16 @@ export async function startGatewayProcess(
     history: (userId, type) => replica.call<TransferRecord[]>("history", userId, type),
     balances: (userId) => replica.call("balances", userId),
   };
+  // History beyond what the replica keeps comes from UBSCore's store.
+  const history: HistoryReader = {
+    order: (orderId) => replica.call("order", orderId),
+    ordersByUser: (userId, marketId) => replica.call("ordersByUser", userId, marketId),
+    tradesByUser: (userId, marketId) => replica.call("tradesByUser", userId, marketId),
+  };
   const trading = buildTradingApi({
     service: replica,
     funding,
+    history,
     keys: keyRing,
     rateLimits: config.gateway.rateLimit,
     maxBodyBytes: config.gateway.maxBodyBytes,

@@ -26,7 +26,10 @@ const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
 
 const quote = (m: Market, units: bigint) => formatUnits(units, m.quote.decimals);
 
-export function orderView(m: Market, o: OrderRecord) {
+/** What an order view shows: an order UBSCore holds, or one from the history store. */
+type OrderFields = Omit<OrderRecord, "reserved" | "reserveAsset" | "fills">;
+
+export function orderView(m: Market, o: OrderFields) {
   return {
     symbol: m.symbol,
     orderId: o.orderId,

@@ -56,8 +56,6 @@ export class MarketStatistics {
   /** Per market: 1-minute candles in time order. */
   private readonly candles = new Map<number, Candle[]>();
 
-  constructor(private readonly tradesOf: (marketId: number) => readonly TradeRecord[]) {}
-
   /** Folds a trade into its minute candle; trades arrive in time order per market. */
   add(t: TradeRecord, takerIsBuyer: boolean): Candle {
     const list = this.candles.get(t.marketId) ?? [];
@@ -126,35 +124,43 @@ export class MarketStatistics {
     return out.slice(-limit);
   }
 
-  /** Rolling 24 hours ending now, from the trades themselves (exact to the millisecond). */
+  /**
+   * Rolling 24 hours ending now, from the minute candles: the window starts at the beginning of
+   * the minute 24 hours ago, so it may reach up to 59,999 ms further back, as Binance documents
+   * for its rolling windows. Candles cost one per minute, whatever the trade rate, and outlive
+   * the trades UBSCore keeps in memory.
+   */
   ticker24h(marketId: number, now: number): Ticker24h | undefined {
-    const trades = this.tradesOf(marketId);
-    let i = trades.length;
-    while (i > 0 && trades[i - 1]!.time > now - DAY) i--;
-    const window = trades.slice(i);
+    const candles = this.candles.get(marketId) ?? [];
+    const from = now - DAY - ((now - DAY) % MINUTE);
+    let i = candles.length;
+    while (i > 0 && candles[i - 1]!.openTime >= from) i--;
+    const window = candles.slice(i).filter((c) => c.openTime <= now);
     if (window.length === 0) return undefined;
     let high = 0;
     let low = Number.MAX_SAFE_INTEGER;
     let volumeLots = 0;
     let quoteVolume = 0n;
-    for (const t of window) {
-      high = Math.max(high, t.priceTicks);
-      low = Math.min(low, t.priceTicks);
-      volumeLots += t.qtyLots;
-      quoteVolume += t.quoteUnits;
+    let trades = 0;
+    for (const c of window) {
+      high = Math.max(high, c.high);
+      low = Math.min(low, c.low);
+      volumeLots += c.volumeLots;
+      quoteVolume += c.quoteVolume;
+      trades += c.trades;
     }
     return {
       openTime: now - DAY,
       closeTime: now,
-      open: window[0]!.priceTicks,
+      open: window[0]!.open,
       high,
       low,
-      last: window.at(-1)!.priceTicks,
+      last: window.at(-1)!.close,
       volumeLots,
       quoteVolume,
-      trades: window.length,
-      firstTradeId: window[0]!.tradeId,
-      lastTradeId: window.at(-1)!.tradeId,
+      trades,
+      firstTradeId: window[0]!.firstTradeId,
+      lastTradeId: window.at(-1)!.lastTradeId,
     };
   }
 }

@@ -11,7 +11,9 @@ import {
   ticksToPrice,
 } from "../../domain/src/market.ts";
 import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
+import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
+import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import { RequestAuthenticator } from "./auth.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import {
@@ -39,6 +41,8 @@ export interface TradingApiOptions {
   readonly rateLimits: RateLimits;
   readonly service: UbsCoreView;
   readonly funding: FundingPort;
+  /** Orders and trades older than what UBSCore keeps in memory. */
+  readonly history: HistoryReader;
   readonly keys: ApiKeyLookup;
   readonly maxBodyBytes: number;
   readonly clock?: () => number;
@@ -74,7 +78,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     "Binance spot REST conventions: market data, signed trading, user data streams.",
     "apiKey",
   );
-  app.register(async (api) => tradingRoutes(api, service, auth, clock, limiter));
+  app.register(async (api) => tradingRoutes(api, service, options.history, auth, clock, limiter));
   app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock));
   return app;
 }
@@ -82,12 +86,13 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
 function tradingRoutes(
   app: FastifyInstance,
   service: UbsCoreView,
+  history: HistoryReader,
   auth: RequestAuthenticator,
   clock: () => number,
   limiter: Limiter,
 ): void {
   const core = service.core;
-  const stats = new MarketStatistics((id) => core.tradesOf(id));
+  const stats = new MarketStatistics();
   for (const m of core.exchange.markets) for (const t of core.tradesOf(m.id)) stats.add(t, t.takerSide === 0);
   installStreams(app, new StreamHub(service, stats, clock), auth);
 
@@ -317,7 +322,7 @@ function tradingRoutes(
     async (req) => {
       const { key, params } = signed(req);
       const m = market(params);
-      const order = findOrder(params, key.userId, m);
+      const order = await queryOrder(params, key.userId, m);
       params.done();
       return orderView(m, order);
     },
@@ -402,11 +407,17 @@ function tradingRoutes(
       params.optionalInt("startTime");
       params.optionalInt("endTime");
       params.done();
-      return core
-        .allOrders(key.userId, m.id)
-        .filter((o) => fromId === undefined || o.orderId >= fromId)
-        .slice(0, limit)
-        .map((o) => orderView(m, o));
+      // The store's history with UBSCore's newer state laid over it (settlement writes behind).
+      const byId = new Map<number, StoredOrder | OrderRecord>();
+      for (const o of await history.ordersByUser(key.userId, m.id)) byId.set(o.orderId, o);
+      for (const o of core.allOrders(key.userId, m.id)) byId.set(o.orderId, o);
+      const orders = [...byId.values()].sort((a, b) => a.orderId - b.orderId);
+      // Binance: from orderId onwards when given, else the most recent.
+      const chosen =
+        fromId === undefined
+          ? orders.slice(-limit)
+          : orders.filter((o) => o.orderId >= fromId).slice(0, limit);
+      return chosen.map((o) => orderView(m, o));
     },
   );
 
@@ -479,9 +490,12 @@ function tradingRoutes(
       params.optionalInt("startTime");
       params.optionalInt("endTime");
       params.done();
-      return core
-        .tradesOf(m.id)
-        .filter((t) => t.buyerUserId === key.userId || t.sellerUserId === key.userId)
+      const mine = (t: TradeRecord) => t.buyerUserId === key.userId || t.sellerUserId === key.userId;
+      const byId = new Map<number, TradeRecord>();
+      for (const t of await history.tradesByUser(key.userId, m.id)) byId.set(t.tradeId, t);
+      for (const t of core.tradesOf(m.id)) if (mine(t)) byId.set(t.tradeId, t);
+      return [...byId.values()]
+        .sort((a, b) => a.tradeId - b.tradeId)
         .filter((t) => orderId === undefined || t.buyerOrderId === orderId || t.sellerOrderId === orderId)
         .slice(-limit)
         .flatMap((t) =>
@@ -498,9 +512,17 @@ function tradingRoutes(
 
   const marketOf = (params: Params) => core.exchange.market(params.required("symbol")) ?? invalidSymbol();
 
-  function findOrder(params: Params, userId: number, m: Market) {
+  /** An order UBSCore still holds, else one from the history store. */
+  async function queryOrder(params: Params, userId: number, m: Market): Promise<OrderRecord | StoredOrder> {
     const { orderId, clientOrderId } = orderRef(params);
-    const order = orderId !== undefined ? core.order(orderId) : core.orderByClientId(userId, clientOrderId!);
+    const recent = orderId !== undefined ? core.order(orderId) : core.orderByClientId(userId, clientOrderId!);
+    const order =
+      recent ??
+      (orderId !== undefined
+        ? await history.order(orderId)
+        : (await history.ordersByUser(userId, m.id))
+            .reverse()
+            .find((o) => o.clientOrderId === clientOrderId));
     if (!order || order.userId !== userId || order.marketId !== m.id) throw errors.noSuchOrder();
     return order;
   }

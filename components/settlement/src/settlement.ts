@@ -289,6 +289,8 @@ function storedOrder(o: OrderRecord): StoredOrder {
     status: o.status,
     time: o.time,
     updateTime: o.updateTime,
+    quoteOrderUnits: o.quoteOrderUnits,
+    stp: o.stp,
   };
 }
 

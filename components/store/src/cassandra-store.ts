@@ -33,10 +33,15 @@ const MIGRATIONS: readonly string[][] = [
     `CREATE TABLE IF NOT EXISTS trade_days (market_id int, day int, PRIMARY KEY (market_id, day))
       WITH CLUSTERING ORDER BY (day DESC)`,
   ],
+  // 2: what an order view needs besides: the quote amount of a market order by quote, and STP.
+  [
+    "ALTER TABLE orders_by_id ADD (quote_order_units varint, stp tinyint)",
+    "ALTER TABLE orders_by_user ADD (quote_order_units varint, stp tinyint)",
+  ],
 ];
 
 const ORDER_COLUMNS =
-  "order_id, user_id, market_id, client_order_id, side, type, tif, price_ticks, orig_qty_lots, executed_lots, cum_quote, status, time, update_time";
+  "order_id, user_id, market_id, client_order_id, side, type, tif, price_ticks, orig_qty_lots, executed_lots, cum_quote, status, time, update_time, quote_order_units, stp";
 const TRADE_COLUMNS =
   "trade_id, price_ticks, qty_lots, quote_units, time, buyer_order_id, seller_order_id, buyer_user_id, seller_user_id, taker_side, buyer_fee, seller_fee";
 
@@ -81,11 +86,11 @@ export class CassandraStore implements HistoryStore {
     for (const o of batch.orders) {
       const values = orderValues(o);
       queries.push({
-        query: `INSERT INTO orders_by_id (${ORDER_COLUMNS}) VALUES (${marks(14)})`,
+        query: `INSERT INTO orders_by_id (${ORDER_COLUMNS}) VALUES (${marks(16)})`,
         params: values,
       });
       queries.push({
-        query: `INSERT INTO orders_by_user (${ORDER_COLUMNS}) VALUES (${marks(14)})`,
+        query: `INSERT INTO orders_by_user (${ORDER_COLUMNS}) VALUES (${marks(16)})`,
         params: values,
       });
     }
@@ -204,6 +209,8 @@ function orderValues(o: StoredOrder): unknown[] {
     o.status,
     BigInt(o.time),
     BigInt(o.updateTime),
+    o.quoteOrderUnits,
+    o.stp,
   ];
 }
 
@@ -240,6 +247,9 @@ function toOrder(r: cassandra.types.Row): StoredOrder {
     status: r.status,
     time: Number(r.time),
     updateTime: Number(r.update_time),
+    // Rows written before migration 2 have neither: a limit order without STP.
+    quoteOrderUnits: r.quote_order_units === null ? 0n : BigInt(r.quote_order_units),
+    stp: r.stp ?? 0,
   };
 }
 

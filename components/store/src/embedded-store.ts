@@ -52,7 +52,8 @@ export class EmbeddedStore implements HistoryStore {
 
   private apply(batch: HistoryBatch): void {
     for (const o of batch.orders) {
-      this.orders.set(o.orderId, o);
+      // Records journaled before orders carried these two: a limit order without STP.
+      this.orders.set(o.orderId, { ...o, quoteOrderUnits: o.quoteOrderUnits ?? 0n, stp: o.stp ?? 0 });
       index(this.ordersOfUser, `${o.userId}:${o.marketId}`, o.orderId);
     }
     for (const t of batch.trades) {

@@ -21,7 +21,13 @@ export interface StoredOrder {
   readonly status: OrderStatus;
   readonly time: number;
   readonly updateTime: number;
+  /** A market order by quote amount: that amount (quote units); 0 otherwise. */
+  readonly quoteOrderUnits: bigint;
+  readonly stp: number;
 }
+
+/** What the gateway reads of history beyond what UBSCore keeps in memory. */
+export type HistoryReader = Pick<HistoryStore, "order" | "ordersByUser" | "tradesByUser">;
 
 export type StoredTrade = TradeRecord;
 

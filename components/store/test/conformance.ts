@@ -22,6 +22,8 @@ export const order = (
   status,
   time: 1_700_000_000_000,
   updateTime: 1_700_000_000_500,
+  quoteOrderUnits: orderId % 2 === 0 ? 0n : 123_456_789_012_345_678_901n,
+  stp: orderId % 3,
 });
 
 export const trade = (tradeId: number, time = 1_700_000_000_000 + tradeId): StoredTrade => ({

@@ -43,6 +43,17 @@ export interface CommandResult {
   readonly repeated?: boolean;
 }
 
+/**
+ * How much finished history the core keeps: every open order, plus the most recent closed orders
+ * and trades per market up to these counts. Older history lives in the history store (which
+ * settlement fills); the core's memory and snapshots stay bounded however long it runs.
+ */
+export interface Retention {
+  readonly closedOrders: number;
+  readonly tradesPerMarket: number;
+}
+export const DEFAULT_RETENTION: Retention = { closedOrders: 100_000, tradesPerMarket: 50_000 };
+
 const NO_EVENTS: readonly MatchingEvent[] = [];
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -57,6 +68,9 @@ export class UbsCore {
   private readonly openByClientId = new Map<string, number>();
   private readonly openByUser = new Map<number, Set<number>>();
   private readonly trades: TradeRecord[][] = [];
+  /** Closed order ids, oldest first from `closedHead`: the next to forget when over retention. */
+  private closed: number[] = [];
+  private closedHead = 0;
   private readonly halted = new Set<number>();
   private readonly withdrawals = new Map<string, Withdrawal>();
   /** Internal transfers applied, by sequence: a repeated transferIn/transferOut changes nothing. */
@@ -64,7 +78,10 @@ export class UbsCore {
   private nextOrderId = 1;
   private now = 0;
 
-  constructor(readonly exchange: ExchangeDefinition) {
+  constructor(
+    readonly exchange: ExchangeDefinition,
+    readonly retention: Retention = DEFAULT_RETENTION,
+  ) {
     this.fees = exchange.assets.map(() => 0n);
     for (const m of exchange.markets) {
       this.engines[m.id] = new MatchingEngine({ quotePerTickLot: Number(m.quotePerTickLot) });
@@ -73,6 +90,8 @@ export class UbsCore {
   }
 
   apply(cmd: UbsCommand): CommandResult {
+    // Before, not after: what the previous command closed stays readable to its listeners.
+    this.forgetOldHistory();
     switch (cmd.kind) {
       case "createUser":
         if (!Number.isSafeInteger(cmd.userId) || cmd.userId <= 0)
@@ -178,7 +197,9 @@ export class UbsCore {
    */
   snapshot(): Uint8Array {
     const header = {
-      version: 2,
+      version: 3,
+      retention: this.retention,
+      closed: this.closed.slice(this.closedHead),
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
@@ -199,15 +220,20 @@ export class UbsCore {
     return Buffer.concat(lines);
   }
 
-  static restore(exchange: ExchangeDefinition, bytes: Uint8Array): UbsCore {
+  /**
+   * `retention` overrides the snapshot's (UBSCore starting with its configured one); a replica
+   * passes none and keeps exactly what the primary keeps.
+   */
+  static restore(exchange: ExchangeDefinition, bytes: Uint8Array, retention?: Retention): UbsCore {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Version 1 (earlier releases) is one JSON document; version 2 is a header line, then records.
     if (buffer[0] === 0x7b && buffer.indexOf(0x0a) < 0)
-      return UbsCore.fromState(exchange, parseExact(buffer.toString("utf8")));
+      return UbsCore.fromState(exchange, parseExact(buffer.toString("utf8")), retention);
     let end = buffer.indexOf(0x0a);
     // biome-ignore lint/suspicious/noExplicitAny: the header's shape is checked by its version
     const state = parseExact<any>(buffer.toString("utf8", 0, end));
-    if (state.version !== 2) fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
+    if (state.version !== 2 && state.version !== 3)
+      fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     state.orders = [];
     state.trades = [];
     for (let start = end + 1; start < buffer.length; start = end + 1) {
@@ -222,15 +248,15 @@ export class UbsCore {
         state.trades[record[1]].push(record[2]);
       }
     }
-    return UbsCore.fromState(exchange, state);
+    return UbsCore.fromState(exchange, state, retention);
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: a parsed snapshot, checked by restore
-  private static fromState(exchange: ExchangeDefinition, state: any): UbsCore {
-    if (state.version !== 1 && state.version !== 2) {
+  private static fromState(exchange: ExchangeDefinition, state: any, retention?: Retention): UbsCore {
+    if (state.version !== 1 && state.version !== 2 && state.version !== 3) {
       fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     }
-    const core = new UbsCore(exchange);
+    const core = new UbsCore(exchange, retention ?? state.retention ?? DEFAULT_RETENTION);
     for (const id of state.users as number[]) core.users.add(id);
     for (const [id, bs] of state.balances as [number, Balance[]][]) core.balances.set(id, bs);
     (state.fees as bigint[]).forEach((f, i) => {
@@ -251,6 +277,13 @@ export class UbsCore {
     (state.trades as TradeRecord[][]).forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
+    // Versions 1 and 2 kept every order and did not record the closing order: oldest update first.
+    core.closed =
+      state.closed ??
+      (state.orders as OrderRecord[])
+        .filter(isDone)
+        .sort((a, b) => a.updateTime - b.updateTime || a.orderId - b.orderId)
+        .map((o) => o.orderId);
     for (const id of state.halted as number[]) core.halted.add(id);
     for (const w of state.withdrawals as Withdrawal[]) core.withdrawals.set(w.withdrawalId, w);
     for (const seq of state.appliedTransfers as number[]) core.appliedTransfers.add(seq);
@@ -598,8 +631,25 @@ export class UbsCore {
     this.balance(order.userId, order.reserveAsset).frozen -= amount;
   }
 
+  /** Drops the closed orders and trades beyond retention, oldest first. */
+  private forgetOldHistory(): void {
+    const excess = this.closed.length - this.closedHead - this.retention.closedOrders;
+    for (let i = 0; i < excess; i++) this.orders.delete(this.closed[this.closedHead++]!);
+    if (this.closedHead > 65_536 && this.closedHead * 2 > this.closed.length) {
+      this.closed = this.closed.slice(this.closedHead);
+      this.closedHead = 0;
+    }
+    // Trimmed in steps of a whole retention, so the copy is paid once per that many trades.
+    for (const list of this.trades) {
+      if (list && list.length >= 2 * this.retention.tradesPerMarket) {
+        list.splice(0, list.length - this.retention.tradesPerMarket);
+      }
+    }
+  }
+
   /** The order is done: release what it no longer needs and forget its client id. */
   private finish(order: OrderRecord, status: OrderRecord["status"]): void {
+    if (!isDone(order)) this.closed.push(order.orderId);
     order.status = status;
     order.updateTime = this.now;
     const b = this.balance(order.userId, order.reserveAsset);

@@ -4,7 +4,7 @@ import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
-import { type CommandResult, UbsCore } from "./core.ts";
+import { type CommandResult, type Retention, UbsCore } from "./core.ts";
 import type { UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
@@ -20,6 +20,8 @@ export type CommandListener = (cmd: UbsCommand, result: CommandResult, lsn: numb
 export interface UbsCoreServiceOptions {
   readonly snapshotEvery?: number;
   readonly journalSegmentBytes?: number;
+  /** How much closed history the core keeps in memory (the store keeps all of it). */
+  readonly retention?: Retention;
   /** Sees the commands replayed at open (after the snapshot), e.g. so settlement misses none. */
   readonly onReplay?: CommandListener;
   /** Awaited before a snapshot lets the journal segments it covers be dropped. */
@@ -66,7 +68,9 @@ export class UbsCoreService implements UbsCoreView {
     });
     const snapshots = new SnapshotStore(join(dataDir, "ubscore", "snapshots"));
     const latest = await snapshots.loadLatest();
-    const core = latest ? UbsCore.restore(exchange, latest.bytes) : new UbsCore(exchange);
+    const core = latest
+      ? UbsCore.restore(exchange, latest.bytes, options.retention)
+      : new UbsCore(exchange, options.retention);
     const from = (latest?.lsn ?? 0) + 1;
     await journal.replay(from, (payload, lsn) => {
       const cmd = decodeCommand(payload);

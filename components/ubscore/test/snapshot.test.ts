@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../domain/src/errors.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import { UbsCore } from "../src/core.ts";
+import { type Retention, UbsCore } from "../src/core.ts";
+import type { UbsCommand } from "../src/types.ts";
 import { dump, exchange, script } from "./fixtures.ts";
 
-function busyCore(): UbsCore {
-  const core = new UbsCore(exchange);
-  for (const cmd of script()) {
+function applyAll(core: UbsCore, cmds: UbsCommand[]): UbsCore {
+  for (const cmd of cmds) {
     try {
       core.apply(cmd);
     } catch (e) {
@@ -14,6 +14,10 @@ function busyCore(): UbsCore {
     }
   }
   return core;
+}
+
+function busyCore(): UbsCore {
+  return applyAll(new UbsCore(exchange), script());
 }
 
 describe("UBSCore snapshots", () => {
@@ -50,5 +54,39 @@ describe("UBSCore snapshots", () => {
   it("refuses a snapshot cut inside a record", () => {
     const bytes = busyCore().snapshot();
     expect(() => UbsCore.restore(exchange, bytes.subarray(0, bytes.length - 5))).toThrow(/inside a record/);
+  });
+});
+
+describe("UBSCore retention", () => {
+  const small: Retention = { closedOrders: 20, tradesPerMarket: 15 };
+
+  it("keeps every open order but only the most recent closed orders and trades", () => {
+    const core = applyAll(new UbsCore(exchange, small), script());
+    const everything = busyCore();
+    const all = (c: UbsCore) => [1, 2, 3].flatMap((u) => c.allOrders(u, 1));
+    const open = (c: UbsCore) => [1, 2, 3].flatMap((u) => c.openOrders(u, 1));
+    expect(open(core)).toEqual(open(everything));
+    const closed = all(core).filter((o) => !open(core).includes(o));
+    expect(all(everything).length - open(everything).length).toBeGreaterThan(small.closedOrders);
+    expect(closed.length).toBe(small.closedOrders);
+    // What is kept is kept whole: the same records as in a core that forgets nothing.
+    for (const o of closed) expect(everything.order(o.orderId)).toEqual(o);
+    expect(core.tradesOf(1).length).toBeLessThan(2 * small.tradesPerMarket);
+    expect(core.tradesOf(1)).toEqual(everything.tradesOf(1).slice(-core.tradesOf(1).length));
+    // Balances do not depend on how much history is kept.
+    for (const u of [1, 2, 3]) expect(core.balancesOf(u)).toEqual(everything.balancesOf(u));
+  });
+
+  it("prunes the same way after a snapshot as without one, so replicas keep what the primary keeps", () => {
+    const cmds = script();
+    const half = Math.floor(cmds.length / 2);
+    const primary = applyAll(new UbsCore(exchange, small), cmds.slice(0, half));
+    // A replica starts from the primary's snapshot and takes its retention from it.
+    const replica = UbsCore.restore(exchange, primary.snapshot());
+    expect(replica.retention).toEqual(small);
+    applyAll(primary, cmds.slice(half));
+    applyAll(replica, cmds.slice(half));
+    expect(dump(replica)).toBe(dump(primary));
+    expect(Buffer.from(replica.snapshot()).equals(Buffer.from(primary.snapshot()))).toBe(true);
   });
 });

@@ -6,7 +6,6 @@ import { AeronClient } from "../src/client.ts";
 import { Offer } from "../src/layout.ts";
 import type { Publication } from "../src/publication.ts";
 import { mapFile } from "../src/shared-memory.ts";
-import type { Subscription } from "../src/subscription.ts";
 
 /**
  * npm run bench:aeron — two Node processes through the real Aeron media driver (IPC):

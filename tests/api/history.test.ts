@@ -1,0 +1,121 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../components/config/src/load.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { OrderType, Side, TimeInForce } from "../../components/matching/src/protocol.ts";
+import { TestClient } from "./client.ts";
+
+/**
+ * History beyond what UBSCore keeps in memory: with the smallest retention (1,000 closed orders,
+ * 1,000 trades per market), 4,400 crossing orders make 2,200 trades; the oldest orders and trades
+ * are gone from UBSCore and must come from the history store, through the same API.
+ */
+let exchange: EmbeddedExchange;
+let alice: TestClient;
+const PAIRS = 2_200;
+
+beforeAll(async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "bourse-history-"));
+  const config = await loadConfig({
+    overrides: {
+      dataDir,
+      demo: true,
+      gateway: { port: 0, adminPort: 0 },
+      ubscore: { retention: { closedOrders: 1_000, tradesPerMarket: 1_000 } },
+    },
+  });
+  exchange = await startEmbeddedExchange(config, false);
+  const [a, b] = exchange.demoKeys;
+  alice = new TestClient(exchange.tradingUrl, a);
+  const base = { symbol: "BTCUSDT", type: OrderType.Limit, tif: TimeInForce.GTC, quoteUnits: 0n, stp: 0 };
+  for (let i = 0; i < PAIRS; i++) {
+    await Promise.all([
+      exchange.service.submit({
+        kind: "place",
+        ...base,
+        userId: a!.userId,
+        clientOrderId: `buy${i}`,
+        side: Side.Buy,
+        priceTicks: 6_000_000,
+        qtyLots: 10,
+        time: Date.now(),
+      }),
+      exchange.service.submit({
+        kind: "place",
+        ...base,
+        userId: b!.userId,
+        clientOrderId: `sell${i}`,
+        side: Side.Sell,
+        priceTicks: 6_000_000,
+        qtyLots: 10,
+        time: Date.now(),
+      }),
+    ]);
+  }
+  await exchange.settlement.waitSettled(exchange.service.lastLsn);
+}, 120_000);
+
+afterAll(async () => {
+  await exchange?.close();
+});
+
+describe("history beyond UBSCore's retention", () => {
+  it("UBSCore forgot the oldest orders and trades", () => {
+    expect(exchange.service.core.orderByClientId(exchange.demoKeys[0]!.userId, "buy0")).toBeUndefined();
+    expect(exchange.service.core.tradesOf(1).length).toBeLessThan(PAIRS);
+  });
+
+  it("serves an old order by id and by client order id from the store", async () => {
+    const byClientId = await alice.signed<{ orderId: number; status: string; clientOrderId: string }>(
+      "GET",
+      "/api/v3/order",
+      { symbol: "BTCUSDT", origClientOrderId: "buy0" },
+    );
+    expect(byClientId.status).toBe(200);
+    expect(byClientId.body).toMatchObject({
+      clientOrderId: "buy0",
+      status: "FILLED",
+      executedQty: "0.00010000",
+    });
+    const byId = await alice.signed("GET", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      orderId: byClientId.body.orderId,
+    });
+    expect(byId.body).toEqual(byClientId.body);
+  });
+
+  it("lists every order across the store and UBSCore, oldest from orderId, newest without", async () => {
+    const oldest = await alice.signed<{ clientOrderId: string }[]>("GET", "/api/v3/allOrders", {
+      symbol: "BTCUSDT",
+      orderId: 1,
+      limit: 1000,
+    });
+    expect(oldest.body.map((o) => o.clientOrderId).slice(0, 3)).toEqual(["buy0", "buy1", "buy2"]);
+    const newest = await alice.signed<{ clientOrderId: string }[]>("GET", "/api/v3/allOrders", {
+      symbol: "BTCUSDT",
+      limit: 1000,
+    });
+    expect(newest.body).toHaveLength(1000);
+    expect(newest.body.at(-1)!.clientOrderId).toBe(`buy${PAIRS - 1}`);
+  });
+
+  it("finds the trades of an old order, and the most recent trades, each once", async () => {
+    const order = await alice.signed<{ orderId: number }>("GET", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      origClientOrderId: "buy1",
+    });
+    const trades = await alice.signed<{ orderId: number; isBuyer: boolean }[]>("GET", "/api/v3/myTrades", {
+      symbol: "BTCUSDT",
+      orderId: order.body.orderId,
+    });
+    expect(trades.body).toEqual([expect.objectContaining({ orderId: order.body.orderId, isBuyer: true })]);
+    const recent = await alice.signed<{ id: number }[]>("GET", "/api/v3/myTrades", {
+      symbol: "BTCUSDT",
+      limit: 1000,
+    });
+    expect(recent.body).toHaveLength(1000);
+    expect(new Set(recent.body.map((t) => t.id)).size).toBe(1000);
+  });
+});
