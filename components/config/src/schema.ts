@@ -77,8 +77,8 @@ export const configSchema = z
          */
         retention: z
           .object({
-            closedOrders: z.number().int().min(1_000).default(100_000),
-            tradesPerMarket: z.number().int().min(1_000).default(50_000),
+            closedOrders: z.number().int().min(1_000).default(50_000),
+            tradesPerMarket: z.number().int().min(1_000).default(10_000),
           })
           .strict()
           .prefault({}),

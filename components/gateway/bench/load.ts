@@ -1,6 +1,6 @@
 /** The load generator shared by bench:gateway and bench:soak: signed order placements over HTTP keep-alive. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { Agent, request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { sign } from "../src/keys.ts";
 
@@ -18,7 +18,13 @@ export async function startServer(
 ): Promise<{ child: ChildProcess; url: string; keys: Key[] }> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", new URL("./server.ts", import.meta.url).pathname, mode],
+    [
+      ...(process.env.BENCH_SERVER_FLAGS?.split(" ") ?? []),
+      "--import",
+      "tsx",
+      new URL("./server.ts", import.meta.url).pathname,
+      mode,
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
@@ -33,25 +39,86 @@ export async function startServer(
 
 export type Send = () => Promise<number>;
 
+/**
+ * A lean HTTP/1.1 keep-alive client: CONCURRENCY sockets, one request in flight on each, requests
+ * written as one buffer and responses framed by Content-Length. Node's http client spends tens of
+ * microseconds per request; on a 2-vCPU machine that shares its cores with the server, the
+ * generator's own cost showed up as the tail it was supposed to measure.
+ */
 export function sender(
   url: string,
-  agent: Agent,
   makeRequest: () => { method: string; path: string; headers: Record<string, string>; body?: string },
 ): Send {
   const { hostname, port } = new URL(url);
-  return () =>
-    new Promise((resolve, reject) => {
-      const r = makeRequest();
-      const req = request(
-        { hostname, port, agent, method: r.method, path: r.path, headers: r.headers },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", reject);
-      req.end(r.body);
+  const idle: Connection[] = [];
+  const waiting: (() => void)[] = [];
+  let opened = 0;
+  const acquire = async (): Promise<Connection> => {
+    const ready = idle.pop();
+    if (ready) return ready;
+    if (opened < CONCURRENCY) {
+      opened++;
+      return Connection.open(hostname, Number(port));
+    }
+    await new Promise<void>((r) => waiting.push(r));
+    return acquire();
+  };
+  const release = (c: Connection) => {
+    idle.push(c);
+    waiting.shift()?.();
+  };
+  return async () => {
+    const r = makeRequest();
+    const head = [`${r.method} ${r.path} HTTP/1.1`, `host: ${hostname}:${port}`];
+    for (const [k, v] of Object.entries(r.headers)) head.push(`${k}: ${v}`);
+    head.push(`content-length: ${Buffer.byteLength(r.body ?? "")}`, "", r.body ?? "");
+    const connection = await acquire();
+    try {
+      return await connection.send(head.join("\r\n"));
+    } finally {
+      release(connection);
+    }
+  };
+}
+
+class Connection {
+  private pending: ((status: number) => void) | undefined;
+  private failed: ((e: Error) => void) | undefined;
+  private buffered: Buffer = Buffer.alloc(0);
+
+  private constructor(private readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.on("data", (chunk) => this.receive(chunk));
+    socket.on("error", (e) => this.failed?.(e));
+  }
+
+  static open(host: string, port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port }, () => resolve(new Connection(socket)));
+      socket.once("error", reject);
     });
+  }
+
+  send(request: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.pending = resolve;
+      this.failed = reject;
+      this.socket.write(request);
+    });
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    const end = this.buffered.indexOf("\r\n\r\n");
+    if (end < 0) return;
+    const head = this.buffered.toString("latin1", 0, end);
+    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffered.length < end + 4 + length) return;
+    this.buffered = this.buffered.subarray(end + 4 + length);
+    const done = this.pending!;
+    this.pending = undefined;
+    done(Number(head.slice(9, 12)));
+  }
 }
 
 export async function closedLoop(
@@ -89,9 +156,11 @@ export async function openLoop(
     const scheduled = start + i * interval;
     const wait = scheduled - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Late (queued behind the generator): counted from when it was due; early: from when sent.
+    const from = Math.min(scheduled, performance.now());
     inflight.push(
       send().then((status) => {
-        latencies.push(performance.now() - scheduled);
+        latencies.push(performance.now() - from);
         if (status !== 200) errors++;
       }),
     );
@@ -105,15 +174,13 @@ export function pct(values: number[], p: number): string {
   return `${sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2)} ms`;
 }
 
-const agent = () => new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
 /**
  * Signed order placements from alice (bids) and bob (offers). Resting: bids below, offers above, so
  * every order rests and changes the book. Crossing: both at one price, so each pair trades.
  */
 export function orders(url: string, keys: Key[], crossing = false): Send {
   let n = 0;
-  return sender(url, agent(), () => {
+  return sender(url, () => {
     const k = keys[n % 2]!;
     const side = n % 2 === 0 ? "BUY" : "SELL";
     const price = crossing ? 60000 : side === "BUY" ? 50000 + (n % 500) : 70000 + (n % 500);

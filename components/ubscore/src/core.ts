@@ -52,7 +52,7 @@ export interface Retention {
   readonly closedOrders: number;
   readonly tradesPerMarket: number;
 }
-export const DEFAULT_RETENTION: Retention = { closedOrders: 100_000, tradesPerMarket: 50_000 };
+export const DEFAULT_RETENTION: Retention = { closedOrders: 50_000, tradesPerMarket: 10_000 };
 
 const NO_EVENTS: readonly MatchingEvent[] = [];
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -196,6 +196,16 @@ export class UbsCore {
    * crashed there after about a million orders).
    */
   snapshot(): Uint8Array {
+    return Buffer.concat([...this.snapshotChunks()]);
+  }
+
+  /**
+   * The snapshot as chunks, for writing without stopping the world: the header (balances, books)
+   * is serialized now and open orders are copied now; closed orders and trades, which never change
+   * again, are captured by reference; records are serialized as the chunks are taken, a thousand
+   * at a time.
+   */
+  snapshotChunks(): Iterable<Buffer> {
     const header = {
       version: 3,
       retention: this.retention,
@@ -212,12 +222,39 @@ export class UbsCore {
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
-    const lines: Buffer[] = [Buffer.from(`${stringifyExact(header)}\n`)];
-    for (const o of this.orders.values()) lines.push(Buffer.from(`${stringifyExact(["o", o])}\n`));
-    this.trades.forEach((list, marketId) => {
-      for (const t of list ?? []) lines.push(Buffer.from(`${stringifyExact(["t", marketId, t])}\n`));
-    });
-    return Buffer.concat(lines);
+    const head = Buffer.from(`${stringifyExact(header)}\n`);
+    // Open orders still change: copied now (a shallow copy and their fills), serialized later.
+    const orders: OrderRecord[] = [];
+    for (const ids of this.openByUser.values()) {
+      for (const id of ids) {
+        const o = this.orders.get(id)!;
+        orders.push({ ...o, fills: o.fills.slice() });
+      }
+    }
+    for (const id of header.closed) orders.push(this.orders.get(id)!);
+    const trades = Array.from(this.trades, (list) => list?.slice() ?? []); // sparse: markets by id
+    return (function* () {
+      yield head;
+      const CHUNK = 1_000;
+      for (let i = 0; i < orders.length; i += CHUNK) {
+        yield Buffer.from(
+          orders
+            .slice(i, i + CHUNK)
+            .map((o) => `${stringifyExact(["o", o])}\n`)
+            .join(""),
+        );
+      }
+      for (const [marketId, list] of trades.entries()) {
+        for (let i = 0; i < list.length; i += CHUNK) {
+          yield Buffer.from(
+            list
+              .slice(i, i + CHUNK)
+              .map((t) => `${stringifyExact(["t", marketId, t])}\n`)
+              .join(""),
+          );
+        }
+      }
+    })();
   }
 
   /**
@@ -346,7 +383,9 @@ export class UbsCore {
   }
 
   allOrders(userId: number, marketId: number): OrderRecord[] {
-    return [...this.orders.values()].filter((o) => o.userId === userId && o.marketId === marketId);
+    return [...this.orders.values()]
+      .filter((o) => o.userId === userId && o.marketId === marketId)
+      .sort((a, b) => a.orderId - b.orderId);
   }
 
   tradesOf(marketId: number): readonly TradeRecord[] {

@@ -138,12 +138,23 @@ export class UbsCoreService implements UbsCoreView {
     }
   }
 
-  /** State after `lsn` is captured now (synchronously); writing it and dropping segments follow. */
+  /**
+   * State after `lsn` is captured now (synchronously); serializing what can no longer change,
+   * writing it and dropping journal segments follow, a chunk per event-loop turn, so commands keep
+   * flowing meanwhile.
+   */
   private snapshotAt(lsn: number): void {
-    const bytes = this.core.snapshot();
+    const chunks = this.core.snapshotChunks();
     this.snapshotting = this.snapshotting
       .then(() => this.beforeSnapshot())
-      .then(() => this.snapshots.save(lsn, bytes))
+      .then(async () => {
+        const parts: Buffer[] = [];
+        for (const chunk of chunks) {
+          parts.push(chunk);
+          await new Promise((r) => setImmediate(r));
+        }
+        await this.snapshots.save(lsn, Buffer.concat(parts));
+      })
       .then(() => this.journal.truncateBefore(lsn + 1))
       .then(
         () => {
