@@ -10,6 +10,8 @@ import type { MarketSpec } from "../../components/domain/src/market.ts";
  * same message, before any pod starts.
  */
 export interface ExchangeSpec {
+  /** Between gateways and UBSCore: TCP, or Aeron UDP through each pod's media-driver sidecar. */
+  readonly transport?: "tcp" | "aeron";
   readonly assets: readonly { readonly symbol: string; readonly decimals: number }[];
   readonly markets: readonly (Omit<MarketSpec, "makerFeePpm" | "takerFeePpm"> & {
     readonly makerFeePpm?: number;
@@ -24,6 +26,8 @@ export interface InfrastructureEndpoints {
   readonly scylla: { readonly contactPoints: readonly string[]; readonly localDataCenter: string };
   /** Where gateways reach UBSCore (its Service, on the transport port). */
   readonly ubscore: string;
+  /** UBSCore's pod and Aeron UDP port (transport: aeron). */
+  readonly ubscoreAeron: string;
 }
 
 /** Fees the CRD defaults when a market leaves them out (the API server applies the same). */
@@ -48,6 +52,11 @@ export function renderExchangeConfig(
       },
       gateway: { host: "0.0.0.0", port: 8080, adminHost: "0.0.0.0", adminPort: 8081 },
       ubscore: { listen: `0.0.0.0:${infra.ubscore.split(":").pop()}`, address: infra.ubscore },
+      // Gateways publish to UBSCore's endpoint; UBSCore's pod overrides `channel` to listen.
+      transport:
+        spec.transport === "aeron"
+          ? { kind: "aeron", dir: "/dev/shm/aeron", channel: `aeron:udp?endpoint=${infra.ubscoreAeron}` }
+          : { kind: "tcp" },
       ledger: {
         kind: "tigerbeetle",
         clusterId: infra.tigerbeetle.clusterId,

@@ -36,6 +36,9 @@ export const PORTS = {
   trading: 8080,
   admin: 8081,
   transport: 7100,
+  /** Aeron UDP (transport: aeron): UBSCore's endpoint, and each gateway's endpoint for replies. */
+  aeron: 7200,
+  aeronReply: 7201,
   tigerbeetle: 3001,
   kafka: 9092,
   controller: 9093,
@@ -159,6 +162,8 @@ export function infrastructureEndpoints(ex: Exchange, facts: ClusterFacts): Infr
       localDataCenter: "datacenter1",
     },
     ubscore: `${objectName(ex, "ubscore")}.${ns}.svc:${PORTS.transport}`,
+    // Aeron status messages go back to the sender's address: the pod itself, not a Service IP.
+    ubscoreAeron: `${objectName(ex, "ubscore")}-0.${objectName(ex, "ubscore")}-headless.${ns}.svc:${PORTS.aeron}`,
   };
 }
 
@@ -330,6 +335,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   const name = objectName(ex, c);
   const ubscore = c === "ubscore";
   const replicas = ubscore ? 1 : ex.spec.gateway.replicas;
+  const aeron = ex.spec.transport === "aeron";
   const container = {
     name: c,
     image: `${ex.spec.image.repository}:${ex.spec.image.tag}`,
@@ -337,6 +343,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     args: [c, "--config", CONFIG_PATH],
     env: [
       { name: "AERON_DIR", value: "/dev/shm/aeron" },
+      ...(aeron ? aeronEnv(ubscore) : []),
       ...(ubscore
         ? [
             {
@@ -348,12 +355,18 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     ],
     ports: ubscore
       ? [
-          { name: "transport", containerPort: PORTS.transport },
+          aeron
+            ? { name: "aeron", containerPort: PORTS.aeron, protocol: "UDP" }
+            : { name: "transport", containerPort: PORTS.transport },
           { name: "admin", containerPort: PORTS.admin },
         ]
-      : [{ name: "trading", containerPort: PORTS.trading }],
+      : [
+          { name: "trading", containerPort: PORTS.trading },
+          ...(aeron ? [{ name: "aeron-reply", containerPort: PORTS.aeronReply, protocol: "UDP" }] : []),
+        ],
+    // Over Aeron nothing listens on TCP 7100: the operator API's port says UBSCore is up.
     readinessProbe: ubscore
-      ? { tcpSocket: { port: PORTS.transport }, periodSeconds: 5 }
+      ? { tcpSocket: { port: aeron ? PORTS.admin : PORTS.transport }, periodSeconds: 5 }
       : { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 },
     resources: ex.spec[c].resources,
     volumeMounts: [
@@ -384,6 +397,8 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
         }),
         clientService(ex, c, [{ name: "transport", port: PORTS.transport }]),
         clientService(ex, c, [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
+        // The StatefulSet's governing Service: the pod's DNS name, which gateways send Aeron UDP to.
+        headlessService(ex, c, { port: PORTS.aeron, protocol: "UDP" }),
       ],
       workloads: [{ kind: "StatefulSet", name, tier: "component", replicas }],
     };
@@ -396,6 +411,20 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     ],
     workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
   };
+}
+
+/**
+ * With `transport: aeron`, each side talks to its own media-driver sidecar, which carries the
+ * streams over UDP: UBSCore subscribes on its pod's endpoint; a gateway takes replies on its own
+ * pod IP (the downward API), which it announces when it connects.
+ */
+function aeronEnv(ubscore: boolean): Record<string, unknown>[] {
+  return ubscore
+    ? [{ name: "BOURSE_AERON_CHANNEL", value: `aeron:udp?endpoint=0.0.0.0:${PORTS.aeron}` }]
+    : [
+        { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+        { name: "BOURSE_AERON_REPLY_CHANNEL", value: `aeron:udp?endpoint=$(POD_IP):${PORTS.aeronReply}` },
+      ];
 }
 
 /**
@@ -510,7 +539,11 @@ function claim(name: string, storage: string): Record<string, unknown> {
   };
 }
 
-function headlessService(ex: Exchange, component: string, ...ports: number[]): KubeObject {
+function headlessService(
+  ex: Exchange,
+  component: string,
+  ...ports: (number | { port: number; protocol: "UDP" })[]
+): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -520,7 +553,11 @@ function headlessService(ex: Exchange, component: string, ...ports: number[]): K
       // Peers must find each other before they are ready (quorum forms only once they do).
       publishNotReadyAddresses: true,
       selector: selector(ex, component),
-      ports: ports.map((port) => ({ name: `p${port}`, port, targetPort: port })),
+      ports: ports.map((p) =>
+        typeof p === "number"
+          ? { name: `p${p}`, port: p, targetPort: p }
+          : { name: `p${p.port}-udp`, port: p.port, targetPort: p.port, protocol: p.protocol },
+      ),
     },
   };
 }

@@ -12,6 +12,7 @@ const infra: InfrastructureEndpoints = {
   kafkaBrokers: ["demo-kafka-0.demo-kafka:9092"],
   scylla: { contactPoints: ["demo-scylla-0.demo-scylla"], localDataCenter: "datacenter1" },
   ubscore: "demo-ubscore.trading.svc:7100",
+  ubscoreAeron: "demo-ubscore-0.demo-ubscore-headless.trading.svc:7200",
 };
 
 async function exampleSpec(): Promise<ExchangeSpec> {

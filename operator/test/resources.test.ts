@@ -152,4 +152,35 @@ describe("computeStatus", () => {
     });
     expect(status.phase).toBe("Degraded");
   });
+
+  it("with transport aeron, carries the hot path over UDP between the pods' media-driver sidecars", async () => {
+    const ex = await example();
+    ex.spec = { ...ex.spec, transport: "aeron" };
+    const { objects } = renderExchange(ex, facts);
+    const config = JSON.parse((objects[0]!.data as Record<string, string>)["bourse.json"]!);
+    expect(config.transport).toEqual({
+      kind: "aeron",
+      dir: "/dev/shm/aeron",
+      channel: "aeron:udp?endpoint=demo-ubscore-0.demo-ubscore-headless.trading.svc:7200",
+      stream: 1001,
+    });
+    const container = (name: string) =>
+      (
+        objects.find((o) => o.metadata.name === name)!.spec as {
+          template: { spec: { containers: { env: { name: string; value?: string }[]; ports: unknown[] }[] } };
+        }
+      ).template.spec.containers[0]!;
+    const env = (name: string) => Object.fromEntries(container(name).env.map((e) => [e.name, e.value]));
+    expect(env("demo-ubscore").BOURSE_AERON_CHANNEL).toBe("aeron:udp?endpoint=0.0.0.0:7200");
+    expect(env("demo-gateway").BOURSE_AERON_REPLY_CHANNEL).toBe("aeron:udp?endpoint=$(POD_IP):7201");
+    expect(container("demo-ubscore").ports).toContainEqual({
+      name: "aeron",
+      containerPort: 7200,
+      protocol: "UDP",
+    });
+    const headless = objects.find((o) => o.metadata.name === "demo-ubscore-headless")!;
+    expect((headless.spec as { ports: unknown[] }).ports).toEqual([
+      { name: "p7200-udp", port: 7200, targetPort: 7200, protocol: "UDP" },
+    ]);
+  });
 });

@@ -23,6 +23,8 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_TRANSPORT_KIND: ["transport", "kind"],
   BOURSE_AERON_DIR: ["transport", "dir"],
   BOURSE_AERON_STREAM: ["transport", "stream"],
+  BOURSE_AERON_CHANNEL: ["transport", "channel"],
+  BOURSE_AERON_REPLY_CHANNEL: ["transport", "replyChannel"],
 };
 
 export interface ConfigSources {

@@ -91,8 +91,8 @@ export const configSchema = z
       .prefault({}),
     /**
      * The hot path between gateways and UBSCore: loopback/cluster TCP (ubscore.listen and
-     * ubscore.address), or Aeron IPC through the media driver whose directory is `dir` (the
-     * sidecar in Kubernetes), with UBSCore listening on `stream`.
+     * ubscore.address), or Aeron through the media driver whose directory is `dir` (the sidecar
+     * in Kubernetes), with UBSCore listening on `stream`: IPC on one host, UDP between pods.
      */
     transport: z
       .discriminatedUnion("kind", [
@@ -101,7 +101,10 @@ export const configSchema = z
           .object({
             kind: z.literal("aeron"),
             dir: z.string().min(1).default(`/dev/shm/aeron-${userInfo().username}`),
+            /** UBSCore subscribes here, gateways publish here: IPC, or UBSCore's UDP endpoint. */
             channel: z.string().startsWith("aeron:").default("aeron:ipc"),
+            /** Where a gateway takes UBSCore's replies (its own UDP endpoint); `channel` if unset. */
+            replyChannel: z.string().startsWith("aeron:").optional(),
             stream: z.number().int().min(1).max(0x3fff_ffff).default(1001),
           })
           .strict(),

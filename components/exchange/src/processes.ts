@@ -61,7 +61,7 @@ async function openHotPath(config: BourseConfig): Promise<HotPath> {
   });
   const client = await AeronClient.connect({ dir: t.dir, onError: onLost });
   return {
-    transport: aeronTransport(client, { channel: t.channel }),
+    transport: aeronTransport(client, { channel: t.channel, replyChannel: t.replyChannel }),
     listen: String(t.stream),
     address: String(t.stream),
     lost,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MediaDriver, startMediaDriver } from "../../../tests/infra/aeron.ts";
+import { freePort } from "../../../tests/infra/ports.ts";
 import { AeronClient } from "../aeron/src/client.ts";
 import { aeronTransport } from "../aeron/src/transport.ts";
 import type { Channel, Transport } from "../src/port.ts";
@@ -77,4 +78,13 @@ describe("over the real Aeron media driver", () => {
     await driver?.stop();
   });
   conformance("Aeron IPC", () => aeronTransport(client, { connectTimeoutMs: 2_000 }), "0");
+  // Between pods each side has its own endpoint; here both are on loopback through one driver.
+  let udp: { channel: string; replyChannel: string };
+  beforeAll(async () => {
+    udp = {
+      channel: `aeron:udp?endpoint=127.0.0.1:${await freePort()}`,
+      replyChannel: `aeron:udp?endpoint=127.0.0.1:${await freePort()}`,
+    };
+  });
+  conformance("Aeron UDP", () => aeronTransport(client, { ...udp, connectTimeoutMs: 2_000 }), "0");
 });

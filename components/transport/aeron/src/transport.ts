@@ -7,10 +7,12 @@ import type { Publication } from "./publication.ts";
 import type { Image, Subscription } from "./subscription.ts";
 
 /**
- * The transport port over Aeron IPC. Aeron streams are one-way and connectionless, so a channel
- * is a pair of them: a server subscribes to its stream (the address); a client subscribes to a
- * reply stream of its own, publishes HELLO(reply stream) to the server's stream, and the server
- * answers WELCOME on a publication to that reply stream. Every message carries a one-byte kind,
+ * The transport port over Aeron (IPC on one host; UDP between hosts, each process through its own
+ * media driver). Aeron streams are one-way and connectionless, so a channel is a pair of them: a
+ * server subscribes to its stream (the address) on `channel`; a client subscribes to a reply
+ * stream of its own on `replyChannel`, publishes HELLO(reply stream, reply channel) to the
+ * server's stream, and the server answers WELCOME on a publication to that reply stream and
+ * channel (for UDP, the client's own endpoint). Every message carries a one-byte kind,
  * written in front of the payload without a copy. A peer that dies without saying BYE is noticed
  * when the driver withdraws its image (after the driver's client liveness timeout). A message
  * longer than the stream's maximum goes as PART chunks closed by a DATA chunk.
@@ -19,14 +21,21 @@ const Kind = { DATA: 0, HELLO: 1, WELCOME: 2, BYE: 3, PART: 4 } as const;
 const KIND_PREFIX = [0, 1, 2, 3, 4].map((k) => new Uint8Array([k]));
 
 export interface AeronTransportOptions {
-  /** The Aeron channel both streams use. */
+  /**
+   * Where servers subscribe and clients publish: `aeron:ipc` (the default), or for UDP the
+   * server's endpoint (`aeron:udp?endpoint=0.0.0.0:7200` to listen, `...=ubscore-0.ubscore:7200`
+   * to connect).
+   */
   channel?: string;
+  /** Where a client takes its replies (its own UDP endpoint); `channel` when not given. */
+  replyChannel?: string;
   /** How long connect() waits for a listener to answer. */
   connectTimeoutMs?: number;
 }
 
 export function aeronTransport(client: AeronClient, options: AeronTransportOptions = {}): Transport {
   const channel = options.channel ?? "aeron:ipc";
+  const replyChannel = options.replyChannel ?? channel;
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   return {
     async listen(address, onChannel) {
@@ -38,11 +47,14 @@ export function aeronTransport(client: AeronClient, options: AeronTransportOptio
         const peer = channels.get(image.sessionId);
         if (peer) return peer.receive(message);
         if (message[0] !== Kind.HELLO || message.length < 5) return; // not a client of ours
-        const replyStream = Buffer.from(message.buffer, message.byteOffset + 1, 4).readInt32LE(0);
+        const hello = Buffer.from(message.buffer, message.byteOffset, message.length);
+        const replyStream = hello.readInt32LE(1);
+        const replyTo = hello.toString("latin1", 5);
+        if (!replyTo.startsWith("aeron:")) return;
         const pending = new AeronChannel(poller);
         channels.set(image.sessionId, pending);
         pending.onClose(() => channels.delete(image.sessionId));
-        void client.addPublication(channel, replyStream, true).then(
+        void client.addPublication(replyTo, replyStream, true).then(
           (publication) => {
             pending.attach(publication);
             pending.sendKind(Kind.WELCOME, new Uint8Array(0));
@@ -65,10 +77,14 @@ export function aeronTransport(client: AeronClient, options: AeronTransportOptio
     async connect(address) {
       const streamId = parseStream(address);
       const replyStream = randomInt(0x4000_0000, 0x7fff_ffff);
-      const replies = await client.addSubscription(channel, replyStream);
-      const publication = await client.addPublication(channel, streamId, true);
-      const hello = Buffer.alloc(4);
+      const replies = await client.addSubscription(replyChannel, replyStream);
+      const publication = await client.addPublication(channel, streamId, true).catch(async (e: Error) => {
+        await replies.close();
+        throw e;
+      });
+      const hello = Buffer.alloc(4 + replyChannel.length);
       hello.writeInt32LE(replyStream);
+      hello.write(replyChannel, 4, "latin1");
       const peer = new AeronChannel(undefined, replies);
       peer.attach(publication);
       try {
