@@ -69,22 +69,20 @@ conformance("loopback TCP", () => tcpTransport, "127.0.0.1:0");
 describe("over the real Aeron media driver", () => {
   let driver: MediaDriver;
   let client: AeronClient;
+  // Between pods each side has its own endpoint; here both are on loopback through one driver.
+  let udp: { channel: string; replyChannel: string };
   beforeAll(async () => {
     driver = await startMediaDriver();
     client = await AeronClient.connect({ dir: driver.dir });
+    udp = {
+      channel: `aeron:udp?endpoint=127.0.0.1:${await freePort()}`,
+      replyChannel: `aeron:udp?endpoint=127.0.0.1:${await freePort()}`,
+    };
   });
   afterAll(async () => {
     await client?.close();
     await driver?.stop();
   });
   conformance("Aeron IPC", () => aeronTransport(client, { connectTimeoutMs: 2_000 }), "0");
-  // Between pods each side has its own endpoint; here both are on loopback through one driver.
-  let udp: { channel: string; replyChannel: string };
-  beforeAll(async () => {
-    udp = {
-      channel: `aeron:udp?endpoint=127.0.0.1:${await freePort()}`,
-      replyChannel: `aeron:udp?endpoint=127.0.0.1:${await freePort()}`,
-    };
-  });
   conformance("Aeron UDP", () => aeronTransport(client, { ...udp, connectTimeoutMs: 2_000 }), "0");
 });
