@@ -82,6 +82,11 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * How many journaled commands settlement may fall behind before new commands wait for it
+         * (bounded lag and memory under bursts).
+         */
+        maxSettlementLag: z.number().int().min(100).default(20_000),
         /** Where `bourse ubscore` listens for gateways on the transport (host:port). */
         listen: hostPort.default("127.0.0.1:7100"),
         /** Where `bourse gateway` finds UBSCore (host:port; a Service name in Kubernetes). */
@@ -122,9 +127,14 @@ export const configSchema = z
           .strict(),
       ])
       .default({ kind: "embedded" }),
+    /**
+     * Where UBSCore publishes its event stream (orders and trades per market, keyed by market):
+     * nowhere (the default), a file log under dataDir, or Kafka.
+     */
     eventLog: z
       .discriminatedUnion("kind", [
-        z.object({ kind: z.literal("file") }).strict(),
+        z.object({ kind: z.literal("none") }).strict(),
+        z.object({ kind: z.literal("file"), topicPrefix: z.string().default("bourse") }).strict(),
         z
           .object({
             kind: z.literal("kafka"),
@@ -133,7 +143,7 @@ export const configSchema = z
           })
           .strict(),
       ])
-      .default({ kind: "file" }),
+      .default({ kind: "none" }),
     store: z
       .discriminatedUnion("kind", [
         z.object({ kind: z.literal("embedded") }).strict(),

@@ -46,6 +46,12 @@ export class FileEventLog implements EventLog {
     for (const wake of this.listeners) wake();
   }
 
+  async endOffset(topic: string, partition: number): Promise<number> {
+    const p = this.partitions(topic)[partition];
+    if (!p) throw new RangeError(`${topic} has no partition ${partition}`);
+    return p.records.length;
+  }
+
   async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
     const p = this.partitions(topic)[partition];
     if (!p) throw new RangeError(`${topic} has no partition ${partition}`);

@@ -44,9 +44,13 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
+  async endOffset(topic: string, partition: number): Promise<number> {
     const ends = await this.admin.fetchTopicOffsets(topic);
-    const end = Number(ends.find((o) => o.partition === partition)?.high ?? 0);
+    return Number(ends.find((o) => o.partition === partition)?.high ?? 0);
+  }
+
+  async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
+    const end = await this.endOffset(topic, partition);
     if (fromOffset >= end) return [];
     const out: ReadRecord[] = [];
     const consumer = this.kafka.consumer({ groupId: `bourse-replay-${randomBytes(8).toString("hex")}` });

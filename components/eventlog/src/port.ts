@@ -24,6 +24,8 @@ export interface EventLog {
   createTopic(topic: string, partitions: number): Promise<void>;
   /** Appends in order; resolved once durable. */
   append(topic: string, records: readonly LogRecord[]): Promise<void>;
+  /** The offset the next record of the partition gets (its record count, for a fresh topic). */
+  endOffset(topic: string, partition: number): Promise<number>;
   /** Every record of one partition from `fromOffset` to the end as it is now, in order. */
   replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]>;
   /** Delivers records after the group's committed offsets; commits each after `handle` resolves. */

@@ -37,6 +37,7 @@ export function eventLogConformance(name: string, open: () => Promise<EventLog>)
       const p = partitionOf("BTCUSDT", 3);
       const all = await log.replay(t, p, 0);
       expect(all.map((r) => r.offset)).toEqual(all.map((_, i) => i));
+      expect(await log.endOffset(t, p)).toBe(all.length);
       const tail = await log.replay(t, p, 5);
       expect(tail).toEqual(all.slice(5));
       expect(await log.replay(t, p, all.length)).toEqual([]);

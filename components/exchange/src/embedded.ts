@@ -3,6 +3,8 @@ import { mkdir, open, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
+import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
@@ -18,7 +20,8 @@ import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
-import { UbsCoreService } from "../../ubscore/src/service.ts";
+import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
+import { EventPublisher } from "./event-publisher.ts";
 
 /**
  * The UBSCore node: UBSCore (with the matching engines) on its journal under dataDir, settlement
@@ -35,6 +38,8 @@ export interface UbsCoreNode {
   readonly ledger: LedgerPort;
   /** All of the history (UBSCore keeps only the recent part in memory). */
   readonly store: HistoryStore;
+  /** UBSCore's event stream publisher, when an event log is configured. */
+  readonly events?: EventPublisher;
   readonly transfers: TransferSaga;
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
@@ -89,14 +94,23 @@ export async function startUbsCoreNode(
   const ledger = await openLedger(config, dataDir);
   const store = await openStore(config, dataDir);
   const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, store, exchange);
-  const settle = settlement.record.bind(settlement);
+  const events = await openEventStream(config, dataDir);
+  const record: CommandListener = (cmd, result, lsn, core) => {
+    settlement.record(cmd, result, lsn, core);
+    events?.publisher.record(cmd, result, lsn, core);
+  };
   const service = await UbsCoreService.open(dataDir, exchange, {
     snapshotEvery: config.ubscore.snapshotEvery,
     retention: config.ubscore.retention,
-    onReplay: settle,
-    beforeSnapshot: () => settlement.recordedDurably(),
+    onReplay: record,
+    admit: () => settlement.backpressure(config.ubscore.maxSettlementLag),
+    // A snapshot drops the journal it covers: what it covers must be settled and published.
+    beforeSnapshot: async () => {
+      await settlement.recordedDurably();
+      await events?.publisher.drained();
+    },
   });
-  service.onCommand(settle);
+  service.onCommand(record);
   const reconcileNow = () =>
     service.exclusive(async () => {
       const lsn = service.lastLsn;
@@ -135,6 +149,7 @@ export async function startUbsCoreNode(
     settlement,
     ledger,
     store,
+    events: events?.publisher,
     transfers,
     funding,
     keys,
@@ -145,6 +160,32 @@ export async function startUbsCoreNode(
       await transfers.close();
       await service.close();
       await settlement.close();
+      await events?.close();
+    },
+  };
+}
+
+/** UBSCore's event stream on the event log the config names, if any. */
+async function openEventStream(
+  config: BourseConfig,
+  dataDir: string,
+): Promise<{ publisher: EventPublisher; close(): Promise<void> } | undefined> {
+  const kind = config.eventLog;
+  if (kind.kind === "none") return undefined;
+  const log =
+    kind.kind === "kafka"
+      ? await KafkaEventLog.connect([...kind.brokers], "bourse-ubscore")
+      : await FileEventLog.open(join(dataDir, "events"));
+  const publisher = await EventPublisher.open(
+    log,
+    `${kind.topicPrefix}.events`,
+    join(dataDir, "ubscore", "events-published"),
+  );
+  return {
+    publisher,
+    async close() {
+      await publisher.close();
+      await log.close();
     },
   };
 }

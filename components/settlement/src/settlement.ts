@@ -126,6 +126,18 @@ export class Settlement {
     return new Promise((resolve, reject) => this.waiters.push({ lsn, resolve, reject }));
   }
 
+  /**
+   * Admission control for UBSCore: undefined while settlement is less than `maxLag` commands
+   * behind; else a promise that resolves once it has caught up to half that lag (rejects if
+   * settlement has stopped). Without it, a burst UBSCore can acknowledge faster than the ledger
+   * and the store absorb builds an unbounded backlog in memory.
+   */
+  backpressure(maxLag: number): Promise<void> | undefined {
+    if (this.recordedLsn - this.position <= maxLag) return undefined;
+    if (this.queue.length === 0 && !this.draining && !this.failure) return undefined; // nothing owed
+    return this.waitSettled(this.recordedLsn - Math.floor(maxLag / 2));
+  }
+
   async close(): Promise<void> {
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
     await this.journal.close();
@@ -250,7 +262,7 @@ export class Settlement {
  * The history a command leaves: the orders it touched, as they stand right after it (an order's
  * latest state wins in the store), and the trades it made.
  */
-function historyFor(core: UbsCore, result: CommandResult): HistoryBatch {
+export function historyFor(core: UbsCore, result: CommandResult): HistoryBatch {
   if (result.marketId === undefined) return { orders: [], trades: [] };
   const ids = new Set<number>();
   if (result.order) ids.add(result.order.orderId);

@@ -26,6 +26,8 @@ export interface UbsCoreServiceOptions {
   readonly onReplay?: CommandListener;
   /** Awaited before a snapshot lets the journal segments it covers be dropped. */
   readonly beforeSnapshot?: () => Promise<void>;
+  /** Asked before each command is journaled; a promise holds the command until it resolves. */
+  readonly admit?: () => Promise<void> | undefined;
 }
 /**
  * What the gateway needs of UBSCore: its state to read, a way to submit commands, and the stream
@@ -56,6 +58,7 @@ export class UbsCoreService implements UbsCoreView {
     private readonly beforeSnapshot: () => Promise<void>,
     /** How many journaled commands the last open replayed (after the snapshot it started from). */
     readonly replayedCommands: number,
+    private readonly admit: () => Promise<void> | undefined,
   ) {}
 
   static async open(
@@ -84,6 +87,7 @@ export class UbsCoreService implements UbsCoreView {
       options.snapshotEvery ?? 100_000,
       options.beforeSnapshot ?? (async () => {}),
       journal.nextLsn - from,
+      options.admit ?? (() => undefined),
     );
     service.appliedLsn = journal.nextLsn - 1;
     return service;
@@ -97,6 +101,8 @@ export class UbsCoreService implements UbsCoreView {
   /** submit, also telling the journal position the command got (replicas wait for it). */
   async submitAt(cmd: UbsCommand): Promise<{ result: CommandResult; lsn: number }> {
     while (this.gate) await this.gate;
+    const held = this.admit();
+    if (held) await held;
     this.inflight++;
     try {
       const lsn = await this.journal.append(encodeCommand(cmd));
