@@ -10,7 +10,10 @@ import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/e
 import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
 import { UbsCoreService } from "../../components/ubscore/src/service.ts";
 import { TestClient } from "../api/client.ts";
+import { KafkaEventLog } from "../../components/eventlog/src/kafka-event-log.ts";
+import { decodeMarketEvent, eventPartition } from "../../components/exchange/src/event-publisher.ts";
 import type { MediaDriver } from "../infra/aeron.ts";
+import type { KafkaServer } from "../infra/kafka.ts";
 import type { CassandraServer } from "../infra/cassandra.ts";
 import { freePort } from "../infra/ports.ts";
 import { Session } from "./harness.ts";
@@ -42,6 +45,7 @@ export class LocalExchange {
     private readonly gatewayPorts: number[],
     readonly cassandra: CassandraServer,
     readonly keyspace: string,
+    readonly kafka?: KafkaServer,
   ) {
     this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, ADMIN_TOKEN);
   }
@@ -52,13 +56,18 @@ export class LocalExchange {
     cassandra: CassandraServer;
     keyspace: string;
     aeron?: MediaDriver;
+    /** UBSCore publishes its event stream here (topic `<keyspace>.events`). */
+    kafka?: KafkaServer;
     dataDir?: string;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const { contactPoints, localDataCenter } = options.cassandra;
     const config = join(dir, "bourse.json");
     const store = { kind: "cassandra", contactPoints, localDataCenter, keyspace: options.keyspace };
-    await writeFile(config, JSON.stringify({ store }));
+    const eventLog = options.kafka
+      ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
+      : { kind: "none" };
+    await writeFile(config, JSON.stringify({ store, eventLog }));
     const ports = await Promise.all(Array.from({ length: options.gateways + 2 }, () => freePort()));
     const [transport, admin, ...gatewayPorts] = ports as [number, number, ...number[]];
     const env = {
@@ -79,7 +88,7 @@ export class LocalExchange {
           }
         : {}),
     };
-    const exchange = new LocalExchange(dir, env, gatewayPorts, options.cassandra, options.keyspace);
+    const exchange = new LocalExchange(dir, env, gatewayPorts, options.cassandra, options.keyspace, options.kafka);
     exchange.ubscore = await exchange.spawn("ubscore");
     for (let i = 0; i < options.gateways; i++) exchange.gateways.push(await exchange.startGateway(i));
     await exchange.session.createUsers();
@@ -161,6 +170,45 @@ export class LocalExchange {
     } finally {
       await replayed.close();
       await rm(copy, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * UBSCore's event stream on Kafka against the store: read the way a consumer must (a record whose
+   * lsn is not above the last one of its partition is a repeat and dropped), it holds every trade
+   * the store holds, each once. Waits up to `timeoutMs` for the publisher to catch up.
+   */
+  async checkEventStream(timeoutMs = 60_000): Promise<void> {
+    const topic = `${this.keyspace}.events`;
+    const store = await CassandraStore.connect({
+      contactPoints: this.cassandra.contactPoints,
+      localDataCenter: this.cassandra.localDataCenter,
+      keyspace: this.keyspace,
+    });
+    const log = await KafkaEventLog.connect(this.kafka!.brokers, "bourse-e2e-check");
+    try {
+      const stored = (await store.tradesByMarket(1, 10_000_000)).map((t) => t.tradeId).sort((a, b) => a - b);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const partition = eventPartition("BTCUSDT");
+        const records = await log.replay(topic, partition, 0);
+        let last = 0;
+        const streamed: number[] = [];
+        for (const r of records) {
+          const e = decodeMarketEvent(r.value);
+          if (e.lsn <= last || e.market !== "BTCUSDT") continue;
+          last = e.lsn;
+          for (const t of e.trades) streamed.push(t.tradeId);
+        }
+        if (streamed.length >= stored.length || Date.now() > deadline) {
+          expect(streamed, "every trade in the event stream once, in order").toEqual(stored);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await log.close();
+      await store.close();
     }
   }
 

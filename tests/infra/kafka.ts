@@ -20,6 +20,8 @@ const run = promisify(execFile);
 export interface KafkaServer {
   readonly brokers: string[];
   readonly dir: string;
+  /** Stops the broker (SIGTERM) and starts it again on the same ports and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,23 +72,31 @@ export async function startKafka(): Promise<KafkaServer> {
     "-c",
     config,
   ]);
-  const server: ServerProcess = startProcess(
-    "java",
-    [...java, "kafka.Kafka", config],
-    join(dir, "kafka.log"),
-  );
   const brokers = [`127.0.0.1:${port}`];
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
-  await waitUntil(
-    "Kafka",
-    async () => {
-      await admin.connect();
-      await admin.listTopics();
-      return true;
+  const launch = async (): Promise<ServerProcess> => {
+    const server = startProcess("java", [...java, "kafka.Kafka", config], join(dir, "kafka.log"));
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await waitUntil(
+      "Kafka",
+      async () => {
+        await admin.connect();
+        await admin.listTopics();
+        return true;
+      },
+      90_000,
+      server,
+    );
+    await admin.disconnect();
+    return server;
+  };
+  let server = await launch();
+  return {
+    brokers,
+    dir,
+    restart: async () => {
+      await server.stop();
+      server = await launch();
     },
-    90_000,
-    server,
-  );
-  await admin.disconnect();
-  return { brokers, dir, stop: () => server.stop() };
+    stop: () => server.stop(),
+  };
 }

@@ -128,14 +128,14 @@ export class Settlement {
 
   /**
    * Admission control for UBSCore: undefined while settlement is less than `maxLag` commands
-   * behind; else a promise that resolves once it has caught up to half that lag (rejects if
-   * settlement has stopped). Without it, a burst UBSCore can acknowledge faster than the ledger
+   * behind; else a promise that resolves once it is back a tenth below that (rejects if
+   * settlement has stopped): short, frequent waits rather than long pauses. Without it, a burst UBSCore can acknowledge faster than the ledger
    * and the store absorb builds an unbounded backlog in memory.
    */
   backpressure(maxLag: number): Promise<void> | undefined {
     if (this.recordedLsn - this.position <= maxLag) return undefined;
     if (this.queue.length === 0 && !this.draining && !this.failure) return undefined; // nothing owed
-    return this.waitSettled(this.recordedLsn - Math.floor(maxLag / 2));
+    return this.waitSettled(this.recordedLsn - Math.floor(maxLag * 0.9));
   }
 
   async close(): Promise<void> {
