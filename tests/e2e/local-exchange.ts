@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { expect } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/exchange.ts";
+import { KafkaEventLog } from "../../components/eventlog/src/kafka-event-log.ts";
+import { decodeMarketEvent, eventPartition } from "../../components/exchange/src/event-publisher.ts";
 import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
 import { UbsCoreService } from "../../components/ubscore/src/service.ts";
 import { TestClient } from "../api/client.ts";
-import { KafkaEventLog } from "../../components/eventlog/src/kafka-event-log.ts";
-import { decodeMarketEvent, eventPartition } from "../../components/exchange/src/event-publisher.ts";
 import type { MediaDriver } from "../infra/aeron.ts";
-import type { KafkaServer } from "../infra/kafka.ts";
 import type { CassandraServer } from "../infra/cassandra.ts";
+import type { KafkaServer } from "../infra/kafka.ts";
 import { freePort } from "../infra/ports.ts";
 import { Session } from "./harness.ts";
 
@@ -88,7 +88,14 @@ export class LocalExchange {
           }
         : {}),
     };
-    const exchange = new LocalExchange(dir, env, gatewayPorts, options.cassandra, options.keyspace, options.kafka);
+    const exchange = new LocalExchange(
+      dir,
+      env,
+      gatewayPorts,
+      options.cassandra,
+      options.keyspace,
+      options.kafka,
+    );
     exchange.ubscore = await exchange.spawn("ubscore");
     for (let i = 0; i < options.gateways; i++) exchange.gateways.push(await exchange.startGateway(i));
     await exchange.session.createUsers();

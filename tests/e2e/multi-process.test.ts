@@ -25,7 +25,13 @@ beforeAll(async () => {
     startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
     startKafka(),
   ]);
-  exchange = await LocalExchange.start({ gateways: 2, cassandra, keyspace: "bourse_e2e", aeron: driver, kafka });
+  exchange = await LocalExchange.start({
+    gateways: 2,
+    cassandra,
+    keyspace: "bourse_e2e",
+    aeron: driver,
+    kafka,
+  });
   session = exchange.session;
 }, 600_000);
 

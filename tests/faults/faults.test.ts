@@ -47,7 +47,13 @@ beforeAll(async () => {
     startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
     startKafka(),
   ]);
-  exchange = await LocalExchange.start({ gateways: 2, cassandra, keyspace: "bourse_faults", aeron: driver, kafka });
+  exchange = await LocalExchange.start({
+    gateways: 2,
+    cassandra,
+    keyspace: "bourse_faults",
+    aeron: driver,
+    kafka,
+  });
 }, 600_000);
 
 afterAll(async () => {

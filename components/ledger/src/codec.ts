@@ -1,29 +1,11 @@
 import type { Account, Transfer } from "tigerbeetle-node";
+import { readU128, writeU128 } from "../../domain/src/u128.ts";
 
 /**
  * TigerBeetle's 128-byte wire layouts for accounts and transfers (little-endian u128/u64/u32/u16
  * fields in TigerBeetle's order), used by the embedded ledger's journal.
  */
 export const EVENT_SIZE = 128;
-
-const U64_LIMIT = 1n << 64n;
-
-export function writeU128(view: DataView, offset: number, v: bigint): void {
-  // Most values fit in 64 bits: write them without the mask and shift (each allocates a bigint).
-  if (v < U64_LIMIT) {
-    view.setBigUint64(offset, v, true);
-    view.setBigUint64(offset + 8, 0n, true);
-    return;
-  }
-  view.setBigUint64(offset, v & 0xffff_ffff_ffff_ffffn, true);
-  view.setBigUint64(offset + 8, v >> 64n, true);
-}
-
-function readU128(view: DataView, offset: number): bigint {
-  const high = view.getBigUint64(offset + 8, true);
-  const low = view.getBigUint64(offset, true);
-  return high === 0n ? low : low | (high << 64n);
-}
 
 export function encodeAccount(a: Account, view: DataView, o: number): void {
   writeU128(view, o, a.id);

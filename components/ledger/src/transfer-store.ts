@@ -1,4 +1,5 @@
 import type { Transfer } from "tigerbeetle-node";
+import { writeU128 } from "../../domain/src/u128.ts";
 import {
   decodeTransfer,
   EVENT_SIZE,
@@ -6,7 +7,6 @@ import {
   TRANSFER_AMOUNT,
   TRANSFER_FLAGS,
   TRANSFER_TIMESTAMP,
-  writeU128,
 } from "./codec.ts";
 import { U128Index } from "./u128-index.ts";
 

@@ -1,16 +1,22 @@
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import { readU128, writeU128 } from "../../domain/src/u128.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import type { OrderStatus } from "../../ubscore/src/types.ts";
 import type { HistoryBatch, HistoryStore, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
  * The embedded history store: every batch is journaled (JSON, bigints tagged) before it is
- * applied to in-memory indexes; opening replays the journal. Upserts by key make writes idempotent.
+ * applied; opening replays the journal. Records live off the JavaScript heap, as fixed-size binary
+ * slots in growing buffers (an order's slot by its id, a market's trades in arrival order), with
+ * small indexes of numbers beside them: a long-running exchange's history costs the garbage
+ * collector nothing to trace (objects for every order used to make major collections, and the
+ * pauses they cause, grow with the history). Upserts by key make writes idempotent.
  */
 export class EmbeddedStore implements HistoryStore {
-  private readonly orders = new Map<number, StoredOrder>();
-  private readonly ordersOfUser = new Map<string, Set<number>>();
-  private readonly trades = new Map<number, Map<number, StoredTrade>>();
-  private readonly tradesOfUser = new Map<string, Set<number>>();
+  private readonly orders = new SlotArena(ORDER_SLOT);
+  private readonly ordersOfUser = new Map<string, number[]>();
+  private readonly trades = new Map<number, { arena: SlotArena; slotOf: Map<number, number> }>();
+  private readonly tradesOfUser = new Map<string, number[]>();
 
   private constructor(private readonly journal: Journal) {}
 
@@ -27,23 +33,28 @@ export class EmbeddedStore implements HistoryStore {
   }
 
   async order(orderId: number): Promise<StoredOrder | undefined> {
-    return this.orders.get(orderId);
+    return this.orders.has(orderId) ? readOrder(this.orders, orderId) : undefined;
   }
 
   async ordersByUser(userId: number, marketId: number): Promise<StoredOrder[]> {
     const ids = [...(this.ordersOfUser.get(`${userId}:${marketId}`) ?? [])].sort((a, b) => a - b);
-    return ids.map((id) => this.orders.get(id)!);
+    return ids.map((id) => readOrder(this.orders, id));
   }
 
   async tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]> {
-    return [...(this.trades.get(marketId)?.values() ?? [])]
-      .sort((a, b) => a.tradeId - b.tradeId)
-      .slice(-limit);
+    const market = this.trades.get(marketId);
+    if (!market) return [];
+    const from = Math.max(0, market.arena.count - limit);
+    const out: StoredTrade[] = [];
+    for (let slot = from; slot < market.arena.count; slot++) out.push(readTrade(market.arena, slot));
+    return out.sort((a, b) => a.tradeId - b.tradeId);
   }
 
   async tradesByUser(userId: number, marketId: number): Promise<StoredTrade[]> {
-    const ids = [...(this.tradesOfUser.get(`${userId}:${marketId}`) ?? [])].sort((a, b) => a - b);
-    return ids.map((id) => this.trades.get(marketId)!.get(id)!);
+    const market = this.trades.get(marketId);
+    const slots = this.tradesOfUser.get(`${userId}:${marketId}`) ?? [];
+    if (!market) return [];
+    return slots.map((slot) => readTrade(market.arena, slot)).sort((a, b) => a.tradeId - b.tradeId);
   }
 
   async close(): Promise<void> {
@@ -52,21 +63,167 @@ export class EmbeddedStore implements HistoryStore {
 
   private apply(batch: HistoryBatch): void {
     for (const o of batch.orders) {
-      // Records journaled before orders carried these two: a limit order without STP.
-      this.orders.set(o.orderId, { ...o, quoteOrderUnits: o.quoteOrderUnits ?? 0n, stp: o.stp ?? 0 });
-      index(this.ordersOfUser, `${o.userId}:${o.marketId}`, o.orderId);
+      if (!this.orders.has(o.orderId)) index(this.ordersOfUser, `${o.userId}:${o.marketId}`, o.orderId);
+      writeOrder(this.orders, o);
     }
     for (const t of batch.trades) {
-      const market = this.trades.get(t.marketId) ?? new Map<number, StoredTrade>();
-      this.trades.set(t.marketId, market.set(t.tradeId, t));
-      index(this.tradesOfUser, `${t.buyerUserId}:${t.marketId}`, t.tradeId);
-      index(this.tradesOfUser, `${t.sellerUserId}:${t.marketId}`, t.tradeId);
+      let market = this.trades.get(t.marketId);
+      if (!market) {
+        market = { arena: new SlotArena(TRADE_SLOT), slotOf: new Map() };
+        this.trades.set(t.marketId, market);
+      }
+      const existing = market.slotOf.get(t.tradeId);
+      const slot = existing ?? market.arena.count;
+      writeTrade(market.arena, slot, t);
+      if (existing !== undefined) continue;
+      market.slotOf.set(t.tradeId, slot);
+      index(this.tradesOfUser, `${t.buyerUserId}:${t.marketId}`, slot);
+      if (t.sellerUserId !== t.buyerUserId) index(this.tradesOfUser, `${t.sellerUserId}:${t.marketId}`, slot);
     }
   }
 }
 
-function index(map: Map<string, Set<number>>, key: string, id: number): void {
-  map.set(key, (map.get(key) ?? new Set<number>()).add(id));
+function index(map: Map<string, number[]>, key: string, value: number): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** Fixed-size binary slots in a buffer that doubles as needed; slot `i` is written or empty. */
+class SlotArena {
+  private bytes = Buffer.alloc(0);
+  view = new DataView(this.bytes.buffer);
+  /** One past the highest slot written. */
+  count = 0;
+
+  constructor(readonly slotSize: number) {}
+
+  has(slot: number): boolean {
+    return slot < this.count && this.bytes[slot * this.slotSize] === 1;
+  }
+
+  /** The byte offset of `slot`, marked written, with room made for it. */
+  claim(slot: number): number {
+    const end = (slot + 1) * this.slotSize;
+    if (end > this.bytes.length) {
+      const grown = Buffer.alloc(Math.max(end, this.bytes.length * 2, 64 * this.slotSize));
+      this.bytes.copy(grown);
+      this.bytes = grown;
+      this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
+    }
+    if (slot >= this.count) this.count = slot + 1;
+    this.bytes[slot * this.slotSize] = 1;
+    return slot * this.slotSize;
+  }
+
+  ascii(at: number, length: number): string {
+    return this.bytes.toString("latin1", at, at + length);
+  }
+
+  writeAscii(at: number, text: string): void {
+    this.bytes.write(text, at, "latin1");
+  }
+}
+
+// Order slot: written flag, side, type, tif, stp, status, clientOrderId length, then numbers
+// (safe integers as float64), the two bigints (u128) and the client order id (at most 36 chars).
+const ORDER_SLOT = 160;
+const STATUSES: readonly OrderStatus[] = [
+  "NEW",
+  "PARTIALLY_FILLED",
+  "FILLED",
+  "CANCELED",
+  "REJECTED",
+  "EXPIRED",
+  "EXPIRED_IN_MATCH",
+];
+
+function writeOrder(arena: SlotArena, o: StoredOrder): void {
+  if (o.clientOrderId.length > ORDER_SLOT - 88)
+    throw new RangeError(`client order id too long: ${o.orderId}`);
+  const at = arena.claim(o.orderId);
+  const v = arena.view;
+  v.setUint8(at + 1, o.side);
+  v.setUint8(at + 2, o.type);
+  v.setUint8(at + 3, o.tif);
+  v.setUint8(at + 4, o.stp ?? 0);
+  v.setUint8(at + 5, STATUSES.indexOf(o.status));
+  v.setUint8(at + 6, o.clientOrderId.length);
+  v.setUint32(at + 8, o.userId, true);
+  v.setUint32(at + 12, o.marketId, true);
+  v.setFloat64(at + 16, o.priceTicks, true);
+  v.setFloat64(at + 24, o.origQtyLots, true);
+  v.setFloat64(at + 32, o.executedLots, true);
+  v.setFloat64(at + 40, o.time, true);
+  v.setFloat64(at + 48, o.updateTime, true);
+  writeU128(v, at + 56, o.cumQuote);
+  // Records journaled before orders carried it: a limit order, no quote amount.
+  writeU128(v, at + 72, o.quoteOrderUnits ?? 0n);
+  arena.writeAscii(at + 88, o.clientOrderId);
+}
+
+function readOrder(arena: SlotArena, orderId: number): StoredOrder {
+  const at = orderId * arena.slotSize;
+  const v = arena.view;
+  return {
+    orderId,
+    userId: v.getUint32(at + 8, true),
+    marketId: v.getUint32(at + 12, true),
+    clientOrderId: arena.ascii(at + 88, v.getUint8(at + 6)),
+    side: v.getUint8(at + 1),
+    type: v.getUint8(at + 2),
+    tif: v.getUint8(at + 3),
+    priceTicks: v.getFloat64(at + 16, true),
+    origQtyLots: v.getFloat64(at + 24, true),
+    executedLots: v.getFloat64(at + 32, true),
+    cumQuote: readU128(v, at + 56),
+    status: STATUSES[v.getUint8(at + 5)]!,
+    time: v.getFloat64(at + 40, true),
+    updateTime: v.getFloat64(at + 48, true),
+    quoteOrderUnits: readU128(v, at + 72),
+    stp: v.getUint8(at + 4),
+  };
+}
+
+// Trade slot: written flag, taker side, ids and users, numbers as float64, three u128 amounts.
+const TRADE_SLOT = 128;
+
+function writeTrade(arena: SlotArena, slot: number, t: StoredTrade): void {
+  const at = arena.claim(slot);
+  const v = arena.view;
+  v.setUint8(at + 1, t.takerSide);
+  v.setUint32(at + 4, t.marketId, true);
+  v.setUint32(at + 8, t.buyerUserId, true);
+  v.setUint32(at + 12, t.sellerUserId, true);
+  v.setFloat64(at + 16, t.tradeId, true);
+  v.setFloat64(at + 24, t.priceTicks, true);
+  v.setFloat64(at + 32, t.qtyLots, true);
+  v.setFloat64(at + 40, t.time, true);
+  v.setFloat64(at + 48, t.buyerOrderId, true);
+  v.setFloat64(at + 56, t.sellerOrderId, true);
+  writeU128(v, at + 64, t.quoteUnits);
+  writeU128(v, at + 80, t.buyerFee);
+  writeU128(v, at + 96, t.sellerFee);
+}
+
+function readTrade(arena: SlotArena, slot: number): StoredTrade {
+  const at = slot * arena.slotSize;
+  const v = arena.view;
+  return {
+    tradeId: v.getFloat64(at + 16, true),
+    marketId: v.getUint32(at + 4, true),
+    priceTicks: v.getFloat64(at + 24, true),
+    qtyLots: v.getFloat64(at + 32, true),
+    quoteUnits: readU128(v, at + 64),
+    time: v.getFloat64(at + 40, true),
+    buyerOrderId: v.getFloat64(at + 48, true),
+    sellerOrderId: v.getFloat64(at + 56, true),
+    buyerUserId: v.getUint32(at + 8, true),
+    sellerUserId: v.getUint32(at + 12, true),
+    takerSide: v.getUint8(at + 1),
+    buyerFee: readU128(v, at + 80),
+    sellerFee: readU128(v, at + 96),
+  };
 }
 
 function encode(batch: HistoryBatch): Uint8Array {
