@@ -11,13 +11,16 @@ import {
 import { U128Index } from "./u128-index.ts";
 
 /**
- * Every transfer the ledger has created, append-only, as TigerBeetle's 128-byte records in one
- * growing buffer with a u128 index over the ids. Keeping millions of transfers as objects made
- * the collector trace them all on every major GC; records in a buffer cost it nothing.
+ * Every transfer the ledger has created, append-only, as TigerBeetle's 128-byte records in chunks
+ * of 65,536 (allocated as reached, never copied) with a u128 index over the ids. Keeping millions
+ * of transfers as objects made the collector trace them all on every major GC; records in
+ * buffers cost it nothing, and chunks spare the stop-the-world copy a doubling buffer makes.
  */
+const CHUNK_BITS = 16;
+const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
+
 export class TransferStore {
-  private bytes = new Uint8Array(EVENT_SIZE * 1024);
-  private view = new DataView(this.bytes.buffer);
+  private readonly chunks: { bytes: Uint8Array; view: DataView }[] = [];
   private readonly index = new U128Index(1024);
   private count = 0;
 
@@ -31,7 +34,9 @@ export class TransferStore {
 
   get(id: bigint): Transfer | undefined {
     const slot = this.index.get(id);
-    return slot < 0 ? undefined : decodeTransfer(this.view, slot * EVENT_SIZE);
+    if (slot < 0) return undefined;
+    const { view } = this.chunks[slot >>> CHUNK_BITS]!;
+    return decodeTransfer(view, (slot & CHUNK_MASK) * EVENT_SIZE);
   }
 
   /**
@@ -39,13 +44,18 @@ export class TransferStore {
    * `encoded` is `t` already in its 128-byte layout, copied instead of encoded again.
    */
   append(t: Transfer, amount: bigint, flags: number, timestamp: bigint, encoded?: Uint8Array): void {
-    if ((this.count + 1) * EVENT_SIZE > this.bytes.length) this.grow();
-    const o = this.count * EVENT_SIZE;
-    if (encoded) this.bytes.set(encoded, o);
-    else encodeTransfer(t, this.view, o);
-    writeU128(this.view, o + TRANSFER_AMOUNT, amount);
-    this.view.setUint16(o + TRANSFER_FLAGS, flags, true);
-    this.view.setBigUint64(o + TRANSFER_TIMESTAMP, timestamp, true);
+    const c = this.count >>> CHUNK_BITS;
+    if (c === this.chunks.length) {
+      const bytes = new Uint8Array(EVENT_SIZE << CHUNK_BITS);
+      this.chunks.push({ bytes, view: new DataView(bytes.buffer) });
+    }
+    const { bytes, view } = this.chunks[c]!;
+    const o = (this.count & CHUNK_MASK) * EVENT_SIZE;
+    if (encoded) bytes.set(encoded, o);
+    else encodeTransfer(t, view, o);
+    writeU128(view, o + TRANSFER_AMOUNT, amount);
+    view.setUint16(o + TRANSFER_FLAGS, flags, true);
+    view.setBigUint64(o + TRANSFER_TIMESTAMP, timestamp, true);
     this.index.insert(t.id, this.count);
     this.count++;
   }
@@ -54,15 +64,9 @@ export class TransferStore {
   truncate(n: number): void {
     for (let i = 0; i < n; i++) {
       this.count--;
-      this.index.delete(decodeId(this.view, this.count * EVENT_SIZE));
+      const { view } = this.chunks[this.count >>> CHUNK_BITS]!;
+      this.index.delete(decodeId(view, (this.count & CHUNK_MASK) * EVENT_SIZE));
     }
-  }
-
-  private grow(): void {
-    const bytes = new Uint8Array(this.bytes.length * 2);
-    bytes.set(this.bytes);
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer);
   }
 }
 

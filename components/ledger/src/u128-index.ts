@@ -30,18 +30,20 @@ function hashWords(a: number, b: number, c: number, d: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * 64 open-addressing tables, chosen by the hash's top bits: each grows on its own, so growing
+ * rehashes a 64th of the ids at a time. One table of millions stopped the process for a second
+ * or more each time it doubled (seen in the soak as a latency spike).
+ */
+const SHARD_BITS = 6;
+
 export class U128Index {
-  private keys: Uint32Array;
-  private slots: Int32Array;
-  private mask: number;
+  private readonly shards: U128Table[];
   private count = 0;
 
   constructor(initialCapacity = 1024) {
-    let capacity = 16;
-    while (capacity < initialCapacity * 2) capacity *= 2;
-    this.keys = new Uint32Array(capacity * 4);
-    this.slots = new Int32Array(capacity).fill(EMPTY);
-    this.mask = capacity - 1;
+    const perShard = Math.max(8, Math.ceil(initialCapacity / (1 << SHARD_BITS)));
+    this.shards = Array.from({ length: 1 << SHARD_BITS }, () => new U128Table(perShard));
   }
 
   get size(): number {
@@ -51,22 +53,66 @@ export class U128Index {
   /** The slot stored for `id`, or -1. */
   get(id: bigint): number {
     split(id);
-    const i = this.find(scratch32[0]!, scratch32[1]!, scratch32[2]!, scratch32[3]!);
-    return i < 0 ? EMPTY : this.slots[i]!;
+    const a = scratch32[0]!;
+    const b = scratch32[1]!;
+    const c = scratch32[2]!;
+    const d = scratch32[3]!;
+    const h = hashWords(a, b, c, d);
+    return this.shards[h >>> (32 - SHARD_BITS)]!.get(a, b, c, d, h);
   }
 
   /** Stores `slot` for an id that is not present (callers check first: ids are unique). */
   insert(id: bigint, slot: number): void {
-    if ((this.count + 1) * 2 > this.slots.length) this.grow();
     split(id);
-    this.place(scratch32[0]!, scratch32[1]!, scratch32[2]!, scratch32[3]!, slot);
+    const a = scratch32[0]!;
+    const b = scratch32[1]!;
+    const c = scratch32[2]!;
+    const d = scratch32[3]!;
+    const h = hashWords(a, b, c, d);
+    this.shards[h >>> (32 - SHARD_BITS)]!.insert(a, b, c, d, h, slot);
     this.count++;
   }
 
   delete(id: bigint): void {
     split(id);
-    let hole = this.find(scratch32[0]!, scratch32[1]!, scratch32[2]!, scratch32[3]!);
-    if (hole < 0) return;
+    const a = scratch32[0]!;
+    const b = scratch32[1]!;
+    const c = scratch32[2]!;
+    const d = scratch32[3]!;
+    const h = hashWords(a, b, c, d);
+    if (this.shards[h >>> (32 - SHARD_BITS)]!.delete(a, b, c, d, h)) this.count--;
+  }
+}
+
+/** One open-addressing table (linear probing, backward-shift deletion) of u128 keys. */
+class U128Table {
+  private keys: Uint32Array;
+  private slots: Int32Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(initialCapacity: number) {
+    let capacity = 16;
+    while (capacity < initialCapacity * 2) capacity *= 2;
+    this.keys = new Uint32Array(capacity * 4);
+    this.slots = new Int32Array(capacity).fill(EMPTY);
+    this.mask = capacity - 1;
+  }
+
+  get(a: number, b: number, c: number, d: number, h: number): number {
+    const i = this.find(a, b, c, d, h);
+    return i < 0 ? EMPTY : this.slots[i]!;
+  }
+
+  insert(a: number, b: number, c: number, d: number, h: number, slot: number): void {
+    if ((this.count + 1) * 2 > this.slots.length) this.grow();
+    this.place(a, b, c, d, h, slot);
+    this.count++;
+  }
+
+  delete(a: number, b: number, c: number, d: number, h: number): boolean {
+    let hole = this.find(a, b, c, d, h);
+    if (hole < 0) return false;
     this.count--;
     // Backward shift: pull later entries of the probe run into the hole so lookups never stop early.
     const { keys, slots, mask } = this;
@@ -75,7 +121,7 @@ export class U128Index {
       slots[hole] = EMPTY;
       for (;;) {
         j = (j + 1) & mask;
-        if (slots[j] === EMPTY) return;
+        if (slots[j] === EMPTY) return true;
         const home = hashWords(keys[j * 4]!, keys[j * 4 + 1]!, keys[j * 4 + 2]!, keys[j * 4 + 3]!) & mask;
         // Move j into the hole unless its home lies cyclically in (hole, j].
         if (hole <= j ? home <= hole || home > j : home <= hole && home > j) break;
@@ -86,9 +132,9 @@ export class U128Index {
     }
   }
 
-  private find(a: number, b: number, c: number, d: number): number {
+  private find(a: number, b: number, c: number, d: number, h: number): number {
     const { keys, slots, mask } = this;
-    let i = hashWords(a, b, c, d) & mask;
+    let i = h & mask;
     while (slots[i] !== EMPTY) {
       const k = i * 4;
       if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) return i;
@@ -97,9 +143,9 @@ export class U128Index {
     return -1;
   }
 
-  private place(a: number, b: number, c: number, d: number, slot: number): void {
+  private place(a: number, b: number, c: number, d: number, h: number, slot: number): void {
     const { keys, slots, mask } = this;
-    let i = hashWords(a, b, c, d) & mask;
+    let i = h & mask;
     while (slots[i] !== EMPTY) i = (i + 1) & mask;
     const k = i * 4;
     keys[k] = a;
@@ -117,7 +163,11 @@ export class U128Index {
     for (let i = 0; i < slots.length; i++) {
       if (slots[i] === EMPTY) continue;
       const k = i * 4;
-      this.place(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!, slots[i]!);
+      const a = keys[k]!;
+      const b = keys[k + 1]!;
+      const c = keys[k + 2]!;
+      const d = keys[k + 3]!;
+      this.place(a, b, c, d, hashWords(a, b, c, d), slots[i]!);
     }
   }
 }

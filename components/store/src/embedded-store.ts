@@ -89,39 +89,46 @@ function index(map: Map<string, number[]>, key: string, value: number): void {
   else map.set(key, [value]);
 }
 
-/** Fixed-size binary slots in a buffer that doubles as needed; slot `i` is written or empty. */
+/**
+ * Fixed-size binary slots in chunks of 65,536 (allocated as reached, never copied: a buffer that
+ * doubled stopped the process to copy hundreds of megabytes); slot `i` is written or empty.
+ */
+const CHUNK_BITS = 16;
+
+interface SlotRef {
+  readonly view: DataView;
+  readonly bytes: Buffer;
+  readonly at: number;
+}
+
 class SlotArena {
-  private bytes = Buffer.alloc(0);
-  view = new DataView(this.bytes.buffer);
+  private readonly chunks: Buffer[] = [];
   /** One past the highest slot written. */
   count = 0;
 
   constructor(readonly slotSize: number) {}
 
   has(slot: number): boolean {
-    return slot < this.count && this.bytes[slot * this.slotSize] === 1;
+    const chunk = this.chunks[slot >>> CHUNK_BITS];
+    return chunk !== undefined && chunk[(slot & ((1 << CHUNK_BITS) - 1)) * this.slotSize] === 1;
   }
 
-  /** The byte offset of `slot`, marked written, with room made for it. */
-  claim(slot: number): number {
-    const end = (slot + 1) * this.slotSize;
-    if (end > this.bytes.length) {
-      const grown = Buffer.alloc(Math.max(end, this.bytes.length * 2, 64 * this.slotSize));
-      this.bytes.copy(grown);
-      this.bytes = grown;
-      this.view = new DataView(grown.buffer, grown.byteOffset, grown.length);
-    }
+  /** Where `slot` lives (which must have been written). */
+  at(slot: number): SlotRef {
+    const bytes = this.chunks[slot >>> CHUNK_BITS]!;
+    const at = (slot & ((1 << CHUNK_BITS) - 1)) * this.slotSize;
+    return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length), at };
+  }
+
+  /** Where `slot` lives, marked written, its chunk allocated if need be. */
+  claim(slot: number): SlotRef {
+    const c = slot >>> CHUNK_BITS;
+    // Sparse: ids far apart allocate only the chunks they fall in.
+    this.chunks[c] ??= Buffer.alloc(this.slotSize << CHUNK_BITS);
     if (slot >= this.count) this.count = slot + 1;
-    this.bytes[slot * this.slotSize] = 1;
-    return slot * this.slotSize;
-  }
-
-  ascii(at: number, length: number): string {
-    return this.bytes.toString("latin1", at, at + length);
-  }
-
-  writeAscii(at: number, text: string): void {
-    this.bytes.write(text, at, "latin1");
+    const ref = this.at(slot);
+    ref.bytes[ref.at] = 1;
+    return ref;
   }
 }
 
@@ -141,8 +148,7 @@ const STATUSES: readonly OrderStatus[] = [
 function writeOrder(arena: SlotArena, o: StoredOrder): void {
   if (o.clientOrderId.length > ORDER_SLOT - 88)
     throw new RangeError(`client order id too long: ${o.orderId}`);
-  const at = arena.claim(o.orderId);
-  const v = arena.view;
+  const { view: v, bytes, at } = arena.claim(o.orderId);
   v.setUint8(at + 1, o.side);
   v.setUint8(at + 2, o.type);
   v.setUint8(at + 3, o.tif);
@@ -159,17 +165,16 @@ function writeOrder(arena: SlotArena, o: StoredOrder): void {
   writeU128(v, at + 56, o.cumQuote);
   // Records journaled before orders carried it: a limit order, no quote amount.
   writeU128(v, at + 72, o.quoteOrderUnits ?? 0n);
-  arena.writeAscii(at + 88, o.clientOrderId);
+  bytes.write(o.clientOrderId, at + 88, "latin1");
 }
 
 function readOrder(arena: SlotArena, orderId: number): StoredOrder {
-  const at = orderId * arena.slotSize;
-  const v = arena.view;
+  const { view: v, bytes, at } = arena.at(orderId);
   return {
     orderId,
     userId: v.getUint32(at + 8, true),
     marketId: v.getUint32(at + 12, true),
-    clientOrderId: arena.ascii(at + 88, v.getUint8(at + 6)),
+    clientOrderId: bytes.toString("latin1", at + 88, at + 88 + v.getUint8(at + 6)),
     side: v.getUint8(at + 1),
     type: v.getUint8(at + 2),
     tif: v.getUint8(at + 3),
@@ -189,8 +194,7 @@ function readOrder(arena: SlotArena, orderId: number): StoredOrder {
 const TRADE_SLOT = 128;
 
 function writeTrade(arena: SlotArena, slot: number, t: StoredTrade): void {
-  const at = arena.claim(slot);
-  const v = arena.view;
+  const { view: v, at } = arena.claim(slot);
   v.setUint8(at + 1, t.takerSide);
   v.setUint32(at + 4, t.marketId, true);
   v.setUint32(at + 8, t.buyerUserId, true);
@@ -207,8 +211,7 @@ function writeTrade(arena: SlotArena, slot: number, t: StoredTrade): void {
 }
 
 function readTrade(arena: SlotArena, slot: number): StoredTrade {
-  const at = slot * arena.slotSize;
-  const v = arena.view;
+  const { view: v, at } = arena.at(slot);
   return {
     tradeId: v.getFloat64(at + 16, true),
     marketId: v.getUint32(at + 4, true),
