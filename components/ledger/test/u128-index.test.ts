@@ -37,11 +37,11 @@ describe("U128Index", () => {
   it("grows each of its tables through 100,000 ids and deletes half of them", () => {
     const index = new U128Index(16);
     const ids = Array.from({ length: 100_000 }, (_, i) => (BigInt(i) << 70n) + BigInt(i * 7 + 1));
-    ids.forEach((id, slot) => index.insert(id, slot));
+    for (const [slot, id] of ids.entries()) index.insert(id, slot);
     expect(index.size).toBe(ids.length);
-    ids.forEach((id, slot) => expect(index.get(id)).toBe(slot));
-    ids.forEach((id, slot) => slot % 2 === 0 && index.delete(id));
+    for (const [slot, id] of ids.entries()) expect(index.get(id)).toBe(slot);
+    for (const [slot, id] of ids.entries()) if (slot % 2 === 0) index.delete(id);
     expect(index.size).toBe(ids.length / 2);
-    ids.forEach((id, slot) => expect(index.get(id)).toBe(slot % 2 === 0 ? -1 : slot));
+    for (const [slot, id] of ids.entries()) expect(index.get(id)).toBe(slot % 2 === 0 ? -1 : slot);
   });
 });
