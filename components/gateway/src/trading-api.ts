@@ -409,7 +409,9 @@ function tradingRoutes(
       params.done();
       // The store's history with UBSCore's newer state laid over it (settlement writes behind).
       const byId = new Map<number, StoredOrder | OrderRecord>();
-      for (const o of await history.ordersByUser(key.userId, m.id)) byId.set(o.orderId, o);
+      if (core.hasForgottenOrders()) {
+        for (const o of await history.ordersByUser(key.userId, m.id)) byId.set(o.orderId, o);
+      }
       for (const o of core.allOrders(key.userId, m.id)) byId.set(o.orderId, o);
       const orders = [...byId.values()].sort((a, b) => a.orderId - b.orderId);
       // Binance: from orderId onwards when given, else the most recent.
@@ -492,7 +494,9 @@ function tradingRoutes(
       params.done();
       const mine = (t: TradeRecord) => t.buyerUserId === key.userId || t.sellerUserId === key.userId;
       const byId = new Map<number, TradeRecord>();
-      for (const t of await history.tradesByUser(key.userId, m.id)) byId.set(t.tradeId, t);
+      if (core.hasForgottenTrades(m.id)) {
+        for (const t of await history.tradesByUser(key.userId, m.id)) byId.set(t.tradeId, t);
+      }
       for (const t of core.tradesOf(m.id)) if (mine(t)) byId.set(t.tradeId, t);
       return [...byId.values()]
         .sort((a, b) => a.tradeId - b.tradeId)
@@ -516,13 +520,16 @@ function tradingRoutes(
   async function queryOrder(params: Params, userId: number, m: Market): Promise<OrderRecord | StoredOrder> {
     const { orderId, clientOrderId } = orderRef(params);
     const recent = orderId !== undefined ? core.order(orderId) : core.orderByClientId(userId, clientOrderId!);
+    // Until UBSCore has forgotten an order, what it does not hold does not exist.
     const order =
       recent ??
-      (orderId !== undefined
-        ? await history.order(orderId)
-        : (await history.ordersByUser(userId, m.id))
-            .reverse()
-            .find((o) => o.clientOrderId === clientOrderId));
+      (!core.hasForgottenOrders()
+        ? undefined
+        : orderId !== undefined
+          ? await history.order(orderId)
+          : (await history.ordersByUser(userId, m.id))
+              .reverse()
+              .find((o) => o.clientOrderId === clientOrderId));
     if (!order || order.userId !== userId || order.marketId !== m.id) throw errors.noSuchOrder();
     return order;
   }

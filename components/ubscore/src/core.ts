@@ -71,6 +71,8 @@ export class UbsCore {
   /** Closed order ids, oldest first from `closedHead`: the next to forget when over retention. */
   private closed: number[] = [];
   private closedHead = 0;
+  /** How many closed orders, and trades per market, have been forgotten (kept by the store). */
+  private forgotten = { orders: 0, trades: [] as number[] };
   private readonly halted = new Set<number>();
   private readonly withdrawals = new Map<string, Withdrawal>();
   /** Internal transfers applied, by sequence: a repeated transferIn/transferOut changes nothing. */
@@ -210,6 +212,7 @@ export class UbsCore {
       version: 3,
       retention: this.retention,
       closed: this.closed.slice(this.closedHead),
+      forgotten: this.forgotten,
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
@@ -314,7 +317,8 @@ export class UbsCore {
     (state.trades as TradeRecord[][]).forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
-    // Versions 1 and 2 kept every order and did not record the closing order: oldest update first.
+    // Versions 1 and 2 kept everything; they did not record the closing order: oldest update first.
+    core.forgotten = state.forgotten ?? { orders: 0, trades: [] };
     core.closed =
       state.closed ??
       (state.orders as OrderRecord[])
@@ -386,6 +390,19 @@ export class UbsCore {
     return [...this.orders.values()]
       .filter((o) => o.userId === userId && o.marketId === marketId)
       .sort((a, b) => a.orderId - b.orderId);
+  }
+
+  /**
+   * Has the core forgotten any closed order (then a user's complete order history needs the
+   * history store)? Until it has, what it holds is all there is.
+   */
+  hasForgottenOrders(): boolean {
+    return this.forgotten.orders > 0;
+  }
+
+  /** Has the core forgotten any trade of this market (see hasForgottenOrders)? */
+  hasForgottenTrades(marketId: number): boolean {
+    return (this.forgotten.trades[marketId] ?? 0) > 0;
   }
 
   tradesOf(marketId: number): readonly TradeRecord[] {
@@ -674,16 +691,18 @@ export class UbsCore {
   private forgetOldHistory(): void {
     const excess = this.closed.length - this.closedHead - this.retention.closedOrders;
     for (let i = 0; i < excess; i++) this.orders.delete(this.closed[this.closedHead++]!);
+    if (excess > 0) this.forgotten.orders += excess;
     if (this.closedHead > 65_536 && this.closedHead * 2 > this.closed.length) {
       this.closed = this.closed.slice(this.closedHead);
       this.closedHead = 0;
     }
     // Trimmed in steps of a whole retention, so the copy is paid once per that many trades.
-    for (const list of this.trades) {
-      if (list && list.length >= 2 * this.retention.tradesPerMarket) {
-        list.splice(0, list.length - this.retention.tradesPerMarket);
-      }
-    }
+    this.trades.forEach((list, marketId) => {
+      if (list.length < 2 * this.retention.tradesPerMarket) return;
+      const drop = list.length - this.retention.tradesPerMarket;
+      list.splice(0, drop);
+      this.forgotten.trades[marketId] = (this.forgotten.trades[marketId] ?? 0) + drop;
+    });
   }
 
   /** The order is done: release what it no longer needs and forget its client id. */
