@@ -14,16 +14,18 @@ import { TestClient } from "./client.ts";
  */
 let exchange: EmbeddedExchange;
 let alice: TestClient;
+let config: Awaited<ReturnType<typeof loadConfig>>;
 const PAIRS = 2_200;
 
 beforeAll(async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-history-"));
-  const config = await loadConfig({
+  config = await loadConfig({
     overrides: {
       dataDir,
       demo: true,
       gateway: { port: 0, adminPort: 0 },
-      ubscore: { retention: { closedOrders: 1_000, tradesPerMarket: 1_000 } },
+      // Snapshots every thousand commands: the restart below starts from one.
+      ubscore: { snapshotEvery: 1_000, retention: { closedOrders: 1_000, tradesPerMarket: 1_000 } },
     },
   });
   exchange = await startEmbeddedExchange(config, false);
@@ -117,5 +119,27 @@ describe("history beyond UBSCore's retention", () => {
     });
     expect(recent.body).toHaveLength(1000);
     expect(new Set(recent.body.map((t) => t.id)).size).toBe(1000);
+  });
+
+  it("keeps klines and the 24h ticker over every trade, across a restart", async () => {
+    const tradesIn = async () => {
+      const klines = await new TestClient(exchange.tradingUrl).public<unknown[][]>("/api/v3/klines", {
+        symbol: "BTCUSDT",
+        interval: "1d",
+      });
+      return klines.body.reduce((n, k) => n + Number(k[8]), 0);
+    };
+    expect(exchange.service.core.tradesOf(1).length).toBeLessThan(PAIRS);
+    expect(await tradesIn()).toBe(PAIRS);
+    await exchange.close();
+    exchange = await startEmbeddedExchange(config, false);
+    expect(await tradesIn()).toBe(PAIRS);
+    const ticker = await new TestClient(exchange.tradingUrl).public<{ count: number }>(
+      "/api/v3/ticker/24hr",
+      {
+        symbol: "BTCUSDT",
+      },
+    );
+    expect(ticker.body.count).toBe(PAIRS);
   });
 });

@@ -1,8 +1,8 @@
-import type { TradeRecord } from "../../ubscore/src/types.ts";
+import { type Candle, MINUTE } from "../../ubscore/src/candles.ts";
 
 /**
- * Candles and rolling statistics built from trades, in integers (ticks, lots, quote units). Kept
- * as 1-minute candles per market; larger intervals are aggregated from them on request.
+ * Kline intervals and rolling statistics, in integers (ticks, lots, quote units), from the 1-minute
+ * candles UBSCore keeps per market; larger intervals are aggregated from them on request.
  */
 export const KLINE_INTERVALS = {
   "1m": 60_000,
@@ -20,21 +20,6 @@ export const KLINE_INTERVALS = {
 } as const;
 export type KlineInterval = keyof typeof KLINE_INTERVALS;
 
-export interface Candle {
-  openTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volumeLots: number;
-  quoteVolume: bigint;
-  trades: number;
-  firstTradeId: number;
-  lastTradeId: number;
-  takerBuyLots: number;
-  takerBuyQuote: bigint;
-}
-
 export interface Ticker24h {
   readonly openTime: number;
   readonly closeTime: number;
@@ -49,49 +34,11 @@ export interface Ticker24h {
   readonly lastTradeId: number;
 }
 
-const MINUTE = 60_000;
 const DAY = 86_400_000;
 
+/** Klines of any interval and rolling tickers, aggregated on request from UBSCore's minute candles. */
 export class MarketStatistics {
-  /** Per market: 1-minute candles in time order. */
-  private readonly candles = new Map<number, Candle[]>();
-
-  /** Folds a trade into its minute candle; trades arrive in time order per market. */
-  add(t: TradeRecord, takerIsBuyer: boolean): Candle {
-    const list = this.candles.get(t.marketId) ?? [];
-    this.candles.set(t.marketId, list);
-    const openTime = t.time - (t.time % MINUTE);
-    let c = list.at(-1);
-    if (!c || c.openTime < openTime) {
-      c = {
-        openTime,
-        open: t.priceTicks,
-        high: t.priceTicks,
-        low: t.priceTicks,
-        close: t.priceTicks,
-        volumeLots: 0,
-        quoteVolume: 0n,
-        trades: 0,
-        firstTradeId: t.tradeId,
-        lastTradeId: t.tradeId,
-        takerBuyLots: 0,
-        takerBuyQuote: 0n,
-      };
-      list.push(c);
-    }
-    c.high = Math.max(c.high, t.priceTicks);
-    c.low = Math.min(c.low, t.priceTicks);
-    c.close = t.priceTicks;
-    c.volumeLots += t.qtyLots;
-    c.quoteVolume += t.quoteUnits;
-    c.trades++;
-    c.lastTradeId = t.tradeId;
-    if (takerIsBuyer) {
-      c.takerBuyLots += t.qtyLots;
-      c.takerBuyQuote += t.quoteUnits;
-    }
-    return c;
-  }
+  constructor(private readonly candlesOf: (marketId: number) => readonly Candle[]) {}
 
   /** Candles of `interval`, oldest first, within [startTime, endTime], at most `limit` (the newest). */
   klines(
@@ -103,7 +50,7 @@ export class MarketStatistics {
   ): Candle[] {
     const size = KLINE_INTERVALS[interval];
     const out: Candle[] = [];
-    for (const m of this.candles.get(marketId) ?? []) {
+    for (const m of this.candlesOf(marketId)) {
       const openTime = m.openTime - (m.openTime % size);
       if (openTime + size - 1 < startTime || openTime > endTime) continue;
       const last = out.at(-1);
@@ -131,7 +78,7 @@ export class MarketStatistics {
    * the trades UBSCore keeps in memory.
    */
   ticker24h(marketId: number, now: number): Ticker24h | undefined {
-    const candles = this.candles.get(marketId) ?? [];
+    const candles = this.candlesOf(marketId);
     const from = now - DAY - ((now - DAY) % MINUTE);
     let i = candles.length;
     while (i > 0 && candles[i - 1]!.openTime >= from) i--;

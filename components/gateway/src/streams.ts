@@ -6,13 +6,14 @@ import { formatUnits } from "../../domain/src/decimal.ts";
 import type { Market } from "../../domain/src/market.ts";
 import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
+import type { Candle } from "../../ubscore/src/candles.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
 import type { RequestAuthenticator } from "./auth.ts";
 import { ApiError } from "./errors.ts";
 import { ORDER_TYPE, SIDE, STP, TIF } from "./format.ts";
-import { type Candle, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
+import { KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
 import { Params } from "./params.ts";
 
 /**
@@ -121,8 +122,9 @@ export class StreamHub {
     const symbol = market.symbol.toLowerCase();
     const trades = this.service.core.tradesOf(market.id);
     const tradeEvents = result.events.filter((e) => e.type === EventType.Trade);
+    // A command's trades share its time, so they all went into the market's latest minute candle.
+    const candle = this.service.core.candlesOf(market.id).at(-1);
     for (const t of trades.slice(trades.length - tradeEvents.length)) {
-      const candle = this.stats.add(t, t.takerSide === Side.Buy);
       this.publish(`${symbol}@trade`, {
         e: "trade",
         E: now,
@@ -134,8 +136,8 @@ export class StreamHub {
         m: t.takerSide === Side.Sell,
         M: true,
       });
-      this.publishKlines(market, symbol, candle, now);
     }
+    if (candle && tradeEvents.length > 0) this.publishKlines(market, symbol, candle, now);
     this.publishBook(market, symbol, result.events, now);
     this.publishUserUpdates(market, result, now);
   }

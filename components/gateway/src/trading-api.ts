@@ -92,8 +92,7 @@ function tradingRoutes(
   limiter: Limiter,
 ): void {
   const core = service.core;
-  const stats = new MarketStatistics();
-  for (const m of core.exchange.markets) for (const t of core.tradesOf(m.id)) stats.add(t, t.takerSide === 0);
+  const stats = new MarketStatistics((id) => core.candlesOf(id));
   installStreams(app, new StreamHub(service, stats, clock), auth);
 
   const market = (params: Params): Market => {

@@ -13,6 +13,7 @@ import {
   TimeInForce,
   type TradeEvent,
 } from "../../matching/src/protocol.ts";
+import { type Candle, foldTrade } from "./candles.ts";
 import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand, Withdrawal } from "./types.ts";
 
 /**
@@ -68,6 +69,7 @@ export class UbsCore {
   private readonly openByClientId = new Map<string, number>();
   private readonly openByUser = new Map<number, Set<number>>();
   private readonly trades: TradeRecord[][] = [];
+  private readonly candles: Candle[][] = [];
   /** Closed order ids, oldest first from `closedHead`: the next to forget when over retention. */
   private closed: number[] = [];
   private closedHead = 0;
@@ -88,6 +90,7 @@ export class UbsCore {
     for (const m of exchange.markets) {
       this.engines[m.id] = new MatchingEngine({ quotePerTickLot: Number(m.quotePerTickLot) });
       this.trades[m.id] = [];
+      this.candles[m.id] = [];
     }
   }
 
@@ -213,6 +216,7 @@ export class UbsCore {
       retention: this.retention,
       closed: this.closed.slice(this.closedHead),
       forgotten: this.forgotten,
+      withCandles: true,
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
@@ -236,6 +240,10 @@ export class UbsCore {
     }
     for (const id of header.closed) orders.push(this.orders.get(id)!);
     const trades = Array.from(this.trades, (list) => list?.slice() ?? []); // sparse: markets by id
+    // Only a market's latest minute candle still changes: copied; the others by reference.
+    const candles = Array.from(this.candles, (list) =>
+      list ? [...list.slice(0, -1), ...list.slice(-1).map((c) => ({ ...c }))] : [],
+    );
     return (function* () {
       yield head;
       const CHUNK = 1_000;
@@ -247,14 +255,19 @@ export class UbsCore {
             .join(""),
         );
       }
-      for (const [marketId, list] of trades.entries()) {
-        for (let i = 0; i < list.length; i += CHUNK) {
-          yield Buffer.from(
-            list
-              .slice(i, i + CHUNK)
-              .map((t) => `${stringifyExact(["t", marketId, t])}\n`)
-              .join(""),
-          );
+      for (const [tag, lists] of [
+        ["t", trades],
+        ["k", candles],
+      ] as const) {
+        for (const [marketId, list] of lists.entries()) {
+          for (let i = 0; i < list.length; i += CHUNK) {
+            yield Buffer.from(
+              list
+                .slice(i, i + CHUNK)
+                .map((r) => `${stringifyExact([tag, marketId, r])}\n`)
+                .join(""),
+            );
+          }
         }
       }
     })();
@@ -279,13 +292,15 @@ export class UbsCore {
     for (let start = end + 1; start < buffer.length; start = end + 1) {
       end = buffer.indexOf(0x0a, start);
       if (end < 0) fail("CORRUPT_JOURNAL", "UBSCore snapshot ends inside a record");
-      const record = parseExact<["o", OrderRecord] | ["t", number, TradeRecord]>(
+      const record = parseExact<["o", OrderRecord] | ["t", number, TradeRecord] | ["k", number, Candle]>(
         buffer.toString("utf8", start, end),
       );
       if (record[0] === "o") state.orders.push(record[1]);
       else {
-        state.trades[record[1]] ??= [];
-        state.trades[record[1]].push(record[2]);
+        const key = record[0] === "t" ? "trades" : "candles";
+        state[key] ??= [];
+        state[key][record[1]] ??= [];
+        state[key][record[1]].push(record[2]);
       }
     }
     return UbsCore.fromState(exchange, state, retention);
@@ -317,6 +332,12 @@ export class UbsCore {
     (state.trades as TradeRecord[][]).forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
+    // Snapshots from before candles were kept (which held every trade): fold them from the trades.
+    const candles: Candle[][] | undefined = state.withCandles ? (state.candles ?? []) : undefined;
+    for (const m of exchange.markets) {
+      if (candles) core.candles[m.id] = candles[m.id] ?? [];
+      else for (const t of core.trades[m.id]!) foldTrade(core.candles[m.id]!, t, t.takerSide === Side.Buy);
+    }
     // Versions 1 and 2 kept everything; they did not record the closing order: oldest update first.
     core.forgotten = state.forgotten ?? { orders: 0, trades: [] };
     core.closed =
@@ -403,6 +424,11 @@ export class UbsCore {
   /** Has the core forgotten any trade of this market (see hasForgottenOrders)? */
   hasForgottenTrades(marketId: number): boolean {
     return (this.forgotten.trades[marketId] ?? 0) > 0;
+  }
+
+  /** One-minute candles of a market since its first trade, oldest first. */
+  candlesOf(marketId: number): readonly Candle[] {
+    return this.candles[marketId] ?? [];
   }
 
   tradesOf(marketId: number): readonly TradeRecord[] {
@@ -643,7 +669,7 @@ export class UbsCore {
     this.consume(seller, baseUnits);
     this.balance(seller.userId, market.quote.id).available += quoteUnits - sellerFee;
     this.fees[market.quote.id - 1]! += buyerFee + sellerFee;
-    this.trades[market.id]!.push({
+    const trade: TradeRecord = {
       tradeId: e.tradeId,
       marketId: market.id,
       priceTicks: e.priceTicks,
@@ -657,7 +683,9 @@ export class UbsCore {
       takerSide: e.takerSide,
       buyerFee,
       sellerFee,
-    });
+    };
+    this.trades[market.id]!.push(trade);
+    foldTrade(this.candles[market.id]!, trade, e.takerSide === Side.Buy);
     for (const [o, remaining, fee] of [
       [taker, e.takerRemainingLots, taker === buyer ? buyerFee : sellerFee],
       [maker, e.makerRemainingLots, maker === buyer ? buyerFee : sellerFee],

@@ -18,6 +18,7 @@ export function dump(core: UbsCore): string {
       open: users.map((u) => core.openOrders(u)),
       all: users.map((u) => core.allOrders(u, 1)),
       trades: core.tradesOf(1),
+      candles: core.candlesOf(1),
       books: [1, 2].map((m) => core.engine(m).restingOrders()),
       depth: core.engine(1).depth(),
     },

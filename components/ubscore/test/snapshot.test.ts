@@ -31,7 +31,8 @@ describe("UBSCore snapshots", () => {
         core.allOrders(1, 1).length +
         core.allOrders(2, 1).length +
         core.allOrders(3, 1).length +
-        core.tradesOf(1).length,
+        core.tradesOf(1).length +
+        core.candlesOf(1).length,
     );
     expect(dump(UbsCore.restore(exchange, bytes))).toBe(dump(core));
   });
@@ -45,9 +46,11 @@ describe("UBSCore snapshots", () => {
     for (const line of records) {
       const r = parseExact<unknown[]>(line);
       if (r[0] === "o") orders.push(r[1]);
-      else trades[r[1] as number] = [...(trades[r[1] as number] ?? []), r[2]];
+      else if (r[0] === "t") trades[r[1] as number] = [...(trades[r[1] as number] ?? []), r[2]];
     }
-    const v1 = Buffer.from(stringifyExact({ ...state, version: 1, orders, trades }));
+    // What version 1 had: no retention, closing order, forgotten counts or candles.
+    const { retention, closed, forgotten, withCandles, ...v1State } = state;
+    const v1 = Buffer.from(stringifyExact({ ...v1State, version: 1, orders, trades }));
     expect(dump(UbsCore.restore(exchange, v1))).toBe(dump(core));
   });
 
