@@ -87,6 +87,8 @@ export const configSchema = z
          * (bounded lag and memory under bursts).
          */
         maxSettlementLag: z.number().int().min(100).default(20_000),
+        /** How many event-stream records may wait for the event log (e.g. Kafka down) before new commands wait. */
+        maxEventBacklog: z.number().int().min(100).default(200_000),
         /** Where `bourse ubscore` listens for gateways on the transport (host:port). */
         listen: hostPort.default("127.0.0.1:7100"),
         /** Where `bourse gateway` finds UBSCore (host:port; a Service name in Kubernetes). */

@@ -103,7 +103,9 @@ export async function startUbsCoreNode(
     snapshotEvery: config.ubscore.snapshotEvery,
     retention: config.ubscore.retention,
     onReplay: record,
-    admit: () => settlement.backpressure(config.ubscore.maxSettlementLag),
+    admit: () =>
+      settlement.backpressure(config.ubscore.maxSettlementLag) ??
+      events?.publisher.backpressure(config.ubscore.maxEventBacklog),
     // A snapshot drops the journal it covers: what it covers must be settled and published.
     beforeSnapshot: async () => {
       await settlement.recordedDurably();

@@ -32,6 +32,7 @@ export class EventPublisher {
   private queue: { lsn: number; key: string; value: Uint8Array }[] = [];
   private draining = false;
   private waiters: (() => void)[] = [];
+  private backlogWaiters: { target: number; resolve: () => void }[] = [];
   private retryMs = 0;
   private closed = false;
   /** The last failure to reach the event log, while the publisher retries. */
@@ -66,6 +67,18 @@ export class EventPublisher {
     this.kick();
   }
 
+  /**
+   * Admission control for UBSCore: undefined while fewer than `maxBacklog` records wait; else a
+   * promise that resolves once the backlog is a tenth below that. While the broker is away
+   * records wait in memory; past the bound new commands wait too, rather than the process
+   * growing until it dies.
+   */
+  backpressure(maxBacklog: number): Promise<void> | undefined {
+    if (this.queue.length < maxBacklog) return undefined;
+    const target = Math.floor(maxBacklog * 0.9);
+    return new Promise((resolve) => this.backlogWaiters.push({ target, resolve }));
+  }
+
   /** Resolves once everything recorded so far is in the event log (before a UBSCore snapshot). */
   drained(): Promise<void> {
     if (this.queue.length === 0 && !this.draining) return Promise.resolve();
@@ -74,6 +87,7 @@ export class EventPublisher {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.backlogWaiters.splice(0)) w.resolve();
     while (this.draining) await new Promise((r) => setTimeout(r, 10));
   }
 
@@ -102,6 +116,11 @@ export class EventPublisher {
       this.lastError = undefined;
       this.queue = this.queue.slice(batch.length);
       this.published = batch.at(-1)!.lsn;
+      this.backlogWaiters = this.backlogWaiters.filter((w) => {
+        if (this.queue.length > w.target) return true;
+        w.resolve();
+        return false;
+      });
       await writeFile(this.positionFile, String(this.published));
     }
     this.draining = false;

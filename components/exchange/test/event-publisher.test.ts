@@ -75,4 +75,39 @@ describe("UBSCore's event stream", () => {
     expect(after.events.flatMap((e) => e.trades)).toEqual(service.core.tradesOf(1));
     await log.close();
   });
+
+  it("keeps records while the event log is away, holds commands past the backlog bound, and catches up", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-events-"));
+    const file = await FileEventLog.open(join(dir, "log"));
+    let down = true;
+    // The real file log behind a switch that makes its appends fail, as a broker that is away.
+    const log: EventLog = {
+      ...file,
+      createTopic: (t, p) => file.createTopic(t, p),
+      endOffset: (t, p) => file.endOffset(t, p),
+      replay: (t, p, o) => file.replay(t, p, o),
+      subscribe: (g, t, h) => file.subscribe(g, t, h),
+      close: () => file.close(),
+      append: (t, r) => (down ? Promise.reject(new Error("broker away")) : file.append(t, r)),
+    };
+    const publisher = await EventPublisher.open(log, "bourse.events", join(dir, "published"));
+    const service = await UbsCoreService.open(dir, exchange, {
+      admit: () => publisher.backpressure(20),
+    });
+    service.onCommand(publisher.record.bind(publisher));
+    const cmds = script();
+    const done = submitAll(service, cmds);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(publisher.lastError?.message).toBe("broker away");
+    expect(publisher.backpressure(20)).toBeInstanceOf(Promise); // commands wait now
+    down = false;
+    await done;
+    await publisher.drained();
+    const { events, repeats } = await consume(file, "bourse.events");
+    expect(repeats).toBe(0);
+    expect(events.flatMap((e) => e.trades)).toEqual(service.core.tradesOf(1));
+    await publisher.close();
+    await service.close();
+    await file.close();
+  });
 });
