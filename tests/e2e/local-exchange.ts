@@ -12,9 +12,9 @@ import { decodeMarketEvent, eventPartition } from "../../components/exchange/src
 import { CassandraStore } from "../../components/store/src/cassandra-store.ts";
 import { UbsCoreService } from "../../components/ubscore/src/service.ts";
 import { TestClient } from "../api/client.ts";
-import type { MediaDriver } from "../infra/aeron.ts";
-import type { CassandraServer } from "../infra/cassandra.ts";
-import type { KafkaServer } from "../infra/kafka.ts";
+import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
+import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
+import { type KafkaServer, startKafka } from "../infra/kafka.ts";
 import { freePort } from "../infra/ports.ts";
 import { Session } from "./harness.ts";
 
@@ -27,6 +27,31 @@ import { Session } from "./harness.ts";
  */
 const ADMIN_TOKEN = "local-exchange-admin-token-0123";
 const bin = join(import.meta.dirname, "..", "..", "bin", "bourse.mjs");
+
+/** The real servers a LocalExchange runs on: Cassandra, the Aeron media driver and Kafka. */
+export interface LocalInfrastructure {
+  readonly cassandra: CassandraServer;
+  readonly aeron: MediaDriver;
+  readonly kafka: KafkaServer;
+  stop(): Promise<void>;
+}
+
+/** Starts them together (the media driver times dead clients out after 3 s, for quick restarts). */
+export async function startLocalInfrastructure(): Promise<LocalInfrastructure> {
+  const [cassandra, aeron, kafka] = await Promise.all([
+    startCassandra(),
+    startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
+    startKafka(),
+  ]);
+  return {
+    cassandra,
+    aeron,
+    kafka,
+    async stop() {
+      await Promise.all([cassandra.stop(), aeron.stop(), kafka.stop()]);
+    },
+  };
+}
 
 export interface Running {
   readonly child: ChildProcess;

@@ -1,45 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../api/client.ts";
-import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
-import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
-import { type KafkaServer, startKafka } from "../infra/kafka.ts";
 import { crossTrade, type Session } from "./harness.ts";
-import { LocalExchange } from "./local-exchange.ts";
+import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "./local-exchange.ts";
 
 /**
  * The exchange as separate processes — `bourse ubscore` and two `bourse gateway`s over Aeron IPC
- * through the real media driver, history in a real Cassandra, UBSCore's event stream on a real Kafka — driven through the public API by ccxt, with components
- * killed (SIGKILL) and restarted mid-run. After each: every acknowledged order is still there, no
+ * through the real media driver, history in a real Cassandra, UBSCore's event stream on a real
+ * Kafka — driven through the public API by ccxt, with components killed (SIGKILL) and restarted
+ * mid-run. After each: every acknowledged order is still there, no
  * fill is applied twice, each asset's total (users plus fees) equals the deposits to the unit,
  * reconcile (UBSCore against the ledger) reports no difference, and the store holds every trade.
  */
-let cassandra: CassandraServer;
-let driver: MediaDriver;
-let kafka: KafkaServer;
+let infra: LocalInfrastructure;
 let exchange: LocalExchange;
 let session: Session;
 
 beforeAll(async () => {
-  [cassandra, driver, kafka] = await Promise.all([
-    startCassandra(),
-    startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
-    startKafka(),
-  ]);
-  exchange = await LocalExchange.start({
-    gateways: 2,
-    cassandra,
-    keyspace: "bourse_e2e",
-    aeron: driver,
-    kafka,
-  });
+  infra = await startLocalInfrastructure();
+  exchange = await LocalExchange.start({ gateways: 2, keyspace: "bourse_e2e", ...infra });
   session = exchange.session;
 }, 600_000);
 
 afterAll(async () => {
   exchange?.stop();
-  await cassandra?.stop();
-  await driver?.stop();
-  await kafka?.stop();
+  await infra?.stop();
 });
 
 describe("the multi-process exchange", () => {

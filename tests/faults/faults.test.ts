@@ -4,23 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../api/client.ts";
-import { LocalExchange } from "../e2e/local-exchange.ts";
-import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
-import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";
-import { type KafkaServer, startKafka } from "../infra/kafka.ts";
+import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";
 
 /**
- * Faults over the multi-process exchange (Aeron IPC between the processes) under steady signed order load from a real Binance
- * client: SIGKILLs of random components at random points (seeded: BOURSE_FAULT_SEED), a Cassandra
- * crash, a Kafka restart (UBSCore's event stream), a torn journal tail, a full disk under the journal. After each: every acknowledged order
- * is still there, no trade twice, every asset's total equals its deposits to the unit, reconcile
- * reports no difference, the store holds every trade.
+ * Faults over the multi-process exchange (Aeron IPC between the processes) under steady signed
+ * order load from a real Binance client: SIGKILLs of random components at random points (seeded:
+ * BOURSE_FAULT_SEED), a Kafka restart (UBSCore's event stream), a Cassandra crash, a torn journal
+ * tail, a full disk under the journal. After each: every acknowledged order is still there, no
+ * trade twice, every asset's total equals its deposits to the unit, reconcile reports no
+ * difference, the store holds every trade.
  */
 const SEED = Number(process.env.BOURSE_FAULT_SEED ?? 20261124);
 const KILLS = Number(process.env.BOURSE_FAULT_KILLS ?? 22);
-let cassandra: CassandraServer;
-let driver: MediaDriver;
-let kafka: KafkaServer;
+let infra: LocalInfrastructure;
 let exchange: LocalExchange;
 const summary = { kills: 0, invariantChecks: 0 };
 
@@ -42,25 +38,13 @@ async function check(via: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  [cassandra, driver, kafka] = await Promise.all([
-    startCassandra(),
-    startMediaDriver({ clientLivenessTimeoutMs: 3_000 }),
-    startKafka(),
-  ]);
-  exchange = await LocalExchange.start({
-    gateways: 2,
-    cassandra,
-    keyspace: "bourse_faults",
-    aeron: driver,
-    kafka,
-  });
+  infra = await startLocalInfrastructure();
+  exchange = await LocalExchange.start({ gateways: 2, keyspace: "bourse_faults", ...infra });
 }, 600_000);
 
 afterAll(async () => {
   exchange?.stop();
-  await cassandra?.stop();
-  await driver?.stop();
-  await kafka?.stop();
+  await infra?.stop();
   process.stdout.write(
     `faults: seed ${SEED}, ${summary.kills} kills, ${exchange?.session.acknowledged.length ?? 0} acknowledged orders, ${summary.invariantChecks} invariant checks, nothing lost\n`,
   );
@@ -95,7 +79,7 @@ describe("fault injection", () => {
     const { session } = exchange;
     let restarted: Promise<void> = Promise.resolve();
     await session.loadThenKill(session.crossingOrders(exchange.url(1), exchange.url(0)), 5, () => {
-      restarted = kafka.restart();
+      restarted = infra.kafka.restart();
     });
     // Orders do not wait for the event log: its records queue in UBSCore until Kafka is back.
     await session.loadThenKill(session.crossingOrders(exchange.url(0), exchange.url(1)), 10, () => {});
@@ -109,7 +93,7 @@ describe("fault injection", () => {
     const { session } = exchange;
     let restarted: Promise<void> = Promise.resolve();
     await session.loadThenKill(session.crossingOrders(exchange.url(0), exchange.url(1)), 5, () => {
-      restarted = cassandra.restart();
+      restarted = infra.cassandra.restart();
     });
     // Orders do not wait for the store: trading goes on while Cassandra is down.
     await session.loadThenKill(session.crossingOrders(exchange.url(1), exchange.url(0)), 10, () => {});
@@ -144,9 +128,9 @@ describe.runIf(process.getuid?.() === 0)("a full disk under UBSCore's journal", 
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=48m", "tmpfs", mountPoint]);
     full = await LocalExchange.start({
       gateways: 1,
-      cassandra,
+      cassandra: infra.cassandra,
       keyspace: "bourse_full",
-      aeron: driver,
+      aeron: infra.aeron,
       dataDir: join(mountPoint, "data"),
     });
   }, 300_000);

@@ -1,4 +1,5 @@
 import { createServer, connect as netConnect, type Socket } from "node:net";
+import { ChannelHandlers } from "./channel-handlers.ts";
 import type { Channel, Transport, TransportServer } from "./port.ts";
 
 /**
@@ -10,9 +11,7 @@ const MAX_MESSAGE = 64 * 1024 * 1024;
 class TcpChannel implements Channel {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
-  private readonly handlers: ((m: Uint8Array) => void)[] = [];
-  private readonly closeHandlers: ((e?: Error) => void)[] = [];
-  private closed = false;
+  private readonly handlers = new ChannelHandlers();
 
   constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
@@ -22,7 +21,7 @@ class TcpChannel implements Channel {
   }
 
   send(message: Uint8Array): void {
-    if (this.closed) return;
+    if (this.handlers.closed) return;
     const header = Buffer.allocUnsafe(4);
     header.writeUInt32LE(message.length, 0);
     this.socket.cork();
@@ -32,12 +31,11 @@ class TcpChannel implements Channel {
   }
 
   onMessage(handler: (message: Uint8Array) => void): void {
-    this.handlers.push(handler);
+    this.handlers.onMessage(handler);
   }
 
   onClose(handler: (error?: Error) => void): void {
-    if (this.closed) handler();
-    else this.closeHandlers.push(handler);
+    this.handlers.onClose(handler);
   }
 
   close(): void {
@@ -62,7 +60,7 @@ class TcpChannel implements Channel {
       if (data.length - o - 4 < length) break;
       const message = data.subarray(o + 4, o + 4 + length);
       o += 4 + length;
-      for (const h of this.handlers) h(message);
+      this.handlers.deliver(message);
     }
     data = data.subarray(o);
     this.buffered = data.length > 0 ? [data] : [];
@@ -70,9 +68,7 @@ class TcpChannel implements Channel {
   }
 
   private finish(error?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const h of this.closeHandlers.splice(0)) h(error);
+    this.handlers.finish(error);
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import { ChannelHandlers } from "../../src/channel-handlers.ts";
 import type { Channel, Transport, TransportServer } from "../../src/port.ts";
 import type { AeronClient } from "./client.ts";
 import { AeronError } from "./errors.ts";
@@ -116,9 +117,7 @@ class AeronChannel implements Channel {
   onWelcome: (() => void) | undefined;
   private publication: Publication | undefined;
   private readonly backlog: { kind: number; message: Uint8Array }[] = [];
-  private readonly handlers: ((m: Uint8Array) => void)[] = [];
-  private readonly closeHandlers: ((e?: Error) => void)[] = [];
-  private closed = false;
+  private readonly handlers = new ChannelHandlers();
   private readonly parts: Uint8Array[] = [];
   private readonly poller: Poller;
 
@@ -142,22 +141,21 @@ class AeronChannel implements Channel {
   }
 
   onMessage(handler: (message: Uint8Array) => void): void {
-    this.handlers.push(handler);
+    this.handlers.onMessage(handler);
   }
 
   onClose(handler: (error?: Error) => void): void {
-    if (this.closed) handler();
-    else this.closeHandlers.push(handler);
+    this.handlers.onClose(handler);
   }
 
   close(): void {
-    if (this.closed) return;
+    if (this.handlers.closed) return;
     this.sendKind(Kind.BYE, new Uint8Array(0));
     this.finish();
   }
 
   sendKind(kind: number, message: Uint8Array): void {
-    if (this.closed || !this.publication) return;
+    if (this.handlers.closed || !this.publication) return;
     // Order is kept: once anything waits, everything after it waits behind it.
     if (this.backlog.length > 0 || !this.tryOffer(kind, message)) {
       // The caller may reuse its buffer once send() returns.
@@ -175,7 +173,7 @@ class AeronChannel implements Channel {
         const last = message.subarray(1);
         const payload =
           this.parts.length === 0 ? last.slice() : Buffer.concat([...this.parts.splice(0), last]);
-        for (const h of this.handlers) h(payload);
+        this.handlers.deliver(payload);
         break;
       }
       case Kind.WELCOME:
@@ -188,8 +186,7 @@ class AeronChannel implements Channel {
   }
 
   finish(error?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.handlers.finish(error)) return;
     const publication = this.publication;
     // BYE may still wait in the backlog: give it a moment before the publication goes.
     const release = () => {
@@ -201,7 +198,6 @@ class AeronChannel implements Channel {
     };
     if (this.backlog.length > 0) setTimeout(release, 50);
     else release();
-    for (const h of this.closeHandlers.splice(0)) h(error);
   }
 
   /** Offers what waits; true when nothing is left. */
