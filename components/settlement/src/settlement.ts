@@ -128,9 +128,9 @@ export class Settlement {
 
   /**
    * Admission control for UBSCore: undefined while settlement is less than `maxLag` commands
-   * behind; else a promise that resolves once it is back a tenth below that (rejects if
-   * settlement has stopped): short, frequent waits rather than long pauses. Without it, a burst UBSCore can acknowledge faster than the ledger
-   * and the store absorb builds an unbounded backlog in memory.
+   * behind; else a promise that resolves once it is back a tenth below that (short, frequent
+   * waits rather than long pauses), or rejects if settlement has stopped. Without it, a burst
+   * UBSCore acknowledges faster than the ledger and the store absorb piles up in memory.
    */
   backpressure(maxLag: number): Promise<void> | undefined {
     if (this.recordedLsn - this.position <= maxLag) return undefined;

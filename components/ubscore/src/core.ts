@@ -216,7 +216,6 @@ export class UbsCore {
       retention: this.retention,
       closed: this.closed.slice(this.closedHead),
       forgotten: this.forgotten,
-      withCandles: true,
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
@@ -332,8 +331,8 @@ export class UbsCore {
     (state.trades as TradeRecord[][]).forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
-    // Snapshots from before candles were kept (which held every trade): fold them from the trades.
-    const candles: Candle[][] | undefined = state.withCandles ? (state.candles ?? []) : undefined;
+    // Versions 1 and 2 had no candles but every trade: fold the candles from the trades.
+    const candles: Candle[][] | undefined = state.version >= 3 ? (state.candles ?? []) : undefined;
     for (const m of exchange.markets) {
       if (candles) core.candles[m.id] = candles[m.id] ?? [];
       else for (const t of core.trades[m.id]!) foldTrade(core.candles[m.id]!, t, t.takerSide === Side.Buy);

@@ -48,8 +48,8 @@ describe("UBSCore snapshots", () => {
       if (r[0] === "o") orders.push(r[1]);
       else if (r[0] === "t") trades[r[1] as number] = [...(trades[r[1] as number] ?? []), r[2]];
     }
-    // What version 1 had: no retention, closing order, forgotten counts or candles.
-    const { retention, closed, forgotten, withCandles, ...v1State } = state;
+    // What version 1 had: no retention, closing order or forgotten counts (nor candle records).
+    const { retention, closed, forgotten, ...v1State } = state;
     const v1 = Buffer.from(stringifyExact({ ...v1State, version: 1, orders, trades }));
     expect(dump(UbsCore.restore(exchange, v1))).toBe(dump(core));
   });

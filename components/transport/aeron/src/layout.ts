@@ -5,7 +5,10 @@
  */
 export const CACHE_LINE = 64;
 
-/** cnc.dat: a 128-byte header of buffer lengths, then the buffers in this order. */
+/**
+ * cnc.dat: a 128-byte header (version, the five buffer lengths, then the client liveness timeout,
+ * start time and pid, which this client does not read), then the buffers in the same order.
+ */
 export const Cnc = {
   FILE: "cnc.dat",
   /** Semantic version 0.2.0: the major part must match, the minor may grow compatibly. */
@@ -15,10 +18,6 @@ export const Cnc = {
   TO_CLIENTS_LENGTH_OFFSET: 8,
   COUNTERS_METADATA_LENGTH_OFFSET: 12,
   COUNTERS_VALUES_LENGTH_OFFSET: 16,
-  ERROR_LOG_LENGTH_OFFSET: 20,
-  CLIENT_LIVENESS_TIMEOUT_NS_OFFSET: 24,
-  START_TIMESTAMP_MS_OFFSET: 32,
-  PID_OFFSET: 40,
   HEADER_LENGTH: CACHE_LINE * 2,
 } as const;
 
@@ -55,9 +54,7 @@ export const Log = {
   METADATA_LENGTH: 4096,
   TAILS_OFFSET: 0,
   ACTIVE_TERM_COUNT_OFFSET: 24,
-  END_OF_STREAM_POSITION_OFFSET: CACHE_LINE * 2,
   IS_CONNECTED_OFFSET: CACHE_LINE * 2 + 8,
-  CORRELATION_ID_OFFSET: CACHE_LINE * 4,
   INITIAL_TERM_ID_OFFSET: CACHE_LINE * 4 + 8,
   MTU_OFFSET: CACHE_LINE * 4 + 16,
   TERM_LENGTH_OFFSET: CACHE_LINE * 4 + 20,
@@ -68,14 +65,10 @@ export const Log = {
 export const Frame = {
   HEADER_LENGTH: 32,
   ALIGNMENT: 32,
-  LENGTH_OFFSET: 0,
   FLAGS_OFFSET: 5,
   TYPE_OFFSET: 6,
   TERM_OFFSET_OFFSET: 8,
-  SESSION_ID_OFFSET: 12,
-  STREAM_ID_OFFSET: 16,
   TERM_ID_OFFSET: 20,
-  RESERVED_VALUE_OFFSET: 24,
   TYPE_PAD: 0,
   TYPE_DATA: 1,
   BEGIN: 0x80,

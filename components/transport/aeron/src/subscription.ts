@@ -34,11 +34,6 @@ export class Image {
     return this.closed;
   }
 
-  /** Where this subscriber is in the stream (bytes). */
-  get streamPosition(): number {
-    return this.position;
-  }
-
   close(): void {
     this.closed = true;
   }
