@@ -22,8 +22,9 @@ import { Session } from "./harness.ts";
  * The exchange as local processes for the end-to-end and fault suites: one `bourse ubscore` and
  * `gateways` × `bourse gateway`, talking over Aeron IPC through the given media driver (TCP on
  * loopback without one), HTTP on ports the kernel picks, state under `dataDir`, the history in
- * the given Cassandra. Processes can be SIGKILLed and restarted; every process is
- * killed when the suite ends.
+ * the given Cassandra. Given Kafka, UBSCore publishes its event stream there and `bourse
+ * settlement` runs on its own, fed from Kafka (holding the embedded ledger). Processes can be
+ * SIGKILLed and restarted; every process is killed when the suite ends.
  */
 const ADMIN_TOKEN = "local-exchange-admin-token-0123";
 const bin = join(import.meta.dirname, "..", "..", "bin", "bourse.mjs");
@@ -61,6 +62,8 @@ export interface Running {
 export class LocalExchange {
   readonly session: Session;
   ubscore!: Running;
+  /** `bourse settlement`, when the exchange runs with Kafka. */
+  settlement: Running | undefined;
   readonly gateways: Running[] = [];
   private readonly running = new Set<ChildProcess>();
 
@@ -92,9 +95,18 @@ export class LocalExchange {
     const eventLog = options.kafka
       ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
       : { kind: "none" };
-    await writeFile(config, JSON.stringify({ store, eventLog }));
-    const ports = await Promise.all(Array.from({ length: options.gateways + 2 }, () => freePort()));
-    const [transport, admin, ...gatewayPorts] = ports as [number, number, ...number[]];
+    const ports = await Promise.all(Array.from({ length: options.gateways + 3 }, () => freePort()));
+    const [transport, admin, settlementPort, ...gatewayPorts] = ports as [
+      number,
+      number,
+      number,
+      ...number[],
+    ];
+    const settlementAddress = `127.0.0.1:${settlementPort}`;
+    const settlement = options.kafka
+      ? { kind: "service", listen: settlementAddress, address: settlementAddress }
+      : { kind: "inline" };
+    await writeFile(config, JSON.stringify({ store, eventLog, settlement }));
     const env = {
       ...process.env,
       BOURSE_CONFIG: config,
@@ -121,6 +133,7 @@ export class LocalExchange {
       options.keyspace,
       options.kafka,
     );
+    if (options.kafka) exchange.settlement = await exchange.spawn("settlement");
     exchange.ubscore = await exchange.spawn("ubscore");
     for (let i = 0; i < options.gateways; i++) exchange.gateways.push(await exchange.startGateway(i));
     await exchange.session.createUsers();
@@ -152,6 +165,13 @@ export class LocalExchange {
     for (const g of this.gateways) expect(await g.exited).toBe(3);
     this.ubscore = await this.spawn("ubscore");
     for (let i = 0; i < this.gateways.length; i++) this.gateways[i] = await this.startGateway(i);
+  }
+
+  /** SIGKILLs `bourse settlement` (or waits for it to end, without `kill`) and starts it again. */
+  async restartSettlement(kill = true): Promise<void> {
+    if (kill) this.settlement!.child.kill("SIGKILL");
+    await this.settlement!.exited;
+    this.settlement = await this.spawn("settlement");
   }
 
   /** The session's invariants through gateway `via`, plus: the store holds exactly alice's trades. */

@@ -5,8 +5,8 @@ import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } fro
 
 /**
  * The exchange as separate processes — `bourse ubscore` and two `bourse gateway`s over Aeron IPC
- * through the real media driver, history in a real Cassandra, UBSCore's event stream on a real
- * Kafka — driven through the public API by ccxt, with components killed (SIGKILL) and restarted
+ * through the real media driver, `bourse settlement` fed from UBSCore's feed on a real Kafka (the
+ * event stream is there too), history in a real Cassandra — driven through the public API by ccxt, with components killed (SIGKILL) and restarted
  * mid-run. After each: every acknowledged order is still there, no
  * fill is applied twice, each asset's total (users plus fees) equals the deposits to the unit,
  * reconcile (UBSCore against the ledger) reports no difference, and the store holds every trade.
@@ -69,5 +69,23 @@ describe("the multi-process exchange", () => {
     await exchange.checkInvariants(1);
     // The event stream on Kafka: every trade once, across the crash (consumers drop repeats by lsn).
     await exchange.checkEventStream();
+  });
+
+  it("survives settlement killed mid-run: trading goes on, the restarted settlement catches up once", async () => {
+    const acks = await session.loadThenKill(
+      session.crossingOrders(exchange.url(0), exchange.url(1)),
+      15,
+      () => exchange.settlement!.child.kill("SIGKILL"),
+    );
+    // Orders keep being acknowledged while settlement is down (its feed waits in Kafka).
+    const more = await session.loadThenKill(
+      session.crossingOrders(exchange.url(1), exchange.url(0)),
+      10,
+      () => {},
+    );
+    expect(acks + more).toBeGreaterThanOrEqual(25);
+    await exchange.restartSettlement(false);
+    await exchange.checkInvariants(0);
+    await exchange.checkInvariants(1);
   });
 });

@@ -8,8 +8,9 @@ import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } fro
 
 /**
  * Faults over the multi-process exchange (Aeron IPC between the processes) under steady signed
- * order load from a real Binance client: SIGKILLs of random components at random points (seeded:
- * BOURSE_FAULT_SEED), a Kafka restart (UBSCore's event stream), a Cassandra crash, a torn journal
+ * order load from a real Binance client: SIGKILLs of random components (UBSCore, settlement, the
+ * gateways) at random points (seeded: BOURSE_FAULT_SEED), a Kafka restart (UBSCore's event
+ * stream and settlement's feed), a Cassandra crash, a torn journal
  * tail, a full disk under the journal. After each: every acknowledged order is still there, no
  * trade twice, every asset's total equals its deposits to the unit, reconcile reports no
  * difference, the store holds every trade.
@@ -55,19 +56,19 @@ describe("fault injection", () => {
     const next = random(SEED);
     const { session } = exchange;
     for (let k = 0; k < KILLS; k++) {
-      const victim = next() < 0.4 ? "ubscore" : next() < 0.5 ? 0 : 1;
+      const pick = next();
+      const victim = pick < 0.35 ? "ubscore" : pick < 0.55 ? "settlement" : next() < 0.5 ? 0 : 1;
       const seller = next() < 0.5 ? 0 : 1;
       const killAfter = 1 + Math.floor(next() * 12);
       await session.loadThenKill(
         session.crossingOrders(exchange.url(seller), exchange.url(1 - seller)),
         killAfter,
         () =>
-          victim === "ubscore"
-            ? exchange.ubscore.child.kill("SIGKILL")
-            : exchange.gateways[victim]!.child.kill("SIGKILL"),
+          (typeof victim === "number" ? exchange.gateways[victim]! : exchange[victim]!).child.kill("SIGKILL"),
       );
       summary.kills++;
       if (victim === "ubscore") await exchange.restartUbsCore(false);
+      else if (victim === "settlement") await exchange.restartSettlement(false);
       else await exchange.restartGateway(victim, false);
       await check(next() < 0.5 ? 0 : 1);
     }
@@ -81,7 +82,8 @@ describe("fault injection", () => {
     await session.loadThenKill(session.crossingOrders(exchange.url(1), exchange.url(0)), 5, () => {
       restarted = infra.kafka.restart();
     });
-    // Orders do not wait for the event log: its records queue in UBSCore until Kafka is back.
+    // Orders do not wait for the event log: its records queue in UBSCore until Kafka is back (and
+    // settlement, fed through it, catches up then).
     await session.loadThenKill(session.crossingOrders(exchange.url(0), exchange.url(1)), 10, () => {});
     await restarted;
     await check(1);

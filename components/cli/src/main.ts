@@ -5,7 +5,12 @@ import { runOperator } from "../../../operator/src/operator.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
-import { startGatewayProcess, startUbsCoreProcess, upstreamOf } from "../../exchange/src/processes.ts";
+import {
+  startGatewayProcess,
+  startSettlementProcess,
+  startUbsCoreProcess,
+  upstreamOf,
+} from "../../exchange/src/processes.ts";
 
 /**
  * `bourse`: the one way to start any part of Bourse. Every subcommand reads the same config
@@ -100,6 +105,20 @@ program
     // Crash-only: a replica that may have missed commands must not answer; a fresh start re-subscribes.
     process.stderr.write(`bourse gateway: lost UBSCore${lost ? ` (${lost.message})` : ""}; exiting\n`);
     process.exit(3);
+  });
+
+program
+  .command("settlement")
+  .description(
+    "run settlement on its own (settlement.kind service): UBSCore's feed from Kafka into the ledger and the store",
+  )
+  .action(async () => {
+    const config = await configFromFlags();
+    const settlement = await startSettlementProcess(config);
+    process.stdout.write(
+      `bourse settlement: settled to position ${settlement.service.settlement.settledLsn}, serving UBSCore on ${settlement.service.address}${config.ledger.kind === "embedded" ? " (with the embedded ledger)" : ""}\n`,
+    );
+    onSignal(() => settlement.close());
   });
 
 program

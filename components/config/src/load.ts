@@ -25,6 +25,9 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_AERON_STREAM: ["transport", "stream"],
   BOURSE_AERON_CHANNEL: ["transport", "channel"],
   BOURSE_AERON_REPLY_CHANNEL: ["transport", "replyChannel"],
+  BOURSE_SETTLEMENT_KIND: ["settlement", "kind"],
+  BOURSE_SETTLEMENT_LISTEN: ["settlement", "listen"],
+  BOURSE_SETTLEMENT_ADDRESS: ["settlement", "address"],
 };
 
 export interface ConfigSources {

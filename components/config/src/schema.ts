@@ -162,9 +162,44 @@ export const configSchema = z
           .strict(),
       ])
       .default({ kind: "embedded" }),
+    /**
+     * Where settlement runs: inside UBSCore's process (`inline`, the default), or as `bourse
+     * settlement` (`service`), fed through the Kafka event log, listening on `listen` for UBSCore
+     * (which finds it at `address`). As a service it owns the embedded ledger, if that is the one
+     * configured, and serves it; the history store must then be one both reach (Cassandra).
+     */
+    settlement: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("inline") }).strict(),
+        z
+          .object({
+            kind: z.literal("service"),
+            listen: hostPort.default("127.0.0.1:7300"),
+            address: hostPort.default("127.0.0.1:7300"),
+          })
+          .strict(),
+      ])
+      .default({ kind: "inline" }),
     /** Create demo users with funded accounts and print their API keys at start. */
     demo: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.settlement.kind !== "service") return;
+    if (config.eventLog.kind !== "kafka") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eventLog", "kind"],
+        message: "settlement as a service is fed through Kafka: eventLog.kind must be kafka",
+      });
+    }
+    if (config.store.kind !== "cassandra") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["store", "kind"],
+        message: "settlement as a service writes a store UBSCore reads too: store.kind must be cassandra",
+      });
+    }
+  });
 
 export type BourseConfig = z.infer<typeof configSchema>;

@@ -8,6 +8,9 @@ import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subsc
  * tail dropped), committed offsets in small files (a lost commit means a re-delivery, which
  * at-least-once consumers accept). Subscribers are woken by appends.
  */
+/** Records per delivered batch. */
+const BATCH = 1_000;
+
 interface Partition {
   readonly journal: Journal;
   readonly records: LogRecord[];
@@ -61,19 +64,18 @@ export class FileEventLog implements EventLog {
   async subscribe(
     group: string,
     topic: string,
-    handle: (record: ReadRecord) => Promise<void>,
+    handle: (records: readonly ReadRecord[]) => Promise<void>,
   ): Promise<Subscription> {
     const parts = this.partitions(topic);
     let stopped = false;
     let running: Promise<void> = Promise.resolve();
     const pump = async () => {
       for (let partition = 0; partition < parts.length && !stopped; partition++) {
-        let next = await this.committed(group, topic, partition);
-        for (const record of await this.replay(topic, partition, next)) {
-          if (stopped) return;
-          await handle(record);
-          next = record.offset + 1;
-          await this.commit(group, topic, partition, next);
+        const records = await this.replay(topic, partition, await this.committed(group, topic, partition));
+        for (let i = 0; i < records.length && !stopped; i += BATCH) {
+          const batch = records.slice(i, i + BATCH);
+          await handle(batch);
+          await this.commit(group, topic, partition, batch.at(-1)!.offset + 1);
         }
       }
     };

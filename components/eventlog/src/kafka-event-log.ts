@@ -5,7 +5,7 @@ import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subsc
 /**
  * The event log on Kafka (kafkajs): topics created with explicit partitions, an idempotent
  * producer waiting for all in-sync replicas, records placed by `partitionOf` (so a market's
- * events share a partition and keep their order), consumer groups committing each offset after
+ * events share a partition and keep their order), consumer groups committing each batch after
  * the handler, and replays from an offset with a throwaway group seeking there.
  */
 export class KafkaEventLog implements EventLog {
@@ -81,7 +81,7 @@ export class KafkaEventLog implements EventLog {
   async subscribe(
     group: string,
     topic: string,
-    handle: (record: ReadRecord) => Promise<void>,
+    handle: (records: readonly ReadRecord[]) => Promise<void>,
   ): Promise<Subscription> {
     const consumer = this.kafka.consumer({ groupId: group });
     this.consumers.add(consumer);
@@ -89,15 +89,22 @@ export class KafkaEventLog implements EventLog {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ topic: t, partition, message }) => {
-        const offset = Number(message.offset);
-        await handle({
-          key: String(message.key),
-          value: Uint8Array.from(message.value ?? []),
-          partition,
-          offset,
-        });
-        await consumer.commitOffsets([{ topic: t, partition, offset: String(offset + 1) }]);
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
+        if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+        await handle(
+          batch.messages.map((message) => ({
+            key: String(message.key),
+            value: Uint8Array.from(message.value ?? []),
+            partition: batch.partition,
+            offset: Number(message.offset),
+          })),
+        );
+        const last = batch.lastOffset();
+        resolveOffset(last);
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) },
+        ]);
       },
     });
     return {

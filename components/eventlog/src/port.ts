@@ -28,11 +28,14 @@ export interface EventLog {
   endOffset(topic: string, partition: number): Promise<number>;
   /** Every record of one partition from `fromOffset` to the end as it is now, in order. */
   replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]>;
-  /** Delivers records after the group's committed offsets; commits each after `handle` resolves. */
+  /**
+   * Delivers the records after the group's committed offsets, in batches of one partition's
+   * consecutive records, in order; commits a batch after `handle` resolves for it.
+   */
   subscribe(
     group: string,
     topic: string,
-    handle: (record: ReadRecord) => Promise<void>,
+    handle: (records: readonly ReadRecord[]) => Promise<void>,
   ): Promise<Subscription>;
   close(): Promise<void>;
 }

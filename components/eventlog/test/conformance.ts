@@ -54,8 +54,8 @@ export function eventLogConformance(name: string, open: () => Promise<EventLog>)
       const until = async (n: number) => {
         for (let i = 0; i < 600 && new Set(seen).size < n; i++) await new Promise((r) => setTimeout(r, 25));
       };
-      const first = await log.subscribe("g", t, async (r) => {
-        seen.push(str(r));
+      const first = await log.subscribe("g", t, async (records) => {
+        for (const r of records) seen.push(str(r));
       });
       await until(5);
       await first.stop();
@@ -63,8 +63,8 @@ export function eventLogConformance(name: string, open: () => Promise<EventLog>)
         t,
         markets.map((m, i) => ({ key: m, value: text(`second-${i}`) })),
       );
-      const second = await log.subscribe("g", t, async (r) => {
-        seen.push(str(r));
+      const second = await log.subscribe("g", t, async (records) => {
+        for (const r of records) seen.push(str(r));
       });
       await until(10);
       await second.stop();

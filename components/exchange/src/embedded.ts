@@ -5,6 +5,8 @@ import type { BourseConfig } from "../../config/src/schema.ts";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
 import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
+import type { EventLog } from "../../eventlog/src/port.ts";
+import { LogPublisher } from "../../eventlog/src/publisher.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
@@ -13,15 +15,20 @@ import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
 import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
+import { SETTLEMENT_PARTITIONS, SettlementFeed, type SettlementStatus } from "../../settlement/src/feed.ts";
+import type { SettlementPort } from "../../settlement/src/port.ts";
 import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
+import { remoteLedger } from "../../settlement/src/remote-ledger.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
 import { CassandraStore } from "../../store/src/cassandra-store.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
+import { RpcClient } from "../../transport/src/rpc.ts";
+import { tcpTransport } from "../../transport/src/tcp.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
-import { EventPublisher } from "./event-publisher.ts";
+import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 
 /**
  * The UBSCore node: UBSCore (with the matching engines) on its journal under dataDir, settlement
@@ -34,12 +41,12 @@ export interface UbsCoreNode {
   readonly adminToken: string;
   readonly demoKeys: readonly ApiKey[];
   readonly service: UbsCoreService;
-  readonly settlement: Settlement;
+  readonly settlement: SettlementPort;
   readonly ledger: LedgerPort;
   /** All of the history (UBSCore keeps only the recent part in memory). */
   readonly store: HistoryStore;
   /** UBSCore's event stream publisher, when an event log is configured. */
-  readonly events?: EventPublisher;
+  readonly events?: LogPublisher;
   readonly transfers: TransferSaga;
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
@@ -91,13 +98,17 @@ export async function startUbsCoreNode(
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
-  const ledger = await openLedger(config, dataDir);
+  const eventLog = await openEventLog(config, dataDir);
+  const events = eventLog && (await openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir));
   const store = await openStore(config, dataDir);
-  const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, store, exchange);
-  const events = await openEventStream(config, dataDir);
+  const { settlement, ledger, closeSettlement } =
+    config.settlement.kind === "service"
+      ? await settlementService(config, exchange, eventLog!, store, dataDir)
+      : await inlineSettlement(config, exchange, store, dataDir);
+  const publishEvents = events && marketEvents(events);
   const record: CommandListener = (cmd, result, lsn, core) => {
     settlement.record(cmd, result, lsn, core);
-    events?.publisher.record(cmd, result, lsn, core);
+    publishEvents?.(cmd, result, lsn, core);
   };
   const service = await UbsCoreService.open(dataDir, exchange, {
     snapshotEvery: config.ubscore.snapshotEvery,
@@ -105,11 +116,11 @@ export async function startUbsCoreNode(
     onReplay: record,
     admit: () =>
       settlement.backpressure(config.ubscore.maxSettlementLag) ??
-      events?.publisher.backpressure(config.ubscore.maxEventBacklog),
+      events?.backpressure(config.ubscore.maxEventBacklog),
     // A snapshot drops the journal it covers: what it covers must be settled and published.
     beforeSnapshot: async () => {
       await settlement.recordedDurably();
-      await events?.publisher.drained();
+      await events?.drained();
     },
   });
   service.onCommand(record);
@@ -151,7 +162,7 @@ export async function startUbsCoreNode(
     settlement,
     ledger,
     store,
-    events: events?.publisher,
+    events,
     transfers,
     funding,
     keys,
@@ -161,39 +172,91 @@ export async function startUbsCoreNode(
       await admin.close();
       await transfers.close();
       await service.close();
-      await settlement.close();
+      await closeSettlement();
       await events?.close();
+      await eventLog?.close();
     },
   };
 }
 
-/** UBSCore's event stream on the event log the config names, if any. */
-async function openEventStream(
-  config: BourseConfig,
-  dataDir: string,
-): Promise<{ publisher: EventPublisher; close(): Promise<void> } | undefined> {
+/** The event log the config names, if any. */
+async function openEventLog(config: BourseConfig, dataDir: string): Promise<EventLog | undefined> {
   const kind = config.eventLog;
   if (kind.kind === "none") return undefined;
-  const log =
-    kind.kind === "kafka"
-      ? await KafkaEventLog.connect([...kind.brokers], "bourse-ubscore")
-      : await FileEventLog.open(join(dataDir, "events"));
-  const publisher = await EventPublisher.open(
+  return kind.kind === "kafka"
+    ? await KafkaEventLog.connect([...kind.brokers], "bourse-ubscore")
+    : await FileEventLog.open(join(dataDir, "events"));
+}
+
+/** A publisher of UBSCore's records to topic `<topicPrefix>.<name>`, its position under dataDir. */
+function openPublisher(
+  config: BourseConfig,
+  log: EventLog,
+  name: string,
+  partitions: number,
+  dataDir: string,
+): Promise<LogPublisher> {
+  const prefix = config.eventLog.kind === "none" ? "" : config.eventLog.topicPrefix;
+  return LogPublisher.open(
     log,
-    `${kind.topicPrefix}.events`,
-    join(dataDir, "ubscore", "events-published"),
+    `${prefix}.${name}`,
+    partitions,
+    join(dataDir, "ubscore", `${name}-published`),
   );
+}
+
+interface SettlementSide {
+  readonly settlement: SettlementPort;
+  readonly ledger: LedgerPort;
+  closeSettlement(): Promise<void>;
+}
+
+/** Settlement in this process, into the ledger and the store the config names. */
+async function inlineSettlement(
+  config: BourseConfig,
+  exchange: ExchangeDefinition,
+  store: HistoryStore,
+  dataDir: string,
+): Promise<SettlementSide> {
+  const ledger = await openLedger(config, dataDir);
+  const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, store, exchange);
+  return { settlement, ledger, closeSettlement: () => settlement.close() };
+}
+
+/**
+ * Settlement as `bourse settlement`: its feed on the event log, its status (and, when the ledger
+ * is the embedded one, the ledger) over the transport from the service at settlement.address.
+ */
+async function settlementService(
+  config: BourseConfig,
+  exchange: ExchangeDefinition,
+  log: EventLog,
+  store: HistoryStore,
+  dataDir: string,
+): Promise<SettlementSide> {
+  const address = config.settlement.kind === "service" ? config.settlement.address : "";
+  const feed = new SettlementFeed(
+    exchange,
+    await openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir),
+  );
+  const client = await RpcClient.connect(tcpTransport, address, (status) =>
+    feed.update(status as SettlementStatus),
+  );
+  const ledger = config.ledger.kind === "embedded" ? remoteLedger(client) : await openLedger(config, dataDir);
   return {
-    publisher,
-    async close() {
-      await publisher.close();
-      await log.close();
+    settlement: feed,
+    ledger,
+    async closeSettlement() {
+      await feed.close();
+      client.close();
+      await ledger.close();
+      await store.close();
     },
   };
 }
 
 /** The ledger the config names: embedded (journal under dataDir) or a TigerBeetle cluster. */
-function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
+export function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
   const ledger = config.ledger;
   if (ledger.kind === "tigerbeetle") {
     return Promise.resolve(new TigerBeetleLedger(BigInt(ledger.clusterId), [...ledger.addresses]));
@@ -202,7 +265,7 @@ function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> 
 }
 
 /** The history store the config names: embedded (journal under dataDir) or ScyllaDB/Cassandra. */
-function openStore(config: BourseConfig, dataDir: string): Promise<HistoryStore> {
+export function openStore(config: BourseConfig, dataDir: string): Promise<HistoryStore> {
   const store = config.store;
   if (store.kind === "cassandra") {
     return CassandraStore.connect({

@@ -1,8 +1,12 @@
+import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
+import { BourseError } from "../../domain/src/errors.ts";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { SettlementService } from "../../settlement/src/service.ts";
 import type { HistoryReader } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { AeronClient } from "../../transport/aeron/src/client.ts";
@@ -10,13 +14,14 @@ import { aeronTransport } from "../../transport/aeron/src/transport.ts";
 import type { Transport } from "../../transport/src/port.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
-import { startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
+import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
  * settlement, ledger, transfers, operator API) and serves gateways over the transport;
  * `bourse gateway` runs the trading API on a replica of UBSCore, any number of them. Between
- * them runs the configured transport: Aeron IPC through the media driver, or TCP.
+ * them runs the configured transport: Aeron IPC through the media driver, or TCP. With
+ * `settlement.kind: service`, `bourse settlement` settles UBSCore's feed from Kafka on its own.
  */
 type ApiKeyEvent = { kind: "apiKey"; key: ApiKey };
 
@@ -154,6 +159,44 @@ export async function startGatewayProcess(
       await trading.close();
       replica.close();
       await hotPath.close();
+    },
+  };
+}
+
+/**
+ * `bourse settlement`: settles UBSCore's settlement feed (Kafka topic `<topicPrefix>.settlement`)
+ * into the ledger and the store, its position under dataDir/settlement; serves its status, and
+ * the embedded ledger if that is the configured one (kept under dataDir/ledger), at
+ * settlement.listen.
+ */
+export interface SettlementProcess {
+  readonly service: SettlementService;
+  close(): Promise<void>;
+}
+
+export async function startSettlementProcess(config: BourseConfig): Promise<SettlementProcess> {
+  const { settlement, eventLog } = config;
+  if (settlement.kind !== "service" || eventLog.kind !== "kafka") {
+    throw new BourseError("INVALID_CONFIG", "bourse settlement needs settlement.kind service (and Kafka)");
+  }
+  const dataDir = resolve(config.dataDir);
+  const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement");
+  const service = await SettlementService.start({
+    dir: join(dataDir, "settlement"),
+    exchange: new ExchangeDefinition(config.exchange),
+    ledger: await openLedger(config, dataDir),
+    store: await openStore(config, dataDir),
+    log,
+    topic: `${eventLog.topicPrefix}.settlement`,
+    transport: tcpTransport,
+    listen: settlement.listen,
+    serveLedger: config.ledger.kind === "embedded",
+  });
+  return {
+    service,
+    async close() {
+      await service.close();
+      await log.close();
     },
   };
 }

@@ -4,13 +4,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
 import type { EventLog } from "../../eventlog/src/port.ts";
+import { LogPublisher } from "../../eventlog/src/publisher.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
 import {
   decodeMarketEvent,
   EVENT_PARTITIONS,
-  EventPublisher,
   type MarketEvent,
+  marketEvents,
 } from "../src/event-publisher.ts";
 
 /** Every record of the topic, with the consumer's rule applied: drop an lsn not above the last. */
@@ -30,8 +31,8 @@ async function consume(log: EventLog, topic: string): Promise<{ events: MarketEv
 }
 
 async function run(dir: string, log: EventLog, cmds = script()) {
-  const publisher = await EventPublisher.open(log, "bourse.events", join(dir, "published"));
-  const record = publisher.record.bind(publisher);
+  const publisher = await LogPublisher.open(log, "bourse.events", EVENT_PARTITIONS, join(dir, "published"));
+  const record = marketEvents(publisher);
   const service = await UbsCoreService.open(dir, exchange, { onReplay: record });
   service.onCommand(record);
   await submitAll(service, cmds);
@@ -90,11 +91,11 @@ describe("UBSCore's event stream", () => {
       close: () => file.close(),
       append: (t, r) => (down ? Promise.reject(new Error("broker away")) : file.append(t, r)),
     };
-    const publisher = await EventPublisher.open(log, "bourse.events", join(dir, "published"));
+    const publisher = await LogPublisher.open(log, "bourse.events", EVENT_PARTITIONS, join(dir, "published"));
     const service = await UbsCoreService.open(dir, exchange, {
       admit: () => publisher.backpressure(20),
     });
-    service.onCommand(publisher.record.bind(publisher));
+    service.onCommand(marketEvents(publisher));
     const cmds = script();
     const done = submitAll(service, cmds);
     await new Promise((r) => setTimeout(r, 300));

@@ -19,18 +19,21 @@ import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/po
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
 import { entriesFor, systemAccounts } from "./ledger-entries.ts";
+import type { SettlementPort } from "./port.ts";
 
 /**
  * Settlement of UBSCore's money movements into the ledger, and of its order and trade history into
- * the history store. Each applied command's ledger entries and history are first appended, in
- * journal order, to settlement's own durable queue (so nothing is lost if the ledger or store is
- * slow or down), then drained into the ledger and the store in batches. Every transfer id is
+ * the history store. Each applied command's ledger entries and history come, in journal order,
+ * from a durable source (so nothing is lost if the ledger or store is slow or down): inside
+ * UBSCore's process, settlement's own queue (a journal it appends to as commands apply); as its
+ * own process (`bourse settlement`), UBSCore's settlement feed on the event log. They are drained
+ * into the ledger and the store in batches. Every transfer id is
  * derived from its cause, so re-sending after a crash is answered `exists`: settled once. The
  * position (last UBSCore journal lsn settled) is written after the ledger and the store both
  * accepted the batch; store writes are upserts by key, so a re-send duplicates nothing.
  * Any other ledger answer is a conflict: settlement stops and reports it, it never skips money.
  */
-interface QueuedEntries {
+export interface SettlementEntries {
   readonly lsn: number;
   readonly accounts: Account[];
   readonly transfers: Transfer[];
@@ -40,9 +43,20 @@ interface QueuedEntries {
 const OK_ACCOUNT = new Set<number>([CreateAccountStatus.created, CreateAccountStatus.exists]);
 const OK_TRANSFER = new Set<number>([CreateTransferStatus.created, CreateTransferStatus.exists]);
 
-export class Settlement {
-  private readonly queue: QueuedEntries[] = [];
-  private recordedLsn: number;
+export interface SettlementOptions {
+  /**
+   * Where entries come from: `queue` (the default) — `record` derives them from UBSCore's commands
+   * in this process and keeps them in settlement's own journal; `log` — `append` takes them from
+   * the event log, which holds them durably already.
+   */
+  readonly source?: "queue" | "log";
+  /** Called with the new position each time a batch is settled. */
+  readonly onSettled?: (lsn: number) => void;
+}
+
+export class Settlement implements SettlementPort {
+  private readonly queue: SettlementEntries[] = [];
+  private recorded: number;
   private draining = false;
   private readonly waiters: { lsn: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Set when the ledger refused a transfer: settlement has stopped (see `failure.message`). */
@@ -56,10 +70,11 @@ export class Settlement {
     private readonly ledger: LedgerPort,
     private readonly store: HistoryStore,
     private readonly exchange: ExchangeDefinition,
-    private readonly journal: Journal,
+    private readonly journal: Journal | undefined,
     private position: number,
+    private readonly onSettled: (lsn: number) => void,
   ) {
-    this.recordedLsn = position;
+    this.recorded = position;
   }
 
   static async open(
@@ -67,15 +82,17 @@ export class Settlement {
     ledger: LedgerPort,
     store: HistoryStore,
     exchange: ExchangeDefinition,
+    options: SettlementOptions = {},
   ): Promise<Settlement> {
     await mkdir(dir, { recursive: true });
-    const journal = await Journal.open(join(dir, "queue"));
+    const journal = options.source === "log" ? undefined : await Journal.open(join(dir, "queue"));
     const position = await readPosition(join(dir, "position"));
-    const settlement = new Settlement(dir, ledger, store, exchange, journal, position);
+    const onSettled = options.onSettled ?? (() => {});
+    const settlement = new Settlement(dir, ledger, store, exchange, journal, position, onSettled);
     await settlement.checkAccounts(await ledger.createAccounts(systemAccounts(exchange)));
-    await journal.replay(1, (record) => {
+    await journal?.replay(1, (record) => {
       const entries = decodeEntries(record);
-      settlement.recordedLsn = Math.max(settlement.recordedLsn, entries.lsn);
+      settlement.recorded = Math.max(settlement.recorded, entries.lsn);
       if (entries.lsn > position) settlement.queue.push(entries);
     });
     settlement.kick();
@@ -87,26 +104,32 @@ export class Settlement {
     return this.position;
   }
 
+  /** The last UBSCore journal lsn whose entries settlement holds (settled or queued). */
+  get recordedLsn(): number {
+    return this.recorded;
+  }
+
   /** Takes one applied UBSCore command (live or replayed after a restart), in journal order. */
   record(cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore): void {
-    if (lsn <= this.recordedLsn) return;
-    this.recordedLsn = lsn;
-    const entries = {
-      lsn,
-      ...entriesFor(this.exchange, cmd, result, lsn),
-      history: historyFor(core, result),
-    };
-    const empty = entries.accounts.length + entries.transfers.length + entries.history.orders.length === 0;
-    if (empty) return;
-    const appended = this.journal.append(encodeEntries(entries));
-    this.lastAppend = appended.then(() => undefined);
-    // A queue that cannot be written (a full disk) stops settlement, loudly; UBSCore's journal
-    // still holds every command, so a restart with room on the disk settles them all.
-    this.lastAppend.catch((e: Error) =>
-      this.stop(
-        new BourseError("UNAVAILABLE", `settlement stopped: its queue could not be written (${e.message})`),
-      ),
-    );
+    if (lsn <= this.recorded) return;
+    const entries = settlementEntries(this.exchange, cmd, result, lsn, core);
+    if (entries) this.append(entries);
+  }
+
+  /** Takes one command's entries, in journal order; positions already held are skipped. */
+  append(entries: SettlementEntries): void {
+    if (entries.lsn <= this.recorded) return;
+    this.recorded = entries.lsn;
+    if (this.journal) {
+      this.lastAppend = this.journal.append(encodeEntries(entries)).then(() => undefined);
+      // A queue that cannot be written (a full disk) stops settlement, loudly; UBSCore's journal
+      // still holds every command, so a restart with room on the disk settles them all.
+      this.lastAppend.catch((e: Error) =>
+        this.stop(
+          new BourseError("UNAVAILABLE", `settlement stopped: its queue could not be written (${e.message})`),
+        ),
+      );
+    }
     this.queue.push(entries);
     this.kick();
   }
@@ -121,8 +144,7 @@ export class Settlement {
   /** Resolves once the ledger holds everything up to `lsn` (rejects if settlement has stopped). */
   waitSettled(lsn: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    // Entries are queued synchronously as commands apply, so an idle settlement has them all.
-    if (this.position >= lsn || (this.queue.length === 0 && !this.draining)) return Promise.resolve();
+    if (this.position >= lsn || this.idle()) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ lsn, resolve, reject }));
   }
 
@@ -133,14 +155,14 @@ export class Settlement {
    * UBSCore acknowledges faster than the ledger and the store absorb piles up in memory.
    */
   backpressure(maxLag: number): Promise<void> | undefined {
-    if (this.recordedLsn - this.position <= maxLag) return undefined;
-    if (this.queue.length === 0 && !this.draining && !this.failure) return undefined; // nothing owed
-    return this.waitSettled(this.recordedLsn - Math.floor(maxLag * 0.9));
+    if (this.recorded - this.position <= maxLag) return undefined;
+    if (this.idle() && !this.failure) return undefined; // nothing owed
+    return this.waitSettled(this.recorded - Math.floor(maxLag * 0.9));
   }
 
   async close(): Promise<void> {
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
-    await this.journal.close();
+    await this.journal?.close();
     await this.ledger.close();
     await this.store.close();
   }
@@ -156,7 +178,7 @@ export class Settlement {
 
   private async drain(): Promise<void> {
     this.draining = true;
-    let batch: QueuedEntries[] = [];
+    let batch: SettlementEntries[] = [];
     try {
       while (this.queue.length > 0 && !this.failure) {
         batch = this.takeBatch();
@@ -176,6 +198,7 @@ export class Settlement {
         this.retries = 0;
         this.lastError = undefined;
         await writePosition(join(this.dir, "position"), this.position);
+        this.onSettled(this.position);
         this.notify();
       }
     } catch (e) {
@@ -198,8 +221,8 @@ export class Settlement {
   }
 
   /** Whole records, up to TigerBeetle's batch size, so a trade's linked chain is never split. */
-  private takeBatch(): QueuedEntries[] {
-    const batch: QueuedEntries[] = [];
+  private takeBatch(): SettlementEntries[] {
+    const batch: SettlementEntries[] = [];
     let transfers = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
@@ -210,8 +233,17 @@ export class Settlement {
     return batch;
   }
 
+  /**
+   * Whether everything up to the last applied command is settled. Fed in this process, entries are
+   * queued synchronously as commands apply, so an empty queue means so; fed from the event log,
+   * more may be on the way, and only the position tells.
+   */
+  private idle(): boolean {
+    return this.journal !== undefined && this.queue.length === 0 && !this.draining;
+  }
+
   private notify(): void {
-    const idle = this.queue.length === 0 && !this.draining;
+    const idle = this.idle();
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const w = this.waiters[i]!;
       if (this.position >= w.lsn || idle) {
@@ -256,6 +288,19 @@ export class Settlement {
       );
     }
   }
+}
+
+/** A command's ledger entries and history; undefined when it leaves neither. */
+export function settlementEntries(
+  exchange: ExchangeDefinition,
+  cmd: UbsCommand,
+  result: CommandResult,
+  lsn: number,
+  core: UbsCore,
+): SettlementEntries | undefined {
+  const entries = { lsn, ...entriesFor(exchange, cmd, result, lsn), history: historyFor(core, result) };
+  const empty = entries.accounts.length + entries.transfers.length + entries.history.orders.length === 0;
+  return empty ? undefined : entries;
 }
 
 /**
@@ -306,7 +351,7 @@ function storedOrder(o: OrderRecord): StoredOrder {
   };
 }
 
-function encodeEntries(e: QueuedEntries): Uint8Array {
+export function encodeEntries(e: SettlementEntries): Uint8Array {
   const history = Buffer.from(stringifyExact(e.history));
   const binary = 16 + (e.accounts.length + e.transfers.length) * EVENT_SIZE;
   const bytes = new Uint8Array(binary + history.length);
@@ -324,7 +369,7 @@ function encodeEntries(e: QueuedEntries): Uint8Array {
   return bytes;
 }
 
-function decodeEntries(bytes: Uint8Array): QueuedEntries {
+export function decodeEntries(bytes: Uint8Array): SettlementEntries {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const accounts = view.getUint32(8, true);
   const transfers = view.getUint32(12, true);

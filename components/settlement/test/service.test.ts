@@ -1,0 +1,107 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
+import { LogPublisher } from "../../eventlog/src/publisher.ts";
+import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
+import { EmbeddedStore } from "../../store/src/embedded-store.ts";
+import { RpcClient } from "../../transport/src/rpc.ts";
+import { tcpTransport } from "../../transport/src/tcp.ts";
+import { UbsCoreService } from "../../ubscore/src/service.ts";
+import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
+import { SETTLEMENT_PARTITIONS, SettlementFeed, type SettlementStatus } from "../src/feed.ts";
+import { reconcile } from "../src/reconcile.ts";
+import { remoteLedger } from "../src/remote-ledger.ts";
+import { SettlementService } from "../src/service.ts";
+
+/**
+ * Settlement as its own service, in one test process: UBSCore's feed through the event log (the
+ * file adapter here; Kafka in the e2e suite), status and the embedded ledger over TCP.
+ */
+const TOPIC = "bourse.settlement";
+
+async function startService(dir: string, log: FileEventLog, listen = "127.0.0.1:0") {
+  const store = await EmbeddedStore.open(join(dir, "store"));
+  const service = await SettlementService.start({
+    dir: join(dir, "settlement"),
+    exchange,
+    ledger: await EmbeddedLedger.open(join(dir, "ledger")),
+    store,
+    log,
+    topic: TOPIC,
+    transport: tcpTransport,
+    listen,
+    serveLedger: true,
+  });
+  return { service, store };
+}
+
+async function startUbsCore(dir: string, log: FileEventLog, address: string) {
+  const publisher = await LogPublisher.open(log, TOPIC, SETTLEMENT_PARTITIONS, join(dir, "published"));
+  const feed = new SettlementFeed(exchange, publisher);
+  const client = await RpcClient.connect(tcpTransport, address, (s) => feed.update(s as SettlementStatus));
+  const record = feed.record.bind(feed);
+  const ubscore = await UbsCoreService.open(join(dir, "ubscore"), exchange, { onReplay: record });
+  ubscore.onCommand(record);
+  const ledger = remoteLedger(client);
+  const reconcileNow = () =>
+    ubscore.exclusive(async () => {
+      await feed.waitSettled(ubscore.lastLsn);
+      return reconcile(ubscore.core, ledger, ubscore.lastLsn);
+    });
+  return {
+    ubscore,
+    feed,
+    reconcileNow,
+    async close() {
+      await ubscore.close();
+      await feed.close();
+      client.close();
+    },
+  };
+}
+
+describe("settlement as a service", () => {
+  it("settles UBSCore's feed into the ledger and the store; reconcile over the served ledger finds nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settlement-service-"));
+    const log = await FileEventLog.open(join(dir, "log"));
+    const { service, store } = await startService(dir, log);
+    const node = await startUbsCore(dir, log, service.address);
+    await submitAll(node.ubscore, script());
+    const result = await node.reconcileNow();
+    expect(result.differences).toEqual([]);
+    expect(node.feed.settledLsn).toBeGreaterThan(0);
+    expect(await store.tradesByMarket(1, 1_000_000)).toEqual(node.ubscore.core.tradesOf(1));
+    await node.close();
+    await service.close();
+    await log.close();
+  });
+
+  it("catches up after being away: UBSCore goes on meanwhile, its waits resolve once settled, nothing twice", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settlement-service-"));
+    const log = await FileEventLog.open(join(dir, "log"));
+    const first = await startService(dir, log);
+    const address = first.service.address;
+    const node = await startUbsCore(dir, log, address);
+    const cmds = script();
+    await submitAll(node.ubscore, cmds.slice(0, 100));
+    await node.feed.waitSettled(node.ubscore.lastLsn);
+    await first.service.close();
+    // UBSCore accepts commands while settlement is away; a wait for them holds until it is back.
+    await submitAll(node.ubscore, cmds.slice(100));
+    let settled = false;
+    const waiting = node.feed.waitSettled(node.ubscore.lastLsn).then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(settled).toBe(false);
+    const second = await startService(dir, log, address);
+    await waiting;
+    expect((await node.reconcileNow()).differences).toEqual([]);
+    expect(await second.store.tradesByMarket(1, 1_000_000)).toEqual(node.ubscore.core.tradesOf(1));
+    await node.close();
+    await second.service.close();
+    await log.close();
+  });
+});

@@ -1,0 +1,189 @@
+import { BourseError, isBourseError } from "../../domain/src/errors.ts";
+import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import type { Channel, Transport, TransportServer } from "./port.ts";
+
+/**
+ * Request and response over a transport channel, for the control paths between processes (not
+ * the hot path, which has its own binary codecs). Messages are exact JSON (bigints kept):
+ *   client -> server  {c: corr, m: method, a: args}
+ *   server -> client  {c: corr, r: result} | {c: corr, e: {code, message}} | {p: pushed value}
+ * Errors cross as BourseErrors with their code.
+ */
+export type Calls = Record<string, (...args: never[]) => Promise<unknown> | unknown>;
+
+type Message =
+  | { c: number; m: string; a: unknown[] }
+  | { c: number; r: unknown }
+  | { c: number; e: { code: string; message: string } }
+  | { p: unknown };
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+const encode = (m: Message) => utf8.encode(stringifyExact(m));
+const decode = (bytes: Uint8Array) => parseExact<Message>(fromUtf8.decode(bytes));
+
+/** Serves `calls` to every client of `transport` at `address`; `push` reaches them all. */
+export class RpcServer {
+  private readonly clients = new Set<Channel>();
+
+  private constructor(private readonly calls: Calls) {}
+
+  static async listen(
+    transport: Transport,
+    address: string,
+    calls: Calls,
+  ): Promise<RpcServer & TransportServer> {
+    const rpc = new RpcServer(calls);
+    const server = await transport.listen(address, (channel) => rpc.accept(channel));
+    return Object.assign(rpc, {
+      address: server.address,
+      close: async () => {
+        for (const c of rpc.clients) c.close();
+        await server.close();
+      },
+    });
+  }
+
+  push(value: unknown): void {
+    const message = encode({ p: value });
+    for (const c of this.clients) c.send(message);
+  }
+
+  private accept(channel: Channel): void {
+    this.clients.add(channel);
+    channel.onClose(() => this.clients.delete(channel));
+    channel.onMessage((bytes) => {
+      const message = decode(bytes);
+      if (!("m" in message)) return channel.close();
+      const fn = this.calls[message.m];
+      Promise.resolve()
+        .then(() => {
+          if (!fn) throw new BourseError("INTERNAL", `no call ${message.m}`);
+          return (fn as (...a: unknown[]) => unknown)(...message.a);
+        })
+        .then(
+          (r) => channel.send(encode({ c: message.c, r: r ?? null })),
+          (e) =>
+            channel.send(
+              encode({
+                c: message.c,
+                e: isBourseError(e)
+                  ? { code: e.code, message: e.message }
+                  : { code: "INTERNAL", message: String(e) },
+              }),
+            ),
+        );
+    });
+  }
+}
+
+interface Pending {
+  readonly method: string;
+  readonly args: unknown[];
+  resolve(value: unknown): void;
+  reject(e: Error): void;
+}
+
+/**
+ * The client side. It reconnects whenever the channel is lost (the server restarting, say) and
+ * sends every unanswered call again, so the calls it carries must be idempotent; they wait
+ * meanwhile, like TigerBeetle's client does while its cluster is away.
+ */
+export class RpcClient {
+  private readonly pending = new Map<number, Pending>();
+  private channel: Channel | undefined;
+  private nextCorr = 1;
+  private closed = false;
+  /** The last failure to reach the server, while the client retries. */
+  lastError: Error | undefined;
+
+  private constructor(
+    private readonly transport: Transport,
+    private readonly address: string,
+    private readonly onPush: (value: unknown) => void,
+  ) {}
+
+  /**
+   * Resolves once connected the first time, trying again meanwhile (the server may be starting
+   * too); rejects after `waitMs`.
+   */
+  static async connect(
+    transport: Transport,
+    address: string,
+    onPush: (value: unknown) => void = () => {},
+    waitMs = 60_000,
+  ): Promise<RpcClient> {
+    const client = new RpcClient(transport, address, onPush);
+    const deadline = Date.now() + waitMs;
+    for (let delay = 50; ; delay = Math.min(1_000, delay * 2)) {
+      try {
+        client.attach(await transport.connect(address));
+        return client;
+      } catch (e) {
+        if (Date.now() + delay > deadline) {
+          throw new BourseError("UNAVAILABLE", `cannot reach ${address}: ${(e as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  call<T>(method: string, ...args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new BourseError("UNAVAILABLE", `${this.address}: client closed`));
+    return new Promise((resolve, reject) => {
+      const corr = this.nextCorr++;
+      this.pending.set(corr, { method, args, resolve: resolve as (v: unknown) => void, reject });
+      this.channel?.send(encode({ c: corr, m: method, a: args }));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.channel?.close();
+    const error = new BourseError("UNAVAILABLE", `${this.address}: client closed`);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  private attach(channel: Channel): void {
+    if (this.closed) {
+      channel.close();
+      return;
+    }
+    this.channel = channel;
+    this.lastError = undefined;
+    channel.onMessage((bytes) => this.receive(decode(bytes)));
+    channel.onClose((e) => {
+      this.channel = undefined;
+      if (this.closed) return;
+      this.lastError = e ?? new BourseError("UNAVAILABLE", `${this.address} closed the connection`);
+      void this.reconnect();
+    });
+    for (const [c, p] of this.pending) channel.send(encode({ c, m: p.method, a: p.args }));
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let delay = 50; !this.closed; delay = Math.min(2_000, delay * 2)) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.closed) return;
+      try {
+        return this.attach(await this.transport.connect(this.address));
+      } catch (e) {
+        this.lastError = e as Error;
+      }
+    }
+  }
+
+  private receive(message: Message): void {
+    if ("p" in message) {
+      this.onPush(message.p);
+      return;
+    }
+    if (!("c" in message) || "m" in message) return;
+    const p = this.pending.get(message.c);
+    if (!p) return;
+    this.pending.delete(message.c);
+    if ("e" in message) p.reject(new BourseError(message.e.code as never, message.e.message));
+    else p.resolve(message.r);
+  }
+}
