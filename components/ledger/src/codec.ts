@@ -41,6 +41,11 @@ export function decodeAccount(view: DataView, o: number): Account {
   };
 }
 
+/** Copies one 128-byte record, a word at a time (a subarray per record costs more than this). */
+export function copyRecord(from: DataView, f: number, to: DataView, t: number): void {
+  for (let i = 0; i < EVENT_SIZE; i += 4) to.setUint32(t + i, from.getUint32(f + i, true), true);
+}
+
 /** Offsets of the transfer fields the ledger sets when it creates one. */
 export const TRANSFER_AMOUNT = 48;
 export const TRANSFER_FLAGS = 118;

@@ -1,4 +1,5 @@
 import type { Account, CreateAccountResult, CreateTransferResult, Transfer } from "tigerbeetle-node";
+import { BourseError } from "../../domain/src/errors.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { decodeAccount, decodeTransfer, EVENT_SIZE, encodeAccount, encodeTransfer } from "./codec.ts";
 import { LedgerState } from "./ledger-state.ts";
@@ -6,8 +7,9 @@ import type { LedgerPort } from "./port.ts";
 
 /**
  * The embedded ledger: TigerBeetle's semantics (LedgerState) behind the ledger port. With a
- * directory it is durable: each batch is journaled, with the timestamp it was given, before it is
- * applied and answered, and opening replays the journal. Without one it lives in memory (tests).
+ * directory it is durable: each batch is journaled with the timestamp it was given and answered
+ * only once the journal has it on disk, and opening replays the journal. Without one it lives in
+ * memory (tests).
  */
 const OP_ACCOUNTS = 1;
 const OP_TRANSFERS = 2;
@@ -15,6 +17,10 @@ const HEADER = 16;
 
 export class EmbeddedLedger implements LedgerPort {
   private readonly state = new LedgerState();
+  /** The newest batch's commit, until it is applied and on disk (or failed); never rejects. */
+  private newest: Promise<void> | undefined;
+  /** Why the ledger stopped: a batch it applied could not be journaled. */
+  private failure: Error | undefined;
 
   private constructor(
     private readonly journal: Journal | undefined,
@@ -32,38 +38,92 @@ export class EmbeddedLedger implements LedgerPort {
     return ledger;
   }
 
-  async createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
-    const timestamp = this.state.reserveTimestamps(this.clock(), batch.length);
-    await this.journal?.append(encodeBatch(OP_ACCOUNTS, timestamp, batch, encodeAccount));
-    return this.state.createAccounts(batch, timestamp);
+  createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
+    return this.commit(OP_ACCOUNTS, batch, encodeAccount, (timestamp) =>
+      this.state.createAccounts(batch, timestamp),
+    );
   }
 
-  async createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
-    const timestamp = this.state.reserveTimestamps(this.clock(), batch.length);
-    if (!this.journal) return this.state.createTransfers(batch, timestamp);
-    const record = encodeBatch(OP_TRANSFERS, timestamp, batch, encodeTransfer);
-    await this.journal.append(record);
-    return this.state.createTransfers(batch, timestamp, record.subarray(HEADER));
+  createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
+    return this.commit(OP_TRANSFERS, batch, encodeTransfer, (timestamp, records) =>
+      this.state.createTransfers(batch, timestamp, records),
+    );
   }
 
   async lookupAccounts(ids: bigint[]): Promise<Account[]> {
+    await this.settled();
     // Expiry changes balances, so it happens only inside a journaled batch: an empty one (a pulse).
     if (this.state.hasExpiredBy(this.clock())) await this.createTransfers([]);
     return ids.flatMap((id) => {
       const a = this.state.accounts.get(id);
-      return a ? [{ ...a }] : [];
+      return a ? [a] : [];
     });
   }
 
   async lookupTransfers(ids: bigint[]): Promise<Transfer[]> {
+    await this.settled();
     return ids.flatMap((id) => {
       const t = this.state.transfers.get(id);
-      return t ? [{ ...t }] : [];
+      return t ? [t] : [];
     });
   }
 
   async close(): Promise<void> {
     await this.journal?.close();
+  }
+
+  /**
+   * Journals a batch and applies it, in the order of the calls. The journal starts writing on the
+   * next turn of the event loop; the batch is applied in that turn, while the write goes on in the
+   * thread pool, instead of after it. No result is returned before the batch is on disk, and a
+   * crash loses only what memory holds: reopening replays what the journal has.
+   */
+  private commit<E, R>(
+    op: number,
+    batch: E[],
+    encode: (event: E, view: DataView, o: number) => void,
+    apply: (timestamp: bigint, records?: Uint8Array) => R[],
+  ): Promise<R[]> {
+    const results = this.journalAndApply(op, batch, encode, apply);
+    const settled = results.then(
+      () => {},
+      () => {},
+    );
+    this.newest = settled;
+    void settled.then(() => {
+      if (this.newest === settled) this.newest = undefined;
+    });
+    return results;
+  }
+
+  private async journalAndApply<E, R>(
+    op: number,
+    batch: E[],
+    encode: (event: E, view: DataView, o: number) => void,
+    apply: (timestamp: bigint, records?: Uint8Array) => R[],
+  ): Promise<R[]> {
+    if (this.failure) throw this.failure;
+    const timestamp = this.state.reserveTimestamps(this.clock(), batch.length);
+    if (!this.journal) return apply(timestamp);
+    const record = encodeBatch(op, timestamp, batch, encode);
+    const written = this.journal.append(record).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    // Turns run in the order they were asked for, so batches apply in the journal's order.
+    await new Promise((resolve) => setImmediate(resolve));
+    const results = apply(timestamp, record.subarray(HEADER));
+    const error = await written;
+    // Memory is then ahead of the journal: refuse everything until a reopen replays the journal.
+    if (error) this.failure ??= new BourseError("UNAVAILABLE", `ledger journal failed: ${error.message}`);
+    if (this.failure) throw this.failure;
+    return results;
+  }
+
+  /** Waits until every batch applied is on disk, so lookups never see what a crash could undo. */
+  private async settled(): Promise<void> {
+    while (this.newest) await this.newest;
+    if (this.failure) throw this.failure;
   }
 
   private replay(record: Uint8Array): void {

@@ -9,9 +9,23 @@ import {
   type Transfer,
   TransferFlags,
 } from "tigerbeetle-node";
-import { AccountTable } from "./account-table.ts";
+import {
+  type AccountFields,
+  AccountTable,
+  CREDITS_PENDING,
+  CREDITS_POSTED,
+  DEBITS_PENDING,
+  DEBITS_POSTED,
+} from "./account-table.ts";
 import { EVENT_SIZE } from "./codec.ts";
 import { TransferStore } from "./transfer-store.ts";
+import {
+  addU128Slots,
+  compareU128Slots,
+  copyU128Slots,
+  subtractU128Slots,
+  writeU128Slots,
+} from "./u128-slots.ts";
 
 /**
  * TigerBeetle's state machine for accounts and transfers, in memory and deterministic: given the
@@ -64,26 +78,39 @@ const TRANSIENT = new Set<CreateTransferStatus>([
 
 type PendingState = "pending" | "posted" | "voided" | "expired";
 
-type BalanceField = "debits_pending" | "debits_posted" | "credits_pending" | "credits_posted";
+/**
+ * Scratch u128 registers for the balance checks, so they allocate nothing: the transfer's amount,
+ * then what the debit and credit accounts' totals would become with it.
+ */
+const work = new BigUint64Array(6);
+const AMOUNT = 0;
+const DEBITS = 2;
+const CREDITS = 4;
 
 /**
  * Undo log of one linked chain: restores every account and transfer it touched if the chain fails.
- * The frequent entries (balance deltas, created transfers) are kept in plain arrays, not closures:
- * settlement writes every trade as a chain, so this is the hot path. Deltas commute and each
- * other entry touches its own key, so undoing them kind by kind is exact.
+ * The frequent entries (balances before they changed, created transfers) are kept in arrays, not
+ * closures: settlement writes every trade as a chain, so this is the hot path. Entries are undone
+ * newest first, so each balance ends as it was before the chain.
  * Events outside a chain pass null (nothing to undo: a failed event changes nothing).
  */
 class UndoLog {
-  private readonly accounts: Account[] = [];
-  private readonly fields: BalanceField[] = [];
-  private readonly deltas: bigint[] = [];
+  /** Where each saved balance is in the account limbs; its old value is in `saved`. */
+  private readonly balanceAt: number[] = [];
+  private saved = new BigUint64Array(64);
   private transfersAdded = 0;
   private readonly others: (() => void)[] = [];
 
-  balance(a: Account, field: BalanceField, delta: bigint): void {
-    this.accounts.push(a);
-    this.fields.push(field);
-    this.deltas.push(delta);
+  /** Saves the balance at `limbs[at]` before it changes. */
+  balance(limbs: BigUint64Array, at: number): void {
+    const n = this.balanceAt.length;
+    if ((n + 1) * 2 > this.saved.length) {
+      const saved = new BigUint64Array(this.saved.length * 2);
+      saved.set(this.saved);
+      this.saved = saved;
+    }
+    copyU128Slots(this.saved, n * 2, limbs, at);
+    this.balanceAt.push(at);
   }
 
   transfer(): void {
@@ -96,15 +123,15 @@ class UndoLog {
 
   /** Reused across chains: emptied in place instead of allocated per chain. */
   clear(): void {
-    this.accounts.length = 0;
-    this.fields.length = 0;
-    this.deltas.length = 0;
+    this.balanceAt.length = 0;
     this.transfersAdded = 0;
     this.others.length = 0;
   }
 
-  rollback(transfers: TransferStore): void {
-    for (let i = this.accounts.length - 1; i >= 0; i--) this.accounts[i]![this.fields[i]!] -= this.deltas[i]!;
+  rollback(accounts: AccountTable, transfers: TransferStore): void {
+    for (let i = this.balanceAt.length - 1; i >= 0; i--) {
+      copyU128Slots(accounts.limbs, this.balanceAt[i]!, this.saved, i * 2);
+    }
     transfers.truncate(this.transfersAdded);
     for (let i = this.others.length - 1; i >= 0; i--) this.others[i]!();
   }
@@ -157,11 +184,11 @@ export class LedgerState {
     encoded?: Uint8Array,
   ): CreateTransferResult[] {
     this.expire(timestamp);
+    const records = encoded && new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     return this.runChains(
       batch,
       timestamp,
-      (t, ts, undo, i) =>
-        this.createTransfer(t, ts, undo, encoded?.subarray(i * EVENT_SIZE, (i + 1) * EVENT_SIZE)),
+      (t, ts, undo, i) => this.createTransfer(t, ts, undo, records, i * EVENT_SIZE),
       CreateTransferStatus,
     );
   }
@@ -196,7 +223,7 @@ export class LedgerState {
       results[i] = { timestamp: ts, status };
       if (inChain && status !== statuses.created && !chainFailed) {
         chainFailed = true;
-        undo.rollback(this.transfers);
+        undo.rollback(this.accounts, this.transfers);
         for (let j = chainStart; j < i; j++)
           results[j] = { timestamp: results[j]!.timestamp, status: statuses.linked_event_failed };
       }
@@ -215,8 +242,8 @@ export class LedgerState {
     if ((a.flags & ~ACCOUNT_FLAGS_KNOWN) !== 0) return S.reserved_flag;
     if (a.id === 0n) return S.id_must_not_be_zero;
     if (a.id === U128_MAX) return S.id_must_not_be_int_max;
-    const existing = this.accounts.get(a.id);
-    if (existing) return accountExists(a, existing);
+    const existing = this.accounts.slotOf(a.id);
+    if (existing >= 0) return accountExists(a, this.accounts.fields(existing));
     if (
       (a.flags & AccountFlags.debits_must_not_exceed_credits) !== 0 &&
       (a.flags & AccountFlags.credits_must_not_exceed_debits) !== 0
@@ -237,7 +264,14 @@ export class LedgerState {
 
   // ---- transfers ----
 
-  private createTransfer(t: Transfer, ts: bigint, undo: Undo, encoded?: Uint8Array): CreateTransferStatus {
+  /** `encoded[at]`, if given, is `t` as a 128-byte record. */
+  private createTransfer(
+    t: Transfer,
+    ts: bigint,
+    undo: Undo,
+    encoded: DataView | undefined,
+    at: number,
+  ): CreateTransferStatus {
     const S = CreateTransferStatus;
     if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
     if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
@@ -245,7 +279,7 @@ export class LedgerState {
     if (t.id === U128_MAX) return S.id_must_not_be_int_max;
     if (this.transfers.has(t.id)) return transferExists(t, this.transfers.get(t.id)!);
     if (this.failedTransferIds.size > 0 && this.failedTransferIds.has(t.id)) return S.id_already_failed;
-    const status = this.validateAndApply(t, ts, undo, encoded);
+    const status = this.validateAndApply(t, ts, undo, encoded, at);
     if (status !== S.created && TRANSIENT.has(status)) {
       this.failedTransferIds.add(t.id);
       undo?.push(() => this.failedTransferIds.delete(t.id));
@@ -253,7 +287,13 @@ export class LedgerState {
     return status;
   }
 
-  private validateAndApply(t: Transfer, ts: bigint, undo: Undo, encoded?: Uint8Array): CreateTransferStatus {
+  private validateAndApply(
+    t: Transfer,
+    ts: bigint,
+    undo: Undo,
+    encoded: DataView | undefined,
+    at: number,
+  ): CreateTransferStatus {
     const S = CreateTransferStatus;
     const F = TransferFlags;
     const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
@@ -272,40 +312,49 @@ export class LedgerState {
     if ((t.flags & F.pending) === 0 && t.timeout !== 0) return S.timeout_reserved_for_pending_transfer;
     if (t.ledger === 0) return S.ledger_must_not_be_zero;
     if (t.code === 0) return S.code_must_not_be_zero;
-    const dr = this.accounts.get(t.debit_account_id);
-    if (!dr) return S.debit_account_not_found;
-    const cr = this.accounts.get(t.credit_account_id);
-    if (!cr) return S.credit_account_not_found;
-    if (dr.ledger !== cr.ledger) return S.accounts_must_have_the_same_ledger;
-    if (t.ledger !== dr.ledger) return S.transfer_must_have_the_same_ledger_as_accounts;
+    const accounts = this.accounts;
+    const dr = accounts.slotOf(t.debit_account_id);
+    if (dr < 0) return S.debit_account_not_found;
+    const cr = accounts.slotOf(t.credit_account_id);
+    if (cr < 0) return S.credit_account_not_found;
+    if (accounts.ledger(dr) !== accounts.ledger(cr)) return S.accounts_must_have_the_same_ledger;
+    if (t.ledger !== accounts.ledger(dr)) return S.transfer_must_have_the_same_ledger_as_accounts;
     let amount = t.amount;
     if (t.flags & F.balancing_debit) {
-      const room = dr.credits_posted - dr.debits_posted - dr.debits_pending;
+      const room =
+        accounts.balance(dr, CREDITS_POSTED) -
+        accounts.balance(dr, DEBITS_POSTED) -
+        accounts.balance(dr, DEBITS_PENDING);
       amount = min(amount, room > 0n ? room : 0n);
     }
     if (t.flags & F.balancing_credit) {
-      const room = cr.debits_posted - cr.credits_posted - cr.credits_pending;
+      const room =
+        accounts.balance(cr, DEBITS_POSTED) -
+        accounts.balance(cr, CREDITS_POSTED) -
+        accounts.balance(cr, CREDITS_PENDING);
       amount = min(amount, room > 0n ? room : 0n);
     }
     const pending = (t.flags & F.pending) !== 0;
-    const overflow = mayOverflow(amount, dr, cr) ? overflowStatus(pending, amount, dr, cr) : undefined;
+    writeU128Slots(work, AMOUNT, amount);
+    const overflow = this.overflowStatus(pending, dr, cr);
     if (overflow !== undefined) return overflow;
     if (pending && ts + BigInt(t.timeout) * NS_PER_SECOND > U64_MAX) return S.overflows_timeout;
+    const limbs = accounts.limbs;
     if (
-      dr.flags & AccountFlags.debits_must_not_exceed_credits &&
-      dr.debits_pending + dr.debits_posted + amount > dr.credits_posted
+      accounts.flags(dr) & AccountFlags.debits_must_not_exceed_credits &&
+      compareU128Slots(work, DEBITS, limbs, accounts.balanceAt(dr, CREDITS_POSTED)) > 0
     ) {
       return S.exceeds_credits;
     }
     if (
-      cr.flags & AccountFlags.credits_must_not_exceed_debits &&
-      cr.credits_pending + cr.credits_posted + amount > cr.debits_posted
+      accounts.flags(cr) & AccountFlags.credits_must_not_exceed_debits &&
+      compareU128Slots(work, CREDITS, limbs, accounts.balanceAt(cr, DEBITS_POSTED)) > 0
     ) {
       return S.exceeds_debits;
     }
-    this.record(t, ts, amount, undo, encoded);
-    this.adjust(dr, pending ? "debits_pending" : "debits_posted", amount, undo);
-    this.adjust(cr, pending ? "credits_pending" : "credits_posted", amount, undo);
+    this.record(t, ts, amount, undo, encoded, at);
+    this.increase(accounts.balanceAt(dr, pending ? DEBITS_PENDING : DEBITS_POSTED), undo);
+    this.increase(accounts.balanceAt(cr, pending ? CREDITS_PENDING : CREDITS_POSTED), undo);
     if (pending) {
       this.pendingState.set(t.id, "pending");
       undo?.push(() => this.pendingState.delete(t.id));
@@ -315,6 +364,30 @@ export class LedgerState {
       }
     }
     return S.created;
+  }
+
+  /**
+   * Whether adding `work[AMOUNT]` to the accounts overflows a u128 balance, in TigerBeetle's
+   * order; when it does not, leaves the debit account's debits and the credit account's credits
+   * (pending plus posted) with the amount in `work[DEBITS]` and `work[CREDITS]`.
+   */
+  private overflowStatus(pending: boolean, dr: number, cr: number): CreateTransferStatus | undefined {
+    const S = CreateTransferStatus;
+    const { accounts } = this;
+    const limbs = accounts.limbs;
+    const drMoved = accounts.balanceAt(dr, pending ? DEBITS_PENDING : DEBITS_POSTED);
+    const crMoved = accounts.balanceAt(cr, pending ? CREDITS_PENDING : CREDITS_POSTED);
+    copyU128Slots(work, DEBITS, limbs, drMoved);
+    if (addU128Slots(work, DEBITS, work, AMOUNT))
+      return pending ? S.overflows_debits_pending : S.overflows_debits_posted;
+    copyU128Slots(work, CREDITS, limbs, crMoved);
+    if (addU128Slots(work, CREDITS, work, AMOUNT))
+      return pending ? S.overflows_credits_pending : S.overflows_credits_posted;
+    const drOther = accounts.balanceAt(dr, pending ? DEBITS_POSTED : DEBITS_PENDING);
+    if (addU128Slots(work, DEBITS, limbs, drOther)) return S.overflows_debits;
+    const crOther = accounts.balanceAt(cr, pending ? CREDITS_POSTED : CREDITS_PENDING);
+    if (addU128Slots(work, CREDITS, limbs, crOther)) return S.overflows_credits;
+    return undefined;
   }
 
   private postOrVoid(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
@@ -342,8 +415,6 @@ export class LedgerState {
     if (state === "posted") return S.pending_transfer_already_posted;
     if (state === "voided") return S.pending_transfer_already_voided;
     if (state === "expired") return S.pending_transfer_expired;
-    const dr = this.accounts.get(p.debit_account_id)!;
-    const cr = this.accounts.get(p.credit_account_id)!;
     const posted = post ? amount : 0n;
     const resolved = {
       ...t,
@@ -353,10 +424,11 @@ export class LedgerState {
       code: p.code,
     };
     this.record(resolved, ts, posted, undo);
-    this.adjust(dr, "debits_pending", -p.amount, undo);
-    this.adjust(cr, "credits_pending", -p.amount, undo);
-    this.adjust(dr, "debits_posted", posted, undo);
-    this.adjust(cr, "credits_posted", posted, undo);
+    this.release(p, undo);
+    const { accounts } = this;
+    writeU128Slots(work, AMOUNT, posted);
+    this.increase(accounts.balanceAt(accounts.slotOf(p.debit_account_id), DEBITS_POSTED), undo);
+    this.increase(accounts.balanceAt(accounts.slotOf(p.credit_account_id), CREDITS_POSTED), undo);
     this.pendingState.set(p.id, post ? "posted" : "voided");
     undo?.push(() => this.pendingState.set(p.id, "pending"));
     const expiry = this.expiries.get(p.id);
@@ -371,63 +443,39 @@ export class LedgerState {
   expire(now: bigint): void {
     for (const [id, at] of this.expiries) {
       if (at > now) continue;
-      const p = this.transfers.get(id)!;
-      this.accounts.get(p.debit_account_id)!.debits_pending -= p.amount;
-      this.accounts.get(p.credit_account_id)!.credits_pending -= p.amount;
+      this.release(this.transfers.get(id)!, null);
       this.pendingState.set(id, "expired");
       this.expiries.delete(id);
     }
   }
 
-  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo, encoded?: Uint8Array): void {
-    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded);
+  /** Takes a pending transfer's amount back out of its accounts' pending balances. */
+  private release(p: Transfer, undo: Undo): void {
+    const { accounts } = this;
+    writeU128Slots(work, AMOUNT, p.amount);
+    this.decrease(accounts.balanceAt(accounts.slotOf(p.debit_account_id), DEBITS_PENDING), undo);
+    this.decrease(accounts.balanceAt(accounts.slotOf(p.credit_account_id), CREDITS_PENDING), undo);
+  }
+
+  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo, encoded?: DataView, at = 0): void {
+    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded, at);
     undo?.transfer();
   }
 
-  private adjust(a: Account, field: BalanceField, delta: bigint, undo: Undo): void {
-    if (delta === 0n) return;
-    a[field] += delta;
-    undo?.balance(a, field, delta);
+  /** Adds `work[AMOUNT]` to the balance at `limbs[at]` (overflow was checked before). */
+  private increase(at: number, undo: Undo): void {
+    undo?.balance(this.accounts.limbs, at);
+    addU128Slots(this.accounts.limbs, at, work, AMOUNT);
+  }
+
+  /** Subtracts `work[AMOUNT]` from the balance at `limbs[at]` (what was added before). */
+  private decrease(at: number, undo: Undo): void {
+    undo?.balance(this.accounts.limbs, at);
+    subtractU128Slots(this.accounts.limbs, at, work, AMOUNT);
   }
 }
 
-/**
- * Overflow needs an operand of at least 2^126 (three of them summed stay below 2^128 otherwise).
- * Comparisons allocate nothing, unlike the bigint sums of the exact checks, so the exact checks
- * run only when some operand is that large.
- */
-const OVERFLOW_POSSIBLE = 1n << 126n;
-
-function mayOverflow(amount: bigint, dr: Account, cr: Account): boolean {
-  return (
-    amount >= OVERFLOW_POSSIBLE ||
-    dr.debits_pending >= OVERFLOW_POSSIBLE ||
-    dr.debits_posted >= OVERFLOW_POSSIBLE ||
-    cr.credits_pending >= OVERFLOW_POSSIBLE ||
-    cr.credits_posted >= OVERFLOW_POSSIBLE
-  );
-}
-
-function overflowStatus(
-  pending: boolean,
-  amount: bigint,
-  dr: Account,
-  cr: Account,
-): CreateTransferStatus | undefined {
-  const S = CreateTransferStatus;
-  if (pending) {
-    if (dr.debits_pending + amount > U128_MAX) return S.overflows_debits_pending;
-    if (cr.credits_pending + amount > U128_MAX) return S.overflows_credits_pending;
-  } else {
-    if (dr.debits_posted + amount > U128_MAX) return S.overflows_debits_posted;
-    if (cr.credits_posted + amount > U128_MAX) return S.overflows_credits_posted;
-  }
-  if (dr.debits_pending + dr.debits_posted + amount > U128_MAX) return S.overflows_debits;
-  if (cr.credits_pending + cr.credits_posted + amount > U128_MAX) return S.overflows_credits;
-  return undefined;
-}
-
-function accountExists(a: Account, e: Account): CreateAccountStatus {
+function accountExists(a: Account, e: AccountFields): CreateAccountStatus {
   const S = CreateAccountStatus;
   if ((a.flags & ~AccountFlags.linked) !== e.flags) return S.exists_with_different_flags;
   if (a.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;

@@ -1,6 +1,7 @@
 import type { Transfer } from "tigerbeetle-node";
 import { writeU128 } from "../../domain/src/u128.ts";
 import {
+  copyRecord,
   decodeTransfer,
   EVENT_SIZE,
   encodeTransfer,
@@ -20,7 +21,7 @@ const CHUNK_BITS = 16;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 
 export class TransferStore {
-  private readonly chunks: { bytes: Uint8Array; view: DataView }[] = [];
+  private readonly chunks: DataView[] = [];
   private readonly index = new U128Index(1024);
   private count = 0;
 
@@ -35,23 +36,20 @@ export class TransferStore {
   get(id: bigint): Transfer | undefined {
     const slot = this.index.get(id);
     if (slot < 0) return undefined;
-    const { view } = this.chunks[slot >>> CHUNK_BITS]!;
+    const view = this.chunks[slot >>> CHUNK_BITS]!;
     return decodeTransfer(view, (slot & CHUNK_MASK) * EVENT_SIZE);
   }
 
   /**
    * Appends a transfer whose id is not present, as created: with its amount, flags and timestamp.
-   * `encoded` is `t` already in its 128-byte layout, copied instead of encoded again.
+   * `encoded[at]`, if given, is `t` already in its 128-byte layout, copied instead of encoded again.
    */
-  append(t: Transfer, amount: bigint, flags: number, timestamp: bigint, encoded?: Uint8Array): void {
+  append(t: Transfer, amount: bigint, flags: number, timestamp: bigint, encoded?: DataView, at = 0): void {
     const c = this.count >>> CHUNK_BITS;
-    if (c === this.chunks.length) {
-      const bytes = new Uint8Array(EVENT_SIZE << CHUNK_BITS);
-      this.chunks.push({ bytes, view: new DataView(bytes.buffer) });
-    }
-    const { bytes, view } = this.chunks[c]!;
+    if (c === this.chunks.length) this.chunks.push(new DataView(new ArrayBuffer(EVENT_SIZE << CHUNK_BITS)));
+    const view = this.chunks[c]!;
     const o = (this.count & CHUNK_MASK) * EVENT_SIZE;
-    if (encoded) bytes.set(encoded, o);
+    if (encoded) copyRecord(encoded, at, view, o);
     else encodeTransfer(t, view, o);
     writeU128(view, o + TRANSFER_AMOUNT, amount);
     view.setUint16(o + TRANSFER_FLAGS, flags, true);
@@ -64,7 +62,7 @@ export class TransferStore {
   truncate(n: number): void {
     for (let i = 0; i < n; i++) {
       this.count--;
-      const { view } = this.chunks[this.count >>> CHUNK_BITS]!;
+      const view = this.chunks[this.count >>> CHUNK_BITS]!;
       this.index.delete(decodeId(view, (this.count & CHUNK_MASK) * EVENT_SIZE));
     }
   }

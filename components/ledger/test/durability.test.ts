@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { type FileHandle, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AccountFlags, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
@@ -61,6 +61,63 @@ describe("EmbeddedLedger durability", () => {
       debits_posted: 5n,
       credits_posted: 50n,
     });
+    await reopened.close();
+  });
+
+  it("applies batches sent together in the order sent, as the restart replays them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ledger-order-"));
+    const ledger = await EmbeddedLedger.open(dir);
+    const limited = AccountFlags.debits_must_not_exceed_credits;
+    await ledger.createAccounts([
+      account({ id: 1n, ledger: 1, code: 1 }),
+      account({ id: 2n, ledger: 1, code: 1, flags: limited }),
+      account({ id: 3n, ledger: 1, code: 1, flags: limited }),
+    ]);
+    // Each batch spends what the one before it moved: it succeeds only if applied after it.
+    const move = (id: bigint, from: bigint, to: bigint) =>
+      transfer({ id, debit_account_id: from, credit_account_id: to, amount: 10n, ledger: 1, code: 1 });
+    const sent = [
+      ledger.createTransfers([move(20n, 1n, 2n)]),
+      ledger.createTransfers([move(21n, 2n, 3n)]),
+      ledger.createTransfers([move(22n, 3n, 2n)]),
+      ledger.lookupAccounts([2n]),
+    ] as const;
+    const [first, second, third, seen] = await Promise.all(sent);
+    expect([first, second, third].map((r) => r[0]!.status)).toEqual([
+      CreateTransferStatus.created,
+      CreateTransferStatus.created,
+      CreateTransferStatus.created,
+    ]);
+    // A lookup sent after them sees all three.
+    expect(seen[0]).toMatchObject({ debits_posted: 10n, credits_posted: 20n });
+    const accounts = await ledger.lookupAccounts([1n, 2n, 3n]);
+    await ledger.close();
+    const reopened = await EmbeddedLedger.open(dir);
+    expect(await reopened.lookupAccounts([1n, 2n, 3n])).toEqual(accounts);
+    await reopened.close();
+  });
+
+  it("refuses everything once a batch could not be journaled, and a reopen recovers", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ledger-fault-"));
+    const ledger = await EmbeddedLedger.open(dir);
+    await ledger.createAccounts([
+      account({ id: 1n, ledger: 1, code: 1 }),
+      account({ id: 2n, ledger: 1, code: 1 }),
+    ]);
+    const pay = (id: bigint) =>
+      transfer({ id, debit_account_id: 1n, credit_account_id: 2n, amount: 5n, ledger: 1, code: 1 });
+    await ledger.createTransfers([pay(30n)]);
+    // The disk fails the next fsync: the batch is applied in memory but never acknowledged.
+    const { handle } = (ledger as unknown as { journal: { handle: FileHandle } }).journal;
+    handle.datasync = () => Promise.reject(new Error("EIO"));
+    await expect(ledger.createTransfers([pay(31n)])).rejects.toThrow(/journal failed/);
+    await expect(ledger.lookupAccounts([2n])).rejects.toThrow(/journal failed/);
+    await expect(ledger.createTransfers([pay(32n)])).rejects.toThrow(/journal failed/);
+    await ledger.close();
+
+    const reopened = await EmbeddedLedger.open(dir);
+    expect((await reopened.lookupAccounts([2n]))[0]).toMatchObject({ credits_posted: 5n });
+    expect(await reopened.lookupTransfers([31n])).toEqual([]);
     await reopened.close();
   });
 });
