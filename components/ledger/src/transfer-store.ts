@@ -1,10 +1,11 @@
 import type { Transfer } from "tigerbeetle-node";
-import { writeU128 } from "../../domain/src/u128.ts";
 import {
   copyRecord,
   decodeTransfer,
   EVENT_SIZE,
   encodeTransfer,
+  setU64,
+  setU128,
   TRANSFER_AMOUNT,
   TRANSFER_FLAGS,
   TRANSFER_TIMESTAMP,
@@ -51,9 +52,9 @@ export class TransferStore {
     const o = (this.count & CHUNK_MASK) * EVENT_SIZE;
     if (encoded) copyRecord(encoded, at, view, o);
     else encodeTransfer(t, view, o);
-    writeU128(view, o + TRANSFER_AMOUNT, amount);
+    setU128(view, o + TRANSFER_AMOUNT, amount);
     view.setUint16(o + TRANSFER_FLAGS, flags, true);
-    view.setBigUint64(o + TRANSFER_TIMESTAMP, timestamp, true);
+    setU64(view, o + TRANSFER_TIMESTAMP, timestamp);
     this.index.insert(t.id, this.count);
     this.count++;
   }
