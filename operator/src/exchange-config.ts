@@ -28,10 +28,17 @@ export interface InfrastructureEndpoints {
   readonly ubscore: string;
   /** UBSCore's pod and Aeron UDP port (transport: aeron). */
   readonly ubscoreAeron: string;
+  /** Where UBSCore reaches `bourse settlement` (its Service, on the settlement port). */
+  readonly settlement: string;
 }
 
 /** Fees the CRD defaults when a market leaves them out (the API server applies the same). */
 const DEFAULT_FEE_PPM = 1000;
+
+/** A server listens on every interface of its pod, on the port its Service address names. */
+function listenOn(address: string): string {
+  return `0.0.0.0:${address.split(":").pop()}`;
+}
 
 export function renderExchangeConfig(
   name: string,
@@ -51,7 +58,7 @@ export function renderExchangeConfig(
         })),
       },
       gateway: { host: "0.0.0.0", port: 8080, adminHost: "0.0.0.0", adminPort: 8081 },
-      ubscore: { listen: `0.0.0.0:${infra.ubscore.split(":").pop()}`, address: infra.ubscore },
+      ubscore: { listen: listenOn(infra.ubscore), address: infra.ubscore },
       // Gateways publish to UBSCore's endpoint; UBSCore's pod overrides `channel` to listen.
       transport:
         spec.transport === "aeron"
@@ -69,6 +76,8 @@ export function renderExchangeConfig(
         localDataCenter: infra.scylla.localDataCenter,
         keyspace: `bourse_${name.replace(/[^a-z0-9]/g, "_")}`.slice(0, 48),
       },
+      // Settlement in its own pod: fed UBSCore's settlement feed through Kafka, dialled by UBSCore.
+      settlement: { kind: "service", listen: listenOn(infra.settlement), address: infra.settlement },
     },
     `Exchange ${name}`,
   );

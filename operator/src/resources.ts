@@ -39,6 +39,8 @@ export const PORTS = {
   /** Aeron UDP (transport: aeron): UBSCore's endpoint, and each gateway's endpoint for replies. */
   aeron: 7200,
   aeronReply: 7201,
+  /** `bourse settlement`: UBSCore's status and `caughtUp` calls. */
+  settlement: 7300,
   tigerbeetle: 3001,
   kafka: 9092,
   controller: 9093,
@@ -143,6 +145,7 @@ export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
   if (!ex.spec.kafka.external) add(kafka(ex, facts));
   if (!ex.spec.scylla.external) add(scylla(ex));
   for (const c of COMPONENTS) add(component(ex, c, configHash));
+  add(settlement(ex, configHash));
   return { objects, workloads };
 }
 
@@ -164,6 +167,7 @@ export function infrastructureEndpoints(ex: Exchange, facts: ClusterFacts): Infr
     ubscore: `${objectName(ex, "ubscore")}.${ns}.svc:${PORTS.transport}`,
     // Aeron status messages go back to the sender's address: the pod itself, not a Service IP.
     ubscoreAeron: `${objectName(ex, "ubscore")}-0.${objectName(ex, "ubscore")}-headless.${ns}.svc:${PORTS.aeron}`,
+    settlement: `${objectName(ex, "settlement")}.${ns}.svc:${PORTS.settlement}`,
   };
 }
 
@@ -324,9 +328,10 @@ function scylla(ex: Exchange): Rendered {
 // ---- Bourse components ----
 
 /**
- * `bourse ubscore` (single writer: journal, matching engines, settlement, transfers, operator
- * API) and `bourse gateway` (any number, each on a replica of UBSCore). Matching and settlement
- * run inside the UBSCore pod in this release (see docs/operator.md).
+ * `bourse ubscore` (single writer: journal, matching engines, transfers, operator API) and
+ * `bourse gateway` (any number, each on a replica of UBSCore), both on the Aeron media driver.
+ * Matching runs inside the UBSCore pod in this release (see docs/operator.md); settlement runs
+ * in its own pod (settlement() below).
  */
 type ComponentName = "ubscore" | "gateway";
 const COMPONENTS: ComponentName[] = ["ubscore", "gateway"];
@@ -337,10 +342,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   const replicas = ubscore ? 1 : ex.spec.gateway.replicas;
   const aeron = ex.spec.transport === "aeron";
   const container = {
-    name: c,
-    image: `${ex.spec.image.repository}:${ex.spec.image.tag}`,
-    imagePullPolicy: ex.spec.image.pullPolicy,
-    args: [c, "--config", CONFIG_PATH],
+    ...bourseContainer(ex, c),
     env: [
       { name: "AERON_DIR", value: "/dev/shm/aeron" },
       ...(aeron ? aeronEnv(ubscore) : []),
@@ -370,22 +372,19 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
       : { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 },
     resources: ex.spec[c].resources,
     volumeMounts: [
-      { name: "config", mountPath: "/etc/bourse", readOnly: true },
+      ...BOURSE_MOUNTS,
       { name: "aeron", mountPath: "/dev/shm" },
-      { name: "tmp", mountPath: "/tmp" },
-      ...(ubscore ? [{ name: "data", mountPath: "/var/lib/bourse" }] : []),
+      ...(ubscore ? [DATA_MOUNT] : []),
     ],
-    securityContext: restrictedContainer(true),
   };
   const pod = {
     annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
     initContainers: [mediaDriver(ex)],
     containers: [container],
     volumes: [
-      { name: "config", configMap: { name: objectName(ex, "config") } },
+      ...bourseVolumes(ex),
       // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
       { name: "aeron", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
-      { name: "tmp", emptyDir: {} },
     ],
   };
   if (ubscore) {
@@ -411,6 +410,67 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     ],
     workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
   };
+}
+
+/**
+ * `bourse settlement`: settles UBSCore's settlement feed (one Kafka partition, consumer group
+ * `bourse-settlement`) into TigerBeetle and ScyllaDB, and serves UBSCore, which dials its Service.
+ * - Recreate, at most one replica: the partition has one active consumer, and UBSCore must talk
+ *   to the pod that settles, so a rolling update's second pod must never run beside the first.
+ * - An emptyDir for its data: it keeps only its position there, which it recovers from Kafka's
+ *   committed offset when the file is gone.
+ * - No media-driver sidecar: it does not use Aeron.
+ * - No PodDisruptionBudget, like UBSCore: with one replica, `maxUnavailable: 1` allows every
+ *   eviction anyway, and anything stricter would block node drains.
+ */
+function settlement(ex: Exchange, configHash: string): Rendered {
+  const c = "settlement";
+  const name = objectName(ex, c);
+  const { replicas, resources } = ex.spec.settlement;
+  const container = {
+    ...bourseContainer(ex, c),
+    ports: [{ name: c, containerPort: PORTS.settlement }],
+    readinessProbe: { tcpSocket: { port: PORTS.settlement }, periodSeconds: 5 },
+    resources,
+    volumeMounts: [...BOURSE_MOUNTS, DATA_MOUNT],
+  };
+  return {
+    objects: [
+      deployment(ex, name, c, replicas, {
+        annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
+        containers: [container],
+        volumes: [...bourseVolumes(ex), { name: "data", emptyDir: {} }],
+        recreate: true,
+      }),
+      clientService(ex, c, [{ name: c, port: PORTS.settlement }]),
+    ],
+    workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
+  };
+}
+
+/** A Bourse component's container: `bourse <command>` on the rendered configuration, locked down. */
+function bourseContainer(ex: Exchange, command: string): Record<string, unknown> {
+  return {
+    name: command,
+    image: `${ex.spec.image.repository}:${ex.spec.image.tag}`,
+    imagePullPolicy: ex.spec.image.pullPolicy,
+    args: [command, "--config", CONFIG_PATH],
+    securityContext: restrictedContainer(true),
+  };
+}
+
+/** Under a read-only root a Bourse component reads its configuration, writes /tmp and its data. */
+const BOURSE_MOUNTS = [
+  { name: "config", mountPath: "/etc/bourse", readOnly: true },
+  { name: "tmp", mountPath: "/tmp" },
+];
+const DATA_MOUNT = { name: "data", mountPath: "/var/lib/bourse" };
+
+function bourseVolumes(ex: Exchange): Record<string, unknown>[] {
+  return [
+    { name: "config", configMap: { name: objectName(ex, "config") } },
+    { name: "tmp", emptyDir: {} },
+  ];
 }
 
 /**
@@ -515,7 +575,7 @@ function deployment(
   name: string,
   component: string,
   replicas: number,
-  parts: PodParts,
+  parts: PodParts & { recreate?: boolean },
 ): KubeObject {
   return {
     apiVersion: "apps/v1",
@@ -524,7 +584,10 @@ function deployment(
     spec: {
       replicas,
       selector: { matchLabels: selector(ex, component) },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      // Recreate: the old pod is gone before the new one starts (never two at once).
+      strategy: parts.recreate
+        ? { type: "Recreate" }
+        : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: podTemplate(ex, component, parts),
     },
   };

@@ -13,6 +13,7 @@ const infra: InfrastructureEndpoints = {
   scylla: { contactPoints: ["demo-scylla-0.demo-scylla"], localDataCenter: "datacenter1" },
   ubscore: "demo-ubscore.trading.svc:7100",
   ubscoreAeron: "demo-ubscore-0.demo-ubscore-headless.trading.svc:7200",
+  settlement: "demo-settlement.trading.svc:7300",
 };
 
 async function exampleSpec(): Promise<ExchangeSpec> {
@@ -35,6 +36,16 @@ describe("renderExchangeConfig", () => {
     });
     expect(config.store).toMatchObject({ kind: "cassandra", keyspace: "bourse_demo" });
     expect(config.demo).toBe(false);
+  });
+
+  it("runs settlement as a service: listening on every interface, dialled by UBSCore at its Service", async () => {
+    const config = renderExchangeConfig("demo", await exampleSpec(), infra);
+    expect(config.settlement).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7300",
+      address: "demo-settlement.trading.svc:7300",
+    });
+    expect(config.ubscore).toMatchObject({ listen: "0.0.0.0:7100", address: infra.ubscore });
   });
 
   it("applies the CRD's fee defaults to markets that leave them out", async () => {

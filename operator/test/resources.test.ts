@@ -25,6 +25,8 @@ const facts: ClusterFacts = {
   tigerbeetleServiceIps: ["10.0.0.7"],
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: rendered objects as JSON; the assertions check their shape
+type Json = any;
 const names = (objs: KubeObject[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 const template = (o: KubeObject) =>
   (o.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
@@ -39,6 +41,7 @@ describe("renderExchange", () => {
       "infrastructure:demo-scylla",
       "component:demo-ubscore",
       "component:demo-gateway",
+      "component:demo-settlement",
     ]);
     ex.spec.kafka = { brokers: 1, external: { bootstrapServers: ["k:9092"] } };
     ex.spec.tigerbeetle = { replicas: 3, external: { clusterId: "9", addresses: ["10.1.1.1:3001"] } };
@@ -58,7 +61,7 @@ describe("renderExchange", () => {
       markets: [{ ...ex.spec.markets[0]!, takerFeePpm: 2000 }, ...ex.spec.markets.slice(1)],
     };
     const b = renderExchange(ex, facts);
-    for (const name of ["demo-ubscore", "demo-gateway"]) {
+    for (const name of ["demo-ubscore", "demo-gateway", "demo-settlement"]) {
       const find = (r: typeof a) =>
         r.objects.find(
           (o) => o.metadata.name === name && o.kind !== "Service" && o.kind !== "PodDisruptionBudget",
@@ -67,6 +70,61 @@ describe("renderExchange", () => {
         template(find(a)).metadata.annotations[CONFIG_HASH_ANNOTATION],
       );
     }
+  });
+
+  it("runs settlement as one Recreate Deployment with its own Service, no sidecar and no persistent volume", async () => {
+    const ex = await example();
+    ex.spec.settlement = { replicas: 1, resources: { requests: { cpu: "500m", memory: "512Mi" } } };
+    const { objects, workloads } = renderExchange(ex, facts);
+    const ofSettlement = objects.filter(
+      (o) => o.metadata.labels?.["app.kubernetes.io/component"] === "settlement",
+    );
+    expect(names(ofSettlement)).toEqual(["Deployment/demo-settlement", "Service/demo-settlement"]);
+    const [deployment, service] = ofSettlement as [KubeObject, KubeObject];
+    const spec = deployment.spec as Json;
+    expect(spec.replicas).toBe(1);
+    expect(spec.strategy).toEqual({ type: "Recreate" });
+    const pod = spec.template.spec;
+    expect(pod.initContainers).toBeUndefined();
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+    expect(pod.containers).toHaveLength(1);
+    expect(pod.containers[0]).toMatchObject({
+      name: "settlement",
+      image: "ghcr.io/bourse/bourse:1.0.0",
+      args: ["settlement", "--config", "/etc/bourse/bourse.json"],
+      ports: [{ name: "settlement", containerPort: 7300 }],
+      readinessProbe: { tcpSocket: { port: 7300 } },
+      resources: { requests: { cpu: "500m", memory: "512Mi" } },
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: "data", mountPath: "/var/lib/bourse" });
+    expect(pod.volumes).toContainEqual({ name: "data", emptyDir: {} });
+    expect(pod.volumes).toContainEqual({ name: "config", configMap: { name: "demo-config" } });
+    expect(spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{16}$/);
+    expect(service.spec).toMatchObject({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/component": "settlement" },
+      ports: [{ name: "settlement", port: 7300, targetPort: 7300 }],
+    });
+    // UBSCore dials the Service the operator renders.
+    const config = JSON.parse((objects[0]!.data as Record<string, string>)["bourse.json"]!);
+    expect(config.settlement).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7300",
+      address: "demo-settlement.trading.svc:7300",
+    });
+    // The gateway keeps its rolling update.
+    const gateway = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "demo-gateway")!;
+    expect((gateway.spec as Json).strategy.type).toBe("RollingUpdate");
+    expect(workloads.find((w) => w.name === "demo-settlement")).toMatchObject({
+      kind: "Deployment",
+      tier: "component",
+      replicas: 1,
+    });
+
+    ex.spec.settlement = { replicas: 0 };
+    const paused = renderExchange(ex, facts);
+    expect(paused.workloads.find((w) => w.name === "demo-settlement")?.replicas).toBe(0);
   });
 
   it("rejects a spec Bourse itself would reject, before any pod starts", async () => {
@@ -135,6 +193,20 @@ describe("computeStatus", () => {
     (stale.status as { observedGeneration: number }).observedGeneration = 2;
     objects.set(workloadKey("Deployment", "demo-gateway"), stale);
     expect(computeStatus(ex, { workloads, objects, now }).phase).toBe("Provisioning");
+  });
+
+  it("reports components not ready until the settlement Deployment is", async () => {
+    const ex = await example();
+    const { workloads } = renderExchange(ex, facts);
+    const objects = new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+    objects.set(workloadKey("Deployment", "demo-settlement"), ready(0));
+    const status = computeStatus(ex, { workloads, objects, now });
+    expect(status.phase).toBe("Provisioning");
+    expect(status.conditions!.find((c) => c.type === "ComponentsReady")).toMatchObject({
+      status: "False",
+      message: "waiting for demo-settlement",
+    });
+    expect(status.conditions!.find((c) => c.type === "InfrastructureReady")!.status).toBe("True");
   });
 
   it("reports a failed reconcile as not Ready and Degraded with its reason", async () => {

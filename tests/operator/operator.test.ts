@@ -130,6 +130,11 @@ describe("the Exchange CRD on a real API server", () => {
     expect(explained).toContain("The desired exchange");
     expect(explained).toMatch(/markets\s+<\[\]Object> -required-/);
     expect(await kubectl("explain", "exchange.spec.volumeRetention")).toContain("deleted");
+    const settlement = await kubectl("explain", "exchange.spec.settlement");
+    expect(settlement).toContain("its own Deployment");
+    expect(settlement).not.toContain("Reserved");
+    expect(await kubectl("explain", "exchange.spec.settlement.replicas")).toContain("0 to pause settlement");
+    expect(await kubectl("explain", "exchange.spec.ubscore")).not.toContain("settlement");
   });
 
   it("rejects invalid Exchanges with the CEL messages", async () => {
@@ -156,6 +161,9 @@ describe("the Exchange CRD on a real API server", () => {
       }),
     ).toContain("set either kafka.external or kafka.storage, not both");
     expect(await attempt((s) => (s.assets[0]!.decimals = 19))).toMatch(/decimals.*less than or equal to 18/);
+    expect(await attempt((s) => (s.settlement = { replicas: 2 }))).toMatch(
+      /settlement.replicas.*less than or equal to 1/,
+    );
   });
 });
 
@@ -180,7 +188,7 @@ describe("the operator", () => {
       "demo-ubscore",
     ]);
     const deps = Object.fromEntries((await deployments("demo")).map((o) => [o.metadata.name, o]));
-    expect(Object.keys(deps).sort()).toEqual(["demo-gateway"]);
+    expect(Object.keys(deps).sort()).toEqual(["demo-gateway", "demo-settlement"]);
     for (const obj of [...Object.values(sts), ...Object.values(deps)]) {
       expect(obj.metadata.ownerReferences?.[0]).toMatchObject({
         kind: "Exchange",
@@ -189,7 +197,7 @@ describe("the operator", () => {
         controller: true,
       });
     }
-    // Every component pod: the media driver as a native sidecar on a memory-backed /dev/shm.
+    // UBSCore and gateway pods: the media driver as a native sidecar on a memory-backed /dev/shm.
     const ubscore = sts["demo-ubscore"]!.spec as Json;
     const pod = ubscore.template.spec;
     expect(pod.initContainers[0]).toMatchObject({ name: "media-driver", restartPolicy: "Always" });
@@ -199,6 +207,29 @@ describe("the operator", () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(ubscore.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("10Gi");
     expect(ubscore.persistentVolumeClaimRetentionPolicy.whenDeleted).toBe("Retain");
+    // Settlement: one pod at a time, no media driver, its position on an emptyDir, rolled by config.
+    const settlement = deps["demo-settlement"]!.spec as Json;
+    expect(settlement.replicas).toBe(1);
+    expect(settlement.strategy).toEqual({ type: "Recreate" });
+    const settlementPod = settlement.template.spec;
+    expect(settlementPod.initContainers).toBeUndefined();
+    expect(settlementPod.containers[0]).toMatchObject({
+      args: ["settlement", "--config", "/etc/bourse/bourse.json"],
+      ports: [{ name: "settlement", containerPort: 7300, protocol: "TCP" }],
+      readinessProbe: { tcpSocket: { port: 7300 } },
+      securityContext: { readOnlyRootFilesystem: true },
+    });
+    expect(settlementPod.volumes).toContainEqual({ name: "data", emptyDir: {} });
+    expect(settlementPod.securityContext.runAsNonRoot).toBe(true);
+    expect(settlement.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
+      ubscore.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
+    );
+    const settlementService = (await services("demo")).find((s) => s.metadata.name === "demo-settlement")!;
+    expect(settlementService.spec).toMatchObject({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/component": "settlement" },
+      ports: [{ name: "settlement", port: 7300, targetPort: 7300 }],
+    });
     // TigerBeetle: formatted once by an init step, started with its replicas' Service IPs.
     const tb = (sts["demo-tigerbeetle"]!.spec as Json).template.spec;
     expect(tb.initContainers[0].args[0]).toContain("/tigerbeetle format --cluster=");
@@ -219,6 +250,11 @@ describe("the operator", () => {
     expect(rendered.ubscore).toMatchObject({
       listen: "0.0.0.0:7100",
       address: "demo-ubscore.default.svc:7100",
+    });
+    expect(rendered.settlement).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7300",
+      address: "demo-settlement.default.svc:7300",
     });
     const admin = (await services("demo")).find((s) => s.metadata.name === "demo-admin")!;
     expect((admin.spec as Json).selector["app.kubernetes.io/component"]).toBe("ubscore");
@@ -273,11 +309,24 @@ describe("the operator", () => {
     expect(condition(degraded, "ComponentsReady")?.status).toBe("True");
     await reportWorkloads("demo", () => true);
     await eventually("Running again", async () => (await getExchange("demo")).status?.phase === "Running");
+
+    await reportWorkloads("demo", (o) => o.metadata.name !== "demo-settlement");
+    const unsettled = await eventually("settlement unavailable", async () => {
+      const e = await getExchange("demo");
+      return condition(e, "ComponentsReady")?.status === "False" && e;
+    });
+    expect(condition(unsettled, "ComponentsReady")?.message).toBe("waiting for demo-settlement");
+    expect(condition(unsettled, "InfrastructureReady")?.status).toBe("True");
+    await reportWorkloads("demo", () => true);
+    await eventually("Running again", async () => (await getExchange("demo")).status?.phase === "Running");
   });
 
   it("rolls spec changes out: config, image and replicas; prunes what the spec drops", async () => {
-    const before = (await deployments("demo")).find((d) => d.metadata.name === "demo-gateway")!;
-    const hashBefore = (before.spec as Json).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    const deployment = async (name: string) =>
+      (await deployments("demo")).find((d) => d.metadata.name === name)!;
+    const hashOf = (d: KubeObject) => (d.spec as Json).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    const hashBefore = hashOf(await deployment("demo-gateway"));
+    const settlementBefore = await deployment("demo-settlement");
     await kubectl(
       "patch",
       "exchange",
@@ -287,18 +336,29 @@ describe("the operator", () => {
       JSON.stringify({
         spec: {
           gateway: { replicas: 3 },
+          settlement: { replicas: 0, resources: { requests: { cpu: "250m" } } },
           image: { tag: "v2" },
           kafka: { storage: null, external: { bootstrapServers: ["kafka.shared:9092"] } },
         },
       }),
     );
     const gateway = await eventually("the gateway rolled", async () => {
-      const d = (await deployments("demo")).find((o) => o.metadata.name === "demo-gateway")!;
+      const d = await deployment("demo-gateway");
       return (d.spec as Json).replicas === 3 && d;
     });
     const template = (gateway.spec as Json).template;
     expect(template.spec.containers[0].image).toBe("ghcr.io/bourse/bourse:v2");
     expect(template.metadata.annotations[CONFIG_HASH_ANNOTATION]).not.toBe(hashBefore);
+    const settlement = await eventually("settlement paused", async () => {
+      const d = await deployment("demo-settlement");
+      return (d.spec as Json).replicas === 0 && d;
+    });
+    const settlementPod = (settlement.spec as Json).template.spec;
+    expect(settlementPod.containers[0].resources).toEqual({ requests: { cpu: "250m" } });
+    expect(settlementPod.containers[0].image).toBe("ghcr.io/bourse/bourse:v2");
+    expect(hashOf(settlement)).toBe(template.metadata.annotations[CONFIG_HASH_ANNOTATION]);
+    expect(hashOf(settlement)).not.toBe(hashOf(settlementBefore));
+    expect((settlement.spec as Json).strategy).toEqual({ type: "Recreate" });
     const config = await kube.get<{ data: Record<string, string> }>(
       `/api/v1/namespaces/${NS}/configmaps/demo-config`,
     );
