@@ -64,9 +64,10 @@ export function decodeAccount(view: DataView, o: number): Account {
   };
 }
 
-/** Copies one 128-byte record, a word at a time (a subarray per record costs more than this). */
-export function copyRecord(from: DataView, f: number, to: DataView, t: number): void {
-  for (let i = 0; i < EVENT_SIZE; i += 4) to.setUint32(t + i, from.getUint32(f + i, true), true);
+/** Copies record `f` of `from` over record `t` of `to`, as u64 words (no allocation). */
+export function copyRecord(from: BigUint64Array, f: number, to: BigUint64Array, t: number): void {
+  const words = EVENT_SIZE / 8;
+  for (let i = 0; i < words; i++) to[t * words + i] = from[f * words + i]!;
 }
 
 /** Offsets of the transfer fields the ledger sets when it creates one. */

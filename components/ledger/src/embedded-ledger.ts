@@ -136,7 +136,8 @@ export class EmbeddedLedger implements LedgerPort {
       this.state.createAccounts(batch, timestamp);
     } else {
       const batch = Array.from({ length: count }, (_, i) => decodeTransfer(view, HEADER + i * EVENT_SIZE));
-      this.state.createTransfers(batch, timestamp, record.subarray(HEADER));
+      // Not given the records: a journal payload need not be 8-byte aligned.
+      this.state.createTransfers(batch, timestamp);
     }
   }
 }

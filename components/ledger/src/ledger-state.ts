@@ -17,7 +17,6 @@ import {
   DEBITS_PENDING,
   DEBITS_POSTED,
 } from "./account-table.ts";
-import { EVENT_SIZE } from "./codec.ts";
 import { TransferStore } from "./transfer-store.ts";
 import {
   addU128Slots,
@@ -175,8 +174,8 @@ export class LedgerState {
 
   /**
    * `encoded`, when the caller has it (the journaled batch), holds the same transfers as
-   * 128-byte records: created transfers are stored by copying their record instead of encoding
-   * each field again.
+   * 128-byte records, 8-byte aligned: created transfers are stored by copying their record
+   * instead of encoding each field again.
    */
   createTransfers(
     batch: readonly Transfer[],
@@ -184,11 +183,11 @@ export class LedgerState {
     encoded?: Uint8Array,
   ): CreateTransferResult[] {
     this.expire(timestamp);
-    const records = encoded && new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    const records = encoded && new BigUint64Array(encoded.buffer, encoded.byteOffset, encoded.byteLength / 8);
     return this.runChains(
       batch,
       timestamp,
-      (t, ts, undo, i) => this.createTransfer(t, ts, undo, records, i * EVENT_SIZE),
+      (t, ts, undo, i) => this.createTransfer(t, ts, undo, records, i),
       CreateTransferStatus,
     );
   }
@@ -264,12 +263,12 @@ export class LedgerState {
 
   // ---- transfers ----
 
-  /** `encoded[at]`, if given, is `t` as a 128-byte record. */
+  /** Record `at` of `encoded`, if given, is `t` as a 128-byte record. */
   private createTransfer(
     t: Transfer,
     ts: bigint,
     undo: Undo,
-    encoded: DataView | undefined,
+    encoded: BigUint64Array | undefined,
     at: number,
   ): CreateTransferStatus {
     const S = CreateTransferStatus;
@@ -291,7 +290,7 @@ export class LedgerState {
     t: Transfer,
     ts: bigint,
     undo: Undo,
-    encoded: DataView | undefined,
+    encoded: BigUint64Array | undefined,
     at: number,
   ): CreateTransferStatus {
     const S = CreateTransferStatus;
@@ -457,7 +456,14 @@ export class LedgerState {
     this.decrease(accounts.balanceAt(accounts.slotOf(p.credit_account_id), CREDITS_PENDING), undo);
   }
 
-  private record(t: Transfer, ts: bigint, amount: bigint, undo: Undo, encoded?: DataView, at = 0): void {
+  private record(
+    t: Transfer,
+    ts: bigint,
+    amount: bigint,
+    undo: Undo,
+    encoded?: BigUint64Array,
+    at = 0,
+  ): void {
     this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded, at);
     undo?.transfer();
   }

@@ -22,7 +22,7 @@ const CHUNK_BITS = 16;
 const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 
 export class TransferStore {
-  private readonly chunks: DataView[] = [];
+  private readonly chunks: { view: DataView; words: BigUint64Array }[] = [];
   private readonly index = new U128Index(1024);
   private count = 0;
 
@@ -37,20 +37,31 @@ export class TransferStore {
   get(id: bigint): Transfer | undefined {
     const slot = this.index.get(id);
     if (slot < 0) return undefined;
-    const view = this.chunks[slot >>> CHUNK_BITS]!;
+    const { view } = this.chunks[slot >>> CHUNK_BITS]!;
     return decodeTransfer(view, (slot & CHUNK_MASK) * EVENT_SIZE);
   }
 
   /**
    * Appends a transfer whose id is not present, as created: with its amount, flags and timestamp.
-   * `encoded[at]`, if given, is `t` already in its 128-byte layout, copied instead of encoded again.
+   * Record `at` of `encoded`, if given, is `t` already in its 128-byte layout, copied instead of
+   * encoded again.
    */
-  append(t: Transfer, amount: bigint, flags: number, timestamp: bigint, encoded?: DataView, at = 0): void {
+  append(
+    t: Transfer,
+    amount: bigint,
+    flags: number,
+    timestamp: bigint,
+    encoded?: BigUint64Array,
+    at = 0,
+  ): void {
     const c = this.count >>> CHUNK_BITS;
-    if (c === this.chunks.length) this.chunks.push(new DataView(new ArrayBuffer(EVENT_SIZE << CHUNK_BITS)));
-    const view = this.chunks[c]!;
+    if (c === this.chunks.length) {
+      const buffer = new ArrayBuffer(EVENT_SIZE << CHUNK_BITS);
+      this.chunks.push({ view: new DataView(buffer), words: new BigUint64Array(buffer) });
+    }
+    const { view, words } = this.chunks[c]!;
     const o = (this.count & CHUNK_MASK) * EVENT_SIZE;
-    if (encoded) copyRecord(encoded, at, view, o);
+    if (encoded) copyRecord(encoded, at, words, this.count & CHUNK_MASK);
     else encodeTransfer(t, view, o);
     setU128(view, o + TRANSFER_AMOUNT, amount);
     view.setUint16(o + TRANSFER_FLAGS, flags, true);
@@ -63,7 +74,7 @@ export class TransferStore {
   truncate(n: number): void {
     for (let i = 0; i < n; i++) {
       this.count--;
-      const view = this.chunks[this.count >>> CHUNK_BITS]!;
+      const { view } = this.chunks[this.count >>> CHUNK_BITS]!;
       this.index.delete(decodeId(view, (this.count & CHUNK_MASK) * EVENT_SIZE));
     }
   }
