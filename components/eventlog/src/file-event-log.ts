@@ -118,7 +118,7 @@ export class FileEventLog implements EventLog {
     return join(this.dir, topic, `offset-${encodeURIComponent(group)}-${partition}`);
   }
 
-  private async committed(group: string, topic: string, partition: number): Promise<number> {
+  async committed(group: string, topic: string, partition: number): Promise<number> {
     try {
       return Number(await readFile(this.offsetFile(group, topic, partition), "utf8"));
     } catch {

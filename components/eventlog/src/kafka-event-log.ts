@@ -49,6 +49,14 @@ export class KafkaEventLog implements EventLog {
     return Number(ends.find((o) => o.partition === partition)?.high ?? 0);
   }
 
+  async committed(group: string, topic: string, partition: number): Promise<number> {
+    const [offsets] = await whileRetriable(() =>
+      this.admin.fetchOffsets({ groupId: group, topics: [topic] }),
+    );
+    const offset = Number(offsets?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+    return Math.max(0, offset);
+  }
+
   async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
     const end = await this.endOffset(topic, partition);
     if (fromOffset >= end) return [];
@@ -83,23 +91,34 @@ export class KafkaEventLog implements EventLog {
     topic: string,
     handle: (records: readonly ReadRecord[]) => Promise<void>,
   ): Promise<Subscription> {
-    const consumer = this.kafka.consumer({ groupId: group });
+    // A short session, so a consumer that died (kill -9) is replaced within seconds, not half a
+    // minute; heartbeats go on while a slow handler runs, so a live one is not.
+    const consumer = this.kafka.consumer({
+      groupId: group,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
     this.consumers.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-        await handle(
-          batch.messages.map((message) => ({
-            key: String(message.key),
-            value: Uint8Array.from(message.value ?? []),
-            partition: batch.partition,
-            offset: Number(message.offset),
-          })),
-        );
+        const beat = setInterval(() => void heartbeat().catch(() => {}), 1_000);
+        try {
+          await handle(
+            batch.messages.map((message) => ({
+              key: String(message.key),
+              value: Uint8Array.from(message.value ?? []),
+              partition: batch.partition,
+              offset: Number(message.offset),
+            })),
+          );
+        } finally {
+          clearInterval(beat);
+        }
         const last = batch.lastOffset();
         resolveOffset(last);
         await consumer.commitOffsets([
@@ -124,5 +143,21 @@ export class KafkaEventLog implements EventLog {
   private async partitionCount(topic: string): Promise<number> {
     const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
     return meta.topics[0]!.partitions.length;
+  }
+}
+
+/**
+ * Runs `request` again while the broker answers with a retriable error for up to 30 s: a fresh
+ * broker's group coordinator, for one, takes a moment to come up after the broker does.
+ */
+async function whileRetriable<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (let delay = 100; ; delay = Math.min(2_000, delay * 2)) {
+    try {
+      return await request();
+    } catch (e) {
+      if (!(e as { retriable?: boolean }).retriable || Date.now() + delay > deadline) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }

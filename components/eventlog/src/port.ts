@@ -26,6 +26,8 @@ export interface EventLog {
   append(topic: string, records: readonly LogRecord[]): Promise<void>;
   /** The offset the next record of the partition gets (its record count, for a fresh topic). */
   endOffset(topic: string, partition: number): Promise<number>;
+  /** The offset a group resumes the partition from (0 if it never committed). */
+  committed(group: string, topic: string, partition: number): Promise<number>;
   /** Every record of one partition from `fromOffset` to the end as it is now, in order. */
   replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]>;
   /**

@@ -67,6 +67,15 @@ export function eventLogConformance(name: string, open: () => Promise<EventLog>)
         for (const r of records) seen.push(str(r));
       });
       await until(10);
+      // Each batch is committed once handled: the group's offsets reach the partitions' ends.
+      const ends = await Promise.all([0, 1].map((p) => log.endOffset(t, p)));
+      let committed: number[] = [];
+      for (let i = 0; i < 600 && String(committed) !== String(ends); i++) {
+        committed = await Promise.all([0, 1].map((p) => log.committed("g", t, p)));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(committed).toEqual(ends);
+      expect(await log.committed("never", t, 0)).toBe(0);
       await second.stop();
       expect(new Set(seen).size).toBe(10);
       // Resumed: the first five were not delivered again (at most a handful of re-deliveries).

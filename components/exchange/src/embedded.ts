@@ -15,7 +15,7 @@ import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
 import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
-import { SETTLEMENT_PARTITIONS, SettlementFeed, type SettlementStatus } from "../../settlement/src/feed.ts";
+import { SETTLEMENT_PARTITIONS, SettlementFeed } from "../../settlement/src/feed.ts";
 import type { SettlementPort } from "../../settlement/src/port.ts";
 import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
 import { remoteLedger } from "../../settlement/src/remote-ledger.ts";
@@ -25,7 +25,6 @@ import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
-import { RpcClient } from "../../transport/src/rpc.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
@@ -235,13 +234,8 @@ async function settlementService(
   dataDir: string,
 ): Promise<SettlementSide> {
   const address = config.settlement.kind === "service" ? config.settlement.address : "";
-  const feed = new SettlementFeed(
-    exchange,
-    await openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir),
-  );
-  const client = await RpcClient.connect(tcpTransport, address, (status) =>
-    feed.update(status as SettlementStatus),
-  );
+  const publisher = await openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir);
+  const { feed, client } = await SettlementFeed.connect(exchange, publisher, tcpTransport, address);
   const ledger = config.ledger.kind === "embedded" ? remoteLedger(client) : await openLedger(config, dataDir);
   return {
     settlement: feed,

@@ -88,6 +88,7 @@ describe("UBSCore's event stream", () => {
       endOffset: (t, p) => file.endOffset(t, p),
       replay: (t, p, o) => file.replay(t, p, o),
       subscribe: (g, t, h) => file.subscribe(g, t, h),
+      committed: (g, t, p) => file.committed(g, t, p),
       close: () => file.close(),
       append: (t, r) => (down ? Promise.reject(new Error("broker away")) : file.append(t, r)),
     };

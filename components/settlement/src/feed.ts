@@ -1,6 +1,8 @@
 import { BourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import type { LogPublisher } from "../../eventlog/src/publisher.ts";
+import type { Transport } from "../../transport/src/port.ts";
+import { RpcClient } from "../../transport/src/rpc.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import type { SettlementPort } from "./port.ts";
@@ -18,29 +20,43 @@ export const SETTLEMENT_KEY = "settlement";
 
 /**
  * UBSCore's side of a settlement in its own process: each command's entries go to the settlement
- * feed on the event log (one partition, journal order, at least once), and the service's status
- * pushes say how far it has settled.
+ * feed on the event log (one partition, journal order, at least once). The service's status
+ * pushes say how far it has settled; to wait for a position, the feed makes sure its records are
+ * in the event log and asks the service to catch up with the feed (which works even when the
+ * service restarted without its position, and no record is left to tell it).
  */
 export class SettlementFeed implements SettlementPort {
   private position = 0;
   private failure: BourseError | undefined;
-  private waiters: { lsn: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** The round trip in flight, shared by everyone waiting meanwhile. */
+  private round: Promise<void> | undefined;
+  private pushWaiters: (() => void)[] = [];
+  private closed = false;
 
   constructor(
     private readonly exchange: ExchangeDefinition,
     private readonly publisher: LogPublisher,
+    private readonly service: Pick<RpcClient, "call">,
   ) {}
 
-  /** Takes a status push from the service (wire it to the service's RpcClient). */
+  /** A feed to the service at `address`, status pushes wired; the client also serves the ledger. */
+  static async connect(
+    exchange: ExchangeDefinition,
+    publisher: LogPublisher,
+    transport: Transport,
+    address: string,
+  ): Promise<{ feed: SettlementFeed; client: RpcClient }> {
+    let feed: SettlementFeed | undefined;
+    const client = await RpcClient.connect(transport, address, (s) => feed?.update(s as SettlementStatus));
+    feed = new SettlementFeed(exchange, publisher, client);
+    return { feed, client };
+  }
+
+  /** Takes a status push from the service. */
   update(status: SettlementStatus): void {
     this.position = Math.max(this.position, status.settled);
     if (status.failure) this.failure = new BourseError(status.failure.code as never, status.failure.message);
-    this.waiters = this.waiters.filter((w) => {
-      if (this.failure) w.reject(this.failure);
-      else if (this.position >= w.lsn) w.resolve();
-      else return true;
-      return false;
-    });
+    for (const w of this.pushWaiters.splice(0)) w();
   }
 
   get settledLsn(): number {
@@ -63,17 +79,39 @@ export class SettlementFeed implements SettlementPort {
     return this.publisher.drained();
   }
 
-  /** Positions without entries never reach the service: wait for the last one that had some. */
-  waitSettled(lsn: number): Promise<void> {
+  /**
+   * Positions without entries never reach the service: waits for the last one that had some.
+   * Status pushes usually show it first (a short wait under admission control); the round trip
+   * settles it when no push will (nothing new to settle after a restart).
+   */
+  async waitSettled(lsn: number): Promise<void> {
     const target = Math.min(lsn, this.publisher.queuedLsn);
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.position >= target) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ lsn: target, resolve, reject }));
+    while (this.position < target) {
+      if (this.failure) throw this.failure;
+      if (this.closed) throw new BourseError("UNAVAILABLE", "settlement feed closed");
+      const pushed = new Promise<void>((resolve) => this.pushWaiters.push(resolve));
+      await Promise.race([this.roundTrip(), pushed]);
+    }
+  }
+
+  /** Everything queued by now into the event log, then the service caught up with it: settled. */
+  private roundTrip(): Promise<void> {
+    this.round ??= (async () => {
+      const upTo = this.publisher.queuedLsn;
+      await this.publisher.drained();
+      await this.service.call("caughtUp");
+      this.position = Math.max(this.position, upTo);
+    })().finally(() => {
+      this.round = undefined;
+    });
+    // A waiter a push released no longer awaits it; its failure still reaches those who do.
+    this.round.catch(() => {});
+    return this.round;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.pushWaiters.splice(0)) w();
     await this.publisher.close();
-    const closed = new BourseError("UNAVAILABLE", "settlement feed closed");
-    for (const w of this.waiters.splice(0)) w.reject(closed);
   }
 }

@@ -1,5 +1,5 @@
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import type { EventLog, Subscription } from "../../eventlog/src/port.ts";
+import type { EventLog, ReadRecord, Subscription } from "../../eventlog/src/port.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import type { Transport, TransportServer } from "../../transport/src/port.ts";
@@ -13,7 +13,9 @@ import { decodeEntries, Settlement } from "./settlement.ts";
  * from the event log (one consumer group; a batch is committed only once settled, so a crash
  * re-delivers, and re-delivered positions are skipped or answered `exists`), settles into the
  * ledger and the store, and serves over the transport: status pushes (how far it has settled,
- * or why it stopped) and, when the ledger is the embedded one, the ledger itself.
+ * or why it stopped), `caughtUp` (resolves once everything in the feed when it was called is
+ * settled: what UBSCore waits on, and true even for a service that just started with no memory of
+ * positions) and, when the ledger is the embedded one, the ledger itself.
  */
 export const SETTLEMENT_GROUP = "bourse-settlement";
 
@@ -34,12 +36,22 @@ export interface SettlementServiceOptions {
 const STATUS_EVERY_MS = 200;
 
 export class SettlementService {
+  /** The feed's offset up to which everything is settled, and who waits for it to move. */
+  private settledOffset: number;
+  private offsetWaiters: { offset: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private server!: RpcServer & TransportServer;
+  private subscription!: Subscription;
+  private readonly heartbeat: NodeJS.Timeout;
+  /** Set once open. */
+  settlement!: Settlement;
+
   private constructor(
-    readonly settlement: Settlement,
-    private readonly server: RpcServer & TransportServer,
-    private readonly subscription: Subscription,
-    private readonly heartbeat: NodeJS.Timeout,
-  ) {}
+    private readonly o: SettlementServiceOptions,
+    committed: number,
+  ) {
+    this.settledOffset = committed;
+    this.heartbeat = setInterval(() => this.server?.push(this.status()), STATUS_EVERY_MS);
+  }
 
   /** Where clients connect. */
   get address(): string {
@@ -47,28 +59,65 @@ export class SettlementService {
   }
 
   static async start(o: SettlementServiceOptions): Promise<SettlementService> {
-    let server: (RpcServer & TransportServer) | undefined;
-    const status = (): SettlementStatus => {
-      const failure = settlement.failure;
-      return {
-        settled: settlement.settledLsn,
-        ...(failure && { failure: { code: failure.code, message: failure.message } }),
-      };
-    };
-    const settlement: Settlement = await Settlement.open(o.dir, o.ledger, o.store, o.exchange, {
-      source: "log",
-      onSettled: () => server?.push(status()),
-    });
-    server = await RpcServer.listen(o.transport, o.listen, o.serveLedger ? ledgerCalls(o.ledger) : {});
-    const heartbeat = setInterval(() => server.push(status()), STATUS_EVERY_MS);
     await o.log.createTopic(o.topic, SETTLEMENT_PARTITIONS);
-    const subscription = await o.log.subscribe(SETTLEMENT_GROUP, o.topic, async (records) => {
-      for (const r of records) settlement.append(decodeEntries(r.value));
-      // Committed once settled; a stopped settlement rejects here and the batch stays uncommitted.
-      await settlement.waitSettled(settlement.recordedLsn);
-      server.push(status());
+    const service = new SettlementService(o, await o.log.committed(SETTLEMENT_GROUP, o.topic, 0));
+    try {
+      await service.open();
+    } catch (e) {
+      clearInterval(service.heartbeat);
+      throw e;
+    }
+    return service;
+  }
+
+  private async open(): Promise<void> {
+    const o = this.o;
+    this.settlement = await Settlement.open(o.dir, o.ledger, o.store, o.exchange, {
+      source: "log",
+      onSettled: () => this.server?.push(this.status()),
     });
-    return new SettlementService(settlement, server, subscription, heartbeat);
+    this.server = await RpcServer.listen(o.transport, o.listen, {
+      ...(o.serveLedger ? ledgerCalls(o.ledger) : {}),
+      caughtUp: () => this.caughtUp(),
+    });
+    this.subscription = await o.log.subscribe(SETTLEMENT_GROUP, o.topic, (records) => this.settle(records));
+  }
+
+  /** One batch of the feed: committed (by the caller, once this resolves) only when settled. */
+  private async settle(records: readonly ReadRecord[]): Promise<void> {
+    for (const r of records) this.settlement.append(decodeEntries(r.value));
+    try {
+      await this.settlement.waitSettled(this.settlement.recordedLsn);
+    } catch (e) {
+      for (const w of this.offsetWaiters.splice(0)) w.reject(e as Error);
+      throw e;
+    }
+    this.settledOffset = Math.max(this.settledOffset, records.at(-1)!.offset + 1);
+    this.offsetWaiters = this.offsetWaiters.filter((w) => {
+      if (this.settledOffset < w.offset) return true;
+      w.resolve();
+      return false;
+    });
+    this.server.push(this.status());
+  }
+
+  /** Resolves with the settled position once everything now in the feed is settled. */
+  private async caughtUp(): Promise<number> {
+    const end = await this.o.log.endOffset(this.o.topic, 0);
+    const failure = this.settlement.failure;
+    if (failure) throw failure;
+    if (this.settledOffset < end) {
+      await new Promise<void>((resolve, reject) => this.offsetWaiters.push({ offset: end, resolve, reject }));
+    }
+    return this.settlement.settledLsn;
+  }
+
+  private status(): SettlementStatus {
+    const failure = this.settlement?.failure;
+    return {
+      settled: this.settlement?.settledLsn ?? 0,
+      ...(failure && { failure: { code: failure.code, message: failure.message } }),
+    };
   }
 
   async close(): Promise<void> {

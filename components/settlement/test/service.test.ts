@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,11 +6,10 @@ import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
 import { LogPublisher } from "../../eventlog/src/publisher.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
-import { RpcClient } from "../../transport/src/rpc.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
-import { SETTLEMENT_PARTITIONS, SettlementFeed, type SettlementStatus } from "../src/feed.ts";
+import { SETTLEMENT_PARTITIONS, SettlementFeed } from "../src/feed.ts";
 import { reconcile } from "../src/reconcile.ts";
 import { remoteLedger } from "../src/remote-ledger.ts";
 import { SettlementService } from "../src/service.ts";
@@ -39,8 +38,7 @@ async function startService(dir: string, log: FileEventLog, listen = "127.0.0.1:
 
 async function startUbsCore(dir: string, log: FileEventLog, address: string) {
   const publisher = await LogPublisher.open(log, TOPIC, SETTLEMENT_PARTITIONS, join(dir, "published"));
-  const feed = new SettlementFeed(exchange, publisher);
-  const client = await RpcClient.connect(tcpTransport, address, (s) => feed.update(s as SettlementStatus));
+  const { feed, client } = await SettlementFeed.connect(exchange, publisher, tcpTransport, address);
   const record = feed.record.bind(feed);
   const ubscore = await UbsCoreService.open(join(dir, "ubscore"), exchange, { onReplay: record });
   ubscore.onCommand(record);
@@ -101,6 +99,27 @@ describe("settlement as a service", () => {
     expect((await node.reconcileNow()).differences).toEqual([]);
     expect(await second.store.tradesByMarket(1, 1_000_000)).toEqual(node.ubscore.core.tradesOf(1));
     await node.close();
+    await second.service.close();
+    await log.close();
+  });
+
+  it("answers waits after both restart and the service lost its position (a pod without a volume)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settlement-service-"));
+    const log = await FileEventLog.open(join(dir, "log"));
+    const first = await startService(dir, log);
+    const address = first.service.address;
+    const node = await startUbsCore(dir, log, address);
+    await submitAll(node.ubscore, script());
+    await node.feed.waitSettled(node.ubscore.lastLsn);
+    await node.close();
+    await first.service.close();
+    await rm(join(dir, "settlement"), { recursive: true });
+    const second = await startService(dir, log, address);
+    const again = await startUbsCore(dir, log, address);
+    // Nothing new to settle, so no status says how far it is: the feed asks it to catch up.
+    expect(second.service.settlement.settledLsn).toBe(0);
+    expect((await again.reconcileNow()).differences).toEqual([]);
+    await again.close();
     await second.service.close();
     await log.close();
   });
