@@ -146,6 +146,9 @@ export class LedgerState {
   private readonly expiries = new Map<bigint, bigint>();
   private reserved = 0n;
   private readonly undo = new UndoLog();
+  /** The account slots of the transfers in the batch being applied, by index (-1: not found). */
+  private debitSlots = new Int32Array(0);
+  private creditSlots = new Int32Array(0);
 
   /**
    * Reserves `count` timestamps for the next batch (at `now`, or just after the last one) so that
@@ -164,48 +167,88 @@ export class LedgerState {
   }
 
   createAccounts(batch: readonly Account[], timestamp: bigint): CreateAccountResult[] {
-    return this.runChains(
-      batch,
-      timestamp,
-      (a, ts, undo) => this.createAccount(a, ts, undo),
-      CreateAccountStatus,
-    );
+    const results: CreateAccountResult[] = new Array(batch.length);
+    const create = (a: Account, ts: bigint, undo: Undo) => this.createAccount(a, ts, undo);
+    this.runChains(batch, timestamp, create, CreateAccountStatus, results, 0, batch.length);
+    return results;
   }
 
-  /**
-   * `encoded`, when the caller has it (the journaled batch), holds the same transfers as
-   * 128-byte records, 8-byte aligned: created transfers are stored by copying their record
-   * instead of encoding each field again.
-   */
   createTransfers(
     batch: readonly Transfer[],
     timestamp: bigint,
     encoded?: Uint8Array,
   ): CreateTransferResult[] {
+    return runToEnd(this.createTransfersInSteps(batch, timestamp, encoded, batch.length));
+  }
+
+  /**
+   * Applies a batch of transfers as createTransfers does, in steps of at least `step` events
+   * (and on to the end of a chain), so that the durable ledger can let the event loop turn
+   * between them. One batch at a time: the next starts once this one has returned its results.
+   *
+   * `encoded`, when the caller has it (the journaled batch), holds the same transfers as
+   * 128-byte records, 8-byte aligned: created transfers are stored by copying their record
+   * instead of encoding each field again.
+   */
+  *createTransfersInSteps(
+    batch: readonly Transfer[],
+    timestamp: bigint,
+    encoded: Uint8Array | undefined,
+    step: number,
+  ): Generator<void, CreateTransferResult[]> {
     this.expire(timestamp);
+    this.prefetchAccounts(batch);
     const records = encoded && new BigUint64Array(encoded.buffer, encoded.byteOffset, encoded.byteLength / 8);
-    return this.runChains(
-      batch,
-      timestamp,
-      (t, ts, undo, i) => this.createTransfer(t, ts, undo, records, i),
-      CreateTransferStatus,
-    );
+    const create = (t: Transfer, ts: bigint, undo: Undo, i: number) =>
+      this.createTransfer(t, ts, undo, records, i);
+    const results: CreateTransferResult[] = new Array(batch.length);
+    let from = 0;
+    while (from < batch.length) {
+      if (from > 0) yield;
+      from = this.runChains(batch, timestamp, create, CreateTransferStatus, results, from, from + step);
+    }
+    return results;
+  }
+
+  /**
+   * Looks up every transfer's accounts before any is applied, as TigerBeetle prefetches a batch:
+   * in a loop of independent lookups the CPU overlaps their cache misses, where the transfer by
+   * transfer path waits for each in turn. Accounts are created only by account batches, so the
+   * slots hold for the whole batch.
+   */
+  private prefetchAccounts(batch: readonly Transfer[]): void {
+    if (this.debitSlots.length < batch.length) {
+      this.debitSlots = new Int32Array(batch.length);
+      this.creditSlots = new Int32Array(batch.length);
+    }
+    const { accounts, debitSlots, creditSlots } = this;
+    for (let i = 0; i < batch.length; i++) {
+      debitSlots[i] = accounts.slotOf(batch[i]!.debit_account_id);
+      creditSlots[i] = accounts.slotOf(batch[i]!.credit_account_id);
+    }
   }
 
   // ---- chains ----
 
+  /**
+   * Applies events from `from` on into `results` and returns where it stopped: at the first
+   * event at or after `until` that is not inside a chain, or at the end of the batch.
+   */
   private runChains<E extends { flags: number }, S extends number>(
     batch: readonly E[],
     timestamp: bigint,
     create: (event: E, ts: bigint, undo: Undo, index: number) => S,
     statuses: { created: S; linked_event_failed: S; linked_event_chain_open: S },
-  ): { timestamp: bigint; status: S }[] {
-    const results: { timestamp: bigint; status: S }[] = new Array(batch.length);
+    results: { timestamp: bigint; status: S }[],
+    from: number,
+    until: number,
+  ): number {
     let chainStart = -1;
     let chainFailed = false;
     const undo = this.undo;
-    let ts = timestamp - 1n;
-    for (let i = 0; i < batch.length; i++) {
+    let ts = timestamp + BigInt(from) - 1n;
+    let i = from;
+    for (; i < batch.length && (i < until || chainStart >= 0); i++) {
       const event = batch[i]!;
       ts += 1n;
       const linked = (event.flags & 1) !== 0;
@@ -228,8 +271,10 @@ export class LedgerState {
       }
       if (inChain && !linked) chainStart = -1;
     }
-    if (timestamp + BigInt(batch.length) > this.reserved) this.reserved = timestamp + BigInt(batch.length);
-    return results;
+    if (i === batch.length && timestamp + BigInt(batch.length) > this.reserved) {
+      this.reserved = timestamp + BigInt(batch.length);
+    }
+    return i;
   }
 
   // ---- accounts ----
@@ -263,13 +308,13 @@ export class LedgerState {
 
   // ---- transfers ----
 
-  /** Record `at` of `encoded`, if given, is `t` as a 128-byte record. */
+  /** `t` is event `index` of its batch; record `index` of `encoded`, if given, is `t` encoded. */
   private createTransfer(
     t: Transfer,
     ts: bigint,
     undo: Undo,
     encoded: BigUint64Array | undefined,
-    at: number,
+    index: number,
   ): CreateTransferStatus {
     const S = CreateTransferStatus;
     if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
@@ -278,7 +323,7 @@ export class LedgerState {
     if (t.id === U128_MAX) return S.id_must_not_be_int_max;
     if (this.transfers.has(t.id)) return transferExists(t, this.transfers.get(t.id)!);
     if (this.failedTransferIds.size > 0 && this.failedTransferIds.has(t.id)) return S.id_already_failed;
-    const status = this.validateAndApply(t, ts, undo, encoded, at);
+    const status = this.validateAndApply(t, ts, undo, encoded, index);
     if (status !== S.created && TRANSIENT.has(status)) {
       this.failedTransferIds.add(t.id);
       undo?.push(() => this.failedTransferIds.delete(t.id));
@@ -291,7 +336,7 @@ export class LedgerState {
     ts: bigint,
     undo: Undo,
     encoded: BigUint64Array | undefined,
-    at: number,
+    index: number,
   ): CreateTransferStatus {
     const S = CreateTransferStatus;
     const F = TransferFlags;
@@ -312,9 +357,9 @@ export class LedgerState {
     if (t.ledger === 0) return S.ledger_must_not_be_zero;
     if (t.code === 0) return S.code_must_not_be_zero;
     const accounts = this.accounts;
-    const dr = accounts.slotOf(t.debit_account_id);
+    const dr = this.debitSlots[index]!;
     if (dr < 0) return S.debit_account_not_found;
-    const cr = accounts.slotOf(t.credit_account_id);
+    const cr = this.creditSlots[index]!;
     if (cr < 0) return S.credit_account_not_found;
     if (accounts.ledger(dr) !== accounts.ledger(cr)) return S.accounts_must_have_the_same_ledger;
     if (t.ledger !== accounts.ledger(dr)) return S.transfer_must_have_the_same_ledger_as_accounts;
@@ -351,7 +396,7 @@ export class LedgerState {
     ) {
       return S.exceeds_debits;
     }
-    this.record(t, ts, amount, undo, encoded, at);
+    this.record(t, ts, amount, undo, encoded, index);
     this.increase(accounts.balanceAt(dr, pending ? DEBITS_PENDING : DEBITS_POSTED), undo);
     this.increase(accounts.balanceAt(cr, pending ? CREDITS_PENDING : CREDITS_POSTED), undo);
     if (pending) {
@@ -462,9 +507,9 @@ export class LedgerState {
     amount: bigint,
     undo: Undo,
     encoded?: BigUint64Array,
-    at = 0,
+    index = 0,
   ): void {
-    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded, at);
+    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded, index);
     undo?.transfer();
   }
 
@@ -514,6 +559,14 @@ function transferExists(t: Transfer, e: Transfer): CreateTransferStatus {
   if (!(postOrVoid && t.ledger === 0) && t.ledger !== e.ledger) return S.exists_with_different_ledger;
   if (!(postOrVoid && t.code === 0) && t.code !== e.code) return S.exists_with_different_code;
   return S.exists;
+}
+
+/** Runs a stepwise application to its end, without pausing. */
+export function runToEnd<R>(steps: Iterator<void, R>): R {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
 function atMostOneBit(bits: number): boolean {

@@ -73,23 +73,24 @@ describe("EmbeddedLedger durability", () => {
       account({ id: 2n, ledger: 1, code: 1, flags: limited }),
       account({ id: 3n, ledger: 1, code: 1, flags: limited }),
     ]);
-    // Each batch spends what the one before it moved: it succeeds only if applied after it.
-    const move = (id: bigint, from: bigint, to: bigint) =>
-      transfer({ id, debit_account_id: from, credit_account_id: to, amount: 10n, ledger: 1, code: 1 });
+    // Each batch spends what the one before it moved: it succeeds only if applied after it. The
+    // first is applied in several steps, with turns of the event loop between them.
+    const move = (id: bigint, from: bigint, to: bigint, amount: bigint) =>
+      transfer({ id, debit_account_id: from, credit_account_id: to, amount, ledger: 1, code: 1 });
+    const n = 3000;
+    const units = Array.from({ length: n }, (_, i) => move(100n + BigInt(i), 1n, 2n, 1n));
     const sent = [
-      ledger.createTransfers([move(20n, 1n, 2n)]),
-      ledger.createTransfers([move(21n, 2n, 3n)]),
-      ledger.createTransfers([move(22n, 3n, 2n)]),
+      ledger.createTransfers(units),
+      ledger.createTransfers([move(20n, 2n, 3n, BigInt(n))]),
+      ledger.createTransfers([move(21n, 3n, 2n, 10n)]),
       ledger.lookupAccounts([2n]),
     ] as const;
     const [first, second, third, seen] = await Promise.all(sent);
-    expect([first, second, third].map((r) => r[0]!.status)).toEqual([
-      CreateTransferStatus.created,
-      CreateTransferStatus.created,
-      CreateTransferStatus.created,
-    ]);
+    expect([...first, ...second, ...third].every((r) => r.status === CreateTransferStatus.created)).toBe(
+      true,
+    );
     // A lookup sent after them sees all three.
-    expect(seen[0]).toMatchObject({ debits_posted: 10n, credits_posted: 20n });
+    expect(seen[0]).toMatchObject({ debits_posted: BigInt(n), credits_posted: BigInt(n) + 10n });
     const accounts = await ledger.lookupAccounts([1n, 2n, 3n]);
     await ledger.close();
     const reopened = await EmbeddedLedger.open(dir);
