@@ -203,11 +203,11 @@ export class LedgerState {
       this.createTransfer(t, ts, undo, records, i);
     const results: CreateTransferResult[] = new Array(batch.length);
     let from = 0;
-    while (from < batch.length) {
-      if (from > 0) yield;
+    for (;;) {
       from = this.runChains(batch, timestamp, create, CreateTransferStatus, results, from, from + step);
+      if (from === batch.length) return results;
+      yield;
     }
-    return results;
   }
 
   /**
