@@ -26,9 +26,12 @@ type Apply<R> = (timestamp: bigint, records?: Uint8Array) => Iterator<void, R[]>
 
 export class EmbeddedLedger implements LedgerPort {
   private readonly state = new LedgerState();
-  /** The newest batch's commit, until it is applied and on disk (or failed); never rejects. */
-  private newest: Promise<void> | undefined;
-  /** Settles once every batch journaled so far is applied: batches apply one after another. */
+  /** Settles once the newest batch journaled is on disk (or failed); never rejects. */
+  private lastWrite: Promise<unknown> = Promise.resolve();
+  /**
+   * Settles once every batch and lookup sent so far is done: batches apply one after another,
+   * and lookups take their turn among them.
+   */
   private applied: Promise<unknown> = Promise.resolve();
   /** Why the ledger stopped: a batch it applied could not be journaled. */
   private failure: Error | undefined;
@@ -62,21 +65,23 @@ export class EmbeddedLedger implements LedgerPort {
   }
 
   async lookupAccounts(ids: bigint[]): Promise<Account[]> {
-    await this.settled();
     // Expiry changes balances, so it happens only inside a journaled batch: an empty one (a pulse).
     if (this.state.hasExpiredBy(this.clock())) await this.createTransfers([]);
-    return ids.flatMap((id) => {
-      const a = this.state.accounts.get(id);
-      return a ? [a] : [];
-    });
+    return this.read(() =>
+      ids.flatMap((id) => {
+        const a = this.state.accounts.get(id);
+        return a ? [a] : [];
+      }),
+    );
   }
 
   async lookupTransfers(ids: bigint[]): Promise<Transfer[]> {
-    await this.settled();
-    return ids.flatMap((id) => {
-      const t = this.state.transfers.get(id);
-      return t ? [t] : [];
-    });
+    return this.read(() =>
+      ids.flatMap((id) => {
+        const t = this.state.transfers.get(id);
+        return t ? [t] : [];
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -90,25 +95,7 @@ export class EmbeddedLedger implements LedgerPort {
    * returned before the batch is on disk, and a crash loses only what memory holds: reopening
    * replays what the journal has.
    */
-  private commit<E, R>(
-    op: number,
-    batch: E[],
-    encode: (event: E, view: DataView, o: number) => void,
-    apply: Apply<R>,
-  ): Promise<R[]> {
-    const results = this.journalAndApply(op, batch, encode, apply);
-    const settled = results.then(
-      () => {},
-      () => {},
-    );
-    this.newest = settled;
-    void settled.then(() => {
-      if (this.newest === settled) this.newest = undefined;
-    });
-    return results;
-  }
-
-  private async journalAndApply<E, R>(
+  private async commit<E, R>(
     op: number,
     batch: E[],
     encode: (event: E, view: DataView, o: number) => void,
@@ -119,23 +106,37 @@ export class EmbeddedLedger implements LedgerPort {
     if (!this.journal) return runToEnd(apply(timestamp));
     const record = encodeBatch(op, timestamp, batch, encode);
     const written = this.journal.append(record).then(
-      () => undefined,
-      (e: Error) => e,
+      () => {},
+      (e: Error) => this.stop(e),
     );
+    this.lastWrite = written;
     const applying = this.applied.then(() => inTurns(apply(timestamp, record.subarray(HEADER))));
     this.applied = applying.catch(() => {});
     const results = await applying;
-    const error = await written;
-    // Memory is then ahead of the journal: refuse everything until a reopen replays the journal.
-    if (error) this.failure ??= new BourseError("UNAVAILABLE", `ledger journal failed: ${error.message}`);
+    await written;
     if (this.failure) throw this.failure;
     return results;
   }
 
-  /** Waits until every batch applied is on disk, so lookups never see what a crash could undo. */
-  private async settled(): Promise<void> {
-    while (this.newest) await this.newest;
-    if (this.failure) throw this.failure;
+  /**
+   * A lookup takes its turn among the batches: it sees every batch sent before it, once on disk,
+   * and none sent after it (they apply after it has read), as a TigerBeetle cluster orders them.
+   */
+  private read<T>(lookup: () => T): Promise<T> {
+    if (!this.journal) return Promise.resolve(lookup());
+    const before = this.lastWrite;
+    const reading = this.applied.then(async () => {
+      await before;
+      if (this.failure) throw this.failure;
+      return lookup();
+    });
+    this.applied = reading.catch(() => {});
+    return reading;
+  }
+
+  /** Memory may be ahead of the journal: refuses everything until a reopen replays the journal. */
+  private stop(error: Error): void {
+    this.failure ??= new BourseError("UNAVAILABLE", `ledger journal failed: ${error.message}`);
   }
 
   private replay(record: Uint8Array): void {

@@ -91,6 +91,13 @@ describe("EmbeddedLedger durability", () => {
     );
     // A lookup sent after them sees all three.
     expect(seen[0]).toMatchObject({ debits_posted: BigInt(n), credits_posted: BigInt(n) + 10n });
+    // A lookup sent between two batches sees the first and not the second.
+    const between = [
+      ledger.createTransfers([move(22n, 2n, 1n, 5n)]),
+      ledger.lookupAccounts([2n]),
+      ledger.createTransfers([move(23n, 2n, 1n, 5n)]),
+    ] as const;
+    expect((await Promise.all(between))[1][0]).toMatchObject({ debits_posted: BigInt(n) + 5n });
     const accounts = await ledger.lookupAccounts([1n, 2n, 3n]);
     await ledger.close();
     const reopened = await EmbeddedLedger.open(dir);
