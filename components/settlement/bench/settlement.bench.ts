@@ -27,9 +27,9 @@ import { encodeEntries, settlementEntries } from "../src/settlement.ts";
  * The feed is what UBSCore publishes: an in-memory UBSCore applies crossing orders (one maker,
  * one taker per trade) and each command's settlement entries are encoded as UBSCore encodes them.
  */
-const TRADES = Number(process.env.BENCH_TRADES ?? 200_000);
+const TRADES = Number(process.env.BENCH_TRADES ?? 50_000);
 const RATE = Number(process.env.BENCH_RATE ?? 50_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const USERS = 100;
 const bin = join(import.meta.dirname, "..", "..", "..", "bin", "bourse.mjs");
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
@@ -137,6 +137,19 @@ async function append(log: KafkaEventLog, topic: string, records: LogRecord[]): 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until position `lsn` is settled; fails if settlement stopped, or made no progress for a minute. */
+async function settledTo(settler: Settler, lsn: number): Promise<void> {
+  let last = settler.status.settled;
+  let since = performance.now();
+  while (settler.status.settled < lsn) {
+    const { failure, retrying, settled } = settler.status;
+    if (failure) throw new Error(`settlement stopped: ${failure.message}`);
+    if (settled > last) [last, since] = [settled, performance.now()];
+    if (performance.now() - since > 60_000) throw new Error(`settlement stuck at ${settled}: ${retrying}`);
+    await sleep(5);
+  }
+}
+
 async function throughput(log: KafkaEventLog, brokers: string[], store: unknown): Promise<void> {
   const prefix = `bench${randomBytes(4).toString("hex")}`;
   const f = feed(TRADES);
@@ -148,10 +161,7 @@ async function throughput(log: KafkaEventLog, brokers: string[], store: unknown)
   while (settler.status.settled === 0) await sleep(5);
   const t0 = performance.now();
   const from = tradesSettled(f, settler.status.settled);
-  while (settler.status.settled < last) {
-    if (settler.status.failure) throw new Error(settler.status.failure.message);
-    await sleep(5);
-  }
+  await settledTo(settler, last);
   const seconds = (performance.now() - t0) / 1000;
   console.log(
     `  backlog of ${TRADES.toLocaleString("en")} trades (${f.records.length.toLocaleString("en")} feed records): ${((TRADES - from) / seconds).toFixed(0)} trades/s settled (${(TRADES - from).toLocaleString("en")} in ${seconds.toFixed(2)} s)`,
@@ -192,10 +202,7 @@ async function lag(log: KafkaEventLog, brokers: string[], store: unknown): Promi
   const offeredSeconds = (performance.now() - t0) / 1000;
   const sentDone = performance.now();
   const last = f.lsns.at(-1)!;
-  while (settler.status.settled < last) {
-    if (settler.status.failure) throw new Error(settler.status.failure.message);
-    await sleep(5);
-  }
+  await settledTo(settler, last);
   const catchUp = (performance.now() - sentDone) / 1000;
   const elapsed = (performance.now() - t0) / 1000;
   console.log(

@@ -11,7 +11,10 @@ import { encodeEntries, settlementEntries } from "./settlement.ts";
 /** What a settlement service tells its clients, after each batch and every so often. */
 export interface SettlementStatus {
   readonly settled: number;
+  /** Why settlement stopped (a ledger conflict): it moves nothing further. */
   readonly failure?: { readonly code: string; readonly message: string };
+  /** The ledger or the store unreachable: settlement is retrying. */
+  readonly retrying?: string;
 }
 
 /** The settlement feed's topic: one partition, so the ledger sees UBSCore's journal order. */

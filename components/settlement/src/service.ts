@@ -114,9 +114,11 @@ export class SettlementService {
 
   private status(): SettlementStatus {
     const failure = this.settlement?.failure;
+    const retrying = this.settlement?.lastError;
     return {
       settled: this.settlement?.settledLsn ?? 0,
       ...(failure && { failure: { code: failure.code, message: failure.message } }),
+      ...(retrying && { retrying: retrying.message }),
     };
   }
 

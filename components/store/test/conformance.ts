@@ -83,5 +83,17 @@ export function storeConformance(name: string, open: () => Promise<HistoryStore>
       expect(await store.tradesByUser(9, 1)).toEqual([]);
       expect(await store.tradesByMarket(2, 10)).toEqual([]);
     });
+
+    it("takes a large batch in one write: every trade once, each order in its last state in the batch", async () => {
+      const many = Array.from({ length: 1_000 }, (_, i) => trade(10_000 + i, 1_800_000_000_000 + i));
+      const states = Array.from({ length: 300 }, (_, i) => order(5_000 + (i % 100), "PARTIALLY_FILLED", i, 9));
+      await store.write({ orders: states, trades: many });
+      expect(await store.tradesByMarket(1, 1_000)).toEqual(many);
+      const byUser = await store.ordersByUser(9, 1);
+      expect(byUser.map((o) => [o.orderId, o.executedLots])).toEqual(
+        Array.from({ length: 100 }, (_, i) => [5_000 + i, 200 + i]),
+      );
+      expect(await store.order(5_042)).toEqual(order(5_042, "PARTIALLY_FILLED", 242, 9));
+    });
   });
 }
