@@ -98,8 +98,8 @@ export class AccountTable {
   }
 }
 
-/** `to`, its start overwritten with `from`. */
-function startingWith<A extends { set(from: A): void }>(to: A, from: A): A {
+/** `to` (a typed array at least as long as `from`), its start overwritten with `from`. */
+export function startingWith<A extends { set(from: A): void }>(to: A, from: A): A {
   to.set(from);
   return to;
 }

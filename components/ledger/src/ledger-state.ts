@@ -16,6 +16,7 @@ import {
   CREDITS_POSTED,
   DEBITS_PENDING,
   DEBITS_POSTED,
+  startingWith,
 } from "./account-table.ts";
 import { TransferStore } from "./transfer-store.ts";
 import {
@@ -94,22 +95,26 @@ const CREDITS = 4;
  * Events outside a chain pass null (nothing to undo: a failed event changes nothing).
  */
 class UndoLog {
-  /** Where each saved balance is in the account limbs; its old value is in `saved`. */
-  private readonly balanceAt: number[] = [];
+  /**
+   * Where each saved balance is in the account limbs, its old value in `saved`: typed arrays with
+   * a count, as emptying a plain array between chains dropped its storage, to be allocated anew.
+   */
+  private balanceAt = new Int32Array(32);
   private saved = new BigUint64Array(64);
+  private balances = 0;
   private transfersAdded = 0;
   private readonly others: (() => void)[] = [];
 
   /** Saves the balance at `limbs[at]` before it changes. */
   balance(limbs: BigUint64Array, at: number): void {
-    const n = this.balanceAt.length;
-    if ((n + 1) * 2 > this.saved.length) {
-      const saved = new BigUint64Array(this.saved.length * 2);
-      saved.set(this.saved);
-      this.saved = saved;
+    const n = this.balances;
+    if (n === this.balanceAt.length) {
+      this.balanceAt = startingWith(new Int32Array(n * 2), this.balanceAt);
+      this.saved = startingWith(new BigUint64Array(n * 4), this.saved);
     }
     copyU128Slots(this.saved, n * 2, limbs, at);
-    this.balanceAt.push(at);
+    this.balanceAt[n] = at;
+    this.balances = n + 1;
   }
 
   transfer(): void {
@@ -122,13 +127,13 @@ class UndoLog {
 
   /** Reused across chains: emptied in place instead of allocated per chain. */
   clear(): void {
-    this.balanceAt.length = 0;
+    this.balances = 0;
     this.transfersAdded = 0;
     this.others.length = 0;
   }
 
   rollback(accounts: AccountTable, transfers: TransferStore): void {
-    for (let i = this.balanceAt.length - 1; i >= 0; i--) {
+    for (let i = this.balances - 1; i >= 0; i--) {
       copyU128Slots(accounts.limbs, this.balanceAt[i]!, this.saved, i * 2);
     }
     transfers.truncate(this.transfersAdded);

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { AccountFlags, TransferFlags } from "tigerbeetle-node";
+import { AccountFlags, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { expect, it } from "vitest";
 import { LedgerState, runToEnd } from "../src/ledger-state.ts";
 import { account, transfer } from "../src/port.ts";
@@ -57,4 +57,26 @@ it("applies a batch in steps exactly as in one go", () => {
     }),
     { numRuns: 300 },
   );
+});
+
+it("rolls back every balance of a long failed chain", () => {
+  const state = ledgerWithAccounts();
+  const before = ACCOUNT_IDS.map((id) => state.accounts.get(id));
+  // 40 linked transfers from the unlimited account, then one that exceeds a limit: all fail.
+  const chain = Array.from({ length: 41 }, (_, i) =>
+    transfer({
+      id: 5000n + BigInt(i),
+      debit_account_id: i < 40 ? 4n : 1n,
+      credit_account_id: i < 40 ? 1n + BigInt(i % 3) : 2n,
+      amount: i < 40 ? 1n : 1000n,
+      ledger: 1,
+      code: 1,
+      flags: i < 40 ? TransferFlags.linked : 0,
+    }),
+  );
+  const results = state.createTransfers(chain, 1000n);
+  expect(results.at(-1)!.status).toBe(CreateTransferStatus.exceeds_credits);
+  expect(results.slice(0, 40).every((r) => r.status === CreateTransferStatus.linked_event_failed)).toBe(true);
+  expect(ACCOUNT_IDS.map((id) => state.accounts.get(id))).toEqual(before);
+  expect(state.transfers.size).toBe(0);
 });
