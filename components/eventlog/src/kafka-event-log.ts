@@ -3,6 +3,15 @@ import { type Admin, type Consumer, Kafka, logLevel, type Producer } from "kafka
 import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subscription } from "./port.ts";
 
 /**
+ * A broker refuses a record batch above the topic's `max.message.bytes` (1 MiB by default), and
+ * all of one request's records for a partition form one batch: appends go in requests of about
+ * SEND_BYTES, and our topics accept a batch up to MAX_RECORD_BATCH_BYTES, so that one large
+ * record (a sweep of thousands of fills) still fits.
+ */
+const SEND_BYTES = 256 * 1024;
+const MAX_RECORD_BATCH_BYTES = 16 * 1024 * 1024;
+
+/**
  * The event log on Kafka (kafkajs): topics created with explicit partitions, an idempotent
  * producer waiting for all in-sync replicas, records placed by `partitionOf` (so a market's
  * events share a partition and keep their order), consumer groups committing each batch after
@@ -28,20 +37,30 @@ export class KafkaEventLog implements EventLog {
   }
 
   async createTopic(topic: string, partitions: number): Promise<void> {
-    await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await this.admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          configEntries: [{ name: "max.message.bytes", value: String(MAX_RECORD_BATCH_BYTES) }],
+        },
+      ],
+      waitForLeaders: true,
+    });
   }
 
+  /** In order, in produce requests of at most SEND_BYTES each (one record alone may be larger). */
   async append(topic: string, records: readonly LogRecord[]): Promise<void> {
     const partitions = await this.partitionCount(topic);
-    await this.producer.send({
-      topic,
-      acks: -1,
-      messages: records.map((r) => ({
-        key: r.key,
-        value: Buffer.from(r.value),
-        partition: partitionOf(r.key, partitions),
-      })),
-    });
+    for (let i = 0; i < records.length; ) {
+      const messages = [];
+      for (let bytes = 0; i < records.length && (messages.length === 0 || bytes < SEND_BYTES); i++) {
+        const r = records[i]!;
+        bytes += r.key.length + r.value.length;
+        messages.push({ key: r.key, value: Buffer.from(r.value), partition: partitionOf(r.key, partitions) });
+      }
+      await this.producer.send({ topic, acks: -1, messages });
+    }
   }
 
   async endOffset(topic: string, partition: number): Promise<number> {

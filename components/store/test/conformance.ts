@@ -86,7 +86,9 @@ export function storeConformance(name: string, open: () => Promise<HistoryStore>
 
     it("takes a large batch in one write: every trade once, each order in its last state in the batch", async () => {
       const many = Array.from({ length: 1_000 }, (_, i) => trade(10_000 + i, 1_800_000_000_000 + i));
-      const states = Array.from({ length: 300 }, (_, i) => order(5_000 + (i % 100), "PARTIALLY_FILLED", i, 9));
+      const states = Array.from({ length: 300 }, (_, i) =>
+        order(5_000 + (i % 100), "PARTIALLY_FILLED", i, 9),
+      );
       await store.write({ orders: states, trades: many });
       expect(await store.tradesByMarket(1, 1_000)).toEqual(many);
       const byUser = await store.ordersByUser(9, 1);
