@@ -220,17 +220,21 @@ export class Settlement implements SettlementPort {
     }
   }
 
-  /** Whole records, up to TigerBeetle's batch size, so a trade's linked chain is never split. */
+  /**
+   * Whole records, up to TigerBeetle's batch size, so a trade's linked chain is never split.
+   * Taken off the queue in one splice: a shift per record moves the whole rest of the queue each
+   * time once it is long (V8 trims the front of small arrays in place, not of large ones), and
+   * 20,000 shifts off a 20,000-record queue stopped the process for 0.4 s.
+   */
   private takeBatch(): SettlementEntries[] {
-    const batch: SettlementEntries[] = [];
+    let count = 0;
     let transfers = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      if (batch.length > 0 && transfers + next.transfers.length > BATCH_MAX) break;
+    for (const next of this.queue) {
+      if (count > 0 && transfers + next.transfers.length > BATCH_MAX) break;
       transfers += next.transfers.length;
-      batch.push(this.queue.shift()!);
+      count++;
     }
-    return batch;
+    return this.queue.splice(0, count);
   }
 
   /**
@@ -305,9 +309,21 @@ export function settlementEntries(
 
 /**
  * The history a command leaves: the orders it touched, as they stand right after it (an order's
- * latest state wins in the store), and the trades it made.
+ * latest state wins in the store), and the trades it made. Worked out once per command: the
+ * settlement entries and the event stream both ask, for the same result, one after the other.
  */
+const histories = new WeakMap<CommandResult, HistoryBatch>();
+
 export function historyFor(core: UbsCore, result: CommandResult): HistoryBatch {
+  let history = histories.get(result);
+  if (!history) {
+    history = commandHistory(core, result);
+    histories.set(result, history);
+  }
+  return history;
+}
+
+function commandHistory(core: UbsCore, result: CommandResult): HistoryBatch {
   if (result.marketId === undefined) return { orders: [], trades: [] };
   const ids = new Set<number>();
   if (result.order) ids.add(result.order.orderId);
