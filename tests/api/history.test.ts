@@ -119,6 +119,20 @@ describe("history beyond UBSCore's retention", () => {
     });
     expect(recent.body).toHaveLength(1000);
     expect(new Set(recent.body.map((t) => t.id)).size).toBe(1000);
+    // From a trade id on: the store's oldest trades, in order, then on into UBSCore's.
+    const first = await alice.signed<{ id: number }[]>("GET", "/api/v3/myTrades", {
+      symbol: "BTCUSDT",
+      fromId: 0,
+      limit: 3,
+    });
+    const firstId = first.body[0]!.id;
+    expect(first.body.map((t) => t.id)).toEqual([firstId, firstId + 1, firstId + 2]);
+    const next = await alice.signed<{ id: number }[]>("GET", "/api/v3/myTrades", {
+      symbol: "BTCUSDT",
+      fromId: firstId + 2,
+      limit: 2,
+    });
+    expect(next.body.map((t) => t.id)).toEqual([firstId + 2, firstId + 3]);
   });
 
   it("keeps klines and the 24h ticker over every trade, across a restart", async () => {

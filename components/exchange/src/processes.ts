@@ -7,7 +7,7 @@ import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
-import type { HistoryReader } from "../../store/src/port.ts";
+import type { HistoryReader, Page } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { AeronClient } from "../../transport/aeron/src/client.ts";
 import { aeronTransport } from "../../transport/aeron/src/transport.ts";
@@ -87,8 +87,10 @@ export async function startUbsCoreProcess(
       history: (userId: number, type: TransferRecord["type"]) => funding.history(userId, type),
       balances: (userId: number) => funding.balances(userId),
       order: (orderId: number) => store.order(orderId),
-      ordersByUser: (userId: number, marketId: number) => store.ordersByUser(userId, marketId),
-      tradesByUser: (userId: number, marketId: number) => store.tradesByUser(userId, marketId),
+      ordersByUser: (userId: number, marketId: number, page?: Page) =>
+        store.ordersByUser(userId, marketId, page),
+      tradesByUser: (userId: number, marketId: number, page?: Page) =>
+        store.tradesByUser(userId, marketId, page),
     },
     () => keys.all().map((key): ApiKeyEvent => ({ kind: "apiKey", key })),
   );
@@ -139,8 +141,8 @@ export async function startGatewayProcess(
   // History beyond what the replica keeps comes from UBSCore's store.
   const history: HistoryReader = {
     order: (orderId) => replica.call("order", orderId),
-    ordersByUser: (userId, marketId) => replica.call("ordersByUser", userId, marketId),
-    tradesByUser: (userId, marketId) => replica.call("tradesByUser", userId, marketId),
+    ordersByUser: (userId, marketId, page) => replica.call("ordersByUser", userId, marketId, page),
+    tradesByUser: (userId, marketId, page) => replica.call("tradesByUser", userId, marketId, page),
   };
   const trading = buildTradingApi({
     service: replica,

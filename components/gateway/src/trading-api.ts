@@ -11,7 +11,7 @@ import {
   ticksToPrice,
 } from "../../domain/src/market.ts";
 import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
-import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
+import type { HistoryReader, Page, StoredOrder } from "../../store/src/port.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import { RequestAuthenticator } from "./auth.ts";
@@ -406,19 +406,16 @@ function tradingRoutes(
       params.optionalInt("startTime");
       params.optionalInt("endTime");
       params.done();
-      // The store's history with UBSCore's newer state laid over it (settlement writes behind).
+      // Binance: from orderId onwards when given, else the most recent. The same page of the
+      // store's history, with UBSCore's newer state laid over it (settlement writes behind).
+      const page = { fromId, limit };
       const byId = new Map<number, StoredOrder | OrderRecord>();
       if (core.hasForgottenOrders()) {
-        for (const o of await history.ordersByUser(key.userId, m.id)) byId.set(o.orderId, o);
+        for (const o of await history.ordersByUser(key.userId, m.id, page)) byId.set(o.orderId, o);
       }
       for (const o of core.allOrders(key.userId, m.id)) byId.set(o.orderId, o);
       const orders = [...byId.values()].sort((a, b) => a.orderId - b.orderId);
-      // Binance: from orderId onwards when given, else the most recent.
-      const chosen =
-        fromId === undefined
-          ? orders.slice(-limit)
-          : orders.filter((o) => o.orderId >= fromId).slice(0, limit);
-      return chosen.map((o) => orderView(m, o));
+      return pick(orders, (o) => o.orderId, page).map((o) => orderView(m, o));
     },
   );
 
@@ -487,29 +484,32 @@ function tradingRoutes(
       const m = market(params);
       const limit = params.optionalInt("limit", 1, 1000) ?? 500;
       const orderId = params.optionalInt("orderId", 1);
-      params.optionalInt("fromId");
+      const fromId = params.optionalInt("fromId", 0);
       params.optionalInt("startTime");
       params.optionalInt("endTime");
       params.done();
-      const mine = (t: TradeRecord) => t.buyerUserId === key.userId || t.sellerUserId === key.userId;
+      const mine = (t: TradeRecord) =>
+        (t.buyerUserId === key.userId || t.sellerUserId === key.userId) &&
+        (orderId === undefined || t.buyerOrderId === orderId || t.sellerOrderId === orderId);
+      // Binance: from trade id fromId onwards when given, else the most recent. One order's trades
+      // are not indexed by order in the store: for those, the user's whole history is read.
+      const page = { fromId, limit };
       const byId = new Map<number, TradeRecord>();
       if (core.hasForgottenTrades(m.id)) {
-        for (const t of await history.tradesByUser(key.userId, m.id)) byId.set(t.tradeId, t);
+        const stored = await history.tradesByUser(key.userId, m.id, orderId === undefined ? page : undefined);
+        for (const t of stored) if (mine(t)) byId.set(t.tradeId, t);
       }
       for (const t of core.tradesOf(m.id)) if (mine(t)) byId.set(t.tradeId, t);
-      return [...byId.values()]
-        .sort((a, b) => a.tradeId - b.tradeId)
-        .filter((t) => orderId === undefined || t.buyerOrderId === orderId || t.sellerOrderId === orderId)
-        .slice(-limit)
-        .flatMap((t) =>
-          // A self-trade is two trades of the same user: one as buyer and one as seller.
-          t.buyerUserId === t.sellerUserId
-            ? [
-                myTradeView(m, t, key.userId),
-                { ...myTradeView(m, t, key.userId), isBuyer: false, orderId: t.sellerOrderId },
-              ]
-            : [myTradeView(m, t, key.userId)],
-        );
+      const trades = [...byId.values()].sort((a, b) => a.tradeId - b.tradeId);
+      return pick(trades, (t) => t.tradeId, page).flatMap((t) =>
+        // A self-trade is two trades of the same user: one as buyer and one as seller.
+        t.buyerUserId === t.sellerUserId
+          ? [
+              myTradeView(m, t, key.userId),
+              { ...myTradeView(m, t, key.userId), isBuyer: false, orderId: t.sellerOrderId },
+            ]
+          : [myTradeView(m, t, key.userId)],
+      );
     },
   );
 
@@ -763,4 +763,11 @@ function fundingRoutes(
         });
     },
   );
+}
+
+/** One page of records sorted by id: from `fromId` on, or the last `limit`. */
+function pick<T>(sorted: readonly T[], idOf: (r: T) => number, page: Page): readonly T[] {
+  if (page.fromId === undefined) return sorted.slice(-page.limit);
+  const fromId = page.fromId;
+  return sorted.filter((r) => idOf(r) >= fromId).slice(0, page.limit);
 }

@@ -1,5 +1,5 @@
 import cassandra from "cassandra-driver";
-import type { HistoryBatch, HistoryStore, StoredOrder, StoredTrade } from "./port.ts";
+import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
  * The history store on ScyllaDB / Cassandra (CQL that both support: no SAI, no UDF). One table per
@@ -163,13 +163,9 @@ export class CassandraStore implements HistoryStore {
     return rs.first() ? toOrder(rs.first()) : undefined;
   }
 
-  async ordersByUser(userId: number, marketId: number): Promise<StoredOrder[]> {
-    const rs = await this.client.execute(
-      `SELECT ${ORDER_COLUMNS} FROM orders_by_user WHERE user_id = ? AND market_id = ?`,
-      [userId, marketId],
-      { prepare: true, fetchSize: 5000 },
-    );
-    return rs.rows.map(toOrder);
+  async ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]> {
+    const rows = await this.userPage("orders_by_user", ORDER_COLUMNS, "order_id", [userId, marketId], page);
+    return rows.map(toOrder);
   }
 
   async tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]> {
@@ -189,13 +185,40 @@ export class CassandraStore implements HistoryStore {
     return out.sort((a, b) => a.tradeId - b.tradeId);
   }
 
-  async tradesByUser(userId: number, marketId: number): Promise<StoredTrade[]> {
-    const rs = await this.client.execute(
-      `SELECT ${TRADE_COLUMNS} FROM trades_by_user WHERE user_id = ? AND market_id = ?`,
-      [userId, marketId],
-      { prepare: true, fetchSize: 5000 },
-    );
-    return rs.rows.map((r) => toTrade(r, marketId));
+  async tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]> {
+    const rows = await this.userPage("trades_by_user", TRADE_COLUMNS, "trade_id", [userId, marketId], page);
+    return rows.map((r) => toTrade(r, marketId));
+  }
+
+  /**
+   * Rows of one (user, market) partition, oldest first: a page (from an id on, ascending; or the
+   * most recent, read descending and turned around), or every row, fetched page by page.
+   */
+  private async userPage(
+    table: string,
+    columns: string,
+    id: string,
+    key: [number, number],
+    page: Page | undefined,
+  ): Promise<cassandra.types.Row[]> {
+    const where = `SELECT ${columns} FROM ${table} WHERE user_id = ? AND market_id = ?`;
+    const options = { prepare: true };
+    if (page?.fromId !== undefined) {
+      const q = `${where} AND ${id} >= ? LIMIT ?`;
+      return (await this.client.execute(q, [...key, BigInt(page.fromId), page.limit], options)).rows;
+    }
+    if (page) {
+      const q = `${where} ORDER BY ${id} DESC LIMIT ?`;
+      return (await this.client.execute(q, [...key, page.limit], options)).rows.reverse();
+    }
+    const rows: cassandra.types.Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.client.execute(where, key, { ...options, fetchSize: 5000, pageState });
+      rows.push(...rs.rows);
+      pageState = rs.pageState;
+    } while (pageState);
+    return rows;
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { readU128, writeU128 } from "../../domain/src/u128.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import type { OrderStatus } from "../../ubscore/src/types.ts";
-import type { HistoryBatch, HistoryStore, StoredOrder, StoredTrade } from "./port.ts";
+import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
  * The embedded history store: every batch is journaled (JSON, bigints tagged) before it is
@@ -36,9 +36,9 @@ export class EmbeddedStore implements HistoryStore {
     return this.orders.has(orderId) ? readOrder(this.orders, orderId) : undefined;
   }
 
-  async ordersByUser(userId: number, marketId: number): Promise<StoredOrder[]> {
-    const ids = [...(this.ordersOfUser.get(`${userId}:${marketId}`) ?? [])].sort((a, b) => a - b);
-    return ids.map((id) => readOrder(this.orders, id));
+  async ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]> {
+    const ids = this.ordersOfUser.get(`${userId}:${marketId}`) ?? [];
+    return pageOf(ids, (id) => id, page).map((id) => readOrder(this.orders, id));
   }
 
   async tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]> {
@@ -50,11 +50,13 @@ export class EmbeddedStore implements HistoryStore {
     return out.sort((a, b) => a.tradeId - b.tradeId);
   }
 
-  async tradesByUser(userId: number, marketId: number): Promise<StoredTrade[]> {
+  async tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]> {
     const market = this.trades.get(marketId);
     const slots = this.tradesOfUser.get(`${userId}:${marketId}`) ?? [];
     if (!market) return [];
-    return slots.map((slot) => readTrade(market.arena, slot)).sort((a, b) => a.tradeId - b.tradeId);
+    return pageOf(slots, (slot) => tradeIdAt(market.arena, slot), page).map((slot) =>
+      readTrade(market.arena, slot),
+    );
   }
 
   async close(): Promise<void> {
@@ -77,16 +79,43 @@ export class EmbeddedStore implements HistoryStore {
       writeTrade(market.arena, slot, t);
       if (existing !== undefined) continue;
       market.slotOf.set(t.tradeId, slot);
-      index(this.tradesOfUser, `${t.buyerUserId}:${t.marketId}`, slot);
-      if (t.sellerUserId !== t.buyerUserId) index(this.tradesOfUser, `${t.sellerUserId}:${t.marketId}`, slot);
+      const tradeId = (s: number) => tradeIdAt(market.arena, s);
+      index(this.tradesOfUser, `${t.buyerUserId}:${t.marketId}`, slot, tradeId);
+      if (t.sellerUserId !== t.buyerUserId) {
+        index(this.tradesOfUser, `${t.sellerUserId}:${t.marketId}`, slot, tradeId);
+      }
     }
   }
 }
 
-function index(map: Map<string, number[]>, key: string, value: number): void {
+/**
+ * Adds to a user's list, kept in id order. Settlement writes in journal order, so ids arrive
+ * ascending and this appends; anything else goes in its place.
+ */
+function index(map: Map<string, number[]>, key: string, value: number, idOf = (v: number) => v): void {
   const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+  if (!list) map.set(key, [value]);
+  else if (list.length === 0 || idOf(list.at(-1)!) < idOf(value)) list.push(value);
+  else list.splice(lowerBound(list, idOf, idOf(value)), 0, value);
+}
+
+/** The first index of `list` (ascending by `idOf`) whose id is at least `id`. */
+function lowerBound(list: readonly number[], idOf: (v: number) => number, id: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (idOf(list[mid]!) < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function pageOf(list: readonly number[], idOf: (v: number) => number, page?: Page): readonly number[] {
+  if (!page) return list;
+  if (page.fromId === undefined) return list.slice(Math.max(0, list.length - page.limit));
+  const from = lowerBound(list, idOf, page.fromId);
+  return list.slice(from, from + page.limit);
 }
 
 /**
@@ -208,6 +237,11 @@ function writeTrade(arena: SlotArena, slot: number, t: StoredTrade): void {
   writeU128(v, at + 64, t.quoteUnits);
   writeU128(v, at + 80, t.buyerFee);
   writeU128(v, at + 96, t.sellerFee);
+}
+
+function tradeIdAt(arena: SlotArena, slot: number): number {
+  const { view, at } = arena.at(slot);
+  return view.getFloat64(at + 16, true);
 }
 
 function readTrade(arena: SlotArena, slot: number): StoredTrade {

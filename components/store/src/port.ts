@@ -31,6 +31,15 @@ export type HistoryReader = Pick<HistoryStore, "order" | "ordersByUser" | "trade
 
 export type StoredTrade = TradeRecord;
 
+/**
+ * A page of a user's history, oldest first: from id `fromId` on (at most `limit`), or without
+ * `fromId` the most recent `limit` (Binance's allOrders / myTrades).
+ */
+export interface Page {
+  readonly fromId?: number;
+  readonly limit: number;
+}
+
 export interface HistoryBatch {
   readonly orders: readonly StoredOrder[];
   readonly trades: readonly StoredTrade[];
@@ -39,11 +48,11 @@ export interface HistoryBatch {
 export interface HistoryStore {
   write(batch: HistoryBatch): Promise<void>;
   order(orderId: number): Promise<StoredOrder | undefined>;
-  /** A user's orders on a market, oldest first. */
-  ordersByUser(userId: number, marketId: number): Promise<StoredOrder[]>;
+  /** A user's orders on a market, oldest first: one page of them, or all without `page`. */
+  ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]>;
   /** The most recent trades of a market, oldest first. */
   tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]>;
-  /** A user's trades on a market (as buyer or seller), oldest first. */
-  tradesByUser(userId: number, marketId: number): Promise<StoredTrade[]>;
+  /** A user's trades on a market (as buyer or seller), oldest first: a page, or all without `page`. */
+  tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]>;
   close(): Promise<void>;
 }

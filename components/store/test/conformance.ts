@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HistoryStore, StoredOrder, StoredTrade } from "../src/port.ts";
+import type { HistoryStore, Page, StoredOrder, StoredTrade } from "../src/port.ts";
 
 /** The history store conformance suite: the same cases against any adapter. */
 export const order = (
@@ -96,6 +96,30 @@ export function storeConformance(name: string, open: () => Promise<HistoryStore>
         Array.from({ length: 100 }, (_, i) => [5_000 + i, 200 + i]),
       );
       expect(await store.order(5_042)).toEqual(order(5_042, "PARTIALLY_FILLED", 242, 9));
+    });
+
+    it("pages a user's history: the most recent, or from an id on, oldest first", async () => {
+      const orders = Array.from({ length: 30 }, (_, i) => order(7_001 + i, "NEW", 0, 21));
+      const trades = Array.from({ length: 30 }, (_, i) => ({
+        ...trade(20_001 + i, 1_900_000_000_000 + i),
+        buyerUserId: 21,
+        sellerUserId: 22,
+      }));
+      // Out of order across writes: the pages are by id all the same.
+      await store.write({ orders: orders.slice(10), trades: trades.slice(10) });
+      await store.write({ orders: orders.slice(0, 10), trades: trades.slice(0, 10) });
+      const ids = <T>(rows: T[], id: (r: T) => number) => rows.map(id);
+      const orderIds = async (page?: Page) => ids(await store.ordersByUser(21, 1, page), (o) => o.orderId);
+      const tradeIds = async (user: number, page?: Page) =>
+        ids(await store.tradesByUser(user, 1, page), (t) => t.tradeId);
+      expect(await orderIds()).toEqual(orders.map((o) => o.orderId));
+      expect(await orderIds({ limit: 5 })).toEqual([7_026, 7_027, 7_028, 7_029, 7_030]);
+      expect(await orderIds({ fromId: 7_010, limit: 3 })).toEqual([7_010, 7_011, 7_012]);
+      expect(await orderIds({ fromId: 7_029, limit: 10 })).toEqual([7_029, 7_030]);
+      expect(await orderIds({ fromId: 8_000, limit: 10 })).toEqual([]);
+      expect(await tradeIds(22)).toEqual(trades.map((t) => t.tradeId));
+      expect(await tradeIds(21, { limit: 2 })).toEqual([20_029, 20_030]);
+      expect(await tradeIds(22, { fromId: 20_005, limit: 2 })).toEqual([20_005, 20_006]);
     });
   });
 }
