@@ -87,6 +87,8 @@ export async function startUbsCoreProcess(
       history: (userId: number, type: TransferRecord["type"]) => funding.history(userId, type),
       balances: (userId: number) => funding.balances(userId),
       order: (orderId: number) => store.order(orderId),
+      orderByClientId: (userId: number, marketId: number, clientOrderId: string) =>
+        store.orderByClientId(userId, marketId, clientOrderId),
       ordersByUser: (userId: number, marketId: number, page?: Page) =>
         store.ordersByUser(userId, marketId, page),
       tradesByUser: (userId: number, marketId: number, page?: Page) =>
@@ -141,6 +143,8 @@ export async function startGatewayProcess(
   // History beyond what the replica keeps comes from UBSCore's store.
   const history: HistoryReader = {
     order: (orderId) => replica.call("order", orderId),
+    orderByClientId: (userId, marketId, clientOrderId) =>
+      replica.call("orderByClientId", userId, marketId, clientOrderId),
     ordersByUser: (userId, marketId, page) => replica.call("ordersByUser", userId, marketId, page),
     tradesByUser: (userId, marketId, page) => replica.call("tradesByUser", userId, marketId, page),
   };

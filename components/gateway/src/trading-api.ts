@@ -526,9 +526,7 @@ function tradingRoutes(
         ? undefined
         : orderId !== undefined
           ? await history.order(orderId)
-          : (await history.ordersByUser(userId, m.id))
-              .reverse()
-              .find((o) => o.clientOrderId === clientOrderId));
+          : await history.orderByClientId(userId, m.id, clientOrderId!));
     if (!order || order.userId !== userId || order.marketId !== m.id) throw errors.noSuchOrder();
     return order;
   }

@@ -158,6 +158,7 @@ describe("Settlement with an unreachable store", () => {
         return store.write(batch);
       },
       order: (id) => store.order(id),
+      orderByClientId: (u, m, c) => store.orderByClientId(u, m, c),
       ordersByUser: (u, m) => store.ordersByUser(u, m),
       tradesByMarket: (m, l) => store.tradesByMarket(m, l),
       tradesByUser: (u, m) => store.tradesByUser(u, m),

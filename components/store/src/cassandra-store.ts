@@ -14,7 +14,10 @@ import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from 
  */
 const DAY_MS = 86_400_000;
 
-const MIGRATIONS: readonly string[][] = [
+/** Schema versions, applied in order: CQL statements, or a function for a data step. */
+type Migration = string | ((client: cassandra.Client) => Promise<void>);
+
+const MIGRATIONS: readonly Migration[][] = [
   [
     `CREATE TABLE IF NOT EXISTS orders_by_id (order_id bigint PRIMARY KEY, user_id int, market_id int,
       client_order_id text, side tinyint, type tinyint, tif tinyint, price_ticks bigint, orig_qty_lots bigint,
@@ -37,6 +40,14 @@ const MIGRATIONS: readonly string[][] = [
   [
     "ALTER TABLE orders_by_id ADD (quote_order_units varint, stp tinyint)",
     "ALTER TABLE orders_by_user ADD (quote_order_units varint, stp tinyint)",
+  ],
+  // 3: an order by its client id (the most recent with it), without reading the user's history;
+  // in the (user, market) partition, so it is written in the same batch as orders_by_user.
+  [
+    `CREATE TABLE IF NOT EXISTS orders_by_client_id (user_id int, market_id int, client_order_id text,
+      order_id bigint, PRIMARY KEY ((user_id, market_id), client_order_id, order_id))
+      WITH CLUSTERING ORDER BY (client_order_id ASC, order_id DESC)`,
+    backfillClientIds,
   ],
 ];
 
@@ -113,6 +124,8 @@ export class CassandraStore implements HistoryStore {
         query: `INSERT INTO orders_by_user (${ORDER_COLUMNS}) VALUES (${marks(16)})`,
         params,
       });
+      // In the same single-partition batch: a small row, rewritten unchanged with each state.
+      group(`u${o.userId}:${o.marketId}:o`, clientIdRow(o));
     }
     const days = new Set<string>();
     for (const t of batch.trades) {
@@ -166,6 +179,20 @@ export class CassandraStore implements HistoryStore {
   async ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]> {
     const rows = await this.userPage("orders_by_user", ORDER_COLUMNS, "order_id", [userId, marketId], page);
     return rows.map(toOrder);
+  }
+
+  async orderByClientId(
+    userId: number,
+    marketId: number,
+    clientOrderId: string,
+  ): Promise<StoredOrder | undefined> {
+    const rs = await this.client.execute(
+      "SELECT order_id FROM orders_by_client_id WHERE user_id = ? AND market_id = ? AND client_order_id = ? LIMIT 1",
+      [userId, marketId, clientOrderId],
+      { prepare: true },
+    );
+    const row = rs.first();
+    return row ? this.order(Number(row.order_id)) : undefined;
   }
 
   async tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]> {
@@ -226,6 +253,36 @@ export class CassandraStore implements HistoryStore {
   }
 }
 
+function clientIdRow(o: Pick<StoredOrder, "userId" | "marketId" | "clientOrderId" | "orderId">): Query {
+  return {
+    query:
+      "INSERT INTO orders_by_client_id (user_id, market_id, client_order_id, order_id) VALUES (?, ?, ?, ?)",
+    params: [o.userId, o.marketId, o.clientOrderId, BigInt(o.orderId)],
+  };
+}
+
+/** Migration 3's data step: every order already stored, by its client id. */
+async function backfillClientIds(client: cassandra.Client): Promise<void> {
+  let pageState: string | undefined;
+  do {
+    const rs = await client.execute(
+      "SELECT order_id, user_id, market_id, client_order_id FROM orders_by_id",
+      [],
+      { prepare: true, fetchSize: 1000, pageState },
+    );
+    for (const r of rs.rows) {
+      const row = clientIdRow({
+        orderId: Number(r.order_id),
+        userId: r.user_id as number,
+        marketId: r.market_id as number,
+        clientOrderId: r.client_order_id as string,
+      });
+      await client.execute(row.query, row.params, { prepare: true, isIdempotent: true });
+    }
+    pageState = rs.pageState;
+  } while (pageState);
+}
+
 async function migrate(client: cassandra.Client): Promise<void> {
   await client.execute(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at bigint)",
@@ -236,7 +293,10 @@ async function migrate(client: cassandra.Client): Promise<void> {
   for (const [i, statements] of MIGRATIONS.entries()) {
     const version = i + 1;
     if (applied.has(version)) continue;
-    for (const statement of statements) await client.execute(statement);
+    for (const step of statements) {
+      if (typeof step === "string") await client.execute(step);
+      else await step(client);
+    }
     await client.execute(
       "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
       [version, BigInt(Date.now())],

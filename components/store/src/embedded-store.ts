@@ -36,6 +36,20 @@ export class EmbeddedStore implements HistoryStore {
     return this.orders.has(orderId) ? readOrder(this.orders, orderId) : undefined;
   }
 
+  /** From the user's newest order back: memory, no index kept on the heap for it. */
+  async orderByClientId(
+    userId: number,
+    marketId: number,
+    clientOrderId: string,
+  ): Promise<StoredOrder | undefined> {
+    const ids = this.ordersOfUser.get(`${userId}:${marketId}`) ?? [];
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const order = readOrder(this.orders, ids[i]!);
+      if (order.clientOrderId === clientOrderId) return order;
+    }
+    return undefined;
+  }
+
   async ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]> {
     const ids = this.ordersOfUser.get(`${userId}:${marketId}`) ?? [];
     return pageOf(ids, (id) => id, page).map((id) => readOrder(this.orders, id));

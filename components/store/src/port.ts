@@ -27,7 +27,7 @@ export interface StoredOrder {
 }
 
 /** What the gateway reads of history beyond what UBSCore keeps in memory. */
-export type HistoryReader = Pick<HistoryStore, "order" | "ordersByUser" | "tradesByUser">;
+export type HistoryReader = Pick<HistoryStore, "order" | "orderByClientId" | "ordersByUser" | "tradesByUser">;
 
 export type StoredTrade = TradeRecord;
 
@@ -48,6 +48,8 @@ export interface HistoryBatch {
 export interface HistoryStore {
   write(batch: HistoryBatch): Promise<void>;
   order(orderId: number): Promise<StoredOrder | undefined>;
+  /** The most recent of a user's orders on a market with this client order id. */
+  orderByClientId(userId: number, marketId: number, clientOrderId: string): Promise<StoredOrder | undefined>;
   /** A user's orders on a market, oldest first: one page of them, or all without `page`. */
   ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]>;
   /** The most recent trades of a market, oldest first. */

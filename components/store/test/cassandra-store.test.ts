@@ -1,3 +1,4 @@
+import cassandra from "cassandra-driver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CassandraServer, startCassandra } from "../../../tests/infra/cassandra.ts";
 import { CassandraStore } from "../src/cassandra-store.ts";
@@ -28,5 +29,25 @@ describe("CassandraStore migrations", () => {
     const second = await open("bourse_migrations")();
     expect(await second.order(5)).toMatchObject({ status: "NEW" });
     await second.close();
+  });
+
+  it("migration 3 finds orders stored before it by their client id", async () => {
+    const keyspace = "bourse_migration_3";
+    const first = await open(keyspace)();
+    await first.write({ orders: [order(6, "NEW", 0), order(7, "FILLED", 10)], trades: [] });
+    await first.close();
+    // As a store from before migration 3: no client id rows, the migration not applied.
+    const cql = new cassandra.Client({
+      contactPoints: server.contactPoints,
+      localDataCenter: server.localDataCenter,
+      keyspace,
+    });
+    await cql.execute("TRUNCATE orders_by_client_id");
+    await cql.execute("DELETE FROM schema_migrations WHERE version = 3");
+    await cql.shutdown();
+    const upgraded = await open(keyspace)();
+    expect(await upgraded.orderByClientId(7, 1, "c7")).toMatchObject({ orderId: 7, status: "FILLED" });
+    expect(await upgraded.orderByClientId(7, 1, "c6")).toMatchObject({ orderId: 6 });
+    await upgraded.close();
   });
 });

@@ -98,6 +98,20 @@ export function storeConformance(name: string, open: () => Promise<HistoryStore>
       expect(await store.order(5_042)).toEqual(order(5_042, "PARTIALLY_FILLED", 242, 9));
     });
 
+    it("finds an order by its client id: the most recent of the user's orders with it", async () => {
+      const reused = { ...order(6_002, "NEW", 0, 31), clientOrderId: "again" };
+      const earlier = { ...order(6_001, "FILLED", 10, 31), clientOrderId: "again" };
+      await store.write({ orders: [earlier, order(6_003, "NEW", 0, 31)], trades: [] });
+      await store.write({ orders: [reused], trades: [] });
+      // A later state of the earlier order changes nothing: the newest order keeps the client id.
+      await store.write({ orders: [{ ...earlier, updateTime: earlier.updateTime + 1 }], trades: [] });
+      expect(await store.orderByClientId(31, 1, "again")).toEqual(reused);
+      expect(await store.orderByClientId(31, 1, "c6003")).toEqual(order(6_003, "NEW", 0, 31));
+      expect(await store.orderByClientId(31, 1, "nope")).toBeUndefined();
+      expect(await store.orderByClientId(32, 1, "again")).toBeUndefined();
+      expect(await store.orderByClientId(31, 2, "again")).toBeUndefined();
+    });
+
     it("pages a user's history: the most recent, or from an id on, oldest first", async () => {
       const orders = Array.from({ length: 30 }, (_, i) => order(7_001 + i, "NEW", 0, 21));
       const trades = Array.from({ length: 30 }, (_, i) => ({
