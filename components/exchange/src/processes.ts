@@ -7,6 +7,7 @@ import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
+import { CassandraStore } from "../../store/src/cassandra-store.ts";
 import type { HistoryReader, Page } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { AeronClient } from "../../transport/aeron/src/client.ts";
@@ -140,8 +141,14 @@ export async function startGatewayProcess(
     history: (userId, type) => replica.call<TransferRecord[]>("history", userId, type),
     balances: (userId) => replica.call("balances", userId),
   };
-  // History beyond what the replica keeps comes from UBSCore's store.
-  const history: HistoryReader = {
+  // History beyond what the replica keeps: from the store itself when it is a shared one
+  // (Cassandra), sparing UBSCore's single thread; the embedded one UBSCore reads for us.
+  const { store: storeConfig } = config;
+  const store =
+    storeConfig.kind === "cassandra"
+      ? await CassandraStore.connect({ ...storeConfig, reader: true })
+      : undefined;
+  const history: HistoryReader = store ?? {
     order: (orderId) => replica.call("order", orderId),
     orderByClientId: (userId, marketId, clientOrderId) =>
       replica.call("orderByClientId", userId, marketId, clientOrderId),
@@ -165,6 +172,7 @@ export async function startGatewayProcess(
       await trading.close();
       replica.close();
       await hotPath.close();
+      await store?.close();
     },
   };
 }

@@ -62,6 +62,11 @@ export interface CassandraStoreOptions {
   readonly keyspace: string;
   /** Replication of a keyspace it creates (1 for a single test node). */
   readonly replicationFactor?: number;
+  /**
+   * Only to read (a gateway): creates no keyspace, applies no migration (the writers do), and
+   * connects at its first query, so a gateway starts while the store is away.
+   */
+  readonly reader?: boolean;
 }
 
 /** Requests in flight per write: well under the driver's 2,048 per connection. */
@@ -81,6 +86,13 @@ export class CassandraStore implements HistoryStore {
     if (!/^[a-z][a-z0-9_]{0,47}$/.test(options.keyspace))
       throw new RangeError(`bad keyspace ${options.keyspace}`);
     const encoding = { useBigIntAsLong: true, useBigIntAsVarint: true };
+    const client = new cassandra.Client({
+      contactPoints: [...options.contactPoints],
+      localDataCenter: options.localDataCenter,
+      keyspace: options.keyspace,
+      encoding,
+    });
+    if (options.reader) return new CassandraStore(client);
     const bootstrap = new cassandra.Client({
       contactPoints: [...options.contactPoints],
       localDataCenter: options.localDataCenter,
@@ -91,12 +103,6 @@ export class CassandraStore implements HistoryStore {
       `CREATE KEYSPACE IF NOT EXISTS ${options.keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${options.replicationFactor ?? 1}}`,
     );
     await bootstrap.shutdown();
-    const client = new cassandra.Client({
-      contactPoints: [...options.contactPoints],
-      localDataCenter: options.localDataCenter,
-      keyspace: options.keyspace,
-      encoding,
-    });
     await client.connect();
     await migrate(client);
     return new CassandraStore(client);

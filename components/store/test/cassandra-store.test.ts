@@ -12,12 +12,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const open = (keyspace: string) => () =>
-  CassandraStore.connect({
-    contactPoints: server.contactPoints,
-    localDataCenter: server.localDataCenter,
-    keyspace,
-  });
+const options = (keyspace: string) => ({
+  contactPoints: server.contactPoints,
+  localDataCenter: server.localDataCenter,
+  keyspace,
+});
+const open = (keyspace: string) => () => CassandraStore.connect(options(keyspace));
 
 storeConformance("Cassandra (real node, CQL that ScyllaDB also runs)", open("bourse_conformance"));
 
@@ -29,6 +29,18 @@ describe("CassandraStore migrations", () => {
     const second = await open("bourse_migrations")();
     expect(await second.order(5)).toMatchObject({ status: "NEW" });
     await second.close();
+  });
+
+  it("a reader (a gateway) reads what the writers wrote, creating and migrating nothing", async () => {
+    const keyspace = "bourse_reader";
+    const reader = await CassandraStore.connect({ ...options(keyspace), reader: true });
+    // Before any writer: the keyspace does not exist, and a reader does not make it.
+    await expect(reader.order(5)).rejects.toThrow();
+    const writer = await open(keyspace)();
+    await writer.write({ orders: [order(5, "NEW", 0)], trades: [] });
+    await writer.close();
+    expect(await reader.order(5)).toMatchObject({ status: "NEW" });
+    await reader.close();
   });
 
   it("migration 3 finds orders stored before it by their client id", async () => {
