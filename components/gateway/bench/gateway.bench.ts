@@ -1,4 +1,4 @@
-import { CONCURRENCY, closedLoop, openLoop, orders, pct, SECONDS, startServer } from "./load.ts";
+import { CONCURRENCY, closedLoop, endPhase, openLoop, orders, pct, SECONDS, startServer } from "./load.ts";
 
 /**
  * npm run bench:gateway — signed order placements over HTTP keep-alive against the embedded
@@ -20,9 +20,12 @@ const ceiling = await closedLoop(bareSend, SECONDS);
 const ex = await startServer(process.env.BENCH_MODE === "processes" ? "processes" : "exchange");
 const placeOrder = orders(ex.url, ex.keys);
 await closedLoop(placeOrder, 2);
+endPhase(ex);
 const max = await closedLoop(placeOrder, SECONDS);
+endPhase(ex);
 const target = Math.floor(max.rate * 0.7);
 const at70 = await openLoop(placeOrder, target, SECONDS);
+endPhase(ex);
 ex.child.kill();
 // The same offered rate against the bare route: what the load generator itself adds to the tail.
 const bareAt70 = await openLoop(bareSend, target, SECONDS);

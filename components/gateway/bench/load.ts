@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { sign } from "../src/keys.ts";
+import { watchStalls } from "./stalls.ts";
 
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -35,6 +36,21 @@ export async function startServer(
   });
   const info = JSON.parse(line) as { url: string; keys?: Key[] };
   return { child, url: info.url, keys: info.keys ?? [] };
+}
+
+const generatorStalls = process.env.BENCH_STALLS
+  ? watchStalls(`${process.env.BENCH_STALLS}.generator`, "load generator")
+  : undefined;
+let phases = 0;
+
+/**
+ * With BENCH_STALLS set, reports the event-loop stalls of the phase that just ended (stalls.ts):
+ * the exchange server's (asked by a signal) and the load generator's own.
+ */
+export function endPhase(server: { child: ChildProcess }): void {
+  if (!generatorStalls) return;
+  server.child.kill("SIGUSR2");
+  generatorStalls.report(`phase ${++phases}`);
 }
 
 export type Send = () => Promise<number>;

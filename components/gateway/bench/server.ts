@@ -8,12 +8,15 @@ import { loadConfig } from "../../config/src/load.ts";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../exchange/src/embedded.ts";
 import { startUbsCoreProcess } from "../../exchange/src/processes.ts";
+import { watchStalls } from "./stalls.ts";
 
 /**
  * The server side of bench:gateway, in its own process: `exchange` starts the embedded exchange
  * (demo users, fresh data dir), `bare` a fastify app with one trivial route taking the same signed
  * form POST: the ceiling for the same load generator. Prints
- * one JSON line with what the load generator needs, then serves until killed.
+ * one JSON line with what the load generator needs, then serves until killed. With
+ * BENCH_STALLS=<file>, the exchange's event-loop stalls are reported (see stalls.ts) at each
+ * SIGUSR2 (the end of each of the load generator's phases).
  */
 const mode = process.argv[2];
 if (mode === "bare") {
@@ -26,6 +29,7 @@ if (mode === "bare") {
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   process.stdout.write(`${JSON.stringify({ url })}\n`);
 } else {
+  const stalls = process.env.BENCH_STALLS ? watchStalls(process.env.BENCH_STALLS, "server") : undefined;
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-bench-gateway-"));
   // No rate limits: the benchmark measures the gateway's own capacity.
   const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
@@ -53,6 +57,8 @@ if (mode === "bare") {
     ? await spawnGateway(dataDir, { ...config, ubscore: { ...config.ubscore, address: ubscore.address } })
     : (exchange as EmbeddedExchange).tradingUrl;
   process.stdout.write(`${JSON.stringify({ url, keys: exchange.demoKeys })}\n`);
+  let phase = 0;
+  process.on("SIGUSR2", () => stalls?.report(`phase ${++phase}`));
   process.once("SIGTERM", () => void (ubscore ?? exchange).close().then(() => process.exit(0)));
 }
 

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { closedLoop, openLoop, orders, startServer } from "./load.ts";
+import { closedLoop, endPhase, openLoop, orders, startServer } from "./load.ts";
 
 /**
  * npm run bench:soak — the embedded exchange under signed orders at 70% of its measured maximum
@@ -22,9 +22,11 @@ function quantile(sorted: number[], q: number): number {
 const ex = await startServer("exchange");
 const send = orders(ex.url, ex.keys, true);
 await closedLoop(send, 3);
+endPhase(ex);
 // A minute, not seconds: settlement runs behind the acknowledgements, so a short burst measures
 // a rate that the exchange cannot hold once settlement's share of the work catches up.
 const max = await closedLoop(send, Number(process.env.SOAK_MAX_SECONDS ?? 60));
+endPhase(ex);
 const rate = Math.floor(max.rate * 0.7);
 console.log(
   `bench:soak  embedded exchange, crossing signed orders, max ${max.rate.toFixed(0)} orders/s, offered ${rate}/s (70%) for ${MINUTES} min, node ${process.version}`,
@@ -32,6 +34,7 @@ console.log(
 console.log("  minute  orders   errors  p50 ms  p99 ms  max ms  server RSS MiB");
 for (let minute = 1; minute <= MINUTES; minute++) {
   const { latencies, errors } = await openLoop(send, rate, 60);
+  endPhase(ex);
   const sorted = latencies.sort((a, b) => a - b);
   const rss = await rssMiB(ex.child.pid!);
   console.log(
