@@ -3,11 +3,11 @@ import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 
 /**
  * An opt-in event-loop stall monitor for the benchmark server and the load generator
- * (BENCH_STALLS=<file>; the generator's go to <file>.generator): the loop's
- * delay histogram, every stall of at least STALL_MS (when it ended, on the monotonic clock the
- * CPU profiler also stamps its samples with, so `stall-profile.ts` can say what ran during it)
- * and every GC pause of at least GC_MS. `report(phase)` prints a summary of what was seen since
- * the last report to stderr, appends those pauses to the file (a JSON line) and starts anew.
+ * (BENCH_STALLS=<file>; the generator's go to <file>.generator): the loop's delay histogram,
+ * every stall of at least STALL_MS and every GC pause of at least GC_MS, each with when it ended
+ * on the monotonic clock (the same in both processes, and in a `--cpu-prof` profile's samples).
+ * `report(phase)` prints a summary of what was seen since the last report to stderr, appends
+ * those pauses to the file (a JSON line) and starts anew.
  */
 const STALL_MS = 20;
 const GC_MS = 5;
