@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { fsyncDir } from "./fsutil.ts";
@@ -15,18 +15,31 @@ const KEEP = 2;
 export class SnapshotStore {
   constructor(private readonly dir: string) {}
 
-  async save(lsn: number, bytes: Uint8Array): Promise<void> {
+  save(lsn: number, bytes: Uint8Array): Promise<void> {
+    return this.saveChunks(lsn, [bytes]);
+  }
+
+  /**
+   * Writes the snapshot as its chunks come (the CRC carried along), so a large one is never
+   * gathered and copied in memory, and whoever produces the chunks sets the pace.
+   */
+  async saveChunks(lsn: number, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const file = Buffer.allocUnsafe(HEADER + bytes.length);
-    file.writeUInt32LE(MAGIC, 0);
-    file.writeBigUInt64LE(BigInt(lsn), 8);
-    file.set(bytes, HEADER);
-    file.writeUInt32LE(crc32(file.subarray(8)) >>> 0, 4);
+    const header = Buffer.alloc(HEADER);
+    header.writeUInt32LE(MAGIC, 0);
+    header.writeBigUInt64LE(BigInt(lsn), 8);
+    let crc = crc32(header.subarray(8));
     const final = join(this.dir, snapshotName(lsn));
     const tmp = `${final}.tmp`;
     const handle = await open(tmp, "w");
     try {
-      await handle.writeFile(file);
+      let position = HEADER;
+      for await (const chunk of chunks) {
+        crc = crc32(chunk, crc);
+        position += await writeAll(handle, chunk, position);
+      }
+      header.writeUInt32LE(crc >>> 0, 4);
+      await writeAll(handle, header, 0);
       await handle.sync();
     } finally {
       await handle.close();
@@ -58,6 +71,16 @@ export class SnapshotStore {
       throw e;
     }
   }
+}
+
+/** Writes all of `bytes` at `position`; resolves with how many that was. */
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+  return written;
 }
 
 function snapshotName(lsn: number): string {

@@ -151,6 +151,22 @@ describe("SnapshotStore", () => {
     expect(fallback?.lsn).toBe(10);
   });
 
+  it("writes a snapshot from its chunks as they come: the same file as in one piece", async () => {
+    const dir = await tempDir();
+    const store = new SnapshotStore(dir);
+    async function* chunks() {
+      for (const part of ["state", "@", "30"]) {
+        await new Promise((r) => setTimeout(r, 1));
+        yield text(part);
+      }
+    }
+    await store.saveChunks(30, chunks());
+    const streamed = await readFile(join(dir, "snapshot-00000000000000000030.snap"));
+    await store.save(30, text("state@30"));
+    expect(await readFile(join(dir, "snapshot-00000000000000000030.snap"))).toEqual(streamed);
+    expect(str((await store.loadLatest())!.bytes)).toBe("state@30");
+  });
+
   it("keeps only the newest two", async () => {
     const dir = await tempDir();
     const store = new SnapshotStore(dir);
