@@ -289,6 +289,19 @@ async function backfillClientIds(client: cassandra.Client): Promise<void> {
   } while (pageState);
 }
 
+/**
+ * Writers (UBSCore, settlement) may migrate at the same moment on a first start: every step must
+ * be safe to run twice. CREATE ... IF NOT EXISTS is; an ALTER TABLE ADD that another process ran
+ * first is refused (Cassandra: "already exists", ScyllaDB: "conflicts with an existing column"),
+ * and is done all the same.
+ */
+function alreadyApplied(step: string): (e: Error) => void {
+  return (e) => {
+    const added = /^ALTER TABLE \S+ ADD/.test(step);
+    if (!added || !/already exist|conflicts with an existing column/i.test(e.message)) throw e;
+  };
+}
+
 async function migrate(client: cassandra.Client): Promise<void> {
   await client.execute(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at bigint)",
@@ -300,7 +313,7 @@ async function migrate(client: cassandra.Client): Promise<void> {
     const version = i + 1;
     if (applied.has(version)) continue;
     for (const step of statements) {
-      if (typeof step === "string") await client.execute(step);
+      if (typeof step === "string") await client.execute(step).catch(alreadyApplied(step));
       else await step(client);
     }
     await client.execute(

@@ -43,6 +43,13 @@ describe("CassandraStore migrations", () => {
     await reader.close();
   });
 
+  it("two writers migrating a new keyspace at once both start, on one schema", async () => {
+    const [a, b] = await Promise.all([open("bourse_race")(), open("bourse_race")()]);
+    await a.write({ orders: [order(8, "NEW", 0)], trades: [] });
+    expect(await b.order(8)).toEqual(order(8, "NEW", 0));
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it("migration 3 finds orders stored before it by their client id", async () => {
     const keyspace = "bourse_migration_3";
     const first = await open(keyspace)();
