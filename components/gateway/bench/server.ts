@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -59,7 +59,13 @@ if (mode === "bare") {
   process.stdout.write(`${JSON.stringify({ url, keys: exchange.demoKeys })}\n`);
   let phase = 0;
   process.on("SIGUSR2", () => stalls?.report(`phase ${++phase}`));
-  process.once("SIGTERM", () => void (ubscore ?? exchange).close().then(() => process.exit(0)));
+  // The benchmark's data (gigabytes after a soak) goes with it.
+  const stop = async () => {
+    await (ubscore ?? exchange).close();
+    await rm(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
 }
 
 /** `bourse gateway` as its own process, on a replica of the UBSCore started above. */

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TransferFlags } from "tigerbeetle-node";
@@ -70,7 +70,6 @@ console.log(
   `bench:ledger  batches of ${PER_BATCH}, linked chains of ${CHAIN}, ${ACCOUNTS.toLocaleString("en")} accounts, node ${process.version}`,
 );
 await measure("embedded, in memory", await EmbeddedLedger.open());
-await measure(
-  "embedded, durable (fsync)",
-  await EmbeddedLedger.open(await mkdtemp(join(tmpdir(), "bourse-bench-ledger-"))),
-);
+const durableDir = await mkdtemp(join(tmpdir(), "bourse-bench-ledger-"));
+await measure("embedded, durable (fsync)", await EmbeddedLedger.open(durableDir));
+await rm(durableDir, { recursive: true, force: true });

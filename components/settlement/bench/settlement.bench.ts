@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -98,6 +98,7 @@ function tradesSettled(f: Feed, settled: number): number {
 
 interface Settler {
   readonly child: ChildProcess;
+  readonly dir: string;
   status: SettlementStatus;
   client: RpcClient;
 }
@@ -124,11 +125,19 @@ async function startSettler(brokers: string[], prefix: string, store: unknown): 
     createInterface({ input: child.stdout! }).once("line", () => resolve());
     child.once("exit", (code) => reject(new Error(`bourse settlement exited with ${code}`)));
   });
-  const settler = { child, status: { settled: 0 } } as Settler;
+  const settler = { child, dir, status: { settled: 0 } } as Settler;
   settler.client = await RpcClient.connect(tcpTransport, address, (s) => {
     settler.status = s as SettlementStatus;
   });
   return settler;
+}
+
+async function stopSettler(settler: Settler): Promise<void> {
+  settler.client.close();
+  const exited = new Promise((r) => settler.child.once("exit", r));
+  settler.child.kill("SIGTERM");
+  await exited;
+  await rm(settler.dir, { recursive: true, force: true });
 }
 
 async function append(log: KafkaEventLog, topic: string, records: LogRecord[]): Promise<void> {
@@ -166,8 +175,7 @@ async function throughput(log: KafkaEventLog, brokers: string[], store: unknown)
   console.log(
     `  backlog of ${TRADES.toLocaleString("en")} trades (${f.records.length.toLocaleString("en")} feed records): ${((TRADES - from) / seconds).toFixed(0)} trades/s settled (${(TRADES - from).toLocaleString("en")} in ${seconds.toFixed(2)} s)`,
   );
-  settler.client.close();
-  settler.child.kill("SIGTERM");
+  await stopSettler(settler);
 }
 
 async function lag(log: KafkaEventLog, brokers: string[], store: unknown): Promise<void> {
@@ -208,8 +216,7 @@ async function lag(log: KafkaEventLog, brokers: string[], store: unknown): Promi
   console.log(
     `  offered ${RATE.toLocaleString("en")} trades/s for ${SECONDS} s: produced ${(total / offeredSeconds).toFixed(0)}/s, settled ${(total / elapsed).toFixed(0)}/s overall; max lag ${maxLagTrades.toLocaleString("en")} trades / ${(maxLagMs / 1000).toFixed(2)} s; caught up ${catchUp.toFixed(2)} s after the last was produced`,
   );
-  settler.client.close();
-  settler.child.kill("SIGTERM");
+  await stopSettler(settler);
 }
 
 const [kafka, cassandra] = await Promise.all([startKafka(), startCassandra()]);
