@@ -20,7 +20,18 @@ type Message =
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 const encode = (m: Message) => utf8.encode(stringifyExact(m));
-const decode = (bytes: Uint8Array) => parseExact<Message>(fromUtf8.decode(bytes));
+/** A message, or undefined for bytes that are not one (the peer is then dropped, not obeyed). */
+function decode(bytes: Uint8Array): Message | undefined {
+  try {
+    const m = parseExact<Message>(fromUtf8.decode(bytes));
+    return m !== null && typeof m === "object" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isCall = (m: Message): m is { c: number; m: string; a: unknown[] } =>
+  "m" in m && typeof m.m === "string" && typeof m.c === "number" && Array.isArray(m.a);
 
 /** Serves `calls` to every client of `transport` at `address`; `push` reaches them all. */
 export class RpcServer {
@@ -54,8 +65,8 @@ export class RpcServer {
     channel.onClose(() => this.clients.delete(channel));
     channel.onMessage((bytes) => {
       const message = decode(bytes);
-      if (!("m" in message)) return channel.close();
-      const fn = this.calls[message.m];
+      if (!message || !isCall(message)) return channel.close();
+      const fn = Object.hasOwn(this.calls, message.m) ? this.calls[message.m] : undefined;
       Promise.resolve()
         .then(() => {
           if (!fn) throw new BourseError("INTERNAL", `no call ${message.m}`);
@@ -152,7 +163,11 @@ export class RpcClient {
     }
     this.channel = channel;
     this.lastError = undefined;
-    channel.onMessage((bytes) => this.receive(decode(bytes)));
+    channel.onMessage((bytes) => {
+      const message = decode(bytes);
+      if (message) this.receive(message);
+      else channel.close();
+    });
     channel.onClose((e) => {
       this.channel = undefined;
       if (this.closed) return;
