@@ -92,44 +92,53 @@ export class ReplicationServer {
   accept(channel: Channel): void {
     channel.onClose(() => this.replicas.delete(channel));
     channel.onMessage((message) => {
-      switch (message[0]) {
-        case Msg.Subscribe: {
-          // Synchronous: the snapshot is the state exactly at appliedLsn, and every command after
-          // it reaches this replica through the listener above.
-          for (const e of this.events()) channel.send(frame(Msg.Event, [], json(e)));
-          channel.send(frame(Msg.Snapshot, [this.service.appliedLsn], this.service.core.snapshot()));
-          this.replicas.add(channel);
-          return;
-        }
-        case Msg.Submit: {
-          const { numbers, body } = parse(message, 1);
-          const corr = numbers[0]!;
-          this.service.submitAt(decodeCommand(body)).then(
-            ({ lsn }) => channel.send(frame(Msg.Submitted, [corr, lsn])),
-            (e) => channel.send(frame(Msg.Rejected, [corr], json(errorOf(e)))),
-          );
-          return;
-        }
-        case Msg.Call: {
-          const { numbers, body } = parse(message, 1);
-          const corr = numbers[0]!;
-          const { method, args } = unjson<{ method: string; args: unknown[] }>(body);
-          const fn = this.calls[method];
-          Promise.resolve()
-            .then(() => {
-              if (!fn) throw new BourseError("INTERNAL", `no call ${method}`);
-              return (fn as (...a: unknown[]) => unknown)(...args);
-            })
-            .then(
-              (result) => channel.send(frame(Msg.Returned, [corr], json(result ?? null))),
-              (e) => channel.send(frame(Msg.Failed, [corr], json(errorOf(e)))),
-            );
-          return;
-        }
-        default:
-          channel.close();
+      // A peer whose message does not decode is dropped, never obeyed (nor allowed to crash us).
+      try {
+        this.receive(channel, message);
+      } catch {
+        channel.close();
       }
     });
+  }
+
+  private receive(channel: Channel, message: Uint8Array): void {
+    switch (message[0]) {
+      case Msg.Subscribe: {
+        // Synchronous: the snapshot is the state exactly at appliedLsn, and every command after
+        // it reaches this replica through the listener above.
+        for (const e of this.events()) channel.send(frame(Msg.Event, [], json(e)));
+        channel.send(frame(Msg.Snapshot, [this.service.appliedLsn], this.service.core.snapshot()));
+        this.replicas.add(channel);
+        return;
+      }
+      case Msg.Submit: {
+        const { numbers, body } = parse(message, 1);
+        const corr = numbers[0]!;
+        this.service.submitAt(decodeCommand(body)).then(
+          ({ lsn }) => channel.send(frame(Msg.Submitted, [corr, lsn])),
+          (e) => channel.send(frame(Msg.Rejected, [corr], json(errorOf(e)))),
+        );
+        return;
+      }
+      case Msg.Call: {
+        const { numbers, body } = parse(message, 1);
+        const corr = numbers[0]!;
+        const { method, args } = unjson<{ method: string; args: unknown[] }>(body);
+        const fn = Object.hasOwn(this.calls, method) ? this.calls[method] : undefined;
+        Promise.resolve()
+          .then(() => {
+            if (!fn) throw new BourseError("INTERNAL", `no call ${method}`);
+            return (fn as (...a: unknown[]) => unknown)(...args);
+          })
+          .then(
+            (result) => channel.send(frame(Msg.Returned, [corr], json(result ?? null))),
+            (e) => channel.send(frame(Msg.Failed, [corr], json(errorOf(e)))),
+          );
+        return;
+      }
+      default:
+        channel.close();
+    }
   }
 }
 

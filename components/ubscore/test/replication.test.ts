@@ -62,6 +62,26 @@ describe("UBSCore replication over the transport", () => {
     await service.close();
   });
 
+  it("drops a peer whose messages do not decode, and serves the others on", async () => {
+    const { service, listening } = await primary();
+    for (const junk of [[7, 1, 2], [4, 0, 0, 0, 0, 0, 0, 0, 0, 255], [99]]) {
+      const rogue = await tcpTransport.connect(listening.address);
+      const closed = new Promise<void>((resolve) => rogue.onClose(() => resolve()));
+      rogue.send(Uint8Array.from(junk));
+      await closed;
+    }
+    const replica = await UbsCoreReplica.open(
+      await tcpTransport.connect(listening.address),
+      exchange,
+      () => {},
+    );
+    expect(await replica.call("double", 21)).toBe(42);
+    await expect(replica.call("constructor")).rejects.toMatchObject({ code: "INTERNAL" });
+    replica.close();
+    await listening.close();
+    await service.close();
+  });
+
   it("fails pending requests and ends when the primary goes away", async () => {
     const { service, listening } = await primary();
     const replica = await UbsCoreReplica.open(
