@@ -100,9 +100,10 @@ export async function startUbsCoreNode(
   const eventLog = await openEventLog(config, dataDir);
   const events = eventLog && (await openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir));
   const store = await openStore(config, dataDir);
+  // The schema allows a settlement service only with Kafka as the event log.
   const { settlement, ledger, closeSettlement } =
     config.settlement.kind === "service"
-      ? await settlementService(config, exchange, eventLog!, store, dataDir)
+      ? await settlementService(config, config.settlement.address, exchange, eventLog!, store, dataDir)
       : await inlineSettlement(config, exchange, store, dataDir);
   const publishEvents = events && marketEvents(events);
   const record: CommandListener = (cmd, result, lsn, core) => {
@@ -228,12 +229,12 @@ async function inlineSettlement(
  */
 async function settlementService(
   config: BourseConfig,
+  address: string,
   exchange: ExchangeDefinition,
   log: EventLog,
   store: HistoryStore,
   dataDir: string,
 ): Promise<SettlementSide> {
-  const address = config.settlement.kind === "service" ? config.settlement.address : "";
   const publisher = await openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir);
   const { feed, client } = await SettlementFeed.connect(exchange, publisher, tcpTransport, address);
   const ledger = config.ledger.kind === "embedded" ? remoteLedger(client) : await openLedger(config, dataDir);
