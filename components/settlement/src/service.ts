@@ -2,7 +2,7 @@ import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import type { EventLog, ReadRecord, Subscription } from "../../eventlog/src/port.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
-import type { Transport, TransportServer } from "../../transport/src/port.ts";
+import type { Transport } from "../../transport/src/port.ts";
 import { RpcServer } from "../../transport/src/rpc.ts";
 import { SETTLEMENT_PARTITIONS, type SettlementStatus } from "./feed.ts";
 import { ledgerCalls } from "./remote-ledger.ts";
@@ -36,37 +36,27 @@ export interface SettlementServiceOptions {
 const STATUS_EVERY_MS = 200;
 
 export class SettlementService {
-  /** The feed's offset up to which everything is settled, and who waits for it to move. */
-  private settledOffset: number;
   private offsetWaiters: { offset: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  private server!: RpcServer & TransportServer;
+  private server: RpcServer | undefined;
   private subscription!: Subscription;
-  private readonly heartbeat: NodeJS.Timeout;
-  /** Set once open. */
+  private heartbeat!: NodeJS.Timeout;
   settlement!: Settlement;
 
+  /** `settledOffset`: the feed's offset up to which everything is settled. */
   private constructor(
     private readonly o: SettlementServiceOptions,
-    committed: number,
-  ) {
-    this.settledOffset = committed;
-    this.heartbeat = setInterval(() => this.server?.push(this.status()), STATUS_EVERY_MS);
-  }
+    private settledOffset: number,
+  ) {}
 
   /** Where clients connect. */
   get address(): string {
-    return this.server.address;
+    return this.server!.address;
   }
 
   static async start(o: SettlementServiceOptions): Promise<SettlementService> {
     await o.log.createTopic(o.topic, SETTLEMENT_PARTITIONS);
     const service = new SettlementService(o, await o.log.committed(SETTLEMENT_GROUP, o.topic, 0));
-    try {
-      await service.open();
-    } catch (e) {
-      clearInterval(service.heartbeat);
-      throw e;
-    }
+    await service.open();
     return service;
   }
 
@@ -76,11 +66,13 @@ export class SettlementService {
       source: "log",
       onSettled: () => this.server?.push(this.status()),
     });
-    this.server = await RpcServer.listen(o.transport, o.listen, {
+    const server = await RpcServer.listen(o.transport, o.listen, {
       ...(o.serveLedger ? ledgerCalls(o.ledger) : {}),
       caughtUp: () => this.caughtUp(),
     });
+    this.server = server;
     this.subscription = await o.log.subscribe(SETTLEMENT_GROUP, o.topic, (records) => this.settle(records));
+    this.heartbeat = setInterval(() => server.push(this.status()), STATUS_EVERY_MS);
   }
 
   /** One batch of the feed: committed (by the caller, once this resolves) only when settled. */
@@ -98,7 +90,6 @@ export class SettlementService {
       w.resolve();
       return false;
     });
-    this.server.push(this.status());
   }
 
   /** Resolves with the settled position once everything now in the feed is settled. */
@@ -113,10 +104,9 @@ export class SettlementService {
   }
 
   private status(): SettlementStatus {
-    const failure = this.settlement?.failure;
-    const retrying = this.settlement?.lastError;
+    const { failure, lastError: retrying } = this.settlement;
     return {
-      settled: this.settlement?.settledLsn ?? 0,
+      settled: this.settlement.settledLsn,
       ...(failure && { failure: { code: failure.code, message: failure.message } }),
       ...(retrying && { retrying: retrying.message }),
     };
@@ -125,7 +115,7 @@ export class SettlementService {
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
     await this.subscription.stop();
-    await this.server.close();
+    await this.server!.close();
     await this.settlement.close();
   }
 }

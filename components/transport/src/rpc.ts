@@ -33,26 +33,41 @@ function decode(bytes: Uint8Array): Message | undefined {
 const isCall = (m: Message): m is { c: number; m: string; a: unknown[] } =>
   "m" in m && typeof m.m === "string" && typeof m.c === "number" && Array.isArray(m.a);
 
+/** An error as it crosses the wire: its code when it is ours, else INTERNAL. */
+export function wireError(e: unknown): { code: string; message: string } {
+  return isBourseError(e) ? { code: e.code, message: e.message } : { code: "INTERNAL", message: String(e) };
+}
+
+/**
+ * Runs call `method` of `calls` (only its own: not what every object inherits); a failure, even a
+ * synchronous one, comes back as a rejection.
+ */
+export async function invoke(calls: Calls, method: string, args: unknown[]): Promise<unknown> {
+  const fn = Object.hasOwn(calls, method) ? calls[method] : undefined;
+  if (!fn) throw new BourseError("INTERNAL", `no call ${method}`);
+  return (fn as (...a: unknown[]) => unknown)(...args);
+}
+
 /** Serves `calls` to every client of `transport` at `address`; `push` reaches them all. */
-export class RpcServer {
+export class RpcServer implements TransportServer {
   private readonly clients = new Set<Channel>();
+  private server!: TransportServer;
 
   private constructor(private readonly calls: Calls) {}
 
-  static async listen(
-    transport: Transport,
-    address: string,
-    calls: Calls,
-  ): Promise<RpcServer & TransportServer> {
+  static async listen(transport: Transport, address: string, calls: Calls): Promise<RpcServer> {
     const rpc = new RpcServer(calls);
-    const server = await transport.listen(address, (channel) => rpc.accept(channel));
-    return Object.assign(rpc, {
-      address: server.address,
-      close: async () => {
-        for (const c of rpc.clients) c.close();
-        await server.close();
-      },
-    });
+    rpc.server = await transport.listen(address, (channel) => rpc.accept(channel));
+    return rpc;
+  }
+
+  get address(): string {
+    return this.server.address;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    await this.server.close();
   }
 
   push(value: unknown): void {
@@ -66,24 +81,10 @@ export class RpcServer {
     channel.onMessage((bytes) => {
       const message = decode(bytes);
       if (!message || !isCall(message)) return channel.close();
-      const fn = Object.hasOwn(this.calls, message.m) ? this.calls[message.m] : undefined;
-      Promise.resolve()
-        .then(() => {
-          if (!fn) throw new BourseError("INTERNAL", `no call ${message.m}`);
-          return (fn as (...a: unknown[]) => unknown)(...message.a);
-        })
-        .then(
-          (r) => channel.send(encode({ c: message.c, r: r ?? null })),
-          (e) =>
-            channel.send(
-              encode({
-                c: message.c,
-                e: isBourseError(e)
-                  ? { code: e.code, message: e.message }
-                  : { code: "INTERNAL", message: String(e) },
-              }),
-            ),
-        );
+      invoke(this.calls, message.m, message.a).then(
+        (r) => channel.send(encode({ c: message.c, r: r ?? null })),
+        (e) => channel.send(encode({ c: message.c, e: wireError(e) })),
+      );
     });
   }
 }

@@ -2,6 +2,7 @@ import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import type { Channel } from "../../transport/src/port.ts";
+import { type Calls, invoke, wireError } from "../../transport/src/rpc.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import { type CommandResult, UbsCore } from "./core.ts";
 import type { CommandListener, UbsCoreService, UbsCoreView } from "./service.ts";
@@ -59,11 +60,6 @@ function parse(message: Uint8Array, count: number): { type: Msg; numbers: number
 
 const json = (value: unknown) => utf8.encode(stringifyExact(value));
 const unjson = <T>(bytes: Uint8Array) => parseExact<T>(fromUtf8.decode(bytes));
-const errorOf = (e: unknown) =>
-  isBourseError(e) ? { code: e.code, message: e.message } : { code: "INTERNAL", message: String(e) };
-
-/** Side calls a replica may make (the funding wallet, which lives with the ledger). */
-export type Calls = Record<string, (...args: never[]) => Promise<unknown> | unknown>;
 
 /**
  * The primary's side: serves every channel from a replica. `events()` are the side-state
@@ -116,7 +112,7 @@ export class ReplicationServer {
         const corr = numbers[0]!;
         this.service.submitAt(decodeCommand(body)).then(
           ({ lsn }) => channel.send(frame(Msg.Submitted, [corr, lsn])),
-          (e) => channel.send(frame(Msg.Rejected, [corr], json(errorOf(e)))),
+          (e) => channel.send(frame(Msg.Rejected, [corr], json(wireError(e)))),
         );
         return;
       }
@@ -124,16 +120,10 @@ export class ReplicationServer {
         const { numbers, body } = parse(message, 1);
         const corr = numbers[0]!;
         const { method, args } = unjson<{ method: string; args: unknown[] }>(body);
-        const fn = Object.hasOwn(this.calls, method) ? this.calls[method] : undefined;
-        Promise.resolve()
-          .then(() => {
-            if (!fn) throw new BourseError("INTERNAL", `no call ${method}`);
-            return (fn as (...a: unknown[]) => unknown)(...args);
-          })
-          .then(
-            (result) => channel.send(frame(Msg.Returned, [corr], json(result ?? null))),
-            (e) => channel.send(frame(Msg.Failed, [corr], json(errorOf(e)))),
-          );
+        invoke(this.calls, method, args).then(
+          (result) => channel.send(frame(Msg.Returned, [corr], json(result ?? null))),
+          (e) => channel.send(frame(Msg.Failed, [corr], json(wireError(e)))),
+        );
         return;
       }
       default:
