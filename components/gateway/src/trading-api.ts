@@ -11,7 +11,8 @@ import {
   ticksToPrice,
 } from "../../domain/src/market.ts";
 import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
-import type { HistoryReader, Page, StoredOrder } from "../../store/src/port.ts";
+import { pageOf } from "../../store/src/page.ts";
+import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import { RequestAuthenticator } from "./auth.ts";
@@ -415,7 +416,7 @@ function tradingRoutes(
       }
       for (const o of core.allOrders(key.userId, m.id)) byId.set(o.orderId, o);
       const orders = [...byId.values()].sort((a, b) => a.orderId - b.orderId);
-      return pick(orders, (o) => o.orderId, page).map((o) => orderView(m, o));
+      return pageOf(orders, (o) => o.orderId, page).map((o) => orderView(m, o));
     },
   );
 
@@ -501,7 +502,7 @@ function tradingRoutes(
       }
       for (const t of core.tradesOf(m.id)) if (mine(t)) byId.set(t.tradeId, t);
       const trades = [...byId.values()].sort((a, b) => a.tradeId - b.tradeId);
-      return pick(trades, (t) => t.tradeId, page).flatMap((t) =>
+      return pageOf(trades, (t) => t.tradeId, page).flatMap((t) =>
         // A self-trade is two trades of the same user: one as buyer and one as seller.
         t.buyerUserId === t.sellerUserId
           ? [
@@ -761,11 +762,4 @@ function fundingRoutes(
         });
     },
   );
-}
-
-/** One page of records sorted by id: from `fromId` on, or the last `limit`. */
-function pick<T>(sorted: readonly T[], idOf: (r: T) => number, page: Page): readonly T[] {
-  if (page.fromId === undefined) return sorted.slice(-page.limit);
-  const fromId = page.fromId;
-  return sorted.filter((r) => idOf(r) >= fromId).slice(0, page.limit);
 }

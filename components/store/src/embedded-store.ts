@@ -2,6 +2,7 @@ import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { readU128, writeU128 } from "../../domain/src/u128.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import type { OrderStatus } from "../../ubscore/src/types.ts";
+import { lowerBound, pageOf } from "./page.ts";
 import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
@@ -111,25 +112,6 @@ function index(map: Map<string, number[]>, key: string, value: number, idOf = (v
   if (!list) map.set(key, [value]);
   else if (list.length === 0 || idOf(list.at(-1)!) < idOf(value)) list.push(value);
   else list.splice(lowerBound(list, idOf, idOf(value)), 0, value);
-}
-
-/** The first index of `list` (ascending by `idOf`) whose id is at least `id`. */
-function lowerBound(list: readonly number[], idOf: (v: number) => number, id: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (idOf(list[mid]!) < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function pageOf(list: readonly number[], idOf: (v: number) => number, page?: Page): readonly number[] {
-  if (!page) return list;
-  if (page.fromId === undefined) return list.slice(Math.max(0, list.length - page.limit));
-  const from = lowerBound(list, idOf, page.fromId);
-  return list.slice(from, from + page.limit);
 }
 
 /**
