@@ -245,12 +245,7 @@ export class CassandraStore implements HistoryStore {
       return (await this.client.execute(q, [...key, page.limit], options)).rows.reverse();
     }
     const rows: cassandra.types.Row[] = [];
-    let pageState: string | undefined;
-    do {
-      const rs = await this.client.execute(where, key, { ...options, fetchSize: 5000, pageState });
-      rows.push(...rs.rows);
-      pageState = rs.pageState;
-    } while (pageState);
+    for await (const some of pages(this.client, where, key, 5000)) rows.push(...some);
     return rows;
   }
 
@@ -269,14 +264,9 @@ function clientIdRow(o: Pick<StoredOrder, "userId" | "marketId" | "clientOrderId
 
 /** Migration 3's data step: every order already stored, by its client id. */
 async function backfillClientIds(client: cassandra.Client): Promise<void> {
-  let pageState: string | undefined;
-  do {
-    const rs = await client.execute(
-      "SELECT order_id, user_id, market_id, client_order_id FROM orders_by_id",
-      [],
-      { prepare: true, fetchSize: 1000, pageState },
-    );
-    for (const r of rs.rows) {
+  const all = "SELECT order_id, user_id, market_id, client_order_id FROM orders_by_id";
+  for await (const rows of pages(client, all, [], 1000)) {
+    for (const r of rows) {
       const row = clientIdRow({
         orderId: Number(r.order_id),
         userId: r.user_id as number,
@@ -285,6 +275,20 @@ async function backfillClientIds(client: cassandra.Client): Promise<void> {
       });
       await client.execute(row.query, row.params, { prepare: true, isIdempotent: true });
     }
+  }
+}
+
+/** A query's rows, `fetchSize` at a time, however many there are. */
+async function* pages(
+  client: cassandra.Client,
+  query: string,
+  params: unknown[],
+  fetchSize: number,
+): AsyncGenerator<cassandra.types.Row[]> {
+  let pageState: string | undefined;
+  do {
+    const rs = await client.execute(query, params, { prepare: true, fetchSize, pageState });
+    yield rs.rows;
     pageState = rs.pageState;
   } while (pageState);
 }
