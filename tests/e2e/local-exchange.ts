@@ -216,7 +216,7 @@ export class LocalExchange {
         "/api/v3/depth",
         { symbol: "BTCUSDT", limit: 5000 },
       );
-      const book = replayed.core.engine(1).depth();
+      const book = replayed.core.book(1).depth();
       expect(depth.body.bids.length).toBe(book.bids.length);
       expect(depth.body.asks.length).toBe(book.asks.length);
     } finally {

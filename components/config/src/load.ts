@@ -28,6 +28,11 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_SETTLEMENT_KIND: ["settlement", "kind"],
   BOURSE_SETTLEMENT_LISTEN: ["settlement", "listen"],
   BOURSE_SETTLEMENT_ADDRESS: ["settlement", "address"],
+  BOURSE_MATCHING_KIND: ["matching", "kind"],
+  BOURSE_MATCHING_LISTEN: ["matching", "listen"],
+  BOURSE_MATCHING_ADDRESS: ["matching", "address"],
+  BOURSE_MATCHING_STREAM: ["matching", "stream"],
+  BOURSE_MATCHING_CHANNEL: ["matching", "channel"],
 };
 
 export interface ConfigSources {

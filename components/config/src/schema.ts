@@ -180,6 +180,28 @@ export const configSchema = z
           .strict(),
       ])
       .default({ kind: "inline" }),
+    /**
+     * Where the order books run: inside UBSCore's state machine (`local`, the default), or as
+     * `bourse matching` (`service`), which UBSCore reaches over the hot-path transport: with TCP
+     * matching listens on `listen` and UBSCore dials `address`; with Aeron matching subscribes to
+     * `stream` on `channel` (the transport's channel if unset; for UDP, matching's own endpoint).
+     * UBSCore journals each order command and then its outcome from matching, so matching keeps
+     * no state of its own: UBSCore sends it the books whenever it (re)connects.
+     */
+    matching: z
+      .discriminatedUnion("kind", [
+        z.object({ kind: z.literal("local") }).strict(),
+        z
+          .object({
+            kind: z.literal("service"),
+            listen: hostPort.default("127.0.0.1:7400"),
+            address: hostPort.default("127.0.0.1:7400"),
+            stream: z.number().int().min(1).max(0x3fff_ffff).default(1002),
+            channel: z.string().startsWith("aeron:").optional(),
+          })
+          .strict(),
+      ])
+      .default({ kind: "local" }),
     /** Create demo users with funded accounts and print their API keys at start. */
     demo: z.boolean().default(true),
   })

@@ -41,7 +41,7 @@ export class StreamHub {
     private readonly stats: MarketStatistics,
     private readonly clock: () => number,
   ) {
-    for (const m of service.core.exchange.markets) this.lastU.set(m.id, service.core.engine(m.id).lastSeq);
+    for (const m of service.core.exchange.markets) this.lastU.set(m.id, service.core.book(m.id).lastSeq);
     service.onCommand((cmd, result) => this.onCommand(cmd, result));
   }
 
@@ -157,7 +157,7 @@ export class StreamHub {
     const U = this.lastU.get(market.id)! + 1;
     this.lastU.set(market.id, u);
     this.publish(`${symbol}@depth`, { e: "depthUpdate", E: now, s: market.symbol, U, u, b, a });
-    const top = this.service.core.engine(market.id).depth(1);
+    const top = this.service.core.book(market.id).depth(1);
     this.publish(`${symbol}@bookTicker`, {
       u,
       s: market.symbol,

@@ -126,7 +126,7 @@ function tradingRoutes(
       const m = marketOf(params);
       const limit = params.optionalInt("limit", 1, 5000) ?? 100;
       params.done();
-      const depth = core.engine(m.id).depth(limit);
+      const depth = core.book(m.id).depth(limit);
       const level = (l: { priceTicks: number; totalLots: number }) => [
         ticksToPrice(m, l.priceTicks),
         lotsToQuantity(m, l.totalLots),
@@ -192,7 +192,7 @@ function tradingRoutes(
       const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
       const now = clock();
       const views = markets.map((m) =>
-        ticker24hView(m, stats.ticker24h(m.id, now), core.engine(m.id).depth(1), now),
+        ticker24hView(m, stats.ticker24h(m.id, now), core.book(m.id).depth(1), now),
       );
       return symbol ? views[0] : views;
     },
@@ -219,7 +219,7 @@ function tradingRoutes(
       params.done();
       const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
       const views = markets.map((m) => {
-        const { bids, asks } = core.engine(m.id).depth(1);
+        const { bids, asks } = core.book(m.id).depth(1);
         return {
           symbol: m.symbol,
           bidPrice: ticksToPrice(m, bids[0]?.priceTicks ?? 0),

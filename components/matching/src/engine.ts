@@ -41,6 +41,12 @@ export interface RestingOrder {
   readonly qtyLots: number;
 }
 
+/** A resting order as a snapshot holds it: what the engine needs to put it back in its place. */
+export interface BookOrder extends RestingOrder {
+  readonly stp: SelfTradePrevention;
+  readonly postOnly: boolean;
+}
+
 export interface DepthLevel {
   readonly priceTicks: number;
   readonly totalLots: number;
@@ -381,6 +387,25 @@ export class MatchingEngine {
           out[w++] = this.oPostOnly[o]!;
         }
       }
+    }
+    return new Uint8Array(out.buffer);
+  }
+
+  /**
+   * The bytes `snapshot()` would give for a book holding `orders` (each level's orders in priority
+   * order) after event `seq` and trade `tradeSeq`: how a book kept elsewhere (UBSCore's open
+   * orders) is handed to a matching process that starts from it.
+   */
+  static snapshotOf(seq: number, tradeSeq: number, orders: readonly BookOrder[]): Uint8Array {
+    const out = new Float64Array(SNAPSHOT_HEADER + orders.length * SNAPSHOT_ORDER);
+    out[0] = SNAPSHOT_VERSION;
+    out[1] = seq;
+    out[2] = tradeSeq;
+    out[3] = orders.length;
+    let w = SNAPSHOT_HEADER;
+    for (const o of orders) {
+      out.set([o.orderId, o.userId, o.side, o.priceTicks, o.qtyLots, o.stp, o.postOnly ? 1 : 0], w);
+      w += SNAPSHOT_ORDER;
     }
     return new Uint8Array(out.buffer);
   }

@@ -7,14 +7,14 @@ import type { UbsCommand } from "./types.ts";
  * A version byte, a kind byte, then the kind's fields in a fixed order, little-endian: ids, ticks,
  * lots and milliseconds as 8-byte IEEE doubles (exact for every safe integer; the core rejects
  * any other value, so a bad one is journaled as given and rejected the same way on replay), u8
- * for enums, u128 (two u64) for money, u16-length UTF-8 for strings, a presence byte before
+ * for enums, u128 (two u64) for money, u16-length UTF-8 for strings, u32-length bytes, a presence byte before
  * optional fields. Version 1 records (JSON, written by
  * earlier releases) are still read, so an existing journal replays after an upgrade.
  */
 const JSON_V1 = 1;
 const BINARY_V2 = 2;
 
-type FieldType = "u53" | "u8" | "amount" | "str" | "optU53" | "optStr";
+type FieldType = "u53" | "u8" | "amount" | "str" | "optU53" | "optStr" | "bytes";
 type Kind = UbsCommand["kind"];
 
 /** Field order per kind; the index of a kind in this table is its code: append, never reorder. */
@@ -101,6 +101,14 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
   ],
   ["halt", [["symbol", "str"]]],
   ["resume", [["symbol", "str"]]],
+  [
+    "matched",
+    [
+      ["marketId", "u53"],
+      ["seq", "u53"],
+      ["events", "bytes"],
+    ],
+  ],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;
@@ -164,6 +172,12 @@ export function decodeCommand(bytes: Uint8Array): UbsCommand {
         o += 16;
         break;
       }
+      case "bytes": {
+        const length = view.getUint32(o, true);
+        cmd[name] = bytes.slice(o + 4, o + 4 + length);
+        o += 4 + length;
+        break;
+      }
       case "str":
       case "optStr": {
         const length = view.getUint16(o, true);
@@ -192,6 +206,8 @@ function sizeOf(type: FieldType, value: unknown, encoded: Uint8Array | undefined
       return 2 + encoded!.length;
     case "optStr":
       return value === undefined ? 1 : 3 + encoded!.length;
+    case "bytes":
+      return 4 + (value as Uint8Array).length;
   }
 }
 
@@ -227,6 +243,13 @@ function write(
       view.setBigUint64(o, v < U64 ? v : BigInt.asUintN(64, v), true);
       view.setBigUint64(o + 8, v < U64 ? 0n : v >> 64n, true);
       return o + 16;
+    }
+    case "bytes": {
+      if (!(value instanceof Uint8Array)) fail("INTERNAL", `${name} is not bytes`);
+      const b = value as Uint8Array;
+      view.setUint32(o, b.length, true);
+      out.set(b, o + 4);
+      return o + 4 + b.length;
     }
     case "str":
     case "optStr":

@@ -1,9 +1,17 @@
-import { fail } from "../../domain/src/errors.ts";
+import { BourseError, fail } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { feeOf, lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
-import { MatchingEngine } from "../../matching/src/engine.ts";
 import {
+  COMMAND_STRIDE,
+  decodeCommand as decodeEngineCommand,
+  encodeCommand as encodeEngineCommand,
+} from "../../matching/src/commands.ts";
+import { type BookView, DepthBook } from "../../matching/src/depth-book.ts";
+import { type BookOrder, MatchingEngine } from "../../matching/src/engine.ts";
+import { decodeEventBytes } from "../../matching/src/events.ts";
+import {
+  type Command,
   CommandType,
   EventType,
   ExpireReason,
@@ -42,6 +50,37 @@ export interface CommandResult {
   readonly withdrawal?: Withdrawal;
   /** The command repeated an outcome that had already happened: it changed nothing. */
   readonly repeated?: boolean;
+  /** An order command the matching service must now run (matching.kind service). */
+  readonly forwarded?: Forwarded;
+  /**
+   * The matching service's outcome refused the command (a cancel whose order had just traded
+   * away): its bookkeeping is applied, but its submitter is answered with this error.
+   */
+  readonly error?: BourseError;
+}
+
+/** Where the order books run: in this state machine, or in a matching service (see `matched`). */
+export type MatchingMode = "local" | "remote";
+
+/** An order command forwarded to the matching service: the `seq`-th of its market. */
+export interface Forwarded {
+  readonly marketId: number;
+  readonly seq: number;
+  readonly command: Command;
+  /** The command's time: what its trades are stamped with when its outcome comes back. */
+  readonly time: number;
+}
+
+/** The state of a market whose book runs in the matching service. */
+interface RemoteMarket {
+  /** The last sequence forwarded, and the last whose outcome has been applied. */
+  forwarded: number;
+  matched: number;
+  /** Forwarded commands still waiting for their outcome, oldest first. */
+  pending: Forwarded[];
+  lastTradeId: number;
+  /** The book's levels, as the outcomes' BookLevel events leave them. */
+  readonly depth: DepthBook;
 }
 
 /**
@@ -63,7 +102,9 @@ export class UbsCore {
   private readonly balances = new Map<number, Balance[]>();
   /** Fee account balance per asset id. */
   readonly fees: bigint[];
+  /** Per market id: the book itself (local) or what the matching service's answers say of it. */
   private readonly engines: MatchingEngine[] = [];
+  private readonly remote: RemoteMarket[] = [];
   private readonly orders = new Map<number, OrderRecord>();
   /** userId:clientOrderId -> orderId, for open orders only. */
   private readonly openByClientId = new Map<string, number>();
@@ -85,10 +126,13 @@ export class UbsCore {
   constructor(
     readonly exchange: ExchangeDefinition,
     readonly retention: Retention = DEFAULT_RETENTION,
+    readonly matching: MatchingMode = "local",
   ) {
     this.fees = exchange.assets.map(() => 0n);
     for (const m of exchange.markets) {
-      this.engines[m.id] = new MatchingEngine({ quotePerTickLot: Number(m.quotePerTickLot) });
+      if (matching === "local") this.engines[m.id] = newEngine(m);
+      else
+        this.remote[m.id] = { forwarded: 0, matched: 0, pending: [], lastTradeId: 0, depth: new DepthBook() };
       this.trades[m.id] = [];
       this.candles[m.id] = [];
     }
@@ -172,6 +216,8 @@ export class UbsCore {
       case "resume":
         this.halted.delete(this.market(cmd.symbol).id);
         return { events: NO_EVENTS };
+      case "matched":
+        return this.applyOutcome(cmd.marketId, cmd.seq, cmd.events);
     }
   }
 
@@ -219,9 +265,20 @@ export class UbsCore {
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
-      engines: this.exchange.markets.map((m) =>
-        Buffer.from(this.engines[m.id]!.snapshot()).toString("base64"),
-      ),
+      matching: this.matching,
+      // Local: the engines' own snapshots. Remote: the counters and the commands in flight (the
+      // books themselves are the open orders).
+      engines: this.exchange.markets.flatMap((m) => {
+        const engine = this.engines[m.id];
+        return engine ? [Buffer.from(engine.snapshot()).toString("base64")] : [];
+      }),
+      remote: this.exchange.markets.flatMap((m) => {
+        const r = this.remote[m.id];
+        if (!r) return [];
+        const { forwarded, matched, lastTradeId } = r;
+        const pending = r.pending.map(({ seq, command, time }) => [seq, time, ...commandSlots(command)]);
+        return [{ forwarded, matched, lastTradeId, lastSeq: r.depth.lastSeq, pending }];
+      }),
       halted: [...this.halted],
       withdrawals: [...this.withdrawals.values()],
       appliedTransfers: [...this.appliedTransfers],
@@ -276,11 +333,16 @@ export class UbsCore {
    * `retention` overrides the snapshot's (UBSCore starting with its configured one); a replica
    * passes none and keeps exactly what the primary keeps.
    */
-  static restore(exchange: ExchangeDefinition, bytes: Uint8Array, retention?: Retention): UbsCore {
+  static restore(
+    exchange: ExchangeDefinition,
+    bytes: Uint8Array,
+    retention?: Retention,
+    matching?: MatchingMode,
+  ): UbsCore {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Version 1 (earlier releases) is one JSON document; version 2 is a header line, then records.
     if (buffer[0] === 0x7b && buffer.indexOf(0x0a) < 0)
-      return UbsCore.fromState(exchange, parseExact(buffer.toString("utf8")), retention);
+      return UbsCore.fromState(exchange, parseExact(buffer.toString("utf8")), retention, matching);
     let end = buffer.indexOf(0x0a);
     // biome-ignore lint/suspicious/noExplicitAny: the header's shape is checked by its version
     const state = parseExact<any>(buffer.toString("utf8", 0, end));
@@ -302,24 +364,37 @@ export class UbsCore {
         state[key][record[1]].push(record[2]);
       }
     }
-    return UbsCore.fromState(exchange, state, retention);
+    return UbsCore.fromState(exchange, state, retention, matching);
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: a parsed snapshot, checked by restore
-  private static fromState(exchange: ExchangeDefinition, state: any, retention?: Retention): UbsCore {
+  private static fromState(
+    exchange: ExchangeDefinition,
+    // biome-ignore lint/suspicious/noExplicitAny: a parsed snapshot, checked by restore
+    state: any,
+    retention?: Retention,
+    matching?: MatchingMode,
+  ): UbsCore {
     if (state.version !== 1 && state.version !== 2 && state.version !== 3) {
       fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     }
-    const core = new UbsCore(exchange, retention ?? state.retention ?? DEFAULT_RETENTION);
+    const written: MatchingMode = state.matching ?? "local";
+    // Local to remote is a handover like any reconnect; the way back would have to re-run the
+    // commands in flight at other points than the journal ran their outcomes.
+    if (written === "remote" && matching === "local") {
+      fail(
+        "INVALID_CONFIG",
+        "this data was written with matching.kind service (the books in bourse matching); start UBSCore with that setting",
+      );
+    }
+    const core = new UbsCore(
+      exchange,
+      retention ?? state.retention ?? DEFAULT_RETENTION,
+      matching ?? written,
+    );
     for (const id of state.users as number[]) core.users.add(id);
     for (const [id, bs] of state.balances as [number, Balance[]][]) core.balances.set(id, bs);
     (state.fees as bigint[]).forEach((f, i) => {
       core.fees[i] = f;
-    });
-    exchange.markets.forEach((m, i) => {
-      core.engines[m.id] = MatchingEngine.restore(Buffer.from(state.engines[i], "base64"), {
-        quotePerTickLot: Number(m.quotePerTickLot),
-      });
     });
     for (const o of state.orders as OrderRecord[]) {
       core.orders.set(o.orderId, o);
@@ -328,6 +403,9 @@ export class UbsCore {
         core.openByUser.set(o.userId, (core.openByUser.get(o.userId) ?? new Set<number>()).add(o.orderId));
       }
     }
+    exchange.markets.forEach((m, i) =>
+      core.restoreBook(m, written === "local" ? state.engines[i] : state.remote[i]),
+    );
     (state.trades as TradeRecord[][]).forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
@@ -351,6 +429,57 @@ export class UbsCore {
     core.nextOrderId = state.nextOrderId;
     core.now = state.now;
     return core;
+  }
+
+  /** A market's book from a snapshot: an engine's own (local) or the remote counters. */
+  private restoreBook(
+    market: Market,
+    // biome-ignore lint/suspicious/noExplicitAny: the snapshot's per-market part, checked by its mode
+    saved: any,
+  ): void {
+    if (typeof saved === "string") {
+      const engine = MatchingEngine.restore(Buffer.from(saved, "base64"), {
+        quotePerTickLot: Number(market.quotePerTickLot),
+      });
+      if (this.matching === "local") this.engines[market.id] = engine;
+      else {
+        // Handed over from a local book: the engine's counters, nothing in flight yet.
+        const { bids, asks } = engine.depth();
+        const levels = [
+          ...bids.map((l) => ({ ...l, side: Side.Buy })),
+          ...asks.map((l) => ({ ...l, side: Side.Sell })),
+        ];
+        this.remote[market.id] = {
+          forwarded: 0,
+          matched: 0,
+          pending: [],
+          lastTradeId: engine.lastTradeId,
+          depth: new DepthBook(engine.lastSeq, levels),
+        };
+      }
+      return;
+    }
+    const pending = (saved.pending as number[][]).map(([seq, time, ...slots]) => ({
+      marketId: market.id,
+      seq: seq!,
+      time: time!,
+      command: decodeEngineCommand(Float64Array.from(slots)),
+    }));
+    const levels = new Map<string, { side: Side; priceTicks: number; totalLots: number }>();
+    for (const o of this.resting(market.id, pending)) {
+      const key = `${o.side}:${o.priceTicks}`;
+      const level = levels.get(key) ?? { side: o.side, priceTicks: o.priceTicks, totalLots: 0 };
+      level.totalLots += o.qtyLots;
+      levels.set(key, level);
+    }
+    const { forwarded, matched, lastTradeId, lastSeq } = saved;
+    this.remote[market.id] = {
+      forwarded,
+      matched,
+      pending,
+      lastTradeId,
+      depth: new DepthBook(lastSeq, levels.values()),
+    };
   }
 
   // ---- queries ----
@@ -434,8 +563,23 @@ export class UbsCore {
     return this.trades[marketId] ?? [];
   }
 
-  engine(marketId: number): MatchingEngine {
-    return this.engines[marketId] ?? fail("UNKNOWN_MARKET", `unknown market ${marketId}`);
+  /** The market's book as market data reads it: the engine itself, or its levels as last answered. */
+  book(marketId: number): BookView {
+    return (
+      this.engines[marketId] ??
+      this.remote[marketId]?.depth ??
+      fail("UNKNOWN_MARKET", `unknown market ${marketId}`)
+    );
+  }
+
+  /** The market's resting orders in priority order (bids best first, then asks). */
+  restingOrders(marketId: number): BookOrder[] {
+    const engine = this.engines[marketId];
+    if (!engine) return this.resting(marketId).sort(byPriority);
+    return engine.restingOrders().map((o) => {
+      const order = this.orders.get(o.orderId)!;
+      return { ...o, stp: order.stp, postOnly: order.type === OrderType.LimitMaker };
+    });
   }
 
   isHalted(marketId: number): boolean {
@@ -492,25 +636,18 @@ export class UbsCore {
     this.openByClientId.set(key, order.orderId);
     const users = this.openByUser.get(cmd.userId) ?? new Set<number>();
     this.openByUser.set(cmd.userId, users.add(order.orderId));
-    const engine = this.engines[market.id]!;
-    engine.events.clear();
-    engine.place(
-      order.orderId,
-      order.userId,
-      order.side,
-      order.type,
-      order.tif,
-      order.priceTicks,
-      engineQty,
-      budget,
-      order.stp,
-    );
-    const events = this.applyEvents(market, engine);
-    // Market orders never rest: whatever their events said, they are done after their command.
-    if (order.type === OrderType.Market && !isDone(order)) {
-      this.finish(order, order.executedLots > 0 ? "FILLED" : "EXPIRED");
-    }
-    return { order, events, marketId: market.id };
+    return this.match(market, cmd.time, {
+      type: CommandType.Place,
+      orderId: order.orderId,
+      userId: order.userId,
+      side: order.side,
+      orderType: order.type,
+      tif: order.tif,
+      priceTicks: order.priceTicks,
+      qtyLots: engineQty,
+      quoteUnits: budget,
+      stp: order.stp,
+    });
   }
 
   private cancel(
@@ -534,21 +671,136 @@ export class UbsCore {
       fail("UNKNOWN_ORDER", "Unknown order sent.");
     }
     this.now = time;
-    const engine = this.engines[market.id]!;
-    engine.events.clear();
-    engine.cancel(order.orderId, userId);
-    return { order, events: this.applyEvents(market, engine), marketId: market.id };
+    return this.match(market, time, { type: CommandType.Cancel, orderId: order.orderId, userId });
   }
 
   private cancelAll(userId: number, symbol: string, time: number): CommandResult {
     const market = this.market(symbol);
-    const open = this.openOrders(userId, market.id);
-    if (open.length === 0) fail("UNKNOWN_ORDER", "Unknown order sent.");
+    if (this.openOrders(userId, market.id).length === 0) fail("UNKNOWN_ORDER", "Unknown order sent.");
     this.now = time;
-    const engine = this.engines[market.id]!;
-    engine.events.clear();
-    engine.execute({ type: CommandType.CancelAll, userId });
-    return { orders: open, events: this.applyEvents(market, engine), marketId: market.id };
+    return this.match(market, time, { type: CommandType.CancelAll, userId });
+  }
+
+  /**
+   * Runs an admitted order command on the market's book: here (local), or by forwarding it to
+   * the matching service, whose outcome comes back as a `matched` command (remote).
+   */
+  private match(market: Market, time: number, command: Command): CommandResult {
+    const remote = this.remote[market.id];
+    if (!remote) {
+      const engine = this.engines[market.id]!;
+      engine.events.clear();
+      engine.execute(command);
+      const events = engine.events.decode();
+      engine.events.clear();
+      return this.matchedResult(market, command, events);
+    }
+    const forwarded: Forwarded = { marketId: market.id, seq: ++remote.forwarded, command, time };
+    remote.pending.push(forwarded);
+    const order = "orderId" in command ? this.orders.get(command.orderId) : undefined;
+    return { order, events: NO_EVENTS, marketId: market.id, forwarded };
+  }
+
+  /**
+   * Applies the matching service's answer to the market's oldest forwarded command. An answer to
+   * a sequence already applied changes nothing (the service answers again after a reconnect).
+   */
+  private applyOutcome(marketId: number, seq: number, bytes: Uint8Array): CommandResult {
+    const market = this.exchange.marketById(marketId) ?? fail("UNKNOWN_MARKET", `unknown market ${marketId}`);
+    const remote =
+      this.remote[marketId] ??
+      fail(
+        "INTERNAL",
+        "an outcome from a matching service, but UBSCore runs with matching.kind local: this data was written with matching.kind service",
+      );
+    if (seq <= remote.matched) return { events: NO_EVENTS, repeated: true, marketId };
+    const next = remote.pending[0];
+    if (next?.seq !== seq) fail("INTERNAL", `market ${marketId}: outcome ${seq} answers no waiting command`);
+    remote.pending.shift();
+    remote.matched = seq;
+    const events = decodeEventBytes(bytes);
+    remote.depth.apply(events);
+    for (const e of events) if (e.type === EventType.Trade) remote.lastTradeId = e.tradeId;
+    this.now = next.time;
+    return this.matchedResult(market, next.command, events);
+  }
+
+  /** Applies a command's events and says what it did to the orders it names. */
+  private matchedResult(market: Market, command: Command, events: MatchingEvent[]): CommandResult {
+    this.applyEvents(market, events, command.type === CommandType.Place);
+    const marketId = market.id;
+    switch (command.type) {
+      case CommandType.Place: {
+        const order = this.orders.get(command.orderId)!;
+        // Market orders never rest: whatever their events said, they are done after their command.
+        if (order.type === OrderType.Market && !isDone(order)) {
+          this.finish(order, order.executedLots > 0 ? "FILLED" : "EXPIRED");
+        }
+        return { order, events, marketId };
+      }
+      case CommandType.Cancel: {
+        const order = this.orders.get(command.orderId);
+        // The order traded away (or was cancelled) while the cancel was on its way.
+        const refused = events.some((e) => e.type === EventType.Rejected);
+        return { order, events, marketId, error: refused ? unknownOrder() : undefined };
+      }
+      default: {
+        const orders = events.flatMap((e) =>
+          e.type === EventType.Cancelled ? [this.orders.get(e.orderId)!] : [],
+        );
+        return { orders, events, marketId, error: orders.length === 0 ? unknownOrder() : undefined };
+      }
+    }
+  }
+
+  /**
+   * What a matching service needs to take over the books: each market's book as the last
+   * applied outcome left it (the open orders that rest, each level in order id order: UBSCore
+   * has no amend, so that is time priority), and every command forwarded since, in order.
+   */
+  matchingHandover(): {
+    books: { marketId: number; matched: number; snapshot: Uint8Array }[];
+    pending: Forwarded[];
+  } {
+    const books = this.exchange.markets.map((m) => {
+      const remote = this.remoteMarket(m.id);
+      const snapshot = MatchingEngine.snapshotOf(
+        remote.depth.lastSeq,
+        remote.lastTradeId,
+        this.resting(m.id),
+      );
+      return { marketId: m.id, matched: remote.matched, snapshot };
+    });
+    return { books, pending: this.exchange.markets.flatMap((m) => this.remoteMarket(m.id).pending) };
+  }
+
+  /** The market's open orders that are in its book (their place command has its outcome). */
+  private resting(marketId: number, pending = this.remote[marketId]?.pending ?? []): BookOrder[] {
+    const unmatched = new Set<number>();
+    for (const p of pending) {
+      if (p.command.type === CommandType.Place) unmatched.add(p.command.orderId);
+    }
+    const out: BookOrder[] = [];
+    for (const ids of this.openByUser.values()) {
+      for (const id of ids) {
+        const o = this.orders.get(id)!;
+        if (o.marketId !== marketId || unmatched.has(id)) continue;
+        out.push({
+          orderId: o.orderId,
+          userId: o.userId,
+          side: o.side,
+          priceTicks: o.priceTicks,
+          qtyLots: o.origQtyLots - o.executedLots,
+          stp: o.stp,
+          postOnly: o.type === OrderType.LimitMaker,
+        });
+      }
+    }
+    return out.sort((a, b) => a.orderId - b.orderId);
+  }
+
+  private remoteMarket(marketId: number): RemoteMarket {
+    return this.remote[marketId] ?? fail("INTERNAL", "UBSCore runs the books itself (matching.kind local)");
   }
 
   /** Binance filters that the integer core can check: price and quantity ranges, notional. */
@@ -624,9 +876,8 @@ export class UbsCore {
 
   // ---- events from matching ----
 
-  private applyEvents(market: Market, engine: MatchingEngine): MatchingEvent[] {
-    const events = engine.events.decode();
-    engine.events.clear();
+  /** `placed`: the events answer a place (a Rejected then refuses that order, not a cancel). */
+  private applyEvents(market: Market, events: readonly MatchingEvent[], placed: boolean): void {
     for (const e of events) {
       switch (e.type) {
         case EventType.Trade:
@@ -644,7 +895,7 @@ export class UbsCore {
           break;
         }
         case EventType.Rejected: {
-          const o = this.orders.get(e.orderId);
+          const o = placed ? this.orders.get(e.orderId) : undefined;
           if (o && !isDone(o)) this.finish(o, "REJECTED");
           break;
         }
@@ -652,7 +903,6 @@ export class UbsCore {
           break;
       }
     }
-    return events;
   }
 
   private applyTrade(market: Market, e: TradeEvent): void {
@@ -759,6 +1009,28 @@ export class UbsCore {
     const bs = this.balances.get(userId) ?? fail("UNKNOWN_USER", `unknown user ${userId}`);
     return bs[assetId - 1]!;
   }
+}
+
+function commandSlots(command: Command): number[] {
+  const slots = new Float64Array(COMMAND_STRIDE);
+  encodeEngineCommand(command, slots);
+  return Array.from(slots);
+}
+
+function newEngine(market: Market): MatchingEngine {
+  return new MatchingEngine({ quotePerTickLot: Number(market.quotePerTickLot) });
+}
+
+function unknownOrder(): BourseError {
+  return new BourseError("UNKNOWN_ORDER", "Unknown order sent.");
+}
+
+/** Bids before asks, each best price first, then time (order id) at a price. */
+function byPriority(a: BookOrder, b: BookOrder): number {
+  if (a.side !== b.side) return a.side === Side.Buy ? -1 : 1;
+  if (a.priceTicks !== b.priceTicks)
+    return a.side === Side.Buy ? b.priceTicks - a.priceTicks : a.priceTicks - b.priceTicks;
+  return a.orderId - b.orderId;
 }
 
 function isDone(o: OrderRecord): boolean {

@@ -44,7 +44,20 @@ export type UbsCommand =
       readonly time: number;
     }
   | { readonly kind: "cancelAll"; readonly userId: number; readonly symbol: string; readonly time: number }
-  | { readonly kind: "halt" | "resume"; readonly symbol: string };
+  | { readonly kind: "halt" | "resume"; readonly symbol: string }
+  | MatchedOutcome;
+
+/**
+ * What the matching service answered to the order command UBSCore forwarded to it as `seq` of
+ * the market (matching.kind service): the engine's events, in their binary layout. UBSCore
+ * journals it like a command, so replaying the journal never needs the matching process.
+ */
+export interface MatchedOutcome {
+  readonly kind: "matched";
+  readonly marketId: number;
+  readonly seq: number;
+  readonly events: Uint8Array;
+}
 
 export interface PlaceOrder {
   readonly kind: "place";

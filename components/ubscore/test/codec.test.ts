@@ -56,6 +56,7 @@ const command: fc.Arbitrary<UbsCommand> = fc.oneof(
   ),
   fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id }),
   fc.record({ kind: fc.constantFrom("halt" as const, "resume" as const), symbol: text }),
+  fc.record({ kind: fc.constant("matched" as const), marketId: id, seq: id, events: fc.uint8Array() }),
 ) as fc.Arbitrary<UbsCommand>;
 
 describe("UBSCore command codec", () => {

@@ -19,8 +19,8 @@ export function dump(core: UbsCore): string {
       all: users.map((u) => core.allOrders(u, 1)),
       trades: core.tradesOf(1),
       candles: core.candlesOf(1),
-      books: [1, 2].map((m) => core.engine(m).restingOrders()),
-      depth: core.engine(1).depth(),
+      books: [1, 2].map((m) => core.restingOrders(m)),
+      depth: core.book(1).depth(),
     },
     (_, v) => (typeof v === "bigint" ? `${v}n` : v),
   );

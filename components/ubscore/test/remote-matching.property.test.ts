@@ -1,0 +1,174 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isBourseError } from "../../domain/src/errors.ts";
+import { MatchingEngine } from "../../matching/src/engine.ts";
+import type { CommandResult, Forwarded, UbsCore } from "../src/core.ts";
+import { UbsCore as Core } from "../src/core.ts";
+import type { MatchedOutcome, UbsCommand } from "../src/types.ts";
+import { commandArb, exchange, expectFrozenIsReserved, fundedCore, MoneyBook } from "./arbitraries.ts";
+import { dump } from "./fixtures.ts";
+
+/**
+ * UBSCore with its books in a matching service (matching.kind service): order commands are
+ * admitted, forwarded, and applied when their outcome comes back as a `matched` command. Here the
+ * "service" is the engines themselves, run by the test, which decides when outcomes arrive and
+ * when either side restarts.
+ */
+class MatchingServiceModel {
+  private engines = new Map<number, MatchingEngine>();
+  /** Outcomes produced and not yet delivered, in order. */
+  outcomes: MatchedOutcome[] = [];
+
+  constructor(core: UbsCore) {
+    this.takeOver(core);
+  }
+
+  /** What `bourse matching` does on a (re)connect: the books from UBSCore, then the commands in flight. */
+  takeOver(core: UbsCore): void {
+    const { books, pending } = core.matchingHandover();
+    this.engines = new Map(
+      books.map((b) => [
+        b.marketId,
+        MatchingEngine.restore(b.snapshot, {
+          quotePerTickLot: Number(exchange.marketById(b.marketId)!.quotePerTickLot),
+        }),
+      ]),
+    );
+    this.outcomes = [];
+    for (const f of pending) this.run(f);
+  }
+
+  run(f: Forwarded): void {
+    const engine = this.engines.get(f.marketId)!;
+    engine.events.clear();
+    engine.execute(f.command);
+    this.outcomes.push({
+      kind: "matched",
+      marketId: f.marketId,
+      seq: f.seq,
+      events: engine.events.toBytes(),
+    });
+  }
+
+  engine(marketId: number): MatchingEngine {
+    return this.engines.get(marketId)!;
+  }
+}
+
+function attempt(core: UbsCore, cmd: UbsCommand): CommandResult | string {
+  try {
+    return core.apply(cmd);
+  } catch (e) {
+    if (!isBourseError(e) || e.code === "INTERNAL") throw e;
+    return e.code;
+  }
+}
+
+/** A result as a submitter sees it: the error its outcome carries, or the order and events. */
+function answer(result: CommandResult | string): unknown {
+  if (typeof result === "string") return result;
+  if (result.error) return result.error.code;
+  return JSON.stringify({ order: result.order, orders: result.orders, events: result.events }, (_, v) =>
+    typeof v === "bigint" ? `${v}n` : v,
+  );
+}
+
+describe("UBSCore with a matching service", () => {
+  it("answers and ends exactly as with local books when each outcome comes straight back", () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 120, size: "max" }), (commands) => {
+        const local = fundedCore("local").core;
+        const remote = fundedCore("remote").core;
+        const matching = new MatchingServiceModel(remote);
+        for (const cmd of commands) {
+          const expected = attempt(local, cmd);
+          let got = attempt(remote, cmd);
+          if (typeof got !== "string" && got.forwarded) {
+            matching.run(got.forwarded);
+            got = attempt(remote, matching.outcomes.shift()!);
+          }
+          expect(answer(got)).toEqual(answer(expected));
+        }
+        expect(dump(remote)).toBe(dump(local));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("keeps money and books right with outcomes late, repeated, and either side restarting", () => {
+    const step = fc.oneof(
+      { weight: 6, arbitrary: commandArb.map((cmd) => ({ cmd })) },
+      { weight: 4, arbitrary: fc.constant({ deliver: true as const }) },
+      { weight: 1, arbitrary: fc.constant({ repeatLast: true as const }) },
+      { weight: 1, arbitrary: fc.constant({ restartMatching: true as const }) },
+      { weight: 1, arbitrary: fc.constant({ restartUbsCore: true as const }) },
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 150, size: "max" }), (steps) => {
+        const funded = fundedCore("remote");
+        let core = funded.core;
+        const money = new MoneyBook(funded.credited);
+        const matching = new MatchingServiceModel(core);
+        let last: MatchedOutcome | undefined;
+        const apply = (cmd: UbsCommand) => {
+          const result = attempt(core, cmd);
+          if (typeof result === "string") return;
+          money.applied(core, cmd);
+          if (result.forwarded) matching.run(result.forwarded);
+        };
+        for (const s of steps) {
+          if ("cmd" in s) apply(s.cmd);
+          else if ("deliver" in s) {
+            last = matching.outcomes.shift();
+            if (last) apply(last);
+          } else if ("repeatLast" in s) {
+            if (last) expect(attempt(core, last)).toMatchObject({ repeated: true });
+          } else if ("restartMatching" in s) matching.takeOver(core);
+          else {
+            const restored = Core.restore(exchange, core.snapshot(), undefined, "remote");
+            expect(dump(restored)).toBe(dump(core));
+            core = restored;
+          }
+          money.expectConserved(core);
+          expectFrozenIsReserved(core);
+        }
+        for (let o = matching.outcomes.shift(); o; o = matching.outcomes.shift()) apply(o);
+        // Every outcome applied: UBSCore's picture of each book is the book itself.
+        for (const m of exchange.markets) {
+          expect(core.book(m.id).depth()).toEqual(matching.engine(m.id).depth());
+          expect(core.restingOrders(m.id).map(({ stp: _, postOnly: __, ...o }) => o)).toEqual(
+            matching.engine(m.id).restingOrders(),
+          );
+        }
+        expect(core.matchingHandover().pending).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("takes over books that were local (a switch to matching.kind service)", () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 80 }), (commands) => {
+        const local = fundedCore("local").core;
+        for (const cmd of commands) attempt(local, cmd);
+        const remote = Core.restore(exchange, local.snapshot(), undefined, "remote");
+        expect(dump(remote)).toBe(dump(local));
+        const matching = new MatchingServiceModel(remote);
+        for (const m of exchange.markets)
+          expect(matching.engine(m.id).depth()).toEqual(local.book(m.id).depth());
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("refuses to run data written with a matching service on local books", () => {
+    const remote = fundedCore("remote").core;
+    expect(() => Core.restore(exchange, remote.snapshot(), undefined, "local")).toThrow(
+      /matching.kind service/,
+    );
+    const local = fundedCore("local").core;
+    expect(() => local.apply({ kind: "matched", marketId: 1, seq: 1, events: new Uint8Array(0) })).toThrow(
+      /matching.kind local/,
+    );
+  });
+});
