@@ -5,11 +5,12 @@ import { runOperator } from "../../../operator/src/operator.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
+import { upstreamOf } from "../../exchange/src/hot-path.ts";
 import {
   startGatewayProcess,
+  startMatchingProcess,
   startSettlementProcess,
   startUbsCoreProcess,
-  upstreamOf,
 } from "../../exchange/src/processes.ts";
 
 /**
@@ -70,7 +71,7 @@ program
 program
   .command("ubscore")
   .description(
-    "run UBSCore (journal, matching, settlement, ledger, transfers, operator API) for gateways to connect to",
+    "run UBSCore (journal, risk, the books unless matching.kind is service, settlement, ledger, transfers, operator API) for gateways to connect to",
   )
   .action(async () => {
     const config = await configFromFlags();
@@ -104,6 +105,23 @@ program
     const lost = await gateway.replica.closed;
     // Crash-only: a replica that may have missed commands must not answer; a fresh start re-subscribes.
     process.stderr.write(`bourse gateway: lost UBSCore${lost ? ` (${lost.message})` : ""}; exiting\n`);
+    process.exit(3);
+  });
+
+program
+  .command("matching")
+  .description(
+    "run the order books on their own (matching.kind service) for UBSCore, which hands them over on connecting",
+  )
+  .action(async () => {
+    const config = await configFromFlags();
+    const matching = await startMatchingProcess(config);
+    process.stdout.write(
+      `bourse matching: serving UBSCore on ${config.transport.kind === "aeron" ? `Aeron stream ${matching.address}` : matching.address}\n`,
+    );
+    onSignal(() => matching.close());
+    const lost = await matching.lost;
+    process.stderr.write(`bourse matching: lost the transport (${lost.message}); exiting\n`);
     process.exit(3);
   });
 

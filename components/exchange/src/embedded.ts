@@ -26,11 +26,13 @@ import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
+import { MatchingLink } from "../../ubscore/src/matching-link.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
+import { type HotPath, openHotPath } from "./hot-path.ts";
 
 /**
- * The UBSCore node: UBSCore (with the matching engines) on its journal under dataDir, settlement
+ * The UBSCore node: UBSCore (with the books, or linked to `bourse matching`) on its journal under dataDir, settlement
  * into the embedded ledger and store, the transfer saga, API keys, and the operator API. `bourse
  * ubscore` serves it to gateways over the transport; `bourse start` adds the trading API in the
  * same process (the embedded exchange).
@@ -40,6 +42,8 @@ export interface UbsCoreNode {
   readonly adminToken: string;
   readonly demoKeys: readonly ApiKey[];
   readonly service: UbsCoreService;
+  /** The link to `bourse matching`, with matching.kind service. */
+  readonly matching?: MatchingLink;
   readonly settlement: SettlementPort;
   readonly ledger: LedgerPort;
   /** All of the history (UBSCore keeps only the recent part in memory). */
@@ -91,9 +95,11 @@ export async function startEmbeddedExchange(
   };
 }
 
+/** `hotPath`: the transport to reach `bourse matching` on (matching.kind service); opened here if not given. */
 export async function startUbsCoreNode(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
+  hotPath?: HotPath,
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
   const exchange = new ExchangeDefinition(config.exchange);
@@ -122,8 +128,12 @@ export async function startUbsCoreNode(
       await settlement.recordedDurably();
       await events?.drained();
     },
+    matching: config.matching.kind === "service" ? "remote" : "local",
   });
   service.onCommand(record);
+  const ownHotPath = config.matching.kind === "service" && !hotPath ? await openHotPath(config) : undefined;
+  const matchingAt = (hotPath ?? ownHotPath)?.matching;
+  const matching = matchingAt && MatchingLink.start(service, matchingAt.transport, matchingAt.address);
   const reconcileNow = () =>
     service.exclusive(async () => {
       const lsn = service.lastLsn;
@@ -159,6 +169,7 @@ export async function startUbsCoreNode(
     adminToken,
     demoKeys: config.demo ? keys.all().filter((k) => DEMO_USERS.includes(k.label)) : [],
     service,
+    matching,
     settlement,
     ledger,
     store,
@@ -171,6 +182,8 @@ export async function startUbsCoreNode(
       clearInterval(recovery);
       await admin.close();
       await transfers.close();
+      matching?.close();
+      await ownHotPath?.close();
       await service.close();
       await closeSettlement();
       await events?.close();

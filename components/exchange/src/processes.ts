@@ -6,16 +6,15 @@ import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { MatchingService } from "../../matching/src/service.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
 import { CassandraStore } from "../../store/src/cassandra-store.ts";
 import type { HistoryReader, Page } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
-import { AeronClient } from "../../transport/aeron/src/client.ts";
-import { aeronTransport } from "../../transport/aeron/src/transport.ts";
-import type { Transport } from "../../transport/src/port.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
+import { openHotPath } from "./hot-path.ts";
 
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
@@ -35,51 +34,15 @@ export interface UbsCoreProcess {
   close(): Promise<void>;
 }
 
-interface HotPath {
-  readonly transport: Transport;
-  readonly listen: string;
-  readonly address: string;
-  readonly lost: Promise<Error>;
-  close(): Promise<void>;
-}
-
-/** Where a gateway finds UBSCore, for messages. */
-export function upstreamOf(config: BourseConfig): string {
-  const t = config.transport;
-  return t.kind === "aeron" ? `Aeron stream ${t.stream} (${t.dir})` : config.ubscore.address;
-}
-
-/** The transport the config names, and the addresses UBSCore listens on and gateways dial. */
-async function openHotPath(config: BourseConfig): Promise<HotPath> {
-  const t = config.transport;
-  if (t.kind === "tcp") {
-    return {
-      transport: tcpTransport,
-      listen: config.ubscore.listen,
-      address: config.ubscore.address,
-      lost: new Promise<Error>(() => {}),
-      close: async () => {},
-    };
-  }
-  let onLost!: (e: Error) => void;
-  const lost = new Promise<Error>((resolve) => {
-    onLost = resolve;
-  });
-  const client = await AeronClient.connect({ dir: t.dir, onError: onLost });
-  return {
-    transport: aeronTransport(client, { channel: t.channel, replyChannel: t.replyChannel }),
-    listen: String(t.stream),
-    address: String(t.stream),
-    lost,
-    close: () => client.close(),
-  };
-}
-
 export async function startUbsCoreProcess(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<UbsCoreProcess> {
-  const node = await startUbsCoreNode(config, log);
+  const hotPath = await openHotPath(config);
+  const node = await startUbsCoreNode(config, log, hotPath).catch(async (e: Error) => {
+    await hotPath.close();
+    throw e;
+  });
   const { funding, keys, store } = node;
   const replication = new ReplicationServer(
     node.service,
@@ -98,8 +61,8 @@ export async function startUbsCoreProcess(
     () => keys.all().map((key): ApiKeyEvent => ({ kind: "apiKey", key })),
   );
   keys.onCreated((key) => replication.broadcast({ kind: "apiKey", key } satisfies ApiKeyEvent));
-  const hotPath = await openHotPath(config);
-  const server = await hotPath.transport.listen(hotPath.listen, (channel) => replication.accept(channel));
+  const { ubscore } = hotPath;
+  const server = await ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel));
   return {
     node,
     address: server.address,
@@ -128,7 +91,7 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const keyRing = new KeyRing();
   const hotPath = await openHotPath(config);
-  const channel = await hotPath.transport.connect(hotPath.address).catch(async (e: Error) => {
+  const channel = await hotPath.ubscore.transport.connect(hotPath.ubscore.address).catch(async (e: Error) => {
     await hotPath.close();
     throw e;
   });
@@ -211,6 +174,40 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     async close() {
       await service.close();
       await log.close();
+    },
+  };
+}
+
+/**
+ * `bourse matching` (matching.kind service): the order books, run for UBSCore over the hot-path
+ * transport. Stateless: UBSCore hands the books over whenever it connects.
+ */
+export interface MatchingProcess {
+  readonly service: MatchingService;
+  readonly address: string;
+  readonly lost: Promise<Error>;
+  close(): Promise<void>;
+}
+
+export async function startMatchingProcess(config: BourseConfig): Promise<MatchingProcess> {
+  const hotPath = await openHotPath(config);
+  if (!hotPath.matching) {
+    await hotPath.close();
+    throw new BourseError("INVALID_CONFIG", "bourse matching needs matching.kind service");
+  }
+  const { transport, listen } = hotPath.matching;
+  const markets = new ExchangeDefinition(config.exchange).markets.map((m) => ({
+    id: m.id,
+    quotePerTickLot: Number(m.quotePerTickLot),
+  }));
+  const service = await MatchingService.start({ transport, listen, markets });
+  return {
+    service,
+    address: service.address,
+    lost: hotPath.lost,
+    async close() {
+      await service.close();
+      await hotPath.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import { dial } from "./dial.ts";
 import type { Channel, Transport, TransportServer } from "./port.ts";
 
 /**
@@ -126,18 +127,8 @@ export class RpcClient {
     waitMs = 60_000,
   ): Promise<RpcClient> {
     const client = new RpcClient(transport, address, onPush);
-    const deadline = Date.now() + waitMs;
-    for (let delay = 50; ; delay = Math.min(1_000, delay * 2)) {
-      try {
-        client.attach(await transport.connect(address));
-        return client;
-      } catch (e) {
-        if (Date.now() + delay > deadline) {
-          throw new BourseError("UNAVAILABLE", `cannot reach ${address}: ${(e as Error).message}`);
-        }
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    client.attach((await dial(transport, address, { until: Date.now() + waitMs }))!);
+    return client;
   }
 
   call<T>(method: string, ...args: unknown[]): Promise<T> {
@@ -179,15 +170,13 @@ export class RpcClient {
   }
 
   private async reconnect(): Promise<void> {
-    for (let delay = 50; !this.closed; delay = Math.min(2_000, delay * 2)) {
-      await new Promise((r) => setTimeout(r, delay));
-      if (this.closed) return;
-      try {
-        return this.attach(await this.transport.connect(this.address));
-      } catch (e) {
-        this.lastError = e as Error;
-      }
-    }
+    const channel = await dial(this.transport, this.address, {
+      stopped: () => this.closed,
+      onError: (e) => {
+        this.lastError = e;
+      },
+    });
+    if (channel) this.attach(channel);
   }
 
   private receive(message: Message): void {

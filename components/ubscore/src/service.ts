@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
-import { type CommandResult, type Retention, UbsCore } from "./core.ts";
-import type { UbsCommand } from "./types.ts";
+import { type CommandResult, type Forwarded, type MatchingMode, type Retention, UbsCore } from "./core.ts";
+import type { MatchedOutcome, UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
 export type CommandListener = (cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore) => void;
@@ -28,6 +28,18 @@ export interface UbsCoreServiceOptions {
   readonly beforeSnapshot?: () => Promise<void>;
   /** Asked before each command is journaled; a promise holds the command until it resolves. */
   readonly admit?: () => Promise<void> | undefined;
+  /** Where the books run: here, or in `bourse matching` (see `connectMatching`). */
+  readonly matching?: MatchingMode;
+}
+
+interface Applied {
+  readonly result: CommandResult;
+  readonly lsn: number;
+}
+
+interface Awaiting {
+  resolve(applied: Applied): void;
+  reject(e: Error): void;
 }
 /**
  * What the gateway needs of UBSCore: its state to read, a way to submit commands, and the stream
@@ -49,6 +61,12 @@ export class UbsCoreService implements UbsCoreView {
   private drained: (() => void) | undefined;
   /** A failed snapshot loses nothing (the journal still holds every command) but is reported here. */
   lastSnapshotError: Error | undefined;
+  /** Where forwarded order commands go (matching.kind service): the link to `bourse matching`. */
+  private forward: ((f: Forwarded) => void) | undefined;
+  /** Submitters of forwarded commands, by market and sequence, waiting for the outcome. */
+  private readonly awaiting = new Map<string, Awaiting>();
+  /** Per market, the last sequence whose outcome is journaled or on its way to the journal. */
+  private readonly outcomeSeq: number[] = [];
 
   private constructor(
     readonly core: UbsCore,
@@ -71,9 +89,10 @@ export class UbsCoreService implements UbsCoreView {
     });
     const snapshots = new SnapshotStore(join(dataDir, "ubscore", "snapshots"));
     const latest = await snapshots.loadLatest();
+    const matching = options.matching ?? "local";
     const core = latest
-      ? UbsCore.restore(exchange, latest.bytes, options.retention)
-      : new UbsCore(exchange, options.retention);
+      ? UbsCore.restore(exchange, latest.bytes, options.retention, matching)
+      : new UbsCore(exchange, options.retention, matching);
     const from = (latest?.lsn ?? 0) + 1;
     await journal.replay(from, (payload, lsn) => {
       const cmd = decodeCommand(payload);
@@ -98,11 +117,23 @@ export class UbsCoreService implements UbsCoreView {
     return (await this.submitAt(cmd)).result;
   }
 
-  /** submit, also telling the journal position the command got (replicas wait for it). */
-  async submitAt(cmd: UbsCommand): Promise<{ result: CommandResult; lsn: number }> {
+  /**
+   * submit, also telling the journal position the command got (replicas wait for it). An order
+   * command run by the matching service resolves with its outcome's result and position.
+   */
+  async submitAt(cmd: UbsCommand): Promise<Applied> {
     while (this.gate) await this.gate;
     const held = this.admit();
     if (held) await held;
+    const applied = await this.record(cmd);
+    const f = applied.result.forwarded;
+    if (!f) return applied;
+    // Registered before any message can arrive: the outcome comes in a later turn.
+    return new Promise((resolve, reject) => this.awaiting.set(`${f.marketId}:${f.seq}`, { resolve, reject }));
+  }
+
+  /** Journals the command, then applies it (in journal order) and tells the listeners. */
+  private async record(cmd: UbsCommand): Promise<Applied> {
     this.inflight++;
     try {
       const lsn = await this.journal.append(encodeCommand(cmd));
@@ -110,6 +141,7 @@ export class UbsCoreService implements UbsCoreView {
         const result = this.core.apply(cmd);
         this.appliedLsn = lsn;
         for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
+        if (result.forwarded) this.forward?.(result.forwarded);
         return { result, lsn };
       } finally {
         if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
@@ -117,6 +149,47 @@ export class UbsCoreService implements UbsCoreView {
     } finally {
       if (--this.inflight === 0) this.drained?.();
     }
+  }
+
+  /** Sends every command forwarded from now on to `forward` (the link to `bourse matching`). */
+  connectMatching(forward: (f: Forwarded) => void): void {
+    this.forward = forward;
+  }
+
+  /**
+   * For a matching service that (re)connects: the books as of the last applied outcomes, and
+   * every command forwarded since. Outcomes it sends again for commands whose outcome is already
+   * on its way to the journal are journaled twice; the second changes nothing.
+   */
+  handover(): ReturnType<UbsCore["matchingHandover"]> {
+    const handover = this.core.matchingHandover();
+    for (const b of handover.books) this.outcomeSeq[b.marketId] = b.matched;
+    return handover;
+  }
+
+  /** An outcome from the matching service: journaled and applied in turn, then its submitter answered. */
+  receiveOutcome(outcome: MatchedOutcome): void {
+    const { marketId, seq } = outcome;
+    if (seq <= (this.outcomeSeq[marketId] ?? 0)) return;
+    this.outcomeSeq[marketId] = seq;
+    const take = () => {
+      const waiting = this.awaiting.get(`${marketId}:${seq}`);
+      this.awaiting.delete(`${marketId}:${seq}`);
+      return waiting;
+    };
+    const inTurn = async () => {
+      while (this.gate) await this.gate;
+      return this.record(outcome);
+    };
+    inTurn().then(
+      (applied) => {
+        if (applied.result.repeated) return;
+        const waiting = take();
+        if (applied.result.error) waiting?.reject(applied.result.error);
+        else waiting?.resolve(applied);
+      },
+      (e: Error) => take()?.reject(e),
+    );
   }
 
   /** The journal position of the last command appended (applied once its submit resolves). */
@@ -170,6 +243,9 @@ export class UbsCoreService implements UbsCoreView {
   }
 
   async close(): Promise<void> {
+    const closing = new BourseError("UNAVAILABLE", "UBSCore is shutting down");
+    for (const waiting of this.awaiting.values()) waiting.reject(closing);
+    this.awaiting.clear();
     await this.snapshotting;
     await this.journal.close();
   }

@@ -1,0 +1,60 @@
+import type { BourseConfig } from "../../config/src/schema.ts";
+import { AeronClient } from "../../transport/aeron/src/client.ts";
+import { aeronTransport } from "../../transport/aeron/src/transport.ts";
+import type { Transport } from "../../transport/src/port.ts";
+import { tcpTransport } from "../../transport/src/tcp.ts";
+
+/** One side of a hop: the transport, where the server listens and where clients dial. */
+export interface Endpoint {
+  readonly transport: Transport;
+  readonly listen: string;
+  readonly address: string;
+}
+
+/**
+ * The configured hot-path transport: Aeron IPC/UDP through the media driver, or TCP. It carries
+ * gateways <-> UBSCore (`ubscore`) and, with matching.kind service, UBSCore <-> matching
+ * (`matching`, on its own stream and channel).
+ */
+export interface HotPath {
+  readonly ubscore: Endpoint;
+  readonly matching?: Endpoint;
+  /** Resolves if the transport fails for good (the media driver died): the process must restart. */
+  readonly lost: Promise<Error>;
+  close(): Promise<void>;
+}
+
+/** Where a gateway finds UBSCore, for messages. */
+export function upstreamOf(config: BourseConfig): string {
+  const t = config.transport;
+  return t.kind === "aeron" ? `Aeron stream ${t.stream} (${t.dir})` : config.ubscore.address;
+}
+
+export async function openHotPath(config: BourseConfig): Promise<HotPath> {
+  const { transport: t, matching: m } = config;
+  if (t.kind === "tcp") {
+    return {
+      ubscore: { transport: tcpTransport, listen: config.ubscore.listen, address: config.ubscore.address },
+      matching:
+        m.kind === "service" ? { transport: tcpTransport, listen: m.listen, address: m.address } : undefined,
+      lost: new Promise<Error>(() => {}),
+      close: async () => {},
+    };
+  }
+  let onLost!: (e: Error) => void;
+  const lost = new Promise<Error>((resolve) => {
+    onLost = resolve;
+  });
+  const client = await AeronClient.connect({ dir: t.dir, onError: onLost });
+  const stream = (id: number, channel: string): Endpoint => ({
+    transport: aeronTransport(client, { channel, replyChannel: t.replyChannel }),
+    listen: String(id),
+    address: String(id),
+  });
+  return {
+    ubscore: stream(t.stream, t.channel),
+    matching: m.kind === "service" ? stream(m.stream, m.channel ?? t.channel) : undefined,
+    lost,
+    close: () => client.close(),
+  };
+}

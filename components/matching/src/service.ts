@@ -1,0 +1,100 @@
+import type { Channel, Transport, TransportServer } from "../../transport/src/port.ts";
+import { MatchingEngine } from "./engine.ts";
+import { decodeCommandMessage, decodeHandover, encodeOutcome, MatchingMessage, messageType } from "./wire.ts";
+
+export interface MatchingServiceOptions {
+  readonly transport: Transport;
+  readonly listen: string;
+  /** Each market's id and its quote units per (tick x lot). */
+  readonly markets: readonly { readonly id: number; readonly quotePerTickLot: number }[];
+}
+
+/**
+ * `bourse matching`: the order books of every market, run for UBSCore. It keeps nothing on disk:
+ * UBSCore journals each command it forwards and each outcome it gets back, and whenever it
+ * connects it hands over the books (HANDOVER) and sends again every command still unanswered,
+ * so a restart of either side resumes from UBSCore's journal. One UBSCore is served at a time:
+ * a new connection (UBSCore restarted, or moved) replaces the old one.
+ */
+export class MatchingService {
+  private session: Channel | undefined;
+  private engines = new Map<number, MatchingEngine>();
+  /** The sequence each market's next command must carry. */
+  private readonly expected = new Map<number, number>();
+  private server!: TransportServer;
+  /** Commands matched since start, and handovers taken (for the logs and tests). */
+  commands = 0;
+  handovers = 0;
+
+  private constructor(private readonly markets: MatchingServiceOptions["markets"]) {}
+
+  static async start(options: MatchingServiceOptions): Promise<MatchingService> {
+    const service = new MatchingService(options.markets);
+    service.server = await options.transport.listen(options.listen, (channel) => service.accept(channel));
+    return service;
+  }
+
+  get address(): string {
+    return this.server.address;
+  }
+
+  async close(): Promise<void> {
+    this.session?.close();
+    await this.server.close();
+  }
+
+  private accept(channel: Channel): void {
+    this.session?.close();
+    this.session = channel;
+    this.engines = new Map();
+    channel.onClose(() => {
+      if (this.session === channel) this.session = undefined;
+    });
+    channel.onMessage((message) => {
+      if (this.session !== channel) return;
+      // A message that does not decode, or out of sequence, ends the session: UBSCore
+      // reconnects and hands over afresh, which puts both sides back in step.
+      try {
+        this.receive(channel, message);
+      } catch {
+        channel.close();
+      }
+    });
+  }
+
+  private receive(channel: Channel, message: Uint8Array): void {
+    switch (messageType(message)) {
+      case MatchingMessage.Handover:
+        return this.takeOver(message);
+      case MatchingMessage.Command: {
+        const { marketId, seq, command } = decodeCommandMessage(message);
+        const engine = this.engines.get(marketId);
+        if (!engine || seq !== this.expected.get(marketId))
+          throw new Error(`market ${marketId}: unexpected ${seq}`);
+        engine.events.clear();
+        engine.execute(command);
+        this.expected.set(marketId, seq + 1);
+        this.commands++;
+        channel.send(encodeOutcome(marketId, seq, engine.events.data, engine.events.count));
+        return;
+      }
+      default:
+        throw new Error("unknown message");
+    }
+  }
+
+  private takeOver(message: Uint8Array): void {
+    const engines = new Map<number, MatchingEngine>();
+    for (const book of decodeHandover(message)) {
+      const market = this.markets.find((m) => m.id === book.marketId);
+      if (!market) throw new Error(`unknown market ${book.marketId}`);
+      engines.set(
+        market.id,
+        MatchingEngine.restore(book.snapshot, { quotePerTickLot: market.quotePerTickLot }),
+      );
+      this.expected.set(market.id, book.matched + 1);
+    }
+    this.engines = engines;
+    this.handovers++;
+  }
+}

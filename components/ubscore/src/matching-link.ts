@@ -1,0 +1,77 @@
+import {
+  decodeOutcome,
+  encodeCommandMessage,
+  encodeHandover,
+  MatchingMessage,
+  messageType,
+} from "../../matching/src/wire.ts";
+import { dial } from "../../transport/src/dial.ts";
+import type { Channel, Transport } from "../../transport/src/port.ts";
+import type { UbsCoreService } from "./service.ts";
+
+/**
+ * UBSCore's connection to `bourse matching` (matching.kind service). On every connection it
+ * hands the books over and sends again the commands still unanswered, then forwards each new
+ * order command as UBSCore journals it; outcomes go to the service, which journals and applies
+ * them. Lost, it reconnects (matching restarting); meanwhile commands wait in UBSCore's state
+ * and go out with the next handover.
+ */
+export class MatchingLink {
+  private channel: Channel | undefined;
+  private stopped = false;
+  /** Why the link is down, while it is. */
+  lastError: Error | undefined;
+
+  private constructor(
+    private readonly service: UbsCoreService,
+    private readonly transport: Transport,
+    private readonly address: string,
+  ) {}
+
+  static start(service: UbsCoreService, transport: Transport, address: string): MatchingLink {
+    const link = new MatchingLink(service, transport, address);
+    service.connectMatching((f) => link.channel?.send(encodeCommandMessage(f)));
+    void link.connect();
+    return link;
+  }
+
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  close(): void {
+    this.stopped = true;
+    this.channel?.close();
+  }
+
+  private async connect(): Promise<void> {
+    const channel = await dial(this.transport, this.address, {
+      stopped: () => this.stopped,
+      onError: (e) => {
+        this.lastError = e;
+      },
+    });
+    if (!channel) return;
+    if (this.stopped) return channel.close();
+    channel.onMessage((message) => {
+      // Anything but an outcome is a broken peer: drop it, reconnect, hand over afresh.
+      try {
+        if (messageType(message) !== MatchingMessage.Outcome) throw new Error("not an outcome");
+        this.service.receiveOutcome({ kind: "matched", ...decodeOutcome(message) });
+      } catch {
+        channel.close();
+      }
+    });
+    channel.onClose((e) => {
+      if (this.channel === channel) this.channel = undefined;
+      this.lastError = e ?? new Error(`${this.address} closed the connection`);
+      if (!this.stopped) void this.connect();
+    });
+    // In one turn: no command is forwarded between the handover and the channel taking over.
+    const { books, pending } = this.service.handover();
+    channel.send(encodeHandover(books));
+    for (const f of pending) channel.send(encodeCommandMessage(f));
+    this.channel = channel;
+    this.lastError = undefined;
+  }
+}

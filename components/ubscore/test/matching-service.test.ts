@@ -1,0 +1,111 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isBourseError } from "../../domain/src/errors.ts";
+import { MatchingService } from "../../matching/src/service.ts";
+import { tcpTransport } from "../../transport/src/tcp.ts";
+import { MatchingLink } from "../src/matching-link.ts";
+import { UbsCoreService } from "../src/service.ts";
+import type { UbsCommand } from "../src/types.ts";
+import { dump, exchange, script, submitAll } from "./fixtures.ts";
+
+/** UBSCore with matching.kind service against a real `bourse matching` service over TCP loopback. */
+const markets = exchange.markets.map((m) => ({ id: m.id, quotePerTickLot: Number(m.quotePerTickLot) }));
+
+async function remoteUbsCore(dir: string, address: string) {
+  const service = await UbsCoreService.open(dir, exchange, { matching: "remote" });
+  const link = MatchingLink.start(service, tcpTransport, address);
+  return {
+    service,
+    link,
+    async close() {
+      link.close();
+      await service.close();
+    },
+  };
+}
+
+async function submitInOrder(service: UbsCoreService, cmds: UbsCommand[]): Promise<string[]> {
+  const answers: string[] = [];
+  for (const cmd of cmds) {
+    answers.push(
+      await service.submit(cmd).then(
+        (r) => r.order?.status ?? "OK",
+        (e) => {
+          if (!isBourseError(e)) throw e;
+          return e.code;
+        },
+      ),
+    );
+  }
+  return answers;
+}
+
+describe("UBSCore with bourse matching", () => {
+  it("answers every command as local books do, and replays the same state without matching", async () => {
+    const local = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-ubs-")), exchange);
+    const expected = await submitInOrder(local, script());
+    await local.close();
+
+    const matching = await MatchingService.start({ transport: tcpTransport, listen: "127.0.0.1:0", markets });
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ubs-"));
+    const remote = await remoteUbsCore(dir, matching.address);
+    expect(await submitInOrder(remote.service, script())).toEqual(expected);
+    expect(dump(remote.service.core)).toBe(dump(local.core));
+    expect(matching.commands).toBeGreaterThan(200);
+    await remote.close();
+    await matching.close();
+    // The journal holds the outcomes: replay needs no matching service.
+    const replayed = await UbsCoreService.open(dir, exchange, { matching: "remote" });
+    expect(dump(replayed.core)).toBe(dump(local.core));
+    await expect(UbsCoreService.open(dir, exchange)).rejects.toThrow(/matching.kind service/);
+    await replayed.close();
+  });
+
+  it("carries on across matching restarts and a UBSCore restart with commands in flight", async () => {
+    let matching = await MatchingService.start({ transport: tcpTransport, listen: "127.0.0.1:0", markets });
+    const address = matching.address;
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ubs-"));
+    let ubs = await remoteUbsCore(dir, address);
+    const cmds = script();
+    const third = Math.floor(cmds.length / 3);
+    await submitAll(ubs.service, cmds.slice(0, third));
+
+    // Matching dies with commands on their way; they wait, and go out with the next handover.
+    const inFlight = submitAll(ubs.service, cmds.slice(third, 2 * third));
+    await matching.close();
+    matching = await MatchingService.start({ transport: tcpTransport, listen: address, markets });
+    await inFlight;
+    expect(matching.handovers).toBe(1);
+
+    // UBSCore dies while matching is away: its forwarded commands are in its journal, unanswered.
+    await matching.close();
+    const stranded = submitAll(ubs.service, cmds.slice(2 * third)).catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    await ubs.close();
+    await stranded;
+    ubs = await remoteUbsCore(dir, address);
+    expect(ubs.service.core.matchingHandover().pending.length).toBeGreaterThan(0);
+    matching = await MatchingService.start({ transport: tcpTransport, listen: address, markets });
+    for (let i = 0; i < 200 && ubs.service.core.matchingHandover().pending.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(ubs.service.core.matchingHandover().pending).toEqual([]);
+
+    // Every command got its outcome, and money is whole.
+    const state = dump(ubs.service.core);
+    expect(ubs.service.core.book(1).depth().lastUpdateId).toBeGreaterThan(cmds.length / 2);
+    expect(ubs.service.core.tradesOf(1).length).toBeGreaterThan(10);
+    for (const asset of exchange.assets) {
+      const credited =
+        asset.symbol === "USDT" ? 3n * 1_000_000_00000000n : asset.symbol === "BTC" ? 30_00000000n : 0n;
+      expect(ubs.service.core.totalOf(asset.id)).toBe(credited);
+    }
+    await ubs.close();
+    await matching.close();
+    const replayed = await UbsCoreService.open(dir, exchange, { matching: "remote" });
+    expect(dump(replayed.core)).toBe(state);
+    await replayed.close();
+  });
+});
