@@ -65,7 +65,8 @@ export class MatchingService {
   private receive(channel: Channel, message: Uint8Array): void {
     switch (messageType(message)) {
       case MatchingMessage.Handover:
-        return this.takeOver(message);
+        this.takeOver(message);
+        return;
       case MatchingMessage.Command: {
         const { marketId, seq, command } = decodeCommandMessage(message);
         const engine = this.engines.get(marketId);

@@ -403,9 +403,9 @@ export class UbsCore {
         core.openByUser.set(o.userId, (core.openByUser.get(o.userId) ?? new Set<number>()).add(o.orderId));
       }
     }
-    exchange.markets.forEach((m, i) =>
-      core.restoreBook(m, written === "local" ? state.engines[i] : state.remote[i]),
-    );
+    exchange.markets.forEach((m, i) => {
+      core.restoreBook(m, written === "local" ? state.engines[i] : state.remote[i]);
+    });
     (state.trades as TradeRecord[][]).forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
