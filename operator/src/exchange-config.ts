@@ -10,7 +10,7 @@ import type { MarketSpec } from "../../components/domain/src/market.ts";
  * same message, before any pod starts.
  */
 export interface ExchangeSpec {
-  /** Between gateways and UBSCore: TCP, or Aeron UDP through each pod's media-driver sidecar. */
+  /** The hot path (gateways -> UBSCore -> matching): TCP, or Aeron UDP through each pod's media-driver sidecar. */
   readonly transport?: "tcp" | "aeron";
   readonly assets: readonly { readonly symbol: string; readonly decimals: number }[];
   readonly markets: readonly (Omit<MarketSpec, "makerFeePpm" | "takerFeePpm"> & {
@@ -30,6 +30,10 @@ export interface InfrastructureEndpoints {
   readonly ubscoreAeron: string;
   /** Where UBSCore reaches `bourse settlement` (its Service, on the settlement port). */
   readonly settlement: string;
+  /** Where UBSCore reaches `bourse matching` (its Service, on the matching port). */
+  readonly matching: string;
+  /** Matching's pod and Aeron UDP port (transport: aeron). */
+  readonly matchingAeron: string;
 }
 
 /** Fees the CRD defaults when a market leaves them out (the API server applies the same). */
@@ -78,6 +82,14 @@ export function renderExchangeConfig(
       },
       // Settlement in its own pod: fed UBSCore's settlement feed through Kafka, dialled by UBSCore.
       settlement: { kind: "service", listen: listenOn(infra.settlement), address: infra.settlement },
+      // Matching in its own pod, dialled by UBSCore: over Aeron UBSCore publishes to matching's
+      // endpoint, and matching's pod overrides `channel` to listen (as UBSCore's does for gateways).
+      matching: {
+        kind: "service",
+        listen: listenOn(infra.matching),
+        address: infra.matching,
+        ...(spec.transport === "aeron" ? { channel: `aeron:udp?endpoint=${infra.matchingAeron}` } : {}),
+      },
     },
     `Exchange ${name}`,
   );

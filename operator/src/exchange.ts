@@ -52,7 +52,7 @@ export interface ExchangeSpec extends ConfigSpec {
   image: { repository: string; tag: string; pullPolicy: string };
   gateway: { replicas: number; resources?: Resources };
   ubscore: { storage: string; resources?: Resources };
-  matching: { storage: string; resources?: Resources };
+  matching: { replicas: number; resources?: Resources };
   settlement: { replicas: number; resources?: Resources };
   tigerbeetle: {
     replicas: number;

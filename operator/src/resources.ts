@@ -36,11 +36,14 @@ export const PORTS = {
   trading: 8080,
   admin: 8081,
   transport: 7100,
-  /** Aeron UDP (transport: aeron): UBSCore's endpoint, and each gateway's endpoint for replies. */
+  /** Aeron UDP (transport: aeron): UBSCore's endpoint; each client's (gateways', UBSCore's) for replies. */
   aeron: 7200,
   aeronReply: 7201,
   /** `bourse settlement`: UBSCore's status and `caughtUp` calls. */
   settlement: 7300,
+  /** `bourse matching`: UBSCore's order commands, over TCP; over Aeron UDP, matching's endpoint. */
+  matching: 7400,
+  matchingAeron: 7401,
   tigerbeetle: 3001,
   kafka: 9092,
   controller: 9093,
@@ -144,7 +147,9 @@ export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
   if (!ex.spec.tigerbeetle.external) add(tigerbeetle(ex, facts));
   if (!ex.spec.kafka.external) add(kafka(ex, facts));
   if (!ex.spec.scylla.external) add(scylla(ex));
-  for (const c of COMPONENTS) add(component(ex, c, configHash));
+  add(component(ex, "ubscore", configHash));
+  add(matching(ex, configHash));
+  add(component(ex, "gateway", configHash));
   add(settlement(ex, configHash));
   return { objects, workloads };
 }
@@ -168,6 +173,8 @@ export function infrastructureEndpoints(ex: Exchange, facts: ClusterFacts): Infr
     // Aeron status messages go back to the sender's address: the pod itself, not a Service IP.
     ubscoreAeron: `${objectName(ex, "ubscore")}-0.${objectName(ex, "ubscore")}-headless.${ns}.svc:${PORTS.aeron}`,
     settlement: `${objectName(ex, "settlement")}.${ns}.svc:${PORTS.settlement}`,
+    matching: `${objectName(ex, "matching")}.${ns}.svc:${PORTS.matching}`,
+    matchingAeron: `${objectName(ex, "matching")}-0.${objectName(ex, "matching")}-headless.${ns}.svc:${PORTS.matchingAeron}`,
   };
 }
 
@@ -328,13 +335,12 @@ function scylla(ex: Exchange): Rendered {
 // ---- Bourse components ----
 
 /**
- * `bourse ubscore` (single writer: journal, matching engines, transfers, operator API) and
- * `bourse gateway` (any number, each on a replica of UBSCore), both on the Aeron media driver.
- * Matching runs inside the UBSCore pod in this release (see docs/operator.md); settlement runs
- * in its own pod (settlement() below).
+ * `bourse ubscore` (single writer: journal, transfers, operator API; it journals every order
+ * command and matching's outcome) and `bourse gateway` (any number, each on a replica of
+ * UBSCore), both on the Aeron media driver. Matching (matching() below) and settlement
+ * (settlement() below) run in pods of their own.
  */
 type ComponentName = "ubscore" | "gateway";
-const COMPONENTS: ComponentName[] = ["ubscore", "gateway"];
 
 function component(ex: Exchange, c: ComponentName, configHash: string): Rendered {
   const name = objectName(ex, c);
@@ -345,7 +351,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     ...bourseContainer(ex, c),
     env: [
       { name: "AERON_DIR", value: "/dev/shm/aeron" },
-      ...(aeron ? aeronEnv(ubscore) : []),
+      ...(aeron ? aeronEnv(c) : []),
       ...(ubscore
         ? [
             {
@@ -357,15 +363,16 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     ],
     ports: ubscore
       ? [
-          aeron
-            ? { name: "aeron", containerPort: PORTS.aeron, protocol: "UDP" }
-            : { name: "transport", containerPort: PORTS.transport },
+          ...(aeron
+            ? [
+                { name: "aeron", containerPort: PORTS.aeron, protocol: "UDP" },
+                // Matching's replies to UBSCore, its client.
+                AERON_REPLY_PORT,
+              ]
+            : [{ name: "transport", containerPort: PORTS.transport }]),
           { name: "admin", containerPort: PORTS.admin },
         ]
-      : [
-          { name: "trading", containerPort: PORTS.trading },
-          ...(aeron ? [{ name: "aeron-reply", containerPort: PORTS.aeronReply, protocol: "UDP" }] : []),
-        ],
+      : [{ name: "trading", containerPort: PORTS.trading }, ...(aeron ? [AERON_REPLY_PORT] : [])],
     // Over Aeron nothing listens on TCP 7100: the operator API's port says UBSCore is up.
     readinessProbe: ubscore
       ? { tcpSocket: { port: aeron ? PORTS.admin : PORTS.transport }, periodSeconds: 5 }
@@ -377,16 +384,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
       ...(ubscore ? [DATA_MOUNT] : []),
     ],
   };
-  const pod = {
-    annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
-    initContainers: [mediaDriver(ex)],
-    containers: [container],
-    volumes: [
-      ...bourseVolumes(ex),
-      // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
-      { name: "aeron", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
-    ],
-  };
+  const pod = aeronPod(ex, container, configHash);
   if (ubscore) {
     return {
       objects: [
@@ -409,6 +407,47 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
       pdb(ex, c),
     ],
     workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
+  };
+}
+
+/**
+ * `bourse matching`: the order books, in memory only. UBSCore journals every order command and
+ * its outcome, and whenever matching connects it sends the books (derived from its own state) and
+ * every command not yet answered; so matching keeps no journal and no volume.
+ * - A StatefulSet of at most one replica: one writer per market set, and at most one pod named
+ *   `<name>-matching-0` at any time (a Deployment may briefly run two, even with Recreate);
+ *   its stable DNS name (the headless Service) is where UBSCore sends Aeron UDP.
+ * - Over TCP, UBSCore dials its ClusterIP Service (`<name>-matching:7400`).
+ * - The Aeron media-driver sidecar, like UBSCore and gateways: the hot path UBSCore -> matching.
+ * - No PodDisruptionBudget, like UBSCore and settlement: with one replica, `maxUnavailable: 1`
+ *   allows every eviction anyway, and anything stricter would block node drains.
+ */
+function matching(ex: Exchange, configHash: string): Rendered {
+  const c = "matching";
+  const name = objectName(ex, c);
+  const { replicas, resources } = ex.spec.matching;
+  const aeron = ex.spec.transport === "aeron";
+  const container = {
+    ...bourseContainer(ex, c),
+    env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }, ...(aeron ? aeronEnv(c) : [])],
+    ports: [
+      aeron
+        ? { name: "aeron", containerPort: PORTS.matchingAeron, protocol: "UDP" }
+        : { name: c, containerPort: PORTS.matching },
+    ],
+    // Over Aeron it serves nothing on TCP: ready once running (after its media driver's startup probe).
+    ...(aeron ? {} : { readinessProbe: { tcpSocket: { port: PORTS.matching }, periodSeconds: 5 } }),
+    resources,
+    volumeMounts: [...BOURSE_MOUNTS, { name: "aeron", mountPath: "/dev/shm" }],
+  };
+  return {
+    objects: [
+      statefulSet(ex, name, c, replicas, aeronPod(ex, container, configHash)),
+      clientService(ex, c, [{ name: c, port: PORTS.matching }]),
+      // The StatefulSet's governing Service: the pod's DNS name, which UBSCore sends Aeron UDP to.
+      headlessService(ex, c, { port: PORTS.matchingAeron, protocol: "UDP" }),
+    ],
+    workloads: [{ kind: "StatefulSet", name, tier: "component", replicas }],
   };
 }
 
@@ -475,16 +514,45 @@ function bourseVolumes(ex: Exchange): Record<string, unknown>[] {
 
 /**
  * With `transport: aeron`, each side talks to its own media-driver sidecar, which carries the
- * streams over UDP: UBSCore subscribes on its pod's endpoint; a gateway takes replies on its own
- * pod IP (the downward API), which it announces when it connects.
+ * streams over UDP. A server subscribes on its pod's endpoint: UBSCore for gateways, matching for
+ * UBSCore (the shared configuration names the endpoints as their clients dial them, so the
+ * servers' pods override them to listen). A client, a gateway of UBSCore or UBSCore of matching,
+ * takes replies on its own pod IP (the downward API), which it announces when it connects.
  */
-function aeronEnv(ubscore: boolean): Record<string, unknown>[] {
-  return ubscore
-    ? [{ name: "BOURSE_AERON_CHANNEL", value: `aeron:udp?endpoint=0.0.0.0:${PORTS.aeron}` }]
-    : [
-        { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-        { name: "BOURSE_AERON_REPLY_CHANNEL", value: `aeron:udp?endpoint=$(POD_IP):${PORTS.aeronReply}` },
+function aeronEnv(c: ComponentName | "matching"): Record<string, unknown>[] {
+  const replies = [
+    { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    { name: "BOURSE_AERON_REPLY_CHANNEL", value: `aeron:udp?endpoint=$(POD_IP):${PORTS.aeronReply}` },
+  ];
+  switch (c) {
+    case "ubscore":
+      return [
+        { name: "BOURSE_AERON_CHANNEL", value: `aeron:udp?endpoint=0.0.0.0:${PORTS.aeron}` },
+        ...replies,
       ];
+    case "matching":
+      return [
+        { name: "BOURSE_MATCHING_CHANNEL", value: `aeron:udp?endpoint=0.0.0.0:${PORTS.matchingAeron}` },
+      ];
+    case "gateway":
+      return replies;
+  }
+}
+
+const AERON_REPLY_PORT = { name: "aeron-reply", containerPort: PORTS.aeronReply, protocol: "UDP" };
+
+/** A component's pod on the Aeron media driver: the sidecar, and the memory-backed /dev/shm they share. */
+function aeronPod(ex: Exchange, container: Record<string, unknown>, configHash: string): PodParts {
+  return {
+    annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
+    initContainers: [mediaDriver(ex)],
+    containers: [container],
+    volumes: [
+      ...bourseVolumes(ex),
+      // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
+      { name: "aeron", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
+    ],
+  };
 }
 
 /**
@@ -550,6 +618,7 @@ function statefulSet(
   parts: PodParts & { serviceName?: string; parallel?: boolean; volumeClaims?: unknown[] },
 ): KubeObject {
   const retention = ex.spec.volumeRetention;
+  const claims = parts.volumeClaims ?? [];
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -560,12 +629,15 @@ function statefulSet(
       podManagementPolicy: parts.parallel ? "Parallel" : "OrderedReady",
       selector: { matchLabels: selector(ex, component) },
       updateStrategy: { type: "RollingUpdate" },
-      persistentVolumeClaimRetentionPolicy: { whenDeleted: retention, whenScaled: "Retain" },
       template: podTemplate(ex, component, parts),
-      volumeClaimTemplates: (parts.volumeClaims ?? []).map((c) => ({
-        ...(c as object),
-        metadata: { ...(c as { metadata: object }).metadata, labels: labels(ex, component) },
-      })),
+      // A StatefulSet without volumes (matching) has no claims to retain or delete.
+      ...(claims.length > 0 && {
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: retention, whenScaled: "Retain" },
+        volumeClaimTemplates: claims.map((c) => ({
+          ...(c as object),
+          metadata: { ...(c as { metadata: object }).metadata, labels: labels(ex, component) },
+        })),
+      }),
     },
   };
 }

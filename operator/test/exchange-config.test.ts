@@ -14,6 +14,8 @@ const infra: InfrastructureEndpoints = {
   ubscore: "demo-ubscore.trading.svc:7100",
   ubscoreAeron: "demo-ubscore-0.demo-ubscore-headless.trading.svc:7200",
   settlement: "demo-settlement.trading.svc:7300",
+  matching: "demo-matching.trading.svc:7400",
+  matchingAeron: "demo-matching-0.demo-matching-headless.trading.svc:7401",
 };
 
 async function exampleSpec(): Promise<ExchangeSpec> {
@@ -46,6 +48,26 @@ describe("renderExchangeConfig", () => {
       address: "demo-settlement.trading.svc:7300",
     });
     expect(config.ubscore).toMatchObject({ listen: "0.0.0.0:7100", address: infra.ubscore });
+  });
+
+  it("runs matching as a service: dialled by UBSCore at its Service, or over Aeron at its pod's endpoint", async () => {
+    const spec = await exampleSpec();
+    const tcp = renderExchangeConfig("demo", { ...spec, transport: "tcp" }, infra);
+    expect(tcp.matching).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7400",
+      address: "demo-matching.trading.svc:7400",
+      stream: 1002,
+    });
+    const aeron = renderExchangeConfig("demo", { ...spec, transport: "aeron" }, infra);
+    // The channel as UBSCore publishes to it; matching's pod overrides it to listen.
+    expect(aeron.matching).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7400",
+      address: "demo-matching.trading.svc:7400",
+      stream: 1002,
+      channel: "aeron:udp?endpoint=demo-matching-0.demo-matching-headless.trading.svc:7401",
+    });
   });
 
   it("applies the CRD's fee defaults to markets that leave them out", async () => {

@@ -12,7 +12,7 @@ async function example(): Promise<Exchange> {
   ex.spec = {
     image: { repository: "ghcr.io/bourse/bourse", tag: "1.0.0", pullPolicy: "IfNotPresent" },
     ubscore: { storage: "10Gi" },
-    matching: { storage: "10Gi" },
+    matching: { replicas: 1 },
     settlement: { replicas: 1 },
     ...ex.spec,
   };
@@ -40,6 +40,7 @@ describe("renderExchange", () => {
       "infrastructure:demo-kafka",
       "infrastructure:demo-scylla",
       "component:demo-ubscore",
+      "component:demo-matching",
       "component:demo-gateway",
       "component:demo-settlement",
     ]);
@@ -61,7 +62,7 @@ describe("renderExchange", () => {
       markets: [{ ...ex.spec.markets[0]!, takerFeePpm: 2000 }, ...ex.spec.markets.slice(1)],
     };
     const b = renderExchange(ex, facts);
-    for (const name of ["demo-ubscore", "demo-gateway", "demo-settlement"]) {
+    for (const name of ["demo-ubscore", "demo-matching", "demo-gateway", "demo-settlement"]) {
       const find = (r: typeof a) =>
         r.objects.find(
           (o) => o.metadata.name === name && o.kind !== "Service" && o.kind !== "PodDisruptionBudget",
@@ -125,6 +126,77 @@ describe("renderExchange", () => {
     ex.spec.settlement = { replicas: 0 };
     const paused = renderExchange(ex, facts);
     expect(paused.workloads.find((w) => w.name === "demo-settlement")?.replicas).toBe(0);
+  });
+
+  it("runs matching as one StatefulSet with a sidecar, no volume and no budget, dialled by UBSCore", async () => {
+    const ex = await example();
+    ex.spec.matching = { replicas: 1, resources: { limits: { memory: "2Gi" } } };
+    const { objects, workloads } = renderExchange(ex, facts);
+    const ofMatching = objects.filter(
+      (o) => o.metadata.labels?.["app.kubernetes.io/component"] === "matching",
+    );
+    expect(names(ofMatching)).toEqual([
+      "Service/demo-matching",
+      "Service/demo-matching-headless",
+      "StatefulSet/demo-matching",
+    ]);
+    const sts = ofMatching.find((o) => o.kind === "StatefulSet")!.spec as Json;
+    expect(sts).toMatchObject({ replicas: 1, serviceName: "demo-matching-headless" });
+    expect(sts.volumeClaimTemplates).toBeUndefined();
+    expect(sts.persistentVolumeClaimRetentionPolicy).toBeUndefined();
+    const pod = sts.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+    expect(pod.initContainers.map((c: Json) => [c.name, c.restartPolicy])).toEqual([
+      ["media-driver", "Always"],
+    ]);
+    expect(pod.volumes).toContainEqual({ name: "aeron", emptyDir: { medium: "Memory", sizeLimit: "512Mi" } });
+    expect(pod.volumes.map((v: Json) => v.name)).not.toContain("data");
+    expect(pod.containers).toHaveLength(1);
+    expect(pod.containers[0]).toMatchObject({
+      name: "matching",
+      image: "ghcr.io/bourse/bourse:1.0.0",
+      args: ["matching", "--config", "/etc/bourse/bourse.json"],
+      env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }],
+      ports: [{ name: "matching", containerPort: 7400 }],
+      readinessProbe: { tcpSocket: { port: 7400 } },
+      resources: { limits: { memory: "2Gi" } },
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
+    const ubscore = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "demo-ubscore")!;
+    expect(sts.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
+      template(ubscore).metadata.annotations[CONFIG_HASH_ANNOTATION],
+    );
+    const service = (name: string) =>
+      ofMatching.find((o) => o.kind === "Service" && o.metadata.name === name)!.spec as Json;
+    expect(service("demo-matching")).toMatchObject({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/component": "matching" },
+      ports: [{ name: "matching", port: 7400, targetPort: 7400 }],
+    });
+    expect(service("demo-matching-headless")).toMatchObject({
+      clusterIP: "None",
+      selector: { "app.kubernetes.io/component": "matching" },
+    });
+    // UBSCore dials the Service the operator renders.
+    const config = JSON.parse((objects[0]!.data as Record<string, string>)["bourse.json"]!);
+    expect(config.matching).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7400",
+      address: "demo-matching.trading.svc:7400",
+      stream: 1002,
+    });
+    expect(workloads.find((w) => w.name === "demo-matching")).toEqual({
+      kind: "StatefulSet",
+      name: "demo-matching",
+      tier: "component",
+      replicas: 1,
+    });
+    // UBSCore keeps its journal volume.
+    expect((ubscore.spec as Json).volumeClaimTemplates).toHaveLength(1);
+
+    ex.spec.matching = { replicas: 0 };
+    const paused = renderExchange(ex, facts);
+    expect(paused.workloads.find((w) => w.name === "demo-matching")?.replicas).toBe(0);
   });
 
   it("rejects a spec Bourse itself would reject, before any pod starts", async () => {
@@ -209,6 +281,21 @@ describe("computeStatus", () => {
     expect(status.conditions!.find((c) => c.type === "InfrastructureReady")!.status).toBe("True");
   });
 
+  it("reports components not ready until the matching StatefulSet is", async () => {
+    const ex = await example();
+    const { workloads } = renderExchange(ex, facts);
+    const objects = new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+    objects.set(workloadKey("StatefulSet", "demo-matching"), ready(0));
+    const status = computeStatus(ex, { workloads, objects, now });
+    expect(status.phase).toBe("Provisioning");
+    expect(status.conditions!.find((c) => c.type === "ComponentsReady")).toMatchObject({
+      status: "False",
+      message: "waiting for demo-matching",
+    });
+    objects.set(workloadKey("StatefulSet", "demo-matching"), ready(1));
+    expect(computeStatus(ex, { workloads, objects, now }).phase).toBe("Running");
+  });
+
   it("reports a failed reconcile as not Ready and Degraded with its reason", async () => {
     const ex = await example();
     const status = computeStatus(ex, {
@@ -253,6 +340,34 @@ describe("computeStatus", () => {
     const headless = objects.find((o) => o.metadata.name === "demo-ubscore-headless")!;
     expect((headless.spec as { ports: unknown[] }).ports).toEqual([
       { name: "p7200-udp", port: 7200, targetPort: 7200, protocol: "UDP" },
+    ]);
+    // UBSCore -> matching: UBSCore publishes to matching's pod, which listens on its own endpoint;
+    // UBSCore, matching's client, takes the replies on its own pod IP, as a gateway does.
+    expect(config.matching).toMatchObject({
+      kind: "service",
+      channel: "aeron:udp?endpoint=demo-matching-0.demo-matching-headless.trading.svc:7401",
+      stream: 1002,
+    });
+    expect(env("demo-matching").BOURSE_MATCHING_CHANNEL).toBe("aeron:udp?endpoint=0.0.0.0:7401");
+    expect(env("demo-matching").BOURSE_AERON_CHANNEL).toBeUndefined();
+    expect(env("demo-ubscore").BOURSE_AERON_REPLY_CHANNEL).toBe("aeron:udp?endpoint=$(POD_IP):7201");
+    expect(container("demo-ubscore").env).toContainEqual({
+      name: "POD_IP",
+      valueFrom: { fieldRef: { fieldPath: "status.podIP" } },
+    });
+    expect(container("demo-ubscore").ports).toContainEqual({
+      name: "aeron-reply",
+      containerPort: 7201,
+      protocol: "UDP",
+    });
+    expect(container("demo-matching").ports).toEqual([
+      { name: "aeron", containerPort: 7401, protocol: "UDP" },
+    ]);
+    // Nothing listens on TCP 7400 over Aeron: no TCP readiness probe.
+    expect((container("demo-matching") as Json).readinessProbe).toBeUndefined();
+    const matchingHeadless = objects.find((o) => o.metadata.name === "demo-matching-headless")!;
+    expect((matchingHeadless.spec as { ports: unknown[] }).ports).toEqual([
+      { name: "p7401-udp", port: 7401, targetPort: 7401, protocol: "UDP" },
     ]);
   });
 });

@@ -30,6 +30,15 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+async function kubectlWithInput(args: string[], input: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile("kubectl", ["--kubeconfig", cp.kubeconfig, ...args], (e) =>
+      e ? reject(e) : resolve(),
+    );
+    child.stdin?.end(input);
+  });
+}
+
 async function kubectlFails(args: string[], input: string): Promise<string> {
   try {
     await new Promise<void>((resolve, reject) => {
@@ -135,6 +144,11 @@ describe("the Exchange CRD on a real API server", () => {
     expect(settlement).not.toContain("Reserved");
     expect(await kubectl("explain", "exchange.spec.settlement.replicas")).toContain("0 to pause settlement");
     expect(await kubectl("explain", "exchange.spec.ubscore")).not.toContain("settlement");
+    const matching = await kubectl("explain", "exchange.spec.matching");
+    expect(matching).toContain("its own StatefulSet");
+    expect(matching).not.toContain("Reserved");
+    expect(matching).not.toMatch(/storage/);
+    expect(await kubectl("explain", "exchange.spec.matching.replicas")).toContain("0 to pause matching");
   });
 
   it("rejects invalid Exchanges with the CEL messages", async () => {
@@ -164,6 +178,9 @@ describe("the Exchange CRD on a real API server", () => {
     expect(await attempt((s) => (s.settlement = { replicas: 2 }))).toMatch(
       /settlement.replicas.*less than or equal to 1/,
     );
+    expect(await attempt((s) => (s.matching = { replicas: 2 }))).toMatch(
+      /matching.replicas.*less than or equal to 1/,
+    );
   });
 });
 
@@ -183,6 +200,7 @@ describe("the operator", () => {
     const sts = Object.fromEntries((await statefulSets("demo")).map((o) => [o.metadata.name, o]));
     expect(Object.keys(sts).sort()).toEqual([
       "demo-kafka",
+      "demo-matching",
       "demo-scylla",
       "demo-tigerbeetle",
       "demo-ubscore",
@@ -224,7 +242,41 @@ describe("the operator", () => {
     expect(settlement.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
       ubscore.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
     );
-    const settlementService = (await services("demo")).find((s) => s.metadata.name === "demo-settlement")!;
+    // Matching: one pod with the media driver, no volume, ready once 7400 answers, rolled by config.
+    const matching = sts["demo-matching"]!.spec as Json;
+    expect(matching).toMatchObject({
+      replicas: 1,
+      serviceName: "demo-matching-headless",
+      podManagementPolicy: "OrderedReady",
+    });
+    expect(matching.volumeClaimTemplates ?? []).toEqual([]);
+    const matchingPod = matching.template.spec;
+    expect(matchingPod.initContainers[0]).toMatchObject({ name: "media-driver", restartPolicy: "Always" });
+    expect(matchingPod.volumes.find((v: Json) => v.name === "aeron").emptyDir.medium).toBe("Memory");
+    expect(matchingPod.securityContext.runAsNonRoot).toBe(true);
+    expect(matchingPod.containers).toHaveLength(1);
+    expect(matchingPod.containers[0]).toMatchObject({
+      args: ["matching", "--config", "/etc/bourse/bourse.json"],
+      ports: [{ name: "matching", containerPort: 7400, protocol: "TCP" }],
+      readinessProbe: { tcpSocket: { port: 7400 } },
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
+    expect(matching.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
+      ubscore.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
+    );
+    const service = async (name: string) => (await services("demo")).find((s) => s.metadata.name === name)!;
+    expect((await service("demo-matching")).spec).toMatchObject({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": "matching" },
+      ports: [{ name: "matching", port: 7400, targetPort: 7400, protocol: "TCP" }],
+    });
+    expect((await service("demo-matching-headless")).spec).toMatchObject({
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: { "app.kubernetes.io/component": "matching" },
+      ports: [{ port: 7401, protocol: "UDP" }],
+    });
+    const settlementService = await service("demo-settlement");
     expect(settlementService.spec).toMatchObject({
       type: "ClusterIP",
       selector: { "app.kubernetes.io/component": "settlement" },
@@ -255,6 +307,13 @@ describe("the operator", () => {
       kind: "service",
       listen: "0.0.0.0:7300",
       address: "demo-settlement.default.svc:7300",
+    });
+    // UBSCore dials matching's Service.
+    expect(rendered.matching).toEqual({
+      kind: "service",
+      listen: "0.0.0.0:7400",
+      address: "demo-matching.default.svc:7400",
+      stream: 1002,
     });
     const admin = (await services("demo")).find((s) => s.metadata.name === "demo-admin")!;
     expect((admin.spec as Json).selector["app.kubernetes.io/component"]).toBe("ubscore");
@@ -319,14 +378,27 @@ describe("the operator", () => {
     expect(condition(unsettled, "InfrastructureReady")?.status).toBe("True");
     await reportWorkloads("demo", () => true);
     await eventually("Running again", async () => (await getExchange("demo")).status?.phase === "Running");
+
+    await reportWorkloads("demo", (o) => o.metadata.name !== "demo-matching");
+    const unmatched = await eventually("matching unavailable", async () => {
+      const e = await getExchange("demo");
+      return condition(e, "ComponentsReady")?.status === "False" && e;
+    });
+    expect(condition(unmatched, "ComponentsReady")?.message).toBe("waiting for demo-matching");
+    expect(condition(unmatched, "Ready")?.status).toBe("False");
+    await reportWorkloads("demo", () => true);
+    await eventually("Running again", async () => (await getExchange("demo")).status?.phase === "Running");
   });
 
   it("rolls spec changes out: config, image and replicas; prunes what the spec drops", async () => {
     const deployment = async (name: string) =>
       (await deployments("demo")).find((d) => d.metadata.name === name)!;
     const hashOf = (d: KubeObject) => (d.spec as Json).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+    const statefulSet = async (name: string) =>
+      (await statefulSets("demo")).find((s) => s.metadata.name === name)!;
     const hashBefore = hashOf(await deployment("demo-gateway"));
     const settlementBefore = await deployment("demo-settlement");
+    const matchingBefore = await statefulSet("demo-matching");
     await kubectl(
       "patch",
       "exchange",
@@ -337,6 +409,7 @@ describe("the operator", () => {
         spec: {
           gateway: { replicas: 3 },
           settlement: { replicas: 0, resources: { requests: { cpu: "250m" } } },
+          matching: { resources: { limits: { memory: "1Gi" } } },
           image: { tag: "v2" },
           kafka: { storage: null, external: { bootstrapServers: ["kafka.shared:9092"] } },
         },
@@ -359,6 +432,16 @@ describe("the operator", () => {
     expect(hashOf(settlement)).toBe(template.metadata.annotations[CONFIG_HASH_ANNOTATION]);
     expect(hashOf(settlement)).not.toBe(hashOf(settlementBefore));
     expect((settlement.spec as Json).strategy).toEqual({ type: "Recreate" });
+    const matching = await eventually("matching rolled", async () => {
+      const s = await statefulSet("demo-matching");
+      return hashOf(s) !== hashOf(matchingBefore) && s;
+    });
+    expect(hashOf(matching)).toBe(template.metadata.annotations[CONFIG_HASH_ANNOTATION]);
+    const matchingSpec = matching.spec as Json;
+    expect(matchingSpec.replicas).toBe(1);
+    expect(matchingSpec.template.spec.containers[0].image).toBe("ghcr.io/bourse/bourse:v2");
+    expect(matchingSpec.template.spec.containers[0].resources).toEqual({ limits: { memory: "1Gi" } });
+    expect(matching.metadata.generation).toBeGreaterThan(matchingBefore.metadata.generation!);
     const config = await kube.get<{ data: Record<string, string> }>(
       `/api/v1/namespaces/${NS}/configmaps/demo-config`,
     );
@@ -425,5 +508,46 @@ describe("the operator", () => {
     await eventually("the Exchange gone", async () => !(await kube.find(exchangePath("demo"))));
     const pvc = await kube.find(`/api/v1/namespaces/${NS}/persistentvolumeclaims/data-demo-ubscore-0`);
     expect(pvc === undefined || (pvc as KubeObject).metadata.deletionTimestamp !== undefined).toBe(true);
+  });
+  it("with transport aeron, renders UDP endpoints between UBSCore and matching the API server accepts", async () => {
+    const ex = await example();
+    ex.metadata.name = "udp";
+    ex.spec.transport = "aeron";
+    await kubectlWithInput(["apply", "-f", "-"], JSON.stringify(ex));
+    const sts = await eventually("UBSCore and matching", async () => {
+      const all = Object.fromEntries((await statefulSets("udp")).map((o) => [o.metadata.name, o]));
+      return all["udp-ubscore"] && all["udp-matching"] && all;
+    });
+    const container = (name: string) => (sts[name]!.spec as Json).template.spec.containers[0];
+    const env = (name: string) =>
+      Object.fromEntries(container(name).env.map((e: Json) => [e.name, e.value ?? e.valueFrom]));
+    expect(env("udp-matching").BOURSE_MATCHING_CHANNEL).toBe("aeron:udp?endpoint=0.0.0.0:7401");
+    expect(container("udp-matching").ports).toEqual([
+      { name: "aeron", containerPort: 7401, protocol: "UDP" },
+    ]);
+    expect(container("udp-matching").readinessProbe).toBeUndefined();
+    expect(env("udp-ubscore")).toMatchObject({
+      BOURSE_AERON_CHANNEL: "aeron:udp?endpoint=0.0.0.0:7200",
+      POD_IP: { fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } },
+      BOURSE_AERON_REPLY_CHANNEL: "aeron:udp?endpoint=$(POD_IP):7201",
+    });
+    expect(container("udp-ubscore").ports).toContainEqual({
+      name: "aeron-reply",
+      containerPort: 7201,
+      protocol: "UDP",
+    });
+    const config = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/configmaps/udp-config`,
+    );
+    const rendered = JSON.parse(config.data["bourse.json"]!);
+    expect(rendered.matching.channel).toBe(
+      "aeron:udp?endpoint=udp-matching-0.udp-matching-headless.default.svc:7401",
+    );
+    const headless = (await services("udp")).find((s) => s.metadata.name === "udp-matching-headless")!;
+    expect((headless.spec as Json).ports).toEqual([
+      { name: "p7401-udp", port: 7401, targetPort: 7401, protocol: "UDP" },
+    ]);
+    await kubectl("delete", "exchange", "udp", "--wait=false");
+    await eventually("the Exchange gone", async () => !(await kube.find(exchangePath("udp"))));
   });
 });
