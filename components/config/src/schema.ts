@@ -56,6 +56,11 @@ export const configSchema = z
           .min(1024)
           .max(10 * 1024 * 1024)
           .default(64 * 1024),
+        /**
+         * How long an order, cancel or transfer waits for UBSCore (and the matching service behind
+         * it) before the client is told Binance's -1007: sent, execution status unknown.
+         */
+        backendTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /** Binance-style limits: request weight per client address per minute, new orders per user per 10 s. */
         rateLimit: z
           .object({

@@ -82,6 +82,7 @@ export async function startEmbeddedExchange(
     keys: node.keys,
     rateLimits: config.gateway.rateLimit,
     maxBodyBytes: config.gateway.maxBodyBytes,
+    backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
   });
   const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });

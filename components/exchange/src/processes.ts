@@ -125,6 +125,7 @@ export async function startGatewayProcess(
     keys: keyRing,
     rateLimits: config.gateway.rateLimit,
     maxBodyBytes: config.gateway.maxBodyBytes,
+    backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
   });
   const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });

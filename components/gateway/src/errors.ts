@@ -68,6 +68,13 @@ export function toApiError(e: unknown, field?: string): ApiError {
 }
 
 export const errors = {
+  /** Sent, but UBSCore did not answer in time: it may still happen (Binance's -1007). */
+  backendTimeout: () =>
+    new ApiError(
+      503,
+      -1007,
+      "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+    ),
   mandatory: (name: string) =>
     new ApiError(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`),
   notRequired: (name: string) => new ApiError(400, -1106, `Parameter '${name}' sent when not required.`),

@@ -46,6 +46,8 @@ export interface TradingApiOptions {
   readonly history: HistoryReader;
   readonly keys: ApiKeyLookup;
   readonly maxBodyBytes: number;
+  /** How long a change waits for UBSCore before the answer is -1007 (status unknown). */
+  readonly backendTimeoutMs?: number;
   readonly clock?: () => number;
   /** Request logs (secrets redacted): off, to stdout, or to a stream. */
   readonly logger?: boolean | NodeJS.WritableStream;
@@ -79,8 +81,9 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     "Binance spot REST conventions: market data, signed trading, user data streams.",
     "apiKey",
   );
-  app.register(async (api) => tradingRoutes(api, service, options.history, auth, clock, limiter));
-  app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock));
+  const submit = submitter(options.backendTimeoutMs ?? 10_000);
+  app.register(async (api) => tradingRoutes(api, service, options.history, auth, clock, limiter, submit));
+  app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock, submit));
   return app;
 }
 
@@ -91,6 +94,7 @@ function tradingRoutes(
   auth: RequestAuthenticator,
   clock: () => number,
   limiter: Limiter,
+  submit: Submitter,
 ): void {
   const core = service.core;
   const stats = new MarketStatistics((id) => core.candlesOf(id));
@@ -586,14 +590,29 @@ function field<T>(name: string, read: () => T): T {
   }
 }
 
-async function submit<T>(run: () => Promise<T>, unknownOrder?: () => ApiError): Promise<T> {
-  try {
-    return await run();
-  } catch (e) {
-    const err = toApiError(e);
-    if (unknownOrder && err.code === -2013) throw unknownOrder();
-    throw err;
-  }
+/** Runs a change against UBSCore; its errors in Binance's terms, `unknownOrder` for -2013. */
+type Submitter = <T>(run: () => Promise<T>, unknownOrder?: () => ApiError) => Promise<T>;
+
+/**
+ * A change that gets no answer within `timeoutMs` (UBSCore busy, or the matching service away)
+ * is answered -1007: it was sent and may still happen, as Binance says of its own timeouts.
+ */
+function submitter(timeoutMs: number): Submitter {
+  return async (run, unknownOrder) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(errors.backendTimeout()), timeoutMs);
+    });
+    try {
+      return await Promise.race([run(), timeout]);
+    } catch (e) {
+      const err = toApiError(e);
+      if (unknownOrder && err.code === -2013) throw unknownOrder();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /** A SIGNED request: parameters from the query string and the form body; state changes are single-use. */
@@ -637,6 +656,7 @@ function fundingRoutes(
   funding: FundingPort,
   auth: RequestAuthenticator,
   clock: () => number,
+  submit: Submitter,
 ): void {
   const core = service.core;
   const signed = (req: FastifyRequest) => verifySigned(auth, req);

@@ -1,0 +1,130 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../components/config/src/load.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { MatchingService } from "../../components/matching/src/service.ts";
+import { tcpTransport } from "../../components/transport/src/tcp.ts";
+import { freePort } from "../infra/ports.ts";
+import { TestClient } from "./client.ts";
+
+/**
+ * The trading API with the books in a matching service (matching.kind service, over TCP): a real
+ * `MatchingService` in this process, the exchange's UBSCore dialling it. While matching is away
+ * an order is journaled but unanswered: the client hears Binance's -1007 (status unknown), and the
+ * order runs once matching is back.
+ */
+let exchange: EmbeddedExchange;
+let matching: MatchingService;
+let address: string;
+let alice: TestClient;
+let bob: TestClient;
+let markets: { id: number; quotePerTickLot: number }[];
+
+const order = (side: string, quantity: string, price: string) => ({
+  symbol: "BTCUSDT",
+  side,
+  type: "LIMIT",
+  timeInForce: "GTC",
+  quantity,
+  price,
+  newOrderRespType: "FULL",
+});
+
+async function totals(): Promise<bigint[]> {
+  return exchange.service.core.exchange.assets.map((a) => exchange.service.core.totalOf(a.id));
+}
+
+beforeAll(async () => {
+  address = `127.0.0.1:${await freePort()}`;
+  const config = await loadConfig({
+    overrides: {
+      dataDir: await mkdtemp(join(tmpdir(), "bourse-matching-api-")),
+      demo: true,
+      gateway: { port: 0, adminPort: 0, backendTimeoutMs: 500 },
+      matching: { kind: "service", listen: address, address },
+    },
+  });
+  exchange = await startEmbeddedExchange(config, false);
+  markets = exchange.service.core.exchange.markets.map((m) => ({
+    id: m.id,
+    quotePerTickLot: Number(m.quotePerTickLot),
+  }));
+  matching = await MatchingService.start({ transport: tcpTransport, listen: address, markets });
+  const [a, b] = exchange.demoKeys;
+  alice = new TestClient(exchange.tradingUrl, a);
+  bob = new TestClient(exchange.tradingUrl, b);
+}, 60_000);
+
+afterAll(async () => {
+  await exchange?.close();
+  await matching?.close();
+});
+
+describe("the trading API with bourse matching", () => {
+  it("matches through the service: fills, balances and depth as with local books", async () => {
+    const before = await totals();
+    const sell = await alice.signed<{ status: string }>(
+      "POST",
+      "/api/v3/order",
+      order("SELL", "0.1", "60000"),
+    );
+    expect(sell.body.status).toBe("NEW");
+    const buy = await bob.signed<{ status: string; fills: { qty: string; price: string }[] }>(
+      "POST",
+      "/api/v3/order",
+      order("BUY", "0.04", "60000"),
+    );
+    expect(buy.status).toBe(200);
+    expect(buy.body.status).toBe("FILLED");
+    expect(buy.body.fills).toEqual([expect.objectContaining({ qty: "0.04000000", price: "60000.00000000" })]);
+    const depth = await alice.public<{ asks: string[][]; lastUpdateId: number }>("/api/v3/depth", {
+      symbol: "BTCUSDT",
+    });
+    expect(depth.body.asks).toEqual([["60000.00000000", "0.06000000"]]);
+    expect(depth.body.lastUpdateId).toBeGreaterThan(0);
+    expect(await totals()).toEqual(before);
+    expect(matching.commands).toBe(2);
+  });
+
+  it("answers -1007 while matching is away, and runs the order once it is back", async () => {
+    const before = await totals();
+    await matching.close();
+    const buy = await bob.signed<{ code: number; msg: string }>(
+      "POST",
+      "/api/v3/order",
+      order("BUY", "0.05", "59000"),
+    );
+    expect(buy.status).toBe(503);
+    expect(buy.body).toEqual({
+      code: -1007,
+      msg: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+    });
+    // Journaled and its funds frozen: it is an open order that has not reached the book yet.
+    const open = await bob.signed<{ orderId: number; price: string }[]>("GET", "/api/v3/openOrders", {
+      symbol: "BTCUSDT",
+    });
+    expect(open.body.map((o) => o.price)).toEqual(["59000.00000000"]);
+
+    matching = await MatchingService.start({ transport: tcpTransport, listen: address, markets });
+    for (let i = 0; i < 200 && exchange.service.core.matchingHandover().pending.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const depth = await bob.public<{ bids: string[][]; asks: string[][] }>("/api/v3/depth", {
+      symbol: "BTCUSDT",
+    });
+    expect(depth.body).toMatchObject({
+      bids: [["59000.00000000", "0.05000000"]],
+      asks: [["60000.00000000", "0.06000000"]],
+    });
+    expect(matching.handovers).toBe(1);
+
+    const cancel = await bob.signed<{ status: string }>("DELETE", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      orderId: open.body[0]!.orderId,
+    });
+    expect(cancel.body.status).toBe("CANCELED");
+    expect(await totals()).toEqual(before);
+  });
+});
