@@ -19,9 +19,9 @@ import { freePort } from "../infra/ports.ts";
 import { Session } from "./harness.ts";
 
 /**
- * The exchange as local processes for the end-to-end and fault suites: one `bourse ubscore` and
- * `gateways` × `bourse gateway`, talking over Aeron IPC through the given media driver (TCP on
- * loopback without one), HTTP on ports the kernel picks, state under `dataDir`, the history in
+ * The exchange as local processes for the end-to-end and fault suites: one `bourse ubscore`, one
+ * `bourse matching` (the books) and `gateways` × `bourse gateway`, talking over Aeron IPC through
+ * the given media driver (TCP on loopback without one), HTTP on ports the kernel picks, state under `dataDir`, the history in
  * the given Cassandra. Given Kafka, UBSCore publishes its event stream there and `bourse
  * settlement` runs on its own, fed from Kafka (holding the embedded ledger). Processes can be
  * SIGKILLed and restarted; every process is killed when the suite ends.
@@ -64,6 +64,7 @@ export class LocalExchange {
   ubscore!: Running;
   /** `bourse settlement`, when the exchange runs with Kafka. */
   settlement: Running | undefined;
+  matching!: Running;
   readonly gateways: Running[] = [];
   private readonly running = new Set<ChildProcess>();
 
@@ -95,8 +96,9 @@ export class LocalExchange {
     const eventLog = options.kafka
       ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
       : { kind: "none" };
-    const ports = await Promise.all(Array.from({ length: options.gateways + 3 }, () => freePort()));
-    const [transport, admin, settlementPort, ...gatewayPorts] = ports as [
+    const ports = await Promise.all(Array.from({ length: options.gateways + 4 }, () => freePort()));
+    const [transport, admin, settlementPort, matchingPort, ...gatewayPorts] = ports as [
+      number,
       number,
       number,
       number,
@@ -106,7 +108,14 @@ export class LocalExchange {
     const settlement = options.kafka
       ? { kind: "service", listen: settlementAddress, address: settlementAddress }
       : { kind: "inline" };
-    await writeFile(config, JSON.stringify({ store, eventLog, settlement }));
+    const matchingAddress = `127.0.0.1:${matchingPort}`;
+    const matching = {
+      kind: "service",
+      listen: matchingAddress,
+      address: matchingAddress,
+      stream: randomInt(1_000, 0x3fff_ffff),
+    };
+    await writeFile(config, JSON.stringify({ store, eventLog, settlement, matching }));
     const env = {
       ...process.env,
       BOURSE_CONFIG: config,
@@ -134,6 +143,7 @@ export class LocalExchange {
       options.kafka,
     );
     if (options.kafka) exchange.settlement = await exchange.spawn("settlement");
+    exchange.matching = await exchange.spawn("matching");
     exchange.ubscore = await exchange.spawn("ubscore");
     for (let i = 0; i < options.gateways; i++) exchange.gateways.push(await exchange.startGateway(i));
     await exchange.session.createUsers();
@@ -174,6 +184,13 @@ export class LocalExchange {
     this.settlement = await this.spawn("settlement");
   }
 
+  /** SIGKILLs `bourse matching` (or waits for it to end, without `kill`) and starts it again. */
+  async restartMatching(kill = true): Promise<void> {
+    if (kill) this.matching.child.kill("SIGKILL");
+    await this.matching.exited;
+    this.matching = await this.spawn("matching");
+  }
+
   /** The session's invariants through gateway `via`, plus: the store holds exactly alice's trades. */
   async checkInvariants(via: number): Promise<void> {
     const aliceTrades = await this.session.checkInvariants(this.url(via));
@@ -201,7 +218,7 @@ export class LocalExchange {
     const copy = await mkdtemp(join(tmpdir(), "bourse-replay-"));
     await cp(join(this.env.BOURSE_DATA_DIR!, "ubscore"), join(copy, "ubscore"), { recursive: true });
     const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
-    const replayed = await UbsCoreService.open(copy, exchange);
+    const replayed = await UbsCoreService.open(copy, exchange, { matching: "remote" });
     try {
       for (const who of ["alice", "bob"] as const) {
         const client = new TestClient(this.url(via), this.session.users[who]);

@@ -4,8 +4,8 @@ import { crossTrade, type Session } from "./harness.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "./local-exchange.ts";
 
 /**
- * The exchange as separate processes — `bourse ubscore` and two `bourse gateway`s over Aeron IPC
- * through the real media driver, `bourse settlement` fed from UBSCore's feed on a real Kafka (the
+ * The exchange as separate processes — `bourse ubscore`, `bourse matching` and two `bourse
+ * gateway`s over Aeron IPC through the real media driver, `bourse settlement` fed from UBSCore's feed on a real Kafka (the
  * event stream is there too), history in a real Cassandra — driven through the public API by ccxt, with components killed (SIGKILL) and restarted
  * mid-run. After each: every acknowledged order is still there, no
  * fill is applied twice, each asset's total (users plus fees) equals the deposits to the unit,
@@ -69,6 +69,27 @@ describe("the multi-process exchange", () => {
     await exchange.checkInvariants(1);
     // The event stream on Kafka: every trade once, across the crash (consumers drop repeats by lsn).
     await exchange.checkEventStream();
+  });
+
+  it("survives matching killed mid-run: orders wait for the restarted one, which takes the books over from UBSCore", async () => {
+    let restarted: Promise<void> = Promise.resolve();
+    const acks = await session.loadThenKill(
+      session.crossingOrders(exchange.url(0), exchange.url(1)),
+      15,
+      () => {
+        exchange.matching.child.kill("SIGKILL");
+        restarted = exchange.restartMatching(false);
+      },
+    );
+    await restarted;
+    const more = await session.loadThenKill(
+      session.crossingOrders(exchange.url(1), exchange.url(0)),
+      10,
+      () => {},
+    );
+    expect(acks + more).toBeGreaterThanOrEqual(25);
+    await exchange.checkInvariants(0);
+    await exchange.checkReplay(1);
   });
 
   it("survives settlement killed mid-run: trading goes on, the restarted settlement catches up once", async () => {

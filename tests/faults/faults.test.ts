@@ -8,8 +8,8 @@ import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } fro
 
 /**
  * Faults over the multi-process exchange (Aeron IPC between the processes) under steady signed
- * order load from a real Binance client: SIGKILLs of random components (UBSCore, settlement, the
- * gateways) at random points (seeded: BOURSE_FAULT_SEED), a Kafka restart (UBSCore's event
+ * order load from a real Binance client: SIGKILLs of random components (UBSCore, matching,
+ * settlement, the gateways) at random points (seeded: BOURSE_FAULT_SEED), a Kafka restart (UBSCore's event
  * stream and settlement's feed), a Cassandra crash, a torn journal
  * tail, a full disk under the journal. After each: every acknowledged order is still there, no
  * trade twice, every asset's total equals its deposits to the unit, reconcile reports no
@@ -57,19 +57,25 @@ describe("fault injection", () => {
     const { session } = exchange;
     for (let k = 0; k < KILLS; k++) {
       const pick = next();
-      const victim = pick < 0.35 ? "ubscore" : pick < 0.55 ? "settlement" : next() < 0.5 ? 0 : 1;
+      const victim =
+        pick < 0.3 ? "ubscore" : pick < 0.45 ? "matching" : pick < 0.6 ? "settlement" : next() < 0.5 ? 0 : 1;
       const seller = next() < 0.5 ? 0 : 1;
       const killAfter = 1 + Math.floor(next() * 12);
+      // Matching comes back at once: orders in flight wait for it rather than time out.
+      let restarted: Promise<void> = Promise.resolve();
       await session.loadThenKill(
         session.crossingOrders(exchange.url(seller), exchange.url(1 - seller)),
         killAfter,
-        () =>
-          (typeof victim === "number" ? exchange.gateways[victim]! : exchange[victim]!).child.kill("SIGKILL"),
+        () => {
+          (typeof victim === "number" ? exchange.gateways[victim]! : exchange[victim]!).child.kill("SIGKILL");
+          if (victim === "matching") restarted = exchange.restartMatching(false);
+        },
       );
       summary.kills++;
+      await restarted;
       if (victim === "ubscore") await exchange.restartUbsCore(false);
       else if (victim === "settlement") await exchange.restartSettlement(false);
-      else await exchange.restartGateway(victim, false);
+      else if (typeof victim === "number") await exchange.restartGateway(victim, false);
       await check(next() < 0.5 ? 0 : 1);
     }
     await exchange.checkEventStream();
