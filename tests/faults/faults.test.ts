@@ -19,7 +19,7 @@ const SEED = Number(process.env.BOURSE_FAULT_SEED ?? 20261124);
 const KILLS = Number(process.env.BOURSE_FAULT_KILLS ?? 22);
 let infra: LocalInfrastructure;
 let exchange: LocalExchange;
-const summary = { kills: 0, invariantChecks: 0 };
+const summary = { kills: 0, invariantChecks: 0, killed: new Map<string, number>() };
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed exactly. */
 function random(seed: number): () => number {
@@ -47,7 +47,7 @@ afterAll(async () => {
   exchange?.stop();
   await infra?.stop();
   process.stdout.write(
-    `faults: seed ${SEED}, ${summary.kills} kills, ${exchange?.session.acknowledged.length ?? 0} acknowledged orders, ${summary.invariantChecks} invariant checks, nothing lost\n`,
+    `faults: seed ${SEED}, ${summary.kills} kills (${[...summary.killed].map(([c, n]) => `${c} ${n}`).join(", ")}), ${exchange?.session.acknowledged.length ?? 0} acknowledged orders, ${summary.invariantChecks} invariant checks, nothing lost\n`,
   );
 });
 
@@ -72,6 +72,8 @@ describe("fault injection", () => {
         },
       );
       summary.kills++;
+      const name = typeof victim === "number" ? "gateway" : victim;
+      summary.killed.set(name, (summary.killed.get(name) ?? 0) + 1);
       await restarted;
       if (victim === "ubscore") await exchange.restartUbsCore(false);
       else if (victim === "settlement") await exchange.restartSettlement(false);

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import Fastify from "fastify";
+import { startMediaDriver } from "../../../tests/infra/aeron.ts";
+import { freePort } from "../../../tests/infra/ports.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../exchange/src/embedded.ts";
@@ -16,7 +18,9 @@ import { watchStalls } from "./stalls.ts";
  * form POST: the ceiling for the same load generator. Prints
  * one JSON line with what the load generator needs, then serves until killed. With
  * BENCH_STALLS=<file>, the exchange's event-loop stalls are reported (see stalls.ts) at each
- * SIGUSR2 (the end of each of the load generator's phases).
+ * SIGUSR2 (the end of each of the load generator's phases). With BENCH_MATCHING=service the books
+ * run in `bourse matching`, its own process, reached over TCP loopback; BENCH_MATCHING=aeron does
+ * the same over Aeron IPC through a media driver started here (every hop then goes through it).
  */
 const mode = process.argv[2];
 if (mode === "bare") {
@@ -33,14 +37,17 @@ if (mode === "bare") {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-bench-gateway-"));
   // No rate limits: the benchmark measures the gateway's own capacity.
   const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
+  const matching = await matchingOverrides(dataDir);
   const config = await loadConfig({
     overrides: {
       dataDir,
       demo: true,
       gateway: { port: 0, adminPort: 0, rateLimit: unlimited },
       ubscore: { listen: "127.0.0.1:0" },
+      ...matching?.overrides,
     },
   });
+  if (matching) await spawnBourse("matching", dataDir, config);
   // `exchange`: everything in this process; `processes`: UBSCore here, the gateway in its own process.
   const ubscore = mode === "processes" ? await startUbsCoreProcess(config, false) : undefined;
   const exchange = ubscore ? ubscore.node : await startEmbeddedExchange(config, false);
@@ -54,7 +61,12 @@ if (mode === "bare") {
   });
   await exchange.service.submit({ kind: "credit", userId: seller!.userId, asset: "BTC", amount: 10n ** 14n });
   const url = ubscore
-    ? await spawnGateway(dataDir, { ...config, ubscore: { ...config.ubscore, address: ubscore.address } })
+    ? (
+        await spawnBourse("gateway", dataDir, {
+          ...config,
+          ubscore: { ...config.ubscore, address: ubscore.address },
+        })
+      ).match(/http:\/\/[^\s,]+/)![0]
     : (exchange as EmbeddedExchange).tradingUrl;
   process.stdout.write(`${JSON.stringify({ url, keys: exchange.demoKeys })}\n`);
   let phase = 0;
@@ -62,23 +74,36 @@ if (mode === "bare") {
   // The benchmark's data (gigabytes after a soak) goes with it.
   const stop = async () => {
     await (ubscore ?? exchange).close();
+    await matching?.driver?.stop();
     await rm(dataDir, { recursive: true, force: true });
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());
 }
 
-/** `bourse gateway` as its own process, on a replica of the UBSCore started above. */
-async function spawnGateway(dataDir: string, config: BourseConfig): Promise<string> {
-  const file = join(dataDir, "gateway.json");
-  await writeFile(file, JSON.stringify({ ...config, dataDir: join(dataDir, "gateway") }));
+/** The config for BENCH_MATCHING (and the media driver it starts for `aeron`). */
+async function matchingOverrides(dataDir: string) {
+  const kind = process.env.BENCH_MATCHING;
+  if (kind !== "service" && kind !== "aeron") return undefined;
+  const address = `127.0.0.1:${await freePort()}`;
+  const driver = kind === "aeron" ? await startMediaDriver({ clientLivenessTimeoutMs: 10_000 }) : undefined;
+  return {
+    driver,
+    overrides: {
+      matching: { kind: "service", listen: address, address },
+      ...(driver ? { transport: { kind: "aeron", dir: driver.dir } } : {}),
+    },
+  };
+}
+
+/** `bourse <command>` as its own process on `config` (a gateway on a replica of the UBSCore started above); its first line. */
+async function spawnBourse(command: string, dataDir: string, config: BourseConfig): Promise<string> {
+  const file = join(dataDir, `${command}.json`);
+  await writeFile(file, JSON.stringify({ ...config, dataDir: join(dataDir, command) }));
   const bourse = new URL("../../../bin/bourse.mjs", import.meta.url).pathname;
-  const child = spawn(process.execPath, [bourse, "gateway", "--config", file], {
+  const child = spawn(process.execPath, [bourse, command, "--config", file], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   process.once("exit", () => child.kill());
-  const line = await new Promise<string>((resolve) =>
-    createInterface({ input: child.stdout! }).once("line", resolve),
-  );
-  return line.match(/http:\/\/[^\s,]+/)![0];
+  return new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
 }
