@@ -324,7 +324,8 @@ export function historyFor(core: UbsCore, result: CommandResult): HistoryBatch {
 }
 
 function commandHistory(core: UbsCore, result: CommandResult): HistoryBatch {
-  if (result.marketId === undefined) return { orders: [], trades: [] };
+  // A command forwarded to the matching service is recorded with its outcome, as it then stands.
+  if (result.marketId === undefined || result.forwarded) return { orders: [], trades: [] };
   const ids = new Set<number>();
   if (result.order) ids.add(result.order.orderId);
   for (const o of result.orders ?? []) ids.add(o.orderId);
