@@ -37,7 +37,7 @@ if (mode === "bare") {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-bench-gateway-"));
   // No rate limits: the benchmark measures the gateway's own capacity.
   const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
-  const matching = await matchingOverrides(dataDir);
+  const matching = await matchingOverrides();
   const config = await loadConfig({
     overrides: {
       dataDir,
@@ -82,7 +82,7 @@ if (mode === "bare") {
 }
 
 /** The config for BENCH_MATCHING (and the media driver it starts for `aeron`). */
-async function matchingOverrides(dataDir: string) {
+async function matchingOverrides() {
   const kind = process.env.BENCH_MATCHING;
   if (kind !== "service" && kind !== "aeron") return undefined;
   const address = `127.0.0.1:${await freePort()}`;

@@ -132,15 +132,7 @@ export class Journal {
 
   /** Calls onRecord for every record with lsn >= fromLsn, in order. */
   async replay(fromLsn: number, onRecord: (payload: Uint8Array, lsn: number) => void): Promise<void> {
-    for (let i = 0; i < this.segments.length; i++) {
-      const seg = this.segments[i]!;
-      const nextSeg = this.segments[i + 1];
-      if (nextSeg && nextSeg.firstLsn <= fromLsn) continue;
-      const bytes = await readFile(seg.path);
-      scanRecords(bytes, seg.firstLsn, (payload, lsn) => {
-        if (lsn >= fromLsn) onRecord(payload, lsn);
-      });
-    }
+    await replaySegments(this.segments, fromLsn, Number.POSITIVE_INFINITY, onRecord);
   }
 
   /** Deletes whole segments whose records all precede lsn (they are covered by a snapshot). */
@@ -202,6 +194,43 @@ export class Journal {
     this.handle = await open(seg.path, "a");
     this.size = 0;
     await fsyncDir(this.dir);
+  }
+}
+
+/**
+ * Reads records fromLsn..toLsn of the journal in `dir` without opening it for writing: what a
+ * reader beside the live writer (a snapshot worker) does. Records up to toLsn must be durable;
+ * what the writer is appending beyond them is never reached.
+ */
+export async function readJournal(
+  dir: string,
+  fromLsn: number,
+  toLsn: number,
+  onRecord: (payload: Uint8Array, lsn: number) => void,
+): Promise<void> {
+  let last = fromLsn - 1;
+  await replaySegments(await listSegments(dir), fromLsn, toLsn, (payload, lsn) => {
+    onRecord(payload, lsn);
+    last = lsn;
+  });
+  if (last !== toLsn) fail("CORRUPT_JOURNAL", `journal ${dir} ends at lsn ${last}, before ${toLsn}`);
+}
+
+async function replaySegments(
+  segments: readonly Segment[],
+  fromLsn: number,
+  toLsn: number,
+  onRecord: (payload: Uint8Array, lsn: number) => void,
+): Promise<void> {
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const nextSeg = segments[i + 1];
+    if (nextSeg && nextSeg.firstLsn <= fromLsn) continue;
+    if (seg.firstLsn > toLsn) return;
+    const bytes = await readFile(seg.path);
+    scanRecords(bytes, seg.firstLsn, (payload, lsn) => {
+      if (lsn >= fromLsn && lsn <= toLsn) onRecord(payload, lsn);
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { BourseError, fail } from "../../domain/src/errors.ts";
+import { BourseError, fail, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { feeOf, lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
@@ -251,10 +251,9 @@ export class UbsCore {
   }
 
   /**
-   * The snapshot as chunks, for writing without stopping the world: the header (balances, books)
-   * is serialized now and open orders are copied now; closed orders and trades, which never change
-   * again, are captured by reference; records are serialized as the chunks are taken, a thousand
-   * at a time.
+   * The snapshot as chunks, records serialized a thousand at a time as the chunks are taken, so a
+   * large one is never one string. The core must not change until they are all taken: the
+   * snapshot worker's core never does (snapshot-worker.ts).
    */
   snapshotChunks(): Iterable<Buffer> {
     const header = {
@@ -286,20 +285,11 @@ export class UbsCore {
       now: this.now,
     };
     const head = Buffer.from(`${stringifyExact(header)}\n`);
-    // Open orders still change: copied now (a shallow copy and their fills), serialized later.
     const orders: OrderRecord[] = [];
-    for (const ids of this.openByUser.values()) {
-      for (const id of ids) {
-        const o = this.orders.get(id)!;
-        orders.push({ ...o, fills: o.fills.slice() });
-      }
-    }
+    for (const ids of this.openByUser.values()) for (const id of ids) orders.push(this.orders.get(id)!);
     for (const id of header.closed) orders.push(this.orders.get(id)!);
-    const trades = Array.from(this.trades, (list) => list?.slice() ?? []); // sparse: markets by id
-    // Only a market's latest minute candle still changes: copied; the others by reference.
-    const candles = Array.from(this.candles, (list) =>
-      list ? [...list.slice(0, -1), ...list.slice(-1).map((c) => ({ ...c }))] : [],
-    );
+    const trades = Array.from(this.trades, (list) => list ?? []); // sparse: markets by id
+    const candles = Array.from(this.candles, (list) => list ?? []);
     return (function* () {
       yield head;
       const CHUNK = 1_000;
@@ -1015,6 +1005,20 @@ function commandSlots(command: Command): number[] {
   const slots = new Float64Array(COMMAND_STRIDE);
   encodeEngineCommand(command, slots);
   return Array.from(slots);
+}
+
+/**
+ * Applies one journaled command on replay (a restart, a snapshot worker): a command that was
+ * rejected the first time is rejected again, which changes nothing; only a bug (INTERNAL) or a
+ * non-Bourse error stops the replay.
+ */
+export function applyJournaled(core: UbsCore, cmd: UbsCommand): CommandResult | undefined {
+  try {
+    return core.apply(cmd);
+  } catch (e) {
+    if (!isBourseError(e) || e.code === "INTERNAL") throw e;
+    return undefined;
+  }
 }
 
 function newEngine(market: Market): MatchingEngine {

@@ -1,10 +1,17 @@
-import { join } from "node:path";
-import { BourseError, isBourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
-import { type CommandResult, type Forwarded, type MatchingMode, type Retention, UbsCore } from "./core.ts";
+import {
+  applyJournaled,
+  type CommandResult,
+  type Forwarded,
+  type MatchingMode,
+  type Retention,
+  UbsCore,
+} from "./core.ts";
+import { type SnapshotJob, snapshotDirs, snapshotInWorker } from "./snapshot-worker.ts";
 import type { MatchedOutcome, UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
@@ -71,7 +78,7 @@ export class UbsCoreService implements UbsCoreView {
   private constructor(
     readonly core: UbsCore,
     private readonly journal: Journal,
-    private readonly snapshots: SnapshotStore,
+    private readonly dataDir: string,
     private readonly snapshotEvery: number,
     private readonly beforeSnapshot: () => Promise<void>,
     /** How many journaled commands the last open replayed (after the snapshot it started from). */
@@ -84,11 +91,9 @@ export class UbsCoreService implements UbsCoreView {
     exchange: ExchangeDefinition,
     options: UbsCoreServiceOptions = {},
   ): Promise<UbsCoreService> {
-    const journal = await Journal.open(join(dataDir, "ubscore", "journal"), {
-      segmentBytes: options.journalSegmentBytes,
-    });
-    const snapshots = new SnapshotStore(join(dataDir, "ubscore", "snapshots"));
-    const latest = await snapshots.loadLatest();
+    const dirs = snapshotDirs(dataDir);
+    const journal = await Journal.open(dirs.journal, { segmentBytes: options.journalSegmentBytes });
+    const latest = await new SnapshotStore(dirs.snapshots).loadLatest();
     const matching = options.matching ?? "local";
     const core = latest
       ? UbsCore.restore(exchange, latest.bytes, options.retention, matching)
@@ -96,13 +101,13 @@ export class UbsCoreService implements UbsCoreView {
     const from = (latest?.lsn ?? 0) + 1;
     await journal.replay(from, (payload, lsn) => {
       const cmd = decodeCommand(payload);
-      const result = runCommand(core, cmd);
+      const result = applyJournaled(core, cmd);
       if (result) options.onReplay?.(cmd, result, lsn, core);
     });
     const service = new UbsCoreService(
       core,
       journal,
-      snapshots,
+      dataDir,
       options.snapshotEvery ?? 100_000,
       options.beforeSnapshot ?? (async () => {}),
       journal.nextLsn - from,
@@ -218,15 +223,15 @@ export class UbsCoreService implements UbsCoreView {
   }
 
   /**
-   * State after `lsn` is captured now (synchronously); serializing what can no longer change,
-   * writing it and dropping journal segments follow, paced (see `paced`), so commands keep
-   * flowing meanwhile.
+   * Snapshots the state after `lsn` in a worker thread (see snapshot-worker.ts), from the journal,
+   * so commands keep flowing meanwhile; then drops the journal segments it covers.
    */
   private snapshotAt(lsn: number): void {
-    const chunks = this.core.snapshotChunks();
+    const { exchange, retention, matching } = this.core;
+    const job: SnapshotJob = { dataDir: this.dataDir, exchange: exchange.spec, retention, matching, lsn };
     this.snapshotting = this.snapshotting
       .then(() => this.beforeSnapshot())
-      .then(() => this.snapshots.saveChunks(lsn, paced(chunks)))
+      .then(() => snapshotInWorker(job))
       .then(() => this.journal.truncateBefore(lsn + 1))
       .then(
         () => {
@@ -248,36 +253,5 @@ export class UbsCoreService implements UbsCoreView {
     this.awaiting.clear();
     await this.snapshotting;
     await this.journal.close();
-  }
-}
-
-/**
- * How long a snapshot rests after each chunk, in multiples of what the chunk cost: a snapshot
- * takes at most a fifth of the event loop. Serializing one (tens of MB: the retained history) is
- * ~0.3 s of work; done a chunk per turn it took most of the loop for that long, and at 70% of the
- * maximum rate the orders that queued meanwhile took seconds to drain (p99 0.4 - 0.6 s).
- */
-const SNAPSHOT_REST = 4;
-
-/** The chunks, each serialized in a turn of its own and followed by a rest. */
-async function* paced(chunks: Iterable<Buffer>): AsyncGenerator<Buffer> {
-  const serialize = chunks[Symbol.iterator]();
-  for (;;) {
-    const started = performance.now();
-    const next = serialize.next();
-    const cost = performance.now() - started;
-    if (next.done) return;
-    yield next.value;
-    await new Promise((r) => setTimeout(r, SNAPSHOT_REST * cost));
-  }
-}
-
-/** Replays one journaled command; a command that was rejected the first time is rejected again. */
-function runCommand(core: UbsCore, cmd: UbsCommand): CommandResult | undefined {
-  try {
-    return core.apply(cmd);
-  } catch (e) {
-    if (!isBourseError(e) || e.code === "INTERNAL") throw e;
-    return undefined;
   }
 }

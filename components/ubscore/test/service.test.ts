@@ -2,6 +2,7 @@ import { mkdtemp, readdir, stat, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { UbsCoreService } from "../src/service.ts";
 import { dump, exchange, script, submitAll } from "./fixtures.ts";
 
@@ -36,6 +37,20 @@ describe("UbsCoreService", () => {
     expect(reopened.replayedCommands).toBeLessThan(50);
     expect(dump(reopened.core)).toBe(before);
     await reopened.close();
+  });
+
+  it("builds its snapshots off the event loop, byte for byte the live state at their position", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ubs-"));
+    const cmds = script();
+    const service = await UbsCoreService.open(dir, exchange, { snapshotEvery: cmds.length });
+    await submitAll(service, cmds);
+    expect(service.lastLsn).toBe(cmds.length);
+    const live = service.core.snapshot();
+    await service.close();
+    expect(service.lastSnapshotError).toBeUndefined();
+    const saved = await new SnapshotStore(join(dir, "ubscore", "snapshots")).loadLatest();
+    expect(saved?.lsn).toBe(cmds.length);
+    expect(Buffer.compare(Buffer.from(saved!.bytes), Buffer.from(live))).toBe(0);
   });
 
   it("drops a torn last record and recovers exactly the acknowledged prefix", async () => {
