@@ -10,6 +10,19 @@ const decimalString = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain decimal
 const port = z.number().int().min(0).max(65535);
 const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, "must be host:port");
 
+/**
+ * Aeron's own default directory, /dev/shm/aeron-<user name>. A process whose UID has no passwd
+ * entry (a container run as an arbitrary UID) has no user name: Node's userInfo() throws, so the
+ * UID stands in for it.
+ */
+function defaultAeronDir(): string {
+  try {
+    return `/dev/shm/aeron-${userInfo().username}`;
+  } catch {
+    return `/dev/shm/aeron-${process.getuid?.() ?? "default"}`;
+  }
+}
+
 const marketSchema = z.object({
   symbol: z.string().regex(/^[A-Z0-9]{4,20}$/),
   base: z.string(),
@@ -112,7 +125,7 @@ export const configSchema = z
         z
           .object({
             kind: z.literal("aeron"),
-            dir: z.string().min(1).default(`/dev/shm/aeron-${userInfo().username}`),
+            dir: z.string().min(1).default(defaultAeronDir),
             /** UBSCore subscribes here, gateways publish here: IPC, or UBSCore's UDP endpoint. */
             channel: z.string().startsWith("aeron:").default("aeron:ipc"),
             /** Where a gateway takes UBSCore's replies (its own UDP endpoint); `channel` if unset. */

@@ -14,13 +14,13 @@ export interface MatchingServiceOptions {
  * UBSCore journals each command it forwards and each outcome it gets back, and whenever it
  * connects it hands over the books (HANDOVER) and sends again every command still unanswered,
  * so a restart of either side resumes from UBSCore's journal. One UBSCore is served at a time:
- * a new connection (UBSCore restarted, or moved) replaces the old one.
+ * a new connection that hands over (UBSCore restarted, or moved) replaces the old one.
  */
 export class MatchingService {
   private session: Channel | undefined;
   private engines = new Map<number, MatchingEngine>();
   /** The sequence each market's next command must carry. */
-  private readonly expected = new Map<number, number>();
+  private expected = new Map<number, number>();
   private server!: TransportServer;
   /** Commands matched since start, and handovers taken (for the logs and tests). */
   commands = 0;
@@ -43,19 +43,20 @@ export class MatchingService {
     await this.server.close();
   }
 
+  /**
+   * A connection becomes the session with its first message, a handover (UBSCore's); anything
+   * else (a probe, a stray peer) is dropped without disturbing the UBSCore being served.
+   */
   private accept(channel: Channel): void {
-    this.session?.close();
-    this.session = channel;
-    this.engines = new Map();
     channel.onClose(() => {
       if (this.session === channel) this.session = undefined;
     });
     channel.onMessage((message) => {
-      if (this.session !== channel) return;
       // A message that does not decode, or out of sequence, ends the session: UBSCore
       // reconnects and hands over afresh, which puts both sides back in step.
       try {
-        this.receive(channel, message);
+        if (this.session === channel) this.receive(channel, message);
+        else this.takeOver(channel, message);
       } catch {
         channel.close();
       }
@@ -64,9 +65,6 @@ export class MatchingService {
 
   private receive(channel: Channel, message: Uint8Array): void {
     switch (messageType(message)) {
-      case MatchingMessage.Handover:
-        this.takeOver(message);
-        return;
       case MatchingMessage.Command: {
         const { marketId, seq, command } = decodeCommandMessage(message);
         const engine = this.engines.get(marketId);
@@ -84,8 +82,11 @@ export class MatchingService {
     }
   }
 
-  private takeOver(message: Uint8Array): void {
+  /** A (re)connected UBSCore's books: this channel is the session from now on. */
+  private takeOver(channel: Channel, message: Uint8Array): void {
+    if (messageType(message) !== MatchingMessage.Handover) throw new Error("not a handover");
     const engines = new Map<number, MatchingEngine>();
+    const expected = new Map<number, number>();
     for (const book of decodeHandover(message)) {
       const market = this.markets.find((m) => m.id === book.marketId);
       if (!market) throw new Error(`unknown market ${book.marketId}`);
@@ -93,9 +94,13 @@ export class MatchingService {
         market.id,
         MatchingEngine.restore(book.snapshot, { quotePerTickLot: market.quotePerTickLot }),
       );
-      this.expected.set(market.id, book.matched + 1);
+      expected.set(market.id, book.matched + 1);
     }
+    const previous = this.session;
+    this.session = channel;
     this.engines = engines;
+    this.expected = expected;
     this.handovers++;
+    previous?.close();
   }
 }
