@@ -21,6 +21,7 @@ import { watchStalls } from "./stalls.ts";
  * SIGUSR2 (the end of each of the load generator's phases). With BENCH_MATCHING=service the books
  * run in `bourse matching`, its own process, reached over TCP loopback; BENCH_MATCHING=aeron does
  * the same over Aeron IPC through a media driver started here (every hop then goes through it).
+ * BENCH_SNAPSHOT_EVERY sets UBSCore's snapshot interval (a huge one: no snapshots, for comparison).
  */
 const mode = process.argv[2];
 if (mode === "bare") {
@@ -43,7 +44,7 @@ if (mode === "bare") {
       dataDir,
       demo: true,
       gateway: { port: 0, adminPort: 0, rateLimit: unlimited },
-      ubscore: { listen: "127.0.0.1:0" },
+      ubscore: { listen: "127.0.0.1:0", snapshotEvery: Number(process.env.BENCH_SNAPSHOT_EVERY ?? 100_000) },
       ...matching?.overrides,
     },
   });

@@ -253,7 +253,7 @@ export class UbsCore {
   /**
    * The snapshot as chunks, records serialized a thousand at a time as the chunks are taken, so a
    * large one is never one string. The core must not change until they are all taken: the
-   * snapshot worker's core never does (snapshot-worker.ts).
+   * background snapshot's core never does (background-snapshot.ts).
    */
   snapshotChunks(): Iterable<Buffer> {
     const header = {

@@ -2,6 +2,7 @@ import { BourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
+import { type SnapshotJob, snapshotDirs, snapshotInBackground } from "./background-snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import {
   applyJournaled,
@@ -11,7 +12,6 @@ import {
   type Retention,
   UbsCore,
 } from "./core.ts";
-import { type SnapshotJob, snapshotDirs, snapshotInWorker } from "./snapshot-worker.ts";
 import type { MatchedOutcome, UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
@@ -223,7 +223,7 @@ export class UbsCoreService implements UbsCoreView {
   }
 
   /**
-   * Snapshots the state after `lsn` in a worker thread (see snapshot-worker.ts), from the journal,
+   * Snapshots the state after `lsn` in a background process (see background-snapshot.ts), from the journal,
    * so commands keep flowing meanwhile; then drops the journal segments it covers.
    */
   private snapshotAt(lsn: number): void {
@@ -231,7 +231,7 @@ export class UbsCoreService implements UbsCoreView {
     const job: SnapshotJob = { dataDir: this.dataDir, exchange: exchange.spec, retention, matching, lsn };
     this.snapshotting = this.snapshotting
       .then(() => this.beforeSnapshot())
-      .then(() => snapshotInWorker(job))
+      .then(() => snapshotInBackground(job))
       .then(() => this.journal.truncateBefore(lsn + 1))
       .then(
         () => {
