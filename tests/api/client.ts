@@ -80,3 +80,8 @@ export class TestClient {
 function stringify(o: Record<string, string | number>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
 }
+
+/** A LIMIT GTC order on BTCUSDT as the signed form takes it. */
+export function limitOrder(side: "BUY" | "SELL", quantity: string, price: string) {
+  return { symbol: "BTCUSDT", side, type: "LIMIT", timeInForce: "GTC", quantity, price };
+}

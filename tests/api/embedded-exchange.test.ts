@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, ccxtBinance, TestClient } from "./client.ts";
+import { type Credentials, ccxtBinance, limitOrder, TestClient } from "./client.ts";
 
 /**
  * The embedded exchange over real HTTP: the trading API in Binance conventions, the operator API,
@@ -180,15 +180,6 @@ describe("trading flow", () => {
     }).toEqual(before);
     expectConserved(deposited);
   });
-});
-
-const order = (side: string, quantity: string, price: string) => ({
-  symbol: "BTCUSDT",
-  side,
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity,
-  price,
 });
 
 describe("bad input gets a precise Binance error and changes nothing", () => {
@@ -543,11 +534,11 @@ describe("Funding <-> Spot transfers end to end", () => {
     expect(retry.body.tranId).toBe(toSpot.body.tranId);
     expect((await balances(buyer)).USDT).toEqual({ free: "6000.00000000", locked: "0.00000000" });
 
-    await seller.signed("POST", "/api/v3/order", order("SELL", "0.05", "50000"));
+    await seller.signed("POST", "/api/v3/order", limitOrder("SELL", "0.05", "50000"));
     const buy = await buyer.signed<{ status: string }>(
       "POST",
       "/api/v3/order",
-      order("BUY", "0.05", "50000"),
+      limitOrder("BUY", "0.05", "50000"),
     );
     expect(buy.body.status).toBe("FILLED");
     // 0.05 BTC x 50,000 = 2,500 USDT + 2.5 USDT fee.

@@ -7,7 +7,7 @@ import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/e
 import { MatchingService } from "../../components/matching/src/service.ts";
 import { tcpTransport } from "../../components/transport/src/tcp.ts";
 import { freePort } from "../infra/ports.ts";
-import { TestClient } from "./client.ts";
+import { limitOrder, TestClient } from "./client.ts";
 
 /**
  * The trading API with the books in a matching service (matching.kind service, over TCP): a real
@@ -22,13 +22,8 @@ let alice: TestClient;
 let bob: TestClient;
 let markets: { id: number; quotePerTickLot: number }[];
 
-const order = (side: string, quantity: string, price: string) => ({
-  symbol: "BTCUSDT",
-  side,
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity,
-  price,
+const order = (side: "BUY" | "SELL", quantity: string, price: string) => ({
+  ...limitOrder(side, quantity, price),
   newOrderRespType: "FULL",
 });
 
