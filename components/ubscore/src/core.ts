@@ -705,7 +705,8 @@ export class UbsCore {
       );
     if (seq <= remote.matched) return { events: NO_EVENTS, repeated: true, marketId };
     const next = remote.pending[0];
-    if (next?.seq !== seq) fail("INTERNAL", `market ${marketId}: outcome ${seq} answers no waiting command`);
+    // Refused before any change, like any rejected command (replay skips it the same way).
+    if (next?.seq !== seq) fail("CONFLICT", `market ${marketId}: outcome ${seq} answers no waiting command`);
     remote.pending.shift();
     remote.matched = seq;
     const events = decodeEventBytes(bytes);

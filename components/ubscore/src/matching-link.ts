@@ -54,10 +54,12 @@ export class MatchingLink {
     if (!channel) return;
     if (this.stopped) return channel.close();
     channel.onMessage((message) => {
-      // Anything but an outcome is a broken peer: drop it, reconnect, hand over afresh.
+      // Anything but the next outcome is a broken peer: drop it, reconnect, hand over afresh.
       try {
         if (messageType(message) !== MatchingMessage.Outcome) throw new Error("not an outcome");
-        this.service.receiveOutcome({ kind: "matched", ...decodeOutcome(message) });
+        if (!this.service.receiveOutcome({ kind: "matched", ...decodeOutcome(message) })) {
+          throw new Error("outcome out of sequence");
+        }
       } catch {
         channel.close();
       }

@@ -172,10 +172,17 @@ export class UbsCoreService implements UbsCoreView {
     return handover;
   }
 
-  /** An outcome from the matching service: journaled and applied in turn, then its submitter answered. */
-  receiveOutcome(outcome: MatchedOutcome): void {
+  /**
+   * An outcome from the matching service: journaled and applied in turn, then its submitter
+   * answered. One already journaled (or on its way) is dropped; one out of sequence, or for a
+   * market not handed over, is refused (false), never journaled: the link then drops the
+   * connection, and the next handover puts both sides back in step.
+   */
+  receiveOutcome(outcome: MatchedOutcome): boolean {
     const { marketId, seq } = outcome;
-    if (seq <= (this.outcomeSeq[marketId] ?? 0)) return;
+    const last = this.outcomeSeq[marketId];
+    if (last === undefined || seq > last + 1) return false;
+    if (seq <= last) return true;
     this.outcomeSeq[marketId] = seq;
     const take = () => {
       const waiting = this.awaiting.get(`${marketId}:${seq}`);
@@ -195,6 +202,7 @@ export class UbsCoreService implements UbsCoreView {
       },
       (e: Error) => take()?.reject(e),
     );
+    return true;
   }
 
   /** The journal position of the last command appended (applied once its submit resolves). */

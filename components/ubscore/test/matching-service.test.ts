@@ -70,6 +70,20 @@ describe("UBSCore with bourse matching", () => {
     await replayed.close();
   });
 
+  it("never journals an outcome out of sequence or for a market it did not hand over", async () => {
+    const service = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-ubs-")), exchange, {
+      matching: "remote",
+    });
+    const events = new Uint8Array(0);
+    expect(service.receiveOutcome({ kind: "matched", marketId: 1, seq: 1, events })).toBe(false);
+    service.handover();
+    const before = service.lastLsn;
+    expect(service.receiveOutcome({ kind: "matched", marketId: 1, seq: 2, events })).toBe(false);
+    expect(service.receiveOutcome({ kind: "matched", marketId: 99, seq: 1, events })).toBe(false);
+    expect(service.lastLsn).toBe(before);
+    await service.close();
+  });
+
   it("carries on across matching restarts and a UBSCore restart with commands in flight", async () => {
     let matching = await MatchingService.start({ transport: tcpTransport, listen: "127.0.0.1:0", markets });
     const address = matching.address;
