@@ -216,6 +216,11 @@ export const configSchema = z
             address: hostPort.default("127.0.0.1:7400"),
             stream: z.number().int().min(1).max(0x3fff_ffff).default(1002),
             channel: z.string().startsWith("aeron:").optional(),
+            /**
+             * How many order commands may wait for matching's answer (matching away, or behind)
+             * before new ones are refused (Binance's -1008, overloaded) instead of piling up.
+             */
+            maxInFlight: z.number().int().min(1).default(10_000),
           })
           .strict(),
       ])

@@ -21,6 +21,8 @@ export type ErrorCode =
   | "CONFLICT"
   | "CORRUPT_JOURNAL"
   | "UNAVAILABLE"
+  /** Too much work already waiting (e.g. order commands for a matching service that is away). */
+  | "OVERLOADED"
   | "INTERNAL";
 
 export class BourseError extends Error {

@@ -130,6 +130,7 @@ export async function startUbsCoreNode(
       await events?.drained();
     },
     matching: config.matching.kind === "service" ? "remote" : "local",
+    maxInFlight: config.matching.kind === "service" ? config.matching.maxInFlight : undefined,
   });
   service.onCommand(record);
   const ownHotPath = config.matching.kind === "service" && !hotPath ? await openHotPath(config) : undefined;

@@ -38,6 +38,7 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   CONFLICT: [409, -1000],
   CORRUPT_JOURNAL: [500, -1000],
   UNAVAILABLE: [503, -1001],
+  OVERLOADED: [503, -1008],
   INTERNAL: [500, -1000],
 };
 
@@ -60,8 +61,9 @@ export function toApiError(e: unknown, field?: string): ApiError {
     if (e.code === "MALFORMED_DECIMAL" && field) {
       msg = `Illegal characters found in parameter '${field}'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.`;
     }
-    if (status >= 500)
-      msg = code === -1001 ? "Internal error; unable to process your request. Please try again." : msg;
+    if (code === -1001) msg = "Internal error; unable to process your request. Please try again.";
+    if (code === -1008)
+      msg = "Server is currently overloaded with other requests. Please try again in a few minutes.";
     return new ApiError(status, code, msg);
   }
   return new ApiError(500, -1000, "An unknown error occurred while processing the request.");

@@ -790,6 +790,13 @@ export class UbsCore {
     return out.sort((a, b) => a.orderId - b.orderId);
   }
 
+  /** How many forwarded commands wait for their outcome, over all markets (0 with local books). */
+  forwardedWaiting(): number {
+    let waiting = 0;
+    for (const remote of this.remote) waiting += remote?.pending.length ?? 0;
+    return waiting;
+  }
+
   private remoteMarket(marketId: number): RemoteMarket {
     return this.remote[marketId] ?? fail("INTERNAL", "UBSCore runs the books itself (matching.kind local)");
   }

@@ -37,7 +37,12 @@ export interface UbsCoreServiceOptions {
   readonly admit?: () => Promise<void> | undefined;
   /** Where the books run: here, or in `bourse matching` (see `connectMatching`). */
   readonly matching?: MatchingMode;
+  /** With a matching service: how many order commands may wait for it before new ones are refused. */
+  readonly maxInFlight?: number;
 }
+
+/** The commands a matching service runs (forwarded with matching.kind service). */
+const ORDER_COMMANDS = new Set<UbsCommand["kind"]>(["place", "cancel", "cancelAll"]);
 
 interface Applied {
   readonly result: CommandResult;
@@ -84,6 +89,7 @@ export class UbsCoreService implements UbsCoreView {
     /** How many journaled commands the last open replayed (after the snapshot it started from). */
     readonly replayedCommands: number,
     private readonly admit: () => Promise<void> | undefined,
+    private readonly maxInFlight: number,
   ) {}
 
   static async open(
@@ -112,6 +118,7 @@ export class UbsCoreService implements UbsCoreView {
       options.beforeSnapshot ?? (async () => {}),
       journal.nextLsn - from,
       options.admit ?? (() => undefined),
+      options.maxInFlight ?? 10_000,
     );
     service.appliedLsn = journal.nextLsn - 1;
     return service;
@@ -130,6 +137,9 @@ export class UbsCoreService implements UbsCoreView {
     while (this.gate) await this.gate;
     const held = this.admit();
     if (held) await held;
+    if (ORDER_COMMANDS.has(cmd.kind) && this.core.forwardedWaiting() >= this.maxInFlight) {
+      throw new BourseError("OVERLOADED", `${this.maxInFlight} order commands are waiting for matching`);
+    }
     const applied = await this.record(cmd);
     const f = applied.result.forwarded;
     if (!f) return applied;

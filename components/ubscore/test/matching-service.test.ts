@@ -84,6 +84,28 @@ describe("UBSCore with bourse matching", () => {
     await service.close();
   });
 
+  it("refuses new order commands, changing nothing, once maxInFlight wait for matching", async () => {
+    const service = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-ubs-")), exchange, {
+      matching: "remote",
+      maxInFlight: 3,
+    });
+    const cmds = script();
+    const setup = cmds.filter((c) => c.kind !== "place" && c.kind !== "cancel");
+    await submitAll(service, setup);
+    const places = cmds.filter((c) => c.kind === "place").slice(0, 4);
+    // No matching service: the first three wait for it, the fourth is refused before the journal.
+    const waiting = places.slice(0, 3).map((c) => service.submit(c).catch((e: Error) => e));
+    await new Promise((r) => setTimeout(r, 50));
+    const before = service.lastLsn;
+    await expect(service.submit(places[3]!)).rejects.toMatchObject({ code: "OVERLOADED" });
+    expect(service.lastLsn).toBe(before);
+    expect(service.core.forwardedWaiting()).toBe(3);
+    // Deposits and the like still go through.
+    await service.submit({ kind: "credit", userId: 1, asset: "BTC", amount: 1n });
+    await service.close();
+    for (const e of await Promise.all(waiting)) expect(e).toMatchObject({ code: "UNAVAILABLE" });
+  });
+
   it("carries on across matching restarts and a UBSCore restart with commands in flight", async () => {
     let matching = await MatchingService.start({ transport: tcpTransport, listen: "127.0.0.1:0", markets });
     const address = matching.address;
