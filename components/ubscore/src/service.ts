@@ -99,17 +99,26 @@ export class UbsCoreService implements UbsCoreView {
   ): Promise<UbsCoreService> {
     const dirs = snapshotDirs(dataDir);
     const journal = await Journal.open(dirs.journal, { segmentBytes: options.journalSegmentBytes });
-    const latest = await new SnapshotStore(dirs.snapshots).loadLatest();
+    const snapshots = new SnapshotStore(dirs.snapshots);
+    const latest = await snapshots.loadLatest();
     const matching = options.matching ?? "local";
-    const core = latest
-      ? UbsCore.restore(exchange, latest.bytes, options.retention, matching)
-      : new UbsCore(exchange, options.retention, matching);
+    // Restored and replayed in the mode the data was written in (local unless a snapshot says
+    // otherwise: see the switch below), since a record's effect depends on it.
+    let core = latest
+      ? UbsCore.restore(exchange, latest.bytes, options.retention)
+      : new UbsCore(exchange, options.retention);
     const from = (latest?.lsn ?? 0) + 1;
     await journal.replay(from, (payload, lsn) => {
       const cmd = decodeCommand(payload);
       const result = applyJournaled(core, cmd);
       if (result) options.onReplay?.(cmd, result, lsn, core);
     });
+    if (core.matching !== matching) {
+      // Local books handed to a matching service (the way back is refused, in restore): a
+      // snapshot marks the switch, so every record after it is read in the new mode.
+      core = UbsCore.restore(exchange, core.snapshot(), options.retention, matching);
+      await snapshots.save(journal.nextLsn - 1, core.snapshot());
+    }
     const service = new UbsCoreService(
       core,
       journal,

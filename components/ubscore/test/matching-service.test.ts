@@ -70,6 +70,24 @@ describe("UBSCore with bourse matching", () => {
     await replayed.close();
   });
 
+  it("switches existing local data to the service: its journal replays as it was written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ubs-"));
+    const local = await UbsCoreService.open(dir, exchange);
+    // Market orders (IOC) among them: replayed as forwarded commands they would stay open, their
+    // funds frozen, and what came after them would be decided differently.
+    await submitInOrder(local, script());
+    const state = dump(local.core);
+    await local.close();
+    const switched = await UbsCoreService.open(dir, exchange, { matching: "remote" });
+    expect(dump(switched.core)).toBe(state);
+    expect(switched.core.matchingHandover().pending).toEqual([]);
+    await switched.close();
+    const reopened = await UbsCoreService.open(dir, exchange, { matching: "remote" });
+    expect(reopened.replayedCommands).toBe(0);
+    expect(dump(reopened.core)).toBe(state);
+    await reopened.close();
+  });
+
   it("never journals an outcome out of sequence or for a market it did not hand over", async () => {
     const service = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-ubs-")), exchange, {
       matching: "remote",
