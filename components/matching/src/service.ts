@@ -89,7 +89,10 @@ export class MatchingService {
     const expected = new Map<number, number>();
     for (const book of decodeHandover(message)) {
       const market = this.markets.find((m) => m.id === book.marketId);
-      if (!market) throw new Error(`unknown market ${book.marketId}`);
+      // Both sides must run the same markets, or fills would move other amounts than UBSCore froze.
+      if (!market || market.quotePerTickLot !== book.quotePerTickLot) {
+        throw new Error(`market ${book.marketId} differs from this service's configuration`);
+      }
       engines.set(
         market.id,
         MatchingEngine.restore(book.snapshot, { quotePerTickLot: market.quotePerTickLot }),

@@ -5,7 +5,8 @@ import type { Command } from "./protocol.ts";
 /**
  * Messages between UBSCore and `bourse matching`, fixed layouts of float64 slots (every value a
  * safe integer):
- *   UBSCore -> matching  HANDOVER count, then per market: marketId, matched, slots, book snapshot
+ *   UBSCore -> matching  HANDOVER count, then per market: marketId, matched, quotePerTickLot,
+ *                        slots, book snapshot
  *                        COMMAND  marketId, seq, command (COMMAND_STRIDE slots, commands.ts)
  *   matching -> UBSCore  OUTCOME  marketId, seq, the command's events (EVENT_STRIDE slots each)
  * HANDOVER gives matching the books as of each market's last applied outcome (`matched`); the
@@ -21,6 +22,8 @@ export interface HandoverBook {
   readonly marketId: number;
   /** The sequence of the last command whose outcome the book includes. */
   readonly matched: number;
+  /** The market's quote units per (tick x lot), which both sides must agree on. */
+  readonly quotePerTickLot: number;
   /** The engine's snapshot layout (`MatchingEngine.snapshot`). */
   readonly snapshot: Uint8Array;
 }
@@ -49,17 +52,20 @@ export function messageType(message: Uint8Array): MatchingMessage | undefined {
   return new DataView(message.buffer, message.byteOffset, 8).getFloat64(0, true) as MatchingMessage;
 }
 
+/** A book's slots before its snapshot: marketId, matched, quotePerTickLot, snapshot slots. */
+const BOOK_HEADER = 4;
+
 export function encodeHandover(books: readonly HandoverBook[]): Uint8Array {
-  const size = 2 + books.reduce((n, b) => n + 3 + b.snapshot.byteLength / 8, 0);
+  const size = 2 + books.reduce((n, b) => n + BOOK_HEADER + b.snapshot.byteLength / 8, 0);
   const out = new Float64Array(size);
   out[0] = MatchingMessage.Handover;
   out[1] = books.length;
   let w = 2;
   for (const b of books) {
     const book = new Float64Array(new Uint8Array(b.snapshot).buffer);
-    out.set([b.marketId, b.matched, book.length], w);
-    out.set(book, w + 3);
-    w += 3 + book.length;
+    out.set([b.marketId, b.matched, b.quotePerTickLot, book.length], w);
+    out.set(book, w + BOOK_HEADER);
+    w += BOOK_HEADER + book.length;
   }
   return new Uint8Array(out.buffer);
 }
@@ -68,13 +74,19 @@ export function decodeHandover(message: Uint8Array): HandoverBook[] {
   const d = slots(message);
   const books: HandoverBook[] = [];
   let r = 2;
-  for (let i = 0; i < d[1]!; i++) {
-    const length = d[r + 2]!;
-    if (!Number.isSafeInteger(length) || r + 3 + length > d.length) throw new Error("truncated handover");
-    const snapshot = new Uint8Array(d.buffer.slice((r + 3) * 8, (r + 3 + length) * 8));
-    books.push({ marketId: d[r]!, matched: d[r + 1]!, snapshot });
-    r += 3 + length;
+  const count = d[1]!;
+  if (!Number.isSafeInteger(count) || count < 0) throw new Error("bad handover");
+  for (let i = 0; i < count; i++) {
+    const length = d[r + BOOK_HEADER - 1]!;
+    if (!Number.isSafeInteger(length) || length < 0 || r + BOOK_HEADER + length > d.length) {
+      throw new Error("truncated handover");
+    }
+    const start = (r + BOOK_HEADER) * 8;
+    const snapshot = new Uint8Array(d.buffer.slice(start, start + length * 8));
+    books.push({ marketId: d[r]!, matched: d[r + 1]!, quotePerTickLot: d[r + 2]!, snapshot });
+    r += BOOK_HEADER + length;
   }
+  if (r !== d.length) throw new Error("handover longer than its books");
   return books;
 }
 

@@ -55,6 +55,7 @@ describe("UBSCore <-> matching messages", () => {
         const handover = Array.from({ length: books }, (_, i) => ({
           marketId: i + 1,
           matched: seq - 1,
+          quotePerTickLot: orderId,
           snapshot: engine.snapshot(),
         }));
         expect(decodeHandover(unaligned(encodeHandover(handover)))).toEqual(handover);
@@ -66,10 +67,12 @@ describe("UBSCore <-> matching messages", () => {
     const outcome = encodeOutcome(1, 1, new EventBuffer().data, 1);
     expect(() => decodeOutcome(outcome.subarray(0, outcome.length - 8))).toThrow();
     expect(() => decodeCommandMessage(new Uint8Array(12))).toThrow();
-    expect(() =>
-      decodeHandover(
-        encodeHandover([{ marketId: 1, matched: 0, snapshot: new Uint8Array(64) }]).subarray(0, 40),
-      ),
-    ).toThrow();
+    const handover = encodeHandover([
+      { marketId: 1, matched: 0, quotePerTickLot: 1, snapshot: new Uint8Array(64) },
+    ]);
+    expect(() => decodeHandover(handover.subarray(0, 40))).toThrow();
+    const negative = new Float64Array(new Uint8Array(handover).buffer);
+    negative[5] = -1; // the book's slot count
+    expect(() => decodeHandover(new Uint8Array(negative.buffer))).toThrow();
   });
 });

@@ -36,11 +36,11 @@ export function snapshotInBackground(job: SnapshotJob): Promise<void> {
     const child = spawn(
       process.execPath,
       [new URL("../../../bin/background.mjs", import.meta.url).pathname, import.meta.url],
-      {
-        env: { ...process.env, BOURSE_BACKGROUND_JOB: stringifyExact(job) },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
+      { stdio: ["pipe", "ignore", "pipe"] },
     );
+    // The job on stdin: an exchange's definition can outgrow what an environment variable holds.
+    child.stdin!.on("error", () => {}); // a child that died early: its exit reports it
+    child.stdin!.end(stringifyExact(job));
     // Only idle CPU: on a busy machine the live core comes first; the snapshot waits.
     if (child.pid !== undefined) setPriority(child.pid, 19);
     let stderr = "";

@@ -9,7 +9,7 @@ import {
 } from "../../matching/src/commands.ts";
 import { type BookView, DepthBook } from "../../matching/src/depth-book.ts";
 import { type BookOrder, MatchingEngine } from "../../matching/src/engine.ts";
-import { decodeEventBytes } from "../../matching/src/events.ts";
+import { decodeEventBytes, EVENT_STRIDE } from "../../matching/src/events.ts";
 import {
   type Command,
   CommandType,
@@ -21,6 +21,7 @@ import {
   TimeInForce,
   type TradeEvent,
 } from "../../matching/src/protocol.ts";
+import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand, Withdrawal } from "./types.ts";
 
@@ -707,13 +708,37 @@ export class UbsCore {
     const next = remote.pending[0];
     // Refused before any change, like any rejected command (replay skips it the same way).
     if (next?.seq !== seq) fail("CONFLICT", `market ${marketId}: outcome ${seq} answers no waiting command`);
+    if (bytes.length % (EVENT_STRIDE * 8) !== 0)
+      fail("CONFLICT", `market ${marketId}: outcome ${seq} is malformed`);
+    const events = decodeEventBytes(bytes);
+    this.checkOutcome(marketId, events);
     remote.pending.shift();
     remote.matched = seq;
-    const events = decodeEventBytes(bytes);
     remote.depth.apply(events);
     for (const e of events) if (e.type === EventType.Trade) remote.lastTradeId = e.tradeId;
     this.now = next.time;
     return this.matchedResult(market, next.command, events);
+  }
+
+  /**
+   * Refuses, before any change, an outcome that names an order not open in its market: it cannot
+   * be the engine's answer (a matching service with other books, or not ours).
+   */
+  private checkOutcome(marketId: number, events: readonly MatchingEvent[]): void {
+    for (const e of events) {
+      const ids =
+        e.type === EventType.Trade
+          ? [e.takerOrderId, e.makerOrderId]
+          : e.type === EventType.Cancelled || e.type === EventType.Expired
+            ? [e.orderId]
+            : [];
+      for (const id of ids) {
+        const o = this.orders.get(id);
+        if (!o || o.marketId !== marketId || isDone(o)) {
+          fail("CONFLICT", `an outcome names order ${id}, which is not open in market ${marketId}`);
+        }
+      }
+    }
   }
 
   /** Applies a command's events and says what it did to the orders it names. */
@@ -749,10 +774,7 @@ export class UbsCore {
    * applied outcome left it (the open orders that rest, each level in order id order: UBSCore
    * has no amend, so that is time priority), and every command forwarded since, in order.
    */
-  matchingHandover(): {
-    books: { marketId: number; matched: number; snapshot: Uint8Array }[];
-    pending: Forwarded[];
-  } {
+  matchingHandover(): { books: HandoverBook[]; pending: Forwarded[] } {
     const books = this.exchange.markets.map((m) => {
       const remote = this.remoteMarket(m.id);
       const snapshot = MatchingEngine.snapshotOf(
@@ -760,7 +782,12 @@ export class UbsCore {
         remote.lastTradeId,
         this.resting(m.id),
       );
-      return { marketId: m.id, matched: remote.matched, snapshot };
+      return {
+        marketId: m.id,
+        matched: remote.matched,
+        quotePerTickLot: Number(m.quotePerTickLot),
+        snapshot,
+      };
     });
     return { books, pending: this.exchange.markets.flatMap((m) => this.remoteMarket(m.id).pending) };
   }

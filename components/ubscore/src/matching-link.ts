@@ -19,6 +19,11 @@ import type { UbsCoreService } from "./service.ts";
 export class MatchingLink {
   private channel: Channel | undefined;
   private stopped = false;
+  /**
+   * The wait before the next connection: doubled while connections end soon after they start
+   * (matching refusing the handover, say), so UBSCore does not build handovers in a loop.
+   */
+  private retryMs = 0;
   /** Why the link is down, while it is. */
   lastError: Error | undefined;
 
@@ -30,7 +35,10 @@ export class MatchingLink {
 
   static start(service: UbsCoreService, transport: Transport, address: string): MatchingLink {
     const link = new MatchingLink(service, transport, address);
-    service.connectMatching((f) => link.channel?.send(encodeCommandMessage(f)));
+    service.connectMatching(
+      (f) => link.channel?.send(encodeCommandMessage(f)),
+      () => link.channel?.close(),
+    );
     void link.connect();
     return link;
   }
@@ -45,6 +53,7 @@ export class MatchingLink {
   }
 
   private async connect(): Promise<void> {
+    if (this.retryMs > 0) await new Promise((r) => setTimeout(r, this.retryMs));
     const channel = await dial(this.transport, this.address, {
       stopped: () => this.stopped,
       onError: (e) => {
@@ -64,15 +73,20 @@ export class MatchingLink {
         channel.close();
       }
     });
+    const opened = Date.now();
+    let closed = false;
     channel.onClose((e) => {
+      closed = true;
       if (this.channel === channel) this.channel = undefined;
       this.lastError = e ?? new Error(`${this.address} closed the connection`);
+      this.retryMs = Date.now() - opened < 1_000 ? Math.min(2_000, Math.max(50, this.retryMs * 2)) : 0;
       if (!this.stopped) void this.connect();
     });
     // In one turn: no command is forwarded between the handover and the channel taking over.
     const { books, pending } = this.service.handover();
     channel.send(encodeHandover(books));
     for (const f of pending) channel.send(encodeCommandMessage(f));
+    if (closed) return;
     this.channel = channel;
     this.lastError = undefined;
   }

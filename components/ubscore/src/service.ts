@@ -75,6 +75,8 @@ export class UbsCoreService implements UbsCoreView {
   lastSnapshotError: Error | undefined;
   /** Where forwarded order commands go (matching.kind service): the link to `bourse matching`. */
   private forward: ((f: Forwarded) => void) | undefined;
+  /** Drops the link's connection, so that the next one hands over afresh. */
+  private resync: () => void = () => {};
   /** Submitters of forwarded commands, by market and sequence, waiting for the outcome. */
   private readonly awaiting = new Map<string, Awaiting>();
   /** Per market, the last sequence whose outcome is journaled or on its way to the journal. */
@@ -164,8 +166,9 @@ export class UbsCoreService implements UbsCoreView {
       try {
         const result = this.core.apply(cmd);
         this.appliedLsn = lsn;
-        for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
+        // Before the listeners: one that throws must not keep the command from matching.
         if (result.forwarded) this.forward?.(result.forwarded);
+        for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
         return { result, lsn };
       } finally {
         if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
@@ -175,9 +178,13 @@ export class UbsCoreService implements UbsCoreView {
     }
   }
 
-  /** Sends every command forwarded from now on to `forward` (the link to `bourse matching`). */
-  connectMatching(forward: (f: Forwarded) => void): void {
+  /**
+   * Sends every command forwarded from now on to `forward` (the link to `bourse matching`);
+   * `resync` drops the link's connection when an outcome is refused.
+   */
+  connectMatching(forward: (f: Forwarded) => void, resync: () => void): void {
     this.forward = forward;
+    this.resync = resync;
   }
 
   /**
@@ -219,7 +226,9 @@ export class UbsCoreService implements UbsCoreView {
         if (applied.result.error) waiting?.reject(applied.result.error);
         else waiting?.resolve(applied);
       },
-      (e: Error) => take()?.reject(e),
+      // Refused (not the outcome of its command): its submitter waits for the real one, which
+      // the next connection's handover asks for again.
+      () => this.resync(),
     );
     return true;
   }

@@ -88,6 +88,31 @@ describe("UBSCore with bourse matching", () => {
     await reopened.close();
   });
 
+  it("is refused by a matching service configured with other markets, and retries at a slowing pace", async () => {
+    const other = markets.map((m) => ({ ...m, quotePerTickLot: m.quotePerTickLot + 1 }));
+    let connections = 0;
+    const matching = await MatchingService.start({
+      transport: {
+        ...tcpTransport,
+        listen: (address, onChannel) =>
+          tcpTransport.listen(address, (channel) => {
+            connections++;
+            onChannel(channel);
+          }),
+      },
+      listen: "127.0.0.1:0",
+      markets: other,
+    });
+    const remote = await remoteUbsCore(await mkdtemp(join(tmpdir(), "bourse-ubs-")), matching.address);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(matching.handovers).toBe(0);
+    // Backing off (50, 100, 200, 400, 800 ms...), not reconnecting in a loop.
+    expect(connections).toBeGreaterThan(1);
+    expect(connections).toBeLessThan(8);
+    await remote.close();
+    await matching.close();
+  });
+
   it("never journals an outcome out of sequence or for a market it did not hand over", async () => {
     const service = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-ubs-")), exchange, {
       matching: "remote",

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../domain/src/errors.ts";
 import { MatchingEngine } from "../../matching/src/engine.ts";
+import type { PlaceCommand } from "../../matching/src/protocol.ts";
 import type { CommandResult, Forwarded, UbsCore } from "../src/core.ts";
 import { UbsCore as Core } from "../src/core.ts";
 import type { MatchedOutcome, UbsCommand } from "../src/types.ts";
@@ -159,6 +160,49 @@ describe("UBSCore with a matching service", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("refuses, changing nothing, an outcome that cannot be the engine's answer", () => {
+    const { core } = fundedCore("remote");
+    const placed = core.apply({
+      kind: "place",
+      userId: 1,
+      symbol: "BTCUSDT",
+      clientOrderId: "x",
+      side: 0,
+      type: 0,
+      tif: 0,
+      priceTicks: 10_000,
+      qtyLots: 10_000,
+      quoteUnits: 0n,
+      stp: 0,
+      time: 1,
+    });
+    const f = placed.forwarded!;
+    const before = dump(core);
+    // A trade against an order that does not exist, then bytes that are not whole events.
+    const engine = new MatchingEngine({ quotePerTickLot: Number(exchange.marketById(1)!.quotePerTickLot) });
+    engine.execute({ ...(f.command as PlaceCommand), orderId: 424242 });
+    const foreign = { kind: "matched" as const, marketId: 1, seq: f.seq, events: engine.events.toBytes() };
+    expect(() => core.apply({ ...foreign, events: foreign.events.subarray(8) })).toThrow(/malformed/);
+    const sell = new MatchingEngine({ quotePerTickLot: 1 });
+    sell.execute({
+      type: 0,
+      orderId: 777,
+      userId: 2,
+      side: 1,
+      orderType: 0,
+      tif: 0,
+      priceTicks: 9_000,
+      qtyLots: 10_000,
+      quoteUnits: 0,
+      stp: 0,
+    });
+    sell.events.clear();
+    sell.execute({ ...(f.command as PlaceCommand) });
+    expect(() => core.apply({ ...foreign, events: sell.events.toBytes() })).toThrow(/not open/);
+    expect(dump(core)).toBe(before);
+    expect(core.matchingHandover().pending).toHaveLength(1);
   });
 
   it("refuses to run data written with a matching service on local books", () => {
