@@ -58,6 +58,7 @@ describe("renderExchangeConfig", () => {
       listen: "0.0.0.0:7400",
       address: "demo-matching.trading.svc:7400",
       stream: 1002,
+      maxInFlight: 10_000,
     });
     const aeron = renderExchangeConfig("demo", { ...spec, transport: "aeron" }, infra);
     // The channel as UBSCore publishes to it; matching's pod overrides it to listen.
@@ -66,6 +67,7 @@ describe("renderExchangeConfig", () => {
       listen: "0.0.0.0:7400",
       address: "demo-matching.trading.svc:7400",
       stream: 1002,
+      maxInFlight: 10_000,
       channel: "aeron:udp?endpoint=demo-matching-0.demo-matching-headless.trading.svc:7401",
     });
   });

@@ -184,6 +184,7 @@ describe("renderExchange", () => {
       listen: "0.0.0.0:7400",
       address: "demo-matching.trading.svc:7400",
       stream: 1002,
+      maxInFlight: 10_000,
     });
     expect(workloads.find((w) => w.name === "demo-matching")).toEqual({
       kind: "StatefulSet",
@@ -347,6 +348,7 @@ describe("computeStatus", () => {
       kind: "service",
       channel: "aeron:udp?endpoint=demo-matching-0.demo-matching-headless.trading.svc:7401",
       stream: 1002,
+      maxInFlight: 10_000,
     });
     expect(env("demo-matching").BOURSE_MATCHING_CHANNEL).toBe("aeron:udp?endpoint=0.0.0.0:7401");
     expect(env("demo-matching").BOURSE_AERON_CHANNEL).toBeUndefined();

@@ -314,6 +314,7 @@ describe("the operator", () => {
       listen: "0.0.0.0:7400",
       address: "demo-matching.default.svc:7400",
       stream: 1002,
+      maxInFlight: 10_000,
     });
     const admin = (await services("demo")).find((s) => s.metadata.name === "demo-admin")!;
     expect((admin.spec as Json).selector["app.kubernetes.io/component"]).toBe("ubscore");
