@@ -79,10 +79,7 @@ program
     process.stdout.write(
       `bourse ubscore: serving gateways on ${config.transport.kind === "aeron" ? upstreamOf(config) : ubscore.address}, operator API on ${ubscore.node.adminUrl} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
     );
-    onSignal(() => ubscore.close());
-    const lost = await ubscore.lost;
-    process.stderr.write(`bourse ubscore: lost the transport (${lost.message}); exiting\n`);
-    process.exit(3);
+    await serveUntilLost("ubscore", ubscore);
   });
 
 program
@@ -119,10 +116,7 @@ program
     process.stdout.write(
       `bourse matching: serving UBSCore on ${config.transport.kind === "aeron" ? `Aeron stream ${matching.address}` : matching.address}\n`,
     );
-    onSignal(() => matching.close());
-    const lost = await matching.lost;
-    process.stderr.write(`bourse matching: lost the transport (${lost.message}); exiting\n`);
-    process.exit(3);
+    await serveUntilLost("matching", matching);
   });
 
 program
@@ -212,6 +206,17 @@ program
     }
     process.exitCode = body.differences.length === 0 ? 0 : 1;
   });
+
+/**
+ * Serves until SIGINT/SIGTERM (a clean stop) or until the transport fails for good (the media
+ * driver died): then exits 3, for its supervisor to start it again.
+ */
+async function serveUntilLost(name: string, running: { lost: Promise<Error>; close(): Promise<void> }) {
+  onSignal(() => running.close());
+  const lost = await running.lost;
+  process.stderr.write(`bourse ${name}: lost the transport (${lost.message}); exiting\n`);
+  process.exit(3);
+}
 
 function onSignal(stop: () => Promise<void>): void {
   const handler = () => void stop().then(() => process.exit(0));
