@@ -42,8 +42,6 @@ export interface UbsCoreNode {
   readonly adminToken: string;
   readonly demoKeys: readonly ApiKey[];
   readonly service: UbsCoreService;
-  /** The link to `bourse matching`, with matching.kind service. */
-  readonly matching?: MatchingLink;
   readonly settlement: SettlementPort;
   readonly ledger: LedgerPort;
   /** All of the history (UBSCore keeps only the recent part in memory). */
@@ -171,7 +169,6 @@ export async function startUbsCoreNode(
     adminToken,
     demoKeys: config.demo ? keys.all().filter((k) => DEMO_USERS.includes(k.label)) : [],
     service,
-    matching,
     settlement,
     ledger,
     store,

@@ -24,8 +24,6 @@ export class MatchingLink {
    * (matching refusing the handover, say), so UBSCore does not build handovers in a loop.
    */
   private retryMs = 0;
-  /** Why the link is down, while it is. */
-  lastError: Error | undefined;
 
   private constructor(
     private readonly service: UbsCoreService,
@@ -43,10 +41,6 @@ export class MatchingLink {
     return link;
   }
 
-  get connected(): boolean {
-    return this.channel !== undefined;
-  }
-
   close(): void {
     this.stopped = true;
     this.channel?.close();
@@ -54,12 +48,7 @@ export class MatchingLink {
 
   private async connect(): Promise<void> {
     if (this.retryMs > 0) await new Promise((r) => setTimeout(r, this.retryMs));
-    const channel = await dial(this.transport, this.address, {
-      stopped: () => this.stopped,
-      onError: (e) => {
-        this.lastError = e;
-      },
-    });
+    const channel = await dial(this.transport, this.address, { stopped: () => this.stopped });
     if (!channel) return;
     if (this.stopped) return channel.close();
     channel.onMessage((message) => {
@@ -75,10 +64,9 @@ export class MatchingLink {
     });
     const opened = Date.now();
     let closed = false;
-    channel.onClose((e) => {
+    channel.onClose(() => {
       closed = true;
       if (this.channel === channel) this.channel = undefined;
-      this.lastError = e ?? new Error(`${this.address} closed the connection`);
       this.retryMs = Date.now() - opened < 1_000 ? Math.min(2_000, Math.max(50, this.retryMs * 2)) : 0;
       if (!this.stopped) void this.connect();
     });
@@ -88,6 +76,5 @@ export class MatchingLink {
     for (const f of pending) channel.send(encodeCommandMessage(f));
     if (closed) return;
     this.channel = channel;
-    this.lastError = undefined;
   }
 }
