@@ -199,7 +199,7 @@ export class Journal {
 
 /**
  * Reads records fromLsn..toLsn of the journal in `dir` without opening it for writing: what a
- * reader beside the live writer (a snapshot worker) does. Records up to toLsn must be durable;
+ * reader beside the live writer (the background snapshot) does. Records up to toLsn must be durable;
  * what the writer is appending beyond them is never reached.
  */
 export async function readJournal(
