@@ -64,12 +64,6 @@ export function decodeAccount(view: DataView, o: number): Account {
   };
 }
 
-/** Copies record `f` of `from` over record `t` of `to`, as u64 words (no allocation). */
-export function copyRecord(from: BigUint64Array, f: number, to: BigUint64Array, t: number): void {
-  const words = EVENT_SIZE / 8;
-  for (let i = 0; i < words; i++) to[t * words + i] = from[f * words + i]!;
-}
-
 /** Offsets of the transfer fields the ledger sets when it creates one. */
 export const TRANSFER_AMOUNT = 48;
 export const TRANSFER_FLAGS = 118;

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Account, CreateAccountResult, CreateTransferResult, Transfer } from "tigerbeetle-node";
 import { BourseError } from "../../domain/src/errors.ts";
 import { Journal } from "../../journal/src/journal.ts";
@@ -20,12 +21,13 @@ const HEADER = 16;
  * work a step).
  */
 const APPLY_STEP = 1024;
+/** The scratch file of older transfers, beside the journal; replaying the journal refills it. */
+const TRANSFERS_FILE = "transfers.slots";
 
 /** Applies a batch, given its timestamp and its journaled records, in steps that end in its results. */
 type Apply<R> = (timestamp: bigint, records?: Uint8Array) => Iterator<void, R[]>;
 
 export class EmbeddedLedger implements LedgerPort {
-  private readonly state = new LedgerState();
   /** Settles once the newest batch journaled is on disk (or failed); never rejects. */
   private lastWrite: Promise<unknown> = Promise.resolve();
   /**
@@ -37,6 +39,7 @@ export class EmbeddedLedger implements LedgerPort {
   private failure: Error | undefined;
 
   private constructor(
+    private readonly state: LedgerState,
     private readonly journal: Journal | undefined,
     private readonly clock: () => bigint,
   ) {}
@@ -47,7 +50,8 @@ export class EmbeddedLedger implements LedgerPort {
     clock: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
   ): Promise<EmbeddedLedger> {
     const journal = dir ? await Journal.open(dir) : undefined;
-    const ledger = new EmbeddedLedger(journal, clock);
+    const state = new LedgerState(dir ? join(dir, TRANSFERS_FILE) : undefined);
+    const ledger = new EmbeddedLedger(state, journal, clock);
     await journal?.replay(1, (record) => ledger.replay(record));
     return ledger;
   }
@@ -86,6 +90,7 @@ export class EmbeddedLedger implements LedgerPort {
 
   async close(): Promise<void> {
     await this.journal?.close();
+    this.state.transfers.close();
   }
 
   /**

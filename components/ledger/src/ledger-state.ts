@@ -144,7 +144,7 @@ type Undo = UndoLog | null;
 
 export class LedgerState {
   readonly accounts = new AccountTable();
-  readonly transfers = new TransferStore();
+  readonly transfers: TransferStore;
   private readonly failedTransferIds = new Set<bigint>();
   private readonly pendingState = new Map<bigint, PendingState>();
   /** Pending transfers with a timeout, by id, with the timestamp (ns) they expire at. */
@@ -154,6 +154,11 @@ export class LedgerState {
   /** The account slots of the transfers in the batch being applied, by index (-1: not found). */
   private debitSlots = new Int32Array(0);
   private creditSlots = new Int32Array(0);
+
+  /** `transfersFile`: where older transfers go instead of memory (see TransferStore). */
+  constructor(transfersFile?: string) {
+    this.transfers = new TransferStore(transfersFile);
+  }
 
   /**
    * Reserves `count` timestamps for the next batch (at `now`, or just after the last one) so that

@@ -8,9 +8,17 @@
 const NOT_FOUND = -1;
 const U64 = 1n << 64n;
 
-/** Splits a bigint into u32 words without allocating in the common (< 2^64) case. */
+/**
+ * Splits a bigint into u32 words, low to high, without allocating in the common (< 2^64) case.
+ * The words are shared: read them before the next split.
+ */
 const scratch64 = new BigUint64Array(2);
 const scratch32 = new Uint32Array(scratch64.buffer);
+
+export function u128Words(id: bigint): Uint32Array {
+  split(id);
+  return scratch32;
+}
 
 function split(id: bigint): void {
   if (id < U64) {
@@ -70,13 +78,19 @@ export class U128Index {
   /** Stores `slot` for an id that is not present (callers check first: ids are unique). */
   insert(id: bigint, slot: number): void {
     split(id);
-    const a = scratch32[0]!;
-    const b = scratch32[1]!;
-    const c = scratch32[2]!;
-    const d = scratch32[3]!;
+    this.insertWords(scratch32[0]!, scratch32[1]!, scratch32[2]!, scratch32[3]!, slot);
+  }
+
+  /** `insert` of an id given as its u32 words, low to high. */
+  insertWords(a: number, b: number, c: number, d: number, slot: number): void {
     const h = hashWords(a, b, c, d);
     this.shards[h >>> (32 - SHARD_BITS)]!.insert(a, b, c, d, h, slot);
     this.count++;
+  }
+
+  /** Calls `fn` with every id (as its u32 words, low to high) and its slot, in no order. */
+  forEach(fn: (a: number, b: number, c: number, d: number, slot: number) => void): void {
+    for (const shard of this.shards) shard.forEach(fn);
   }
 
   delete(id: bigint): void {
@@ -141,6 +155,14 @@ class U128Table {
       }
       entries.copyWithin(hole * ENTRY, j * ENTRY, j * ENTRY + ENTRY);
       hole = j;
+    }
+  }
+
+  forEach(fn: (a: number, b: number, c: number, d: number, slot: number) => void): void {
+    const { entries } = this;
+    for (let e = 0; e < entries.length; e += ENTRY) {
+      if (entries[e] !== FREE)
+        fn(entries[e + 1]!, entries[e + 2]!, entries[e + 3]!, entries[e + 4]!, entries[e]!);
     }
   }
 

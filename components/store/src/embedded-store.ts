@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { readU128, writeU128 } from "../../domain/src/u128.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import { SlotArena } from "../../journal/src/slot-arena.ts";
 import type { OrderStatus } from "../../ubscore/src/types.ts";
-import { lowerBound, pageOf } from "./page.ts";
+import { IdLists } from "./id-lists.ts";
 import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
@@ -14,15 +16,24 @@ import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from 
  * pauses they cause, grow with the history). Upserts by key make writes idempotent.
  */
 export class EmbeddedStore implements HistoryStore {
-  private readonly orders = new SlotArena(ORDER_SLOT);
-  private readonly ordersOfUser = new Map<string, number[]>();
-  private readonly trades = new Map<number, { arena: SlotArena; slotOf: Map<number, number> }>();
-  private readonly tradesOfUser = new Map<string, number[]>();
+  private readonly orders: SlotArena;
+  /** Order ids by `user:market`. */
+  private readonly ordersOfUser: IdLists;
+  private readonly trades = new Map<number, MarketTrades>();
+  /** Trade slots (in their market's arena) by `user:market`. */
+  private readonly tradesOfUser: IdLists;
 
-  private constructor(private readonly journal: Journal) {}
+  private constructor(
+    private readonly journal: Journal,
+    private readonly dir: string,
+  ) {
+    this.orders = new SlotArena(ORDER_SLOT, { file: join(dir, "orders.slots") });
+    this.ordersOfUser = new IdLists({ file: join(dir, "orders-of-user.slots") });
+    this.tradesOfUser = new IdLists({ file: join(dir, "trades-of-user.slots") });
+  }
 
   static async open(dir: string): Promise<EmbeddedStore> {
-    const store = new EmbeddedStore(await Journal.open(dir));
+    const store = new EmbeddedStore(await Journal.open(dir), dir);
     await store.journal.replay(1, (payload) => store.apply(decode(payload)));
     return store;
   }
@@ -34,26 +45,26 @@ export class EmbeddedStore implements HistoryStore {
   }
 
   async order(orderId: number): Promise<StoredOrder | undefined> {
-    return this.orders.has(orderId) ? readOrder(this.orders, orderId) : undefined;
+    return isWritten(this.orders, orderId) ? readOrder(this.orders, orderId) : undefined;
   }
 
-  /** From the user's newest order back: memory, no index kept on the heap for it. */
+  /** From the user's newest order back: no index kept for client order ids. */
   async orderByClientId(
     userId: number,
     marketId: number,
     clientOrderId: string,
   ): Promise<StoredOrder | undefined> {
-    const ids = this.ordersOfUser.get(`${userId}:${marketId}`) ?? [];
-    for (let i = ids.length - 1; i >= 0; i--) {
-      const order = readOrder(this.orders, ids[i]!);
+    for (const id of this.ordersOfUser.newestFirst(`${userId}:${marketId}`)) {
+      const order = readOrder(this.orders, id);
       if (order.clientOrderId === clientOrderId) return order;
     }
     return undefined;
   }
 
   async ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]> {
-    const ids = this.ordersOfUser.get(`${userId}:${marketId}`) ?? [];
-    return pageOf(ids, (id) => id, page).map((id) => readOrder(this.orders, id));
+    return this.ordersOfUser
+      .page(`${userId}:${marketId}`, (id) => id, page)
+      .map((id) => readOrder(this.orders, id));
   }
 
   async tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]> {
@@ -67,94 +78,76 @@ export class EmbeddedStore implements HistoryStore {
 
   async tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]> {
     const market = this.trades.get(marketId);
-    const slots = this.tradesOfUser.get(`${userId}:${marketId}`) ?? [];
     if (!market) return [];
-    return pageOf(slots, (slot) => tradeIdAt(market.arena, slot), page).map((slot) =>
-      readTrade(market.arena, slot),
-    );
+    return this.tradesOfUser
+      .page(`${userId}:${marketId}`, (slot) => tradeIdAt(market.arena, slot), page)
+      .map((slot) => readTrade(market.arena, slot));
   }
 
   async close(): Promise<void> {
     await this.journal.close();
+    this.orders.close();
+    this.ordersOfUser.close();
+    this.tradesOfUser.close();
+    for (const { arena, slotOf } of this.trades.values()) {
+      arena.close();
+      slotOf.close();
+    }
+  }
+
+  private marketTrades(marketId: number): MarketTrades {
+    let market = this.trades.get(marketId);
+    if (!market) {
+      const file = (what: string) => join(this.dir, `trades-${marketId}.${what}`);
+      market = {
+        arena: new SlotArena(TRADE_SLOT, { file: file("slots") }),
+        slotOf: new SlotArena(4, { file: file("ids") }),
+      };
+      this.trades.set(marketId, market);
+    }
+    return market;
   }
 
   private apply(batch: HistoryBatch): void {
     for (const o of batch.orders) {
-      if (!this.orders.has(o.orderId)) index(this.ordersOfUser, `${o.userId}:${o.marketId}`, o.orderId);
+      if (!isWritten(this.orders, o.orderId)) this.ordersOfUser.add(`${o.userId}:${o.marketId}`, o.orderId);
       writeOrder(this.orders, o);
     }
     for (const t of batch.trades) {
-      let market = this.trades.get(t.marketId);
-      if (!market) {
-        market = { arena: new SlotArena(TRADE_SLOT), slotOf: new Map() };
-        this.trades.set(t.marketId, market);
-      }
-      const existing = market.slotOf.get(t.tradeId);
+      const market = this.marketTrades(t.marketId);
+      const existing = slotOfTrade(market, t.tradeId);
       const slot = existing ?? market.arena.count;
       writeTrade(market.arena, slot, t);
       if (existing !== undefined) continue;
-      market.slotOf.set(t.tradeId, slot);
+      market.slotOf.write(t.tradeId, ({ view, at }) => view.setUint32(at, slot + 1, true));
       const tradeId = (s: number) => tradeIdAt(market.arena, s);
-      index(this.tradesOfUser, `${t.buyerUserId}:${t.marketId}`, slot, tradeId);
+      this.tradesOfUser.add(`${t.buyerUserId}:${t.marketId}`, slot, tradeId);
       if (t.sellerUserId !== t.buyerUserId) {
-        index(this.tradesOfUser, `${t.sellerUserId}:${t.marketId}`, slot, tradeId);
+        this.tradesOfUser.add(`${t.sellerUserId}:${t.marketId}`, slot, tradeId);
       }
     }
   }
 }
 
-/**
- * Adds to a user's list, kept in id order. Settlement writes in journal order, so ids arrive
- * ascending and this appends; anything else goes in its place.
- */
-function index(map: Map<string, number[]>, key: string, value: number, idOf = (v: number) => v): void {
-  const list = map.get(key);
-  if (!list) map.set(key, [value]);
-  else if (list.length === 0 || idOf(list.at(-1)!) < idOf(value)) list.push(value);
-  else list.splice(lowerBound(list, idOf, idOf(value)), 0, value);
+/** A market's trades in arrival order, and each trade's slot (plus one; zero: none) by trade id. */
+interface MarketTrades {
+  readonly arena: SlotArena;
+  readonly slotOf: SlotArena;
 }
 
-/**
- * Fixed-size binary slots in chunks of 65,536 (allocated as reached, never copied: a buffer that
- * doubled stopped the process to copy hundreds of megabytes); slot `i` is written or empty.
- */
-const CHUNK_BITS = 16;
-
-interface SlotRef {
-  readonly view: DataView;
-  readonly bytes: Buffer;
-  readonly at: number;
+function slotOfTrade(market: MarketTrades, tradeId: number): number | undefined {
+  const { view, at } = market.slotOf.read(tradeId);
+  const slot = view.getUint32(at, true);
+  return slot === 0 ? undefined : slot - 1;
 }
 
-class SlotArena {
-  private readonly chunks: Buffer[] = [];
-  /** One past the highest slot written. */
-  count = 0;
+/** The first byte of a slot that holds a record (slots never written read as zeros). */
+const WRITTEN = 1;
 
-  constructor(readonly slotSize: number) {}
-
-  has(slot: number): boolean {
-    const chunk = this.chunks[slot >>> CHUNK_BITS];
-    return chunk !== undefined && chunk[(slot & ((1 << CHUNK_BITS) - 1)) * this.slotSize] === 1;
-  }
-
-  /** Where `slot` lives (which must have been written). */
-  at(slot: number): SlotRef {
-    const bytes = this.chunks[slot >>> CHUNK_BITS]!;
-    const at = (slot & ((1 << CHUNK_BITS) - 1)) * this.slotSize;
-    return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.length), at };
-  }
-
-  /** Where `slot` lives, marked written, its chunk allocated if need be. */
-  claim(slot: number): SlotRef {
-    const c = slot >>> CHUNK_BITS;
-    // Sparse: ids far apart allocate only the chunks they fall in.
-    this.chunks[c] ??= Buffer.alloc(this.slotSize << CHUNK_BITS);
-    if (slot >= this.count) this.count = slot + 1;
-    const ref = this.at(slot);
-    ref.bytes[ref.at] = 1;
-    return ref;
-  }
+function isWritten(arena: SlotArena, slot: number): boolean {
+  if (slot >= arena.count) return false;
+  const { bytes, at } = arena.read(slot);
+  return bytes[at] === WRITTEN;
 }
 
 // Order slot: written flag, side, type, tif, stp, status, clientOrderId length, then numbers
@@ -173,28 +166,30 @@ const STATUSES: readonly OrderStatus[] = [
 function writeOrder(arena: SlotArena, o: StoredOrder): void {
   if (o.clientOrderId.length > ORDER_SLOT - 88)
     throw new RangeError(`client order id too long: ${o.orderId}`);
-  const { view: v, bytes, at } = arena.claim(o.orderId);
-  v.setUint8(at + 1, o.side);
-  v.setUint8(at + 2, o.type);
-  v.setUint8(at + 3, o.tif);
-  v.setUint8(at + 4, o.stp ?? 0);
-  v.setUint8(at + 5, STATUSES.indexOf(o.status));
-  v.setUint8(at + 6, o.clientOrderId.length);
-  v.setUint32(at + 8, o.userId, true);
-  v.setUint32(at + 12, o.marketId, true);
-  v.setFloat64(at + 16, o.priceTicks, true);
-  v.setFloat64(at + 24, o.origQtyLots, true);
-  v.setFloat64(at + 32, o.executedLots, true);
-  v.setFloat64(at + 40, o.time, true);
-  v.setFloat64(at + 48, o.updateTime, true);
-  writeU128(v, at + 56, o.cumQuote);
-  // Records journaled before orders carried it: a limit order, no quote amount.
-  writeU128(v, at + 72, o.quoteOrderUnits ?? 0n);
-  bytes.write(o.clientOrderId, at + 88, "latin1");
+  arena.write(o.orderId, ({ view: v, bytes, at }) => {
+    bytes[at] = WRITTEN;
+    v.setUint8(at + 1, o.side);
+    v.setUint8(at + 2, o.type);
+    v.setUint8(at + 3, o.tif);
+    v.setUint8(at + 4, o.stp ?? 0);
+    v.setUint8(at + 5, STATUSES.indexOf(o.status));
+    v.setUint8(at + 6, o.clientOrderId.length);
+    v.setUint32(at + 8, o.userId, true);
+    v.setUint32(at + 12, o.marketId, true);
+    v.setFloat64(at + 16, o.priceTicks, true);
+    v.setFloat64(at + 24, o.origQtyLots, true);
+    v.setFloat64(at + 32, o.executedLots, true);
+    v.setFloat64(at + 40, o.time, true);
+    v.setFloat64(at + 48, o.updateTime, true);
+    writeU128(v, at + 56, o.cumQuote);
+    // Records journaled before orders carried it: a limit order, no quote amount.
+    writeU128(v, at + 72, o.quoteOrderUnits ?? 0n);
+    bytes.write(o.clientOrderId, at + 88, "latin1");
+  });
 }
 
 function readOrder(arena: SlotArena, orderId: number): StoredOrder {
-  const { view: v, bytes, at } = arena.at(orderId);
+  const { view: v, bytes, at } = arena.read(orderId);
   return {
     orderId,
     userId: v.getUint32(at + 8, true),
@@ -219,29 +214,31 @@ function readOrder(arena: SlotArena, orderId: number): StoredOrder {
 const TRADE_SLOT = 128;
 
 function writeTrade(arena: SlotArena, slot: number, t: StoredTrade): void {
-  const { view: v, at } = arena.claim(slot);
-  v.setUint8(at + 1, t.takerSide);
-  v.setUint32(at + 4, t.marketId, true);
-  v.setUint32(at + 8, t.buyerUserId, true);
-  v.setUint32(at + 12, t.sellerUserId, true);
-  v.setFloat64(at + 16, t.tradeId, true);
-  v.setFloat64(at + 24, t.priceTicks, true);
-  v.setFloat64(at + 32, t.qtyLots, true);
-  v.setFloat64(at + 40, t.time, true);
-  v.setFloat64(at + 48, t.buyerOrderId, true);
-  v.setFloat64(at + 56, t.sellerOrderId, true);
-  writeU128(v, at + 64, t.quoteUnits);
-  writeU128(v, at + 80, t.buyerFee);
-  writeU128(v, at + 96, t.sellerFee);
+  arena.write(slot, ({ view: v, at }) => {
+    v.setUint8(at, WRITTEN);
+    v.setUint8(at + 1, t.takerSide);
+    v.setUint32(at + 4, t.marketId, true);
+    v.setUint32(at + 8, t.buyerUserId, true);
+    v.setUint32(at + 12, t.sellerUserId, true);
+    v.setFloat64(at + 16, t.tradeId, true);
+    v.setFloat64(at + 24, t.priceTicks, true);
+    v.setFloat64(at + 32, t.qtyLots, true);
+    v.setFloat64(at + 40, t.time, true);
+    v.setFloat64(at + 48, t.buyerOrderId, true);
+    v.setFloat64(at + 56, t.sellerOrderId, true);
+    writeU128(v, at + 64, t.quoteUnits);
+    writeU128(v, at + 80, t.buyerFee);
+    writeU128(v, at + 96, t.sellerFee);
+  });
 }
 
 function tradeIdAt(arena: SlotArena, slot: number): number {
-  const { view, at } = arena.at(slot);
+  const { view, at } = arena.read(slot);
   return view.getFloat64(at + 16, true);
 }
 
 function readTrade(arena: SlotArena, slot: number): StoredTrade {
-  const { view: v, at } = arena.at(slot);
+  const { view: v, at } = arena.read(slot);
   return {
     tradeId: v.getFloat64(at + 16, true),
     marketId: v.getUint32(at + 4, true),

@@ -1,0 +1,153 @@
+import { closeSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
+
+/** Where a slot's bytes are: `bytes[at .. at + slotSize)`, also through `view`. */
+export interface SlotRef {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+  readonly at: number;
+}
+
+export interface SlotArenaOptions {
+  /**
+   * Where to make a scratch file for the chunks that are no longer among the newest; without one
+   * every chunk stays in memory. The file is removed from the directory as soon as it is open (it
+   * lives as long as the arena's descriptor, and another arena made at the same path never shares
+   * it), and it is never fsynced: the owner rebuilds its contents by replaying a journal.
+   */
+  file?: string;
+  /** Slots per chunk, as a power of two. */
+  chunkBits?: number;
+  /** How many of the highest-numbered chunks stay in memory. */
+  hotChunks?: number;
+}
+
+/**
+ * Fixed-size binary slots in chunks, for records that accumulate without bound (the ledger's
+ * transfers, the history store's orders and trades). The newest chunks, where writes land, are
+ * buffers in memory; older ones are written to a scratch file and dropped, and a slot there is read
+ * or written with one positioned read or write. A long-running exchange's history then costs
+ * neither the garbage collector (records are not objects) nor resident memory (they are on disk).
+ * Slots never written read as zeros.
+ */
+export class SlotArena {
+  private readonly chunkBits: number;
+  private readonly chunkBytes: number;
+  private readonly hotChunks: number;
+  private readonly fd: number | undefined;
+  /** Chunks in memory, by chunk number. */
+  private readonly resident = new Map<number, SlotRef>();
+  /** Chunk numbers with slots in the scratch file. */
+  private readonly spilled = new Set<number>();
+  /** The highest chunk number ever in memory: the hot ones count down from it. */
+  private newest = -1;
+  /** Reads and writes of spilled slots go through here; valid until the next such access. */
+  private readonly scratch: SlotRef;
+  /** One past the highest slot written. */
+  count = 0;
+
+  constructor(
+    readonly slotSize: number,
+    options: SlotArenaOptions = {},
+  ) {
+    this.chunkBits = options.chunkBits ?? 14;
+    this.chunkBytes = slotSize << this.chunkBits;
+    this.hotChunks = Math.max(1, options.hotChunks ?? 2);
+    this.fd = options.file === undefined ? undefined : openScratch(options.file);
+    this.scratch = refOver(Buffer.alloc(slotSize), 0);
+  }
+
+  /** The slot's bytes (zeros if never written); for a spilled slot, a copy valid until the next access. */
+  read(slot: number): SlotRef {
+    const c = slot >>> this.chunkBits;
+    const chunk = this.resident.get(c);
+    if (chunk) return refOver(chunk.bytes, this.offsetInChunk(slot), chunk.view);
+    this.scratch.bytes.fill(0);
+    if (this.spilled.has(c)) readSync(this.fd!, this.scratch.bytes, 0, this.slotSize, this.position(slot));
+    return this.scratch;
+  }
+
+  /** Lets `fill` change the slot in place (it sees the current bytes), then keeps the change. */
+  write(slot: number, fill: (ref: SlotRef) => void): void {
+    const c = slot >>> this.chunkBits;
+    if (slot >= this.count) this.count = slot + 1;
+    const chunk = this.resident.get(c) ?? (this.isCold(c) ? undefined : this.allocate(c));
+    if (chunk) {
+      fill(refOver(chunk.bytes, this.offsetInChunk(slot), chunk.view));
+      return;
+    }
+    const ref = this.read(slot);
+    fill(ref);
+    writeSync(this.fd!, ref.bytes, 0, this.slotSize, this.position(slot));
+    this.spilled.add(c);
+  }
+
+  /** Forgets slots from `count` up (their bytes become zeros), e.g. a rolled-back append. */
+  truncate(count: number): void {
+    for (let slot = count; slot < this.count; slot++)
+      this.write(slot, (r) => r.bytes.fill(0, r.at, r.at + this.slotSize));
+    this.count = count;
+  }
+
+  /** How many chunks are in memory (the rest, if any, are in the scratch file). */
+  get residentChunks(): number {
+    return this.resident.size;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+  }
+
+  /** A chunk not in memory whose slots belong in the file: spilled, or below the hot ones. */
+  private isCold(c: number): boolean {
+    return this.fd !== undefined && (this.spilled.has(c) || c <= this.newest - this.hotChunks);
+  }
+
+  private allocate(c: number): SlotRef {
+    const chunk = refOver(Buffer.alloc(this.chunkBytes), 0);
+    this.resident.set(c, chunk);
+    if (c > this.newest) {
+      this.newest = c;
+      if (this.fd !== undefined) this.spillCold();
+    }
+    return chunk;
+  }
+
+  /**
+   * Writes the resident chunks below the hot ones to the scratch file and drops them. A chunk the
+   * file cannot take (disk full) stays in memory and is tried again with the next new chunk: it
+   * costs memory, never a record.
+   */
+  private spillCold(): void {
+    for (const c of [...this.resident.keys()]) {
+      if (c > this.newest - this.hotChunks) continue;
+      const { bytes } = this.resident.get(c)!;
+      try {
+        writeSync(this.fd!, bytes, 0, bytes.length, c * this.chunkBytes);
+      } catch {
+        continue;
+      }
+      this.spilled.add(c);
+      this.resident.delete(c);
+    }
+  }
+
+  private offsetInChunk(slot: number): number {
+    return (slot & ((1 << this.chunkBits) - 1)) * this.slotSize;
+  }
+
+  private position(slot: number): number {
+    return slot * this.slotSize;
+  }
+}
+
+/** Opens a new, empty file at `file` and removes its name: it lives as long as the descriptor. */
+export function openScratch(file: string): number {
+  rmSync(file, { force: true });
+  const fd = openSync(file, "wx+");
+  unlinkSync(file);
+  return fd;
+}
+
+function refOver(bytes: Buffer, at: number, view?: DataView): SlotRef {
+  return { bytes, at, view: view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.length) };
+}

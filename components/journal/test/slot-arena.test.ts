@@ -1,0 +1,74 @@
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { expect, it } from "vitest";
+import { SlotArena } from "../src/slot-arena.ts";
+
+const SLOT = 16;
+const SLOTS = 64;
+
+type Op = { kind: "write"; slot: number; value: number } | { kind: "truncate"; count: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      slot: fc.nat(SLOTS - 1),
+      value: fc.nat(255),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), count: fc.nat(SLOTS) }) },
+);
+
+/** What every slot must read as: its last value written, or zeros. */
+function expectSlots(arena: SlotArena, model: Map<number, number>): void {
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const { bytes, at } = arena.read(slot);
+    const want = model.get(slot) ?? 0;
+    expect([...bytes.subarray(at, at + SLOT)]).toEqual(Array(SLOT).fill(want));
+  }
+}
+
+it.each([
+  ["in memory", false],
+  ["spilling to a scratch file", true],
+])("reads back what was written, %s (tiny chunks, random writes and truncations)", (_, spill) => {
+  fc.assert(
+    fc.property(
+      fc.array(op, { maxLength: 120, size: "max" }),
+      fc.integer({ min: 1, max: 3 }),
+      (ops, hotChunks) => {
+        const file = spill ? join(mkdtempSync(join(tmpdir(), "bourse-slots-")), "x.slots") : undefined;
+        const arena = new SlotArena(SLOT, { file, chunkBits: 2, hotChunks });
+        const model = new Map<number, number>();
+        let count = 0;
+        for (const o of ops) {
+          if (o.kind === "write") {
+            arena.write(o.slot, ({ bytes, at }) => bytes.fill(o.value, at, at + SLOT));
+            model.set(o.slot, o.value);
+            count = Math.max(count, o.slot + 1);
+          } else if (o.count <= count) {
+            arena.truncate(o.count);
+            for (let s = o.count; s < count; s++) model.delete(s);
+            count = o.count;
+          }
+          expect(arena.count).toBe(count);
+        }
+        expectSlots(arena, model);
+        arena.close();
+      },
+    ),
+  );
+});
+
+it("keeps only the newest chunks in memory and leaves no file behind", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bourse-slots-"));
+  const arena = new SlotArena(SLOT, { file: join(dir, "x.slots"), chunkBits: 2, hotChunks: 2 });
+  for (let slot = 0; slot < 40; slot++) arena.write(slot, ({ bytes, at }) => bytes.fill(slot, at, at + SLOT));
+  expect(arena.residentChunks).toBe(2);
+  expect(readdirSync(dir)).toEqual([]);
+  for (let slot = 0; slot < 40; slot++) expect(arena.read(slot).bytes[arena.read(slot).at]).toBe(slot);
+  arena.close();
+});

@@ -1,0 +1,62 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { expect, it } from "vitest";
+import { IdLists } from "../src/id-lists.ts";
+
+const KEYS = ["1:1", "2:1", "1:2"];
+// Values are ids times ten, so that `idOf` is not the identity.
+const idOf = (v: number) => v / 10;
+
+it.each([
+  ["in memory", false],
+  ["with full blocks spilled to a scratch file", true],
+])("pages, appends and inserts out of order like a sorted array, %s", (_, spill) => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ key: fc.constantFrom(...KEYS), id: fc.nat(400) }), {
+        maxLength: 300,
+        size: "max",
+      }),
+      fc.array(
+        fc.record({
+          key: fc.constantFrom(...KEYS),
+          fromId: fc.option(fc.nat(420)),
+          limit: fc.integer({ min: 1, max: 80 }),
+        }),
+      ),
+      fc.boolean(),
+      (adds, pages, ascending) => {
+        const file = spill ? join(mkdtempSync(join(tmpdir(), "bourse-lists-")), "l.slots") : undefined;
+        const lists = new IdLists({ file, chunkBits: 1, hotChunks: 1 });
+        const model = new Map<string, number[]>(KEYS.map((k) => [k, []]));
+        // Mostly ascending ids, as settlement writes them; otherwise any order.
+        const ordered = ascending ? [...adds].sort((a, b) => a.id - b.id) : adds;
+        for (const { key, id } of ordered) {
+          const list = model.get(key)!;
+          if (list.includes(id * 10)) continue;
+          lists.add(key, id * 10, idOf);
+          list.push(id * 10);
+          list.sort((a, b) => a - b);
+        }
+        for (const key of KEYS) {
+          const list = model.get(key)!;
+          expect(lists.page(key, idOf)).toEqual(list);
+          expect([...lists.newestFirst(key)]).toEqual([...list].reverse());
+        }
+        for (const { key, fromId, limit } of pages) {
+          const list = model.get(key)!;
+          const want =
+            fromId === null
+              ? list.slice(Math.max(0, list.length - limit))
+              : list.filter((v) => idOf(v) >= fromId).slice(0, limit);
+          expect(lists.page(key, idOf, { fromId: fromId ?? undefined, limit })).toEqual(want);
+        }
+        expect(lists.page("9:9", idOf)).toEqual([]);
+        lists.close();
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
