@@ -30,7 +30,8 @@ export interface SlotArenaOptions {
  * Slots never written read as zeros.
  */
 export class SlotArena {
-  private readonly chunkBits: number;
+  /** Slots per chunk. Slot numbers may pass 2^32 (order ids), so chunks are found by division. */
+  private readonly chunkSlots: number;
   private readonly chunkBytes: number;
   private readonly hotChunks: number;
   private readonly fd: number | undefined;
@@ -49,8 +50,8 @@ export class SlotArena {
     readonly slotSize: number,
     options: SlotArenaOptions = {},
   ) {
-    this.chunkBits = options.chunkBits ?? 14;
-    this.chunkBytes = slotSize << this.chunkBits;
+    this.chunkSlots = 2 ** (options.chunkBits ?? 14);
+    this.chunkBytes = slotSize * this.chunkSlots;
     this.hotChunks = Math.max(1, options.hotChunks ?? 2);
     this.fd = options.file === undefined ? undefined : openScratch(options.file);
     this.scratch = refOver(Buffer.alloc(slotSize), 0);
@@ -58,7 +59,7 @@ export class SlotArena {
 
   /** The slot's bytes (zeros if never written); for a spilled slot, a copy valid until the next access. */
   read(slot: number): SlotRef {
-    const c = slot >>> this.chunkBits;
+    const c = Math.floor(slot / this.chunkSlots);
     const chunk = this.resident.get(c);
     if (chunk) return refOver(chunk.bytes, this.offsetInChunk(slot), chunk.view);
     this.scratch.bytes.fill(0);
@@ -68,7 +69,7 @@ export class SlotArena {
 
   /** Lets `fill` change the slot in place (it sees the current bytes), then keeps the change. */
   write(slot: number, fill: (ref: SlotRef) => void): void {
-    const c = slot >>> this.chunkBits;
+    const c = Math.floor(slot / this.chunkSlots);
     if (slot >= this.count) this.count = slot + 1;
     const chunk = this.resident.get(c) ?? (this.isCold(c) ? undefined : this.allocate(c));
     if (chunk) {
@@ -132,7 +133,7 @@ export class SlotArena {
   }
 
   private offsetInChunk(slot: number): number {
-    return (slot & ((1 << this.chunkBits) - 1)) * this.slotSize;
+    return (slot % this.chunkSlots) * this.slotSize;
   }
 
   private position(slot: number): number {

@@ -72,3 +72,14 @@ it("keeps only the newest chunks in memory and leaves no file behind", () => {
   for (let slot = 0; slot < 40; slot++) expect(arena.read(slot).bytes[arena.read(slot).at]).toBe(slot);
   arena.close();
 });
+
+it("tells slots apart past 2^32 (order ids are not bounded by 32 bits)", () => {
+  const arena = new SlotArena(SLOT, { file: join(mkdtempSync(join(tmpdir(), "bourse-slots-")), "x.slots") });
+  const high = 2 ** 32 + 5;
+  arena.write(high, ({ bytes, at }) => bytes.fill(7, at, at + SLOT));
+  arena.write(5, ({ bytes, at }) => bytes.fill(9, at, at + SLOT));
+  expect(arena.read(high).bytes[arena.read(high).at]).toBe(7);
+  expect(arena.read(5).bytes[arena.read(5).at]).toBe(9);
+  expect(arena.count).toBe(high + 1);
+  arena.close();
+});
