@@ -366,7 +366,7 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
               amount: fc.bigInt({ min: 0n, max: 40n }),
               kind: fc.constantFrom("posted", "pending", "post", "void", "linked"),
             }),
-            { minLength: 1, maxLength: 30 },
+            { minLength: 1, maxLength: 30, size: "max" },
           ),
           async (ops) => {
             const { ids: free, ledger: l } = await accounts(2);

@@ -29,32 +29,36 @@ const event = fc.record({
 
 it("applies a batch in steps exactly as in one go", () => {
   fc.assert(
-    fc.property(fc.array(event, { maxLength: 60 }), fc.integer({ min: 1, max: 7 }), (events, step) => {
-      const batch = events.map((e) =>
-        transfer({
-          id: 1000n + e.id,
-          debit_account_id: e.debit,
-          credit_account_id: e.credit,
-          amount: e.amount,
-          ledger: 1,
-          code: 1,
-          flags: e.linked ? TransferFlags.linked : 0,
-        }),
-      );
-      const whole = ledgerWithAccounts();
-      const stepped = ledgerWithAccounts();
-      // Funds the limited accounts, so that some transfers between them succeed.
-      const funding = ACCOUNT_IDS.slice(0, 3).map((id) =>
-        transfer({ id, debit_account_id: 4n, credit_account_id: id, amount: 30n, ledger: 1, code: 1 }),
-      );
-      whole.createTransfers(funding, 100n);
-      stepped.createTransfers(funding, 100n);
+    fc.property(
+      fc.array(event, { maxLength: 60, size: "max" }),
+      fc.integer({ min: 1, max: 7 }),
+      (events, step) => {
+        const batch = events.map((e) =>
+          transfer({
+            id: 1000n + e.id,
+            debit_account_id: e.debit,
+            credit_account_id: e.credit,
+            amount: e.amount,
+            ledger: 1,
+            code: 1,
+            flags: e.linked ? TransferFlags.linked : 0,
+          }),
+        );
+        const whole = ledgerWithAccounts();
+        const stepped = ledgerWithAccounts();
+        // Funds the limited accounts, so that some transfers between them succeed.
+        const funding = ACCOUNT_IDS.slice(0, 3).map((id) =>
+          transfer({ id, debit_account_id: 4n, credit_account_id: id, amount: 30n, ledger: 1, code: 1 }),
+        );
+        whole.createTransfers(funding, 100n);
+        stepped.createTransfers(funding, 100n);
 
-      const expected = whole.createTransfers(batch, 1000n);
-      expect(runToEnd(stepped.createTransfersInSteps(batch, 1000n, undefined, step))).toEqual(expected);
-      for (const id of ACCOUNT_IDS) expect(stepped.accounts.get(id)).toEqual(whole.accounts.get(id));
-      for (const t of batch) expect(stepped.transfers.get(t.id)).toEqual(whole.transfers.get(t.id));
-    }),
+        const expected = whole.createTransfers(batch, 1000n);
+        expect(runToEnd(stepped.createTransfersInSteps(batch, 1000n, undefined, step))).toEqual(expected);
+        for (const id of ACCOUNT_IDS) expect(stepped.accounts.get(id)).toEqual(whole.accounts.get(id));
+        for (const t of batch) expect(stepped.transfers.get(t.id)).toEqual(whole.transfers.get(t.id));
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -14,7 +14,7 @@ describe("OrderIndex", () => {
       fc.record({ kind: fc.constant("get" as const), key }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 400, size: "max" }), (ops) => {
         const index = new OrderIndex(2);
         const model = new Map<number, number>();
         for (const o of ops) {

@@ -109,7 +109,7 @@ const funding: UbsCommand[] = [1, 2, 3].flatMap((userId): UbsCommand[] => [
 describe("Settlement", () => {
   it("keeps the ledger equal to UBSCore for random flows of orders, deposits and withdrawals (property)", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(commandArb, { minLength: 5, maxLength: 60 }), async (cmds) => {
+      fc.asyncProperty(fc.array(commandArb, { minLength: 5, maxLength: 60, size: "max" }), async (cmds) => {
         const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
         const all = await openAll(dir);
         await submit(all.service, [...funding, ...cmds]);

@@ -149,7 +149,7 @@ describe("UBSCore with a matching service", () => {
 
   it("takes over books that were local (a switch to matching.kind service)", () => {
     fc.assert(
-      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 80 }), (commands) => {
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 80, size: "max" }), (commands) => {
         const local = fundedCore("local").core;
         for (const cmd of commands) attempt(local, cmd);
         const remote = Core.restore(exchange, local.snapshot(), undefined, "remote");
