@@ -1,9 +1,13 @@
-import { closeSync, openSync, readSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, rmSync, unlinkSync, write, writeSync } from "node:fs";
 
-/** Where a slot's bytes are: `bytes[at .. at + slotSize)`, also through `view`. */
+/**
+ * Where a slot's bytes are: `bytes[at .. at + slotSize)`, also through `view`, and as u32 words
+ * from `words[at / 4]` (slot sizes are whole words) for copies that allocate nothing.
+ */
 export interface SlotRef {
   readonly bytes: Buffer;
   readonly view: DataView;
+  readonly words: Uint32Array;
   readonly at: number;
 }
 
@@ -39,6 +43,9 @@ export class SlotArena {
   private readonly resident = new Map<number, SlotRef>();
   /** Chunk numbers with slots in the scratch file. */
   private readonly spilled = new Set<number>();
+  /** Chunks being written to the file, still resident; `dirty` once written to meanwhile. */
+  private readonly spilling = new Map<number, { dirty: boolean }>();
+  private readonly writes = new Set<Promise<void>>();
   /** The highest chunk number ever in memory: the hot ones count down from it. */
   private newest = -1;
   /** Reads and writes of spilled slots go through here; valid until the next such access. */
@@ -50,18 +57,19 @@ export class SlotArena {
     readonly slotSize: number,
     options: SlotArenaOptions = {},
   ) {
+    if (slotSize % 4 !== 0) throw new RangeError(`slot size ${slotSize} is not a whole number of u32 words`);
     this.chunkSlots = 2 ** (options.chunkBits ?? 14);
     this.chunkBytes = slotSize * this.chunkSlots;
     this.hotChunks = Math.max(1, options.hotChunks ?? 2);
     this.fd = options.file === undefined ? undefined : openScratch(options.file);
-    this.scratch = refOver(Buffer.alloc(slotSize), 0);
+    this.scratch = refOver(Buffer.from(new ArrayBuffer(slotSize)), 0);
   }
 
   /** The slot's bytes (zeros if never written); for a spilled slot, a copy valid until the next access. */
   read(slot: number): SlotRef {
     const c = Math.floor(slot / this.chunkSlots);
     const chunk = this.resident.get(c);
-    if (chunk) return refOver(chunk.bytes, this.offsetInChunk(slot), chunk.view);
+    if (chunk) return refOver(chunk.bytes, this.offsetInChunk(slot), chunk);
     this.scratch.bytes.fill(0);
     if (this.spilled.has(c)) readSync(this.fd!, this.scratch.bytes, 0, this.slotSize, this.position(slot));
     return this.scratch;
@@ -73,7 +81,9 @@ export class SlotArena {
     if (slot >= this.count) this.count = slot + 1;
     const chunk = this.resident.get(c) ?? (this.isCold(c) ? undefined : this.allocate(c));
     if (chunk) {
-      fill(refOver(chunk.bytes, this.offsetInChunk(slot), chunk.view));
+      fill(refOver(chunk.bytes, this.offsetInChunk(slot), chunk));
+      const spilling = this.spilling.get(c);
+      if (spilling) spilling.dirty = true;
       return;
     }
     const ref = this.read(slot);
@@ -94,7 +104,14 @@ export class SlotArena {
     return this.resident.size;
   }
 
-  close(): void {
+  /** Settles once the chunks being written to the scratch file are written (or failed). */
+  async settled(): Promise<void> {
+    await Promise.all(this.writes);
+  }
+
+  /** Closes the scratch file once the chunks being written to it are written. */
+  async close(): Promise<void> {
+    await this.settled();
     if (this.fd !== undefined) closeSync(this.fd);
   }
 
@@ -114,21 +131,29 @@ export class SlotArena {
   }
 
   /**
-   * Writes the resident chunks below the hot ones to the scratch file and drops them. A chunk the
-   * file cannot take (disk full) stays in memory and is tried again with the next new chunk: it
-   * costs memory, never a record.
+   * Writes the resident chunks below the hot ones to the scratch file, in the thread pool (a file
+   * growing by whole chunks took ~7 ms a chunk on this machine's disk, a stop of the process when
+   * synchronous), and drops each once it is written. Until then it is read and written in memory;
+   * one written to meanwhile, or that the file could not take (disk full), stays in memory and is
+   * tried again with the next new chunk: it costs memory, never a record.
    */
   private spillCold(): void {
-    for (const c of [...this.resident.keys()]) {
-      if (c > this.newest - this.hotChunks) continue;
-      const { bytes } = this.resident.get(c)!;
-      try {
-        writeSync(this.fd!, bytes, 0, bytes.length, c * this.chunkBytes);
-      } catch {
-        continue;
-      }
-      this.spilled.add(c);
-      this.resident.delete(c);
+    for (const [c, { bytes }] of this.resident) {
+      if (c > this.newest - this.hotChunks || this.spilling.has(c)) continue;
+      const state = { dirty: false };
+      this.spilling.set(c, state);
+      const done: Promise<void> = new Promise((resolve) =>
+        write(this.fd!, bytes, 0, bytes.length, c * this.chunkBytes, (error, written) => {
+          this.spilling.delete(c);
+          this.writes.delete(done);
+          if (!error && written === bytes.length && !state.dirty) {
+            this.spilled.add(c);
+            this.resident.delete(c);
+          }
+          resolve();
+        }),
+      );
+      this.writes.add(done);
     }
   }
 
@@ -149,6 +174,12 @@ export function openScratch(file: string): number {
   return fd;
 }
 
-function refOver(bytes: Buffer, at: number, view?: DataView): SlotRef {
-  return { bytes, at, view: view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.length) };
+/** A ref at `at` of `bytes`, sharing the views of `chunk` (the ref at 0 of the same bytes) if given. */
+function refOver(bytes: Buffer, at: number, chunk?: SlotRef): SlotRef {
+  return {
+    bytes,
+    at,
+    view: chunk?.view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.length),
+    words: chunk?.words ?? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2),
+  };
 }

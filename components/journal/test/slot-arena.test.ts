@@ -34,12 +34,12 @@ function expectSlots(arena: SlotArena, model: Map<number, number>): void {
 it.each([
   ["in memory", false],
   ["spilling to a scratch file", true],
-])("reads back what was written, %s (tiny chunks, random writes and truncations)", (_, spill) => {
-  fc.assert(
-    fc.property(
+])("reads back what was written, %s (tiny chunks, random writes and truncations)", async (_, spill) => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(op, { maxLength: 120, size: "max" }),
       fc.integer({ min: 1, max: 3 }),
-      (ops, hotChunks) => {
+      async (ops, hotChunks) => {
         const file = spill ? join(mkdtempSync(join(tmpdir(), "bourse-slots-")), "x.slots") : undefined;
         const arena = new SlotArena(SLOT, { file, chunkBits: 2, hotChunks });
         const model = new Map<number, number>();
@@ -57,23 +57,24 @@ it.each([
           expect(arena.count).toBe(count);
         }
         expectSlots(arena, model);
-        arena.close();
+        await arena.close();
       },
     ),
   );
 });
 
-it("keeps only the newest chunks in memory and leaves no file behind", () => {
+it("keeps only the newest chunks in memory and leaves no file behind", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bourse-slots-"));
   const arena = new SlotArena(SLOT, { file: join(dir, "x.slots"), chunkBits: 2, hotChunks: 2 });
   for (let slot = 0; slot < 40; slot++) arena.write(slot, ({ bytes, at }) => bytes.fill(slot, at, at + SLOT));
+  await arena.settled();
   expect(arena.residentChunks).toBe(2);
   expect(readdirSync(dir)).toEqual([]);
   for (let slot = 0; slot < 40; slot++) expect(arena.read(slot).bytes[arena.read(slot).at]).toBe(slot);
-  arena.close();
+  await arena.close();
 });
 
-it("tells slots apart past 2^32 (order ids are not bounded by 32 bits)", () => {
+it("tells slots apart past 2^32 (order ids are not bounded by 32 bits)", async () => {
   const arena = new SlotArena(SLOT, { file: join(mkdtempSync(join(tmpdir(), "bourse-slots-")), "x.slots") });
   const high = 2 ** 32 + 5;
   arena.write(high, ({ bytes, at }) => bytes.fill(7, at, at + SLOT));
@@ -81,5 +82,5 @@ it("tells slots apart past 2^32 (order ids are not bounded by 32 bits)", () => {
   expect(arena.read(high).bytes[arena.read(high).at]).toBe(7);
   expect(arena.read(5).bytes[arena.read(5).at]).toBe(9);
   expect(arena.count).toBe(high + 1);
-  arena.close();
+  await arena.close();
 });

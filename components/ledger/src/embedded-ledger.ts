@@ -90,7 +90,7 @@ export class EmbeddedLedger implements LedgerPort {
 
   async close(): Promise<void> {
     await this.journal?.close();
-    this.state.transfers.close();
+    await this.state.transfers.close();
   }
 
   /**

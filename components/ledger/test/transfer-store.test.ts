@@ -8,7 +8,7 @@ import { TransferStore } from "../src/transfer-store.ts";
 it.each([
   ["in memory", undefined],
   ["with older records in a scratch file", join(mkdtempSync(join(tmpdir(), "bourse-transfers-")), "t.slots")],
-])("stores transfers across record chunks and truncates back over a chunk boundary, %s", (_, file) => {
+])("stores transfers across record chunks and truncates back over a chunk boundary, %s", async (_, file) => {
   const store = new TransferStore(file);
   const make = (i: number) =>
     transfer({
@@ -31,5 +31,5 @@ it.each([
   expect(store.get(make(n - 5).id)).toMatchObject({ amount: BigInt(n - 5) });
   store.append(make(n + 1), 9n, 0, 9n);
   expect(store.get(make(n + 1).id)).toMatchObject({ amount: 9n });
-  store.close();
+  await store.close();
 });

@@ -16,12 +16,12 @@ const id = fc.oneof(
   fc.bigInt({ min: 0n, max: 1000n }).map((s) => (0x83n << 120n) | (1n << 72n) | (s << 8n)), // trade legs
 );
 
-it("finds every id of every run at its slot and no other id (random ids, runs of any size)", () => {
-  fc.assert(
-    fc.property(
+it("finds every id of every run at its slot and no other id (random ids, runs of any size)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(fc.uniqueArray(id, { maxLength: 700, size: "max" }), { maxLength: 4 }),
       fc.array(id),
-      (runIds, probes) => {
+      async (runIds, probes) => {
         const runs = new U128Runs(join(scratchDir(), "ids"));
         const model = new Map<bigint, number>();
         for (const ids of runIds) {
@@ -37,14 +37,14 @@ it("finds every id of every run at its slot and no other id (random ids, runs of
         }
         expect(runs.size).toBe(model.size);
         for (const i of [...model.keys(), ...probes]) expect(runs.get(i)).toBe(model.get(i) ?? -1);
-        runs.close();
+        await runs.close();
       },
     ),
     { numRuns: 200 },
   );
 });
 
-it("moves older ids to runs on disk, still finds them, and rolls back only the newest", () => {
+it("moves older ids to runs on disk, still finds them, and rolls back only the newest", async () => {
   const dir = scratchDir();
   const store = new TransferStore(join(dir, "t.slots"));
   const make = (i: number) =>
@@ -67,5 +67,5 @@ it("moves older ids to runs on disk, still finds them, and rolls back only the n
   expect(store.has(make(n - 1).id)).toBe(false);
   expect(store.has(make(n - 8191).id)).toBe(true);
   expect(readdirSync(dir)).toEqual([]);
-  store.close();
+  await store.close();
 });

@@ -86,13 +86,12 @@ export class EmbeddedStore implements HistoryStore {
 
   async close(): Promise<void> {
     await this.journal.close();
-    this.orders.close();
-    this.ordersOfUser.close();
-    this.tradesOfUser.close();
-    for (const { arena, slotOf } of this.trades.values()) {
-      arena.close();
-      slotOf.close();
-    }
+    const markets = [...this.trades.values()];
+    await Promise.all(
+      [this.orders, this.ordersOfUser, this.tradesOfUser, ...markets.flatMap((m) => [m.arena, m.slotOf])].map(
+        (a) => a.close(),
+      ),
+    );
   }
 
   private marketTrades(marketId: number): MarketTrades {

@@ -74,8 +74,8 @@ export class IdLists {
     }
   }
 
-  close(): void {
-    this.arena.close();
+  close(): Promise<void> {
+    return this.arena.close();
   }
 
   private length(list: List): number {

@@ -12,9 +12,9 @@ const idOf = (v: number) => v / 10;
 it.each([
   ["in memory", false],
   ["with full blocks spilled to a scratch file", true],
-])("pages, appends and inserts out of order like a sorted array, %s", (_, spill) => {
-  fc.assert(
-    fc.property(
+])("pages, appends and inserts out of order like a sorted array, %s", async (_, spill) => {
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(fc.record({ key: fc.constantFrom(...KEYS), id: fc.nat(400) }), {
         maxLength: 300,
         size: "max",
@@ -27,7 +27,7 @@ it.each([
         }),
       ),
       fc.boolean(),
-      (adds, pages, ascending) => {
+      async (adds, pages, ascending) => {
         const file = spill ? join(mkdtempSync(join(tmpdir(), "bourse-lists-")), "l.slots") : undefined;
         const lists = new IdLists({ file, chunkBits: 1, hotChunks: 1 });
         const model = new Map<string, number[]>(KEYS.map((k) => [k, []]));
@@ -54,7 +54,7 @@ it.each([
           expect(lists.page(key, idOf, { fromId: fromId ?? undefined, limit })).toEqual(want);
         }
         expect(lists.page("9:9", idOf)).toEqual([]);
-        lists.close();
+        await lists.close();
       },
     ),
     { numRuns: 150 },
