@@ -16,7 +16,7 @@ import { U128Runs } from "./u128-runs.ts";
 
 /**
  * Ids the in-memory index holds before the older ones move to a run on disk: moving them stops
- * the ledger for about 25 ms, so runs are kept small; new ids rarely consult them (see U128Runs).
+ * the ledger for 5 - 10 ms, so runs are kept small; new ids rarely consult them (see U128Runs).
  */
 const FLUSH_AT = 1 << 16;
 /**

@@ -7,7 +7,8 @@ import { u128Words } from "./u128-index.ts";
  * id, each written once to a scratch file and never changed. In memory a run keeps a Bloom filter
  * (10 bits an id: about 2% of absent ids cost a disk read, present ones one read) and the first id
  * of each block of records, so memory grows by ~1.3 bytes an id instead of the ~60 an in-memory
- * hash entry takes. Runs are not merged: each one adds a filter check to every lookup.
+ * hash entry takes. Runs are not merged: each one adds a filter check to every lookup that the
+ * newest id of its prefix does not answer (see NewestByPrefix).
  */
 const RECORD_WORDS = 5; // the id's u32 words low to high, then the slot
 const RECORD_BYTES = RECORD_WORDS * 4;
@@ -32,12 +33,16 @@ export class U128Runs {
   private ids = 0;
   private readonly block = new Uint32Array(BLOCK * RECORD_WORDS);
   private readonly blockBytes = new Uint8Array(this.block.buffer);
-  private readonly newest = new NewestByPrefix();
+  private readonly newest: NewestByPrefix;
   private readonly writes = new Set<Promise<void>>();
 
-  /** `file`: where to make the scratch file (its contents are rebuilt by whoever fills the runs). */
-  constructor(file: string) {
+  /**
+   * `file`: where to make the scratch file (its contents are rebuilt by whoever fills the runs);
+   * `prefixesTracked`: see NewestByPrefix (tests track fewer).
+   */
+  constructor(file: string, prefixesTracked = 65_536) {
     this.fd = openScratch(file);
+    this.newest = new NewestByPrefix(prefixesTracked);
   }
 
   get size(): number {
@@ -144,10 +149,8 @@ export class U128Runs {
  * sequence | leg, so a market's trade legs or a request's legs only grow), the greatest low half
  * in the runs for each prefix. A new id past it, or with a prefix no run has, is in no run:
  * the common lookup, a new transfer's duplicate check, is answered without a filter check per
- * run. Prefixes past the first 65,536 are not tracked; ids with those go through the filters.
+ * run. Prefixes past the first `limit` are not tracked; ids with those go through the filters.
  */
-const PREFIXES_TRACKED = 65_536;
-
 class NewestByPrefix {
   /**
    * By high word, then the next (as int32s: small integers to V8, where words past 2^31 would be
@@ -157,6 +160,8 @@ class NewestByPrefix {
   private tracked = 0;
   /** Whether some run holds a prefix that is not tracked. */
   private untracked = false;
+
+  constructor(private readonly limit: number) {}
 
   note(a: number, b: number, c: number, d: number): void {
     let inner = this.byPrefix.get(d | 0);
@@ -168,7 +173,7 @@ class NewestByPrefix {
       }
       return;
     }
-    if (this.tracked === PREFIXES_TRACKED) {
+    if (this.tracked === this.limit) {
       this.untracked = true;
       return;
     }

@@ -16,33 +16,39 @@ const id = fc.oneof(
   fc.bigInt({ min: 0n, max: 1000n }).map((s) => (0x83n << 120n) | (1n << 72n) | (s << 8n)), // trade legs
 );
 
-it("finds every id of every run at its slot and no other id (random ids, runs of any size)", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.array(fc.uniqueArray(id, { maxLength: 700, size: "max" }), { maxLength: 4 }),
-      fc.array(id),
-      async (runIds, probes) => {
-        const runs = new U128Runs(join(scratchDir(), "ids"));
-        const model = new Map<bigint, number>();
-        for (const ids of runIds) {
-          const fresh = ids.filter((i) => !model.has(i));
-          const keys = new Uint32Array(fresh.length * 4);
-          const slots = new Uint32Array(fresh.length);
-          fresh.forEach((i, n) => {
-            keys.set(u128Words(i), n * 4);
-            slots[n] = model.size;
-            model.set(i, model.size);
-          });
-          runs.add(keys, slots, fresh.length);
-        }
-        expect(runs.size).toBe(model.size);
-        for (const i of [...model.keys(), ...probes]) expect(runs.get(i)).toBe(model.get(i) ?? -1);
-        await runs.close();
-      },
-    ),
-    { numRuns: 200 },
-  );
-});
+it.each([
+  ["every prefix tracked", 65_536],
+  ["two prefixes tracked, the rest through the filters", 2],
+])(
+  "finds every id of every run at its slot and no other id (random ids, runs of any size), %s",
+  async (_, tracked) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uniqueArray(id, { maxLength: 700, size: "max" }), { maxLength: 4 }),
+        fc.array(id),
+        async (runIds, probes) => {
+          const runs = new U128Runs(join(scratchDir(), "ids"), tracked);
+          const model = new Map<bigint, number>();
+          for (const ids of runIds) {
+            const fresh = ids.filter((i) => !model.has(i));
+            const keys = new Uint32Array(fresh.length * 4);
+            const slots = new Uint32Array(fresh.length);
+            fresh.forEach((i, n) => {
+              keys.set(u128Words(i), n * 4);
+              slots[n] = model.size;
+              model.set(i, model.size);
+            });
+            runs.add(keys, slots, fresh.length);
+          }
+          expect(runs.size).toBe(model.size);
+          for (const i of [...model.keys(), ...probes]) expect(runs.get(i)).toBe(model.get(i) ?? -1);
+          await runs.close();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  },
+);
 
 it("moves older ids to runs on disk, still finds them, and rolls back only the newest", async () => {
   const dir = scratchDir();

@@ -9,11 +9,12 @@ import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from 
 
 /**
  * The embedded history store: every batch is journaled (JSON, bigints tagged) before it is
- * applied; opening replays the journal. Records live off the JavaScript heap, as fixed-size binary
- * slots in growing buffers (an order's slot by its id, a market's trades in arrival order), with
- * small indexes of numbers beside them: a long-running exchange's history costs the garbage
- * collector nothing to trace (objects for every order used to make major collections, and the
- * pauses they cause, grow with the history). Upserts by key make writes idempotent.
+ * applied; opening replays the journal. Records and indexes are fixed-size binary slots in slot
+ * arenas (an order's slot by its id, a market's trades in arrival order and their slots by trade
+ * id, each user's ids in blocks), whose older chunks live in scratch files beside the journal: a
+ * long-running exchange's history costs neither the garbage collector (objects for every order
+ * made major collections, and their pauses, grow with the history) nor memory. Upserts by key make
+ * writes idempotent.
  */
 export class EmbeddedStore implements HistoryStore {
   private readonly orders: SlotArena;
