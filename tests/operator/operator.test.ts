@@ -544,7 +544,10 @@ describe("the operator", () => {
     expect(rendered.matching.channel).toBe(
       "aeron:udp?endpoint=udp-matching-0.udp-matching-headless.default.svc:7401",
     );
-    const headless = (await services("udp")).find((s) => s.metadata.name === "udp-matching-headless")!;
+    // Created in the same reconcile as the StatefulSets, not necessarily before them.
+    const headless = await eventually("the headless matching Service", async () =>
+      (await services("udp")).find((s) => s.metadata.name === "udp-matching-headless"),
+    );
     expect((headless.spec as Json).ports).toEqual([
       { name: "p7401-udp", port: 7401, targetPort: 7401, protocol: "UDP" },
     ]);

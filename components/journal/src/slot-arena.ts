@@ -50,6 +50,9 @@ export class SlotArena {
   private newest = -1;
   /** Reads and writes of spilled slots go through here; valid until the next such access. */
   private readonly scratch: SlotRef;
+  /** The chunk accessed last, if resident: consecutive accesses nearly always share one. */
+  private lastChunk = -1;
+  private lastRef: SlotRef | undefined;
   /** One past the highest slot written. */
   count = 0;
 
@@ -68,7 +71,7 @@ export class SlotArena {
   /** The slot's bytes (zeros if never written); for a spilled slot, a copy valid until the next access. */
   read(slot: number): SlotRef {
     const c = Math.floor(slot / this.chunkSlots);
-    const chunk = this.resident.get(c);
+    const chunk = this.residentChunk(c);
     if (chunk) return refOver(chunk.bytes, this.offsetInChunk(slot), chunk);
     this.scratch.bytes.fill(0);
     if (this.spilled.has(c)) readSync(this.fd!, this.scratch.bytes, 0, this.slotSize, this.position(slot));
@@ -79,10 +82,10 @@ export class SlotArena {
   write(slot: number, fill: (ref: SlotRef) => void): void {
     const c = Math.floor(slot / this.chunkSlots);
     if (slot >= this.count) this.count = slot + 1;
-    const chunk = this.resident.get(c) ?? (this.isCold(c) ? undefined : this.allocate(c));
+    const chunk = this.residentChunk(c) ?? (this.isCold(c) ? undefined : this.allocate(c));
     if (chunk) {
       fill(refOver(chunk.bytes, this.offsetInChunk(slot), chunk));
-      const spilling = this.spilling.get(c);
+      const spilling = this.spilling.size > 0 ? this.spilling.get(c) : undefined;
       if (spilling) spilling.dirty = true;
       return;
     }
@@ -113,6 +116,16 @@ export class SlotArena {
   async close(): Promise<void> {
     await this.settled();
     if (this.fd !== undefined) closeSync(this.fd);
+  }
+
+  private residentChunk(c: number): SlotRef | undefined {
+    if (c === this.lastChunk) return this.lastRef;
+    const chunk = this.resident.get(c);
+    if (chunk) {
+      this.lastChunk = c;
+      this.lastRef = chunk;
+    }
+    return chunk;
   }
 
   /** A chunk not in memory whose slots belong in the file: spilled, or below the hot ones. */
@@ -149,6 +162,7 @@ export class SlotArena {
           if (!error && written === bytes.length && !state.dirty) {
             this.spilled.add(c);
             this.resident.delete(c);
+            if (this.lastChunk === c) this.lastChunk = -1;
           }
           resolve();
         }),

@@ -11,7 +11,7 @@ import {
   TRANSFER_TIMESTAMP,
 } from "./codec.ts";
 import { BATCH_MAX } from "./port.ts";
-import { U128Index } from "./u128-index.ts";
+import { U128Index, u128Words } from "./u128-index.ts";
 import { U128Runs } from "./u128-runs.ts";
 
 /**
@@ -111,8 +111,13 @@ export class TransferStore {
   }
 
   private slotOf(id: bigint): number {
-    const slot = this.index.get(id);
-    return slot >= 0 || !this.olderIds ? slot : this.olderIds.get(id);
+    const w = u128Words(id);
+    const a = w[0]!;
+    const b = w[1]!;
+    const c = w[2]!;
+    const d = w[3]!;
+    const slot = this.index.getWords(a, b, c, d);
+    return slot >= 0 || !this.olderIds ? slot : this.olderIds.getWords(a, b, c, d);
   }
 
   /**

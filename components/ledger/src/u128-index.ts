@@ -67,10 +67,11 @@ export class U128Index {
   /** The slot stored for `id`, or -1. */
   get(id: bigint): number {
     split(id);
-    const a = scratch32[0]!;
-    const b = scratch32[1]!;
-    const c = scratch32[2]!;
-    const d = scratch32[3]!;
+    return this.getWords(scratch32[0]!, scratch32[1]!, scratch32[2]!, scratch32[3]!);
+  }
+
+  /** `get` of an id given as its u32 words, low to high. */
+  getWords(a: number, b: number, c: number, d: number): number {
     const h = hashWords(a, b, c, d);
     return this.shards[h >>> (32 - SHARD_BITS)]!.get(a, b, c, d, h);
   }

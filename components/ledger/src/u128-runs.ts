@@ -1,6 +1,5 @@
 import { closeSync, readSync, write } from "node:fs";
 import { openScratch } from "../../journal/src/slot-arena.ts";
-import { u128Words } from "./u128-index.ts";
 
 /**
  * The older part of an index from u128 ids to slots, on disk: runs of (id, slot) records sorted by
@@ -89,13 +88,8 @@ export class U128Runs {
     this.ids += count;
   }
 
-  /** The slot stored for `id`, or -1. */
-  get(id: bigint): number {
-    const w = u128Words(id);
-    const a = w[0]!;
-    const b = w[1]!;
-    const c = w[2]!;
-    const d = w[3]!;
+  /** The slot stored for the id given as its u32 words (low to high), or -1. */
+  getWords(a: number, b: number, c: number, d: number): number {
     if (this.newest.isPast(a, b, c, d)) return -1;
     for (let r = this.runs.length - 1; r >= 0; r--) {
       const run = this.runs[r]!;

@@ -41,7 +41,10 @@ it.each([
             runs.add(keys, slots, fresh.length);
           }
           expect(runs.size).toBe(model.size);
-          for (const i of [...model.keys(), ...probes]) expect(runs.get(i)).toBe(model.get(i) ?? -1);
+          for (const i of [...model.keys(), ...probes]) {
+            const w = u128Words(i);
+            expect(runs.getWords(w[0]!, w[1]!, w[2]!, w[3]!)).toBe(model.get(i) ?? -1);
+          }
           await runs.close();
         },
       ),
