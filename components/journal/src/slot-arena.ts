@@ -50,6 +50,8 @@ export class SlotArena {
   private newest = -1;
   /** Reads and writes of spilled slots go through here; valid until the next such access. */
   private readonly scratch: SlotRef;
+  /** What `append` returns, reused. */
+  private readonly cursor: { -readonly [K in keyof SlotRef]: SlotRef[K] };
   /** The chunk accessed last, if resident: consecutive accesses nearly always share one. */
   private lastChunk = -1;
   private lastRef: SlotRef | undefined;
@@ -66,6 +68,7 @@ export class SlotArena {
     this.hotChunks = Math.max(1, options.hotChunks ?? 2);
     this.fd = options.file === undefined ? undefined : openScratch(options.file);
     this.scratch = refOver(Buffer.from(new ArrayBuffer(slotSize)), 0);
+    this.cursor = { ...this.scratch };
   }
 
   /** The slot's bytes (zeros if never written); for a spilled slot, a copy valid until the next access. */
@@ -85,14 +88,30 @@ export class SlotArena {
     const chunk = this.residentChunk(c) ?? (this.isCold(c) ? undefined : this.allocate(c));
     if (chunk) {
       fill(refOver(chunk.bytes, this.offsetInChunk(slot), chunk));
-      const spilling = this.spilling.size > 0 ? this.spilling.get(c) : undefined;
-      if (spilling) spilling.dirty = true;
+      if (this.spilling.size > 0) this.markDirty(c);
       return;
     }
     const ref = this.read(slot);
     fill(ref);
     writeSync(this.fd!, ref.bytes, 0, this.slotSize, this.position(slot));
     this.spilled.add(c);
+  }
+
+  /**
+   * The next slot (`count`, which this advances), in memory, for writing in place: the ledger's
+   * hot path, without a callback. The ref is reused by the next call.
+   */
+  append(): SlotRef {
+    const slot = this.count++;
+    const c = Math.floor(slot / this.chunkSlots);
+    const chunk = this.residentChunk(c) ?? (this.isCold(c) ? this.reload(c) : this.allocate(c));
+    if (this.spilling.size > 0) this.markDirty(c);
+    const cursor = this.cursor;
+    cursor.bytes = chunk.bytes;
+    cursor.view = chunk.view;
+    cursor.words = chunk.words;
+    cursor.at = this.offsetInChunk(slot);
+    return cursor;
   }
 
   /** Forgets slots from `count` up (their bytes become zeros), e.g. a rolled-back append. */
@@ -116,6 +135,20 @@ export class SlotArena {
   async close(): Promise<void> {
     await this.settled();
     if (this.fd !== undefined) closeSync(this.fd);
+  }
+
+  private markDirty(c: number): void {
+    const spilling = this.spilling.get(c);
+    if (spilling) spilling.dirty = true;
+  }
+
+  /** Brings a cold chunk back into memory (an append after a truncation reached into it). */
+  private reload(c: number): SlotRef {
+    const chunk = refOver(Buffer.alloc(this.chunkBytes), 0);
+    if (this.spilled.has(c)) readSync(this.fd!, chunk.bytes, 0, this.chunkBytes, c * this.chunkBytes);
+    this.spilled.delete(c);
+    this.resident.set(c, chunk);
+    return chunk;
   }
 
   private residentChunk(c: number): SlotRef | undefined {

@@ -8,7 +8,10 @@ import { SlotArena } from "../src/slot-arena.ts";
 const SLOT = 16;
 const SLOTS = 64;
 
-type Op = { kind: "write"; slot: number; value: number } | { kind: "truncate"; count: number };
+type Op =
+  | { kind: "write"; slot: number; value: number }
+  | { kind: "append"; value: number }
+  | { kind: "truncate"; count: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -19,6 +22,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       value: fc.nat(255),
     }),
   },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("append" as const), value: fc.nat(255) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), count: fc.nat(SLOTS) }) },
 );
 
@@ -49,6 +53,11 @@ it.each([
             arena.write(o.slot, ({ bytes, at }) => bytes.fill(o.value, at, at + SLOT));
             model.set(o.slot, o.value);
             count = Math.max(count, o.slot + 1);
+          } else if (o.kind === "append") {
+            if (count === SLOTS) continue;
+            const { bytes, at } = arena.append();
+            bytes.fill(o.value, at, at + SLOT);
+            model.set(count++, o.value);
           } else if (o.count <= count) {
             arena.truncate(o.count);
             for (let s = o.count; s < count; s++) model.delete(s);

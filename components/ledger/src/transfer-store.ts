@@ -74,13 +74,12 @@ export class TransferStore {
     at = 0,
   ): void {
     const slot = this.records.count;
-    this.records.write(slot, ({ words, view, at: o }) => {
-      if (encoded) copyWords(this.wordsOf(encoded), (at * EVENT_SIZE) >>> 2, words, o >>> 2);
-      else encodeTransfer(t, view, o);
-      setU128(view, o + TRANSFER_AMOUNT, amount);
-      view.setUint16(o + TRANSFER_FLAGS, flags, true);
-      setU64(view, o + TRANSFER_TIMESTAMP, timestamp);
-    });
+    const { words, view, at: o } = this.records.append();
+    if (encoded) copyWords(this.wordsOf(encoded), (at * EVENT_SIZE) >>> 2, words, o >>> 2);
+    else encodeTransfer(t, view, o);
+    setU128(view, o + TRANSFER_AMOUNT, amount);
+    view.setUint16(o + TRANSFER_FLAGS, flags, true);
+    setU64(view, o + TRANSFER_TIMESTAMP, timestamp);
     this.index.insert(t.id, slot);
     if (this.olderIds && this.index.size >= FLUSH_AT + BATCH_MAX) this.moveOlderIds(this.olderIds);
   }
