@@ -54,6 +54,8 @@ export const Log = {
   METADATA_LENGTH: 4096,
   TAILS_OFFSET: 0,
   ACTIVE_TERM_COUNT_OFFSET: 24,
+  /** Set by the driver when the publication closes (Long.MAX_VALUE until then). */
+  END_OF_STREAM_POSITION_OFFSET: CACHE_LINE * 2,
   IS_CONNECTED_OFFSET: CACHE_LINE * 2 + 8,
   INITIAL_TERM_ID_OFFSET: CACHE_LINE * 4 + 8,
   MTU_OFFSET: CACHE_LINE * 4 + 16,

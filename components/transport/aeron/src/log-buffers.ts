@@ -34,6 +34,12 @@ export class LogBuffers {
     return this.metadata.getInt32Volatile(Log.IS_CONNECTED_OFFSET) === 1;
   }
 
+  /** Where the stream ends, once the driver has closed the publication (until then, undefined). */
+  endOfStreamPosition(): number | undefined {
+    const eos = this.metadata.getNumberVolatile(Log.END_OF_STREAM_POSITION_OFFSET);
+    return eos > Number.MAX_SAFE_INTEGER ? undefined : eos; // Long.MAX_VALUE: not set
+  }
+
   activeTermCount(): number {
     return this.metadata.getInt32Volatile(Log.ACTIVE_TERM_COUNT_OFFSET);
   }

@@ -34,6 +34,21 @@ export class Image {
     return this.closed;
   }
 
+  /**
+   * True when nothing more can ever be read: the publication is closed (the driver set its end of
+   * stream) short of this image's position, and the frame here was claimed but never written. A
+   * publisher SIGKILLed between claiming and committing a frame leaves that. The driver (1.51, in
+   * the fault suite) then neither padded the hole nor withdrew the image for nine minutes, so a
+   * subscriber that only waits for the image to go would wait forever.
+   */
+  get isStranded(): boolean {
+    const end = this.log.endOfStreamPosition();
+    if (this.closed || end === undefined || this.position >= end) return false;
+    const { termLength } = this.log;
+    const term = this.log.terms[Math.floor(this.position / termLength) % Log.PARTITIONS]!;
+    return term.getInt32Volatile(this.position % termLength) === 0;
+  }
+
   close(): void {
     this.closed = true;
   }
@@ -141,7 +156,10 @@ export class Subscription {
     let fragments = 0;
     let i = this.next++ % count;
     for (let n = 0; n < count && fragments < fragmentLimit; n++) {
-      fragments += images[i]!.poll(handler, fragmentLimit - fragments);
+      const image = images[i]!;
+      const read = image.poll(handler, fragmentLimit - fragments);
+      if (read === 0 && image.isStranded) this.removeImage(image.correlationId);
+      fragments += read;
       if (++i === count) i = 0;
     }
     return fragments;

@@ -7,6 +7,7 @@ import { type MediaDriver, startMediaDriver } from "../../../../tests/infra/aero
 import { AeronClient } from "../src/client.ts";
 import { AeronError } from "../src/errors.ts";
 import { Offer } from "../src/layout.ts";
+import { type LogBuffers, packTail, tailTermId, tailTermOffset } from "../src/log-buffers.ts";
 import type { Publication } from "../src/publication.ts";
 import type { Subscription } from "../src/subscription.ts";
 
@@ -239,6 +240,46 @@ describe("Aeron client against the Java media driver", () => {
     await until(() => errors.length > 0, "the client timeout", 15_000);
     expect(errors[0]!.code).toBe("CLIENT_TIMEOUT");
     expect(silent.isClosed).toBe(true);
+  });
+
+  it("gives up an image whose publisher died between claiming a frame and writing it", async () => {
+    // A client that stops its keepalives: the driver times it out and closes its publication.
+    const dying = await AeronClient.connect({
+      dir: driver.dir,
+      keepaliveIntervalMs: 60_000,
+      onError: () => {},
+    });
+    const subscription = await client.addSubscription("aeron:ipc", 24);
+    const publication = await dying.addPublication("aeron:ipc", 24, true);
+    await until(() => publication.isConnected && subscription.imageCount === 1, "the image");
+    const received: number[] = [];
+    await publish(publication, new Uint8Array([7]));
+    await until(() => {
+      subscription.poll((m) => received.push(m[0]!));
+      return received.length === 1;
+    }, "the first message");
+    // What a SIGKILL between claim and commit leaves: the tail moved on, the frame never written.
+    const { log } = publication as unknown as { log: LogBuffers };
+    const tailAt = log.tailOffset(log.activeTermCount() % 3);
+    const rawTail = log.metadata.getInt64Volatile(tailAt);
+    log.metadata.putInt64Ordered(
+      tailAt,
+      packTail(tailTermId(rawTail), tailTermOffset(rawTail, log.termLength) + 64),
+    );
+    let gone = false;
+    subscription.onUnavailableImage(() => {
+      gone = true;
+    });
+    await until(
+      () => {
+        subscription.poll(() => {});
+        return gone;
+      },
+      "the image given up",
+      15_000,
+    );
+    expect(received).toEqual([7]);
+    await subscription.close();
   });
 });
 
