@@ -53,7 +53,7 @@ export class SlotArena {
   /** What `append` returns, reused. */
   private readonly cursor: { -readonly [K in keyof SlotRef]: SlotRef[K] };
   /** The chunk accessed last, if resident: consecutive accesses nearly always share one. */
-  private lastChunk = -1;
+  private lastChunk = Number.NaN; // NaN equals no chunk number
   private lastRef: SlotRef | undefined;
   /** One past the highest slot written. */
   count = 0;
@@ -195,7 +195,10 @@ export class SlotArena {
           if (!error && written === bytes.length && !state.dirty) {
             this.spilled.add(c);
             this.resident.delete(c);
-            if (this.lastChunk === c) this.lastChunk = -1;
+            if (this.lastChunk === c) {
+              this.lastChunk = Number.NaN;
+              this.lastRef = undefined;
+            }
           }
           resolve();
         }),

@@ -11,7 +11,8 @@ const SLOTS = 64;
 type Op =
   | { kind: "write"; slot: number; value: number }
   | { kind: "append"; value: number }
-  | { kind: "truncate"; count: number };
+  | { kind: "truncate"; count: number }
+  | { kind: "settle" };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -24,6 +25,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("append" as const), value: fc.nat(255) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), count: fc.nat(SLOTS) }) },
+  // Lets the chunks being written to the scratch file land (and drop) between operations.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("settle" as const) }) },
 );
 
 /** What every slot must read as: its last value written, or zeros. */
@@ -53,6 +56,8 @@ it.each([
             arena.write(o.slot, ({ bytes, at }) => bytes.fill(o.value, at, at + SLOT));
             model.set(o.slot, o.value);
             count = Math.max(count, o.slot + 1);
+          } else if (o.kind === "settle") {
+            await arena.settled();
           } else if (o.kind === "append") {
             if (count === SLOTS) continue;
             const { bytes, at } = arena.append();

@@ -4,7 +4,7 @@ import { BourseError } from "../../domain/src/errors.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { decodeAccount, decodeTransfer, EVENT_SIZE, encodeAccount, encodeTransfer } from "./codec.ts";
 import { LedgerState, runToEnd } from "./ledger-state.ts";
-import type { LedgerPort } from "./port.ts";
+import { BATCH_MAX, type LedgerPort } from "./port.ts";
 
 /**
  * The embedded ledger: TigerBeetle's semantics (LedgerState) behind the ledger port. With a
@@ -88,7 +88,9 @@ export class EmbeddedLedger implements LedgerPort {
     );
   }
 
+  /** Closes once the batches and lookups already sent are done (a batch applies over several turns). */
   async close(): Promise<void> {
+    await this.applied;
     await this.journal?.close();
     await this.state.transfers.close();
   }
@@ -107,6 +109,13 @@ export class EmbeddedLedger implements LedgerPort {
     apply: Apply<R>,
   ): Promise<R[]> {
     if (this.failure) throw this.failure;
+    // As TigerBeetle's client does: a batch is one message to the cluster, of at most BATCH_MAX.
+    if (batch.length > BATCH_MAX) {
+      throw new BourseError(
+        "INVALID_ARGUMENT",
+        `a ledger batch holds at most ${BATCH_MAX} events, got ${batch.length}`,
+      );
+    }
     const timestamp = this.state.reserveTimestamps(this.clock(), batch.length);
     if (!this.journal) return runToEnd(apply(timestamp));
     const record = encodeBatch(op, timestamp, batch, encode);

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { CreateAccountStatus, CreateTransferStatus } from "tigerbeetle-node";
+import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
@@ -186,8 +186,8 @@ export class Settlement implements SettlementPort {
         const transfers = batch.flatMap((e) => e.transfers);
         await this.lastAppend;
         if (accounts.length > 0) await this.checkAccounts(await this.ledger.createAccounts(accounts));
-        if (transfers.length > 0) {
-          await this.checkTransfers(transfers, await this.ledger.createTransfers(transfers));
+        for (const slice of chainSlices(transfers)) {
+          await this.checkTransfers(slice, await this.ledger.createTransfers(slice));
         }
         await this.store.write({
           orders: batch.flatMap((e) => e.history.orders),
@@ -424,4 +424,26 @@ async function writePosition(path: string, lsn: number): Promise<void> {
   }
   await rename(tmp, path);
   await fsyncDir(join(path, ".."));
+}
+
+/**
+ * The transfers in ledger batches of at most BATCH_MAX, cut between linked chains. takeBatch keeps
+ * to that size with whole records, except for one record larger on its own (an order that filled
+ * against thousands of makers): its trades' chains then go in several batches. A crash between
+ * them is safe: the position moves only once all are in, and a replay is answered `exists`.
+ */
+function chainSlices(transfers: Transfer[]): Transfer[][] {
+  const slices: Transfer[][] = [];
+  let from = 0;
+  let chainStart = 0;
+  for (let i = 0; i < transfers.length; i++) {
+    // A single chain longer than a batch is left whole, for the ledger to refuse.
+    if (i - from === BATCH_MAX && chainStart > from) {
+      slices.push(transfers.slice(from, chainStart));
+      from = chainStart;
+    }
+    if ((transfers[i]!.flags & TransferFlags.linked) === 0) chainStart = i + 1;
+  }
+  if (from < transfers.length) slices.push(transfers.slice(from));
+  return slices;
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
+import { BATCH_MAX } from "../../ledger/src/port.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
@@ -16,12 +17,16 @@ import { Settlement } from "../src/settlement.ts";
 
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 
-async function openAll(dir: string, wrap: (store: HistoryStore) => HistoryStore = (s) => s) {
+async function openAll(
+  dir: string,
+  wrap: (store: HistoryStore) => HistoryStore = (s) => s,
+  snapshotEvery = 25,
+) {
   const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
   const store = wrap(await EmbeddedStore.open(join(dir, "store")));
   const settlement = await Settlement.open(join(dir, "settlement"), ledger, store, exchange);
   const settle = settlement.record.bind(settlement);
-  const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery: 25 });
+  const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery });
   service.onCommand(settle);
   const check = () =>
     service.exclusive(async () => {
@@ -141,6 +146,54 @@ describe("Settlement", () => {
     expect((await second.check()).differences).toEqual([]);
     await second.expectHistoryMatches();
     await second.close();
+  });
+});
+
+describe("Settlement of one order larger than a ledger batch", () => {
+  it("settles a market order that fills against more makers than a batch of transfers holds", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+    const all = await openAll(dir, undefined, 1_000_000);
+    const makers = Math.ceil(BATCH_MAX / 3); // at least three legs a trade
+    const sells = Array.from(
+      { length: makers },
+      (_, i): UbsCommand => ({
+        kind: "place",
+        userId: 1,
+        symbol: "BTCUSDT",
+        clientOrderId: `s${i}`,
+        side: Side.Sell,
+        type: OrderType.Limit,
+        tif: TimeInForce.GTC,
+        priceTicks: 6_000_000 + (i % 50),
+        qtyLots: 100,
+        quoteUnits: 0n,
+        stp: 0,
+        time: 1,
+      }),
+    );
+    const sweep: UbsCommand = {
+      kind: "place",
+      userId: 2,
+      symbol: "BTCUSDT",
+      clientOrderId: "sweep",
+      side: Side.Buy,
+      type: OrderType.Market,
+      tif: TimeInForce.IOC,
+      priceTicks: 0,
+      qtyLots: makers * 100,
+      quoteUnits: 0n,
+      stp: 0,
+      time: 1,
+    };
+    await submit(all.service, funding);
+    await Promise.all(sells.map((c) => all.service.submit(c))); // in few group commits
+    await submit(all.service, [sweep]);
+    expect(all.service.core.tradesOf(1).length).toBe(makers);
+    expect((await all.check()).differences).toEqual([]);
+    expect(all.settlement.failure).toBeUndefined();
+    await all.expectHistoryMatches();
+    await all.close();
+    await rm(dir, { recursive: true });
   });
 });
 

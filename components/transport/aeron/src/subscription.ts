@@ -42,6 +42,9 @@ export class Image {
    * subscriber that only waits for the image to go would wait forever.
    */
   get isStranded(): boolean {
+    // A UDP image's holes are losses the driver is still repairing (it sets end of stream as the
+    // publisher's last heartbeat arrives, and retransmits after): only an IPC hole is final.
+    if (this.sourceIdentity !== "aeron:ipc") return false;
     const end = this.log.endOfStreamPosition();
     if (this.closed || end === undefined || this.position >= end) return false;
     const { termLength } = this.log;
