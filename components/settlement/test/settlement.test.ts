@@ -232,6 +232,58 @@ describe("Settlement with an unreachable store", () => {
   });
 });
 
+describe("Settlement of a backlog", () => {
+  it("settles a backlog of resting orders in bounded batches, each record once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+    let down = false;
+    const sizes: number[] = [];
+    const all = await openAll(
+      dir,
+      (store) => ({
+        write: async (batch) => {
+          if (down) throw new Error("connect ECONNREFUSED (store restarting)");
+          sizes.push(batch.orders.length);
+          return store.write(batch);
+        },
+        order: (id) => store.order(id),
+        orderByClientId: (u, m, c) => store.orderByClientId(u, m, c),
+        ordersByUser: (u, m) => store.ordersByUser(u, m),
+        tradesByMarket: (m, l) => store.tradesByMarket(m, l),
+        tradesByUser: (u, m) => store.tradesByUser(u, m),
+        close: () => store.close(),
+      }),
+      1_000_000,
+    );
+    await submit(all.service, funding);
+    down = true;
+    // Orders that rest move no money: only the number of records bounds their batches.
+    const resting = Array.from(
+      { length: 3_000 },
+      (_, i): UbsCommand => ({
+        kind: "place",
+        userId: 1 + (i % 3),
+        symbol: "BTCUSDT",
+        clientOrderId: `r${i}`,
+        side: Side.Buy,
+        type: OrderType.Limit,
+        tif: TimeInForce.GTC,
+        priceTicks: 5_000_000 + i,
+        qtyLots: 100,
+        quoteUnits: 0n,
+        stp: 0,
+        time: 1,
+      }),
+    );
+    await Promise.all(resting.map((c) => all.service.submit(c)));
+    down = false;
+    expect((await all.check()).differences).toEqual([]);
+    await all.expectHistoryMatches();
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1_024);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(3_000);
+    await all.close();
+  });
+});
+
 describe("Settlement conflicts", () => {
   it("stops and reports, never skips, when the ledger holds a different transfer under a derived id", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
