@@ -9,7 +9,7 @@ import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { BATCH_MAX } from "../../ledger/src/port.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
-import type { HistoryStore } from "../../store/src/port.ts";
+import type { HistoryBatch, HistoryStore } from "../../store/src/port.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import { reconcile } from "../src/reconcile.ts";
@@ -50,6 +50,22 @@ async function openAll(
     }
   };
   return { service, settlement, ledger, check, close, expectHistoryMatches };
+}
+
+/** The store, with `before` run ahead of each write (throwing refuses the write). */
+function beforeWrites(store: HistoryStore, before: (batch: HistoryBatch) => void): HistoryStore {
+  return {
+    write: async (batch) => {
+      before(batch);
+      return store.write(batch);
+    },
+    order: (id) => store.order(id),
+    orderByClientId: (u, m, c) => store.orderByClientId(u, m, c),
+    ordersByUser: (u, m, page) => store.ordersByUser(u, m, page),
+    tradesByMarket: (m, l) => store.tradesByMarket(m, l),
+    tradesByUser: (u, m, page) => store.tradesByUser(u, m, page),
+    close: () => store.close(),
+  };
 }
 
 const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
@@ -202,21 +218,14 @@ describe("Settlement with an unreachable store", () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
     let down = false;
     let refused = 0;
-    const all = await openAll(dir, (store) => ({
-      write: async (batch) => {
+    const all = await openAll(dir, (store) =>
+      beforeWrites(store, () => {
         if (down) {
           refused++;
           throw new Error("connect ECONNREFUSED (store restarting)");
         }
-        return store.write(batch);
-      },
-      order: (id) => store.order(id),
-      orderByClientId: (u, m, c) => store.orderByClientId(u, m, c),
-      ordersByUser: (u, m) => store.ordersByUser(u, m),
-      tradesByMarket: (m, l) => store.tradesByMarket(m, l),
-      tradesByUser: (u, m) => store.tradesByUser(u, m),
-      close: () => store.close(),
-    }));
+      }),
+    );
     await submit(all.service, funding);
     down = true;
     await submit(all.service, fc.sample(commandArb, { numRuns: 60, seed: 3 }));
@@ -239,19 +248,11 @@ describe("Settlement of a backlog", () => {
     const sizes: number[] = [];
     const all = await openAll(
       dir,
-      (store) => ({
-        write: async (batch) => {
+      (store) =>
+        beforeWrites(store, (batch) => {
           if (down) throw new Error("connect ECONNREFUSED (store restarting)");
           sizes.push(batch.orders.length);
-          return store.write(batch);
-        },
-        order: (id) => store.order(id),
-        orderByClientId: (u, m, c) => store.orderByClientId(u, m, c),
-        ordersByUser: (u, m) => store.ordersByUser(u, m),
-        tradesByMarket: (m, l) => store.tradesByMarket(m, l),
-        tradesByUser: (u, m) => store.tradesByUser(u, m),
-        close: () => store.close(),
-      }),
+        }),
       1_000_000,
     );
     await submit(all.service, funding);
