@@ -1,5 +1,5 @@
-import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
+import { close, constants, fdatasync, ftruncate, open as openFile, write } from "node:fs";
+import { mkdir, readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { BourseError, fail } from "../../domain/src/errors.ts";
@@ -9,13 +9,23 @@ import { fsyncDir } from "./fsutil.ts";
  * A write-ahead journal: numbered records in segment files, each framed as
  *   u32 payload length | u32 CRC-32 of (lsn, payload) | u64 lsn | payload
  * Appends are group-committed: every append made while a write is in flight joins the next
- * write, and a record's promise resolves only after its bytes are written AND fsynced, so an
+ * write, and a record's promise resolves only after its bytes are written AND on disk, so an
  * acknowledged record survives a crash. On open, a torn tail (a partial or corrupt last record,
  * what a crash mid-write leaves) is detected by length and CRC and cut off, never misread.
+ *
+ * Segments are opened with O_DSYNC: a write returns once its data is on disk, as a write and
+ * an fdatasync would, in one call to the thread pool instead of two. Handing a call to the pool
+ * costs the event loop 15-30 us on the 2-vCPU VM we measure on, more than many a record's own work.
  */
 export interface JournalOptions {
   /** Start a new segment once the current one passes this size. */
   readonly segmentBytes?: number;
+  /**
+   * `false`: an append resolves once written (it survives the process crashing, not the machine),
+   * and `sync()` makes everything appended so far durable. For a journal whose records can be
+   * derived again from one that is durable (settlement's queue from UBSCore's journal).
+   */
+  readonly syncEachWrite?: boolean;
 }
 
 const HEADER = 16;
@@ -42,6 +52,7 @@ export interface TornTail {
 
 export class Journal {
   private pending: Pending[] = [];
+  private syncWaiters: Pending[] = [];
   private flushing = false;
   private failure: Error | undefined;
   private closed = false;
@@ -50,7 +61,8 @@ export class Journal {
     private readonly dir: string,
     private readonly segmentBytes: number,
     private readonly segments: Segment[],
-    private handle: FileHandle,
+    private readonly syncEachWrite: boolean,
+    private fd: number,
     private size: number,
     private next: number,
     /** The lsn after the last record on disk; differs from `next` while appends are queued. */
@@ -95,14 +107,16 @@ export class Journal {
       segments.push({ firstLsn: 1, path: segmentPath(dir, 1) });
     }
     const current = segments[segments.length - 1]!;
-    const handle = await open(current.path, "a");
+    const syncEachWrite = options.syncEachWrite ?? true;
+    const fd = await openSegment(current.path, syncEachWrite);
     const { size } = await stat(current.path);
     await fsyncDir(dir);
     return new Journal(
       dir,
       options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
       segments,
-      handle,
+      syncEachWrite,
+      fd,
       size,
       next,
       next,
@@ -123,11 +137,24 @@ export class Journal {
     const frame = encodeFrame(lsn, payload);
     return new Promise((resolve, reject) => {
       this.pending.push({ frame, lsn, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flushLoop());
-      }
+      this.startFlushing();
     });
+  }
+
+  /** Resolves once every record appended before the call is durable (with syncEachWrite, once written). */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new BourseError("UNAVAILABLE", "journal is closed"));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ frame: EMPTY, lsn: this.next - 1, resolve: () => resolve(), reject });
+      this.startFlushing();
+    });
+  }
+
+  private startFlushing(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => void this.flushLoop());
   }
 
   /** Calls onRecord for every record with lsn >= fromLsn, in order. */
@@ -135,8 +162,9 @@ export class Journal {
     await replaySegments(this.segments, fromLsn, Number.POSITIVE_INFINITY, onRecord);
   }
 
-  /** Deletes whole segments whose records all precede lsn (they are covered by a snapshot). */
+  /** Deletes whole segments whose records all precede lsn (covered by a snapshot, say); cheap when there are none. */
   async truncateBefore(lsn: number): Promise<void> {
+    if (this.segments.length < 2 || this.segments[1]!.firstLsn > lsn) return;
     while (this.segments.length > 1 && this.segments[1]!.firstLsn <= lsn) {
       const [old] = this.segments.splice(0, 1);
       await unlink(old!.path);
@@ -148,53 +176,75 @@ export class Journal {
     if (this.closed) return;
     while (this.flushing) await new Promise((r) => setImmediate(r));
     this.closed = true;
-    await this.handle.close();
+    if (!this.syncEachWrite && !this.failure) await fsCall<void>((cb) => fdatasync(this.fd, cb));
+    await fsCall<void>((cb) => close(this.fd, cb));
   }
 
+  /** The only code that touches the file once open: writes, syncs and rolls never overlap. */
   private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0 && !this.failure) {
+    while ((this.pending.length > 0 || this.syncWaiters.length > 0) && !this.failure) {
       const batch = this.pending;
+      const syncs = this.syncWaiters;
       this.pending = [];
+      this.syncWaiters = [];
       try {
-        await this.writeDurably(Buffer.concat(batch.map((p) => p.frame)));
-        this.durableNext = batch[batch.length - 1]!.lsn + 1;
-        for (const p of batch) p.resolve(p.lsn);
+        if (batch.length > 0) {
+          await this.writeFrames(Buffer.concat(batch.map((p) => p.frame)));
+          this.durableNext = batch[batch.length - 1]!.lsn + 1;
+          for (const p of batch) p.resolve(p.lsn);
+        }
+        if (syncs.length > 0 && !this.syncEachWrite) await fsCall<void>((cb) => fdatasync(this.fd, cb));
+        for (const p of syncs) p.resolve(p.lsn);
         if (this.size >= this.segmentBytes) await this.rollSegment();
       } catch (e) {
         this.failure = new BourseError("UNAVAILABLE", `journal write failed: ${(e as Error).message}`, {
           cause: (e as NodeJS.ErrnoException).code,
         });
-        for (const p of [...batch, ...this.pending]) p.reject(this.failure);
+        for (const p of [...batch, ...syncs, ...this.pending, ...this.syncWaiters]) p.reject(this.failure);
         this.pending = [];
+        this.syncWaiters = [];
       }
     }
     this.flushing = false;
   }
 
-  private async writeDurably(bytes: Buffer): Promise<void> {
+  private async writeFrames(bytes: Buffer): Promise<void> {
     try {
       let written = 0;
       while (written < bytes.length) {
-        const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written);
-        written += bytesWritten;
+        const from = written;
+        written += await fsCall<number>((cb) => write(this.fd, bytes, from, bytes.length - from, null, cb));
       }
-      await this.handle.datasync();
       this.size += bytes.length;
     } catch (e) {
       // Leave no partial frame behind a failed write (e.g. ENOSPC): cut back to the durable size.
-      await this.handle.truncate(this.size).catch(() => {});
+      await fsCall<void>((cb) => ftruncate(this.fd, this.size, cb)).catch(() => {});
       throw e;
     }
   }
 
   private async rollSegment(): Promise<void> {
-    await this.handle.close();
+    if (!this.syncEachWrite) await fsCall<void>((cb) => fdatasync(this.fd, cb));
+    await fsCall<void>((cb) => close(this.fd, cb));
     const seg = { firstLsn: this.durableNext, path: segmentPath(this.dir, this.durableNext) };
     this.segments.push(seg);
-    this.handle = await open(seg.path, "a");
+    this.fd = await openSegment(seg.path, this.syncEachWrite);
     this.size = 0;
     await fsyncDir(this.dir);
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function openSegment(path: string, dsync: boolean): Promise<number> {
+  const { O_APPEND, O_CREAT, O_DSYNC, O_WRONLY } = constants;
+  const flags = O_WRONLY | O_APPEND | O_CREAT | (dsync ? O_DSYNC : 0);
+  return fsCall<number>((cb) => openFile(path, flags, 0o644, cb));
+}
+
+/** A callback-style fs call as a promise: cheaper per call than node:fs/promises' FileHandle. */
+function fsCall<T>(call: (cb: (e: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((e, value) => (e ? reject(e) : resolve(value))));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { mkdtemp, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,6 +106,37 @@ describe("Journal", () => {
     const again = await Journal.open(dir, { segmentBytes: 64 });
     expect(again.nextLsn).toBe(21);
     expect(await readAll(again, 15)).toEqual(remaining.filter(([lsn]) => lsn >= 15));
+    await again.close();
+  });
+
+  it("opens its segments so that each write is on disk when it returns (O_DSYNC)", async () => {
+    const flagsOf = async (j: Journal) => {
+      const { fd } = j as unknown as { fd: number };
+      const info = await readFile(`/proc/self/fdinfo/${fd}`, "utf8");
+      return Number.parseInt(/flags:\s+([0-7]+)/.exec(info)![1]!, 8);
+    };
+    const synced = await Journal.open(await tempDir());
+    const written = await Journal.open(await tempDir(), { syncEachWrite: false });
+    expect((await flagsOf(synced)) & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    expect((await flagsOf(written)) & constants.O_DSYNC).toBe(0);
+    await synced.close();
+    await written.close();
+  });
+
+  it("without a sync per write, keeps every record across segments, syncs on demand and on close", async () => {
+    const dir = await tempDir();
+    const j = await Journal.open(dir, { segmentBytes: 200, syncEachWrite: false });
+    for (let i = 0; i < 50; i++) expect(await j.append(text(`r${i}`))).toBe(i + 1);
+    const tail = j.append(text("r50"));
+    await j.sync();
+    expect(await tail).toBe(51);
+    expect((await segmentFiles(dir)).length).toBeGreaterThan(3);
+    await j.append(text("r51"));
+    await j.close();
+    await expect(j.sync()).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    const again = await Journal.open(dir, { segmentBytes: 200, syncEachWrite: false });
+    expect((await readAll(again)).map(([, s]) => s)).toEqual(Array.from({ length: 52 }, (_, i) => `r${i}`));
+    await again.sync();
     await again.close();
   });
 

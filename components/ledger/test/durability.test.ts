@@ -1,4 +1,5 @@
-import { type FileHandle, mkdtemp } from "node:fs/promises";
+import { openSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AccountFlags, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
@@ -115,9 +116,10 @@ describe("EmbeddedLedger durability", () => {
     const pay = (id: bigint) =>
       transfer({ id, debit_account_id: 1n, credit_account_id: 2n, amount: 5n, ledger: 1, code: 1 });
     await ledger.createTransfers([pay(30n)]);
-    // The disk fails the next fsync: the batch is applied in memory but never acknowledged.
-    const { handle } = (ledger as unknown as { journal: { handle: FileHandle } }).journal;
-    handle.datasync = () => Promise.reject(new Error("EIO"));
+    // The disk fails the next write (the journal's file swapped for a read-only one): the batch
+    // is applied in memory but never acknowledged.
+    const journal = (ledger as unknown as { journal: { fd: number } }).journal;
+    journal.fd = openSync(dir, "r");
     await expect(ledger.createTransfers([pay(31n)])).rejects.toThrow(/journal failed/);
     await expect(ledger.lookupAccounts([2n])).rejects.toThrow(/journal failed/);
     await expect(ledger.createTransfers([pay(32n)])).rejects.toThrow(/journal failed/);

@@ -1,10 +1,9 @@
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import { fsyncDir } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import {
   decodeAccount,
@@ -20,6 +19,7 @@ import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
 import { entriesFor, systemAccounts } from "./ledger-entries.ts";
 import type { SettlementPort } from "./port.ts";
+import { PositionFile } from "./position-file.ts";
 
 /** Records settled at once at most (see takeBatch). */
 const RECORDS_MAX = 1024;
@@ -55,6 +55,8 @@ export interface SettlementOptions {
   readonly source?: "queue" | "log";
   /** Called with the new position each time a batch is settled. */
   readonly onSettled?: (lsn: number) => void;
+  /** The size of the queue's journal segments (settled ones are deleted whole). */
+  readonly queueSegmentBytes?: number;
 }
 
 export class Settlement implements SettlementPort {
@@ -69,7 +71,7 @@ export class Settlement implements SettlementPort {
   private retries = 0;
 
   private constructor(
-    private readonly dir: string,
+    private readonly positionFile: PositionFile,
     private readonly ledger: LedgerPort,
     private readonly store: HistoryStore,
     private readonly exchange: ExchangeDefinition,
@@ -88,15 +90,25 @@ export class Settlement implements SettlementPort {
     options: SettlementOptions = {},
   ): Promise<Settlement> {
     await mkdir(dir, { recursive: true });
-    const journal = options.source === "log" ? undefined : await Journal.open(join(dir, "queue"));
-    const position = await readPosition(join(dir, "position"));
+    // The queue is written, not synced, as entries come: every entry can be derived again from
+    // UBSCore's journal until a UBSCore snapshot covers it, and recordedDurably() syncs the queue
+    // before one is taken.
+    const journal =
+      options.source === "log"
+        ? undefined
+        : await Journal.open(join(dir, "queue"), {
+            syncEachWrite: false,
+            segmentBytes: options.queueSegmentBytes,
+          });
+    const positionFile = await PositionFile.open(join(dir, "position"));
+    const position = positionFile.initial;
     const onSettled = options.onSettled ?? (() => {});
-    const settlement = new Settlement(dir, ledger, store, exchange, journal, position, onSettled);
+    const settlement = new Settlement(positionFile, ledger, store, exchange, journal, position, onSettled);
     await settlement.checkAccounts(await ledger.createAccounts(systemAccounts(exchange)));
     await journal?.replay(1, (record) => {
-      const entries = decodeEntries(record);
-      settlement.recorded = Math.max(settlement.recorded, entries.lsn);
-      if (entries.lsn > position) settlement.queue.push(entries);
+      const lsn = entriesLsn(record);
+      settlement.recorded = Math.max(settlement.recorded, lsn);
+      if (lsn > position) settlement.queue.push(decodeEntries(record));
     });
     settlement.kick();
     return settlement;
@@ -140,8 +152,9 @@ export class Settlement implements SettlementPort {
   private lastAppend: Promise<void> = Promise.resolve();
 
   /** Resolves once every entry recorded so far is durable in the queue (before a UBSCore snapshot). */
-  recordedDurably(): Promise<void> {
-    return this.lastAppend;
+  async recordedDurably(): Promise<void> {
+    await this.lastAppend;
+    await this.journal?.sync();
   }
 
   /** Resolves once the ledger holds everything up to `lsn` (rejects if settlement has stopped). */
@@ -166,6 +179,7 @@ export class Settlement implements SettlementPort {
   async close(): Promise<void> {
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
     await this.journal?.close();
+    await this.positionFile.close();
     await this.ledger.close();
     await this.store.close();
   }
@@ -200,7 +214,8 @@ export class Settlement implements SettlementPort {
         batch = [];
         this.retries = 0;
         this.lastError = undefined;
-        await writePosition(join(this.dir, "position"), this.position);
+        await this.positionFile.write(this.position);
+        await this.dropSettledQueue();
         this.onSettled(this.position);
         this.notify();
       }
@@ -221,6 +236,18 @@ export class Settlement implements SettlementPort {
       this.draining = false;
       this.notify();
     }
+  }
+
+  /**
+   * Deletes the queue's segments that hold only settled entries, so the queue keeps about one
+   * segment on disk, not the whole history, and a restart reads no more. The in-memory queue is
+   * always the unsettled tail of the queue journal (appended in order, settled from the front), so
+   * the queue's lsn of the last settled entry follows from its length. Nothing but settled entries
+   * is dropped, so the position needs no sync for this: after a power loss it may lag, and what
+   * remains is re-sent (`exists`).
+   */
+  private async dropSettledQueue(): Promise<void> {
+    if (this.journal) await this.journal.truncateBefore(this.journal.nextLsn - this.queue.length);
   }
 
   /**
@@ -392,6 +419,11 @@ export function encodeEntries(e: SettlementEntries): Uint8Array {
   return bytes;
 }
 
+/** The UBSCore lsn of encoded entries, without decoding the rest (replay skips what is settled). */
+function entriesLsn(bytes: Uint8Array): number {
+  return Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+}
+
 export function decodeEntries(bytes: Uint8Array): SettlementEntries {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const accounts = view.getUint32(8, true);
@@ -408,28 +440,6 @@ export function decodeEntries(bytes: Uint8Array): SettlementEntries {
     ),
     history: parseExact<HistoryBatch>(history),
   };
-}
-
-async function readPosition(path: string): Promise<number> {
-  try {
-    return Number((await readFile(path, "utf8")).trim());
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
-    throw e;
-  }
-}
-
-async function writePosition(path: string, lsn: number): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, "w");
-  try {
-    await handle.writeFile(`${lsn}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-  await fsyncDir(join(path, ".."));
 }
 
 /**

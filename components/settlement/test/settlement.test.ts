@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -13,7 +13,7 @@ import type { HistoryBatch, HistoryStore } from "../../store/src/port.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import { reconcile } from "../src/reconcile.ts";
-import { Settlement } from "../src/settlement.ts";
+import { Settlement, type SettlementOptions } from "../src/settlement.ts";
 
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 
@@ -21,10 +21,11 @@ async function openAll(
   dir: string,
   wrap: (store: HistoryStore) => HistoryStore = (s) => s,
   snapshotEvery = 25,
+  options: SettlementOptions = {},
 ) {
   const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
   const store = wrap(await EmbeddedStore.open(join(dir, "store")));
-  const settlement = await Settlement.open(join(dir, "settlement"), ledger, store, exchange);
+  const settlement = await Settlement.open(join(dir, "settlement"), ledger, store, exchange, options);
   const settle = settlement.record.bind(settlement);
   const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery });
   service.onCommand(settle);
@@ -161,6 +162,31 @@ describe("Settlement", () => {
     await submit(second.service, fc.sample(commandArb, { numRuns: 20, seed: 7 }));
     expect((await second.check()).differences).toEqual([]);
     await second.expectHistoryMatches();
+    await second.close();
+  });
+});
+
+describe("Settlement's queue and position on disk", () => {
+  it("keeps only the unsettled tail of its queue, and settles once after its position reads as garbage", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
+    const small = { queueSegmentBytes: 4096 };
+    const first = await openAll(dir, undefined, 25, small);
+    await submit(first.service, [...funding, ...fc.sample(commandArb, { numRuns: 120, seed: 11 })]);
+    expect((await first.check()).differences).toEqual([]);
+    const queueDir = join(dir, "settlement", "queue");
+    const segments = (await readdir(queueDir)).sort();
+    // Far more was queued than one segment holds; only the segment being written is left.
+    expect(first.settlement.recordedLsn).toBeGreaterThan(100);
+    expect(segments.length).toBeLessThanOrEqual(2);
+    expect(Number(segments[0]!.slice(0, 20))).toBeGreaterThan(1);
+    await first.close();
+    // A crash that left the position's block zeroed: it reads as 0, everything left is re-sent.
+    await writeFile(join(dir, "settlement", "position"), Buffer.alloc(21));
+    const second = await openAll(dir, undefined, 25, small);
+    expect((await second.check()).differences).toEqual([]);
+    expect(second.settlement.settledLsn).toBe(second.settlement.recordedLsn);
+    await second.expectHistoryMatches();
+    expect(second.settlement.failure).toBeUndefined();
     await second.close();
   });
 });
