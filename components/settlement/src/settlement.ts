@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import {
   decodeAccount,
@@ -14,6 +13,7 @@ import {
 } from "../../ledger/src/codec.ts";
 import { type Account, BATCH_MAX, type LedgerPort, type Transfer } from "../../ledger/src/port.ts";
 import { EventType } from "../../matching/src/protocol.ts";
+import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/history-codec.ts";
 import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/port.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
@@ -402,11 +402,10 @@ function storedOrder(o: OrderRecord): StoredOrder {
 }
 
 export function encodeEntries(e: SettlementEntries): Uint8Array {
-  const history = Buffer.from(stringifyExact(e.history));
   const binary = 16 + (e.accounts.length + e.transfers.length) * EVENT_SIZE;
-  const bytes = new Uint8Array(binary + history.length);
-  bytes.set(history, binary);
-  const view = new DataView(bytes.buffer);
+  const bytes = Buffer.alloc(binary + historyBytes(e.history));
+  writeHistoryAt(bytes, binary, e.history);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   view.setBigUint64(0, BigInt(e.lsn), true);
   view.setUint32(8, e.accounts.length, true);
   view.setUint32(12, e.transfers.length, true);
@@ -429,16 +428,13 @@ export function decodeEntries(bytes: Uint8Array): SettlementEntries {
   const accounts = view.getUint32(8, true);
   const transfers = view.getUint32(12, true);
   const binary = 16 + (accounts + transfers) * EVENT_SIZE;
-  const history = Buffer.from(bytes.buffer, bytes.byteOffset + binary, bytes.byteLength - binary).toString(
-    "utf8",
-  );
   return {
     lsn: Number(view.getBigUint64(0, true)),
     accounts: Array.from({ length: accounts }, (_, i) => decodeAccount(view, 16 + i * EVENT_SIZE)),
     transfers: Array.from({ length: transfers }, (_, i) =>
       decodeTransfer(view, 16 + (accounts + i) * EVENT_SIZE),
     ),
-    history: parseExact<HistoryBatch>(history),
+    history: decodeHistory(bytes.subarray(binary)),
   };
 }
 

@@ -1,14 +1,23 @@
 import { join } from "node:path";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import { readU128, writeU128 } from "../../domain/src/u128.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SlotArena } from "../../journal/src/slot-arena.ts";
-import type { OrderStatus } from "../../ubscore/src/types.ts";
+import {
+  decodeHistory,
+  encodeHistory,
+  ORDER_BYTES,
+  readOrderAt,
+  readTradeAt,
+  TRADE_BYTES,
+  tradeIdAt,
+  WRITTEN,
+  writeOrderAt,
+  writeTradeAt,
+} from "./history-codec.ts";
 import { IdLists } from "./id-lists.ts";
 import type { HistoryBatch, HistoryStore, Page, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
- * The embedded history store: every batch is journaled (JSON, bigints tagged) before it is
+ * The embedded history store: every batch is journaled (history-codec.ts) before it is
  * applied; opening replays the journal. Records and indexes are fixed-size binary slots in slot
  * arenas (an order's slot by its id, a market's trades in arrival order and their slots by trade
  * id, each user's ids in blocks), whose older chunks live in scratch files beside the journal: a
@@ -28,20 +37,20 @@ export class EmbeddedStore implements HistoryStore {
     private readonly journal: Journal,
     private readonly dir: string,
   ) {
-    this.orders = new SlotArena(ORDER_SLOT, { file: join(dir, "orders.slots") });
+    this.orders = new SlotArena(ORDER_BYTES, { file: join(dir, "orders.slots") });
     this.ordersOfUser = new IdLists({ file: join(dir, "orders-of-user.slots") });
     this.tradesOfUser = new IdLists({ file: join(dir, "trades-of-user.slots") });
   }
 
   static async open(dir: string): Promise<EmbeddedStore> {
     const store = new EmbeddedStore(await Journal.open(dir), dir);
-    await store.journal.replay(1, (payload) => store.apply(decode(payload)));
+    await store.journal.replay(1, (payload) => store.apply(decodeHistory(payload)));
     return store;
   }
 
   async write(batch: HistoryBatch): Promise<void> {
     if (batch.orders.length === 0 && batch.trades.length === 0) return;
-    await this.journal.append(encode(batch));
+    await this.journal.append(encodeHistory(batch));
     this.apply(batch);
   }
 
@@ -81,7 +90,7 @@ export class EmbeddedStore implements HistoryStore {
     const market = this.trades.get(marketId);
     if (!market) return [];
     return this.tradesOfUser
-      .page(`${userId}:${marketId}`, (slot) => tradeIdAt(market.arena, slot), page)
+      .page(`${userId}:${marketId}`, (slot) => tradeIdOfSlot(market.arena, slot), page)
       .map((slot) => readTrade(market.arena, slot));
   }
 
@@ -100,7 +109,7 @@ export class EmbeddedStore implements HistoryStore {
     if (!market) {
       const file = (what: string) => join(this.dir, `trades-${marketId}.${what}`);
       market = {
-        arena: new SlotArena(TRADE_SLOT, { file: file("slots") }),
+        arena: new SlotArena(TRADE_BYTES, { file: file("slots") }),
         slotOf: new SlotArena(4, { file: file("ids") }),
       };
       this.trades.set(marketId, market);
@@ -120,7 +129,7 @@ export class EmbeddedStore implements HistoryStore {
       writeTrade(market.arena, slot, t);
       if (existing !== undefined) continue;
       market.slotOf.write(t.tradeId, ({ view, at }) => view.setUint32(at, slot + 1, true));
-      const tradeId = (s: number) => tradeIdAt(market.arena, s);
+      const tradeId = (s: number) => tradeIdOfSlot(market.arena, s);
       this.tradesOfUser.add(`${t.buyerUserId}:${t.marketId}`, slot, tradeId);
       if (t.sellerUserId !== t.buyerUserId) {
         this.tradesOfUser.add(`${t.sellerUserId}:${t.marketId}`, slot, tradeId);
@@ -141,125 +150,31 @@ function slotOfTrade(market: MarketTrades, tradeId: number): number | undefined 
   return slot === 0 ? undefined : slot - 1;
 }
 
-/** The first byte of a slot that holds a record (slots never written read as zeros). */
-const WRITTEN = 1;
-
 function isWritten(arena: SlotArena, slot: number): boolean {
   if (slot >= arena.count) return false;
   const { bytes, at } = arena.read(slot);
   return bytes[at] === WRITTEN;
 }
 
-// Order slot: written flag, side, type, tif, stp, status, clientOrderId length, then numbers
-// (safe integers as float64), the two bigints (u128) and the client order id (at most 36 chars).
-const ORDER_SLOT = 160;
-const STATUSES: readonly OrderStatus[] = [
-  "NEW",
-  "PARTIALLY_FILLED",
-  "FILLED",
-  "CANCELED",
-  "REJECTED",
-  "EXPIRED",
-  "EXPIRED_IN_MATCH",
-];
-
 function writeOrder(arena: SlotArena, o: StoredOrder): void {
-  if (o.clientOrderId.length > ORDER_SLOT - 88)
-    throw new RangeError(`client order id too long: ${o.orderId}`);
-  arena.write(o.orderId, ({ view: v, bytes, at }) => {
-    bytes[at] = WRITTEN;
-    v.setUint8(at + 1, o.side);
-    v.setUint8(at + 2, o.type);
-    v.setUint8(at + 3, o.tif);
-    v.setUint8(at + 4, o.stp ?? 0);
-    v.setUint8(at + 5, STATUSES.indexOf(o.status));
-    v.setUint8(at + 6, o.clientOrderId.length);
-    v.setUint32(at + 8, o.userId, true);
-    v.setUint32(at + 12, o.marketId, true);
-    v.setFloat64(at + 16, o.priceTicks, true);
-    v.setFloat64(at + 24, o.origQtyLots, true);
-    v.setFloat64(at + 32, o.executedLots, true);
-    v.setFloat64(at + 40, o.time, true);
-    v.setFloat64(at + 48, o.updateTime, true);
-    writeU128(v, at + 56, o.cumQuote);
-    // Records journaled before orders carried it: a limit order, no quote amount.
-    writeU128(v, at + 72, o.quoteOrderUnits ?? 0n);
-    bytes.write(o.clientOrderId, at + 88, "latin1");
-  });
+  arena.write(o.orderId, ({ view, bytes, at }) => writeOrderAt(view, bytes, at, o));
 }
 
 function readOrder(arena: SlotArena, orderId: number): StoredOrder {
-  const { view: v, bytes, at } = arena.read(orderId);
-  return {
-    orderId,
-    userId: v.getUint32(at + 8, true),
-    marketId: v.getUint32(at + 12, true),
-    clientOrderId: bytes.toString("latin1", at + 88, at + 88 + v.getUint8(at + 6)),
-    side: v.getUint8(at + 1),
-    type: v.getUint8(at + 2),
-    tif: v.getUint8(at + 3),
-    priceTicks: v.getFloat64(at + 16, true),
-    origQtyLots: v.getFloat64(at + 24, true),
-    executedLots: v.getFloat64(at + 32, true),
-    cumQuote: readU128(v, at + 56),
-    status: STATUSES[v.getUint8(at + 5)]!,
-    time: v.getFloat64(at + 40, true),
-    updateTime: v.getFloat64(at + 48, true),
-    quoteOrderUnits: readU128(v, at + 72),
-    stp: v.getUint8(at + 4),
-  };
+  const { view, bytes, at } = arena.read(orderId);
+  return readOrderAt(view, bytes, at, orderId);
 }
-
-// Trade slot: written flag, taker side, ids and users, numbers as float64, three u128 amounts.
-const TRADE_SLOT = 128;
 
 function writeTrade(arena: SlotArena, slot: number, t: StoredTrade): void {
-  arena.write(slot, ({ view: v, at }) => {
-    v.setUint8(at, WRITTEN);
-    v.setUint8(at + 1, t.takerSide);
-    v.setUint32(at + 4, t.marketId, true);
-    v.setUint32(at + 8, t.buyerUserId, true);
-    v.setUint32(at + 12, t.sellerUserId, true);
-    v.setFloat64(at + 16, t.tradeId, true);
-    v.setFloat64(at + 24, t.priceTicks, true);
-    v.setFloat64(at + 32, t.qtyLots, true);
-    v.setFloat64(at + 40, t.time, true);
-    v.setFloat64(at + 48, t.buyerOrderId, true);
-    v.setFloat64(at + 56, t.sellerOrderId, true);
-    writeU128(v, at + 64, t.quoteUnits);
-    writeU128(v, at + 80, t.buyerFee);
-    writeU128(v, at + 96, t.sellerFee);
-  });
+  arena.write(slot, ({ view, at }) => writeTradeAt(view, at, t));
 }
 
-function tradeIdAt(arena: SlotArena, slot: number): number {
+function tradeIdOfSlot(arena: SlotArena, slot: number): number {
   const { view, at } = arena.read(slot);
-  return view.getFloat64(at + 16, true);
+  return tradeIdAt(view, at);
 }
 
 function readTrade(arena: SlotArena, slot: number): StoredTrade {
-  const { view: v, at } = arena.read(slot);
-  return {
-    tradeId: v.getFloat64(at + 16, true),
-    marketId: v.getUint32(at + 4, true),
-    priceTicks: v.getFloat64(at + 24, true),
-    qtyLots: v.getFloat64(at + 32, true),
-    quoteUnits: readU128(v, at + 64),
-    time: v.getFloat64(at + 40, true),
-    buyerOrderId: v.getFloat64(at + 48, true),
-    sellerOrderId: v.getFloat64(at + 56, true),
-    buyerUserId: v.getUint32(at + 8, true),
-    sellerUserId: v.getUint32(at + 12, true),
-    takerSide: v.getUint8(at + 1),
-    buyerFee: readU128(v, at + 80),
-    sellerFee: readU128(v, at + 96),
-  };
-}
-
-function encode(batch: HistoryBatch): Uint8Array {
-  return Buffer.from(stringifyExact(batch));
-}
-
-function decode(bytes: Uint8Array): HistoryBatch {
-  return parseExact(Buffer.from(bytes).toString("utf8"));
+  const { view, at } = arena.read(slot);
+  return readTradeAt(view, at);
 }
