@@ -52,12 +52,18 @@ export class RequestAuthenticator {
     const found = inBody ?? inQuery;
     if (!found || (inQuery && inBody)) throw errors.mandatory("signature");
     const signature = decodeURIComponent(found[2]!);
-    const strip = (s: string) => s.replace(SIGNATURE, "").replace(/^&/, "");
-    const payload = strip(query) + strip(body);
+    const strip = (s: string, match: RegExpExecArray | null) => {
+      if (!match) return s;
+      const rest = s.slice(0, match.index) + s.slice(match.index + match[0].length);
+      return rest.startsWith("&") ? rest.slice(1) : rest;
+    };
+    const unsignedQuery = strip(query, inQuery);
+    const unsignedBody = strip(body, inBody);
+    const payload = unsignedQuery + unsignedBody;
     if (!/^[0-9a-fA-F]{64}$/.test(signature) || !signatureMatches(key.secretKey, payload, signature)) {
       throw errors.badSignature();
     }
-    const params = new Params(strip(query), strip(body));
+    const params = new Params(unsignedQuery, unsignedBody);
     const timestamp = params.requiredInt("timestamp");
     const recvWindow = params.optionalInt("recvWindow", 1, MAX_RECV_WINDOW) ?? DEFAULT_RECV_WINDOW;
     const now = this.clock();

@@ -12,7 +12,7 @@ export class Params {
   constructor(...sources: string[]) {
     for (const source of sources) {
       if (!source) continue;
-      for (const [key, value] of new URLSearchParams(source)) {
+      for (const [key, value] of formPairs(source)) {
         if (this.values.has(key)) throw errors.duplicateParam(key);
         this.values.set(key, value);
       }
@@ -57,6 +57,23 @@ export class Params {
     const unread = [...this.values.keys()].filter((k) => !this.read.has(k));
     if (unread.length > 0) throw errors.notAllRead(this.values.size - unread.length, this.values.size);
   }
+}
+
+/**
+ * The name/value pairs of a form-encoded string, as URLSearchParams reads them. Nothing to
+ * decode (no `%`, no `+`, no leading `?`: what clients send for orders) takes a plain split, several times
+ * cheaper than URLSearchParams on a hot path that runs for every request.
+ */
+export function formPairs(source: string): Iterable<[string, string]> {
+  if (source.includes("%") || source.includes("+") || source.startsWith("?"))
+    return new URLSearchParams(source);
+  const out: [string, string][] = [];
+  for (const piece of source.split("&")) {
+    if (piece === "") continue;
+    const eq = piece.indexOf("=");
+    out.push(eq < 0 ? [piece, ""] : [piece.slice(0, eq), piece.slice(eq + 1)]);
+  }
+  return out;
 }
 
 function throwError(e: ApiError): never {

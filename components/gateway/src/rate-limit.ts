@@ -60,11 +60,13 @@ export class RateLimiter {
 }
 
 /** Request weights, after Binance's: cheap calls 1-4, heavy ones 20+, depth by its limit. */
-export function requestWeight(method: string, path: string, query: URLSearchParams): number {
+export function requestWeight(method: string, path: string, rawQuery: string): number {
+  // Parsed only by the routes whose weight depends on it: most requests carry none of it.
+  const query = () => new URLSearchParams(rawQuery);
   const route = `${method} ${path}`;
   switch (route) {
     case "GET /api/v3/depth": {
-      const limit = Number(query.get("limit") ?? 100);
+      const limit = Number(query().get("limit") ?? 100);
       return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
     }
     case "GET /api/v3/exchangeInfo":
@@ -73,9 +75,9 @@ export function requestWeight(method: string, path: string, query: URLSearchPara
     case "GET /api/v3/myTrades":
       return 20;
     case "GET /api/v3/openOrders":
-      return query.has("symbol") ? 6 : 80;
+      return query().has("symbol") ? 6 : 80;
     case "GET /api/v3/ticker/24hr":
-      return query.has("symbol") ? 2 : 80;
+      return query().has("symbol") ? 2 : 80;
     case "GET /api/v3/klines":
     case "GET /api/v3/trades":
     case "GET /api/v3/ticker/bookTicker":

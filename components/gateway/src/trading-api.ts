@@ -562,18 +562,24 @@ export function loggerOptions(logger: boolean | NodeJS.WritableStream | undefine
 
 /** Weighs every request before it runs; over the limit it is refused with 429 and changes nothing. */
 function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
-  app.addHook("onRequest", async (req, reply) => {
-    const [path, query = ""] = req.url.split("?", 2) as [string, string?];
-    const verdict = limiter.request(req.ip, requestWeight(req.method, path, new URLSearchParams(query)));
+  // A callback hook, not an async one: a promise per request for nothing asynchronous.
+  app.addHook("onRequest", (req, reply, done) => {
+    const q = req.url.indexOf("?");
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const verdict = limiter.request(
+      req.ip,
+      requestWeight(req.method, path, q < 0 ? "" : req.url.slice(q + 1)),
+    );
     void reply.header("X-MBX-USED-WEIGHT-1M", String(verdict.used));
-    if (!verdict.allowed) {
-      throw new ApiError(
+    if (verdict.allowed) return done();
+    done(
+      new ApiError(
         429,
         -1003,
         `Too many requests; current limit is ${limiter.limits.weightPerMinute} request weight per minute. Please use the websocket for live updates to avoid polling the API.`,
         { "Retry-After": String(verdict.retryAfter) },
-      );
-    }
+      ),
+    );
   });
 }
 

@@ -23,10 +23,10 @@ describe("RateLimiter", () => {
   });
 
   it("weighs requests like Binance: depth by its limit, heavy listings more", () => {
-    expect(requestWeight("GET", "/api/v3/depth", new URLSearchParams("limit=100"))).toBe(5);
-    expect(requestWeight("GET", "/api/v3/depth", new URLSearchParams("limit=5000"))).toBe(250);
-    expect(requestWeight("GET", "/api/v3/openOrders", new URLSearchParams(""))).toBe(80);
-    expect(requestWeight("GET", "/api/v3/openOrders", new URLSearchParams("symbol=BTCUSDT"))).toBe(6);
-    expect(requestWeight("POST", "/api/v3/order", new URLSearchParams(""))).toBe(1);
+    expect(requestWeight("GET", "/api/v3/depth", "limit=100")).toBe(5);
+    expect(requestWeight("GET", "/api/v3/depth", "limit=5000")).toBe(250);
+    expect(requestWeight("GET", "/api/v3/openOrders", "")).toBe(80);
+    expect(requestWeight("GET", "/api/v3/openOrders", "symbol=BTCUSDT")).toBe(6);
+    expect(requestWeight("POST", "/api/v3/order", "")).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringifyExact } from "../../domain/src/json.ts";
+import { Side } from "../../matching/src/protocol.ts";
 import { decodeHistory, encodeHistory } from "../src/history-codec.ts";
 import type { HistoryBatch, StoredOrder, StoredTrade } from "../src/port.ts";
 
@@ -47,7 +48,7 @@ const trade: fc.Arbitrary<StoredTrade> = fc.record({
   sellerOrderId: id,
   buyerUserId: u32,
   sellerUserId: u32,
-  takerSide: fc.constantFrom(1, 2),
+  takerSide: fc.constantFrom(Side.Buy, Side.Sell),
   buyerFee: u128,
   sellerFee: u128,
 });
