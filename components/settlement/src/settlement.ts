@@ -214,7 +214,7 @@ export class Settlement implements SettlementPort {
         batch = [];
         this.retries = 0;
         this.lastError = undefined;
-        await this.positionFile.write(this.position);
+        this.positionFile.update(this.position);
         await this.dropSettledQueue();
         this.onSettled(this.position);
         this.notify();
@@ -403,7 +403,8 @@ function storedOrder(o: OrderRecord): StoredOrder {
 
 export function encodeEntries(e: SettlementEntries): Uint8Array {
   const binary = 16 + (e.accounts.length + e.transfers.length) * EVENT_SIZE;
-  const bytes = Buffer.alloc(binary + historyBytes(e.history));
+  // From Node's shared pool (a buffer of its own per command is work for the collector), zeroed.
+  const bytes = Buffer.allocUnsafe(binary + historyBytes(e.history)).fill(0);
   writeHistoryAt(bytes, binary, e.history);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   view.setBigUint64(0, BigInt(e.lsn), true);

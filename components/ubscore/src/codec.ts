@@ -112,7 +112,6 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeCommand(cmd: UbsCommand): Uint8Array {
@@ -120,22 +119,24 @@ export function encodeCommand(cmd: UbsCommand): Uint8Array {
   if (code === undefined) return fail("INTERNAL", `no layout for command ${cmd.kind}`);
   const fields = LAYOUTS[code]![1];
   const values = cmd as unknown as Record<string, unknown>;
-  const strings = fields.map(([name, type]) =>
+  // Strings are measured, then written in place: no intermediate encoding per string.
+  const stringBytes = fields.map(([name, type]) =>
     (type === "str" || type === "optStr") && values[name] !== undefined
-      ? utf8.encode(values[name] as string)
-      : undefined,
+      ? Buffer.byteLength(values[name] as string)
+      : 0,
   );
   let size = 2;
   fields.forEach(([name, type], i) => {
-    size += sizeOf(type, values[name], strings[i]);
+    size += sizeOf(type, values[name], stringBytes[i]!);
   });
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  // From Node's shared pool (no buffer of its own per command); every byte is written below.
+  const out = Buffer.allocUnsafe(size);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = BINARY_V2;
   out[1] = code;
   let o = 2;
   fields.forEach(([name, type], i) => {
-    o = write(view, out, o, type, values[name], strings[i], name);
+    o = write(view, out, o, type, values[name], stringBytes[i]!, name);
   });
   return out;
 }
@@ -174,7 +175,8 @@ export function decodeCommand(bytes: Uint8Array): UbsCommand {
       }
       case "bytes": {
         const length = view.getUint32(o, true);
-        cmd[name] = bytes.slice(o + 4, o + 4 + length);
+        // A copy as a plain Uint8Array even from a Buffer (whose slice is a view into it).
+        cmd[name] = new Uint8Array(bytes.subarray(o + 4, o + 4 + length));
         o += 4 + length;
         break;
       }
@@ -192,7 +194,7 @@ export function decodeCommand(bytes: Uint8Array): UbsCommand {
   return cmd as unknown as UbsCommand;
 }
 
-function sizeOf(type: FieldType, value: unknown, encoded: Uint8Array | undefined): number {
+function sizeOf(type: FieldType, value: unknown, stringBytes: number): number {
   switch (type) {
     case "u8":
       return 1;
@@ -203,9 +205,9 @@ function sizeOf(type: FieldType, value: unknown, encoded: Uint8Array | undefined
     case "amount":
       return 16;
     case "str":
-      return 2 + encoded!.length;
+      return 2 + stringBytes;
     case "optStr":
-      return value === undefined ? 1 : 3 + encoded!.length;
+      return value === undefined ? 1 : 3 + stringBytes;
     case "bytes":
       return 4 + (value as Uint8Array).length;
   }
@@ -213,11 +215,11 @@ function sizeOf(type: FieldType, value: unknown, encoded: Uint8Array | undefined
 
 function write(
   view: DataView,
-  out: Uint8Array,
+  out: Buffer,
   o: number,
   type: FieldType,
   value: unknown,
-  encoded: Uint8Array | undefined,
+  stringBytes: number,
   name: string,
 ): number {
   if (type === "optU53" || type === "optStr") {
@@ -253,9 +255,9 @@ function write(
     }
     case "str":
     case "optStr":
-      if (encoded!.length > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
-      view.setUint16(o, encoded!.length, true);
-      out.set(encoded!, o + 2);
-      return o + 2 + encoded!.length;
+      if (stringBytes > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
+      view.setUint16(o, stringBytes, true);
+      out.write(value as string, o + 2, stringBytes, "utf8");
+      return o + 2 + stringBytes;
   }
 }
