@@ -20,7 +20,7 @@ export async function startServer(
   const child = spawn(
     process.execPath,
     [
-      ...(process.env.BENCH_SERVER_FLAGS?.split(" ") ?? []),
+      ...(process.env.BENCH_SERVER_FLAGS?.split(" ").filter(Boolean) ?? []),
       "--import",
       "tsx",
       new URL("./server.ts", import.meta.url).pathname,
