@@ -55,8 +55,18 @@ export interface ListResult<T> {
   metadata: { resourceVersion: string };
 }
 
+/**
+ * A request (watches aside) whose connection is silent this long fails: reconciles of one key run
+ * one at a time, so a single request left hanging (a connection lost without a reset) would stop
+ * the operator reconciling that Exchange for good. The API server ends its own requests at 60 s.
+ */
+const REQUEST_IDLE_TIMEOUT_MS = 30_000;
+
 export class KubeClient {
-  constructor(private readonly config: KubeConfig) {}
+  constructor(
+    private readonly config: KubeConfig,
+    private readonly requestIdleTimeoutMs = REQUEST_IDLE_TIMEOUT_MS,
+  ) {}
 
   async request<T>(
     method: string,
@@ -68,7 +78,7 @@ export class KubeClient {
       signal?: AbortSignal;
     } = {},
   ): Promise<T> {
-    const res = await this.send(method, path, options);
+    const res = await this.send(method, path, { ...options, idleTimeoutMs: this.requestIdleTimeoutMs });
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
     const body = text ? JSON.parse(text) : undefined;
@@ -172,7 +182,13 @@ export class KubeClient {
   private async send(
     method: string,
     path: string,
-    options: { body?: unknown; contentType?: string; query?: Record<string, string>; signal?: AbortSignal },
+    options: {
+      body?: unknown;
+      contentType?: string;
+      query?: Record<string, string>;
+      signal?: AbortSignal;
+      idleTimeoutMs?: number;
+    },
   ): Promise<IncomingMessage> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error("no current cluster in the kubeconfig");
@@ -189,6 +205,12 @@ export class KubeClient {
     return new Promise((resolve, reject) => {
       const req = send(url, opts, resolve);
       req.on("error", reject);
+      const idle = options.idleTimeoutMs;
+      if (idle !== undefined) {
+        req.setTimeout(idle, () =>
+          req.destroy(new KubeError(0, "Timeout", `${method} ${path}: no answer for ${idle} ms`)),
+        );
+      }
       req.end(body);
     });
   }

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import type { Exchange, KubeObject } from "../../operator/src/exchange.ts";
 import { KubeClient } from "../../operator/src/kube-client.ts";
@@ -53,10 +53,18 @@ async function kubectlFails(args: string[], input: string): Promise<string> {
   throw new Error(`kubectl ${args.join(" ")} succeeded but should have been rejected`);
 }
 
+// Each test waits on the operator several times (see eventually).
+vi.setConfig({ testTimeout: 600_000 });
+
+/**
+ * Polls until `probe` holds. Generous: on a CI machine running the fault and soak suites beside
+ * this one, a reconcile (tens of API calls against an etcd that fsyncs on the same disk) has
+ * taken long enough for two of them in a row to pass 30 s.
+ */
 async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
-  ms = 30_000,
+  ms = 120_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
