@@ -18,7 +18,8 @@ export const WRITTEN = 1;
 
 const FORMAT = 2;
 const HEADER = 16;
-const STATUSES: readonly OrderStatus[] = [
+/** Every order status, in the order of their codes in a slot. */
+export const ORDER_STATUSES: readonly OrderStatus[] = [
   "NEW",
   "PARTIALLY_FILLED",
   "FILLED",
@@ -38,7 +39,7 @@ export function writeOrderAt(v: DataView, bytes: Buffer, at: number, o: StoredOr
   v.setUint8(at + 2, o.type);
   v.setUint8(at + 3, o.tif);
   v.setUint8(at + 4, o.stp ?? 0);
-  v.setUint8(at + 5, STATUSES.indexOf(o.status));
+  v.setUint8(at + 5, ORDER_STATUSES.indexOf(o.status));
   v.setUint8(at + 6, o.clientOrderId.length);
   v.setUint32(at + 8, o.userId, true);
   v.setUint32(at + 12, o.marketId, true);
@@ -66,7 +67,7 @@ export function readOrderAt(v: DataView, bytes: Buffer, at: number, orderId: num
     origQtyLots: v.getFloat64(at + 24, true),
     executedLots: v.getFloat64(at + 32, true),
     cumQuote: readU128(v, at + 56),
-    status: STATUSES[v.getUint8(at + 5)]!,
+    status: ORDER_STATUSES[v.getUint8(at + 5)]!,
     time: v.getFloat64(at + 40, true),
     updateTime: v.getFloat64(at + 48, true),
     quoteOrderUnits: readU128(v, at + 72),

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringifyExact } from "../../domain/src/json.ts";
 import { Side } from "../../matching/src/protocol.ts";
-import { decodeHistory, encodeHistory } from "../src/history-codec.ts";
+import { decodeHistory, encodeHistory, ORDER_STATUSES } from "../src/history-codec.ts";
 import type { HistoryBatch, StoredOrder, StoredTrade } from "../src/port.ts";
 
 const u128 = fc.bigInt({ min: 0n, max: 2n ** 128n - 1n });
@@ -22,15 +22,7 @@ const order: fc.Arbitrary<StoredOrder> = fc.record({
   origQtyLots: id,
   executedLots: id,
   cumQuote: u128,
-  status: fc.constantFrom(
-    "NEW",
-    "PARTIALLY_FILLED",
-    "FILLED",
-    "CANCELED",
-    "REJECTED",
-    "EXPIRED",
-    "EXPIRED_IN_MATCH",
-  ) as fc.Arbitrary<StoredOrder["status"]>,
+  status: fc.constantFrom(...ORDER_STATUSES),
   time: id,
   updateTime: id,
   quoteOrderUnits: u128,
