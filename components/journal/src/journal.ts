@@ -15,7 +15,8 @@ import { fsyncDir } from "./fsutil.ts";
  *
  * Segments are opened with O_DSYNC: a write returns once its data is on disk, as a write and
  * an fdatasync would, in one call to the thread pool instead of two. Handing a call to the pool
- * costs the event loop 15-30 us on the 2-vCPU VM we measure on, more than many a record's own work.
+ * costs the event loop 8-30 us on the 2-vCPU VM we measure on (`npm run bench:journal`), more
+ * than many a record's own work.
  */
 export interface JournalOptions {
   /** Start a new segment once the current one passes this size. */
@@ -52,7 +53,7 @@ export interface TornTail {
 
 export class Journal {
   private pending: Pending[] = [];
-  private syncWaiters: Pending[] = [];
+  private syncWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private flushing = false;
   private failure: Error | undefined;
   private closed = false;
@@ -146,7 +147,7 @@ export class Journal {
     if (this.closed) return Promise.reject(new BourseError("UNAVAILABLE", "journal is closed"));
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.syncWaiters.push({ frame: EMPTY, lsn: this.next - 1, resolve: () => resolve(), reject });
+      this.syncWaiters.push({ resolve, reject });
       this.startFlushing();
     });
   }
@@ -194,7 +195,7 @@ export class Journal {
           for (const p of batch) p.resolve(p.lsn);
         }
         if (syncs.length > 0 && !this.syncEachWrite) await fsCall<void>((cb) => fdatasync(this.fd, cb));
-        for (const p of syncs) p.resolve(p.lsn);
+        for (const s of syncs) s.resolve();
         if (this.size >= this.segmentBytes) await this.rollSegment();
       } catch (e) {
         this.failure = new BourseError("UNAVAILABLE", `journal write failed: ${(e as Error).message}`, {
@@ -233,8 +234,6 @@ export class Journal {
     await fsyncDir(this.dir);
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function openSegment(path: string, dsync: boolean): Promise<number> {
   const { O_APPEND, O_CREAT, O_DSYNC, O_WRONLY } = constants;
