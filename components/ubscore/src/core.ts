@@ -23,6 +23,7 @@ import {
 } from "../../matching/src/protocol.ts";
 import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
+import { ShardedMap } from "./sharded-map.ts";
 import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand, Withdrawal } from "./types.ts";
 
 /**
@@ -106,9 +107,10 @@ export class UbsCore {
   /** Per market id: the book itself (local) or what the matching service's answers say of it. */
   private readonly engines: MatchingEngine[] = [];
   private readonly remote: RemoteMarket[] = [];
-  private readonly orders = new Map<number, OrderRecord>();
+  /** Sharded: these two grow with the book, and a plain Map's growth stops the loop (see ShardedMap). */
+  private readonly orders = new ShardedMap<number, OrderRecord>();
   /** userId:clientOrderId -> orderId, for open orders only. */
-  private readonly openByClientId = new Map<string, number>();
+  private readonly openByClientId = new ShardedMap<string, number>();
   private readonly openByUser = new Map<number, Set<number>>();
   private readonly trades: TradeRecord[][] = [];
   private readonly candles: Candle[][] = [];
@@ -514,9 +516,13 @@ export class UbsCore {
   orderByClientId(userId: number, clientOrderId: string): OrderRecord | undefined {
     const open = this.openByClientId.get(`${userId}:${clientOrderId}`);
     if (open !== undefined) return this.orders.get(open);
-    for (const o of this.orders.values())
-      if (o.userId === userId && o.clientOrderId === clientOrderId) return o;
-    return undefined;
+    // Of the closed orders with this id, the oldest (the map's iteration is not in id order).
+    let oldest: OrderRecord | undefined;
+    for (const o of this.orders.values()) {
+      if (o.userId !== userId || o.clientOrderId !== clientOrderId) continue;
+      if (!oldest || o.orderId < oldest.orderId) oldest = o;
+    }
+    return oldest;
   }
 
   openOrders(userId: number, marketId?: number): OrderRecord[] {
