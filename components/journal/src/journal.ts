@@ -66,7 +66,7 @@ export class Journal {
     private fd: number,
     private size: number,
     private next: number,
-    /** The lsn after the last record on disk; differs from `next` while appends are queued. */
+    /** The lsn after the last record written (on disk, with syncEachWrite); differs from `next` while appends are queued. */
     private durableNext: number,
     /** What open() cut off, if anything: for logs and tests. */
     readonly tornTail: TornTail | undefined,

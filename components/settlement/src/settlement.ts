@@ -70,16 +70,18 @@ export class Settlement implements SettlementPort {
   lastError: Error | undefined;
   private retries = 0;
 
+  private position: number;
+
   private constructor(
     private readonly positionFile: PositionFile,
     private readonly ledger: LedgerPort,
     private readonly store: HistoryStore,
     private readonly exchange: ExchangeDefinition,
     private readonly journal: Journal | undefined,
-    private position: number,
     private readonly onSettled: (lsn: number) => void,
   ) {
-    this.recorded = position;
+    this.position = positionFile.initial;
+    this.recorded = this.position;
   }
 
   static async open(
@@ -101,14 +103,13 @@ export class Settlement implements SettlementPort {
             segmentBytes: options.queueSegmentBytes,
           });
     const positionFile = await PositionFile.open(join(dir, "position"));
-    const position = positionFile.initial;
     const onSettled = options.onSettled ?? (() => {});
-    const settlement = new Settlement(positionFile, ledger, store, exchange, journal, position, onSettled);
+    const settlement = new Settlement(positionFile, ledger, store, exchange, journal, onSettled);
     await settlement.checkAccounts(await ledger.createAccounts(systemAccounts(exchange)));
     await journal?.replay(1, (record) => {
       const lsn = entriesLsn(record);
       settlement.recorded = Math.max(settlement.recorded, lsn);
-      if (lsn > position) settlement.queue.push(decodeEntries(record));
+      if (lsn > positionFile.initial) settlement.queue.push(decodeEntries(record));
     });
     settlement.kick();
     return settlement;
