@@ -22,6 +22,8 @@ export interface KafkaServer {
   readonly dir: string;
   /** Stops the broker (SIGTERM) and starts it again on the same ports and data. */
   restart(): Promise<void>;
+  /** Starts a stopped broker again on the same ports and data. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,9 @@ export async function startKafka(): Promise<KafkaServer> {
     dir,
     restart: async () => {
       await server.stop();
+      server = await launch();
+    },
+    start: async () => {
       server = await launch();
     },
     stop: () => server.stop(),

@@ -13,6 +13,17 @@ import {
   startUbsCoreProcess,
 } from "../../exchange/src/processes.ts";
 
+// A promise nobody handles, or an exception nobody catches, is a bug: say where, and stop
+// (EX_SOFTWARE) rather than go on in a state no code path expected.
+for (const event of ["unhandledRejection", "uncaughtException"] as const) {
+  process.on(event, (e: unknown) => {
+    process.stderr.write(
+      `bourse: BUG: ${event}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exit(70);
+  });
+}
+
 /**
  * `bourse`: the one way to start any part of Bourse. Every subcommand reads the same config
  * (file < BOURSE_* env < flags), validated by one schema; errors print their code and exit 2.
@@ -130,7 +141,7 @@ program
     process.stdout.write(
       `bourse settlement: settled to position ${settlement.service.settlement.settledLsn}, serving UBSCore on ${settlement.service.address}${config.ledger.kind === "embedded" ? " (with the embedded ledger)" : ""}\n`,
     );
-    onSignal(() => settlement.close());
+    await serveUntilLost("settlement", settlement);
   });
 
 program
@@ -208,13 +219,14 @@ program
   });
 
 /**
- * Serves until SIGINT/SIGTERM (a clean stop) or until the transport fails for good (the media
- * driver died): then exits 3, for its supervisor to start it again.
+ * Serves until SIGINT/SIGTERM (a clean stop) or until what it serves from fails for good (the
+ * media driver died, the event log cannot be read): then exits 3, for its supervisor to start it
+ * again.
  */
 async function serveUntilLost(name: string, running: { lost: Promise<Error>; close(): Promise<void> }) {
   onSignal(() => running.close());
   const lost = await running.lost;
-  process.stderr.write(`bourse ${name}: lost the transport (${lost.message}); exiting\n`);
+  process.stderr.write(`bourse ${name}: cannot go on (${lost.message}); exiting\n`);
   process.exit(3);
 }
 
@@ -229,7 +241,8 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     process.stderr.write(`bourse: ${e.code}: ${e.message}\n`);
     process.exit(2);
   }
-  throw e;
+  process.stderr.write(`bourse: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
 });
 
 async function readToken(path: string): Promise<string> {

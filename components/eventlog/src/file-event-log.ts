@@ -10,6 +10,9 @@ import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subsc
  */
 /** Records per delivered batch. */
 const BATCH = 1_000;
+/** A batch whose handler failed is delivered again after this, doubling up to the maximum. */
+const REDELIVER_FIRST_MS = 100;
+const REDELIVER_MAX_MS = 5_000;
 
 interface Partition {
   readonly journal: Journal;
@@ -65,28 +68,50 @@ export class FileEventLog implements EventLog {
     group: string,
     topic: string,
     handle: (records: readonly ReadRecord[]) => Promise<void>,
+    onFailure: (error: Error) => void,
   ): Promise<Subscription> {
     const parts = this.partitions(topic);
     let stopped = false;
+    let failed = false;
+    let redelivery: NodeJS.Timeout | undefined;
+    let backoffMs = REDELIVER_FIRST_MS;
     let running: Promise<void> = Promise.resolve();
     const pump = async () => {
       for (let partition = 0; partition < parts.length && !stopped; partition++) {
         const records = await this.replay(topic, partition, await this.committed(group, topic, partition));
         for (let i = 0; i < records.length && !stopped; i += BATCH) {
           const batch = records.slice(i, i + BATCH);
-          await handle(batch);
+          try {
+            await handle(batch);
+          } catch {
+            // At-least-once: the batch stays uncommitted and is delivered again, like Kafka's.
+            redelivery ??= setTimeout(() => {
+              redelivery = undefined;
+              wake();
+            }, backoffMs);
+            backoffMs = Math.min(REDELIVER_MAX_MS, backoffMs * 2);
+            return;
+          }
+          backoffMs = REDELIVER_FIRST_MS;
           await this.commit(group, topic, partition, batch.at(-1)!.offset + 1);
         }
       }
     };
     const wake = () => {
-      running = running.then(pump);
+      running = running.then(pump).catch((e: Error) => {
+        // The log itself could not be read or its offsets written: the subscription is over.
+        stopped = true;
+        this.listeners.delete(wake);
+        if (!failed) onFailure(e);
+        failed = true;
+      });
     };
     this.listeners.add(wake);
     wake();
     return {
       stop: async () => {
         stopped = true;
+        clearTimeout(redelivery);
         this.listeners.delete(wake);
         await running;
       },

@@ -76,32 +76,53 @@ export class KafkaEventLog implements EventLog {
     return Math.max(0, offset);
   }
 
+  /**
+   * Reads with a throwaway consumer group whose start is set by `seek` in the same tick as `run`:
+   * `run` creates the group synchronously and a seek registered before the first fetch decides
+   * where the partition is read from (what kafkajs's own `admin.setOffsets` relies on); after an
+   * `await` the consumer may already have read, or finished and been disconnected. The other
+   * partitions start at their end (no committed offset, not from the beginning), so nothing of
+   * theirs is read. A crash rejects: a replay is one read, not worth kafkajs's restarts.
+   */
   async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
     const end = await this.endOffset(topic, partition);
     if (fromOffset >= end) return [];
     const out: ReadRecord[] = [];
-    const consumer = this.kafka.consumer({ groupId: `bourse-replay-${randomBytes(8).toString("hex")}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition: p, message }) => {
-            const offset = Number(message.offset);
-            if (p !== partition || offset < fromOffset || out.length >= end - fromOffset) return;
-            out.push({
-              key: String(message.key),
-              value: Uint8Array.from(message.value ?? []),
-              partition: p,
-              offset,
-            });
-            if (offset === end - 1) resolve();
-          },
-        })
-        .then(() => consumer.seek({ topic, partition, offset: String(fromOffset) }), reject);
+    const consumer = this.kafka.consumer({
+      groupId: `bourse-replay-${randomBytes(8).toString("hex")}`,
+      retry: { restartOnFailure: async () => false },
     });
-    await consumer.disconnect();
+    this.consumers.add(consumer);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: false });
+      await new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+        consumer.on(consumer.events.DISCONNECT, () =>
+          reject(new Error(`${topic}/${partition}: replay ended by close()`)),
+        );
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition: p, message }) => {
+              const offset = Number(message.offset);
+              if (p !== partition || offset < fromOffset || offset >= end) return;
+              out.push({
+                key: String(message.key),
+                value: Uint8Array.from(message.value ?? []),
+                partition: p,
+                offset,
+              });
+              if (offset === end - 1) resolve();
+            },
+          })
+          .catch(reject);
+        consumer.seek({ topic, partition, offset: String(fromOffset) });
+      });
+    } finally {
+      this.consumers.delete(consumer);
+      await consumer.disconnect();
+    }
     return out;
   }
 
@@ -109,6 +130,7 @@ export class KafkaEventLog implements EventLog {
     group: string,
     topic: string,
     handle: (records: readonly ReadRecord[]) => Promise<void>,
+    onFailure: (error: Error) => void,
   ): Promise<Subscription> {
     // A short session, so a consumer that died (kill -9) is replaced within seconds, not half a
     // minute; heartbeats go on while a slow handler runs, so a live one is not.
@@ -118,6 +140,11 @@ export class KafkaEventLog implements EventLog {
       heartbeatInterval: 1_000,
     });
     this.consumers.add(consumer);
+    // kafkajs restarts the consumer after a retriable crash (a handler that kept failing, a
+    // broker that went away and came back); after any other it has stopped for good.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) onFailure(payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({

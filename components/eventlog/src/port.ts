@@ -32,12 +32,15 @@ export interface EventLog {
   replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]>;
   /**
    * Delivers the records after the group's committed offsets, in batches of one partition's
-   * consecutive records, in order; commits a batch after `handle` resolves for it.
+   * consecutive records, in order; commits a batch after `handle` resolves for it. A batch whose
+   * `handle` rejects is delivered again later. `onFailure` is called once if the subscription
+   * stops for good on its own (the log can no longer be read): nothing is delivered after it.
    */
   subscribe(
     group: string,
     topic: string,
     handle: (records: readonly ReadRecord[]) => Promise<void>,
+    onFailure: (error: Error) => void,
   ): Promise<Subscription>;
   close(): Promise<void>;
 }

@@ -6,6 +6,8 @@ import { partitionOf } from "../src/port.ts";
 /** The event log conformance suite: the same cases against any adapter. */
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (r: ReadRecord) => new TextDecoder().decode(r.value);
+/** A subscription that stops for good in these cases is a failure of the adapter. */
+const failTest = (e: Error) => expect.unreachable(`subscription failed: ${e.message}`);
 
 export function eventLogConformance(name: string, open: () => Promise<EventLog>): void {
   describe(`event log conformance: ${name}`, () => {
@@ -54,18 +56,28 @@ export function eventLogConformance(name: string, open: () => Promise<EventLog>)
       const until = async (n: number) => {
         for (let i = 0; i < 600 && new Set(seen).size < n; i++) await new Promise((r) => setTimeout(r, 25));
       };
-      const first = await log.subscribe("g", t, async (records) => {
-        for (const r of records) seen.push(str(r));
-      });
+      const first = await log.subscribe(
+        "g",
+        t,
+        async (records) => {
+          for (const r of records) seen.push(str(r));
+        },
+        failTest,
+      );
       await until(5);
       await first.stop();
       await log.append(
         t,
         markets.map((m, i) => ({ key: m, value: text(`second-${i}`) })),
       );
-      const second = await log.subscribe("g", t, async (records) => {
-        for (const r of records) seen.push(str(r));
-      });
+      const second = await log.subscribe(
+        "g",
+        t,
+        async (records) => {
+          for (const r of records) seen.push(str(r));
+        },
+        failTest,
+      );
       await until(10);
       // Each batch is committed once handled: the group's offsets reach the partitions' ends.
       const ends = await Promise.all([0, 1].map((p) => log.endOffset(t, p)));
@@ -80,6 +92,34 @@ export function eventLogConformance(name: string, open: () => Promise<EventLog>)
       expect(new Set(seen).size).toBe(10);
       // Resumed: the first five were not delivered again (at most a handful of re-deliveries).
       expect(seen.length - 10).toBeLessThan(5);
+    });
+
+    it("delivers a batch again when its handler failed, and commits only once it succeeds", async () => {
+      const t = topic();
+      await log.createTopic(t, 1);
+      await log.append(
+        t,
+        [1, 2, 3].map((i) => ({ key: "BTCUSDT", value: text(`r${i}`) })),
+      );
+      let failures = 0;
+      const settled: string[] = [];
+      const sub = await log.subscribe(
+        "flaky",
+        t,
+        async (records) => {
+          if (failures < 2) {
+            failures++;
+            throw new Error("handler failed");
+          }
+          for (const r of records) settled.push(str(r));
+        },
+        failTest,
+      );
+      for (let i = 0; i < 1_200 && settled.length < 3; i++) await new Promise((r) => setTimeout(r, 25));
+      await sub.stop();
+      expect(failures).toBe(2);
+      expect(settled).toEqual(["r1", "r2", "r3"]);
+      expect(await log.committed("flaky", t, 0)).toBe(3);
     });
   });
 }

@@ -149,6 +149,7 @@ export async function startGatewayProcess(
  */
 export interface SettlementProcess {
   readonly service: SettlementService;
+  readonly lost: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -172,6 +173,7 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
   });
   return {
     service,
+    lost: service.lost,
     async close() {
       await service.close();
       await log.close();

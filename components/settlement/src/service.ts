@@ -37,6 +37,11 @@ const STATUS_EVERY_MS = 200;
 
 export class SettlementService {
   private offsetWaiters: { offset: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private resolveLost!: (e: Error) => void;
+  /** Resolves if the feed subscription stops for good (the event log cannot be read). */
+  readonly lost = new Promise<Error>((resolve) => {
+    this.resolveLost = resolve;
+  });
   private server: RpcServer | undefined;
   private subscription!: Subscription;
   private heartbeat!: NodeJS.Timeout;
@@ -71,7 +76,12 @@ export class SettlementService {
       caughtUp: () => this.caughtUp(),
     });
     this.server = server;
-    this.subscription = await o.log.subscribe(SETTLEMENT_GROUP, o.topic, (records) => this.settle(records));
+    this.subscription = await o.log.subscribe(
+      SETTLEMENT_GROUP,
+      o.topic,
+      (records) => this.settle(records),
+      (e) => this.loseFeed(e),
+    );
     this.heartbeat = setInterval(() => server.push(this.status()), STATUS_EVERY_MS);
   }
 
@@ -90,6 +100,12 @@ export class SettlementService {
       w.resolve();
       return false;
     });
+  }
+
+  /** The feed can no longer be read: nothing settles from here; the process's supervisor restarts it. */
+  private loseFeed(e: Error): void {
+    for (const w of this.offsetWaiters.splice(0)) w.reject(e);
+    this.resolveLost(e);
   }
 
   /** Resolves with the settled position once everything now in the feed is settled. */

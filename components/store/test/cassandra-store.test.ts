@@ -70,3 +70,32 @@ describe("CassandraStore migrations", () => {
     await upgraded.close();
   });
 });
+
+// Every promise of the store settles through a crash of its server: vitest fails the run on an
+// unhandled rejection, and a read that never settled would time the case out.
+describe("CassandraStore: error paths against the real node", () => {
+  it("settles every read and write in flight when the node crashes, and works again once it is back", async () => {
+    const store = await open("bourse_crash")();
+    try {
+      await store.write({ orders: [order(9, "NEW", 0)], trades: [] });
+      const inFlight = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? store.order(9) : store.write({ orders: [order(100 + i, "NEW", 0)], trades: [] })).then(
+          () => "done",
+          (e: Error) => e,
+        ),
+      );
+      const crash = server.restart();
+      const outcomes = await Promise.all(inFlight);
+      for (const o of outcomes) expect(o === "done" || o instanceof Error).toBe(true);
+      await crash;
+      let back: unknown;
+      for (let i = 0; i < 240 && !back; i++) {
+        back = await store.order(9).catch(() => undefined);
+        if (!back) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(back).toMatchObject({ orderId: 9, status: "NEW" });
+    } finally {
+      await store.close();
+    }
+  });
+});
