@@ -1,8 +1,9 @@
 # The Bourse image: every component and the operator, selected by the first argument
 # (`bourse gateway|ubscore|matching|settlement|operator|start`). The TypeScript sources run through
 # tsx's loader, as `npm start` does, so the image has no build step of its own beyond the Aeron
-# transport's native addon.
-FROM node:20-bookworm-slim AS deps
+# transport's native addon. Node: the current LTS, pinned to a minor here, the one place its
+# version is written (`npm test` runs the suites on the same version, read from this line).
+FROM node:24.21-bookworm-slim AS deps
 # package.json's postinstall builds the Aeron shared-memory addon (scripts/build-native.mjs, with
 # the node-gyp npm bundles and the headers beside this Node): it needs a C++ toolchain, here only.
 RUN apt-get update \
@@ -16,7 +17,7 @@ COPY components/transport/aeron/native/binding.gyp components/transport/aeron/na
 RUN npm ci --omit=dev --no-audit --no-fund \
  && test -f components/transport/aeron/native/build/Release/bourse_shm.node
 
-FROM node:20-bookworm-slim
+FROM node:24.21-bookworm-slim
 # The UID the operator and the chart run as (10001), with a name: the Aeron directory's default
 # is /dev/shm/aeron-<user name> (the config falls back to the UID for a UID without a passwd entry).
 RUN groupadd --gid 10001 bourse \

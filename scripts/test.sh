@@ -15,5 +15,24 @@ echo "==> lint (biome)"
 npx biome check .
 echo "==> typecheck (tsc)"
 npx tsc --noEmit -p tsconfig.json
-echo "==> tests (vitest)"
+echo "==> tests (vitest, on this machine's Node $(node --version))"
 npx vitest run "$@"
+
+# The production image's Node (its FROM line in the Dockerfile is the one place the version is
+# written): when the machine's Node is another, the suites that exercise the runtime (unit,
+# API, multi-process end to end, operator) run on that one as well, fetched from the npm registry
+# into the test cache. The fault and fuzz suites check the exchange, not the runtime: once is enough.
+image_node=$(sed -n 's/^FROM node:\([0-9][0-9.]*\)-.*/\1/p' Dockerfile | head -n 1)
+case "$(node -p process.versions.node)" in
+  "$image_node".*) ;;
+  *)
+    runtime="${BOURSE_INFRA_CACHE:-$HOME/.cache/bourse-infra}/node-$image_node"
+    if [ ! -x "$runtime/node_modules/node/bin/node" ]; then
+      echo "==> fetching Node $image_node (the image's) into $runtime"
+      npm install --no-audit --no-fund --no-save --prefix "$runtime" "node@$image_node"
+    fi
+    echo "==> tests (vitest, on the image's Node $("$runtime/node_modules/node/bin/node" --version))"
+    if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(components tests/api tests/e2e operator tests/operator); fi
+    PATH="$runtime/node_modules/node/bin:$PATH" npx vitest run "${suites[@]}"
+    ;;
+esac
