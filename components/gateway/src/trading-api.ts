@@ -66,10 +66,16 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     logger: loggerOptions(options.logger),
   });
   installErrorHandling(app, options.maxBodyBytes);
-  // Binance takes parameters as a query string or a form body, never JSON.
+  // Binance takes parameters as a query string or a form body, never JSON. Clients that label
+  // every request JSON (Binance's Python connector) send an empty body with the parameters in
+  // the query string: that is taken, as Binance takes it; a body of another type is refused
+  // rather than ignored, so no parameter is silently dropped.
   app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) =>
     done(null, body),
+  );
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) =>
+    body === "" ? done(null, "") : done(errors.unsupportedMedia()),
   );
   const limiter = new RateLimiter(options.rateLimits, clock);
   installRateLimit(app, limiter);

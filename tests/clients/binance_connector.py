@@ -1,0 +1,77 @@
+"""Binance's official Python connector (binance-connector), unchanged, against a Bourse trading API.
+
+Usage: python binance_connector.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+Runs every spot call the connector offers that Bourse serves, as a bot would, and prints one JSON
+line per call: {"call", "ok", "result"} or {"call", "ok": false, "status", "code", "msg"}. The
+seller rests a sell, the buyer takes it, both cancel what is left. The test asserts each line.
+"""
+import json
+import sys
+
+from binance.error import ClientError
+from binance.spot import Spot
+
+base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
+public = Spot(base_url=base_url)
+seller = Spot(api_key=seller_key, api_secret=seller_secret, base_url=base_url)
+buyer = Spot(api_key=buyer_key, api_secret=buyer_secret, base_url=base_url)
+
+
+def call(name, fn, *args, **kwargs):
+    try:
+        result = fn(*args, **kwargs)
+        print(json.dumps({"call": name, "ok": True, "result": result}), flush=True)
+        return result
+    except ClientError as e:
+        print(
+            json.dumps({"call": name, "ok": False, "status": e.status_code, "code": e.error_code, "msg": e.error_message}),
+            flush=True,
+        )
+        return None
+
+
+call("ping", public.ping)
+call("time", public.time)
+call("exchange_info", public.exchange_info, symbol="BTCUSDT")
+call("depth", public.depth, "BTCUSDT", limit=5)
+call("klines", public.klines, "BTCUSDT", "1m", limit=10)
+call("ticker_24hr", public.ticker_24hr, "BTCUSDT")
+call("ticker_price", public.ticker_price, "BTCUSDT")
+call("book_ticker", public.book_ticker, "BTCUSDT")
+call("account", seller.account)
+
+sell = call(
+    "new_order (seller, LIMIT GTC)",
+    seller.new_order,
+    symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.02", price="60000",
+    newClientOrderId="connector-sell-1",
+)
+call("get_order (by orderId)", seller.get_order, "BTCUSDT", orderId=sell["orderId"] if sell else 0)
+call("get_order (by origClientOrderId)", seller.get_order, "BTCUSDT", origClientOrderId="connector-sell-1")
+call("get_open_orders", seller.get_open_orders, "BTCUSDT")
+call(
+    "new_order (buyer, LIMIT IOC, takes half)",
+    buyer.new_order,
+    symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="IOC", quantity="0.01", price="60000",
+    newOrderRespType="FULL",
+)
+call("trades", public.trades, "BTCUSDT", limit=5)
+call("my_trades (seller)", seller.my_trades, "BTCUSDT")
+call("my_trades (buyer)", buyer.my_trades, "BTCUSDT")
+call("cancel_order", seller.cancel_order, "BTCUSDT", orderId=sell["orderId"] if sell else 0)
+call(
+    "new_order (seller, rests again)",
+    seller.new_order,
+    symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.01", price="61000",
+)
+call("cancel_open_orders", seller.cancel_open_orders, "BTCUSDT")
+call("get_orders", seller.get_orders, "BTCUSDT")
+key = call("new_listen_key", seller.new_listen_key)
+call("renew_listen_key", seller.renew_listen_key, key["listenKey"] if key else "")
+call("close_listen_key", seller.close_listen_key, key["listenKey"] if key else "")
+call("funding_wallet", seller.funding_wallet)
+call("user_universal_transfer (MAIN_FUNDING)", seller.user_universal_transfer, type="MAIN_FUNDING", asset="USDT", amount="25.5")
+call("user_universal_transfer (FUNDING_MAIN)", seller.user_universal_transfer, type="FUNDING_MAIN", asset="USDT", amount="25.5")
+call("user_universal_transfer_history", seller.user_universal_transfer_history, type="MAIN_FUNDING")
+call("account (seller, after)", seller.account)
+call("account (buyer, after)", buyer.account)
