@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import websocket from "@fastify/websocket";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { formatUnits } from "../../domain/src/decimal.ts";
 import type { Market } from "../../domain/src/market.ts";
@@ -401,8 +401,12 @@ export function installStreams(app: FastifyInstance, hub: StreamHub, auth: Reque
       open(socket, req.query.streams ?? "", true),
     );
   });
-  const listenKey = (url: string) => {
-    const params = new Params(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "");
+  // In the query string or a form body: Binance takes either (python-binance sends a body).
+  const listenKey = ({ url, body }: FastifyRequest) => {
+    const params = new Params(
+      url.includes("?") ? url.slice(url.indexOf("?") + 1) : "",
+      typeof body === "string" ? body : "",
+    );
     const key = params.required("listenKey");
     params.done();
     return key;
@@ -412,11 +416,11 @@ export function installStreams(app: FastifyInstance, hub: StreamHub, auth: Reque
     listenKey: hub.createListenKey(userOf(req.headers["x-mbx-apikey"])),
   }));
   app.put("/api/v3/userDataStream", async (req) => {
-    hub.keepAlive(userOf(req.headers["x-mbx-apikey"]), listenKey(req.url));
+    hub.keepAlive(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
     return {};
   });
   app.delete("/api/v3/userDataStream", async (req) => {
-    hub.closeListenKey(userOf(req.headers["x-mbx-apikey"]), listenKey(req.url));
+    hub.closeListenKey(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
     return {};
   });
 }

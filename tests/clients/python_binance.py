@@ -1,0 +1,64 @@
+"""python-binance, unchanged but for its base URLs, against a Bourse trading API.
+
+Usage: python python_binance.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+Prints one JSON line per call, as binance_connector.py does. No call is made before the URLs
+point at BASE_URL (ping=False at construction: the client would otherwise reach Binance).
+"""
+import json
+import sys
+
+from binance.client import Client
+from binance.exceptions import BinanceAPIException
+
+base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
+
+
+def client(key=None, secret=None):
+    c = Client(key, secret, ping=False)
+    c.API_URL = f"{base_url}/api"
+    c.MARGIN_API_URL = f"{base_url}/sapi"
+    return c
+
+
+public, seller, buyer = client(), client(seller_key, seller_secret), client(buyer_key, buyer_secret)
+
+
+def call(name, fn, *args, **kwargs):
+    try:
+        result = fn(*args, **kwargs)
+        print(json.dumps({"call": name, "ok": True, "result": result}), flush=True)
+        return result
+    except BinanceAPIException as e:
+        print(json.dumps({"call": name, "ok": False, "status": e.status_code, "code": e.code, "msg": e.message}), flush=True)
+        return None
+
+
+call("ping", public.ping)
+call("get_server_time", public.get_server_time)
+call("get_exchange_info", public.get_exchange_info)
+call("get_symbol_info", public.get_symbol_info, "BTCUSDT")
+call("get_order_book", public.get_order_book, symbol="BTCUSDT", limit=5)
+call("get_klines", public.get_klines, symbol="BTCUSDT", interval="1m", limit=10)
+call("get_ticker", public.get_ticker, symbol="BTCUSDT")
+call("get_symbol_ticker", public.get_symbol_ticker, symbol="BTCUSDT")
+call("get_orderbook_ticker", public.get_orderbook_ticker, symbol="BTCUSDT")
+call("get_account", seller.get_account)
+call("get_asset_balance", seller.get_asset_balance, asset="BTC")
+sell = call("order_limit_sell", seller.order_limit_sell, symbol="BTCUSDT", quantity="0.02", price="60000", newClientOrderId="pb-sell-1")
+order_id = sell["orderId"] if sell else 0
+call("get_order", seller.get_order, symbol="BTCUSDT", orderId=order_id)
+call("get_open_orders", seller.get_open_orders, symbol="BTCUSDT")
+call("order_limit_buy (IOC, takes half)", buyer.order_limit_buy, symbol="BTCUSDT", quantity="0.01", price="60000", timeInForce="IOC")
+call("get_recent_trades", public.get_recent_trades, symbol="BTCUSDT", limit=5)
+call("get_my_trades (seller)", seller.get_my_trades, symbol="BTCUSDT")
+call("cancel_order", seller.cancel_order, symbol="BTCUSDT", orderId=order_id)
+call("get_all_orders", seller.get_all_orders, symbol="BTCUSDT")
+key = call("stream_get_listen_key", seller.stream_get_listen_key)
+call("stream_keepalive", seller.stream_keepalive, key or "")
+call("stream_close", seller.stream_close, key or "")
+call("funding_wallet", seller.funding_wallet)
+call("make_universal_transfer (MAIN_FUNDING)", seller.make_universal_transfer, type="MAIN_FUNDING", asset="USDT", amount="25.5")
+call("make_universal_transfer (FUNDING_MAIN)", seller.make_universal_transfer, type="FUNDING_MAIN", asset="USDT", amount="25.5")
+call("query_universal_transfer_history", seller.query_universal_transfer_history, type="MAIN_FUNDING")
+call("get_account (seller, after)", seller.get_account)
+call("get_account (buyer, after)", buyer.get_account)
