@@ -13,8 +13,10 @@ export function ccxtBinance(credentials: Credentials, tradingUrl: string) {
       defaultType: "spot",
     },
   });
+  // Every URL on Bourse's host, paths kept (/api/v3, /sapi/v1, /sapi/v3, ...): a call Bourse does
+  // not serve is answered 404 here rather than sent anywhere else.
   const api = client.urls.api as Record<string, string>;
-  for (const k of Object.keys(api)) api[k] = `${tradingUrl}${k.startsWith("sapi") ? "/sapi/v1" : "/api/v3"}`;
+  for (const k of Object.keys(api)) api[k] = api[k]!.replace(/^https:\/\/[^/]+/, tradingUrl);
   return client;
 }
 

@@ -1,13 +1,10 @@
 import { execFile } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../components/config/src/load.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { TestClient } from "../api/client.ts";
 import { pythonEnv } from "../infra/python-tools.ts";
+import { ClientsExchange } from "./exchange.ts";
 
 /**
  * Binance's Python clients (from PyPI, each in a virtualenv of its own), unchanged but for their
@@ -15,7 +12,6 @@ import { pythonEnv } from "../infra/python-tools.ts";
  * serves, then the money checked to the unit.
  */
 const run = promisify(execFile);
-const ADMIN_TOKEN = "clients-operator-token-0123456789";
 
 interface Line {
   readonly call: string;
@@ -26,32 +22,11 @@ interface Line {
   readonly msg?: string;
 }
 
-let exchange: EmbeddedExchange;
-
-async function admin<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${exchange.adminUrl}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.ok, `${path}: ${res.status}`).toBe(true);
-  return (await res.json()) as T;
-}
-
-async function fundedUser(deposits: Record<string, string>) {
-  const user = await admin<{ userId: number; apiKey: string; secretKey: string }>("/admin/v1/users", {});
-  for (const [asset, amount] of Object.entries(deposits))
-    await admin("/admin/v1/deposits", { userId: user.userId, asset, amount });
-  return user;
-}
+let exchange: ClientsExchange;
 
 beforeAll(async () => {
   for (const client of CLIENTS) await envOf(client);
-  const dataDir = await mkdtemp(join(tmpdir(), "bourse-clients-"));
-  const config = await loadConfig({
-    overrides: { dataDir, demo: false, gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN } },
-  });
-  exchange = await startEmbeddedExchange(config, false);
+  exchange = await ClientsExchange.start();
 });
 
 afterAll(async () => {
@@ -95,8 +70,8 @@ const envOf = (client: PythonClient) =>
 
 async function runClient(client: PythonClient): Promise<Map<string, Record<string, unknown>>> {
   const bin = await envOf(client);
-  const seller = await fundedUser({ BTC: "1" });
-  const buyer = await fundedUser({ USDT: "10000" });
+  const seller = await exchange.fundedUser({ BTC: "1" });
+  const buyer = await exchange.fundedUser({ USDT: "10000" });
   const { stdout } = await run(
     join(bin, "python"),
     [
@@ -122,9 +97,7 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
 describe("Binance's Python clients, unchanged but for the base URL", () => {
   for (const client of CLIENTS) {
     it(`${client.name}: places, queries, fills and cancels orders, streams keys and transfers, every unit accounted for`, async () => {
-      const core = exchange.service.core;
-      const totals = () => core.exchange.assets.map((a) => core.totalOf(a.id));
-      const before = totals();
+      const before = exchange.totals();
       const byCall = await runClient(client);
       expect(byCall.get(client.taker)).toMatchObject({
         status: "FILLED",
@@ -139,15 +112,14 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
         );
       expect(balance("seller", "BTC")).toEqual({ asset: "BTC", free: "0.99000000", locked: "0.00000000" });
       expect(balance("buyer", "BTC")).toEqual({ asset: "BTC", free: "0.01000000", locked: "0.00000000" });
-      const deposited = core.exchange.assets.map((a) =>
-        a.symbol === "BTC" ? 10n ** 8n : a.symbol === "USDT" ? 10_000n * 10n ** 8n : 0n,
+      expect(exchange.totals()).toEqual(
+        exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
       );
-      expect(totals()).toEqual(before.map((b, i) => b + deposited[i]!));
     });
   }
 
   it("takes an empty body of any declared type, as Binance does, and refuses a body it would not read", async () => {
-    const seller = new TestClient(exchange.tradingUrl, await fundedUser({ BTC: "1" }));
+    const seller = new TestClient(exchange.tradingUrl, await exchange.fundedUser({ BTC: "1" }));
     const order = {
       symbol: "BTCUSDT",
       side: "SELL",

@@ -4,6 +4,7 @@ import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import type { Depth } from "../../matching/src/engine.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { AggTrade } from "./agg-trades.ts";
 import type { Ticker24h } from "./market-data.ts";
 
 /** Binance JSON views of Bourse's integer records: decimals as fixed-precision strings. */
@@ -90,6 +91,20 @@ export function newOrderView(m: Market, o: OrderRecord, respType: RespType) {
       commissionAsset: m.quote.symbol,
       tradeId: f.tradeId,
     })),
+  };
+}
+
+/** Binance's aggregate trade, in its single-letter fields. */
+export function aggTradeView(m: Market, a: AggTrade) {
+  return {
+    a: a.id,
+    p: ticksToPrice(m, a.priceTicks),
+    q: lotsToQuantity(m, a.qtyLots),
+    f: a.firstTradeId,
+    l: a.lastTradeId,
+    T: a.time,
+    m: a.isBuyerMaker,
+    M: true,
   };
 }
 

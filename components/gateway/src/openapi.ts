@@ -42,7 +42,13 @@ const DECIMAL = "^\\d{1,20}(\\.\\d{1,20})?$";
 
 const p = {
   symbol: { type: "string", description: "Market symbol", pattern: "^[A-Z0-9]{4,20}$", example: "BTCUSDT" },
+  symbols: {
+    type: "string",
+    description: 'Several markets, as a JSON array: ["BTCUSDT","ETHUSDT"] (not with symbol)',
+    example: '["BTCUSDT","ETHUSDT"]',
+  },
   limit: { type: "integer", description: "How many entries to return" },
+  fromId: { type: "integer", description: "The first id to return (inclusive)" },
   orderId: { type: "integer", description: "Exchange order id" },
   origClientOrderId: { type: "string", description: "Client order id given at placement" },
   timestamp: {

@@ -1,4 +1,6 @@
-import { type ApiError, errors } from "./errors.ts";
+import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import type { Market } from "../../domain/src/market.ts";
+import { ApiError, errors } from "./errors.ts";
 
 /**
  * Request parameters the Binance way: from the query string and/or a form-encoded body, all
@@ -58,6 +60,37 @@ export class Params {
     if (unread.length > 0) throw errors.notAllRead(this.values.size - unread.length, this.values.size);
   }
 }
+
+/**
+ * The markets a market-data request names, the Binance way: `symbol` (one, answered as an object),
+ * `symbols` (a JSON array, answered as a list), or neither (every market, as a list); not both.
+ */
+export function selectMarkets(
+  params: Params,
+  exchange: ExchangeDefinition,
+): { readonly markets: readonly Market[]; readonly single: boolean } {
+  const symbol = params.optional("symbol");
+  const symbols = params.optional("symbols");
+  const market = (s: string) => exchange.market(s) ?? throwError(new ApiError(400, -1121, "Invalid symbol."));
+  if (symbol !== undefined && symbols !== undefined) {
+    throw new ApiError(400, -1128, "Combination of optional parameters invalid.");
+  }
+  if (symbol !== undefined) return { markets: [market(symbol)], single: true };
+  if (symbols === undefined) return { markets: exchange.markets, single: false };
+  if (!SYMBOLS.test(symbols)) {
+    throw new ApiError(
+      400,
+      -1100,
+      `Illegal characters found in parameter 'symbols'; legal range is '${SYMBOLS.source}'.`,
+    );
+  }
+  const names = JSON.parse(symbols) as string[];
+  if (new Set(names).size !== names.length) throw errors.duplicateParam("symbols");
+  return { markets: names.map(market), single: false };
+}
+
+/** A JSON array of one or more symbols, as Binance documents it (no spaces). */
+const SYMBOLS = /^\[("[A-Z0-9-_.]{1,20}")(,"[A-Z0-9-_.]{1,20}")*\]$/;
 
 /**
  * The name/value pairs of a form-encoded string, as URLSearchParams reads them. Nothing to

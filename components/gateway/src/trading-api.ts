@@ -15,9 +15,11 @@ import { pageOf } from "../../store/src/page.ts";
 import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import { aggregateTrades, selectAggTrades } from "./agg-trades.ts";
 import { RequestAuthenticator } from "./auth.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import {
+  aggTradeView,
   exchangeInfoView,
   myTradeView,
   newOrderView,
@@ -34,7 +36,7 @@ import type { FundingPort } from "./funding.ts";
 import type { ApiKeyLookup } from "./keys.ts";
 import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
-import { Params } from "./params.ts";
+import { Params, selectMarkets } from "./params.ts";
 import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
 import { installStreams, klineRestView, StreamHub } from "./streams.ts";
 
@@ -112,18 +114,18 @@ function tradingRoutes(
   };
   const signed = (req: FastifyRequest) => verifySigned(auth, req);
   const publicParams = (req: FastifyRequest) => new Params(rawQuery(req));
+  const selected = (params: Params) => selectMarkets(params, core.exchange);
 
   app.get("/api/v3/ping", { schema: publicDoc("Test connectivity") }, async () => ({}));
   app.get("/api/v3/time", { schema: publicDoc("Server time") }, async () => ({ serverTime: clock() }));
 
   app.get(
     "/api/v3/exchangeInfo",
-    { schema: publicDoc("Markets, assets and filters", { symbol: d.symbol }) },
+    { schema: publicDoc("Markets, assets and filters", { symbol: d.symbol, symbols: d.symbols }) },
     async (req) => {
       const params = publicParams(req);
-      const symbol = params.optional("symbol");
+      const { markets } = selected(params);
       params.done();
-      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
       return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock());
     },
   );
@@ -161,6 +163,29 @@ function tradingRoutes(
   );
 
   app.get(
+    "/api/v3/aggTrades",
+    {
+      schema: publicDoc(
+        "Aggregate trades: consecutive fills of one taker order at one price (id = its first trade's id)",
+        { symbol: d.symbol, fromId: d.fromId, startTime: d.timestamp, endTime: d.timestamp, limit: d.limit },
+        ["symbol"],
+      ),
+    },
+    async (req) => {
+      const params = publicParams(req);
+      const m = marketOf(params);
+      const query = {
+        fromId: params.optionalInt("fromId"),
+        startTime: params.optionalInt("startTime"),
+        endTime: params.optionalInt("endTime"),
+        limit: params.optionalInt("limit", 1, 1000) ?? 500,
+      };
+      params.done();
+      return selectAggTrades(aggregateTrades(core.tradesOf(m.id)), query).map((a) => aggTradeView(m, a));
+    },
+  );
+
+  app.get(
     "/api/v3/klines",
     {
       schema: publicDoc(
@@ -194,40 +219,41 @@ function tradingRoutes(
 
   app.get(
     "/api/v3/ticker/24hr",
-    { schema: publicDoc("Rolling 24-hour statistics", { symbol: d.symbol }) },
+    { schema: publicDoc("Rolling 24-hour statistics", { symbol: d.symbol, symbols: d.symbols }) },
     async (req) => {
       const params = publicParams(req);
-      const symbol = params.optional("symbol");
+      const { markets, single } = selected(params);
       params.done();
-      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
       const now = clock();
       const views = markets.map((m) =>
         ticker24hView(m, stats.ticker24h(m.id, now), core.book(m.id).depth(1), now),
       );
-      return symbol ? views[0] : views;
+      return single ? views[0] : views;
     },
   );
 
-  app.get("/api/v3/ticker/price", { schema: publicDoc("Last price", { symbol: d.symbol }) }, async (req) => {
-    const params = publicParams(req);
-    const symbol = params.optional("symbol");
-    params.done();
-    const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
-    const views = markets.map((m) => ({
-      symbol: m.symbol,
-      price: ticksToPrice(m, core.tradesOf(m.id).at(-1)?.priceTicks ?? 0),
-    }));
-    return symbol ? views[0] : views;
-  });
+  app.get(
+    "/api/v3/ticker/price",
+    { schema: publicDoc("Last price", { symbol: d.symbol, symbols: d.symbols }) },
+    async (req) => {
+      const params = publicParams(req);
+      const { markets, single } = selected(params);
+      params.done();
+      const views = markets.map((m) => ({
+        symbol: m.symbol,
+        price: ticksToPrice(m, core.tradesOf(m.id).at(-1)?.priceTicks ?? 0),
+      }));
+      return single ? views[0] : views;
+    },
+  );
 
   app.get(
     "/api/v3/ticker/bookTicker",
-    { schema: publicDoc("Best bid and ask", { symbol: d.symbol }) },
+    { schema: publicDoc("Best bid and ask", { symbol: d.symbol, symbols: d.symbols }) },
     async (req) => {
       const params = publicParams(req);
-      const symbol = params.optional("symbol");
+      const { markets, single } = selected(params);
       params.done();
-      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
       const views = markets.map((m) => {
         const { bids, asks } = core.book(m.id).depth(1);
         return {
@@ -238,7 +264,7 @@ function tradingRoutes(
           askQty: lotsToQuantity(m, asks[0]?.totalLots ?? 0),
         };
       });
-      return symbol ? views[0] : views;
+      return single ? views[0] : views;
     },
   );
 
@@ -431,6 +457,29 @@ function tradingRoutes(
   );
 
   app.get(
+    "/api/v3/account/commission",
+    { schema: signedDoc("The commission rates of one market", { symbol: d.symbol }, ["symbol"]) },
+    async (req) => {
+      const { params } = signed(req);
+      const m = marketOf(params);
+      params.done();
+      const none = feeRate(0n);
+      return {
+        symbol: m.symbol,
+        standardCommission: {
+          maker: feeRate(m.makerFeePpm),
+          taker: feeRate(m.takerFeePpm),
+          buyer: none,
+          seller: none,
+        },
+        specialCommission: { maker: none, taker: none, buyer: none, seller: none },
+        taxCommission: { maker: none, taker: none, buyer: none, seller: none },
+        discount: { enabledForAccount: false, enabledForSymbol: false, discountAsset: "BNB", discount: none },
+      };
+    },
+  );
+
+  app.get(
     "/api/v3/account",
     {
       schema: signedDoc(
@@ -587,6 +636,11 @@ function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
       ),
     );
   });
+}
+
+/** A fee in parts per million as Binance writes a rate: 1000 ppm is "0.00100000". */
+function feeRate(ppm: bigint): string {
+  return formatUnits(ppm * 100n, 8);
 }
 
 function invalidSymbol(): never {
@@ -761,6 +815,28 @@ function fundingRoutes(
           };
         }),
       };
+    },
+  );
+
+  // No maintenance mode: a halted market is shown as such in exchangeInfo, not here.
+  app.get("/sapi/v1/system/status", { schema: publicDoc("System status (0: normal)") }, async () => ({
+    status: 0,
+    msg: "normal",
+  }));
+
+  app.get(
+    "/sapi/v1/asset/tradeFee",
+    { schema: signedDoc("Maker and taker commission rates per market", { symbol: d.symbol }, []) },
+    async (req) => {
+      const { params } = signed(req);
+      const symbol = params.optional("symbol");
+      params.done();
+      const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
+      return markets.map((m) => ({
+        symbol: m.symbol,
+        makerCommission: feeRate(m.makerFeePpm),
+        takerCommission: feeRate(m.takerFeePpm),
+      }));
     },
   );
 

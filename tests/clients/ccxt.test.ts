@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ccxtBinance } from "../api/client.ts";
+import { ClientsExchange } from "./exchange.ts";
+
+/**
+ * ccxt's Binance class with its default options (only the URLs moved to Bourse, and the
+ * wallet-wide currency and margin look-ups switched off), over every spot call it offers that
+ * Bourse serves, then the money checked to the unit.
+ */
+let exchange: ClientsExchange;
+
+beforeAll(async () => {
+  exchange = await ClientsExchange.start();
+});
+
+afterAll(async () => {
+  await exchange?.close();
+});
+
+describe("ccxt (REST), default options", () => {
+  it("reads the market, trades, fees and status, and trades with every unit accounted for", async () => {
+    const before = exchange.totals();
+    const seller = ccxtBinance(await exchange.fundedUser({ BTC: "1" }), exchange.tradingUrl);
+    const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.tradingUrl);
+
+    expect(Object.keys(await seller.loadMarkets())).toEqual(expect.arrayContaining(["BTC/USDT", "ETH/USDT"]));
+    expect(await seller.fetchTime()).toBeGreaterThan(0);
+    expect((await seller.fetchStatus()).status).toBe("ok");
+    const fee = await seller.fetchTradingFee("BTC/USDT");
+    expect([fee.maker, fee.taker]).toEqual([0.001, 0.001]);
+    expect(Object.keys(await seller.fetchTradingFees())).toEqual(
+      expect.arrayContaining(["BTC/USDT", "ETH/USDT"]),
+    );
+
+    const resting = await seller.createLimitSellOrder("BTC/USDT", 0.02, 60000);
+    expect(resting.status).toBe("open");
+    expect((await seller.fetchOrderBook("BTC/USDT")).asks[0]).toEqual([60000, 0.02]);
+    const taken = await buyer.createMarketBuyOrder("BTC/USDT", 0.01);
+    expect([taken.status, taken.filled]).toEqual(["closed", 0.01]);
+
+    // fetchTrades reads aggregate trades by default; several symbols go as a JSON list.
+    const trades = await buyer.fetchTrades("BTC/USDT");
+    expect(trades.map((t) => [t.price, t.amount, t.side])).toEqual([[60000, 0.01, "buy"]]);
+    const tickers = await buyer.fetchTickers(["BTC/USDT", "ETH/USDT"]);
+    expect(Object.keys(tickers).sort()).toEqual(["BTC/USDT", "ETH/USDT"]);
+    expect(tickers["BTC/USDT"]!.last).toBe(60000);
+    expect(Object.keys(await buyer.fetchBidsAsks(["BTC/USDT", "ETH/USDT"])).sort()).toEqual([
+      "BTC/USDT",
+      "ETH/USDT",
+    ]);
+    expect((await buyer.fetchLastPrices(["BTC/USDT"]))["BTC/USDT"]!.price).toBe(60000);
+    expect((await buyer.fetchOHLCV("BTC/USDT", "1m")).at(-1)?.[4]).toBe(60000);
+
+    expect((await buyer.fetchMyTrades("BTC/USDT")).map((t) => t.amount)).toEqual([0.01]);
+    expect(await seller.fetchOpenOrders("BTC/USDT")).toHaveLength(1);
+    await seller.cancelAllOrders("BTC/USDT");
+    expect(await seller.fetchOpenOrders("BTC/USDT")).toHaveLength(0);
+    expect((await seller.fetchOrders("BTC/USDT")).map((o) => [o.status, o.filled])).toEqual([
+      ["canceled", 0.01],
+    ]);
+    expect((await buyer.fetchClosedOrders("BTC/USDT")).map((o) => [o.status, o.filled])).toEqual([
+      ["closed", 0.01],
+    ]);
+    const free = async (client: typeof seller) =>
+      (await client.fetchBalance()).free as unknown as Record<string, number>;
+    expect((await free(seller)).BTC).toBe(0.99);
+    expect((await free(buyer)).BTC).toBe(0.01);
+
+    expect(exchange.totals()).toEqual(
+      exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
+    );
+  });
+});

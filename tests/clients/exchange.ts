@@ -1,0 +1,64 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { loadConfig } from "../../components/config/src/load.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+
+/** The embedded exchange the client suites point their clients at, and its operator API. */
+const ADMIN_TOKEN = "clients-operator-token-0123456789";
+
+export interface User {
+  readonly userId: number;
+  readonly apiKey: string;
+  readonly secretKey: string;
+}
+
+export class ClientsExchange {
+  private constructor(readonly exchange: EmbeddedExchange) {}
+
+  static async start(): Promise<ClientsExchange> {
+    const dataDir = await mkdtemp(join(tmpdir(), "bourse-clients-"));
+    const config = await loadConfig({
+      overrides: { dataDir, demo: false, gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN } },
+    });
+    return new ClientsExchange(await startEmbeddedExchange(config, false));
+  }
+
+  get tradingUrl(): string {
+    return this.exchange.tradingUrl;
+  }
+
+  async admin<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(`${this.exchange.adminUrl}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(res.ok, `${path}: ${res.status}`).toBe(true);
+    return (await res.json()) as T;
+  }
+
+  async fundedUser(deposits: Record<string, string>): Promise<User> {
+    const user = await this.admin<User>("/admin/v1/users", {});
+    for (const [asset, amount] of Object.entries(deposits))
+      await this.admin("/admin/v1/deposits", { userId: user.userId, asset, amount });
+    return user;
+  }
+
+  /** Each asset's total over every account (users' free and frozen, fees): moves only by deposits. */
+  totals(): bigint[] {
+    const core = this.exchange.service.core;
+    return core.exchange.assets.map((a) => core.totalOf(a.id));
+  }
+
+  /** `totals()` after depositing `deposits` on top of `before`. */
+  totalsAfter(before: readonly bigint[], deposits: Record<string, bigint>): bigint[] {
+    const core = this.exchange.service.core;
+    return core.exchange.assets.map((a, i) => before[i]! + (deposits[a.symbol] ?? 0n));
+  }
+
+  close(): Promise<void> {
+    return this.exchange.close();
+  }
+}
