@@ -42,6 +42,8 @@ interface PythonClient {
   readonly taker: string;
   readonly cancel: string;
   readonly after: (who: "seller" | "buyer") => string;
+  /** Calls whose answers after the one trade (0.01 BTC at 60,000) are checked field by field. */
+  readonly marketData?: Record<string, object>;
 }
 
 const CLIENTS: PythonClient[] = [
@@ -49,10 +51,30 @@ const CLIENTS: PythonClient[] = [
     name: "binance-connector (Binance's official Python connector)",
     requirement: "binance-connector==3.13.0",
     script: "binance_connector.py",
-    calls: 30,
+    calls: 40,
     taker: "new_order (buyer, LIMIT IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `account (${who}, after)`,
+    marketData: {
+      agg_trades: [{ p: "60000.00000000", q: "0.01000000", m: false }],
+      avg_price: { mins: 5, price: "60000.00000000" },
+      "ticker_24hr (symbols)": [
+        { symbol: "BTCUSDT", lastPrice: "60000.00000000", lastQty: "0.01000000" },
+        { symbol: "ETHUSDT" },
+      ],
+      rolling_window_ticker: { symbol: "BTCUSDT", lastPrice: "60000.00000000", volume: "0.01000000", count: 1 },
+      "rolling_window_ticker (symbols, MINI)": [
+        { symbol: "BTCUSDT", lastPrice: "60000.00000000" },
+        { symbol: "ETHUSDT", count: 0 },
+      ],
+      trading_day_ticker: { symbol: "BTCUSDT", quoteVolume: "600.00000000" },
+      system_status: { status: 0, msg: "normal" },
+      trade_fee: [{ symbol: "BTCUSDT", makerCommission: "0.00100000", takerCommission: "0.00100000" }],
+      query_commission_rates: {
+        symbol: "BTCUSDT",
+        standardCommission: { maker: "0.00100000", taker: "0.00100000" },
+      },
+    },
   },
   {
     name: "python-binance",
@@ -105,6 +127,8 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
         cummulativeQuoteQty: "600.00000000",
       });
       expect(byCall.get(client.cancel)).toMatchObject({ status: "CANCELED", executedQty: "0.01000000" });
+      for (const [call, expected] of Object.entries(client.marketData ?? {}))
+        expect(byCall.get(call), call).toMatchObject(expected);
       // To the unit: what each holds, and no asset's total moved but by the deposits.
       const balance = (who: "seller" | "buyer", asset: string) =>
         (byCall.get(client.after(who))!.balances as { asset: string; free: string; locked: string }[]).find(

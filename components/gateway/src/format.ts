@@ -5,7 +5,7 @@ import type { Depth } from "../../matching/src/engine.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import type { AggTrade } from "./agg-trades.ts";
-import type { Ticker24h } from "./market-data.ts";
+import type { RollingStats } from "./market-data.ts";
 
 /** Binance JSON views of Bourse's integer records: decimals as fixed-precision strings. */
 export const SIDE = { BUY: Side.Buy, SELL: Side.Sell } as const;
@@ -196,35 +196,66 @@ export function exchangeInfoView(markets: readonly Market[], halted: (m: Market)
   };
 }
 
-export function ticker24hView(m: Market, t: Ticker24h | undefined, top: Depth, now: number) {
+/**
+ * A ticker of a window's trades as Binance writes it (rolling window, trading day): MINI has the
+ * prices and volumes, FULL adds the change and the weighted average price. All in integers.
+ */
+export function windowTickerView(
+  m: Market,
+  t: RollingStats | undefined,
+  openTime: number,
+  closeTime: number,
+  full: boolean,
+) {
   const price = (ticks: number) => ticksToPrice(m, ticks);
+  const mini = {
+    symbol: m.symbol,
+    openPrice: price(t?.open ?? 0),
+    highPrice: price(t?.high ?? 0),
+    lowPrice: price(t?.low ?? 0),
+    lastPrice: price(t?.last ?? 0),
+    volume: lotsToQuantity(m, t?.volumeLots ?? 0),
+    quoteVolume: formatUnits(t?.quoteVolume ?? 0n, m.quote.decimals),
+    openTime,
+    closeTime,
+    firstId: t?.firstTradeId ?? -1,
+    lastId: t?.lastTradeId ?? -1,
+    count: t?.trades ?? 0,
+  };
+  if (!full) return mini;
   const change = t ? t.last - t.open : 0;
   // Percent with 3 decimals, computed in integers: change * 100 / open, scaled by 1000.
   const permille = t && t.open > 0 ? (BigInt(change) * 100_000n) / BigInt(t.open) : 0n;
   const sign = permille < 0n ? "-" : "";
   const abs = permille < 0n ? -permille : permille;
-  const weighted = t && t.volumeLots > 0 ? t.quoteVolume / (BigInt(t.volumeLots) * m.quotePerTickLot) : 0n;
   return {
-    symbol: m.symbol,
     priceChange: `${change < 0 ? "-" : ""}${price(Math.abs(change))}`,
     priceChangePercent: `${sign}${abs / 1000n}.${(abs % 1000n).toString().padStart(3, "0")}`,
-    weightedAvgPrice: price(Number(weighted)),
-    prevClosePrice: price(t?.open ?? 0),
-    lastPrice: price(t?.last ?? 0),
-    lastQty: lotsToQuantity(m, 0),
-    bidPrice: price(top.bids[0]?.priceTicks ?? 0),
+    weightedAvgPrice: price(t ? Number(weightedAverageTicks(m, t)) : 0),
+    ...mini,
+  };
+}
+
+/** The volume-weighted average price of a window's trades, in whole ticks (rounded down). */
+export function weightedAverageTicks(m: Market, t: RollingStats): bigint {
+  return t.volumeLots > 0 ? t.quoteVolume / (BigInt(t.volumeLots) * m.quotePerTickLot) : 0n;
+}
+
+/** The 24-hour ticker: the FULL window ticker with the last trade's quantity and the top of the book. */
+export function ticker24hView(
+  m: Market,
+  t: RollingStats | undefined,
+  top: Depth,
+  now: number,
+  lastQtyLots: number,
+) {
+  return {
+    ...windowTickerView(m, t, t?.openTime ?? now, t?.closeTime ?? now, true),
+    prevClosePrice: ticksToPrice(m, t?.open ?? 0),
+    lastQty: lotsToQuantity(m, lastQtyLots),
+    bidPrice: ticksToPrice(m, top.bids[0]?.priceTicks ?? 0),
     bidQty: lotsToQuantity(m, top.bids[0]?.totalLots ?? 0),
-    askPrice: price(top.asks[0]?.priceTicks ?? 0),
+    askPrice: ticksToPrice(m, top.asks[0]?.priceTicks ?? 0),
     askQty: lotsToQuantity(m, top.asks[0]?.totalLots ?? 0),
-    openPrice: price(t?.open ?? 0),
-    highPrice: price(t?.high ?? 0),
-    lowPrice: price(t?.low ?? 0),
-    volume: lotsToQuantity(m, t?.volumeLots ?? 0),
-    quoteVolume: formatUnits(t?.quoteVolume ?? 0n, m.quote.decimals),
-    openTime: t?.openTime ?? now,
-    closeTime: t?.closeTime ?? now,
-    firstId: t?.firstTradeId ?? -1,
-    lastId: t?.lastTradeId ?? -1,
-    count: t?.trades ?? 0,
   };
 }

@@ -20,7 +20,8 @@ export const KLINE_INTERVALS = {
 } as const;
 export type KlineInterval = keyof typeof KLINE_INTERVALS;
 
-export interface Ticker24h {
+/** Statistics of the trades in a rolling window, from the minute candles. */
+export interface RollingStats {
   readonly openTime: number;
   readonly closeTime: number;
   readonly open: number;
@@ -34,7 +35,7 @@ export interface Ticker24h {
   readonly lastTradeId: number;
 }
 
-const DAY = 86_400_000;
+export const DAY = 86_400_000;
 
 /** Klines of any interval and rolling tickers, aggregated on request from UBSCore's minute candles. */
 export class MarketStatistics {
@@ -72,14 +73,14 @@ export class MarketStatistics {
   }
 
   /**
-   * Rolling 24 hours ending now, from the minute candles: the window starts at the beginning of
-   * the minute 24 hours ago, so it may reach up to 59,999 ms further back, as Binance documents
+   * The window of `windowMs` ending now, from the minute candles: it starts at the beginning of
+   * the minute `windowMs` ago, so it may reach up to 59,999 ms further back, as Binance documents
    * for its rolling windows. Candles cost one per minute, whatever the trade rate, and outlive
    * the trades UBSCore keeps in memory.
    */
-  ticker24h(marketId: number, now: number): Ticker24h | undefined {
+  rolling(marketId: number, now: number, windowMs: number): RollingStats | undefined {
     const candles = this.candlesOf(marketId);
-    const from = now - DAY - ((now - DAY) % MINUTE);
+    const from = now - windowMs - ((now - windowMs) % MINUTE);
     let i = candles.length;
     while (i > 0 && candles[i - 1]!.openTime >= from) i--;
     const window = candles.slice(i).filter((c) => c.openTime <= now);
@@ -97,7 +98,7 @@ export class MarketStatistics {
       trades += c.trades;
     }
     return {
-      openTime: now - DAY,
+      openTime: now - windowMs,
       closeTime: now,
       open: window[0]!.open,
       high,
@@ -110,4 +111,16 @@ export class MarketStatistics {
       lastTradeId: window.at(-1)!.lastTradeId,
     };
   }
+}
+
+/** A Binance `windowSize` (1m-59m, 1h-23h, 1d-7d) in milliseconds; undefined if it is none of them. */
+export function windowSizeMs(windowSize: string): number | undefined {
+  const match = /^([1-9]\d?)([mhd])$/.exec(windowSize);
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  const [unit, max] = { m: [MINUTE, 59], h: [60 * MINUTE, 23], d: [DAY, 7] }[match[2] as "m" | "h" | "d"] as [
+    number,
+    number,
+  ];
+  return n <= max ? n * unit : undefined;
 }

@@ -63,11 +63,13 @@ export class Params {
 
 /**
  * The markets a market-data request names, the Binance way: `symbol` (one, answered as an object),
- * `symbols` (a JSON array, answered as a list), or neither (every market, as a list); not both.
+ * `symbols` (a JSON array, answered as a list), or neither (every market, as a list, unless
+ * `required`); not both.
  */
 export function selectMarkets(
   params: Params,
   exchange: ExchangeDefinition,
+  required = false,
 ): { readonly markets: readonly Market[]; readonly single: boolean } {
   const symbol = params.optional("symbol");
   const symbols = params.optional("symbols");
@@ -76,7 +78,10 @@ export function selectMarkets(
     throw new ApiError(400, -1128, "Combination of optional parameters invalid.");
   }
   if (symbol !== undefined) return { markets: [market(symbol)], single: true };
-  if (symbols === undefined) return { markets: exchange.markets, single: false };
+  if (symbols === undefined) {
+    if (required) throw errors.mandatory("symbol");
+    return { markets: exchange.markets, single: false };
+  }
   if (!SYMBOLS.test(symbols)) {
     throw new ApiError(
       400,

@@ -31,10 +31,12 @@ import {
   STP,
   TIF,
   ticker24hView,
+  weightedAverageTicks,
+  windowTickerView,
 } from "./format.ts";
 import type { FundingPort } from "./funding.ts";
 import type { ApiKeyLookup } from "./keys.ts";
-import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-data.ts";
+import { DAY, KLINE_INTERVALS, type KlineInterval, MarketStatistics, windowSizeMs } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params, selectMarkets } from "./params.ts";
 import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
@@ -185,37 +187,39 @@ function tradingRoutes(
     },
   );
 
-  app.get(
-    "/api/v3/klines",
-    {
-      schema: publicDoc(
-        "Candles",
-        {
-          symbol: d.symbol,
-          interval: { type: "string", description: "1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d" },
-          limit: d.limit,
-          startTime: d.timestamp,
-          endTime: d.timestamp,
-        },
-        ["symbol", "interval"],
-      ),
-    },
-    async (req) => {
-      const params = publicParams(req);
-      const m = marketOf(params);
-      const interval = params.oneOf("interval", Object.keys(KLINE_INTERVALS) as KlineInterval[], () =>
-        errors.invalidValue("interval"),
-      );
-      const limit = params.optionalInt("limit", 1, 1000) ?? 500;
-      const startTime = params.optionalInt("startTime");
-      const endTime = params.optionalInt("endTime");
-      params.optional("timeZone");
-      params.done();
-      return stats
-        .klines(m.id, interval, limit, startTime, endTime)
-        .map((k) => klineRestView(m, k, interval));
-    },
-  );
+  // uiKlines: Binance's candles "for presentation"; ours are the same candles.
+  for (const path of ["/api/v3/klines", "/api/v3/uiKlines"])
+    app.get(
+      path,
+      {
+        schema: publicDoc(
+          "Candles",
+          {
+            symbol: d.symbol,
+            interval: { type: "string", description: "1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d" },
+            limit: d.limit,
+            startTime: d.timestamp,
+            endTime: d.timestamp,
+          },
+          ["symbol", "interval"],
+        ),
+      },
+      async (req) => {
+        const params = publicParams(req);
+        const m = marketOf(params);
+        const interval = params.oneOf("interval", Object.keys(KLINE_INTERVALS) as KlineInterval[], () =>
+          errors.invalidValue("interval"),
+        );
+        const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+        const startTime = params.optionalInt("startTime");
+        const endTime = params.optionalInt("endTime");
+        params.optional("timeZone");
+        params.done();
+        return stats
+          .klines(m.id, interval, limit, startTime, endTime)
+          .map((k) => klineRestView(m, k, interval));
+      },
+    );
 
   app.get(
     "/api/v3/ticker/24hr",
@@ -226,9 +230,88 @@ function tradingRoutes(
       params.done();
       const now = clock();
       const views = markets.map((m) =>
-        ticker24hView(m, stats.ticker24h(m.id, now), core.book(m.id).depth(1), now),
+        ticker24hView(
+          m,
+          stats.rolling(m.id, now, DAY),
+          core.book(m.id).depth(1),
+          now,
+          core.tradesOf(m.id).at(-1)?.qtyLots ?? 0,
+        ),
       );
       return single ? views[0] : views;
+    },
+  );
+
+  const tickerType = (params: Params) =>
+    params.oneOf("type", ["FULL", "MINI"] as const, () => errors.invalidValue("type"), "FULL") === "FULL";
+  // These take no "every market": one of symbol and symbols is required.
+  const namedMarkets = (params: Params) => selectMarkets(params, core.exchange, true);
+
+  app.get(
+    "/api/v3/ticker",
+    {
+      schema: publicDoc("Rolling-window statistics (windowSize 1m-59m, 1h-23h, 1d-7d; default 1d)", {
+        symbol: d.symbol,
+        symbols: d.symbols,
+        windowSize: { type: "string", description: "1m-59m, 1h-23h or 1d-7d" },
+        type: { type: "string", description: "FULL (default) or MINI" },
+      }),
+    },
+    async (req) => {
+      const params = publicParams(req);
+      const { markets, single } = namedMarkets(params);
+      const windowMs =
+        windowSizeMs(params.optional("windowSize") ?? "1d") ?? errors.invalidValue("windowSize").throwSelf();
+      const full = tickerType(params);
+      params.done();
+      const now = clock();
+      const views = markets.map((m) =>
+        windowTickerView(m, stats.rolling(m.id, now, windowMs), now - windowMs, now, full),
+      );
+      return single ? views[0] : views;
+    },
+  );
+
+  app.get(
+    "/api/v3/ticker/tradingDay",
+    {
+      schema: publicDoc("Statistics of the current trading day (UTC)", {
+        symbol: d.symbol,
+        symbols: d.symbols,
+        timeZone: { type: "string", description: "Only UTC (0) is served" },
+        type: { type: "string", description: "FULL (default) or MINI" },
+      }),
+    },
+    async (req) => {
+      const params = publicParams(req);
+      const { markets, single } = namedMarkets(params);
+      const timeZone = params.optional("timeZone");
+      if (timeZone !== undefined && !/^[+-]?0{1,2}(:00)?$/.test(timeZone))
+        throw errors.invalidValue("timeZone");
+      const full = tickerType(params);
+      params.done();
+      const now = clock();
+      const dayStart = now - (now % DAY);
+      const views = markets.map((m) =>
+        windowTickerView(m, stats.rolling(m.id, now, now - dayStart), dayStart, dayStart + DAY - 1, full),
+      );
+      return single ? views[0] : views;
+    },
+  );
+
+  app.get(
+    "/api/v3/avgPrice",
+    { schema: publicDoc("Average price of the last 5 minutes' trades", { symbol: d.symbol }, ["symbol"]) },
+    async (req) => {
+      const params = publicParams(req);
+      const m = marketOf(params);
+      params.done();
+      const window = stats.rolling(m.id, clock(), AVG_PRICE_MINUTES * 60_000);
+      // No trade in the window: the last trade's price, as Binance answers.
+      const last = core.tradesOf(m.id).at(-1);
+      const ticks =
+        window && window.volumeLots > 0 ? Number(weightedAverageTicks(m, window)) : (last?.priceTicks ?? 0);
+      return { mins: AVG_PRICE_MINUTES, price: ticksToPrice(m, ticks), closeTime: last?.time ?? 0 };
     },
   );
 
@@ -637,6 +720,9 @@ function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
     );
   });
 }
+
+/** The window of /api/v3/avgPrice, as Binance's. */
+const AVG_PRICE_MINUTES = 5;
 
 /** A fee in parts per million as Binance writes a rate: 1000 ppm is "0.00100000". */
 function feeRate(ppm: bigint): string {
