@@ -22,6 +22,7 @@ export class KafkaEventLog implements EventLog {
   private readonly admin: Admin;
   private readonly producer: Producer;
   private readonly consumers = new Set<Consumer>();
+  private closed = false;
 
   private constructor(brokers: string[], clientId: string) {
     this.kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
@@ -76,17 +77,28 @@ export class KafkaEventLog implements EventLog {
     return Math.max(0, offset);
   }
 
-  /**
-   * Reads with a throwaway consumer group whose start is set by `seek` in the same tick as `run`:
-   * `run` creates the group synchronously and a seek registered before the first fetch decides
-   * where the partition is read from (what kafkajs's own `admin.setOffsets` relies on); after an
-   * `await` the consumer may already have read, or finished and been disconnected. The other
-   * partitions start at their end (no committed offset, not from the beginning), so nothing of
-   * theirs is read. A crash rejects: a replay is one read, not worth kafkajs's restarts.
-   */
   async replay(topic: string, partition: number, fromOffset: number): Promise<ReadRecord[]> {
     const end = await this.endOffset(topic, partition);
     if (fromOffset >= end) return [];
+    // A broker that just started may not have its group coordinator yet: that crash is retried.
+    return whileRetriable(() => this.read(topic, partition, fromOffset, end));
+  }
+
+  /**
+   * Reads [fromOffset, end) with a throwaway consumer group whose start is set by `seek` in the
+   * same tick as `run`: `run` creates the group synchronously and a seek registered before the
+   * first fetch decides where the partition is read from (what kafkajs's own `admin.setOffsets`
+   * relies on); after an `await` the consumer may already have read, or finished and been
+   * disconnected. The other partitions start at their end (no committed offset, not from the
+   * beginning), so nothing of theirs is read. A crash rejects (kafkajs's restarts switched off),
+   * and so does close().
+   */
+  private async read(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    end: number,
+  ): Promise<ReadRecord[]> {
     const out: ReadRecord[] = [];
     const consumer = this.kafka.consumer({
       groupId: `bourse-replay-${randomBytes(8).toString("hex")}`,
@@ -98,9 +110,11 @@ export class KafkaEventLog implements EventLog {
       await consumer.subscribe({ topic, fromBeginning: false });
       await new Promise<void>((resolve, reject) => {
         consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
-        consumer.on(consumer.events.DISCONNECT, () =>
-          reject(new Error(`${topic}/${partition}: replay ended by close()`)),
-        );
+        // A crash disconnects too (before its CRASH event): only close() is told apart here.
+        consumer.on(consumer.events.DISCONNECT, () => {
+          if (this.closed)
+            reject(new Error(`${topic}/${partition}: the event log was closed during a replay`));
+        });
         consumer
           .run({
             autoCommit: false,
@@ -181,6 +195,7 @@ export class KafkaEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.consumers) await c.disconnect();
     await this.producer.disconnect();
     await this.admin.disconnect();
@@ -202,8 +217,16 @@ async function whileRetriable<T>(request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (e) {
-      if (!(e as { retriable?: boolean }).retriable || Date.now() + delay > deadline) throw e;
+      if (!isRetriable(e) || Date.now() + delay > deadline) throw e;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+/** kafkajs's own rule for restarting a crashed consumer: its retries ran out, or the root cause is retriable. */
+function isRetriable(e: unknown): boolean {
+  let cause = e as { name?: string; retriable?: boolean; cause?: unknown } | undefined;
+  if (cause?.name === "KafkaJSNumberOfRetriesExceeded") return true;
+  while (cause?.cause) cause = cause.cause as typeof cause;
+  return cause?.retriable === true;
 }
