@@ -19,7 +19,7 @@ export interface SignedRequest {
 }
 
 export class RequestAuthenticator {
-  /** Signatures of accepted state-changing requests, and the same grouped by the second they expire. */
+  /** Digests of accepted state-changing requests, and the same grouped by the second they expire. */
   private readonly seen = new Set<string>();
   private readonly expiring = new Map<number, string[]>();
   private prunedUpTo = 0;
@@ -68,17 +68,19 @@ export class RequestAuthenticator {
     const recvWindow = params.optionalInt("recvWindow", 1, MAX_RECV_WINDOW) ?? DEFAULT_RECV_WINDOW;
     const now = this.clock();
     if (timestamp > now + 1000 || now - timestamp > recvWindow) throw errors.timestamp();
-    if (changesState) this.rememberOnce(signature, timestamp + recvWindow, now);
+    // Remembered by the HMAC's bytes, not its text: hex in any letter case is the same signature.
+    if (changesState)
+      this.rememberOnce(Buffer.from(signature, "hex").toString("base64"), timestamp + recvWindow, now);
     return { key, params };
   }
 
-  private rememberOnce(signature: string, validUntil: number, now: number): void {
-    if (this.seen.has(signature)) throw errors.replayed();
-    this.seen.add(signature);
+  private rememberOnce(digest: string, validUntil: number, now: number): void {
+    if (this.seen.has(digest)) throw errors.replayed();
+    this.seen.add(digest);
     const second = Math.ceil(validUntil / 1000);
     const bucket = this.expiring.get(second);
-    if (bucket) bucket.push(signature);
-    else this.expiring.set(second, [signature]);
+    if (bucket) bucket.push(digest);
+    else this.expiring.set(second, [digest]);
     // Forget signatures whose window has closed (they would fail the timestamp check anyway), a
     // whole second at a time: the cost is proportional to what expires, never to what is kept.
     const current = Math.floor(now / 1000);
