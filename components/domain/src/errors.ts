@@ -16,6 +16,10 @@ export type ErrorCode =
   | "DUPLICATE_ORDER"
   | "INSUFFICIENT_BALANCE"
   | "MARKET_HALTED"
+  /** A signed request already taken (it may be taken once, by any gateway, before it expires). */
+  | "REPLAYED"
+  /** A signed request whose recvWindow has closed. */
+  | "EXPIRED_REQUEST"
   | "INVALID_CONFIG"
   | "INVALID_ARGUMENT"
   | "CONFLICT"

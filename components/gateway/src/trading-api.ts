@@ -240,7 +240,7 @@ function tradingRoutes(
     "/api/v3/order",
     { schema: signedDoc("Place an order", orderParams, ["symbol", "side", "type"], true) },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const orders = limiter.newOrder(key.userId);
       if (!orders.allowed) {
         throw new ApiError(
@@ -311,6 +311,7 @@ function tradingRoutes(
           quoteUnits,
           stp,
           time: clock(),
+          ...once,
         }),
       );
       if (order!.status === "REJECTED") throw errors.wouldTake();
@@ -338,7 +339,7 @@ function tradingRoutes(
       schema: signedDoc("Cancel an order", orderRefParams, ["symbol"]),
     },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const m = market(params);
       const { orderId, clientOrderId } = orderRef(params);
       params.optional("newClientOrderId");
@@ -352,6 +353,7 @@ function tradingRoutes(
             orderId,
             clientOrderId: orderId === undefined ? clientOrderId : undefined,
             time: clock(),
+            ...once,
           }),
         errors.cancelRejected,
       );
@@ -377,11 +379,12 @@ function tradingRoutes(
     "/api/v3/openOrders",
     { schema: signedDoc("Cancel all open orders on a market", { symbol: d.symbol }, ["symbol"]) },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const m = market(params);
       params.done();
       const { orders } = await submit(
-        () => service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock() }),
+        () =>
+          service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock(), ...once }),
         errors.cancelRejected,
       );
       return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
@@ -621,10 +624,10 @@ function submitter(timeoutMs: number): Submitter {
   };
 }
 
-/** A SIGNED request: parameters from the query string and the form body; state changes are single-use. */
+/** A SIGNED request: parameters from the query string and the form body. */
 function verifySigned(auth: RequestAuthenticator, req: FastifyRequest) {
   const body = typeof req.body === "string" ? req.body : "";
-  return auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body, req.method !== "GET");
+  return auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body);
 }
 
 function rawQuery(req: FastifyRequest): string {
@@ -689,13 +692,17 @@ function fundingRoutes(
       ),
     },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const type = params.oneOf("type", TYPES, () => errors.invalidValue("type"));
       const symbol = params.required("asset");
       const asset = core.exchange.asset(symbol) ?? errors.invalidValue("asset").throwSelf();
       const amount = field("amount", () => parseUnits(params.required("amount"), asset.decimals, "amount"));
+      // Without a client id, the request's signature is the id: a replayed request is the same
+      // transfer (the saga answers it again), never a second one.
       const clientTranId = field("clientTranId", () =>
-        checkClientOrderId(params.optional("clientTranId") ?? `tran-${randomBytes(10).toString("hex")}`),
+        checkClientOrderId(
+          params.optional("clientTranId") ?? `sig-${Buffer.from(once.signature).toString("hex", 0, 16)}`,
+        ),
       );
       params.done();
       const record = await submit(() =>
