@@ -24,6 +24,8 @@ export type ErrorCode =
   | "INVALID_ARGUMENT"
   | "CONFLICT"
   | "CORRUPT_JOURNAL"
+  /** Another process writes this data directory (one writer per journal). */
+  | "DATA_DIR_IN_USE"
   | "UNAVAILABLE"
   /** Too much work already waiting (e.g. order commands for a matching service that is away). */
   | "OVERLOADED"

@@ -11,6 +11,7 @@ import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { type DirLock, lockDataDir } from "../../journal/src/dir-lock.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
@@ -101,6 +102,23 @@ export async function startUbsCoreNode(
   hotPath?: HotPath,
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
+  // Before anything under dataDir is opened: a second writer would corrupt all of it.
+  const lock = await lockDataDir(dataDir, "ubscore");
+  try {
+    return await openUbsCoreNode(config, dataDir, lock, log, hotPath);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function openUbsCoreNode(
+  config: BourseConfig,
+  dataDir: string,
+  lock: DirLock,
+  log: boolean | NodeJS.WritableStream,
+  hotPath: HotPath | undefined,
+): Promise<UbsCoreNode> {
   const exchange = new ExchangeDefinition(config.exchange);
   const eventLog = await openEventLog(config, dataDir);
   const events = eventLog && (await openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir));
@@ -187,6 +205,7 @@ export async function startUbsCoreNode(
       await closeSettlement();
       await events?.close();
       await eventLog?.close();
+      await lock.release();
     },
   };
 }

@@ -6,6 +6,7 @@ import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { lockDataDir } from "../../journal/src/dir-lock.ts";
 import { MatchingService } from "../../matching/src/service.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
 import { CassandraStore } from "../../store/src/cassandra-store.ts";
@@ -158,7 +159,11 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     throw new BourseError("INVALID_CONFIG", "bourse settlement needs settlement.kind service (and Kafka)");
   }
   const dataDir = resolve(config.dataDir);
-  const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement");
+  const lock = await lockDataDir(dataDir, "settlement");
+  const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement").catch(async (e) => {
+    await lock.release();
+    throw e;
+  });
   const service = await SettlementService.start({
     dir: join(dataDir, "settlement"),
     exchange: new ExchangeDefinition(config.exchange),
@@ -175,6 +180,7 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     async close() {
       await service.close();
       await log.close();
+      await lock.release();
     },
   };
 }

@@ -39,6 +39,7 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   INVALID_ARGUMENT: [400, -1102],
   CONFLICT: [409, -1000],
   CORRUPT_JOURNAL: [500, -1000],
+  DATA_DIR_IN_USE: [500, -1000],
   UNAVAILABLE: [503, -1001],
   OVERLOADED: [503, -1008],
   INTERNAL: [500, -1000],
