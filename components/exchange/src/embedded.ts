@@ -80,6 +80,8 @@ export async function startEmbeddedExchange(
     history: node.store,
     keys: node.keys,
     rateLimits: config.gateway.rateLimit,
+    connections: config.gateway.connections,
+    websocket: config.gateway.websocket,
     maxBodyBytes: config.gateway.maxBodyBytes,
     backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
@@ -178,6 +180,7 @@ async function openUbsCoreNode(
     funding,
     keys,
     token: adminToken,
+    connections: config.gateway.connections,
     logger: log,
     reconcile: reconcileNow,
   });

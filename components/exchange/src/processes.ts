@@ -125,6 +125,8 @@ export async function startGatewayProcess(
     history,
     keys: keyRing,
     rateLimits: config.gateway.rateLimit,
+    connections: config.gateway.connections,
+    websocket: config.gateway.websocket,
     maxBodyBytes: config.gateway.maxBodyBytes,
     backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,

@@ -4,6 +4,7 @@ import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { Withdrawal } from "../../ubscore/src/types.ts";
+import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
 import type { ApiKeyStore } from "./keys.ts";
@@ -19,6 +20,7 @@ export interface AdminApiOptions {
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
   readonly token: string;
+  readonly connections: ConnectionLimits;
   readonly logger?: boolean | NodeJS.WritableStream;
   /** Compares UBSCore with the ledger at a settled watermark. */
   readonly reconcile: () => Promise<Reconciliation>;
@@ -39,9 +41,11 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   const { service, keys } = options;
   const expected = Buffer.from(`Bearer ${options.token}`);
   const app = Fastify({
+    ...connectionOptions(options.connections),
     bodyLimit: 16 * 1024,
     logger: loggerOptions(options.logger),
   });
+  boundShutdown(app, options.connections.shutdownGraceMs);
   installErrorHandling(app, 16 * 1024);
 
   installOpenApi(

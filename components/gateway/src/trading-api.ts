@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import { checkClientOrderId } from "../../domain/src/ids.ts";
@@ -16,6 +17,7 @@ import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import { RequestAuthenticator } from "./auth.ts";
+import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import {
   exchangeInfoView,
@@ -36,10 +38,12 @@ import { KLINE_INTERVALS, type KlineInterval, MarketStatistics } from "./market-
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params } from "./params.ts";
 import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
-import { installStreams, klineRestView, StreamHub } from "./streams.ts";
+import { installStreams, klineRestView, StreamHub, type StreamLimits } from "./streams.ts";
 
 export interface TradingApiOptions {
   readonly rateLimits: RateLimits;
+  readonly connections: ConnectionLimits;
+  readonly websocket: StreamLimits;
   readonly service: UbsCoreView;
   readonly funding: FundingPort;
   /** Orders and trades older than what UBSCore keeps in memory. */
@@ -62,9 +66,14 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   const clock = options.clock ?? Date.now;
   const auth = new RequestAuthenticator(keys, clock);
   const app = Fastify({
+    ...connectionOptions(options.connections),
     bodyLimit: options.maxBodyBytes,
     logger: loggerOptions(options.logger),
   });
+  boundShutdown(app, options.connections.shutdownGraceMs);
+  // At the root, so that its hooks see every upgrade request, those no route takes included
+  // (their sockets are closed after the 404, not left open for a stop to wait on).
+  app.register(websocket, { options: { maxPayload: 4096 } });
   installErrorHandling(app, options.maxBodyBytes);
   // Binance takes parameters as a query string or a form body, never JSON.
   app.removeContentTypeParser(["application/json", "text/plain"]);
@@ -82,7 +91,11 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     "apiKey",
   );
   const submit = submitter(options.backendTimeoutMs ?? 10_000);
-  app.register(async (api) => tradingRoutes(api, service, options.history, auth, clock, limiter, submit));
+  const stats = new MarketStatistics((id) => service.core.candlesOf(id));
+  const hub = new StreamHub(service, stats, clock, options.websocket);
+  app.register(async (api) =>
+    tradingRoutes(api, service, options.history, auth, clock, limiter, submit, hub),
+  );
   app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock, submit));
   return app;
 }
@@ -95,10 +108,11 @@ function tradingRoutes(
   clock: () => number,
   limiter: Limiter,
   submit: Submitter,
+  hub: StreamHub,
 ): void {
   const core = service.core;
-  const stats = new MarketStatistics((id) => core.candlesOf(id));
-  installStreams(app, new StreamHub(service, stats, clock), auth);
+  const stats = hub.stats;
+  installStreams(app, hub, auth);
 
   const market = (params: Params): Market => {
     const symbol = params.required("symbol");
