@@ -120,9 +120,17 @@ export const configSchema = z
           .object({
             weightPerMinute: z.number().int().min(1).default(6000),
             ordersPer10s: z.number().int().min(1).default(100),
+            ordersPerDay: z.number().int().min(1).default(200_000),
+            /** Requests refused with 429 within a minute after which the address is banned (418). */
+            banAfterRefusals: z.number().int().min(1).default(20),
           })
           .strict()
           .prefault({}),
+        /**
+         * Proxies (addresses or CIDR ranges) in front of the trading API whose X-Forwarded-For
+         * names the client; from anyone else the header is ignored. Limits are per client address.
+         */
+        trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),

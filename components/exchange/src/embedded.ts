@@ -80,6 +80,7 @@ export async function startEmbeddedExchange(
     history: node.store,
     keys: node.keys,
     rateLimits: config.gateway.rateLimit,
+    trustedProxies: config.gateway.trustedProxies,
     connections: config.gateway.connections,
     websocket: config.gateway.websocket,
     maxBodyBytes: config.gateway.maxBodyBytes,

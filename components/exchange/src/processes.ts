@@ -125,6 +125,7 @@ export async function startGatewayProcess(
     history,
     keys: keyRing,
     rateLimits: config.gateway.rateLimit,
+    trustedProxies: config.gateway.trustedProxies,
     connections: config.gateway.connections,
     websocket: config.gateway.websocket,
     maxBodyBytes: config.gateway.maxBodyBytes,

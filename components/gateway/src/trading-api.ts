@@ -42,6 +42,8 @@ import { installStreams, klineRestView, StreamHub, type StreamLimits } from "./s
 
 export interface TradingApiOptions {
   readonly rateLimits: RateLimits;
+  /** Addresses or CIDR ranges of proxies whose X-Forwarded-For names the client. */
+  readonly trustedProxies: readonly string[];
   readonly connections: ConnectionLimits;
   readonly websocket: StreamLimits;
   readonly service: UbsCoreView;
@@ -67,6 +69,9 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   const auth = new RequestAuthenticator(keys, clock);
   const app = Fastify({
     ...connectionOptions(options.connections),
+    // X-Forwarded-For is believed only from these (an ingress, a load balancer): anyone else
+    // could name any address and escape their own limits, or exhaust someone else's.
+    trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     bodyLimit: options.maxBodyBytes,
     logger: loggerOptions(options.logger),
   });
@@ -81,7 +86,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     done(null, body),
   );
   const limiter = new RateLimiter(options.rateLimits, clock);
-  installRateLimit(app, limiter);
+  installRateLimit(app, limiter, clock);
   // Route schemas document; Params validates (so errors carry Binance codes).
   app.setValidatorCompiler(() => () => true);
   installOpenApi(
@@ -132,7 +137,7 @@ function tradingRoutes(
       const symbol = params.optional("symbol");
       params.done();
       const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
-      return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock());
+      return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock(), limiter.describe());
     },
   );
 
@@ -253,17 +258,24 @@ function tradingRoutes(
   app.post(
     "/api/v3/order",
     { schema: signedDoc("Place an order", orderParams, ["symbol", "side", "type"], true) },
-    async (req) => {
+    async (req, reply) => {
       const { key, params, once } = signed(req);
       const orders = limiter.newOrder(key.userId);
+      const counts = {
+        "X-MBX-ORDER-COUNT-10S": String(orders.count10s),
+        ...(orders.refusedBy === "10S" ? {} : { "X-MBX-ORDER-COUNT-1D": String(orders.count1d) }),
+      };
       if (!orders.allowed) {
-        throw new ApiError(
-          429,
-          -1015,
-          `Too many new orders; current limit is ${limiter.limits.ordersPer10s} orders per TEN_SECONDS.`,
-          { "Retry-After": String(orders.retryAfter) },
-        );
+        const [limit, per] =
+          orders.refusedBy === "10S"
+            ? [limiter.limits.ordersPer10s, "TEN_SECONDS"]
+            : [limiter.limits.ordersPerDay, "DAY"];
+        throw new ApiError(429, -1015, `Too many new orders; current limit is ${limit} orders per ${per}.`, {
+          ...counts,
+          "Retry-After": String(orders.retryAfter),
+        });
       }
+      void reply.headers(counts);
       const m = market(params);
       const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
       const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
@@ -578,7 +590,7 @@ export function loggerOptions(logger: boolean | NodeJS.WritableStream | undefine
 }
 
 /** Weighs every request before it runs; over the limit it is refused with 429 and changes nothing. */
-function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
+function installRateLimit(app: FastifyInstance, limiter: Limiter, clock: () => number): void {
   // A callback hook, not an async one: a promise per request for nothing asynchronous.
   app.addHook("onRequest", (req, reply, done) => {
     const q = req.url.indexOf("?");
@@ -587,6 +599,17 @@ function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
       req.ip,
       requestWeight(req.method, path, q < 0 ? "" : req.url.slice(q + 1)),
     );
+    if (verdict.banned) {
+      const until = new Date(clock() + verdict.retryAfter * 1000).toISOString();
+      return done(
+        new ApiError(
+          418,
+          -1003,
+          `Way too many requests; IP(${req.ip}) banned until ${until}. Please use the websocket for live updates to avoid bans.`,
+          { "Retry-After": String(verdict.retryAfter) },
+        ),
+      );
+    }
     void reply.header("X-MBX-USED-WEIGHT-1M", String(verdict.used));
     if (verdict.allowed) return done();
     done(
