@@ -1,8 +1,10 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../components/domain/src/errors.ts";
 import { freePort } from "../infra/ports.ts";
-import { freshDataDir, startExchange } from "./harness.ts";
-import { bourse } from "./processes.ts";
+import { admin, freshDataDir, newUser, restingBuy, startExchange } from "./harness.ts";
+import { bourse, Layout } from "./processes.ts";
 
 /**
  * Finding 4: two processes on one data directory. The second is refused with a typed error
@@ -57,5 +59,54 @@ describe("one writer per data directory", () => {
     await first.close();
     const again = await startExchange(dataDir);
     await again.close();
+  });
+});
+
+/** Every directory and file under `dir`, with its permission bits. */
+async function modes(dir: string): Promise<{ path: string; dir: boolean; mode: number }[]> {
+  const out = [{ path: dir, dir: true, mode: (await stat(dir)).mode & 0o777 }];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await modes(path)));
+    else out.push({ path, dir: false, mode: (await stat(path)).mode & 0o777 });
+  }
+  return out;
+}
+
+describe("what is under the data directory", () => {
+  it("is the exchange user's alone: directories 0700, files 0600 (journals, snapshots, ledger, history)", async () => {
+    const dataDir = join(await freshDataDir(), "data");
+    const exchange = await startExchange(dataDir, {
+      ubscore: { snapshotEvery: 100 },
+      eventLog: { kind: "file" },
+      gateway: { rateLimit: { ordersPer10s: 1_000 } },
+    });
+    const user = await newUser(exchange, { USDT: "100000", BTC: "1" });
+    await admin(exchange.adminUrl, "POST", "/admin/v1/deposits", {
+      userId: user.userId,
+      asset: "USDT",
+      amount: "10",
+      wallet: "FUNDING",
+    });
+    for (let i = 0; i < 110; i++) await user.signed("POST", "/api/v3/order", restingBuy(`${20000 + i}`));
+    await user.signed("POST", "/api/v3/order", { ...restingBuy("20000"), side: "SELL", quantity: "0.001" });
+    await exchange.close();
+    const found = await modes(dataDir);
+    expect(found.filter((f) => !f.dir).length).toBeGreaterThan(10);
+    expect(found.some((f) => f.path.includes("snapshots") && !f.dir)).toBe(true);
+    const open = found.filter((f) => (f.mode & 0o077) !== 0 || (f.dir ? f.mode !== 0o700 : f.mode !== 0o600));
+    expect(open).toEqual([]);
+  });
+});
+
+describe("`bourse ubscore`", () => {
+  it("comes up without demo users, whatever the config's demo says", async () => {
+    const layout = await Layout.start(await freshDataDir(), { BOURSE_DEMO: undefined });
+    try {
+      const balances = await admin(layout.adminUrl, "GET", "/admin/v1/users/1/balances");
+      expect(balances).toMatchObject({ status: 404, body: { msg: "Unknown user." } });
+    } finally {
+      await layout.ubscore.stop();
+    }
   });
 });

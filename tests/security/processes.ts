@@ -26,8 +26,16 @@ export interface Bourse {
 }
 
 export function bourse(command: string, env: NodeJS.ProcessEnv): Bourse {
+  // Demo users off unless the caller says otherwise (BOURSE_DEMO: undefined leaves it unset).
+  const merged: NodeJS.ProcessEnv = {
+    ...process.env,
+    BOURSE_ADMIN_TOKEN: TOKEN,
+    BOURSE_DEMO: "false",
+    ...env,
+  };
+  for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
   const child = spawn(process.execPath, [bin, command], {
-    env: { ...process.env, BOURSE_ADMIN_TOKEN: TOKEN, BOURSE_DEMO: "false", ...env },
+    env: merged,
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
@@ -65,9 +73,10 @@ export class Layout {
     readonly adminUrl: string,
   ) {}
 
-  static async start(dataDir: string): Promise<Layout> {
+  static async start(dataDir: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Layout> {
     const [transport, admin] = [await freePort(), await freePort()];
     const env = {
+      ...extraEnv,
       BOURSE_DATA_DIR: dataDir,
       BOURSE_ADMIN_PORT: String(admin),
       BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,

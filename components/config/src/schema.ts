@@ -274,7 +274,10 @@ export const configSchema = z
           .strict(),
       ])
       .default({ kind: "local" }),
-    /** Create demo users with funded accounts and print their API keys at start. */
+    /**
+     * `bourse start` only: create demo users with funded accounts and print their API keys at
+     * start. `bourse ubscore` never does.
+     */
     demo: z.boolean().default(true),
   })
   .strict()

@@ -12,6 +12,7 @@ import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { type DirLock, lockDataDir } from "../../journal/src/dir-lock.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
@@ -182,6 +183,7 @@ async function openUbsCoreNode(
     keys,
     token: adminToken,
     connections: config.gateway.connections,
+    timeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
     reconcile: reconcileNow,
   });
@@ -309,8 +311,7 @@ export function openStore(config: BourseConfig, dataDir: string): Promise<Histor
 
 async function createDemoUsers(service: UbsCoreService, keys: ApiKeyStore): Promise<void> {
   for (const label of DEMO_USERS) {
-    const userId = service.core.nextUserId();
-    await service.submit({ kind: "createUser", userId });
+    const userId = (await service.submit({ kind: "addUser" })).userId!;
     for (const [asset, whole] of DEMO_FUNDS) {
       const decimals = service.core.exchange.asset(asset)?.decimals;
       if (decimals === undefined) continue;
@@ -328,8 +329,8 @@ async function persistentToken(path: string): Promise<string> {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const token = randomBytes(24).toString("hex");
-  await mkdir(join(path, ".."), { recursive: true });
-  const handle = await open(path, "wx", 0o600);
+  await mkdir(join(path, ".."), { recursive: true, mode: PRIVATE_DIR });
+  const handle = await open(path, "wx", PRIVATE_FILE);
   await handle.writeFile(`${token}\n`);
   await handle.sync();
   await handle.close();

@@ -35,15 +35,22 @@ export interface UbsCoreProcess {
   close(): Promise<void>;
 }
 
+/**
+ * `demoUsers`: funded demo users, for a benchmark. Never from the config's `demo`, which is for
+ * `bourse start` on a laptop: a UBSCore serving gateways must not come up with funded accounts.
+ */
 export async function startUbsCoreProcess(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
+  { demoUsers = false }: { demoUsers?: boolean } = {},
 ): Promise<UbsCoreProcess> {
   const hotPath = await openHotPath(config);
-  const node = await startUbsCoreNode(config, log, hotPath).catch(async (e: Error) => {
-    await hotPath.close();
-    throw e;
-  });
+  const node = await startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath).catch(
+    async (e: Error) => {
+      await hotPath.close();
+      throw e;
+    },
+  );
   const { funding, keys, store } = node;
   const replication = new ReplicationServer(
     node.service,

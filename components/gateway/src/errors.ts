@@ -28,7 +28,7 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   BELOW_MIN_NOTIONAL: [400, -1013],
   UNKNOWN_ASSET: [400, -1130],
   UNKNOWN_MARKET: [400, -1121],
-  UNKNOWN_USER: [401, -2015],
+  UNKNOWN_USER: [404, -1000],
   UNKNOWN_ORDER: [400, -2013],
   DUPLICATE_ORDER: [400, -2010],
   INSUFFICIENT_BALANCE: [400, -2010],
@@ -52,6 +52,7 @@ const FILTER_MESSAGES: Partial<Record<ErrorCode, string>> = {
   BELOW_MIN_NOTIONAL: "Filter failure: NOTIONAL",
   EXCESS_PRECISION: "Precision is over the maximum defined for this asset.",
   UNKNOWN_MARKET: "Invalid symbol.",
+  UNKNOWN_USER: "Unknown user.",
 };
 
 export function toApiError(e: unknown, field?: string): ApiError {
@@ -105,6 +106,7 @@ export const errors = {
   wouldTake: () => new ApiError(400, -2010, "Order would immediately match and take."),
   tooLarge: (limit: number) => new ApiError(413, -1000, `Request body larger than ${limit} bytes.`),
   notFound: () => new ApiError(404, -1000, "Not found."),
+  unknownUser: () => new ApiError(404, -1000, "Unknown user."),
   unsupportedMedia: () =>
     new ApiError(415, -1000, "Unsupported content type: send application/x-www-form-urlencoded."),
 };

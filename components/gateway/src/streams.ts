@@ -239,7 +239,7 @@ export class StreamHub {
 
   private onCommand(cmd: UbsCommand, result: CommandResult): void {
     const now = this.clock();
-    if (cmd.kind === "credit" || cmd.kind === "debit") {
+    if ((cmd.kind === "credit" || cmd.kind === "debit") && !result.repeated) {
       const asset = this.service.core.exchange.asset(cmd.asset)!;
       const delta = formatUnits(cmd.kind === "credit" ? cmd.amount : -cmd.amount, asset.decimals);
       this.publishToUser(cmd.userId, () => ({

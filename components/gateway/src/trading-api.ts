@@ -637,13 +637,13 @@ function field<T>(name: string, read: () => T): T {
 }
 
 /** Runs a change against UBSCore; its errors in Binance's terms, `unknownOrder` for -2013. */
-type Submitter = <T>(run: () => Promise<T>, unknownOrder?: () => ApiError) => Promise<T>;
+export type Submitter = <T>(run: () => Promise<T>, unknownOrder?: () => ApiError) => Promise<T>;
 
 /**
  * A change that gets no answer within `timeoutMs` (UBSCore busy, or the matching service away)
  * is answered -1007: it was sent and may still happen, as Binance says of its own timeouts.
  */
-function submitter(timeoutMs: number): Submitter {
+export function submitter(timeoutMs: number): Submitter {
   return async (run, unknownOrder) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -672,6 +672,24 @@ function rawQuery(req: FastifyRequest): string {
   return i < 0 ? "" : req.url.slice(i + 1);
 }
 
+interface ValidationFailure extends Error {
+  readonly validation: { instancePath: string; message?: string; params: Record<string, unknown> }[];
+  readonly validationContext?: string;
+}
+
+/** A schema's refusal, naming the field (and an unknown property by its name). */
+function validationError(error: ValidationFailure): ApiError {
+  const [first] = error.validation;
+  if (!first) return new ApiError(400, -1102, error.message);
+  const where = `${error.validationContext ?? "body"}${first.instancePath.replaceAll("/", ".")}`;
+  const extra = first.params.additionalProperty;
+  const msg =
+    typeof extra === "string"
+      ? `${where}: unknown property '${extra}'.`
+      : `${where} ${first.message ?? "is not valid"}.`;
+  return new ApiError(400, -1102, msg);
+}
+
 /** Every failure, including fastify's own (body too large, bad media type), as a Binance body. */
 export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number): void {
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, req, reply: FastifyReply) => {
@@ -679,7 +697,8 @@ export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number)
     if (error instanceof ApiError) api = error;
     else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") api = errors.tooLarge(maxBodyBytes);
     else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") api = errors.unsupportedMedia();
-    else if ((error as { validation?: unknown }).validation) api = new ApiError(400, -1102, error.message);
+    else if ((error as { validation?: unknown }).validation)
+      api = validationError(error as ValidationFailure);
     else if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
       api = new ApiError(400, -1100, `Malformed JSON body: ${error.message}`);
     } else if (error.statusCode && error.statusCode < 500)

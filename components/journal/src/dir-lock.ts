@@ -2,6 +2,7 @@ import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { fail } from "../../domain/src/errors.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "./fsutil.ts";
 
 /**
  * One writer per data directory and role: a second UBSCore (or settlement) on the same journal
@@ -22,7 +23,7 @@ export interface DirLock {
 }
 
 export async function lockDataDir(dir: string, role: string): Promise<DirLock> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
   return process.platform === "linux" ? socketLock(dir, role) : fileLock(dir, role);
 }
 
@@ -70,7 +71,7 @@ async function fileLock(dir: string, role: string): Promise<DirLock> {
   const path = join(dir, `${role}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await open(path, "wx", 0o600);
+      const handle = await open(path, "wx", PRIVATE_FILE);
       await handle.writeFile(String(process.pid));
       await handle.close();
       return { release: () => unlink(path).catch(() => {}) };

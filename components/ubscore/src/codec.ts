@@ -36,6 +36,8 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["userId", "u53"],
       ["asset", "str"],
       ["amount", "amount"],
+      // Appended: records written before it end here (see the decoder).
+      ["depositId", "optStr"],
     ],
   ],
   [
@@ -114,6 +116,7 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["events", "bytes"],
     ],
   ],
+  ["addUser", []],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;

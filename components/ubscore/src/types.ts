@@ -16,7 +16,16 @@ export type OrderStatus =
  */
 export type UbsCommand =
   | { readonly kind: "createUser"; readonly userId: number }
-  | { readonly kind: "credit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
+  /** A user with the next free id, chosen as the command runs (see CommandResult.userId). */
+  | { readonly kind: "addUser" }
+  | {
+      readonly kind: "credit";
+      readonly userId: number;
+      readonly asset: string;
+      readonly amount: bigint;
+      /** The operator's idempotency key: a credit with a known one changes nothing. */
+      readonly depositId?: string;
+    }
   | { readonly kind: "debit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
   | {
       readonly kind: "holdWithdrawal";

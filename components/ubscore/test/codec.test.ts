@@ -19,7 +19,12 @@ const withOnce = <T>(arb: fc.Arbitrary<T>) =>
   fc.tuple(arb, signedOnce).map(([cmd, once]) => (once ? { ...cmd, ...once } : cmd));
 const command: fc.Arbitrary<UbsCommand> = fc.oneof(
   fc.record({ kind: fc.constant("createUser" as const), userId: id }),
-  fc.record({ kind: fc.constantFrom("credit" as const, "debit" as const), userId: id, asset: text, amount }),
+  fc.record({ kind: fc.constant("debit" as const), userId: id, asset: text, amount }),
+  fc.record(
+    { kind: fc.constant("credit" as const), userId: id, asset: text, amount, depositId: text },
+    { requiredKeys: ["kind", "userId", "asset", "amount"] },
+  ),
+  fc.record({ kind: fc.constant("addUser" as const) }),
   fc.record({
     kind: fc.constant("holdWithdrawal" as const),
     withdrawalId: text,
