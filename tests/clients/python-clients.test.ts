@@ -62,7 +62,12 @@ const CLIENTS: PythonClient[] = [
         { symbol: "BTCUSDT", lastPrice: "60000.00000000", lastQty: "0.01000000" },
         { symbol: "ETHUSDT" },
       ],
-      rolling_window_ticker: { symbol: "BTCUSDT", lastPrice: "60000.00000000", volume: "0.01000000", count: 1 },
+      rolling_window_ticker: {
+        symbol: "BTCUSDT",
+        lastPrice: "60000.00000000",
+        volume: "0.01000000",
+        count: 1,
+      },
       "rolling_window_ticker (symbols, MINI)": [
         { symbol: "BTCUSDT", lastPrice: "60000.00000000" },
         { symbol: "ETHUSDT", count: 0 },

@@ -74,14 +74,63 @@ export const configSchema = z
          * it) before the client is told Binance's -1007: sent, execution status unknown.
          */
         backendTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+        /**
+         * Connections of both APIs: a request's headers must arrive within headerTimeoutMs and the
+         * whole request within requestTimeoutMs (slow senders are cut off); a stop waits at most
+         * shutdownGraceMs for open connections before closing them.
+         */
+        connections: z
+          .object({
+            headerTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+            requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+            shutdownGraceMs: z.number().int().min(0).max(120_000).default(5_000),
+          })
+          .strict()
+          .prefault({}),
+        /**
+         * WebSocket streams, after Binance's: connections and streams capped per client address
+         * and per user (user data streams), streams per connection, incoming messages per second
+         * per connection; a connection whose unsent data passes maxBufferedBytes (a reader too
+         * slow for its streams) is dropped with close code 1008. Listen keys: at most
+         * maxListenKeysPerUser each, expiring listenKeyTtlMs after their last keepalive.
+         */
+        websocket: z
+          .object({
+            maxConnectionsPerIp: z.number().int().min(1).default(300),
+            maxConnectionsPerUser: z.number().int().min(1).default(50),
+            maxStreamsPerConnection: z.number().int().min(1).default(1024),
+            maxStreamsPerIp: z.number().int().min(1).default(5_000),
+            maxMessagesPerSecond: z.number().int().min(1).default(5),
+            maxBufferedBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .default(4 * 1024 * 1024),
+            maxListenKeysPerUser: z.number().int().min(1).default(10),
+            listenKeyTtlMs: z
+              .number()
+              .int()
+              .min(1_000)
+              .default(60 * 60_000),
+          })
+          .strict()
+          .prefault({}),
         /** Binance-style limits: request weight per client address per minute, new orders per user per 10 s. */
         rateLimit: z
           .object({
             weightPerMinute: z.number().int().min(1).default(6000),
             ordersPer10s: z.number().int().min(1).default(100),
+            ordersPerDay: z.number().int().min(1).default(200_000),
+            /** Requests refused with 429 within a minute after which the address is banned (418). */
+            banAfterRefusals: z.number().int().min(1).default(20),
           })
           .strict()
           .prefault({}),
+        /**
+         * Proxies (addresses or CIDR ranges) in front of the trading API whose X-Forwarded-For
+         * names the client; from anyone else the header is ignored. Limits are per client address.
+         */
+        trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),
@@ -225,7 +274,10 @@ export const configSchema = z
           .strict(),
       ])
       .default({ kind: "local" }),
-    /** Create demo users with funded accounts and print their API keys at start. */
+    /**
+     * `bourse start` only: create demo users with funded accounts and print their API keys at
+     * start. `bourse ubscore` never does.
+     */
     demo: z.boolean().default(true),
   })
   .strict()

@@ -16,10 +16,16 @@ export type ErrorCode =
   | "DUPLICATE_ORDER"
   | "INSUFFICIENT_BALANCE"
   | "MARKET_HALTED"
+  /** A signed request already taken (it may be taken once, by any gateway, before it expires). */
+  | "REPLAYED"
+  /** A signed request whose recvWindow has closed. */
+  | "EXPIRED_REQUEST"
   | "INVALID_CONFIG"
   | "INVALID_ARGUMENT"
   | "CONFLICT"
   | "CORRUPT_JOURNAL"
+  /** Another process writes this data directory (one writer per journal). */
+  | "DATA_DIR_IN_USE"
   | "UNAVAILABLE"
   /** Too much work already waiting (e.g. order commands for a matching service that is away). */
   | "OVERLOADED"

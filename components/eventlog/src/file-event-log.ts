@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subscription } from "./port.ts";
 
@@ -26,7 +27,7 @@ export class FileEventLog implements EventLog {
   private constructor(private readonly dir: string) {}
 
   static async open(dir: string): Promise<FileEventLog> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     const log = new FileEventLog(dir);
     for (const topic of await readdir(dir)) {
       const parts = (await readdir(join(dir, topic))).filter((p) => /^p\d+$/.test(p)).length;
@@ -152,7 +153,7 @@ export class FileEventLog implements EventLog {
   }
 
   private async commit(group: string, topic: string, partition: number, next: number): Promise<void> {
-    await writeFile(this.offsetFile(group, topic, partition), String(next));
+    await writeFile(this.offsetFile(group, topic, partition), String(next), { mode: PRIVATE_FILE });
   }
 }
 

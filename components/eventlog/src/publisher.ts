@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import type { EventLog } from "./port.ts";
 
 /**
@@ -116,7 +117,7 @@ export class LogPublisher {
         w.resolve();
         return false;
       });
-      await writeFile(this.positionFile, String(this.published));
+      await writeFile(this.positionFile, String(this.published), { mode: PRIVATE_FILE });
     }
     this.draining = false;
     if (this.queue.length === 0) for (const w of this.waiters.splice(0)) w();

@@ -11,6 +11,8 @@ import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { type DirLock, lockDataDir } from "../../journal/src/dir-lock.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
@@ -79,6 +81,9 @@ export async function startEmbeddedExchange(
     history: node.store,
     keys: node.keys,
     rateLimits: config.gateway.rateLimit,
+    trustedProxies: config.gateway.trustedProxies,
+    connections: config.gateway.connections,
+    websocket: config.gateway.websocket,
     maxBodyBytes: config.gateway.maxBodyBytes,
     backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
@@ -101,6 +106,23 @@ export async function startUbsCoreNode(
   hotPath?: HotPath,
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
+  // Before anything under dataDir is opened: a second writer would corrupt all of it.
+  const lock = await lockDataDir(dataDir, "ubscore");
+  try {
+    return await openUbsCoreNode(config, dataDir, lock, log, hotPath);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+async function openUbsCoreNode(
+  config: BourseConfig,
+  dataDir: string,
+  lock: DirLock,
+  log: boolean | NodeJS.WritableStream,
+  hotPath: HotPath | undefined,
+): Promise<UbsCoreNode> {
   const exchange = new ExchangeDefinition(config.exchange);
   const eventLog = await openEventLog(config, dataDir);
   const events = eventLog && (await openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir));
@@ -160,6 +182,8 @@ export async function startUbsCoreNode(
     funding,
     keys,
     token: adminToken,
+    connections: config.gateway.connections,
+    timeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
     reconcile: reconcileNow,
   });
@@ -187,6 +211,7 @@ export async function startUbsCoreNode(
       await closeSettlement();
       await events?.close();
       await eventLog?.close();
+      await lock.release();
     },
   };
 }
@@ -286,8 +311,7 @@ export function openStore(config: BourseConfig, dataDir: string): Promise<Histor
 
 async function createDemoUsers(service: UbsCoreService, keys: ApiKeyStore): Promise<void> {
   for (const label of DEMO_USERS) {
-    const userId = service.core.nextUserId();
-    await service.submit({ kind: "createUser", userId });
+    const userId = (await service.submit({ kind: "addUser" })).userId!;
     for (const [asset, whole] of DEMO_FUNDS) {
       const decimals = service.core.exchange.asset(asset)?.decimals;
       if (decimals === undefined) continue;
@@ -305,8 +329,8 @@ async function persistentToken(path: string): Promise<string> {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   const token = randomBytes(24).toString("hex");
-  await mkdir(join(path, ".."), { recursive: true });
-  const handle = await open(path, "wx", 0o600);
+  await mkdir(join(path, ".."), { recursive: true, mode: PRIVATE_DIR });
+  const handle = await open(path, "wx", PRIVATE_FILE);
   await handle.writeFile(`${token}\n`);
   await handle.sync();
   await handle.close();

@@ -6,6 +6,7 @@ import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { lockDataDir } from "../../journal/src/dir-lock.ts";
 import { MatchingService } from "../../matching/src/service.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
 import { CassandraStore } from "../../store/src/cassandra-store.ts";
@@ -34,15 +35,22 @@ export interface UbsCoreProcess {
   close(): Promise<void>;
 }
 
+/**
+ * `demoUsers`: funded demo users, for a benchmark. Never from the config's `demo`, which is for
+ * `bourse start` on a laptop: a UBSCore serving gateways must not come up with funded accounts.
+ */
 export async function startUbsCoreProcess(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
+  { demoUsers = false }: { demoUsers?: boolean } = {},
 ): Promise<UbsCoreProcess> {
   const hotPath = await openHotPath(config);
-  const node = await startUbsCoreNode(config, log, hotPath).catch(async (e: Error) => {
-    await hotPath.close();
-    throw e;
-  });
+  const node = await startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath).catch(
+    async (e: Error) => {
+      await hotPath.close();
+      throw e;
+    },
+  );
   const { funding, keys, store } = node;
   const replication = new ReplicationServer(
     node.service,
@@ -124,6 +132,9 @@ export async function startGatewayProcess(
     history,
     keys: keyRing,
     rateLimits: config.gateway.rateLimit,
+    trustedProxies: config.gateway.trustedProxies,
+    connections: config.gateway.connections,
+    websocket: config.gateway.websocket,
     maxBodyBytes: config.gateway.maxBodyBytes,
     backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
@@ -159,7 +170,11 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     throw new BourseError("INVALID_CONFIG", "bourse settlement needs settlement.kind service (and Kafka)");
   }
   const dataDir = resolve(config.dataDir);
-  const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement");
+  const lock = await lockDataDir(dataDir, "settlement");
+  const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement").catch(async (e) => {
+    await lock.release();
+    throw e;
+  });
   const service = await SettlementService.start({
     dir: join(dataDir, "settlement"),
     exchange: new ExchangeDefinition(config.exchange),
@@ -177,6 +192,7 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     async close() {
       await service.close();
       await log.close();
+      await lock.release();
     },
   };
 }

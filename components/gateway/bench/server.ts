@@ -50,7 +50,8 @@ if (mode === "bare") {
   });
   if (matching) await spawnBourse("matching", dataDir, config);
   // `exchange`: everything in this process; `processes`: UBSCore here, the gateway in its own process.
-  const ubscore = mode === "processes" ? await startUbsCoreProcess(config, false) : undefined;
+  const ubscore =
+    mode === "processes" ? await startUbsCoreProcess(config, false, { demoUsers: true }) : undefined;
   const exchange = ubscore ? ubscore.node : await startEmbeddedExchange(config, false);
   // Enough for every order of a long run to rest: 1e9 USDT for the bidder, 1e6 BTC for the seller.
   const [bidder, seller] = exchange.demoKeys;

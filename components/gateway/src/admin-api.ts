@@ -4,11 +4,12 @@ import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { Withdrawal } from "../../ubscore/src/types.ts";
-import { ApiError, toApiError } from "./errors.ts";
+import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
+import { ApiError, errors } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
-import { installErrorHandling, loggerOptions } from "./trading-api.ts";
+import { installErrorHandling, loggerOptions, type Submitter, submitter } from "./trading-api.ts";
 
 /**
  * The operator (admin) API, on its own port with its own bearer token: the only way users, keys
@@ -19,6 +20,9 @@ export interface AdminApiOptions {
   readonly funding: FundingPort;
   readonly keys: ApiKeyStore;
   readonly token: string;
+  readonly connections: ConnectionLimits;
+  /** How long a request waits for UBSCore, the ledger or settlement before it is answered 503. */
+  readonly timeoutMs: number;
   readonly logger?: boolean | NodeJS.WritableStream;
   /** Compares UBSCore with the ledger at a settled watermark. */
   readonly reconcile: () => Promise<Reconciliation>;
@@ -39,9 +43,14 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   const { service, keys } = options;
   const expected = Buffer.from(`Bearer ${options.token}`);
   const app = Fastify({
+    ...connectionOptions(options.connections),
     bodyLimit: 16 * 1024,
     logger: loggerOptions(options.logger),
+    // Bodies are taken as sent: "3" is not a number here, and an unknown property is an error,
+    // not something silently dropped (an operator's typo must not move money differently).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  boundShutdown(app, options.connections.shutdownGraceMs);
   installErrorHandling(app, 16 * 1024);
 
   installOpenApi(
@@ -50,17 +59,12 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
     "Users, API keys, deposits, withdrawals and market halts.",
     "bearer",
   );
-  app.register(async (api) => adminRoutes(api, service, keys, options.funding));
+  const run = submitter(options.timeoutMs);
+  app.register(async (api) => adminRoutes(api, service, keys, options.funding, run));
   app.post(
     "/admin/v1/reconcile",
     { schema: { summary: "Compare UBSCore with the ledger at a settled watermark" } },
-    async () => {
-      try {
-        return await options.reconcile();
-      } catch (e) {
-        throw toApiError(e);
-      }
-    },
+    async () => run(() => options.reconcile()),
   );
   app.addHook("onRequest", async (req) => {
     if (req.url === "/openapi.json" || req.url.startsWith("/docs")) return;
@@ -78,14 +82,13 @@ function adminRoutes(
   service: UbsCoreService,
   keys: ApiKeyStore,
   funding: FundingPort,
+  run: Submitter,
 ): void {
   const core = service.core;
-  const run = async <T>(f: () => Promise<T>): Promise<T> => {
-    try {
-      return await f();
-    } catch (e) {
-      throw toApiError(e);
-    }
+  const knownUser = (userId: unknown): number => {
+    const id = Number(userId);
+    if (!Number.isSafeInteger(id) || !core.hasUser(id)) throw errors.unknownUser();
+    return id;
   };
 
   app.post(
@@ -101,25 +104,21 @@ function adminRoutes(
     },
     async (req, reply) => {
       const label = (req.body as { label?: string } | undefined)?.label ?? "";
-      const userId = core.nextUserId();
-      await run(() => service.submit({ kind: "createUser", userId }));
-      const key = await keys.create(userId, label);
+      // The id is chosen by UBSCore as the command runs: concurrent creates never collide.
+      const { userId } = await run(() => service.submit({ kind: "addUser" }));
+      const key = await keys.create(userId!, label);
       return reply.status(201).send({ userId, apiKey: key.apiKey, secretKey: key.secretKey });
     },
   );
 
   app.post<{ Params: { userId: string } }>("/admin/v1/users/:userId/api-keys", async (req, reply) => {
-    const userId = Number(req.params.userId);
-    if (!Number.isSafeInteger(userId) || !core.hasUser(userId))
-      throw new ApiError(404, -1000, "Unknown user.");
+    const userId = knownUser(req.params.userId);
     const key = await keys.create(userId, "");
     return reply.status(201).send({ userId, apiKey: key.apiKey, secretKey: key.secretKey });
   });
 
   app.get<{ Params: { userId: string } }>("/admin/v1/users/:userId/balances", async (req) => {
-    const userId = Number(req.params.userId);
-    if (!Number.isSafeInteger(userId) || !core.hasUser(userId))
-      throw new ApiError(404, -1000, "Unknown user.");
+    const userId = knownUser(req.params.userId);
     const balances = core.balancesOf(userId);
     return core.exchange.assets.map((a) => ({
       asset: a.symbol,
@@ -143,6 +142,11 @@ function adminRoutes(
         enum: ["SPOT", "FUNDING"],
         description: "Which wallet receives it (default SPOT)",
       },
+      depositId: {
+        type: "string",
+        pattern: "^[A-Za-z0-9_.:-]{1,64}$",
+        description: "Idempotency key: a deposit with a known id is credited once (a retry changes nothing)",
+      },
     },
   };
   app.post(
@@ -151,17 +155,25 @@ function adminRoutes(
       schema: { summary: "Credit a deposit to a user's Spot (default) or Funding wallet", body: depositBody },
     },
     async (req) => {
-      const body = req.body as { userId: number; asset: string; amount: string; wallet?: "SPOT" | "FUNDING" };
+      const body = req.body as {
+        userId: number;
+        asset: string;
+        amount: string;
+        wallet?: "SPOT" | "FUNDING";
+        depositId?: string;
+      };
       return run(async () => {
         const { asset, amount } = parseAmount(body);
+        const userId = knownUser(body.userId);
+        const { depositId } = body;
         if (body.wallet === "FUNDING") {
-          if (!core.hasUser(body.userId)) throw new ApiError(400, -2015, "Unknown user.");
           const record = await funding.transfer({
-            userId: body.userId,
+            userId,
             type: "DEPOSIT_FUNDING",
             asset: asset.symbol,
             amount,
-            clientTranId: `deposit-${randomBytes(12).toString("hex")}`,
+            // The saga takes a known client id as the same transfer: the deposit happens once.
+            clientTranId: `deposit-${depositId ?? randomBytes(12).toString("hex")}`,
             time: Date.now(),
           });
           if (record.state !== "COMMITTED")
@@ -174,9 +186,20 @@ function adminRoutes(
             free: formatUnits(balance.free, asset.decimals),
           };
         }
-        await service.submit({ kind: "credit", userId: body.userId, asset: asset.symbol, amount });
-        const b = core.balancesOf(body.userId)[asset.id - 1]!;
-        return { userId: body.userId, asset: asset.symbol, free: formatUnits(b.available, asset.decimals) };
+        const { repeated } = await service.submit({
+          kind: "credit",
+          userId,
+          asset: asset.symbol,
+          amount,
+          depositId,
+        });
+        const b = core.balancesOf(userId)[asset.id - 1]!;
+        return {
+          userId,
+          asset: asset.symbol,
+          free: formatUnits(b.available, asset.decimals),
+          ...(depositId === undefined ? {} : { depositId, repeated: repeated === true }),
+        };
       });
     },
   );

@@ -6,8 +6,9 @@ import { Params } from "./params.ts";
  * Binance SIGNED endpoint rules: X-MBX-APIKEY names the key; `signature` is the HMAC-SHA256 of
  * totalParams = query string + request body (each without the signature parameter itself);
  * `timestamp` must be within `recvWindow` (default 5000 ms, at most 60000) of the server clock and
- * not more than 1 s ahead of it. A state-changing request whose signature was already accepted is
- * refused while it could still be inside its window, so a captured order cannot be replayed.
+ * not more than 1 s ahead of it. The verified HMAC and the end of the window go with a change to
+ * UBSCore, which takes each signed request once (used-signatures.ts): every gateway submits there,
+ * and it remembers across restarts.
  */
 const SIGNATURE = /(^|&)signature=([^&]*)/;
 const DEFAULT_RECV_WINDOW = 5000;
@@ -16,14 +17,11 @@ const MAX_RECV_WINDOW = 60_000;
 export interface SignedRequest {
   readonly key: ApiKey;
   readonly params: Params;
+  /** The HMAC's bytes (the same however its hex was spelled) and when the request expires. */
+  readonly once: { readonly signature: Uint8Array; readonly validUntil: number };
 }
 
 export class RequestAuthenticator {
-  /** Signatures of accepted state-changing requests, and the same grouped by the second they expire. */
-  private readonly seen = new Set<string>();
-  private readonly expiring = new Map<number, string[]>();
-  private prunedUpTo = 0;
-
   constructor(
     private readonly keys: ApiKeyLookup,
     private readonly clock: () => number = Date.now,
@@ -36,16 +34,8 @@ export class RequestAuthenticator {
     return this.keys.get(header) ?? errors.rejectedKey().throwSelf();
   }
 
-  /**
-   * Checks key, signature and timestamp. `changesState` requests (orders, cancels) are also held
-   * to be used once: replaying a captured read is harmless, replaying an order is not.
-   */
-  verify(
-    header: string | string[] | undefined,
-    query: string,
-    body: string,
-    changesState: boolean,
-  ): SignedRequest {
+  /** Checks key, signature and timestamp. */
+  verify(header: string | string[] | undefined, query: string, body: string): SignedRequest {
     const key = this.apiKey(header);
     const inQuery = SIGNATURE.exec(query);
     const inBody = SIGNATURE.exec(body);
@@ -68,24 +58,10 @@ export class RequestAuthenticator {
     const recvWindow = params.optionalInt("recvWindow", 1, MAX_RECV_WINDOW) ?? DEFAULT_RECV_WINDOW;
     const now = this.clock();
     if (timestamp > now + 1000 || now - timestamp > recvWindow) throw errors.timestamp();
-    if (changesState) this.rememberOnce(signature, timestamp + recvWindow, now);
-    return { key, params };
-  }
-
-  private rememberOnce(signature: string, validUntil: number, now: number): void {
-    if (this.seen.has(signature)) throw errors.replayed();
-    this.seen.add(signature);
-    const second = Math.ceil(validUntil / 1000);
-    const bucket = this.expiring.get(second);
-    if (bucket) bucket.push(signature);
-    else this.expiring.set(second, [signature]);
-    // Forget signatures whose window has closed (they would fail the timestamp check anyway), a
-    // whole second at a time: the cost is proportional to what expires, never to what is kept.
-    const current = Math.floor(now / 1000);
-    if (this.prunedUpTo === 0) this.prunedUpTo = current;
-    for (; this.prunedUpTo < current; this.prunedUpTo++) {
-      for (const sig of this.expiring.get(this.prunedUpTo) ?? []) this.seen.delete(sig);
-      this.expiring.delete(this.prunedUpTo);
-    }
+    return {
+      key,
+      params,
+      once: { signature: Buffer.from(signature, "hex"), validUntil: timestamp + recvWindow },
+    };
   }
 }

@@ -28,15 +28,18 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   BELOW_MIN_NOTIONAL: [400, -1013],
   UNKNOWN_ASSET: [400, -1130],
   UNKNOWN_MARKET: [400, -1121],
-  UNKNOWN_USER: [401, -2015],
+  UNKNOWN_USER: [404, -1000],
   UNKNOWN_ORDER: [400, -2013],
   DUPLICATE_ORDER: [400, -2010],
   INSUFFICIENT_BALANCE: [400, -2010],
   MARKET_HALTED: [400, -2010],
+  REPLAYED: [400, -1021],
+  EXPIRED_REQUEST: [400, -1021],
   INVALID_CONFIG: [500, -1000],
   INVALID_ARGUMENT: [400, -1102],
   CONFLICT: [409, -1000],
   CORRUPT_JOURNAL: [500, -1000],
+  DATA_DIR_IN_USE: [500, -1000],
   UNAVAILABLE: [503, -1001],
   OVERLOADED: [503, -1008],
   INTERNAL: [500, -1000],
@@ -49,6 +52,7 @@ const FILTER_MESSAGES: Partial<Record<ErrorCode, string>> = {
   BELOW_MIN_NOTIONAL: "Filter failure: NOTIONAL",
   EXCESS_PRECISION: "Precision is over the maximum defined for this asset.",
   UNKNOWN_MARKET: "Invalid symbol.",
+  UNKNOWN_USER: "Unknown user.",
 };
 
 export function toApiError(e: unknown, field?: string): ApiError {
@@ -97,12 +101,12 @@ export const errors = {
   rejectedKey: () => new ApiError(401, -2015, "Invalid API-key, IP, or permissions for action."),
   badSignature: () => new ApiError(400, -1022, "Signature for this request is not valid."),
   timestamp: () => new ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow."),
-  replayed: () => new ApiError(400, -1021, "Duplicate request: this signed request was already received."),
   noSuchOrder: () => new ApiError(400, -2013, "Order does not exist."),
   cancelRejected: () => new ApiError(400, -2011, "Unknown order sent."),
   wouldTake: () => new ApiError(400, -2010, "Order would immediately match and take."),
   tooLarge: (limit: number) => new ApiError(413, -1000, `Request body larger than ${limit} bytes.`),
   notFound: () => new ApiError(404, -1000, "Not found."),
+  unknownUser: () => new ApiError(404, -1000, "Unknown user."),
   unsupportedMedia: () =>
     new ApiError(415, -1000, "Unsupported content type: send application/x-www-form-urlencoded."),
 };

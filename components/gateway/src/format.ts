@@ -140,11 +140,16 @@ export function myTradeView(m: Market, t: TradeRecord, userId: number) {
   };
 }
 
-export function exchangeInfoView(markets: readonly Market[], halted: (m: Market) => boolean, now: number) {
+export function exchangeInfoView(
+  markets: readonly Market[],
+  halted: (m: Market) => boolean,
+  now: number,
+  rateLimits: readonly unknown[],
+) {
   return {
     timezone: "UTC",
     serverTime: now,
-    rateLimits: [],
+    rateLimits,
     exchangeFilters: [],
     symbols: markets.map((m) => ({
       symbol: m.symbol,

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fsyncDir } from "../../journal/src/fsutil.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 
 /**
  * API keys (Binance style: a public key sent in X-MBX-APIKEY, a secret that signs requests with
@@ -39,6 +39,8 @@ export class KeyRing implements ApiKeyLookup {
 export class ApiKeyStore implements ApiKeyLookup {
   private readonly byKey = new Map<string, ApiKey>();
   private readonly created: ((key: ApiKey) => void)[] = [];
+  /** Writes of the file, one after another: two at once would share its temporary file. */
+  private writing: Promise<void> = Promise.resolve();
 
   private constructor(private readonly path: string) {}
 
@@ -69,7 +71,9 @@ export class ApiKeyStore implements ApiKeyLookup {
       label,
     };
     this.byKey.set(key.apiKey, key);
-    await this.persist();
+    const written = this.writing.then(() => this.persist());
+    this.writing = written.catch(() => {});
+    await written;
     for (const listener of this.created) listener(key);
     return key;
   }
@@ -80,9 +84,9 @@ export class ApiKeyStore implements ApiKeyLookup {
   }
 
   private async persist(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
     const tmp = `${this.path}.tmp`;
-    const handle = await open(tmp, "w", 0o600);
+    const handle = await open(tmp, "w", PRIVATE_FILE);
     try {
       await handle.writeFile(JSON.stringify(this.all(), null, 2));
       await handle.sync();

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import websocket from "@fastify/websocket";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { formatUnits } from "../../domain/src/decimal.ts";
@@ -23,49 +22,106 @@ import { Params } from "./params.ts";
  *  and a private user data stream (executionReport, outboundAccountPosition, balanceUpdate) on
  *  /ws/<listenKey>. Raw streams at /ws/<stream>, combined ones at /stream?streams=a/b.
  */
-const LISTEN_KEY_TTL_MS = 60 * 60_000;
+/** Limits on what one client may hold open (config: gateway.websocket). */
+export interface StreamLimits {
+  readonly maxConnectionsPerIp: number;
+  readonly maxConnectionsPerUser: number;
+  readonly maxStreamsPerConnection: number;
+  readonly maxStreamsPerIp: number;
+  readonly maxMessagesPerSecond: number;
+  readonly maxBufferedBytes: number;
+  readonly maxListenKeysPerUser: number;
+  readonly listenKeyTtlMs: number;
+}
+
+/** Close codes: 1008 (policy violation) for a client over a limit, 4001 for a listen key gone. */
+const POLICY = 1008;
+const LISTEN_KEY_GONE = 4001;
 
 interface Subscriber {
   readonly socket: WebSocket;
   readonly combined: boolean;
+  readonly ip: string;
+  readonly streams: readonly string[];
+  /** The users whose listen keys it streams. */
+  readonly users: readonly number[];
 }
 
 export class StreamHub {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly listenKeys = new Map<string, { userId: number; expires: number }>();
   private readonly keysOfUser = new Map<number, Set<string>>();
+  /** Open connections and their streams per client address, connections per user. */
+  private readonly perIp = new Map<string, { connections: number; streams: number }>();
+  private readonly perUser = new Map<number, number>();
   /** Per market: the u of the last depth diff published. */
   private readonly lastU = new Map<number, number>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly service: UbsCoreView,
-    private readonly stats: MarketStatistics,
+    readonly stats: MarketStatistics,
     private readonly clock: () => number,
+    readonly limits: StreamLimits,
   ) {
     for (const m of service.core.exchange.markets) this.lastU.set(m.id, service.core.book(m.id).lastSeq);
     service.onCommand((cmd, result) => this.onCommand(cmd, result));
+    this.sweeper = setInterval(() => this.sweepListenKeys(), Math.min(limits.listenKeyTtlMs / 2, 60_000));
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
   }
 
   // ---- listen keys ----
 
+  /**
+   * A new listen key, valid for listenKeyTtlMs unless kept alive. A user at the cap gets their
+   * newest key back, kept alive (what Binance does, whose cap is one).
+   */
   createListenKey(userId: number): string {
+    this.sweepListenKeys();
+    const keys = this.keysOfUser.get(userId) ?? new Set<string>();
+    this.keysOfUser.set(userId, keys);
+    if (keys.size >= this.limits.maxListenKeysPerUser) {
+      const newest = [...keys].at(-1)!;
+      this.keepAlive(userId, newest);
+      return newest;
+    }
     const key = randomBytes(32).toString("hex");
-    this.listenKeys.set(key, { userId, expires: this.clock() + LISTEN_KEY_TTL_MS });
-    const keys = this.keysOfUser.get(userId);
-    if (keys) keys.add(key);
-    else this.keysOfUser.set(userId, new Set([key]));
+    this.listenKeys.set(key, { userId, expires: this.clock() + this.limits.listenKeyTtlMs });
+    keys.add(key);
     return key;
   }
 
   keepAlive(userId: number, key: string): void {
-    this.ownedListenKey(userId, key).expires = this.clock() + LISTEN_KEY_TTL_MS;
+    this.ownedListenKey(userId, key).expires = this.clock() + this.limits.listenKeyTtlMs;
   }
 
   closeListenKey(userId: number, key: string): void {
     this.ownedListenKey(userId, key);
+    this.removeListenKey(key, "listenKey closed");
+  }
+
+  /** Listen keys past their expiry are removed, their streams told and closed (Binance's event). */
+  private sweepListenKeys(): void {
+    const now = this.clock();
+    for (const [key, entry] of this.listenKeys) {
+      if (entry.expires >= now) continue;
+      this.publish(key, { e: "listenKeyExpired", E: now, listenKey: key });
+      this.removeListenKey(key, "listenKey expired");
+    }
+  }
+
+  private removeListenKey(key: string, reason: string): void {
+    const entry = this.listenKeys.get(key);
+    if (!entry) return;
     this.listenKeys.delete(key);
-    this.keysOfUser.get(userId)?.delete(key);
-    for (const s of this.subscribers.get(key) ?? []) s.socket.close(4001, "listenKey closed");
+    const keys = this.keysOfUser.get(entry.userId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.keysOfUser.delete(entry.userId);
+    for (const s of this.subscribers.get(key) ?? []) s.socket.close(LISTEN_KEY_GONE, reason);
     this.subscribers.delete(key);
   }
 
@@ -79,18 +135,69 @@ export class StreamHub {
 
   // ---- subscriptions ----
 
-  /** Validates stream names: market streams of known symbols, or a live listen key. */
-  subscribe(socket: WebSocket, streams: string[], combined: boolean): void {
+  /**
+   * Subscribes a new connection from `ip` to `streams`: market streams of known symbols, or live
+   * listen keys, within the limits. Refused as a whole (nothing subscribed) over any of them.
+   */
+  subscribe(socket: WebSocket, ip: string, streams: string[], combined: boolean): void {
+    const limits = this.limits;
+    // No SUBSCRIBE method here: a connection names its streams, or has no use.
+    if (streams.length === 0)
+      throw new ApiError(400, -1100, "No stream named: use /ws/<stream> or /stream?streams=");
     for (const name of streams) {
       if (!this.isValidStream(name)) throw new ApiError(400, -1100, `Invalid stream name: ${name}`);
     }
-    const sub = { socket, combined };
+    if (streams.length > limits.maxStreamsPerConnection)
+      throw overLimit(`at most ${limits.maxStreamsPerConnection} streams per connection`);
+    const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
+    if (fromIp.connections >= limits.maxConnectionsPerIp)
+      throw overLimit(`at most ${limits.maxConnectionsPerIp} connections per address`);
+    if (fromIp.streams + streams.length > limits.maxStreamsPerIp)
+      throw overLimit(`at most ${limits.maxStreamsPerIp} streams per address`);
+    const users = [...new Set(streams.flatMap((name) => this.listenKeys.get(name)?.userId ?? []))];
+    for (const userId of users) {
+      if ((this.perUser.get(userId) ?? 0) >= limits.maxConnectionsPerUser)
+        throw overLimit(`at most ${limits.maxConnectionsPerUser} user data connections per user`);
+    }
+    const sub: Subscriber = { socket, combined, ip, streams, users };
+    this.perIp.set(ip, { connections: fromIp.connections + 1, streams: fromIp.streams + streams.length });
+    for (const userId of users) this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
     for (const name of streams) {
       const set = this.subscribers.get(name) ?? new Set();
       this.subscribers.set(name, set.add(sub));
     }
-    socket.on("close", () => {
-      for (const name of streams) this.subscribers.get(name)?.delete(sub);
+    socket.once("close", () => this.unsubscribe(sub));
+    this.limitIncoming(sub);
+  }
+
+  private unsubscribe(sub: Subscriber): void {
+    for (const name of sub.streams) this.subscribers.get(name)?.delete(sub);
+    const fromIp = this.perIp.get(sub.ip)!;
+    if (fromIp.connections === 1) this.perIp.delete(sub.ip);
+    else
+      this.perIp.set(sub.ip, {
+        connections: fromIp.connections - 1,
+        streams: fromIp.streams - sub.streams.length,
+      });
+    for (const userId of sub.users) {
+      const count = this.perUser.get(userId)! - 1;
+      if (count === 0) this.perUser.delete(userId);
+      else this.perUser.set(userId, count);
+    }
+  }
+
+  /** Incoming messages, counted per one-second window: a flood is a policy violation. */
+  private limitIncoming(sub: Subscriber): void {
+    let window = 0;
+    let count = 0;
+    sub.socket.on("message", () => {
+      const second = Math.floor(this.clock() / 1000);
+      if (second !== window) {
+        window = second;
+        count = 0;
+      }
+      if (++count > this.limits.maxMessagesPerSecond)
+        drop(sub.socket, `at most ${this.limits.maxMessagesPerSecond} incoming messages per second`);
     });
   }
 
@@ -109,7 +216,12 @@ export class StreamHub {
     if (!subs || subs.size === 0) return;
     const raw = JSON.stringify(data);
     const combined = `{"stream":${JSON.stringify(stream)},"data":${raw}}`;
-    for (const s of subs) s.socket.send(s.combined ? combined : raw);
+    for (const s of subs) {
+      // A reader this far behind would hold the gateway's memory hostage: it is dropped.
+      if (s.socket.bufferedAmount > this.limits.maxBufferedBytes)
+        drop(s.socket, "too slow: send buffer full");
+      else s.socket.send(s.combined ? combined : raw);
+    }
   }
 
   // ---- feeding ----
@@ -127,7 +239,7 @@ export class StreamHub {
 
   private onCommand(cmd: UbsCommand, result: CommandResult): void {
     const now = this.clock();
-    if (cmd.kind === "credit" || cmd.kind === "debit") {
+    if ((cmd.kind === "credit" || cmd.kind === "debit") && !result.repeated) {
       const asset = this.service.core.exchange.asset(cmd.asset)!;
       const delta = formatUnits(cmd.kind === "credit" ? cmd.amount : -cmd.amount, asset.decimals);
       this.publishToUser(cmd.userId, () => ({
@@ -296,6 +408,20 @@ export class StreamHub {
   }
 }
 
+function overLimit(what: string): ApiError {
+  return new ApiError(429, -1003, `Too many streams or connections: ${what}.`);
+}
+
+/**
+ * Closes with 1008 and why; a socket whose peer does not complete the close (it is not reading)
+ * is destroyed a second later, releasing what was queued for it.
+ */
+function drop(socket: WebSocket, reason: string): void {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.close(POLICY, reason);
+  setTimeout(() => socket.terminate(), 1_000).unref();
+}
+
 /** Lots filled in trades after `tradeId`: the order's cumulative quantity as of that trade is the rest. */
 function lotsFilledAfter(o: OrderRecord, tradeId: number): number {
   return o.fills.filter((f) => f.tradeId > tradeId).reduce((s, f) => s + f.qtyLots, 0);
@@ -383,22 +509,25 @@ function klineStreamView(market: Market, k: Candle, interval: KlineInterval, now
 
 /** Registers the WebSocket routes and the listen-key endpoints on the trading API. */
 export function installStreams(app: FastifyInstance, hub: StreamHub, auth: RequestAuthenticator): void {
-  app.register(websocket, { options: { maxPayload: 4096 } });
+  app.addHook("onClose", (_app, done) => {
+    hub.close();
+    done();
+  });
   app.register(async (ws) => {
-    const open = (socket: WebSocket, streams: string, combined: boolean) => {
+    const open = (socket: WebSocket, ip: string, streams: string, combined: boolean) => {
       try {
-        hub.subscribe(socket, streams.split("/").filter(Boolean), combined);
+        hub.subscribe(socket, ip, streams.split("/").filter(Boolean), combined);
       } catch (e) {
         const error = e instanceof ApiError ? e : new ApiError(400, -1000, "Invalid request");
         socket.send(JSON.stringify({ code: error.code, msg: error.message }));
-        socket.close(1008, error.message.slice(0, 120));
+        drop(socket, error.message.slice(0, 120));
       }
     };
     ws.get<{ Params: { "*": string } }>("/ws/*", { websocket: true }, (socket, req) =>
-      open(socket, req.params["*"], false),
+      open(socket, req.ip, req.params["*"], false),
     );
     ws.get<{ Querystring: { streams?: string } }>("/stream", { websocket: true }, (socket, req) =>
-      open(socket, req.query.streams ?? "", true),
+      open(socket, req.ip, req.query.streams ?? "", true),
     );
   });
   // In the query string or a form body: Binance takes either (python-binance sends a body).

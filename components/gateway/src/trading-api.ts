@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import { checkClientOrderId } from "../../domain/src/ids.ts";
@@ -17,6 +18,7 @@ import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import { aggregateTrades, selectAggTrades } from "./agg-trades.ts";
 import { RequestAuthenticator } from "./auth.ts";
+import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import {
   aggTradeView,
@@ -40,10 +42,14 @@ import { DAY, KLINE_INTERVALS, type KlineInterval, MarketStatistics, windowSizeM
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params, selectMarkets } from "./params.ts";
 import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
-import { installStreams, klineRestView, StreamHub } from "./streams.ts";
+import { installStreams, klineRestView, StreamHub, type StreamLimits } from "./streams.ts";
 
 export interface TradingApiOptions {
   readonly rateLimits: RateLimits;
+  /** Addresses or CIDR ranges of proxies whose X-Forwarded-For names the client. */
+  readonly trustedProxies: readonly string[];
+  readonly connections: ConnectionLimits;
+  readonly websocket: StreamLimits;
   readonly service: UbsCoreView;
   readonly funding: FundingPort;
   /** Orders and trades older than what UBSCore keeps in memory. */
@@ -66,9 +72,17 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   const clock = options.clock ?? Date.now;
   const auth = new RequestAuthenticator(keys, clock);
   const app = Fastify({
+    ...connectionOptions(options.connections),
+    // X-Forwarded-For is believed only from these (an ingress, a load balancer): anyone else
+    // could name any address and escape their own limits, or exhaust someone else's.
+    trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     bodyLimit: options.maxBodyBytes,
     logger: loggerOptions(options.logger),
   });
+  boundShutdown(app, options.connections.shutdownGraceMs);
+  // At the root, so that its hooks see every upgrade request, those no route takes included
+  // (their sockets are closed after the 404, not left open for a stop to wait on).
+  app.register(websocket, { options: { maxPayload: 4096 } });
   installErrorHandling(app, options.maxBodyBytes);
   // Binance takes parameters as a query string or a form body, never JSON. Clients that label
   // every request JSON (Binance's Python connector) send an empty body with the parameters in
@@ -82,7 +96,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     body === "" ? done(null, "") : done(errors.unsupportedMedia()),
   );
   const limiter = new RateLimiter(options.rateLimits, clock);
-  installRateLimit(app, limiter);
+  installRateLimit(app, limiter, clock);
   // Route schemas document; Params validates (so errors carry Binance codes).
   app.setValidatorCompiler(() => () => true);
   installOpenApi(
@@ -92,7 +106,11 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     "apiKey",
   );
   const submit = submitter(options.backendTimeoutMs ?? 10_000);
-  app.register(async (api) => tradingRoutes(api, service, options.history, auth, clock, limiter, submit));
+  const stats = new MarketStatistics((id) => service.core.candlesOf(id));
+  const hub = new StreamHub(service, stats, clock, options.websocket);
+  app.register(async (api) =>
+    tradingRoutes(api, service, options.history, auth, clock, limiter, submit, hub),
+  );
   app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock, submit));
   return app;
 }
@@ -105,10 +123,11 @@ function tradingRoutes(
   clock: () => number,
   limiter: Limiter,
   submit: Submitter,
+  hub: StreamHub,
 ): void {
   const core = service.core;
-  const stats = new MarketStatistics((id) => core.candlesOf(id));
-  installStreams(app, new StreamHub(service, stats, clock), auth);
+  const stats = hub.stats;
+  installStreams(app, hub, auth);
 
   const market = (params: Params): Market => {
     const symbol = params.required("symbol");
@@ -128,7 +147,7 @@ function tradingRoutes(
       const params = publicParams(req);
       const { markets } = selected(params);
       params.done();
-      return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock());
+      return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock(), limiter.describe());
     },
   );
 
@@ -354,17 +373,24 @@ function tradingRoutes(
   app.post(
     "/api/v3/order",
     { schema: signedDoc("Place an order", orderParams, ["symbol", "side", "type"], true) },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (req, reply) => {
+      const { key, params, once } = signed(req);
       const orders = limiter.newOrder(key.userId);
+      const counts = {
+        "X-MBX-ORDER-COUNT-10S": String(orders.count10s),
+        ...(orders.refusedBy === "10S" ? {} : { "X-MBX-ORDER-COUNT-1D": String(orders.count1d) }),
+      };
       if (!orders.allowed) {
-        throw new ApiError(
-          429,
-          -1015,
-          `Too many new orders; current limit is ${limiter.limits.ordersPer10s} orders per TEN_SECONDS.`,
-          { "Retry-After": String(orders.retryAfter) },
-        );
+        const [limit, per] =
+          orders.refusedBy === "10S"
+            ? [limiter.limits.ordersPer10s, "TEN_SECONDS"]
+            : [limiter.limits.ordersPerDay, "DAY"];
+        throw new ApiError(429, -1015, `Too many new orders; current limit is ${limit} orders per ${per}.`, {
+          ...counts,
+          "Retry-After": String(orders.retryAfter),
+        });
       }
+      void reply.headers(counts);
       const m = market(params);
       const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
       const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
@@ -426,6 +452,7 @@ function tradingRoutes(
           quoteUnits,
           stp,
           time: clock(),
+          ...once,
         }),
       );
       if (order!.status === "REJECTED") throw errors.wouldTake();
@@ -453,7 +480,7 @@ function tradingRoutes(
       schema: signedDoc("Cancel an order", orderRefParams, ["symbol"]),
     },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const m = market(params);
       const { orderId, clientOrderId } = orderRef(params);
       params.optional("newClientOrderId");
@@ -467,6 +494,7 @@ function tradingRoutes(
             orderId,
             clientOrderId: orderId === undefined ? clientOrderId : undefined,
             time: clock(),
+            ...once,
           }),
         errors.cancelRejected,
       );
@@ -492,11 +520,12 @@ function tradingRoutes(
     "/api/v3/openOrders",
     { schema: signedDoc("Cancel all open orders on a market", { symbol: d.symbol }, ["symbol"]) },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const m = market(params);
       params.done();
       const { orders } = await submit(
-        () => service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock() }),
+        () =>
+          service.submit({ kind: "cancelAll", userId: key.userId, symbol: m.symbol, time: clock(), ...once }),
         errors.cancelRejected,
       );
       return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
@@ -699,7 +728,7 @@ export function loggerOptions(logger: boolean | NodeJS.WritableStream | undefine
 }
 
 /** Weighs every request before it runs; over the limit it is refused with 429 and changes nothing. */
-function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
+function installRateLimit(app: FastifyInstance, limiter: Limiter, clock: () => number): void {
   // A callback hook, not an async one: a promise per request for nothing asynchronous.
   app.addHook("onRequest", (req, reply, done) => {
     const q = req.url.indexOf("?");
@@ -708,6 +737,17 @@ function installRateLimit(app: FastifyInstance, limiter: Limiter): void {
       req.ip,
       requestWeight(req.method, path, q < 0 ? "" : req.url.slice(q + 1)),
     );
+    if (verdict.banned) {
+      const until = new Date(clock() + verdict.retryAfter * 1000).toISOString();
+      return done(
+        new ApiError(
+          418,
+          -1003,
+          `Way too many requests; IP(${req.ip}) banned until ${until}. Please use the websocket for live updates to avoid bans.`,
+          { "Retry-After": String(verdict.retryAfter) },
+        ),
+      );
+    }
     void reply.header("X-MBX-USED-WEIGHT-1M", String(verdict.used));
     if (verdict.allowed) return done();
     done(
@@ -743,13 +783,13 @@ function field<T>(name: string, read: () => T): T {
 }
 
 /** Runs a change against UBSCore; its errors in Binance's terms, `unknownOrder` for -2013. */
-type Submitter = <T>(run: () => Promise<T>, unknownOrder?: () => ApiError) => Promise<T>;
+export type Submitter = <T>(run: () => Promise<T>, unknownOrder?: () => ApiError) => Promise<T>;
 
 /**
  * A change that gets no answer within `timeoutMs` (UBSCore busy, or the matching service away)
  * is answered -1007: it was sent and may still happen, as Binance says of its own timeouts.
  */
-function submitter(timeoutMs: number): Submitter {
+export function submitter(timeoutMs: number): Submitter {
   return async (run, unknownOrder) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -767,15 +807,33 @@ function submitter(timeoutMs: number): Submitter {
   };
 }
 
-/** A SIGNED request: parameters from the query string and the form body; state changes are single-use. */
+/** A SIGNED request: parameters from the query string and the form body. */
 function verifySigned(auth: RequestAuthenticator, req: FastifyRequest) {
   const body = typeof req.body === "string" ? req.body : "";
-  return auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body, req.method !== "GET");
+  return auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body);
 }
 
 function rawQuery(req: FastifyRequest): string {
   const i = req.url.indexOf("?");
   return i < 0 ? "" : req.url.slice(i + 1);
+}
+
+interface ValidationFailure extends Error {
+  readonly validation: { instancePath: string; message?: string; params: Record<string, unknown> }[];
+  readonly validationContext?: string;
+}
+
+/** A schema's refusal, naming the field (and an unknown property by its name). */
+function validationError(error: ValidationFailure): ApiError {
+  const [first] = error.validation;
+  if (!first) return new ApiError(400, -1102, error.message);
+  const where = `${error.validationContext ?? "body"}${first.instancePath.replaceAll("/", ".")}`;
+  const extra = first.params.additionalProperty;
+  const msg =
+    typeof extra === "string"
+      ? `${where}: unknown property '${extra}'.`
+      : `${where} ${first.message ?? "is not valid"}.`;
+  return new ApiError(400, -1102, msg);
 }
 
 /** Every failure, including fastify's own (body too large, bad media type), as a Binance body. */
@@ -785,7 +843,8 @@ export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number)
     if (error instanceof ApiError) api = error;
     else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") api = errors.tooLarge(maxBodyBytes);
     else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") api = errors.unsupportedMedia();
-    else if ((error as { validation?: unknown }).validation) api = new ApiError(400, -1102, error.message);
+    else if ((error as { validation?: unknown }).validation)
+      api = validationError(error as ValidationFailure);
     else if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
       api = new ApiError(400, -1100, `Malformed JSON body: ${error.message}`);
     } else if (error.statusCode && error.statusCode < 500)
@@ -835,13 +894,17 @@ function fundingRoutes(
       ),
     },
     async (req) => {
-      const { key, params } = signed(req);
+      const { key, params, once } = signed(req);
       const type = params.oneOf("type", TYPES, () => errors.invalidValue("type"));
       const symbol = params.required("asset");
       const asset = core.exchange.asset(symbol) ?? errors.invalidValue("asset").throwSelf();
       const amount = field("amount", () => parseUnits(params.required("amount"), asset.decimals, "amount"));
+      // Without a client id, the request's signature is the id: a replayed request is the same
+      // transfer (the saga answers it again), never a second one.
       const clientTranId = field("clientTranId", () =>
-        checkClientOrderId(params.optional("clientTranId") ?? `tran-${randomBytes(10).toString("hex")}`),
+        checkClientOrderId(
+          params.optional("clientTranId") ?? `sig-${Buffer.from(once.signature).toString("hex", 0, 16)}`,
+        ),
       );
       params.done();
       const record = await submit(() =>

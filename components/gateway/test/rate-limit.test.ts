@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { RateLimiter, requestWeight } from "../src/rate-limit.ts";
 
+const LIMITS = { weightPerMinute: 10, ordersPer10s: 2, ordersPerDay: 5, banAfterRefusals: 3 };
+
 describe("RateLimiter", () => {
   it("counts weight per address in fixed minute windows; a refused request counts nothing", () => {
     let now = 60_000 * 10 + 15_000;
-    const limiter = new RateLimiter({ weightPerMinute: 10, ordersPer10s: 2 }, () => now);
+    const limiter = new RateLimiter({ ...LIMITS, weightPerMinute: 10, ordersPer10s: 2 }, () => now);
     expect(limiter.request("a", 6)).toMatchObject({ allowed: true, used: 6 });
     expect(limiter.request("a", 5)).toMatchObject({ allowed: false, used: 6, retryAfter: 45 });
     expect(limiter.request("a", 4)).toMatchObject({ allowed: true, used: 10 });
@@ -15,11 +17,53 @@ describe("RateLimiter", () => {
 
   it("counts new orders per user in 10-second windows", () => {
     let now = 0;
-    const limiter = new RateLimiter({ weightPerMinute: 10, ordersPer10s: 2 }, () => now);
+    const limiter = new RateLimiter({ ...LIMITS, weightPerMinute: 10, ordersPer10s: 2 }, () => now);
     expect([1, 2, 3].map(() => limiter.newOrder(7).allowed)).toEqual([true, true, false]);
     expect(limiter.newOrder(8).allowed).toBe(true);
     now = 10_000;
     expect(limiter.newOrder(7).allowed).toBe(true);
+  });
+
+  it("counts new orders per user per day too; an order refused by one window counts in neither", () => {
+    let now = 0;
+    const limiter = new RateLimiter(LIMITS, () => now);
+    const verdicts = [];
+    for (let i = 0; i < 8; i++) {
+      now = i * 10_000;
+      verdicts.push(limiter.newOrder(7));
+    }
+    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, true, true, false, false, false]);
+    expect(verdicts[4]).toMatchObject({ count10s: 1, count1d: 5 });
+    expect(verdicts[5]).toMatchObject({ refusedBy: "1D", count10s: 0, count1d: 5 });
+    now = 24 * 3_600_000;
+    expect(limiter.newOrder(7)).toMatchObject({ allowed: true, count1d: 1 });
+  });
+
+  it("bans an address that keeps sending after its 429s, twice as long each time, then lets it back", () => {
+    let now = 0;
+    const limiter = new RateLimiter(LIMITS, () => now);
+    const bannedFor = () => {
+      limiter.request("a", 10);
+      for (let i = 0; i <= LIMITS.banAfterRefusals; i++)
+        expect(limiter.request("a", 1).banned).toBeUndefined();
+      const verdict = limiter.request("a", 1);
+      expect(verdict).toMatchObject({ allowed: false, banned: true });
+      expect(limiter.request("b", 1).allowed).toBe(true);
+      return verdict.retryAfter;
+    };
+    expect(bannedFor()).toBe(120);
+    now += 120_000;
+    expect(bannedFor()).toBe(240);
+    now += 240_000;
+    expect(limiter.request("a", 1).allowed).toBe(true);
+  });
+
+  it("describes its limits as Binance's exchangeInfo does", () => {
+    expect(new RateLimiter(LIMITS).describe()).toEqual([
+      { rateLimitType: "REQUEST_WEIGHT", interval: "MINUTE", intervalNum: 1, limit: 10 },
+      { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: 2 },
+      { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: 5 },
+    ]);
   });
 
   it("weighs requests like Binance: depth by its limit, heavy listings more", () => {

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat, truncate, unlink } from "node:fs/promis
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { BourseError, fail } from "../../domain/src/errors.ts";
-import { fsyncDir } from "./fsutil.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "./fsutil.ts";
 
 /**
  * A write-ahead journal: numbered records in segment files, each framed as
@@ -73,7 +73,7 @@ export class Journal {
   ) {}
 
   static async open(dir: string, options: JournalOptions = {}): Promise<Journal> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     const segments = await listSegments(dir);
     let next = 1;
     let tornTail: TornTail | undefined;
@@ -238,7 +238,7 @@ export class Journal {
 function openSegment(path: string, dsync: boolean): Promise<number> {
   const { O_APPEND, O_CREAT, O_DSYNC, O_WRONLY } = constants;
   const flags = O_WRONLY | O_APPEND | O_CREAT | (dsync ? O_DSYNC : 0);
-  return fsCall<number>((cb) => openFile(path, flags, 0o644, cb));
+  return fsCall<number>((cb) => openFile(path, flags, PRIVATE_FILE, cb));
 }
 
 /** A callback-style fs call as a promise: cheaper per call than node:fs/promises' FileHandle. */

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, rmSync, unlinkSync, write, writeSync } from "node:fs";
+import { PRIVATE_FILE } from "./fsutil.ts";
 
 /**
  * Where a slot's bytes are: `bytes[at .. at + slotSize)`, also through `view`, and as u32 words
@@ -219,7 +220,7 @@ export class SlotArena {
 /** Opens a new, empty file at `file` and removes its name: it lives as long as the descriptor. */
 export function openScratch(file: string): number {
   rmSync(file, { force: true });
-  const fd = openSync(file, "wx+");
+  const fd = openSync(file, "wx+", PRIVATE_FILE);
   unlinkSync(file);
   return fd;
 }

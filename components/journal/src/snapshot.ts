@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { fsyncDir } from "./fsutil.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "./fsutil.ts";
 
 /**
  * Snapshots of a state machine at a journal lsn. Written to a temporary file, fsynced, renamed
@@ -24,14 +24,14 @@ export class SnapshotStore {
    * gathered and copied in memory, and whoever produces the chunks sets the pace.
    */
   async saveChunks(lsn: number, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR });
     const header = Buffer.alloc(HEADER);
     header.writeUInt32LE(MAGIC, 0);
     header.writeBigUInt64LE(BigInt(lsn), 8);
     let crc = crc32(header.subarray(8));
     const final = join(this.dir, snapshotName(lsn));
     const tmp = `${final}.tmp`;
-    const handle = await open(tmp, "w");
+    const handle = await open(tmp, "w", PRIVATE_FILE);
     try {
       let position = HEADER;
       for await (const chunk of chunks) {

@@ -126,8 +126,12 @@ export function entriesFor(
   switch (cmd.kind) {
     case "createUser":
       return { accounts: userAccounts(exchange, cmd.userId), transfers: [] };
+    case "addUser":
+      return { accounts: userAccounts(exchange, result.userId!), transfers: [] };
     case "credit":
     case "debit": {
+      // A deposit credited already (by its id): the ledger has it.
+      if (result.repeated) return none;
       const asset = exchange.asset(cmd.asset)!;
       const [dr, cr] =
         cmd.kind === "credit"

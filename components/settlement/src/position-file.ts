@@ -1,4 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
+import { PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 
 const WIDTH = 20;
 /** How long a new position may wait to be written: a lag costs only re-sending after a crash. */
@@ -29,7 +30,7 @@ export class PositionFile {
   }
 
   static async open(path: string): Promise<PositionFile> {
-    const handle = await open(path, "a+");
+    const handle = await open(path, "a+", PRIVATE_FILE);
     const text = (await handle.readFile("utf8")).trim();
     await handle.close();
     const lsn = Number(text);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { BourseError, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { PRIVATE_DIR } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import {
   decodeAccount,
@@ -91,7 +92,7 @@ export class Settlement implements SettlementPort {
     exchange: ExchangeDefinition,
     options: SettlementOptions = {},
   ): Promise<Settlement> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
     // The queue is written, not synced, as entries come: every entry can be derived again from
     // UBSCore's journal until a UBSCore snapshot covers it, and recordedDurably() syncs the queue
     // before one is taken.

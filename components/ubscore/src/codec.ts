@@ -14,8 +14,18 @@ import type { UbsCommand } from "./types.ts";
 const JSON_V1 = 1;
 const BINARY_V2 = 2;
 
-type FieldType = "u53" | "u8" | "amount" | "str" | "optU53" | "optStr" | "bytes";
+type FieldType = "u53" | "u8" | "amount" | "str" | "optU53" | "optStr" | "bytes" | "optBytes";
 type Kind = UbsCommand["kind"];
+
+/**
+ * The signed request a command came from (types.ts, SignedOnce): optional fields appended to
+ * their kinds' layouts. A record that ends before an optional field was written without it
+ * (by a release before the field existed).
+ */
+const SIGNED_ONCE: [string, FieldType][] = [
+  ["signature", "optBytes"],
+  ["validUntil", "optU53"],
+];
 
 /** Field order per kind; the index of a kind in this table is its code: append, never reorder. */
 const LAYOUTS: [Kind, [string, FieldType][]][] = [
@@ -26,6 +36,8 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["userId", "u53"],
       ["asset", "str"],
       ["amount", "amount"],
+      // Appended: records written before it end here (see the decoder).
+      ["depositId", "optStr"],
     ],
   ],
   [
@@ -79,6 +91,7 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["quoteUnits", "amount"],
       ["stp", "u8"],
       ["time", "u53"],
+      ...SIGNED_ONCE,
     ],
   ],
   [
@@ -89,16 +102,10 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["orderId", "optU53"],
       ["clientOrderId", "optStr"],
       ["time", "u53"],
+      ...SIGNED_ONCE,
     ],
   ],
-  [
-    "cancelAll",
-    [
-      ["userId", "u53"],
-      ["symbol", "str"],
-      ["time", "u53"],
-    ],
-  ],
+  ["cancelAll", [["userId", "u53"], ["symbol", "str"], ["time", "u53"], ...SIGNED_ONCE]],
   ["halt", [["symbol", "str"]]],
   ["resume", [["symbol", "str"]]],
   [
@@ -109,6 +116,7 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["events", "bytes"],
     ],
   ],
+  ["addUser", []],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;
@@ -152,7 +160,8 @@ export function decodeCommand(bytes: Uint8Array): UbsCommand {
   const cmd: Record<string, unknown> = { kind: layout[0] };
   let o = 2;
   for (const [name, type] of layout[1]) {
-    if (type === "optU53" || type === "optStr") {
+    if (type === "optU53" || type === "optStr" || type === "optBytes") {
+      if (o === bytes.length) continue; // written before this field existed
       const present = bytes[o++];
       if (!present) continue;
     }
@@ -173,7 +182,8 @@ export function decodeCommand(bytes: Uint8Array): UbsCommand {
         o += 16;
         break;
       }
-      case "bytes": {
+      case "bytes":
+      case "optBytes": {
         const length = view.getUint32(o, true);
         // A copy as a plain Uint8Array even from a Buffer (whose slice is a view into it).
         cmd[name] = new Uint8Array(bytes.subarray(o + 4, o + 4 + length));
@@ -210,6 +220,8 @@ function sizeOf(type: FieldType, value: unknown, stringBytes: number): number {
       return value === undefined ? 1 : 3 + stringBytes;
     case "bytes":
       return 4 + (value as Uint8Array).length;
+    case "optBytes":
+      return value === undefined ? 1 : 5 + (value as Uint8Array).length;
   }
 }
 
@@ -222,7 +234,7 @@ function write(
   stringBytes: number,
   name: string,
 ): number {
-  if (type === "optU53" || type === "optStr") {
+  if (type === "optU53" || type === "optStr" || type === "optBytes") {
     out[o++] = value === undefined ? 0 : 1;
     if (value === undefined) return o;
   }
@@ -246,7 +258,8 @@ function write(
       view.setBigUint64(o + 8, v < U64 ? 0n : v >> 64n, true);
       return o + 16;
     }
-    case "bytes": {
+    case "bytes":
+    case "optBytes": {
       if (!(value instanceof Uint8Array)) fail("INTERNAL", `${name} is not bytes`);
       const b = value as Uint8Array;
       view.setUint32(o, b.length, true);

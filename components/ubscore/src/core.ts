@@ -24,7 +24,16 @@ import {
 import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import { ShardedMap } from "./sharded-map.ts";
-import type { Balance, OrderRecord, PlaceOrder, TradeRecord, UbsCommand, Withdrawal } from "./types.ts";
+import type {
+  Balance,
+  OrderRecord,
+  PlaceOrder,
+  SignedOnce,
+  TradeRecord,
+  UbsCommand,
+  Withdrawal,
+} from "./types.ts";
+import { UsedSignatures } from "./used-signatures.ts";
 
 /**
  * UBSCore's state machine: the single writer of trading balances and the pre-trade risk check,
@@ -50,6 +59,8 @@ export interface CommandResult {
   readonly events: readonly MatchingEvent[];
   readonly marketId?: number;
   readonly withdrawal?: Withdrawal;
+  /** The user an addUser created. */
+  readonly userId?: number;
   /** The command repeated an outcome that had already happened: it changed nothing. */
   readonly repeated?: boolean;
   /** An order command the matching service must now run (matching.kind service). */
@@ -123,6 +134,10 @@ export class UbsCore {
   private readonly withdrawals = new Map<string, Withdrawal>();
   /** Internal transfers applied, by sequence: a repeated transferIn/transferOut changes nothing. */
   private readonly appliedTransfers = new Set<number>();
+  /** Deposits credited with an idempotency key: id -> [userId, assetId, amount]. */
+  private readonly deposits = new Map<string, [number, number, bigint]>();
+  /** Signed requests taken, so each is taken once, whichever gateway sends it and when. */
+  private signatures = new UsedSignatures();
   private nextOrderId = 1;
   private now = 0;
 
@@ -149,15 +164,15 @@ export class UbsCore {
         if (!Number.isSafeInteger(cmd.userId) || cmd.userId <= 0)
           fail("INVALID_ARGUMENT", "userId must be positive");
         if (this.users.has(cmd.userId)) fail("CONFLICT", `user ${cmd.userId} exists`);
-        this.users.add(cmd.userId);
-        this.balances.set(
-          cmd.userId,
-          this.exchange.assets.map(() => ({ available: 0n, frozen: 0n })),
-        );
-        return { events: NO_EVENTS };
+        return this.addUser(cmd.userId);
+      case "addUser":
+        return this.addUser(this.nextUserId());
       case "credit": {
-        const b = this.balance(cmd.userId, this.assetId(cmd.asset));
+        const assetId = this.assetId(cmd.asset);
+        const b = this.balance(cmd.userId, assetId);
         positiveAmount(cmd.amount);
+        if (cmd.depositId !== undefined && this.knownDeposit(cmd.userId, assetId, cmd.amount, cmd.depositId))
+          return { events: NO_EVENTS, repeated: true };
         b.available += cmd.amount;
         return { events: NO_EVENTS };
       }
@@ -208,10 +223,13 @@ export class UbsCore {
         return { events: NO_EVENTS };
       }
       case "place":
+        this.useSignature(cmd, cmd.time);
         return this.place(cmd);
       case "cancel":
+        this.useSignature(cmd, cmd.time);
         return this.cancel(cmd.userId, cmd.symbol, cmd.time, cmd.orderId, cmd.clientOrderId);
       case "cancelAll":
+        this.useSignature(cmd, cmd.time);
         return this.cancelAll(cmd.userId, cmd.symbol, cmd.time);
       case "halt":
         this.halted.add(this.market(cmd.symbol).id);
@@ -222,6 +240,42 @@ export class UbsCore {
       case "matched":
         return this.applyOutcome(cmd.marketId, cmd.seq, cmd.events);
     }
+  }
+
+  private addUser(userId: number): CommandResult {
+    this.users.add(userId);
+    this.balances.set(
+      userId,
+      this.exchange.assets.map(() => ({ available: 0n, frozen: 0n })),
+    );
+    return { events: NO_EVENTS, userId };
+  }
+
+  /**
+   * Is this deposit already credited (then true: the credit repeats it)? A known id with other
+   * terms is refused; an unknown one is remembered.
+   */
+  private knownDeposit(userId: number, assetId: number, amount: bigint, depositId: string): boolean {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(depositId)) fail("INVALID_ARGUMENT", "bad deposit id");
+    const known = this.deposits.get(depositId);
+    if (!known) {
+      this.deposits.set(depositId, [userId, assetId, amount]);
+      return false;
+    }
+    if (known[0] !== userId || known[1] !== assetId || known[2] !== amount)
+      fail("CONFLICT", `deposit ${depositId} was already credited with other terms`);
+    return true;
+  }
+
+  /**
+   * A command from a signed request takes that request, whatever its outcome: a request refused
+   * for want of funds cannot be replayed once the funds arrive.
+   */
+  private useSignature(cmd: SignedOnce, time: number): void {
+    if (cmd.signature === undefined && cmd.validUntil === undefined) return;
+    if (cmd.signature === undefined || cmd.validUntil === undefined)
+      fail("INVALID_ARGUMENT", "a signed command carries its signature and its validUntil");
+    this.signatures.use(cmd.signature, cmd.validUntil, time);
   }
 
   /**
@@ -260,7 +314,7 @@ export class UbsCore {
    */
   snapshotChunks(): Iterable<Buffer> {
     const header = {
-      version: 3,
+      version: 4,
       retention: this.retention,
       closed: this.closed.slice(this.closedHead),
       forgotten: this.forgotten,
@@ -284,6 +338,7 @@ export class UbsCore {
       halted: [...this.halted],
       withdrawals: [...this.withdrawals.values()],
       appliedTransfers: [...this.appliedTransfers],
+      signatureHorizon: this.signatures.horizonTime,
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
@@ -293,6 +348,8 @@ export class UbsCore {
     for (const id of header.closed) orders.push(this.orders.get(id)!);
     const trades = Array.from(this.trades, (list) => list ?? []); // sparse: markets by id
     const candles = Array.from(this.candles, (list) => list ?? []);
+    const signatures = this.signatures.entries();
+    const deposits = [...this.deposits];
     return (function* () {
       yield head;
       const CHUNK = 1_000;
@@ -301,6 +358,22 @@ export class UbsCore {
           orders
             .slice(i, i + CHUNK)
             .map((o) => `${stringifyExact(["o", o])}\n`)
+            .join(""),
+        );
+      }
+      for (let i = 0; i < deposits.length; i += CHUNK) {
+        yield Buffer.from(
+          deposits
+            .slice(i, i + CHUNK)
+            .map(([id, terms]) => `${stringifyExact(["d", id, ...terms])}\n`)
+            .join(""),
+        );
+      }
+      for (let i = 0; i < signatures.length; i += CHUNK) {
+        yield Buffer.from(
+          signatures
+            .slice(i, i + CHUNK)
+            .map((entry) => `${stringifyExact(["s", ...entry])}\n`)
             .join(""),
         );
       }
@@ -339,17 +412,25 @@ export class UbsCore {
     let end = buffer.indexOf(0x0a);
     // biome-ignore lint/suspicious/noExplicitAny: the header's shape is checked by its version
     const state = parseExact<any>(buffer.toString("utf8", 0, end));
-    if (state.version !== 2 && state.version !== 3)
+    if (state.version < 2 || state.version > 4)
       fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     state.orders = [];
     state.trades = [];
+    state.signatures = [];
+    state.deposits = [];
     for (let start = end + 1; start < buffer.length; start = end + 1) {
       end = buffer.indexOf(0x0a, start);
       if (end < 0) fail("CORRUPT_JOURNAL", "UBSCore snapshot ends inside a record");
-      const record = parseExact<["o", OrderRecord] | ["t", number, TradeRecord] | ["k", number, Candle]>(
-        buffer.toString("utf8", start, end),
-      );
+      const record = parseExact<
+        | ["o", OrderRecord]
+        | ["t", number, TradeRecord]
+        | ["k", number, Candle]
+        | ["s", string, number]
+        | ["d", string, number, number, bigint]
+      >(buffer.toString("utf8", start, end));
       if (record[0] === "o") state.orders.push(record[1]);
+      else if (record[0] === "s") state.signatures.push([record[1], record[2]]);
+      else if (record[0] === "d") state.deposits.push([record[1], [record[2], record[3], record[4]]]);
       else {
         const key = record[0] === "t" ? "trades" : "candles";
         state[key] ??= [];
@@ -367,7 +448,7 @@ export class UbsCore {
     retention?: Retention,
     matching?: MatchingMode,
   ): UbsCore {
-    if (state.version !== 1 && state.version !== 2 && state.version !== 3) {
+    if (![1, 2, 3, 4].includes(state.version)) {
       fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     }
     const written: MatchingMode = state.matching ?? "local";
@@ -419,6 +500,10 @@ export class UbsCore {
     for (const id of state.halted as number[]) core.halted.add(id);
     for (const w of state.withdrawals as Withdrawal[]) core.withdrawals.set(w.withdrawalId, w);
     for (const seq of state.appliedTransfers as number[]) core.appliedTransfers.add(seq);
+    // Versions before 4 kept no signatures: gateways remembered them, each its own.
+    core.signatures = UsedSignatures.restore(state.signatureHorizon ?? 0, state.signatures ?? []);
+    for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
+      core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
     core.now = state.now;
     return core;

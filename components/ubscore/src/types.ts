@@ -16,7 +16,16 @@ export type OrderStatus =
  */
 export type UbsCommand =
   | { readonly kind: "createUser"; readonly userId: number }
-  | { readonly kind: "credit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
+  /** A user with the next free id, chosen as the command runs (see CommandResult.userId). */
+  | { readonly kind: "addUser" }
+  | {
+      readonly kind: "credit";
+      readonly userId: number;
+      readonly asset: string;
+      readonly amount: bigint;
+      /** The operator's idempotency key: a credit with a known one changes nothing. */
+      readonly depositId?: string;
+    }
   | { readonly kind: "debit"; readonly userId: number; readonly asset: string; readonly amount: bigint }
   | {
       readonly kind: "holdWithdrawal";
@@ -35,15 +44,20 @@ export type UbsCommand =
       readonly amount: bigint;
     }
   | PlaceOrder
-  | {
+  | ({
       readonly kind: "cancel";
       readonly userId: number;
       readonly symbol: string;
       readonly orderId?: number;
       readonly clientOrderId?: string;
       readonly time: number;
-    }
-  | { readonly kind: "cancelAll"; readonly userId: number; readonly symbol: string; readonly time: number }
+    } & SignedOnce)
+  | ({
+      readonly kind: "cancelAll";
+      readonly userId: number;
+      readonly symbol: string;
+      readonly time: number;
+    } & SignedOnce)
   | { readonly kind: "halt" | "resume"; readonly symbol: string }
   | MatchedOutcome;
 
@@ -59,7 +73,18 @@ export interface MatchedOutcome {
   readonly events: Uint8Array;
 }
 
-export interface PlaceOrder {
+/**
+ * A command from a signed request carries the request's HMAC and the end of its recvWindow, so
+ * UBSCore takes each signed request once (see used-signatures.ts). Commands from elsewhere (the
+ * operator, tests) carry neither.
+ */
+export interface SignedOnce {
+  readonly signature?: Uint8Array;
+  /** When the request's recvWindow closes: its timestamp + recvWindow (ms). */
+  readonly validUntil?: number;
+}
+
+export interface PlaceOrder extends SignedOnce {
   readonly kind: "place";
   readonly userId: number;
   readonly symbol: string;

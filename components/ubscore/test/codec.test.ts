@@ -8,9 +8,23 @@ const id = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const amount = fc.bigInt({ min: 0n, max: (1n << 128n) - 1n });
 const text = fc.string({ unit: "grapheme", maxLength: 40 });
 const u8 = fc.integer({ min: 0, max: 255 });
+/** The signed request a command came from, or none (SignedOnce: both fields or neither). */
+const signedOnce = fc.option(
+  fc.record({ signature: fc.uint8Array({ minLength: 32, maxLength: 32 }), validUntil: id }),
+  {
+    nil: undefined,
+  },
+);
+const withOnce = <T>(arb: fc.Arbitrary<T>) =>
+  fc.tuple(arb, signedOnce).map(([cmd, once]) => (once ? { ...cmd, ...once } : cmd));
 const command: fc.Arbitrary<UbsCommand> = fc.oneof(
   fc.record({ kind: fc.constant("createUser" as const), userId: id }),
-  fc.record({ kind: fc.constantFrom("credit" as const, "debit" as const), userId: id, asset: text, amount }),
+  fc.record({ kind: fc.constant("debit" as const), userId: id, asset: text, amount }),
+  fc.record(
+    { kind: fc.constant("credit" as const), userId: id, asset: text, amount, depositId: text },
+    { requiredKeys: ["kind", "userId", "asset", "amount"] },
+  ),
+  fc.record({ kind: fc.constant("addUser" as const) }),
   fc.record({
     kind: fc.constant("holdWithdrawal" as const),
     withdrawalId: text,
@@ -29,32 +43,36 @@ const command: fc.Arbitrary<UbsCommand> = fc.oneof(
     asset: text,
     amount,
   }),
-  fc.record({
-    kind: fc.constant("place" as const),
-    userId: id,
-    symbol: text,
-    clientOrderId: text,
-    side: u8,
-    type: u8,
-    tif: u8,
-    priceTicks: id,
-    qtyLots: id,
-    quoteUnits: amount,
-    stp: u8,
-    time: id,
-  }),
-  fc.record(
-    {
-      kind: fc.constant("cancel" as const),
+  withOnce(
+    fc.record({
+      kind: fc.constant("place" as const),
       userId: id,
       symbol: text,
-      orderId: id,
       clientOrderId: text,
+      side: u8,
+      type: u8,
+      tif: u8,
+      priceTicks: id,
+      qtyLots: id,
+      quoteUnits: amount,
+      stp: u8,
       time: id,
-    },
-    { requiredKeys: ["kind", "userId", "symbol", "time"] },
+    }),
   ),
-  fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id }),
+  withOnce(
+    fc.record(
+      {
+        kind: fc.constant("cancel" as const),
+        userId: id,
+        symbol: text,
+        orderId: id,
+        clientOrderId: text,
+        time: id,
+      },
+      { requiredKeys: ["kind", "userId", "symbol", "time"] },
+    ),
+  ),
+  withOnce(fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id })),
   fc.record({ kind: fc.constantFrom("halt" as const, "resume" as const), symbol: text }),
   fc.record({ kind: fc.constant("matched" as const), marketId: id, seq: id, events: fc.uint8Array() }),
 ) as fc.Arbitrary<UbsCommand>;
@@ -78,6 +96,13 @@ describe("UBSCore command codec", () => {
     const cmd: UbsCommand = { kind: "credit", userId: 7, asset: "USDT", amount: 10n ** 30n };
     const v1 = new Uint8Array([1, ...Buffer.from(stringifyExact(cmd), "utf8")]);
     expect(decodeCommand(v1)).toEqual(cmd);
+  });
+
+  it("reads order commands written before they carried their signed request", () => {
+    const cmd: UbsCommand = { kind: "cancelAll", userId: 3, symbol: "BTCUSDT", time: 1_700_000_000_000 };
+    const encoded = encodeCommand(cmd);
+    // Then, the record ended after `time`: no presence bytes for signature and validUntil.
+    expect(decodeCommand(encoded.subarray(0, encoded.length - 2))).toEqual(cmd);
   });
 
   it("refuses unknown versions, unknown kinds and records with stray bytes", () => {

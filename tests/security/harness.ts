@@ -1,0 +1,120 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { loadConfig } from "../../components/config/src/load.ts";
+import type { BourseConfig } from "../../components/config/src/schema.ts";
+import { stringifyExact } from "../../components/domain/src/json.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { type Credentials, TestClient } from "../api/client.ts";
+
+/**
+ * The attacker suite's exchange: embedded, on loopback, with a known operator token, and a way to
+ * read everything an attack must not change (balances, orders, the journal's replay, the ledger).
+ */
+export const TOKEN = "security-suite-operator-token-0";
+
+export type Overrides = Record<string, unknown>;
+
+export async function freshDataDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "bourse-attack-"));
+}
+
+export async function exchangeConfig(dataDir: string, overrides: Overrides = {}): Promise<BourseConfig> {
+  const gateway = (overrides.gateway as Overrides | undefined) ?? {};
+  return loadConfig({
+    overrides: {
+      ...overrides,
+      dataDir,
+      demo: false,
+      gateway: { port: 0, adminPort: 0, adminToken: TOKEN, ...gateway },
+    },
+  });
+}
+
+export async function startExchange(dataDir: string, overrides: Overrides = {}): Promise<EmbeddedExchange> {
+  return startEmbeddedExchange(await exchangeConfig(dataDir, overrides), false);
+}
+
+export interface AdminReply<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export async function admin<T = Record<string, unknown>>(
+  adminUrl: string,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<AdminReply<T>> {
+  const res = await fetch(`${adminUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export type User = TestClient & { readonly credentials: Credentials; readonly userId: number };
+
+/** A user with an API key and the given deposits, through the operator API. */
+export async function newUser(
+  exchange: { adminUrl: string; tradingUrl: string },
+  deposits: Record<string, string> = { USDT: "100000" },
+): Promise<User> {
+  const created = await admin<Credentials & { userId: number }>(
+    exchange.adminUrl,
+    "POST",
+    "/admin/v1/users",
+    {},
+  );
+  expect(created.status).toBe(201);
+  for (const [asset, amount] of Object.entries(deposits)) {
+    const res = await admin(exchange.adminUrl, "POST", "/admin/v1/deposits", {
+      userId: created.body.userId,
+      asset,
+      amount,
+    });
+    expect(res.status).toBe(200);
+  }
+  return Object.assign(new TestClient(exchange.tradingUrl, created.body), {
+    userId: created.body.userId,
+  }) as User;
+}
+
+/** A LIMIT GTC buy far below the market: it rests, so it shows in open orders. */
+export function restingBuy(price = "30000", clientId?: string): Record<string, string> {
+  return {
+    symbol: "BTCUSDT",
+    side: "BUY",
+    type: "LIMIT",
+    timeInForce: "GTC",
+    quantity: "0.001",
+    price,
+    ...(clientId ? { newClientOrderId: clientId } : {}),
+  };
+}
+
+/** What no refused attack may change: every user's balances and open orders, the next order id. */
+export function stateOf(exchange: EmbeddedExchange): string {
+  const core = exchange.service.core;
+  return stringifyExact({
+    users: core.userIds().map((id) => ({
+      id,
+      balances: core.balancesOf(id),
+      open: core.openOrders(id).map((o) => ({ ...o })),
+    })),
+    fees: core.fees,
+  });
+}
+
+/** UBSCore agrees with the ledger, unit for unit. */
+export async function expectReconciled(exchange: EmbeddedExchange): Promise<void> {
+  const result = await exchange.reconcile();
+  expect(result.differences).toEqual([]);
+}

@@ -1,0 +1,205 @@
+import { connect, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { EmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../components/matching/src/protocol.ts";
+import { freshDataDir, newUser, startExchange, type User } from "./harness.ts";
+
+/**
+ * Finding 6 (and the listen keys of 8): what one client may hold open on the streams. Limits
+ * are small here so that each is reached with a handful of connections; over any of them the
+ * client is told why (a Binance error body) and the connection is closed with 1008.
+ */
+const LIMITS = {
+  maxConnectionsPerIp: 4,
+  maxConnectionsPerUser: 2,
+  maxStreamsPerConnection: 3,
+  maxStreamsPerIp: 5,
+  maxMessagesPerSecond: 3,
+  maxBufferedBytes: 64 * 1024,
+  maxListenKeysPerUser: 2,
+  listenKeyTtlMs: 1_000,
+};
+let exchange: EmbeddedExchange;
+let alice: User;
+const open: WebSocket[] = [];
+
+beforeAll(async () => {
+  exchange = await startExchange(await freshDataDir(), {
+    gateway: { websocket: LIMITS, connections: { headerTimeoutMs: 500 } },
+  });
+  alice = await newUser(exchange, { USDT: "100000000" });
+});
+
+afterAll(async () => {
+  for (const ws of open) ws.terminate();
+  await exchange.close();
+});
+
+interface Outcome {
+  readonly opened: boolean;
+  readonly messages: string[];
+  readonly closeCode?: number;
+}
+
+/** Connects to `path`; resolves once it is open and settled (refused connections close at once). */
+function stream(path: string): Promise<{ ws: WebSocket; outcome: Outcome }> {
+  const ws = new WebSocket(`${exchange.tradingUrl.replace("http", "ws")}${path}`);
+  open.push(ws);
+  const outcome: { opened: boolean; messages: string[]; closeCode?: number } = {
+    opened: false,
+    messages: [],
+  };
+  ws.on("message", (m) => outcome.messages.push(String(m)));
+  ws.on("error", () => {});
+  return new Promise((resolve) => {
+    ws.once("close", (code) => {
+      outcome.closeCode = code;
+      resolve({ ws, outcome });
+    });
+    // A connection that is kept gets no message at open; one refused gets its error first.
+    ws.once("open", () => {
+      outcome.opened = true;
+      setImmediate(() => ws.ping());
+      ws.once("pong", () => resolve({ ws, outcome }));
+    });
+  });
+}
+
+const closed = (ws: WebSocket) =>
+  ws.readyState === ws.CLOSED
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => ws.once("close", () => resolve()));
+
+describe("stream and connection caps", () => {
+  it("refuses more streams than a connection may carry", async () => {
+    const { outcome } = await stream(
+      "/stream?streams=btcusdt@depth/btcusdt@trade/ethusdt@trade/ethusdt@depth",
+    );
+    expect(outcome.closeCode).toBe(1008);
+    expect(JSON.parse(outcome.messages[0]!)).toMatchObject({ code: -1003, msg: /3 streams per connection/ });
+  });
+
+  it("refuses streams and connections over the caps per address, and frees them when closed", async () => {
+    const first = await stream("/stream?streams=btcusdt@depth/btcusdt@trade/ethusdt@trade");
+    expect(first.outcome.closeCode).toBeUndefined();
+    const tooMany = await stream("/stream?streams=ethusdt@depth/btcusdt@bookTicker/ethusdt@bookTicker");
+    expect(JSON.parse(tooMany.outcome.messages[0]!)).toMatchObject({ msg: /5 streams per address/ });
+    const kept = [first.ws];
+    for (let i = 0; i < LIMITS.maxConnectionsPerIp - 1; i++)
+      kept.push((await stream("/ws/btcusdt@trade")).ws);
+    const over = await stream("/ws/btcusdt@trade");
+    expect(over.outcome.closeCode).toBe(1008);
+    expect(JSON.parse(over.outcome.messages[0]!)).toMatchObject({ msg: /4 connections per address/ });
+    for (const ws of kept) ws.close();
+    await Promise.all(kept.map(closed));
+    const again = await stream("/ws/btcusdt@trade");
+    expect(again.outcome.closeCode).toBeUndefined();
+    again.ws.close();
+    await closed(again.ws);
+  });
+
+  it("closes a connection that sends more messages per second than allowed", async () => {
+    const { ws } = await stream("/ws/btcusdt@trade");
+    const code = new Promise((resolve) => ws.once("close", resolve));
+    for (let i = 0; i < 4 * LIMITS.maxMessagesPerSecond; i++)
+      ws.send('{"method":"LIST_SUBSCRIPTIONS","id":1}');
+    expect(await code).toBe(1008);
+  });
+});
+
+describe("slow readers", () => {
+  it("drops a subscriber that stopped reading; one that reads gets every message", async () => {
+    const streams = "/stream?streams=btcusdt@depth/btcusdt@bookTicker";
+    const slow = await stream(streams);
+    const socket = (slow.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    const fast = await stream(streams);
+    let fastBytes = 0;
+    fast.ws.on("message", (m) => {
+      fastBytes += (m as Buffer).length;
+    });
+    // Depth and ticker updates until twice what the kernel's socket buffers hold on loopback
+    // (about 4 MB) has been sent: the gateway's own buffer for the slow reader passes its limit.
+    for (let round = 0; fastBytes < 8 * 1024 * 1024; round++) {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          exchange.service.submit({
+            kind: "place",
+            userId: alice.userId,
+            symbol: "BTCUSDT",
+            clientOrderId: `slow-${round}-${i}`,
+            side: Side.Buy,
+            type: OrderType.Limit,
+            tif: TimeInForce.GTC,
+            priceTicks: 1_000_000 + round * 200 + i,
+            qtyLots: 100,
+            quoteUnits: 0n,
+            stp: SelfTradePrevention.None,
+            time: Date.now(),
+          }),
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const slowClosed = new Promise<number>((resolve) => slow.ws.once("close", resolve));
+    socket.resume();
+    expect(await slowClosed).toBeOneOf([1006, 1008]);
+    expect(slow.outcome.messages.length).toBeLessThan(fast.outcome.messages.length);
+    expect(fast.ws.readyState).toBe(fast.ws.OPEN);
+    fast.ws.close();
+    await closed(fast.ws);
+  }, 120_000);
+});
+
+describe("listen keys", () => {
+  const userStream = (user: User, method: "POST" | "PUT" | "DELETE", listenKey?: string) =>
+    fetch(`${exchange.tradingUrl}/api/v3/userDataStream${listenKey ? `?listenKey=${listenKey}` : ""}`, {
+      method,
+      headers: { "X-MBX-APIKEY": user.credentials.apiKey },
+    }).then(async (res) => ({
+      status: res.status,
+      body: (await res.json()) as { listenKey?: string; code?: number },
+    }));
+
+  it("caps listen keys per user (the newest comes back) and user data connections per user", async () => {
+    const bob = await newUser(exchange);
+    const first = (await userStream(bob, "POST")).body.listenKey!;
+    const second = (await userStream(bob, "POST")).body.listenKey!;
+    expect(second).not.toBe(first);
+    expect((await userStream(bob, "POST")).body.listenKey).toBe(second);
+    const a = await stream(`/ws/${first}`);
+    const b = await stream(`/ws/${second}`);
+    expect([a.outcome.closeCode, b.outcome.closeCode]).toEqual([undefined, undefined]);
+    const c = await stream(`/ws/${second}`);
+    expect(JSON.parse(c.outcome.messages[0]!)).toMatchObject({ msg: /2 user data connections per user/ });
+    a.ws.close();
+    b.ws.close();
+  });
+
+  it("expires a listen key not kept alive: its stream is told, then closed, and the key is gone", async () => {
+    const carol = await newUser(exchange);
+    const key = (await userStream(carol, "POST")).body.listenKey!;
+    const { ws, outcome } = await stream(`/ws/${key}`);
+    await closed(ws);
+    expect(outcome.closeCode).toBe(4001);
+    expect(JSON.parse(outcome.messages.at(-1)!)).toMatchObject({ e: "listenKeyExpired", listenKey: key });
+    expect(await userStream(carol, "PUT", key)).toMatchObject({ status: 400, body: { code: -1125 } });
+  });
+});
+
+describe("slow header senders", () => {
+  it("are cut off once the header timeout has passed", async () => {
+    const { hostname, port } = new URL(exchange.tradingUrl);
+    const socket = connect({ host: hostname, port: Number(port) });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write("GET /api/v3/ping HTTP/1.1\r\nHost: x\r\n");
+    let answer = "";
+    socket.on("data", (d) => {
+      answer += String(d);
+    });
+    socket.on("error", () => {});
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(answer).toMatch(/^HTTP\/1.1 408|^$/);
+  });
+});
