@@ -164,21 +164,38 @@ export function requestWeight(method: string, path: string, rawQuery: string): n
     }
     case "GET /api/v3/exchangeInfo":
     case "GET /api/v3/account":
+    case "GET /api/v3/account/commission":
     case "GET /api/v3/allOrders":
     case "GET /api/v3/myTrades":
       return 20;
     case "GET /api/v3/openOrders":
       return query().has("symbol") ? 6 : 80;
-    case "GET /api/v3/ticker/24hr":
-      return query().has("symbol") ? 2 : 80;
-    case "GET /api/v3/klines":
-    case "GET /api/v3/trades":
+    case "GET /api/v3/ticker/24hr": {
+      const n = symbolCount(query());
+      return n === undefined ? 80 : n <= 20 ? 2 : n <= 100 ? 40 : 80;
+    }
+    case "GET /api/v3/ticker":
+    case "GET /api/v3/ticker/tradingDay":
+      return Math.min(200, 4 * (symbolCount(query()) ?? 1));
     case "GET /api/v3/ticker/bookTicker":
     case "GET /api/v3/ticker/price":
+      return query().has("symbol") ? 2 : 4;
+    case "GET /api/v3/klines":
+    case "GET /api/v3/uiKlines":
+    case "GET /api/v3/trades":
+    case "GET /api/v3/avgPrice":
       return 2;
     case "GET /api/v3/order":
+    case "GET /api/v3/aggTrades":
       return 4;
     default:
       return 1;
   }
+}
+
+/** How many markets a request names (`symbol`: one; `symbols`: its list), undefined for all of them. */
+function symbolCount(query: URLSearchParams): number | undefined {
+  if (query.has("symbol")) return 1;
+  const list = query.get("symbols");
+  return list ? list.split(",").length : undefined;
 }

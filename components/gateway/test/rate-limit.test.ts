@@ -72,5 +72,15 @@ describe("RateLimiter", () => {
     expect(requestWeight("GET", "/api/v3/openOrders", "")).toBe(80);
     expect(requestWeight("GET", "/api/v3/openOrders", "symbol=BTCUSDT")).toBe(6);
     expect(requestWeight("POST", "/api/v3/order", "")).toBe(1);
+    const list = (n: number) =>
+      `symbols=${encodeURIComponent(JSON.stringify(Array.from({ length: n }, (_, i) => `S${i}USDT`)))}`;
+    expect(requestWeight("GET", "/api/v3/ticker/24hr", "symbol=BTCUSDT")).toBe(2);
+    expect(requestWeight("GET", "/api/v3/ticker/24hr", list(20))).toBe(2);
+    expect(requestWeight("GET", "/api/v3/ticker/24hr", list(21))).toBe(40);
+    expect(requestWeight("GET", "/api/v3/ticker/24hr", "")).toBe(80);
+    expect(requestWeight("GET", "/api/v3/ticker", list(3))).toBe(12);
+    expect(requestWeight("GET", "/api/v3/ticker", list(60))).toBe(200);
+    expect(requestWeight("GET", "/api/v3/ticker/price", list(2))).toBe(4);
+    expect(requestWeight("GET", "/api/v3/aggTrades", "symbol=BTCUSDT")).toBe(4);
   });
 });
