@@ -1,14 +1,15 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createClient } from "tigerbeetle-node";
 import { freePort } from "./ports.ts";
-import { type ServerProcess, startProcess } from "./process.ts";
+import { type ServerProcess, startProcess, waitUntil } from "./process.ts";
 
 /**
  * A real TigerBeetle: one replica (a cluster of one) on a loopback port chosen by the kernel, its
@@ -34,7 +35,11 @@ export interface TigerBeetleServer {
 }
 
 export function tigerBeetleBinary(): string {
-  return process.env.TIGERBEETLE_BIN ?? join(REPO_ROOT, "../shared/tigerbeetle/tigerbeetle");
+  const binary = process.env.TIGERBEETLE_BIN ?? join(REPO_ROOT, "../shared/tigerbeetle/tigerbeetle");
+  if (!existsSync(binary)) {
+    throw new Error(`no TigerBeetle server at ${binary}: set TIGERBEETLE_BIN to a tigerbeetle 0.17 binary`);
+  }
+  return binary;
 }
 
 export async function startTigerBeetle(): Promise<TigerBeetleServer> {
@@ -98,8 +103,13 @@ async function takesDirectIo(dir: string): Promise<boolean> {
   }
 }
 
-/** Waits until the replica answers a client's request (a lookup), or fails with its log's tail. */
+/**
+ * Waits until the replica answers a client's request (a lookup), or fails with its log's tail.
+ * The port is polled first: a client started before it listens logs every refused connection.
+ */
 async function answers(clusterId: bigint, address: string, server: ServerProcess): Promise<void> {
+  const [host, port] = address.split(":") as [string, string];
+  await waitUntil("TigerBeetle", () => accepts(host, Number(port)), START_TIMEOUT_MS, server);
   const client = createClient({ cluster_id: clusterId, replica_addresses: [address] });
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -120,6 +130,16 @@ async function answers(clusterId: bigint, address: string, server: ServerProcess
     clearTimeout(timer);
     client.destroy();
   }
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 function kill(server: ServerProcess): Promise<void> {

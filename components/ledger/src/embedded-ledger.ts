@@ -56,13 +56,15 @@ export class EmbeddedLedger implements LedgerPort {
     return ledger;
   }
 
-  createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
+  async createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
+    checkWidths(batch, ACCOUNT_WIDTHS);
     return this.commit(OP_ACCOUNTS, batch, encodeAccount, (timestamp) =>
       oneStep(() => this.state.createAccounts(batch, timestamp)),
     );
   }
 
-  createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
+  async createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
+    checkWidths(batch, TRANSFER_WIDTHS);
     return this.commit(OP_TRANSFERS, batch, encodeTransfer, (timestamp, records) =>
       this.state.createTransfersInSteps(batch, timestamp, records, APPLY_STEP),
     );
@@ -165,6 +167,55 @@ export class EmbeddedLedger implements LedgerPort {
       const batch = Array.from({ length: count }, (_, i) => decodeTransfer(view, HEADER + i * EVENT_SIZE));
       // Not given the records: a journal payload need not be 8-byte aligned.
       this.state.createTransfers(batch, timestamp);
+    }
+  }
+}
+
+/** Each field's width in bits, as TigerBeetle's client checks it before sending a batch. */
+type Widths<E> = [keyof E & string, bigint][];
+const ACCOUNT_WIDTHS: Widths<Account> = [
+  ["id", 128n],
+  ["debits_pending", 128n],
+  ["debits_posted", 128n],
+  ["credits_pending", 128n],
+  ["credits_posted", 128n],
+  ["user_data_128", 128n],
+  ["user_data_64", 64n],
+  ["user_data_32", 32n],
+  ["reserved", 32n],
+  ["ledger", 32n],
+  ["code", 16n],
+  ["flags", 16n],
+  ["timestamp", 64n],
+];
+const TRANSFER_WIDTHS: Widths<Transfer> = [
+  ["id", 128n],
+  ["debit_account_id", 128n],
+  ["credit_account_id", 128n],
+  ["amount", 128n],
+  ["pending_id", 128n],
+  ["user_data_128", 128n],
+  ["user_data_64", 64n],
+  ["user_data_32", 32n],
+  ["timeout", 32n],
+  ["ledger", 32n],
+  ["code", 16n],
+  ["flags", 16n],
+  ["timestamp", 64n],
+];
+
+/**
+ * Refuses a batch with a field that is not an unsigned integer of its width (the journal's
+ * records would truncate it), as TigerBeetle's client refuses to send one; nothing is applied.
+ */
+function checkWidths<E>(batch: readonly E[], widths: Widths<E>): void {
+  for (const event of batch) {
+    for (const [field, bits] of widths) {
+      const value = event[field as keyof E];
+      const big = typeof value === "bigint" ? value : Number.isInteger(value) ? BigInt(value as number) : -1n;
+      if (big < 0n || big >> bits !== 0n) {
+        throw new BourseError("INVALID_ARGUMENT", `${field} must be an unsigned ${bits}-bit integer`);
+      }
     }
   }
 }
