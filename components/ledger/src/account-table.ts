@@ -50,6 +50,22 @@ export class AccountTable {
     return this.flagsBySlot[slot]!;
   }
 
+  /** Changes the account's flags (closing and reopening it is all TigerBeetle allows). */
+  setFlags(slot: number, flags: number): void {
+    this.flagsBySlot[slot] = flags;
+    this.records[slot] = { ...this.records[slot]!, flags };
+  }
+
+  /** The newest account's timestamp (accounts are added in timestamp order), or 0. */
+  get newestTimestamp(): bigint {
+    return this.records.at(-1)?.timestamp ?? 0n;
+  }
+
+  /** Is there an account created at `timestamp`? (a binary search: slots are in timestamp order) */
+  hasTimestamp(timestamp: bigint): boolean {
+    return hasInOrder(this.records.length, (slot) => this.records[slot]!.timestamp, timestamp);
+  }
+
   /** Index in `limbs` of a balance (DEBITS_PENDING …) of the account in `slot`. */
   balanceAt(slot: number, field: number): number {
     return slot * LIMBS_PER_ACCOUNT + field;
@@ -96,6 +112,20 @@ export class AccountTable {
     this.ledgers = startingWith(new Uint32Array(this.ledgers.length * 2), this.ledgers);
     this.flagsBySlot = startingWith(new Uint16Array(this.flagsBySlot.length * 2), this.flagsBySlot);
   }
+}
+
+/** Whether `at(0..count-1)`, ascending, holds `value`. */
+export function hasInOrder(count: number, at: (i: number) => bigint, value: bigint): boolean {
+  let lo = 0;
+  let hi = count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = at(mid);
+    if (v === value) return true;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 /** `to` (a typed array at least as long as `from`), its start overwritten with `from`. */

@@ -56,13 +56,15 @@ export class EmbeddedLedger implements LedgerPort {
     return ledger;
   }
 
-  createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
+  async createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
+    checkWidths(batch, accountFits, ACCOUNT_WIDTHS);
     return this.commit(OP_ACCOUNTS, batch, encodeAccount, (timestamp) =>
       oneStep(() => this.state.createAccounts(batch, timestamp)),
     );
   }
 
-  createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
+  async createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]> {
+    checkWidths(batch, transferFits, TRANSFER_WIDTHS);
     return this.commit(OP_TRANSFERS, batch, encodeTransfer, (timestamp, records) =>
       this.state.createTransfersInSteps(batch, timestamp, records, APPLY_STEP),
     );
@@ -167,6 +169,104 @@ export class EmbeddedLedger implements LedgerPort {
       this.state.createTransfers(batch, timestamp);
     }
   }
+}
+
+/** Each field's largest value, as TigerBeetle's client checks it before sending a batch. */
+type Widths<E> = [keyof E & string, bigint | number][];
+const U128 = (1n << 128n) - 1n;
+const U64 = (1n << 64n) - 1n;
+const U32 = 2 ** 32 - 1;
+const U16 = 2 ** 16 - 1;
+const ACCOUNT_WIDTHS: Widths<Account> = [
+  ["id", U128],
+  ["debits_pending", U128],
+  ["debits_posted", U128],
+  ["credits_pending", U128],
+  ["credits_posted", U128],
+  ["user_data_128", U128],
+  ["user_data_64", U64],
+  ["user_data_32", U32],
+  ["reserved", U32],
+  ["ledger", U32],
+  ["code", U16],
+  ["flags", U16],
+  ["timestamp", U64],
+];
+const TRANSFER_WIDTHS: Widths<Transfer> = [
+  ["id", U128],
+  ["debit_account_id", U128],
+  ["credit_account_id", U128],
+  ["amount", U128],
+  ["pending_id", U128],
+  ["user_data_128", U128],
+  ["user_data_64", U64],
+  ["user_data_32", U32],
+  ["timeout", U32],
+  ["ledger", U32],
+  ["code", U16],
+  ["flags", U16],
+  ["timestamp", U64],
+];
+
+/**
+ * Refuses a batch with a field that is not an unsigned integer of its width (the journal's
+ * records would truncate it), as TigerBeetle's client refuses to send one; nothing is applied.
+ * `fits` checks each field by name, straight-line (a loop over the field names cost ~3 ms a
+ * batch of 8,189 on the hot path); only a batch that fails is looked at again to name the field.
+ */
+function checkWidths<E>(batch: readonly E[], fits: (event: E) => boolean, widths: Widths<E>): void {
+  for (const event of batch) {
+    if (fits(event)) continue;
+    for (const [field, max] of widths) {
+      const value = event[field as keyof E] as unknown;
+      const ok = typeof max === "bigint" ? u(value, max) : uint(value, max);
+      if (!ok) throw new BourseError("INVALID_ARGUMENT", `${field} must be an unsigned integer up to ${max}`);
+    }
+  }
+}
+
+function u(value: unknown, max: bigint): boolean {
+  return typeof value === "bigint" && value >= 0n && value <= max;
+}
+
+function uint(value: unknown, max: number): boolean {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
+}
+
+function accountFits(a: Account): boolean {
+  return (
+    u(a.id, U128) &&
+    u(a.debits_pending, U128) &&
+    u(a.debits_posted, U128) &&
+    u(a.credits_pending, U128) &&
+    u(a.credits_posted, U128) &&
+    u(a.user_data_128, U128) &&
+    u(a.user_data_64, U64) &&
+    uint(a.user_data_32, U32) &&
+    uint(a.reserved, U32) &&
+    uint(a.ledger, U32) &&
+    uint(a.code, U16) &&
+    uint(a.flags, U16) &&
+    u(a.timestamp, U64)
+  );
+}
+
+function transferFits(t: Transfer): boolean {
+  return (
+    u(t.id, U128) &&
+    u(t.debit_account_id, U128) &&
+    u(t.credit_account_id, U128) &&
+    u(t.amount, U128) &&
+    u(t.pending_id, U128) &&
+    u(t.user_data_128, U128) &&
+    u(t.user_data_64, U64) &&
+    uint(t.user_data_32, U32) &&
+    uint(t.timeout, U32) &&
+    uint(t.ledger, U32) &&
+    uint(t.code, U16) &&
+    uint(t.flags, U16) &&
+    u(t.timestamp, U64)
+  );
 }
 
 /**

@@ -30,51 +30,76 @@ import {
 /**
  * TigerBeetle's state machine for accounts and transfers, in memory and deterministic: given the
  * same batches with the same timestamps it ends in the same state (which is how the durable
- * embedded ledger recovers). Implemented from TigerBeetle's documented semantics:
- * - each event gets its own timestamp (batch timestamp + index), strictly increasing;
+ * embedded ledger recovers). It follows TigerBeetle 0.17's checks in their order, proved against
+ * a real replica by the differential test (test/differential.test.ts):
+ * - each event gets its own timestamp (batch timestamp + index), strictly increasing; `created`
+ *   and `exists` report the object's timestamp (an `exists` keeps the original one);
  * - a `linked` event chains to the next; a chain succeeds or fails whole (the failing event
- *   reports its own status, the others `linked_event_failed`); a chain still open at the end of
- *   the batch fails with `linked_event_chain_open`;
- * - an event whose id exists reports `exists` if identical, else `exists_with_different_<field>`;
- * - transfers that failed for a transient reason (balance, missing account, expiry) keep their id:
- *   retrying it reports `id_already_failed`, so an id can never succeed after it failed;
+ *   reports its own status, the others `linked_event_failed`); a `linked` last event reports
+ *   `linked_event_chain_open`, even in a chain that already failed;
+ * - an event whose id exists reports `exists` if identical, else `exists_with_different_<field>`
+ *   (flags compared whole, `linked` included: it is stored);
+ * - a transfer that fails for a transient reason (missing account or pending transfer, limits,
+ *   closed account) burns its id, even inside a chain that is rolled back: retrying it reports
+ *   `id_already_failed`. Other failures (overflow, expiry, validation) leave the id free;
  * - two-phase: `pending` reserves (debits_pending/credits_pending) with an optional timeout in
- *   seconds; `post_pending_transfer` posts up to the pending amount (amount_max = all of it) and
- *   releases the rest; `void_pending_transfer` releases it; expired pending transfers are voided;
- * - `balancing_debit` / `balancing_credit` clamp the amount to what the account's limit allows.
+ *   seconds; a post moves up to the pending amount (`amount_max`: all of it) and releases the
+ *   rest; a void releases the whole pending amount (0 or `amount_max` there: the pending amount),
+ *   and stores it; post and void inherit the pending transfer's user data where theirs is zero;
+ *   expired pending transfers are voided;
+ * - `balancing_debit` / `balancing_credit` clamp the amount to what the account's limit allows;
+ * - `closing_debit` / `closing_credit` (pending only) close an account, voiding or expiry reopen
+ *   it; a closed account refuses transfers except voids;
+ * - `imported` batches carry their own past timestamps, which must never go back.
  */
 const U128_MAX = (1n << 128n) - 1n;
-const U64_MAX = (1n << 64n) - 1n;
+/** TigerBeetle's timestamps are u63: the top bit of its u64 is a tombstone. */
+const TIMESTAMP_MAX = (1n << 63n) - 1n;
 const ACCOUNT_FLAGS_KNOWN =
   AccountFlags.linked |
   AccountFlags.debits_must_not_exceed_credits |
   AccountFlags.credits_must_not_exceed_debits |
-  AccountFlags.history;
+  AccountFlags.history |
+  AccountFlags.imported |
+  AccountFlags.closed;
 const TRANSFER_FLAGS_KNOWN =
   TransferFlags.linked |
   TransferFlags.pending |
   TransferFlags.post_pending_transfer |
   TransferFlags.void_pending_transfer |
   TransferFlags.balancing_debit |
-  TransferFlags.balancing_credit;
+  TransferFlags.balancing_credit |
+  TransferFlags.closing_debit |
+  TransferFlags.closing_credit |
+  TransferFlags.imported;
 const NS_PER_SECOND = 1_000_000_000n;
 
-/** Transient failures: TigerBeetle remembers the id, so it can never succeed later. */
+/**
+ * Transient failures (TigerBeetle's own list): the id is burned, so it can never succeed later,
+ * even once the account or the funds are there.
+ */
 const TRANSIENT = new Set<CreateTransferStatus>([
   CreateTransferStatus.debit_account_not_found,
   CreateTransferStatus.credit_account_not_found,
   CreateTransferStatus.pending_transfer_not_found,
   CreateTransferStatus.exceeds_credits,
   CreateTransferStatus.exceeds_debits,
-  CreateTransferStatus.pending_transfer_expired,
-  CreateTransferStatus.overflows_debits_pending,
-  CreateTransferStatus.overflows_credits_pending,
-  CreateTransferStatus.overflows_debits_posted,
-  CreateTransferStatus.overflows_credits_posted,
-  CreateTransferStatus.overflows_debits,
-  CreateTransferStatus.overflows_credits,
-  CreateTransferStatus.overflows_timeout,
+  CreateTransferStatus.debit_account_already_closed,
+  CreateTransferStatus.credit_account_already_closed,
 ]);
+
+/** The statuses runChains reports itself, shared by both kinds of event. */
+type ChainStatuses<S> = Record<
+  | "linked_event_failed"
+  | "linked_event_chain_open"
+  | "imported_event_expected"
+  | "imported_event_not_expected"
+  | "timestamp_must_be_zero"
+  | "imported_event_timestamp_out_of_range"
+  | "imported_event_timestamp_must_not_advance"
+  | "created",
+  S
+>;
 
 type PendingState = "pending" | "posted" | "voided" | "expired";
 
@@ -150,6 +175,8 @@ export class LedgerState {
   /** Pending transfers with a timeout, by id, with the timestamp (ns) they expire at. */
   private readonly expiries = new Map<bigint, bigint>();
   private reserved = 0n;
+  /** The timestamp the event being applied reports (its own, an import's, or an existing one's). */
+  private actual = 0n;
   private readonly undo = new UndoLog();
   /** The account slots of the transfers in the batch being applied, by index (-1: not found). */
   private debitSlots = new Int32Array(0);
@@ -179,7 +206,8 @@ export class LedgerState {
   createAccounts(batch: readonly Account[], timestamp: bigint): CreateAccountResult[] {
     const results: CreateAccountResult[] = new Array(batch.length);
     const create = (a: Account, ts: bigint, undo: Undo) => this.createAccount(a, ts, undo);
-    this.runChains(batch, timestamp, create, CreateAccountStatus, results, 0, batch.length);
+    const imported = AccountFlags.imported;
+    this.runChains(batch, timestamp, create, CreateAccountStatus, imported, results, 0, batch.length);
     return results;
   }
 
@@ -212,9 +240,19 @@ export class LedgerState {
     const create = (t: Transfer, ts: bigint, undo: Undo, i: number) =>
       this.createTransfer(t, ts, undo, records, i);
     const results: CreateTransferResult[] = new Array(batch.length);
+    const imported = TransferFlags.imported;
     let from = 0;
     for (;;) {
-      from = this.runChains(batch, timestamp, create, CreateTransferStatus, results, from, from + step);
+      from = this.runChains(
+        batch,
+        timestamp,
+        create,
+        CreateTransferStatus,
+        imported,
+        results,
+        from,
+        from + step,
+      );
       if (from === batch.length) return results;
       yield;
     }
@@ -243,12 +281,14 @@ export class LedgerState {
   /**
    * Applies events from `from` on into `results` and returns where it stopped: at the first
    * event at or after `until` that is not inside a chain, or at the end of the batch.
+   * `create` leaves in `this.actual` the timestamp a `created` or `exists` event reports.
    */
-  private runChains<E extends { flags: number }, S extends number>(
+  private runChains<E extends { flags: number; timestamp: bigint }, S extends number>(
     batch: readonly E[],
     timestamp: bigint,
     create: (event: E, ts: bigint, undo: Undo, index: number) => S,
-    statuses: { created: S; linked_event_failed: S; linked_event_chain_open: S },
+    statuses: ChainStatuses<S>,
+    importedFlag: number,
     results: { timestamp: bigint; status: S }[],
     from: number,
     until: number,
@@ -256,6 +296,10 @@ export class LedgerState {
     let chainStart = -1;
     let chainFailed = false;
     const undo = this.undo;
+    // The first event decides whether the batch is imported (with timestamps of its own).
+    const imported = batch.length > 0 && (batch[0]!.flags & importedFlag) !== 0;
+    const last = batch.length - 1;
+    const batchTimestamp = timestamp + BigInt(last);
     let ts = timestamp + BigInt(from) - 1n;
     let i = from;
     for (; i < batch.length && (i < until || chainStart >= 0); i++) {
@@ -268,18 +312,26 @@ export class LedgerState {
         undo.clear();
       }
       const inChain = chainStart >= 0;
+      this.actual = ts;
       let status: S;
-      if (inChain && chainFailed) status = statuses.linked_event_failed;
-      else if (linked && i === batch.length - 1) status = statuses.linked_event_chain_open;
-      else status = create(event, ts, inChain ? undo : null, i);
-      results[i] = { timestamp: ts, status };
+      if (linked && i === last) status = statuses.linked_event_chain_open;
+      else if (chainFailed) status = statuses.linked_event_failed;
+      else {
+        status =
+          timestampStatus(event, imported, (event.flags & importedFlag) !== 0, batchTimestamp, statuses) ??
+          create(event, ts, inChain ? undo : null, i);
+      }
+      results[i] = { timestamp: this.actual, status };
       if (inChain && status !== statuses.created && !chainFailed) {
         chainFailed = true;
         undo.rollback(this.accounts, this.transfers);
         for (let j = chainStart; j < i; j++)
           results[j] = { timestamp: results[j]!.timestamp, status: statuses.linked_event_failed };
       }
-      if (inChain && !linked) chainStart = -1;
+      if (inChain && (!linked || i === last)) {
+        chainStart = -1;
+        chainFailed = false;
+      }
     }
     if (i === batch.length && timestamp + BigInt(batch.length) > this.reserved) {
       this.reserved = timestamp + BigInt(batch.length);
@@ -291,13 +343,12 @@ export class LedgerState {
 
   private createAccount(a: Account, ts: bigint, undo: Undo): CreateAccountStatus {
     const S = CreateAccountStatus;
-    if (a.timestamp !== 0n) return S.timestamp_must_be_zero;
     if (a.reserved !== 0) return S.reserved_field;
     if ((a.flags & ~ACCOUNT_FLAGS_KNOWN) !== 0) return S.reserved_flag;
     if (a.id === 0n) return S.id_must_not_be_zero;
     if (a.id === U128_MAX) return S.id_must_not_be_int_max;
     const existing = this.accounts.slotOf(a.id);
-    if (existing >= 0) return accountExists(a, this.accounts.fields(existing));
+    if (existing >= 0) return this.accountExists(a, this.accounts.fields(existing));
     if (
       (a.flags & AccountFlags.debits_must_not_exceed_credits) !== 0 &&
       (a.flags & AccountFlags.credits_must_not_exceed_debits) !== 0
@@ -310,10 +361,30 @@ export class LedgerState {
     if (a.credits_posted !== 0n) return S.credits_posted_must_be_zero;
     if (a.ledger === 0) return S.ledger_must_not_be_zero;
     if (a.code === 0) return S.code_must_not_be_zero;
-    this.accounts.add({ ...a, flags: a.flags & ~AccountFlags.linked, timestamp: ts });
+    let actual = ts;
+    if (a.flags & AccountFlags.imported) {
+      if (a.timestamp <= this.accounts.newestTimestamp || this.transfers.hasTimestamp(a.timestamp)) {
+        return S.imported_event_timestamp_must_not_regress;
+      }
+      actual = a.timestamp;
+    }
+    this.accounts.add({ ...a, timestamp: actual });
     // Undone in reverse order, so the account to remove is always the last one added.
     undo?.push(() => this.accounts.removeLast());
+    this.actual = actual;
     return S.created;
+  }
+
+  private accountExists(a: Account, e: AccountFields): CreateAccountStatus {
+    const S = CreateAccountStatus;
+    if (a.flags !== e.flags) return S.exists_with_different_flags;
+    if (a.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;
+    if (a.user_data_64 !== e.user_data_64) return S.exists_with_different_user_data_64;
+    if (a.user_data_32 !== e.user_data_32) return S.exists_with_different_user_data_32;
+    if (a.ledger !== e.ledger) return S.exists_with_different_ledger;
+    if (a.code !== e.code) return S.exists_with_different_code;
+    this.actual = e.timestamp;
+    return S.exists;
   }
 
   // ---- transfers ----
@@ -327,17 +398,17 @@ export class LedgerState {
     index: number,
   ): CreateTransferStatus {
     const S = CreateTransferStatus;
-    if (t.timestamp !== 0n) return S.timestamp_must_be_zero;
     if ((t.flags & ~TRANSFER_FLAGS_KNOWN) !== 0) return S.reserved_flag;
     if (t.id === 0n) return S.id_must_not_be_zero;
     if (t.id === U128_MAX) return S.id_must_not_be_int_max;
-    if (this.transfers.has(t.id)) return transferExists(t, this.transfers.get(t.id)!);
+    if (this.transfers.has(t.id)) return this.transferExists(t, this.transfers.get(t.id)!);
     if (this.failedTransferIds.size > 0 && this.failedTransferIds.has(t.id)) return S.id_already_failed;
-    const status = this.validateAndApply(t, ts, undo, encoded, index);
-    if (status !== S.created && TRANSIENT.has(status)) {
-      this.failedTransferIds.add(t.id);
-      undo?.push(() => this.failedTransferIds.delete(t.id));
-    }
+    const status =
+      t.flags & (TransferFlags.post_pending_transfer | TransferFlags.void_pending_transfer)
+        ? this.postOrVoid(t, ts, undo)
+        : this.validateAndApply(t, ts, undo, encoded, index);
+    // Kept even when a failing chain is rolled back, as TigerBeetle keeps it.
+    if (status !== S.created && TRANSIENT.has(status)) this.failedTransferIds.add(t.id);
     return status;
   }
 
@@ -350,20 +421,17 @@ export class LedgerState {
   ): CreateTransferStatus {
     const S = CreateTransferStatus;
     const F = TransferFlags;
-    const postOrVoid = t.flags & (F.post_pending_transfer | F.void_pending_transfer);
-    if (!atMostOneBit(t.flags & (F.pending | F.post_pending_transfer | F.void_pending_transfer))) {
-      return S.flags_are_mutually_exclusive;
-    }
-    if ((t.flags & F.balancing_debit || t.flags & F.balancing_credit) && postOrVoid)
-      return S.flags_are_mutually_exclusive;
-    if (postOrVoid) return this.postOrVoid(t, ts, undo);
     if (t.debit_account_id === 0n) return S.debit_account_id_must_not_be_zero;
     if (t.debit_account_id === U128_MAX) return S.debit_account_id_must_not_be_int_max;
     if (t.credit_account_id === 0n) return S.credit_account_id_must_not_be_zero;
     if (t.credit_account_id === U128_MAX) return S.credit_account_id_must_not_be_int_max;
     if (t.debit_account_id === t.credit_account_id) return S.accounts_must_be_different;
     if (t.pending_id !== 0n) return S.pending_id_must_be_zero;
-    if ((t.flags & F.pending) === 0 && t.timeout !== 0) return S.timeout_reserved_for_pending_transfer;
+    const pending = (t.flags & F.pending) !== 0;
+    if (!pending) {
+      if (t.timeout !== 0) return S.timeout_reserved_for_pending_transfer;
+      if (t.flags & (F.closing_debit | F.closing_credit)) return S.closing_transfer_must_be_pending;
+    }
     if (t.ledger === 0) return S.ledger_must_not_be_zero;
     if (t.code === 0) return S.code_must_not_be_zero;
     const accounts = this.accounts;
@@ -373,6 +441,14 @@ export class LedgerState {
     if (cr < 0) return S.credit_account_not_found;
     if (accounts.ledger(dr) !== accounts.ledger(cr)) return S.accounts_must_have_the_same_ledger;
     if (t.ledger !== accounts.ledger(dr)) return S.transfer_must_have_the_same_ledger_as_accounts;
+    let actual = ts;
+    if (t.flags & F.imported) {
+      const status = this.importedTransferStatus(t, dr, cr);
+      if (status !== undefined) return status;
+      actual = t.timestamp;
+    }
+    if (accounts.flags(dr) & AccountFlags.closed) return S.debit_account_already_closed;
+    if (accounts.flags(cr) & AccountFlags.closed) return S.credit_account_already_closed;
     let amount = t.amount;
     if (t.flags & F.balancing_debit) {
       const room =
@@ -388,11 +464,10 @@ export class LedgerState {
         accounts.balance(cr, CREDITS_PENDING);
       amount = min(amount, room > 0n ? room : 0n);
     }
-    const pending = (t.flags & F.pending) !== 0;
     writeU128Slots(work, AMOUNT, amount);
     const overflow = this.overflowStatus(pending, dr, cr);
     if (overflow !== undefined) return overflow;
-    if (pending && ts + BigInt(t.timeout) * NS_PER_SECOND > U64_MAX) return S.overflows_timeout;
+    if (t.timeout > 0 && actual + BigInt(t.timeout) * NS_PER_SECOND > TIMESTAMP_MAX) return S.overflows_timeout;
     const limbs = accounts.limbs;
     if (
       accounts.flags(dr) & AccountFlags.debits_must_not_exceed_credits &&
@@ -406,54 +481,80 @@ export class LedgerState {
     ) {
       return S.exceeds_debits;
     }
-    this.record(t, ts, amount, undo, encoded, index);
+    this.record(t, actual, amount, undo, encoded, index);
     this.increase(accounts.balanceAt(dr, pending ? DEBITS_PENDING : DEBITS_POSTED), undo);
     this.increase(accounts.balanceAt(cr, pending ? CREDITS_PENDING : CREDITS_POSTED), undo);
     if (pending) {
       this.pendingState.set(t.id, "pending");
       undo?.push(() => this.pendingState.delete(t.id));
       if (t.timeout > 0) {
-        this.expiries.set(t.id, ts + BigInt(t.timeout) * NS_PER_SECOND);
+        this.expiries.set(t.id, actual + BigInt(t.timeout) * NS_PER_SECOND);
         undo?.push(() => this.expiries.delete(t.id));
       }
+      if (t.flags & F.closing_debit) this.setClosed(dr, true, undo);
+      if (t.flags & F.closing_credit) this.setClosed(cr, true, undo);
     }
+    this.actual = actual;
     return S.created;
+  }
+
+  /** Why an imported transfer's own timestamp is refused, if it is. */
+  private importedTransferStatus(t: Transfer, dr: number, cr: number): CreateTransferStatus | undefined {
+    const S = CreateTransferStatus;
+    if (t.timestamp <= this.transfers.newestTimestamp || this.accounts.hasTimestamp(t.timestamp)) {
+      return S.imported_event_timestamp_must_not_regress;
+    }
+    if (t.timestamp <= this.accounts.fields(dr).timestamp) {
+      return S.imported_event_timestamp_must_postdate_debit_account;
+    }
+    if (t.timestamp <= this.accounts.fields(cr).timestamp) {
+      return S.imported_event_timestamp_must_postdate_credit_account;
+    }
+    if (t.timeout !== 0) return S.imported_event_timeout_must_be_zero;
+    return undefined;
   }
 
   /**
    * Whether adding `work[AMOUNT]` to the accounts overflows a u128 balance, in TigerBeetle's
-   * order; when it does not, leaves the debit account's debits and the credit account's credits
-   * (pending plus posted) with the amount in `work[DEBITS]` and `work[CREDITS]`.
+   * order (pending, then posted, then their sum); when it does not, leaves the debit account's
+   * debits and the credit account's credits (pending plus posted) with the amount in
+   * `work[DEBITS]` and `work[CREDITS]`.
    */
   private overflowStatus(pending: boolean, dr: number, cr: number): CreateTransferStatus | undefined {
     const S = CreateTransferStatus;
     const { accounts } = this;
     const limbs = accounts.limbs;
-    const drMoved = accounts.balanceAt(dr, pending ? DEBITS_PENDING : DEBITS_POSTED);
-    const crMoved = accounts.balanceAt(cr, pending ? CREDITS_PENDING : CREDITS_POSTED);
-    copyU128Slots(work, DEBITS, limbs, drMoved);
-    if (addU128Slots(work, DEBITS, work, AMOUNT))
-      return pending ? S.overflows_debits_pending : S.overflows_debits_posted;
-    copyU128Slots(work, CREDITS, limbs, crMoved);
-    if (addU128Slots(work, CREDITS, work, AMOUNT))
-      return pending ? S.overflows_credits_pending : S.overflows_credits_posted;
-    const drOther = accounts.balanceAt(dr, pending ? DEBITS_POSTED : DEBITS_PENDING);
-    if (addU128Slots(work, DEBITS, limbs, drOther)) return S.overflows_debits;
-    const crOther = accounts.balanceAt(cr, pending ? CREDITS_POSTED : CREDITS_PENDING);
-    if (addU128Slots(work, CREDITS, limbs, crOther)) return S.overflows_credits;
+    if (pending) {
+      copyU128Slots(work, DEBITS, limbs, accounts.balanceAt(dr, DEBITS_PENDING));
+      if (addU128Slots(work, DEBITS, work, AMOUNT)) return S.overflows_debits_pending;
+      copyU128Slots(work, CREDITS, limbs, accounts.balanceAt(cr, CREDITS_PENDING));
+      if (addU128Slots(work, CREDITS, work, AMOUNT)) return S.overflows_credits_pending;
+    }
+    copyU128Slots(work, DEBITS, limbs, accounts.balanceAt(dr, DEBITS_POSTED));
+    if (addU128Slots(work, DEBITS, work, AMOUNT)) return S.overflows_debits_posted;
+    copyU128Slots(work, CREDITS, limbs, accounts.balanceAt(cr, CREDITS_POSTED));
+    if (addU128Slots(work, CREDITS, work, AMOUNT)) return S.overflows_credits_posted;
+    if (addU128Slots(work, DEBITS, limbs, accounts.balanceAt(dr, DEBITS_PENDING))) return S.overflows_debits;
+    if (addU128Slots(work, CREDITS, limbs, accounts.balanceAt(cr, CREDITS_PENDING)))
+      return S.overflows_credits;
     return undefined;
   }
 
   private postOrVoid(t: Transfer, ts: bigint, undo: Undo): CreateTransferStatus {
     const S = CreateTransferStatus;
-    const post = (t.flags & TransferFlags.post_pending_transfer) !== 0;
+    const F = TransferFlags;
+    const post = (t.flags & F.post_pending_transfer) !== 0;
+    if (post && t.flags & F.void_pending_transfer) return S.flags_are_mutually_exclusive;
+    if (t.flags & (F.pending | F.balancing_debit | F.balancing_credit | F.closing_debit | F.closing_credit)) {
+      return S.flags_are_mutually_exclusive;
+    }
     if (t.pending_id === 0n) return S.pending_id_must_not_be_zero;
     if (t.pending_id === U128_MAX) return S.pending_id_must_not_be_int_max;
     if (t.pending_id === t.id) return S.pending_id_must_be_different;
     if (t.timeout !== 0) return S.timeout_reserved_for_pending_transfer;
     const p = this.transfers.get(t.pending_id);
     if (!p) return S.pending_transfer_not_found;
-    if ((p.flags & TransferFlags.pending) === 0) return S.pending_transfer_not_pending;
+    if ((p.flags & F.pending) === 0) return S.pending_transfer_not_pending;
     if (t.debit_account_id !== 0n && t.debit_account_id !== p.debit_account_id) {
       return S.pending_transfer_has_different_debit_account_id;
     }
@@ -462,27 +563,47 @@ export class LedgerState {
     }
     if (t.ledger !== 0 && t.ledger !== p.ledger) return S.pending_transfer_has_different_ledger;
     if (t.code !== 0 && t.code !== p.code) return S.pending_transfer_has_different_code;
-    const amount = t.amount === amount_max ? p.amount : t.amount;
-    if (post && amount > p.amount) return S.exceeds_pending_transfer_amount;
-    if (!post && t.amount !== 0n && amount !== p.amount) return S.pending_transfer_has_different_amount;
+    const amount = settledAmount(t, p);
+    if (amount > p.amount) return S.exceeds_pending_transfer_amount;
+    if (!post && amount < p.amount) return S.pending_transfer_has_different_amount;
     const state = this.pendingState.get(p.id);
     if (state === "posted") return S.pending_transfer_already_posted;
     if (state === "voided") return S.pending_transfer_already_voided;
     if (state === "expired") return S.pending_transfer_expired;
-    const posted = post ? amount : 0n;
+    if (p.timeout > 0 && p.timestamp + BigInt(p.timeout) * NS_PER_SECOND <= ts)
+      return S.pending_transfer_expired;
+    let actual = ts;
+    if (t.flags & F.imported) {
+      if (t.timestamp <= this.transfers.newestTimestamp || this.accounts.hasTimestamp(t.timestamp)) {
+        return S.imported_event_timestamp_must_not_regress;
+      }
+      actual = t.timestamp;
+    }
+    const { accounts } = this;
+    const dr = accounts.slotOf(p.debit_account_id);
+    const cr = accounts.slotOf(p.credit_account_id);
+    // The only movement a closed account allows is voiding a pending transfer.
+    if (post && accounts.flags(dr) & AccountFlags.closed) return S.debit_account_already_closed;
+    if (post && accounts.flags(cr) & AccountFlags.closed) return S.credit_account_already_closed;
     const resolved = {
       ...t,
       debit_account_id: p.debit_account_id,
       credit_account_id: p.credit_account_id,
+      user_data_128: t.user_data_128 || p.user_data_128,
+      user_data_64: t.user_data_64 || p.user_data_64,
+      user_data_32: t.user_data_32 || p.user_data_32,
       ledger: p.ledger,
       code: p.code,
     };
-    this.record(resolved, ts, posted, undo);
+    this.record(resolved, actual, amount, undo);
     this.release(p, undo);
-    const { accounts } = this;
-    writeU128Slots(work, AMOUNT, posted);
-    this.increase(accounts.balanceAt(accounts.slotOf(p.debit_account_id), DEBITS_POSTED), undo);
-    this.increase(accounts.balanceAt(accounts.slotOf(p.credit_account_id), CREDITS_POSTED), undo);
+    if (post) {
+      writeU128Slots(work, AMOUNT, amount);
+      this.increase(accounts.balanceAt(dr, DEBITS_POSTED), undo);
+      this.increase(accounts.balanceAt(cr, CREDITS_POSTED), undo);
+    } else {
+      this.reopen(p, undo);
+    }
     this.pendingState.set(p.id, post ? "posted" : "voided");
     undo?.push(() => this.pendingState.set(p.id, "pending"));
     const expiry = this.expiries.get(p.id);
@@ -490,6 +611,7 @@ export class LedgerState {
       this.expiries.delete(p.id);
       undo?.push(() => this.expiries.set(p.id, expiry));
     }
+    this.actual = actual;
     return S.created;
   }
 
@@ -497,7 +619,9 @@ export class LedgerState {
   expire(now: bigint): void {
     for (const [id, at] of this.expiries) {
       if (at > now) continue;
-      this.release(this.transfers.get(id)!, null);
+      const p = this.transfers.get(id)!;
+      this.release(p, null);
+      this.reopen(p, null);
       this.pendingState.set(id, "expired");
       this.expiries.delete(id);
     }
@@ -511,6 +635,22 @@ export class LedgerState {
     this.decrease(accounts.balanceAt(accounts.slotOf(p.credit_account_id), CREDITS_PENDING), undo);
   }
 
+  /** Reopens the accounts a pending transfer closed (it was voided or expired). */
+  private reopen(p: Transfer, undo: Undo): void {
+    const { accounts } = this;
+    if (p.flags & TransferFlags.closing_debit)
+      this.setClosed(accounts.slotOf(p.debit_account_id), false, undo);
+    if (p.flags & TransferFlags.closing_credit)
+      this.setClosed(accounts.slotOf(p.credit_account_id), false, undo);
+  }
+
+  private setClosed(slot: number, closed: boolean, undo: Undo): void {
+    const before = this.accounts.flags(slot);
+    this.accounts.setFlags(slot, closed ? before | AccountFlags.closed : before & ~AccountFlags.closed);
+    undo?.push(() => this.accounts.setFlags(slot, before));
+  }
+
+  /** Stores a created transfer with its flags as given (`linked` too, as TigerBeetle does). */
   private record(
     t: Transfer,
     ts: bigint,
@@ -519,7 +659,7 @@ export class LedgerState {
     encoded?: BigUint64Array,
     index = 0,
   ): void {
-    this.transfers.append(t, amount, t.flags & ~TransferFlags.linked, ts, encoded, index);
+    this.transfers.append(t, amount, t.flags, ts, encoded, index);
     undo?.transfer();
   }
 
@@ -534,41 +674,86 @@ export class LedgerState {
     undo?.balance(this.accounts.limbs, at);
     subtractU128Slots(this.accounts.limbs, at, work, AMOUNT);
   }
+
+  /**
+   * `exists`, or the first field that differs. Post and void compare as TigerBeetle stored them:
+   * zero accounts, ledger and code mean the pending transfer's, zero user data means inherited,
+   * and the amount is compared as it resolved (void: 0 = all; post: amount_max = all).
+   */
+  private transferExists(t: Transfer, e: Transfer): CreateTransferStatus {
+    const S = CreateTransferStatus;
+    const F = TransferFlags;
+    if (t.flags !== e.flags) return S.exists_with_different_flags;
+    if (t.pending_id !== e.pending_id) return S.exists_with_different_pending_id;
+    if (t.timeout !== e.timeout) return S.exists_with_different_timeout;
+    let status: CreateTransferStatus;
+    if (t.flags & (F.post_pending_transfer | F.void_pending_transfer)) {
+      status = postOrVoidExists(t, e, this.transfers.get(t.pending_id)!);
+    } else {
+      status = transferExists(t, e);
+    }
+    if (status === S.exists) this.actual = e.timestamp;
+    return status;
+  }
 }
 
-function accountExists(a: Account, e: AccountFields): CreateAccountStatus {
-  const S = CreateAccountStatus;
-  if ((a.flags & ~AccountFlags.linked) !== e.flags) return S.exists_with_different_flags;
-  if (a.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;
-  if (a.user_data_64 !== e.user_data_64) return S.exists_with_different_user_data_64;
-  if (a.user_data_32 !== e.user_data_32) return S.exists_with_different_user_data_32;
-  if (a.ledger !== e.ledger) return S.exists_with_different_ledger;
-  if (a.code !== e.code) return S.exists_with_different_code;
-  return S.exists;
-}
-
+/** Fields of a transfer that is neither a post nor a void against the one stored with its id. */
 function transferExists(t: Transfer, e: Transfer): CreateTransferStatus {
   const S = CreateTransferStatus;
-  if ((t.flags & ~TransferFlags.linked) !== e.flags) return S.exists_with_different_flags;
-  if (t.pending_id !== e.pending_id) return S.exists_with_different_pending_id;
-  if (t.timeout !== e.timeout) return S.exists_with_different_timeout;
-  const postOrVoid =
-    (t.flags & (TransferFlags.post_pending_transfer | TransferFlags.void_pending_transfer)) !== 0;
-  // Post/void may leave the accounts, ledger and code zero (taken from the pending transfer).
-  if (!(postOrVoid && t.debit_account_id === 0n) && t.debit_account_id !== e.debit_account_id) {
-    return S.exists_with_different_debit_account_id;
-  }
-  if (!(postOrVoid && t.credit_account_id === 0n) && t.credit_account_id !== e.credit_account_id) {
-    return S.exists_with_different_credit_account_id;
-  }
+  if (t.debit_account_id !== e.debit_account_id) return S.exists_with_different_debit_account_id;
+  if (t.credit_account_id !== e.credit_account_id) return S.exists_with_different_credit_account_id;
+  // A balancing transfer's amount is an upper limit: resent, any limit up from what moved is equal.
   const balancing = (t.flags & (TransferFlags.balancing_debit | TransferFlags.balancing_credit)) !== 0;
-  if (!balancing && !postOrVoid && t.amount !== e.amount) return S.exists_with_different_amount;
+  if (balancing ? t.amount < e.amount : t.amount !== e.amount) return S.exists_with_different_amount;
   if (t.user_data_128 !== e.user_data_128) return S.exists_with_different_user_data_128;
   if (t.user_data_64 !== e.user_data_64) return S.exists_with_different_user_data_64;
   if (t.user_data_32 !== e.user_data_32) return S.exists_with_different_user_data_32;
-  if (!(postOrVoid && t.ledger === 0) && t.ledger !== e.ledger) return S.exists_with_different_ledger;
-  if (!(postOrVoid && t.code === 0) && t.code !== e.code) return S.exists_with_different_code;
+  if (t.ledger !== e.ledger) return S.exists_with_different_ledger;
+  if (t.code !== e.code) return S.exists_with_different_code;
   return S.exists;
+}
+
+/** A post or void against the one stored with its id (`p`: the pending transfer it settled). */
+function postOrVoidExists(t: Transfer, e: Transfer, p: Transfer): CreateTransferStatus {
+  const S = CreateTransferStatus;
+  if (t.debit_account_id !== 0n && t.debit_account_id !== e.debit_account_id) {
+    return S.exists_with_different_debit_account_id;
+  }
+  if (t.credit_account_id !== 0n && t.credit_account_id !== e.credit_account_id) {
+    return S.exists_with_different_credit_account_id;
+  }
+  if (settledAmount(t, p) !== e.amount) return S.exists_with_different_amount;
+  if ((t.user_data_128 || p.user_data_128) !== e.user_data_128) return S.exists_with_different_user_data_128;
+  if ((t.user_data_64 || p.user_data_64) !== e.user_data_64) return S.exists_with_different_user_data_64;
+  if ((t.user_data_32 || p.user_data_32) !== e.user_data_32) return S.exists_with_different_user_data_32;
+  if (t.ledger !== 0 && t.ledger !== e.ledger) return S.exists_with_different_ledger;
+  if (t.code !== 0 && t.code !== e.code) return S.exists_with_different_code;
+  return S.exists;
+}
+
+/** The amount a post or void of `p` moves: a void's 0 and a post's amount_max mean all of it. */
+function settledAmount(t: Transfer, p: Transfer): bigint {
+  if (t.flags & TransferFlags.void_pending_transfer) return t.amount === 0n ? p.amount : t.amount;
+  return t.amount === amount_max ? p.amount : t.amount;
+}
+
+/**
+ * What an event's own timestamp says before it is applied: an imported batch is all imported,
+ * with timestamps in TigerBeetle's range and before the batch's; any other has timestamp zero.
+ */
+function timestampStatus<S>(
+  event: { timestamp: bigint },
+  batchImported: boolean,
+  imported: boolean,
+  batchTimestamp: bigint,
+  S: ChainStatuses<S>,
+): S | undefined {
+  if (batchImported !== imported) return imported ? S.imported_event_not_expected : S.imported_event_expected;
+  if (!imported) return event.timestamp === 0n ? undefined : S.timestamp_must_be_zero;
+  if (event.timestamp === 0n || event.timestamp > TIMESTAMP_MAX)
+    return S.imported_event_timestamp_out_of_range;
+  if (event.timestamp >= batchTimestamp) return S.imported_event_timestamp_must_not_advance;
+  return undefined;
 }
 
 /** Runs a stepwise application to its end, without pausing. */
@@ -577,10 +762,6 @@ export function runToEnd<R>(steps: Iterator<void, R>): R {
     const step = steps.next();
     if (step.done) return step.value;
   }
-}
-
-function atMostOneBit(bits: number): boolean {
-  return (bits & (bits - 1)) === 0;
 }
 
 function min(a: bigint, b: bigint): bigint {

@@ -1,4 +1,5 @@
 import type { Account, CreateAccountResult, CreateTransferResult, Transfer } from "tigerbeetle-node";
+import { type ErrorCode, isBourseError } from "../../domain/src/errors.ts";
 
 /**
  * The ledger port: TigerBeetle's client interface, which both adapters implement exactly — the
@@ -15,8 +16,23 @@ export interface LedgerPort {
 
 export type { Account, CreateAccountResult, CreateTransferResult, Transfer };
 
-/** TigerBeetle's largest batch (events per request) with its default message size. */
-export const BATCH_MAX = 8190;
+/**
+ * The most events (or ids looked up) in one request: TigerBeetle's 1 MiB message holds 8,189
+ * records of 128 bytes beside its header, and a request of 8,190 is refused whole
+ * (ERR_TOO_MUCH_DATA; measured against a 0.17.9 replica). The one limit every batch in Bourse is
+ * cut to: the embedded ledger, settlement, reconcile, the transfer saga and the benchmarks.
+ */
+export const BATCH_MAX = 8189;
+
+/**
+ * Whether a failed ledger request can never pass as it is (a conflict, a request the ledger
+ * refuses whole, a bug): stop and report it. Anything else (the ledger away or restarting) may
+ * pass if sent again: retry with backoff; every write is idempotent by id.
+ */
+export function isPermanentLedgerError(e: unknown): boolean {
+  return isBourseError(e) && PERMANENT.has(e.code);
+}
+const PERMANENT = new Set<ErrorCode>(["CONFLICT", "INVALID_ARGUMENT", "INTERNAL", "CORRUPT_JOURNAL"]);
 
 export function account(fields: Partial<Account> & Pick<Account, "id" | "ledger" | "code">): Account {
   return {

@@ -1,5 +1,6 @@
 import type { Transfer } from "tigerbeetle-node";
 import { SlotArena } from "../../journal/src/slot-arena.ts";
+import { hasInOrder } from "./account-table.ts";
 import {
   decodeTransfer,
   EVENT_SIZE,
@@ -58,6 +59,21 @@ export class TransferStore {
     if (slot < 0) return undefined;
     const { view, at } = this.records.read(slot);
     return decodeTransfer(view, at);
+  }
+
+  /** The newest transfer's timestamp (transfers are appended in timestamp order), or 0. */
+  get newestTimestamp(): bigint {
+    return this.records.count === 0 ? 0n : this.timestampAt(this.records.count - 1);
+  }
+
+  /** Is there a transfer created at `timestamp`? (a binary search; imports only, so reads are rare) */
+  hasTimestamp(timestamp: bigint): boolean {
+    return hasInOrder(this.records.count, (slot) => this.timestampAt(slot), timestamp);
+  }
+
+  private timestampAt(slot: number): bigint {
+    const { view, at } = this.records.read(slot);
+    return view.getBigUint64(at + TRANSFER_TIMESTAMP, true);
   }
 
   /**

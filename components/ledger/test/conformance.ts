@@ -8,7 +8,7 @@ import {
   TransferFlags,
 } from "tigerbeetle-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { account, type LedgerPort, transfer } from "../src/port.ts";
+import { type Account, account, BATCH_MAX, type LedgerPort, type Transfer, transfer } from "../src/port.ts";
 
 /**
  * The ledger conformance suite: the same cases against any LedgerPort. Every case uses fresh
@@ -293,6 +293,8 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
       await new Promise((r) => setTimeout(r, 2100));
       const post = settle(pending.id, amount_max, "post");
       expect(await statuses(ledger.createTransfers([post]))).toEqual([T.pending_transfer_expired]);
+      // Expiry is no transient failure: the id is not burned, and a retry says expired again.
+      expect(await statuses(ledger.createTransfers([post]))).toEqual([T.pending_transfer_expired]);
       expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 0n });
     });
 
@@ -320,7 +322,10 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
       });
       expect(await statuses(ledger.createTransfers([more]))).toEqual([T.overflows_debits_posted]);
       const pending = { ...more, id: id(), flags: TransferFlags.pending };
-      expect(await statuses(ledger.createTransfers([pending]))).toEqual([T.overflows_debits]);
+      // TigerBeetle checks the pending balance, then the posted one, then their sum.
+      expect(await statuses(ledger.createTransfers([pending]))).toEqual([T.overflows_debits_posted]);
+      // An overflow does not burn the id: the same transfer fails the same way again.
+      expect(await statuses(ledger.createTransfers([pending]))).toEqual([T.overflows_debits_posted]);
       expect((await balance(dr!)).debits_posted).toBe((1n << 128n) - 10n);
     });
 
@@ -354,6 +359,270 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
       expect(await statuses(ledger.createTransfers([sweep]))).toEqual([T.created]);
       expect((await ledger.lookupTransfers([sweep.id]))[0]!.amount).toBe(30n);
       expect(await balance(limited!)).toMatchObject({ debits_posted: 30n, credits_posted: 30n });
+    });
+
+    const move = (l: number, dr: bigint, cr: bigint, amount: bigint, fields: Partial<Transfer> = {}) =>
+      transfer({
+        id: id(),
+        debit_account_id: dr,
+        credit_account_id: cr,
+        amount,
+        ledger: l,
+        code: 1,
+        ...fields,
+      });
+
+    it("a chain that failed burns its failing id: resent after funds arrive, it fails again", async () => {
+      const {
+        ids: [funder, other],
+        ledger: l,
+      } = await accounts(2);
+      const {
+        ids: [limited],
+      } = await accounts(1, AccountFlags.debits_must_not_exceed_credits, l);
+      const chain = [
+        move(l, funder!, other!, 5n, { flags: TransferFlags.linked }),
+        move(l, limited!, funder!, 10n),
+      ];
+      expect(await statuses(ledger.createTransfers(chain))).toEqual([
+        T.linked_event_failed,
+        T.exceeds_credits,
+      ]);
+      await ledger.createTransfers([move(l, funder!, limited!, 100n)]);
+      expect(await statuses(ledger.createTransfers(chain))).toEqual([
+        T.linked_event_failed,
+        T.id_already_failed,
+      ]);
+      // The first leg only failed with its chain: its id is free.
+      expect(await statuses(ledger.createTransfers([{ ...chain[0]!, flags: 0 }]))).toEqual([T.created]);
+    });
+
+    it("a broken chain ending in an open linked event reports linked_event_chain_open last", async () => {
+      const {
+        ids: [a, b],
+        ledger: l,
+      } = await accounts(2);
+      const linked = { flags: TransferFlags.linked };
+      const batch = [move(l, a!, a!, 1n, linked), move(l, a!, b!, 1n, linked), move(l, a!, b!, 1n, linked)];
+      expect(await statuses(ledger.createTransfers(batch))).toEqual([
+        T.accounts_must_be_different,
+        T.linked_event_failed,
+        T.linked_event_chain_open,
+      ]);
+    });
+
+    it("stores the linked flag: resent without it, a transfer or an account exists with different flags", async () => {
+      const {
+        ids: [a, b],
+        ledger: l,
+      } = await accounts(2);
+      const chain = [move(l, a!, b!, 1n, { flags: TransferFlags.linked }), move(l, a!, b!, 2n)];
+      expect(await statuses(ledger.createTransfers(chain))).toEqual([T.created, T.created]);
+      expect((await ledger.lookupTransfers([chain[0]!.id]))[0]!.flags).toBe(TransferFlags.linked);
+      expect(await statuses(ledger.createTransfers([{ ...chain[0]!, flags: 0 }]))).toEqual([
+        T.exists_with_different_flags,
+      ]);
+      const linkedAccounts = [
+        account({ id: id(), ledger: l, code: 1, flags: AccountFlags.linked }),
+        account({ id: id(), ledger: l, code: 1 }),
+      ];
+      expect(await statuses(ledger.createAccounts(linkedAccounts))).toEqual([A.created, A.created]);
+      expect((await ledger.lookupAccounts([linkedAccounts[0]!.id]))[0]!.flags).toBe(AccountFlags.linked);
+      expect(await statuses(ledger.createAccounts([{ ...linkedAccounts[0]!, flags: 0 }]))).toEqual([
+        A.exists_with_different_flags,
+      ]);
+    });
+
+    it("void: amount_max or more than pending exceeds it; a stored void has the pending amount", async () => {
+      const {
+        ids: [dr, cr],
+        ledger: l,
+      } = await accounts(2);
+      const pending = move(l, dr!, cr!, 40n, { flags: TransferFlags.pending });
+      await ledger.createTransfers([pending]);
+      expect(
+        await statuses(
+          ledger.createTransfers([
+            settle(pending.id, amount_max, "void"),
+            settle(pending.id, 41n, "void"),
+            settle(pending.id, 39n, "void"),
+          ]),
+        ),
+      ).toEqual([
+        T.exceeds_pending_transfer_amount,
+        T.exceeds_pending_transfer_amount,
+        T.pending_transfer_has_different_amount,
+      ]);
+      const voided = settle(pending.id, 0n, "void");
+      expect(await statuses(ledger.createTransfers([voided]))).toEqual([T.created]);
+      expect((await ledger.lookupTransfers([voided.id]))[0]!.amount).toBe(40n);
+      expect(await balance(dr!)).toMatchObject({ debits_pending: 0n, debits_posted: 0n });
+    });
+
+    it("post and void inherit the pending transfer's user data where theirs is zero", async () => {
+      const {
+        ids: [dr, cr],
+        ledger: l,
+      } = await accounts(2);
+      const data = { user_data_128: 7n, user_data_64: 8n, user_data_32: 9 };
+      const first = move(l, dr!, cr!, 10n, { flags: TransferFlags.pending, ...data });
+      const second = move(l, dr!, cr!, 10n, { flags: TransferFlags.pending, ...data });
+      await ledger.createTransfers([first, second]);
+      const post = settle(first.id, 10n, "post");
+      const voided = { ...settle(second.id, 0n, "void"), user_data_64: 5n };
+      expect(await statuses(ledger.createTransfers([post, voided]))).toEqual([T.created, T.created]);
+      const [p, v] = await ledger.lookupTransfers([post.id, voided.id]);
+      expect(p).toMatchObject({ ...data, debit_account_id: dr!, ledger: l, code: 1 });
+      expect(v).toMatchObject({ user_data_128: 7n, user_data_64: 5n, user_data_32: 9 });
+    });
+
+    it("post, void and balancing resent with another amount exist with a different amount; exists keeps the timestamp", async () => {
+      const {
+        ids: [funder],
+        ledger: l,
+      } = await accounts(1);
+      const {
+        ids: [limited],
+      } = await accounts(1, AccountFlags.debits_must_not_exceed_credits, l);
+      await ledger.createTransfers([move(l, funder!, limited!, 30n)]);
+      const pending = move(l, funder!, limited!, 20n, { flags: TransferFlags.pending });
+      const other = move(l, funder!, limited!, 20n, { flags: TransferFlags.pending });
+      await ledger.createTransfers([pending, other]);
+      const post = settle(pending.id, 15n, "post");
+      const voided = settle(other.id, 0n, "void");
+      const sweep = move(l, limited!, funder!, 1000n, { flags: TransferFlags.balancing_debit });
+      const created = await ledger.createTransfers([post, voided, sweep]);
+      expect(created.map((r) => r.status)).toEqual([T.created, T.created, T.created]);
+      // 30 funded and 15 posted: the sweep moved 45.
+      expect((await ledger.lookupTransfers([sweep.id]))[0]!.amount).toBe(45n);
+      expect(
+        await statuses(
+          ledger.createTransfers([
+            { ...post, amount: 16n },
+            { ...voided, amount: 19n },
+            { ...sweep, amount: 44n },
+          ]),
+        ),
+      ).toEqual([
+        T.exists_with_different_amount,
+        T.exists_with_different_amount,
+        T.exists_with_different_amount,
+      ]);
+      // A void of 0 names the pending amount, as does that amount itself; a balancing limit above
+      // what moved is the same transfer. Each `exists` reports the original timestamp.
+      const again = await ledger.createTransfers([
+        voided,
+        { ...voided, amount: 20n },
+        { ...sweep, amount: 46n },
+      ]);
+      expect(again.map((r) => r.status)).toEqual([T.exists, T.exists, T.exists]);
+      expect(again.map((r) => r.timestamp)).toEqual([
+        created[1]!.timestamp,
+        created[1]!.timestamp,
+        created[2]!.timestamp,
+      ]);
+    });
+
+    it("closing: closing_debit/closing_credit (pending only) close the accounts, a void reopens them", async () => {
+      const {
+        ids: [a, b],
+        ledger: l,
+      } = await accounts(2);
+      expect(
+        await statuses(ledger.createTransfers([move(l, a!, b!, 0n, { flags: TransferFlags.closing_debit })])),
+      ).toEqual([T.closing_transfer_must_be_pending]);
+      const close = move(l, a!, b!, 0n, {
+        flags: TransferFlags.pending | TransferFlags.closing_debit | TransferFlags.closing_credit,
+      });
+      expect(await statuses(ledger.createTransfers([close]))).toEqual([T.created]);
+      expect((await balance(a!)).flags & AccountFlags.closed).toBe(AccountFlags.closed);
+      expect(await statuses(ledger.createTransfers([move(l, a!, b!, 1n), move(l, b!, a!, 1n)]))).toEqual([
+        T.debit_account_already_closed,
+        T.debit_account_already_closed,
+      ]);
+      expect(await statuses(ledger.createTransfers([settle(close.id, 0n, "void")]))).toEqual([T.created]);
+      expect((await balance(a!)).flags & AccountFlags.closed).toBe(0);
+      expect(await statuses(ledger.createTransfers([move(l, a!, b!, 1n)]))).toEqual([T.created]);
+      const closed = account({ id: id(), ledger: l, code: 1, flags: AccountFlags.closed });
+      expect(await statuses(ledger.createAccounts([closed]))).toEqual([A.created]);
+      expect(await statuses(ledger.createTransfers([move(l, a!, closed.id, 1n)]))).toEqual([
+        T.credit_account_already_closed,
+      ]);
+    });
+
+    it("imported: a batch of past timestamps that never go back, each event imported", async () => {
+      const [probe] = await ledger.createAccounts([account({ id: id(), ledger: 1, code: 1 })]);
+      const past = probe!.timestamp;
+      const l = ledgerNo();
+      const imported = (n: bigint, fields: Partial<Account> = {}) =>
+        account({
+          id: id(),
+          ledger: l,
+          code: 1,
+          flags: AccountFlags.imported,
+          timestamp: past + n,
+          ...fields,
+        });
+      const [a, b] = [imported(1n), imported(2n)];
+      const results = await ledger.createAccounts([
+        a,
+        b,
+        imported(2n),
+        account({ id: id(), ledger: l, code: 1 }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([
+        A.created,
+        A.created,
+        A.imported_event_timestamp_must_not_regress,
+        A.imported_event_expected,
+      ]);
+      expect(results[0]!.timestamp).toBe(past + 1n);
+      expect(await statuses(ledger.createAccounts([{ ...imported(3n), timestamp: 0n }]))).toEqual([
+        A.imported_event_timestamp_out_of_range,
+      ]);
+      const t = move(l, a.id, b.id, 5n, { flags: TransferFlags.imported, timestamp: past + 3n });
+      expect(
+        await statuses(
+          ledger.createTransfers([
+            t,
+            move(l, a.id, b.id, 5n, { flags: TransferFlags.imported, timestamp: past + 4n, timeout: 1 }),
+            move(l, a.id, b.id, 5n),
+          ]),
+        ),
+      ).toEqual([T.created, T.timeout_reserved_for_pending_transfer, T.imported_event_expected]);
+      expect((await ledger.lookupTransfers([t.id]))[0]!.timestamp).toBe(past + 3n);
+      expect(
+        await statuses(
+          ledger.createTransfers([
+            move(l, a.id, b.id, 5n, { flags: TransferFlags.imported, timestamp: past + 2n }),
+          ]),
+        ),
+      ).toEqual([T.imported_event_timestamp_must_not_regress]);
+    });
+
+    it("a request holds at most BATCH_MAX (8,189) events: one more is refused whole", async () => {
+      const {
+        ids: [a, b],
+        ledger: l,
+      } = await accounts(2);
+      const batch = Array.from({ length: BATCH_MAX + 1 }, () => move(l, a!, b!, 1n));
+      await expect(ledger.createTransfers(batch)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      expect(await ledger.lookupTransfers([batch[0]!.id])).toEqual([]);
+      const results = await ledger.createTransfers(batch.slice(0, BATCH_MAX));
+      expect(results.every((r) => r.status === T.created)).toBe(true);
+      expect((await balance(a!)).debits_posted).toBe(BigInt(BATCH_MAX));
+    });
+
+    it("a field out of its width is refused before anything is applied", async () => {
+      const {
+        ids: [a, b],
+        ledger: l,
+      } = await accounts(2);
+      const fine = move(l, a!, b!, 1n);
+      await expect(ledger.createTransfers([fine, move(l, a!, b!, 1n << 128n)])).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+      });
+      expect(await ledger.lookupTransfers([fine.id])).toEqual([]);
     });
 
     it("conserves money: every ledger's debits equal its credits, and limits always hold (property)", async () => {

@@ -1,19 +1,18 @@
-import { describe, it } from "vitest";
+import { afterAll, beforeAll } from "vitest";
+import { startTigerBeetle, type TigerBeetleServer } from "../../../tests/infra/tigerbeetle.ts";
 import { TigerBeetleLedger } from "../src/tigerbeetle-ledger.ts";
 import { ledgerConformance } from "./conformance.ts";
 
-/**
- * The same suite against a real TigerBeetle cluster. None can run on the development machine; the
- * k3d workflow sets TIGERBEETLE_ADDRESS (and TIGERBEETLE_CLUSTER_ID) for the cluster it starts.
- */
-const address = process.env.TIGERBEETLE_ADDRESS;
-if (address) {
-  ledgerConformance(
-    `TigerBeetle at ${address}`,
-    async () => new TigerBeetleLedger(BigInt(process.env.TIGERBEETLE_CLUSTER_ID ?? "0"), address.split(",")),
-  );
-} else {
-  describe("ledger conformance: TigerBeetle", () => {
-    it.skip("needs TIGERBEETLE_ADDRESS (set by the k3d workflow); no TigerBeetle server runs on this machine", () => {});
-  });
-}
+/** The same suite against a real TigerBeetle replica, started by the test infrastructure. */
+let server: TigerBeetleServer;
+beforeAll(async () => {
+  server = await startTigerBeetle();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+ledgerConformance(
+  "TigerBeetle (real replica)",
+  async () => new TigerBeetleLedger(server.clusterId, [server.address]),
+);

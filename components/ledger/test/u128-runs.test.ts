@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { transfer } from "../src/port.ts";
+import { BATCH_MAX, transfer } from "../src/port.ts";
 import { TransferStore } from "../src/transfer-store.ts";
 import { u128Words } from "../src/u128-index.ts";
 import { U128Runs } from "../src/u128-runs.ts";
@@ -71,8 +71,8 @@ it("moves older ids to runs on disk, still finds them, and rolls back only the n
     expect(store.get(make(i).id)).toMatchObject({ amount: BigInt(i), timestamp: BigInt(i) });
   }
   expect(store.has(make(n).id)).toBe(false);
-  store.truncate(8190);
-  expect(store.size).toBe(n - 8190);
+  store.truncate(BATCH_MAX);
+  expect(store.size).toBe(n - BATCH_MAX);
   expect(store.has(make(n - 1).id)).toBe(false);
   expect(store.has(make(n - 8191).id)).toBe(true);
   expect(readdirSync(dir)).toEqual([]);

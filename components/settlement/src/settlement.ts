@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
-import { BourseError, isBourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { PRIVATE_DIR } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
@@ -12,7 +12,13 @@ import {
   encodeAccount,
   encodeTransfer,
 } from "../../ledger/src/codec.ts";
-import { type Account, BATCH_MAX, type LedgerPort, type Transfer } from "../../ledger/src/port.ts";
+import {
+  type Account,
+  BATCH_MAX,
+  isPermanentLedgerError,
+  type LedgerPort,
+  type Transfer,
+} from "../../ledger/src/port.ts";
 import { EventType } from "../../matching/src/protocol.ts";
 import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/history-codec.ts";
 import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/port.ts";
@@ -58,6 +64,8 @@ export interface SettlementOptions {
   readonly onSettled?: (lsn: number) => void;
   /** The size of the queue's journal segments (settled ones are deleted whole). */
   readonly queueSegmentBytes?: number;
+  /** Where settlement says that it stopped, or that it retries (standard error by default). */
+  readonly log?: (line: string) => void;
 }
 
 export class Settlement implements SettlementPort {
@@ -80,6 +88,7 @@ export class Settlement implements SettlementPort {
     private readonly exchange: ExchangeDefinition,
     private readonly journal: Journal | undefined,
     private readonly onSettled: (lsn: number) => void,
+    private readonly log: (line: string) => void,
   ) {
     this.position = positionFile.initial;
     this.recorded = this.position;
@@ -105,7 +114,8 @@ export class Settlement implements SettlementPort {
           });
     const positionFile = await PositionFile.open(join(dir, "position"));
     const onSettled = options.onSettled ?? (() => {});
-    const settlement = new Settlement(positionFile, ledger, store, exchange, journal, onSettled);
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const settlement = new Settlement(positionFile, ledger, store, exchange, journal, onSettled, log);
     await settlement.checkAccounts(await ledger.createAccounts(systemAccounts(exchange)));
     await journal?.replay(1, (record) => {
       const lsn = entriesLsn(record);
@@ -187,6 +197,8 @@ export class Settlement implements SettlementPort {
   }
 
   private stop(failure: BourseError): void {
+    if (!this.failure)
+      this.log(`settlement stopped at position ${this.position}: ${failure.code}: ${failure.message}`);
     this.failure ??= failure;
     for (const w of this.waiters.splice(0)) w.reject(this.failure);
   }
@@ -214,6 +226,7 @@ export class Settlement implements SettlementPort {
         });
         this.position = batch.at(-1)!.lsn;
         batch = [];
+        if (this.lastError) this.log(`settlement: settling again, at position ${this.position}`);
         this.retries = 0;
         this.lastError = undefined;
         this.positionFile.update(this.position);
@@ -222,13 +235,16 @@ export class Settlement implements SettlementPort {
         this.notify();
       }
     } catch (e) {
-      if (isBourseError(e) && e.code === "CONFLICT") {
-        // The ledger refused money: never skip it, stop and say why.
-        this.stop(e);
+      if (isPermanentLedgerError(e)) {
+        // The ledger refused money, or a request it can never take: never skip it, and never
+        // send it again (an id that failed is burned), stop and say why.
+        this.stop(e as BourseError);
       } else if (!this.failure) {
         // The ledger or the store is unreachable (restarting, say): put the batch back and retry
         // it whole; every write is idempotent, so what already landed is answered `exists`.
         this.queue.unshift(...batch);
+        if (!this.lastError)
+          this.log(`settlement: retrying at position ${this.position}: ${(e as Error).message}`);
         this.lastError = e as Error;
         this.retries++;
         const delay = Math.min(5_000, 50 * 2 ** this.retries);

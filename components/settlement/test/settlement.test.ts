@@ -3,55 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { BATCH_MAX } from "../../ledger/src/port.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryBatch, HistoryStore } from "../../store/src/port.ts";
-import { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
-import { reconcile } from "../src/reconcile.ts";
-import { Settlement, type SettlementOptions } from "../src/settlement.ts";
-
-const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
-
-async function openAll(
-  dir: string,
-  wrap: (store: HistoryStore) => HistoryStore = (s) => s,
-  snapshotEvery = 25,
-  options: SettlementOptions = {},
-) {
-  const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
-  const store = wrap(await EmbeddedStore.open(join(dir, "store")));
-  const settlement = await Settlement.open(join(dir, "settlement"), ledger, store, exchange, options);
-  const settle = settlement.record.bind(settlement);
-  const service = await UbsCoreService.open(dir, exchange, { onReplay: settle, snapshotEvery });
-  service.onCommand(settle);
-  const check = () =>
-    service.exclusive(async () => {
-      await settlement.waitSettled(service.lastLsn);
-      return reconcile(service.core, ledger, service.lastLsn);
-    });
-  const close = async () => {
-    await service.close();
-    await settlement.close();
-  };
-  /** The store's history must be UBSCore's: every order in its latest state, every trade once. */
-  const expectHistoryMatches = async () => {
-    await settlement.waitSettled(service.lastLsn);
-    const core = service.core;
-    expect(await store.tradesByMarket(1, 1_000_000)).toEqual(core.tradesOf(1));
-    for (const userId of core.userIds()) {
-      const stored = await store.ordersByUser(userId, 1);
-      expect(stored.map((o) => [o.orderId, o.status, o.executedLots, o.cumQuote])).toEqual(
-        core.allOrders(userId, 1).map((o) => [o.orderId, o.status, o.executedLots, o.cumQuote]),
-      );
-    }
-  };
-  return { service, settlement, ledger, check, close, expectHistoryMatches };
-}
+import { exchange, funding, openAll, submit } from "./world.ts";
 
 /** The store, with `before` run ahead of each write (throwing refuses the write). */
 function beforeWrites(store: HistoryStore, before: (batch: HistoryBatch) => void): HistoryStore {
@@ -113,20 +69,6 @@ const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
     withdrawalId: fc.constantFrom("a", "b", "c"),
   }),
 );
-
-async function submit(service: UbsCoreService, cmds: UbsCommand[]): Promise<void> {
-  for (const cmd of cmds) {
-    await service.submit(cmd).catch((e) => {
-      if (!isBourseError(e) || e.code === "INTERNAL") throw e;
-    });
-  }
-}
-
-const funding: UbsCommand[] = [1, 2, 3].flatMap((userId): UbsCommand[] => [
-  { kind: "createUser", userId },
-  { kind: "credit", userId, asset: "USDT", amount: 10_000_000n * 10n ** 8n },
-  { kind: "credit", userId, asset: "BTC", amount: 100n * 10n ** 8n },
-]);
 
 describe("Settlement", () => {
   it("keeps the ledger equal to UBSCore for random flows of orders, deposits and withdrawals (property)", async () => {

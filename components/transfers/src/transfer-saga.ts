@@ -3,8 +3,7 @@ import { BourseError, fail, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
-import type { LedgerPort } from "../../ledger/src/port.ts";
-import { transfer } from "../../ledger/src/port.ts";
+import { isPermanentLedgerError, type LedgerPort, type Transfer, transfer } from "../../ledger/src/port.ts";
 import {
   reserveInternalTransfer,
   TransferCode,
@@ -34,6 +33,9 @@ import {
  * Ledger ids derive from the transfer's sequence, UBSCore applies a sequence at most once, so a
  * step repeated after a crash is answered `exists` / "already applied": nothing moves twice.
  * `recover()` (at start and on a timer) drives every unfinished transfer to a terminal state.
+ * A ledger failure that sending again cannot change (a conflict, a request refused whole) halts
+ * that transfer instead: logged with its reason, left unfinished for an operator, never sent
+ * again (a retry could only meet the id TigerBeetle burned, or the same conflict).
  */
 export type TransferType = "MAIN_FUNDING" | "FUNDING_MAIN" | "DEPOSIT_FUNDING";
 export type TransferState = "REQUESTED" | "RESERVED" | "COMMITTED" | "ROLLED_BACK";
@@ -66,12 +68,17 @@ export class TransferSaga {
   private readonly byClientId = new Map<string, number>();
   /** One driver per transfer at a time (a request and the recovery timer may both want it). */
   private readonly running = new Map<number, Promise<TransferRecord>>();
+  /** Transfers the ledger refused for good, by sequence, with why (see `halt`). */
+  private readonly halted = new Map<number, Error>();
+  /** Transfers whose last attempt failed and is retried (logged once per streak). */
+  private readonly retrying = new Set<number>();
 
   private constructor(
     private readonly journal: Journal,
     private readonly exchange: ExchangeDefinition,
     private readonly ledger: LedgerPort,
     private readonly trading: TradingBalancePort,
+    private readonly log: (line: string) => void,
   ) {}
 
   static async open(
@@ -79,9 +86,10 @@ export class TransferSaga {
     exchange: ExchangeDefinition,
     ledger: LedgerPort,
     trading: TradingBalancePort,
+    log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ): Promise<TransferSaga> {
     const journal = await Journal.open(dir);
-    const saga = new TransferSaga(journal, exchange, ledger, trading);
+    const saga = new TransferSaga(journal, exchange, ledger, trading, log);
     await journal.replay(1, (payload) => saga.remember(decode(payload)));
     return saga;
   }
@@ -99,6 +107,7 @@ export class TransferSaga {
     }
     const asset = this.exchange.asset(req.asset) ?? fail("UNKNOWN_ASSET", `unknown asset ${req.asset}`);
     if (req.amount <= 0n) fail("INVALID_ARGUMENT", "amount must be positive");
+    if (req.amount >> 128n !== 0n) fail("INVALID_ARGUMENT", "amount must fit in 128 bits");
     const record: TransferRecord = {
       ...req,
       asset: asset.symbol,
@@ -125,9 +134,15 @@ export class TransferSaga {
     return [...this.records.values()].filter((r) => !TERMINAL.includes(r.state));
   }
 
-  /** Drives every unfinished transfer to COMMITTED or ROLLED_BACK. */
+  /** Unfinished transfers the ledger refused for good: for an operator, never retried. */
+  halts(): { seq: number; reason: string }[] {
+    return [...this.halted].map(([seq, e]) => ({ seq, reason: e.message }));
+  }
+
+  /** Drives every unfinished transfer (not halted) to COMMITTED or ROLLED_BACK. */
   async recover(): Promise<void> {
     for (const r of this.unfinished()) {
+      if (this.halted.has(r.seq)) continue;
       await this.drive(r).catch(() => {
         // Left as it is (e.g. the ledger is unreachable); the next recovery pass tries again.
       });
@@ -141,18 +156,53 @@ export class TransferSaga {
 
   private drive(record: TransferRecord): Promise<TransferRecord> {
     if (TERMINAL.includes(record.state)) return Promise.resolve(record);
+    const halted = this.halted.get(record.seq);
+    if (halted) return Promise.reject(halted);
     let run = this.running.get(record.seq);
     if (!run) {
-      run = this.step(record).finally(() => this.running.delete(record.seq));
+      run = this.step(record)
+        .then(
+          (done) => {
+            if (this.retrying.delete(record.seq)) this.log(`transfer ${record.seq}: going on after a retry`);
+            return done;
+          },
+          (e: Error) => {
+            if (!this.halted.has(record.seq) && !this.retrying.has(record.seq)) {
+              this.retrying.add(record.seq);
+              this.log(`transfer ${record.seq}: will retry: ${e.message}`);
+            }
+            throw e;
+          },
+        )
+        .finally(() => this.running.delete(record.seq));
       this.running.set(record.seq, run);
     }
     return run;
   }
 
+  /** One transfer into the ledger, for transfer `r`: its status, or `r` halts if refused for good. */
+  private async send(r: TransferRecord, t: Transfer): Promise<CreateTransferStatus> {
+    try {
+      const [result] = await this.ledger.createTransfers([t]);
+      return result!.status;
+    } catch (e) {
+      if (isPermanentLedgerError(e)) this.halt(r, e as Error);
+      throw e;
+    }
+  }
+
+  private halt(r: TransferRecord, e: Error): never {
+    this.halted.set(r.seq, e);
+    this.retrying.delete(r.seq);
+    this.log(`transfer ${r.seq} halted in state ${r.state}: ${e.message}`);
+    throw e;
+  }
+
   private async step(r: TransferRecord): Promise<TransferRecord> {
     const assetId = this.exchange.asset(r.asset)!.id;
     if (r.type === "DEPOSIT_FUNDING") {
-      const [result] = await this.ledger.createTransfers([
+      const status = await this.send(
+        r,
         transfer({
           id: transferId(TransferKind.Deposit, 1, r.seq, 0),
           debit_account_id: accountId(AccountKind.Deposits, assetId),
@@ -161,8 +211,7 @@ export class TransferSaga {
           ledger: assetId,
           code: TransferCode.Deposit,
         }),
-      ]);
-      const status = result!.status;
+      );
       if (status === CreateTransferStatus.created || status === CreateTransferStatus.exists)
         return this.moveTo(r, "COMMITTED");
       return this.moveTo(r, "ROLLED_BACK", CreateTransferStatus[status]);
@@ -172,10 +221,7 @@ export class TransferSaga {
       return this.moveTo(r, refused ? "ROLLED_BACK" : "COMMITTED", refused);
     }
     if (r.state === "REQUESTED") {
-      const [result] = await this.ledger.createTransfers([
-        reserveInternalTransfer(r.seq, r.userId, assetId, r.amount),
-      ]);
-      const status = result!.status;
+      const status = await this.send(r, reserveInternalTransfer(r.seq, r.userId, assetId, r.amount));
       if (status !== CreateTransferStatus.created && status !== CreateTransferStatus.exists) {
         const reason = funded(status) ? CreateTransferStatus[status] : "insufficient funding balance";
         return this.moveTo(r, "ROLLED_BACK", reason);
@@ -184,12 +230,14 @@ export class TransferSaga {
     }
     const refused = await this.refusal(() => this.trading.transferIn(r.seq, r.userId, r.asset, r.amount));
     if (!refused) return this.moveTo(r, "COMMITTED");
-    const [voided] = await this.ledger.createTransfers([voidInternalTransfer(r.seq)]);
-    const status = voided!.status;
+    const status = await this.send(r, voidInternalTransfer(r.seq));
     if (status !== CreateTransferStatus.created && status !== CreateTransferStatus.exists) {
-      throw new BourseError(
-        "CONFLICT",
-        `cannot void internal transfer ${r.seq}: ${CreateTransferStatus[status]}`,
+      this.halt(
+        r,
+        new BourseError(
+          "CONFLICT",
+          `cannot void internal transfer ${r.seq}: ${CreateTransferStatus[status]}`,
+        ),
       );
     }
     return this.moveTo(r, "ROLLED_BACK", refused);

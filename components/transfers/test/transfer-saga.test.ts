@@ -1,12 +1,14 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TransferFlags } from "tigerbeetle-node";
 import { beforeEach, describe, expect, it } from "vitest";
 import { BourseError } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
 import { type LedgerPort, transfer } from "../../ledger/src/port.ts";
+import { postInternalTransfer } from "../../settlement/src/ledger-entries.ts";
 import { reconcile } from "../../settlement/src/reconcile.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
@@ -246,4 +248,67 @@ describe("TransferSaga", () => {
       });
     }
   }
+
+  it("a void the ledger refuses halts the transfer, loudly, and recovery never sends it again", async () => {
+    const refusing: TradingBalancePort = {
+      ...w.trading,
+      transferIn: async () => {
+        throw new BourseError("MARKET_HALTED", "transfers are suspended");
+      },
+    };
+    // Someone posted the reservation before the saga voids it: the void is refused for good.
+    let voids = 0;
+    const ledger: LedgerPort = {
+      ...w.ledger,
+      lookupAccounts: (ids) => w.ledger.lookupAccounts(ids),
+      lookupTransfers: (ids) => w.ledger.lookupTransfers(ids),
+      createAccounts: (batch) => w.ledger.createAccounts(batch),
+      close: () => w.ledger.close(),
+      async createTransfers(batch) {
+        if (batch[0]!.flags & TransferFlags.void_pending_transfer) {
+          voids++;
+          await w.ledger.createTransfers([postInternalTransfer(1, 10n * UNIT)]);
+        }
+        return w.ledger.createTransfers(batch);
+      },
+    };
+    const lines: string[] = [];
+    const saga = await TransferSaga.open(join(w.dir, "saga"), exchange, ledger, refusing, (l) =>
+      lines.push(l),
+    );
+    const req = {
+      userId: USER,
+      type: "FUNDING_MAIN" as const,
+      asset: "USDT",
+      amount: 10n * UNIT,
+      clientTranId: "h",
+      time: 1,
+    };
+    const refused = { code: "CONFLICT", message: expect.stringContaining("pending_transfer_already_posted") };
+    await expect(saga.request(req)).rejects.toMatchObject(refused);
+    expect(saga.halts()).toEqual([
+      { seq: 1, reason: expect.stringContaining("pending_transfer_already_posted") },
+    ]);
+    expect(lines).toEqual([expect.stringMatching(/^transfer 1 halted in state RESERVED: .*already_posted/)]);
+    await saga.recover();
+    await expect(saga.request(req)).rejects.toMatchObject(refused);
+    expect(voids).toBe(1);
+    expect(saga.unfinished().map((r) => r.state)).toEqual(["RESERVED"]);
+    await saga.close();
+  });
+
+  it("refuses an amount that does not fit the ledger, and records nothing", async () => {
+    const saga = await TransferSaga.open(join(w.dir, "saga"), exchange, w.ledger, w.trading);
+    const req = {
+      userId: USER,
+      type: "FUNDING_MAIN" as const,
+      asset: "USDT",
+      amount: 1n << 128n,
+      clientTranId: "w",
+      time: 1,
+    };
+    await expect(saga.request(req)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(saga.history(USER)).toEqual([]);
+    await saga.close();
+  });
 });
