@@ -225,6 +225,15 @@ export const configSchema = z
           .strict(),
       ])
       .default({ kind: "local" }),
+    /**
+     * The keys of the links between processes (one file per link, named `<client>-<server>`,
+     * 32+ bytes in hex): read from `keyDir` when set (a mounted Secret, never written), else
+     * from `<dataDir>/links`, where a missing key is generated on first start (docs/security.md).
+     */
+    links: z
+      .object({ keyDir: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
     /** Create demo users with funded accounts and print their API keys at start. */
     demo: z.boolean().default(true),
   })
