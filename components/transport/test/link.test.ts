@@ -1,8 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { connect as netConnect } from "node:net";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type MediaDriver, startMediaDriver } from "../../../tests/infra/aeron.ts";
 import { isBourseError } from "../../domain/src/errors.ts";
+import { AeronClient } from "../aeron/src/client.ts";
+import { aeronTransport } from "../aeron/src/transport.ts";
 import { type Link, type LinkRole, secureTransport } from "../src/link.ts";
 import type { Channel, Transport, TransportServer } from "../src/port.ts";
 import { tcpTransport } from "../src/tcp.ts";
@@ -226,5 +229,48 @@ describe("a man in the middle of an authenticated session", () => {
       await closed;
       expect(echo.state.received).toEqual([]);
     }
+  });
+});
+
+describe("the authenticated link over Aeron IPC, through the real media driver", () => {
+  let driver: MediaDriver;
+  let client: AeronClient;
+  beforeAll(async () => {
+    driver = await startMediaDriver();
+    client = await AeronClient.connect({ dir: driver.dir });
+  }, 300_000);
+  afterAll(async () => {
+    await client?.close();
+    await driver?.stop();
+  });
+
+  it("an Aeron peer without the key reaches no handler, gets no answer, and is dropped", async () => {
+    const aeron = aeronTransport(client, { connectTimeoutMs: 2_000 });
+    let reached = 0;
+    const server = await secureTransport(aeron, link()).listen("0", () => {
+      reached++;
+    });
+    servers.push(server);
+    // A stranger that speaks Aeron's own HELLO/WELCOME but not the link: junk, then a forged proof.
+    for (const junk of [
+      Uint8Array.of(1),
+      Buffer.concat([Buffer.of(1), randomBytes(32), Buffer.from("gateway-ubscore"), randomBytes(8)]),
+    ]) {
+      const stranger = await aeron.connect(server.address);
+      const answers: Uint8Array[] = [];
+      stranger.onMessage((m) => answers.push(m));
+      const closed = closedOf(stranger);
+      stranger.send(junk);
+      await closed;
+      expect(answers).toEqual([]);
+    }
+    // A peer with another key is refused; one with the key is served.
+    await expect(secureTransport(aeron, link(randomBytes(32))).connect(server.address)).rejects.toSatisfy(
+      (e) => isBourseError(e, "UNAUTHENTICATED"),
+    );
+    expect(reached).toBe(0);
+    const honest = await secureTransport(aeron, link()).connect(server.address);
+    await expect.poll(() => reached).toBe(1);
+    honest.close();
   });
 });
