@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { connect } from "node:net";
+import type { Transport } from "../../components/transport/src/port.ts";
 
 /**
  * Hostile peers for the internal ports: raw TCP clients that speak the transport's framing (a
@@ -33,8 +34,9 @@ const u32 = (n: number) => {
   return b;
 };
 
-/** The most a peer without the key can get: one framed CHALLENGE (nonce and the server's proof). */
-export const CHALLENGE_FRAME = 4 + 1 + 32 + 32;
+/** The most a peer without the key can get: one CHALLENGE (nonce and the server's proof), framed on TCP. */
+export const CHALLENGE = 1 + 32 + 32;
+export const CHALLENGE_FRAME = 4 + CHALLENGE;
 
 /** A HELLO of the link handshake for `linkName`, from a peer that does not hold the key. */
 export const hello = (linkName: string) =>
@@ -98,6 +100,44 @@ export async function fuzzPort(
       const answer = await rawExchange(address, frames, raw);
       conversations++;
       largestAnswer = Math.max(largestAnswer, answer.length);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return { conversations, largestAnswer };
+}
+
+/**
+ * A stranger on any transport (TCP, Aeron): connects without the link, sends `frames`, and
+ * resolves with the messages it got back once the server hangs up (or after 8 s of silence).
+ */
+export async function stranger(raw: Transport, address: string, frames: Uint8Array[]): Promise<Uint8Array[]> {
+  const channel = await raw.connect(address);
+  const answers: Uint8Array[] = [];
+  channel.onMessage((m) => answers.push(Buffer.from(m)));
+  const closed = new Promise<void>((resolve) => channel.onClose(() => resolve()));
+  const timer = setTimeout(() => channel.close(), 8_000);
+  for (const f of frames) channel.send(f);
+  await closed;
+  clearTimeout(timer);
+  return answers;
+}
+
+/** Random hostile conversations (message frames only) over `raw` until `until`; as fuzzPort. */
+export async function fuzzChannels(
+  raw: Transport,
+  address: string,
+  linkName: string,
+  known: Uint8Array[],
+  until: number,
+  parallel = 3,
+): Promise<{ conversations: number; largestAnswer: number }> {
+  let conversations = 0;
+  let largestAnswer = 0;
+  const worker = async () => {
+    while (Date.now() < until) {
+      const answers = await stranger(raw, address, randomConversation(linkName, known).frames);
+      conversations++;
+      largestAnswer = Math.max(largestAnswer, ...answers.map((a) => a.length));
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
