@@ -1,4 +1,5 @@
 import {
+  type CipherGCM,
   createCipheriv,
   createDecipheriv,
   createHmac,
@@ -23,10 +24,11 @@ import type { Channel, Transport } from "./port.ts";
  * Each side checks the other's MAC (constant time), so a peer without the key is refused whichever
  * end it plays; the labels keep a proof from being reflected back. Both derive the session's two
  * keys, one per direction, by HKDF-SHA256 from the link key with salt nc|ns: fresh per session,
- * so nothing of one session is accepted in another. Every message after it is sealed with
- * AES-256-GCM under its direction's key with its sequence number as the nonce: a message
- * replayed, reordered, altered or injected (by anyone who can write to the stream, as anyone can
- * on an Aeron log) fails to open, and the channel closes. GCM also keeps the content secret:
+ * so nothing of one session is accepted in another. Everything after it travels in records
+ * (the messages of one event-loop turn, see SecureChannel) sealed with AES-256-GCM under the
+ * direction's key with the record's sequence number as the nonce: a record replayed, reordered,
+ * altered or injected (by anyone who can write to the stream, as anyone can on an Aeron log)
+ * fails to open, and the channel closes. GCM also keeps the content secret:
  * UBSCore's stream to gateways carries users' API secrets.
  *
  * A peer that sends anything else, too much, or does not finish the handshake within
@@ -157,11 +159,21 @@ function nonce(seq: bigint): Buffer {
   return n;
 }
 
-/** A channel after the handshake: every message sealed on the way out and opened on the way in. */
+/**
+ * A channel after the handshake. Messages sent in one turn of the event loop go out together as
+ * one sealed record (each message framed by its u32 length inside it): one AES-GCM operation per
+ * record rather than per message, since each costs about 12 us of fixed overhead in Node. A
+ * record also closes when it reaches RECORD_BYTES. Each message is encrypted as it is sent, so
+ * the caller may reuse its buffer at once.
+ */
+const RECORD_BYTES = 1024 * 1024;
+
 class SecureChannel implements Channel {
   private readonly handlers = new ChannelHandlers();
   private sent = 0n;
   private received = 0n;
+  /** The record being written: its cipher and the ciphertext so far. */
+  private record: { cipher: CipherGCM; parts: Buffer[]; bytes: number } | undefined;
 
   constructor(
     private readonly raw: Channel,
@@ -173,10 +185,20 @@ class SecureChannel implements Channel {
 
   send(message: Uint8Array): void {
     if (this.handlers.closed) return;
-    const cipher = createCipheriv("aes-256-gcm", this.sendKey, nonce(this.sent++));
-    const head = cipher.update(message);
-    const tail = cipher.final();
-    this.raw.send(Buffer.concat([head, tail, cipher.getAuthTag()]));
+    if (!this.record) {
+      this.record = {
+        cipher: createCipheriv("aes-256-gcm", this.sendKey, nonce(this.sent++)),
+        parts: [],
+        bytes: 0,
+      };
+      process.nextTick(() => this.seal());
+    }
+    const { cipher, parts } = this.record;
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32LE(message.length);
+    parts.push(cipher.update(length), cipher.update(message));
+    this.record.bytes += 4 + message.length;
+    if (this.record.bytes >= RECORD_BYTES) this.seal();
   }
 
   onMessage(handler: (message: Uint8Array) => void): void {
@@ -188,25 +210,56 @@ class SecureChannel implements Channel {
   }
 
   close(): void {
+    this.seal();
     this.raw.close();
     this.handlers.finish();
   }
 
-  /** A sealed message from the peer: delivered opened, or the channel closes. */
+  /** Sends the record being written, if any. */
+  private seal(): void {
+    const record = this.record;
+    if (!record) return;
+    this.record = undefined;
+    const { cipher, parts } = record;
+    parts.push(cipher.final(), cipher.getAuthTag());
+    if (!this.handlers.closed) this.raw.send(Buffer.concat(parts));
+  }
+
+  /** A sealed record from the peer: its messages delivered, or the channel closes. */
   receive(sealed: Uint8Array): void {
     if (this.handlers.closed) return;
-    let plain: Buffer;
+    let messages: Buffer[];
     try {
       if (sealed.length < TAG) throw new Error("shorter than its tag");
       const decipher = createDecipheriv("aes-256-gcm", this.receiveKey, nonce(this.received++));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
-      plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(0, sealed.length - TAG)),
+        decipher.final(),
+      ]);
+      messages = unframe(plain);
     } catch {
-      const error = new BourseError("UNAUTHENTICATED", "a message on the link failed authentication");
+      const error = new BourseError("UNAUTHENTICATED", "a record on the link failed authentication");
       this.raw.close();
       this.handlers.finish(error);
       return;
     }
-    this.handlers.deliver(plain);
+    for (const m of messages) {
+      if (this.handlers.closed) return;
+      this.handlers.deliver(m);
+    }
   }
+}
+
+/** The messages of an opened record; a record that does not split exactly is refused. */
+function unframe(plain: Buffer): Buffer[] {
+  const messages: Buffer[] = [];
+  for (let at = 0; at < plain.length; ) {
+    if (plain.length - at < 4) throw new Error("truncated length");
+    const length = plain.readUInt32LE(at);
+    if (plain.length - at - 4 < length) throw new Error("truncated message");
+    messages.push(plain.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return messages;
 }

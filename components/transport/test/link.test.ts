@@ -189,8 +189,27 @@ describe("a man in the middle of an authenticated session", () => {
       client.send(Buffer.from(m));
       await expect.poll(() => echoed.length).toBe(before + 1);
     };
-    return { echo, client, sent, rawSend, roundTrip, holdNext: (on: boolean) => (hold = on) };
+    /** Sends `m` but keeps its sealed record off the wire (records go out at the end of the turn). */
+    const capture = async (m: string) => {
+      hold = true;
+      client.send(Buffer.from(m));
+      await new Promise((r) => setImmediate(r));
+      hold = false;
+      return sent.at(-1)!;
+    };
+    return { echo, client, sent, rawSend, roundTrip, capture };
   }
+
+  it("carries what one turn sends as one record, and what a later turn sends as the next", async () => {
+    const { echo, client, sent } = await intercepted();
+    const before = sent.length;
+    for (const m of ["a", "b", "c"]) client.send(Buffer.from(m));
+    await expect.poll(() => echo.state.received.map(String)).toEqual(["a", "b", "c"]);
+    expect(sent.length).toBe(before + 1);
+    client.send(Buffer.from("d"));
+    await expect.poll(() => echo.state.received.length).toBe(4);
+    expect(sent.length).toBe(before + 2);
+  });
 
   it("refuses a replayed message: the server closes and delivers it once", async () => {
     const { echo, client, sent, rawSend, roundTrip } = await intercepted();
@@ -202,15 +221,12 @@ describe("a man in the middle of an authenticated session", () => {
   });
 
   it("refuses reordered messages", async () => {
-    const { echo, client, sent, rawSend, holdNext } = await intercepted();
-    holdNext(true);
-    client.send(Buffer.from("first"));
-    client.send(Buffer.from("second"));
-    holdNext(false);
-    const [first, second] = sent.slice(-2);
+    const { echo, client, rawSend, capture } = await intercepted();
+    const first = await capture("first");
+    const second = await capture("second");
     const closed = closedOf(client);
-    rawSend(second!);
-    rawSend(first!);
+    rawSend(second);
+    rawSend(first);
     await closed;
     expect(echo.state.received).toEqual([]);
   });
@@ -220,12 +236,10 @@ describe("a man in the middle of an authenticated session", () => {
       (last: Buffer) => Buffer.from(last.map((b, i) => (i === 0 ? b ^ 1 : b))),
       () => randomBytes(48),
     ]) {
-      const { echo, client, sent, rawSend, holdNext } = await intercepted();
-      holdNext(true);
-      client.send(Buffer.from("place 1 BTC"));
-      holdNext(false);
+      const { echo, client, rawSend, capture } = await intercepted();
+      const record = await capture("place 1 BTC");
       const closed = closedOf(client);
-      rawSend(forge(sent.at(-1)!));
+      rawSend(forge(record));
       await closed;
       expect(echo.state.received).toEqual([]);
     }
