@@ -30,6 +30,7 @@ const RESOURCES: Record<string, { prefix: string; plural: string }> = {
   "apps/v1/StatefulSet": { prefix: "/apis/apps/v1", plural: "statefulsets" },
   "apps/v1/Deployment": { prefix: "/apis/apps/v1", plural: "deployments" },
   "policy/v1/PodDisruptionBudget": { prefix: "/apis/policy/v1", plural: "poddisruptionbudgets" },
+  "networking.k8s.io/v1/NetworkPolicy": { prefix: "/apis/networking.k8s.io/v1", plural: "networkpolicies" },
   "coordination.k8s.io/v1/Lease": { prefix: "/apis/coordination.k8s.io/v1", plural: "leases" },
   "events.k8s.io/v1/Event": { prefix: "/apis/events.k8s.io/v1", plural: "events" },
   "bourse.dev/v1alpha1/Exchange": { prefix: "/apis/bourse.dev/v1alpha1", plural: "exchanges" },

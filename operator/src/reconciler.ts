@@ -6,7 +6,9 @@ import type { Metrics } from "./metrics.ts";
 import {
   adminTokenSecret,
   type ClusterFacts,
+  LINK_KEYS,
   labels,
+  linkKeysSecret,
   objectName,
   ownedSelector,
   renderExchange,
@@ -26,6 +28,7 @@ const PRUNABLE: [string, string][] = [
   ["apps/v1", "StatefulSet"],
   ["apps/v1", "Deployment"],
   ["policy/v1", "PodDisruptionBudget"],
+  ["networking.k8s.io/v1", "NetworkPolicy"],
 ];
 
 export type ReconcileResult = "done" | "gone";
@@ -129,6 +132,20 @@ export class Reconciler {
       },
       type: "Opaque",
       stringData: { token: randomBytes(24).toString("hex") },
+    });
+    await this.createOnce({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: linkKeysSecret(ex),
+        namespace: ex.metadata.namespace,
+        labels: labels(ex, "link-keys"),
+        ownerReferences: owner(ex),
+      },
+      type: "Opaque",
+      stringData: Object.fromEntries(
+        LINK_KEYS.ubscore.map((link) => [link, randomBytes(32).toString("hex")]),
+      ),
     });
     const ips: string[] = [];
     for (const svc of tigerbeetleReplicaServices(ex)) {

@@ -109,6 +109,38 @@ export function adminTokenSecret(ex: Exchange): string {
   return objectName(ex, "admin-token");
 }
 
+/**
+ * The keys of the links between the components (docs/security.md, "Internal links"), one per
+ * link, generated once (see reconciler.ts). Each pod mounts only the keys of its own links.
+ */
+export function linkKeysSecret(ex: Exchange): string {
+  return objectName(ex, "link-keys");
+}
+
+export const LINK_KEYS = {
+  ubscore: ["gateway-ubscore", "ubscore-matching", "ubscore-settlement"],
+  gateway: ["gateway-ubscore"],
+  matching: ["ubscore-matching"],
+  settlement: ["ubscore-settlement"],
+} as const;
+const LINK_KEY_DIR = "/etc/bourse-links";
+
+/** A component's link keys: the Secret's items it needs, read-only to the pod's group. */
+function linkKeys(ex: Exchange, c: keyof typeof LINK_KEYS) {
+  return {
+    volume: {
+      name: "link-keys",
+      secret: {
+        secretName: linkKeysSecret(ex),
+        items: LINK_KEYS[c].map((key) => ({ key, path: key })),
+        defaultMode: 0o440,
+      },
+    },
+    mount: { name: "link-keys", mountPath: LINK_KEY_DIR, readOnly: true },
+    env: { name: "BOURSE_LINK_KEY_DIR", value: LINK_KEY_DIR },
+  };
+}
+
 /** One ClusterIP Service per TigerBeetle replica: stable IPs for `--addresses`. */
 export function tigerbeetleReplicaServices(ex: Exchange): KubeObject[] {
   if (ex.spec.tigerbeetle.external) return [];
@@ -151,6 +183,7 @@ export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
   add(matching(ex, configHash));
   add(component(ex, "gateway", configHash));
   add(settlement(ex, configHash));
+  objects.push(...networkPolicies(ex));
   return { objects, workloads };
 }
 
@@ -347,10 +380,12 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   const ubscore = c === "ubscore";
   const replicas = ubscore ? 1 : ex.spec.gateway.replicas;
   const aeron = ex.spec.transport === "aeron";
+  const keys = linkKeys(ex, c);
   const container = {
     ...bourseContainer(ex, c),
     env: [
       { name: "AERON_DIR", value: "/dev/shm/aeron" },
+      keys.env,
       ...(aeron ? aeronEnv(c) : []),
       ...(ubscore
         ? [
@@ -380,11 +415,12 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
     resources: ex.spec[c].resources,
     volumeMounts: [
       ...BOURSE_MOUNTS,
+      keys.mount,
       { name: "aeron", mountPath: "/dev/shm" },
       ...(ubscore ? [DATA_MOUNT] : []),
     ],
   };
-  const pod = aeronPod(ex, container, configHash);
+  const pod = aeronPod(ex, container, configHash, keys.volume);
   if (ubscore) {
     return {
       objects: [
@@ -427,9 +463,10 @@ function matching(ex: Exchange, configHash: string): Rendered {
   const name = objectName(ex, c);
   const { replicas, resources } = ex.spec.matching;
   const aeron = ex.spec.transport === "aeron";
+  const keys = linkKeys(ex, c);
   const container = {
     ...bourseContainer(ex, c),
-    env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }, ...(aeron ? aeronEnv(c) : [])],
+    env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }, keys.env, ...(aeron ? aeronEnv(c) : [])],
     ports: [
       aeron
         ? { name: "aeron", containerPort: PORTS.matchingAeron, protocol: "UDP" }
@@ -438,11 +475,11 @@ function matching(ex: Exchange, configHash: string): Rendered {
     // Over Aeron it serves nothing on TCP: ready once running (after its media driver's startup probe).
     ...(aeron ? {} : { readinessProbe: { tcpSocket: { port: PORTS.matching }, periodSeconds: 5 } }),
     resources,
-    volumeMounts: [...BOURSE_MOUNTS, { name: "aeron", mountPath: "/dev/shm" }],
+    volumeMounts: [...BOURSE_MOUNTS, keys.mount, { name: "aeron", mountPath: "/dev/shm" }],
   };
   return {
     objects: [
-      statefulSet(ex, name, c, replicas, aeronPod(ex, container, configHash)),
+      statefulSet(ex, name, c, replicas, aeronPod(ex, container, configHash, keys.volume)),
       clientService(ex, c, [{ name: c, port: PORTS.matching }]),
       // The StatefulSet's governing Service: the pod's DNS name, which UBSCore sends Aeron UDP to.
       headlessService(ex, c, { port: PORTS.matchingAeron, protocol: "UDP" }),
@@ -466,19 +503,21 @@ function settlement(ex: Exchange, configHash: string): Rendered {
   const c = "settlement";
   const name = objectName(ex, c);
   const { replicas, resources } = ex.spec.settlement;
+  const keys = linkKeys(ex, c);
   const container = {
     ...bourseContainer(ex, c),
+    env: [keys.env],
     ports: [{ name: c, containerPort: PORTS.settlement }],
     readinessProbe: { tcpSocket: { port: PORTS.settlement }, periodSeconds: 5 },
     resources,
-    volumeMounts: [...BOURSE_MOUNTS, DATA_MOUNT],
+    volumeMounts: [...BOURSE_MOUNTS, keys.mount, DATA_MOUNT],
   };
   return {
     objects: [
       deployment(ex, name, c, replicas, {
         annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
         containers: [container],
-        volumes: [...bourseVolumes(ex), { name: "data", emptyDir: {} }],
+        volumes: [...bourseVolumes(ex), keys.volume, { name: "data", emptyDir: {} }],
         recreate: true,
       }),
       clientService(ex, c, [{ name: c, port: PORTS.settlement }]),
@@ -542,13 +581,19 @@ function aeronEnv(c: ComponentName | "matching"): Record<string, unknown>[] {
 const AERON_REPLY_PORT = { name: "aeron-reply", containerPort: PORTS.aeronReply, protocol: "UDP" };
 
 /** A component's pod on the Aeron media driver: the sidecar, and the memory-backed /dev/shm they share. */
-function aeronPod(ex: Exchange, container: Record<string, unknown>, configHash: string): PodParts {
+function aeronPod(
+  ex: Exchange,
+  container: Record<string, unknown>,
+  configHash: string,
+  linkKeysVolume: Record<string, unknown>,
+): PodParts {
   return {
     annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
     initContainers: [mediaDriver(ex)],
     containers: [container],
     volumes: [
       ...bourseVolumes(ex),
+      linkKeysVolume,
       // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
       { name: "aeron", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
     ],
@@ -577,6 +622,85 @@ function mediaDriver(ex: Exchange): Record<string, unknown> {
     ],
     securityContext: restrictedContainer(true),
   };
+}
+
+// ---- network policies ----
+
+/**
+ * Who may open which port of which pod: each internal port only from the components that use it
+ * (ingress only; the links authenticate each peer on top, transport/src/link.ts). The public
+ * ports (trading, the operator API behind its bearer token) stay open to any source. A pod
+ * selected by a policy refuses every other ingress, so each component's policy lists all of its
+ * ports. Infrastructure the spec points elsewhere (external) gets none.
+ */
+type Peer = "ubscore" | "gateway" | "matching" | "settlement" | "tigerbeetle" | "kafka" | "scylla";
+interface Rule {
+  readonly ports: readonly (number | { port: number; protocol: "UDP" })[];
+  /** The components allowed; none means any source. */
+  readonly from?: readonly Peer[];
+}
+
+export function networkPolicies(ex: Exchange): KubeObject[] {
+  const udp = (port: number) => ({ port, protocol: "UDP" as const });
+  const rules: [Peer, Rule[]][] = [
+    [
+      "ubscore",
+      [
+        { ports: [PORTS.transport, udp(PORTS.aeron)], from: ["gateway"] },
+        // Matching's Aeron replies to UBSCore, its client.
+        { ports: [udp(PORTS.aeronReply)], from: ["matching"] },
+        { ports: [PORTS.admin] },
+      ],
+    ],
+    ["gateway", [{ ports: [PORTS.trading] }, { ports: [udp(PORTS.aeronReply)], from: ["ubscore"] }]],
+    ["matching", [{ ports: [PORTS.matching, udp(PORTS.matchingAeron)], from: ["ubscore"] }]],
+    ["settlement", [{ ports: [PORTS.settlement], from: ["ubscore"] }]],
+  ];
+  const { tigerbeetle, kafka, scylla } = ex.spec;
+  if (!tigerbeetle.external) {
+    rules.push([
+      "tigerbeetle",
+      [{ ports: [PORTS.tigerbeetle], from: ["ubscore", "settlement", "tigerbeetle"] }],
+    ]);
+  }
+  if (!kafka.external) {
+    rules.push([
+      "kafka",
+      [
+        { ports: [PORTS.kafka], from: ["ubscore", "settlement", "kafka"] },
+        { ports: [PORTS.controller], from: ["kafka"] },
+      ],
+    ]);
+  }
+  if (!scylla.external) {
+    rules.push([
+      "scylla",
+      [
+        // The gateways read history from the store; the nodes gossip among themselves on any port.
+        { ports: [PORTS.cql], from: ["ubscore", "gateway", "settlement"] },
+        { ports: [], from: ["scylla"] },
+      ],
+    ]);
+  }
+  return rules.map(([component, ingress]) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta(ex, objectName(ex, component), component),
+    spec: {
+      podSelector: { matchLabels: selector(ex, component) },
+      policyTypes: ["Ingress"],
+      ingress: ingress.map((rule) => ({
+        ...(rule.ports.length > 0 && {
+          ports: rule.ports.map((p) =>
+            typeof p === "number" ? { protocol: "TCP", port: p } : { protocol: p.protocol, port: p.port },
+          ),
+        }),
+        ...(rule.from && {
+          from: rule.from.map((peer) => ({ podSelector: { matchLabels: selector(ex, peer) } })),
+        }),
+      })),
+    },
+  }));
 }
 
 // ---- building blocks ----

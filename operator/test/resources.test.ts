@@ -80,7 +80,11 @@ describe("renderExchange", () => {
     const ofSettlement = objects.filter(
       (o) => o.metadata.labels?.["app.kubernetes.io/component"] === "settlement",
     );
-    expect(names(ofSettlement)).toEqual(["Deployment/demo-settlement", "Service/demo-settlement"]);
+    expect(names(ofSettlement)).toEqual([
+      "Deployment/demo-settlement",
+      "NetworkPolicy/demo-settlement",
+      "Service/demo-settlement",
+    ]);
     const [deployment, service] = ofSettlement as [KubeObject, KubeObject];
     const spec = deployment.spec as Json;
     expect(spec.replicas).toBe(1);
@@ -136,6 +140,7 @@ describe("renderExchange", () => {
       (o) => o.metadata.labels?.["app.kubernetes.io/component"] === "matching",
     );
     expect(names(ofMatching)).toEqual([
+      "NetworkPolicy/demo-matching",
       "Service/demo-matching",
       "Service/demo-matching-headless",
       "StatefulSet/demo-matching",
@@ -156,7 +161,10 @@ describe("renderExchange", () => {
       name: "matching",
       image: "ghcr.io/bourse/bourse:1.0.0",
       args: ["matching", "--config", "/etc/bourse/bourse.json"],
-      env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }],
+      env: [
+        { name: "AERON_DIR", value: "/dev/shm/aeron" },
+        { name: "BOURSE_LINK_KEY_DIR", value: "/etc/bourse-links" },
+      ],
       ports: [{ name: "matching", containerPort: 7400 }],
       readinessProbe: { tcpSocket: { port: 7400 } },
       resources: { limits: { memory: "2Gi" } },
@@ -220,6 +228,106 @@ describe("computeStatus", () => {
       updatedReplicas: replicas,
       replicas,
     },
+  });
+
+  it("lets each internal port be reached only by the components that use it", async () => {
+    const ex = await example();
+    const { objects } = renderExchange(ex, facts);
+    const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+    expect(names(policies)).toEqual(
+      ["gateway", "kafka", "matching", "scylla", "settlement", "tigerbeetle", "ubscore"].map(
+        (c) => `NetworkPolicy/demo-${c}`,
+      ),
+    );
+    // Each component's pods, as their workloads label them, and a stranger in the namespace.
+    const podLabels = (component: string): Record<string, string> => {
+      const workload = objects.find(
+        (o) =>
+          (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === `demo-${component}`,
+      )!;
+      return (workload.spec as Json).template.metadata.labels;
+    };
+    const sources: Record<string, Record<string, string>> = {
+      stranger: { app: "something-else" },
+      ...Object.fromEntries(
+        ["ubscore", "gateway", "matching", "settlement", "tigerbeetle", "kafka", "scylla"].map((c) => [
+          c,
+          podLabels(c),
+        ]),
+      ),
+    };
+    const matches = (selector: Json, labels: Record<string, string>) =>
+      Object.entries(selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v);
+    /** NetworkPolicy semantics: a selected pod admits only what some rule of a selecting policy allows. */
+    const allowed = (from: string, to: string, port: number, protocol = "TCP") => {
+      const selecting = policies.filter((p) => matches((p.spec as Json).podSelector, podLabels(to)));
+      if (selecting.length === 0) return true;
+      return selecting.some((p) =>
+        ((p.spec as Json).ingress as Json[]).some(
+          (rule) =>
+            (!rule.ports || rule.ports.some((r: Json) => r.port === port && r.protocol === protocol)) &&
+            (!rule.from || rule.from.some((f: Json) => matches(f.podSelector, sources[from]!))),
+        ),
+      );
+    };
+    const who = (to: string, port: number, protocol = "TCP") =>
+      Object.keys(sources)
+        .filter((from) => allowed(from, to, port, protocol))
+        .sort();
+    expect(who("ubscore", 7100)).toEqual(["gateway"]);
+    expect(who("ubscore", 7200, "UDP")).toEqual(["gateway"]);
+    expect(who("ubscore", 7201, "UDP")).toEqual(["matching"]);
+    expect(who("matching", 7400)).toEqual(["ubscore"]);
+    expect(who("matching", 7401, "UDP")).toEqual(["ubscore"]);
+    expect(who("gateway", 7201, "UDP")).toEqual(["ubscore"]);
+    expect(who("settlement", 7300)).toEqual(["ubscore"]);
+    expect(who("tigerbeetle", 3001)).toEqual(["settlement", "tigerbeetle", "ubscore"]);
+    expect(who("kafka", 9092)).toEqual(["kafka", "settlement", "ubscore"]);
+    expect(who("kafka", 9093)).toEqual(["kafka"]);
+    expect(who("scylla", 9042)).toEqual(["gateway", "scylla", "settlement", "ubscore"]);
+    expect(who("scylla", 7000)).toEqual(["scylla"]);
+    // The public doors: the trading API, and the operator API behind its bearer token.
+    expect(who("gateway", 8080)).toEqual(Object.keys(sources).sort());
+    expect(who("ubscore", 8081)).toEqual(Object.keys(sources).sort());
+    // A port a component does not serve is open to nobody.
+    expect(who("matching", 7100)).toEqual([]);
+
+    // External infrastructure is not the operator's to fence.
+    ex.spec.kafka = { brokers: 1, external: { bootstrapServers: ["k:9092"] } };
+    const external = renderExchange(ex, facts).objects.filter((o) => o.kind === "NetworkPolicy");
+    expect(names(external)).not.toContain("NetworkPolicy/demo-kafka");
+  });
+
+  it("mounts into each component only the keys of its own links", async () => {
+    const ex = await example();
+    const { objects } = renderExchange(ex, facts);
+    const mounted = Object.fromEntries(
+      ["ubscore", "gateway", "matching", "settlement"].map((c) => {
+        const pod = (
+          objects.find(
+            (o) => (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === `demo-${c}`,
+          )!.spec as Json
+        ).template.spec;
+        const volume = pod.volumes.find((v: Json) => v.name === "link-keys");
+        expect(volume.secret).toMatchObject({ secretName: "demo-link-keys", defaultMode: 0o440 });
+        expect(pod.containers[0].volumeMounts).toContainEqual({
+          name: "link-keys",
+          mountPath: "/etc/bourse-links",
+          readOnly: true,
+        });
+        expect(pod.containers[0].env).toContainEqual({
+          name: "BOURSE_LINK_KEY_DIR",
+          value: "/etc/bourse-links",
+        });
+        return [c, volume.secret.items.map((i: Json) => i.key)];
+      }),
+    );
+    expect(mounted).toEqual({
+      ubscore: ["gateway-ubscore", "ubscore-matching", "ubscore-settlement"],
+      gateway: ["gateway-ubscore"],
+      matching: ["ubscore-matching"],
+      settlement: ["ubscore-settlement"],
+    });
   });
 
   it("reports Provisioning, then Running, then Degraded, keeping transition times of unchanged conditions", async () => {

@@ -70,19 +70,22 @@ export class LocalExchange {
 
   private constructor(
     readonly dir: string,
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
     private readonly gatewayPorts: number[],
-    readonly cassandra: CassandraServer,
+    readonly cassandra: CassandraServer | undefined,
     readonly keyspace: string,
     readonly kafka?: KafkaServer,
   ) {
     this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, ADMIN_TOKEN);
   }
 
-  /** Starts everything and funds alice and bob. `dataDir` defaults to a fresh temporary one. */
+  /**
+   * Starts everything and funds alice and bob. `dataDir` defaults to a fresh temporary one.
+   * Without Cassandra the history is UBSCore's embedded store (and settlement runs inline).
+   */
   static async start(options: {
     gateways: number;
-    cassandra: CassandraServer;
+    cassandra?: CassandraServer;
     keyspace: string;
     aeron?: MediaDriver;
     /** UBSCore publishes its event stream here (topic `<keyspace>.events`). */
@@ -90,9 +93,15 @@ export class LocalExchange {
     dataDir?: string;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
-    const { contactPoints, localDataCenter } = options.cassandra;
     const config = join(dir, "bourse.json");
-    const store = { kind: "cassandra", contactPoints, localDataCenter, keyspace: options.keyspace };
+    const store = options.cassandra
+      ? {
+          kind: "cassandra",
+          contactPoints: options.cassandra.contactPoints,
+          localDataCenter: options.cassandra.localDataCenter,
+          keyspace: options.keyspace,
+        }
+      : { kind: "embedded" };
     const eventLog = options.kafka
       ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
       : { kind: "none" };
@@ -191,9 +200,10 @@ export class LocalExchange {
     this.matching = await this.spawn("matching");
   }
 
-  /** The session's invariants through gateway `via`, plus: the store holds exactly alice's trades. */
+  /** The session's invariants through gateway `via`, plus: Cassandra holds exactly alice's trades. */
   async checkInvariants(via: number): Promise<void> {
     const aliceTrades = await this.session.checkInvariants(this.url(via));
+    if (!this.cassandra) return;
     const store = await CassandraStore.connect({
       contactPoints: this.cassandra.contactPoints,
       localDataCenter: this.cassandra.localDataCenter,
@@ -250,8 +260,8 @@ export class LocalExchange {
   async checkEventStream(timeoutMs = 60_000): Promise<void> {
     const topic = `${this.keyspace}.events`;
     const store = await CassandraStore.connect({
-      contactPoints: this.cassandra.contactPoints,
-      localDataCenter: this.cassandra.localDataCenter,
+      contactPoints: this.cassandra!.contactPoints,
+      localDataCenter: this.cassandra!.localDataCenter,
       keyspace: this.keyspace,
     });
     const log = await KafkaEventLog.connect(this.kafka!.brokers, "bourse-e2e-check");

@@ -350,6 +350,39 @@ describe("the operator", () => {
     expect(events).toContain("Reconciled");
   });
 
+  it("owns the link keys and the NetworkPolicies, which the API server accepts", async () => {
+    const keysPath = `/api/v1/namespaces/${NS}/secrets/demo-link-keys`;
+    const secret = await eventually("the link keys Secret", () => kube.find<Json>(keysPath));
+    expect(secret.metadata.ownerReferences[0]).toMatchObject({ kind: "Exchange", name: "demo" });
+    const keys = Object.fromEntries(
+      Object.entries(secret.data as Record<string, string>).map(([k, v]) => [
+        k,
+        Buffer.from(v, "base64").toString(),
+      ]),
+    );
+    expect(Object.keys(keys).sort()).toEqual(["gateway-ubscore", "ubscore-matching", "ubscore-settlement"]);
+    for (const key of Object.values(keys)) expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(Object.values(keys)).size).toBe(3);
+    const policies = await eventually("the NetworkPolicies", async () => {
+      const found = await list(`/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies`, "demo");
+      return found.length === 7 && found;
+    });
+    const matching = policies.find((p) => p.metadata.name === "demo-matching")!.spec as Json;
+    expect(matching).toMatchObject({
+      podSelector: { matchLabels: { "app.kubernetes.io/component": "matching" } },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          ports: [
+            { protocol: "TCP", port: 7400 },
+            { protocol: "UDP", port: 7401 },
+          ],
+          from: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "ubscore" } } }],
+        },
+      ],
+    });
+  });
+
   it("moves status and conditions as the owned workloads report", async () => {
     await reportWorkloads("demo", () => true);
     const running = await eventually("Ready", async () => {

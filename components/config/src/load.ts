@@ -33,6 +33,7 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_MATCHING_ADDRESS: ["matching", "address"],
   BOURSE_MATCHING_STREAM: ["matching", "stream"],
   BOURSE_MATCHING_CHANNEL: ["matching", "channel"],
+  BOURSE_LINK_KEY_DIR: ["links", "keyDir"],
 };
 
 export interface ConfigSources {

@@ -275,6 +275,16 @@ export const configSchema = z
       ])
       .default({ kind: "local" }),
     /**
+    /**
+     * The keys of the links between processes (one file per link, named `<client>-<server>`,
+     * 32+ bytes in hex): read from `keyDir` when set (a mounted Secret, never written), else
+     * from `<dataDir>/links`, where a missing key is generated on first start (docs/security.md).
+     */
+    links: z
+      .object({ keyDir: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
+    /**
      * `bourse start` only: create demo users with funded accounts and print their API keys at
      * start. `bourse ubscore` never does.
      */

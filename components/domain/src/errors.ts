@@ -29,6 +29,10 @@ export type ErrorCode =
   | "UNAVAILABLE"
   /** Too much work already waiting (e.g. order commands for a matching service that is away). */
   | "OVERLOADED"
+  /** A peer on an internal link that could not prove it holds the link's key. */
+  | "UNAUTHENTICATED"
+  /** An authenticated peer asking for what its role may not do (a gateway crediting, say). */
+  | "FORBIDDEN"
   | "INTERNAL";
 
 export class BourseError extends Error {

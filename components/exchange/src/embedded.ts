@@ -32,6 +32,7 @@ import { MatchingLink } from "../../ubscore/src/matching-link.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
+import { linkTransport } from "./links.ts";
 
 /**
  * The UBSCore node: UBSCore (with the books, or linked to `bourse matching`) on its journal under dataDir, settlement
@@ -273,7 +274,12 @@ async function settlementService(
   dataDir: string,
 ): Promise<SettlementSide> {
   const publisher = await openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir);
-  const { feed, client } = await SettlementFeed.connect(exchange, publisher, tcpTransport, address);
+  const { feed, client } = await SettlementFeed.connect(
+    exchange,
+    publisher,
+    linkTransport(config, tcpTransport, "ubscore", "settlement"),
+    address,
+  );
   const ledger = config.ledger.kind === "embedded" ? remoteLedger(client) : await openLedger(config, dataDir);
   return {
     settlement: feed,

@@ -3,6 +3,7 @@ import { AeronClient } from "../../transport/aeron/src/client.ts";
 import { aeronTransport } from "../../transport/aeron/src/transport.ts";
 import type { Transport } from "../../transport/src/port.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
+import { linkTransport } from "./links.ts";
 
 /** One side of a hop: the transport, where the server listens and where clients dial. */
 export interface Endpoint {
@@ -14,7 +15,8 @@ export interface Endpoint {
 /**
  * The configured hot-path transport: Aeron IPC/UDP through the media driver, or TCP. It carries
  * gateways <-> UBSCore (`ubscore`) and, with matching.kind service, UBSCore <-> matching
- * (`matching`, on its own stream and channel).
+ * (`matching`, on its own stream and channel), each an authenticated link with its own key
+ * (links.ts).
  */
 export interface HotPath {
   readonly ubscore: Endpoint;
@@ -32,11 +34,19 @@ export function upstreamOf(config: BourseConfig): string {
 
 export async function openHotPath(config: BourseConfig): Promise<HotPath> {
   const { transport: t, matching: m } = config;
+  const toUbsCore = (inner: Transport) => linkTransport(config, inner, "gateway", "ubscore");
+  const toMatching = (inner: Transport) => linkTransport(config, inner, "ubscore", "matching");
   if (t.kind === "tcp") {
     return {
-      ubscore: { transport: tcpTransport, listen: config.ubscore.listen, address: config.ubscore.address },
+      ubscore: {
+        transport: toUbsCore(tcpTransport),
+        listen: config.ubscore.listen,
+        address: config.ubscore.address,
+      },
       matching:
-        m.kind === "service" ? { transport: tcpTransport, listen: m.listen, address: m.address } : undefined,
+        m.kind === "service"
+          ? { transport: toMatching(tcpTransport), listen: m.listen, address: m.address }
+          : undefined,
       lost: new Promise<Error>(() => {}),
       close: async () => {},
     };
@@ -46,14 +56,14 @@ export async function openHotPath(config: BourseConfig): Promise<HotPath> {
     onLost = resolve;
   });
   const client = await AeronClient.connect({ dir: t.dir, onError: onLost });
-  const stream = (id: number, channel: string): Endpoint => ({
-    transport: aeronTransport(client, { channel, replyChannel: t.replyChannel }),
+  const stream = (id: number, channel: string, secure: (inner: Transport) => Transport): Endpoint => ({
+    transport: secure(aeronTransport(client, { channel, replyChannel: t.replyChannel })),
     listen: String(id),
     address: String(id),
   });
   return {
-    ubscore: stream(t.stream, t.channel),
-    matching: m.kind === "service" ? stream(m.stream, m.channel ?? t.channel) : undefined,
+    ubscore: stream(t.stream, t.channel, toUbsCore),
+    matching: m.kind === "service" ? stream(m.stream, m.channel ?? t.channel, toMatching) : undefined,
     lost,
     close: () => client.close(),
   };

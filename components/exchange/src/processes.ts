@@ -16,6 +16,7 @@ import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
+import { linkTransport } from "./links.ts";
 
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
@@ -182,7 +183,7 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     store: await openStore(config, dataDir),
     log,
     topic: `${eventLog.topicPrefix}.settlement`,
-    transport: tcpTransport,
+    transport: linkTransport(config, tcpTransport, "ubscore", "settlement"),
     listen: settlement.listen,
     serveLedger: config.ledger.kind === "embedded",
   });

@@ -42,6 +42,9 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   DATA_DIR_IN_USE: [500, -1000],
   UNAVAILABLE: [503, -1001],
   OVERLOADED: [503, -1008],
+  // Only between processes: a client of the trading API never causes these.
+  UNAUTHENTICATED: [500, -1000],
+  FORBIDDEN: [500, -1000],
   INTERNAL: [500, -1000],
 };
 

@@ -467,7 +467,8 @@ export class LedgerState {
     writeU128Slots(work, AMOUNT, amount);
     const overflow = this.overflowStatus(pending, dr, cr);
     if (overflow !== undefined) return overflow;
-    if (t.timeout > 0 && actual + BigInt(t.timeout) * NS_PER_SECOND > TIMESTAMP_MAX) return S.overflows_timeout;
+    if (t.timeout > 0 && actual + BigInt(t.timeout) * NS_PER_SECOND > TIMESTAMP_MAX)
+      return S.overflows_timeout;
     const limbs = accounts.limbs;
     if (
       accounts.flags(dr) & AccountFlags.debits_must_not_exceed_credits &&

@@ -1,11 +1,18 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { CHALLENGE_FRAME, fuzzPort, hello, rawExchange } from "../../../tests/security/random-peer.ts";
+import { validateConfig } from "../../config/src/load.ts";
+import { stringifyExact } from "../../domain/src/json.ts";
 import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
 import { LogPublisher } from "../../eventlog/src/publisher.ts";
+import { linkTransport } from "../../exchange/src/links.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
+import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
+import { secureTransport } from "../../transport/src/link.ts";
+import type { Transport } from "../../transport/src/port.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
@@ -20,25 +27,36 @@ import { SettlementService } from "../src/service.ts";
  */
 const TOPIC = "bourse.settlement";
 
-async function startService(dir: string, log: FileEventLog, listen = "127.0.0.1:0") {
+async function startService(
+  dir: string,
+  log: FileEventLog,
+  listen = "127.0.0.1:0",
+  transport: Transport = tcpTransport,
+) {
   const store = await EmbeddedStore.open(join(dir, "store"));
+  const ledger = await EmbeddedLedger.open(join(dir, "ledger"));
   const service = await SettlementService.start({
     dir: join(dir, "settlement"),
     exchange,
-    ledger: await EmbeddedLedger.open(join(dir, "ledger")),
+    ledger,
     store,
     log,
     topic: TOPIC,
-    transport: tcpTransport,
+    transport,
     listen,
     serveLedger: true,
   });
-  return { service, store };
+  return { service, store, ledger };
 }
 
-async function startUbsCore(dir: string, log: FileEventLog, address: string) {
+async function startUbsCore(
+  dir: string,
+  log: FileEventLog,
+  address: string,
+  transport: Transport = tcpTransport,
+) {
   const publisher = await LogPublisher.open(log, TOPIC, SETTLEMENT_PARTITIONS, join(dir, "published"));
-  const { feed, client } = await SettlementFeed.connect(exchange, publisher, tcpTransport, address);
+  const { feed, client } = await SettlementFeed.connect(exchange, publisher, transport, address);
   const record = feed.record.bind(feed);
   const ubscore = await UbsCoreService.open(join(dir, "ubscore"), exchange, { onReplay: record });
   ubscore.onCommand(record);
@@ -121,6 +139,61 @@ describe("settlement as a service", () => {
     expect((await again.reconcileNow()).differences).toEqual([]);
     await again.close();
     await second.service.close();
+    await log.close();
+  });
+});
+
+describe("settlement's port on its authenticated link", () => {
+  it("serves UBSCore only: strangers, other links' keys and random peers get nothing and change nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-settlement-link-"));
+    const log = await FileEventLog.open(join(dir, "log"));
+    // Keys made on first use under the data dir, as `bourse settlement` and `bourse ubscore` do.
+    const config = validateConfig({ dataDir: dir });
+    const link = linkTransport(config, tcpTransport, "ubscore", "settlement");
+    const { service, ledger } = await startService(dir, log, "127.0.0.1:0", link);
+    const node = await startUbsCore(dir, log, service.address, link);
+    await submitAll(node.ubscore, script());
+    expect((await node.reconcileNow()).differences).toEqual([]);
+    const accounts = exchange.assets.flatMap((a) =>
+      [1, 2, 3].map((user) => accountId(AccountKind.Trading, a.id, user)),
+    );
+    const before = await ledger.lookupAccounts(accounts);
+    const mint = stringifyExact({
+      c: 1,
+      m: "createTransfers",
+      a: [[{ id: 1n, debit_account_id: accounts[0], credit_account_id: accounts[1], amount: 10n ** 14n }]],
+    });
+    // Unauthenticated: the old protocol's call is not even answered.
+    expect((await rawExchange(service.address, [Buffer.from(mint)])).length).toBe(0);
+    expect(
+      (await rawExchange(service.address, [hello("ubscore-settlement"), Buffer.from(mint)])).length,
+    ).toBe(CHALLENGE_FRAME);
+    // A gateway's key (made here by a gateway link's listener) does not open settlement's link.
+    await (
+      await linkTransport(config, tcpTransport, "gateway", "ubscore").listen("127.0.0.1:0", () => {})
+    ).close();
+    const gatewayKey = Buffer.from(
+      (await readFile(join(dir, "links", "gateway-ubscore"), "latin1")).trim(),
+      "hex",
+    );
+    const impostor = secureTransport(tcpTransport, {
+      client: "ubscore",
+      server: "settlement",
+      key: async () => gatewayKey,
+    });
+    await expect(impostor.connect(service.address)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    const fuzzed = await fuzzPort(
+      service.address,
+      "ubscore-settlement",
+      [Buffer.from(mint), Buffer.from(stringifyExact({ c: 2, m: "caughtUp", a: [] }))],
+      Date.now() + 5_000,
+    );
+    expect(fuzzed.conversations).toBeGreaterThan(10);
+    expect(fuzzed.largestAnswer).toBeLessThanOrEqual(CHALLENGE_FRAME);
+    expect(await ledger.lookupAccounts(accounts)).toEqual(before);
+    expect((await node.reconcileNow()).differences).toEqual([]);
+    await node.close();
+    await service.close();
     await log.close();
   });
 });

@@ -1,8 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MediaDriver, startMediaDriver } from "../../../tests/infra/aeron.ts";
 import { freePort } from "../../../tests/infra/ports.ts";
 import { AeronClient } from "../aeron/src/client.ts";
 import { aeronTransport } from "../aeron/src/transport.ts";
+import { secureTransport } from "../src/link.ts";
 import type { Channel, Transport } from "../src/port.ts";
 import { tcpTransport } from "../src/tcp.ts";
 
@@ -64,7 +66,13 @@ function conformance(name: string, adapter: () => Transport, address: string) {
   });
 }
 
+/** The authenticated link over an adapter passes the same cases. */
+const key = randomBytes(32);
+const secured = (inner: Transport) =>
+  secureTransport(inner, { client: "gateway", server: "ubscore", key: async () => key });
+
 conformance("loopback TCP", () => tcpTransport, "127.0.0.1:0");
+conformance("authenticated link over loopback TCP", () => secured(tcpTransport), "127.0.0.1:0");
 
 describe("over the real Aeron media driver", () => {
   let driver: MediaDriver;
@@ -85,4 +93,9 @@ describe("over the real Aeron media driver", () => {
   });
   conformance("Aeron IPC", () => aeronTransport(client, { connectTimeoutMs: 2_000 }), "0");
   conformance("Aeron UDP", () => aeronTransport(client, { ...udp, connectTimeoutMs: 2_000 }), "0");
+  conformance(
+    "authenticated link over Aeron IPC",
+    () => secured(aeronTransport(client, { connectTimeoutMs: 2_000 })),
+    "0",
+  );
 });

@@ -62,6 +62,13 @@ const json = (value: unknown) => utf8.encode(stringifyExact(value));
 const unjson = <T>(bytes: Uint8Array) => parseExact<T>(fromUtf8.decode(bytes));
 
 /**
+ * What a replica (a gateway) may submit: the commands a trading client can ask for. Users,
+ * deposits, withdrawals, halts and transfers' ledger steps come from the operator API and the
+ * transfer saga inside UBSCore's own process, and outcomes only from the matching link.
+ */
+const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>(["place", "cancel", "cancelAll"]);
+
+/**
  * The primary's side: serves every channel from a replica. `events()` are the side-state
  * messages (e.g. API keys) a new replica needs; `broadcast` sends later ones to every replica.
  */
@@ -110,7 +117,13 @@ export class ReplicationServer {
       case Msg.Submit: {
         const { numbers, body } = parse(message, 1);
         const corr = numbers[0]!;
-        this.service.submitAt(decodeCommand(body)).then(
+        const cmd = decodeCommand(body);
+        if (!REPLICA_COMMANDS.has(cmd.kind)) {
+          const refused = new BourseError("FORBIDDEN", `a gateway may not submit ${cmd.kind}`);
+          channel.send(frame(Msg.Rejected, [corr], json(wireError(refused))));
+          return;
+        }
+        this.service.submitAt(cmd).then(
           ({ lsn }) => channel.send(frame(Msg.Submitted, [corr, lsn])),
           (e) => channel.send(frame(Msg.Rejected, [corr], json(wireError(e)))),
         );

@@ -2,9 +2,11 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { OrderType, Side } from "../../matching/src/protocol.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../src/replication.ts";
 import { UbsCoreService } from "../src/service.ts";
+import type { UbsCommand } from "../src/types.ts";
 import { dump, exchange, script, submitAll } from "./fixtures.ts";
 
 async function primary() {
@@ -48,15 +50,48 @@ describe("UBSCore replication over the transport", () => {
       exchange,
       () => {},
     );
-    await replica.submit({ kind: "createUser", userId: 1 });
-    await replica.submit({ kind: "credit", userId: 1, asset: "USDT", amount: 5n });
-    await expect(
-      replica.submit({ kind: "debit", userId: 1, asset: "USDT", amount: 6n }),
-    ).rejects.toMatchObject({
+    await service.submit({ kind: "createUser", userId: 1 });
+    await service.submit({ kind: "credit", userId: 1, asset: "USDT", amount: 5n });
+    // A limit buy: it would freeze far more than the 5 units user 1 holds.
+    const place = script().find(
+      (c) => c.kind === "place" && c.type === OrderType.Limit && c.side === Side.Buy,
+    )!;
+    await expect(replica.submit({ ...place, userId: 1 } as UbsCommand)).rejects.toMatchObject({
       code: "INSUFFICIENT_BALANCE",
     });
     await expect(replica.call("nope")).rejects.toMatchObject({ code: "INTERNAL" });
     expect(replica.core.balancesOf(1)).toEqual(service.core.balancesOf(1));
+    replica.close();
+    await listening.close();
+    await service.close();
+  });
+
+  it("refuses a replica (a gateway) every command a trading client cannot ask for, changing nothing", async () => {
+    const { service, listening } = await primary();
+    await submitAll(service, script().slice(0, 9));
+    const replica = await UbsCoreReplica.open(
+      await tcpTransport.connect(listening.address),
+      exchange,
+      () => {},
+    );
+    const lsn = service.lastLsn;
+    const before = dump(service.core);
+    const forbidden: UbsCommand[] = [
+      { kind: "createUser", userId: 4 },
+      { kind: "credit", userId: 1, asset: "BTC", amount: 10n ** 14n },
+      { kind: "debit", userId: 1, asset: "BTC", amount: 1n },
+      { kind: "holdWithdrawal", withdrawalId: "w", userId: 1, asset: "BTC", amount: 1n },
+      { kind: "completeWithdrawal", withdrawalId: "w" },
+      { kind: "transferIn", transferSeq: 1, userId: 1, asset: "BTC", amount: 1n },
+      { kind: "halt", symbol: "BTCUSDT" },
+      { kind: "resume", symbol: "BTCUSDT" },
+      { kind: "matched", marketId: 1, seq: 1, events: new Uint8Array(0) },
+    ];
+    for (const cmd of forbidden) {
+      await expect(replica.submit(cmd), cmd.kind).rejects.toMatchObject({ code: "FORBIDDEN" });
+    }
+    expect(service.lastLsn).toBe(lsn);
+    expect(dump(service.core)).toBe(before);
     replica.close();
     await listening.close();
     await service.close();

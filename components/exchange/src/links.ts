@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { BourseConfig } from "../../config/src/schema.ts";
+import { BourseError } from "../../domain/src/errors.ts";
+import { type LinkRole, linkName, secureTransport } from "../../transport/src/link.ts";
+import type { Transport } from "../../transport/src/port.ts";
+
+/**
+ * The links between Bourse's processes and where their keys come from (docs/security.md,
+ * "Internal links"). Each link is authenticated with a key of its own (transport/src/link.ts):
+ *
+ *   gateway -> ubscore      the replication port (7100): snapshot, trading commands, user calls
+ *   ubscore -> matching     the books (7400): HANDOVER and commands out, outcomes back
+ *   ubscore -> settlement   settlement's port (7300): caughtUp, status, the embedded ledger
+ *
+ * With `links.keyDir` (Kubernetes: the operator's Secret, each pod mounting only its own links'
+ * keys) a key is read there and never made. Without it (`npm start`, the processes of one host
+ * sharing a data dir) keys live in `<dataDir>/links`, owner-only, each made on first need by
+ * whichever process needs it first; the others read the same file.
+ */
+const KEY_HEX = /^(?:[0-9a-f]{2}){32,}$/i;
+
+export function linkTransport(
+  config: BourseConfig,
+  inner: Transport,
+  client: LinkRole,
+  server: LinkRole,
+): Transport {
+  const name = linkName({ client, server });
+  const mounted = config.links.keyDir;
+  const dir = mounted ?? join(resolve(config.dataDir), "links");
+  let key: Promise<Uint8Array> | undefined;
+  return secureTransport(inner, {
+    client,
+    server,
+    key: () => {
+      key ??= readKey(join(dir, name), mounted === undefined);
+      return key;
+    },
+  });
+}
+
+async function readKey(path: string, create: boolean): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(path, "latin1");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    if (!create) throw new BourseError("INVALID_CONFIG", `no link key at ${path} (links.keyDir)`);
+    await makeKey(path);
+    text = await readFile(path, "latin1");
+  }
+  const hex = text.trim();
+  if (!KEY_HEX.test(hex))
+    throw new BourseError("INVALID_CONFIG", `${path} is not a link key (64+ hex digits)`);
+  return Buffer.from(hex, "hex");
+}
+
+/**
+ * Writes a fresh key under a name of its own, then links it into place: two processes starting
+ * together both succeed, one key wins, and no reader ever sees a half-written file.
+ */
+async function makeKey(path: string): Promise<void> {
+  await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
+  const draft = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  await writeFile(draft, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+  try {
+    await link(draft, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  } finally {
+    await unlink(draft);
+  }
+}
