@@ -3,7 +3,31 @@ import { sign } from "../../components/gateway/src/keys.ts";
 
 /** ccxt's Binance class pointed at a Bourse trading API (spot only, no wallet-wide calls Bourse lacks). */
 export function ccxtBinance(credentials: Credentials, tradingUrl: string) {
-  const client = new ccxt.binance({
+  return onBourse(new ccxt.binance(ccxtOptions(credentials)), tradingUrl);
+}
+
+/**
+ * ccxt.pro's Binance class (REST and WebSocket) pointed at a Bourse trading API. On a plain
+ * ws:// URL ccxt.pro wants its HTTP agent loaded first (it asks for that itself).
+ */
+export async function ccxtProBinance(credentials: Credentials, tradingUrl: string) {
+  const client = onBourse(new ccxt.pro.binance(ccxtOptions(credentials)), tradingUrl);
+  // Every WebSocket URL too (market streams on /ws, the WebSocket API on /ws-api/v3).
+  const ws = (client.urls.api as unknown as { ws: Record<string, string | Record<string, string>> }).ws;
+  const wsBase = tradingUrl.replace(/^http/, "ws");
+  const move = (urls: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(urls)) {
+      if (typeof v === "string") urls[k] = v.replace(/^wss:\/\/[^/]+/, wsBase);
+      else move(v as Record<string, unknown>);
+    }
+  };
+  move(ws);
+  if (wsBase.startsWith("ws:")) await client.loadHttpProxyAgent();
+  return client;
+}
+
+function ccxtOptions(credentials: Credentials) {
+  return {
     apiKey: credentials.apiKey,
     secret: credentials.secretKey,
     options: {
@@ -12,11 +36,17 @@ export function ccxtBinance(credentials: Credentials, tradingUrl: string) {
       fetchMargins: false,
       defaultType: "spot",
     },
-  });
-  // Every URL on Bourse's host, paths kept (/api/v3, /sapi/v1, /sapi/v3, ...): a call Bourse does
-  // not serve is answered 404 here rather than sent anywhere else.
-  const api = client.urls.api as Record<string, string>;
-  for (const k of Object.keys(api)) api[k] = api[k]!.replace(/^https:\/\/[^/]+/, tradingUrl);
+  };
+}
+
+/**
+ * Every REST URL on Bourse's host, paths kept (/api/v3, /sapi/v1, /sapi/v3, ...): a call Bourse
+ * does not serve is answered 404 here rather than sent anywhere else.
+ */
+function onBourse<T extends { urls: { api: unknown } }>(client: T, tradingUrl: string): T {
+  const api = client.urls.api as Record<string, unknown>;
+  for (const [k, v] of Object.entries(api))
+    if (typeof v === "string") api[k] = v.replace(/^https:\/\/[^/]+/, tradingUrl);
   return client;
 }
 

@@ -217,3 +217,54 @@ describe("user data stream", () => {
     });
   });
 });
+
+describe("live subscriptions on /ws", () => {
+  it("subscribes, lists, switches to combined, unsubscribes; a bad request is answered and changes nothing", async () => {
+    const { messages, socket } = await listen("/ws");
+    const request = async (body: unknown) => {
+      // Paced: more than gateway.websocket.maxMessagesPerSecond (5, as Binance) drops the connection.
+      await new Promise((r) => setTimeout(r, 220));
+      const before = messages.length;
+      socket.send(typeof body === "string" ? body : JSON.stringify(body));
+      return until(() => messages[before] as Record<string, unknown> | undefined, "an answer");
+    };
+    expect(
+      await request({ method: "SUBSCRIBE", params: ["ethusdt@trade", "ethusdt@aggTrade"], id: 1 }),
+    ).toEqual({
+      result: null,
+      id: 1,
+    });
+    expect(
+      await request({ method: "SUBSCRIBE", params: ["ethusdt@trade", "nopeusdt@trade"], id: 2 }),
+    ).toMatchObject({
+      code: 2,
+      id: 2,
+    });
+    expect(await request("{not json")).toMatchObject({ code: 3, id: null });
+    expect(await request({ method: "LIST_SUBSCRIPTIONS", id: 3 })).toEqual({
+      result: ["ethusdt@trade", "ethusdt@aggTrade"],
+      id: 3,
+    });
+    expect(await request({ method: "SET_PROPERTY", params: ["combined", true], id: 4 })).toEqual({
+      result: null,
+      id: 4,
+    });
+    expect(await request({ method: "UNSUBSCRIBE", params: ["ethusdt@aggTrade"], id: 5 })).toEqual({
+      result: null,
+      id: 5,
+    });
+
+    const before = messages.length;
+    await maker.signed("POST", "/api/v3/order", order("SELL", "0.5", "2100"));
+    await taker.signed("POST", "/api/v3/order", order("BUY", "0.5", "2100"));
+    const trade = await until(
+      () => messages[before] as { stream: string; data: { e: string; p: string } },
+      "a trade",
+    );
+    expect(trade).toMatchObject({ stream: "ethusdt@trade", data: { e: "trade" } });
+    await new Promise((r) => setTimeout(r, 100));
+    // Only the trade stream, combined: the aggregate-trade stream was unsubscribed.
+    expect(messages.slice(before).map((m) => (m as { stream: string }).stream)).toEqual(["ethusdt@trade"]);
+    socket.close();
+  });
+});

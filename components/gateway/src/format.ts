@@ -201,10 +201,7 @@ export function exchangeInfoView(
   };
 }
 
-/**
- * A ticker of a window's trades as Binance writes it (rolling window, trading day): MINI has the
- * prices and volumes, FULL adds the change and the weighted average price. All in integers.
- */
+/** A ticker of a window's trades as Binance writes it (rolling window, trading day): MINI or FULL. */
 export function windowTickerView(
   m: Market,
   t: RollingStats | undefined,
@@ -212,8 +209,13 @@ export function windowTickerView(
   closeTime: number,
   full: boolean,
 ) {
+  return full ? fullTickerView(m, t, openTime, closeTime) : miniTickerView(m, t, openTime, closeTime);
+}
+
+/** MINI: the window's prices, volumes and trade ids. */
+function miniTickerView(m: Market, t: RollingStats | undefined, openTime: number, closeTime: number) {
   const price = (ticks: number) => ticksToPrice(m, ticks);
-  const mini = {
+  return {
     symbol: m.symbol,
     openPrice: price(t?.open ?? 0),
     highPrice: price(t?.high ?? 0),
@@ -227,17 +229,20 @@ export function windowTickerView(
     lastId: t?.lastTradeId ?? -1,
     count: t?.trades ?? 0,
   };
-  if (!full) return mini;
+}
+
+/** FULL: MINI with the change and the weighted average price, computed in integers. */
+function fullTickerView(m: Market, t: RollingStats | undefined, openTime: number, closeTime: number) {
   const change = t ? t.last - t.open : 0;
-  // Percent with 3 decimals, computed in integers: change * 100 / open, scaled by 1000.
+  // Percent with 3 decimals: change * 100 / open, scaled by 1000.
   const permille = t && t.open > 0 ? (BigInt(change) * 100_000n) / BigInt(t.open) : 0n;
   const sign = permille < 0n ? "-" : "";
   const abs = permille < 0n ? -permille : permille;
   return {
-    priceChange: `${change < 0 ? "-" : ""}${price(Math.abs(change))}`,
+    priceChange: `${change < 0 ? "-" : ""}${ticksToPrice(m, Math.abs(change))}`,
     priceChangePercent: `${sign}${abs / 1000n}.${(abs % 1000n).toString().padStart(3, "0")}`,
-    weightedAvgPrice: price(t ? Number(weightedAverageTicks(m, t)) : 0),
-    ...mini,
+    weightedAvgPrice: ticksToPrice(m, t ? Number(weightedAverageTicks(m, t)) : 0),
+    ...miniTickerView(m, t, openTime, closeTime),
   };
 }
 
@@ -255,7 +260,7 @@ export function ticker24hView(
   lastQtyLots: number,
 ) {
   return {
-    ...windowTickerView(m, t, t?.openTime ?? now, t?.closeTime ?? now, true),
+    ...fullTickerView(m, t, t?.openTime ?? now, t?.closeTime ?? now),
     prevClosePrice: ticksToPrice(m, t?.open ?? 0),
     lastQty: lotsToQuantity(m, lastQtyLots),
     bidPrice: ticksToPrice(m, top.bids[0]?.priceTicks ?? 0),

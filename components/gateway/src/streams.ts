@@ -9,11 +9,19 @@ import type { Candle } from "../../ubscore/src/candles.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
+import { aggregateTrades } from "./agg-trades.ts";
 import type { RequestAuthenticator } from "./auth.ts";
 import { ApiError } from "./errors.ts";
-import { ORDER_TYPE, SIDE, STP, TIF } from "./format.ts";
-import { KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
+import { aggTradeView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
+import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
 import { Params } from "./params.ts";
+import {
+  isStreamRequestError,
+  MAX_REQUEST_BYTES,
+  parseStreamRequest,
+  type RequestId,
+  type StreamRequestError,
+} from "./stream-requests.ts";
 
 /**
  * Binance-style WebSocket streams, fed by every command UBSCore applies:
@@ -34,17 +42,33 @@ export interface StreamLimits {
   readonly listenKeyTtlMs: number;
 }
 
+/**
+ * The streams of a market besides klines. `@depth@100ms` carries the same diffs as `@depth`: each
+ * is sent as its command applies, sooner than either of Binance's intervals, chained alike.
+ */
+const MARKET_STREAMS = new Set([
+  "depth",
+  "depth@100ms",
+  "trade",
+  "aggTrade",
+  "bookTicker",
+  "ticker",
+  "miniTicker",
+]);
+
 /** Close codes: 1008 (policy violation) for a client over a limit, 4001 for a listen key gone. */
 const POLICY = 1008;
 const LISTEN_KEY_GONE = 4001;
 
-interface Subscriber {
+/** A connection: what it listens to changes with SUBSCRIBE and UNSUBSCRIBE. */
+export interface Subscriber {
   readonly socket: WebSocket;
-  readonly combined: boolean;
+  /** Messages wrapped as {stream, data} (on /stream, or after SET_PROPERTY combined). */
+  combined: boolean;
   readonly ip: string;
-  readonly streams: readonly string[];
-  /** The users whose listen keys it streams. */
-  readonly users: readonly number[];
+  readonly streams: Set<string>;
+  /** The listen keys it streams, and whose they are. */
+  readonly keys: Map<string, number>;
 }
 
 export class StreamHub {
@@ -135,54 +159,97 @@ export class StreamHub {
 
   // ---- subscriptions ----
 
+  /** A new connection from `ip`, within the per-address cap; it listens to nothing yet. */
+  connect(socket: WebSocket, ip: string, combined: boolean): Subscriber {
+    const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
+    if (fromIp.connections >= this.limits.maxConnectionsPerIp)
+      throw overLimit(`at most ${this.limits.maxConnectionsPerIp} connections per address`);
+    this.perIp.set(ip, { ...fromIp, connections: fromIp.connections + 1 });
+    const sub: Subscriber = { socket, combined, ip, streams: new Set(), keys: new Map() };
+    socket.once("close", () => {
+      this.remove(sub, [...sub.streams]);
+      const now = this.perIp.get(ip)!;
+      if (now.connections === 1) this.perIp.delete(ip);
+      else this.perIp.set(ip, { ...now, connections: now.connections - 1 });
+    });
+    this.limitIncoming(sub);
+    return sub;
+  }
+
   /**
-   * Subscribes a new connection from `ip` to `streams`: market streams of known symbols, or live
-   * listen keys, within the limits. Refused as a whole (nothing subscribed) over any of them.
+   * Adds `streams` to a connection: market streams of known symbols, or live listen keys, within
+   * the limits. Refused as a whole (nothing added) if any name or limit fails.
    */
-  subscribe(socket: WebSocket, ip: string, streams: string[], combined: boolean): void {
+  add(sub: Subscriber, streams: readonly string[]): void {
     const limits = this.limits;
-    // No SUBSCRIBE method here: a connection names its streams, or has no use.
-    if (streams.length === 0)
-      throw new ApiError(400, -1100, "No stream named: use /ws/<stream> or /stream?streams=");
-    for (const name of streams) {
+    const fresh = [...new Set(streams)].filter((name) => !sub.streams.has(name));
+    for (const name of fresh) {
       if (!this.isValidStream(name)) throw new ApiError(400, -1100, `Invalid stream name: ${name}`);
     }
-    if (streams.length > limits.maxStreamsPerConnection)
+    if (sub.streams.size + fresh.length > limits.maxStreamsPerConnection)
       throw overLimit(`at most ${limits.maxStreamsPerConnection} streams per connection`);
-    const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
-    if (fromIp.connections >= limits.maxConnectionsPerIp)
-      throw overLimit(`at most ${limits.maxConnectionsPerIp} connections per address`);
-    if (fromIp.streams + streams.length > limits.maxStreamsPerIp)
+    const fromIp = this.perIp.get(sub.ip)!;
+    if (fromIp.streams + fresh.length > limits.maxStreamsPerIp)
       throw overLimit(`at most ${limits.maxStreamsPerIp} streams per address`);
-    const users = [...new Set(streams.flatMap((name) => this.listenKeys.get(name)?.userId ?? []))];
-    for (const userId of users) {
+    const listening = new Set(sub.keys.values());
+    const newUsers = [...new Set(fresh.flatMap((name) => this.listenKeys.get(name)?.userId ?? []))].filter(
+      (userId) => !listening.has(userId),
+    );
+    for (const userId of newUsers) {
       if ((this.perUser.get(userId) ?? 0) >= limits.maxConnectionsPerUser)
         throw overLimit(`at most ${limits.maxConnectionsPerUser} user data connections per user`);
     }
-    const sub: Subscriber = { socket, combined, ip, streams, users };
-    this.perIp.set(ip, { connections: fromIp.connections + 1, streams: fromIp.streams + streams.length });
-    for (const userId of users) this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
-    for (const name of streams) {
+    this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams + fresh.length });
+    for (const userId of newUsers) this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
+    for (const name of fresh) {
+      sub.streams.add(name);
+      const userId = this.listenKeys.get(name)?.userId;
+      if (userId !== undefined) sub.keys.set(name, userId);
       const set = this.subscribers.get(name) ?? new Set();
       this.subscribers.set(name, set.add(sub));
     }
-    socket.once("close", () => this.unsubscribe(sub));
-    this.limitIncoming(sub);
   }
 
-  private unsubscribe(sub: Subscriber): void {
-    for (const name of sub.streams) this.subscribers.get(name)?.delete(sub);
-    const fromIp = this.perIp.get(sub.ip)!;
-    if (fromIp.connections === 1) this.perIp.delete(sub.ip);
-    else
-      this.perIp.set(sub.ip, {
-        connections: fromIp.connections - 1,
-        streams: fromIp.streams - sub.streams.length,
-      });
-    for (const userId of sub.users) {
+  /** Removes `streams` from a connection (names it does not listen to are ignored). */
+  remove(sub: Subscriber, streams: readonly string[]): void {
+    const gone = [...new Set(streams)].filter((name) => sub.streams.delete(name));
+    for (const name of gone) {
+      this.subscribers.get(name)?.delete(sub);
+      // From the connection's own record: an expired key is gone from the hub's by now.
+      const userId = sub.keys.get(name);
+      if (userId === undefined) continue;
+      sub.keys.delete(name);
+      if ([...sub.keys.values()].includes(userId)) continue;
       const count = this.perUser.get(userId)! - 1;
       if (count === 0) this.perUser.delete(userId);
       else this.perUser.set(userId, count);
+    }
+    const fromIp = this.perIp.get(sub.ip);
+    if (fromIp) this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams - gone.length });
+  }
+
+  /** Runs a live subscription request; the answer is Binance's `{result, id}` or `{code, msg, id}`. */
+  request(sub: Subscriber, text: string): { result: unknown; id: RequestId } | StreamRequestError {
+    const req = parseStreamRequest(text);
+    if (isStreamRequestError(req)) return req;
+    try {
+      switch (req.method) {
+        case "SUBSCRIBE":
+          this.add(sub, req.streams);
+          return { result: null, id: req.id };
+        case "UNSUBSCRIBE":
+          this.remove(sub, req.streams);
+          return { result: null, id: req.id };
+        case "LIST_SUBSCRIPTIONS":
+          return { result: [...sub.streams], id: req.id };
+        case "SET_PROPERTY":
+          sub.combined = req.combined;
+          return { result: null, id: req.id };
+        case "GET_PROPERTY":
+          return { result: sub.combined, id: req.id };
+      }
+    } catch (e) {
+      return { code: 2, msg: `Invalid request: ${(e as Error).message}`, id: req.id };
     }
   }
 
@@ -204,10 +271,11 @@ export class StreamHub {
   private isValidStream(name: string): boolean {
     const live = this.listenKeys.get(name);
     if (live) return live.expires >= this.clock();
-    const [symbol, kind] = name.split("@");
-    const market = this.service.core.exchange.market(symbol?.toUpperCase() ?? "");
-    if (!market || symbol !== symbol?.toLowerCase() || !kind) return false;
-    if (kind === "depth" || kind === "trade" || kind === "bookTicker") return true;
+    const at = name.indexOf("@");
+    const [symbol, kind] = [name.slice(0, at), name.slice(at + 1)];
+    const market = this.service.core.exchange.market(symbol.toUpperCase());
+    if (!market || at < 0 || symbol !== symbol.toLowerCase()) return false;
+    if (MARKET_STREAMS.has(kind)) return true;
     return kind.startsWith("kline_") && kind.slice(6) in KLINE_INTERVALS;
   }
 
@@ -271,6 +339,7 @@ export class StreamHub {
         M: true,
       });
     }
+    if (tradeEvents.length > 0) this.publishTradeStats(market, symbol, tradeEvents.length, now);
     if (candle && tradeEvents.length > 0) this.publishKlines(market, symbol, candle, now);
     this.publishBook(market, symbol, result.events, now);
     this.publishUserUpdates(market, result, now);
@@ -282,7 +351,10 @@ export class StreamHub {
     const u = events.at(-1)!.seq;
     const U = this.lastU.get(market.id)! + 1;
     this.lastU.set(market.id, u);
-    if (this.subscribed(`${symbol}@depth`)) {
+    const depthStreams = [`${symbol}@depth`, `${symbol}@depth@100ms`].filter((stream) =>
+      this.subscribed(stream),
+    );
+    if (depthStreams.length > 0) {
       const b: string[][] = [];
       const a: string[][] = [];
       for (const e of events) {
@@ -292,7 +364,8 @@ export class StreamHub {
           lotsToQuantity(market, e.totalLots),
         ]);
       }
-      this.publish(`${symbol}@depth`, { e: "depthUpdate", E: now, s: market.symbol, U, u, b, a });
+      const diff = { e: "depthUpdate", E: now, s: market.symbol, U, u, b, a };
+      for (const stream of depthStreams) this.publish(stream, diff);
     }
     if (!this.subscribed(`${symbol}@bookTicker`)) return;
     const top = this.service.core.book(market.id).depth(1);
@@ -303,6 +376,70 @@ export class StreamHub {
       B: lotsToQuantity(market, top.bids[0]?.totalLots ?? 0),
       a: ticksToPrice(market, top.asks[0]?.priceTicks ?? 0),
       A: lotsToQuantity(market, top.asks[0]?.totalLots ?? 0),
+    });
+  }
+
+  /** After a command's `count` trades: its aggregate trades and the market's 24-hour tickers. */
+  private publishTradeStats(market: Market, symbol: string, count: number, now: number): void {
+    const core = this.service.core;
+    if (this.subscribed(`${symbol}@aggTrade`)) {
+      // One command's trades: an aggregate never spans two commands (each has its own taker).
+      for (const a of aggregateTrades(core.tradesOf(market.id).slice(-count)))
+        this.publish(`${symbol}@aggTrade`, {
+          e: "aggTrade",
+          E: now,
+          s: market.symbol,
+          ...aggTradeView(market, a),
+        });
+    }
+    const full = this.subscribed(`${symbol}@ticker`);
+    const mini = this.subscribed(`${symbol}@miniTicker`);
+    if (!full && !mini) return;
+    const t = ticker24hView(
+      market,
+      this.stats.rolling(market.id, now, DAY),
+      core.book(market.id).depth(1),
+      now,
+      core.tradesOf(market.id).at(-1)?.qtyLots ?? 0,
+    );
+    const [o, h, l, c, v, q] = [t.openPrice, t.highPrice, t.lowPrice, t.lastPrice, t.volume, t.quoteVolume];
+    if (mini)
+      this.publish(`${symbol}@miniTicker`, {
+        e: "24hrMiniTicker",
+        E: now,
+        s: market.symbol,
+        c,
+        o,
+        h,
+        l,
+        v,
+        q,
+      });
+    if (!full) return;
+    this.publish(`${symbol}@ticker`, {
+      e: "24hrTicker",
+      E: now,
+      s: market.symbol,
+      p: t.priceChange,
+      P: t.priceChangePercent,
+      w: t.weightedAvgPrice,
+      x: t.prevClosePrice,
+      c,
+      Q: t.lastQty,
+      b: t.bidPrice,
+      B: t.bidQty,
+      a: t.askPrice,
+      A: t.askQty,
+      o,
+      h,
+      l,
+      v,
+      q,
+      O: t.openTime,
+      C: t.closeTime,
+      F: t.firstId,
+      L: t.lastId,
+      n: t.count,
     });
   }
 
@@ -406,6 +543,15 @@ export class StreamHub {
       this.publish(key, data);
     }
   }
+}
+
+/**
+ * The streams a connection's path names (`a/b` on /ws, `streams=a/b` on /stream). A number alone
+ * names none: clients number their connections that way (ccxt.pro opens /ws/0, /ws/1, ...) and
+ * subscribe with SUBSCRIBE, which Binance serves on any such path.
+ */
+function streamsOfPath(path: string): string[] {
+  return path.split("/").filter((name) => name !== "" && !/^\d+$/.test(name));
 }
 
 function overLimit(what: string): ApiError {
@@ -514,9 +660,17 @@ export function installStreams(app: FastifyInstance, hub: StreamHub, auth: Reque
     done();
   });
   app.register(async (ws) => {
-    const open = (socket: WebSocket, ip: string, streams: string, combined: boolean) => {
+    const open = (socket: WebSocket, ip: string, path: string, combined: boolean) => {
       try {
-        hub.subscribe(socket, ip, streams.split("/").filter(Boolean), combined);
+        const sub = hub.connect(socket, ip, combined);
+        hub.add(sub, streamsOfPath(path));
+        socket.on("message", (data, isBinary) => {
+          if (isBinary || (data as Buffer).length > MAX_REQUEST_BYTES) {
+            drop(socket, "requests are JSON text frames");
+            return;
+          }
+          socket.send(JSON.stringify(hub.request(sub, String(data))));
+        });
       } catch (e) {
         const error = e instanceof ApiError ? e : new ApiError(400, -1000, "Invalid request");
         socket.send(JSON.stringify({ code: error.code, msg: error.message }));
@@ -526,6 +680,7 @@ export function installStreams(app: FastifyInstance, hub: StreamHub, auth: Reque
     ws.get<{ Params: { "*": string } }>("/ws/*", { websocket: true }, (socket, req) =>
       open(socket, req.ip, req.params["*"], false),
     );
+    ws.get("/ws", { websocket: true }, (socket, req) => open(socket, req.ip, "", false));
     ws.get<{ Querystring: { streams?: string } }>("/stream", { websocket: true }, (socket, req) =>
       open(socket, req.ip, req.query.streams ?? "", true),
     );
