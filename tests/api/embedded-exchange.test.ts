@@ -582,3 +582,39 @@ describe("Funding <-> Spot transfers end to end", () => {
     expect(check.body.differences).toEqual([]);
   });
 });
+
+describe("order/test", () => {
+  it("checks an order as placing it would and places nothing", async () => {
+    const open = async () =>
+      (await alice.signed<unknown[]>("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" })).body;
+    const before = await open();
+    const limit = {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.01",
+      price: "50000",
+    };
+    expect(await alice.signed("POST", "/api/v3/order/test", limit)).toEqual({ status: 200, body: {} });
+    const rates = await alice.signed("POST", "/api/v3/order/test", {
+      ...limit,
+      computeCommissionRates: "true",
+    });
+    expect(rates.body).toMatchObject({
+      standardCommissionForOrder: { maker: "0.00100000", taker: "0.00100000" },
+    });
+    const failures = [
+      [{ ...limit, price: "50000.001" }, -1013],
+      [{ ...limit, price: "0.001" }, -1013],
+      [{ ...limit, quantity: "0.00001", price: "1" }, -1013],
+      [{ ...limit, timeInForce: "GTX" }, -1115],
+      [{ ...limit, symbol: "NOPE" }, -1121],
+    ] as const;
+    for (const [params, code] of failures) {
+      const res = await alice.signed<{ code: number }>("POST", "/api/v3/order/test", params);
+      expect([res.status, res.body.code], JSON.stringify(params)).toEqual([400, code]);
+    }
+    expect(await open()).toEqual(before);
+  });
+});

@@ -40,6 +40,12 @@ call("ticker_price", public.ticker_price, "BTCUSDT")
 call("book_ticker", public.book_ticker, "BTCUSDT")
 call("account", seller.account)
 
+call(
+    "new_order_test",
+    seller.new_order_test,
+    symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.02", price="60000",
+    computeCommissionRates="true",
+)
 sell = call(
     "new_order (seller, LIMIT GTC)",
     seller.new_order,

@@ -44,6 +44,7 @@ call("get_symbol_ticker", public.get_symbol_ticker, symbol="BTCUSDT")
 call("get_orderbook_ticker", public.get_orderbook_ticker, symbol="BTCUSDT")
 call("get_account", seller.get_account)
 call("get_asset_balance", seller.get_asset_balance, asset="BTC")
+call("create_test_order", seller.create_test_order, symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.02", price="60000")
 sell = call("order_limit_sell", seller.order_limit_sell, symbol="BTCUSDT", quantity="0.02", price="60000", newClientOrderId="pb-sell-1")
 order_id = sell["orderId"] if sell else 0
 call("get_order", seller.get_order, symbol="BTCUSDT", orderId=order_id)

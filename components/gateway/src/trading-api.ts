@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
+import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { checkClientOrderId } from "../../domain/src/ids.ts";
 import type { Market } from "../../domain/src/market.ts";
 import {
@@ -14,8 +15,9 @@ import {
 import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
 import { pageOf } from "../../store/src/page.ts";
 import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
+import { checkOrderFilters } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
-import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { OrderRecord, PlaceOrder, TradeRecord } from "../../ubscore/src/types.ts";
 import { aggregateTrades, selectAggTrades } from "./agg-trades.ts";
 import { RequestAuthenticator } from "./auth.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
@@ -391,72 +393,50 @@ function tradingRoutes(
         });
       }
       void reply.headers(counts);
-      const m = market(params);
-      const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
-      const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
-      const type = ORDER_TYPE[typeName];
-      const tif =
-        type === OrderType.Limit
-          ? TIF[params.oneOf("timeInForce", ["GTC", "IOC", "FOK"], errors.invalidTif)]
-          : type === OrderType.Market
-            ? TimeInForce.IOC
-            : TimeInForce.GTC;
-      const quantity = params.optional("quantity");
-      const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
-      if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
-        throw new ApiError(
-          400,
-          -1102,
-          "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
-        );
-      }
-      if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
-      const priceTicks =
-        type === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
-      const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
-      const quoteUnits =
-        quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
-      const clientOrderId = field("newClientOrderId", () =>
-        checkClientOrderId(
-          params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`,
-        ),
-      );
-      const defaultResp: RespType = type === OrderType.LimitMaker ? "ACK" : "FULL";
-      const respType = params.oneOf(
-        "newOrderRespType",
-        ["ACK", "RESULT", "FULL"],
-        () => errors.invalidValue("newOrderRespType"),
-        defaultResp,
-      );
-      const stp =
-        STP[
-          params.oneOf(
-            "selfTradePreventionMode",
-            Object.keys(STP) as (keyof typeof STP)[],
-            () => errors.invalidValue("selfTradePreventionMode"),
-            "NONE",
-          )
-        ];
+      const { market: m, order: place, respType } = readNewOrder(params, core.exchange, key.userId, clock());
       params.done();
-      const { order } = await submit(() =>
-        service.submit({
-          kind: "place",
-          userId: key.userId,
-          symbol: m.symbol,
-          clientOrderId,
-          side,
-          type,
-          tif,
-          priceTicks,
-          qtyLots,
-          quoteUnits,
-          stp,
-          time: clock(),
-          ...once,
-        }),
-      );
+      const { order } = await submit(() => service.submit({ ...place, ...once }));
       if (order!.status === "REJECTED") throw errors.wouldTake();
       return newOrderView(m, order!, respType);
+    },
+  );
+
+  app.post(
+    "/api/v3/order/test",
+    {
+      schema: signedDoc(
+        "Check an order as placing it would (parameters and filters), without placing it",
+        {
+          ...orderParams,
+          computeCommissionRates: { type: "string", description: "true: answer the commission rates" },
+        },
+        ["symbol", "side", "type"],
+        true,
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const { market: m, order } = readNewOrder(params, core.exchange, key.userId, clock());
+      const rates = params.oneOf(
+        "computeCommissionRates",
+        ["true", "false"],
+        () => errors.invalidValue("computeCommissionRates"),
+        "false",
+      );
+      params.done();
+      try {
+        checkOrderFilters(m, order);
+      } catch (e) {
+        throw toApiError(e);
+      }
+      if (rates === "false") return {};
+      const none = feeRate(0n);
+      return {
+        standardCommissionForOrder: { maker: feeRate(m.makerFeePpm), taker: feeRate(m.takerFeePpm) },
+        specialCommissionForOrder: { maker: none, taker: none },
+        taxCommissionForOrder: { maker: none, taker: none },
+        discount: { enabledForAccount: false, enabledForSymbol: false, discountAsset: "BNB", discount: none },
+      };
     },
   );
 
@@ -759,6 +739,80 @@ function installRateLimit(app: FastifyInstance, limiter: Limiter, clock: () => n
       ),
     );
   });
+}
+
+/**
+ * The order a new-order request describes (POST order and order/test alike), read and checked
+ * the Binance way; the caller calls params.done() once it has read the rest.
+ */
+function readNewOrder(
+  params: Params,
+  exchange: ExchangeDefinition,
+  userId: number,
+  time: number,
+): { market: Market; order: PlaceOrder; respType: RespType } {
+  const m = exchange.market(params.required("symbol")) ?? invalidSymbol();
+  const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
+  const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
+  const type = ORDER_TYPE[typeName];
+  const tif =
+    type === OrderType.Limit
+      ? TIF[params.oneOf("timeInForce", ["GTC", "IOC", "FOK"], errors.invalidTif)]
+      : type === OrderType.Market
+        ? TimeInForce.IOC
+        : TimeInForce.GTC;
+  const quantity = params.optional("quantity");
+  const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
+  if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
+    throw new ApiError(
+      400,
+      -1102,
+      "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+    );
+  }
+  if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
+  const priceTicks =
+    type === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
+  const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
+  const quoteUnits =
+    quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
+  const clientOrderId = field("newClientOrderId", () =>
+    checkClientOrderId(params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`),
+  );
+  const defaultResp: RespType = type === OrderType.LimitMaker ? "ACK" : "FULL";
+  const respType = params.oneOf(
+    "newOrderRespType",
+    ["ACK", "RESULT", "FULL"],
+    () => errors.invalidValue("newOrderRespType"),
+    defaultResp,
+  );
+  const stp =
+    STP[
+      params.oneOf(
+        "selfTradePreventionMode",
+        Object.keys(STP) as (keyof typeof STP)[],
+        () => errors.invalidValue("selfTradePreventionMode"),
+        "NONE",
+      )
+    ];
+  return {
+    market: m,
+    order: {
+      kind: "place",
+      userId,
+      symbol: m.symbol,
+      clientOrderId,
+      side,
+      type,
+      tif,
+      priceTicks,
+      qtyLots,
+      quoteUnits,
+      stp,
+      time,
+    },
+    respType,
+  };
 }
 
 /** The window of /api/v3/avgPrice, as Binance's. */

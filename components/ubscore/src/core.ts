@@ -683,7 +683,7 @@ export class UbsCore {
     if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
     const key = `${cmd.userId}:${cmd.clientOrderId}`;
     if (this.openByClientId.has(key)) fail("DUPLICATE_ORDER", "Duplicate order sent.");
-    this.checkFilters(market, cmd);
+    checkOrderFilters(market, cmd);
     const { asset, amount, budget, engineQty } = this.reservation(market, cmd);
     const balance = this.balance(cmd.userId, asset);
     if (balance.available < amount || amount <= 0n) {
@@ -919,40 +919,6 @@ export class UbsCore {
     return this.remote[marketId] ?? fail("INTERNAL", "UBSCore runs the books itself (matching.kind local)");
   }
 
-  /** Binance filters that the integer core can check: price and quantity ranges, notional. */
-  private checkFilters(market: Market, cmd: PlaceOrder): void {
-    const isMarket = cmd.type === OrderType.Market;
-    if (!isMarket) {
-      if (
-        !Number.isSafeInteger(cmd.priceTicks) ||
-        cmd.priceTicks < market.minPriceTicks ||
-        cmd.priceTicks > market.maxPriceTicks
-      ) {
-        fail("OUT_OF_RANGE", "Filter failure: PRICE_FILTER");
-      }
-      if (cmd.type === OrderType.LimitMaker && cmd.tif !== TimeInForce.GTC)
-        fail("INVALID_ARGUMENT", "LIMIT_MAKER orders are GTC");
-    }
-    if (cmd.qtyLots !== 0 || !isMarket) {
-      if (
-        !Number.isSafeInteger(cmd.qtyLots) ||
-        cmd.qtyLots < market.minQtyLots ||
-        cmd.qtyLots > market.maxQtyLots
-      ) {
-        fail("OUT_OF_RANGE", "Filter failure: LOT_SIZE");
-      }
-    }
-    if (isMarket && (cmd.qtyLots === 0) === (cmd.quoteUnits === 0n)) {
-      fail("INVALID_ARGUMENT", "A MARKET order takes either quantity or quoteOrderQty.");
-    }
-    if (!isMarket && cmd.quoteUnits !== 0n)
-      fail("INVALID_ARGUMENT", "quoteOrderQty is for MARKET orders only.");
-    const orderNotional = isMarket ? cmd.quoteUnits : notional(market, cmd.priceTicks, cmd.qtyLots);
-    if ((!isMarket || cmd.quoteUnits > 0n) && orderNotional < market.minNotional) {
-      fail("BELOW_MIN_NOTIONAL", "Filter failure: NOTIONAL");
-    }
-  }
-
   /**
    * What the order freezes (asset id and amount), and the quantity and quote budget handed to
    * the engine, chosen so that a market order can never spend or sell more than was frozen.
@@ -1183,4 +1149,41 @@ function min(a: bigint, b: bigint): bigint {
 
 function max(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+
+/**
+ * Binance filters that need no state: price and quantity ranges, notional. Pure: also what
+ * `order/test` checks without placing anything.
+ */
+export function checkOrderFilters(market: Market, cmd: PlaceOrder): void {
+  const isMarket = cmd.type === OrderType.Market;
+  if (!isMarket) {
+    if (
+      !Number.isSafeInteger(cmd.priceTicks) ||
+      cmd.priceTicks < market.minPriceTicks ||
+      cmd.priceTicks > market.maxPriceTicks
+    ) {
+      fail("OUT_OF_RANGE", "Filter failure: PRICE_FILTER");
+    }
+    if (cmd.type === OrderType.LimitMaker && cmd.tif !== TimeInForce.GTC)
+      fail("INVALID_ARGUMENT", "LIMIT_MAKER orders are GTC");
+  }
+  if (cmd.qtyLots !== 0 || !isMarket) {
+    if (
+      !Number.isSafeInteger(cmd.qtyLots) ||
+      cmd.qtyLots < market.minQtyLots ||
+      cmd.qtyLots > market.maxQtyLots
+    ) {
+      fail("OUT_OF_RANGE", "Filter failure: LOT_SIZE");
+    }
+  }
+  if (isMarket && (cmd.qtyLots === 0) === (cmd.quoteUnits === 0n)) {
+    fail("INVALID_ARGUMENT", "A MARKET order takes either quantity or quoteOrderQty.");
+  }
+  if (!isMarket && cmd.quoteUnits !== 0n)
+    fail("INVALID_ARGUMENT", "quoteOrderQty is for MARKET orders only.");
+  const orderNotional = isMarket ? cmd.quoteUnits : notional(market, cmd.priceTicks, cmd.qtyLots);
+  if ((!isMarket || cmd.quoteUnits > 0n) && orderNotional < market.minNotional) {
+    fail("BELOW_MIN_NOTIONAL", "Filter failure: NOTIONAL");
+  }
 }
