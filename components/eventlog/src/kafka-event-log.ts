@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Admin, type Consumer, Kafka, logLevel, type Producer } from "kafkajs";
+import { type Admin, type Consumer, type ConsumerRunConfig, Kafka, logLevel, type Producer } from "kafkajs";
 import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subscription } from "./port.ts";
 
 /**
@@ -10,6 +10,9 @@ import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subsc
  */
 const SEND_BYTES = 256 * 1024;
 const MAX_RECORD_BATCH_BYTES = 16 * 1024 * 1024;
+/** A group member kafkajs gave up on is started again after this, doubling up to the maximum. */
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 10_000;
 
 /**
  * The event log on Kafka (kafkajs): topics created with explicit partitions, an idempotent
@@ -140,28 +143,72 @@ export class KafkaEventLog implements EventLog {
     return out;
   }
 
+  /**
+   * A consumer group member that outlives the broker: kafkajs restarts it after a retriable
+   * crash, and gives up after others (no broker reachable for longer than its retries, as in a
+   * Kafka restart); then a new member is started, again and again with a growing pause, until the
+   * broker answers. So it never stops on its own, and `onFailure` is not called.
+   */
   async subscribe(
     group: string,
     topic: string,
     handle: (records: readonly ReadRecord[]) => Promise<void>,
-    onFailure: (error: Error) => void,
+    _onFailure: (error: Error) => void,
   ): Promise<Subscription> {
-    // A short session, so a consumer that died (kill -9) is replaced within seconds, not half a
-    // minute; heartbeats go on while a slow handler runs, so a live one is not.
+    let current: Consumer | undefined;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let pauseMs = RESTART_FIRST_MS;
+    const restartLater = () => {
+      if (stopped) return;
+      timer = setTimeout(() => void start().catch(restartLater), pauseMs);
+      pauseMs = Math.min(RESTART_MAX_MS, pauseMs * 2);
+    };
+    const start = async () => {
+      const { consumer, config } = this.member(group, topic, handle, () => {
+        pauseMs = RESTART_FIRST_MS;
+      });
+      current = consumer;
+      this.consumers.add(consumer);
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        this.consumers.delete(consumer);
+        void consumer.disconnect().catch(() => {});
+        restartLater();
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run(config);
+    };
+    await start();
+    return {
+      stop: async () => {
+        stopped = true;
+        clearTimeout(timer);
+        if (!current) return;
+        this.consumers.delete(current);
+        await current.disconnect();
+      },
+    };
+  }
+
+  /**
+   * One member of `group`: each batch handled, then committed. A short session, so a member that
+   * died (kill -9) is replaced within seconds, not half a minute; heartbeats go on while a slow
+   * handler runs, so a live one is not.
+   */
+  private member(
+    group: string,
+    topic: string,
+    handle: (records: readonly ReadRecord[]) => Promise<void>,
+    onBatch: () => void,
+  ): { consumer: Consumer; config: ConsumerRunConfig } {
     const consumer = this.kafka.consumer({
       groupId: group,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
     });
-    this.consumers.add(consumer);
-    // kafkajs restarts the consumer after a retriable crash (a handler that kept failing, a
-    // broker that went away and came back); after any other it has stopped for good.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) onFailure(payload.error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
+    const config: ConsumerRunConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -182,16 +229,12 @@ export class KafkaEventLog implements EventLog {
         const last = batch.lastOffset();
         resolveOffset(last);
         await consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) },
+          { topic, partition: batch.partition, offset: String(Number(last) + 1) },
         ]);
-      },
-    });
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
+        onBatch();
       },
     };
+    return { consumer, config };
   }
 
   async close(): Promise<void> {
