@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { linkTransport } from "../../components/exchange/src/links.ts";
 import { MatchingService } from "../../components/matching/src/service.ts";
+import type { Transport } from "../../components/transport/src/port.ts";
 import { tcpTransport } from "../../components/transport/src/tcp.ts";
 import { freePort } from "../infra/ports.ts";
 import { limitOrder, TestClient } from "./client.ts";
@@ -21,6 +23,8 @@ let address: string;
 let alice: TestClient;
 let bob: TestClient;
 let markets: { id: number; quotePerTickLot: number }[];
+/** The matching service's side of the UBSCore <-> matching link, keyed as the exchange's data dir says. */
+let linked: Transport;
 
 const order = (side: "BUY" | "SELL", quantity: string, price: string) => ({
   ...limitOrder(side, quantity, price),
@@ -42,11 +46,12 @@ beforeAll(async () => {
     },
   });
   exchange = await startEmbeddedExchange(config, false);
+  linked = linkTransport(config, tcpTransport, "ubscore", "matching");
   markets = exchange.service.core.exchange.markets.map((m) => ({
     id: m.id,
     quotePerTickLot: Number(m.quotePerTickLot),
   }));
-  matching = await MatchingService.start({ transport: tcpTransport, listen: address, markets });
+  matching = await MatchingService.start({ transport: linked, listen: address, markets });
   const [a, b] = exchange.demoKeys;
   alice = new TestClient(exchange.tradingUrl, a);
   bob = new TestClient(exchange.tradingUrl, b);
@@ -102,7 +107,7 @@ describe("the trading API with bourse matching", () => {
     });
     expect(open.body.map((o) => o.price)).toEqual(["59000.00000000"]);
 
-    matching = await MatchingService.start({ transport: tcpTransport, listen: address, markets });
+    matching = await MatchingService.start({ transport: linked, listen: address, markets });
     for (let i = 0; i < 200 && exchange.service.core.matchingHandover().pending.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
