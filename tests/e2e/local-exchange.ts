@@ -91,6 +91,8 @@ export class LocalExchange {
     /** UBSCore publishes its event stream here (topic `<keyspace>.events`). */
     kafka?: KafkaServer;
     dataDir?: string;
+    /** The config's `ledger` (the embedded one, held by settlement, when not given). */
+    ledger?: { kind: "tigerbeetle"; clusterId: string; addresses: string[] };
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const config = join(dir, "bourse.json");
@@ -124,7 +126,8 @@ export class LocalExchange {
       address: matchingAddress,
       stream: randomInt(1_000, 0x3fff_ffff),
     };
-    await writeFile(config, JSON.stringify({ store, eventLog, settlement, matching }));
+    const ledger = options.ledger && { ledger: options.ledger };
+    await writeFile(config, JSON.stringify({ store, eventLog, settlement, matching, ...ledger }));
     const env = {
       ...process.env,
       BOURSE_CONFIG: config,

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants, existsSync } from "node:fs";
+import { constants, existsSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,6 +46,8 @@ export async function startTigerBeetle(): Promise<TigerBeetleServer> {
   const binary = tigerBeetleBinary();
   const dir = await mkdtemp(join(await directIoDir(), "bourse-tigerbeetle-"));
   const dataFile = join(dir, "0_0.tigerbeetle");
+  // A gigabyte a replica: removed however the test run ends (stop() removes it sooner).
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const clusterId = randomBytes(8).readBigUInt64LE(0) + 1n;
   await run(binary, ["format", `--cluster=${clusterId}`, "--replica=0", "--replica-count=1", dataFile]);
   const address = `127.0.0.1:${await freePort()}`;

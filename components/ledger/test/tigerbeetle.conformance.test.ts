@@ -3,16 +3,22 @@ import { startTigerBeetle, type TigerBeetleServer } from "../../../tests/infra/t
 import { TigerBeetleLedger } from "../src/tigerbeetle-ledger.ts";
 import { ledgerConformance } from "./conformance.ts";
 
-/** The same suite against a real TigerBeetle replica, started by the test infrastructure. */
-let server: TigerBeetleServer;
+/**
+ * The same suite against a real TigerBeetle: the replica the test infrastructure starts, or the
+ * cluster at TIGERBEETLE_ADDRESS (with TIGERBEETLE_CLUSTER_ID), as the k3d workflow sets them for
+ * the one the operator runs.
+ */
+const address = process.env.TIGERBEETLE_ADDRESS;
+let server: TigerBeetleServer | undefined;
 beforeAll(async () => {
-  server = await startTigerBeetle();
+  if (!address) server = await startTigerBeetle();
 });
 afterAll(async () => {
   await server?.stop();
 });
 
-ledgerConformance(
-  "TigerBeetle (real replica)",
-  async () => new TigerBeetleLedger(server.clusterId, [server.address]),
+ledgerConformance(`TigerBeetle (${address ?? "a replica of the test infrastructure"})`, async () =>
+  server
+    ? new TigerBeetleLedger(server.clusterId, [server.address])
+    : new TigerBeetleLedger(BigInt(process.env.TIGERBEETLE_CLUSTER_ID ?? "0"), address!.split(",")),
 );
