@@ -53,7 +53,9 @@ describe("UBSCore replication over the transport", () => {
     await service.submit({ kind: "createUser", userId: 1 });
     await service.submit({ kind: "credit", userId: 1, asset: "USDT", amount: 5n });
     // A limit buy: it would freeze far more than the 5 units user 1 holds.
-    const place = script().find((c) => c.kind === "place" && c.type === OrderType.Limit && c.side === Side.Buy)!;
+    const place = script().find(
+      (c) => c.kind === "place" && c.type === OrderType.Limit && c.side === Side.Buy,
+    )!;
     await expect(replica.submit({ ...place, userId: 1 } as UbsCommand)).rejects.toMatchObject({
       code: "INSUFFICIENT_BALANCE",
     });
