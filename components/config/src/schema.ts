@@ -277,8 +277,8 @@ export const configSchema = z
     /**
     /**
      * The keys of the links between processes (one file per link, named `<client>-<server>`,
-     * 32+ bytes in hex): read from `keyDir` when set (a mounted Secret, never written), else
-     * from `<dataDir>/links`, where a missing key is generated on first start (docs/security.md).
+     * 32+ bytes in hex): in `keyDir` (on Kubernetes the operator's Secret), else in
+     * `<dataDir>/links`; a missing key is generated on first use (docs/security.md).
      */
     links: z
       .object({ keyDir: z.string().min(1).optional() })

@@ -14,10 +14,10 @@ import type { Transport } from "../../transport/src/port.ts";
  *   ubscore -> matching     the books (7400): HANDOVER and commands out, outcomes back
  *   ubscore -> settlement   settlement's port (7300): caughtUp, status, the embedded ledger
  *
- * With `links.keyDir` (Kubernetes: the operator's Secret, each pod mounting only its own links'
- * keys) a key is read there and never made. Without it (`npm start`, the processes of one host
- * sharing a data dir) keys live in `<dataDir>/links`, owner-only, each made on first need by
- * whichever process needs it first; the others read the same file.
+ * Keys live in `links.keyDir` (Kubernetes: the operator's Secret, each pod mounting only its own
+ * links' keys), else in `<dataDir>/links` (`npm start`, the processes of one host sharing a data
+ * dir). A missing key is made, owner-only, by whichever process needs it first, and the others
+ * read the same file; where it cannot be made (a read-only Secret mount) that is a config error.
  */
 const KEY_HEX = /^(?:[0-9a-f]{2}){32,}$/i;
 
@@ -28,27 +28,32 @@ export function linkTransport(
   server: LinkRole,
 ): Transport {
   const name = linkName({ client, server });
-  const mounted = config.links.keyDir;
-  const dir = mounted ?? join(resolve(config.dataDir), "links");
+  const dir = config.links.keyDir ?? join(resolve(config.dataDir), "links");
   let key: Promise<Uint8Array> | undefined;
   return secureTransport(inner, {
     client,
     server,
     key: () => {
-      key ??= readKey(join(dir, name), mounted === undefined);
+      key ??= readKey(join(dir, name));
       return key;
     },
   });
 }
 
-async function readKey(path: string, create: boolean): Promise<Uint8Array> {
+async function readKey(path: string): Promise<Uint8Array> {
   let text: string;
   try {
     text = await readFile(path, "latin1");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    if (!create) throw new BourseError("INVALID_CONFIG", `no link key at ${path} (links.keyDir)`);
-    await makeKey(path);
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new BourseError("INVALID_CONFIG", `cannot read the link key at ${path}: ${(e as Error).message}`);
+    }
+    await makeKey(path).catch((made: Error) => {
+      throw new BourseError(
+        "INVALID_CONFIG",
+        `no link key at ${path}, and none can be made there: ${made.message}`,
+      );
+    });
     text = await readFile(path, "latin1");
   }
   const hex = text.trim();

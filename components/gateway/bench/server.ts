@@ -45,6 +45,8 @@ if (mode === "bare") {
       demo: true,
       gateway: { port: 0, adminPort: 0, rateLimit: unlimited },
       ubscore: { listen: "127.0.0.1:0", snapshotEvery: Number(process.env.BENCH_SNAPSHOT_EVERY ?? 100_000) },
+      // Each process has a data dir of its own: the link keys are shared here.
+      links: { keyDir: join(dataDir, "links") },
       ...matching?.overrides,
     },
   });

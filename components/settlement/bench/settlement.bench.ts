@@ -7,9 +7,11 @@ import { createInterface } from "node:readline";
 import { startCassandra } from "../../../tests/infra/cassandra.ts";
 import { startKafka } from "../../../tests/infra/kafka.ts";
 import { freePort } from "../../../tests/infra/ports.ts";
+import { validateConfig } from "../../config/src/load.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { LogRecord } from "../../eventlog/src/port.ts";
+import { linkTransport } from "../../exchange/src/links.ts";
 import { EventType, OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { RpcClient } from "../../transport/src/rpc.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
@@ -126,7 +128,14 @@ async function startSettler(brokers: string[], prefix: string, store: unknown): 
     child.once("exit", (code) => reject(new Error(`bourse settlement exited with ${code}`)));
   });
   const settler = { child, dir, status: { settled: 0 } } as Settler;
-  settler.client = await RpcClient.connect(tcpTransport, address, (s) => {
+  // The bench plays UBSCore on the settlement link, with the key in the settler's data dir.
+  const link = linkTransport(
+    validateConfig({ dataDir: join(dir, "data") }),
+    tcpTransport,
+    "ubscore",
+    "settlement",
+  );
+  settler.client = await RpcClient.connect(link, address, (s) => {
     settler.status = s as SettlementStatus;
   });
   return settler;

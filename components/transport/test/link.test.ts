@@ -287,4 +287,23 @@ describe("the authenticated link over Aeron IPC, through the real media driver",
     await expect.poll(() => reached).toBe(1);
     honest.close();
   });
+
+  it("a peer cannot make a server hold more than one message's worth of parts", async () => {
+    const aeron = aeronTransport(client, { connectTimeoutMs: 2_000 });
+    let delivered = 0;
+    let refused: Error | undefined;
+    const server = await aeron.listen("0", (ch) => {
+      ch.onMessage(() => delivered++);
+      ch.onClose((e) => {
+        refused = e;
+      });
+    });
+    servers.push(server);
+    const peer = await aeron.connect(server.address);
+    const closed = closedOf(peer);
+    peer.send(new Uint8Array(65 * 1024 * 1024));
+    await closed;
+    expect(refused).toMatchObject({ code: "MESSAGE_TOO_LONG" });
+    expect(delivered).toBe(0);
+  });
 });

@@ -98,4 +98,9 @@ describe("over the real Aeron media driver", () => {
     () => secured(aeronTransport(client, { connectTimeoutMs: 2_000 })),
     "0",
   );
+  conformance(
+    "authenticated link over Aeron UDP",
+    () => secured(aeronTransport(client, { ...udp, connectTimeoutMs: 2_000 })),
+    "0",
+  );
 });

@@ -20,6 +20,8 @@ import type { Image, Subscription } from "./subscription.ts";
  */
 const Kind = { DATA: 0, HELLO: 1, WELCOME: 2, BYE: 3, PART: 4 } as const;
 const KIND_PREFIX = [0, 1, 2, 3, 4].map((k) => new Uint8Array([k]));
+/** The longest message a channel takes, as over TCP. */
+const MAX_MESSAGE = 64 * 1024 * 1024;
 
 export interface AeronTransportOptions {
   /**
@@ -119,6 +121,7 @@ class AeronChannel implements Channel {
   private readonly backlog: { kind: number; message: Uint8Array }[] = [];
   private readonly handlers = new ChannelHandlers();
   private readonly parts: Uint8Array[] = [];
+  private partBytes = 0;
   private readonly poller: Poller;
 
   /** A server-side channel shares the server's poller; a client polls its own reply stream. */
@@ -167,12 +170,15 @@ class AeronChannel implements Channel {
   receive(message: Uint8Array): void {
     switch (message[0]) {
       case Kind.PART:
+        if (this.tooLong(message)) return;
         this.parts.push(message.slice(1)); // the view into shared memory is only valid now
         break;
       case Kind.DATA: {
+        if (this.tooLong(message)) return;
         const last = message.subarray(1);
         const payload =
           this.parts.length === 0 ? last.slice() : Buffer.concat([...this.parts.splice(0), last]);
+        this.partBytes = 0;
         this.handlers.deliver(payload);
         break;
       }
@@ -183,6 +189,18 @@ class AeronChannel implements Channel {
         this.finish();
         break;
     }
+  }
+
+  /**
+   * Bounded like a TCP frame: a peer cannot make us hold more than one message's worth. Counts
+   * `chunk` into the message being reassembled; true (and the channel closed) past the limit.
+   */
+  private tooLong(chunk: Uint8Array): boolean {
+    this.partBytes += chunk.length - 1;
+    if (this.partBytes <= MAX_MESSAGE) return false;
+    this.sendKind(Kind.BYE, new Uint8Array(0));
+    this.finish(new AeronError("MESSAGE_TOO_LONG", `a message above ${MAX_MESSAGE} bytes`));
+    return true;
   }
 
   finish(error?: Error): void {
