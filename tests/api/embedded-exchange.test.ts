@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { sign } from "../../components/gateway/src/keys.ts";
 import { type Credentials, ccxtBinance, limitOrder, TestClient } from "./client.ts";
 
 /**
@@ -616,5 +617,70 @@ describe("order/test", () => {
       expect([res.status, res.body.code], JSON.stringify(params)).toEqual([400, code]);
     }
     expect(await open()).toEqual(before);
+  });
+});
+
+describe("order/cancelReplace", () => {
+  const sell = { symbol: "BTCUSDT", side: "SELL", type: "LIMIT", timeInForce: "GTC", quantity: "0.01" };
+  type Answer = {
+    code?: number;
+    data?: Record<string, unknown>;
+    cancelResult?: string;
+    newOrderResponse?: { orderId: number };
+  };
+
+  it("replaces an order; a failed cancel stops or goes on by mode; a replayed request changes nothing", async () => {
+    const open = async () =>
+      (await bob.signed<{ orderId: number }[]>("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" })).body.map(
+        (o) => o.orderId,
+      );
+    const first = await bob.signed<{ orderId: number }>("POST", "/api/v3/order", { ...sell, price: "90000" });
+    const replaced = await bob.signed<Answer>("POST", "/api/v3/order/cancelReplace", {
+      ...sell,
+      price: "91000",
+      cancelReplaceMode: "STOP_ON_FAILURE",
+      cancelOrderId: first.body.orderId,
+    });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ cancelResult: "SUCCESS", newOrderResult: "SUCCESS" });
+    const second = replaced.body.newOrderResponse!.orderId;
+    expect(await open()).toContain(second);
+    expect(await open()).not.toContain(first.body.orderId);
+
+    const before = await open();
+    const stopped = await bob.signed<Answer>("POST", "/api/v3/order/cancelReplace", {
+      ...sell,
+      price: "92000",
+      cancelReplaceMode: "STOP_ON_FAILURE",
+      cancelOrderId: first.body.orderId,
+    });
+    expect([stopped.status, stopped.body.code]).toEqual([400, -2022]);
+    expect(stopped.body.data).toMatchObject({ cancelResult: "FAILURE", newOrderResult: "NOT_ATTEMPTED" });
+    expect(await open()).toEqual(before);
+
+    const allowed = await bob.signed<Answer>("POST", "/api/v3/order/cancelReplace", {
+      ...sell,
+      price: "92000",
+      cancelReplaceMode: "ALLOW_FAILURE",
+      cancelOrderId: first.body.orderId,
+    });
+    expect([allowed.status, allowed.body.code]).toEqual([409, -2021]);
+    expect(allowed.body.data).toMatchObject({ cancelResult: "FAILURE", newOrderResult: "SUCCESS" });
+    expect((await open()).length).toBe(before.length + 1);
+
+    // The same signed request again: refused as a replay, nothing cancelled or placed.
+    const after = await open();
+    const payload = new URLSearchParams({
+      ...sell,
+      price: "93000",
+      cancelReplaceMode: "ALLOW_FAILURE",
+      cancelOrderId: String(second),
+      timestamp: String(Date.now()),
+    }).toString();
+    const signed = `${payload}&signature=${sign(bob.credentials!.secretKey, payload)}`;
+    expect((await bob.raw("POST", "/api/v3/order/cancelReplace", signed)).status).toBe(200);
+    const replay = await bob.raw<Answer>("POST", "/api/v3/order/cancelReplace", signed);
+    expect([replay.status, replay.body.code]).toEqual([400, -1021]);
+    expect((await open()).length).toBe(after.length);
   });
 });

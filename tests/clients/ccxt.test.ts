@@ -52,11 +52,16 @@ describe("ccxt (REST), default options", () => {
     expect((await buyer.fetchOHLCV("BTC/USDT", "1m")).at(-1)?.[4]).toBe(60000);
 
     expect((await buyer.fetchMyTrades("BTC/USDT")).map((t) => t.amount)).toEqual([0.01]);
+    // editOrder is a cancel-replace: the old order canceled, a new one resting in its place.
+    const moved = await seller.editOrder(resting.id!, "BTC/USDT", "limit", "sell", 0.01, 61500);
+    expect([moved.price, moved.amount, moved.status]).toEqual([61500, 0.01, "open"]);
+    expect((await seller.fetchOrder(resting.id!, "BTC/USDT")).status).toBe("canceled");
     expect(await seller.fetchOpenOrders("BTC/USDT")).toHaveLength(1);
     await seller.cancelAllOrders("BTC/USDT");
     expect(await seller.fetchOpenOrders("BTC/USDT")).toHaveLength(0);
     expect((await seller.fetchOrders("BTC/USDT")).map((o) => [o.status, o.filled])).toEqual([
       ["canceled", 0.01],
+      ["canceled", 0],
     ]);
     expect((await buyer.fetchClosedOrders("BTC/USDT")).map((o) => [o.status, o.filled])).toEqual([
       ["closed", 0.01],

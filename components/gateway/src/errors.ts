@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly code: number,
     msg: string,
     readonly headers: Record<string, string> = {},
+    /** Fields sent beside code and msg (cancel-replace's `data`). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(msg);
   }

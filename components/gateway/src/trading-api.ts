@@ -482,6 +482,90 @@ function tradingRoutes(
     },
   );
 
+  app.post(
+    "/api/v3/order/cancelReplace",
+    {
+      schema: signedDoc(
+        "Cancel an order and place a new one (cancelReplaceMode STOP_ON_FAILURE or ALLOW_FAILURE)",
+        {
+          ...orderParams,
+          cancelReplaceMode: { type: "string", description: "STOP_ON_FAILURE or ALLOW_FAILURE" },
+          cancelOrderId: d.orderId,
+          cancelOrigClientOrderId: d.origClientOrderId,
+          cancelNewClientOrderId: {
+            type: "string",
+            description: "Accepted; Bourse keeps the order's own id",
+          },
+        },
+        ["symbol", "side", "type", "cancelReplaceMode"],
+        true,
+      ),
+    },
+    async (req) => {
+      const { key, params, once } = signed(req);
+      const mode = params.oneOf("cancelReplaceMode", ["STOP_ON_FAILURE", "ALLOW_FAILURE"] as const, () =>
+        errors.invalidValue("cancelReplaceMode"),
+      );
+      const orderId = params.optionalInt("cancelOrderId", 1);
+      const clientOrderId = params.optional("cancelOrigClientOrderId");
+      if (orderId === undefined && clientOrderId === undefined) {
+        throw new ApiError(
+          400,
+          -1102,
+          "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were empty/null!",
+        );
+      }
+      params.optional("cancelNewClientOrderId");
+      const { market: m, order: place, respType } = readNewOrder(params, core.exchange, key.userId, clock());
+      params.done();
+      // The request is taken once, by its first command: a replay is refused whatever the mode.
+      const cancelled = await submit(
+        () =>
+          service.submit({
+            kind: "cancel",
+            userId: key.userId,
+            symbol: m.symbol,
+            orderId,
+            clientOrderId: orderId === undefined ? clientOrderId : undefined,
+            time: clock(),
+            ...once,
+          }),
+        errors.cancelRejected,
+      ).then(
+        ({ order }) => ({
+          ok: true as const,
+          view: { ...orderView(m, order!), origClientOrderId: order!.clientOrderId },
+        }),
+        (e: unknown) => ({ ok: false as const, error: toApiError(e) }),
+      );
+      if (!cancelled.ok && (cancelled.error.code === -1021 || mode === "STOP_ON_FAILURE")) {
+        if (cancelled.error.code === -1021) throw cancelled.error;
+        throw cancelReplaceFailure(-2022, "Order cancel-replace failed.", cancelled, undefined);
+      }
+      const placed = await submit(() => service.submit(place)).then(
+        ({ order }) =>
+          order!.status === "REJECTED"
+            ? { ok: false as const, error: errors.wouldTake() }
+            : { ok: true as const, view: newOrderView(m, order!, respType) },
+        (e: unknown) => ({ ok: false as const, error: toApiError(e) }),
+      );
+      if (cancelled.ok && placed.ok) {
+        return {
+          cancelResult: "SUCCESS",
+          newOrderResult: "SUCCESS",
+          cancelResponse: cancelled.view,
+          newOrderResponse: placed.view,
+        };
+      }
+      throw cancelReplaceFailure(
+        cancelled.ok || placed.ok ? -2021 : -2022,
+        cancelled.ok || placed.ok ? "Order cancel-replace partially failed." : "Order cancel-replace failed.",
+        cancelled,
+        placed,
+      );
+    },
+  );
+
   app.get(
     "/api/v3/openOrders",
     { schema: signedDoc("Open orders", { symbol: d.symbol }, []) },
@@ -815,6 +899,38 @@ function readNewOrder(
   };
 }
 
+type Attempt = { ok: true; view: unknown } | { ok: false; error: ApiError };
+
+/**
+ * Binance's answer when either half of a cancel-replace failed: each half's result, with the
+ * error of a half that failed and the view of one that succeeded (HTTP 409 if one did, else 400).
+ */
+function cancelReplaceFailure(
+  code: number,
+  msg: string,
+  cancel: Attempt,
+  place: Attempt | undefined,
+): ApiError {
+  const result = (a: Attempt | undefined) =>
+    a === undefined ? "NOT_ATTEMPTED" : a.ok ? "SUCCESS" : "FAILURE";
+  const response = (a: Attempt | undefined) =>
+    a === undefined ? null : a.ok ? a.view : { code: a.error.code, msg: a.error.message };
+  return new ApiError(
+    cancel.ok || place?.ok ? 409 : 400,
+    code,
+    msg,
+    {},
+    {
+      data: {
+        cancelResult: result(cancel),
+        newOrderResult: result(place),
+        cancelResponse: response(cancel),
+        newOrderResponse: response(place),
+      },
+    },
+  );
+}
+
 /** The window of /api/v3/avgPrice, as Binance's. */
 const AVG_PRICE_MINUTES = 5;
 
@@ -907,7 +1023,10 @@ export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number)
       req.log.error({ err: error }, "unhandled error");
       api = toApiError(error);
     }
-    void reply.status(api.httpStatus).headers(api.headers).send({ code: api.code, msg: api.message });
+    void reply
+      .status(api.httpStatus)
+      .headers(api.headers)
+      .send({ code: api.code, msg: api.message, ...api.extra });
   });
   app.setNotFoundHandler((_req, reply) => {
     void reply.status(404).send({ code: -1000, msg: "Not found." });
