@@ -118,3 +118,19 @@ export async function expectReconciled(exchange: EmbeddedExchange): Promise<void
   const result = await exchange.reconcile();
   expect(result.differences).toEqual([]);
 }
+
+/**
+ * Restarts the exchange on its data (snapshot + journal replay) and checks that the state it
+ * replays is the state it had: refused attacks left nothing in the journal that replays otherwise.
+ */
+export async function restartReplaying(
+  exchange: EmbeddedExchange,
+  dataDir: string,
+  overrides: Overrides = {},
+): Promise<EmbeddedExchange> {
+  const before = stateOf(exchange);
+  await exchange.close();
+  const restarted = await startExchange(dataDir, overrides);
+  expect(stateOf(restarted)).toBe(before);
+  return restarted;
+}
