@@ -6,7 +6,7 @@ import { loadConfig } from "../../components/config/src/load.ts";
 import type { BourseConfig } from "../../components/config/src/schema.ts";
 import { stringifyExact } from "../../components/domain/src/json.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "../api/client.ts";
+import { type Credentials, limitOrder, TestClient } from "../api/client.ts";
 
 /**
  * The attacker suite's exchange: embedded, on loopback, with a known operator token, and a way to
@@ -89,15 +89,7 @@ export async function newUser(
 
 /** A LIMIT GTC buy far below the market: it rests, so it shows in open orders. */
 export function restingBuy(price = "30000", clientId?: string): Record<string, string> {
-  return {
-    symbol: "BTCUSDT",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    quantity: "0.001",
-    price,
-    ...(clientId ? { newClientOrderId: clientId } : {}),
-  };
+  return { ...limitOrder("BUY", "0.001", price), ...(clientId ? { newClientOrderId: clientId } : {}) };
 }
 
 /** What no refused attack may change: every user's balances and open orders, the next order id. */
