@@ -13,11 +13,8 @@ const refusal = (attempt: Promise<DirLock>) =>
   );
 
 /** A pid that ran and is gone: a child that has exited (and been reaped). */
-function deadPid(): number {
-  return spawnSync(process.execPath, [
-    "-e",
-    "process.stdout.write(String(process.pid))",
-  ]).stdout.toString() as unknown as number;
+function deadPid(): string {
+  return spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
 }
 
 describe.each([
