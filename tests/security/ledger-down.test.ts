@@ -46,7 +46,7 @@ describe.skipIf(!existsSync(BIN))("the operator API with the ledger down", () =>
     while (!(await listening(port))) await new Promise((r) => setTimeout(r, 250));
     exchange = await startExchange(join(dir, "data"), {
       ledger: { kind: "tigerbeetle", addresses: [`127.0.0.1:${port}`] },
-      gateway: { backendTimeoutMs: 3_000 },
+      gateway: { backendTimeoutMs: 3_000, reconcileTimeoutMs: 3_000 },
     });
   }, 300_000);
 
@@ -69,9 +69,9 @@ describe.skipIf(!existsSync(BIN))("the operator API with the ledger down", () =>
       }),
       admin(exchange.adminUrl, "POST", "/admin/v1/reconcile", {}),
     ];
-    for (const reply of await Promise.all(calls)) {
-      expect(reply).toMatchObject({ status: 503, body: { code: -1007 } });
-    }
+    const [deposit, reconcile] = await Promise.all(calls);
+    expect(deposit).toMatchObject({ status: 503, body: { code: -1007 } });
+    expect(reconcile).toMatchObject({ status: 503, body: { code: -1001 } });
     // UBSCore itself goes on: a reconcile that timed out does not hold it.
     expect((await admin(exchange.adminUrl, "POST", "/admin/v1/users", {})).status).toBe(201);
     expect((await user.signed("POST", "/api/v3/order", restingBuy())).status).toBe(200);

@@ -158,10 +158,10 @@ async function openUbsCoreNode(
   const matchingAt = (hotPath ?? ownHotPath)?.matching;
   const matching = matchingAt && MatchingLink.start(service, matchingAt.transport, matchingAt.address);
   // UBSCore waits while a reconcile runs: one that cannot finish (the ledger away) gives way
-  // after the operator API's timeout rather than hold every order back until the ledger returns.
+  // after gateway.reconcileTimeoutMs rather than hold every order back until the ledger returns.
   const reconcileNow = () =>
     service.exclusive(() =>
-      within(config.gateway.backendTimeoutMs, "settlement or the ledger", async () => {
+      within(config.gateway.reconcileTimeoutMs, "settlement or the ledger", async () => {
         const lsn = service.lastLsn;
         await settlement.waitSettled(lsn);
         return reconcile(service.core, ledger, lsn);
