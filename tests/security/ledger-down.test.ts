@@ -28,6 +28,24 @@ async function listening(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A reconcile's differences once one completes: under load (or while settlement catches up
+ * with a ledger just back) one may give way with 503 first; at most twenty of those.
+ */
+async function reconciled(): Promise<unknown[]> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const reply = await admin<{ differences: unknown[] }>(
+      exchange.adminUrl,
+      "POST",
+      "/admin/v1/reconcile",
+      {},
+    );
+    if (reply.status === 200) return reply.body.differences;
+    expect(reply.status).toBe(503);
+  }
+  throw new Error("no reconcile completed");
+}
+
 describe.skipIf(!existsSync(BIN))("the operator API with the ledger down", () => {
   beforeAll(async () => {
     const dir = await freshDataDir();
@@ -46,7 +64,7 @@ describe.skipIf(!existsSync(BIN))("the operator API with the ledger down", () =>
     while (!(await listening(port))) await new Promise((r) => setTimeout(r, 250));
     exchange = await startExchange(join(dir, "data"), {
       ledger: { kind: "tigerbeetle", addresses: [`127.0.0.1:${port}`] },
-      gateway: { backendTimeoutMs: 3_000, reconcileTimeoutMs: 3_000 },
+      gateway: { backendTimeoutMs: 5_000, reconcileTimeoutMs: 3_000 },
     });
   }, 300_000);
 
@@ -57,7 +75,7 @@ describe.skipIf(!existsSync(BIN))("the operator API with the ledger down", () =>
 
   it("answers 503 instead of waiting forever, trading goes on, and all is settled once it is back", async () => {
     const user = await newUser(exchange, { USDT: "100" });
-    expect((await admin(exchange.adminUrl, "POST", "/admin/v1/reconcile", {})).status).toBe(200);
+    expect(await reconciled()).toEqual([]);
     tigerbeetle.child.kill("SIGKILL");
     await new Promise((resolve) => tigerbeetle.child.once("exit", resolve));
     const calls = [
@@ -78,12 +96,6 @@ describe.skipIf(!existsSync(BIN))("the operator API with the ledger down", () =>
     // The ledger back: settlement catches up and nothing was lost or paid twice.
     tigerbeetle = startTigerBeetle();
     while (!(await listening(port))) await new Promise((r) => setTimeout(r, 250));
-    const reconciled = await admin<{ differences: unknown[] }>(
-      exchange.adminUrl,
-      "POST",
-      "/admin/v1/reconcile",
-      {},
-    );
-    expect(reconciled).toMatchObject({ status: 200, body: { differences: [] } });
+    expect(await reconciled()).toEqual([]);
   }, 120_000);
 });
