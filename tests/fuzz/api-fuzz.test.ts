@@ -51,7 +51,7 @@ const succeeded = (method: string, path: string) =>
 beforeAll(async () => {
   schemathesis = await pythonTool("schemathesis", SCHEMATHESIS);
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-fuzz-"));
-  const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
+  const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12, ordersPerDay: 1e12 };
   const config = await loadConfig({
     overrides: { dataDir, demo: true, gateway: { port: 0, adminPort: 0, rateLimit: unlimited } },
   });

@@ -6,7 +6,7 @@ import { loadConfig } from "../../components/config/src/load.ts";
 import type { BourseConfig } from "../../components/config/src/schema.ts";
 import { stringifyExact } from "../../components/domain/src/json.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "../api/client.ts";
+import { type Credentials, limitOrder, TestClient } from "../api/client.ts";
 
 /**
  * The attacker suite's exchange: embedded, on loopback, with a known operator token, and a way to
@@ -89,15 +89,7 @@ export async function newUser(
 
 /** A LIMIT GTC buy far below the market: it rests, so it shows in open orders. */
 export function restingBuy(price = "30000", clientId?: string): Record<string, string> {
-  return {
-    symbol: "BTCUSDT",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    quantity: "0.001",
-    price,
-    ...(clientId ? { newClientOrderId: clientId } : {}),
-  };
+  return { ...limitOrder("BUY", "0.001", price), ...(clientId ? { newClientOrderId: clientId } : {}) };
 }
 
 /** What no refused attack may change: every user's balances and open orders, the next order id. */
@@ -117,4 +109,20 @@ export function stateOf(exchange: EmbeddedExchange): string {
 export async function expectReconciled(exchange: EmbeddedExchange): Promise<void> {
   const result = await exchange.reconcile();
   expect(result.differences).toEqual([]);
+}
+
+/**
+ * Restarts the exchange on its data (snapshot + journal replay) and checks that the state it
+ * replays is the state it had: refused attacks left nothing in the journal that replays otherwise.
+ */
+export async function restartReplaying(
+  exchange: EmbeddedExchange,
+  dataDir: string,
+  overrides: Overrides = {},
+): Promise<EmbeddedExchange> {
+  const before = stateOf(exchange);
+  await exchange.close();
+  const restarted = await startExchange(dataDir, overrides);
+  expect(stateOf(restarted)).toBe(before);
+  return restarted;
 }

@@ -5,6 +5,7 @@ import {
   expectReconciled,
   freshDataDir,
   newUser,
+  restartReplaying,
   startExchange,
   stateOf,
   type User,
@@ -91,8 +92,7 @@ describe("deposits with an idempotency key", () => {
   });
 
   it("still pays it once after a restart (the key is in UBSCore's journaled state)", async () => {
-    await exchange.close();
-    exchange = await startExchange(dataDir);
+    exchange = await restartReplaying(exchange, dataDir);
     const retry = await post("/admin/v1/deposits", {
       userId: alice.userId,
       asset: "BTC",

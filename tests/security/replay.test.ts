@@ -7,6 +7,7 @@ import {
   expectReconciled,
   freshDataDir,
   newUser,
+  restartReplaying,
   restingBuy,
   startExchange,
   stateOf,
@@ -80,8 +81,7 @@ describe("replay across restarts", () => {
       const res = await alice.signed("POST", "/api/v3/order", restingBuy(`${20000 + i}`));
       expect(res.status).toBe(200);
     }
-    await exchange.close();
-    exchange = await startExchange(dataDir, SNAPSHOT_EVERY_100);
+    exchange = await restartReplaying(exchange, dataDir, SNAPSHOT_EVERY_100);
     expect(exchange.service.replayedCommands).toBeLessThan(100);
     const before = stateOf(exchange);
     const again = new TestClient(exchange.tradingUrl, alice.credentials);

@@ -75,6 +75,11 @@ export const configSchema = z
          */
         backendTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
         /**
+         * How long a reconcile may take (UBSCore's commands wait meanwhile) before it gives way
+         * with 503: under the operator's 30 s of silence, so it is told rather than left waiting.
+         */
+        reconcileTimeoutMs: z.number().int().min(100).max(600_000).default(25_000),
+        /**
          * Connections of both APIs: a request's headers must arrive within headerTimeoutMs and the
          * whole request within requestTimeoutMs (slow senders are cut off); a stop waits at most
          * shutdownGraceMs for open connections before closing them.

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
+import { BourseError } from "../../domain/src/errors.ts";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
 import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
@@ -157,12 +158,16 @@ async function openUbsCoreNode(
   const ownHotPath = config.matching.kind === "service" && !hotPath ? await openHotPath(config) : undefined;
   const matchingAt = (hotPath ?? ownHotPath)?.matching;
   const matching = matchingAt && MatchingLink.start(service, matchingAt.transport, matchingAt.address);
+  // UBSCore waits while a reconcile runs: one that cannot finish (the ledger away) gives way
+  // after gateway.reconcileTimeoutMs rather than hold every order back until the ledger returns.
   const reconcileNow = () =>
-    service.exclusive(async () => {
-      const lsn = service.lastLsn;
-      await settlement.waitSettled(lsn);
-      return reconcile(service.core, ledger, lsn);
-    });
+    service.exclusive(() =>
+      within(config.gateway.reconcileTimeoutMs, "settlement or the ledger", async () => {
+        const lsn = service.lastLsn;
+        await settlement.waitSettled(lsn);
+        return reconcile(service.core, ledger, lsn);
+      }),
+    );
   const transfers = await TransferSaga.open(
     join(dataDir, "transfers"),
     exchange,
@@ -215,6 +220,20 @@ async function openUbsCoreNode(
       await lock.release();
     },
   };
+}
+
+/** `work`, or UNAVAILABLE once `ms` have passed without it (it goes on, unawaited). */
+function within<T>(ms: number, what: string, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BourseError("UNAVAILABLE", `no answer from ${what} within ${ms} ms`)),
+      ms,
+    );
+  });
+  const running = work();
+  running.catch(() => {});
+  return Promise.race([running, late]).finally(() => clearTimeout(timer));
 }
 
 /** The event log the config names, if any. */

@@ -37,7 +37,7 @@ if (mode === "bare") {
   const stalls = process.env.BENCH_STALLS ? watchStalls(process.env.BENCH_STALLS, "server") : undefined;
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-bench-gateway-"));
   // No rate limits: the benchmark measures the gateway's own capacity.
-  const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12 };
+  const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12, ordersPerDay: 1e12 };
   const matching = await matchingOverrides();
   const config = await loadConfig({
     overrides: {

@@ -5,7 +5,7 @@ import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
-import { ApiError, errors } from "./errors.ts";
+import { ApiError, errors, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
@@ -64,7 +64,15 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   app.post(
     "/admin/v1/reconcile",
     { schema: { summary: "Compare UBSCore with the ledger at a settled watermark" } },
-    async () => run(() => options.reconcile()),
+    // Bounded by the reconcile itself (gateway.reconcileTimeoutMs): a large one takes longer than
+    // other operator calls may.
+    async () => {
+      try {
+        return await options.reconcile();
+      } catch (e) {
+        throw toApiError(e);
+      }
+    },
   );
   app.addHook("onRequest", async (req) => {
     if (req.url === "/openapi.json" || req.url.startsWith("/docs")) return;

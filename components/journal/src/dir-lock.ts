@@ -67,7 +67,8 @@ function holderOf(name: string): Promise<string> {
   });
 }
 
-async function fileLock(dir: string, role: string): Promise<DirLock> {
+/** The lock where there is no abstract namespace (exported for its test, which runs on Linux). */
+export async function fileLock(dir: string, role: string): Promise<DirLock> {
   const path = join(dir, `${role}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -31,6 +31,16 @@ export class ShardedMap<K extends number | string, V> {
     for (const shard of this.shards) yield* shard.values();
   }
 
+  *entries(): IterableIterator<[K, V]> {
+    for (const shard of this.shards) yield* shard.entries();
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const shard of this.shards) size += shard.size;
+    return size;
+  }
+
   private shardOf(key: K): Map<K, V> {
     return this.shards[typeof key === "number" ? key % SHARDS : stringHash(key) % SHARDS]!;
   }

@@ -1,4 +1,5 @@
 import { fail } from "../../domain/src/errors.ts";
+import { ShardedMap } from "./sharded-map.ts";
 
 /**
  * The signed requests UBSCore has taken, so each is taken once: by every gateway (they all submit
@@ -10,8 +11,8 @@ import { fail } from "../../domain/src/errors.ts";
  * signature forgotten at the horizon can never be taken again, whatever the gateways' clock skew.
  */
 export class UsedSignatures {
-  /** Base64 digest -> the time (ms) its request's window closes. */
-  private readonly until = new Map<string, number>();
+  /** Base64 digest -> the time (ms) its request's window closes (sharded: it holds a minute of orders). */
+  private readonly until = new ShardedMap<string, number>();
   /** The same digests by the second their window closes: pruning costs what expires. */
   private readonly bySecond = new Map<number, string[]>();
   private horizon = 0;
@@ -25,7 +26,7 @@ export class UsedSignatures {
     if (time > this.horizon) this.advance(time);
     if (validUntil < this.horizon)
       fail("EXPIRED_REQUEST", "Timestamp for this request is outside of the recvWindow.");
-    const key = Buffer.from(digest).toString("base64");
+    const key = Buffer.from(digest.buffer, digest.byteOffset, digest.length).toString("base64");
     if (this.until.has(key)) fail("REPLAYED", "Duplicate request: this signed request was already received.");
     this.remember(key, validUntil);
   }
@@ -41,7 +42,7 @@ export class UsedSignatures {
 
   /** For snapshots: every digest still remembered (base64), with the end of its window. */
   entries(): [string, number][] {
-    return [...this.until];
+    return [...this.until.entries()];
   }
 
   static restore(horizon: number, entries: Iterable<[string, number]>): UsedSignatures {
