@@ -6,7 +6,7 @@ import { type ClusterBinaries, clusterBinaries } from "./binaries.ts";
 import { requireHostPackages } from "./debian.ts";
 import { sh } from "./exec.ts";
 import { buildClusterImages, type ClusterImages } from "./images.ts";
-import { adopt, COREDNS_RBAC, NODE_NAME, relay, startNode, stopCluster } from "./node.ts";
+import { adopt, NODE_NAME, relay, startNode, stopCluster } from "./node.ts";
 
 /**
  * A real single-node Kubernetes for the suites and for people (`npm run cluster:up` / `down`):
@@ -62,7 +62,6 @@ export async function startLocalCluster(progress: Progress = () => {}): Promise<
   try {
     await timed("images imported", () => importImages(images.all, node.containerdSocket));
     await timed("node ready", async () => {
-      await kubectl(["apply", "-f", "-"], COREDNS_RBAC);
       await waitForNode(kubectl);
       await kubectl(["apply", "-f", "-"], await volumePool(node.dir));
     });

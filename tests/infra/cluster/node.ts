@@ -185,6 +185,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     "kube-proxy",
     `--config=${await kubeProxyConfig(dir, await inside("kube-proxy", tokens.proxy))}`,
   ]);
+  // CoreDNS may list what it serves before it starts (it would serve nothing until its watches recover).
+  await sh(b.kubectl, ["--kubeconfig", kubeconfig, "apply", "-f", "-"], { input: COREDNS_RBAC });
   await writeFile(join(dir, "Corefile"), corefile(await inside("coredns", tokens.coredns)));
   await spawnIn("coredns", b.coredns, ["-conf", join(dir, "Corefile")]);
   return { kubeconfig, apiUrl, containerdSocket: CONTAINERD_SOCK, dir };
@@ -269,6 +271,9 @@ async function createNamespaces(dir: string): Promise<void> {
   await ipn("link", "add", "cni0", "type", "bridge");
   await ipn("addr", "add", `${NODE_IP}/24`, "dev", "cni0");
   await ipn("link", "set", "cni0", "up");
+  // Connections from the namespace itself (the relays) to Service IPs need a route before
+  // kube-proxy's OUTPUT rules rewrite them: the bridge, which is all there is.
+  await ipn("route", "add", SERVICE_CIDR, "dev", "cni0");
   await sh("ip", ["netns", "exec", NETNS, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
   // A mount namespace kept by a bind mount of its handle (which needs a private parent mount).
   await sh("mount", ["--bind", RUN, RUN]);
@@ -678,7 +683,7 @@ function corefile(kubeconfig: string): string {
 }
 
 /** What CoreDNS may read (its kubeconfig's user, system:coredns). */
-export const COREDNS_RBAC = `apiVersion: rbac.authorization.k8s.io/v1
+const COREDNS_RBAC = `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: { name: "system:coredns" }
 rules:
