@@ -218,7 +218,7 @@ async function bourseImages(log: BuildLog, nodeBase: Built, jre: Built) {
     if (await hasImage(ref)) return false;
     await sh(
       "buildah",
-      ["bud", "--pull=never", "--network=host", "--layers", "-f", "Dockerfile", "-t", ref, "."],
+      ["bud", "--pull=never", "--network=host", "--force-rm", "--layers", "-f", "Dockerfile", "-t", ref, "."],
       { cwd: REPO_ROOT },
     );
     return true;
@@ -235,7 +235,7 @@ async function bourseImages(log: BuildLog, nodeBase: Built, jre: Built) {
         join(context, "Dockerfile"),
         runtime.replace(/^COPY --from=fetch \/out\/aeron-all\.jar /m, "COPY aeron-all.jar "),
       );
-      await sh("buildah", ["bud", "--pull=never", "--network=host", "-t", driver, "."], { cwd: context });
+      await sh("buildah", ["bud", "--pull=never", "--network=host", "--force-rm", "-t", driver, "."], { cwd: context });
     } finally {
       await rm(context, { recursive: true, force: true });
     }
