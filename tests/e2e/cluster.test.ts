@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { type LocalCluster, startLocalCluster } from "../infra/cluster/cluster.ts";
+import { sh } from "../infra/cluster/exec.ts";
 import { REPO_ROOT } from "../infra/cluster/images.ts";
+import { clusterLeftovers, hostSysctls, NETNS } from "../infra/cluster/node.ts";
 import { crossTrade, Session } from "./harness.ts";
 
 /**
@@ -46,14 +48,17 @@ if (tradingUrl && adminUrl && token) {
       return result;
     };
 
+    let sysctlsBefore: Record<string, string> = {};
+
     beforeAll(async () => {
+      sysctlsBefore = await hostSysctls();
       cluster = await timed("cluster up (build what is missing, start, import images)", () =>
         startLocalCluster((line) => console.log(line)),
       );
     }, 3_600_000);
 
     afterAll(async () => {
-      if (cluster) await timed("cluster down", () => cluster!.stop());
+      if (cluster) await cluster.stop();
       console.log(timings.map(([what, ms]) => `${what}: ${(ms / 1000).toFixed(1)} s`).join("\n"));
     }, 300_000);
 
@@ -96,6 +101,48 @@ if (tradingUrl && adminUrl && token) {
       );
       expect(trades).toBeGreaterThan(0);
     }, 1_800_000);
+
+    it("keeps every pod on this machine: no route out of the node's namespace, image pulls refused at once", async () => {
+      const c = cluster!;
+      // Route lookups only (no packet is sent): the namespace knows the pods' and Services' networks, nothing else.
+      const routes = await sh("ip", ["-n", NETNS, "route", "show"]);
+      expect(routes).not.toContain("default");
+      await expect(sh("ip", ["-n", NETNS, "route", "get", "192.0.2.1"])).rejects.toThrow(/unreachable/i);
+      await c.kubectl([
+        "run",
+        "pull-probe",
+        "--image=bourse.local/absent:1",
+        "--image-pull-policy=Always",
+        "--restart=Never",
+      ]);
+      let reason = "";
+      for (let i = 0; i < 120 && !/ErrImagePull|ImagePullBackOff/.test(reason); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        reason = await c.kubectl([
+          "get",
+          "pod",
+          "pull-probe",
+          "-o",
+          "jsonpath={.status.containerStatuses[0].state.waiting.reason}",
+        ]);
+      }
+      expect(reason).toMatch(/ErrImagePull|ImagePullBackOff/);
+      const events = await c.kubectl([
+        "get",
+        "events",
+        "--field-selector=involvedObject.name=pull-probe",
+        "-o",
+        "jsonpath={.items[*].message}",
+      ]);
+      expect(events).toMatch(/proxyconnect tcp: dial tcp 127\.0\.0\.1:\d+: connect: connection refused/);
+      await c.kubectl(["delete", "pod", "pull-probe", "--wait=false"]);
+    }, 120_000);
+
+    it("tears down without a trace: processes, mounts, namespaces, cgroups gone, host sysctls as they were", async () => {
+      await timed("cluster down", () => cluster!.stop());
+      expect(await clusterLeftovers()).toEqual([]);
+      expect(await hostSysctls()).toEqual(sysctlsBefore);
+    }, 300_000);
   });
 } else {
   describe("the exchange in a cluster", () => {

@@ -235,7 +235,9 @@ async function bourseImages(log: BuildLog, nodeBase: Built, jre: Built) {
         join(context, "Dockerfile"),
         runtime.replace(/^COPY --from=fetch \/out\/aeron-all\.jar /m, "COPY aeron-all.jar "),
       );
-      await sh("buildah", ["bud", "--pull=never", "--network=host", "--force-rm", "-t", driver, "."], { cwd: context });
+      await sh("buildah", ["bud", "--pull=never", "--network=host", "--layers", "--force-rm", "-t", driver, "."], {
+        cwd: context,
+      });
     } finally {
       await rm(context, { recursive: true, force: true });
     }
@@ -248,7 +250,7 @@ async function bourseImages(log: BuildLog, nodeBase: Built, jre: Built) {
 
 /**
  * ghcr.io/tigerbeetle/tigerbeetle: the server binary at /tigerbeetle and `sh` (the operator's
- * manifests run `sh -c '... /tigerbeetle format|start ...'`), ENTRYPOINT tini + /tigerbeetle, any
+ * manifests run `/sbin/tini -- sh -c '... /tigerbeetle format|start ...'`), ENTRYPOINT tini + /tigerbeetle, any
  * UID (they run it as 10001 on a volume at /var/lib/tigerbeetle). The binary is the one in
  * ../shared/tigerbeetle (TIGERBEETLE_BIN overrides), the same release as the operator's tag.
  */
@@ -260,11 +262,13 @@ async function tigerbeetleImage(log: BuildLog, debian: Built): Promise<Built> {
     [debian.hash, await fileHash(binary)],
     async (ctr) => {
       await aptInstall(ctr, ["tini"]);
+      // Alpine's path, where the upstream image has it (the operator's manifest names it).
+      await buildahRun(ctr, ["ln -s /usr/bin/tini /sbin/tini"]);
       await sh("buildah", ["copy", "--chmod", "0755", ctr, binary, "/tigerbeetle"]);
       await sh("buildah", [
         "config",
         "--entrypoint",
-        '["/usr/bin/tini", "--", "/tigerbeetle"]',
+        '["/sbin/tini", "--", "/tigerbeetle"]',
         "--cmd",
         "",
         "--port",
@@ -450,7 +454,8 @@ async function image(
   build: (ctr: string) => Promise<void>,
   from = "scratch",
 ): Promise<Built> {
-  const hash = digest(from, ...inputs);
+  // The recipe is an input too: its source text (values it closes over are among `inputs`).
+  const hash = digest(from, build.toString(), ...inputs);
   await step(log, ref, async () => {
     const built = JSON.parse(await readFile(BUILT, "utf8").catch(() => "{}")) as Record<string, string>;
     if (built[ref] === hash && (await hasImage(ref))) return false;

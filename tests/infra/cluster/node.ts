@@ -78,7 +78,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   await mkdir(join(RUN, "containerd"), { recursive: true });
   const state: State = {
     pids: {},
-    sysctls: await readSysctls(),
+    sysctls: await hostSysctls(),
     netnsBefore: await readdir("/run/netns").catch(() => []),
   };
   await saveState(state);
@@ -261,6 +261,40 @@ export async function stopCluster(): Promise<void> {
   if (errors.length > 0) throw new Error(`cluster teardown incomplete:\n${errors.join("\n")}`);
 }
 
+/** What a teardown must not leave: every trace of the cluster still on the host (none when clean). */
+export async function clusterLeftovers(): Promise<string[]> {
+  const found: string[] = [];
+  if ((await readdir("/run/netns").catch(() => [] as string[])).includes(NETNS))
+    found.push(`network namespace ${NETNS}`);
+  if (
+    await readdir(RUN).then(
+      () => true,
+      () => false,
+    )
+  )
+    found.push(RUN);
+  for (const cg of await kubepodsCgroups()) found.push(`cgroup ${cg}`);
+  for (const line of (await readFile("/proc/mounts", "utf8")).split("\n"))
+    if (line.includes(CLUSTER_DIR) || line.includes(RUN)) found.push(`mount ${line}`);
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(CLUSTER_DIR) || cmdline.includes(`/run/netns/${NETNS}`) || cmdline.includes(RUN))
+      found.push(`process ${pid}: ${cmdline.replaceAll("\0", " ").slice(0, 120)}`);
+  }
+  return found;
+}
+
+/** The host-wide sysctls the kubelet changes, as they are now. */
+export async function hostSysctls(): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  for (const key of HOST_SYSCTLS) {
+    const value = await readFile(join("/proc/sys", key), "utf8").catch(() => undefined);
+    if (value !== undefined) values[key] = value.trim();
+  }
+  return values;
+}
+
 // ---- namespaces ----
 
 async function createNamespaces(dir: string): Promise<void> {
@@ -336,17 +370,6 @@ async function removeCgroups(): Promise<void> {
 }
 
 // ---- sysctls ----
-
-async function readSysctls(): Promise<Record<string, string>> {
-  const previous = await loadState();
-  if (previous) return previous.sysctls;
-  const values: Record<string, string> = {};
-  for (const key of HOST_SYSCTLS) {
-    const value = await readFile(join("/proc/sys", key), "utf8").catch(() => undefined);
-    if (value !== undefined) values[key] = value.trim();
-  }
-  return values;
-}
 
 async function restoreSysctls(values: Record<string, string>): Promise<void> {
   for (const [key, value] of Object.entries(values)) {
