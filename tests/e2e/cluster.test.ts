@@ -100,6 +100,12 @@ if (tradingUrl && adminUrl && token) {
         tradeAndCheck(admin, adminToken, trading),
       );
       expect(trades).toBeGreaterThan(0);
+      // What each pod needs, as it ran here (printed for docs/operator.md, not asserted).
+      const memory = Object.entries(await c.podMemory()).sort(([a], [b]) => a.localeCompare(b));
+      console.log(memory.map(([pod, bytes]) => `${pod}: ${(bytes / 2 ** 20).toFixed(0)} MiB`).join("\n"));
+      // TigerBeetle runs under tini (PID 1), so a SIGTERM stops the server.
+      const pid1 = await c.kubectl(["exec", `${name}-tigerbeetle-0`, "--", "cat", "/proc/1/comm"]);
+      expect(pid1.trim()).toBe("tini");
     }, 1_800_000);
 
     it("keeps every pod on this machine: no route out of the node's namespace, image pulls refused at once", async () => {

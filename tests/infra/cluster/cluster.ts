@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CACHE } from "../maven.ts";
 import { freePort } from "../ports.ts";
@@ -30,6 +30,8 @@ export interface LocalCluster {
   readonly timings: ReadonlyArray<readonly [string, number]>;
   kubectl(args: readonly string[], input?: string): Promise<string>;
   helm(args: readonly string[]): Promise<string>;
+  /** Each pod's memory working set in bytes (`namespace/name`), as the kubelet measures it. */
+  podMemory(): Promise<Record<string, number>>;
   /** A loopback URL on the host that reaches a Service's port inside the cluster. */
   forward(namespace: string, service: string, port: number): Promise<string>;
   stop(): Promise<void>;
@@ -54,9 +56,13 @@ export async function startLocalCluster(progress: Progress = () => {}): Promise<
     ),
   );
   await mkdir(CONTAINERD_ROOT, { recursive: true });
+  // Whatever fails after the first process starts, nothing is left running.
   const node = await timed("node up", () =>
     startNode({ binaries, containerdRoot: CONTAINERD_ROOT, pauseImage: images.pause }),
-  );
+  ).catch(async (e) => {
+    await stopCluster();
+    throw e;
+  });
   const kubectl = (args: readonly string[], input?: string) =>
     run(binaries.kubectl, ["--kubeconfig", node.kubeconfig, ...args], input);
   try {
@@ -87,8 +93,62 @@ export async function startLocalCluster(progress: Progress = () => {}): Promise<
       await adopt(`relay-${namespace}-${service}-${port}`, pid);
       return `http://127.0.0.1:${local}`;
     },
+    async podMemory() {
+      const pods = await kubectl([
+        "get",
+        "pods",
+        "-A",
+        "-o",
+        'jsonpath={range .items[*]}{.metadata.uid} {.metadata.namespace}/{.metadata.name}{"\\n"}{end}',
+      ]);
+      const names = new Map(
+        pods
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => l.split(" ") as [string, string]),
+      );
+      const usage: Record<string, number> = {};
+      for (const [uid, bytes] of await podCgroupMemory()) {
+        const name = names.get(uid);
+        if (name) usage[name] = bytes;
+      }
+      return usage;
+    },
     stop: stopCluster,
   };
+}
+
+/**
+ * Working set per pod UID from the kubelet's cgroups (cgroupfs driver, v1 or v2): usage less
+ * inactive file cache, the figure the kubelet evicts on.
+ */
+async function podCgroupMemory(): Promise<[string, number][]> {
+  const v1 = "/sys/fs/cgroup/memory/kubepods";
+  const root = await readdir(v1).then(
+    () => v1,
+    () => "/sys/fs/cgroup/kubepods",
+  );
+  const found: [string, number][] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (!entry.isDirectory()) continue;
+      const path = join(dir, entry.name);
+      if (!entry.name.startsWith("pod")) {
+        await walk(path);
+        continue;
+      }
+      const usage = await readFile(
+        join(path, root === v1 ? "memory.usage_in_bytes" : "memory.current"),
+        "utf8",
+      );
+      const stat = await readFile(join(path, "memory.stat"), "utf8");
+      const inactive =
+        stat.match(root === v1 ? /^total_inactive_file (\d+)$/m : /^inactive_file (\d+)$/m)?.[1] ?? "0";
+      found.push([entry.name.slice(3).replaceAll("_", "-"), Number(usage) - Number(inactive)]);
+    }
+  };
+  await walk(root);
+  return found;
 }
 
 async function waitForNode(kubectl: LocalCluster["kubectl"]): Promise<void> {
@@ -117,6 +177,10 @@ async function importImages(refs: readonly string[], socket: string): Promise<vo
   );
   const archives = join(CACHE, "cluster", "archives");
   await mkdir(archives, { recursive: true });
+  // Builds tagged per build (bourse.local/...) that are no longer current go, as in buildah's store.
+  for (const old of present)
+    if (old.startsWith("bourse.local/") && !refs.includes(old))
+      await sh("ctr", ["--address", socket, "-n", "k8s.io", "images", "rm", old]);
   for (const ref of refs) {
     const id = (
       await sh("buildah", ["inspect", "--type", "image", "--format", "{{.FromImageID}}", ref])

@@ -42,7 +42,8 @@ export type BuildLog = (what: string, ms: number, built: boolean) => void;
 export async function buildClusterImages(pauseBinary: string, log: BuildLog): Promise<ClusterImages> {
   await mkdir(DIR, { recursive: true });
   const started = Date.now();
-  log("debian rootfs (debootstrap)", Date.now() - started, await debianRootfs());
+  const bootstrapped = await debianRootfs();
+  log("debian rootfs (debootstrap)", Date.now() - started, bootstrapped);
   const debian = await image(log, "bourse.local/debian:bookworm", [digest(...DEBOOTSTRAP)], (ctr) =>
     debianBase(ctr, ROOTFS),
   );
@@ -235,14 +236,19 @@ async function bourseImages(log: BuildLog, nodeBase: Built, jre: Built) {
         join(context, "Dockerfile"),
         runtime.replace(/^COPY --from=fetch \/out\/aeron-all\.jar /m, "COPY aeron-all.jar "),
       );
-      await sh("buildah", ["bud", "--pull=never", "--network=host", "--layers", "--force-rm", "-t", driver, "."], {
-        cwd: context,
-      });
+      await sh(
+        "buildah",
+        ["bud", "--pull=never", "--network=host", "--layers", "--force-rm", "-t", driver, "."],
+        {
+          cwd: context,
+        },
+      );
     } finally {
       await rm(context, { recursive: true, force: true });
     }
     return true;
   });
+  await removeOtherTags([`${repository}:`, `${repository}-media-driver:`], [ref, driver]);
   return { spec: { repository, tag }, refs: [ref, driver] };
 }
 
@@ -493,6 +499,14 @@ async function copyText(ctr: string, text: string, path: string, mode: string): 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Earlier builds of images tagged per build (each a few hundred MB) are removed once a new one exists. */
+async function removeOtherTags(prefixes: readonly string[], keep: readonly string[]): Promise<void> {
+  const refs = (await sh("buildah", ["images", "--format", "{{.Name}}:{{.Tag}}"])).split("\n");
+  for (const ref of refs)
+    if (prefixes.some((p) => ref.startsWith(p)) && !keep.includes(ref))
+      await succeeds("buildah", ["rmi", ref]);
 }
 
 function hasImage(ref: string): Promise<boolean> {
