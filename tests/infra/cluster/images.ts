@@ -165,9 +165,9 @@ async function nodeBaseImage(log: BuildLog, debian: Built): Promise<Built> {
           "ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm",
           "ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx",
           "groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node",
-          ca
-            ? "mkdir -p /usr/local/etc && echo cafile=/usr/local/share/bourse-build-ca.pem > /usr/local/etc/npmrc"
-            : "true",
+          // npm asks the registry for a newer npm on every run: not in these builds.
+          "mkdir -p /usr/local/etc && echo update-notifier=false > /usr/local/etc/npmrc",
+          ca ? "echo cafile=/usr/local/share/bourse-build-ca.pem >> /usr/local/etc/npmrc" : "true",
           "node --version && npm --version",
         ].join(" && "),
       ]);
