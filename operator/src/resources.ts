@@ -220,6 +220,11 @@ function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
   const addresses = facts.tigerbeetleServiceIps.map((ip) => `${ip}:${PORTS.tigerbeetle}`).join(",");
   const podIndex = { name: "REPLICA", valueFrom: podIndexRef };
   const image = INFRA_IMAGES.tigerbeetle;
+  // No --development: it caps a request at 253 transfers (settlement sends up to 8,190, so a
+  // backlog would stall for good) and gives up direct I/O. The server runs under the image's tini
+  // (/sbin/tini, its entrypoint, which a command replaces): as PID 1 itself it would ignore
+  // SIGTERM, and every stop would wait for the grace period's SIGKILL.
+  const shell = ["/sbin/tini", "--", "sh", "-c"];
   const sts = statefulSet(ex, name, "tigerbeetle", replicas, {
     initContainers: [
       {
@@ -227,9 +232,9 @@ function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
         name: "format",
         image,
         env: [podIndex],
-        command: ["sh", "-c"],
+        command: shell,
         args: [
-          `test -f "${file}" || /tigerbeetle format --cluster=${facts.tigerbeetleClusterId} --replica=$(REPLICA) --replica-count=${replicas} --development "${file}"`,
+          `test -f "${file}" || /tigerbeetle format --cluster=${facts.tigerbeetleClusterId} --replica=$(REPLICA) --replica-count=${replicas} "${file}"`,
         ],
         volumeMounts: [{ name: "data", mountPath: "/var/lib/tigerbeetle" }],
         securityContext: restrictedContainer(false),
@@ -240,10 +245,10 @@ function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
         name: "tigerbeetle",
         image,
         env: [podIndex, { name: "ADDRESSES", value: addresses }],
-        command: ["sh", "-c"],
+        command: shell,
         // A replica listens on all interfaces in its own slot; the others are reached by Service IP.
         args: [
-          `i=0; own=""; IFS=,; for a in $ADDRESSES; do [ "$i" = "$REPLICA" ] && a=0.0.0.0:${PORTS.tigerbeetle}; own="$own\${own:+,}$a"; i=$((i+1)); done; exec /tigerbeetle start --addresses="$own" --development "${file}"`,
+          `i=0; own=""; IFS=,; for a in $ADDRESSES; do [ "$i" = "$REPLICA" ] && a=0.0.0.0:${PORTS.tigerbeetle}; own="$own\${own:+,}$a"; i=$((i+1)); done; exec /tigerbeetle start --addresses="$own" "${file}"`,
         ],
         ports: [{ name: "tigerbeetle", containerPort: PORTS.tigerbeetle }],
         readinessProbe: { tcpSocket: { port: PORTS.tigerbeetle }, periodSeconds: 5 },

@@ -132,6 +132,23 @@ describe("renderExchange", () => {
     expect(paused.workloads.find((w) => w.name === "demo-settlement")?.replicas).toBe(0);
   });
 
+  it("runs TigerBeetle in production mode under the image's tini, so requests are full size and a stop is prompt", async () => {
+    const sts: Json = renderExchange(await example(), facts).objects.find(
+      (o) => o.kind === "StatefulSet" && o.metadata.name === "demo-tigerbeetle",
+    );
+    const pod = sts.spec.template.spec;
+    for (const c of [...pod.initContainers, ...pod.containers]) {
+      // A command replaces the image's entrypoint (tini + /tigerbeetle): tini must be named again.
+      expect(c.command).toEqual(["/sbin/tini", "--", "sh", "-c"]);
+      // --development caps a request at 253 transfers and drops direct I/O.
+      expect(c.args.join(" ")).not.toContain("--development");
+    }
+    expect(pod.initContainers[0].args[0]).toContain(
+      "/tigerbeetle format --cluster=12345 --replica=$(REPLICA) --replica-count=1 ",
+    );
+    expect(pod.containers[0].args[0]).toContain("exec /tigerbeetle start --addresses=");
+  });
+
   it("runs matching as one StatefulSet with a sidecar, no volume and no budget, dialled by UBSCore", async () => {
     const ex = await example();
     ex.spec.matching = { replicas: 1, resources: { limits: { memory: "2Gi" } } };

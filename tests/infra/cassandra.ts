@@ -23,7 +23,8 @@ export interface CassandraServer {
   stop(): Promise<void>;
 }
 
-const JDK17_MODULE_FLAGS = [
+/** The JDK 17 module flags of Cassandra's jvm17-server.options (the cluster's Cassandra image uses them too). */
+export const JDK17_MODULE_FLAGS = [
   "-Djdk.attach.allowAttachSelf=true",
   ...[
     "java.base/jdk.internal.misc",
@@ -55,10 +56,14 @@ const JDK17_MODULE_FLAGS = [
   "-Dio.netty.tryReflectionSetAccessible=true",
 ];
 
-export async function startCassandra(): Promise<CassandraServer> {
-  const lib = await mavenLibs(`cassandra-${CASSANDRA_VERSION}`, [
+export function cassandraLibs(): Promise<string> {
+  return mavenLibs(`cassandra-${CASSANDRA_VERSION}`, [
     `org.apache.cassandra:cassandra-all:${CASSANDRA_VERSION}`,
   ]);
+}
+
+export async function startCassandra(): Promise<CassandraServer> {
+  const lib = await cassandraLibs();
   const dir = await mkdtemp(join(tmpdir(), "bourse-cassandra-"));
   const [storagePort, nativePort] = [await freePort(), await freePort()];
   const yaml = join(dir, "cassandra.yaml");

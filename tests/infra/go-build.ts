@@ -17,6 +17,8 @@ export interface GoProgram {
   readonly name: string;
   /** A module directory in this repository to build (`go build`), or a package to `go install`. */
   readonly moduleDir?: string;
+  /** The main package inside moduleDir (default: the module's root). */
+  readonly mainPackage?: string;
   readonly installPackage?: string;
   readonly ldflags?: string;
 }
@@ -36,7 +38,7 @@ export async function goBinary(program: GoProgram): Promise<string> {
     const tmp = `${out}.tmp-${process.pid}`;
     const flags = ["-trimpath", "-ldflags", `-s -w ${program.ldflags ?? ""}`.trim()];
     if (program.moduleDir) {
-      await goRun(["build", ...flags, "-o", tmp, "."], program.moduleDir, {});
+      await goRun(["build", ...flags, "-o", tmp, program.mainPackage ?? "."], program.moduleDir, {});
     } else if (program.installPackage) {
       const gobin = `${tmp}.d`;
       await goRun(["install", ...flags, program.installPackage], CACHE, { GOBIN: gobin });

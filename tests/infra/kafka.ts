@@ -27,11 +27,15 @@ export interface KafkaServer {
   stop(): Promise<void>;
 }
 
-export async function startKafka(): Promise<KafkaServer> {
-  const lib = await mavenLibs(`kafka-${KAFKA_VERSION}`, [
+export function kafkaLibs(): Promise<string> {
+  return mavenLibs(`kafka-${KAFKA_VERSION}`, [
     `org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`,
     "org.slf4j:slf4j-reload4j:1.7.36",
   ]);
+}
+
+export async function startKafka(): Promise<KafkaServer> {
+  const lib = await kafkaLibs();
   const dir = await mkdtemp(join(tmpdir(), "bourse-kafka-"));
   const [port, controllerPort] = [await freePort(), await freePort()];
   const config = join(dir, "server.properties");
