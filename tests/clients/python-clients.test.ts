@@ -51,7 +51,7 @@ const CLIENTS: PythonClient[] = [
     name: "binance-connector (Binance's official Python connector)",
     requirement: "binance-connector==3.13.0",
     script: "binance_connector.py",
-    calls: 41,
+    calls: 45,
     taker: "new_order (buyer, LIMIT IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `account (${who}, after)`,
@@ -74,6 +74,14 @@ const CLIENTS: PythonClient[] = [
       ],
       trading_day_ticker: { symbol: "BTCUSDT", quoteVolume: "600.00000000" },
       system_status: { status: 0, msg: "normal" },
+      historical_trades: [{ price: "60000.00000000", qty: "0.01000000", isBuyerMaker: false }],
+      "ticker_24hr (MINI)": { symbol: "BTCUSDT", lastPrice: "60000.00000000", count: 1 },
+      // The seller placed two orders (one test order counts nothing), as Binance counts them.
+      get_order_rate_limit: [
+        { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, count: 1 },
+        { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, count: 1 },
+      ],
+      user_asset: [{ asset: "BTC", free: "0.98000000", locked: "0.01000000" }],
       new_order_test: { standardCommissionForOrder: { maker: "0.00100000", taker: "0.00100000" } },
       trade_fee: [{ symbol: "BTCUSDT", makerCommission: "0.00100000", takerCommission: "0.00100000" }],
       query_commission_rates: {

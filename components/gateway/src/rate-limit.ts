@@ -53,6 +53,12 @@ class FixedWindow {
     return { allowed: true, used, retryAfter };
   }
 
+  /** What `key` has used in the current window. */
+  usedBy(key: string, now: number): number {
+    this.roll(now);
+    return this.used.get(key) ?? 0;
+  }
+
   /** Gives back what `take` counted (a request a later window refused). */
   giveBack(key: string, amount: number, now: number): void {
     this.roll(now);
@@ -137,6 +143,16 @@ export class RateLimiter {
     };
   }
 
+  /** `rateLimit/order`: the order limits with what `userId` has used of each, counting nothing. */
+  orderUsage(userId: number) {
+    const now = this.clock();
+    const [tenSeconds, day] = this.describe().filter((l) => l.rateLimitType === "ORDERS");
+    return [
+      { ...tenSeconds!, count: this.orders10s.usedBy(String(userId), now) },
+      { ...day!, count: this.orders1d.usedBy(String(userId), now) },
+    ];
+  }
+
   /** exchangeInfo's rateLimits, in Binance's shape. */
   describe(): { rateLimitType: string; interval: string; intervalNum: number; limit: number }[] {
     return [
@@ -162,6 +178,12 @@ export function requestWeight(method: string, path: string, rawQuery: string): n
       const limit = Number(query().get("limit") ?? 100);
       return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
     }
+    case "GET /api/v3/rateLimit/order":
+      return 40;
+    case "GET /api/v3/historicalTrades":
+      return 25;
+    case "POST /sapi/v3/asset/getUserAsset":
+      return 5;
     case "GET /api/v3/exchangeInfo":
     case "GET /api/v3/account":
     case "GET /api/v3/account/commission":

@@ -244,20 +244,29 @@ function tradingRoutes(
 
   app.get(
     "/api/v3/ticker/24hr",
-    { schema: publicDoc("Rolling 24-hour statistics", { symbol: d.symbol, symbols: d.symbols }) },
+    {
+      schema: publicDoc("Rolling 24-hour statistics", {
+        symbol: d.symbol,
+        symbols: d.symbols,
+        type: { type: "string", description: "FULL (default) or MINI" },
+      }),
+    },
     async (req) => {
       const params = publicParams(req);
       const { markets, single } = selected(params);
+      const full = tickerType(params);
       params.done();
       const now = clock();
       const views = markets.map((m) =>
-        ticker24hView(
-          m,
-          stats.rolling(m.id, now, DAY),
-          core.book(m.id).depth(1),
-          now,
-          core.tradesOf(m.id).at(-1)?.qtyLots ?? 0,
-        ),
+        full
+          ? ticker24hView(
+              m,
+              stats.rolling(m.id, now, DAY),
+              core.book(m.id).depth(1),
+              now,
+              core.tradesOf(m.id).at(-1)?.qtyLots ?? 0,
+            )
+          : windowTickerView(m, stats.rolling(m.id, now, DAY), now - DAY, now, false),
       );
       return single ? views[0] : views;
     },
@@ -629,6 +638,40 @@ function tradingRoutes(
       for (const o of core.allOrders(key.userId, m.id)) byId.set(o.orderId, o);
       const orders = [...byId.values()].sort((a, b) => a.orderId - b.orderId);
       return pageOf(orders, (o) => o.orderId, page).map((o) => orderView(m, o));
+    },
+  );
+
+  app.get(
+    "/api/v3/rateLimit/order",
+    { schema: signedDoc("The order limits and what this account has used of them", {}, []) },
+    async (req) => {
+      const { key, params } = signed(req);
+      params.done();
+      return limiter.orderUsage(key.userId);
+    },
+  );
+
+  app.get(
+    "/api/v3/historicalTrades",
+    {
+      schema: publicDoc(
+        "Older trades from an id, among those UBSCore keeps in memory (ubscore.retention)",
+        { symbol: d.symbol, fromId: d.fromId, limit: d.limit },
+        ["symbol"],
+      ),
+    },
+    async (req) => {
+      const params = publicParams(req);
+      const m = marketOf(params);
+      const fromId = params.optionalInt("fromId");
+      const limit = params.optionalInt("limit", 1, 1000) ?? 500;
+      params.done();
+      const trades = core.tradesOf(m.id);
+      const picked =
+        fromId === undefined
+          ? trades.slice(-limit)
+          : trades.filter((t) => t.tradeId >= fromId).slice(0, limit);
+      return picked.map((t) => publicTradeView(m, t));
     },
   );
 
@@ -1159,6 +1202,41 @@ function fundingRoutes(
         makerCommission: feeRate(m.makerFeePpm),
         takerCommission: feeRate(m.takerFeePpm),
       }));
+    },
+  );
+
+  app.post(
+    "/sapi/v3/asset/getUserAsset",
+    {
+      schema: signedDoc(
+        "Spot (trading) balances, those above zero",
+        {
+          asset: { type: "string", description: "One asset only" },
+          needBtcValuation: { type: "string", description: "Accepted; valuations are 0" },
+        },
+        [],
+        true,
+      ),
+    },
+    async (req) => {
+      const { key, params } = signed(req);
+      const only = params.optional("asset");
+      params.optional("needBtcValuation");
+      params.done();
+      const balances = core.balancesOf(key.userId);
+      return core.exchange.assets
+        .filter((a) => (only === undefined ? true : a.symbol === only))
+        .map((a) => ({ asset: a, balance: balances[a.id - 1]! }))
+        .filter(({ balance }) => balance.available + balance.frozen > 0n)
+        .map(({ asset, balance }) => ({
+          asset: asset.symbol,
+          free: formatUnits(balance.available, asset.decimals),
+          locked: formatUnits(balance.frozen, asset.decimals),
+          freeze: formatUnits(0n, asset.decimals),
+          withdrawing: formatUnits(0n, asset.decimals),
+          ipoable: formatUnits(0n, asset.decimals),
+          btcValuation: "0",
+        }));
     },
   );
 
