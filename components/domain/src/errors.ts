@@ -18,6 +18,7 @@ export type ErrorCode =
   | "MARKET_HALTED"
   /** A signed request already taken (it may be taken once, by any gateway, before it expires). */
   | "REPLAYED"
+  | "UNKNOWN_LISTEN_KEY"
   /** A signed request whose recvWindow has closed. */
   | "EXPIRED_REQUEST"
   | "INVALID_CONFIG"

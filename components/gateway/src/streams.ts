@@ -8,10 +8,10 @@ import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
-import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
+import { ListenKeyOp, type OrderRecord, type UbsCommand } from "../../ubscore/src/types.ts";
 import { aggregateTrades } from "./agg-trades.ts";
 import type { RequestAuthenticator } from "./auth.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, toApiError } from "./errors.ts";
 import { aggTradeView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
 import { Params } from "./params.ts";
@@ -73,8 +73,6 @@ export interface Subscriber {
 
 export class StreamHub {
   private readonly subscribers = new Map<string, Set<Subscriber>>();
-  private readonly listenKeys = new Map<string, { userId: number; expires: number }>();
-  private readonly keysOfUser = new Map<number, Set<string>>();
   /** Open connections and their streams per client address, connections per user. */
   private readonly perIp = new Map<string, { connections: number; streams: number }>();
   private readonly perUser = new Map<number, number>();
@@ -99,62 +97,61 @@ export class StreamHub {
   }
 
   // ---- listen keys ----
+  // UBSCore's journaled state (ListenKeys): a key made on any gateway streams on every one, and
+  // outlives restarts. This hub only streams them, and closes streams whose key went.
 
-  /**
-   * A new listen key, valid for listenKeyTtlMs unless kept alive. A user at the cap gets their
-   * newest key back, kept alive (what Binance does, whose cap is one).
-   */
-  createListenKey(userId: number): string {
-    this.sweepListenKeys();
-    const keys = this.keysOfUser.get(userId) ?? new Set<string>();
-    this.keysOfUser.set(userId, keys);
-    if (keys.size >= this.limits.maxListenKeysPerUser) {
-      const newest = [...keys].at(-1)!;
-      this.keepAlive(userId, newest);
-      return newest;
-    }
-    const key = randomBytes(32).toString("hex");
-    this.listenKeys.set(key, { userId, expires: this.clock() + this.limits.listenKeyTtlMs });
-    keys.add(key);
-    return key;
+  private get listenKeys() {
+    return this.service.core.listenKeyState;
   }
 
-  keepAlive(userId: number, key: string): void {
-    this.ownedListenKey(userId, key).expires = this.clock() + this.limits.listenKeyTtlMs;
+  /** A new listen key, or the newest one of a user at the cap, kept alive (Binance's cap is one). */
+  async createListenKey(userId: number): Promise<string> {
+    const { listenKey } = await this.listenKeyCommand(
+      ListenKeyOp.Create,
+      userId,
+      randomBytes(32).toString("hex"),
+    );
+    return listenKey!;
   }
 
-  closeListenKey(userId: number, key: string): void {
-    this.ownedListenKey(userId, key);
-    this.removeListenKey(key, "listenKey closed");
+  async keepAlive(userId: number, key: string): Promise<void> {
+    await this.listenKeyCommand(ListenKeyOp.KeepAlive, userId, key);
   }
 
-  /** Listen keys past their expiry are removed, their streams told and closed (Binance's event). */
+  /** Closed for every gateway: each closes its streams of it as the command reaches it. */
+  async closeListenKey(userId: number, key: string): Promise<void> {
+    await this.listenKeyCommand(ListenKeyOp.Close, userId, key);
+  }
+
+  private listenKeyCommand(op: ListenKeyOp, userId: number, key: string) {
+    return this.service
+      .submit({
+        kind: "listenKey",
+        op,
+        userId,
+        key,
+        time: this.clock(),
+        ttlMs: this.limits.listenKeyTtlMs,
+        maxPerUser: this.limits.maxListenKeysPerUser,
+      })
+      .catch((e: unknown) => {
+        throw toApiError(e);
+      });
+  }
+
+  /** Streams whose key expired are told (Binance's event) and closed. */
   private sweepListenKeys(): void {
     const now = this.clock();
-    for (const [key, entry] of this.listenKeys) {
-      if (entry.expires >= now) continue;
-      this.publish(key, { e: "listenKeyExpired", E: now, listenKey: key });
-      this.removeListenKey(key, "listenKey expired");
+    for (const [name, subs] of this.subscribers) {
+      const entry = this.listenKeys.get(name);
+      if (subs.size === 0 || !entry || entry.expires >= now) continue;
+      this.publish(name, { e: "listenKeyExpired", E: now, listenKey: name });
+      this.closeStreamsOf(name, "listenKey expired");
     }
   }
 
-  private removeListenKey(key: string, reason: string): void {
-    const entry = this.listenKeys.get(key);
-    if (!entry) return;
-    this.listenKeys.delete(key);
-    const keys = this.keysOfUser.get(entry.userId);
-    keys?.delete(key);
-    if (keys?.size === 0) this.keysOfUser.delete(entry.userId);
+  private closeStreamsOf(key: string, reason: string): void {
     for (const s of this.subscribers.get(key) ?? []) s.socket.close(LISTEN_KEY_GONE, reason);
-    this.subscribers.delete(key);
-  }
-
-  private ownedListenKey(userId: number, key: string): { userId: number; expires: number } {
-    const entry = this.listenKeys.get(key);
-    if (!entry || entry.userId !== userId || entry.expires < this.clock()) {
-      throw new ApiError(400, -1125, "This listenKey does not exist.");
-    }
-    return entry;
   }
 
   // ---- subscriptions ----
@@ -301,12 +298,16 @@ export class StreamHub {
   }
 
   private userListening(userId: number): boolean {
-    for (const key of this.keysOfUser.get(userId) ?? []) if (this.subscribed(key)) return true;
+    for (const key of this.listenKeys.keysOf(userId)) if (this.subscribed(key)) return true;
     return false;
   }
 
   private onCommand(cmd: UbsCommand, result: CommandResult): void {
     const now = this.clock();
+    if (cmd.kind === "listenKey") {
+      if (cmd.op === ListenKeyOp.Close) this.closeStreamsOf(cmd.key, "listenKey closed");
+      return;
+    }
     if ((cmd.kind === "credit" || cmd.kind === "debit") && !result.repeated) {
       const asset = this.service.core.exchange.asset(cmd.asset)!;
       const delta = formatUnits(cmd.kind === "credit" ? cmd.amount : -cmd.amount, asset.decimals);
@@ -537,7 +538,7 @@ export class StreamHub {
   /** `message` is built once, and only if one of the user's listen keys has a subscriber. */
   private publishToUser(userId: number, message: () => unknown): void {
     let data: unknown;
-    for (const key of this.keysOfUser.get(userId) ?? []) {
+    for (const key of this.listenKeys.keysOf(userId)) {
       if (!this.subscribed(key)) continue;
       data ??= message();
       this.publish(key, data);
@@ -697,14 +698,14 @@ export function installStreams(app: FastifyInstance, hub: StreamHub, auth: Reque
   };
   const userOf = (header: string | string[] | undefined) => auth.apiKey(header).userId;
   app.post("/api/v3/userDataStream", async (req) => ({
-    listenKey: hub.createListenKey(userOf(req.headers["x-mbx-apikey"])),
+    listenKey: await hub.createListenKey(userOf(req.headers["x-mbx-apikey"])),
   }));
   app.put("/api/v3/userDataStream", async (req) => {
-    hub.keepAlive(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
+    await hub.keepAlive(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
     return {};
   });
   app.delete("/api/v3/userDataStream", async (req) => {
-    hub.closeListenKey(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
+    await hub.closeListenKey(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
     return {};
   });
 }

@@ -117,6 +117,17 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
     ],
   ],
   ["addUser", []],
+  [
+    "listenKey",
+    [
+      ["op", "u8"],
+      ["userId", "u53"],
+      ["key", "str"],
+      ["time", "u53"],
+      ["ttlMs", "u53"],
+      ["maxPerUser", "u53"],
+    ],
+  ],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;

@@ -23,15 +23,18 @@ import {
 } from "../../matching/src/protocol.ts";
 import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
+import { ListenKeys } from "./listen-keys.ts";
 import { ShardedMap } from "./sharded-map.ts";
-import type {
-  Balance,
-  OrderRecord,
-  PlaceOrder,
-  SignedOnce,
-  TradeRecord,
-  UbsCommand,
-  Withdrawal,
+import {
+  type Balance,
+  type ListenKeyCommand,
+  ListenKeyOp,
+  type OrderRecord,
+  type PlaceOrder,
+  type SignedOnce,
+  type TradeRecord,
+  type UbsCommand,
+  type Withdrawal,
 } from "./types.ts";
 import { UsedSignatures } from "./used-signatures.ts";
 
@@ -61,6 +64,8 @@ export interface CommandResult {
   readonly withdrawal?: Withdrawal;
   /** The user an addUser created. */
   readonly userId?: number;
+  /** The listen key a listenKey command granted or acted on. */
+  readonly listenKey?: string;
   /** The command repeated an outcome that had already happened: it changed nothing. */
   readonly repeated?: boolean;
   /** An order command the matching service must now run (matching.kind service). */
@@ -138,6 +143,7 @@ export class UbsCore {
   private readonly deposits = new Map<string, [number, number, bigint]>();
   /** Signed requests taken, so each is taken once, whichever gateway sends it and when. */
   private signatures = new UsedSignatures();
+  private listenKeys = new ListenKeys();
   private nextOrderId = 1;
   private now = 0;
 
@@ -239,7 +245,30 @@ export class UbsCore {
         return { events: NO_EVENTS };
       case "matched":
         return this.applyOutcome(cmd.marketId, cmd.seq, cmd.events);
+      case "listenKey":
+        return this.applyListenKey(cmd);
     }
+  }
+
+  private applyListenKey(cmd: ListenKeyCommand): CommandResult {
+    if (!this.users.has(cmd.userId)) fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
+    switch (cmd.op) {
+      case ListenKeyOp.Create:
+        return { events: NO_EVENTS, listenKey: this.listenKeys.create(cmd.userId, cmd.key, cmd.time, cmd) };
+      case ListenKeyOp.KeepAlive:
+        this.listenKeys.keepAlive(cmd.userId, cmd.key, cmd.time, cmd.ttlMs);
+        return { events: NO_EVENTS, listenKey: cmd.key };
+      case ListenKeyOp.Close:
+        this.listenKeys.close(cmd.userId, cmd.key, cmd.time);
+        return { events: NO_EVENTS, listenKey: cmd.key };
+      default:
+        return fail("INVALID_ARGUMENT", `unknown listen-key operation ${cmd.op}`);
+    }
+  }
+
+  /** The user data streams' listen keys (journaled, so every replica has them). */
+  get listenKeyState(): ListenKeys {
+    return this.listenKeys;
   }
 
   private addUser(userId: number): CommandResult {
@@ -339,6 +368,7 @@ export class UbsCore {
       withdrawals: [...this.withdrawals.values()],
       appliedTransfers: [...this.appliedTransfers],
       signatureHorizon: this.signatures.horizonTime,
+      listenKeys: this.listenKeys.entries(),
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
@@ -502,6 +532,8 @@ export class UbsCore {
     for (const seq of state.appliedTransfers as number[]) core.appliedTransfers.add(seq);
     // Versions before 4 kept no signatures: gateways remembered them, each its own.
     core.signatures = UsedSignatures.restore(state.signatureHorizon ?? 0, state.signatures ?? []);
+    // Snapshots before listen keys were journaled have none: gateways kept them, each its own.
+    core.listenKeys = ListenKeys.restore(state.listenKeys ?? []);
     for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
       core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;

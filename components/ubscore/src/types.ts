@@ -59,6 +59,7 @@ export type UbsCommand =
       readonly time: number;
     } & SignedOnce)
   | { readonly kind: "halt" | "resume"; readonly symbol: string }
+  | ListenKeyCommand
   | MatchedOutcome;
 
 /**
@@ -165,4 +166,25 @@ export interface Withdrawal {
   readonly assetId: number;
   readonly amount: bigint;
   status: "HELD" | "COMPLETED" | "CANCELED";
+}
+
+/** What a user does with a user data stream's listen key (ListenKeys). */
+export enum ListenKeyOp {
+  Create = 0,
+  KeepAlive = 1,
+  Close = 2,
+}
+
+/**
+ * A listen key made, kept alive or closed. Creation carries the key (random, chosen by the
+ * gateway) and the terms, so that replay decides as the first run did.
+ */
+export interface ListenKeyCommand {
+  readonly kind: "listenKey";
+  readonly op: ListenKeyOp;
+  readonly userId: number;
+  readonly key: string;
+  readonly time: number;
+  readonly ttlMs: number;
+  readonly maxPerUser: number;
 }

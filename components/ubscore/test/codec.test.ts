@@ -75,6 +75,15 @@ const command: fc.Arbitrary<UbsCommand> = fc.oneof(
   withOnce(fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id })),
   fc.record({ kind: fc.constantFrom("halt" as const, "resume" as const), symbol: text }),
   fc.record({ kind: fc.constant("matched" as const), marketId: id, seq: id, events: fc.uint8Array() }),
+  fc.record({
+    kind: fc.constant("listenKey" as const),
+    op: fc.constantFrom(0, 1, 2),
+    userId: id,
+    key: text,
+    time: id,
+    ttlMs: id,
+    maxPerUser: id,
+  }),
 ) as fc.Arbitrary<UbsCommand>;
 
 describe("UBSCore command codec", () => {
