@@ -15,16 +15,18 @@ import { bourse } from "./processes.ts";
 const SMALL_GRACE = { gateway: { connections: { shutdownGraceMs: 500 } } };
 
 /**
- * Upgrade requests no stream takes: the client keeps its socket after the 404, as ws does (and
- * `/ws/` names no stream). Resolves once each has been answered.
+ * Upgrades as clients send them before they subscribe: to a path no route takes (the client
+ * keeps its socket after the 404, as ws does), and to `/ws` and `/ws/` with no stream yet (left
+ * open, never subscribing). Resolves once each has been answered.
  */
 function strayUpgrades(url: string): Promise<unknown[]> {
   return Promise.all(
-    ["/ws", "/nope", "/ws/"].map((path) => {
+    ["/nope", "/ws", "/ws/"].map((path) => {
       const ws = new WebSocket(`${url.replace("http", "ws")}${path}`);
       ws.on("error", () => {});
       return new Promise((resolve) => {
         ws.once("unexpected-response", resolve);
+        ws.once("open", resolve);
         ws.once("close", resolve);
       });
     }),
