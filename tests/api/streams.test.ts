@@ -186,10 +186,11 @@ describe("user data stream", () => {
     expect(
       reports()
         .filter((r) => r.e === "executionReport")
-        .map((r) => [r.c, r.x, r.X, r.l]),
+        .map((r) => [r.c, r.x, r.X, r.l, r.z]),
     ).toEqual([
-      ["ws-1", "NEW", "NEW", "0.00000000"],
-      ["ws-1", "TRADE", "FILLED", "0.40000000"],
+      // The NEW report tells the order as accepted: nothing cumulated yet, though it filled at once.
+      ["ws-1", "NEW", "NEW", "0.00000000", "0.00000000"],
+      ["ws-1", "TRADE", "FILLED", "0.40000000", "0.40000000"],
     ]);
     expect(
       reports()

@@ -469,9 +469,13 @@ export class StreamHub {
       if (!("orderId" in e ? listening(e.orderId) : e.type === EventType.Trade)) continue;
       const reports: [OrderRecord, Record<string, unknown>][] = [];
       switch (e.type) {
-        case EventType.Accepted:
-          reports.push([core.order(e.orderId)!, { x: "NEW", X: "NEW" }]);
+        case EventType.Accepted: {
+          // As the order stood when accepted: nothing filled yet, whatever the same command filled.
+          const o = core.order(e.orderId)!;
+          const none = { z: lotsToQuantity(market, 0), Z: formatUnits(0n, market.quote.decimals) };
+          reports.push([o, { x: "NEW", X: "NEW", ...none }]);
           break;
+        }
         case EventType.Trade:
           for (const [id, remaining] of [
             [e.takerOrderId, e.takerRemainingLots],
