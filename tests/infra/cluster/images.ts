@@ -460,8 +460,9 @@ async function image(
   build: (ctr: string) => Promise<void>,
   from = "scratch",
 ): Promise<Built> {
-  // The recipe is an input too: its source text (values it closes over are among `inputs`).
-  const hash = digest(from, build.toString(), ...inputs);
+  // The recipes are inputs too: this file's text (not the function's, which depends on the
+  // TypeScript runner's transform: vitest and tsx would rebuild each other's images).
+  const hash = digest(from, await fileHash(fileURLToPath(import.meta.url)), ...inputs);
   await step(log, ref, async () => {
     const built = JSON.parse(await readFile(BUILT, "utf8").catch(() => "{}")) as Record<string, string>;
     if (built[ref] === hash && (await hasImage(ref))) return false;
