@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AERON_VERSION, aeronLibs } from "../aeron.ts";
 import { CASSANDRA_VERSION, cassandraLibs, JDK17_MODULE_FLAGS } from "../cassandra.ts";
@@ -460,8 +460,9 @@ async function image(
   build: (ctr: string) => Promise<void>,
   from = "scratch",
 ): Promise<Built> {
-  // The recipe is an input too: its source text (values it closes over are among `inputs`).
-  const hash = digest(from, build.toString(), ...inputs);
+  // The recipes are inputs too: this file's text (not the function's, which depends on the
+  // TypeScript runner's transform: vitest and tsx would rebuild each other's images).
+  const hash = digest(from, await fileHash(fileURLToPath(import.meta.url)), ...inputs);
   await step(log, ref, async () => {
     const built = JSON.parse(await readFile(BUILT, "utf8").catch(() => "{}")) as Record<string, string>;
     if (built[ref] === hash && (await hasImage(ref))) return false;
@@ -525,23 +526,27 @@ async function fileHash(path: string): Promise<string> {
     .digest("hex");
 }
 
-/** A hash of the paths and contents of every file under `entries` (node_modules excluded). */
+/**
+ * A hash of the paths and contents of the files under `entries` that git tracks or would track
+ * (not what it ignores: node_modules, the native addon's local build, which .dockerignore keeps
+ * out of the image's context too).
+ */
 async function treeHash(root: string, entries: readonly string[]): Promise<string> {
   const h = createHash("sha256");
-  const walk = async (path: string): Promise<void> => {
-    const info = await stat(path).catch(() => undefined);
-    if (!info) return;
-    if (info.isDirectory()) {
-      for (const name of (await readdir(path)).sort())
-        if (name !== "node_modules") await walk(join(path, name));
-      return;
-    }
-    h.update(relative(root, path))
-      .update("\0")
-      .update(await readFile(path))
-      .update("\0");
-  };
-  for (const e of entries) await walk(join(root, e));
+  const listed = await sh("git", [
+    "-C",
+    root,
+    "ls-files",
+    "-co",
+    "--exclude-standard",
+    "-z",
+    "--",
+    ...entries,
+  ]);
+  for (const file of [...new Set(listed.split("\0").filter(Boolean))].sort()) {
+    const content = await readFile(join(root, file)).catch(() => undefined);
+    if (content) h.update(file).update("\0").update(content).update("\0");
+  }
   return h.digest("hex");
 }
 
