@@ -1,4 +1,22 @@
-import { CONCURRENCY, closedLoop, endPhase, openLoop, orders, pct, SECONDS, startServer } from "./load.ts";
+import {
+  CONCURRENCY,
+  closedLoop,
+  cpuSecondsOfTree,
+  endPhase,
+  openLoop,
+  orders,
+  pct,
+  SECONDS,
+  startServer,
+} from "./load.ts";
+
+/** Runs `phase` and tells the server's CPU microseconds per request it answered. */
+async function withCpu<T extends { latencies: number[] }>(pid: number, phase: () => Promise<T>) {
+  const before = cpuSecondsOfTree(pid);
+  const result = await phase();
+  const cpuUs = ((cpuSecondsOfTree(pid) - before) * 1e6) / Math.max(1, result.latencies.length);
+  return { ...result, cpuUs };
+}
 
 /**
  * npm run bench:gateway — signed order placements over HTTP keep-alive against the embedded
@@ -14,14 +32,14 @@ const bareSend = orders(bare.url, [
   { apiKey: "bench", secretKey: "bench", label: "b" },
 ]);
 await closedLoop(bareSend, 2);
-const ceiling = await closedLoop(bareSend, SECONDS);
+const ceiling = await withCpu(bare.child.pid!, () => closedLoop(bareSend, SECONDS));
 
 // BENCH_MODE=processes: the gateway in its own process on a replica of UBSCore (bourse gateway).
 const ex = await startServer(process.env.BENCH_MODE === "processes" ? "processes" : "exchange");
 const placeOrder = orders(ex.url, ex.keys);
 await closedLoop(placeOrder, 2);
 endPhase(ex);
-const max = await closedLoop(placeOrder, SECONDS);
+const max = await withCpu(ex.child.pid!, () => closedLoop(placeOrder, SECONDS));
 endPhase(ex);
 const target = Math.floor(max.rate * 0.7);
 const at70 = await openLoop(placeOrder, target, SECONDS);
@@ -35,10 +53,10 @@ console.log(
   `bench:gateway  ${process.env.BENCH_MODE === "processes" ? "bourse gateway + bourse ubscore processes" : "embedded exchange (one process)"}, books ${process.env.BENCH_MATCHING ? `in bourse matching (${process.env.BENCH_MATCHING === "aeron" ? "Aeron IPC" : "TCP"})` : "in UBSCore"}, ${CONCURRENCY} keep-alive connections, ${SECONDS} s per phase, node ${process.version}`,
 );
 console.log(
-  `  bare fastify route     ${ceiling.rate.toFixed(0)} req/s (same signed form POST)  p50 ${pct(ceiling.latencies, 0.5)}  p99 ${pct(ceiling.latencies, 0.99)}`,
+  `  bare fastify route     ${ceiling.rate.toFixed(0)} req/s (same signed form POST)  p50 ${pct(ceiling.latencies, 0.5)}  p99 ${pct(ceiling.latencies, 0.99)}  server CPU ${ceiling.cpuUs.toFixed(1)} µs/request`,
 );
 console.log(
-  `  signed order (max)     ${max.rate.toFixed(0)} orders/s  p50 ${pct(max.latencies, 0.5)}  p99 ${pct(max.latencies, 0.99)}  errors ${max.errors}  (${((max.rate / ceiling.rate) * 100).toFixed(0)}% of the bare route)`,
+  `  signed order (max)     ${max.rate.toFixed(0)} orders/s  p50 ${pct(max.latencies, 0.5)}  p99 ${pct(max.latencies, 0.99)}  errors ${max.errors}  (${((max.rate / ceiling.rate) * 100).toFixed(0)}% of the bare route)  server CPU ${max.cpuUs.toFixed(1)} µs/order (${(max.cpuUs / ceiling.cpuUs).toFixed(1)}x a bare request)`,
 );
 console.log(
   `  signed order at 70%    ${target} orders/s offered  p50 ${pct(at70.latencies, 0.5)}  p99 ${pct(at70.latencies, 0.99)}  errors ${at70.errors}`,

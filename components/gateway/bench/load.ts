@@ -1,5 +1,6 @@
 /** The load generator shared by bench:gateway and bench:soak: signed order placements over HTTP keep-alive. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { sign } from "../src/keys.ts";
@@ -210,3 +211,35 @@ export function orders(url: string, keys: Key[], crossing = false): Send {
     };
   });
 }
+
+/**
+ * CPU seconds (user + system, every thread) used so far by process `pid` and every process below
+ * it (the processes layout's gateway and UBSCore), from /proc: the server's own accounting, so a
+ * figure per request survives a machine whose speed drifts. Linux only; 0 elsewhere.
+ */
+export function cpuSecondsOfTree(pid: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces) in parentheses.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  const inTree = (p: number): boolean => p === pid || (p > 1 && stats.has(p) && inTree(stats.get(p)!.ppid));
+  let ticks = 0;
+  for (const [p, s] of stats) if (inTree(p)) ticks += s.ticks;
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ: the unit of /proc's times on Linux (100 on every architecture it runs here). */
+const CLOCK_TICKS_PER_SECOND = 100;
