@@ -38,8 +38,13 @@ try {
   const gyp = nodeGyp();
   if (!gyp) throw new Error("node-gyp not found (it ships with npm)");
   const args = [gyp, "rebuild", "--loglevel=warn"];
+  // The headers of the Node that builds: beside it (a distribution's layout), or in the platform
+  // package of the npm registry's `node` (how the test command fetches the image's Node).
   const prefix = dirname(dirname(process.execPath));
-  if (existsSync(join(prefix, "include", "node", "node.h"))) args.push(`--nodedir=${prefix}`);
+  const nodeDir = [prefix, join(prefix, "node_modules", `node-${process.platform}-${process.arch}`)].find((dir) =>
+    existsSync(join(dir, "include", "node", "node.h")),
+  );
+  if (nodeDir) args.push(`--nodedir=${nodeDir}`);
   execFileSync(process.execPath, args, { cwd: addonDir, stdio: "inherit" });
 } catch (error) {
   const hint = "the Aeron transport needs a C++ toolchain (Debian: apt-get install g++ make python3)";

@@ -31,6 +31,11 @@ case "$(node -p process.versions.node)" in
       echo "==> fetching Node $image_node (the image's) into $runtime"
       npm install --no-audit --no-fund --no-save --prefix "$runtime" "node@$image_node"
     fi
+    # The Aeron addon is built against one Node's ABI: built for the image's Node for these runs,
+    # then again for this machine's (with npm's own node-gyp, found through this machine's npm).
+    node_gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+    trap 'node scripts/build-native.mjs >/dev/null' EXIT
+    PATH="$runtime/node_modules/node/bin:$PATH" npm_config_node_gyp="$node_gyp" node scripts/build-native.mjs
     echo "==> tests (vitest, on the image's Node $("$runtime/node_modules/node/bin/node" --version))"
     if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(components tests/api tests/e2e operator tests/operator); fi
     PATH="$runtime/node_modules/node/bin:$PATH" npx vitest run "${suites[@]}"
