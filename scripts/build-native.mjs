@@ -41,8 +41,8 @@ try {
   // The headers of the Node that builds: beside it (a distribution's layout), or in the platform
   // package of the npm registry's `node` (how the test command fetches the image's Node).
   const prefix = dirname(dirname(process.execPath));
-  const nodeDir = [prefix, join(prefix, "node_modules", `node-${process.platform}-${process.arch}`)].find((dir) =>
-    existsSync(join(dir, "include", "node", "node.h")),
+  const nodeDir = [prefix, join(prefix, "node_modules", `node-${process.platform}-${process.arch}`)].find(
+    (dir) => existsSync(join(dir, "include", "node", "node.h")),
   );
   if (nodeDir) args.push(`--nodedir=${nodeDir}`);
   execFileSync(process.execPath, args, { cwd: addonDir, stdio: "inherit" });
