@@ -34,7 +34,7 @@ export function startProcess(command: string, args: string[], logFile: string, c
   };
 }
 
-/** Polls `ready` until it resolves true, failing with the log's tail after `timeoutMs`. */
+/** Polls `ready` until it resolves true; after `timeoutMs` fails with the last reason it was not. */
 export async function waitUntil(
   what: string,
   ready: () => Promise<boolean>,
@@ -42,11 +42,16 @@ export async function waitUntil(
   server: ServerProcess,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let reason = "it never answered";
   while (Date.now() < deadline) {
     if (server.child.exitCode !== null)
       throw new Error(`${what} exited with ${server.child.exitCode}; see ${server.logFile}`);
-    if (await ready().catch(() => false)) return;
+    const answered = await ready().catch((error: unknown) => {
+      reason = error instanceof Error ? error.message : String(error);
+      return false;
+    });
+    if (answered) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${what} was not ready after ${timeoutMs} ms; see ${server.logFile}`);
+  throw new Error(`${what} was not ready after ${timeoutMs} ms (${reason}); see ${server.logFile}`);
 }
