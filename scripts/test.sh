@@ -20,8 +20,8 @@ npx vitest run "$@"
 
 # The production image's Node (its FROM line in the Dockerfile is the one place the version is
 # written): when the machine's Node is another, the suites that exercise the runtime (unit, API,
-# operator) run on that one as well, fetched from the npm registry into the test cache. The fault
-# and fuzz suites check the exchange, not the runtime: once is enough.
+# end-to-end, operator) run on that one as well, fetched from the npm registry into the test cache.
+# The fault and fuzz suites check the exchange, not the runtime: once is enough.
 image_node=$(sed -n 's/^FROM node:\([0-9][0-9.]*\)-.*/\1/p' Dockerfile | head -n 1)
 case "$(node -p process.versions.node)" in
   "$image_node".*) ;;
@@ -37,9 +37,7 @@ case "$(node -p process.versions.node)" in
     trap 'node scripts/build-native.mjs >/dev/null' EXIT
     PATH="$runtime/node_modules/node/bin:$PATH" npm_config_node_gyp="$node_gyp" node scripts/build-native.mjs
     echo "==> tests (vitest, on the image's Node $("$runtime/node_modules/node/bin/node" --version))"
-    # Not yet Aeron (components/transport and the multi-process tests/e2e): on Node 24 in CI the
-    # Aeron client times out against the media driver (not diagnosed; passes by hand).
-    if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(components tests/api operator tests/operator); fi
-    PATH="$runtime/node_modules/node/bin:$PATH" npx vitest run "${suites[@]}" --exclude "components/transport/**"
+    if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(components tests/api tests/e2e operator tests/operator); fi
+    PATH="$runtime/node_modules/node/bin:$PATH" npx vitest run "${suites[@]}"
     ;;
 esac

@@ -65,7 +65,13 @@ export async function startMediaDriver(
     },
     60_000,
     server,
-  );
+  ).catch(async (error: unknown) => {
+    // A JVM that never got ready says where it is stuck: SIGQUIT prints its threads to the log.
+    server.child.kill("SIGQUIT");
+    await new Promise((r) => setTimeout(r, 1_000));
+    await server.stop();
+    throw error;
+  });
   return {
     dir,
     lib,
