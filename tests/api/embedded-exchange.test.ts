@@ -20,7 +20,12 @@ let publicApi: TestClient;
 
 async function start(): Promise<void> {
   const config = await loadConfig({
-    overrides: { dataDir, demo: false, gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN } },
+    overrides: {
+      dataDir,
+      demo: false,
+      verify: true,
+      gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN },
+    },
   });
   exchange = await startEmbeddedExchange(config, false);
   publicApi = new TestClient(exchange.tradingUrl);

@@ -9,6 +9,7 @@ import { MatchingService } from "../../components/matching/src/service.ts";
 import type { Transport } from "../../components/transport/src/port.ts";
 import { tcpTransport } from "../../components/transport/src/tcp.ts";
 import { freePort } from "../infra/ports.ts";
+import { moneyTotals } from "../support/money.ts";
 import { limitOrder, TestClient } from "./client.ts";
 
 /**
@@ -31,16 +32,13 @@ const order = (side: "BUY" | "SELL", quantity: string, price: string) => ({
   newOrderRespType: "FULL",
 });
 
-async function totals(): Promise<bigint[]> {
-  return exchange.service.core.exchange.assets.map((a) => exchange.service.core.totalOf(a.id));
-}
-
 beforeAll(async () => {
   address = `127.0.0.1:${await freePort()}`;
   const config = await loadConfig({
     overrides: {
       dataDir: await mkdtemp(join(tmpdir(), "bourse-matching-api-")),
       demo: true,
+      verify: true,
       gateway: { port: 0, adminPort: 0, backendTimeoutMs: 500 },
       matching: { kind: "service", listen: address, address },
     },
@@ -51,7 +49,7 @@ beforeAll(async () => {
     id: m.id,
     quotePerTickLot: Number(m.quotePerTickLot),
   }));
-  matching = await MatchingService.start({ transport: linked, listen: address, markets });
+  matching = await MatchingService.start({ transport: linked, listen: address, markets, verify: true });
   const [a, b] = exchange.demoKeys;
   alice = new TestClient(exchange.tradingUrl, a);
   bob = new TestClient(exchange.tradingUrl, b);
@@ -64,7 +62,7 @@ afterAll(async () => {
 
 describe("the trading API with bourse matching", () => {
   it("matches through the service: fills, balances and depth as with local books", async () => {
-    const before = await totals();
+    const before = await moneyTotals(exchange);
     const sell = await alice.signed<{ status: string }>(
       "POST",
       "/api/v3/order",
@@ -84,12 +82,12 @@ describe("the trading API with bourse matching", () => {
     });
     expect(depth.body.asks).toEqual([["60000.00000000", "0.06000000"]]);
     expect(depth.body.lastUpdateId).toBeGreaterThan(0);
-    expect(await totals()).toEqual(before);
+    expect(await moneyTotals(exchange)).toEqual(before);
     expect(matching.commands).toBe(2);
   });
 
   it("answers -1007 while matching is away, and runs the order once it is back", async () => {
-    const before = await totals();
+    const before = await moneyTotals(exchange);
     await matching.close();
     const buy = await bob.signed<{ code: number; msg: string }>(
       "POST",
@@ -107,7 +105,7 @@ describe("the trading API with bourse matching", () => {
     });
     expect(open.body.map((o) => o.price)).toEqual(["59000.00000000"]);
 
-    matching = await MatchingService.start({ transport: linked, listen: address, markets });
+    matching = await MatchingService.start({ transport: linked, listen: address, markets, verify: true });
     for (let i = 0; i < 200 && exchange.service.core.matchingHandover().pending.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -125,6 +123,6 @@ describe("the trading API with bourse matching", () => {
       orderId: open.body[0]!.orderId,
     });
     expect(cancel.body.status).toBe("CANCELED");
-    expect(await totals()).toEqual(before);
+    expect(await moneyTotals(exchange)).toEqual(before);
   });
 });

@@ -62,7 +62,7 @@ const order = (side: string, quantity: string, price: string) => ({
 beforeAll(async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-streams-"));
   const config = await loadConfig({
-    overrides: { dataDir, demo: false, gateway: { port: 0, adminPort: 0, adminToken: TOKEN } },
+    overrides: { dataDir, demo: false, verify: true, gateway: { port: 0, adminPort: 0, adminToken: TOKEN } },
   });
   exchange = await startEmbeddedExchange(config, false);
   maker = await newUser({ ETH: "10" });

@@ -20,7 +20,12 @@ export class ClientsExchange {
   static async start(): Promise<ClientsExchange> {
     const dataDir = await mkdtemp(join(tmpdir(), "bourse-clients-"));
     const config = await loadConfig({
-      overrides: { dataDir, demo: false, gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN } },
+      overrides: {
+        dataDir,
+        demo: false,
+        verify: true,
+        gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN },
+      },
     });
     return new ClientsExchange(await startEmbeddedExchange(config, false));
   }

@@ -133,6 +133,8 @@ export class LocalExchange {
       BOURSE_CONFIG: config,
       BOURSE_DATA_DIR: options.dataDir ?? join(dir, "data"),
       BOURSE_DEMO: "false",
+      // Every process checks its cores' invariants after each command, and stops at a break.
+      BOURSE_VERIFY: "1",
       BOURSE_ADMIN_PORT: String(admin),
       BOURSE_ADMIN_TOKEN: ADMIN_TOKEN,
       BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,

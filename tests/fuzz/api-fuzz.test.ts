@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { pythonTool } from "../infra/python-tools.ts";
+import { moneyTotals } from "../support/money.ts";
 
 /**
  * Fuzzing the trading API from its own OpenAPI document with schemathesis (from PyPI): positive
@@ -53,7 +54,12 @@ beforeAll(async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-fuzz-"));
   const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12, ordersPerDay: 1e12 };
   const config = await loadConfig({
-    overrides: { dataDir, demo: true, gateway: { port: 0, adminPort: 0, rateLimit: unlimited } },
+    overrides: {
+      dataDir,
+      demo: true,
+      verify: true,
+      gateway: { port: 0, adminPort: 0, rateLimit: unlimited },
+    },
   });
   exchange = await startEmbeddedExchange(config, requestLog());
 }, 600_000);
@@ -62,25 +68,9 @@ afterAll(async () => {
   await exchange?.close();
 });
 
-/** Per asset: every user's trading balance and Funding wallet, plus the fees charged. */
-async function totals(): Promise<bigint[]> {
-  const core = exchange.service.core;
-  const sums = core.fees.map((f) => f);
-  for (const userId of core.userIds()) {
-    core.balancesOf(userId).forEach((b, i) => {
-      sums[i] = (sums[i] ?? 0n) + b.available + b.frozen;
-    });
-    const funding = await exchange.funding.balances(userId);
-    funding.forEach((f, i) => {
-      sums[i] = (sums[i] ?? 0n) + f.free + f.locked;
-    });
-  }
-  return sums;
-}
-
 describe("the trading API under schemathesis", () => {
   it(`answers ${MAX_EXAMPLES} examples per operation and phase without a 5xx or a schema violation, and money still adds up`, async () => {
-    const before = await totals();
+    const before = await moneyTotals(exchange);
     exchange.service.onCommand((cmd) => commands.push(cmd.kind));
     const alice = exchange.demoKeys[0]!;
     const output = await new Promise<string>((resolve, reject) => {
@@ -127,7 +117,7 @@ describe("the trading API under schemathesis", () => {
     expect(output, output.slice(-4000)).not.toMatch(/\d+ failed|errored/);
     expect(summary?.[1]).toBe(summary?.[2]);
     expect(Number(summary?.[1])).toBeGreaterThan(500);
-    expect(await totals()).toEqual(before);
+    expect(await moneyTotals(exchange)).toEqual(before);
     // Each state change comes from a request that succeeded, one for one: a rejected one changed nothing.
     const count = (kind: string) => commands.filter((k) => k === kind).length;
     expect(count("place")).toBe(succeeded("POST", "/api/v3/order"));

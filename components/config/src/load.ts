@@ -13,6 +13,7 @@ import { type BourseConfig, configSchema } from "./schema.ts";
 const ENV_PATHS: Record<string, string[]> = {
   BOURSE_DATA_DIR: ["dataDir"],
   BOURSE_DEMO: ["demo"],
+  BOURSE_VERIFY: ["verify"],
   BOURSE_GATEWAY_HOST: ["gateway", "host"],
   BOURSE_GATEWAY_PORT: ["gateway", "port"],
   BOURSE_ADMIN_HOST: ["gateway", "adminHost"],

@@ -8,6 +8,8 @@ import { DEMO_EXCHANGE } from "../../domain/src/exchange.ts";
  */
 const decimalString = z.string().regex(/^\d+(\.\d+)?$/, "must be a plain decimal string");
 const port = z.number().int().min(0).max(65535);
+/** A switch: true/false, or 1/0 as an environment variable gives it (BOURSE_VERIFY=1). */
+const flag = z.preprocess((v) => (v === 1 ? true : v === 0 ? false : v), z.boolean());
 const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, "must be host:port");
 
 /**
@@ -293,7 +295,12 @@ export const configSchema = z
      * `bourse start` only: create demo users with funded accounts and print their API keys at
      * start. `bourse ubscore` never does.
      */
-    demo: z.boolean().default(true),
+    demo: flag.default(true),
+    /**
+     * Check every core's invariants after each command (UBSCore's money rules, each order book's
+     * structure) and stop at the first break: slow, for test runs and hunting bugs.
+     */
+    verify: flag.default(false),
   })
   .strict()
   .superRefine((config, ctx) => {

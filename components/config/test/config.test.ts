@@ -28,6 +28,15 @@ describe("config", () => {
     expect(c.dataDir).toBe("/tmp/x");
   });
 
+  it("takes switches as true/false or 1/0 (BOURSE_VERIFY=1) and nothing else", async () => {
+    expect((await loadConfig({})).verify).toBe(false);
+    expect((await loadConfig({ env: { BOURSE_VERIFY: "1" } })).verify).toBe(true);
+    expect((await loadConfig({ env: { BOURSE_DEMO: "0" } })).demo).toBe(false);
+    expect((await loadConfig({ env: { BOURSE_VERIFY: "true" } })).verify).toBe(true);
+    await expect(loadConfig({ env: { BOURSE_VERIFY: "2" } })).rejects.toThrow(/verify/);
+    await expect(loadConfig({ env: { BOURSE_VERIFY: "yes" } })).rejects.toThrow(/verify/);
+  });
+
   it("names every invalid field", async () => {
     await expect(loadConfig({ env: { BOURSE_GATEWAY_PORT: "99999" } })).rejects.toThrow(/gateway\.port/);
     await expect(loadConfig({ overrides: { gateway: { prot: 1 } } })).rejects.toThrow(/gateway.*prot/s);

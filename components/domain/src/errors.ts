@@ -54,3 +54,27 @@ export function fail(code: ErrorCode, message: string, details?: Record<string, 
 export function isBourseError(e: unknown, code?: ErrorCode): e is BourseError {
   return e instanceof BourseError && (code === undefined || e.code === code);
 }
+
+/**
+ * A state the code promises can never be reached: a bug, never bad input. Thrown by the
+ * `checkInvariants()` of each core, which the suites call after every step and production calls
+ * after every applied command when `verify` is on; nothing catches it as a rejection.
+ */
+export class InvariantViolation extends Error {
+  override readonly name = "InvariantViolation";
+}
+
+export function invariant(holds: boolean, explain: () => string): asserts holds {
+  if (!holds) throw new InvariantViolation(explain());
+}
+
+/**
+ * A broken invariant stops the process: rethrown outside every caller's catch (an uncaught
+ * exception, which `bourse` logs as a bug and exits on), so no rejection path can swallow it.
+ */
+export function crashOnViolation(error: unknown): void {
+  if (error instanceof InvariantViolation)
+    queueMicrotask(() => {
+      throw error;
+    });
+}

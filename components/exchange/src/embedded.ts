@@ -142,6 +142,7 @@ async function openUbsCoreNode(
   const service = await UbsCoreService.open(dataDir, exchange, {
     snapshotEvery: config.ubscore.snapshotEvery,
     retention: config.ubscore.retention,
+    verify: config.verify,
     onReplay: record,
     admit: () =>
       settlement.backpressure(config.ubscore.maxSettlementLag) ??

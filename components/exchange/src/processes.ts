@@ -220,7 +220,7 @@ export async function startMatchingProcess(config: BourseConfig): Promise<Matchi
     id: m.id,
     quotePerTickLot: Number(m.quotePerTickLot),
   }));
-  const service = await MatchingService.start({ transport, listen, markets });
+  const service = await MatchingService.start({ transport, listen, markets, verify: config.verify });
   return {
     service,
     address: service.address,

@@ -56,6 +56,12 @@ export class EmbeddedLedger implements LedgerPort {
     return ledger;
   }
 
+  /** The state's double-entry rules (see LedgerState.checkInvariants), once what was sent is applied. */
+  async checkInvariants(): Promise<void> {
+    await this.applied;
+    this.state.checkInvariants();
+  }
+
   async createAccounts(batch: Account[]): Promise<CreateAccountResult[]> {
     checkWidths(batch, accountFits, ACCOUNT_WIDTHS);
     return this.commit(OP_ACCOUNTS, batch, encodeAccount, (timestamp) =>

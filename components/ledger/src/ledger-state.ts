@@ -9,6 +9,7 @@ import {
   type Transfer,
   TransferFlags,
 } from "tigerbeetle-node";
+import { invariant } from "../../domain/src/errors.ts";
 import {
   type AccountFields,
   AccountTable,
@@ -195,6 +196,37 @@ export class LedgerState {
     const base = now > this.reserved ? now : this.reserved + 1n;
     this.reserved = base + BigInt(Math.max(count, 1));
     return base;
+  }
+
+  /**
+   * Double entry, checked whole; throws an InvariantViolation at the first break: on every ledger
+   * the accounts' debits equal their credits (posted, and pending), and no account with a balance
+   * limit is past it. O(accounts): for the suites and `verify` mode.
+   */
+  checkInvariants(): void {
+    const sums = new Map<number, bigint[]>();
+    const fields = [DEBITS_PENDING, DEBITS_POSTED, CREDITS_PENDING, CREDITS_POSTED];
+    for (let slot = 0; slot < this.accounts.size; slot++) {
+      const [dp, dP, cp, cP] = fields.map((f) => this.accounts.balance(slot, f)) as [
+        bigint,
+        bigint,
+        bigint,
+        bigint,
+      ];
+      const ledger = this.accounts.ledger(slot);
+      const sum = sums.get(ledger) ?? [0n, 0n, 0n, 0n];
+      sums.set(ledger, [sum[0]! + dp, sum[1]! + dP, sum[2]! + cp, sum[3]! + cP]);
+      const flags = this.accounts.flags(slot);
+      const id = () => this.accounts.fields(slot).id;
+      if (flags & AccountFlags.debits_must_not_exceed_credits)
+        invariant(dp + dP <= cP, () => `account ${id()}: debits ${dp + dP} over credits ${cP}`);
+      if (flags & AccountFlags.credits_must_not_exceed_debits)
+        invariant(cp + cP <= dP, () => `account ${id()}: credits ${cp + cP} over debits ${dP}`);
+    }
+    for (const [ledger, [dp, dP, cp, cP]] of sums) {
+      invariant(dP === cP, () => `ledger ${ledger}: ${dP} posted debits, ${cP} posted credits`);
+      invariant(dp === cp, () => `ledger ${ledger}: ${dp} pending debits, ${cp} pending credits`);
+    }
   }
 
   /** Is some pending transfer past its timeout at `now`? (then a pulse batch should expire it) */

@@ -60,6 +60,7 @@ async function playAll(batches: Batch[], accountIds: bigint[], transferIds: bigi
     [real, ...twins].map((side) => play(side, batches, accountIds, transferIds)),
   );
   for (const fromTwin of fromTwins) expect(fromTwin).toEqual(fromReal);
+  for (const twin of twins) if (twin.ledger instanceof EmbeddedLedger) await twin.ledger.checkInvariants();
   return fromReal!;
 }
 

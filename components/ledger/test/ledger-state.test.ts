@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { AccountFlags, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { expect, it } from "vitest";
+import { CREDITS_POSTED } from "../src/account-table.ts";
 import { LedgerState, runToEnd } from "../src/ledger-state.ts";
 import { account, transfer } from "../src/port.ts";
 
@@ -57,6 +58,8 @@ it("applies a batch in steps exactly as in one go", () => {
         expect(runToEnd(stepped.createTransfersInSteps(batch, 1000n, undefined, step))).toEqual(expected);
         for (const id of ACCOUNT_IDS) expect(stepped.accounts.get(id)).toEqual(whole.accounts.get(id));
         for (const t of batch) expect(stepped.transfers.get(t.id)).toEqual(whole.transfers.get(t.id));
+        whole.checkInvariants();
+        stepped.checkInvariants();
       },
     ),
     { numRuns: 300 },
@@ -83,4 +86,17 @@ it("rolls back every balance of a long failed chain", () => {
   expect(results.slice(0, 40).every((r) => r.status === CreateTransferStatus.linked_event_failed)).toBe(true);
   expect(ACCOUNT_IDS.map((id) => state.accounts.get(id))).toEqual(before);
   expect(state.transfers.size).toBe(0);
+});
+
+it("checkInvariants finds a balance changed on one side only", () => {
+  const state = ledgerWithAccounts();
+  state.createTransfers(
+    [transfer({ id: 1n, debit_account_id: 4n, credit_account_id: 1n, amount: 30n, ledger: 1, code: 1 })],
+    100n,
+  );
+  state.checkInvariants();
+  // Credits posted of account 1 (slot 0) grow by one without a debit anywhere: money from nowhere.
+  const at = state.accounts.balanceAt(0, CREDITS_POSTED);
+  state.accounts.limbs[at]! += 1n;
+  expect(() => state.checkInvariants()).toThrow(/ledger 1: 30 posted debits, 31 posted credits/);
 });

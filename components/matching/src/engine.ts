@@ -1,3 +1,4 @@
+import { invariant } from "../../domain/src/errors.ts";
 import { EventBuffer } from "./events.ts";
 import { OrderIndex } from "./order-index.ts";
 import {
@@ -364,6 +365,65 @@ export class MatchingEngine {
       }
     }
     return out;
+  }
+
+  /**
+   * Checks the book's structure (not crossed; levels sorted, alive and summing their orders;
+   * every list linked both ways; every resting order indexed; every slot either resting or free)
+   * and throws an InvariantViolation at the first break. O(orders + levels): for tests and
+   * `verify` mode, never the hot path.
+   */
+  checkInvariants(): void {
+    let resting = 0;
+    for (const side of [Side.Buy, Side.Sell]) resting += this.checkSide(side);
+    const bid = this.bestBid();
+    const ask = this.bestAsk();
+    invariant(bid === 0 || ask === 0 || bid < ask, () => `book crossed: bid ${bid} >= ask ${ask}`);
+    invariant(resting === this.slotOf.size, () => `${resting} resting orders, ${this.slotOf.size} indexed`);
+    const freeOrders = countChain(this.orderFree, this.oNext, this.orderHigh);
+    invariant(
+      freeOrders + resting === this.orderHigh,
+      () => `${freeOrders} free + ${resting} resting order slots of ${this.orderHigh} used`,
+    );
+    const freeLevels = countChain(this.levelFree, this.lvHead, this.levelHigh);
+    const levels = this.depthN[Side.Buy] + this.depthN[Side.Sell];
+    invariant(
+      freeLevels + levels === this.levelHigh,
+      () => `${freeLevels} free + ${levels} live level slots of ${this.levelHigh} used`,
+    );
+  }
+
+  /** One side's levels, best at the end; returns how many orders rest on it. */
+  private checkSide(side: Side): number {
+    let orders = 0;
+    const keys = this.keys[side];
+    for (let i = 0; i < this.depthN[side]; i++) {
+      const lv = this.lvOf[side][i]!;
+      const price = this.lvPrice[lv]!;
+      invariant(i === 0 || keys[i - 1]! < keys[i]!, () => `side ${side}: levels out of order at ${i}`);
+      invariant(keys[i] === (side === Side.Buy ? price : -price), () => `level ${lv}: key is not its price`);
+      invariant(this.lvAlive[lv] === 1 && this.lvSide[lv] === side, () => `level ${lv}: dead or other side`);
+      let total = 0;
+      let prev = NIL;
+      for (let o = this.lvHead[lv]!; o !== NIL; prev = o, o = this.oNext[o]!) {
+        invariant(this.oPrev[o] === prev, () => `order slot ${o}: back link broken`);
+        invariant(this.oLevel[o] === lv, () => `order slot ${o}: on level ${lv}, says ${this.oLevel[o]}`);
+        invariant(
+          this.oSide[o] === side && this.oPrice[o] === price && this.oQty[o]! > 0,
+          () => `order ${this.oId[o]}: side, price or quantity does not fit its level`,
+        );
+        invariant(this.slotOf.get(this.oId[o]!) === o, () => `order ${this.oId[o]}: not indexed at its slot`);
+        total += this.oQty[o]!;
+        orders++;
+        invariant(orders <= this.orderHigh, () => `side ${side}: order list loops`);
+      }
+      invariant(prev !== NIL && this.lvTail[lv] === prev, () => `level ${lv}: empty or tail is not its last`);
+      invariant(
+        total === this.lvTotal[lv],
+        () => `level ${lv}: total ${this.lvTotal[lv]}, orders sum ${total}`,
+      );
+    }
+    return orders;
   }
 
   /** The book and counters as bytes; `restore` rebuilds an identical book from them. */
@@ -879,6 +939,16 @@ function validPlace(
  * Index of the first key >= `key` in ascending keys[0, n). Orders cluster near the best price,
  * which is at the end, so the search gallops backwards from the end before bisecting.
  */
+/** The length of a free list threaded through `next`, failing if it is longer than `limit`. */
+function countChain(head: number, next: Int32Array, limit: number): number {
+  let n = 0;
+  for (let at = head; at !== NIL; at = next[at]!) {
+    n++;
+    invariant(n <= limit, () => "a free list loops");
+  }
+  return n;
+}
+
 function searchFromEnd(keys: Float64Array, n: number, key: number): number {
   let hi = n;
   let step = 1;

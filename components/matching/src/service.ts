@@ -1,3 +1,4 @@
+import { crashOnViolation } from "../../domain/src/errors.ts";
 import type { Channel, Transport, TransportServer } from "../../transport/src/port.ts";
 import { MatchingEngine } from "./engine.ts";
 import { decodeCommandMessage, decodeHandover, encodeOutcome, MatchingMessage, messageType } from "./wire.ts";
@@ -7,6 +8,8 @@ export interface MatchingServiceOptions {
   readonly listen: string;
   /** Each market's id and its quote units per (tick x lot). */
   readonly markets: readonly { readonly id: number; readonly quotePerTickLot: number }[];
+  /** Checks each book's structure after every command (slow; for finding bugs). */
+  readonly verify?: boolean;
 }
 
 /**
@@ -26,10 +29,13 @@ export class MatchingService {
   commands = 0;
   handovers = 0;
 
-  private constructor(private readonly markets: MatchingServiceOptions["markets"]) {}
+  private constructor(
+    private readonly markets: MatchingServiceOptions["markets"],
+    private readonly verify: boolean,
+  ) {}
 
   static async start(options: MatchingServiceOptions): Promise<MatchingService> {
-    const service = new MatchingService(options.markets);
+    const service = new MatchingService(options.markets, options.verify ?? false);
     service.server = await options.transport.listen(options.listen, (channel) => service.accept(channel));
     return service;
   }
@@ -57,7 +63,8 @@ export class MatchingService {
       try {
         if (this.session === channel) this.receive(channel, message);
         else this.takeOver(channel, message);
-      } catch {
+      } catch (e) {
+        crashOnViolation(e);
         channel.close();
       }
     });
@@ -72,6 +79,7 @@ export class MatchingService {
           throw new Error(`market ${marketId}: unexpected ${seq}`);
         engine.events.clear();
         engine.execute(command);
+        if (this.verify) engine.checkInvariants();
         this.expected.set(marketId, seq + 1);
         this.commands++;
         channel.send(encodeOutcome(marketId, seq, engine.events.data, engine.events.count));

@@ -131,6 +131,7 @@ function runEngine(commands: Command[]): {
   for (const cmd of commands) {
     engine.events.clear();
     engine.execute(cmd);
+    engine.checkInvariants();
     bytes.push(engine.events.toBytes());
     events.push(...engine.events.decode());
   }
@@ -174,6 +175,7 @@ describe("MatchingEngine against the reference model", () => {
         for (const cmd of commands.slice(cut)) {
           restored.events.clear();
           restored.execute(cmd);
+          restored.checkInvariants();
           tail.push(restored.events.toBytes());
         }
         expect(tail).toEqual(whole.bytes.slice(cut));

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { InvariantViolation } from "../../domain/src/errors.ts";
 import { MatchingEngine } from "../src/engine.ts";
 import {
   CancelReason,
@@ -22,6 +23,7 @@ beforeEach(() => {
 });
 
 function drain(): MatchingEvent[] {
+  engine.checkInvariants();
   const events = engine.events.decode();
   engine.events.clear();
   return events;
@@ -301,5 +303,39 @@ describe("snapshot bytes", () => {
     const pooled = Buffer.from(Buffer.from(engine.snapshot()).toString("base64"), "base64");
     const restored = MatchingEngine.restore(pooled, { quotePerTickLot: 10 });
     expect(restored.restingOrders()).toEqual(engine.restingOrders());
+  });
+});
+
+describe("checkInvariants", () => {
+  /** The engine's private arrays, to break a book the way only a bug could. */
+  type Insides = Record<"lvTotal" | "oPrev" | "oQty" | "oPrice", Float64Array | Int32Array>;
+  const insides = () => engine as unknown as Insides;
+
+  beforeEach(() => {
+    place(Buy, 100, 2);
+    place(Buy, 100, 3);
+    place(Sell, 105, 1);
+    engine.checkInvariants();
+  });
+
+  it("finds a level whose total is not the sum of its orders", () => {
+    insides().lvTotal[0]! += 1;
+    expect(() => engine.checkInvariants()).toThrow(InvariantViolation);
+  });
+
+  it("finds a broken back link", () => {
+    insides().oPrev[1] = 1;
+    expect(() => engine.checkInvariants()).toThrow(/back link/);
+  });
+
+  it("finds an order with no quantity left resting", () => {
+    insides().oQty[0] = 0;
+    insides().lvTotal[0] = 3;
+    expect(() => engine.checkInvariants()).toThrow(/quantity/);
+  });
+
+  it("finds an order resting at a price other than its level's", () => {
+    insides().oPrice[2] = 99;
+    expect(() => engine.checkInvariants()).toThrow(/price/);
   });
 });

@@ -1,5 +1,5 @@
 import { CreateTransferStatus } from "tigerbeetle-node";
-import { BourseError, fail, isBourseError } from "../../domain/src/errors.ts";
+import { BourseError, fail, invariant, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
@@ -62,6 +62,13 @@ export interface TransferRequest {
 }
 
 const TERMINAL: readonly TransferState[] = ["COMMITTED", "ROLLED_BACK"];
+
+/** The states each type can be in: only a Funding -> Trading transfer reserves first. */
+const REACHABLE: Record<TransferType, readonly TransferState[]> = {
+  FUNDING_MAIN: ["REQUESTED", "RESERVED", "COMMITTED", "ROLLED_BACK"],
+  MAIN_FUNDING: ["REQUESTED", "COMMITTED", "ROLLED_BACK"],
+  DEPOSIT_FUNDING: ["REQUESTED", "COMMITTED", "ROLLED_BACK"],
+};
 
 export class TransferSaga {
   private readonly records = new Map<number, TransferRecord>();
@@ -137,6 +144,36 @@ export class TransferSaga {
   /** Unfinished transfers the ledger refused for good: for an operator, never retried. */
   halts(): { seq: number; reason: string }[] {
     return [...this.halted].map(([seq, e]) => ({ seq, reason: e.message }));
+  }
+
+  /**
+   * The saga's own rules; throws an InvariantViolation at the first break: sequences 1..n, each
+   * transfer found by its client id, in a state its type can reach, with a positive amount; a
+   * rollback says why; only unfinished transfers halt. (Its money is the ledger's and UBSCore's,
+   * each checked by its own checkInvariants and by reconcile.)
+   */
+  checkInvariants(): void {
+    for (const [seq, r] of this.records) {
+      invariant(
+        r.seq === seq && seq >= 1 && seq <= this.records.size,
+        () => `transfer ${seq}: out of sequence`,
+      );
+      invariant(
+        this.byClientId.get(`${r.userId}:${r.clientTranId}`) === seq,
+        () => `transfer ${seq}: not found by its clientTranId`,
+      );
+      invariant(REACHABLE[r.type].includes(r.state), () => `transfer ${seq}: ${r.type} cannot be ${r.state}`);
+      invariant(r.amount > 0n, () => `transfer ${seq}: amount ${r.amount}`);
+      invariant(
+        r.state !== "ROLLED_BACK" || r.reason !== undefined,
+        () => `transfer ${seq}: rolled back, no reason`,
+      );
+    }
+    invariant(this.byClientId.size === this.records.size, () => "a clientTranId names no transfer");
+    for (const seq of this.halted.keys()) {
+      const r = this.records.get(seq);
+      invariant(r !== undefined && !TERMINAL.includes(r.state), () => `transfer ${seq}: halted but finished`);
+    }
   }
 
   /** Drives every unfinished transfer (not halted) to COMMITTED or ROLLED_BACK. */

@@ -74,7 +74,7 @@ async function world(): Promise<World> {
     await EmbeddedStore.open(join(dir, "store")),
     exchange,
   );
-  const service = await UbsCoreService.open(dir, exchange);
+  const service = await UbsCoreService.open(dir, exchange, { verify: true });
   service.onCommand(settlement.record.bind(settlement));
   await service.submit({ kind: "createUser", userId: USER });
   await service.submit({ kind: "credit", userId: USER, asset: "USDT", amount: 1_000n * UNIT });
@@ -102,6 +102,8 @@ async function balances(w: World): Promise<{ funding: bigint; trading: bigint }>
 
 async function reconciled(w: World): Promise<unknown[]> {
   await w.settlement.waitSettled(w.service.lastLsn);
+  w.service.core.checkInvariants();
+  await w.ledger.checkInvariants();
   return (await reconcile(w.service.core, w.ledger, w.service.lastLsn)).differences;
 }
 
@@ -226,11 +228,13 @@ describe("TransferSaga", () => {
           (r) => r.state,
           (e) => (e instanceof Crash ? "crashed" : Promise.reject(e)),
         );
+        crashed.checkInvariants();
         await crashed.close();
         // A new process: the saga reopens from its journal, recovery finishes what was started.
         const recovered = await TransferSaga.open(sagaDir, exchange, w.ledger, w.trading);
         await recovered.recover();
         expect(recovered.unfinished()).toEqual([]);
+        recovered.checkInvariants();
         const [record] = recovered.history(USER);
         expect(["COMMITTED", "ROLLED_BACK"]).toContain(record!.state);
         if (outcome !== "crashed") expect(record!.state).toBe(outcome);

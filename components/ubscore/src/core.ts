@@ -1,4 +1,4 @@
-import { BourseError, fail, isBourseError } from "../../domain/src/errors.ts";
+import { BourseError, fail, invariant, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { feeOf, lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
@@ -120,6 +120,11 @@ export class UbsCore {
   private readonly balances = new Map<number, Balance[]>();
   /** Fee account balance per asset id. */
   readonly fees: bigint[];
+  /**
+   * Per asset: what came in minus what went out (credits, debits, internal transfers, completed
+   * withdrawals). Every other move stays inside, so balances plus fees always equal it.
+   */
+  private readonly netInflow: bigint[];
   /** Per market id: the book itself (local) or what the matching service's answers say of it. */
   private readonly engines: MatchingEngine[] = [];
   private readonly remote: RemoteMarket[] = [];
@@ -146,6 +151,8 @@ export class UbsCore {
   private listenKeys = new ListenKeys();
   private nextOrderId = 1;
   private now = 0;
+  /** Checks every invariant after each command (`verify` mode): slow, for finding bugs. */
+  verify = false;
 
   constructor(
     readonly exchange: ExchangeDefinition,
@@ -153,6 +160,7 @@ export class UbsCore {
     readonly matching: MatchingMode = "local",
   ) {
     this.fees = exchange.assets.map(() => 0n);
+    this.netInflow = exchange.assets.map(() => 0n);
     for (const m of exchange.markets) {
       if (matching === "local") this.engines[m.id] = newEngine(m);
       else
@@ -163,6 +171,15 @@ export class UbsCore {
   }
 
   apply(cmd: UbsCommand): CommandResult {
+    if (!this.verify) return this.applyCommand(cmd);
+    try {
+      return this.applyCommand(cmd);
+    } finally {
+      this.checkInvariants();
+    }
+  }
+
+  private applyCommand(cmd: UbsCommand): CommandResult {
     // Before, not after: what the previous command closed stays readable to its listeners.
     this.forgetOldHistory();
     switch (cmd.kind) {
@@ -180,14 +197,17 @@ export class UbsCore {
         if (cmd.depositId !== undefined && this.knownDeposit(cmd.userId, assetId, cmd.amount, cmd.depositId))
           return { events: NO_EVENTS, repeated: true };
         b.available += cmd.amount;
+        this.netInflow[assetId - 1]! += cmd.amount;
         return { events: NO_EVENTS };
       }
       case "debit": {
-        const b = this.balance(cmd.userId, this.assetId(cmd.asset));
+        const assetId = this.assetId(cmd.asset);
+        const b = this.balance(cmd.userId, assetId);
         positiveAmount(cmd.amount);
         if (b.available < cmd.amount)
           fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
         b.available -= cmd.amount;
+        this.netInflow[assetId - 1]! -= cmd.amount;
         return { events: NO_EVENTS };
       }
       case "holdWithdrawal": {
@@ -218,13 +238,16 @@ export class UbsCore {
       case "transferOut": {
         if (!Number.isSafeInteger(cmd.transferSeq) || cmd.transferSeq <= 0)
           fail("INVALID_ARGUMENT", "bad transfer sequence");
-        const b = this.balance(cmd.userId, this.assetId(cmd.asset));
+        const assetId = this.assetId(cmd.asset);
+        const b = this.balance(cmd.userId, assetId);
         positiveAmount(cmd.amount);
         if (this.appliedTransfers.has(cmd.transferSeq)) return { events: NO_EVENTS, repeated: true };
         if (cmd.kind === "transferOut" && b.available < cmd.amount) {
           fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
         }
-        b.available += cmd.kind === "transferIn" ? cmd.amount : -cmd.amount;
+        const change = cmd.kind === "transferIn" ? cmd.amount : -cmd.amount;
+        b.available += change;
+        this.netInflow[assetId - 1]! += change;
         this.appliedTransfers.add(cmd.transferSeq);
         return { events: NO_EVENTS };
       }
@@ -319,7 +342,8 @@ export class UbsCore {
     if (w.status !== "HELD") fail("CONFLICT", `withdrawal ${withdrawalId} is already ${w.status}`);
     const b = this.balance(w.userId, w.assetId);
     b.frozen -= w.amount;
-    if (!complete) b.available += w.amount;
+    if (complete) this.netInflow[w.assetId - 1]! -= w.amount;
+    else b.available += w.amount;
     w.status = target;
     return { events: NO_EVENTS, withdrawal: w };
   }
@@ -350,6 +374,7 @@ export class UbsCore {
       users: [...this.users],
       balances: [...this.balances],
       fees: this.fees,
+      netInflow: this.netInflow,
       matching: this.matching,
       // Local: the engines' own snapshots. Remote: the counters and the commands in flight (the
       // books themselves are the open orders).
@@ -538,6 +563,10 @@ export class UbsCore {
       core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
     core.now = state.now;
+    // Snapshots written before it was kept: their own totals are where the count starts.
+    exchange.assets.forEach((a, i) => {
+      core.netInflow[i] = state.netInflow?.[i] ?? core.totalOf(a.id);
+    });
     return core;
   }
 
@@ -698,6 +727,71 @@ export class UbsCore {
 
   isHalted(marketId: number): boolean {
     return this.halted.has(marketId);
+  }
+
+  /**
+   * The money rules, each checked whole; throws an InvariantViolation at the first break:
+   * - per asset, every balance (available + frozen) plus the fee account equals the net inflow;
+   * - no balance is negative, and what a user has frozen in an asset is exactly what their open
+   *   orders reserve in it plus their held withdrawals;
+   * - every open order is indexed, and (local matching) the books hold exactly the open orders.
+   * O(users x assets + open orders): for the suites and `verify` mode.
+   */
+  checkInvariants(): void {
+    for (const a of this.exchange.assets) {
+      const total = this.totalOf(a.id);
+      const inflow = this.netInflow[a.id - 1]!;
+      invariant(total === inflow, () => `${a.symbol}: balances and fees hold ${total}, net inflow ${inflow}`);
+    }
+    const reserved = new Map<number, bigint[]>();
+    const reserve = (userId: number, assetId: number, amount: bigint) => {
+      const r = reserved.get(userId) ?? this.exchange.assets.map(() => 0n);
+      r[assetId - 1]! += amount;
+      reserved.set(userId, r);
+    };
+    this.checkOpenOrders(reserve);
+    for (const w of this.withdrawals.values())
+      if (w.status === "HELD") reserve(w.userId, w.assetId, w.amount);
+    for (const [userId, bs] of this.balances) {
+      bs.forEach((b, i) => {
+        const want = reserved.get(userId)?.[i] ?? 0n;
+        invariant(b.available >= 0n, () => `user ${userId} asset ${i + 1}: available ${b.available}`);
+        invariant(
+          b.frozen === want,
+          () => `user ${userId} asset ${i + 1}: frozen ${b.frozen}, reserved ${want}`,
+        );
+      });
+    }
+    for (const engine of this.engines) engine?.checkInvariants();
+  }
+
+  private checkOpenOrders(reserve: (userId: number, assetId: number, amount: bigint) => void): void {
+    const openPerMarket: number[] = [];
+    for (const [userId, ids] of this.openByUser) {
+      for (const id of ids) {
+        const o = this.orders.get(id);
+        invariant(
+          o !== undefined && !isDone(o) && o.userId === userId,
+          () => `open order ${id}: missing or closed`,
+        );
+        invariant(o.reserved >= 0n, () => `order ${id}: reserves ${o.reserved}`);
+        invariant(
+          this.openByClientId.get(`${userId}:${o.clientOrderId}`) === id,
+          () => `order ${id}: not indexed by its client order id`,
+        );
+        reserve(userId, o.reserveAsset, o.reserved);
+        openPerMarket[o.marketId] = (openPerMarket[o.marketId] ?? 0) + 1;
+        const engine = this.engines[o.marketId];
+        invariant(!engine || engine.isResting(id), () => `open order ${id} is not in its book`);
+      }
+    }
+    this.engines.forEach((engine, marketId) => {
+      const open = openPerMarket[marketId] ?? 0;
+      invariant(
+        engine.restingOrderCount === open,
+        () => `market ${marketId}: ${engine.restingOrderCount} orders in the book, ${open} open`,
+      );
+    });
   }
 
   /** Sum over users, frozen included, plus the fee account: what the tests hold constant. */

@@ -1,4 +1,4 @@
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError, crashOnViolation } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
@@ -35,6 +35,8 @@ export interface UbsCoreServiceOptions {
   readonly beforeSnapshot?: () => Promise<void>;
   /** Asked before each command is journaled; a promise holds the command until it resolves. */
   readonly admit?: () => Promise<void> | undefined;
+  /** Checks the core's invariants after every command, replayed or new (slow; for finding bugs). */
+  readonly verify?: boolean;
   /** Where the books run: here, or in `bourse matching` (see `connectMatching`). */
   readonly matching?: MatchingMode;
   /** With a matching service: how many order commands may wait for it before new ones are refused. */
@@ -109,6 +111,7 @@ export class UbsCoreService implements UbsCoreView {
     let core = latest
       ? UbsCore.restore(exchange, latest.bytes, options.retention)
       : new UbsCore(exchange, options.retention);
+    core.verify = options.verify ?? false;
     const from = (latest?.lsn ?? 0) + 1;
     await journal.replay(from, (payload, lsn) => {
       const cmd = decodeCommand(payload);
@@ -119,6 +122,7 @@ export class UbsCoreService implements UbsCoreView {
       // Local books handed to a matching service (the way back is refused, in restore): a
       // snapshot marks the switch, so every record after it is read in the new mode.
       core = UbsCore.restore(exchange, core.snapshot(), options.retention, matching);
+      core.verify = options.verify ?? false;
       await snapshots.save(journal.nextLsn - 1, core.snapshot());
     }
     const service = new UbsCoreService(
@@ -170,6 +174,9 @@ export class UbsCoreService implements UbsCoreView {
         if (result.forwarded) this.forward?.(result.forwarded);
         for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
         return { result, lsn };
+      } catch (e) {
+        crashOnViolation(e);
+        throw e;
       } finally {
         if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
       }

@@ -21,6 +21,7 @@ describe("UbsCore money invariants", () => {
             if (!isBourseError(e) || e.code === "INTERNAL") throw e;
           }
           money.expectConserved(core);
+          core.checkInvariants();
         }
         tradesSeen += core.tradesOf(1).length + core.tradesOf(2).length;
         expectFrozenIsReserved(core);

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { InvariantViolation } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { UbsCore } from "../src/core.ts";
@@ -115,5 +116,35 @@ describe("UbsCore worked examples (BTCUSDT: tick 0.01 USDT, lot 0.00001 BTC, fee
     );
     expect(sell!.status).toBe("EXPIRED");
     expect(bal(2, BTC)).toEqual([2_00000000n, 0n]);
+  });
+});
+
+describe("checkInvariants", () => {
+  beforeEach(() => {
+    core = new UbsCore(exchange);
+    core.verify = true;
+    core.apply({ kind: "createUser", userId: 1 });
+    core.apply({ kind: "credit", userId: 1, asset: "USDT", amount: 10n ** 12n });
+    core.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "a", priceTicks: 5_000_000, qtyLots: 10_000 }),
+    );
+  });
+
+  it("finds money that came from nowhere", () => {
+    core.fees[USDT - 1]! += 1n;
+    expect(() => core.checkInvariants()).toThrow(/USDT: balances and fees hold/);
+  });
+
+  it("finds frozen money that no open order reserves", () => {
+    (core.balancesOf(1)[USDT - 1] as { frozen: bigint; available: bigint }).frozen += 1n;
+    (core.balancesOf(1)[USDT - 1] as { frozen: bigint; available: bigint }).available -= 1n;
+    expect(() => core.checkInvariants()).toThrow(/frozen .* reserved/);
+  });
+
+  it("runs after every command in verify mode, a rejected one included", () => {
+    core.fees[BTC - 1]! += 1n;
+    expect(() => core.apply({ kind: "debit", userId: 1, asset: "USDT", amount: 10n ** 15n })).toThrow(
+      InvariantViolation,
+    );
   });
 });
