@@ -3,39 +3,11 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { fail, isBourseError } from "../../domain/src/errors.ts";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { environmentNames } from "./env.ts";
 import { type BourseConfig, configSchema } from "./schema.ts";
 
-/**
- * Environment variables map onto config paths: BOURSE_GATEWAY_PORT -> gateway.port,
- * BOURSE_DATA_DIR -> dataDir. Values are parsed as JSON when they parse (numbers, booleans,
- * arrays), else taken as strings.
- */
-const ENV_PATHS: Record<string, string[]> = {
-  BOURSE_DATA_DIR: ["dataDir"],
-  BOURSE_DEMO: ["demo"],
-  BOURSE_VERIFY: ["verify"],
-  BOURSE_GATEWAY_HOST: ["gateway", "host"],
-  BOURSE_GATEWAY_PORT: ["gateway", "port"],
-  BOURSE_ADMIN_HOST: ["gateway", "adminHost"],
-  BOURSE_ADMIN_PORT: ["gateway", "adminPort"],
-  BOURSE_ADMIN_TOKEN: ["gateway", "adminToken"],
-  BOURSE_UBSCORE_LISTEN: ["ubscore", "listen"],
-  BOURSE_UBSCORE_ADDRESS: ["ubscore", "address"],
-  BOURSE_TRANSPORT_KIND: ["transport", "kind"],
-  BOURSE_AERON_DIR: ["transport", "dir"],
-  BOURSE_AERON_STREAM: ["transport", "stream"],
-  BOURSE_AERON_CHANNEL: ["transport", "channel"],
-  BOURSE_AERON_REPLY_CHANNEL: ["transport", "replyChannel"],
-  BOURSE_SETTLEMENT_KIND: ["settlement", "kind"],
-  BOURSE_SETTLEMENT_LISTEN: ["settlement", "listen"],
-  BOURSE_SETTLEMENT_ADDRESS: ["settlement", "address"],
-  BOURSE_MATCHING_KIND: ["matching", "kind"],
-  BOURSE_MATCHING_LISTEN: ["matching", "listen"],
-  BOURSE_MATCHING_ADDRESS: ["matching", "address"],
-  BOURSE_MATCHING_STREAM: ["matching", "stream"],
-  BOURSE_MATCHING_CHANNEL: ["matching", "channel"],
-  BOURSE_LINK_KEY_DIR: ["links", "keyDir"],
-};
+/** Each setting's BOURSE_* variable (see env.ts): BOURSE_GATEWAY_PORT -> gateway.port. */
+export const ENV_PATHS = environmentNames(configSchema);
 
 export interface ConfigSources {
   readonly file?: string;
@@ -86,7 +58,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, path] of Object.entries(ENV_PATHS)) {
+  for (const [name, path] of ENV_PATHS) {
     const value = env[name];
     if (value === undefined || value === "") continue;
     const nested = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), parseEnvValue(value));

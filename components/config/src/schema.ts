@@ -61,10 +61,10 @@ export const configSchema = z
       .object({
         host: z.string().default("127.0.0.1"),
         port: port.default(8080),
-        adminHost: z.string().default("127.0.0.1"),
-        adminPort: port.default(8081),
+        adminHost: z.string().default("127.0.0.1").meta({ env: "BOURSE_ADMIN_HOST" }),
+        adminPort: port.default(8081).meta({ env: "BOURSE_ADMIN_PORT" }),
         /** Bearer token of the operator (admin) API; generated and printed when absent. */
-        adminToken: z.string().min(16).optional(),
+        adminToken: z.string().min(16).optional().meta({ env: "BOURSE_ADMIN_TOKEN" }),
         maxBodyBytes: z
           .number()
           .int()
@@ -181,12 +181,26 @@ export const configSchema = z
         z
           .object({
             kind: z.literal("aeron"),
-            dir: z.string().min(1).default(defaultAeronDir),
+            dir: z.string().min(1).default(defaultAeronDir).meta({ env: "BOURSE_AERON_DIR" }),
             /** UBSCore subscribes here, gateways publish here: IPC, or UBSCore's UDP endpoint. */
-            channel: z.string().startsWith("aeron:").default("aeron:ipc"),
+            channel: z
+              .string()
+              .startsWith("aeron:")
+              .default("aeron:ipc")
+              .meta({ env: "BOURSE_AERON_CHANNEL" }),
             /** Where a gateway takes UBSCore's replies (its own UDP endpoint); `channel` if unset. */
-            replyChannel: z.string().startsWith("aeron:").optional(),
-            stream: z.number().int().min(1).max(0x3fff_ffff).default(1001),
+            replyChannel: z
+              .string()
+              .startsWith("aeron:")
+              .optional()
+              .meta({ env: "BOURSE_AERON_REPLY_CHANNEL" }),
+            stream: z
+              .number()
+              .int()
+              .min(1)
+              .max(0x3fff_ffff)
+              .default(1001)
+              .meta({ env: "BOURSE_AERON_STREAM" }),
           })
           .strict(),
       ])
@@ -288,7 +302,7 @@ export const configSchema = z
      * `<dataDir>/links`; a missing key is generated on first use (docs/security.md).
      */
     links: z
-      .object({ keyDir: z.string().min(1).optional() })
+      .object({ keyDir: z.string().min(1).optional().meta({ env: "BOURSE_LINK_KEY_DIR" }) })
       .strict()
       .prefault({}),
     /**

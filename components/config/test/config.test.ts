@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/load.ts";
+import { ENV_PATHS, loadConfig } from "../src/load.ts";
 
 describe("config", () => {
   it("has working defaults: the demo exchange on 127.0.0.1:8080 with embedded adapters", async () => {
@@ -26,6 +26,35 @@ describe("config", () => {
     expect(c.gateway.port).toBe(9100);
     expect(c.gateway.adminPort).toBe(9001);
     expect(c.dataDir).toBe("/tmp/x");
+  });
+
+  it("gives every setting a BOURSE_* variable, from the schema, keeping the names already in use", async () => {
+    const established = {
+      BOURSE_DATA_DIR: "dataDir",
+      BOURSE_GATEWAY_PORT: "gateway.port",
+      BOURSE_ADMIN_PORT: "gateway.adminPort",
+      BOURSE_ADMIN_TOKEN: "gateway.adminToken",
+      BOURSE_UBSCORE_LISTEN: "ubscore.listen",
+      BOURSE_AERON_DIR: "transport.dir",
+      BOURSE_AERON_REPLY_CHANNEL: "transport.replyChannel",
+      BOURSE_MATCHING_CHANNEL: "matching.channel",
+      BOURSE_LINK_KEY_DIR: "links.keyDir",
+    };
+    for (const [name, path] of Object.entries(established)) expect(ENV_PATHS.get(name)?.join(".")).toBe(path);
+    const c = await loadConfig({
+      env: {
+        BOURSE_GATEWAY_BACKEND_TIMEOUT_MS: "2500",
+        BOURSE_UBSCORE_SNAPSHOT_EVERY: "500",
+        BOURSE_GATEWAY_RATE_LIMIT_ORDERS_PER_10S: "7",
+        BOURSE_MATCHING_KIND: "service",
+        BOURSE_MATCHING_MAX_IN_FLIGHT: "9",
+      },
+    });
+    expect(c.gateway.backendTimeoutMs).toBe(2500);
+    expect(c.ubscore.snapshotEvery).toBe(500);
+    expect(c.gateway.rateLimit.ordersPer10s).toBe(7);
+    expect(c.matching).toMatchObject({ kind: "service", maxInFlight: 9 });
+    expect(ENV_PATHS.size).toBeGreaterThan(55);
   });
 
   it("takes switches as true/false or 1/0 (BOURSE_VERIFY=1) and nothing else", async () => {
