@@ -69,6 +69,14 @@ export function invariant(holds: boolean, explain: () => string): asserts holds 
 }
 
 /**
+ * The end of an exhaustive switch: it compiles only while every case is handled, so a new kind
+ * of command (say) cannot silently fall through; reached anyway (bad bytes), it is a bug.
+ */
+export function assertNever(value: never): never {
+  throw new InvariantViolation(`unhandled case: ${JSON.stringify(value)}`);
+}
+
+/**
  * A broken invariant stops the process: rethrown outside every caller's catch (an uncaught
  * exception, which `bourse` logs as a bug and exits on), so no rejection path can swallow it.
  */

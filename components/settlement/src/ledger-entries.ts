@@ -1,4 +1,5 @@
 import { AccountFlags, TransferFlags } from "tigerbeetle-node";
+import { assertNever } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { feeOf, lotsToBaseUnits, notional as notionalOf } from "../../domain/src/market.ts";
 import { ACCOUNT_CODE, AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
@@ -223,9 +224,19 @@ export function entriesFor(
         ],
       };
     }
-    default:
+    case "place":
+    case "cancel":
+    case "cancelAll":
+    case "matched":
+      // Run by matching here or in a matching service: trades, if any, settle; the rest is none.
       if (result.marketId === undefined) return none;
       return { accounts: [], transfers: tradeChains(exchange, result) };
+    case "halt":
+    case "resume":
+    case "listenKey":
+      return none;
+    default:
+      return assertNever(cmd);
   }
 }
 
