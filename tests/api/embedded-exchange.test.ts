@@ -548,7 +548,7 @@ describe("Funding <-> Spot transfers end to end", () => {
     );
     expect(buy.body.status).toBe("FILLED");
     // 0.05 BTC x 50,000 = 2,500 USDT + 2.5 USDT fee.
-    expect((await balances(buyer)).USDT.free).toBe("3497.50000000");
+    expect((await balances(buyer)).USDT?.free).toBe("3497.50000000");
 
     const toFunding = await buyer.signed("POST", "/sapi/v1/asset/transfer", {
       type: "MAIN_FUNDING",

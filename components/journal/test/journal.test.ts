@@ -83,7 +83,7 @@ describe("Journal", () => {
     const [seg] = await segmentFiles(dir);
     const path = join(dir, seg!);
     const bytes = await readFile(path);
-    bytes[bytes.length - 1] ^= 0x01;
+    bytes[bytes.length - 1]! ^= 0x01;
     await writeFile(path, bytes);
     const reopened = await Journal.open(dir);
     expect(await readAll(reopened)).toEqual([[1, "good"]]);
@@ -177,7 +177,7 @@ describe("SnapshotStore", () => {
     expect(str(latest!.bytes)).toBe("state@20");
     const newest = join(dir, "snapshot-00000000000000000020.snap");
     const bytes = await readFile(newest);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     await writeFile(newest, bytes);
     const fallback = await store.loadLatest();
     expect(fallback?.lsn).toBe(10);
