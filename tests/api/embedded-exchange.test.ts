@@ -106,7 +106,7 @@ describe("trading flow", () => {
 
     const buy = await alice.signed<{
       status: string;
-      fills: { price: string; qty: string; commission: string }[];
+      fills: { price: string; qty: string; commission: string; commissionAsset: string }[];
     }>("POST", "/api/v3/order", {
       symbol: "BTCUSDT",
       side: "BUY",
@@ -117,12 +117,18 @@ describe("trading flow", () => {
     });
     expect(buy.body.status).toBe("FILLED");
     expect(buy.body.fills).toEqual([
-      expect.objectContaining({ price: "60000.00000000", qty: "0.20000000", commission: "12.00000000" }),
+      expect.objectContaining({
+        price: "60000.00000000",
+        qty: "0.20000000",
+        commission: "0.00020000",
+        commissionAsset: "BTC",
+      }),
     ]);
-    // 0.2 BTC at 60,000 = 12,000 USDT, plus 12 USDT taker fee; the 61,000 reserve is released.
+    // 0.2 BTC at 60,000 = 12,000 USDT, the rest of the 61,000 reservation released; the 0.1%
+    // taker fee comes out of the BTC received, as on Binance.
     expect(await balances(alice)).toMatchObject({
-      USDT: { free: "87988.00000000", locked: "0.00000000" },
-      BTC: { free: "0.20000000", locked: "0.00000000" },
+      USDT: { free: "88000.00000000", locked: "0.00000000" },
+      BTC: { free: "0.19980000", locked: "0.00000000" },
     });
     expect(await balances(bob)).toMatchObject({
       USDT: { free: "11988.00000000", locked: "0.00000000" },
@@ -138,15 +144,18 @@ describe("trading flow", () => {
     expect((await balances(bob)).BTC).toEqual({ free: "0.80000000", locked: "0.00000000" });
     expectConserved(deposited);
 
-    const trades = await alice.signed<{ price: string; commission: string; isBuyer: boolean }[]>(
-      "GET",
-      "/api/v3/myTrades",
-      {
-        symbol: "BTCUSDT",
-      },
-    );
+    const trades = await alice.signed<
+      { price: string; commission: string; commissionAsset: string; isBuyer: boolean }[]
+    >("GET", "/api/v3/myTrades", {
+      symbol: "BTCUSDT",
+    });
     expect(trades.body).toEqual([
-      expect.objectContaining({ price: "60000.00000000", commission: "12.00000000", isBuyer: true }),
+      expect.objectContaining({
+        price: "60000.00000000",
+        commission: "0.00020000",
+        commissionAsset: "BTC",
+        isBuyer: true,
+      }),
     ]);
     const order = await bob.signed<{ status: string }>("GET", "/api/v3/order", {
       symbol: "BTCUSDT",
@@ -547,8 +556,9 @@ describe("Funding <-> Spot transfers end to end", () => {
       limitOrder("BUY", "0.05", "50000"),
     );
     expect(buy.body.status).toBe("FILLED");
-    // 0.05 BTC x 50,000 = 2,500 USDT + 2.5 USDT fee.
-    expect((await balances(buyer)).USDT?.free).toBe("3497.50000000");
+    // 0.05 BTC x 50,000 = 2,500 USDT; the 0.1% fee comes out of the BTC: 0.04995 BTC received.
+    expect((await balances(buyer)).USDT?.free).toBe("3500.00000000");
+    expect((await balances(buyer)).BTC?.free).toBe("0.04995000");
 
     const toFunding = await buyer.signed("POST", "/sapi/v1/asset/transfer", {
       type: "MAIN_FUNDING",
@@ -579,7 +589,7 @@ describe("Funding <-> Spot transfers end to end", () => {
     const hold = await admin<{ withdrawalId: string }>("/admin/v1/withdrawals", {
       userId: buyerId,
       asset: "USDT",
-      amount: "497.5",
+      amount: "500",
     });
     await admin(`/admin/v1/withdrawals/${hold.body.withdrawalId}/complete`, {});
     expect((await balances(buyer)).USDT).toEqual({ free: "2000.00000000", locked: "0.00000000" });

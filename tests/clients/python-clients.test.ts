@@ -149,7 +149,8 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
           (b) => b.asset === asset,
         );
       expect(balance("seller", "BTC")).toEqual({ asset: "BTC", free: "0.99000000", locked: "0.00000000" });
-      expect(balance("buyer", "BTC")).toEqual({ asset: "BTC", free: "0.01000000", locked: "0.00000000" });
+      // The buyer's 0.1% fee out of the BTC it received, as on Binance.
+      expect(balance("buyer", "BTC")).toEqual({ asset: "BTC", free: "0.00999000", locked: "0.00000000" });
       expect(exchange.totals()).toEqual(
         exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
       );

@@ -162,6 +162,40 @@ export function lotsToBaseUnits(market: Market, lots: number): bigint {
   return BigInt(lots) * market.lotUnits;
 }
 
+/** What one trade moves: the base and quote amounts, and each side's fee in the asset it receives. */
+export interface TradeAmounts {
+  readonly baseUnits: bigint;
+  readonly quoteUnits: bigint;
+  /** The buyer's fee, in base units: out of the base it receives. */
+  readonly buyerFee: bigint;
+  /** The seller's fee, in quote units: out of the quote it receives. */
+  readonly sellerFee: bigint;
+}
+
+/**
+ * A trade's amounts as Binance charges them: each side pays its fee (maker's or taker's rate) in
+ * the asset it receives, so a buyer spends exactly the notional and a seller exactly the base.
+ * The one definition UBSCore's balances and the ledger's transfers both follow.
+ */
+export function tradeAmounts(
+  market: Market,
+  priceTicks: number,
+  qtyLots: number,
+  takerIsBuyer: boolean,
+): TradeAmounts {
+  const baseUnits = lotsToBaseUnits(market, qtyLots);
+  const quoteUnits = notional(market, priceTicks, qtyLots);
+  const [buyerPpm, sellerPpm] = takerIsBuyer
+    ? [market.takerFeePpm, market.makerFeePpm]
+    : [market.makerFeePpm, market.takerFeePpm];
+  return {
+    baseUnits,
+    quoteUnits,
+    buyerFee: feeOf(baseUnits, buyerPpm),
+    sellerFee: feeOf(quoteUnits, sellerPpm),
+  };
+}
+
 /**
  * Fee on an amount, rounded down: a client is never charged above the rate, and the fees of
  * several fills never exceed the fee reserved for their total (sum of floors <= floor of sum).

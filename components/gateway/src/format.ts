@@ -27,6 +27,16 @@ const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
 
 const quote = (m: Market, units: bigint) => formatUnits(units, m.quote.decimals);
 
+/** A fill's commission as Binance shows it: in the asset the side received (a buyer's in base). */
+export function commissionView(
+  m: Market,
+  side: Side,
+  fee: bigint,
+): { commission: string; commissionAsset: string } {
+  const asset = side === Side.Buy ? m.base : m.quote;
+  return { commission: formatUnits(fee, asset.decimals), commissionAsset: asset.symbol };
+}
+
 /** What an order view shows: an order UBSCore holds, or one from the history store. */
 type OrderFields = Omit<OrderRecord, "reserved" | "reserveAsset" | "fills">;
 
@@ -87,8 +97,7 @@ export function newOrderView(m: Market, o: OrderRecord, respType: RespType) {
     fills: o.fills.map((f) => ({
       price: ticksToPrice(m, f.priceTicks),
       qty: lotsToQuantity(m, f.qtyLots),
-      commission: quote(m, f.fee),
-      commissionAsset: m.quote.symbol,
+      ...commissionView(m, o.side, f.fee),
       tradeId: f.tradeId,
     })),
   };
@@ -131,8 +140,7 @@ export function myTradeView(m: Market, t: TradeRecord, userId: number) {
     price: ticksToPrice(m, t.priceTicks),
     qty: lotsToQuantity(m, t.qtyLots),
     quoteQty: quote(m, t.quoteUnits),
-    commission: quote(m, isBuyer ? t.buyerFee : t.sellerFee),
-    commissionAsset: m.quote.symbol,
+    ...commissionView(m, isBuyer ? Side.Buy : Side.Sell, isBuyer ? t.buyerFee : t.sellerFee),
     time: t.time,
     isBuyer,
     isMaker,

@@ -12,7 +12,7 @@ import { ListenKeyOp, type OrderRecord, type UbsCommand } from "../../ubscore/sr
 import { aggregateTrades } from "./agg-trades.ts";
 import type { RequestAuthenticator } from "./auth.ts";
 import { ApiError, toApiError } from "./errors.ts";
-import { aggTradeView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
+import { aggTradeView, commissionView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
 import { Params } from "./params.ts";
 import {
@@ -486,6 +486,7 @@ export class StreamHub {
             const fill = o.fills.find((f) => f.tradeId === e.tradeId)!;
             const z = o.executedLots - lotsFilledAfter(o, e.tradeId);
             const done = o.origQtyLots > 0 && remaining === 0;
+            const { commission, commissionAsset } = commissionView(market, o.side, fill.fee);
             reports.push([
               o,
               {
@@ -494,8 +495,8 @@ export class StreamHub {
                 l: lotsToQuantity(market, e.qtyLots),
                 z: lotsToQuantity(market, z),
                 L: ticksToPrice(market, e.priceTicks),
-                n: formatUnits(fill.fee, market.quote.decimals),
-                N: market.quote.symbol,
+                n: commission,
+                N: commissionAsset,
                 t: e.tradeId,
                 m: fill.isMaker,
                 Y: formatUnits(fill.quoteUnits, market.quote.decimals),

@@ -1,7 +1,7 @@
 import { AccountFlags, TransferFlags } from "tigerbeetle-node";
 import { assertNever } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { feeOf, lotsToBaseUnits, notional as notionalOf } from "../../domain/src/market.ts";
+import { tradeAmounts } from "../../domain/src/market.ts";
 import { ACCOUNT_CODE, AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
 import { type Account, account, type Transfer, transfer } from "../../ledger/src/port.ts";
 import { EventType } from "../../matching/src/protocol.ts";
@@ -248,33 +248,37 @@ function tradeChains(exchange: ExchangeDefinition, result: CommandResult): Trans
     const takerIsBuyer = e.takerSide === 0;
     const buyer = takerIsBuyer ? e.takerUserId : e.makerUserId;
     const seller = takerIsBuyer ? e.makerUserId : e.takerUserId;
-    const notional = notionalOf(market, e.priceTicks, e.qtyLots);
-    const buyerFee = feeOf(notional, takerIsBuyer ? market.takerFeePpm : market.makerFeePpm);
-    const sellerFee = feeOf(notional, takerIsBuyer ? market.makerFeePpm : market.takerFeePpm);
+    const { baseUnits, quoteUnits, buyerFee, sellerFee } = tradeAmounts(
+      market,
+      e.priceTicks,
+      e.qtyLots,
+      takerIsBuyer,
+    );
     const b = market.base.id;
     const q = market.quote.id;
     const legs: [bigint, bigint, bigint, number, TransferCode][] = [
       [
         accountId(AccountKind.Trading, b, seller),
         accountId(AccountKind.Trading, b, buyer),
-        lotsToBaseUnits(market, e.qtyLots),
+        baseUnits,
         b,
         TransferCode.TradeBase,
       ],
       [
         accountId(AccountKind.Trading, q, buyer),
         accountId(AccountKind.Trading, q, seller),
-        notional,
+        quoteUnits,
         q,
         TransferCode.TradeQuote,
       ],
     ];
+    // Each side's fee out of what it received: the buyer's in base, the seller's in quote.
     if (buyerFee > 0n)
       legs.push([
-        accountId(AccountKind.Trading, q, buyer),
-        accountId(AccountKind.Fees, q),
+        accountId(AccountKind.Trading, b, buyer),
+        accountId(AccountKind.Fees, b),
         buyerFee,
-        q,
+        b,
         TransferCode.TradeFee,
       ]);
     if (sellerFee > 0n)

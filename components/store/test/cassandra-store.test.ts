@@ -97,5 +97,6 @@ describe("CassandraStore: error paths against the real node", () => {
     } finally {
       await store.close();
     }
-  });
+    // A Cassandra restart takes its JVM's start: well over a minute on a loaded machine.
+  }, 240_000);
 });

@@ -1,7 +1,7 @@
 import { BourseError, fail, invariant, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import { feeOf, lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
+import { lotsToBaseUnits, type Market, notional, tradeAmounts } from "../../domain/src/market.ts";
 import {
   COMMAND_STRIDE,
   decodeCommand as decodeEngineCommand,
@@ -1053,25 +1053,24 @@ export class UbsCore {
     market: Market,
     cmd: PlaceOrder,
   ): { asset: number; amount: bigint; budget: number; engineQty: number } {
-    const maxFeePpm = max(market.makerFeePpm, market.takerFeePpm);
+    // Fees come out of what each side receives (tradeAmounts): a buy freezes exactly what it may
+    // spend, a sell exactly what it may sell.
     const quote = market.quote.id;
     const base = market.base.id;
     if (cmd.side === Side.Buy) {
       if (cmd.type !== OrderType.Market) {
         const n = notional(market, cmd.priceTicks, cmd.qtyLots);
-        return { asset: quote, amount: n + feeOf(n, maxFeePpm), budget: 0, engineQty: cmd.qtyLots };
+        return { asset: quote, amount: n, budget: 0, engineQty: cmd.qtyLots };
       }
+      // By quote amount (quoteOrderQty): spend up to that amount. By quantity: the worst case is
+      // every lot at the market's maximum price; freeze what is available up to that, and let the
+      // budget stop the order where the money ends.
       const available = this.balance(cmd.userId, quote).available;
-      let amount = cmd.quoteUnits;
-      if (amount === 0n) {
-        // By quantity: the worst case is every lot at the market's maximum price; freeze what is
-        // available up to that, and let the budget stop the order where the money ends.
-        const worst = notional(market, market.maxPriceTicks, cmd.qtyLots);
-        amount = min(worst + feeOf(worst, market.takerFeePpm), available);
-      }
-      // Spend + fee(spend) <= (amount - fee(amount)) + fee(amount) = amount.
-      const budget = min(amount - feeOf(amount, market.takerFeePpm), MAX_SAFE);
-      return { asset: quote, amount, budget: Number(budget), engineQty: cmd.qtyLots };
+      const amount =
+        cmd.quoteUnits > 0n
+          ? cmd.quoteUnits
+          : min(notional(market, market.maxPriceTicks, cmd.qtyLots), available);
+      return { asset: quote, amount, budget: Number(min(amount, MAX_SAFE)), engineQty: cmd.qtyLots };
     }
     if (cmd.qtyLots > 0) {
       return { asset: base, amount: lotsToBaseUnits(market, cmd.qtyLots), budget: 0, engineQty: cmd.qtyLots };
@@ -1117,15 +1116,18 @@ export class UbsCore {
     const taker = this.orders.get(e.takerOrderId)!;
     const maker = this.orders.get(e.makerOrderId)!;
     const [buyer, seller] = e.takerSide === Side.Buy ? [taker, maker] : [maker, taker];
-    const quoteUnits = notional(market, e.priceTicks, e.qtyLots);
-    const baseUnits = lotsToBaseUnits(market, e.qtyLots);
-    const buyerFee = feeOf(quoteUnits, buyer === taker ? market.takerFeePpm : market.makerFeePpm);
-    const sellerFee = feeOf(quoteUnits, seller === taker ? market.takerFeePpm : market.makerFeePpm);
-    this.consume(buyer, quoteUnits + buyerFee);
-    this.balance(buyer.userId, market.base.id).available += baseUnits;
+    const { baseUnits, quoteUnits, buyerFee, sellerFee } = tradeAmounts(
+      market,
+      e.priceTicks,
+      e.qtyLots,
+      e.takerSide === Side.Buy,
+    );
+    this.consume(buyer, quoteUnits);
+    this.balance(buyer.userId, market.base.id).available += baseUnits - buyerFee;
     this.consume(seller, baseUnits);
     this.balance(seller.userId, market.quote.id).available += quoteUnits - sellerFee;
-    this.fees[market.quote.id - 1]! += buyerFee + sellerFee;
+    this.fees[market.base.id - 1]! += buyerFee;
+    this.fees[market.quote.id - 1]! += sellerFee;
     const trade: TradeRecord = {
       tradeId: e.tradeId,
       marketId: market.id,
@@ -1271,10 +1273,6 @@ function quoteBudget(cmd: PlaceOrder): number {
 
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
-}
-
-function max(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }
 
 /**

@@ -50,8 +50,9 @@ describe("UbsCore money invariants", () => {
         side: Side.Buy,
         type: OrderType.Limit,
         tif: TimeInForce.GTC,
+        // 1.00001 BTC at 100,000.00: one lot's worth more than the user's 100,000 USDT.
         priceTicks: 10_000_000,
-        qtyLots: 100_000,
+        qtyLots: 100_001,
         quoteUnits: 0n,
         stp: 0,
         time: 1,

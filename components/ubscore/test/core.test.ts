@@ -37,24 +37,32 @@ beforeEach(() => {
 });
 
 describe("UbsCore worked examples (BTCUSDT: tick 0.01 USDT, lot 0.00001 BTC, fees 0.1%)", () => {
-  it("freezes notional + fee for a buy, then settles a fill at the maker's better price exactly", () => {
+  it("freezes the notional for a buy, settles a fill at the maker's better price, fees in the assets received", () => {
     // Seller rests 0.5 BTC at 60,000.00.
     core.apply(
       order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_000_000, qtyLots: 50_000 }),
     );
     expect(bal(2, BTC)).toEqual([1_50000000n, 50000000n]);
-    // Buyer bids 0.5 BTC at 61,000.00: freezes 30,500 USDT + 30.5 USDT fee reserve.
+    // Buyer bids 0.5 BTC at 61,000.00, resting first (no seller at that price yet): freezes
+    // exactly the 30,500 USDT it may spend; the fee will come out of the BTC it receives.
+    core.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "b0", priceTicks: 5_000_000, qtyLots: 50_000 }),
+    );
+    expect(bal(1, USDT)).toEqual([100_000_00000000n - 25_000_00000000n, 25_000_00000000n]);
+    core.apply({ kind: "cancel", userId: 1, symbol: "BTCUSDT", clientOrderId: "b0", time: 2 });
     const { order: buy } = core.apply(
       order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 6_100_000, qtyLots: 50_000 }),
     );
     expect(buy!.status).toBe("FILLED");
-    // Filled at 60,000.00: pays 30,000 USDT + 30 USDT taker fee; the rest of the reserve is released.
-    expect(bal(1, USDT)).toEqual([100_000_00000000n - 30_030_00000000n, 0n]);
-    expect(bal(1, BTC)).toEqual([50000000n, 0n]);
-    // Seller receives 30,000 USDT minus 30 USDT maker fee.
+    // Filled at 60,000.00: pays 30,000 USDT, the rest of the reservation released; receives
+    // 0.5 BTC minus its 0.1% taker fee (0.0005 BTC).
+    expect(bal(1, USDT)).toEqual([100_000_00000000n - 30_000_00000000n, 0n]);
+    expect(bal(1, BTC)).toEqual([49_950_000n, 0n]);
+    // Seller receives 30,000 USDT minus its 30 USDT maker fee.
     expect(bal(2, USDT)).toEqual([29_970_00000000n, 0n]);
     expect(bal(2, BTC)).toEqual([1_50000000n, 0n]);
-    expect(core.fees[USDT - 1]).toBe(60_00000000n);
+    expect(core.fees[USDT - 1]).toBe(30_00000000n);
+    expect(core.fees[BTC - 1]).toBe(50_000n);
     expect(core.tradesOf(1)).toHaveLength(1);
   });
 
@@ -82,7 +90,7 @@ describe("UbsCore worked examples (BTCUSDT: tick 0.01 USDT, lot 0.00001 BTC, fee
     );
   });
 
-  it("a market buy by quote amount never spends more than the amount, fee included", () => {
+  it("a market buy by quote amount spends at most the amount; its fee comes out of the base", () => {
     core.apply(
       order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_000_000, qtyLots: 100_000 }),
     );
@@ -97,10 +105,12 @@ describe("UbsCore worked examples (BTCUSDT: tick 0.01 USDT, lot 0.00001 BTC, fee
       }),
     );
     expect(buy!.status).toBe("FILLED");
+    // 1,000 USDT at 60,000.00 buys 1,666 whole lots (0.01666 BTC) for 999.60 USDT.
     const spent = 100_000_00000000n - bal(1, USDT)[0]!;
-    expect(spent).toBeLessThanOrEqual(1_000_00000000n);
-    expect(spent).toBe(buy!.cumQuote + buy!.fills.reduce((s, f) => s + f.fee, 0n));
+    expect(spent).toBe(999_60000000n);
+    expect(spent).toBe(buy!.cumQuote);
     expect(bal(1, USDT)[1]).toBe(0n);
+    expect(bal(1, BTC)).toEqual([1_666_000n - 1_666n, 0n]);
   });
 
   it("a market sell by quantity with no buyers expires and returns the base", () => {
