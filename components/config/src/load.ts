@@ -34,6 +34,11 @@ const ENV_PATHS: Record<string, string[]> = {
   BOURSE_MATCHING_STREAM: ["matching", "stream"],
   BOURSE_MATCHING_CHANNEL: ["matching", "channel"],
   BOURSE_LINK_KEY_DIR: ["links", "keyDir"],
+  BOURSE_EXCHANGE_NAME: ["observability", "exchange"],
+  BOURSE_GATEWAY_METRICS_LISTEN: ["observability", "gateway"],
+  BOURSE_UBSCORE_METRICS_LISTEN: ["observability", "ubscore"],
+  BOURSE_MATCHING_METRICS_LISTEN: ["observability", "matching"],
+  BOURSE_SETTLEMENT_METRICS_LISTEN: ["observability", "settlement"],
 };
 
 export interface ConfigSources {

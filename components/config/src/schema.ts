@@ -290,6 +290,25 @@ export const configSchema = z
       .strict()
       .prefault({}),
     /**
+     * Metrics, health and logs (docs/operability.md): the exchange's name, which every log line
+     * carries (the Exchange's name on Kubernetes), and where each component serves `/metrics`,
+     * `/livez` and `/readyz` (host:port; nowhere when unset). `bourse start` runs every component
+     * in one process and serves them all at `ubscore`'s address.
+     */
+    observability: z
+      .object({
+        exchange: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label")
+          .default("bourse"),
+        gateway: hostPort.optional(),
+        ubscore: hostPort.optional(),
+        matching: hostPort.optional(),
+        settlement: hostPort.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /**
      * `bourse start` only: create demo users with funded accounts and print their API keys at
      * start. `bourse ubscore` never does.
      */

@@ -1,3 +1,4 @@
+import { matchingMetrics, secondsSince } from "../../observability/src/metrics.ts";
 import type { Channel, Transport, TransportServer } from "../../transport/src/port.ts";
 import { MatchingEngine } from "./engine.ts";
 import { decodeCommandMessage, decodeHandover, encodeOutcome, MatchingMessage, messageType } from "./wire.ts";
@@ -26,7 +27,22 @@ export class MatchingService {
   commands = 0;
   handovers = 0;
 
-  private constructor(private readonly markets: MatchingServiceOptions["markets"]) {}
+  private constructor(private readonly markets: MatchingServiceOptions["markets"]) {
+    const m = matchingMetrics();
+    this.untrack = [
+      m.commands.track(() => this.commands),
+      m.handovers.track(() => this.handovers),
+      m.connected.track(() => (this.session ? 1 : 0)),
+    ];
+  }
+
+  private readonly untrack: (() => void)[];
+  private readonly execute = matchingMetrics().execute;
+
+  /** Serving a UBSCore (a session holds the books): what its readiness reports. */
+  get connected(): boolean {
+    return this.session !== undefined;
+  }
 
   static async start(options: MatchingServiceOptions): Promise<MatchingService> {
     const service = new MatchingService(options.markets);
@@ -39,6 +55,7 @@ export class MatchingService {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.untrack) stop();
     this.session?.close();
     await this.server.close();
   }
@@ -71,7 +88,9 @@ export class MatchingService {
         if (!engine || seq !== this.expected.get(marketId))
           throw new Error(`market ${marketId}: unexpected ${seq}`);
         engine.events.clear();
+        const start = performance.now();
         engine.execute(command);
+        this.execute.observe(secondsSince(start));
         this.expected.set(marketId, seq + 1);
         this.commands++;
         channel.send(encodeOutcome(marketId, seq, engine.events.data, engine.events.count));
