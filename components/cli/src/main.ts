@@ -46,6 +46,9 @@ async function configFromFlags(component = "bourse") {
   return config;
 }
 
+/** The HTTP APIs' request logs (BOURSE_LOG=1): JSON lines on stderr, beside the process's own. */
+const httpLog = () => (process.env.BOURSE_LOG === "1" ? process.stderr : false);
+
 /** ", metrics and health on <url>" when the component serves them. */
 const metricsAt = (url: string | undefined) => (url ? `, metrics and health on ${url}` : "");
 
@@ -66,7 +69,7 @@ program
   .action(async (opts: { port?: number }) => {
     const config = await configFromFlags("exchange");
     if (opts.port !== undefined) config.gateway.port = opts.port;
-    const exchange = await startEmbeddedExchange(config, process.env.BOURSE_LOG === "1");
+    const exchange = await startEmbeddedExchange(config, httpLog());
     const lines = [
       `Bourse is running (data in ${config.dataDir}, ${exchange.service.replayedCommands} journaled commands replayed)`,
       `  trading API (Binance spot conventions): ${exchange.tradingUrl}`,
@@ -93,7 +96,7 @@ program
   )
   .action(async () => {
     const config = await configFromFlags("ubscore");
-    const ubscore = await startUbsCoreProcess(config, process.env.BOURSE_LOG === "1");
+    const ubscore = await startUbsCoreProcess(config, httpLog());
     process.stdout.write(
       `bourse ubscore: serving gateways on ${config.transport.kind === "aeron" ? upstreamOf(config) : ubscore.address}, operator API on ${ubscore.node.adminUrl}${metricsAt(ubscore.metricsUrl)} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
     );
@@ -107,7 +110,7 @@ program
   )
   .action(async () => {
     const config = await configFromFlags("gateway");
-    const gateway = await startGatewayProcess(config, process.env.BOURSE_LOG === "1").catch((e: Error) => {
+    const gateway = await startGatewayProcess(config, httpLog()).catch((e: Error) => {
       throw new BourseError(
         "UNAVAILABLE",
         `cannot subscribe to UBSCore at ${upstreamOf(config)}: ${e.message}`,

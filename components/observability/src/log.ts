@@ -13,14 +13,35 @@ export type LogContext = {
 };
 
 const SECRET_KEY =
-  /secret|signature|token|password|authorization|cookie|apikey|api_key|x-mbx-apikey|linkkey|^key$/i;
-const SIGNATURE_PARAM = /([?&]signature=)[^&\s"]*/gi;
+  /secret|signature|token|password|authorization|cookie|apikey|api_key|x-mbx-apikey|linkkey|listenkey|^key$/i;
 export const REDACTED = "[redacted]";
+/** A request's signature and a listen key (a bearer credential for a user's stream) in a query string. */
+const SECRET_PARAM = /([?&](?:signature|listenKey)=)[^&\s"]*/gi;
+/** A listen key as a stream name: `/ws/<key>`, or one of `/stream?streams=a/b/c` without an `@`. */
+const WS_KEY_PATH = /(\/ws\/)[^/?@\s"]+(?=[?\s"]|$)/g;
+const STREAMS_PARAM = /([?&]streams=)([^&\s"]*)/g;
 
-/** `value` with every secret replaced: by key anywhere in it, and signatures in query strings. */
+/** A URL, or any text that may hold one, without the secrets a request's URL can carry. */
+export function redactUrl(text: string): string {
+  return text
+    .replace(SECRET_PARAM, `$1${REDACTED}`)
+    .replace(WS_KEY_PATH, `$1${REDACTED}`)
+    .replace(
+      STREAMS_PARAM,
+      (_m, head: string, list: string) =>
+        `${head}${list
+          .split("/")
+          .map((name) => (name.includes("@") || name.includes("%40") ? name : REDACTED))
+          .join("/")}`,
+    );
+}
+
+/** `value` with every secret replaced: by key anywhere in it, and secrets in URLs in any text. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.replace(SIGNATURE_PARAM, `$1${REDACTED}`);
-  if (value === null || typeof value !== "object" || depth > 8) return value;
+  if (typeof value === "string") return redactUrl(value);
+  if (value === null || typeof value !== "object") return value;
+  // Deeper than any event of ours nests: dropped whole, since it cannot be checked cheaply.
+  if (depth > 8) return "[too deep]";
   if (value instanceof Error) return { type: value.name, message: redact(value.message) };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: LogFields = {};
@@ -95,7 +116,7 @@ export function httpLogOptions(component: string, stream?: NodeJS.WritableStream
     serializers: {
       req: (req: { method: string; url: string; ip?: string }) => ({
         method: req.method,
-        url: req.url.replace(SIGNATURE_PARAM, `$1${REDACTED}`),
+        url: redactUrl(req.url),
         ip: req.ip,
       }),
     },
