@@ -299,7 +299,7 @@ export const configSchema = z
       .object({
         exchange: z
           .string()
-          .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label")
+          .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a Kubernetes object name")
           .default("bourse"),
         gateway: hostPort.optional(),
         ubscore: hostPort.optional(),
