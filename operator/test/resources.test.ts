@@ -88,7 +88,7 @@ describe("renderExchange", () => {
       const workload = objects.find(
         (o) => (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === `demo-${c}`,
       )!;
-      const container = template(workload).spec.containers[0];
+      const container = (workload.spec as Json).template.spec.containers[0];
       expect(container.ports, c).toContainEqual({ name: "metrics", containerPort: 9090 });
       expect(container.livenessProbe, c).toMatchObject({ httpGet: { path: "/livez", port: "metrics" } });
       expect(container.readinessProbe, c).toMatchObject({ httpGet: { path: "/readyz", port: "metrics" } });
