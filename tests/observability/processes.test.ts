@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Metrics } from "../../operator/src/metrics.ts";
 import { crossTrade } from "../e2e/harness.ts";
 import { LocalExchange } from "../e2e/local-exchange.ts";
 import { runPromtool } from "../infra/promtool.ts";
+import { chartQueries, exported, seriesNames } from "./promql-names.ts";
 import { families, scrape, value } from "./scrape.ts";
 
 /**
@@ -111,6 +113,27 @@ describe("the processes' metrics", () => {
         expect(text).not.toContain(user.secretKey);
       }
       expect(text).not.toContain(exchange.env.BOURSE_ADMIN_TOKEN);
+    }
+  });
+});
+
+describe("the chart's alerts and dashboard", () => {
+  it("name only metrics some component or the operator exports", async () => {
+    const all = new Map<string, string>();
+    const expositions = [...Object.values(await scrapeAll()), await new Metrics().render()];
+    for (const text of expositions) for (const [name, type] of families(text)) all.set(name, type);
+    const queries = await chartQueries();
+    expect(queries.length).toBeGreaterThan(20);
+    const missing = queries.flatMap(({ where, expr }) =>
+      seriesNames(expr)
+        .filter((name) => !exported(name, all))
+        .map((name) => `${where}: ${name}`),
+    );
+    expect(missing).toEqual([]);
+    // The check sees what the queries name: every family the alerts rely on is among them.
+    const named = new Set(queries.flatMap(({ expr }) => seriesNames(expr)));
+    for (const name of ["bourse_settlement_lag_seconds", "bourse_journal_fsync_seconds_bucket", "up"]) {
+      expect(named.has(name), name).toBe(true);
     }
   });
 });

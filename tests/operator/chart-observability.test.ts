@@ -19,9 +19,11 @@ const CHART = "charts/bourse-operator";
 let helm: string;
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests as JSON; the assertions check their shape
 type Json = any;
-type Doc = { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: Json; data?: Json };
-  spec?: any;
-  data?: any;
+type Doc = {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Json;
+  data?: Json;
 };
 
 async function render(...set: string[]): Promise<Doc[]> {
