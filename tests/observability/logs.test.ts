@@ -159,5 +159,12 @@ describe("the exchange's logs", () => {
       expect(all).not.toContain(secret);
     }
     expect(all).toContain('"orderId":7');
+    // The order placed through the API: its log line carries the request id and the order id.
+    const placed = lines.map((l) => JSON.parse(l)).find((e) => e.msg === "order placed");
+    expect(placed).toMatchObject({
+      component: "gateway",
+      requestId: expect.any(String),
+      orderId: expect.any(Number),
+    });
   });
 });

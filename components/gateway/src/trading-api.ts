@@ -415,6 +415,8 @@ function tradingRoutes(
       const { market: m, order: place, respType } = readNewOrder(params, core.exchange, key.userId, clock());
       params.done();
       const { order } = await submit(() => service.submit({ ...place, ...once }));
+      // The request's log line names the order it made (a no-op unless request logs are on).
+      req.log.info({ orderId: order!.orderId, status: order!.status }, "order placed");
       if (order!.status === "REJECTED") throw errors.wouldTake();
       return newOrderView(m, order!, respType);
     },
