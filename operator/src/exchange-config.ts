@@ -1,6 +1,7 @@
 import { validateConfig } from "../../components/config/src/load.ts";
 import type { BourseConfig } from "../../components/config/src/schema.ts";
 import type { MarketSpec } from "../../components/domain/src/market.ts";
+import { METRICS_PORT } from "./observability.ts";
 
 /**
  * The pure heart of the operator's ConfigMap: an Exchange resource's spec plus the addresses of
@@ -89,6 +90,13 @@ export function renderExchangeConfig(
         listen: listenOn(infra.matching),
         address: infra.matching,
         ...(spec.transport === "aeron" ? { channel: `aeron:udp?endpoint=${infra.matchingAeron}` } : {}),
+      },
+      // Each component in its own pod, all on the same port (operator/src/observability.ts).
+      observability: {
+        exchange: name,
+        ...Object.fromEntries(
+          ["gateway", "ubscore", "matching", "settlement"].map((c) => [c, `0.0.0.0:${METRICS_PORT}`]),
+        ),
       },
     },
     `Exchange ${name}`,

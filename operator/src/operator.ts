@@ -75,12 +75,16 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const server = await listen(
     createServer((req, res) => {
       const path = req.url?.split("?")[0];
-      if (path === "/healthz") return reply(res, 200, "ok\n");
+      // /livez as the components have it; /healthz for probes written before.
+      if (path === "/livez" || path === "/healthz") return reply(res, 200, "ok\n");
       if (path === "/readyz") {
         const ready = !controller || controller.ready;
         return reply(res, ready ? 200 : 503, ready ? "ok\n" : "watches not synced\n");
       }
-      if (path === "/metrics") return reply(res, 200, metrics.render(), "text/plain; version=0.0.4");
+      if (path === "/metrics") {
+        void metrics.render().then((text) => reply(res, 200, text, metrics.contentType));
+        return;
+      }
       reply(res, 404, "not found\n");
     }),
     options.healthHost ?? "0.0.0.0",

@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import { API_VERSION, type Exchange, type KubeObject, type ObjectMeta } from "./exchange.ts";
 import { type InfrastructureEndpoints, renderExchangeConfig } from "./exchange-config.ts";
+import {
+  componentProbes,
+  METRICS_CONTAINER_PORT,
+  METRICS_PORT,
+  METRICS_SERVICE_PORT,
+  SCRAPER_NAMESPACE_LABEL,
+} from "./observability.ts";
 
 /**
  * The pure part of reconciling: an Exchange (defaults applied) plus what only the cluster knows
@@ -48,6 +55,8 @@ export const PORTS = {
   kafka: 9092,
   controller: 9093,
   cql: 9042,
+  /** Every Bourse component: /metrics, /livez and /readyz (operator/src/observability.ts). */
+  metrics: METRICS_PORT,
 };
 export const CONFIG_HASH_ANNOTATION = "bourse.dev/config-hash";
 const CONFIG_PATH = "/etc/bourse/bourse.json";
@@ -411,12 +420,14 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
               ]
             : [{ name: "transport", containerPort: PORTS.transport }]),
           { name: "admin", containerPort: PORTS.admin },
+          METRICS_CONTAINER_PORT,
         ]
-      : [{ name: "trading", containerPort: PORTS.trading }, ...(aeron ? [AERON_REPLY_PORT] : [])],
-    // Over Aeron nothing listens on TCP 7100: the operator API's port says UBSCore is up.
-    readinessProbe: ubscore
-      ? { tcpSocket: { port: aeron ? PORTS.admin : PORTS.transport }, periodSeconds: 5 }
-      : { httpGet: { path: "/api/v3/ping", port: PORTS.trading }, periodSeconds: 5 },
+      : [
+          { name: "trading", containerPort: PORTS.trading },
+          ...(aeron ? [AERON_REPLY_PORT] : []),
+          METRICS_CONTAINER_PORT,
+        ],
+    ...componentProbes(ubscore),
     resources: ex.spec[c].resources,
     volumeMounts: [
       ...BOURSE_MOUNTS,
@@ -433,7 +444,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
           ...pod,
           volumeClaims: [claim("data", ex.spec.ubscore.storage)],
         }),
-        clientService(ex, c, [{ name: "transport", port: PORTS.transport }]),
+        clientService(ex, c, [{ name: "transport", port: PORTS.transport }, METRICS_SERVICE_PORT]),
         clientService(ex, c, [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
         // The StatefulSet's governing Service: the pod's DNS name, which gateways send Aeron UDP to.
         headlessService(ex, c, { port: PORTS.aeron, protocol: "UDP" }),
@@ -444,7 +455,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   return {
     objects: [
       deployment(ex, name, c, replicas, pod),
-      clientService(ex, c, [{ name: "trading", port: PORTS.trading }]),
+      clientService(ex, c, [{ name: "trading", port: PORTS.trading }, METRICS_SERVICE_PORT]),
       pdb(ex, c),
     ],
     workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
@@ -476,16 +487,16 @@ function matching(ex: Exchange, configHash: string): Rendered {
       aeron
         ? { name: "aeron", containerPort: PORTS.matchingAeron, protocol: "UDP" }
         : { name: c, containerPort: PORTS.matching },
+      METRICS_CONTAINER_PORT,
     ],
-    // Over Aeron it serves nothing on TCP: ready once running (after its media driver's startup probe).
-    ...(aeron ? {} : { readinessProbe: { tcpSocket: { port: PORTS.matching }, periodSeconds: 5 } }),
+    ...componentProbes(),
     resources,
     volumeMounts: [...BOURSE_MOUNTS, keys.mount, { name: "aeron", mountPath: "/dev/shm" }],
   };
   return {
     objects: [
       statefulSet(ex, name, c, replicas, aeronPod(ex, container, configHash, keys.volume)),
-      clientService(ex, c, [{ name: c, port: PORTS.matching }]),
+      clientService(ex, c, [{ name: c, port: PORTS.matching }, METRICS_SERVICE_PORT]),
       // The StatefulSet's governing Service: the pod's DNS name, which UBSCore sends Aeron UDP to.
       headlessService(ex, c, { port: PORTS.matchingAeron, protocol: "UDP" }),
     ],
@@ -512,8 +523,8 @@ function settlement(ex: Exchange, configHash: string): Rendered {
   const container = {
     ...bourseContainer(ex, c),
     env: [keys.env],
-    ports: [{ name: c, containerPort: PORTS.settlement }],
-    readinessProbe: { tcpSocket: { port: PORTS.settlement }, periodSeconds: 5 },
+    ports: [{ name: c, containerPort: PORTS.settlement }, METRICS_CONTAINER_PORT],
+    ...componentProbes(),
     resources,
     volumeMounts: [...BOURSE_MOUNTS, keys.mount, DATA_MOUNT],
   };
@@ -525,7 +536,7 @@ function settlement(ex: Exchange, configHash: string): Rendered {
         volumes: [...bourseVolumes(ex), keys.volume, { name: "data", emptyDir: {} }],
         recreate: true,
       }),
-      clientService(ex, c, [{ name: c, port: PORTS.settlement }]),
+      clientService(ex, c, [{ name: c, port: PORTS.settlement }, METRICS_SERVICE_PORT]),
     ],
     workloads: [{ kind: "Deployment", name, tier: "component", replicas }],
   };
@@ -641,9 +652,14 @@ function mediaDriver(ex: Exchange): Record<string, unknown> {
 type Peer = "ubscore" | "gateway" | "matching" | "settlement" | "tigerbeetle" | "kafka" | "scylla";
 interface Rule {
   readonly ports: readonly (number | { port: number; protocol: "UDP" })[];
-  /** The components allowed; none means any source. */
+  /** The components allowed; none (and no namespaces) means any source. */
   readonly from?: readonly Peer[];
+  /** Any pod in the namespaces with these labels (the metrics scrapers'). */
+  readonly fromNamespaces?: Record<string, string>;
 }
+
+/** Each component's metrics port: from the scrapers' namespaces only. */
+const SCRAPERS: Rule = { ports: [PORTS.metrics], fromNamespaces: SCRAPER_NAMESPACE_LABEL };
 
 export function networkPolicies(ex: Exchange): KubeObject[] {
   const udp = (port: number) => ({ port, protocol: "UDP" as const });
@@ -655,11 +671,15 @@ export function networkPolicies(ex: Exchange): KubeObject[] {
         // Matching's Aeron replies to UBSCore, its client.
         { ports: [udp(PORTS.aeronReply)], from: ["matching"] },
         { ports: [PORTS.admin] },
+        SCRAPERS,
       ],
     ],
-    ["gateway", [{ ports: [PORTS.trading] }, { ports: [udp(PORTS.aeronReply)], from: ["ubscore"] }]],
-    ["matching", [{ ports: [PORTS.matching, udp(PORTS.matchingAeron)], from: ["ubscore"] }]],
-    ["settlement", [{ ports: [PORTS.settlement], from: ["ubscore"] }]],
+    [
+      "gateway",
+      [{ ports: [PORTS.trading] }, { ports: [udp(PORTS.aeronReply)], from: ["ubscore"] }, SCRAPERS],
+    ],
+    ["matching", [{ ports: [PORTS.matching, udp(PORTS.matchingAeron)], from: ["ubscore"] }, SCRAPERS]],
+    ["settlement", [{ ports: [PORTS.settlement], from: ["ubscore"] }, SCRAPERS]],
   ];
   const { tigerbeetle, kafka, scylla } = ex.spec;
   if (!tigerbeetle.external) {
@@ -700,8 +720,11 @@ export function networkPolicies(ex: Exchange): KubeObject[] {
             typeof p === "number" ? { protocol: "TCP", port: p } : { protocol: p.protocol, port: p.port },
           ),
         }),
-        ...(rule.from && {
-          from: rule.from.map((peer) => ({ podSelector: { matchLabels: selector(ex, peer) } })),
+        ...((rule.from || rule.fromNamespaces) && {
+          from: [
+            ...(rule.from ?? []).map((peer) => ({ podSelector: { matchLabels: selector(ex, peer) } })),
+            ...(rule.fromNamespaces ? [{ namespaceSelector: { matchLabels: rule.fromNamespaces } }] : []),
+          ],
         }),
       })),
     },

@@ -73,6 +73,36 @@ describe("renderExchange", () => {
     }
   });
 
+  it("probes every component on its metrics port, which the rendered config serves and its Service carries", async () => {
+    const ex = await example();
+    const { objects } = renderExchange(ex, facts);
+    const config = JSON.parse((objects[0]!.data as Record<string, string>)["bourse.json"]!);
+    expect(config.observability).toEqual({
+      exchange: "demo",
+      gateway: "0.0.0.0:9090",
+      ubscore: "0.0.0.0:9090",
+      matching: "0.0.0.0:9090",
+      settlement: "0.0.0.0:9090",
+    });
+    for (const c of ["ubscore", "matching", "gateway", "settlement"]) {
+      const workload = objects.find(
+        (o) => (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === `demo-${c}`,
+      )!;
+      const container = (workload.spec as Json).template.spec.containers[0];
+      expect(container.ports, c).toContainEqual({ name: "metrics", containerPort: 9090 });
+      expect(container.livenessProbe, c).toMatchObject({ httpGet: { path: "/livez", port: "metrics" } });
+      expect(container.readinessProbe, c).toMatchObject({ httpGet: { path: "/readyz", port: "metrics" } });
+      // Only UBSCore, which replays its journal at start, holds liveness back with a startup probe.
+      expect(container.startupProbe === undefined, c).toBe(c !== "ubscore");
+      const service = objects.find((o) => o.kind === "Service" && o.metadata.name === `demo-${c}`)!;
+      expect((service.spec as Json).ports, c).toContainEqual({
+        name: "metrics",
+        port: 9090,
+        targetPort: 9090,
+      });
+    }
+  });
+
   it("runs settlement as one Recreate Deployment with its own Service, no sidecar and no persistent volume", async () => {
     const ex = await example();
     ex.spec.settlement = { replicas: 1, resources: { requests: { cpu: "500m", memory: "512Mi" } } };
@@ -97,8 +127,12 @@ describe("renderExchange", () => {
       name: "settlement",
       image: "ghcr.io/bourse/bourse:1.0.0",
       args: ["settlement", "--config", "/etc/bourse/bourse.json"],
-      ports: [{ name: "settlement", containerPort: 7300 }],
-      readinessProbe: { tcpSocket: { port: 7300 } },
+      ports: [
+        { name: "settlement", containerPort: 7300 },
+        { name: "metrics", containerPort: 9090 },
+      ],
+      livenessProbe: { httpGet: { path: "/livez", port: "metrics" } },
+      readinessProbe: { httpGet: { path: "/readyz", port: "metrics" } },
       resources: { requests: { cpu: "500m", memory: "512Mi" } },
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });
@@ -109,7 +143,10 @@ describe("renderExchange", () => {
     expect(service.spec).toMatchObject({
       type: "ClusterIP",
       selector: { "app.kubernetes.io/component": "settlement" },
-      ports: [{ name: "settlement", port: 7300, targetPort: 7300 }],
+      ports: [
+        { name: "settlement", port: 7300, targetPort: 7300 },
+        { name: "metrics", port: 9090, targetPort: 9090 },
+      ],
     });
     // UBSCore dials the Service the operator renders.
     const config = JSON.parse((objects[0]!.data as Record<string, string>)["bourse.json"]!);
@@ -182,8 +219,12 @@ describe("renderExchange", () => {
         { name: "AERON_DIR", value: "/dev/shm/aeron" },
         { name: "BOURSE_LINK_KEY_DIR", value: "/etc/bourse-links" },
       ],
-      ports: [{ name: "matching", containerPort: 7400 }],
-      readinessProbe: { tcpSocket: { port: 7400 } },
+      ports: [
+        { name: "matching", containerPort: 7400 },
+        { name: "metrics", containerPort: 9090 },
+      ],
+      livenessProbe: { httpGet: { path: "/livez", port: "metrics" } },
+      readinessProbe: { httpGet: { path: "/readyz", port: "metrics" } },
       resources: { limits: { memory: "2Gi" } },
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });
@@ -196,7 +237,10 @@ describe("renderExchange", () => {
     expect(service("demo-matching")).toMatchObject({
       type: "ClusterIP",
       selector: { "app.kubernetes.io/component": "matching" },
-      ports: [{ name: "matching", port: 7400, targetPort: 7400 }],
+      ports: [
+        { name: "matching", port: 7400, targetPort: 7400 },
+        { name: "metrics", port: 9090, targetPort: 9090 },
+      ],
     });
     expect(service("demo-matching-headless")).toMatchObject({
       clusterIP: "None",
@@ -266,6 +310,7 @@ describe("computeStatus", () => {
     };
     const sources: Record<string, Record<string, string>> = {
       stranger: { app: "something-else" },
+      scraper: { app: "prometheus" },
       ...Object.fromEntries(
         ["ubscore", "gateway", "matching", "settlement", "tigerbeetle", "kafka", "scylla"].map((c) => [
           c,
@@ -275,6 +320,17 @@ describe("computeStatus", () => {
     };
     const matches = (selector: Json, labels: Record<string, string>) =>
       Object.entries(selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v);
+    // The namespaces the sources run in: the scraper in one its admin labelled for scraping.
+    const namespaceOf = (from: string): Record<string, string> =>
+      from === "scraper"
+        ? { "kubernetes.io/metadata.name": "monitoring", "bourse.dev/scrape-metrics": "true" }
+        : { "kubernetes.io/metadata.name": "trading" };
+    /** A peer of a rule: pods of the policy's namespace (podSelector), or every pod of the namespaces selected. */
+    const admits = (peer: Json, from: string) =>
+      peer.namespaceSelector
+        ? matches(peer.namespaceSelector, namespaceOf(from))
+        : namespaceOf(from)["kubernetes.io/metadata.name"] === "trading" &&
+          matches(peer.podSelector, sources[from]!);
     /** NetworkPolicy semantics: a selected pod admits only what some rule of a selecting policy allows. */
     const allowed = (from: string, to: string, port: number, protocol = "TCP") => {
       const selecting = policies.filter((p) => matches((p.spec as Json).podSelector, podLabels(to)));
@@ -283,7 +339,7 @@ describe("computeStatus", () => {
         ((p.spec as Json).ingress as Json[]).some(
           (rule) =>
             (!rule.ports || rule.ports.some((r: Json) => r.port === port && r.protocol === protocol)) &&
-            (!rule.from || rule.from.some((f: Json) => matches(f.podSelector, sources[from]!))),
+            (!rule.from || rule.from.some((f: Json) => admits(f, from))),
         ),
       );
     };
@@ -308,6 +364,9 @@ describe("computeStatus", () => {
     expect(who("ubscore", 8081)).toEqual(Object.keys(sources).sort());
     // A port a component does not serve is open to nobody.
     expect(who("matching", 7100)).toEqual([]);
+    // Metrics and health: only from the namespaces labelled for scraping (the kubelet probes from the node).
+    for (const c of ["ubscore", "gateway", "matching", "settlement"])
+      expect(who(c, 9090)).toEqual(["scraper"]);
 
     // External infrastructure is not the operator's to fence.
     ex.spec.kafka = { brokers: 1, external: { bootstrapServers: ["k:9092"] } };
@@ -489,9 +548,13 @@ describe("computeStatus", () => {
     });
     expect(container("demo-matching").ports).toEqual([
       { name: "aeron", containerPort: 7401, protocol: "UDP" },
+      { name: "metrics", containerPort: 9090 },
     ]);
-    // Nothing listens on TCP 7400 over Aeron: no TCP readiness probe.
-    expect((container("demo-matching") as Json).readinessProbe).toBeUndefined();
+    // Nothing listens on TCP 7400 over Aeron: probed on its metrics port, like every component.
+    expect(container("demo-matching")).toMatchObject({
+      livenessProbe: { httpGet: { path: "/livez", port: "metrics" } },
+      readinessProbe: { httpGet: { path: "/readyz", port: "metrics" } },
+    });
     const matchingHeadless = objects.find((o) => o.metadata.name === "demo-matching-headless")!;
     expect((matchingHeadless.spec as { ports: unknown[] }).ports).toEqual([
       { name: "p7401-udp", port: 7401, targetPort: 7401, protocol: "UDP" },

@@ -74,9 +74,22 @@ export class LocalExchange {
     private readonly gatewayPorts: number[],
     readonly cassandra: CassandraServer | undefined,
     readonly keyspace: string,
-    readonly kafka?: KafkaServer,
+    readonly kafka: KafkaServer | undefined,
+    /** Each process's /metrics, /livez and /readyz port: UBSCore, matching, settlement, then the gateways. */
+    private readonly metricsPorts: {
+      ubscore: number;
+      matching: number;
+      settlement: number;
+      gateways: number[];
+    },
   ) {
     this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, ADMIN_TOKEN);
+  }
+
+  /** Where a process serves /metrics, /livez and /readyz (gateway `i` for a gateway). */
+  metricsUrl(component: "ubscore" | "matching" | "settlement" | "gateway", i = 0): string {
+    const port = component === "gateway" ? this.metricsPorts.gateways[i] : this.metricsPorts[component];
+    return `http://127.0.0.1:${port}`;
   }
 
   /**
@@ -93,6 +106,8 @@ export class LocalExchange {
     dataDir?: string;
     /** The config's `ledger` (the embedded one, held by settlement, when not given). */
     ledger?: { kind: "tigerbeetle"; clusterId: string; addresses: string[] };
+    /** Without Kafka: UBSCore publishes its event stream to a file log under dataDir. */
+    fileEventLog?: boolean;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const config = join(dir, "bourse.json");
@@ -106,8 +121,11 @@ export class LocalExchange {
       : { kind: "embedded" };
     const eventLog = options.kafka
       ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
-      : { kind: "none" };
+      : { kind: options.fileEventLog ? "file" : "none" };
     const ports = await Promise.all(Array.from({ length: options.gateways + 4 }, () => freePort()));
+    const [ubscoreMetrics, matchingMetrics, settlementMetrics, ...gatewayMetrics] = (await Promise.all(
+      Array.from({ length: options.gateways + 3 }, () => freePort()),
+    )) as [number, number, number, ...number[]];
     const [transport, admin, settlementPort, matchingPort, ...gatewayPorts] = ports as [
       number,
       number,
@@ -139,6 +157,9 @@ export class LocalExchange {
       BOURSE_ADMIN_TOKEN: ADMIN_TOKEN,
       BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,
       BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${transport}`,
+      BOURSE_UBSCORE_METRICS_LISTEN: `127.0.0.1:${ubscoreMetrics}`,
+      BOURSE_MATCHING_METRICS_LISTEN: `127.0.0.1:${matchingMetrics}`,
+      BOURSE_SETTLEMENT_METRICS_LISTEN: `127.0.0.1:${settlementMetrics}`,
       // A stream of its own: two exchanges may share one media driver.
       ...(options.aeron
         ? {
@@ -155,6 +176,12 @@ export class LocalExchange {
       options.cassandra,
       options.keyspace,
       options.kafka,
+      {
+        ubscore: ubscoreMetrics,
+        matching: matchingMetrics,
+        settlement: settlementMetrics,
+        gateways: gatewayMetrics,
+      },
     );
     if (options.kafka) exchange.settlement = await exchange.spawn("settlement");
     exchange.matching = await exchange.spawn("matching");
@@ -169,7 +196,10 @@ export class LocalExchange {
   }
 
   startGateway(i: number): Promise<Running> {
-    return this.spawn("gateway", { BOURSE_GATEWAY_PORT: String(this.gatewayPorts[i]) });
+    return this.spawn("gateway", {
+      BOURSE_GATEWAY_PORT: String(this.gatewayPorts[i]),
+      BOURSE_GATEWAY_METRICS_LISTEN: `127.0.0.1:${this.metricsPorts.gateways[i]}`,
+    });
   }
 
   /** SIGKILLs gateway `i` and starts a fresh one in its place. */

@@ -30,6 +30,9 @@ export interface TigerBeetleServer {
   readonly dir: string;
   /** Kills the replica (SIGKILL, a crash) and starts it again on the same data file and port. */
   restart(): Promise<void>;
+  /** Freezes the replica (SIGSTOP): it holds its connections and answers nothing until `resume`. */
+  pause(): void;
+  resume(): void;
   /** Stops the replica and removes its data. */
   stop(): Promise<void>;
 }
@@ -69,7 +72,10 @@ export async function startTigerBeetle(): Promise<TigerBeetleServer> {
       await kill(server);
       server = await launch();
     },
+    pause: () => server.child.kill("SIGSTOP"),
+    resume: () => server.child.kill("SIGCONT"),
     stop: async () => {
+      server.child.kill("SIGCONT");
       await server.stop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -241,8 +241,11 @@ describe("the operator", () => {
     expect(settlementPod.initContainers).toBeUndefined();
     expect(settlementPod.containers[0]).toMatchObject({
       args: ["settlement", "--config", "/etc/bourse/bourse.json"],
-      ports: [{ name: "settlement", containerPort: 7300, protocol: "TCP" }],
-      readinessProbe: { tcpSocket: { port: 7300 } },
+      ports: [
+        { name: "settlement", containerPort: 7300, protocol: "TCP" },
+        { name: "metrics", containerPort: 9090, protocol: "TCP" },
+      ],
+      readinessProbe: { httpGet: { path: "/readyz", port: "metrics", scheme: "HTTP" } },
       securityContext: { readOnlyRootFilesystem: true },
     });
     expect(settlementPod.volumes).toContainEqual({ name: "data", emptyDir: {} });
@@ -250,7 +253,7 @@ describe("the operator", () => {
     expect(settlement.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
       ubscore.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
     );
-    // Matching: one pod with the media driver, no volume, ready once 7400 answers, rolled by config.
+    // Matching: one pod with the media driver, no volume, ready once its /readyz says so, rolled by config.
     const matching = sts["demo-matching"]!.spec as Json;
     expect(matching).toMatchObject({
       replicas: 1,
@@ -265,8 +268,11 @@ describe("the operator", () => {
     expect(matchingPod.containers).toHaveLength(1);
     expect(matchingPod.containers[0]).toMatchObject({
       args: ["matching", "--config", "/etc/bourse/bourse.json"],
-      ports: [{ name: "matching", containerPort: 7400, protocol: "TCP" }],
-      readinessProbe: { tcpSocket: { port: 7400 } },
+      ports: [
+        { name: "matching", containerPort: 7400, protocol: "TCP" },
+        { name: "metrics", containerPort: 9090, protocol: "TCP" },
+      ],
+      readinessProbe: { httpGet: { path: "/readyz", port: "metrics", scheme: "HTTP" } },
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });
     expect(matching.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
@@ -276,7 +282,10 @@ describe("the operator", () => {
     expect((await service("demo-matching")).spec).toMatchObject({
       type: "ClusterIP",
       selector: { "app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": "matching" },
-      ports: [{ name: "matching", port: 7400, targetPort: 7400, protocol: "TCP" }],
+      ports: [
+        { name: "matching", port: 7400, targetPort: 7400, protocol: "TCP" },
+        { name: "metrics", port: 9090, targetPort: 9090, protocol: "TCP" },
+      ],
     });
     expect((await service("demo-matching-headless")).spec).toMatchObject({
       clusterIP: "None",
@@ -288,7 +297,10 @@ describe("the operator", () => {
     expect(settlementService.spec).toMatchObject({
       type: "ClusterIP",
       selector: { "app.kubernetes.io/component": "settlement" },
-      ports: [{ name: "settlement", port: 7300, targetPort: 7300 }],
+      ports: [
+        { name: "settlement", port: 7300, targetPort: 7300 },
+        { name: "metrics", port: 9090, targetPort: 9090 },
+      ],
     });
     // TigerBeetle: formatted once by an init step, started with its replicas' Service IPs.
     const tb = (sts["demo-tigerbeetle"]!.spec as Json).template.spec;
@@ -378,6 +390,11 @@ describe("the operator", () => {
             { protocol: "UDP", port: 7401 },
           ],
           from: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "ubscore" } } }],
+        },
+        // Metrics and health: from the namespaces labelled for scraping only.
+        {
+          ports: [{ protocol: "TCP", port: 9090 }],
+          from: [{ namespaceSelector: { matchLabels: { "bourse.dev/scrape-metrics": "true" } } }],
         },
       ],
     });
@@ -566,8 +583,9 @@ describe("the operator", () => {
     expect(env("udp-matching").BOURSE_MATCHING_CHANNEL).toBe("aeron:udp?endpoint=0.0.0.0:7401");
     expect(container("udp-matching").ports).toEqual([
       { name: "aeron", containerPort: 7401, protocol: "UDP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
     ]);
-    expect(container("udp-matching").readinessProbe).toBeUndefined();
+    expect(container("udp-matching").readinessProbe).toMatchObject({ httpGet: { path: "/readyz" } });
     expect(env("udp-ubscore")).toMatchObject({
       BOURSE_AERON_CHANNEL: "aeron:udp?endpoint=0.0.0.0:7200",
       POD_IP: { fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } },

@@ -12,6 +12,7 @@ import {
   startSettlementProcess,
   startUbsCoreProcess,
 } from "../../exchange/src/processes.ts";
+import { configureLog, log } from "../../observability/src/log.ts";
 
 // A promise nobody handles, or an exception nobody catches, is a bug: say where, and stop
 // (EX_SOFTWARE) rather than go on in a state no code path expected.
@@ -34,14 +35,22 @@ const program = new Command()
   .addOption(new Option("-c, --config <file>", "config file (YAML or JSON)").env("BOURSE_CONFIG"))
   .option("--data-dir <dir>", "where journals, snapshots and embedded stores live");
 
-function configFromFlags() {
+async function configFromFlags(component = "bourse") {
   const opts = program.opts<{ config?: string; dataDir?: string }>();
-  return loadConfig({
+  const config = await loadConfig({
     file: opts.config,
     env: process.env,
     overrides: opts.dataDir ? { dataDir: opts.dataDir } : undefined,
   });
+  configureLog({ component, exchange: config.observability.exchange });
+  return config;
 }
+
+/** The HTTP APIs' request logs (BOURSE_LOG=1): JSON lines on stderr, beside the process's own. */
+const httpLog = () => (process.env.BOURSE_LOG === "1" ? process.stderr : false);
+
+/** ", metrics and health on <url>" when the component serves them. */
+const metricsAt = (url: string | undefined) => (url ? `, metrics and health on ${url}` : "");
 
 program
   .command("config")
@@ -58,13 +67,14 @@ program
   .description("run the whole exchange in one process on embedded adapters (state under dataDir)")
   .option("--port <port>", "trading API port", (v) => Number(v))
   .action(async (opts: { port?: number }) => {
-    const config = await configFromFlags();
+    const config = await configFromFlags("exchange");
     if (opts.port !== undefined) config.gateway.port = opts.port;
-    const exchange = await startEmbeddedExchange(config, process.env.BOURSE_LOG === "1");
+    const exchange = await startEmbeddedExchange(config, httpLog());
     const lines = [
       `Bourse is running (data in ${config.dataDir}, ${exchange.service.replayedCommands} journaled commands replayed)`,
       `  trading API (Binance spot conventions): ${exchange.tradingUrl}`,
       `  operator API: ${exchange.adminUrl}   token: ${exchange.adminToken}`,
+      ...(exchange.metricsUrl ? [`  metrics and health: ${exchange.metricsUrl}`] : []),
       `  markets: ${config.exchange.markets.map((m) => m.symbol).join(", ")}`,
       ...exchange.demoKeys.map(
         (k) => `  demo user ${k.label} (id ${k.userId}): apiKey ${k.apiKey} secretKey ${k.secretKey}`,
@@ -85,10 +95,10 @@ program
     "run UBSCore (journal, risk, the books unless matching.kind is service, settlement, ledger, transfers, operator API) for gateways to connect to",
   )
   .action(async () => {
-    const config = await configFromFlags();
-    const ubscore = await startUbsCoreProcess(config, process.env.BOURSE_LOG === "1");
+    const config = await configFromFlags("ubscore");
+    const ubscore = await startUbsCoreProcess(config, httpLog());
     process.stdout.write(
-      `bourse ubscore: serving gateways on ${config.transport.kind === "aeron" ? upstreamOf(config) : ubscore.address}, operator API on ${ubscore.node.adminUrl} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
+      `bourse ubscore: serving gateways on ${config.transport.kind === "aeron" ? upstreamOf(config) : ubscore.address}, operator API on ${ubscore.node.adminUrl}${metricsAt(ubscore.metricsUrl)} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
     );
     await serveUntilLost("ubscore", ubscore);
   });
@@ -99,20 +109,20 @@ program
     "run a trading API gateway on a replica of UBSCore (at ubscore.address); exits if UBSCore goes away",
   )
   .action(async () => {
-    const config = await configFromFlags();
-    const gateway = await startGatewayProcess(config, process.env.BOURSE_LOG === "1").catch((e: Error) => {
+    const config = await configFromFlags("gateway");
+    const gateway = await startGatewayProcess(config, httpLog()).catch((e: Error) => {
       throw new BourseError(
         "UNAVAILABLE",
         `cannot subscribe to UBSCore at ${upstreamOf(config)}: ${e.message}`,
       );
     });
     process.stdout.write(
-      `bourse gateway: trading API on ${gateway.tradingUrl}, replica of UBSCore at ${upstreamOf(config)}\n`,
+      `bourse gateway: trading API on ${gateway.tradingUrl}${metricsAt(gateway.metricsUrl)}, replica of UBSCore at ${upstreamOf(config)}\n`,
     );
     onSignal(() => gateway.close());
     const lost = await gateway.replica.closed;
     // Crash-only: a replica that may have missed commands must not answer; a fresh start re-subscribes.
-    process.stderr.write(`bourse gateway: lost UBSCore${lost ? ` (${lost.message})` : ""}; exiting\n`);
+    log().error("lost UBSCore; exiting", { reason: lost?.message });
     process.exit(3);
   });
 
@@ -122,10 +132,10 @@ program
     "run the order books on their own (matching.kind service) for UBSCore, which hands them over on connecting",
   )
   .action(async () => {
-    const config = await configFromFlags();
+    const config = await configFromFlags("matching");
     const matching = await startMatchingProcess(config);
     process.stdout.write(
-      `bourse matching: serving UBSCore on ${config.transport.kind === "aeron" ? `Aeron stream ${matching.address}` : matching.address}\n`,
+      `bourse matching: serving UBSCore on ${config.transport.kind === "aeron" ? `Aeron stream ${matching.address}` : matching.address}${metricsAt(matching.metricsUrl)}\n`,
     );
     await serveUntilLost("matching", matching);
   });
@@ -136,10 +146,10 @@ program
     "run settlement on its own (settlement.kind service): UBSCore's feed from Kafka into the ledger and the store",
   )
   .action(async () => {
-    const config = await configFromFlags();
+    const config = await configFromFlags("settlement");
     const settlement = await startSettlementProcess(config);
     process.stdout.write(
-      `bourse settlement: settled to position ${settlement.service.settlement.settledLsn}, serving UBSCore on ${settlement.service.address}${config.ledger.kind === "embedded" ? " (with the embedded ledger)" : ""}\n`,
+      `bourse settlement: settled to position ${settlement.service.settlement.settledLsn}, serving UBSCore on ${settlement.service.address}${metricsAt(settlement.metricsUrl)}${config.ledger.kind === "embedded" ? " (with the embedded ledger)" : ""}\n`,
     );
     await serveUntilLost("settlement", settlement);
   });
@@ -226,7 +236,7 @@ program
 async function serveUntilLost(name: string, running: { lost: Promise<Error>; close(): Promise<void> }) {
   onSignal(() => running.close());
   const lost = await running.lost;
-  process.stderr.write(`bourse ${name}: cannot go on (${lost.message}); exiting\n`);
+  log().error(`${name} cannot go on; exiting`, { reason: lost.message });
   process.exit(3);
 }
 

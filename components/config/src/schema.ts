@@ -306,6 +306,26 @@ export const configSchema = z
       .strict()
       .prefault({}),
     /**
+     * Metrics, health and logs (docs/operability.md): the exchange's name, which every log line
+     * carries (the Exchange's name on Kubernetes), and where each component serves `/metrics`,
+     * `/livez` and `/readyz` (host:port; nowhere when unset). `bourse start` runs every component
+     * in one process and serves them all at `ubscore`'s address.
+     */
+    observability: z
+      .object({
+        exchange: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a Kubernetes object name")
+          .default("bourse")
+          .meta({ env: "BOURSE_EXCHANGE_NAME" }),
+        gateway: hostPort.optional().meta({ env: "BOURSE_GATEWAY_METRICS_LISTEN" }),
+        ubscore: hostPort.optional().meta({ env: "BOURSE_UBSCORE_METRICS_LISTEN" }),
+        matching: hostPort.optional().meta({ env: "BOURSE_MATCHING_METRICS_LISTEN" }),
+        settlement: hostPort.optional().meta({ env: "BOURSE_SETTLEMENT_METRICS_LISTEN" }),
+      })
+      .strict()
+      .prefault({}),
+    /**
      * `bourse start` only: create demo users with funded accounts and print their API keys at
      * start. `bourse ubscore` never does.
      */

@@ -132,7 +132,7 @@ export class FileEventLog implements EventLog {
   private async openTopic(topic: string, partitions: number): Promise<void> {
     const parts: Partition[] = [];
     for (let i = 0; i < partitions; i++) {
-      const journal = await Journal.open(join(this.dir, topic, `p${i}`));
+      const journal = await Journal.open(join(this.dir, topic, `p${i}`), { name: "eventlog" });
       const records: LogRecord[] = [];
       await journal.replay(1, (payload) => records.push(decode(payload)));
       parts.push({ journal, records });

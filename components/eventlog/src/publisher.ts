@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { PRIVATE_FILE } from "../../journal/src/fsutil.ts";
+import { eventLogMetrics, secondsSince } from "../../observability/src/metrics.ts";
 import type { EventLog } from "./port.ts";
 
 /**
@@ -31,7 +32,13 @@ export class LogPublisher {
     private published: number,
   ) {
     this.queued = published;
+    // The stream's name (events, settlement): the topic without its configured prefix.
+    this.stream = topic.slice(topic.lastIndexOf(".") + 1);
+    this.untrack = eventLogMetrics().backlog.track(() => this.queue.length, { stream: this.stream });
   }
+
+  private readonly stream: string;
+  private readonly untrack: () => void;
 
   /** Opens the publisher, creating the topic with `partitions` if it is new. */
   static async open(
@@ -82,6 +89,7 @@ export class LogPublisher {
   }
 
   async close(): Promise<void> {
+    this.untrack();
     this.closed = true;
     for (const w of this.backlogWaiters.splice(0)) w.resolve();
     while (this.draining) await new Promise((r) => setTimeout(r, 10));
@@ -96,12 +104,15 @@ export class LogPublisher {
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
       const batch = this.queue.slice(0, 1_000);
+      const start = performance.now();
       try {
         await this.log.append(
           this.topic,
           batch.map(({ key, value }) => ({ key, value })),
         );
+        eventLogMetrics().appends.observe({ stream: this.stream }, secondsSince(start));
       } catch (e) {
+        eventLogMetrics().retries.inc({ stream: this.stream });
         // The broker is away: keep everything, wait, try again (longer each time, up to 5 s).
         this.lastError = e as Error;
         this.retryMs = Math.min(5_000, Math.max(100, this.retryMs * 2));

@@ -16,8 +16,11 @@ import { type DirLock, lockDataDir } from "../../journal/src/dir-lock.ts";
 import { PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
+import { measuredLedger } from "../../ledger/src/measured-ledger.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
 import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
+import { Health } from "../../observability/src/health.ts";
+import { LagClock } from "../../observability/src/lag-clock.ts";
 import { SETTLEMENT_PARTITIONS, SettlementFeed } from "../../settlement/src/feed.ts";
 import type { SettlementPort } from "../../settlement/src/port.ts";
 import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
@@ -34,6 +37,7 @@ import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
 import { linkTransport } from "./links.ts";
+import { measuredReconcile, observe, observeUbsCore } from "./observability.ts";
 
 /**
  * The UBSCore node: UBSCore (with the books, or linked to `bourse matching`) on its journal under dataDir, settlement
@@ -63,6 +67,8 @@ export interface UbsCoreNode {
 /** Every component in one process on embedded adapters: what `bourse start` runs. */
 export interface EmbeddedExchange extends UbsCoreNode {
   readonly tradingUrl: string;
+  /** Where /metrics, /livez and /readyz are served (observability.ubscore), if anywhere. */
+  readonly metricsUrl: string | undefined;
 }
 
 const DEMO_USERS = ["alice", "bob"];
@@ -76,7 +82,11 @@ export async function startEmbeddedExchange(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<EmbeddedExchange> {
-  const node = await startUbsCoreNode(config, log);
+  const observed = await observe(config, "ubscore");
+  const node = await startUbsCoreNode(config, log, undefined, observed.health).catch(async (e: Error) => {
+    await observed.close();
+    throw e;
+  });
   const trading = buildTradingApi({
     service: node.service,
     funding: node.funding,
@@ -94,24 +104,30 @@ export async function startEmbeddedExchange(
   return {
     ...node,
     tradingUrl,
+    metricsUrl: observed.url,
     async close() {
       await trading.close();
       await node.close();
+      await observed.close();
     },
   };
 }
 
-/** `hotPath`: the transport to reach `bourse matching` on (matching.kind service); opened here if not given. */
+/**
+ * `hotPath`: the transport to reach `bourse matching` on (matching.kind service); opened here if
+ * not given. `health`: where the node reports its liveness and readiness.
+ */
 export async function startUbsCoreNode(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
   hotPath?: HotPath,
+  health = new Health(),
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
   // Before anything under dataDir is opened: a second writer would corrupt all of it.
   const lock = await lockDataDir(dataDir, "ubscore");
   try {
-    return await openUbsCoreNode(config, dataDir, lock, log, hotPath);
+    return await openUbsCoreNode(config, dataDir, lock, log, hotPath, health);
   } catch (e) {
     await lock.release();
     throw e;
@@ -124,6 +140,7 @@ async function openUbsCoreNode(
   lock: DirLock,
   log: boolean | NodeJS.WritableStream,
   hotPath: HotPath | undefined,
+  health: Health,
 ): Promise<UbsCoreNode> {
   const exchange = new ExchangeDefinition(config.exchange);
   const eventLog = await openEventLog(config, dataDir);
@@ -135,8 +152,10 @@ async function openUbsCoreNode(
       ? await settlementService(config, config.settlement.address, exchange, eventLog!, store, dataDir)
       : await inlineSettlement(config, exchange, store, dataDir);
   const publishEvents = events && marketEvents(events);
+  const lag = new LagClock();
   const record: CommandListener = (cmd, result, lsn, core) => {
     settlement.record(cmd, result, lsn, core);
+    lag.note(settlement.recordedLsn);
     publishEvents?.(cmd, result, lsn, core);
   };
   const service = await UbsCoreService.open(dataDir, exchange, {
@@ -156,18 +175,21 @@ async function openUbsCoreNode(
     maxInFlight: config.matching.kind === "service" ? config.matching.maxInFlight : undefined,
   });
   service.onCommand(record);
+  const unobserve = observeUbsCore(health, service, settlement, lag);
   const ownHotPath = config.matching.kind === "service" && !hotPath ? await openHotPath(config) : undefined;
   const matchingAt = (hotPath ?? ownHotPath)?.matching;
   const matching = matchingAt && MatchingLink.start(service, matchingAt.transport, matchingAt.address);
   // UBSCore waits while a reconcile runs: one that cannot finish (the ledger away) gives way
   // after gateway.reconcileTimeoutMs rather than hold every order back until the ledger returns.
   const reconcileNow = () =>
-    service.exclusive(() =>
-      within(config.gateway.reconcileTimeoutMs, "settlement or the ledger", async () => {
-        const lsn = service.lastLsn;
-        await settlement.waitSettled(lsn);
-        return reconcile(service.core, ledger, lsn);
-      }),
+    measuredReconcile(() =>
+      service.exclusive(() =>
+        within(config.gateway.reconcileTimeoutMs, "settlement or the ledger", async () => {
+          const lsn = service.lastLsn;
+          await settlement.waitSettled(lsn);
+          return reconcile(service.core, ledger, lsn);
+        }),
+      ),
     );
   const transfers = await TransferSaga.open(
     join(dataDir, "transfers"),
@@ -210,6 +232,7 @@ async function openUbsCoreNode(
     reconcile: reconcileNow,
     async close() {
       clearInterval(recovery);
+      unobserve();
       await admin.close();
       await transfers.close();
       matching?.close();
@@ -300,7 +323,10 @@ async function settlementService(
     linkTransport(config, tcpTransport, "ubscore", "settlement"),
     address,
   );
-  const ledger = config.ledger.kind === "embedded" ? remoteLedger(client) : await openLedger(config, dataDir);
+  const ledger =
+    config.ledger.kind === "embedded"
+      ? measuredLedger(remoteLedger(client))
+      : await openLedger(config, dataDir);
   return {
     settlement: feed,
     ledger,
@@ -314,12 +340,13 @@ async function settlementService(
 }
 
 /** The ledger the config names: embedded (journal under dataDir) or a TigerBeetle cluster. */
-export function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
+export async function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
   const ledger = config.ledger;
-  if (ledger.kind === "tigerbeetle") {
-    return Promise.resolve(new TigerBeetleLedger(BigInt(ledger.clusterId), [...ledger.addresses]));
-  }
-  return EmbeddedLedger.open(join(dataDir, "ledger"));
+  return measuredLedger(
+    ledger.kind === "tigerbeetle"
+      ? new TigerBeetleLedger(BigInt(ledger.clusterId), [...ledger.addresses])
+      : await EmbeddedLedger.open(join(dataDir, "ledger")),
+  );
 }
 
 /** The history store the config names: embedded (journal under dataDir) or ScyllaDB/Cassandra. */

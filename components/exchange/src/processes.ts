@@ -17,6 +17,7 @@ import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication
 import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
 import { linkTransport } from "./links.ts";
+import { observe, observeReplica, observeSettlement } from "./observability.ts";
 
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
@@ -29,6 +30,8 @@ type ApiKeyEvent = { kind: "apiKey"; key: ApiKey };
 
 export interface UbsCoreProcess {
   readonly node: UbsCoreNode;
+  /** Where /metrics, /livez and /readyz are served (observability.ubscore), if anywhere. */
+  readonly metricsUrl: string | undefined;
   /** Where gateways connect. */
   readonly address: string;
   /** Resolves if the transport fails for good (the media driver died): the process must restart. */
@@ -45,10 +48,15 @@ export async function startUbsCoreProcess(
   log: boolean | NodeJS.WritableStream = true,
   { demoUsers = false }: { demoUsers?: boolean } = {},
 ): Promise<UbsCoreProcess> {
-  const hotPath = await openHotPath(config);
-  const node = await startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath).catch(
+  const observed = await observe(config, "ubscore");
+  const hotPath = await openHotPath(config).catch(async (e: Error) => {
+    await observed.close();
+    throw e;
+  });
+  const node = await startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath, observed.health).catch(
     async (e: Error) => {
       await hotPath.close();
+      await observed.close();
       throw e;
     },
   );
@@ -74,18 +82,21 @@ export async function startUbsCoreProcess(
   const server = await ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel));
   return {
     node,
+    metricsUrl: observed.url,
     address: server.address,
     lost: hotPath.lost,
     async close() {
       await server.close();
       await hotPath.close();
       await node.close();
+      await observed.close();
     },
   };
 }
 
 export interface GatewayProcess {
   readonly tradingUrl: string;
+  readonly metricsUrl: string | undefined;
   readonly replica: UbsCoreReplica;
   close(): Promise<void>;
 }
@@ -99,9 +110,11 @@ export async function startGatewayProcess(
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<GatewayProcess> {
   const keyRing = new KeyRing();
+  const observed = await observe(config, "gateway");
   const hotPath = await openHotPath(config);
   const channel = await hotPath.ubscore.transport.connect(hotPath.ubscore.address).catch(async (e: Error) => {
     await hotPath.close();
+    await observed.close();
     throw e;
   });
   const replica = await UbsCoreReplica.open(channel, new ExchangeDefinition(config.exchange), (event) => {
@@ -141,14 +154,18 @@ export async function startGatewayProcess(
     logger: log,
   });
   const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
+  const unobserve = observeReplica(observed.health, replica);
   return {
     tradingUrl,
+    metricsUrl: observed.url,
     replica,
     async close() {
+      unobserve();
       await trading.close();
       replica.close();
       await hotPath.close();
       await store?.close();
+      await observed.close();
     },
   };
 }
@@ -161,6 +178,7 @@ export async function startGatewayProcess(
  */
 export interface SettlementProcess {
   readonly service: SettlementService;
+  readonly metricsUrl: string | undefined;
   readonly lost: Promise<Error>;
   close(): Promise<void>;
 }
@@ -172,14 +190,17 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
   }
   const dataDir = resolve(config.dataDir);
   const lock = await lockDataDir(dataDir, "settlement");
+  const observed = await observe(config, "settlement");
   const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement").catch(async (e) => {
+    await observed.close();
     await lock.release();
     throw e;
   });
+  const ledger = await openLedger(config, dataDir);
   const service = await SettlementService.start({
     dir: join(dataDir, "settlement"),
     exchange: new ExchangeDefinition(config.exchange),
-    ledger: await openLedger(config, dataDir),
+    ledger,
     store: await openStore(config, dataDir),
     log,
     topic: `${eventLog.topicPrefix}.settlement`,
@@ -187,12 +208,16 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     listen: settlement.listen,
     serveLedger: config.ledger.kind === "embedded",
   });
+  const unobserve = observeSettlement(observed.health, service, ledger);
   return {
     service,
+    metricsUrl: observed.url,
     lost: service.lost,
     async close() {
+      unobserve();
       await service.close();
       await log.close();
+      await observed.close();
       await lock.release();
     },
   };
@@ -204,15 +229,18 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
  */
 export interface MatchingProcess {
   readonly service: MatchingService;
+  readonly metricsUrl: string | undefined;
   readonly address: string;
   readonly lost: Promise<Error>;
   close(): Promise<void>;
 }
 
 export async function startMatchingProcess(config: BourseConfig): Promise<MatchingProcess> {
+  const observed = await observe(config, "matching");
   const hotPath = await openHotPath(config);
   if (!hotPath.matching) {
     await hotPath.close();
+    await observed.close();
     throw new BourseError("INVALID_CONFIG", "bourse matching needs matching.kind service");
   }
   const { transport, listen } = hotPath.matching;
@@ -221,13 +249,17 @@ export async function startMatchingProcess(config: BourseConfig): Promise<Matchi
     quotePerTickLot: Number(m.quotePerTickLot),
   }));
   const service = await MatchingService.start({ transport, listen, markets, verify: config.verify });
+  // Ready once it listens: UBSCore connects to a ready matching, never the other way round.
+  observed.health.ready("matching", () => undefined);
   return {
     service,
+    metricsUrl: observed.url,
     address: service.address,
     lost: hotPath.lost,
     async close() {
       await service.close();
       await hotPath.close();
+      await observed.close();
     },
   };
 }

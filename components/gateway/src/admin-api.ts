@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
@@ -45,7 +45,8 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   const app = Fastify({
     ...connectionOptions(options.connections),
     bodyLimit: 16 * 1024,
-    logger: loggerOptions(options.logger),
+    logger: loggerOptions(options.logger, "operator-api"),
+    logController: new LogController({ requestIdLogLabel: "requestId" }),
     // Bodies are taken as sent: "3" is not a number here, and an unknown property is an error,
     // not something silently dropped (an operator's typo must not move money differently).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

@@ -5,6 +5,7 @@ import { formatUnits } from "../../domain/src/decimal.ts";
 import type { Market } from "../../domain/src/market.ts";
 import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
+import { gatewayMetrics } from "../../observability/src/metrics.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
@@ -90,10 +91,25 @@ export class StreamHub {
     service.onCommand((cmd, result) => this.onCommand(cmd, result));
     this.sweeper = setInterval(() => this.sweepListenKeys(), Math.min(limits.listenKeyTtlMs / 2, 60_000));
     this.sweeper.unref();
+    const metrics = gatewayMetrics();
+    this.untrack = [
+      metrics.websocketConnections.track(() => this.total("connections")),
+      metrics.websocketSubscriptions.track(() => this.total("streams")),
+    ];
   }
+
+  private readonly untrack: (() => void)[];
 
   close(): void {
     clearInterval(this.sweeper);
+    for (const stop of this.untrack) stop();
+  }
+
+  /** Open connections, or their streams, over every client address (read when scraped). */
+  private total(what: "connections" | "streams"): number {
+    let sum = 0;
+    for (const counts of this.perIp.values()) sum += counts[what];
+    return sum;
   }
 
   // ---- listen keys ----
@@ -283,9 +299,10 @@ export class StreamHub {
     const combined = `{"stream":${JSON.stringify(stream)},"data":${raw}}`;
     for (const s of subs) {
       // A reader this far behind would hold the gateway's memory hostage: it is dropped.
-      if (s.socket.bufferedAmount > this.limits.maxBufferedBytes)
+      if (s.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+        if (s.socket.readyState === s.socket.OPEN) gatewayMetrics().websocketDropped.inc();
         drop(s.socket, "too slow: send buffer full");
-      else s.socket.send(s.combined ? combined : raw);
+      } else s.socket.send(s.combined ? combined : raw);
     }
   }
 

@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
 import websocket from "@fastify/websocket";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { checkClientOrderId } from "../../domain/src/ids.ts";
@@ -13,6 +18,8 @@ import {
   ticksToPrice,
 } from "../../domain/src/market.ts";
 import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
+import { httpLogOptions } from "../../observability/src/log.ts";
+import { gatewayMetrics } from "../../observability/src/metrics.ts";
 import { pageOf } from "../../store/src/page.ts";
 import type { HistoryReader, StoredOrder } from "../../store/src/port.ts";
 import { checkOrderFilters } from "../../ubscore/src/core.ts";
@@ -44,6 +51,7 @@ import { DAY, KLINE_INTERVALS, type KlineInterval, MarketStatistics, windowSizeM
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { Params, selectMarkets } from "./params.ts";
 import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
+import { installRequestMetrics } from "./request-metrics.ts";
 import { installStreams, klineRestView, StreamHub, type StreamLimits } from "./streams.ts";
 
 export interface TradingApiOptions {
@@ -79,13 +87,15 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
     // could name any address and escape their own limits, or exhaust someone else's.
     trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     bodyLimit: options.maxBodyBytes,
-    logger: loggerOptions(options.logger),
+    logger: loggerOptions(options.logger, "gateway"),
+    logController: new LogController({ requestIdLogLabel: "requestId" }),
   });
   boundShutdown(app, options.connections.shutdownGraceMs);
   // At the root, so that its hooks see every upgrade request, those no route takes included
   // (their sockets are closed after the 404, not left open for a stop to wait on).
   app.register(websocket, { options: { maxPayload: 4096 } });
   installErrorHandling(app, options.maxBodyBytes);
+  installRequestMetrics(app);
   // Binance takes parameters as a query string or a form body, never JSON. Clients that label
   // every request JSON (Binance's Python connector) send an empty body with the parameters in
   // the query string: that is taken, as Binance takes it; a body of another type is refused
@@ -405,6 +415,8 @@ function tradingRoutes(
       const { market: m, order: place, respType } = readNewOrder(params, core.exchange, key.userId, clock());
       params.done();
       const { order } = await submit(() => service.submit({ ...place, ...once }));
+      // The request's log line names the order it made (a no-op unless request logs are on).
+      req.log.info({ orderId: order!.orderId, status: order!.status }, "order placed");
       if (order!.status === "REJECTED") throw errors.wouldTake();
       return newOrderView(m, order!, respType);
     },
@@ -827,11 +839,13 @@ function orderRef(params: Params): { orderId?: number; clientOrderId?: string } 
   return { orderId, clientOrderId };
 }
 
-/** Logging for both APIs: never the API key header nor the operator token. */
-export function loggerOptions(logger: boolean | NodeJS.WritableStream | undefined) {
+/**
+ * Logging for both APIs: JSON lines of `component` (observability/src/log.ts), never the API key
+ * header, the operator token nor a request's signature.
+ */
+export function loggerOptions(logger: boolean | NodeJS.WritableStream | undefined, component: string) {
   if (!logger) return false;
-  const redact = ['req.headers["x-mbx-apikey"]', "req.headers.authorization"];
-  return logger === true ? { level: "info", redact } : { level: "info", redact, stream: logger };
+  return httpLogOptions(component, logger === true ? undefined : logger);
 }
 
 /** Weighs every request before it runs; over the limit it is refused with 429 and changes nothing. */
@@ -1066,6 +1080,7 @@ export function installErrorHandling(app: FastifyInstance, maxBodyBytes: number)
       req.log.error({ err: error }, "unhandled error");
       api = toApiError(error);
     }
+    gatewayMetrics().rejections.inc({ code: api.code });
     void reply
       .status(api.httpStatus)
       .headers(api.headers)

@@ -1,8 +1,9 @@
 import { close, constants, fdatasync, ftruncate, open as openFile, write } from "node:fs";
 import { mkdir, readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { BourseError, fail } from "../../domain/src/errors.ts";
+import { journalMetrics } from "../../observability/src/metrics.ts";
 import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "./fsutil.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface JournalOptions {
    * derived again from one that is durable (settlement's queue from UBSCore's journal).
    */
   readonly syncEachWrite?: boolean;
+  /** What its metrics call it (a closed set: ubscore, ledger, store, ...); the directory's name if unset. */
+  readonly name?: string;
 }
 
 const HEADER = 16;
@@ -70,7 +73,23 @@ export class Journal {
     private durableNext: number,
     /** What open() cut off, if anything: for logs and tests. */
     readonly tornTail: TornTail | undefined,
-  ) {}
+    name: string,
+  ) {
+    const { commitRecords, fsync } = journalMetrics();
+    this.metrics = { commitRecords: commitRecords.labels(name), fsync: fsync.labels(name) };
+  }
+
+  private readonly metrics: {
+    commitRecords: { observe(value: number): void };
+    fsync: { observe(value: number): void };
+  };
+  /** When the write or sync in progress began (performance.now()), 0 when none is. */
+  private writingSince = 0;
+
+  /** How long the write or sync in progress has taken so far, in ms (0 when none is): a stuck disk shows here. */
+  writeStalledMs(): number {
+    return this.writingSince === 0 ? 0 : performance.now() - this.writingSince;
+  }
 
   static async open(dir: string, options: JournalOptions = {}): Promise<Journal> {
     await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
@@ -122,6 +141,7 @@ export class Journal {
       next,
       next,
       tornTail,
+      options.name ?? basename(dir),
     );
   }
 
@@ -189,15 +209,22 @@ export class Journal {
       this.pending = [];
       this.syncWaiters = [];
       try {
+        this.writingSince = performance.now();
         if (batch.length > 0) {
           await this.writeFrames(Buffer.concat(batch.map((p) => p.frame)));
           this.durableNext = batch[batch.length - 1]!.lsn + 1;
+          this.metrics.commitRecords.observe(batch.length);
           for (const p of batch) p.resolve(p.lsn);
         }
         if (syncs.length > 0 && !this.syncEachWrite) await fsCall<void>((cb) => fdatasync(this.fd, cb));
+        if (batch.length > 0 && (this.syncEachWrite || syncs.length > 0)) {
+          this.metrics.fsync.observe((performance.now() - this.writingSince) / 1000);
+        }
+        this.writingSince = 0;
         for (const s of syncs) s.resolve();
         if (this.size >= this.segmentBytes) await this.rollSegment();
       } catch (e) {
+        this.writingSince = 0;
         this.failure = new BourseError("UNAVAILABLE", `journal write failed: ${(e as Error).message}`, {
           cause: (e as NodeJS.ErrnoException).code,
         });

@@ -1,4 +1,5 @@
 import { crashOnViolation } from "../../domain/src/errors.ts";
+import { matchingMetrics, secondsSince } from "../../observability/src/metrics.ts";
 import type { Channel, Transport, TransportServer } from "../../transport/src/port.ts";
 import { MatchingEngine } from "./engine.ts";
 import { decodeCommandMessage, decodeHandover, encodeOutcome, MatchingMessage, messageType } from "./wire.ts";
@@ -32,7 +33,22 @@ export class MatchingService {
   private constructor(
     private readonly markets: MatchingServiceOptions["markets"],
     private readonly verify: boolean,
-  ) {}
+  ) {
+    const m = matchingMetrics();
+    this.untrack = [
+      m.commands.track(() => this.commands),
+      m.handovers.track(() => this.handovers),
+      m.connected.track(() => (this.session ? 1 : 0)),
+    ];
+  }
+
+  private readonly untrack: (() => void)[];
+  private readonly execute = matchingMetrics().execute;
+
+  /** Serving a UBSCore (a session holds the books): what its readiness reports. */
+  get connected(): boolean {
+    return this.session !== undefined;
+  }
 
   static async start(options: MatchingServiceOptions): Promise<MatchingService> {
     const service = new MatchingService(options.markets, options.verify ?? false);
@@ -45,6 +61,7 @@ export class MatchingService {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.untrack) stop();
     this.session?.close();
     await this.server.close();
   }
@@ -78,7 +95,9 @@ export class MatchingService {
         if (!engine || seq !== this.expected.get(marketId))
           throw new Error(`market ${marketId}: unexpected ${seq}`);
         engine.events.clear();
+        const start = performance.now();
         engine.execute(command);
+        this.execute.observe(secondsSince(start));
         if (this.verify) engine.checkInvariants();
         this.expected.set(marketId, seq + 1);
         this.commands++;

@@ -66,6 +66,10 @@ export class SettlementFeed implements SettlementPort {
     return this.position;
   }
 
+  get recordedLsn(): number {
+    return this.publisher.queuedLsn;
+  }
+
   record(cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore): void {
     if (lsn <= this.publisher.queuedLsn) return;
     const entries = settlementEntries(this.exchange, cmd, result, lsn, core);

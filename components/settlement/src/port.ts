@@ -11,6 +11,8 @@ export interface SettlementPort {
   record(cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore): void;
   /** The last position whose entries are in the ledger and the store. */
   readonly settledLsn: number;
+  /** The last position with entries handed to settlement (settled or not): the lag is the difference. */
+  readonly recordedLsn: number;
   /**
    * Admission control for UBSCore: undefined while settlement is at most `maxLag` positions
    * behind; else a promise that resolves once it is back a tenth below that (rejects if it stopped).

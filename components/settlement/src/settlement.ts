@@ -20,6 +20,8 @@ import {
   type Transfer,
 } from "../../ledger/src/port.ts";
 import { EventType } from "../../matching/src/protocol.ts";
+import { log as processLog } from "../../observability/src/log.ts";
+import { secondsSince, settlementMetrics, storeMetrics } from "../../observability/src/metrics.ts";
 import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/history-codec.ts";
 import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/port.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
@@ -92,7 +94,15 @@ export class Settlement implements SettlementPort {
   ) {
     this.position = positionFile.initial;
     this.recorded = this.position;
+    const metrics = settlementMetrics();
+    this.untrack = [
+      metrics.settledPosition.track(() => this.position),
+      metrics.queued.track(() => this.queue.length),
+    ];
   }
+
+  private readonly untrack: (() => void)[];
+  private readonly metrics = settlementMetrics();
 
   static async open(
     dir: string,
@@ -111,10 +121,11 @@ export class Settlement implements SettlementPort {
         : await Journal.open(join(dir, "queue"), {
             syncEachWrite: false,
             segmentBytes: options.queueSegmentBytes,
+            name: "settlement",
           });
     const positionFile = await PositionFile.open(join(dir, "position"));
     const onSettled = options.onSettled ?? (() => {});
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log = options.log ?? ((line: string) => processLog().warn(line));
     const settlement = new Settlement(positionFile, ledger, store, exchange, journal, onSettled, log);
     await settlement.checkAccounts(await ledger.createAccounts(systemAccounts(exchange)));
     await journal?.replay(1, (record) => {
@@ -189,6 +200,7 @@ export class Settlement implements SettlementPort {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.untrack) stop();
     while (this.draining) await new Promise((r) => setTimeout(r, 5));
     await this.journal?.close();
     await this.positionFile.close();
@@ -197,8 +209,10 @@ export class Settlement implements SettlementPort {
   }
 
   private stop(failure: BourseError): void {
-    if (!this.failure)
+    if (!this.failure) {
+      this.metrics.errors.inc({ kind: "stopped" });
       this.log(`settlement stopped at position ${this.position}: ${failure.code}: ${failure.message}`);
+    }
     this.failure ??= failure;
     for (const w of this.waiters.splice(0)) w.reject(this.failure);
   }
@@ -220,11 +234,10 @@ export class Settlement implements SettlementPort {
         for (const slice of chainSlices(transfers)) {
           await this.checkTransfers(slice, await this.ledger.createTransfers(slice));
         }
-        await this.store.write({
-          orders: batch.flatMap((e) => e.history.orders),
-          trades: batch.flatMap((e) => e.history.trades),
-        });
+        await this.writeHistory(batch);
         this.position = batch.at(-1)!.lsn;
+        this.metrics.batchRecords.observe(batch.length);
+        this.metrics.batchTransfers.observe(transfers.length);
         batch = [];
         if (this.lastError) this.log(`settlement: settling again, at position ${this.position}`);
         this.retries = 0;
@@ -246,6 +259,7 @@ export class Settlement implements SettlementPort {
         if (!this.lastError)
           this.log(`settlement: retrying at position ${this.position}: ${(e as Error).message}`);
         this.lastError = e as Error;
+        this.metrics.errors.inc({ kind: "retry" });
         this.retries++;
         const delay = Math.min(5_000, 50 * 2 ** this.retries);
         setTimeout(() => this.kick(), delay).unref();
@@ -253,6 +267,21 @@ export class Settlement implements SettlementPort {
     } finally {
       this.draining = false;
       this.notify();
+    }
+  }
+
+  /** The batch's orders and trades into the history store, timed (failures counted, then retried whole). */
+  private async writeHistory(batch: SettlementEntries[]): Promise<void> {
+    const start = performance.now();
+    try {
+      await this.store.write({
+        orders: batch.flatMap((e) => e.history.orders),
+        trades: batch.flatMap((e) => e.history.trades),
+      });
+      storeMetrics().writes.observe(secondsSince(start));
+    } catch (e) {
+      storeMetrics().errors.inc();
+      throw e;
     }
   }
 

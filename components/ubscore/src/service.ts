@@ -2,6 +2,7 @@ import { BourseError, crashOnViolation } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
+import { secondsSince, ubscoreMetrics } from "../../observability/src/metrics.ts";
 import { type SnapshotJob, snapshotDirs, snapshotInBackground } from "./background-snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import {
@@ -94,7 +95,18 @@ export class UbsCoreService implements UbsCoreView {
     readonly replayedCommands: number,
     private readonly admit: () => Promise<void> | undefined,
     private readonly maxInFlight: number,
-  ) {}
+  ) {
+    const m = this.metrics;
+    this.untrack = [
+      m.queueDepth.track(() => this.inflight),
+      m.journalPosition.track(() => this.lastLsn),
+      m.replayed.track(() => this.replayedCommands),
+      m.matchingInFlight.track(() => this.core.forwardedWaiting()),
+    ];
+  }
+
+  private readonly metrics = ubscoreMetrics();
+  private readonly untrack: (() => void)[];
 
   static async open(
     dataDir: string,
@@ -102,7 +114,10 @@ export class UbsCoreService implements UbsCoreView {
     options: UbsCoreServiceOptions = {},
   ): Promise<UbsCoreService> {
     const dirs = snapshotDirs(dataDir);
-    const journal = await Journal.open(dirs.journal, { segmentBytes: options.journalSegmentBytes });
+    const journal = await Journal.open(dirs.journal, {
+      segmentBytes: options.journalSegmentBytes,
+      name: "ubscore",
+    });
     const snapshots = new SnapshotStore(dirs.snapshots);
     const latest = await snapshots.loadLatest();
     const matching = options.matching ?? "local";
@@ -168,7 +183,7 @@ export class UbsCoreService implements UbsCoreView {
     try {
       const lsn = await this.journal.append(encodeCommand(cmd));
       try {
-        const result = this.core.apply(cmd);
+        const result = this.applyMeasured(cmd);
         this.appliedLsn = lsn;
         // Before the listeners: one that throws must not keep the command from matching.
         if (result.forwarded) this.forward?.(result.forwarded);
@@ -182,6 +197,20 @@ export class UbsCoreService implements UbsCoreView {
       }
     } finally {
       if (--this.inflight === 0) this.drained?.();
+    }
+  }
+
+  /** core.apply, timed and counted by kind and outcome (applied, or rejected: it threw). */
+  private applyMeasured(cmd: UbsCommand): CommandResult {
+    const start = performance.now();
+    let outcome = "rejected";
+    try {
+      const result = this.core.apply(cmd);
+      outcome = "applied";
+      return result;
+    } finally {
+      this.metrics.apply.observe(secondsSince(start));
+      this.metrics.commands.inc({ command: cmd.kind, outcome });
     }
   }
 
@@ -240,6 +269,11 @@ export class UbsCoreService implements UbsCoreView {
     return true;
   }
 
+  /** How long the journal's write in progress has taken so far (ms; 0 when none is): for liveness. */
+  journalStalledMs(): number {
+    return this.journal.writeStalledMs();
+  }
+
   /** The journal position of the last command appended (applied once its submit resolves). */
   get lastLsn(): number {
     return this.journal.nextLsn - 1;
@@ -291,6 +325,7 @@ export class UbsCoreService implements UbsCoreView {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.untrack) stop();
     const closing = new BourseError("UNAVAILABLE", "UBSCore is shutting down");
     for (const waiting of this.awaiting.values()) waiting.reject(closing);
     this.awaiting.clear();
