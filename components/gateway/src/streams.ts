@@ -173,8 +173,12 @@ export class StreamHub {
 
   // ---- subscriptions ----
 
-  /** A new connection from `ip`, within the per-address cap; it listens to nothing yet. */
-  connect(socket: WebSocket, ip: string, combined: boolean): Subscriber {
+  /**
+   * A new connection from `ip`, within the per-address cap; it listens to nothing yet. Its
+   * incoming messages are capped per second, unless `weighed` (the WebSocket API's requests are
+   * limited by their weight instead, as Binance limits them).
+   */
+  connect(socket: WebSocket, ip: string, combined: boolean, weighed = false): Subscriber {
     const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
     if (fromIp.connections >= this.limits.maxConnectionsPerIp)
       throw overLimit(`at most ${this.limits.maxConnectionsPerIp} connections per address`);
@@ -186,7 +190,7 @@ export class StreamHub {
       if (now.connections === 1) this.perIp.delete(ip);
       else this.perIp.set(ip, { ...now, connections: now.connections - 1 });
     });
-    this.limitIncoming(sub);
+    if (!weighed) this.limitIncoming(sub);
     return sub;
   }
 

@@ -103,8 +103,8 @@ export function installWsApi(app: FastifyInstance, options: WsApiOptions): void 
     ws.get("/ws-api/v3", { websocket: true }, (socket, req) => {
       let sub: ReturnType<StreamHub["connect"]>;
       try {
-        // Counted with the stream connections (per address, incoming messages per second).
-        sub = options.hub.connect(socket, req.ip, false);
+        // Counted with the stream connections per address; each request weighed (below).
+        sub = options.hub.connect(socket, req.ip, false, true);
       } catch (e) {
         const error = toApiError(e);
         socket.send(JSON.stringify({ id: null, status: error.httpStatus, error: errorBody(error) }));
@@ -123,7 +123,10 @@ export function installWsApi(app: FastifyInstance, options: WsApiOptions): void 
       socket.on("message", (data, isBinary) => {
         if (isBinary) return drop(socket, "requests are JSON text frames");
         void answer(options, socket, sub.ip, session, String(data)).then((reply) => {
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(reply));
+          if (socket.readyState !== socket.OPEN) return;
+          socket.send(JSON.stringify(reply));
+          // A banned address is told once per request it keeps sending, and then let go.
+          if (reply.status === 418) drop(socket, "banned: too many requests");
         });
       });
     });
@@ -252,14 +255,30 @@ function signedRequest(auth: RequestAuthenticator, session: Session, request: Re
   }
   const apiKey = request.params.get("apiKey") ?? errors.mandatory("apiKey").throwSelf();
   if (signature === undefined) throw errors.mandatory("signature");
-  return auth.check(auth.apiKey(apiKey), payloadOf(request), signature, params);
+  const key = auth.apiKey(apiKey);
+  const payload = payloadOf(request);
+  // Binance's Python clients sign the form-encoded spelling of the same parameters (it differs
+  // only where a value holds a character form encoding escapes): either spelling is taken.
+  const encoded = new URLSearchParams(sortedParams(request)).toString();
+  if (encoded === payload) return auth.check(key, payload, signature, params);
+  try {
+    return auth.check(key, payload, signature, params);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === -1022)) throw e;
+    return auth.check(key, encoded, signature, params);
+  }
 }
 
-/** Binance's signed payload: every parameter but the signature, sorted by name, `name=value&...`. */
-function payloadOf(request: Request): string {
+/** Every parameter but the signature, sorted by name: what is signed. */
+function sortedParams(request: Request): [string, string][] {
   return [...request.params]
     .filter(([name]) => name !== "signature")
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Binance's signed payload: `name=value` of the sorted parameters, joined by `&`. */
+function payloadOf(request: Request): string {
+  return sortedParams(request)
     .map(([name, value]) => `${name}=${value}`)
     .join("&");
 }
