@@ -142,7 +142,8 @@ async function answer(
   text: string,
 ): Promise<Record<string, unknown>> {
   const parsed = parseRequest(text);
-  if (parsed instanceof ApiError) return { id: null, status: parsed.httpStatus, error: errorBody(parsed) };
+  if ("error" in parsed)
+    return { id: parsed.id, status: parsed.error.httpStatus, error: errorBody(parsed.error) };
   const request = parsed.request;
   const showLimits = request.params.get("returnRateLimits") !== "false";
   let orders: OrderVerdict | undefined;
@@ -174,38 +175,38 @@ async function answer(
   }
 }
 
-function parseRequest(text: string): { request: Request } | ApiError {
+/** The frame's request, or why it is none (with its id once that is known). */
+function parseRequest(text: string): { request: Request } | { error: ApiError; id: RequestId } {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return new ApiError(400, -1135, "Invalid JSON request.");
+    return { error: new ApiError(400, -1135, "Invalid JSON request."), id: null };
   }
   if (typeof body !== "object" || body === null || Array.isArray(body))
-    return new ApiError(400, -1135, "Invalid JSON request: expected an object.");
+    return { error: new ApiError(400, -1135, "Invalid JSON request: expected an object."), id: null };
   const { id = null, method, params = {}, ...rest } = body as Record<string, unknown>;
-  if (Object.keys(rest).length > 0) return errors.notRequired(Object.keys(rest)[0]!);
   if (
     !(
       id === null ||
       (Number.isSafeInteger(id) && (id as number) >= 0) ||
       (typeof id === "string" && id.length <= 36)
     )
-  )
-    return new ApiError(
-      400,
-      -1135,
-      "Invalid 'id': an unsigned integer or a string of at most 36 characters.",
-    );
-  if (typeof method !== "string") return errors.mandatory("method");
+  ) {
+    const why = "Invalid 'id': an unsigned integer or a string of at most 36 characters.";
+    return { error: new ApiError(400, -1135, why), id: null };
+  }
+  const fail = (error: ApiError) => ({ error, id: id as RequestId });
+  if (Object.keys(rest).length > 0) return fail(errors.notRequired(Object.keys(rest)[0]!));
+  if (typeof method !== "string") return fail(errors.mandatory("method"));
   if (typeof params !== "object" || params === null || Array.isArray(params))
-    return new ApiError(400, -1135, "Invalid 'params' in JSON request; expected an object.");
+    return fail(new ApiError(400, -1135, "Invalid 'params' in JSON request; expected an object."));
   const values = new Map<string, string>();
   for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
     if (typeof value === "string") values.set(name, value);
     else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
       values.set(name, String(value));
-    else return errors.illegalChars(name);
+    else return fail(errors.illegalChars(name));
   }
   return { request: { id: id as RequestId, method, params: values } };
 }

@@ -1,0 +1,191 @@
+import { createHmac, createPrivateKey, sign as signWith } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { ClientsExchange, type User } from "../clients/exchange.ts";
+
+/**
+ * The WebSocket API's door, tried by someone with no key, a wrong key, a bad signature, an old
+ * or replayed request, a captured logon, junk and oversized frames: each answered with Binance's
+ * error (and the connection let go where Binance would), and nothing changes.
+ */
+let exchange: ClientsExchange;
+
+beforeAll(async () => {
+  exchange = await ClientsExchange.start();
+});
+
+afterAll(async () => {
+  await exchange?.close();
+});
+
+interface Answer {
+  id: string | number | null;
+  status: number;
+  result?: Record<string, unknown>;
+  error?: { code: number; msg: string };
+  rateLimits?: { rateLimitType: string; count: number }[];
+}
+
+/** A raw WebSocket API connection: frames out, answers matched by id. */
+class Connection {
+  private readonly waiting = new Map<string | number | null, (a: Answer) => void>();
+  readonly events: unknown[] = [];
+  private nextId = 1;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on("message", (data) => {
+      const message = JSON.parse(String(data)) as Answer & { event?: unknown };
+      if (message.event !== undefined) this.events.push(message.event);
+      else this.waiting.get(message.id)?.(message);
+    });
+  }
+
+  static async open(): Promise<Connection> {
+    const socket = new WebSocket(`${exchange.tradingUrl.replace("http", "ws")}/ws-api/v3`);
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    return new Connection(socket);
+  }
+
+  /** Sends `frame` as it is (text) and waits for the answer with `id`. */
+  raw(frame: string, id: string | number | null): Promise<Answer> {
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.socket.send(frame);
+    });
+  }
+
+  request(method: string, params?: Record<string, unknown>): Promise<Answer> {
+    const id = this.nextId++;
+    return this.raw(JSON.stringify({ id, method, ...(params ? { params } : {}) }), id);
+  }
+
+  closed(): Promise<number> {
+    return new Promise((resolve) => this.socket.once("close", (code) => resolve(code)));
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** Signed as Binance documents: every parameter but the signature, sorted, `k=v&...`. */
+function signed(user: User, params: Record<string, unknown>, timestamp = Date.now()) {
+  const all: Record<string, unknown> = { ...params, apiKey: user.apiKey, timestamp };
+  const payload = Object.keys(all)
+    .sort()
+    .map((k) => `${k}=${all[k]}`)
+    .join("&");
+  const signature = user.secretKey.startsWith("-----BEGIN")
+    ? signWith(null, Buffer.from(payload), createPrivateKey(user.secretKey)).toString("base64")
+    : createHmac("sha256", user.secretKey).update(payload).digest("hex");
+  return { ...all, signature };
+}
+
+const sell = {
+  symbol: "BTCUSDT",
+  side: "SELL",
+  type: "LIMIT",
+  timeInForce: "GTC",
+  quantity: "0.01",
+  price: "70000",
+};
+
+async function openOrders(user: User): Promise<unknown[]> {
+  const c = await Connection.open();
+  const answer = await c.request("openOrders.status", signed(user, { symbol: "BTCUSDT" }));
+  c.close();
+  return answer.result as unknown as unknown[];
+}
+
+describe("WebSocket API attacks", () => {
+  it("refuses unsigned, wrongly keyed, badly signed, stale, replayed and malformed requests, and places nothing", async () => {
+    const before = exchange.totals();
+    const victim = await exchange.fundedUser({ BTC: "1" });
+    const other = await exchange.fundedUser({ BTC: "1" });
+    const c = await Connection.open();
+    const code = async (method: string, params?: Record<string, unknown>) => {
+      const answer = await c.request(method, params);
+      return [answer.status, answer.error?.code];
+    };
+
+    expect(await code("order.place", { ...sell, timestamp: Date.now() })).toEqual([400, -1102]);
+    expect(await code("order.place", { ...sell, apiKey: victim.apiKey, timestamp: Date.now() })).toEqual([
+      400, -1102,
+    ]);
+    expect(await code("order.place", { ...signed(victim, sell), apiKey: "0".repeat(64) })).toEqual([
+      401, -2015,
+    ]);
+    expect(await code("order.place", { ...signed(victim, sell), apiKey: "not a key!" })).toEqual([
+      401, -2014,
+    ]);
+    // Signed by someone else's secret, or with the order changed after signing.
+    expect(await code("order.place", { ...signed(other, sell), apiKey: victim.apiKey })).toEqual([
+      400, -1022,
+    ]);
+    expect(await code("order.place", { ...signed(victim, sell), price: "1" })).toEqual([400, -1022]);
+    expect(await code("order.place", signed(victim, sell, Date.now() - 60_000))).toEqual([400, -1021]);
+    // A parameter the method does not read is an error, not ignored.
+    expect(await code("order.place", signed(victim, { ...sell, icebergQty: "1" }))).toEqual([400, -1104]);
+    expect(await code("order.frobnicate", {})).toEqual([400, -1000]);
+    expect(await code("userDataStream.subscribe")).toEqual([401, -2015]);
+
+    expect((await c.raw("{not json", null)).error?.code).toBe(-1135);
+    expect((await c.raw(JSON.stringify({ id: 7, method: "ping", params: [1] }), 7)).error?.code).toBe(-1135);
+    expect(
+      (await c.raw(JSON.stringify({ id: 8, method: "ping", params: { a: { b: 1 } } }), 8)).error?.code,
+    ).toBe(-1100);
+    expect(await openOrders(victim)).toEqual([]);
+
+    // The same signed frame twice, on one connection or another: taken once.
+    const frame = JSON.stringify({ id: "once", method: "order.place", params: signed(victim, sell) });
+    expect((await c.raw(frame, "once")).status).toBe(200);
+    expect((await c.raw(frame, "once")).error?.code).toBe(-1021);
+    const elsewhere = await Connection.open();
+    expect((await elsewhere.raw(frame, "once")).error?.code).toBe(-1021);
+    expect(await openOrders(victim)).toHaveLength(1);
+
+    // Junk frames: binary and oversized ones end the connection.
+    const binaryClosed = elsewhere.closed();
+    elsewhere.socket.send(Buffer.from([1, 2, 3]));
+    expect(await binaryClosed).toBe(1008);
+    const hugeClosed = c.closed();
+    c.socket.send(JSON.stringify({ id: 1, method: "ping", params: { pad: "x".repeat(10_000) } }));
+    expect(await hugeClosed).toBe(1009);
+
+    expect(exchange.totals()).toEqual(exchange.totalsAfter(before, { BTC: 2n * 10n ** 8n }));
+  });
+
+  it("a captured session.logon logs nobody on elsewhere; a session's own repeat is refused; logout ends it", async () => {
+    const user = await exchange.fundedUser({ BTC: "1" }, "ED25519");
+    const logonParams = signed(user, {});
+    const mine = await Connection.open();
+    const logon = await mine.request("session.logon", logonParams);
+    expect(logon.result).toMatchObject({ apiKey: user.apiKey, userDataStream: false });
+
+    const thief = await Connection.open();
+    expect((await thief.request("session.logon", logonParams)).error?.code).toBe(-1021);
+    expect((await thief.request("session.status")).result).toMatchObject({ apiKey: null });
+    expect((await thief.request("order.place", { ...sell, timestamp: Date.now() })).error?.code).toBe(-1102);
+
+    // Logged on: signed requests need only their timestamp; the same request twice is one request.
+    const timestamp = Date.now();
+    const placed = await mine.request("order.place", { ...sell, timestamp });
+    expect(placed.result).toMatchObject({ status: "NEW", price: "70000.00000000" });
+    expect((await mine.request("order.place", { ...sell, timestamp })).error?.code).toBe(-1021);
+    expect(placed.rateLimits?.map((l) => l.rateLimitType)).toEqual(["ORDERS", "ORDERS", "REQUEST_WEIGHT"]);
+
+    // Subscribed, the session's user data arrives as {subscriptionId, event}.
+    const subscribed = await mine.request("userDataStream.subscribe");
+    expect(subscribed.result).toEqual({ subscriptionId: 0 });
+    const canceled = await mine.request("openOrders.cancelAll", { symbol: "BTCUSDT", timestamp: Date.now() });
+    expect(canceled.result).toMatchObject([{ status: "CANCELED" }]);
+    await expect.poll(() => mine.events.length).toBeGreaterThanOrEqual(2);
+    expect(mine.events[0]).toMatchObject({ e: "executionReport", x: "CANCELED" });
+    expect((await mine.request("userDataStream.unsubscribe", { subscriptionId: 0 })).result).toEqual({});
+
+    expect((await mine.request("session.logout")).result).toMatchObject({ apiKey: null });
+    expect((await mine.request("order.place", { ...sell, timestamp: Date.now() })).error?.code).toBe(-1102);
+    mine.close();
+    thief.close();
+  });
+});
