@@ -1,4 +1,10 @@
-import { createHmac, createPrivateKey, sign as signWith } from "node:crypto";
+import {
+  createHmac,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign as signWith,
+} from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ClientsExchange, type User } from "../clients/exchange.ts";
@@ -187,5 +193,40 @@ describe("WebSocket API attacks", () => {
     expect((await mine.request("order.place", { ...sell, timestamp: Date.now() })).error?.code).toBe(-1102);
     mine.close();
     thief.close();
+  });
+
+  it("the operator API registers an Ed25519 public key and nothing else as one", async () => {
+    const { userId } = await exchange.fundedUser({});
+    const path = `/admin/v1/users/${userId}/api-keys`;
+    const pem = ({ publicKey }: { publicKey: KeyObject }) =>
+      publicKey.export({ type: "spki", format: "pem" }).toString();
+    const ed25519 = () => pem(generateKeyPairSync("ed25519"));
+    const status = async (body: unknown) => {
+      const res = await exchange.adminPost(path, body);
+      return [res.status, ((await res.json()) as { code?: number }).code];
+    };
+    expect(
+      await status({ type: "ED25519", publicKey: pem(generateKeyPairSync("rsa", { modulusLength: 2048 })) }),
+    ).toEqual([400, -1102]);
+    expect(await status({ type: "ED25519", publicKey: pem(generateKeyPairSync("x25519")) })).toEqual([
+      400, -1102,
+    ]);
+    expect(
+      await status({
+        type: "ED25519",
+        publicKey: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+      }),
+    ).toEqual([400, -1102]);
+    expect(await status({ type: "ED25519" })).toEqual([400, -1102]);
+    expect(await status({ type: "HMAC", publicKey: ed25519() })).toEqual([400, -1102]);
+    const made = await exchange.adminPost(path, { type: "ED25519", publicKey: ed25519() });
+    expect(made.status).toBe(201);
+    // No secret leaves the exchange for an Ed25519 key: there is none.
+    expect(Object.keys((await made.json()) as object).sort()).toEqual([
+      "apiKey",
+      "publicKey",
+      "type",
+      "userId",
+    ]);
   });
 });
