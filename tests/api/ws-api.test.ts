@@ -8,6 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ClientsExchange, type User } from "../clients/exchange.ts";
+import { limitOrder } from "./client.ts";
 
 /**
  * The WebSocket API's door, tried by someone with no key, a wrong key, a bad signature, an old
@@ -87,14 +88,7 @@ function signed(user: User, params: Record<string, unknown>, timestamp = Date.no
   return { ...all, signature };
 }
 
-const sell = {
-  symbol: "BTCUSDT",
-  side: "SELL",
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity: "0.01",
-  price: "70000",
-};
+const sell = limitOrder("SELL", "0.01", "70000");
 
 async function openOrders(user: User): Promise<unknown[]> {
   const c = await Connection.open();
@@ -228,5 +222,21 @@ describe("WebSocket API attacks", () => {
       "type",
       "userId",
     ]);
+  });
+
+  it("weighs each request as REST weighs its endpoint, against the same limit of the address", async () => {
+    const used = async () => {
+      const res = await fetch(`${exchange.tradingUrl}/api/v3/time`);
+      return Number(res.headers.get("x-mbx-used-weight-1m"));
+    };
+    const c = await Connection.open();
+    const first = await used();
+    const info = await c.request("exchangeInfo");
+    const weight = info.rateLimits!.find((l) => l.rateLimitType === "REQUEST_WEIGHT")!.count;
+    // exchangeInfo weighs 20, as on REST; each REST /time 1; the one address pays for both doors.
+    expect(weight).toBeGreaterThanOrEqual(first + 20);
+    expect(await used()).toBe(weight + 1);
+    expect((await c.request("time", { returnRateLimits: false })).rateLimits).toBeUndefined();
+    c.close();
   });
 });
