@@ -1,14 +1,8 @@
-import {
-  createHmac,
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign as signWith,
-} from "node:crypto";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { ClientsExchange, type User } from "../clients/exchange.ts";
 import { limitOrder } from "./client.ts";
+import { Connection, signed } from "./ws-api-client.ts";
 
 /**
  * The WebSocket API's door, tried by someone with no key, a wrong key, a bad signature, an old
@@ -25,73 +19,10 @@ afterAll(async () => {
   await exchange?.close();
 });
 
-interface Answer {
-  id: string | number | null;
-  status: number;
-  result?: Record<string, unknown>;
-  error?: { code: number; msg: string };
-  rateLimits?: { rateLimitType: string; count: number }[];
-}
-
-/** A raw WebSocket API connection: frames out, answers matched by id. */
-class Connection {
-  private readonly waiting = new Map<string | number | null, (a: Answer) => void>();
-  readonly events: unknown[] = [];
-  private nextId = 1;
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as Answer & { event?: unknown };
-      if (message.event !== undefined) this.events.push(message.event);
-      else this.waiting.get(message.id)?.(message);
-    });
-  }
-
-  static async open(): Promise<Connection> {
-    const socket = new WebSocket(`${exchange.tradingUrl.replace("http", "ws")}/ws-api/v3`);
-    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-    return new Connection(socket);
-  }
-
-  /** Sends `frame` as it is (text) and waits for the answer with `id`. */
-  raw(frame: string, id: string | number | null): Promise<Answer> {
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.socket.send(frame);
-    });
-  }
-
-  request(method: string, params?: Record<string, unknown>): Promise<Answer> {
-    const id = this.nextId++;
-    return this.raw(JSON.stringify({ id, method, ...(params ? { params } : {}) }), id);
-  }
-
-  closed(): Promise<number> {
-    return new Promise((resolve) => this.socket.once("close", (code) => resolve(code)));
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-/** Signed as Binance documents: every parameter but the signature, sorted, `k=v&...`. */
-function signed(user: User, params: Record<string, unknown>, timestamp = Date.now()) {
-  const all: Record<string, unknown> = { ...params, apiKey: user.apiKey, timestamp };
-  const payload = Object.keys(all)
-    .sort()
-    .map((k) => `${k}=${all[k]}`)
-    .join("&");
-  const signature = user.secretKey.startsWith("-----BEGIN")
-    ? signWith(null, Buffer.from(payload), createPrivateKey(user.secretKey)).toString("base64")
-    : createHmac("sha256", user.secretKey).update(payload).digest("hex");
-  return { ...all, signature };
-}
-
 const sell = limitOrder("SELL", "0.01", "70000");
 
 async function openOrders(user: User): Promise<unknown[]> {
-  const c = await Connection.open();
+  const c = await Connection.open(exchange.tradingUrl);
   const answer = await c.request("openOrders.status", signed(user, { symbol: "BTCUSDT" }));
   c.close();
   return answer.result as unknown as unknown[];
@@ -102,7 +33,7 @@ describe("WebSocket API attacks", () => {
     const before = exchange.totals();
     const victim = await exchange.fundedUser({ BTC: "1" });
     const other = await exchange.fundedUser({ BTC: "1" });
-    const c = await Connection.open();
+    const c = await Connection.open(exchange.tradingUrl);
     const code = async (method: string, params?: Record<string, unknown>) => {
       const answer = await c.request(method, params);
       return [answer.status, answer.error?.code];
@@ -140,7 +71,7 @@ describe("WebSocket API attacks", () => {
     const frame = JSON.stringify({ id: "once", method: "order.place", params: signed(victim, sell) });
     expect((await c.raw(frame, "once")).status).toBe(200);
     expect((await c.raw(frame, "once")).error?.code).toBe(-1021);
-    const elsewhere = await Connection.open();
+    const elsewhere = await Connection.open(exchange.tradingUrl);
     expect((await elsewhere.raw(frame, "once")).error?.code).toBe(-1021);
     expect(await openOrders(victim)).toHaveLength(1);
 
@@ -158,11 +89,11 @@ describe("WebSocket API attacks", () => {
   it("a captured session.logon logs nobody on elsewhere; a session's own repeat is refused; logout ends it", async () => {
     const user = await exchange.fundedUser({ BTC: "1" }, "ED25519");
     const logonParams = signed(user, {});
-    const mine = await Connection.open();
+    const mine = await Connection.open(exchange.tradingUrl);
     const logon = await mine.request("session.logon", logonParams);
     expect(logon.result).toMatchObject({ apiKey: user.apiKey, userDataStream: false });
 
-    const thief = await Connection.open();
+    const thief = await Connection.open(exchange.tradingUrl);
     expect((await thief.request("session.logon", logonParams)).error?.code).toBe(-1021);
     expect((await thief.request("session.status")).result).toMatchObject({ apiKey: null });
     expect((await thief.request("order.place", { ...sell, timestamp: Date.now() })).error?.code).toBe(-1102);
@@ -229,7 +160,7 @@ describe("WebSocket API attacks", () => {
       const res = await fetch(`${exchange.tradingUrl}/api/v3/time`);
       return Number(res.headers.get("x-mbx-used-weight-1m"));
     };
-    const c = await Connection.open();
+    const c = await Connection.open(exchange.tradingUrl);
     const first = await used();
     const info = await c.request("exchangeInfo");
     const weight = info.rateLimits!.find((l) => l.rateLimitType === "REQUEST_WEIGHT")!.count;
