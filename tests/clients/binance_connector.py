@@ -1,6 +1,7 @@
 """Binance's official Python connector (binance-connector), unchanged, against a Bourse trading API.
 
 Usage: python binance_connector.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+(a secret that is a PEM private key is an Ed25519 key).
 Runs every spot call the connector offers that Bourse serves, as a bot would, and prints one JSON
 line per call: {"call", "ok", "result"} or {"call", "ok": false, "status", "code", "msg"}. The
 seller rests a sell, the buyer takes it, both cancel what is left. The test asserts each line.
@@ -12,9 +13,17 @@ from binance.error import ClientError
 from binance.spot import Spot
 
 base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
+
+
+def spot(key, secret):
+    """A secret that is a PEM private key is an Ed25519 key: the connector signs with it then."""
+    if secret.startswith("-----BEGIN"):
+        return Spot(api_key=key, private_key=secret, base_url=base_url)
+    return Spot(api_key=key, api_secret=secret, base_url=base_url)
+
+
 public = Spot(base_url=base_url)
-seller = Spot(api_key=seller_key, api_secret=seller_secret, base_url=base_url)
-buyer = Spot(api_key=buyer_key, api_secret=buyer_secret, base_url=base_url)
+seller, buyer = spot(seller_key, seller_secret), spot(buyer_key, buyer_secret)
 
 
 def call(name, fn, *args, **kwargs):

@@ -4,7 +4,9 @@ import { ClientsExchange } from "./exchange.ts";
 
 /**
  * ccxt.pro's Binance class with its default options, its WebSocket URLs moved to Bourse: the
- * public watchers (each subscribes with SUBSCRIBE on /ws/<n>), fed by trades made through ccxt.
+ * public watchers (each subscribes with SUBSCRIBE on /ws/<n>), fed by trades made through ccxt;
+ * the private watchers (userDataStream.subscribe.signature on the WebSocket API) and trading
+ * over the WebSocket API (order.place, order.status, order.cancel, account.status).
  */
 let exchange: ClientsExchange;
 
@@ -49,4 +51,76 @@ describe("ccxt.pro (WebSocket), default options", () => {
       await watcher.close();
     }
   });
+});
+
+describe("ccxt.pro (WebSocket API), default options", () => {
+  // ccxt signs with Ed25519 when its secret is a PEM private key.
+  it.each(["HMAC", "ED25519"] as const)(
+    "trades over the WebSocket API, watches balance, orders and trades, every unit accounted for (%s keys)",
+    async (keyType) => {
+      const before = exchange.totals();
+      const seller = await ccxtProBinance(
+        await exchange.fundedUser({ ETH: "1" }, keyType),
+        exchange.tradingUrl,
+      );
+      const buyer = await ccxtProBinance(
+        await exchange.fundedUser({ USDT: "10000" }, keyType),
+        exchange.tradingUrl,
+      );
+      try {
+        await seller.loadMarkets();
+        await buyer.loadMarkets();
+        // Each watcher subscribes first (the same subscription for all three); their first updates
+        // come from the orders below.
+        const balance = seller.watchBalance();
+        const orders = seller.watchOrders("ETH/USDT");
+        const myTrades = seller.watchMyTrades("ETH/USDT");
+        await new Promise((r) => setTimeout(r, 500));
+
+        const resting = await seller.createOrderWs("ETH/USDT", "limit", "sell", 0.5, 3000);
+        expect([resting.status, resting.price, resting.amount]).toEqual(["open", 3000, 0.5]);
+        expect((await orders).map((o) => [o.id, o.status])).toEqual([[resting.id, "open"]]);
+        expect((await balance).ETH).toMatchObject({ free: 0.5, used: 0.5 });
+
+        const taken = await buyer.createOrderWs("ETH/USDT", "market", "buy", 0.2);
+        expect([taken.status, taken.filled]).toEqual(["closed", 0.2]);
+        const [trade] = await myTrades;
+        expect([trade!.order, trade!.price, trade!.amount, trade!.side]).toEqual([
+          resting.id,
+          3000,
+          0.2,
+          "sell",
+        ]);
+
+        const fetched = await seller.fetchOrderWs(resting.id!, "ETH/USDT");
+        expect([fetched.status, fetched.filled, fetched.remaining]).toEqual(["open", 0.2, 0.3]);
+        const canceled = await seller.cancelOrderWs(resting.id!, "ETH/USDT");
+        expect(canceled.status).toBe("canceled");
+
+        // Seller: 0.2 ETH sold at 3000, the 0.1% maker fee in the USDT received; buyer: the 0.1%
+        // taker fee in USDT too (Bourse charges fees in the quote asset, see the compatibility doc). (ccxt 4.5 parses account.status only for futures: the
+        // spot balances are read from the answer it hands back as `info`.)
+        const balances = async (client: typeof seller) => {
+          const { info } = (await client.fetchBalanceWs()) as unknown as {
+            info: { balances: { asset: string; free: string; locked: string }[] };
+          };
+          return Object.fromEntries(info.balances.map((b) => [b.asset, [b.free, b.locked]]));
+        };
+        expect(await balances(seller)).toMatchObject({
+          ETH: ["0.80000000", "0.00000000"],
+          USDT: ["599.40000000", "0.00000000"],
+        });
+        expect(await balances(buyer)).toMatchObject({
+          ETH: ["0.20000000", "0.00000000"],
+          USDT: ["9399.40000000", "0.00000000"],
+        });
+        expect(exchange.totals()).toEqual(
+          exchange.totalsAfter(before, { ETH: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
+        );
+      } finally {
+        await seller.close();
+        await buyer.close();
+      }
+    },
+  );
 });

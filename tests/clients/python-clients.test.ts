@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestClient } from "../api/client.ts";
 import { pythonEnv } from "../infra/python-tools.ts";
-import { ClientsExchange } from "./exchange.ts";
+import { ClientsExchange, type KeyType } from "./exchange.ts";
 
 /**
  * Binance's Python clients (from PyPI, each in a virtualenv of its own), unchanged but for their
@@ -42,54 +42,104 @@ interface PythonClient {
   readonly taker: string;
   readonly cancel: string;
   readonly after: (who: "seller" | "buyer") => string;
+  /** The users' key type (HMAC unless said). */
+  readonly keyType?: KeyType;
   /** Calls whose answers after the one trade (0.01 BTC at 60,000) are checked field by field. */
   readonly marketData?: Record<string, object>;
 }
 
+/** The seller's user socket over the trade: its order accepted, then half of it filled. */
+const USER_SOCKET = {
+  user_socket: [
+    { e: "executionReport", x: "NEW", X: "NEW", c: "pb-ws-sell-1", q: "0.02000000" },
+    { e: "outboundAccountPosition", B: [{ a: "BTC", f: "0.98000000", l: "0.02000000" }, { a: "USDT" }] },
+    { e: "executionReport", x: "TRADE", X: "PARTIALLY_FILLED", l: "0.01000000", L: "60000.00000000" },
+    { e: "outboundAccountPosition", B: [{ a: "BTC", f: "0.98000000", l: "0.01000000" }, { a: "USDT" }] },
+  ],
+};
+
+/** binance-connector's REST client: every call, the market data after the one trade checked. */
+const CONNECTOR: PythonClient = {
+  name: "binance-connector (Binance's official Python connector)",
+  requirement: "binance-connector==3.13.0",
+  script: "binance_connector.py",
+  calls: 45,
+  taker: "new_order (buyer, LIMIT IOC, takes half)",
+  cancel: "cancel_order",
+  after: (who) => `account (${who}, after)`,
+  marketData: {
+    agg_trades: [{ p: "60000.00000000", q: "0.01000000", m: false }],
+    avg_price: { mins: 5, price: "60000.00000000" },
+    "ticker_24hr (symbols)": [
+      { symbol: "BTCUSDT", lastPrice: "60000.00000000", lastQty: "0.01000000" },
+      { symbol: "ETHUSDT" },
+    ],
+    rolling_window_ticker: {
+      symbol: "BTCUSDT",
+      lastPrice: "60000.00000000",
+      volume: "0.01000000",
+      count: 1,
+    },
+    "rolling_window_ticker (symbols, MINI)": [
+      { symbol: "BTCUSDT", lastPrice: "60000.00000000" },
+      { symbol: "ETHUSDT", count: 0 },
+    ],
+    trading_day_ticker: { symbol: "BTCUSDT", quoteVolume: "600.00000000" },
+    system_status: { status: 0, msg: "normal" },
+    historical_trades: [{ price: "60000.00000000", qty: "0.01000000", isBuyerMaker: false }],
+    "ticker_24hr (MINI)": { symbol: "BTCUSDT", lastPrice: "60000.00000000", count: 1 },
+    // The seller placed two orders (one test order counts nothing), as Binance counts them.
+    get_order_rate_limit: [
+      { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, count: 1 },
+      { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, count: 1 },
+    ],
+    user_asset: [{ asset: "BTC", free: "0.98000000", locked: "0.01000000" }],
+    new_order_test: { standardCommissionForOrder: { maker: "0.00100000", taker: "0.00100000" } },
+    trade_fee: [{ symbol: "BTCUSDT", makerCommission: "0.00100000", takerCommission: "0.00100000" }],
+    query_commission_rates: {
+      symbol: "BTCUSDT",
+      standardCommission: { maker: "0.00100000", taker: "0.00100000" },
+    },
+  },
+};
+
+const PYTHON_BINANCE_WS: PythonClient = {
+  name: "python-binance's WebSocket API calls and user socket",
+  requirement: "python-binance==1.0.37",
+  script: "python_binance_ws.py",
+  calls: 31,
+  taker: "ws_order_limit_buy (IOC, takes half)",
+  cancel: "ws_cancel_order",
+  after: (who) => `ws_get_account (${who}, after)`,
+  marketData: USER_SOCKET,
+};
+
 const CLIENTS: PythonClient[] = [
+  CONNECTOR,
+  // After the first run, the market's figures count two trades: those checks are the first run's.
+  { ...CONNECTOR, name: `${CONNECTOR.name}, Ed25519 keys`, keyType: "ED25519", marketData: undefined },
   {
-    name: "binance-connector (Binance's official Python connector)",
+    name: "binance-connector's WebSocket API client",
     requirement: "binance-connector==3.13.0",
-    script: "binance_connector.py",
-    calls: 45,
+    script: "binance_connector_ws.py",
+    calls: 33,
     taker: "new_order (buyer, LIMIT IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `account (${who}, after)`,
     marketData: {
-      agg_trades: [{ p: "60000.00000000", q: "0.01000000", m: false }],
       avg_price: { mins: 5, price: "60000.00000000" },
-      "ticker_24hr (symbols)": [
-        { symbol: "BTCUSDT", lastPrice: "60000.00000000", lastQty: "0.01000000" },
-        { symbol: "ETHUSDT" },
-      ],
-      rolling_window_ticker: {
-        symbol: "BTCUSDT",
-        lastPrice: "60000.00000000",
-        volume: "0.01000000",
-        count: 1,
+      ticker: { symbol: "BTCUSDT", lastPrice: "60000.00000000" },
+      ticker_price: { symbol: "BTCUSDT", price: "60000.00000000" },
+      cancel_replace_order: {
+        cancelResult: "SUCCESS",
+        newOrderResult: "SUCCESS",
+        newOrderResponse: { price: "61500.00000000", status: "NEW" },
       },
-      "rolling_window_ticker (symbols, MINI)": [
-        { symbol: "BTCUSDT", lastPrice: "60000.00000000" },
-        { symbol: "ETHUSDT", count: 0 },
-      ],
-      trading_day_ticker: { symbol: "BTCUSDT", quoteVolume: "600.00000000" },
-      system_status: { status: 0, msg: "normal" },
-      historical_trades: [{ price: "60000.00000000", qty: "0.01000000", isBuyerMaker: false }],
-      "ticker_24hr (MINI)": { symbol: "BTCUSDT", lastPrice: "60000.00000000", count: 1 },
-      // The seller placed two orders (one test order counts nothing), as Binance counts them.
-      get_order_rate_limit: [
-        { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, count: 1 },
-        { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, count: 1 },
-      ],
-      user_asset: [{ asset: "BTC", free: "0.98000000", locked: "0.01000000" }],
-      new_order_test: { standardCommissionForOrder: { maker: "0.00100000", taker: "0.00100000" } },
-      trade_fee: [{ symbol: "BTCUSDT", makerCommission: "0.00100000", takerCommission: "0.00100000" }],
-      query_commission_rates: {
-        symbol: "BTCUSDT",
-        standardCommission: { maker: "0.00100000", taker: "0.00100000" },
-      },
+      "my_trades (seller)": [{ price: "60000.00000000", qty: "0.01000000", isBuyer: false, isMaker: true }],
     },
   },
+  PYTHON_BINANCE_WS,
+  { ...PYTHON_BINANCE_WS, name: `${PYTHON_BINANCE_WS.name}, Ed25519 keys`, keyType: "ED25519" },
   {
     name: "python-binance",
     requirement: "python-binance==1.0.37",
@@ -106,8 +156,8 @@ const envOf = (client: PythonClient) =>
 
 async function runClient(client: PythonClient): Promise<Map<string, Record<string, unknown>>> {
   const bin = await envOf(client);
-  const seller = await exchange.fundedUser({ BTC: "1" });
-  const buyer = await exchange.fundedUser({ USDT: "10000" });
+  const seller = await exchange.fundedUser({ BTC: "1" }, client.keyType);
+  const buyer = await exchange.fundedUser({ USDT: "10000" }, client.keyType);
   const { stdout } = await run(
     join(bin, "python"),
     [
@@ -132,7 +182,7 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
 
 describe("Binance's Python clients, unchanged but for the base URL", () => {
   for (const client of CLIENTS) {
-    it(`${client.name}: places, queries, fills and cancels orders, streams keys and transfers, every unit accounted for`, async () => {
+    it(`${client.name}: every call it offers that Bourse serves, one trade, every unit accounted for`, async () => {
       const before = exchange.totals();
       const byCall = await runClient(client);
       expect(byCall.get(client.taker)).toMatchObject({

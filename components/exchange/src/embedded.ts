@@ -10,7 +10,7 @@ import type { EventLog } from "../../eventlog/src/port.ts";
 import { LogPublisher } from "../../eventlog/src/publisher.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
-import { type ApiKey, ApiKeyStore } from "../../gateway/src/keys.ts";
+import { ApiKeyStore, type HmacKey } from "../../gateway/src/keys.ts";
 import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { type DirLock, lockDataDir } from "../../journal/src/dir-lock.ts";
 import { PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
@@ -48,7 +48,7 @@ import { measuredReconcile, observe, observeUbsCore } from "./observability.ts";
 export interface UbsCoreNode {
   readonly adminUrl: string;
   readonly adminToken: string;
-  readonly demoKeys: readonly ApiKey[];
+  readonly demoKeys: readonly HmacKey[];
   readonly service: UbsCoreService;
   readonly settlement: SettlementPort;
   readonly ledger: LedgerPort;
@@ -220,7 +220,9 @@ async function openUbsCoreNode(
   return {
     adminUrl,
     adminToken,
-    demoKeys: config.demo ? keys.all().filter((k) => DEMO_USERS.includes(k.label)) : [],
+    demoKeys: config.demo
+      ? keys.all().filter((k): k is HmacKey => k.type !== "ED25519" && DEMO_USERS.includes(k.label))
+      : [],
     service,
     settlement,
     ledger,

@@ -120,11 +120,49 @@ function adminRoutes(
     },
   );
 
-  app.post<{ Params: { userId: string } }>("/admin/v1/users/:userId/api-keys", async (req, reply) => {
-    const userId = knownUser(req.params.userId);
-    const key = await keys.create(userId, "");
-    return reply.status(201).send({ userId, apiKey: key.apiKey, secretKey: key.secretKey });
-  });
+  // HMAC (the default): the secret is made here and shown once. Ed25519 (Binance's preferred
+  // type): the user made the key pair and sends the public half; no secret ever leaves them.
+  app.post<{
+    Params: { userId: string };
+    Body: { type?: "HMAC" | "ED25519"; publicKey?: string } | undefined;
+  }>(
+    "/admin/v1/users/:userId/api-keys",
+    {
+      schema: {
+        body: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            type: { type: "string", enum: ["HMAC", "ED25519"] },
+            publicKey: { type: "string", maxLength: 1024, description: "Ed25519 public key, SPKI PEM" },
+            label: { type: "string", maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const userId = knownUser(req.params.userId);
+      const {
+        type = "HMAC",
+        publicKey,
+        label = "",
+      } = (req.body ?? {}) as {
+        type?: string;
+        publicKey?: string;
+        label?: string;
+      };
+      if ((type === "ED25519") !== (publicKey !== undefined))
+        throw new ApiError(400, -1102, "publicKey is sent with type ED25519, and only then.");
+      if (type === "HMAC") {
+        const key = await keys.create(userId, label);
+        return reply.status(201).send({ userId, type, apiKey: key.apiKey, secretKey: key.secretKey });
+      }
+      const key = await keys
+        .registerEd25519(userId, label, publicKey!)
+        .catch((e: unknown) => toApiError(e).throwSelf());
+      return reply.status(201).send({ userId, type, apiKey: key.apiKey, publicKey: key.publicKey });
+    },
+  );
 
   app.get<{ Params: { userId: string } }>("/admin/v1/users/:userId/balances", async (req) => {
     const userId = knownUser(req.params.userId);

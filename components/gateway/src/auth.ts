@@ -1,10 +1,11 @@
 import { errors } from "./errors.ts";
-import { type ApiKey, type ApiKeyLookup, signatureMatches } from "./keys.ts";
+import { type ApiKey, type ApiKeyLookup, verifiedSignature } from "./keys.ts";
 import { Params } from "./params.ts";
 
 /**
- * Binance SIGNED endpoint rules: X-MBX-APIKEY names the key; `signature` is the HMAC-SHA256 of
- * totalParams = query string + request body (each without the signature parameter itself);
+ * Binance SIGNED endpoint rules: X-MBX-APIKEY names the key; `signature` signs (HMAC-SHA256, or
+ * Ed25519 for an Ed25519 key) totalParams = query string + request body (each without the
+ * signature parameter itself; on the WebSocket API, every parameter but the signature, sorted);
  * `timestamp` must be within `recvWindow` (default 5000 ms, at most 60000) of the server clock and
  * not more than 1 s ahead of it. The verified HMAC and the end of the window go with a change to
  * UBSCore, which takes each signed request once (used-signatures.ts): every gateway submits there,
@@ -17,7 +18,7 @@ const MAX_RECV_WINDOW = 60_000;
 export interface SignedRequest {
   readonly key: ApiKey;
   readonly params: Params;
-  /** The HMAC's bytes (the same however its hex was spelled) and when the request expires. */
+  /** What names the request once (keys.ts, verifiedSignature) and when the request expires. */
   readonly once: { readonly signature: Uint8Array; readonly validUntil: number };
 }
 
@@ -49,19 +50,24 @@ export class RequestAuthenticator {
     };
     const unsignedQuery = strip(query, inQuery);
     const unsignedBody = strip(body, inBody);
-    const payload = unsignedQuery + unsignedBody;
-    if (!/^[0-9a-fA-F]{64}$/.test(signature) || !signatureMatches(key.secretKey, payload, signature)) {
-      throw errors.badSignature();
-    }
-    const params = new Params(unsignedQuery, unsignedBody);
+    return this.check(key, unsignedQuery + unsignedBody, signature, new Params(unsignedQuery, unsignedBody));
+  }
+
+  /**
+   * The rest of the rules, once the key, the signed payload and the parameters (without the
+   * signature) are known: the signature, then the timestamp and recvWindow (read from `params`).
+   */
+  check(key: ApiKey, payload: string, signature: string, params: Params): SignedRequest {
+    const verified = verifiedSignature(key, payload, signature) ?? errors.badSignature().throwSelf();
+    return { key, params, once: { signature: verified, validUntil: this.timely(params) } };
+  }
+
+  /** Checks `timestamp` against the clock and `recvWindow`; the end of the request's window. */
+  timely(params: Params): number {
     const timestamp = params.requiredInt("timestamp");
     const recvWindow = params.optionalInt("recvWindow", 1, MAX_RECV_WINDOW) ?? DEFAULT_RECV_WINDOW;
     const now = this.clock();
     if (timestamp > now + 1000 || now - timestamp > recvWindow) throw errors.timestamp();
-    return {
-      key,
-      params,
-      once: { signature: Buffer.from(signature, "hex"), validUntil: timestamp + recvWindow },
-    };
+    return timestamp + recvWindow;
   }
 }

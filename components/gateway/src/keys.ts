@@ -1,18 +1,54 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+  verify,
+} from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
+import { BourseError } from "../../domain/src/errors.ts";
 import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 
 /**
- * API keys (Binance style: a public key sent in X-MBX-APIKEY, a secret that signs requests with
- * HMAC-SHA256). Kept in one JSON file, rewritten atomically on each change (keys change rarely),
+ * API keys (Binance style: a public key sent in X-MBX-APIKEY, and what signs requests: a secret
+ * shared with us for HMAC-SHA256, or an Ed25519 key pair whose public half (PEM) the operator
+ * registered). Kept in one JSON file, rewritten atomically on each change (keys change rarely),
  * readable by the owner only.
  */
-export interface ApiKey {
+export type ApiKey = HmacKey | Ed25519Key;
+
+interface KeyCommon {
   readonly apiKey: string;
-  readonly secretKey: string;
   readonly userId: number;
   readonly label: string;
+}
+
+export interface HmacKey extends KeyCommon {
+  /** Absent in files written before key types existed: those keys are all HMAC. */
+  readonly type?: "HMAC";
+  readonly secretKey: string;
+}
+
+export interface Ed25519Key extends KeyCommon {
+  readonly type: "ED25519";
+  /** SPKI PEM of the user's Ed25519 public key. */
+  readonly publicKey: string;
+}
+
+/** An Ed25519 public key in PEM, checked: anything else (another algorithm, garbage) is refused. */
+export function ed25519PublicKey(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: "pem" });
+  } catch {
+    throw new BourseError("INVALID_ARGUMENT", "publicKey is not a PEM public key");
+  }
+  if (key.asymmetricKeyType !== "ed25519")
+    throw new BourseError("INVALID_ARGUMENT", "publicKey is not an Ed25519 key");
+  return key;
 }
 
 /** What authentication needs: the key record by its public half. */
@@ -63,13 +99,20 @@ export class ApiKeyStore implements ApiKeyLookup {
     return [...this.byKey.values()];
   }
 
-  async create(userId: number, label: string): Promise<ApiKey> {
-    const key: ApiKey = {
-      apiKey: randomBytes(32).toString("hex"),
-      secretKey: randomBytes(32).toString("hex"),
-      userId,
-      label,
-    };
+  /** A new HMAC key: its secret is made here and handed out once. */
+  create(userId: number, label: string): Promise<HmacKey> {
+    const secretKey = randomBytes(32).toString("hex");
+    return this.add({ apiKey: newApiKey(), type: "HMAC", secretKey, userId, label });
+  }
+
+  /** A new Ed25519 key: the user keeps the private half; we keep the public one (PEM). */
+  registerEd25519(userId: number, label: string, publicKeyPem: string): Promise<Ed25519Key> {
+    // Stored as re-exported: one canonical spelling of the key.
+    const publicKey = ed25519PublicKey(publicKeyPem).export({ type: "spki", format: "pem" }) as string;
+    return this.add({ apiKey: newApiKey(), type: "ED25519", publicKey, userId, label });
+  }
+
+  private async add<K extends ApiKey>(key: K): Promise<K> {
     this.byKey.set(key.apiKey, key);
     const written = this.writing.then(() => this.persist());
     this.writing = written.catch(() => {});
@@ -98,12 +141,40 @@ export class ApiKeyStore implements ApiKeyLookup {
   }
 }
 
+function newApiKey(): string {
+  return randomBytes(32).toString("hex");
+}
+
 export function sign(secretKey: string, payload: string): string {
   return createHmac("sha256", secretKey).update(payload).digest("hex");
 }
 
-export function signatureMatches(secretKey: string, payload: string, signature: string): boolean {
-  const expected = Buffer.from(sign(secretKey, payload), "hex");
+/**
+ * The signature's bytes if `signature` signs `payload` with `key` (HMAC: 64 hex digits; Ed25519:
+ * base64 of 64 bytes), else undefined. These bytes name the request for replay protection: an
+ * HMAC's 32 bytes as they are, an Ed25519 signature's 64 by their SHA-256 (UBSCore keeps 32).
+ */
+export function verifiedSignature(key: ApiKey, payload: string, signature: string): Uint8Array | undefined {
+  if (key.type === "ED25519") {
+    if (!/^[A-Za-z0-9+/]{86}==$/.test(signature)) return undefined;
+    const given = Buffer.from(signature, "base64");
+    const ok = verify(null, Buffer.from(payload), publicKeyObject(key.publicKey), given);
+    return ok ? createHash("sha256").update(given).digest() : undefined;
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(signature)) return undefined;
+  const expected = Buffer.from(sign(key.secretKey, payload), "hex");
   const given = Buffer.from(signature, "hex");
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return timingSafeEqual(given, expected) ? given : undefined;
+}
+
+/** Parsed public keys, by their PEM: parsing costs more than verifying. */
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyObject(pem: string): KeyObject {
+  let key = publicKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    publicKeys.set(pem, key);
+  }
+  return key;
 }

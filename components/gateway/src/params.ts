@@ -11,10 +11,10 @@ export class Params {
   private readonly values = new Map<string, string>();
   private readonly read = new Set<string>();
 
-  constructor(...sources: string[]) {
+  constructor(...sources: (string | Iterable<[string, string]>)[]) {
     for (const source of sources) {
       if (!source) continue;
-      for (const [key, value] of formPairs(source)) {
+      for (const [key, value] of typeof source === "string" ? formPairs(source) : source) {
         if (this.values.has(key)) throw errors.duplicateParam(key);
         this.values.set(key, value);
       }

@@ -1,3 +1,5 @@
+import { ApiError } from "./errors.ts";
+
 /**
  * Binance-style limits, in fixed windows: request weight per client address per minute, and new
  * orders per user per ten seconds and per day. A request over a limit is refused (429 with
@@ -166,6 +168,32 @@ export class RateLimiter {
       { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: this.limits.ordersPerDay },
     ];
   }
+}
+
+/** Binance's error for a request the weight limit refused (418 if banned, else 429), or undefined. */
+export function weightRefusal(
+  verdict: Verdict,
+  limits: RateLimits,
+  ip: string,
+  now: number,
+): ApiError | undefined {
+  const retryAfter = { "Retry-After": String(verdict.retryAfter) };
+  if (verdict.banned) {
+    const until = new Date(now + verdict.retryAfter * 1000).toISOString();
+    return new ApiError(
+      418,
+      -1003,
+      `Way too many requests; IP(${ip}) banned until ${until}. Please use the websocket for live updates to avoid bans.`,
+      retryAfter,
+    );
+  }
+  if (verdict.allowed) return undefined;
+  return new ApiError(
+    429,
+    -1003,
+    `Too many requests; current limit is ${limits.weightPerMinute} request weight per minute. Please use the websocket for live updates to avoid polling the API.`,
+    retryAfter,
+  );
 }
 
 /** Request weights, after Binance's: cheap calls 1-4, heavy ones 20+, depth by its limit. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import { formatUnits } from "../../domain/src/decimal.ts";
 import type { Market } from "../../domain/src/market.ts";
@@ -11,11 +11,11 @@ import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import { ListenKeyOp, type OrderRecord, type UbsCommand } from "../../ubscore/src/types.ts";
 import { aggregateTrades } from "./agg-trades.ts";
-import type { RequestAuthenticator } from "./auth.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { aggTradeView, commissionView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
-import { Params } from "./params.ts";
+import type { operationRoutes } from "./operations.ts";
+import type { Params } from "./params.ts";
 import {
   isStreamRequestError,
   MAX_REQUEST_BYTES,
@@ -77,6 +77,8 @@ export class StreamHub {
   /** Open connections and their streams per client address, connections per user. */
   private readonly perIp = new Map<string, { connections: number; streams: number }>();
   private readonly perUser = new Map<number, number>();
+  /** WebSocket API user data subscriptions (ws-api.ts): per user, where each delivers. */
+  private readonly userSinks = new Map<number, Set<(data: unknown) => void>>();
   /** Per market: the u of the last depth diff published. */
   private readonly lastU = new Map<number, number>();
   private readonly sweeper: NodeJS.Timeout;
@@ -170,10 +172,29 @@ export class StreamHub {
     for (const s of this.subscribers.get(key) ?? []) s.socket.close(LISTEN_KEY_GONE, reason);
   }
 
+  /**
+   * Delivers `userId`'s user data events to `sink` (a WebSocket API subscription), within the
+   * same per-user cap as listen-key streams; the returned function ends it.
+   */
+  subscribeUser(userId: number, sink: (data: unknown) => void): () => void {
+    const sinks = this.userSinks.get(userId) ?? new Set();
+    if ((this.perUser.get(userId) ?? 0) + sinks.size >= this.limits.maxConnectionsPerUser)
+      throw overLimit(`at most ${this.limits.maxConnectionsPerUser} user data connections per user`);
+    this.userSinks.set(userId, sinks.add(sink));
+    return () => {
+      sinks.delete(sink);
+      if (sinks.size === 0 && this.userSinks.get(userId) === sinks) this.userSinks.delete(userId);
+    };
+  }
+
   // ---- subscriptions ----
 
-  /** A new connection from `ip`, within the per-address cap; it listens to nothing yet. */
-  connect(socket: WebSocket, ip: string, combined: boolean): Subscriber {
+  /**
+   * A new connection from `ip`, within the per-address cap; it listens to nothing yet. Its
+   * incoming messages are capped per second, unless `weighed` (the WebSocket API's requests are
+   * limited by their weight instead, as Binance limits them).
+   */
+  connect(socket: WebSocket, ip: string, combined: boolean, weighed = false): Subscriber {
     const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
     if (fromIp.connections >= this.limits.maxConnectionsPerIp)
       throw overLimit(`at most ${this.limits.maxConnectionsPerIp} connections per address`);
@@ -185,7 +206,7 @@ export class StreamHub {
       if (now.connections === 1) this.perIp.delete(ip);
       else this.perIp.set(ip, { ...now, connections: now.connections - 1 });
     });
-    this.limitIncoming(sub);
+    if (!weighed) this.limitIncoming(sub);
     return sub;
   }
 
@@ -315,6 +336,7 @@ export class StreamHub {
   }
 
   private userListening(userId: number): boolean {
+    if (this.userSinks.has(userId)) return true;
     for (const key of this.listenKeys.keysOf(userId)) if (this.subscribed(key)) return true;
     return false;
   }
@@ -565,6 +587,10 @@ export class StreamHub {
       data ??= message();
       this.publish(key, data);
     }
+    for (const sink of this.userSinks.get(userId) ?? []) {
+      data ??= message();
+      sink(data);
+    }
   }
 }
 
@@ -585,7 +611,7 @@ function overLimit(what: string): ApiError {
  * Closes with 1008 and why; a socket whose peer does not complete the close (it is not reading)
  * is destroyed a second later, releasing what was queued for it.
  */
-function drop(socket: WebSocket, reason: string): void {
+export function drop(socket: WebSocket, reason: string): void {
   if (socket.readyState !== socket.OPEN) return;
   socket.close(POLICY, reason);
   setTimeout(() => socket.terminate(), 1_000).unref();
@@ -677,7 +703,11 @@ function klineStreamView(market: Market, k: Candle, interval: KlineInterval, now
 }
 
 /** Registers the WebSocket routes and the listen-key endpoints on the trading API. */
-export function installStreams(app: FastifyInstance, hub: StreamHub, auth: RequestAuthenticator): void {
+export function installStreams(
+  app: FastifyInstance,
+  hub: StreamHub,
+  api: ReturnType<typeof operationRoutes>,
+): void {
   app.addHook("onClose", (_app, done) => {
     hub.close();
     done();
@@ -708,26 +738,24 @@ export function installStreams(app: FastifyInstance, hub: StreamHub, auth: Reque
       open(socket, req.ip, req.query.streams ?? "", true),
     );
   });
-  // In the query string or a form body: Binance takes either (python-binance sends a body).
-  const listenKey = ({ url, body }: FastifyRequest) => {
-    const params = new Params(
-      url.includes("?") ? url.slice(url.indexOf("?") + 1) : "",
-      typeof body === "string" ? body : "",
-    );
+  // USER_STREAM endpoints: the key named, not signed.
+  const listenKey = (params: Params) => {
     const key = params.required("listenKey");
     params.done();
     return key;
   };
-  const userOf = (header: string | string[] | undefined) => auth.apiKey(header).userId;
-  app.post("/api/v3/userDataStream", async (req) => ({
-    listenKey: await hub.createListenKey(userOf(req.headers["x-mbx-apikey"])),
-  }));
-  app.put("/api/v3/userDataStream", async (req) => {
-    await hub.keepAlive(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
+  api.post("/api/v3/userDataStream", {}, async (call) => {
+    const { key } = call.keyed();
+    return { listenKey: await hub.createListenKey(key.userId) };
+  });
+  api.put("/api/v3/userDataStream", {}, async (call) => {
+    const { key, params } = call.keyed();
+    await hub.keepAlive(key.userId, listenKey(params));
     return {};
   });
-  app.delete("/api/v3/userDataStream", async (req) => {
-    await hub.closeListenKey(userOf(req.headers["x-mbx-apikey"]), listenKey(req));
+  api.delete("/api/v3/userDataStream", {}, async (call) => {
+    const { key, params } = call.keyed();
+    await hub.closeListenKey(key.userId, listenKey(params));
     return {};
   });
 }

@@ -49,10 +49,18 @@ import type { FundingPort } from "./funding.ts";
 import type { ApiKeyLookup } from "./keys.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, MarketStatistics, windowSizeMs } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
-import { Params, selectMarkets } from "./params.ts";
-import { type RateLimiter as Limiter, RateLimiter, type RateLimits, requestWeight } from "./rate-limit.ts";
+import { type Handler, operationRoutes, orderCountHeaders } from "./operations.ts";
+import { type Params, selectMarkets } from "./params.ts";
+import {
+  type RateLimiter as Limiter,
+  RateLimiter,
+  type RateLimits,
+  requestWeight,
+  weightRefusal,
+} from "./rate-limit.ts";
 import { installRequestMetrics } from "./request-metrics.ts";
 import { installStreams, klineRestView, StreamHub, type StreamLimits } from "./streams.ts";
+import { installWsApi } from "./ws-api.ts";
 
 export interface TradingApiOptions {
   readonly rateLimits: RateLimits;
@@ -120,10 +128,19 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   const submit = submitter(options.backendTimeoutMs ?? 10_000);
   const stats = new MarketStatistics((id) => service.core.candlesOf(id));
   const hub = new StreamHub(service, stats, clock, options.websocket);
-  app.register(async (api) =>
-    tradingRoutes(api, service, options.history, auth, clock, limiter, submit, hub),
-  );
-  app.register(async (api) => fundingRoutes(api, service, options.funding, auth, clock, submit));
+  const operations = new Map<string, Handler>();
+  app.register(async (api) => {
+    tradingRoutes(api, service, options.history, auth, clock, limiter, submit, hub, operations);
+    fundingRoutes(api, service, options.funding, auth, clock, submit, operations);
+    installWsApi(api, {
+      operations,
+      hub,
+      auth,
+      limiter,
+      clock,
+      submit: (cmd) => submit(() => service.submit(cmd)),
+    });
+  });
   return app;
 }
 
@@ -136,38 +153,38 @@ function tradingRoutes(
   limiter: Limiter,
   submit: Submitter,
   hub: StreamHub,
+  operations: Map<string, Handler>,
 ): void {
   const core = service.core;
   const stats = hub.stats;
-  installStreams(app, hub, auth);
+  const api = operationRoutes(app, auth, operations);
+  installStreams(app, hub, api);
 
   const market = (params: Params): Market => {
     const symbol = params.required("symbol");
     return core.exchange.market(symbol) ?? invalidSymbol();
   };
-  const signed = (req: FastifyRequest) => verifySigned(auth, req);
-  const publicParams = (req: FastifyRequest) => new Params(rawQuery(req));
   const selected = (params: Params) => selectMarkets(params, core.exchange);
 
-  app.get("/api/v3/ping", { schema: publicDoc("Test connectivity") }, async () => ({}));
-  app.get("/api/v3/time", { schema: publicDoc("Server time") }, async () => ({ serverTime: clock() }));
+  api.get("/api/v3/ping", { schema: publicDoc("Test connectivity") }, async () => ({}));
+  api.get("/api/v3/time", { schema: publicDoc("Server time") }, async () => ({ serverTime: clock() }));
 
-  app.get(
+  api.get(
     "/api/v3/exchangeInfo",
     { schema: publicDoc("Markets, assets and filters", { symbol: d.symbol, symbols: d.symbols }) },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const { markets } = selected(params);
       params.done();
       return exchangeInfoView(markets, (m) => core.isHalted(m.id), clock(), limiter.describe());
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/depth",
     { schema: publicDoc("Order book with lastUpdateId", { symbol: d.symbol, limit: d.limit }, ["symbol"]) },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const m = marketOf(params);
       const limit = params.optionalInt("limit", 1, 5000) ?? 100;
       params.done();
@@ -180,11 +197,11 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/trades",
     { schema: publicDoc("Recent trades", { symbol: d.symbol, limit: d.limit }, ["symbol"]) },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const m = marketOf(params);
       const limit = params.optionalInt("limit", 1, 1000) ?? 500;
       params.done();
@@ -195,7 +212,7 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/aggTrades",
     {
       schema: publicDoc(
@@ -204,8 +221,8 @@ function tradingRoutes(
         ["symbol"],
       ),
     },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const m = marketOf(params);
       const query = {
         fromId: params.optionalInt("fromId"),
@@ -220,7 +237,7 @@ function tradingRoutes(
 
   // uiKlines: Binance's candles "for presentation"; ours are the same candles.
   for (const path of ["/api/v3/klines", "/api/v3/uiKlines"])
-    app.get(
+    api.get(
       path,
       {
         schema: publicDoc(
@@ -235,8 +252,8 @@ function tradingRoutes(
           ["symbol", "interval"],
         ),
       },
-      async (req) => {
-        const params = publicParams(req);
+      async (call) => {
+        const params = call.params();
         const m = marketOf(params);
         const interval = params.oneOf("interval", Object.keys(KLINE_INTERVALS) as KlineInterval[], () =>
           errors.invalidValue("interval"),
@@ -252,7 +269,7 @@ function tradingRoutes(
       },
     );
 
-  app.get(
+  api.get(
     "/api/v3/ticker/24hr",
     {
       schema: publicDoc("Rolling 24-hour statistics", {
@@ -261,8 +278,8 @@ function tradingRoutes(
         type: { type: "string", description: "FULL (default) or MINI" },
       }),
     },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const { markets, single } = selected(params);
       const full = tickerType(params);
       params.done();
@@ -287,7 +304,7 @@ function tradingRoutes(
   // These take no "every market": one of symbol and symbols is required.
   const namedMarkets = (params: Params) => selectMarkets(params, core.exchange, true);
 
-  app.get(
+  api.get(
     "/api/v3/ticker",
     {
       schema: publicDoc("Rolling-window statistics (windowSize 1m-59m, 1h-23h, 1d-7d; default 1d)", {
@@ -297,8 +314,8 @@ function tradingRoutes(
         type: { type: "string", description: "FULL (default) or MINI" },
       }),
     },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const { markets, single } = namedMarkets(params);
       const windowMs =
         windowSizeMs(params.optional("windowSize") ?? "1d") ?? errors.invalidValue("windowSize").throwSelf();
@@ -312,7 +329,7 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/ticker/tradingDay",
     {
       schema: publicDoc("Statistics of the current trading day (UTC)", {
@@ -322,8 +339,8 @@ function tradingRoutes(
         type: { type: "string", description: "FULL (default) or MINI" },
       }),
     },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const { markets, single } = namedMarkets(params);
       const timeZone = params.optional("timeZone");
       if (timeZone !== undefined && !/^[+-]?0{1,2}(:00)?$/.test(timeZone))
@@ -339,11 +356,11 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/avgPrice",
     { schema: publicDoc("Average price of the last 5 minutes' trades", { symbol: d.symbol }, ["symbol"]) },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const m = marketOf(params);
       params.done();
       const window = stats.rolling(m.id, clock(), AVG_PRICE_MINUTES * 60_000);
@@ -355,11 +372,11 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/ticker/price",
     { schema: publicDoc("Last price", { symbol: d.symbol, symbols: d.symbols }) },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const { markets, single } = selected(params);
       params.done();
       const views = markets.map((m) => ({
@@ -370,11 +387,11 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/ticker/bookTicker",
     { schema: publicDoc("Best bid and ask", { symbol: d.symbol, symbols: d.symbols }) },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const { markets, single } = selected(params);
       params.done();
       const views = markets.map((m) => {
@@ -391,38 +408,34 @@ function tradingRoutes(
     },
   );
 
-  app.post(
+  api.post(
     "/api/v3/order",
     { schema: signedDoc("Place an order", orderParams, ["symbol", "side", "type"], true) },
-    async (req, reply) => {
-      const { key, params, once } = signed(req);
+    async (call) => {
+      const { key, params, once } = call.signed();
       const orders = limiter.newOrder(key.userId);
-      const counts = {
-        "X-MBX-ORDER-COUNT-10S": String(orders.count10s),
-        ...(orders.refusedBy === "10S" ? {} : { "X-MBX-ORDER-COUNT-1D": String(orders.count1d) }),
-      };
+      call.orders(orders);
       if (!orders.allowed) {
         const [limit, per] =
           orders.refusedBy === "10S"
             ? [limiter.limits.ordersPer10s, "TEN_SECONDS"]
             : [limiter.limits.ordersPerDay, "DAY"];
         throw new ApiError(429, -1015, `Too many new orders; current limit is ${limit} orders per ${per}.`, {
-          ...counts,
+          ...orderCountHeaders(orders),
           "Retry-After": String(orders.retryAfter),
         });
       }
-      void reply.headers(counts);
       const { market: m, order: place, respType } = readNewOrder(params, core.exchange, key.userId, clock());
       params.done();
       const { order } = await submit(() => service.submit({ ...place, ...once }));
       // The request's log line names the order it made (a no-op unless request logs are on).
-      req.log.info({ orderId: order!.orderId, status: order!.status }, "order placed");
+      call.log.info({ orderId: order!.orderId, status: order!.status }, "order placed");
       if (order!.status === "REJECTED") throw errors.wouldTake();
       return newOrderView(m, order!, respType);
     },
   );
 
-  app.post(
+  api.post(
     "/api/v3/order/test",
     {
       schema: signedDoc(
@@ -435,8 +448,8 @@ function tradingRoutes(
         true,
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const { market: m, order } = readNewOrder(params, core.exchange, key.userId, clock());
       const rates = params.oneOf(
         "computeCommissionRates",
@@ -461,13 +474,13 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/order",
     {
       schema: signedDoc("Query an order", orderRefParams, ["symbol"]),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const m = market(params);
       const order = await queryOrder(params, key.userId, m);
       params.done();
@@ -475,13 +488,13 @@ function tradingRoutes(
     },
   );
 
-  app.delete(
+  api.delete(
     "/api/v3/order",
     {
       schema: signedDoc("Cancel an order", orderRefParams, ["symbol"]),
     },
-    async (req) => {
-      const { key, params, once } = signed(req);
+    async (call) => {
+      const { key, params, once } = call.signed();
       const m = market(params);
       const { orderId, clientOrderId } = orderRef(params);
       params.optional("newClientOrderId");
@@ -503,7 +516,7 @@ function tradingRoutes(
     },
   );
 
-  app.post(
+  api.post(
     "/api/v3/order/cancelReplace",
     {
       schema: signedDoc(
@@ -522,8 +535,8 @@ function tradingRoutes(
         true,
       ),
     },
-    async (req) => {
-      const { key, params, once } = signed(req);
+    async (call) => {
+      const { key, params, once } = call.signed();
       const mode = params.oneOf("cancelReplaceMode", ["STOP_ON_FAILURE", "ALLOW_FAILURE"] as const, () =>
         errors.invalidValue("cancelReplaceMode"),
       );
@@ -587,11 +600,11 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/openOrders",
     { schema: signedDoc("Open orders", { symbol: d.symbol }, []) },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const symbol = params.optional("symbol");
       params.done();
       const m = symbol === undefined ? undefined : (core.exchange.market(symbol) ?? invalidSymbol());
@@ -601,11 +614,11 @@ function tradingRoutes(
     },
   );
 
-  app.delete(
+  api.delete(
     "/api/v3/openOrders",
     { schema: signedDoc("Cancel all open orders on a market", { symbol: d.symbol }, ["symbol"]) },
-    async (req) => {
-      const { key, params, once } = signed(req);
+    async (call) => {
+      const { key, params, once } = call.signed();
       const m = market(params);
       params.done();
       const { orders } = await submit(
@@ -617,7 +630,7 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/allOrders",
     {
       schema: signedDoc(
@@ -632,8 +645,8 @@ function tradingRoutes(
         ["symbol"],
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const m = market(params);
       const fromId = params.optionalInt("orderId", 1);
       const limit = params.optionalInt("limit", 1, 1000) ?? 500;
@@ -653,17 +666,17 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/rateLimit/order",
     { schema: signedDoc("The order limits and what this account has used of them", {}, []) },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       params.done();
       return limiter.orderUsage(key.userId);
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/historicalTrades",
     {
       schema: publicDoc(
@@ -672,8 +685,8 @@ function tradingRoutes(
         ["symbol"],
       ),
     },
-    async (req) => {
-      const params = publicParams(req);
+    async (call) => {
+      const params = call.params();
       const m = marketOf(params);
       const fromId = params.optionalInt("fromId");
       const limit = params.optionalInt("limit", 1, 1000) ?? 500;
@@ -687,11 +700,11 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/account/commission",
     { schema: signedDoc("The commission rates of one market", { symbol: d.symbol }, ["symbol"]) },
-    async (req) => {
-      const { params } = signed(req);
+    async (call) => {
+      const { params } = call.signed();
       const m = marketOf(params);
       params.done();
       const none = feeRate(0n);
@@ -710,7 +723,7 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/account",
     {
       schema: signedDoc(
@@ -719,8 +732,8 @@ function tradingRoutes(
         [],
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       params.optional("omitZeroBalances");
       params.done();
       const balances = core.balancesOf(key.userId);
@@ -754,7 +767,7 @@ function tradingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/api/v3/myTrades",
     {
       schema: signedDoc(
@@ -770,8 +783,8 @@ function tradingRoutes(
         ["symbol"],
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const m = market(params);
       const limit = params.optionalInt("limit", 1, 1000) ?? 500;
       const orderId = params.optionalInt("orderId", 1);
@@ -858,27 +871,9 @@ function installRateLimit(app: FastifyInstance, limiter: Limiter, clock: () => n
       req.ip,
       requestWeight(req.method, path, q < 0 ? "" : req.url.slice(q + 1)),
     );
-    if (verdict.banned) {
-      const until = new Date(clock() + verdict.retryAfter * 1000).toISOString();
-      return done(
-        new ApiError(
-          418,
-          -1003,
-          `Way too many requests; IP(${req.ip}) banned until ${until}. Please use the websocket for live updates to avoid bans.`,
-          { "Retry-After": String(verdict.retryAfter) },
-        ),
-      );
-    }
-    void reply.header("X-MBX-USED-WEIGHT-1M", String(verdict.used));
-    if (verdict.allowed) return done();
-    done(
-      new ApiError(
-        429,
-        -1003,
-        `Too many requests; current limit is ${limiter.limits.weightPerMinute} request weight per minute. Please use the websocket for live updates to avoid polling the API.`,
-        { "Retry-After": String(verdict.retryAfter) },
-      ),
-    );
+    const refused = weightRefusal(verdict, limiter.limits, req.ip, clock());
+    if (!verdict.banned) void reply.header("X-MBX-USED-WEIGHT-1M", String(verdict.used));
+    done(refused);
   });
 }
 
@@ -1034,17 +1029,6 @@ export function submitter(timeoutMs: number): Submitter {
   };
 }
 
-/** A SIGNED request: parameters from the query string and the form body. */
-function verifySigned(auth: RequestAuthenticator, req: FastifyRequest) {
-  const body = typeof req.body === "string" ? req.body : "";
-  return auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body);
-}
-
-function rawQuery(req: FastifyRequest): string {
-  const i = req.url.indexOf("?");
-  return i < 0 ? "" : req.url.slice(i + 1);
-}
-
 interface ValidationFailure extends Error {
   readonly validation: { instancePath: string; message?: string; params: Record<string, unknown> }[];
   readonly validationContext?: string;
@@ -1099,9 +1083,10 @@ function fundingRoutes(
   auth: RequestAuthenticator,
   clock: () => number,
   submit: Submitter,
+  operations: Map<string, Handler>,
 ): void {
   const core = service.core;
-  const signed = (req: FastifyRequest) => verifySigned(auth, req);
+  const api = operationRoutes(app, auth, operations);
   const TYPES = ["MAIN_FUNDING", "FUNDING_MAIN"] as const;
   const typeParam = {
     type: "string",
@@ -1109,7 +1094,7 @@ function fundingRoutes(
     description: "MAIN_FUNDING (Spot -> Funding) or FUNDING_MAIN",
   } as const;
 
-  app.post(
+  api.post(
     "/sapi/v1/asset/transfer",
     {
       schema: signedDoc(
@@ -1124,8 +1109,8 @@ function fundingRoutes(
         true,
       ),
     },
-    async (req) => {
-      const { key, params, once } = signed(req);
+    async (call) => {
+      const { key, params, once } = call.signed();
       const type = params.oneOf("type", TYPES, () => errors.invalidValue("type"));
       const symbol = params.required("asset");
       const asset = core.exchange.asset(symbol) ?? errors.invalidValue("asset").throwSelf();
@@ -1155,7 +1140,7 @@ function fundingRoutes(
     },
   );
 
-  app.get(
+  api.get(
     "/sapi/v1/asset/transfer",
     {
       schema: signedDoc(
@@ -1170,8 +1155,8 @@ function fundingRoutes(
         ["type"],
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const type = params.oneOf("type", TYPES, () => errors.invalidValue("type"));
       const startTime = params.optionalInt("startTime") ?? 0;
       const endTime = params.optionalInt("endTime") ?? Number.MAX_SAFE_INTEGER;
@@ -1199,16 +1184,16 @@ function fundingRoutes(
   );
 
   // No maintenance mode: a halted market is shown as such in exchangeInfo, not here.
-  app.get("/sapi/v1/system/status", { schema: publicDoc("System status (0: normal)") }, async () => ({
+  api.get("/sapi/v1/system/status", { schema: publicDoc("System status (0: normal)") }, async () => ({
     status: 0,
     msg: "normal",
   }));
 
-  app.get(
+  api.get(
     "/sapi/v1/asset/tradeFee",
     { schema: signedDoc("Maker and taker commission rates per market", { symbol: d.symbol }, []) },
-    async (req) => {
-      const { params } = signed(req);
+    async (call) => {
+      const { params } = call.signed();
       const symbol = params.optional("symbol");
       params.done();
       const markets = symbol ? [core.exchange.market(symbol) ?? invalidSymbol()] : core.exchange.markets;
@@ -1220,7 +1205,7 @@ function fundingRoutes(
     },
   );
 
-  app.post(
+  api.post(
     "/sapi/v3/asset/getUserAsset",
     {
       schema: signedDoc(
@@ -1233,8 +1218,8 @@ function fundingRoutes(
         true,
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const only = params.optional("asset");
       params.optional("needBtcValuation");
       params.done();
@@ -1255,7 +1240,7 @@ function fundingRoutes(
     },
   );
 
-  app.post(
+  api.post(
     "/sapi/v1/asset/get-funding-asset",
     {
       schema: signedDoc(
@@ -1265,8 +1250,8 @@ function fundingRoutes(
         true,
       ),
     },
-    async (req) => {
-      const { key, params } = signed(req);
+    async (call) => {
+      const { key, params } = call.signed();
       const only = params.optional("asset");
       params.done();
       const balances = await funding.balances(key.userId);

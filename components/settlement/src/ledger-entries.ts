@@ -234,6 +234,7 @@ export function entriesFor(
     case "halt":
     case "resume":
     case "listenKey":
+    case "takeSignature":
       return none;
     default:
       return assertNever(cmd);

@@ -128,6 +128,7 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["maxPerUser", "u53"],
     ],
   ],
+  ["takeSignature", [["userId", "u53"], ["time", "u53"], ...SIGNED_ONCE]],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;

@@ -270,6 +270,11 @@ export class UbsCore {
         return this.applyOutcome(cmd.marketId, cmd.seq, cmd.events);
       case "listenKey":
         return this.applyListenKey(cmd);
+      case "takeSignature":
+        if (!this.users.has(cmd.userId)) fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
+        if (cmd.signature === undefined) fail("INVALID_ARGUMENT", "takeSignature carries a signature");
+        this.useSignature(cmd, cmd.time);
+        return { events: NO_EVENTS };
     }
   }
 

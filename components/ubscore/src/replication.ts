@@ -62,12 +62,18 @@ const json = (value: unknown) => utf8.encode(stringifyExact(value));
 const unjson = <T>(bytes: Uint8Array) => parseExact<T>(fromUtf8.decode(bytes));
 
 /**
- * What a replica (a gateway) may submit: the commands a trading client can ask for (orders and
- * user data streams' listen keys). Users, deposits, withdrawals, halts and transfers' ledger
+ * What a replica (a gateway) may submit: the commands a trading client can ask for (orders, user
+ * data streams' listen keys, and taking a WebSocket API logon's signature). Users, deposits, withdrawals, halts and transfers' ledger
  * steps come from the operator API and the transfer saga inside UBSCore's own process, and
  * outcomes only from the matching link.
  */
-const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>(["place", "cancel", "cancelAll", "listenKey"]);
+const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([
+  "place",
+  "cancel",
+  "cancelAll",
+  "listenKey",
+  "takeSignature",
+]);
 
 /**
  * The primary's side: serves every channel from a replica. `events()` are the side-state

@@ -59,6 +59,11 @@ export type UbsCommand =
       readonly time: number;
     } & SignedOnce)
   | { readonly kind: "halt" | "resume"; readonly symbol: string }
+  /**
+   * A signed request that changes no state UBSCore keeps but must still be taken once (a
+   * WebSocket API session's logon): it takes the request's signature and does nothing else.
+   */
+  | ({ readonly kind: "takeSignature"; readonly userId: number; readonly time: number } & SignedOnce)
   | ListenKeyCommand
   | MatchedOutcome;
 

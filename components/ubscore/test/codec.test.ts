@@ -73,6 +73,7 @@ const command: fc.Arbitrary<UbsCommand> = fc.oneof(
     ),
   ),
   withOnce(fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id })),
+  withOnce(fc.record({ kind: fc.constant("takeSignature" as const), userId: id, time: id })),
   fc.record({ kind: fc.constantFrom("halt" as const, "resume" as const), symbol: text }),
   fc.record({ kind: fc.constant("matched" as const), marketId: id, seq: id, events: fc.uint8Array() }),
   fc.record({
