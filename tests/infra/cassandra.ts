@@ -92,6 +92,10 @@ rpc_address: 127.0.0.1
 storage_port: ${storagePort}
 native_transport_port: ${nativePort}
 start_native_transport: true
+# Two cores shared by every suite can stall a batch fsync for seconds: the server's own 2 s write
+# timeout then fails a write the test never meant to fail (the client still sees real errors).
+write_request_timeout: 20000ms
+read_request_timeout: 20000ms
 `,
   );
   const logback = join(dir, "logback.xml");
