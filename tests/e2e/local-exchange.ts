@@ -76,7 +76,7 @@ export class LocalExchange {
     readonly keyspace: string,
     readonly kafka?: KafkaServer,
   ) {
-    this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, ADMIN_TOKEN);
+    this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, env.BOURSE_ADMIN_TOKEN!);
   }
 
   /**
@@ -93,6 +93,10 @@ export class LocalExchange {
     dataDir?: string;
     /** The config's `ledger` (the embedded one, held by settlement, when not given). */
     ledger?: { kind: "tigerbeetle"; clusterId: string; addresses: string[] };
+    /** More of the config file's sections (e.g. `gateway`'s limits), as every process reads them. */
+    config?: Record<string, unknown>;
+    /** The operator API's token (a fixed one of this suite's when not given). */
+    adminToken?: string;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const config = join(dir, "bourse.json");
@@ -127,14 +131,17 @@ export class LocalExchange {
       stream: randomInt(1_000, 0x3fff_ffff),
     };
     const ledger = options.ledger && { ledger: options.ledger };
-    await writeFile(config, JSON.stringify({ store, eventLog, settlement, matching, ...ledger }));
+    await writeFile(
+      config,
+      JSON.stringify({ ...options.config, store, eventLog, settlement, matching, ...ledger }),
+    );
     const env = {
       ...process.env,
       BOURSE_CONFIG: config,
       BOURSE_DATA_DIR: options.dataDir ?? join(dir, "data"),
       BOURSE_DEMO: "false",
       BOURSE_ADMIN_PORT: String(admin),
-      BOURSE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BOURSE_ADMIN_TOKEN: options.adminToken ?? ADMIN_TOKEN,
       BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,
       BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${transport}`,
       // A stream of its own: two exchanges may share one media driver.
