@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { BourseError } from "../../domain/src/errors.ts";
@@ -16,7 +17,9 @@ import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
+import { kubeLeaseStore } from "./kube-lease.ts";
 import { linkTransport } from "./links.ts";
+import { WriterLease } from "./writer-lease.ts";
 
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
@@ -45,10 +48,13 @@ export async function startUbsCoreProcess(
   log: boolean | NodeJS.WritableStream = true,
   { demoUsers = false }: { demoUsers?: boolean } = {},
 ): Promise<UbsCoreProcess> {
+  // Fenced (on Kubernetes) before anything in the data directory is opened.
+  const lease = config.ubscore.lease && (await acquireWriterLease(config.ubscore.lease));
   const hotPath = await openHotPath(config);
   const node = await startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath).catch(
     async (e: Error) => {
       await hotPath.close();
+      await lease?.release();
       throw e;
     },
   );
@@ -75,13 +81,29 @@ export async function startUbsCoreProcess(
   return {
     node,
     address: server.address,
-    lost: hotPath.lost,
+    lost: lease ? Promise.race([hotPath.lost, lease.lost]) : hotPath.lost,
     async close() {
       await server.close();
       await hotPath.close();
       await node.close();
+      await lease?.release();
     },
   };
+}
+
+/** Waits for UBSCore's writer lease, saying on stderr who holds it meanwhile. */
+async function acquireWriterLease(
+  options: NonNullable<BourseConfig["ubscore"]["lease"]>,
+): Promise<WriterLease> {
+  const identity = `${options.identity}-${randomBytes(4).toString("hex")}`;
+  let told = "";
+  return WriterLease.acquire(kubeLeaseStore(options), identity, options, (holder) => {
+    if (holder === told) return;
+    told = holder;
+    process.stderr.write(
+      `bourse ubscore: waiting for lease ${options.namespace}/${options.name}, held by ${holder}\n`,
+    );
+  });
 }
 
 export interface GatewayProcess {

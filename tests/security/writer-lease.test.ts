@@ -1,0 +1,158 @@
+import { writeFile } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isBourseError } from "../../components/domain/src/errors.ts";
+import { kubeLeaseStore } from "../../components/exchange/src/kube-lease.ts";
+import { WriterLease } from "../../components/exchange/src/writer-lease.ts";
+import { KubeClient } from "../../operator/src/kube-client.ts";
+import { type KubeControlPlane, kubeconfigYaml, startKubeControlPlane } from "../infra/kube.ts";
+
+/**
+ * Fencing two UBSCores that could reach one journal from different hosts (issue 18, "on
+ * Kubernetes, fencing so that two UBSCores can never both write"): the writer lease against a real
+ * kube-apiserver. Each contender reaches the API server through a loopback proxy of its own, so
+ * that a test can cut one off (a partitioned node) while the other still reaches it. "Writing"
+ * here is what UBSCore does under the lease: a writer that records its name whenever its lease
+ * says it may write, sampled on one clock for all contenders.
+ */
+const TIMINGS = { durationMs: 3_000, renewDeadlineMs: 2_000, retryMs: 200 };
+let cp: KubeControlPlane;
+let kube: KubeClient;
+
+beforeAll(async () => {
+  cp = await startKubeControlPlane();
+  const config = new KubeConfig();
+  config.loadFromFile(cp.kubeconfig);
+  kube = new KubeClient(config);
+}, 1_800_000);
+
+afterAll(async () => {
+  await cp?.stop();
+});
+
+/** A contender's own way to the API server: a loopback TCP proxy that `cut` severs for good. */
+async function pathToApiServer(name: string) {
+  const sockets = new Set<Socket>();
+  const target = new URL(cp.url);
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  const kubeconfig = join(cp.dir, `kubeconfig-${name}`);
+  await writeFile(kubeconfig, kubeconfigYaml(`https://127.0.0.1:${port}`, cp.token));
+  return {
+    kubeconfig,
+    cut() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+/** A contender for lease `lease`: its own path to the API server, and whom it was told holds the lease. */
+async function contender(lease: string, name: string) {
+  const path = await pathToApiServer(`${lease}-${name}`);
+  const toldHolders: string[] = [];
+  const store = kubeLeaseStore({ namespace: "default", name: lease, kubeconfig: path.kubeconfig });
+  return {
+    path,
+    toldHolders,
+    acquire: () => WriterLease.acquire(store, name, TIMINGS, (holder) => toldHolders.push(holder)),
+  };
+}
+
+/** Samples every contender's lease until stopped: the names of those allowed to write, in order. */
+function writers(leases: () => (WriterLease | undefined)[]) {
+  const written: string[] = [];
+  const timer = setInterval(() => {
+    for (const l of leases()) if (l?.held) written.push(l.identity);
+  }, 5);
+  return {
+    written,
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** Resolves once `condition` holds, checked at each retry period. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, TIMINGS.retryMs));
+}
+
+const leaseObject = (name: string) =>
+  kube.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+    `/apis/coordination.k8s.io/v1/namespaces/default/leases/${name}`,
+  );
+
+describe("the UBSCore writer lease on a real kube-apiserver", () => {
+  it("two contenders: one writes, the other waits; the holder cut off from the API server stops writing before the other starts", async () => {
+    const [a, b] = [await contender("fence-1", "ubscore-a"), await contender("fence-1", "ubscore-b")];
+    const held: { a?: WriterLease; b?: WriterLease } = {};
+    const sampled = writers(() => [held.a, held.b]);
+    const events: string[] = [];
+    held.a = await a.acquire();
+    const bAcquired = b.acquire().then((lease) => {
+      events.push("b acquired");
+      held.b = lease;
+      return lease;
+    });
+    // b is refused by name, again and again, while a renews.
+    await until(() => b.toldHolders.length >= 3 && sampled.written.length > 0);
+    expect(new Set(b.toldHolders)).toEqual(new Set(["ubscore-a"]));
+    expect(held.b).toBeUndefined();
+    a.path.cut();
+    const lost = await held.a.lost;
+    events.push("a lost");
+    expect(isBourseError(lost, "LEASE_LOST")).toBe(true);
+    expect(held.a.held).toBe(false);
+    await bAcquired;
+    await until(() => sampled.written.at(-1) === "ubscore-b");
+    sampled.stop();
+    expect(events).toEqual(["a lost", "b acquired"]);
+    // Never both: every sample allowed a, then only b.
+    const firstB = sampled.written.indexOf("ubscore-b");
+    expect(sampled.written.slice(0, firstB).every((w) => w === "ubscore-a")).toBe(true);
+    expect(sampled.written.slice(firstB).every((w) => w === "ubscore-b")).toBe(true);
+    expect((await leaseObject("fence-1")).spec).toMatchObject({
+      holderIdentity: "ubscore-b",
+      leaseTransitions: 1,
+    });
+    await held.b!.release();
+    b.path.cut();
+  }, 120_000);
+
+  it("two contenders starting together on a fresh lease: exactly one wins; a release hands it over", async () => {
+    const [a, b] = [await contender("fence-2", "ubscore-a"), await contender("fence-2", "ubscore-b")];
+    const pending = [a.acquire(), b.acquire()];
+    const winner = await Promise.race(pending);
+    const loser = winner.identity === "ubscore-a" ? b : a;
+    await until(() => loser.toldHolders.length >= 2);
+    expect(new Set(loser.toldHolders)).toEqual(new Set([winner.identity]));
+    expect(winner.held).toBe(true);
+    await winner.release();
+    expect(winner.held).toBe(false);
+    const successor = await pending[winner.identity === "ubscore-a" ? 1 : 0]!;
+    expect(successor.held).toBe(true);
+    expect((await leaseObject("fence-2")).spec.holderIdentity).toBe(successor.identity);
+    await successor.release();
+    a.path.cut();
+    b.path.cut();
+  }, 120_000);
+
+  it("a holder that loses the API server with nobody else contending still stops writing", async () => {
+    const a = await contender("fence-3", "ubscore-a");
+    const lease = await a.acquire();
+    expect(lease.held).toBe(true);
+    a.path.cut();
+    expect(isBourseError(await lease.lost, "LEASE_LOST")).toBe(true);
+    expect(lease.held).toBe(false);
+  }, 60_000);
+});
