@@ -8,6 +8,9 @@ import { kubeLeaseStore } from "../../components/exchange/src/kube-lease.ts";
 import { WriterLease } from "../../components/exchange/src/writer-lease.ts";
 import { KubeClient } from "../../operator/src/kube-client.ts";
 import { type KubeControlPlane, kubeconfigYaml, startKubeControlPlane } from "../infra/kube.ts";
+import { freePort } from "../infra/ports.ts";
+import { admin as adminCall, freshDataDir } from "./harness.ts";
+import { bourse } from "./processes.ts";
 
 /**
  * Fencing two UBSCores that could reach one journal from different hosts (issue 18, "on
@@ -155,4 +158,50 @@ describe("the UBSCore writer lease on a real kube-apiserver", () => {
     expect(isBourseError(await lease.lost, "LEASE_LOST")).toBe(true);
     expect(lease.held).toBe(false);
   }, 60_000);
+});
+
+describe("`bourse ubscore` under the lease", () => {
+  it("a second UBSCore on the same data waits for the lease without touching it; the holder cut off from the API server exits, and the second takes over its state", async () => {
+    const dataDir = await freshDataDir();
+    const config = join(dataDir, "..", `${Date.now()}-lease.json`);
+    await writeFile(
+      config,
+      JSON.stringify({ ubscore: { lease: { name: "fence-4", namespace: "default", ...TIMINGS } } }),
+    );
+    const ubscore = async (name: string) => {
+      const path = await pathToApiServer(`fence-4-${name}`);
+      const admin = await freePort();
+      const process = bourse("ubscore", {
+        BOURSE_CONFIG: config,
+        BOURSE_DATA_DIR: dataDir,
+        BOURSE_ADMIN_PORT: String(admin),
+        BOURSE_UBSCORE_LISTEN: `127.0.0.1:${await freePort()}`,
+        BOURSE_UBSCORE_LEASE_IDENTITY: name,
+        BOURSE_UBSCORE_LEASE_KUBECONFIG: path.kubeconfig,
+      });
+      return { process, path, adminUrl: `http://127.0.0.1:${admin}` };
+    };
+    const a = await ubscore("ubscore-a");
+    await a.process.ready;
+    const created = await adminCall(a.adminUrl, "POST", "/admin/v1/users", {});
+    expect(created.status).toBe(201);
+    const b = await ubscore("ubscore-b");
+    let waiting = "";
+    b.process.child.stderr!.on("data", (chunk) => {
+      waiting += String(chunk);
+    });
+    await until(() => /waiting for lease default\/fence-4, held by ubscore-a-/.test(waiting));
+    // a still writes (b has not even taken the data directory's lock).
+    expect((await adminCall(a.adminUrl, "POST", "/admin/v1/users", {})).status).toBe(201);
+    a.path.cut();
+    const { code, stderr } = await a.process.exited;
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/LEASE_LOST|lease not renewed/);
+    await b.process.ready;
+    for (const userId of [1, 2]) {
+      expect((await adminCall(b.adminUrl, "GET", `/admin/v1/users/${userId}/balances`)).status).toBe(200);
+    }
+    expect((await b.process.stop()).code).toBe(0);
+    b.path.cut();
+  }, 120_000);
 });
