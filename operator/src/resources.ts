@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { API_VERSION, type Exchange, type KubeObject, type ObjectMeta } from "./exchange.ts";
 import { type InfrastructureEndpoints, renderExchangeConfig } from "./exchange-config.ts";
+import { underWriterLease, writerLeaseAccess } from "./ubscore-lease.ts";
 
 /**
  * The pure part of reconciling: an Exchange (defaults applied) plus what only the cluster knows
@@ -82,7 +83,7 @@ function selector(ex: Exchange, component: string): Record<string, string> {
   return { "app.kubernetes.io/instance": ex.metadata.name, "app.kubernetes.io/component": component };
 }
 
-function meta(ex: Exchange, name: string, component: string): ObjectMeta {
+export function meta(ex: Exchange, name: string, component: string): ObjectMeta {
   return {
     name,
     namespace: ex.metadata.namespace,
@@ -429,10 +430,14 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   if (ubscore) {
     return {
       objects: [
-        statefulSet(ex, name, c, replicas, {
-          ...pod,
-          volumeClaims: [claim("data", ex.spec.ubscore.storage)],
-        }),
+        ...writerLeaseAccess(ex),
+        underWriterLease(
+          ex,
+          statefulSet(ex, name, c, replicas, {
+            ...pod,
+            volumeClaims: [claim("data", ex.spec.ubscore.storage)],
+          }),
+        ),
         clientService(ex, c, [{ name: "transport", port: PORTS.transport }]),
         clientService(ex, c, [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
         // The StatefulSet's governing Service: the pod's DNS name, which gateways send Aeron UDP to.

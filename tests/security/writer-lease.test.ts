@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isBourseError } from "../../components/domain/src/errors.ts";
 import { kubeLeaseStore } from "../../components/exchange/src/kube-lease.ts";
 import { WriterLease } from "../../components/exchange/src/writer-lease.ts";
-import { KubeClient } from "../../operator/src/kube-client.ts";
+import type { Exchange } from "../../operator/src/exchange.ts";
+import { KubeClient, KubeError } from "../../operator/src/kube-client.ts";
+import { writerAccountName, writerLeaseAccess, writerLeaseName } from "../../operator/src/ubscore-lease.ts";
 import { type KubeControlPlane, kubeconfigYaml, startKubeControlPlane } from "../infra/kube.ts";
 import { freePort } from "../infra/ports.ts";
 import { admin as adminCall, freshDataDir } from "./harness.ts";
@@ -36,7 +38,7 @@ afterAll(async () => {
 });
 
 /** A contender's own way to the API server: a loopback TCP proxy that `cut` severs for good. */
-async function pathToApiServer(name: string) {
+async function pathToApiServer(name: string, token = cp.token) {
   const sockets = new Set<Socket>();
   const target = new URL(cp.url);
   const server = createServer((client) => {
@@ -51,7 +53,7 @@ async function pathToApiServer(name: string) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   const kubeconfig = join(cp.dir, `kubeconfig-${name}`);
-  await writeFile(kubeconfig, kubeconfigYaml(`https://127.0.0.1:${port}`, cp.token));
+  await writeFile(kubeconfig, kubeconfigYaml(`https://127.0.0.1:${port}`, token));
   return {
     kubeconfig,
     cut() {
@@ -91,9 +93,10 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 const leaseObject = (name: string) =>
-  kube.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
-    `/apis/coordination.k8s.io/v1/namespaces/default/leases/${name}`,
-  );
+  kube.get<{
+    metadata: { resourceVersion: string };
+    spec: { holderIdentity: string; leaseTransitions: number };
+  }>(`/apis/coordination.k8s.io/v1/namespaces/default/leases/${name}`);
 
 describe("the UBSCore writer lease on a real kube-apiserver", () => {
   it("two contenders: one writes, the other waits; the holder cut off from the API server stops writing before the other starts", async () => {
@@ -204,4 +207,59 @@ describe("`bourse ubscore` under the lease", () => {
     expect((await b.process.stop()).code).toBe(0);
     b.path.cut();
   }, 120_000);
+});
+
+describe("the RBAC the operator renders for the lease", () => {
+  it("lets UBSCore's service account take and renew its own lease, and read or change nothing else", async () => {
+    const ex = { metadata: { name: "rbac", namespace: "default", uid: "u-1" } } as Exchange;
+    for (const obj of writerLeaseAccess(ex)) await kube.apply(obj, "writer-lease-test");
+    const issued = await kube.request<{ status: { token: string } }>(
+      "POST",
+      `/api/v1/namespaces/default/serviceaccounts/${writerAccountName(ex)}/token`,
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 600 },
+        },
+      },
+    );
+    const path = await pathToApiServer("rbac", issued.status.token);
+    const lease = await WriterLease.acquire(
+      kubeLeaseStore({ namespace: "default", name: writerLeaseName(ex), kubeconfig: path.kubeconfig }),
+      "ubscore-0",
+      TIMINGS,
+    );
+    // Renewals go through (an update of the lease): the version the holder wrote moves on.
+    const first = (await leaseObject(writerLeaseName(ex))).metadata.resourceVersion;
+    let renewed = false;
+    while (!renewed) {
+      await new Promise((resolve) => setTimeout(resolve, TIMINGS.retryMs));
+      renewed = (await leaseObject(writerLeaseName(ex))).metadata.resourceVersion !== first;
+    }
+    expect(lease.held).toBe(true);
+    // Anything else is forbidden to it: another lease (read or renewed), the namespace's secrets.
+    const config = new KubeConfig();
+    config.loadFromFile(path.kubeconfig);
+    const asUbsCore = new KubeClient(config);
+    await kube.request("POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", {
+      body: {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "someone-else" },
+        spec: {},
+      },
+    });
+    const forbidden = (request: Promise<unknown>) =>
+      request.then(
+        () => 200,
+        (e: unknown) => (e instanceof KubeError ? e.status : 0),
+      );
+    const other = "/apis/coordination.k8s.io/v1/namespaces/default/leases/someone-else";
+    expect(await forbidden(asUbsCore.get(other))).toBe(403);
+    expect(await forbidden(asUbsCore.request("PUT", other, { body: await kube.get(other) }))).toBe(403);
+    expect(await forbidden(asUbsCore.get("/api/v1/namespaces/default/secrets"))).toBe(403);
+    await lease.release();
+    path.cut();
+  }, 60_000);
 });
