@@ -97,6 +97,8 @@ export class LocalExchange {
     config?: Record<string, unknown>;
     /** The operator API's token (a fixed one of this suite's when not given). */
     adminToken?: string;
+    /** More environment for every process (e.g. Aeron UDP channels), over the defaults above. */
+    env?: NodeJS.ProcessEnv;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const config = join(dir, "bourse.json");
@@ -152,6 +154,7 @@ export class LocalExchange {
             BOURSE_AERON_STREAM: String(randomInt(1_000, 0x3fff_ffff)),
           }
         : {}),
+      ...options.env,
     };
     const exchange = new LocalExchange(
       dir,
