@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import type { Exchange, KubeObject } from "../src/exchange.ts";
 import { type ClusterFacts, CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
 import { computeStatus, workloadKey } from "../src/status.ts";
+import { COMPONENTS, reachOf } from "./network-reach.ts";
 
 /** The example Exchange with the defaults the API server would have applied. */
 async function example(): Promise<Exchange> {
@@ -256,41 +257,8 @@ describe("computeStatus", () => {
         (c) => `NetworkPolicy/demo-${c}`,
       ),
     );
-    // Each component's pods, as their workloads label them, and a stranger in the namespace.
-    const podLabels = (component: string): Record<string, string> => {
-      const workload = objects.find(
-        (o) =>
-          (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === `demo-${component}`,
-      )!;
-      return (workload.spec as Json).template.metadata.labels;
-    };
-    const sources: Record<string, Record<string, string>> = {
-      stranger: { app: "something-else" },
-      ...Object.fromEntries(
-        ["ubscore", "gateway", "matching", "settlement", "tigerbeetle", "kafka", "scylla"].map((c) => [
-          c,
-          podLabels(c),
-        ]),
-      ),
-    };
-    const matches = (selector: Json, labels: Record<string, string>) =>
-      Object.entries(selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v);
-    /** NetworkPolicy semantics: a selected pod admits only what some rule of a selecting policy allows. */
-    const allowed = (from: string, to: string, port: number, protocol = "TCP") => {
-      const selecting = policies.filter((p) => matches((p.spec as Json).podSelector, podLabels(to)));
-      if (selecting.length === 0) return true;
-      return selecting.some((p) =>
-        ((p.spec as Json).ingress as Json[]).some(
-          (rule) =>
-            (!rule.ports || rule.ports.some((r: Json) => r.port === port && r.protocol === protocol)) &&
-            (!rule.from || rule.from.some((f: Json) => matches(f.podSelector, sources[from]!))),
-        ),
-      );
-    };
-    const who = (to: string, port: number, protocol = "TCP") =>
-      Object.keys(sources)
-        .filter((from) => allowed(from, to, port, protocol))
-        .sort();
+    const { who } = reachOf(objects, "demo");
+    const everyone = ["stranger", ...COMPONENTS].sort();
     expect(who("ubscore", 7100)).toEqual(["gateway"]);
     expect(who("ubscore", 7200, "UDP")).toEqual(["gateway"]);
     expect(who("ubscore", 7201, "UDP")).toEqual(["matching"]);
@@ -304,8 +272,8 @@ describe("computeStatus", () => {
     expect(who("scylla", 9042)).toEqual(["gateway", "scylla", "settlement", "ubscore"]);
     expect(who("scylla", 7000)).toEqual(["scylla"]);
     // The public doors: the trading API, and the operator API behind its bearer token.
-    expect(who("gateway", 8080)).toEqual(Object.keys(sources).sort());
-    expect(who("ubscore", 8081)).toEqual(Object.keys(sources).sort());
+    expect(who("gateway", 8080)).toEqual(everyone);
+    expect(who("ubscore", 8081)).toEqual(everyone);
     // A port a component does not serve is open to nobody.
     expect(who("matching", 7100)).toEqual([]);
 
