@@ -302,35 +302,56 @@ describe.each([
     });
   });
 
-  it("finding 8: operator API bodies as sent, unknown users a 404", async () => {
+  it("finding 8: operator API bodies taken as sent (no coercion, no unknown property dropped), unknown users a 404", async () => {
     const post = (path: string, body: unknown) => admin(target.adminUrl, "POST", path, body);
+    const userId = alice.userId;
+    const malformed: [unknown, RegExp][] = [
+      [{ userId: String(userId), asset: "USDT", amount: "5" }, /body\.userId must be integer/],
+      [{ userId, asset: "USDT", amount: "5", memo: "x" }, /unknown property 'memo'/],
+      [{ userId, asset: "USDT", amuont: "5" }, /amount|amuont/],
+    ];
+    const unknownUser: [string, unknown][] = [
+      ["/admin/v1/deposits", { userId: 999, asset: "USDT", amount: "5" }],
+      ["/admin/v1/deposits", { userId: 999, asset: "USDT", amount: "5", wallet: "FUNDING" }],
+      ["/admin/v1/withdrawals", { userId: 999, asset: "USDT", amount: "5" }],
+      ["/admin/v1/users/999/api-keys", undefined],
+    ];
     await unchangedBy(target, async () => {
-      expect(
-        await post("/admin/v1/deposits", { userId: String(alice.userId), asset: "USDT", amount: "5" }),
-      ).toMatchObject({
+      for (const [body, msg] of malformed) {
+        expect(await post("/admin/v1/deposits", body)).toMatchObject({
+          status: 400,
+          body: { code: -1102, msg },
+        });
+      }
+      expect(await post("/admin/v1/users", { label: 5 })).toMatchObject({
         status: 400,
-        body: { code: -1102, msg: /body\.userId must be integer/ },
+        body: { code: -1102 },
       });
-      expect(
-        await post("/admin/v1/deposits", { userId: alice.userId, asset: "USDT", amount: "5", memo: "x" }),
-      ).toMatchObject({ status: 400, body: { code: -1102, msg: /unknown property 'memo'/ } });
-      expect(await post("/admin/v1/deposits", { userId: 999, asset: "USDT", amount: "5" })).toMatchObject({
-        status: 404,
-        body: { code: -1000, msg: "Unknown user." },
-      });
-      expect(await post("/admin/v1/users/999/api-keys", undefined)).toMatchObject({ status: 404 });
+      for (const [path, body] of unknownUser) {
+        expect(await post(path, body)).toMatchObject({
+          status: 404,
+          body: { code: -1000, msg: "Unknown user." },
+        });
+      }
     });
   });
 
-  it("finding 8: a retried deposit is paid once, before and after UBSCore restarts; its id with other terms is a 409", async () => {
-    const deposit = { userId: alice.userId, asset: "ETH", amount: "1.5", depositId: "chain-tx-attack" };
+  it("finding 8: a retried deposit (Spot and Funding) is paid once, before and after UBSCore restarts; its id with other terms is a 409", async () => {
+    const spot = { userId: alice.userId, asset: "ETH", amount: "1.5", depositId: "chain-tx-spot" };
+    const funding = { ...spot, asset: "USDT", depositId: "chain-tx-funding", wallet: "FUNDING" };
     const post = (body: unknown) => admin(target.adminUrl, "POST", "/admin/v1/deposits", body);
-    expect(await post(deposit)).toMatchObject({ status: 200, body: { repeated: false } });
+    for (const deposit of [spot, funding]) {
+      expect(await post(deposit)).toMatchObject({ status: 200, body: { free: "1.50000000" } });
+    }
+    expect(await post(spot)).toMatchObject({ status: 200, body: { repeated: true } });
     await unchangedBy(target, async () => {
-      expect(await post(deposit)).toMatchObject({ status: 200, body: { repeated: true } });
-      expect(await post({ ...deposit, amount: "2" })).toMatchObject({ status: 409 });
+      for (const deposit of [spot, funding]) {
+        expect(await post(deposit)).toMatchObject({ status: 200, body: { free: "1.50000000" } });
+      }
+      expect(await post({ ...spot, amount: "2" })).toMatchObject({ status: 409 });
       await target.restartUbsCore();
-      expect(await post(deposit)).toMatchObject({ status: 200, body: { repeated: true } });
+      expect(await post(spot)).toMatchObject({ status: 200, body: { repeated: true } });
+      expect(await post(funding)).toMatchObject({ status: 200, body: { free: "1.50000000" } });
     });
   }, 180_000);
 

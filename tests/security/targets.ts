@@ -163,21 +163,27 @@ export const via = (target: Target, i: number, user: User) =>
 
 export interface Observed {
   readonly balances: unknown[];
+  /** Funding wallets (the ledger's, through the transfer saga's port). */
+  readonly funding: unknown[];
   readonly open: number[][];
   readonly markets: string[];
 }
 
 /**
  * Everything an attack must not change, as the exchange reports it: every tracked user's
- * balances (operator API) and open orders in every market (trading API, through each gateway:
+ * balances (operator API), Funding wallet (trading API) and open orders in every market (trading API, through each gateway:
  * they must agree), and the markets' status. Reconcile (UBSCore against the ledger, once
  * settlement has caught up) must find no difference.
  */
 export async function observe(target: Target): Promise<Observed> {
   const balances: unknown[] = [];
+  const funding: unknown[] = [];
   const open: number[][] = [];
   for (const user of target.users) {
     balances.push((await admin(target.adminUrl, "GET", `/admin/v1/users/${user.userId}/balances`)).body);
+    const wallet = await via(target, 0, user).signed("POST", "/sapi/v1/asset/get-funding-asset");
+    expect(wallet.status).toBe(200);
+    funding.push(wallet.body);
     for (const market of exchangeDef.markets) {
       const seen = await Promise.all(
         target.gatewayUrls.map(async (url) => {
@@ -204,7 +210,7 @@ export async function observe(target: Target): Promise<Observed> {
     {},
   );
   expect(reconciled).toMatchObject({ status: 200, body: { differences: [] } });
-  return { balances, open, markets: info.body.symbols.map((s) => `${s.symbol}:${s.status}`) };
+  return { balances, funding, open, markets: info.body.symbols.map((s) => `${s.symbol}:${s.status}`) };
 }
 
 /** A replay of the journal holds exactly what the running exchange reports (`observe`'s view). */
