@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import type { Exchange } from "../src/exchange.ts";
-import { type ClusterFacts, renderExchange } from "../src/resources.ts";
+import { renderExchange } from "../src/resources.ts";
+import { example, facts } from "./example.ts";
 import { COMPONENTS, type Component, type Protocol, reachOf } from "./network-reach.ts";
 
 /**
@@ -71,24 +71,10 @@ async function documentedRows(): Promise<Row[]> {
     });
 }
 
-async function example(transport: "tcp" | "aeron"): Promise<Exchange> {
-  const ex = parse(await readFile(new URL("../../examples/exchange.yaml", import.meta.url), "utf8"));
-  ex.metadata = { ...ex.metadata, namespace: "trading", uid: "u-1", generation: 1 };
-  ex.spec = {
-    image: { repository: "bourse", tag: "1", pullPolicy: "IfNotPresent" },
-    ubscore: { storage: "1Gi" },
-    matching: { replicas: 1 },
-    settlement: { replicas: 1 },
-    ...ex.spec,
-    transport,
-  };
-  return ex;
+async function exampleWith(transport: "tcp" | "aeron"): Promise<Exchange> {
+  const ex = await example();
+  return { ...ex, spec: { ...ex.spec, transport } };
 }
-const facts: ClusterFacts = {
-  tigerbeetleClusterId: "1",
-  kafkaClusterId: "abcdefghijklmnopqrstuv",
-  tigerbeetleServiceIps: ["10.0.0.7"],
-};
 
 describe.each(["tcp", "aeron"] as const)(
   "the NetworkPolicy table of docs/security.md, transport %s",
@@ -96,7 +82,7 @@ describe.each(["tcp", "aeron"] as const)(
     it("admits on each documented port exactly the documented peers", async () => {
       const rows = await documentedRows();
       expect(rows.length).toBeGreaterThan(8);
-      const { who } = reachOf(renderExchange(await example(transport), facts).objects, "demo");
+      const { who } = reachOf(renderExchange(await exampleWith(transport), facts).objects, "demo");
       // Rows add up: a port is open to the peers of every row of its pod that covers it.
       const documented = (pod: Component, port: number, protocol: Protocol) =>
         [
@@ -122,7 +108,7 @@ describe.each(["tcp", "aeron"] as const)(
 
     it("has a row for every port a pod serves", async () => {
       const rows = await documentedRows();
-      const { served } = reachOf(renderExchange(await example(transport), facts).objects, "demo");
+      const { served } = reachOf(renderExchange(await exampleWith(transport), facts).objects, "demo");
       for (const component of COMPONENTS) {
         for (const { port, protocol } of served(component)) {
           const documented = rows.some(

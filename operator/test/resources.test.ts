@@ -1,30 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import type { Exchange, KubeObject } from "../src/exchange.ts";
-import { type ClusterFacts, CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
+import type { KubeObject } from "../src/exchange.ts";
+import { CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
 import { computeStatus, workloadKey } from "../src/status.ts";
+import { example, facts } from "./example.ts";
 import { COMPONENTS, reachOf } from "./network-reach.ts";
-
-/** The example Exchange with the defaults the API server would have applied. */
-async function example(): Promise<Exchange> {
-  const ex = parse(await readFile(new URL("../../examples/exchange.yaml", import.meta.url), "utf8"));
-  ex.metadata = { ...ex.metadata, namespace: "trading", uid: "u-1", generation: 4 };
-  ex.spec = {
-    image: { repository: "ghcr.io/bourse/bourse", tag: "1.0.0", pullPolicy: "IfNotPresent" },
-    ubscore: { storage: "10Gi" },
-    matching: { replicas: 1 },
-    settlement: { replicas: 1 },
-    ...ex.spec,
-  };
-  return ex;
-}
-
-const facts: ClusterFacts = {
-  tigerbeetleClusterId: "12345",
-  kafkaClusterId: "abcdefghijklmnopqrstuv",
-  tigerbeetleServiceIps: ["10.0.0.7"],
-};
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects as JSON; the assertions check their shape
 type Json = any;

@@ -1,29 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import type { Exchange } from "../src/exchange.ts";
-import { type ClusterFacts, renderExchange } from "../src/resources.ts";
+import { renderExchange } from "../src/resources.ts";
+import { example, facts } from "./example.ts";
 
 /** UBSCore's writer lease as rendered: the account, its Role on the one Lease, and the pod using them. */
-async function example(): Promise<Exchange> {
-  const ex = parse(await readFile(new URL("../../examples/exchange.yaml", import.meta.url), "utf8"));
-  ex.metadata = { ...ex.metadata, namespace: "trading", uid: "u-1", generation: 1 };
-  // The defaults the API server would have applied.
-  ex.spec = {
-    image: { repository: "bourse", tag: "1", pullPolicy: "IfNotPresent" },
-    ubscore: { storage: "1Gi" },
-    matching: { replicas: 1 },
-    settlement: { replicas: 1 },
-    ...ex.spec,
-  };
-  return ex;
-}
-const facts: ClusterFacts = {
-  tigerbeetleClusterId: "1",
-  kafkaClusterId: "abcdefghijklmnopqrstuv",
-  tigerbeetleServiceIps: ["10.0.0.7"],
-};
-
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects as JSON; the assertions check their shape
 type Json = any;
 

@@ -1,8 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { sign } from "../../components/gateway/src/keys.ts";
-import { admin, restingBuy, type User } from "./harness.ts";
+import { admin, capturedOrder, fileModes, notPrivate, restingBuy, type User } from "./harness.ts";
 import { endedByServer, hostileClients } from "./hostile-clients.ts";
 import {
   embeddedTarget,
@@ -37,6 +36,7 @@ const LIMITS = {
       maxStreamsPerConnection: 3,
       maxStreamsPerIp: 5,
       maxMessagesPerSecond: 3,
+      maxListenKeysPerUser: 2,
     },
     connections: { shutdownGraceMs: 500 },
   },
@@ -71,16 +71,6 @@ function fromAddress(
     req.on("error", reject);
     req.end(options.body);
   });
-}
-
-/** A signed order as captured on the wire: the form body, signature last. */
-function capturedOrder(user: User, clientId: string) {
-  const payload = new URLSearchParams({
-    ...restingBuy("31000", clientId),
-    recvWindow: "60000",
-    timestamp: String(Date.now()),
-  }).toString();
-  return { payload, signature: sign(user.credentials.secretKey, payload) };
 }
 
 const alreadyReceived = { status: 400, body: { code: -1021, msg: /already received/ } };
@@ -300,6 +290,27 @@ describe.each([
       for (const r of replies.filter((r) => r.status === 200))
         expect(r.body).toMatchObject({ status: "EXPIRED" });
     });
+  });
+
+  it("finding 8: listen keys capped per user across gateways (the newest comes back)", async () => {
+    const dave = await userOf(target);
+    const listenKey = (i: number) =>
+      fetch(`${target.gatewayUrls[i]}/api/v3/userDataStream`, {
+        method: "POST",
+        headers: { "X-MBX-APIKEY": dave.credentials.apiKey },
+      }).then(async (res) => ((await res.json()) as { listenKey: string }).listenKey);
+    const last = target.gatewayUrls.length - 1;
+    const keys = [await listenKey(0), await listenKey(last)];
+    expect(new Set(keys).size).toBe(2);
+    await unchangedBy(target, async () => {
+      for (let i = 0; i < target.gatewayUrls.length; i++) expect(await listenKey(i)).toBe(keys[1]);
+    });
+  });
+
+  it("finding 8: everything under the data directory is the exchange user's alone (0700, 0600)", async () => {
+    const found = await fileModes(target.dataDir);
+    expect(found.some((f) => f.path.includes("journal") && !f.dir)).toBe(true);
+    expect(found.filter(notPrivate)).toEqual([]);
   });
 
   it("finding 8: operator API bodies taken as sent (no coercion, no unknown property dropped), unknown users a 404", async () => {

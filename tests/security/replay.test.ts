@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { sign } from "../../components/gateway/src/keys.ts";
 import { TestClient } from "../api/client.ts";
 import {
+  capturedOrder,
   expectReconciled,
   freshDataDir,
   newUser,
@@ -37,16 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await exchange.close();
 });
-
-/** A signed order as captured on the wire: the form body, signature last. */
-function capturedOrder(user: { credentials: { secretKey: string } }, clientId: string) {
-  const payload = new URLSearchParams({
-    ...restingBuy("31000", clientId),
-    recvWindow: "60000",
-    timestamp: String(Date.now()),
-  }).toString();
-  return { payload, signature: sign(user.credentials.secretKey, payload) };
-}
 
 describe("replay across restarts", () => {
   it("refuses a captured order after the exchange restarted from a snapshot and its journal", async () => {

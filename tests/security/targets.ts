@@ -25,6 +25,8 @@ export interface Target {
   readonly adminUrl: string;
   /** Every gateway's trading URL (the embedded exchange has one). */
   readonly gatewayUrls: readonly string[];
+  /** Where its state is kept (UBSCore's, and on one host every process's). */
+  readonly dataDir: string;
   /** The users the suite created: what `observe` reads. */
   readonly users: User[];
   /** Stops gateway `i` (the embedded exchange: all of it) cleanly; resolves with its exit code. */
@@ -72,6 +74,7 @@ export async function embeddedTarget(overrides: Overrides): Promise<Target> {
   };
   return {
     name: "the embedded exchange",
+    dataDir,
     adminUrl: exchange.adminUrl,
     gatewayUrls: [exchange.tradingUrl],
     users: [],
@@ -120,6 +123,7 @@ export async function processesTarget(overrides: Overrides): Promise<Target> {
   const dataDir = exchange.env.BOURSE_DATA_DIR!;
   return {
     name: "the multi-process layout",
+    dataDir,
     adminUrl: exchange.session.adminUrl,
     gatewayUrls: [exchange.url(0), exchange.url(1)],
     users: [],

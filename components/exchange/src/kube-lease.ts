@@ -1,6 +1,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { microTime } from "../../../operator/src/exchange.ts";
 import { KubeClient, KubeError } from "../../../operator/src/kube-client.ts";
+import type { Lease } from "../../../operator/src/leader.ts";
 import type { LeaseRecord, LeaseStore } from "./writer-lease.ts";
 
 /**
@@ -8,19 +9,6 @@ import type { LeaseRecord, LeaseStore } from "./writer-lease.ts";
  * account get/create/update on it). Replacements carry the resourceVersion, so the API server
  * refuses (409) a write based on a record someone else changed.
  */
-interface Lease {
-  apiVersion: "coordination.k8s.io/v1";
-  kind: "Lease";
-  metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
-}
-
 export interface KubeLeaseOptions {
   readonly namespace: string;
   readonly name: string;
