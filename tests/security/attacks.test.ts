@@ -48,28 +48,18 @@ interface Reply {
   readonly body: { code?: number; msg?: string } & Record<string, unknown>;
 }
 
-/** An HTTP request from the loopback address `from` (the kernel's choice of port). */
-function fromAddress(
-  from: string,
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Reply> {
+/** A GET from the loopback address `from` (the kernel's choice of port). */
+function getFrom(from: string, url: string, headers: Record<string, string>): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: options.method ?? "GET", headers: options.headers, localAddress: from },
-      (res) => {
-        let text = "";
-        res.on("data", (chunk) => {
-          text += String(chunk);
-        });
-        res.on("end", () =>
-          resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }),
-        );
-      },
-    );
+    const req = request(url, { headers, localAddress: from }, (res) => {
+      let text = "";
+      res.on("data", (chunk) => {
+        text += String(chunk);
+      });
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text) }));
+    });
     req.on("error", reject);
-    req.end(options.body);
+    req.end();
   });
 }
 
@@ -237,8 +227,8 @@ describe.each([
 
   /** `GET /api/v3/depth` at its heaviest (weight 250) from `from`, naming `forwardedFor`. */
   const heavyDepth = (i: number, from: string, forwardedFor: string) =>
-    fromAddress(from, `${target.gatewayUrls[i]}/api/v3/depth?symbol=BTCUSDT&limit=5000`, {
-      headers: { "X-Forwarded-For": forwardedFor },
+    getFrom(from, `${target.gatewayUrls[i]}/api/v3/depth?symbol=BTCUSDT&limit=5000`, {
+      "X-Forwarded-For": forwardedFor,
     });
   async function exhaust(i: number, from: string, forwardedFor: string): Promise<Reply> {
     for (let n = 0; n < 100; n++) {
