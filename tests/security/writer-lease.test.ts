@@ -22,7 +22,8 @@ import { bourse } from "./processes.ts";
  * here is what UBSCore does under the lease: a writer that records its name whenever its lease
  * says it may write, sampled on one clock for all contenders.
  */
-const TIMINGS = { durationMs: 3_000, renewDeadlineMs: 2_000, retryMs: 200 };
+// Short enough for a test, long enough that a loaded machine (2 cores shared) still renews in time.
+const TIMINGS = { durationMs: 8_000, renewDeadlineMs: 5_000, retryMs: 250 };
 let cp: KubeControlPlane;
 let kube: KubeClient;
 

@@ -16,7 +16,12 @@ export interface KubeLeaseOptions {
   readonly kubeconfig?: string;
 }
 
-export function kubeLeaseStore(options: KubeLeaseOptions): LeaseStore {
+/** A Lease as read: what the writer needs, and the object itself for the next replacement. */
+interface KubeLeaseRecord extends LeaseRecord {
+  readonly lease: Lease;
+}
+
+export function kubeLeaseStore(options: KubeLeaseOptions): LeaseStore<KubeLeaseRecord> {
   const config = new KubeConfig();
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromCluster();
@@ -24,44 +29,53 @@ export function kubeLeaseStore(options: KubeLeaseOptions): LeaseStore {
   const kube = new KubeClient(config, 5_000);
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;
   const path = `${collection}/${options.name}`;
-  const lease = (holder: string, durationMs: number, transitions: number, version?: string): Lease => {
-    const time = microTime();
-    return {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: { name: options.name, namespace: options.namespace, resourceVersion: version },
-      spec: {
-        holderIdentity: holder,
-        leaseDurationSeconds: Math.ceil(durationMs / 1000),
-        acquireTime: time,
-        renewTime: time,
-        leaseTransitions: transitions,
-      },
-    };
-  };
   const conflictIsFalse = (e: unknown) => {
     if (e instanceof KubeError && e.status === 409) return false;
     throw e;
   };
   return {
-    async read(): Promise<LeaseRecord | undefined> {
-      const found = await kube.find<Lease>(path);
+    async read() {
+      const lease = await kube.find<Lease>(path);
       return (
-        found && {
-          holder: found.spec.holderIdentity ?? "",
-          durationMs: (found.spec.leaseDurationSeconds ?? 0) * 1000,
-          version: found.metadata.resourceVersion ?? "",
-          transitions: found.spec.leaseTransitions ?? 0,
+        lease && {
+          holder: lease.spec.holderIdentity ?? "",
+          durationMs: (lease.spec.leaseDurationSeconds ?? 0) * 1000,
+          version: lease.metadata.resourceVersion ?? "",
+          lease,
         }
       );
     },
-    create: (holder, durationMs) =>
-      kube
-        .request("POST", collection, { body: lease(holder, durationMs, 0) })
-        .then(() => true, conflictIsFalse),
-    replace: (version, holder, durationMs, transitions) =>
-      kube
-        .request("PUT", path, { body: lease(holder, durationMs, transitions, version) })
-        .then(() => true, conflictIsFalse),
+    create(holder, durationMs) {
+      const now = microTime();
+      const lease: Lease = {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: options.name, namespace: options.namespace },
+        spec: {
+          holderIdentity: holder,
+          leaseDurationSeconds: Math.ceil(durationMs / 1000),
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: 0,
+        },
+      };
+      return kube.request("POST", collection, { body: lease }).then(() => true, conflictIsFalse);
+    },
+    replace({ lease }, holder, durationMs) {
+      const now = microTime();
+      // The holder renewing keeps its acquireTime; a new holder (or a release) is a transition.
+      const renewal = holder === lease.spec.holderIdentity;
+      const transitions = lease.spec.leaseTransitions ?? 0;
+      const spec = {
+        ...lease.spec,
+        holderIdentity: holder,
+        leaseDurationSeconds: Math.ceil(durationMs / 1000),
+        renewTime: now,
+        ...(renewal
+          ? {}
+          : { acquireTime: now, leaseTransitions: holder === "" ? transitions : transitions + 1 }),
+      };
+      return kube.request("PUT", path, { body: { ...lease, spec } }).then(() => true, conflictIsFalse);
+    },
   };
 }

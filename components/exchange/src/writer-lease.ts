@@ -24,16 +24,18 @@ export interface LeaseRecord {
   readonly durationMs: number;
   /** Opaque version: any write changes it (Kubernetes' resourceVersion). */
   readonly version: string;
-  readonly transitions: number;
 }
 
-/** Where the lease lives: a record read, created and replaced under its version. */
-export interface LeaseStore {
-  read(): Promise<LeaseRecord | undefined>;
+/**
+ * Where the lease lives: a record read, created and replaced under its version (the store keeps
+ * in its records whatever else it needs, such as when the holder took the lease).
+ */
+export interface LeaseStore<R extends LeaseRecord = LeaseRecord> {
+  read(): Promise<R | undefined>;
   /** false when someone created it first. */
   create(holder: string, durationMs: number): Promise<boolean>;
-  /** false when the record is no longer at `version`. */
-  replace(version: string, holder: string, durationMs: number, transitions: number): Promise<boolean>;
+  /** Writes `holder` over `record`; false when the record is no longer at its version. */
+  replace(record: R, holder: string, durationMs: number): Promise<boolean>;
 }
 
 export interface LeaseTimings {
@@ -101,7 +103,7 @@ export class WriterLease {
     if (!held) return;
     const record = await this.store.read().catch(() => undefined);
     if (record?.holder === this.identity) {
-      await this.store.replace(record.version, "", record.durationMs, record.transitions).catch(() => false);
+      await this.store.replace(record, "", record.durationMs).catch(() => false);
     }
   }
 
@@ -121,8 +123,7 @@ export class WriterLease {
       } else {
         const other = record.holder !== "" && record.holder !== this.identity;
         if (other && !this.expired(record)) return record.holder;
-        const transitions = record.transitions + (record.holder === this.identity ? 0 : 1);
-        won = await this.store.replace(record.version, this.identity, this.timings.durationMs, transitions);
+        won = await this.store.replace(record, this.identity, this.timings.durationMs);
       }
       if (won) this.validUntil = started + this.timings.renewDeadlineMs;
       return won;
