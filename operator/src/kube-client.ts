@@ -26,6 +26,12 @@ const RESOURCES: Record<string, { prefix: string; plural: string }> = {
   "v1/ConfigMap": { prefix: "/api/v1", plural: "configmaps" },
   "v1/Service": { prefix: "/api/v1", plural: "services" },
   "v1/Secret": { prefix: "/api/v1", plural: "secrets" },
+  "v1/ServiceAccount": { prefix: "/api/v1", plural: "serviceaccounts" },
+  "rbac.authorization.k8s.io/v1/Role": { prefix: "/apis/rbac.authorization.k8s.io/v1", plural: "roles" },
+  "rbac.authorization.k8s.io/v1/RoleBinding": {
+    prefix: "/apis/rbac.authorization.k8s.io/v1",
+    plural: "rolebindings",
+  },
   "v1/PersistentVolumeClaim": { prefix: "/api/v1", plural: "persistentvolumeclaims" },
   "apps/v1/StatefulSet": { prefix: "/apis/apps/v1", plural: "statefulsets" },
   "apps/v1/Deployment": { prefix: "/apis/apps/v1", plural: "deployments" },

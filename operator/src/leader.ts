@@ -15,7 +15,8 @@ export interface LeaseOptions {
   readonly renewEveryMs?: number;
 }
 
-interface Lease {
+/** A coordination.k8s.io/v1 Lease as the API serves it (UBSCore's writer lease uses it too). */
+export interface Lease {
   apiVersion: "coordination.k8s.io/v1";
   kind: "Lease";
   metadata: { name: string; namespace: string; resourceVersion?: string };

@@ -8,6 +8,7 @@ import {
   METRICS_SERVICE_PORT,
   SCRAPER_NAMESPACE_LABEL,
 } from "./observability.ts";
+import { underWriterLease, writerLeaseAccess } from "./ubscore-lease.ts";
 
 /**
  * The pure part of reconciling: an Exchange (defaults applied) plus what only the cluster knows
@@ -91,7 +92,7 @@ function selector(ex: Exchange, component: string): Record<string, string> {
   return { "app.kubernetes.io/instance": ex.metadata.name, "app.kubernetes.io/component": component };
 }
 
-function meta(ex: Exchange, name: string, component: string): ObjectMeta {
+export function meta(ex: Exchange, name: string, component: string): ObjectMeta {
   return {
     name,
     namespace: ex.metadata.namespace,
@@ -440,10 +441,14 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   if (ubscore) {
     return {
       objects: [
-        statefulSet(ex, name, c, replicas, {
-          ...pod,
-          volumeClaims: [claim("data", ex.spec.ubscore.storage)],
-        }),
+        ...writerLeaseAccess(ex),
+        underWriterLease(
+          ex,
+          statefulSet(ex, name, c, replicas, {
+            ...pod,
+            volumeClaims: [claim("data", ex.spec.ubscore.storage)],
+          }),
+        ),
         clientService(ex, c, [{ name: "transport", port: PORTS.transport }, METRICS_SERVICE_PORT]),
         clientService(ex, c, [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
         // The StatefulSet's governing Service: the pod's DNS name, which gateways send Aeron UDP to.

@@ -1,29 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import type { Exchange, KubeObject } from "../src/exchange.ts";
-import { type ClusterFacts, CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
+import type { KubeObject } from "../src/exchange.ts";
+import { CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
 import { computeStatus, workloadKey } from "../src/status.ts";
-
-/** The example Exchange with the defaults the API server would have applied. */
-async function example(): Promise<Exchange> {
-  const ex = parse(await readFile(new URL("../../examples/exchange.yaml", import.meta.url), "utf8"));
-  ex.metadata = { ...ex.metadata, namespace: "trading", uid: "u-1", generation: 4 };
-  ex.spec = {
-    image: { repository: "ghcr.io/bourse/bourse", tag: "1.0.0", pullPolicy: "IfNotPresent" },
-    ubscore: { storage: "10Gi" },
-    matching: { replicas: 1 },
-    settlement: { replicas: 1 },
-    ...ex.spec,
-  };
-  return ex;
-}
-
-const facts: ClusterFacts = {
-  tigerbeetleClusterId: "12345",
-  kafkaClusterId: "abcdefghijklmnopqrstuv",
-  tigerbeetleServiceIps: ["10.0.0.7"],
-};
+import { example, facts } from "./example.ts";
+import { COMPONENTS, reachOf } from "./network-reach.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects as JSON; the assertions check their shape
 type Json = any;
@@ -300,53 +280,8 @@ describe("computeStatus", () => {
         (c) => `NetworkPolicy/demo-${c}`,
       ),
     );
-    // Each component's pods, as their workloads label them, and a stranger in the namespace.
-    const podLabels = (component: string): Record<string, string> => {
-      const workload = objects.find(
-        (o) =>
-          (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === `demo-${component}`,
-      )!;
-      return (workload.spec as Json).template.metadata.labels;
-    };
-    const sources: Record<string, Record<string, string>> = {
-      stranger: { app: "something-else" },
-      scraper: { app: "prometheus" },
-      ...Object.fromEntries(
-        ["ubscore", "gateway", "matching", "settlement", "tigerbeetle", "kafka", "scylla"].map((c) => [
-          c,
-          podLabels(c),
-        ]),
-      ),
-    };
-    const matches = (selector: Json, labels: Record<string, string>) =>
-      Object.entries(selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v);
-    // The namespaces the sources run in: the scraper in one its admin labelled for scraping.
-    const namespaceOf = (from: string): Record<string, string> =>
-      from === "scraper"
-        ? { "kubernetes.io/metadata.name": "monitoring", "bourse.dev/scrape-metrics": "true" }
-        : { "kubernetes.io/metadata.name": "trading" };
-    /** A peer of a rule: pods of the policy's namespace (podSelector), or every pod of the namespaces selected. */
-    const admits = (peer: Json, from: string) =>
-      peer.namespaceSelector
-        ? matches(peer.namespaceSelector, namespaceOf(from))
-        : namespaceOf(from)["kubernetes.io/metadata.name"] === "trading" &&
-          matches(peer.podSelector, sources[from]!);
-    /** NetworkPolicy semantics: a selected pod admits only what some rule of a selecting policy allows. */
-    const allowed = (from: string, to: string, port: number, protocol = "TCP") => {
-      const selecting = policies.filter((p) => matches((p.spec as Json).podSelector, podLabels(to)));
-      if (selecting.length === 0) return true;
-      return selecting.some((p) =>
-        ((p.spec as Json).ingress as Json[]).some(
-          (rule) =>
-            (!rule.ports || rule.ports.some((r: Json) => r.port === port && r.protocol === protocol)) &&
-            (!rule.from || rule.from.some((f: Json) => admits(f, from))),
-        ),
-      );
-    };
-    const who = (to: string, port: number, protocol = "TCP") =>
-      Object.keys(sources)
-        .filter((from) => allowed(from, to, port, protocol))
-        .sort();
+    const { who } = reachOf(objects, "demo");
+    const everyone = ["scraper", "stranger", ...COMPONENTS].sort();
     expect(who("ubscore", 7100)).toEqual(["gateway"]);
     expect(who("ubscore", 7200, "UDP")).toEqual(["gateway"]);
     expect(who("ubscore", 7201, "UDP")).toEqual(["matching"]);
@@ -360,12 +295,12 @@ describe("computeStatus", () => {
     expect(who("scylla", 9042)).toEqual(["gateway", "scylla", "settlement", "ubscore"]);
     expect(who("scylla", 7000)).toEqual(["scylla"]);
     // The public doors: the trading API, and the operator API behind its bearer token.
-    expect(who("gateway", 8080)).toEqual(Object.keys(sources).sort());
-    expect(who("ubscore", 8081)).toEqual(Object.keys(sources).sort());
+    expect(who("gateway", 8080)).toEqual(everyone);
+    expect(who("ubscore", 8081)).toEqual(everyone);
     // A port a component does not serve is open to nobody.
     expect(who("matching", 7100)).toEqual([]);
     // Metrics and health: only from the namespaces labelled for scraping (the kubelet probes from the node).
-    for (const c of ["ubscore", "gateway", "matching", "settlement"])
+    for (const c of ["ubscore", "gateway", "matching", "settlement"] as const)
       expect(who(c, 9090)).toEqual(["scraper"]);
 
     // External infrastructure is not the operator's to fence.

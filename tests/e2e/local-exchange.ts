@@ -83,7 +83,7 @@ export class LocalExchange {
       gateways: number[];
     },
   ) {
-    this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, ADMIN_TOKEN);
+    this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, env.BOURSE_ADMIN_TOKEN!);
   }
 
   /** Where a process serves /metrics, /livez and /readyz (gateway `i` for a gateway). */
@@ -108,6 +108,12 @@ export class LocalExchange {
     ledger?: { kind: "tigerbeetle"; clusterId: string; addresses: string[] };
     /** Without Kafka: UBSCore publishes its event stream to a file log under dataDir. */
     fileEventLog?: boolean;
+    /** More of the config file's sections (e.g. `gateway`'s limits), as every process reads them. */
+    config?: Record<string, unknown>;
+    /** The operator API's token (a fixed one of this suite's when not given). */
+    adminToken?: string;
+    /** More environment for every process (e.g. Aeron UDP channels), over the defaults above. */
+    env?: NodeJS.ProcessEnv;
   }): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const config = join(dir, "bourse.json");
@@ -145,7 +151,10 @@ export class LocalExchange {
       stream: randomInt(1_000, 0x3fff_ffff),
     };
     const ledger = options.ledger && { ledger: options.ledger };
-    await writeFile(config, JSON.stringify({ store, eventLog, settlement, matching, ...ledger }));
+    await writeFile(
+      config,
+      JSON.stringify({ ...options.config, store, eventLog, settlement, matching, ...ledger }),
+    );
     const env = {
       ...process.env,
       BOURSE_CONFIG: config,
@@ -154,7 +163,7 @@ export class LocalExchange {
       // Every process checks its cores' invariants after each command, and stops at a break.
       BOURSE_VERIFY: "1",
       BOURSE_ADMIN_PORT: String(admin),
-      BOURSE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BOURSE_ADMIN_TOKEN: options.adminToken ?? ADMIN_TOKEN,
       BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,
       BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${transport}`,
       BOURSE_UBSCORE_METRICS_LISTEN: `127.0.0.1:${ubscoreMetrics}`,
@@ -168,6 +177,7 @@ export class LocalExchange {
             BOURSE_AERON_STREAM: String(randomInt(1_000, 0x3fff_ffff)),
           }
         : {}),
+      ...options.env,
     };
     const exchange = new LocalExchange(
       dir,

@@ -119,7 +119,7 @@ export async function startKubeControlPlane(): Promise<KubeControlPlane> {
   }
 }
 
-function kubeconfigYaml(url: string, token: string): string {
+export function kubeconfigYaml(url: string, token: string): string {
   // The API server's serving certificate is self-signed in its cert dir: skip verification (loopback only).
   return `apiVersion: v1
 kind: Config

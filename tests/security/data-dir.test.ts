@@ -1,9 +1,8 @@
-import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../components/domain/src/errors.ts";
 import { freePort } from "../infra/ports.ts";
-import { admin, freshDataDir, newUser, restingBuy, startExchange } from "./harness.ts";
+import { admin, fileModes, freshDataDir, newUser, notPrivate, restingBuy, startExchange } from "./harness.ts";
 import { bourse, Layout } from "./processes.ts";
 
 /**
@@ -62,17 +61,6 @@ describe("one writer per data directory", () => {
   });
 });
 
-/** Every directory and file under `dir`, with its permission bits. */
-async function modes(dir: string): Promise<{ path: string; dir: boolean; mode: number }[]> {
-  const out = [{ path: dir, dir: true, mode: (await stat(dir)).mode & 0o777 }];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await modes(path)));
-    else out.push({ path, dir: false, mode: (await stat(path)).mode & 0o777 });
-  }
-  return out;
-}
-
 describe("what is under the data directory", () => {
   it("is the exchange user's alone: directories 0700, files 0600 (journals, snapshots, ledger, history)", async () => {
     const dataDir = join(await freshDataDir(), "data");
@@ -91,11 +79,10 @@ describe("what is under the data directory", () => {
     for (let i = 0; i < 110; i++) await user.signed("POST", "/api/v3/order", restingBuy(`${20000 + i}`));
     await user.signed("POST", "/api/v3/order", { ...restingBuy("20000"), side: "SELL", quantity: "0.001" });
     await exchange.close();
-    const found = await modes(dataDir);
+    const found = await fileModes(dataDir);
     expect(found.filter((f) => !f.dir).length).toBeGreaterThan(10);
     expect(found.some((f) => f.path.includes("snapshots") && !f.dir)).toBe(true);
-    const open = found.filter((f) => (f.mode & 0o077) !== 0 || (f.dir ? f.mode !== 0o700 : f.mode !== 0o600));
-    expect(open).toEqual([]);
+    expect(found.filter(notPrivate)).toEqual([]);
   });
 });
 

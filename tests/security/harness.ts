@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -6,6 +6,7 @@ import { loadConfig } from "../../components/config/src/load.ts";
 import type { BourseConfig } from "../../components/config/src/schema.ts";
 import { stringifyExact } from "../../components/domain/src/json.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { sign } from "../../components/gateway/src/keys.ts";
 import { type Credentials, limitOrder, TestClient } from "../api/client.ts";
 
 /**
@@ -92,6 +93,16 @@ export function restingBuy(price = "30000", clientId?: string): Record<string, s
   return { ...limitOrder("BUY", "0.001", price), ...(clientId ? { newClientOrderId: clientId } : {}) };
 }
 
+/** A signed order as captured on the wire (recvWindow 60000): the form body, its signature. */
+export function capturedOrder(user: { credentials: { secretKey: string } }, clientId: string) {
+  const payload = new URLSearchParams({
+    ...restingBuy("31000", clientId),
+    recvWindow: "60000",
+    timestamp: String(Date.now()),
+  }).toString();
+  return { payload, signature: sign(user.credentials.secretKey, payload) };
+}
+
 /** What no refused attack may change: every user's balances and open orders, the next order id. */
 export function stateOf(exchange: EmbeddedExchange): string {
   const core = exchange.service.core;
@@ -126,3 +137,23 @@ export async function restartReplaying(
   expect(stateOf(restarted)).toBe(before);
   return restarted;
 }
+
+export interface FileMode {
+  readonly path: string;
+  readonly dir: boolean;
+  readonly mode: number;
+}
+
+/** Every directory and file under `dir` (itself included), with its permission bits. */
+export async function fileModes(dir: string): Promise<FileMode[]> {
+  const out = [{ path: dir, dir: true, mode: (await stat(dir)).mode & 0o777 }];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await fileModes(path)));
+    else out.push({ path, dir: false, mode: (await stat(path)).mode & 0o777 });
+  }
+  return out;
+}
+
+/** Anything but a 0700 directory or a 0600 file: readable (or more) by someone else. */
+export const notPrivate = (f: FileMode) => (f.dir ? f.mode !== 0o700 : f.mode !== 0o600);

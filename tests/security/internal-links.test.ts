@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +25,7 @@ import { LocalExchange } from "../e2e/local-exchange.ts";
 import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
 import { freePort } from "../infra/ports.ts";
 import { CHALLENGE, CHALLENGE_FRAME, fuzzChannels, fuzzPort, hello, stranger } from "./random-peer.ts";
+import { forgeUdp } from "./udp-forger.ts";
 
 /**
  * Issue 18, finding 1, played against the real processes: `bourse ubscore`, `bourse matching` and
@@ -80,11 +83,30 @@ function fakeHandover(): Uint8Array[] {
   return [encodeHandover(books), command];
 }
 
+/**
+ * What a forger sends on a UDP session of its own: the transport's HELLO (its replies to a loopback
+ * port nobody reads), then the transport's DATA carrying the link's HELLO and the known attacks.
+ */
+function forgedSession(linkName: string, known: Uint8Array[], replyPort: number): Uint8Array[] {
+  const transportHello = Buffer.alloc(5);
+  transportHello.writeUInt8(1, 0);
+  transportHello.writeInt32LE(randomInt(1, 0x3fff_ffff), 1);
+  const data = (m: Uint8Array) => Buffer.concat([Buffer.of(0), m]);
+  return [
+    Buffer.concat([transportHello, Buffer.from(`aeron:udp?endpoint=127.0.0.1:${replyPort}`, "latin1")]),
+    data(hello(linkName)),
+    ...known.map(data),
+  ];
+}
+
 /** Where the exchange runs: its processes, the bare transport under the links, and the two ports. */
 interface Layout {
   readonly exchange: LocalExchange;
-  /** The transport without a link: what a stranger speaks. */
-  readonly raw: Transport;
+  /** The transport without a link to `address`: what a stranger speaks. */
+  rawTo(address: string): Transport;
+  readonly tcp: boolean;
+  /** Over Aeron UDP: UBSCore's and matching's UDP ports, where anyone on the network can send datagrams. */
+  readonly udpPorts: number[];
   readonly ubscore: string;
   readonly matching: string;
   /** The environment that points a process at `address` as UBSCore. */
@@ -97,7 +119,9 @@ async function tcpLayout(): Promise<Layout> {
   const config = JSON.parse(await readFile(exchange.env.BOURSE_CONFIG!, "utf8"));
   return {
     exchange,
-    raw: tcpTransport,
+    rawTo: () => tcpTransport,
+    tcp: true,
+    udpPorts: [],
     ubscore: exchange.env.BOURSE_UBSCORE_ADDRESS!,
     matching: config.matching.address,
     ubscoreAt: (address) => ({ BOURSE_UBSCORE_ADDRESS: address }),
@@ -105,16 +129,44 @@ async function tcpLayout(): Promise<Layout> {
   };
 }
 
-async function aeronLayout(): Promise<Layout> {
+/**
+ * Over Aeron through the real media driver: IPC, or UDP with every endpoint on loopback (UBSCore's,
+ * matching's, the clients' replies), as between pods. A stranger publishes from its own client.
+ */
+async function aeronLayout(udp: boolean): Promise<Layout> {
   const driver: MediaDriver = await startMediaDriver({ clientLivenessTimeoutMs: 3_000 });
-  const exchange = await LocalExchange.start({ gateways: 1, keyspace: "links", aeron: driver });
+  const udpPorts = udp ? [await freePort(), await freePort(), await freePort(), await freePort()] : [];
+  const [ubscoreChannel, matchingChannel, replyChannel, strangerReplies] = udpPorts.map(
+    (port) => `aeron:udp?endpoint=127.0.0.1:${port}`,
+  );
+  const exchange = await LocalExchange.start({
+    gateways: 1,
+    keyspace: "links",
+    aeron: driver,
+    env: udp
+      ? {
+          BOURSE_AERON_CHANNEL: ubscoreChannel,
+          BOURSE_AERON_REPLY_CHANNEL: replyChannel,
+          BOURSE_MATCHING_CHANNEL: matchingChannel,
+        }
+      : {},
+  });
   const client = await AeronClient.connect({ dir: driver.dir });
+  const rawOn = (channel: string | undefined) =>
+    aeronTransport(client, {
+      connectTimeoutMs: 2_000,
+      ...(channel && { channel, replyChannel: strangerReplies }),
+    });
+  const [toUbsCore, toMatching] = [rawOn(ubscoreChannel), rawOn(matchingChannel)];
   const config = JSON.parse(await readFile(exchange.env.BOURSE_CONFIG!, "utf8"));
+  const matching = String(config.matching.stream);
   return {
     exchange,
-    raw: aeronTransport(client, { connectTimeoutMs: 2_000 }),
+    rawTo: (address) => (address === matching ? toMatching : toUbsCore),
+    tcp: false,
+    udpPorts: udpPorts.slice(0, 2),
     ubscore: exchange.env.BOURSE_AERON_STREAM!,
-    matching: String(config.matching.stream),
+    matching,
     ubscoreAt: (address) => ({ BOURSE_AERON_STREAM: address }),
     async stop() {
       exchange.stop();
@@ -126,7 +178,8 @@ async function aeronLayout(): Promise<Layout> {
 
 describe.each([
   ["loopback TCP", tcpLayout],
-  ["Aeron IPC", aeronLayout],
+  ["Aeron IPC", () => aeronLayout(false)],
+  ["Aeron UDP", () => aeronLayout(true)],
 ])("the internal links over %s", (_name, start) => {
   let layout: Layout;
   let exchange: LocalExchange;
@@ -199,8 +252,8 @@ describe.each([
 
   /** A stranger's messages to `address`: with and without a HELLO first, it gets at most the CHALLENGE. */
   async function refusedUnheard(address: string, linkName: string, frames: Uint8Array[]) {
-    expect(await stranger(layout.raw, address, frames)).toEqual([]);
-    const afterHello = await stranger(layout.raw, address, [hello(linkName), ...frames]);
+    expect(await stranger(layout.rawTo(address), address, frames)).toEqual([]);
+    const afterHello = await stranger(layout.rawTo(address), address, [hello(linkName), ...frames]);
     expect(afterHello.map((m) => m.length)).toEqual([CHALLENGE]);
     return afterHello[0]!;
   }
@@ -209,7 +262,7 @@ describe.each([
   async function impostorAt(address: string) {
     const received: Uint8Array[] = [];
     const junk = Buffer.concat([Buffer.of(2), Buffer.alloc(64, 7)]); // a CHALLENGE's shape, made without the key
-    const server: TransportServer = await layout.raw.listen(address, (channel) =>
+    const server: TransportServer = await layout.rawTo(address).listen(address, (channel) =>
       channel.onMessage((m) => {
         received.push(Buffer.from(m));
         channel.send(junk);
@@ -255,7 +308,7 @@ describe.each([
     it("a peer holding matching's link key, not the gateway's, is refused too", async () => {
       const dataDir = exchange.env.BOURSE_DATA_DIR!;
       const matchingKey = await readFile(join(dataDir, "links", "ubscore-matching"), "latin1");
-      const impostor = secureTransport(layout.raw, {
+      const impostor = secureTransport(layout.rawTo(layout.ubscore), {
         client: "gateway",
         server: "ubscore",
         key: async () => Buffer.from(matchingKey.trim(), "hex"),
@@ -269,7 +322,9 @@ describe.each([
   describe("an authenticated gateway can do only what a trading client can", () => {
     it("credit, debit, halt, createUser, withdrawals and matching outcomes are FORBIDDEN", async () => {
       const config = validateConfig({ dataDir: exchange.env.BOURSE_DATA_DIR });
-      const channel = await linkTransport(config, layout.raw, "gateway", "ubscore").connect(layout.ubscore);
+      const channel = await linkTransport(config, layout.rawTo(layout.ubscore), "gateway", "ubscore").connect(
+        layout.ubscore,
+      );
       const replica = await UbsCoreReplica.open(channel, exchangeDef, () => {});
       const { alice } = exchange.session.users;
       try {
@@ -335,7 +390,7 @@ describe.each([
     });
 
     it("a gateway refuses a fake UBSCore and exits without serving", async () => {
-      const fake = await impostorAt(layout.raw === tcpTransport ? `127.0.0.1:${await freePort()}` : "0");
+      const fake = await impostorAt(layout.tcp ? `127.0.0.1:${await freePort()}` : "0");
       try {
         const child = spawn(process.execPath, [bin, "gateway"], {
           env: {
@@ -368,18 +423,39 @@ describe.each([
         submit({ kind: "halt", symbol: "BTCUSDT" }),
         ...fakeHandover(),
       ];
+      // Where forged HELLOs ask for replies: what arrives there shows the forged frames reached the server.
+      const replies = createSocket("udp4");
+      let repliesToForger = 0;
+      replies.on("message", () => repliesToForger++);
+      await new Promise<void>((resolve) => replies.bind(0, "127.0.0.1", resolve));
+      const strangerPort = replies.address().port;
       await unchangedBy(async () => {
         const until = Date.now() + 15_000;
         // Over TCP also unframed bytes and impossible lengths; over Aeron, whole messages.
         const fuzz = (address: string, linkName: string) =>
-          layout.raw === tcpTransport
+          layout.tcp
             ? fuzzPort(address, linkName, known, until, 4)
-            : fuzzChannels(layout.raw, address, linkName, known, until);
-        const results = await Promise.all([
-          fuzz(layout.ubscore, "gateway-ubscore"),
-          fuzz(layout.matching, "ubscore-matching"),
+            : fuzzChannels(layout.rawTo(address), address, linkName, known, until);
+        // Over UDP also forged Aeron sessions, straight to the drivers' endpoints.
+        const forge = (port: number, stream: string, linkName: string) =>
+          forgeUdp(port, Number(stream), forgedSession(linkName, known, strangerPort), until);
+        const [results, forged] = await Promise.all([
+          Promise.all([fuzz(layout.ubscore, "gateway-ubscore"), fuzz(layout.matching, "ubscore-matching")]),
+          Promise.all(
+            layout.udpPorts.length === 0
+              ? []
+              : [
+                  forge(layout.udpPorts[0]!, layout.ubscore, "gateway-ubscore"),
+                  forge(layout.udpPorts[1]!, layout.matching, "ubscore-matching"),
+                ],
+          ),
         ]);
-        const most = layout.raw === tcpTransport ? CHALLENGE_FRAME : CHALLENGE;
+        for (const f of forged) expect(f.sessions).toBeGreaterThan(10);
+        replies.close();
+        // The servers took the forged sessions for clients and answered them (their drivers sent
+        // the replies' SETUPs and at most a WELCOME and a CHALLENGE), then nothing more.
+        if (forged.length > 0) expect(repliesToForger).toBeGreaterThan(0);
+        const most = layout.tcp ? CHALLENGE_FRAME : CHALLENGE;
         for (const r of results) {
           expect(r.conversations).toBeGreaterThan(10);
           expect(r.largestAnswer).toBeLessThanOrEqual(most);

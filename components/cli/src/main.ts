@@ -119,8 +119,14 @@ program
     process.stdout.write(
       `bourse gateway: trading API on ${gateway.tradingUrl}${metricsAt(gateway.metricsUrl)}, replica of UBSCore at ${upstreamOf(config)}\n`,
     );
-    onSignal(() => gateway.close());
+    let stopping = false;
+    onSignal(() => {
+      stopping = true;
+      return gateway.close();
+    });
     const lost = await gateway.replica.closed;
+    // A stop closes the replica too: that is no loss, and the signal's handler exits 0 once closed.
+    if (stopping) return;
     // Crash-only: a replica that may have missed commands must not answer; a fresh start re-subscribes.
     log().error("lost UBSCore; exiting", { reason: lost?.message });
     process.exit(3);

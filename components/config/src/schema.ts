@@ -163,6 +163,26 @@ export const configSchema = z
         maxSettlementLag: z.number().int().min(100).default(20_000),
         /** How many event-stream records may wait for the event log (e.g. Kafka down) before new commands wait. */
         maxEventBacklog: z.number().int().min(100).default(200_000),
+        /**
+         * Fencing between UBSCores on different hosts (Kubernetes): `bourse ubscore` holds this
+         * coordination.k8s.io Lease before it opens the journal and exits the moment it cannot
+         * renew it in time; another waits for it. See components/exchange/src/writer-lease.ts.
+         */
+        lease: z
+          .object({
+            name: z.string().min(1),
+            namespace: z.string().min(1),
+            /** This process's name in the lease (a random suffix is added per start); the pod's name. */
+            identity: z.string().min(1).default("ubscore"),
+            /** A kubeconfig file; the pod's service account when not given. */
+            kubeconfig: z.string().min(1).optional(),
+            durationMs: z.number().int().min(1_000).default(15_000),
+            renewDeadlineMs: z.number().int().min(500).default(10_000),
+            retryMs: z.number().int().min(100).default(2_000),
+          })
+          .strict()
+          .refine((l) => l.renewDeadlineMs < l.durationMs, "renewDeadlineMs must be below durationMs")
+          .optional(),
         /** Where `bourse ubscore` listens for gateways on the transport (host:port). */
         listen: hostPort.default("127.0.0.1:7100"),
         /** Where `bourse gateway` finds UBSCore (host:port; a Service name in Kubernetes). */

@@ -66,6 +66,26 @@ describe("config", () => {
     await expect(loadConfig({ env: { BOURSE_VERIFY: "yes" } })).rejects.toThrow(/verify/);
   });
 
+  it("takes UBSCore's writer lease from the environment, and refuses a renew deadline not below its duration", async () => {
+    const env = {
+      BOURSE_UBSCORE_LEASE_NAME: "demo-ubscore",
+      BOURSE_UBSCORE_LEASE_NAMESPACE: "trading",
+      BOURSE_UBSCORE_LEASE_IDENTITY: "demo-ubscore-0",
+    };
+    expect((await loadConfig({ env })).ubscore.lease).toEqual({
+      name: "demo-ubscore",
+      namespace: "trading",
+      identity: "demo-ubscore-0",
+      durationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryMs: 2_000,
+    });
+    expect((await loadConfig()).ubscore.lease).toBeUndefined();
+    await expect(
+      loadConfig({ env, overrides: { ubscore: { lease: { durationMs: 5_000, renewDeadlineMs: 5_000 } } } }),
+    ).rejects.toThrow(/renewDeadlineMs must be below durationMs/);
+  });
+
   it("names every invalid field", async () => {
     await expect(loadConfig({ env: { BOURSE_GATEWAY_PORT: "99999" } })).rejects.toThrow(/gateway\.port/);
     await expect(loadConfig({ overrides: { gateway: { prot: 1 } } })).rejects.toThrow(/gateway.*prot/s);

@@ -27,6 +27,8 @@ export type ErrorCode =
   | "CORRUPT_JOURNAL"
   /** Another process writes this data directory (one writer per journal). */
   | "DATA_DIR_IN_USE"
+  /** A UBSCore whose writer lease ran out: it stops writing and exits (another may take over). */
+  | "LEASE_LOST"
   | "UNAVAILABLE"
   /** Too much work already waiting (e.g. order commands for a matching service that is away). */
   | "OVERLOADED"

@@ -41,16 +41,21 @@ export class KafkaEventLog implements EventLog {
   }
 
   async createTopic(topic: string, partitions: number): Promise<void> {
-    await this.admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: partitions,
-          configEntries: [{ name: "max.message.bytes", value: String(MAX_RECORD_BATCH_BYTES) }],
-        },
-      ],
-      waitForLeaders: true,
-    });
+    // Waiting for the new topic's leaders, kafkajs can read metadata that does not list the topic
+    // yet ("does not host this topic-partition", retriable): `bourse settlement` died of it at
+    // start. Asking again is safe: an existing topic is no error.
+    await whileRetriable(() =>
+      this.admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            configEntries: [{ name: "max.message.bytes", value: String(MAX_RECORD_BATCH_BYTES) }],
+          },
+        ],
+        waitForLeaders: true,
+      }),
+    );
   }
 
   /** In order, in produce requests of at most SEND_BYTES each (one record alone may be larger). */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { BourseError } from "../../domain/src/errors.ts";
@@ -14,10 +15,13 @@ import type { HistoryReader, Page } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
+import { ClosingStack } from "./closing-stack.ts";
 import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
+import { kubeLeaseStore } from "./kube-lease.ts";
 import { linkTransport } from "./links.ts";
 import { observe, observeReplica, observeSettlement } from "./observability.ts";
+import { WriterLease } from "./writer-lease.ts";
 
 /**
  * The exchange as separate processes. `bourse ubscore` runs the UBSCore node (journal, matching,
@@ -48,17 +52,26 @@ export async function startUbsCoreProcess(
   log: boolean | NodeJS.WritableStream = true,
   { demoUsers = false }: { demoUsers?: boolean } = {},
 ): Promise<UbsCoreProcess> {
-  const observed = await observe(config, "ubscore");
-  const hotPath = await openHotPath(config).catch(async (e: Error) => {
-    await observed.close();
-    throw e;
-  });
-  const node = await startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath, observed.health).catch(
-    async (e: Error) => {
-      await hotPath.close();
-      await observed.close();
-      throw e;
-    },
+  const opened = new ClosingStack();
+  const observed = await opened.open(
+    () => observe(config, "ubscore"),
+    (o) => o.close(),
+  );
+  // Fenced (on Kubernetes) before anything in the data directory is opened.
+  const leaseOptions = config.ubscore.lease;
+  const lease =
+    leaseOptions &&
+    (await opened.open(
+      () => acquireWriterLease(leaseOptions),
+      (l) => l.release(),
+    ));
+  const hotPath = await opened.open(
+    () => openHotPath(config),
+    (h) => h.close(),
+  );
+  const node = await opened.open(
+    () => startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath, observed.health),
+    (n) => n.close(),
   );
   const { funding, keys, store } = node;
   const replication = new ReplicationServer(
@@ -79,19 +92,32 @@ export async function startUbsCoreProcess(
   );
   keys.onCreated((key) => replication.broadcast({ kind: "apiKey", key } satisfies ApiKeyEvent));
   const { ubscore } = hotPath;
-  const server = await ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel));
+  const server = await opened.open(
+    () => ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel)),
+    (listening) => listening.close(),
+  );
   return {
     node,
     metricsUrl: observed.url,
     address: server.address,
-    lost: hotPath.lost,
-    async close() {
-      await server.close();
-      await hotPath.close();
-      await node.close();
-      await observed.close();
-    },
+    lost: lease ? Promise.race([hotPath.lost, lease.lost]) : hotPath.lost,
+    close: () => opened.close(),
   };
+}
+
+/** Waits for UBSCore's writer lease, saying on stderr who holds it meanwhile. */
+async function acquireWriterLease(
+  options: NonNullable<BourseConfig["ubscore"]["lease"]>,
+): Promise<WriterLease> {
+  const identity = `${options.identity}-${randomBytes(4).toString("hex")}`;
+  let told = "";
+  return WriterLease.acquire(kubeLeaseStore(options), identity, options, (holder) => {
+    if (holder === told) return;
+    told = holder;
+    process.stderr.write(
+      `bourse ubscore: waiting for lease ${options.namespace}/${options.name}, held by ${holder}\n`,
+    );
+  });
 }
 
 export interface GatewayProcess {

@@ -43,6 +43,7 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   CONFLICT: [409, -1000],
   CORRUPT_JOURNAL: [500, -1000],
   DATA_DIR_IN_USE: [500, -1000],
+  LEASE_LOST: [503, -1001],
   UNAVAILABLE: [503, -1001],
   OVERLOADED: [503, -1008],
   // Only between processes: a client of the trading API never causes these.
