@@ -98,8 +98,8 @@ describe("ccxt.pro (WebSocket API), default options", () => {
         expect(canceled.status).toBe("canceled");
 
         // Seller: 0.2 ETH sold at 3000, the 0.1% maker fee in the USDT received; buyer: the 0.1%
-        // taker fee in USDT too (Bourse charges fees in the quote asset, see the compatibility doc). (ccxt 4.5 parses account.status only for futures: the
-        // spot balances are read from the answer it hands back as `info`.)
+        // taker fee in the ETH received, as on Binance. (ccxt 4.5 parses account.status only for
+        // futures: the spot balances are read from the answer it hands back as `info`.)
         const balances = async (client: typeof seller) => {
           const { info } = (await client.fetchBalanceWs()) as unknown as {
             info: { balances: { asset: string; free: string; locked: string }[] };
@@ -111,8 +111,8 @@ describe("ccxt.pro (WebSocket API), default options", () => {
           USDT: ["599.40000000", "0.00000000"],
         });
         expect(await balances(buyer)).toMatchObject({
-          ETH: ["0.20000000", "0.00000000"],
-          USDT: ["9399.40000000", "0.00000000"],
+          ETH: ["0.19980000", "0.00000000"],
+          USDT: ["9400.00000000", "0.00000000"],
         });
         expect(exchange.totals()).toEqual(
           exchange.totalsAfter(before, { ETH: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
