@@ -58,6 +58,8 @@ describe("WebSocket API attacks", () => {
     // A parameter the method does not read is an error, not ignored.
     expect(await code("order.place", signed(victim, { ...sell, icebergQty: "1" }))).toEqual([400, -1104]);
     expect(await code("order.frobnicate", {})).toEqual([400, -1000]);
+    expect(await code("toString", {})).toEqual([400, -1000]);
+    expect(await code("__proto__", {})).toEqual([400, -1000]);
     expect(await code("userDataStream.subscribe")).toEqual([401, -2015]);
 
     expect((await c.raw("{not json", null)).error?.code).toBe(-1135);
