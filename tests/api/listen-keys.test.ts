@@ -51,13 +51,7 @@ describe("listen keys", () => {
   });
 
   it("made on one gateway, stream on another; closed on one, end on all", async () => {
-    const layout = await Layout.start(await freshDataDir());
-    stops.push(() => layout.ubscore.stop());
-    const [a, b] = [await layout.gateway(), await layout.gateway()];
-    stops.push(
-      () => a.gateway.stop(),
-      () => b.gateway.stop(),
-    );
+    const { layout, a, b } = await Layout.withTwoGateways(await freshDataDir(), stops);
     const user = await newUser({ adminUrl: layout.adminUrl, tradingUrl: a.url });
     const { body } = await user.raw<{ listenKey: string }>("POST", "/api/v3/userDataStream", "");
     const viaB = new TestClient(b.url, user.credentials);

@@ -16,13 +16,7 @@ afterAll(async () => {
 
 describe("WebSocket API on two gateways", () => {
   it("takes each signed frame and each logon once across gateways; Ed25519 keys reach every gateway", async () => {
-    const layout = await Layout.start(await freshDataDir());
-    stops.push(() => layout.ubscore.stop());
-    const [a, b] = [await layout.gateway(), await layout.gateway()];
-    stops.push(
-      () => a.gateway.stop(),
-      () => b.gateway.stop(),
-    );
+    const { layout, a, b } = await Layout.withTwoGateways(await freshDataDir(), stops);
     const user = await newUser({ adminUrl: layout.adminUrl, tradingUrl: a.url });
     const { publicKey, privateKey } = generateKeyPairSync("ed25519");
     const made = await admin<{ apiKey: string }>(

@@ -58,6 +58,8 @@ describe("WebSocket API attacks", () => {
     // A parameter the method does not read is an error, not ignored.
     expect(await code("order.place", signed(victim, { ...sell, icebergQty: "1" }))).toEqual([400, -1104]);
     expect(await code("order.frobnicate", {})).toEqual([400, -1000]);
+    expect(await code("toString", {})).toEqual([400, -1000]);
+    expect(await code("__proto__", {})).toEqual([400, -1000]);
     expect(await code("userDataStream.subscribe")).toEqual([401, -2015]);
 
     expect((await c.raw("{not json", null)).error?.code).toBe(-1135);
@@ -161,12 +163,18 @@ describe("WebSocket API attacks", () => {
       return Number(res.headers.get("x-mbx-used-weight-1m"));
     };
     const c = await Connection.open(exchange.tradingUrl);
-    const first = await used();
-    const info = await c.request("exchangeInfo");
-    const weight = info.rateLimits!.find((l) => l.rateLimitType === "REQUEST_WEIGHT")!.count;
+    const measure = async () => {
+      const first = await used();
+      const info = await c.request("exchangeInfo");
+      const weight = info.rateLimits!.find((l) => l.rateLimitType === "REQUEST_WEIGHT")!.count;
+      return { first, weight, after: await used() };
+    };
+    let m = await measure();
+    // The limit's window is a fixed minute: had one closed in between, measure once more.
+    if (m.after < m.first) m = await measure();
     // exchangeInfo weighs 20, as on REST; each REST /time 1; the one address pays for both doors.
-    expect(weight).toBeGreaterThanOrEqual(first + 20);
-    expect(await used()).toBe(weight + 1);
+    expect(m.weight).toBeGreaterThanOrEqual(m.first + 20);
+    expect(m.after).toBe(m.weight + 1);
     expect((await c.request("time", { returnRateLimits: false })).rateLimits).toBeUndefined();
     c.close();
   });

@@ -87,6 +87,21 @@ export class Layout {
     return new Layout(env, ubscore, `http://127.0.0.1:${admin}`);
   }
 
+  /**
+   * A UBSCore process in a fresh data directory with two gateways on it; `stops` gets what ends
+   * them (to be run last first).
+   */
+  static async withTwoGateways(dataDir: string, stops: (() => Promise<unknown>)[]) {
+    const layout = await Layout.start(dataDir);
+    stops.push(() => layout.ubscore.stop());
+    const [a, b] = [await layout.gateway(), await layout.gateway()];
+    stops.push(
+      () => a.gateway.stop(),
+      () => b.gateway.stop(),
+    );
+    return { layout, a, b };
+  }
+
   /** A gateway on a port of its own; resolves with its trading URL once it serves. */
   async gateway(): Promise<{ gateway: Bourse; url: string }> {
     const port = await freePort();

@@ -122,12 +122,14 @@ function adminRoutes(
 
   // HMAC (the default): the secret is made here and shown once. Ed25519 (Binance's preferred
   // type): the user made the key pair and sends the public half; no secret ever leaves them.
-  app.post<{
-    Params: { userId: string };
-    Body: { type?: "HMAC" | "ED25519"; publicKey?: string } | undefined;
-  }>(
+  app.post<{ Params: { userId: string }; Body: { type?: string; publicKey?: string; label?: string } }>(
     "/admin/v1/users/:userId/api-keys",
     {
+      // The user first (an unknown one is a 404 whatever the body); no body is the default key.
+      preValidation: async (req) => {
+        knownUser(req.params.userId);
+        req.body ??= {};
+      },
       schema: {
         body: {
           type: "object",
@@ -142,15 +144,7 @@ function adminRoutes(
     },
     async (req, reply) => {
       const userId = knownUser(req.params.userId);
-      const {
-        type = "HMAC",
-        publicKey,
-        label = "",
-      } = (req.body ?? {}) as {
-        type?: string;
-        publicKey?: string;
-        label?: string;
-      };
+      const { type = "HMAC", publicKey, label = "" } = req.body;
       if ((type === "ED25519") !== (publicKey !== undefined))
         throw new ApiError(400, -1102, "publicKey is sent with type ED25519, and only then.");
       if (type === "HMAC") {

@@ -178,13 +178,18 @@ export class StreamHub {
    */
   subscribeUser(userId: number, sink: (data: unknown) => void): () => void {
     const sinks = this.userSinks.get(userId) ?? new Set();
-    if ((this.perUser.get(userId) ?? 0) + sinks.size >= this.limits.maxConnectionsPerUser)
+    if (this.userConnections(userId) >= this.limits.maxConnectionsPerUser)
       throw overLimit(`at most ${this.limits.maxConnectionsPerUser} user data connections per user`);
     this.userSinks.set(userId, sinks.add(sink));
     return () => {
       sinks.delete(sink);
       if (sinks.size === 0 && this.userSinks.get(userId) === sinks) this.userSinks.delete(userId);
     };
+  }
+
+  /** A user's listen-key connections and WebSocket API subscriptions: one cap for both. */
+  private userConnections(userId: number): number {
+    return (this.perUser.get(userId) ?? 0) + (this.userSinks.get(userId)?.size ?? 0);
   }
 
   // ---- subscriptions ----
@@ -230,7 +235,7 @@ export class StreamHub {
       (userId) => !listening.has(userId),
     );
     for (const userId of newUsers) {
-      if ((this.perUser.get(userId) ?? 0) >= limits.maxConnectionsPerUser)
+      if (this.userConnections(userId) >= limits.maxConnectionsPerUser)
         throw overLimit(`at most ${limits.maxConnectionsPerUser} user data connections per user`);
     }
     this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams + fresh.length });

@@ -70,8 +70,8 @@ const ENDPOINTS: Readonly<Record<string, string>> = {
 /** The weight of a method with no REST twin (the session and subscriptions). */
 const SESSION_WEIGHT = 2;
 
-export const WS_API_METHODS = [
-  ...Object.keys(ENDPOINTS),
+/** The methods with no REST twin, served here. */
+const SESSION_METHODS = [
   "session.logon",
   "session.status",
   "session.logout",
@@ -157,10 +157,11 @@ async function answer(
     ...(showLimits ? { rateLimits: rateLimits(options.limiter, used, orders) } : {}),
   });
   try {
-    const endpoint = ENDPOINTS[request.method];
-    const method = endpoint ?? (WS_API_METHODS.includes(request.method) ? undefined : unknownMethod());
-    const [httpMethod, path] = (method ?? " ").split(" ") as [string, string];
-    const weight = method ? requestWeight(httpMethod, path, queryOf(request.params)) : SESSION_WEIGHT;
+    // Own keys only: a method named like an Object property ("toString") is no endpoint.
+    const endpoint = Object.hasOwn(ENDPOINTS, request.method) ? ENDPOINTS[request.method] : undefined;
+    if (endpoint === undefined && !SESSION_METHODS.includes(request.method)) unknownMethod();
+    const [httpMethod, path] = endpoint?.split(" ") ?? [];
+    const weight = endpoint ? requestWeight(httpMethod!, path!, queryOf(request.params)) : SESSION_WEIGHT;
     const verdict = options.limiter.request(ip, weight);
     used = verdict.used;
     const refused = weightRefusal(verdict, options.limiter.limits, ip, options.clock());
@@ -168,8 +169,8 @@ async function answer(
     const call = wsCall(options, session, request, (v) => {
       orders = v;
     });
-    const result = method
-      ? await options.operations.get(method)!(call)
+    const result = endpoint
+      ? await options.operations.get(endpoint)!(call)
       : await sessionMethod(options, socket, session, request, call);
     return frame({ status: 200, result });
   } catch (e) {
@@ -324,8 +325,8 @@ async function sessionMethod(
       await options.submit({ kind: "takeSignature", userId: key.userId, time: options.clock(), ...once });
       return { subscriptionId: subscribe(options, socket, session, key.userId) };
     }
-    default: {
-      // userDataStream.unsubscribe: one subscription, or all of them.
+    case "userDataStream.unsubscribe": {
+      // One subscription, or all of them.
       const params = call.params();
       const id = params.optionalInt("subscriptionId");
       params.done();
@@ -337,6 +338,8 @@ async function sessionMethod(
       }
       return {};
     }
+    default:
+      return unknownMethod();
   }
 }
 
