@@ -80,6 +80,8 @@ export async function startUbsCoreProcess(
   keys.onCreated((key) => replication.broadcast({ kind: "apiKey", key } satisfies ApiKeyEvent));
   const { ubscore } = hotPath;
   const server = await ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel));
+  // Replayed, and serving gateways and the operator API.
+  observed.health.ready("ubscore", () => undefined);
   return {
     node,
     metricsUrl: observed.url,
