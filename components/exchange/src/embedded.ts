@@ -101,6 +101,8 @@ export async function startEmbeddedExchange(
     logger: log,
   });
   const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
+  // Replayed, and serving both APIs.
+  observed.health.ready("ubscore", () => undefined);
   return {
     ...node,
     tradingUrl,

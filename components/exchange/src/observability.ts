@@ -43,8 +43,8 @@ export async function observe(config: BourseConfig, component: Component): Promi
 export const JOURNAL_STALL_MS = 30_000;
 
 /**
- * UBSCore's node in its health and metrics: live while its journal's writes complete, ready (it
- * has replayed by the time this is called), settlement's lag as UBSCore sees it (positions
+ * UBSCore's node in its health and metrics: live while its journal's writes complete (its
+ * process says when it is ready: once everything it serves listens), settlement's lag as UBSCore sees it (positions
  * handed over and not yet settled, and for how long). Returns the function that stops it all.
  */
 export function observeUbsCore(
@@ -59,7 +59,6 @@ export function observeUbsCore(
       ? `a journal write has not completed in ${Math.round(stalled)} ms`
       : undefined;
   });
-  health.ready("ubscore", () => undefined);
   const metrics = ubscoreMetrics();
   const untrack = [
     metrics.settlementLagPositions.track(() => Math.max(0, settlement.recordedLsn - settlement.settledLsn)),

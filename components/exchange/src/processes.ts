@@ -96,6 +96,8 @@ export async function startUbsCoreProcess(
     () => ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel)),
     (listening) => listening.close(),
   );
+  // Replayed, and serving gateways and the operator API.
+  observed.health.ready("ubscore", () => undefined);
   return {
     node,
     metricsUrl: observed.url,
@@ -137,7 +139,10 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const keyRing = new KeyRing();
   const observed = await observe(config, "gateway");
-  const hotPath = await openHotPath(config);
+  const hotPath = await openHotPath(config).catch(async (e: Error) => {
+    await observed.close();
+    throw e;
+  });
   const channel = await hotPath.ubscore.transport.connect(hotPath.ubscore.address).catch(async (e: Error) => {
     await hotPath.close();
     await observed.close();
@@ -216,7 +221,10 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
   }
   const dataDir = resolve(config.dataDir);
   const lock = await lockDataDir(dataDir, "settlement");
-  const observed = await observe(config, "settlement");
+  const observed = await observe(config, "settlement").catch(async (e: Error) => {
+    await lock.release();
+    throw e;
+  });
   const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement").catch(async (e) => {
     await observed.close();
     await lock.release();
@@ -263,7 +271,10 @@ export interface MatchingProcess {
 
 export async function startMatchingProcess(config: BourseConfig): Promise<MatchingProcess> {
   const observed = await observe(config, "matching");
-  const hotPath = await openHotPath(config);
+  const hotPath = await openHotPath(config).catch(async (e: Error) => {
+    await observed.close();
+    throw e;
+  });
   if (!hotPath.matching) {
     await hotPath.close();
     await observed.close();

@@ -45,10 +45,11 @@ export const gatewayMetrics = lazy(() => ({
 }));
 
 export const ubscoreMetrics = lazy(() => ({
-  commands: counter("bourse_ubscore_commands_total", "Commands journaled and applied, by kind and outcome", [
-    "command",
-    "outcome",
-  ]),
+  commands: sampledCounter(
+    "bourse_ubscore_commands_total",
+    "Commands journaled and applied, by kind and outcome (applied, or rejected: refused by the state machine)",
+    ["command", "outcome"],
+  ),
   apply: histogram(
     "bourse_ubscore_apply_seconds",
     "Time to apply one journaled command to UBSCore's state",

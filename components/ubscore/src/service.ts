@@ -3,6 +3,7 @@ import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { secondsSince, ubscoreMetrics } from "../../observability/src/metrics.ts";
+import { LabelledCounts } from "../../observability/src/registry.ts";
 import { type SnapshotJob, snapshotDirs, snapshotInBackground } from "./background-snapshot.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import {
@@ -107,6 +108,12 @@ export class UbsCoreService implements UbsCoreView {
 
   private readonly metrics = ubscoreMetrics();
   private readonly untrack: (() => void)[];
+  private readonly applied = new LabelledCounts<"command" | "outcome">(this.metrics.commands, "command", {
+    outcome: "applied",
+  });
+  private readonly rejected = new LabelledCounts<"command" | "outcome">(this.metrics.commands, "command", {
+    outcome: "rejected",
+  });
 
   static async open(
     dataDir: string,
@@ -203,14 +210,14 @@ export class UbsCoreService implements UbsCoreView {
   /** core.apply, timed and counted by kind and outcome (applied, or rejected: it threw). */
   private applyMeasured(cmd: UbsCommand): CommandResult {
     const start = performance.now();
-    let outcome = "rejected";
+    let counts = this.rejected;
     try {
       const result = this.core.apply(cmd);
-      outcome = "applied";
+      counts = this.applied;
       return result;
     } finally {
       this.metrics.apply.observe(secondsSince(start));
-      this.metrics.commands.inc({ command: cmd.kind, outcome });
+      counts.inc(cmd.kind);
     }
   }
 
@@ -326,6 +333,8 @@ export class UbsCoreService implements UbsCoreView {
 
   async close(): Promise<void> {
     for (const stop of this.untrack) stop();
+    this.applied.close();
+    this.rejected.close();
     const closing = new BourseError("UNAVAILABLE", "UBSCore is shutting down");
     for (const waiting of this.awaiting.values()) waiting.reject(closing);
     this.awaiting.clear();
