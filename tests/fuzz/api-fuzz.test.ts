@@ -32,14 +32,14 @@ function requestLog(): PassThrough {
   const stream = new PassThrough();
   createInterface({ input: stream }).on("line", (line) => {
     const entry = JSON.parse(line) as {
-      reqId?: string;
+      requestId?: string;
       req?: { method: string; url: string };
       res?: { statusCode: number };
     };
-    if (!entry.reqId) return;
+    if (!entry.requestId) return;
     if (entry.req)
-      requests.set(entry.reqId, { method: entry.req.method, path: entry.req.url.split("?")[0]! });
-    const req = requests.get(entry.reqId);
+      requests.set(entry.requestId, { method: entry.req.method, path: entry.req.url.split("?")[0]! });
+    const req = requests.get(entry.requestId);
     if (entry.res && req) answered.push({ ...req, status: entry.res.statusCode });
   });
   return stream;

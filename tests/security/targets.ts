@@ -138,8 +138,10 @@ export async function processesTarget(overrides: Overrides): Promise<Target> {
     async secondWriter() {
       const second = bourse("ubscore", {
         ...exchange.env,
+        // Every port its own, as a second `npm start` beside the first would have them.
         BOURSE_ADMIN_PORT: String(await freePort()),
         BOURSE_UBSCORE_LISTEN: `127.0.0.1:${await freePort()}`,
+        BOURSE_UBSCORE_METRICS_LISTEN: `127.0.0.1:${await freePort()}`,
       });
       const { code, stderr } = await second.exited;
       expect(code, stderr).toBe(2);
