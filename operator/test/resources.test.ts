@@ -1,29 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import type { Exchange, KubeObject } from "../src/exchange.ts";
-import { type ClusterFacts, CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
+import type { KubeObject } from "../src/exchange.ts";
+import { CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
 import { computeStatus, workloadKey } from "../src/status.ts";
-
-/** The example Exchange with the defaults the API server would have applied. */
-async function example(): Promise<Exchange> {
-  const ex = parse(await readFile(new URL("../../examples/exchange.yaml", import.meta.url), "utf8"));
-  ex.metadata = { ...ex.metadata, namespace: "trading", uid: "u-1", generation: 4 };
-  ex.spec = {
-    image: { repository: "ghcr.io/bourse/bourse", tag: "1.0.0", pullPolicy: "IfNotPresent" },
-    ubscore: { storage: "10Gi" },
-    matching: { replicas: 1 },
-    settlement: { replicas: 1 },
-    ...ex.spec,
-  };
-  return ex;
-}
-
-const facts: ClusterFacts = {
-  tigerbeetleClusterId: "12345",
-  kafkaClusterId: "abcdefghijklmnopqrstuv",
-  tigerbeetleServiceIps: ["10.0.0.7"],
-};
+import { example, facts } from "./example.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects as JSON; the assertions check their shape
 type Json = any;
@@ -38,7 +17,7 @@ describe("renderExchange", () => {
     expect(provisioned.workloads.map((w) => `${w.tier}:${w.name}`)).toEqual([
       "infrastructure:demo-tigerbeetle",
       "infrastructure:demo-kafka",
-      "infrastructure:demo-scylla",
+      "infrastructure:demo-store",
       "component:demo-ubscore",
       "component:demo-matching",
       "component:demo-gateway",
@@ -149,7 +128,7 @@ describe("renderExchange", () => {
     expect(pod.containers[0].args[0]).toContain("exec /tigerbeetle start --addresses=");
   });
 
-  it("runs matching as one StatefulSet with a sidecar, no volume and no budget, dialled by UBSCore", async () => {
+  it("runs matching as one StatefulSet with no volume and no budget, dialled by UBSCore", async () => {
     const ex = await example();
     ex.spec.matching = { replicas: 1, resources: { limits: { memory: "2Gi" } } };
     const { objects, workloads } = renderExchange(ex, facts);
@@ -168,20 +147,15 @@ describe("renderExchange", () => {
     expect(sts.persistentVolumeClaimRetentionPolicy).toBeUndefined();
     const pod = sts.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
-    expect(pod.initContainers.map((c: Json) => [c.name, c.restartPolicy])).toEqual([
-      ["media-driver", "Always"],
-    ]);
-    expect(pod.volumes).toContainEqual({ name: "aeron", emptyDir: { medium: "Memory", sizeLimit: "512Mi" } });
+    // Over TCP (the example's transport) no media driver: see the aeron tests for the sidecar.
+    expect(pod.initContainers).toBeUndefined();
     expect(pod.volumes.map((v: Json) => v.name)).not.toContain("data");
     expect(pod.containers).toHaveLength(1);
     expect(pod.containers[0]).toMatchObject({
       name: "matching",
       image: "ghcr.io/bourse/bourse:1.0.0",
       args: ["matching", "--config", "/etc/bourse/bourse.json"],
-      env: [
-        { name: "AERON_DIR", value: "/dev/shm/aeron" },
-        { name: "BOURSE_LINK_KEY_DIR", value: "/etc/bourse-links" },
-      ],
+      env: [{ name: "BOURSE_LINK_KEY_DIR", value: "/etc/bourse-links" }],
       ports: [{ name: "matching", containerPort: 7400 }],
       readinessProbe: { tcpSocket: { port: 7400 } },
       resources: { limits: { memory: "2Gi" } },
@@ -252,7 +226,7 @@ describe("computeStatus", () => {
     const { objects } = renderExchange(ex, facts);
     const policies = objects.filter((o) => o.kind === "NetworkPolicy");
     expect(names(policies)).toEqual(
-      ["gateway", "kafka", "matching", "scylla", "settlement", "tigerbeetle", "ubscore"].map(
+      ["gateway", "kafka", "matching", "settlement", "store", "tigerbeetle", "ubscore"].map(
         (c) => `NetworkPolicy/demo-${c}`,
       ),
     );
@@ -267,7 +241,7 @@ describe("computeStatus", () => {
     const sources: Record<string, Record<string, string>> = {
       stranger: { app: "something-else" },
       ...Object.fromEntries(
-        ["ubscore", "gateway", "matching", "settlement", "tigerbeetle", "kafka", "scylla"].map((c) => [
+        ["ubscore", "gateway", "matching", "settlement", "tigerbeetle", "kafka", "store"].map((c) => [
           c,
           podLabels(c),
         ]),
@@ -301,8 +275,8 @@ describe("computeStatus", () => {
     expect(who("tigerbeetle", 3001)).toEqual(["settlement", "tigerbeetle", "ubscore"]);
     expect(who("kafka", 9092)).toEqual(["kafka", "settlement", "ubscore"]);
     expect(who("kafka", 9093)).toEqual(["kafka"]);
-    expect(who("scylla", 9042)).toEqual(["gateway", "scylla", "settlement", "ubscore"]);
-    expect(who("scylla", 7000)).toEqual(["scylla"]);
+    expect(who("store", 9042)).toEqual(["gateway", "settlement", "store", "ubscore"]);
+    expect(who("store", 7000)).toEqual(["store"]);
     // The public doors: the trading API, and the operator API behind its bearer token.
     expect(who("gateway", 8080)).toEqual(Object.keys(sources).sort());
     expect(who("ubscore", 8081)).toEqual(Object.keys(sources).sort());
