@@ -1,10 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { type LocalCluster, startLocalCluster } from "../infra/cluster/cluster.ts";
+import { adminToken, installOperator, localExchange } from "../infra/cluster/exchange.ts";
 import { sh } from "../infra/cluster/exec.ts";
-import { REPO_ROOT } from "../infra/cluster/images.ts";
 import { clusterLeftovers, hostSysctls, NETNS } from "../infra/cluster/node.ts";
 import { crossTrade, Session } from "./harness.ts";
 import { eventuallyReady, PhaseWatcher } from "./phases.ts";
@@ -65,19 +62,6 @@ if (tradingUrl && adminUrl && token) {
       console.log(timings.map(([what, ms]) => `${what}: ${(ms / 1000).toFixed(1)} s`).join("\n"));
     }, 300_000);
 
-    /** The example as written, but for the images built here and Cassandra as the store (ScyllaDB cannot run here). */
-    const exchangeManifest = async () => {
-      const { repository, tag } = cluster!.images.bourse;
-      const exchange = parse(await readFile(join(REPO_ROOT, "examples", "exchange.yaml"), "utf8"));
-      exchange.spec.image = { repository, tag, pullPolicy: "IfNotPresent" };
-      exchange.spec.store = { engine: "cassandra", nodes: 1, storage: "5Gi" };
-      return exchange;
-    };
-    const adminToken = async () =>
-      Buffer.from(
-        await cluster!.kubectl(["get", "secret", `${NAME}-admin-token`, "-o", "jsonpath={.data.token}"]),
-        "base64",
-      ).toString("utf8");
     const waitReady = (what: string) =>
       timed(what, () =>
         cluster!
@@ -90,27 +74,14 @@ if (tradingUrl && adminUrl && token) {
 
     it("installs the operator with helm, reaches Ready, trades through the gateway Service and keeps every invariant", async () => {
       const c = cluster!;
-      const { repository, tag } = c.images.bourse;
-      await timed("helm install (operator Running)", () =>
-        c.helm([
-          "install",
-          "bourse-operator",
-          join(REPO_ROOT, "charts", "bourse-operator"),
-          "--namespace=bourse-system",
-          "--create-namespace",
-          `--set=image.repository=${repository}`,
-          `--set=image.tag=${tag}`,
-          "--wait",
-          "--timeout=5m",
-        ]),
-      );
+      await timed("helm install (operator Running)", () => installOperator(c));
       watcher = new PhaseWatcher(c, NAME);
-      await c.kubectl(["apply", "-f", "-"], stringify(await exchangeManifest()));
+      await c.kubectl(["apply", "-f", "-"], await localExchange(c));
       await waitReady("Exchange Ready after apply");
       console.log(await c.kubectl(["get", "exchanges"]));
       trading = await c.forward("default", `${NAME}-gateway`, 8080);
       admin = await c.forward("default", `${NAME}-admin`, 8081);
-      session = new Session(admin, await adminToken());
+      session = new Session(admin, await adminToken(c, NAME));
       await session.createUsers();
       await crossTrade(session, trading, trading);
       const trades = await timed("trade and check invariants", () => session.checkInvariants(trading));
@@ -284,13 +255,13 @@ if (tradingUrl && adminUrl && token) {
         ]),
       );
       expect(await identity()).toBe(clusterId);
-      await c.kubectl(["apply", "-f", "-"], stringify(await exchangeManifest()));
+      await c.kubectl(["apply", "-f", "-"], await localExchange(c));
       await waitReady("the Exchange made again Ready");
       // New Services (new ClusterIPs) and a new admin token (both went with the old Exchange);
       // the same users, orders and money.
       trading = await c.forward("default", `${NAME}-gateway`, 8080);
       admin = await c.forward("default", `${NAME}-admin`, 8081);
-      const again = new Session(admin, await adminToken());
+      const again = new Session(admin, await adminToken(c, NAME));
       Object.assign(again.users, session.users);
       again.acknowledged.push(...session.acknowledged);
       session = again;
