@@ -45,7 +45,12 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
       .map((w) => w.name);
   const infraWaiting = waiting("infrastructure");
   const componentsWaiting = waiting("component");
-  const wasReady = previous.some((c) => c.type === "Ready" && c.status === "True");
+  // Once ready, a workload down keeps the Exchange Degraded (not Provisioning) until all are back.
+  const wasReady = previous.some(
+    (c) =>
+      (c.type === "Ready" && c.status === "True") ||
+      (c.type === "Degraded" && c.status === "True" && c.reason === "WorkloadUnavailable"),
+  );
   const ready = infraWaiting.length === 0 && componentsWaiting.length === 0 && !observed.error;
   // A failed pass may have stopped before reading any workload: what it did not see is Unknown,
   // never "all ready" by default.

@@ -355,6 +355,11 @@ describe("computeStatus", () => {
     expect(degraded.conditions!.find((c) => c.type === "ComponentsReady")!.message).toBe(
       "waiting for demo-gateway",
     );
+    // Still down at the next pass: still Degraded, not Provisioning; Running once back.
+    ex.status = degraded;
+    expect(computeStatus(ex, { workloads, objects, now: later }).phase).toBe("Degraded");
+    objects.set(workloadKey("Deployment", "demo-gateway"), ready(2));
+    expect(computeStatus(ex, { workloads, objects, now: later }).phase).toBe("Running");
   });
 
   it("does not count a workload whose controller has not seen its latest spec", async () => {
