@@ -226,6 +226,36 @@ if (tradingUrl && adminUrl && token) {
       );
     }, 1_200_000);
 
+    it("upgrades the image: every component pod replaced by one on the new tag, state and money kept", async () => {
+      const c = cluster!;
+      const { repository, tag } = c.images.bourse;
+      // The same bits under a new tag: what a rollout sees of a release (nothing is published here).
+      const next = `${tag}-next`;
+      await c.tagImage(`${repository}:${tag}`, `${repository}:${next}`);
+      await c.tagImage(`${repository}-media-driver:${tag}`, `${repository}-media-driver:${next}`);
+      const mark = watcher!.mark();
+      await c.kubectl(["patch", "exchange", NAME, "--type=merge", `-p={"spec":{"image":{"tag":"${next}"}}}`]);
+      const images = async () =>
+        (
+          await c.kubectl([
+            "get",
+            "pods",
+            "-l",
+            `app.kubernetes.io/instance=${NAME},app.kubernetes.io/component in (ubscore,matching,gateway,settlement)`,
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].image}",
+          ])
+        ).split(" ");
+      await eventuallyReady(c, NAME, async () =>
+        (await images()).every((i) => i === `${repository}:${next}`),
+      );
+      await session.loadThenKill(session.crossingOrders(trading, trading), 20, () => {});
+      await session.checkInvariants(trading);
+      console.log(
+        `image upgraded to ${next}: ${(await images()).length} component pods on it; phases seen: ${watcher!.since(mark).join(" -> ")}; invariants kept`,
+      );
+    }, 1_200_000);
+
     it("keeps the data of an Exchange deleted with Retain: made again, the same ledger and the same balances", async () => {
       const c = cluster!;
       const identity = async () =>
@@ -287,7 +317,7 @@ if (tradingUrl && adminUrl && token) {
       const c = cluster!;
       const mark = watcher!.mark();
       await c.kubectl(["patch", "exchange", NAME, "--type=merge", '-p={"spec":{"transport":"aeron"}}']);
-      await eventuallyReady(c, NAME, async () => {
+      await eventuallyReady(c, NAME, async (status) => {
         const drivers = await c.kubectl([
           "get",
           "pods",
@@ -297,7 +327,11 @@ if (tradingUrl && adminUrl && token) {
           "jsonpath={range .items[*]}{.spec.initContainers[0].name}{' '}{.status.phase}{'\\n'}{end}",
         ]);
         const rows = drivers.split("\n").filter(Boolean);
-        return rows.length === 5 && rows.every((r) => r === "media-driver Running");
+        // UBSCore, matching and every gateway, each with its driver.
+        return (
+          rows.length === 2 + (status.gateway?.replicas ?? 0) &&
+          rows.every((r) => r === "media-driver Running")
+        );
       });
       const acks = await session.loadThenKill(session.crossingOrders(trading, trading), 30, () => {
         void podOf("gateway").then((pod) => c.kubectl(["delete", "pod", pod, "--wait=false"]));
