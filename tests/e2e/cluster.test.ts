@@ -333,10 +333,12 @@ if (tradingUrl && adminUrl && token) {
           rows.every((r) => r === "media-driver Running")
         );
       });
+      // Degraded again from here: the gateway lost, not the switch's rollout.
+      const lost = watcher!.mark();
       const acks = await session.loadThenKill(session.crossingOrders(trading, trading), 30, () => {
         void podOf("gateway").then((pod) => c.kubectl(["delete", "pod", pod, "--wait=false"]));
       });
-      await watcher!.waitFor("Degraded", mark);
+      await watcher!.waitFor("Degraded", lost);
       await waitReady("Ready again over Aeron");
       await session.checkInvariants(trading);
       console.log(

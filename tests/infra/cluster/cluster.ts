@@ -92,7 +92,8 @@ export async function startLocalCluster(progress: Progress = () => {}): Promise<
       ).trim();
       const local = await freePort();
       const pid = await relay(local, ip, port, join(node.dir, "logs", `relay-${service}-${port}.log`));
-      await adopt(`relay-${namespace}-${service}-${port}`, pid);
+      // One name per relay: a Service forwarded again (made again: a new IP) keeps the first too.
+      await adopt(`relay-${namespace}-${service}-${port}-${local}`, pid);
       return `http://127.0.0.1:${local}`;
     },
     async tagImage(source, target) {
