@@ -18,6 +18,15 @@ npx tsc --noEmit -p tsconfig.json
 echo "==> tests (vitest, on this machine's Node $(node --version))"
 npx vitest run "$@"
 
+# The exchange on a real single-node Kubernetes (tests/infra/cluster, docs/operator.md): helm
+# install, an Exchange Ready, trading, each kind of pod deleted under load, Retain, Aeron. Alone,
+# after the other suites: it takes the machine (and root). Its Go binaries and images are built
+# once and cached. BOURSE_CLUSTER_E2E=0 leaves it out; a run of chosen suites ("$@") does too.
+if [ "$#" -eq 0 ] && [ "${BOURSE_CLUSTER_E2E:-1}" = 1 ]; then
+  echo "==> the cluster end-to-end (a local single-node Kubernetes)"
+  BOURSE_E2E_LOCAL_CLUSTER=1 npx vitest run tests/e2e/cluster.test.ts
+fi
+
 # The production image's Node (its FROM line in the Dockerfile is the one place the version is
 # written): when the machine's Node is another, the suites that exercise the runtime (unit, API,
 # end-to-end, operator) run on that one as well, fetched from the npm registry into the test cache.

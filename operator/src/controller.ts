@@ -5,7 +5,20 @@ import type { Reconciler } from "./reconciler.ts";
 import { MANAGED_SELECTOR } from "./resources.ts";
 
 /**
- * Watches Exchanges and the workloads they own and reconciles each changed Exchange, one pass at
+ * Every kind the operator owns, watched so that an owned object changed or deleted by hand is put
+ * back by the next pass (not by the resync, minutes later): workloads for status, the rest for drift.
+ */
+const OWNED_KINDS: [string, string][] = [
+  ["apps/v1", "StatefulSet"],
+  ["apps/v1", "Deployment"],
+  ["v1", "Service"],
+  ["v1", "ConfigMap"],
+  ["policy/v1", "PodDisruptionBudget"],
+  ["networking.k8s.io/v1", "NetworkPolicy"],
+];
+
+/**
+ * Watches Exchanges and the objects they own and reconciles each changed Exchange, one pass at
  * a time per Exchange. A watch is list + watch from the list's resourceVersion; when the server
  * says that version is gone (410) it relists, on any other failure it retries after a jittered
  * backoff, so it never silently stops. Failed reconciles are retried with per-key exponential
@@ -34,7 +47,7 @@ export class Controller {
 
   /** True once every watch has completed its first list. */
   get ready(): boolean {
-    return this.synced >= 3;
+    return this.synced >= 1 + OWNED_KINDS.length;
   }
 
   start(): void {
@@ -51,8 +64,9 @@ export class Controller {
     };
     this.watches.push(
       this.watchLoop(collectionPath(API_VERSION, "Exchange", ns), undefined, byExchange),
-      this.watchLoop(collectionPath("apps/v1", "StatefulSet", ns), MANAGED_SELECTOR, byOwner),
-      this.watchLoop(collectionPath("apps/v1", "Deployment", ns), MANAGED_SELECTOR, byOwner),
+      ...OWNED_KINDS.map(([apiVersion, kind]) =>
+        this.watchLoop(collectionPath(apiVersion, kind, ns), MANAGED_SELECTOR, byOwner),
+      ),
     );
     const resync = setInterval(() => {
       for (const key of this.known) this.queue.add(key);

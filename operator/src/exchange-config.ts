@@ -24,7 +24,7 @@ export interface ExchangeSpec {
 export interface InfrastructureEndpoints {
   readonly tigerbeetle: { readonly clusterId: string; readonly addresses: readonly string[] };
   readonly kafkaBrokers: readonly string[];
-  readonly scylla: { readonly contactPoints: readonly string[]; readonly localDataCenter: string };
+  readonly store: { readonly contactPoints: readonly string[]; readonly localDataCenter: string };
   /** Where gateways reach UBSCore (its Service, on the transport port). */
   readonly ubscore: string;
   /** UBSCore's pod and Aeron UDP port (transport: aeron). */
@@ -49,6 +49,8 @@ export function renderExchangeConfig(
   name: string,
   spec: ExchangeSpec,
   infra: InfrastructureEndpoints,
+  /** Copies of each row of the keyspace the components create (spec.store's nodes). */
+  storeReplicationFactor = 1,
 ): BourseConfig {
   return validateConfig(
     {
@@ -77,9 +79,10 @@ export function renderExchangeConfig(
       eventLog: { kind: "kafka", brokers: [...infra.kafkaBrokers], topicPrefix: `bourse-${name}` },
       store: {
         kind: "cassandra",
-        contactPoints: [...infra.scylla.contactPoints],
-        localDataCenter: infra.scylla.localDataCenter,
+        contactPoints: [...infra.store.contactPoints],
+        localDataCenter: infra.store.localDataCenter,
         keyspace: `bourse_${name.replace(/[^a-z0-9]/g, "_")}`.slice(0, 48),
+        replicationFactor: storeReplicationFactor,
       },
       // Settlement in its own pod: fed UBSCore's settlement feed through Kafka, dialled by UBSCore.
       settlement: { kind: "service", listen: listenOn(infra.settlement), address: infra.settlement },

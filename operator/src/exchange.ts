@@ -48,21 +48,36 @@ export interface KubeObject {
 
 type Resources = Record<string, unknown>;
 
+/** An infrastructure image (a registry mirror, another release): defaults in infrastructure.ts. */
+interface Infrastructure {
+  image?: string;
+  resources?: Resources;
+}
+
+export type StoreEngine = "scylla" | "cassandra";
+
 export interface ExchangeSpec extends ConfigSpec {
   image: { repository: string; tag: string; pullPolicy: string };
+  /** Every volume claim's class; the cluster's default class when unset. */
+  storageClassName?: string;
+  /** Aeron's term buffer length (transport: aeron): each log is three terms. */
+  aeron?: { termLength?: string };
   gateway: { replicas: number; resources?: Resources };
   ubscore: { storage: string; resources?: Resources };
   matching: { replicas: number; resources?: Resources };
   settlement: { replicas: number; resources?: Resources };
-  tigerbeetle: {
+  tigerbeetle: Infrastructure & {
     replicas: number;
     storage?: string;
     external?: { clusterId: string; addresses: string[] };
   };
-  kafka: { brokers: number; storage?: string; external?: { bootstrapServers: string[] } };
-  scylla: {
+  kafka: Infrastructure & { brokers: number; storage?: string; external?: { bootstrapServers: string[] } };
+  store: Infrastructure & {
+    engine: StoreEngine;
     nodes: number;
     storage?: string;
+    /** ScyllaDB only: developer mode (no I/O tuning or XFS needed; for tests and laptops). */
+    developerMode?: boolean;
     external?: { contactPoints: string[]; localDataCenter: string };
   };
   volumeRetention: "Retain" | "Delete";

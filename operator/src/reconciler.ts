@@ -155,15 +155,20 @@ export class Reconciler {
     return { ...identity, tigerbeetleServiceIps: ips };
   }
 
+  /**
+   * The identity belongs to the data, not to the Exchange object: it has no owner, so deleting the
+   * Exchange leaves it beside the volumes it names (volumeRetention: Retain), and an Exchange made
+   * again under the same name finds the same TigerBeetle and Kafka clusters on them. The finalizer
+   * deletes it with the volumes (Delete). One made by an older operator, owned, is released.
+   */
   private async identity(ex: Exchange): Promise<{ tigerbeetleClusterId: string; kafkaClusterId: string }> {
-    const { data = {} } = await this.createOnce<KubeObject & { data?: Record<string, string> }>({
+    const identity = await this.createOnce<KubeObject & { data?: Record<string, string> }>({
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: {
         name: identityName(ex),
         namespace: ex.metadata.namespace,
         labels: labels(ex, "identity"),
-        ownerReferences: owner(ex),
       },
       data: {
         // Cluster 0 is reserved for TigerBeetle's tests; a random u128 avoids it and any other cluster.
@@ -171,6 +176,10 @@ export class Reconciler {
         kafkaClusterId: randomBytes(16).toString("base64url").slice(0, 22),
       },
     });
+    if (identity.metadata.ownerReferences?.length) {
+      await this.kube.mergePatch(objectPath(identity), { metadata: { ownerReferences: null } });
+    }
+    const data = identity.data ?? {};
     if (!data.tigerbeetleClusterId || !data.kafkaClusterId) {
       throw new Error(`ConfigMap ${identityName(ex)} lost its cluster ids: restore it from a backup`);
     }
@@ -223,16 +232,17 @@ export class Reconciler {
           objectPath({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: pvc.metadata }),
         );
       }
+      await this.kube.delete(objectPath({ apiVersion: "v1", kind: "ConfigMap", metadata: identityMeta(ex) }));
       this.events.normal(
         ex,
         "VolumesDeleted",
-        `deleted ${pvcs.items.length} volume claims (volumeRetention: Delete)`,
+        `deleted ${pvcs.items.length} volume claims and the clusters' identity (volumeRetention: Delete)`,
       );
     } else {
       this.events.normal(
         ex,
         "VolumesRetained",
-        `kept the volume claims of ${objectName(ex, "*")} (volumeRetention: Retain)`,
+        `kept the volume claims of ${objectName(ex, "*")} and ConfigMap ${identityName(ex)} (volumeRetention: Retain)`,
       );
     }
     await this.kube.mergePatch(path, {
@@ -253,4 +263,8 @@ function owner(ex: Exchange) {
 
 function identityName(ex: Exchange): string {
   return objectName(ex, "identity");
+}
+
+function identityMeta(ex: Exchange) {
+  return { name: identityName(ex), namespace: ex.metadata.namespace };
 }

@@ -1,4 +1,14 @@
 import { createHash } from "node:crypto";
+import { type AeronPeer, driverJavaOptions, driverResources, shmQuantity } from "./aeron.ts";
+import {
+  DEFAULT_RESOURCES,
+  INFRA_IMAGES,
+  minInSync,
+  orDefault,
+  replicationFactor,
+  spreadQuorum,
+  storageClass,
+} from "./defaults.ts";
 import { API_VERSION, type Exchange, type KubeObject, type ObjectMeta } from "./exchange.ts";
 import { type InfrastructureEndpoints, renderExchangeConfig } from "./exchange-config.ts";
 import {
@@ -8,6 +18,7 @@ import {
   METRICS_SERVICE_PORT,
   SCRAPER_NAMESPACE_LABEL,
 } from "./observability.ts";
+import { STORE_DATA_CENTER, store, storeReplicationFactor } from "./store.ts";
 import { underWriterLease, writerLeaseAccess } from "./ubscore-lease.ts";
 
 /**
@@ -62,12 +73,6 @@ export const PORTS = {
 export const CONFIG_HASH_ANNOTATION = "bourse.dev/config-hash";
 const CONFIG_PATH = "/etc/bourse/bourse.json";
 const UID = 10001;
-const SHM_SIZE = "512Mi";
-const INFRA_IMAGES = {
-  tigerbeetle: "ghcr.io/tigerbeetle/tigerbeetle:0.17.9",
-  kafka: "apache/kafka:3.9.1",
-  scylla: "scylladb/scylla:6.2",
-};
 
 /** Every object the operator creates carries this label; its watches and prunes select on it. */
 export const MANAGED_SELECTOR = "app.kubernetes.io/managed-by=bourse-operator";
@@ -88,7 +93,7 @@ export function labels(ex: Exchange, component: string): Record<string, string> 
 }
 
 /** Selectors use only what never changes for a workload (its instance and component). */
-function selector(ex: Exchange, component: string): Record<string, string> {
+export function selector(ex: Exchange, component: string): Record<string, string> {
   return { "app.kubernetes.io/instance": ex.metadata.name, "app.kubernetes.io/component": component };
 }
 
@@ -173,7 +178,7 @@ export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
   const objects: KubeObject[] = [];
   const workloads: Workload[] = [];
   const infra = infrastructureEndpoints(ex, facts);
-  const config = renderExchangeConfig(ex.metadata.name, ex.spec, infra);
+  const config = renderExchangeConfig(ex.metadata.name, ex.spec, infra, storeReplicationFactor(ex));
   const configJson = `${JSON.stringify(config, null, 2)}\n`;
   const configHash = createHash("sha256").update(configJson).digest("hex").slice(0, 16);
   objects.push({
@@ -188,7 +193,7 @@ export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
   };
   if (!ex.spec.tigerbeetle.external) add(tigerbeetle(ex, facts));
   if (!ex.spec.kafka.external) add(kafka(ex, facts));
-  if (!ex.spec.scylla.external) add(scylla(ex));
+  if (!ex.spec.store.external) add(store(ex));
   add(component(ex, "ubscore", configHash));
   add(matching(ex, configHash));
   add(component(ex, "gateway", configHash));
@@ -208,9 +213,9 @@ export function infrastructureEndpoints(ex: Exchange, facts: ClusterFacts): Infr
     kafkaBrokers: spec.kafka.external?.bootstrapServers ?? [
       `${objectName(ex, "kafka")}.${ns}.svc:${PORTS.kafka}`,
     ],
-    scylla: spec.scylla.external ?? {
-      contactPoints: [`${objectName(ex, "scylla")}.${ns}.svc:${PORTS.cql}`],
-      localDataCenter: "datacenter1",
+    store: spec.store.external ?? {
+      contactPoints: [`${objectName(ex, "store")}.${ns}.svc:${PORTS.cql}`],
+      localDataCenter: STORE_DATA_CENTER,
     },
     ubscore: `${objectName(ex, "ubscore")}.${ns}.svc:${PORTS.transport}`,
     // Aeron status messages go back to the sender's address: the pod itself, not a Service IP.
@@ -229,7 +234,8 @@ function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
   const file = `/var/lib/tigerbeetle/${facts.tigerbeetleClusterId}_$(REPLICA).tigerbeetle`;
   const addresses = facts.tigerbeetleServiceIps.map((ip) => `${ip}:${PORTS.tigerbeetle}`).join(",");
   const podIndex = { name: "REPLICA", valueFrom: podIndexRef };
-  const image = INFRA_IMAGES.tigerbeetle;
+  const image = ex.spec.tigerbeetle.image ?? INFRA_IMAGES.tigerbeetle;
+  const resources = orDefault(ex.spec.tigerbeetle.resources, DEFAULT_RESOURCES.tigerbeetle);
   // No --development: it caps a request at 253 transfers (settlement sends up to 8,190, so a
   // backlog would stall for good) and gives up direct I/O. The server runs under the image's tini
   // (/sbin/tini, its entrypoint, which a command replaces): as PID 1 itself it would ignore
@@ -246,6 +252,7 @@ function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
         args: [
           `test -f "${file}" || /tigerbeetle format --cluster=${facts.tigerbeetleClusterId} --replica=$(REPLICA) --replica-count=${replicas} "${file}"`,
         ],
+        resources,
         volumeMounts: [{ name: "data", mountPath: "/var/lib/tigerbeetle" }],
         securityContext: restrictedContainer(false),
       },
@@ -262,13 +269,18 @@ function tigerbeetle(ex: Exchange, facts: ClusterFacts): Rendered {
         ],
         ports: [{ name: "tigerbeetle", containerPort: PORTS.tigerbeetle }],
         readinessProbe: { tcpSocket: { port: PORTS.tigerbeetle }, periodSeconds: 5 },
+        resources,
         volumeMounts: [{ name: "data", mountPath: "/var/lib/tigerbeetle" }],
         securityContext: restrictedContainer(false),
       },
     ],
-    volumeClaims: [claim("data", ex.spec.tigerbeetle.storage ?? "10Gi")],
-    // io_uring is blocked by some runtimes' default seccomp profile: leave seccomp unset here.
-    seccomp: false,
+    volumeClaims: [claim(ex, "data", ex.spec.tigerbeetle.storage ?? "10Gi")],
+    // TigerBeetle does all its I/O through io_uring, which the runtimes' default seccomp profiles
+    // (containerd's and Docker's since 2023, and so the kubelet's seccompDefault) refuse: explicitly
+    // Unconfined, never left to the node's default. The rest stays locked down (non-root, no
+    // capabilities, no privilege escalation). docs/operator.md says so.
+    seccomp: "Unconfined",
+    scheduling: spreadQuorum(selector(ex, "tigerbeetle")),
   });
   return {
     objects: [
@@ -288,7 +300,8 @@ function kafka(ex: Exchange, facts: ClusterFacts): Rendered {
   const brokers = ex.spec.kafka.brokers;
   const host = (i: number | string) => `${name}-${i}.${headless}.${ns}.svc`;
   const voters = Array.from({ length: brokers }, (_, i) => `${i}@${host(i)}:${PORTS.controller}`).join(",");
-  const rf = String(Math.min(3, brokers));
+  const rf = String(replicationFactor(brokers));
+  const isr = String(minInSync(brokers));
   const env = [
     { name: "KAFKA_NODE_ID", valueFrom: podIndexRef },
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -303,12 +316,16 @@ function kafka(ex: Exchange, facts: ClusterFacts): Rendered {
     { name: "KAFKA_CONTROLLER_LISTENER_NAMES", value: "CONTROLLER" },
     { name: "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", value: "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT" },
     { name: "KAFKA_INTER_BROKER_LISTENER_NAME", value: "PLAINTEXT" },
-    { name: "KAFKA_LOG_DIRS", value: "/var/lib/kafka/data" },
+    // A directory inside the volume, never its root: a block volume's filesystem has lost+found
+    // there, which Kafka takes for a broken partition directory and refuses to start.
+    { name: "KAFKA_LOG_DIRS", value: "/var/lib/kafka/data/logs" },
     { name: "KAFKA_AUTO_CREATE_TOPICS_ENABLE", value: "false" },
+    // Topics the components create take the broker's defaults: replicated over the brokers.
+    { name: "KAFKA_DEFAULT_REPLICATION_FACTOR", value: rf },
     { name: "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", value: rf },
     { name: "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", value: rf },
-    { name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", value: String(Math.min(2, brokers)) },
-    { name: "KAFKA_MIN_INSYNC_REPLICAS", value: String(Math.min(2, brokers)) },
+    { name: "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", value: isr },
+    { name: "KAFKA_MIN_INSYNC_REPLICAS", value: isr },
   ];
   const sts = statefulSet(ex, name, "kafka", brokers, {
     serviceName: headless,
@@ -316,19 +333,21 @@ function kafka(ex: Exchange, facts: ClusterFacts): Rendered {
     containers: [
       {
         name: "kafka",
-        image: INFRA_IMAGES.kafka,
+        image: ex.spec.kafka.image ?? INFRA_IMAGES.kafka,
         env,
         ports: [
           { name: "kafka", containerPort: PORTS.kafka },
           { name: "controller", containerPort: PORTS.controller },
         ],
         readinessProbe: { tcpSocket: { port: PORTS.kafka }, periodSeconds: 5 },
+        resources: orDefault(ex.spec.kafka.resources, DEFAULT_RESOURCES.kafka),
         volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }],
         securityContext: restrictedContainer(false),
       },
     ],
-    volumeClaims: [claim("data", ex.spec.kafka.storage ?? "10Gi")],
+    volumeClaims: [claim(ex, "data", ex.spec.kafka.storage ?? "10Gi")],
     runAsUser: 1000,
+    scheduling: spreadQuorum(selector(ex, "kafka")),
   });
   return {
     objects: [
@@ -338,45 +357,6 @@ function kafka(ex: Exchange, facts: ClusterFacts): Rendered {
       pdb(ex, "kafka"),
     ],
     workloads: [{ kind: "StatefulSet", name, tier: "infrastructure", replicas: brokers }],
-  };
-}
-
-function scylla(ex: Exchange): Rendered {
-  const name = objectName(ex, "scylla");
-  const headless = `${name}-headless`;
-  const { nodes } = ex.spec.scylla;
-  const seed = `${name}-0.${headless}.${ex.metadata.namespace}.svc`;
-  const sts = statefulSet(ex, name, "scylla", nodes, {
-    serviceName: headless,
-    containers: [
-      {
-        name: "scylla",
-        image: INFRA_IMAGES.scylla,
-        args: [
-          "--smp=1",
-          "--memory=750M",
-          "--overprovisioned=1",
-          "--developer-mode=1",
-          "--reactor-backend=epoll",
-          `--seeds=${seed}`,
-        ],
-        ports: [{ name: "cql", containerPort: PORTS.cql }],
-        readinessProbe: { tcpSocket: { port: PORTS.cql }, periodSeconds: 10 },
-        volumeMounts: [{ name: "data", mountPath: "/var/lib/scylla" }],
-      },
-    ],
-    volumeClaims: [claim("data", ex.spec.scylla.storage ?? "10Gi")],
-    // The ScyllaDB image's entrypoint configures itself as root.
-    runAsUser: 0,
-  });
-  return {
-    objects: [
-      headlessService(ex, "scylla", PORTS.cql),
-      clientService(ex, "scylla", [{ name: "cql", port: PORTS.cql }]),
-      sts,
-      pdb(ex, "scylla"),
-    ],
-    workloads: [{ kind: "StatefulSet", name, tier: "infrastructure", replicas: nodes }],
   };
 }
 
@@ -399,7 +379,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
   const container = {
     ...bourseContainer(ex, c),
     env: [
-      { name: "AERON_DIR", value: "/dev/shm/aeron" },
+      ...aeronDir(ex).env,
       keys.env,
       ...(aeron ? aeronEnv(c) : []),
       ...(ubscore
@@ -429,15 +409,10 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
           METRICS_CONTAINER_PORT,
         ],
     ...componentProbes(ubscore),
-    resources: ex.spec[c].resources,
-    volumeMounts: [
-      ...BOURSE_MOUNTS,
-      keys.mount,
-      { name: "aeron", mountPath: "/dev/shm" },
-      ...(ubscore ? [DATA_MOUNT] : []),
-    ],
+    resources: orDefault(ex.spec[c].resources, DEFAULT_RESOURCES.bourse),
+    volumeMounts: [...BOURSE_MOUNTS, keys.mount, ...aeronDir(ex).mounts, ...(ubscore ? [DATA_MOUNT] : [])],
   };
-  const pod = aeronPod(ex, container, configHash, keys.volume);
+  const pod = componentPod(ex, c, container, configHash, keys.volume);
   if (ubscore) {
     return {
       objects: [
@@ -446,7 +421,7 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
           ex,
           statefulSet(ex, name, c, replicas, {
             ...pod,
-            volumeClaims: [claim("data", ex.spec.ubscore.storage)],
+            volumeClaims: [claim(ex, "data", ex.spec.ubscore.storage)],
           }),
         ),
         clientService(ex, c, [{ name: "transport", port: PORTS.transport }, METRICS_SERVICE_PORT]),
@@ -482,12 +457,13 @@ function component(ex: Exchange, c: ComponentName, configHash: string): Rendered
 function matching(ex: Exchange, configHash: string): Rendered {
   const c = "matching";
   const name = objectName(ex, c);
-  const { replicas, resources } = ex.spec.matching;
+  const { replicas } = ex.spec.matching;
+  const resources = orDefault(ex.spec.matching.resources, DEFAULT_RESOURCES.bourse);
   const aeron = ex.spec.transport === "aeron";
   const keys = linkKeys(ex, c);
   const container = {
     ...bourseContainer(ex, c),
-    env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }, keys.env, ...(aeron ? aeronEnv(c) : [])],
+    env: [...aeronDir(ex).env, keys.env, ...(aeron ? aeronEnv(c) : [])],
     ports: [
       aeron
         ? { name: "aeron", containerPort: PORTS.matchingAeron, protocol: "UDP" }
@@ -496,11 +472,11 @@ function matching(ex: Exchange, configHash: string): Rendered {
     ],
     ...componentProbes(),
     resources,
-    volumeMounts: [...BOURSE_MOUNTS, keys.mount, { name: "aeron", mountPath: "/dev/shm" }],
+    volumeMounts: [...BOURSE_MOUNTS, keys.mount, ...aeronDir(ex).mounts],
   };
   return {
     objects: [
-      statefulSet(ex, name, c, replicas, aeronPod(ex, container, configHash, keys.volume)),
+      statefulSet(ex, name, c, replicas, componentPod(ex, c, container, configHash, keys.volume)),
       clientService(ex, c, [{ name: c, port: PORTS.matching }, METRICS_SERVICE_PORT]),
       // The StatefulSet's governing Service: the pod's DNS name, which UBSCore sends Aeron UDP to.
       headlessService(ex, c, { port: PORTS.matchingAeron, protocol: "UDP" }),
@@ -523,7 +499,8 @@ function matching(ex: Exchange, configHash: string): Rendered {
 function settlement(ex: Exchange, configHash: string): Rendered {
   const c = "settlement";
   const name = objectName(ex, c);
-  const { replicas, resources } = ex.spec.settlement;
+  const { replicas } = ex.spec.settlement;
+  const resources = orDefault(ex.spec.settlement.resources, DEFAULT_RESOURCES.bourse);
   const keys = linkKeys(ex, c);
   const container = {
     ...bourseContainer(ex, c),
@@ -601,22 +578,37 @@ function aeronEnv(c: ComponentName | "matching"): Record<string, unknown>[] {
 
 const AERON_REPLY_PORT = { name: "aeron-reply", containerPort: PORTS.aeronReply, protocol: "UDP" };
 
-/** A component's pod on the Aeron media driver: the sidecar, and the memory-backed /dev/shm they share. */
-function aeronPod(
+/** Where a component on the Aeron media driver finds it (transport: aeron); nothing over TCP. */
+function aeronDir(ex: Exchange) {
+  const aeron = ex.spec.transport === "aeron";
+  return {
+    env: aeron ? [{ name: "AERON_DIR", value: "/dev/shm/aeron" }] : [],
+    mounts: aeron ? [{ name: "aeron", mountPath: "/dev/shm" }] : [],
+  };
+}
+
+/**
+ * A hot-path component's pod. With transport: aeron, the media-driver sidecar and the
+ * memory-backed /dev/shm they share, sized for the logs this pod's driver holds (aeron.ts); with
+ * tcp, no driver at all.
+ */
+function componentPod(
   ex: Exchange,
+  peer: AeronPeer,
   container: Record<string, unknown>,
   configHash: string,
   linkKeysVolume: Record<string, unknown>,
 ): PodParts {
+  const aeron = ex.spec.transport === "aeron";
   return {
     annotations: { [CONFIG_HASH_ANNOTATION]: configHash },
-    initContainers: [mediaDriver(ex)],
+    ...(aeron && { initContainers: [mediaDriver(ex, peer)] }),
     containers: [container],
     volumes: [
       ...bourseVolumes(ex),
       linkKeysVolume,
       // Aeron's log buffers and CnC file, shared by the driver and the component: memory-backed.
-      { name: "aeron", emptyDir: { medium: "Memory", sizeLimit: SHM_SIZE } },
+      ...(aeron ? [{ name: "aeron", emptyDir: { medium: "Memory", sizeLimit: shmQuantity(ex, peer) } }] : []),
     ],
   };
 }
@@ -625,13 +617,17 @@ function aeronPod(
  * The Aeron media driver as a native sidecar (an init container that keeps running): it starts
  * before the component, is stopped after it, and the component sees its CnC file at start.
  */
-function mediaDriver(ex: Exchange): Record<string, unknown> {
+function mediaDriver(ex: Exchange, peer: AeronPeer): Record<string, unknown> {
   return {
     name: "media-driver",
     image: `${ex.spec.image.repository}-media-driver:${ex.spec.image.tag}`,
     imagePullPolicy: ex.spec.image.pullPolicy,
     restartPolicy: "Always",
-    env: [{ name: "AERON_DIR", value: "/dev/shm/aeron" }],
+    env: [
+      { name: "AERON_DIR", value: "/dev/shm/aeron" },
+      { name: "JAVA_TOOL_OPTIONS", value: driverJavaOptions(ex) },
+    ],
+    resources: driverResources(ex, peer),
     startupProbe: {
       exec: { command: ["test", "-e", "/dev/shm/aeron/cnc.dat"] },
       periodSeconds: 1,
@@ -654,7 +650,7 @@ function mediaDriver(ex: Exchange): Record<string, unknown> {
  * selected by a policy refuses every other ingress, so each component's policy lists all of its
  * ports. Infrastructure the spec points elsewhere (external) gets none.
  */
-type Peer = "ubscore" | "gateway" | "matching" | "settlement" | "tigerbeetle" | "kafka" | "scylla";
+type Peer = "ubscore" | "gateway" | "matching" | "settlement" | "tigerbeetle" | "kafka" | "store";
 interface Rule {
   readonly ports: readonly (number | { port: number; protocol: "UDP" })[];
   /** The components allowed; none (and no namespaces) means any source. */
@@ -686,7 +682,7 @@ export function networkPolicies(ex: Exchange): KubeObject[] {
     ["matching", [{ ports: [PORTS.matching, udp(PORTS.matchingAeron)], from: ["ubscore"] }, SCRAPERS]],
     ["settlement", [{ ports: [PORTS.settlement], from: ["ubscore"] }, SCRAPERS]],
   ];
-  const { tigerbeetle, kafka, scylla } = ex.spec;
+  const { tigerbeetle, kafka, store } = ex.spec;
   if (!tigerbeetle.external) {
     rules.push([
       "tigerbeetle",
@@ -702,13 +698,13 @@ export function networkPolicies(ex: Exchange): KubeObject[] {
       ],
     ]);
   }
-  if (!scylla.external) {
+  if (!store.external) {
     rules.push([
-      "scylla",
+      "store",
       [
         // The gateways read history from the store; the nodes gossip among themselves on any port.
         { ports: [PORTS.cql], from: ["ubscore", "gateway", "settlement"] },
-        { ports: [], from: ["scylla"] },
+        { ports: [], from: ["store"] },
       ],
     ]);
   }
@@ -746,7 +742,10 @@ interface PodParts {
   containers: unknown[];
   volumes?: unknown[];
   runAsUser?: number;
-  seccomp?: boolean;
+  /** The pod's seccomp profile: the runtime's default unless a workload needs more (TigerBeetle). */
+  seccomp?: "RuntimeDefault" | "Unconfined";
+  /** Affinity and topology spread (defaults.ts spreadQuorum). */
+  scheduling?: Record<string, unknown>;
 }
 
 function podTemplate(ex: Exchange, component: string, parts: PodParts): Record<string, unknown> {
@@ -758,8 +757,9 @@ function podTemplate(ex: Exchange, component: string, parts: PodParts): Record<s
       automountServiceAccountToken: false,
       securityContext: {
         ...(uid === 0 ? {} : { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid }),
-        ...(parts.seccomp === false ? {} : { seccompProfile: { type: "RuntimeDefault" } }),
+        seccompProfile: { type: parts.seccomp ?? "RuntimeDefault" },
       },
+      ...parts.scheduling,
       initContainers: parts.initContainers,
       containers: parts.containers,
       volumes: parts.volumes,
@@ -767,7 +767,7 @@ function podTemplate(ex: Exchange, component: string, parts: PodParts): Record<s
   };
 }
 
-function statefulSet(
+export function statefulSet(
   ex: Exchange,
   name: string,
   component: string,
@@ -822,16 +822,16 @@ function deployment(
   };
 }
 
-function claim(name: string, storage: string): Record<string, unknown> {
+export function claim(ex: Exchange, name: string, storage: string): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
     metadata: { name },
-    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+    spec: { accessModes: ["ReadWriteOnce"], ...storageClass(ex), resources: { requests: { storage } } },
   };
 }
 
-function headlessService(
+export function headlessService(
   ex: Exchange,
   component: string,
   ...ports: (number | { port: number; protocol: "UDP" })[]
@@ -854,7 +854,7 @@ function headlessService(
   };
 }
 
-function clientService(
+export function clientService(
   ex: Exchange,
   component: string,
   ports: { name: string; port: number }[],
@@ -872,7 +872,7 @@ function clientService(
   };
 }
 
-function pdb(ex: Exchange, component: string): KubeObject {
+export function pdb(ex: Exchange, component: string): KubeObject {
   return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
@@ -885,7 +885,7 @@ function pdb(ex: Exchange, component: string): KubeObject {
   };
 }
 
-function restrictedContainer(readOnlyRoot: boolean): Record<string, unknown> {
+export function restrictedContainer(readOnlyRoot: boolean): Record<string, unknown> {
   return {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: readOnlyRoot,

@@ -45,10 +45,23 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
       .map((w) => w.name);
   const infraWaiting = waiting("infrastructure");
   const componentsWaiting = waiting("component");
-  const wasReady = previous.some((c) => c.type === "Ready" && c.status === "True");
+  // Once ready, a workload down keeps the Exchange Degraded (not Provisioning) until all are back.
+  const wasReady = previous.some(
+    (c) =>
+      (c.type === "Ready" && c.status === "True") ||
+      (c.type === "Degraded" && c.status === "True" && c.reason === "WorkloadUnavailable"),
+  );
   const ready = infraWaiting.length === 0 && componentsWaiting.length === 0 && !observed.error;
+  // A failed pass may have stopped before reading any workload: what it did not see is Unknown,
+  // never "all ready" by default.
+  const unseen = observed.error !== undefined && observed.workloads.length === 0;
   const condition = (type: ConditionType, ok: boolean, reason: string, message: string): Condition => {
-    const status = ok ? "True" : "False";
+    const status =
+      unseen && (type === "InfrastructureReady" || type === "ComponentsReady")
+        ? "Unknown"
+        : ok
+          ? "True"
+          : "False";
     const before = previous.find((c) => c.type === type);
     return {
       type,
@@ -79,14 +92,22 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
     condition(
       "InfrastructureReady",
       infraWaiting.length === 0,
-      infraWaiting.length === 0 ? "InfrastructureAvailable" : "InfrastructureProvisioning",
-      describe(infraWaiting, "infrastructure"),
+      unseen
+        ? "ReconcileFailed"
+        : infraWaiting.length === 0
+          ? "InfrastructureAvailable"
+          : "InfrastructureProvisioning",
+      unseen ? "not observed: the reconcile failed" : describe(infraWaiting, "infrastructure"),
     ),
     condition(
       "ComponentsReady",
       componentsWaiting.length === 0,
-      componentsWaiting.length === 0 ? "ComponentsAvailable" : "ComponentsProvisioning",
-      describe(componentsWaiting, "components"),
+      unseen
+        ? "ReconcileFailed"
+        : componentsWaiting.length === 0
+          ? "ComponentsAvailable"
+          : "ComponentsProvisioning",
+      unseen ? "not observed: the reconcile failed" : describe(componentsWaiting, "components"),
     ),
     condition(
       "Degraded",

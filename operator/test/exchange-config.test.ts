@@ -10,7 +10,7 @@ import {
 const infra: InfrastructureEndpoints = {
   tigerbeetle: { clusterId: "170141183460469231731687303715884105727", addresses: ["10.0.0.11:3001"] },
   kafkaBrokers: ["demo-kafka-0.demo-kafka:9092"],
-  scylla: { contactPoints: ["demo-scylla-0.demo-scylla"], localDataCenter: "datacenter1" },
+  store: { contactPoints: ["demo-scylla-0.demo-scylla"], localDataCenter: "datacenter1" },
   ubscore: "demo-ubscore.trading.svc:7100",
   ubscoreAeron: "demo-ubscore-0.demo-ubscore-headless.trading.svc:7200",
   settlement: "demo-settlement.trading.svc:7300",

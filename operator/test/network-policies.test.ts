@@ -21,7 +21,8 @@ const ALIASES: Record<string, Component | "scraper"> = {
   settlement: "settlement",
   tigerbeetle: "tigerbeetle",
   kafka: "kafka",
-  scylladb: "scylla",
+  scylladb: "store",
+  store: "store",
 };
 
 interface Row {

@@ -18,7 +18,7 @@ export const COMPONENTS = [
   "settlement",
   "tigerbeetle",
   "kafka",
-  "scylla",
+  "store",
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 export type Protocol = "TCP" | "UDP";

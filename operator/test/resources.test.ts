@@ -18,7 +18,7 @@ describe("renderExchange", () => {
     expect(provisioned.workloads.map((w) => `${w.tier}:${w.name}`)).toEqual([
       "infrastructure:demo-tigerbeetle",
       "infrastructure:demo-kafka",
-      "infrastructure:demo-scylla",
+      "infrastructure:demo-store",
       "component:demo-ubscore",
       "component:demo-matching",
       "component:demo-gateway",
@@ -166,7 +166,7 @@ describe("renderExchange", () => {
     expect(pod.containers[0].args[0]).toContain("exec /tigerbeetle start --addresses=");
   });
 
-  it("runs matching as one StatefulSet with a sidecar, no volume and no budget, dialled by UBSCore", async () => {
+  it("runs matching as one StatefulSet with no volume and no budget, dialled by UBSCore", async () => {
     const ex = await example();
     ex.spec.matching = { replicas: 1, resources: { limits: { memory: "2Gi" } } };
     const { objects, workloads } = renderExchange(ex, facts);
@@ -185,20 +185,15 @@ describe("renderExchange", () => {
     expect(sts.persistentVolumeClaimRetentionPolicy).toBeUndefined();
     const pod = sts.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
-    expect(pod.initContainers.map((c: Json) => [c.name, c.restartPolicy])).toEqual([
-      ["media-driver", "Always"],
-    ]);
-    expect(pod.volumes).toContainEqual({ name: "aeron", emptyDir: { medium: "Memory", sizeLimit: "512Mi" } });
+    // Over TCP (the example's transport) no media driver: see the aeron tests for the sidecar.
+    expect(pod.initContainers).toBeUndefined();
     expect(pod.volumes.map((v: Json) => v.name)).not.toContain("data");
     expect(pod.containers).toHaveLength(1);
     expect(pod.containers[0]).toMatchObject({
       name: "matching",
       image: "ghcr.io/bourse/bourse:1.0.0",
       args: ["matching", "--config", "/etc/bourse/bourse.json"],
-      env: [
-        { name: "AERON_DIR", value: "/dev/shm/aeron" },
-        { name: "BOURSE_LINK_KEY_DIR", value: "/etc/bourse-links" },
-      ],
+      env: [{ name: "BOURSE_LINK_KEY_DIR", value: "/etc/bourse-links" }],
       ports: [
         { name: "matching", containerPort: 7400 },
         { name: "metrics", containerPort: 9090 },
@@ -276,7 +271,7 @@ describe("computeStatus", () => {
     const { objects } = renderExchange(ex, facts);
     const policies = objects.filter((o) => o.kind === "NetworkPolicy");
     expect(names(policies)).toEqual(
-      ["gateway", "kafka", "matching", "scylla", "settlement", "tigerbeetle", "ubscore"].map(
+      ["gateway", "kafka", "matching", "settlement", "store", "tigerbeetle", "ubscore"].map(
         (c) => `NetworkPolicy/demo-${c}`,
       ),
     );
@@ -292,8 +287,8 @@ describe("computeStatus", () => {
     expect(who("tigerbeetle", 3001)).toEqual(["settlement", "tigerbeetle", "ubscore"]);
     expect(who("kafka", 9092)).toEqual(["kafka", "settlement", "ubscore"]);
     expect(who("kafka", 9093)).toEqual(["kafka"]);
-    expect(who("scylla", 9042)).toEqual(["gateway", "scylla", "settlement", "ubscore"]);
-    expect(who("scylla", 7000)).toEqual(["scylla"]);
+    expect(who("store", 9042)).toEqual(["gateway", "settlement", "store", "ubscore"]);
+    expect(who("store", 7000)).toEqual(["store"]);
     // The public doors: the trading API, and the operator API behind its bearer token.
     expect(who("gateway", 8080)).toEqual(everyone);
     expect(who("ubscore", 8081)).toEqual(everyone);
@@ -375,6 +370,11 @@ describe("computeStatus", () => {
     expect(degraded.conditions!.find((c) => c.type === "ComponentsReady")!.message).toBe(
       "waiting for demo-gateway",
     );
+    // Still down at the next pass: still Degraded, not Provisioning; Running once back.
+    ex.status = degraded;
+    expect(computeStatus(ex, { workloads, objects, now: later }).phase).toBe("Degraded");
+    objects.set(workloadKey("Deployment", "demo-gateway"), ready(2));
+    expect(computeStatus(ex, { workloads, objects, now: later }).phase).toBe("Running");
   });
 
   it("does not count a workload whose controller has not seen its latest spec", async () => {

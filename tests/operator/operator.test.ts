@@ -11,6 +11,7 @@ import { KubeClient } from "../../operator/src/kube-client.ts";
 import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
 import { CONFIG_HASH_ANNOTATION } from "../../operator/src/resources.ts";
 import { type KubeControlPlane, startKubeControlPlane } from "../infra/kube.ts";
+import { eventually } from "./eventually.ts";
 
 /**
  * The operator against a real kube-apiserver + etcd (no kubelet, no controller manager): the
@@ -55,30 +56,6 @@ async function kubectlFails(args: string[], input: string): Promise<string> {
 
 // Each test waits on the operator several times (see eventually).
 vi.setConfig({ testTimeout: 600_000 });
-
-/**
- * Polls until `probe` holds. Generous: on a CI machine running the fault and soak suites beside
- * this one, a reconcile (tens of API calls against an etcd that fsyncs on the same disk) has
- * taken long enough for two of them in a row to pass 30 s.
- */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 const exchangePath = (name: string) => `/apis/bourse.dev/v1alpha1/namespaces/${NS}/exchanges/${name}`;
 const getExchange = (name: string) => kube.get<Exchange>(exchangePath(name));
@@ -209,7 +186,7 @@ describe("the operator", () => {
     expect(Object.keys(sts).sort()).toEqual([
       "demo-kafka",
       "demo-matching",
-      "demo-scylla",
+      "demo-store",
       "demo-tigerbeetle",
       "demo-ubscore",
     ]);
@@ -223,11 +200,10 @@ describe("the operator", () => {
         controller: true,
       });
     }
-    // UBSCore and gateway pods: the media driver as a native sidecar on a memory-backed /dev/shm.
+    // UBSCore over TCP (the example's transport): no media driver (the aeron test has it).
     const ubscore = sts["demo-ubscore"]!.spec as Json;
     const pod = ubscore.template.spec;
-    expect(pod.initContainers[0]).toMatchObject({ name: "media-driver", restartPolicy: "Always" });
-    expect(pod.volumes.find((v: Json) => v.name === "aeron").emptyDir.medium).toBe("Memory");
+    expect(pod.initContainers).toBeUndefined();
     expect(pod.containers[0].args).toEqual(["ubscore", "--config", "/etc/bourse/bourse.json"]);
     expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
@@ -262,8 +238,7 @@ describe("the operator", () => {
     });
     expect(matching.volumeClaimTemplates ?? []).toEqual([]);
     const matchingPod = matching.template.spec;
-    expect(matchingPod.initContainers[0]).toMatchObject({ name: "media-driver", restartPolicy: "Always" });
-    expect(matchingPod.volumes.find((v: Json) => v.name === "aeron").emptyDir.medium).toBe("Memory");
+    expect(matchingPod.initContainers).toBeUndefined();
     expect(matchingPod.securityContext.runAsNonRoot).toBe(true);
     expect(matchingPod.containers).toHaveLength(1);
     expect(matchingPod.containers[0]).toMatchObject({
@@ -351,7 +326,7 @@ describe("the operator", () => {
     expect(pdbs.map((p) => p.metadata.name).sort()).toEqual([
       "demo-gateway",
       "demo-kafka",
-      "demo-scylla",
+      "demo-store",
       "demo-tigerbeetle",
     ]);
 
@@ -577,6 +552,10 @@ describe("the operator", () => {
       const all = Object.fromEntries((await statefulSets("udp")).map((o) => [o.metadata.name, o]));
       return all["udp-ubscore"] && all["udp-matching"] && all;
     });
+    // The media driver as a native sidecar on a memory-backed /dev/shm.
+    const pod = (sts["udp-ubscore"]!.spec as Json).template.spec;
+    expect(pod.initContainers[0]).toMatchObject({ name: "media-driver", restartPolicy: "Always" });
+    expect(pod.volumes.find((v: Json) => v.name === "aeron").emptyDir.medium).toBe("Memory");
     const container = (name: string) => (sts[name]!.spec as Json).template.spec.containers[0];
     const env = (name: string) =>
       Object.fromEntries(container(name).env.map((e: Json) => [e.name, e.value ?? e.valueFrom]));

@@ -266,6 +266,8 @@ export const configSchema = z
               .string()
               .regex(/^[a-z][a-z0-9_]{0,47}$/)
               .default("bourse"),
+            /** Copies of each row in the local data center, for a keyspace the writers create. */
+            replicationFactor: z.number().int().min(1).max(9).default(1),
           })
           .strict(),
       ])

@@ -361,6 +361,7 @@ export function openStore(config: BourseConfig, dataDir: string): Promise<Histor
       contactPoints: store.contactPoints,
       localDataCenter: store.localDataCenter,
       keyspace: store.keyspace,
+      replicationFactor: store.replicationFactor,
     });
   }
   return EmbeddedStore.open(join(dataDir, "store"));

@@ -60,7 +60,10 @@ export interface CassandraStoreOptions {
   readonly contactPoints: readonly string[];
   readonly localDataCenter: string;
   readonly keyspace: string;
-  /** Replication of a keyspace it creates (1 for a single test node). */
+  /**
+   * Copies of each row in the local data center, for a keyspace it creates (1 for a single test
+   * node): NetworkTopologyStrategy, so a quorum of several nodes holds every write.
+   */
   readonly replicationFactor?: number;
   /**
    * Only to read (a gateway): creates no keyspace, applies no migration (the writers do), and
@@ -85,6 +88,8 @@ export class CassandraStore implements HistoryStore {
   static async connect(options: CassandraStoreOptions): Promise<CassandraStore> {
     if (!/^[a-z][a-z0-9_]{0,47}$/.test(options.keyspace))
       throw new RangeError(`bad keyspace ${options.keyspace}`);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(options.localDataCenter))
+      throw new RangeError(`bad data center name ${options.localDataCenter}`);
     const encoding = { useBigIntAsLong: true, useBigIntAsVarint: true };
     const client = new cassandra.Client({
       contactPoints: [...options.contactPoints],
@@ -100,7 +105,7 @@ export class CassandraStore implements HistoryStore {
     });
     await bootstrap.connect();
     await bootstrap.execute(
-      `CREATE KEYSPACE IF NOT EXISTS ${options.keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${options.replicationFactor ?? 1}}`,
+      `CREATE KEYSPACE IF NOT EXISTS ${options.keyspace} WITH replication = {'class': 'NetworkTopologyStrategy', '${options.localDataCenter}': ${options.replicationFactor ?? 1}}`,
     );
     await bootstrap.shutdown();
     await client.connect();

@@ -34,6 +34,8 @@ export interface LocalCluster {
   podMemory(): Promise<Record<string, number>>;
   /** A loopback URL on the host that reaches a Service's port inside the cluster. */
   forward(namespace: string, service: string, port: number): Promise<string>;
+  /** Another name for an image in the node's containerd (a new release of the same bits, as a rollout sees it). */
+  tagImage(source: string, target: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,8 +92,22 @@ export async function startLocalCluster(progress: Progress = () => {}): Promise<
       ).trim();
       const local = await freePort();
       const pid = await relay(local, ip, port, join(node.dir, "logs", `relay-${service}-${port}.log`));
-      await adopt(`relay-${namespace}-${service}-${port}`, pid);
+      // One name per relay: a Service forwarded again (made again: a new IP) keeps the first too.
+      await adopt(`relay-${namespace}-${service}-${port}-${local}`, pid);
       return `http://127.0.0.1:${local}`;
+    },
+    async tagImage(source, target) {
+      await sh("ctr", [
+        "--address",
+        node.containerdSocket,
+        "-n",
+        "k8s.io",
+        "images",
+        "tag",
+        "--force",
+        source,
+        target,
+      ]);
     },
     async podMemory() {
       const pods = await kubectl([

@@ -363,33 +363,29 @@ async function kafkaImage(log: BuildLog, jre: Built): Promise<Built> {
 }
 
 /**
- * Apache Cassandra under scylladb/scylla's name (ScyllaDB cannot run on these machines): it
- * honours what the operator's ScyllaDB manifest relies on, a CQL server on 9042 in data center
- * `datacenter1` with its data under /var/lib/scylla, started as root with ScyllaDB's command-line
- * flags, of which it reads `--seeds` and `--memory` (its heap) and ignores the rest (`--smp`,
- * `--overprovisioned`, `--developer-mode`, `--reactor-backend`: ScyllaDB's reactor settings).
+ * cassandra (the official image), what the operator's Cassandra manifest relies on: its
+ * entrypoint configuring the node from the environment (CASSANDRA_SEEDS, CASSANDRA_CLUSTER_NAME,
+ * MAX_HEAP_SIZE, HEAP_NEWSIZE; the listen address the pod's own, CASSANDRA_LISTEN_ADDRESS=auto),
+ * CQL on 9042 in data center `datacenter1` (SimpleSnitch), data under /var/lib/cassandra, running
+ * as the image's `cassandra` user (UID 999) with the configuration it rewrites owned by it. The jars
+ * are Maven Central's, the version the operator's tag names, as the Cassandra suites run them.
  */
 const CASSANDRA_RUN = `#!/bin/sh
-# Stand-in for scylladb/scylla's entrypoint: Cassandra configured from ScyllaDB's flags.
+# Stand-in for the cassandra image's docker-entrypoint.sh: the node configured from its environment.
 set -eu
-seeds=127.0.0.1; heap=750M
-for arg in "$@"; do
-  case "$arg" in
-    --seeds=*) seeds="\${arg#--seeds=}" ;;
-    --memory=*) heap="\${arg#--memory=}" ;;
-  esac
-done
 ip=$(hostname -i | cut -d' ' -f1)
-d=/var/lib/scylla
+listen=\${CASSANDRA_LISTEN_ADDRESS:-auto}; [ "$listen" = auto ] && listen=$ip
+d=/var/lib/cassandra
 mkdir -p "$d/data" "$d/commitlog" "$d/saved_caches" "$d/hints" "$d/cdc_raw"
 cat > /etc/cassandra/cassandra.yaml <<EOF
-cluster_name: bourse
+cluster_name: \${CASSANDRA_CLUSTER_NAME:-Test Cluster}
 num_tokens: 16
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-endpoint_snitch: SimpleSnitch
+endpoint_snitch: \${CASSANDRA_ENDPOINT_SNITCH:-SimpleSnitch}
 authenticator: AllowAllAuthenticator
 authorizer: AllowAllAuthorizer
-commitlog_sync: batch
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
 data_file_directories: [$d/data]
 commitlog_directory: $d/commitlog
 saved_caches_directory: $d/saved_caches
@@ -398,14 +394,14 @@ cdc_raw_directory: $d/cdc_raw
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "$seeds"
-listen_address: $ip
+      - seeds: "\${CASSANDRA_SEEDS:-$listen}"
+listen_address: $listen
 rpc_address: 0.0.0.0
-broadcast_rpc_address: $ip
+broadcast_rpc_address: $listen
 start_native_transport: true
 native_transport_port: 9042
 EOF
-exec java -Xms$heap -Xmx$heap -XX:+UseG1GC ${JDK17_MODULE_FLAGS.join(" ")} \\
+exec java -Xms\${MAX_HEAP_SIZE:-1G} -Xmx\${MAX_HEAP_SIZE:-1G} -Xmn\${HEAP_NEWSIZE:-256M} -XX:+UseG1GC ${JDK17_MODULE_FLAGS.join(" ")} \\
   -Dcassandra-foreground=yes -Dcassandra.config=file:///etc/cassandra/cassandra.yaml \\
   -Dcassandra.storagedir=$d -Dlogback.configurationFile=/etc/cassandra/logback.xml \\
   -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=0 \\
@@ -416,23 +412,28 @@ async function cassandraImage(log: BuildLog, jre: Built): Promise<Built> {
   const lib = await cassandraLibs();
   return image(
     log,
-    "docker.io/scylladb/scylla:6.2",
+    `docker.io/library/cassandra:${CASSANDRA_VERSION}`,
     [jre.hash, CASSANDRA_RUN, CASSANDRA_VERSION, ...(await readdir(lib)).sort()],
     async (ctr) => {
       await sh("buildah", ["copy", ctr, lib, "/opt/cassandra/lib"]);
-      await copyText(ctr, CASSANDRA_RUN, "/docker-entrypoint.sh", "0755");
+      await copyText(ctr, CASSANDRA_RUN, "/usr/local/bin/docker-entrypoint.sh", "0755");
       await copyText(
         ctr,
         `<configuration><appender name="OUT" class="ch.qos.logback.core.ConsoleAppender"><encoder><pattern>%d %level %logger{0} %msg%n</pattern></encoder></appender><root level="INFO"><appender-ref ref="OUT"/></root></configuration>\n`,
         "/etc/cassandra/logback.xml",
         "0644",
       );
+      await buildahRun(ctr, [
+        "groupadd --gid 999 cassandra && useradd --uid 999 --gid cassandra --no-create-home cassandra && mkdir -p /var/lib/cassandra && chown -R 999:999 /etc/cassandra /var/lib/cassandra",
+      ]);
       await sh("buildah", [
         "config",
         "--entrypoint",
-        '["/usr/bin/tini", "--", "/docker-entrypoint.sh"]',
+        '["/usr/bin/tini", "--", "/usr/local/bin/docker-entrypoint.sh"]',
         "--cmd",
-        "",
+        '["cassandra", "-f"]',
+        "--user",
+        "999",
         "--port",
         "9042",
         ctr,

@@ -238,6 +238,7 @@ export async function stopCluster(): Promise<void> {
   await attempt("containers", () => killCgroups());
   if (state?.pids.containerd) await attempt("containerd", () => terminate(state.pids.containerd!));
   await attempt("namespace processes", () => killNamespaceProcesses());
+  await attempt("relays", () => killRelays());
   await attempt("cgroups", () => removeCgroups());
   await attempt("mount namespace", async () => {
     await succeeds("umount", [MOUNT_NS]);
@@ -332,6 +333,19 @@ async function killNamespaceProcesses(): Promise<void> {
     if (pids.length === 0) return;
     await succeeds("kill", [`-${signal}`, ...pids]);
     await sleep(1000);
+  }
+}
+
+/**
+ * The host's relays into the namespace (relay() below) that the state does not name: those of a
+ * run that crashed before adopting them. Each names this cluster's namespace in its command line.
+ */
+async function killRelays(): Promise<void> {
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.startsWith("socat\0") && cmdline.includes(`EXEC:nsenter --net=/run/netns/${NETNS} `))
+      await terminate(Number(pid));
   }
 }
 
