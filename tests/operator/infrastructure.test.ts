@@ -138,7 +138,10 @@ describe("rendered infrastructure", () => {
         "Deployment",
         "NetworkPolicy",
         "PodDisruptionBudget",
+        "Role",
+        "RoleBinding",
         "Service",
+        "ServiceAccount",
         "StatefulSet",
       ]);
       // A dry run stores nothing.
