@@ -45,7 +45,13 @@ try {
     (dir) => existsSync(join(dir, "include", "node", "node.h")),
   );
   if (nodeDir) args.push(`--nodedir=${nodeDir}`);
-  execFileSync(process.execPath, args, { cwd: addonDir, stdio: "inherit" });
+  // npm hands its own config to the scripts it runs (under `npm test`, npm_config_nodedir=/usr:
+  // the machine's Node's headers), and node-gyp takes that over its flags: an addon built for the
+  // image's Node came out for the machine's. The headers are this Node's, whoever runs this.
+  const env = { ...process.env };
+  for (const name of ["npm_config_nodedir", "npm_config_target", "npm_config_runtime", "npm_config_dist_url"])
+    delete env[name];
+  execFileSync(process.execPath, args, { cwd: addonDir, stdio: "inherit", env });
 } catch (error) {
   const hint = "the Aeron transport needs a C++ toolchain (Debian: apt-get install g++ make python3)";
   if (!optional) {
