@@ -47,13 +47,7 @@ case "$(node -p process.versions.node)" in
     trap 'node scripts/build-native.mjs >/dev/null' EXIT
     PATH="$runtime/node_modules/node/bin:$PATH" npm_config_node_gyp="$node_gyp" node scripts/build-native.mjs
     echo "==> tests (vitest, on the image's Node $("$runtime/node_modules/node/bin/node" --version))"
-    # Not yet the suites on Aeron (components/transport, the multi-process e2e): in a whole run on
-    # the image's Node their client does not see the media driver's heartbeat (the driver runs: its
-    # thread dump is in its log), while the same suites pass on Node 24 alone, even under load. The
-    # test servers now report why they are not ready, so the next whole run names the cause.
     if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(components tests/api tests/e2e operator tests/operator); fi
-    PATH="$runtime/node_modules/node/bin:$PATH" npx vitest run "${suites[@]}" \
-      --exclude "components/transport/**" --exclude "tests/e2e/multi-process*.test.ts" \
-      --exclude "tests/e2e/observability.test.ts"
+    PATH="$runtime/node_modules/node/bin:$PATH" npx vitest run "${suites[@]}"
     ;;
 esac
