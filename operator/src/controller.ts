@@ -28,8 +28,13 @@ export interface ControllerOptions {
   /** Watch one namespace, or all when undefined. */
   readonly namespace?: string;
   readonly resyncMs?: number;
+  /** How often each Exchange's status is refreshed between passes (lag, readiness reasons). */
+  readonly statusRefreshMs?: number;
   readonly log?: (msg: string) => void;
 }
+
+/** A queue key that asks for the status alone (Reconciler.refreshStatus), not a whole pass. */
+const STATUS = "status:";
 
 export class Controller {
   private readonly queue = new WorkQueue((key) => this.process(key));
@@ -52,10 +57,16 @@ export class Controller {
 
   start(): void {
     const ns = this.options.namespace;
-    // Exchanges seen are remembered for the periodic resync.
+    // Exchanges seen are remembered for the periodic resync. A change of the status alone (this
+    // operator's own writes, every refresh) needs no pass: only what a pass reads of the Exchange.
+    const seen = new Map<string, string>();
     const byExchange = (obj: KubeObject) => {
       const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
       this.known.add(key);
+      const { generation, deletionTimestamp, finalizers } = obj.metadata;
+      const fingerprint = JSON.stringify([generation, deletionTimestamp, finalizers]);
+      if (seen.get(key) === fingerprint) return undefined;
+      seen.set(key, fingerprint);
       return key;
     };
     const byOwner = (obj: KubeObject) => {
@@ -68,11 +79,15 @@ export class Controller {
         this.watchLoop(collectionPath(apiVersion, kind, ns), MANAGED_SELECTOR, byOwner),
       ),
     );
-    const resync = setInterval(() => {
-      for (const key of this.known) this.queue.add(key);
-    }, this.options.resyncMs ?? 300_000);
-    resync.unref();
-    this.abort.signal.addEventListener("abort", () => clearInterval(resync));
+    const every = (ms: number, key: (exchange: string) => string) => {
+      const timer = setInterval(() => {
+        for (const exchange of this.known) this.queue.add(key(exchange));
+      }, ms);
+      timer.unref();
+      this.abort.signal.addEventListener("abort", () => clearInterval(timer));
+    };
+    every(this.options.resyncMs ?? 300_000, (exchange) => exchange);
+    every(this.options.statusRefreshMs ?? 15_000, (exchange) => `${STATUS}${exchange}`);
   }
 
   async stop(): Promise<void> {
@@ -82,6 +97,10 @@ export class Controller {
   }
 
   private async process(key: string): Promise<void> {
+    if (key.startsWith(STATUS)) {
+      const [namespace, name] = key.slice(STATUS.length).split("/") as [string, string];
+      return this.reconciler.refreshStatus(namespace, name);
+    }
     const [namespace, name] = key.split("/") as [string, string];
     const started = performance.now();
     try {

@@ -102,6 +102,12 @@ export interface ExchangeStatus {
   markets?: number;
   gateway?: { replicas: number; selector: string };
   endpoints?: { trading: string; admin: string };
+  /** Each component pod's readiness in its own words (its /readyz), from the last look. */
+  components?: { component: string; pod: string; ready: boolean; reason: string }[];
+  /** Settlement's lag behind UBSCore, as UBSCore measures it. */
+  settlement?: { lagPositions: number; lagSeconds: number };
+  /** The last reconcile of UBSCore's balances against the ledger. */
+  reconcile?: { lastRunTime: string; differences: number };
   conditions?: Condition[];
 }
 

@@ -26,6 +26,7 @@ const RESOURCES: Record<string, { prefix: string; plural: string }> = {
   "v1/ConfigMap": { prefix: "/api/v1", plural: "configmaps" },
   "v1/Service": { prefix: "/api/v1", plural: "services" },
   "v1/Secret": { prefix: "/api/v1", plural: "secrets" },
+  "v1/Pod": { prefix: "/api/v1", plural: "pods" },
   "v1/ServiceAccount": { prefix: "/api/v1", plural: "serviceaccounts" },
   "rbac.authorization.k8s.io/v1/Role": { prefix: "/apis/rbac.authorization.k8s.io/v1", plural: "roles" },
   "rbac.authorization.k8s.io/v1/RoleBinding": {

@@ -20,10 +20,13 @@ export interface OperatorOptions {
   /** Where the leader Lease lives. */
   readonly leaseNamespace: string;
   readonly leaseName?: string;
+  /** The namespace of the operator's own pod, when it runs in the cluster (see ReconcilerOptions). */
+  readonly podNamespace?: string;
   readonly leaderElect?: boolean;
   readonly healthHost?: string;
   readonly healthPort?: number;
   readonly resyncMs?: number;
+  readonly statusRefreshMs?: number;
   readonly log?: (msg: string) => void;
 }
 
@@ -41,7 +44,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const log = options.log ?? ((msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`));
   const metrics = new Metrics();
   const events = new EventRecorder(kube, (e) => log(`event not recorded: ${String(e)}`));
-  const reconciler = new Reconciler(kube, events, metrics);
+  const reconciler = new Reconciler(kube, events, metrics, { operatorNamespace: options.podNamespace });
   let controller: Controller | undefined;
   const lead = (leading: boolean) => {
     metrics.set("bourse_operator_leader", leading ? 1 : 0);
@@ -50,6 +53,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       controller = new Controller(kube, reconciler, metrics, {
         namespace: options.namespace,
         resyncMs: options.resyncMs,
+        statusRefreshMs: options.statusRefreshMs,
         log,
       });
       controller.start();

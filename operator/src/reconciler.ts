@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type Fetch, fetchFromPod, observeHealth } from "./component-health.ts";
 import type { EventRecorder } from "./events.ts";
 import { API_VERSION, type Exchange, FIELD_MANAGER, FINALIZER, type KubeObject } from "./exchange.ts";
 import { collectionPath, type KubeClient, KubeError, objectPath } from "./kube-client.ts";
@@ -13,6 +14,7 @@ import {
   ownedSelector,
   renderExchange,
   tigerbeetleReplicaServices,
+  type Workload,
 } from "./resources.ts";
 import { computeStatus, workloadKey } from "./status.ts";
 
@@ -33,18 +35,53 @@ const PRUNABLE: [string, string][] = [
 
 export type ReconcileResult = "done" | "gone";
 
+export interface ReconcilerOptions {
+  /** The namespace the operator's pods run in, if in a cluster: the metrics ports admit them (NetworkPolicy). */
+  readonly operatorNamespace?: string;
+  /** How the component pods are asked for their health (component-health.ts). */
+  readonly fetch?: Fetch;
+  readonly now?: () => Date;
+}
+
 export class Reconciler {
+  /** Each Exchange's workloads as last rendered here, for status refreshes between passes. */
+  private readonly rendered = new Map<string, readonly Workload[]>();
+
   constructor(
     private readonly kube: KubeClient,
     private readonly events: EventRecorder,
     private readonly metrics: Metrics,
-    private readonly now: () => Date = () => new Date(),
+    private readonly options: ReconcilerOptions = {},
   ) {}
+
+  /**
+   * The status alone, from the workloads and pods as they are now: between passes (which run on
+   * changes), so that settlement's lag, the last reconcile and each pod's readiness stay current.
+   * Nothing is applied; an Exchange not yet reconciled by this replica waits for its first pass.
+   */
+  async refreshStatus(namespace: string, name: string): Promise<void> {
+    const ex = await this.kube.find<Exchange>(
+      `${collectionPath(API_VERSION, "Exchange", namespace)}/${name}`,
+    );
+    const workloads = this.rendered.get(`${namespace}/${name}`);
+    if (!ex || ex.metadata.deletionTimestamp || !workloads) return;
+    const objects = new Map<string, KubeObject>();
+    for (const w of workloads) {
+      const obj = await this.kube.find<KubeObject>(
+        objectPath({ apiVersion: "apps/v1", kind: w.kind, metadata: { name: w.name, namespace } }),
+      );
+      if (obj) objects.set(workloadKey(w.kind, w.name), obj);
+    }
+    await this.writeStatus(ex, workloads, objects);
+  }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const path = `${collectionPath(API_VERSION, "Exchange", namespace)}/${name}`;
     const ex = await this.kube.find<Exchange>(path);
-    if (!ex) return "gone";
+    if (!ex) {
+      this.rendered.delete(`${namespace}/${name}`);
+      return "gone";
+    }
     if (ex.metadata.deletionTimestamp) {
       await this.finalize(ex, path);
       return "done";
@@ -74,6 +111,7 @@ export class Reconciler {
   private async converge(ex: Exchange): Promise<void> {
     const facts = await this.clusterFacts(ex);
     const rendered = renderExchange(ex, facts);
+    this.rendered.set(`${ex.metadata.namespace}/${ex.metadata.name}`, rendered.workloads);
     const applied = new Map<string, KubeObject>();
     for (const obj of rendered.objects) {
       const result = await this.kube.apply<KubeObject>(obj, FIELD_MANAGER);
@@ -101,7 +139,11 @@ export class Reconciler {
     objects: Map<string, KubeObject>,
     error?: { reason: string; message: string },
   ) {
-    const status = computeStatus(ex, { workloads, objects, error, now: this.now() });
+    const health = await observeHealth(this.kube, ex, this.options.fetch ?? fetchFromPod).catch(
+      () => undefined,
+    );
+    const now = this.options.now?.() ?? new Date();
+    const status = computeStatus(ex, { workloads, objects, error, health, now });
     await this.kube.applyStatus(
       {
         apiVersion: API_VERSION,
@@ -152,7 +194,7 @@ export class Reconciler {
       const applied = await this.kube.apply<{ spec: { clusterIP: string } }>(svc, FIELD_MANAGER);
       ips.push(applied.spec.clusterIP);
     }
-    return { ...identity, tigerbeetleServiceIps: ips };
+    return { ...identity, tigerbeetleServiceIps: ips, operatorNamespace: this.options.operatorNamespace };
   }
 
   /**

@@ -33,6 +33,8 @@ export interface ClusterFacts {
   readonly kafkaClusterId: string;
   /** ClusterIPs of the per-replica TigerBeetle Services, in replica order (TigerBeetle takes IPs only). */
   readonly tigerbeetleServiceIps: readonly string[];
+  /** Where the operator's own pods run, when it runs in the cluster: they read each component's health. */
+  readonly operatorNamespace?: string;
 }
 
 export type WorkloadKind = "StatefulSet" | "Deployment";
@@ -198,7 +200,7 @@ export function renderExchange(ex: Exchange, facts: ClusterFacts): Rendered {
   add(matching(ex, configHash));
   add(component(ex, "gateway", configHash));
   add(settlement(ex, configHash));
-  objects.push(...networkPolicies(ex));
+  objects.push(...networkPolicies(ex, facts.operatorNamespace));
   return { objects, workloads };
 }
 
@@ -657,13 +659,18 @@ interface Rule {
   readonly from?: readonly Peer[];
   /** Any pod in the namespaces with these labels (the metrics scrapers'). */
   readonly fromNamespaces?: Record<string, string>;
+  /** The operator's pods (in this namespace), which read each component's health for the status. */
+  readonly fromOperatorIn?: string;
 }
 
-/** Each component's metrics port: from the scrapers' namespaces only. */
-const SCRAPERS: Rule = { ports: [PORTS.metrics], fromNamespaces: SCRAPER_NAMESPACE_LABEL };
-
-export function networkPolicies(ex: Exchange): KubeObject[] {
+export function networkPolicies(ex: Exchange, operatorNamespace?: string): KubeObject[] {
   const udp = (port: number) => ({ port, protocol: "UDP" as const });
+  // Each component's metrics port: from the scrapers' namespaces, and the operator's pods.
+  const SCRAPERS: Rule = {
+    ports: [PORTS.metrics],
+    fromNamespaces: SCRAPER_NAMESPACE_LABEL,
+    fromOperatorIn: operatorNamespace,
+  };
   const rules: [Peer, Rule[]][] = [
     [
       "ubscore",
@@ -725,11 +732,22 @@ export function networkPolicies(ex: Exchange): KubeObject[] {
           from: [
             ...(rule.from ?? []).map((peer) => ({ podSelector: { matchLabels: selector(ex, peer) } })),
             ...(rule.fromNamespaces ? [{ namespaceSelector: { matchLabels: rule.fromNamespaces } }] : []),
+            ...(rule.fromOperatorIn ? [operatorPeer(rule.fromOperatorIn)] : []),
           ],
         }),
       })),
     },
   }));
+}
+
+/** The operator's pods as the chart labels them, in the namespace it runs in (set by the API server, not forgeable). */
+function operatorPeer(namespace: string) {
+  return {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+    podSelector: {
+      matchLabels: { "app.kubernetes.io/name": "bourse-operator", "app.kubernetes.io/component": "operator" },
+    },
+  };
 }
 
 // ---- building blocks ----

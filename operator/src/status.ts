@@ -1,3 +1,4 @@
+import type { ExchangeHealth } from "./component-health.ts";
 import type { Condition, ConditionType, Exchange, ExchangeStatus, KubeObject, Phase } from "./exchange.ts";
 import { objectName, PORTS, type Workload } from "./resources.ts";
 
@@ -12,6 +13,8 @@ export interface Observed {
   readonly objects: ReadonlyMap<string, KubeObject | undefined>;
   /** Why the last reconcile failed, if it did. */
   readonly error?: { reason: string; message: string };
+  /** What the component pods said of themselves (component-health.ts); absent when not asked. */
+  readonly health?: ExchangeHealth;
   readonly now: Date;
 }
 
@@ -74,7 +77,9 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
     };
   };
   const describe = (names: string[], what: string) =>
-    names.length === 0 ? `all ${what} ready` : `waiting for ${names.join(", ")}`;
+    names.length === 0
+      ? `all ${what} ready`
+      : `waiting for ${names.map(withReason(observed.health)).join(", ")}`;
   const degraded =
     observed.error ??
     (wasReady && !ready
@@ -130,7 +135,22 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
       trading: `http://${objectName(ex, "gateway")}.${ns}.svc:${PORTS.trading}`,
       admin: `http://${objectName(ex, "admin")}.${ns}.svc:${PORTS.admin}`,
     },
+    ...(observed.health && {
+      components: [...observed.health.components],
+      ...(observed.health.settlement && { settlement: observed.health.settlement }),
+      ...(observed.health.reconcile && { reconcile: observed.health.reconcile }),
+    }),
     conditions,
+  };
+}
+
+/** A workload named with what its pods that cannot serve say of themselves, e.g. "demo-settlement (settlement: ledger unreachable)". */
+function withReason(health: ExchangeHealth | undefined): (workload: string) => string {
+  return (workload) => {
+    const reasons = (health?.components ?? [])
+      .filter((p) => !p.ready && p.pod.startsWith(`${workload}-`))
+      .map((p) => `${p.pod}: ${p.reason}`);
+    return reasons.length === 0 ? workload : `${workload} (${reasons.join("; ")})`;
   };
 }
 

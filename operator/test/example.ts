@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import type { Exchange } from "../src/exchange.ts";
 import type { ClusterFacts } from "../src/resources.ts";
+import { OPERATOR_NAMESPACE } from "./network-reach.ts";
 
 /** The example Exchange (examples/exchange.yaml) with the defaults the API server would have applied. */
 export async function example(): Promise<Exchange> {
@@ -22,4 +23,5 @@ export const facts: ClusterFacts = {
   tigerbeetleClusterId: "12345",
   kafkaClusterId: "abcdefghijklmnopqrstuv",
   tigerbeetleServiceIps: ["10.0.0.7"],
+  operatorNamespace: OPERATOR_NAMESPACE,
 };

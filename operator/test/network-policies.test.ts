@@ -12,8 +12,9 @@ import { COMPONENTS, type Component, type Protocol, reachOf } from "./network-re
  * row. A port added to a pod without a line in the table, or a policy that lets in more (or
  * fewer) peers than the table says, fails here. No CNI enforces the policies on this machine.
  */
-const ALIASES: Record<string, Component | "scraper"> = {
+const ALIASES: Record<string, Component | "scraper" | "operator"> = {
   scraper: "scraper",
+  operator: "operator",
   ubscore: "ubscore",
   gateway: "gateway",
   gateways: "gateway",
@@ -33,7 +34,7 @@ interface Row {
   readonly from: string[];
 }
 
-const everyone = ["scraper", "stranger", ...COMPONENTS].sort();
+const everyone = ["intruder", "operator", "scraper", "stranger", ...COMPONENTS].sort();
 const words = (cell: string) =>
   cell
     .replace(/\([^)]*\)/g, "")
@@ -60,7 +61,8 @@ async function documentedRows(): Promise<Row[]> {
       };
       const portWords = words(ports!);
       const target = alias(words(pod!)[0]!);
-      if (target === "scraper") throw new Error(`docs/security.md: '${line}' names no pod`);
+      if (target === "scraper" || target === "operator")
+        throw new Error(`docs/security.md: '${line}' names no pod`);
       return {
         pod: target,
         ports:

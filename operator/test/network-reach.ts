@@ -5,8 +5,9 @@ import type { KubeObject } from "../src/exchange.ts";
  * semantics (no CNI runs here to enforce them): a pod that no policy selects admits everyone; a
  * selected pod admits a peer on a port only if some ingress rule of some selecting policy lists
  * that port (or no ports) and that peer (or no peers). Peers are pods in the Exchange's namespace,
- * named by component, plus a stranger pod that is none of them, and a scraper (Prometheus) in a
- * namespace its admin labelled for scraping.
+ * named by component, plus a stranger pod that is none of them, a scraper (Prometheus) in a
+ * namespace its admin labelled for scraping, the operator's pod in its own namespace, and an
+ * intruder: a pod in the operator's namespace that is not the operator.
  */
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects as JSON
 type Json = any;
@@ -22,6 +23,8 @@ export const COMPONENTS = [
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 export type Protocol = "TCP" | "UDP";
+/** Where the operator runs in these checks (the rendering's ClusterFacts.operatorNamespace). */
+export const OPERATOR_NAMESPACE = "bourse-system";
 
 export interface Reach {
   /** The sources allowed to `to`'s port, sorted ("stranger" among them when anyone may). */
@@ -43,6 +46,8 @@ export function reachOf(objects: KubeObject[], exchangeName: string): Reach {
   const sources: Record<string, Record<string, string>> = {
     stranger: { app: "something-else" },
     scraper: { app: "prometheus" },
+    operator: { "app.kubernetes.io/name": "bourse-operator", "app.kubernetes.io/component": "operator" },
+    intruder: { app: "something-else" },
     ...Object.fromEntries(COMPONENTS.filter((c) => workload(c)).map((c) => [c, podLabels(c)])),
   };
   const matches = (selector: Json, labels: Record<string, string>) =>
@@ -50,13 +55,18 @@ export function reachOf(objects: KubeObject[], exchangeName: string): Reach {
   const namespaceOf = (from: string): Record<string, string> =>
     from === "scraper"
       ? { "kubernetes.io/metadata.name": "monitoring", "bourse.dev/scrape-metrics": "true" }
-      : { "kubernetes.io/metadata.name": "trading" };
-  /** A peer: pods of the policy's own namespace (podSelector), or every pod of the namespaces selected. */
+      : from === "operator" || from === "intruder"
+        ? { "kubernetes.io/metadata.name": OPERATOR_NAMESPACE }
+        : { "kubernetes.io/metadata.name": "trading" };
+  /**
+   * A peer: the pods its podSelector selects (all when absent) in the namespaces its
+   * namespaceSelector selects (the policy's own when absent): both must match.
+   */
   const admits = (peer: Json, from: string) =>
-    peer.namespaceSelector
+    (peer.namespaceSelector
       ? matches(peer.namespaceSelector, namespaceOf(from))
-      : namespaceOf(from)["kubernetes.io/metadata.name"] === "trading" &&
-        matches(peer.podSelector, sources[from]!);
+      : namespaceOf(from)["kubernetes.io/metadata.name"] === "trading") &&
+    (!peer.podSelector || matches(peer.podSelector, sources[from]!));
   const allowed = (from: string, to: string, port: number, protocol: Protocol) => {
     const selecting = policies.filter((p) => matches((p.spec as Json).podSelector, podLabels(to)));
     if (selecting.length === 0) return true;

@@ -276,7 +276,7 @@ describe("computeStatus", () => {
       ),
     );
     const { who } = reachOf(objects, "demo");
-    const everyone = ["scraper", "stranger", ...COMPONENTS].sort();
+    const everyone = ["intruder", "operator", "scraper", "stranger", ...COMPONENTS].sort();
     expect(who("ubscore", 7100)).toEqual(["gateway"]);
     expect(who("ubscore", 7200, "UDP")).toEqual(["gateway"]);
     expect(who("ubscore", 7201, "UDP")).toEqual(["matching"]);
@@ -294,9 +294,10 @@ describe("computeStatus", () => {
     expect(who("ubscore", 8081)).toEqual(everyone);
     // A port a component does not serve is open to nobody.
     expect(who("matching", 7100)).toEqual([]);
-    // Metrics and health: only from the namespaces labelled for scraping (the kubelet probes from the node).
+    // Metrics and health: only from the namespaces labelled for scraping and the operator's own
+    // pods (not another pod of its namespace); the kubelet probes from the node.
     for (const c of ["ubscore", "gateway", "matching", "settlement"] as const)
-      expect(who(c, 9090)).toEqual(["scraper"]);
+      expect(who(c, 9090)).toEqual(["operator", "scraper"]);
 
     // External infrastructure is not the operator's to fence.
     ex.spec.kafka = { brokers: 1, external: { bootstrapServers: ["k:9092"] } };

@@ -3,6 +3,9 @@ import { type LocalCluster, startLocalCluster } from "../infra/cluster/cluster.t
 import { adminToken, installOperator, localExchange } from "../infra/cluster/exchange.ts";
 import { sh } from "../infra/cluster/exec.ts";
 import { clusterLeftovers, hostSysctls, NETNS } from "../infra/cluster/node.ts";
+import { scrapeInCluster } from "../infra/cluster/scraper.ts";
+import { runPromtool } from "../infra/promtool.ts";
+import { value } from "../observability/scrape.ts";
 import { crossTrade, Session } from "./harness.ts";
 import { eventuallyReady, PhaseWatcher } from "./phases.ts";
 
@@ -95,16 +98,89 @@ if (tradingUrl && adminUrl && token) {
       expect(pid1.trim()).toBe("tini");
     }, 1_800_000);
 
+    /** The Exchange's status as `kubectl get exchange -o json` shows it. */
+    const statusOf = async () =>
+      JSON.parse(
+        (await cluster!.kubectl(["get", "exchange", NAME, "-o", "jsonpath={.status}"])) || "{}",
+      ) as ObservedStatus;
+
+    it("serves each component's metrics through its Service to a scraper's namespace, moving with trading; the status shows lag, reconcile and each pod's readiness", async () => {
+      const c = cluster!;
+      const components = ["ubscore", "matching", "gateway", "settlement"] as const;
+      const url = (component: string) => `http://${NAME}-${component}.default.svc:9090/metrics`;
+      const scrape = async () => {
+        const answers = await scrapeInCluster(c, components.map(url));
+        return Object.fromEntries(
+          components.map((component) => {
+            const answer = answers.get(url(component));
+            expect(answer?.status, `${url(component)}: ${answer?.body.slice(0, 200)}`).toBe(200);
+            return [component, answer!.body];
+          }),
+        ) as Record<(typeof components)[number], string>;
+      };
+      const before = await timed("scrape every component through its Service", scrape);
+      for (const component of components) {
+        expect(await runPromtool(["check", "metrics"], before[component])).toEqual({ ok: true, output: "" });
+      }
+      const reconciledAfter = new Date();
+      await session.loadThenKill(
+        session.crossingOrders(trading, trading),
+        20,
+        () => {},
+        session.transferring(trading),
+      );
+      await session.checkInvariants(trading);
+      const after = await scrape();
+      const moved = (component: (typeof components)[number], metric: string) => {
+        const [was, now] = [value(before[component], metric), value(after[component], metric)];
+        expect(now, `${metric} on ${component}`).toBeGreaterThan(was);
+        return `${metric} ${was} -> ${now}`;
+      };
+      const figures = [
+        moved("ubscore", "bourse_ubscore_commands_total"),
+        moved("matching", "bourse_matching_commands_total"),
+        moved("settlement", "bourse_settlement_settled_position"),
+        moved("ubscore", "bourse_reconcile_runs_total"),
+      ];
+      expect(value(after.gateway, "bourse_gateway_request_duration_seconds_count")).toBeGreaterThan(0);
+      // The operator reads the same figures from the pods for the Exchange's status.
+      let status: ObservedStatus = {};
+      for (let i = 0; i < 90; i++) {
+        status = await statusOf();
+        const reconciled = status.reconcile && new Date(status.reconcile.lastRunTime) >= reconciledAfter;
+        if (reconciled && status.components?.every((p) => p.ready) && status.settlement) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(status.reconcile?.differences).toBe(0);
+      expect(new Date(status.reconcile!.lastRunTime).getTime()).toBeGreaterThanOrEqual(
+        reconciledAfter.getTime() - 1000,
+      );
+      expect(status.settlement?.lagPositions).toBeGreaterThanOrEqual(0);
+      expect(status.components?.map((p) => p.component).sort()).toEqual([
+        "gateway",
+        "gateway",
+        "matching",
+        "settlement",
+        "ubscore",
+      ]);
+      expect(status.components?.every((p) => p.ready && p.reason === "ok")).toBe(true);
+      console.log(
+        `scraped ubscore, matching, gateway and settlement through their Services from namespace monitoring: promtool clean; ${figures.join("; ")}; status: lag ${status.settlement?.lagPositions} positions, last reconcile ${status.reconcile?.lastRunTime} with ${status.reconcile?.differences} differences, ${status.components?.length} pods ready`,
+      );
+      console.log(await c.kubectl(["get", "exchanges", "-o", "wide"]));
+    }, 900_000);
+
     /**
      * Under order load, one pod of each kind deleted in turn; after each, the Exchange must have
      * shown Degraded and come back Ready, and every invariant must hold: every acknowledged order
      * present, no trade listed twice, money conserved to the unit, reconcile reporting nothing.
      */
-    const victims: [string, () => Promise<string>][] = [
-      ["UBSCore", async () => `${NAME}-ubscore-0`],
-      ["matching", async () => `${NAME}-matching-0`],
-      ["settlement", () => podOf("settlement")],
-      ["a gateway", () => podOf("gateway")],
+    /** What is deleted, how its pod is found, and the Bourse component it is (whose readiness the status reports). */
+    const victims: [string, () => Promise<string>, string?][] = [
+      ["UBSCore", async () => `${NAME}-ubscore-0`, "ubscore"],
+      ["matching", async () => `${NAME}-matching-0`, "matching"],
+      ["settlement", () => podOf("settlement"), "settlement"],
+      ["a gateway", () => podOf("gateway"), "gateway"],
       ["TigerBeetle", async () => `${NAME}-tigerbeetle-0`],
       ["a Kafka broker", async () => `${NAME}-kafka-0`],
       ["the store (Cassandra)", async () => `${NAME}-store-0`],
@@ -121,22 +197,42 @@ if (tradingUrl && adminUrl && token) {
         ])
       ).trim();
 
-    for (const [what, pod] of victims) {
+    for (const [what, pod, component] of victims) {
       it(`survives ${what} deleted under load: Degraded, Ready again, every invariant kept`, async () => {
         const c = cluster!;
         const victim = await pod();
         const orders = session.crossingOrders(trading, trading);
         const mark = watcher!.mark();
-        const acks = await session.loadThenKill(orders, 30, () => {
-          void c.kubectl(["delete", "pod", victim, "--wait=false"]);
-        });
+        const transfers = session.transfers.length;
+        const acks = await session.loadThenKill(
+          orders,
+          30,
+          () => {
+            void c.kubectl(["delete", "pod", victim, "--wait=false"]);
+          },
+          session.transferring(trading),
+        );
         await watcher!.waitFor("Degraded", mark);
-        await waitReady(`Ready again after deleting ${victim}`);
+        const reasons = new Set<string>();
+        let down = true;
+        const watching = (async () => {
+          while (down) {
+            for (const p of (await statusOf().catch(() => ({}) as ObservedStatus)).components ?? [])
+              if (!p.ready) reasons.add(`${p.pod}: ${p.reason}`);
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+        })();
+        await waitReady(`Ready again after deleting ${victim}`).finally(() => {
+          down = false;
+        });
+        await watching;
+        // A component pod lost: the status named it, in its own words or by its phase.
+        if (component) expect([...reasons].some((r) => r.startsWith(`${NAME}-${component}`))).toBe(true);
         const trades = await timed(`invariants after deleting ${victim}`, () =>
           session.checkInvariants(trading),
         );
         console.log(
-          `killed ${victim} (${what}) after ${acks} acknowledged orders; phases seen: ${watcher!.since(mark).join(" -> ")}; checked ${session.acknowledged.length} acknowledged orders present, ${trades.size} trades of alice listed once, USDT and BTC conserved to the unit, reconcile empty`,
+          `killed ${victim} (${what}) after ${acks} acknowledged orders and ${session.transfers.length - transfers} transfers; phases seen: ${watcher!.since(mark).join(" -> ")}; status said while down: ${[...reasons].join(" | ") || "(no component pod unready)"}; checked ${session.acknowledged.length} acknowledged orders and ${session.transfers.length} transfers present, ${trades.size} trades of alice listed once, USDT and BTC conserved to the unit over both wallets, reconcile empty`,
         );
       }, 1_200_000);
     }
@@ -392,4 +488,11 @@ if (tradingUrl && adminUrl && token) {
   describe("the exchange in a cluster", () => {
     it.skip("needs BOURSE_E2E_TRADING_URL, BOURSE_E2E_ADMIN_URL and BOURSE_ADMIN_TOKEN (the k3d workflow), or BOURSE_E2E_LOCAL_CLUSTER=1", () => {});
   });
+}
+
+/** The status fields this suite reads beyond the phase watcher's. */
+interface ObservedStatus {
+  components?: { component: string; pod: string; ready: boolean; reason: string }[];
+  settlement?: { lagPositions: number; lagSeconds: number };
+  reconcile?: { lastRunTime: string; differences: number };
 }

@@ -16,10 +16,18 @@ export const DEPOSITS: Record<Who, Record<string, string>> = {
   bob: { BTC: "2000" },
 };
 
+/** An internal transfer of alice's USDT as ccxt made it: `tranId` in the history of `type`. */
+export interface Transfer {
+  readonly tranId: string;
+  readonly type: "MAIN_FUNDING" | "FUNDING_MAIN";
+}
+
 export class Session {
   readonly users = {} as Record<Who, User>;
   /** Every order a gateway acknowledged, by who placed it. */
   readonly acknowledged: { who: Who; orderId: string }[] = [];
+  /** Every internal transfer (Spot <-> Funding) a gateway acknowledged, with its id. */
+  readonly transfers: Transfer[] = [];
 
   constructor(
     readonly adminUrl: string,
@@ -94,16 +102,60 @@ export class Session {
           (fees[t.commissionAsset] ?? 0n) + parseUnits(t.commission, DECIMALS[t.commissionAsset]!);
       }
     }
+    await this.checkTransfers(clients.alice);
     const [a, b] = [
       await this.balancesOf(this.users.alice.userId),
       await this.balancesOf(this.users.bob.userId),
     ];
-    expect((a.USDT ?? 0n) + (b.USDT ?? 0n) + fees.USDT!).toBe(parseUnits(DEPOSITS.alice.USDT!, 8));
-    expect((a.BTC ?? 0n) + (b.BTC ?? 0n) + fees.BTC!).toBe(parseUnits(DEPOSITS.bob.BTC!, 8));
+    const [fa, fb] = [await fundingOf(clients.alice), await fundingOf(clients.bob)];
+    expect((a.USDT ?? 0n) + (b.USDT ?? 0n) + (fa.USDT ?? 0n) + (fb.USDT ?? 0n) + fees.USDT!).toBe(
+      parseUnits(DEPOSITS.alice.USDT!, 8),
+    );
+    expect((a.BTC ?? 0n) + (b.BTC ?? 0n) + (fa.BTC ?? 0n) + (fb.BTC ?? 0n) + fees.BTC!).toBe(
+      parseUnits(DEPOSITS.bob.BTC!, 8),
+    );
     // Reconcile waits for settlement to reach UBSCore's position: the ledger and store are complete after it.
     const reconciled = await this.admin<{ differences: unknown[] }>("POST", "/admin/v1/reconcile", {});
     expect(reconciled.differences).toEqual([]);
     return tradeIds.alice;
+  }
+
+  /** Every acknowledged transfer is in alice's history, once, and CONFIRMED. */
+  private async checkTransfers(alice: TestClient): Promise<void> {
+    for (const type of ["MAIN_FUNDING", "FUNDING_MAIN"] as const) {
+      const listed = new Map<string, string>();
+      for (let page = 1; ; page++) {
+        const { body } = await alice.signed<{ total: number; rows: { tranId: number; status: string }[] }>(
+          "GET",
+          "/sapi/v1/asset/transfer",
+          { type, current: page, size: 100 },
+        );
+        for (const row of body.rows) {
+          expect(listed.has(String(row.tranId)), `transfer ${row.tranId} listed twice`).toBe(false);
+          listed.set(String(row.tranId), row.status);
+        }
+        if (body.rows.length < 100) break;
+      }
+      for (const t of this.transfers.filter((t) => t.type === type)) {
+        expect(listed.get(t.tranId), `acknowledged transfer ${t.tranId} (${type})`).toBe("CONFIRMED");
+      }
+    }
+  }
+
+  /**
+   * Transfer n of alice's USDT with ccxt: 2 to Funding, then 1 back, and so on (Funding only
+   * grows, so no transfer is refused for want of funds whatever the faults cut short).
+   */
+  transferring(tradingUrl: string): (n: number) => Promise<Transfer> {
+    const alice = this.ccxt("alice", tradingUrl);
+    return async (n) => {
+      const [amount, from, to, type] =
+        n % 2 === 0
+          ? [2, "spot", "funding", "MAIN_FUNDING" as const]
+          : [1, "funding", "spot", "FUNDING_MAIN" as const];
+      const moved = await alice.transfer("USDT", amount, from, to);
+      return { tranId: String(moved.id), type };
+    };
   }
 
   /** Order n: alternately a sell from bob on one gateway and a crossing buy from alice on another. */
@@ -125,36 +177,55 @@ export class Session {
   /**
    * Steady order load from four concurrent clients until `kill` has run (after `killAfter`
    * acknowledgements): the other clients' orders are in flight when it does; each client stops at
-   * its next answer. Acknowledged orders are recorded; failed ones were never acknowledged.
+   * its next answer. With `transfer`, a fifth client moves funds between alice's wallets
+   * meanwhile. Acknowledged orders and transfers are recorded; failed ones were never acknowledged.
    */
   async loadThenKill(
     place: (n: number) => Promise<{ who: Who; orderId: string }>,
     killAfter: number,
     kill: () => void,
+    transfer?: (n: number) => Promise<Transfer>,
   ): Promise<number> {
     let acks = 0;
-    let n = 0;
     let killed = false;
     let failures = 0;
-    const worker = async () => {
-      while (!killed) {
-        try {
-          this.acknowledged.push(await place(n++));
-        } catch (e) {
-          // Before the kill nothing should fail; fail loudly rather than spin.
-          if (++failures > 50)
-            throw new Error(`order load stalled before the fault: ${(e as Error).message}`);
-          continue;
+    const worker = <T>(next: (n: number) => Promise<T>, record: (done: T) => void, counts: boolean) => {
+      let n = 0;
+      return async () => {
+        while (!killed) {
+          try {
+            record(await next(n++));
+          } catch (e) {
+            // Before the kill nothing should fail; fail loudly rather than spin.
+            if (++failures > 50) throw new Error(`load stalled before the fault: ${(e as Error).message}`);
+            continue;
+          }
+          if (counts && ++acks === killAfter) {
+            killed = true;
+            kill();
+          }
         }
-        if (++acks === killAfter) {
-          killed = true;
-          kill();
-        }
-      }
+      };
     };
-    await Promise.all(Array.from({ length: 4 }, worker));
+    const orders = worker(place, (o) => this.acknowledged.push(o), true);
+    const transfers = transfer && worker(transfer, (t) => this.transfers.push(t), false);
+    await Promise.all([...Array.from({ length: 4 }, orders), ...(transfers ? [transfers()] : [])]);
     return acks;
   }
+}
+
+/** A user's Funding wallet, free and locked, in units. */
+async function fundingOf(client: TestClient): Promise<Record<string, bigint>> {
+  const { body } = await client.signed<{ asset: string; free: string; locked: string }[]>(
+    "POST",
+    "/sapi/v1/asset/get-funding-asset",
+  );
+  return Object.fromEntries(
+    body.map((r) => [
+      r.asset,
+      parseUnits(r.free, DECIMALS[r.asset]!) + parseUnits(r.locked, DECIMALS[r.asset]!),
+    ]),
+  );
 }
 
 /** The opening trade both suites run: bob sells on one gateway, alice buys on another. */

@@ -62,8 +62,11 @@ describe("the multi-process exchange", () => {
       session.crossingOrders(exchange.url(1), exchange.url(0)),
       20,
       () => exchange.ubscore.child.kill("SIGKILL"),
+      // Transfers between wallets too: the transfer saga crashes with UBSCore and recovers.
+      session.transferring(exchange.url(1)),
     );
     expect(acks).toBeGreaterThanOrEqual(20);
+    expect(session.transfers.length).toBeGreaterThan(0);
     await exchange.restartUbsCore(false);
     await exchange.checkInvariants(0);
     await exchange.checkInvariants(1);
@@ -97,6 +100,7 @@ describe("the multi-process exchange", () => {
       session.crossingOrders(exchange.url(0), exchange.url(1)),
       15,
       () => exchange.settlement!.child.kill("SIGKILL"),
+      session.transferring(exchange.url(0)),
     );
     // Orders keep being acknowledged while settlement is down (its feed waits in Kafka).
     const more = await session.loadThenKill(

@@ -331,7 +331,7 @@ describe("the operator", () => {
     ]);
 
     const table = await kubectl("get", "exchanges");
-    expect(table).toMatch(/NAME\s+PHASE\s+MARKETS\s+READY\s+AGE/);
+    expect(table).toMatch(/NAME\s+PHASE\s+MARKETS\s+READY\s+LAG\s+AGE/);
     expect(table).toMatch(/demo\s+Provisioning\s+2\s+False/);
     const events = await kubectl("get", "events.events.k8s.io", "--field-selector", "regarding.name=demo");
     expect(events).toContain("Reconciled");

@@ -178,6 +178,12 @@ program
       .env("POD_NAMESPACE")
       .default("default"),
   )
+  .addOption(
+    new Option(
+      "--pod-namespace <ns>",
+      "the namespace of the operator's own pod, in a cluster: each Exchange's NetworkPolicies let its pods read the components' health",
+    ).env("POD_NAMESPACE"),
+  )
   .option("--no-leader-elect", "reconcile without leader election (a single replica)")
   .option("--health-port <port>", "health and metrics port", (v) => Number(v), 8080)
   .action(
@@ -185,6 +191,7 @@ program
       kubeconfig?: string;
       watchNamespace?: string;
       leaseNamespace: string;
+      podNamespace?: string;
       leaderElect: boolean;
       healthPort: number;
     }) => {
@@ -192,6 +199,7 @@ program
         kubeconfig: opts.kubeconfig,
         namespace: opts.watchNamespace,
         leaseNamespace: opts.leaseNamespace,
+        podNamespace: opts.podNamespace,
         leaderElect: opts.leaderElect,
         healthPort: opts.healthPort,
       });
