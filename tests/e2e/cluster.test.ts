@@ -479,6 +479,8 @@ if (tradingUrl && adminUrl && token) {
     }, 120_000);
 
     it("tears down without a trace: processes, mounts, namespaces, cgroups gone, host sysctls as they were", async () => {
+      // The phase watcher's kubectl first: it would start again against the stopped API server.
+      watcher?.stop();
       await timed("cluster down", () => cluster!.stop());
       expect(await clusterLeftovers()).toEqual([]);
       expect(await hostSysctls()).toEqual(sysctlsBefore);
