@@ -7,9 +7,9 @@ import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
+import { installErrorHandling, loggerOptions, type Submitter, submitter } from "./http.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
-import { installErrorHandling, loggerOptions, type Submitter, submitter } from "./trading-api.ts";
 
 /**
  * The operator (admin) API, on its own port with its own bearer token: the only way users, keys

@@ -90,6 +90,9 @@ export const errors = {
     ),
   mandatory: (name: string) =>
     new ApiError(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`),
+  /** Neither of two parameters, one of which is needed, was sent. */
+  eitherMandatory: (a: string, b: string) =>
+    new ApiError(400, -1102, `Param '${a}' or '${b}' must be sent, but both were empty/null!`),
   notRequired: (name: string) => new ApiError(400, -1106, `Parameter '${name}' sent when not required.`),
   notAllRead: (read: number, sent: number) =>
     new ApiError(

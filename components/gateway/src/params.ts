@@ -63,16 +63,15 @@ export class Params {
 
 /**
  * The markets a market-data request names, the Binance way: `symbol` (one, answered as an object),
- * `symbols` (a JSON array, answered as a list), or neither (every market, as a list, unless
+ * `symbols` (a list, answered as a list), or neither (every market, as a list, unless
  * `required`); not both.
  */
 export function selectMarkets(
-  params: Params,
+  named: { readonly symbol?: string; readonly symbols?: readonly string[] },
   exchange: ExchangeDefinition,
   required = false,
 ): { readonly markets: readonly Market[]; readonly single: boolean } {
-  const symbol = params.optional("symbol");
-  const symbols = params.optional("symbols");
+  const { symbol, symbols } = named;
   const market = (s: string) => exchange.market(s) ?? throwError(new ApiError(400, -1121, "Invalid symbol."));
   if (symbol !== undefined && symbols !== undefined) {
     throw new ApiError(400, -1128, "Combination of optional parameters invalid.");
@@ -82,16 +81,21 @@ export function selectMarkets(
     if (required) throw errors.mandatory("symbol");
     return { markets: exchange.markets, single: false };
   }
-  if (!SYMBOLS.test(symbols)) {
+  return { markets: symbols.map(market), single: false };
+}
+
+/** A JSON array of one or more distinct symbols, as Binance documents `symbols` (no spaces). */
+export function parseSymbols(name: string, value: string): string[] {
+  if (!SYMBOLS.test(value)) {
     throw new ApiError(
       400,
       -1100,
-      `Illegal characters found in parameter 'symbols'; legal range is '${SYMBOLS.source}'.`,
+      `Illegal characters found in parameter '${name}'; legal range is '${SYMBOLS.source}'.`,
     );
   }
-  const names = JSON.parse(symbols) as string[];
-  if (new Set(names).size !== names.length) throw errors.duplicateParam("symbols");
-  return { markets: names.map(market), single: false };
+  const names = JSON.parse(value) as string[];
+  if (new Set(names).size !== names.length) throw errors.duplicateParam(name);
+  return names;
 }
 
 /** A JSON array of one or more symbols, as Binance documents it (no spaces). */

@@ -14,8 +14,6 @@ import { aggregateTrades } from "./agg-trades.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { aggTradeView, commissionView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
-import type { operationRoutes } from "./operations.ts";
-import type { Params } from "./params.ts";
 import {
   isStreamRequestError,
   MAX_REQUEST_BYTES,
@@ -707,12 +705,8 @@ function klineStreamView(market: Market, k: Candle, interval: KlineInterval, now
   };
 }
 
-/** Registers the WebSocket routes and the listen-key endpoints on the trading API. */
-export function installStreams(
-  app: FastifyInstance,
-  hub: StreamHub,
-  api: ReturnType<typeof operationRoutes>,
-): void {
+/** Registers the WebSocket routes on the trading API (the listen-key endpoints: user-stream-routes.ts). */
+export function installStreams(app: FastifyInstance, hub: StreamHub): void {
   app.addHook("onClose", (_app, done) => {
     hub.close();
     done();
@@ -742,25 +736,5 @@ export function installStreams(
     ws.get<{ Querystring: { streams?: string } }>("/stream", { websocket: true }, (socket, req) =>
       open(socket, req.ip, req.query.streams ?? "", true),
     );
-  });
-  // USER_STREAM endpoints: the key named, not signed.
-  const listenKey = (params: Params) => {
-    const key = params.required("listenKey");
-    params.done();
-    return key;
-  };
-  api.post("/api/v3/userDataStream", {}, async (call) => {
-    const { key } = call.keyed();
-    return { listenKey: await hub.createListenKey(key.userId) };
-  });
-  api.put("/api/v3/userDataStream", {}, async (call) => {
-    const { key, params } = call.keyed();
-    await hub.keepAlive(key.userId, listenKey(params));
-    return {};
-  });
-  api.delete("/api/v3/userDataStream", {}, async (call) => {
-    const { key, params } = call.keyed();
-    await hub.closeListenKey(key.userId, listenKey(params));
-    return {};
   });
 }

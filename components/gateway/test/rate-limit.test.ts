@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RateLimiter, requestWeight } from "../src/rate-limit.ts";
+import { requestWeight } from "../src/endpoints.ts";
+import { RateLimiter } from "../src/rate-limit.ts";
 
 const LIMITS = { weightPerMinute: 10, ordersPer10s: 2, ordersPerDay: 5, banAfterRefusals: 3 };
 
