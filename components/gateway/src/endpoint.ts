@@ -162,17 +162,21 @@ export function weightOf(spec: Pick<Endpoint, "weight">, rawQuery: string): numb
 export function errorCodesOf(
   spec: Pick<Endpoint, "security" | "params" | "errors" | "orderCount">,
 ): number[] {
-  const codes = new Set<number>(COMMON_ERRORS);
-  if (spec.security !== "NONE") for (const c of KEY_ERRORS) codes.add(c);
-  if (spec.security === "USER_DATA" || spec.security === "TRADE") for (const c of SIGNED_ERRORS) codes.add(c);
-  if (spec.orderCount) codes.add(-1015);
-  for (const [name, param] of Object.entries(spec.params)) {
-    if (param.type === "enum" && param.error) codes.add(param.error().code);
-    if (param.type === "symbols") codes.add(-1128);
-    if (name === "symbol" || param.type === "symbols") codes.add(-1121);
-  }
-  for (const c of spec.errors ?? []) codes.add(c);
+  const codes = new Set([
+    ...COMMON_ERRORS,
+    ...SECURITY_ERRORS[spec.security],
+    ...(spec.orderCount ? [-1015] : []),
+    ...Object.entries(spec.params).flatMap(([name, param]) => paramErrors(name, param)),
+    ...(spec.errors ?? []),
+  ]);
   return [...codes].sort((a, b) => b - a);
+}
+
+/** What a parameter adds: its enum's own code, or those of naming markets. */
+function paramErrors(name: string, param: ParamSpec): number[] {
+  if (param.type === "enum" && param.error) return [param.error().code];
+  if (param.type === "symbols") return [-1128, -1121];
+  return name === "symbol" ? [-1121] : [];
 }
 
 /**
@@ -187,4 +191,10 @@ const KEY_ERRORS = [-2014, -2015];
  * Signed: -1021 outside the recvWindow (or replayed), -1022 a bad signature; and what a call to
  * UBSCore or the history store can meet: -1001 unavailable, -1007 timed out, -1008 overloaded.
  */
-const SIGNED_ERRORS = [-1021, -1022, -1001, -1007, -1008];
+const SIGNED_ERRORS = [...KEY_ERRORS, -1021, -1022, -1001, -1007, -1008];
+const SECURITY_ERRORS: Record<Security, readonly number[]> = {
+  NONE: [],
+  USER_STREAM: KEY_ERRORS,
+  USER_DATA: SIGNED_ERRORS,
+  TRADE: SIGNED_ERRORS,
+};

@@ -16,7 +16,7 @@ import { DAY, KLINE_INTERVALS, windowSizeMs } from "./market-data.ts";
 import { selectMarkets } from "./params.ts";
 import { marketOf, type RouteContext } from "./route-context.ts";
 import * as s from "./schemas.ts";
-import { klineRestView } from "./streams.ts";
+import { klineRestView } from "./stream-views.ts";
 
 /** Binance's public market data (security NONE): read from UBSCore's in-memory state. */
 

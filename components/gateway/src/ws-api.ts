@@ -10,7 +10,7 @@ import type { ApiKey } from "./keys.ts";
 import type { ApiCall, Operations } from "./operations.ts";
 import { Params } from "./params.ts";
 import { type OrderVerdict, type RateLimiter, weightRefusal } from "./rate-limit.ts";
-import type { RequestId } from "./stream-requests.ts";
+import { isRequestId, type RequestId } from "./stream-requests.ts";
 import { drop, type StreamHub } from "./streams.ts";
 
 /**
@@ -157,29 +157,30 @@ function parseRequest(text: string): { request: Request } | { error: ApiError; i
   if (typeof body !== "object" || body === null || Array.isArray(body))
     return { error: new ApiError(400, -1135, "Invalid JSON request: expected an object."), id: null };
   const { id = null, method, params = {}, ...rest } = body as Record<string, unknown>;
-  if (
-    !(
-      id === null ||
-      (Number.isSafeInteger(id) && (id as number) >= 0) ||
-      (typeof id === "string" && id.length <= 36)
-    )
-  ) {
+  if (!isRequestId(id)) {
     const why = "Invalid 'id': an unsigned integer or a string of at most 36 characters.";
     return { error: new ApiError(400, -1135, why), id: null };
   }
-  const fail = (error: ApiError) => ({ error, id: id as RequestId });
+  const fail = (error: ApiError) => ({ error, id });
   if (Object.keys(rest).length > 0) return fail(errors.notRequired(Object.keys(rest)[0]!));
   if (typeof method !== "string") return fail(errors.mandatory("method"));
   if (typeof params !== "object" || params === null || Array.isArray(params))
     return fail(new ApiError(400, -1135, "Invalid 'params' in JSON request; expected an object."));
   const values = new Map<string, string>();
   for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
-    if (typeof value === "string") values.set(name, value);
-    else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
-      values.set(name, String(value));
-    else return fail(errors.illegalChars(name));
+    if (!isScalar(value)) return fail(errors.illegalChars(name));
+    values.set(name, String(value));
   }
-  return { request: { id: id as RequestId, method, params: values } };
+  return { request: { id, method, params: values } };
+}
+
+/** A parameter's value as JSON may carry one: text, a finite number or a boolean. */
+function isScalar(value: unknown): value is string | number | boolean {
+  return (
+    typeof value === "string" ||
+    (typeof value === "number" && Number.isFinite(value)) ||
+    typeof value === "boolean"
+  );
 }
 
 /** The request's parameters as a query string: how REST weighs the same parameters. */

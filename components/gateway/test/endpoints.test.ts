@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { endpoint, errorCodesOf, type ParamSpecs, readArgs, weightOf } from "../src/endpoint.ts";
+import {
+  endpoint,
+  errorCodesOf,
+  type ParamSpec,
+  type ParamSpecs,
+  readArgs,
+  weightOf,
+} from "../src/endpoint.ts";
 import { ENDPOINTS, requestWeight } from "../src/endpoints.ts";
 import { ApiError } from "../src/errors.ts";
 import { routeSchema } from "../src/openapi.ts";
@@ -80,26 +87,28 @@ describe("the parser a declaration makes", () => {
   });
 });
 
+type Doc = { properties: Record<string, Record<string, unknown>>; required: string[] };
+
+/** A declared parameter as its OpenAPI operation shows it: type, values or bounds, requiredness. */
+function expectDocumented(where: string, doc: Doc, name: string, p: ParamSpec): void {
+  const property = doc.properties[name]!;
+  expect(property.type, where).toBe(p.type === "integer" ? "integer" : "string");
+  if (p.type === "enum") expect(property.enum, where).toEqual(p.values);
+  if (p.type === "integer")
+    expect([property.minimum, property.maximum], where).toEqual([p.min ?? 0, p.max ?? MAX]);
+  expect(doc.required.includes(name), where).toBe(p.required === true);
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
 describe("the OpenAPI operation a declaration makes", () => {
   it("documents every declared parameter with its type, bounds and requiredness", () => {
     for (const spec of ENDPOINTS) {
       const schema = routeSchema(spec) as Record<string, unknown>;
       const signed = spec.security === "USER_DATA" || spec.security === "TRADE";
-      const where = signed && spec.method === "POST" ? "body" : "querystring";
-      const doc = schema[where] as {
-        properties: Record<string, Record<string, unknown>>;
-        required: string[];
-      };
-      for (const [name, p] of Object.entries(spec.params)) {
-        const property = doc.properties[name]!;
-        expect(property.type, `${spec.path} ${name}`).toBe(p.type === "integer" ? "integer" : "string");
-        if (p.type === "enum") expect(property.enum).toEqual(p.values);
-        if (p.type === "integer") {
-          expect(property.minimum).toBe(p.min ?? 0);
-          if (p.max !== undefined) expect(property.maximum).toBe(p.max);
-        }
-        expect(doc.required.includes(name), `${spec.path} ${name}`).toBe(p.required === true);
-      }
+      const doc = schema[signed && spec.method === "POST" ? "body" : "querystring"] as Doc;
+      for (const [name, p] of Object.entries(spec.params))
+        expectDocumented(`${spec.path} ${name}`, doc, name, p);
       if (signed) expect(doc.required).toEqual(expect.arrayContaining(["timestamp", "signature"]));
       expect(schema.security !== undefined).toBe(spec.security !== "NONE");
       const responses = schema.response as Record<string, { properties?: { code: { enum: number[] } } }>;
