@@ -202,15 +202,13 @@ const ticker24hr = endpoint({
   ws: "ticker.24hr",
   response: s.oneOrMany(s.ticker24h),
   handler: async ({ args }, ctx: RouteContext) => {
-    const { markets, single } = selectMarkets(args, ctx.core.exchange);
     const now = ctx.clock();
-    const view = (m: Market) => {
+    return perMarket(selectMarkets(args, ctx.core.exchange), (m) => {
       const stats = ctx.stats.rolling(m.id, now, DAY);
       if (args.type === "MINI") return windowTickerView(m, stats, now - DAY, now, false);
       const lastQty = ctx.core.tradesOf(m.id).at(-1)?.qtyLots ?? 0;
       return ticker24hView(m, stats, ctx.core.book(m.id).depth(1), now, lastQty);
-    };
-    return single ? view(markets[0]!) : markets.map(view);
+    });
   },
 });
 
@@ -231,15 +229,11 @@ const ticker = endpoint({
   weight: windowTickerWeight,
   ws: "ticker",
   response: s.oneOrMany(s.windowTicker),
-  handler: async ({ args }, ctx: RouteContext) => {
-    // These take no "every market": one of symbol and symbols is required.
-    const { markets, single } = selectMarkets(args, ctx.core.exchange, true);
-    const windowMs = windowSizeMs(args.windowSize ?? "1d") ?? errors.invalidValue("windowSize").throwSelf();
-    const now = ctx.clock();
-    const view = (m: Market) =>
-      windowTickerView(m, ctx.stats.rolling(m.id, now, windowMs), now - windowMs, now, args.type === "FULL");
-    return single ? view(markets[0]!) : markets.map(view);
-  },
+  handler: async ({ args }, ctx: RouteContext) =>
+    windowTickers(args, ctx, (now) => {
+      const length = windowSizeMs(args.windowSize ?? "1d") ?? errors.invalidValue("windowSize").throwSelf();
+      return { length, openTime: now - length, closeTime: now };
+    }),
 });
 
 const tradingDay = endpoint({
@@ -256,23 +250,39 @@ const tradingDay = endpoint({
   weight: windowTickerWeight,
   ws: "ticker.tradingDay",
   response: s.oneOrMany(s.windowTicker),
-  handler: async ({ args }, ctx: RouteContext) => {
-    const { markets, single } = selectMarkets(args, ctx.core.exchange, true);
-    if (args.timeZone !== undefined && !/^[+-]?0{1,2}(:00)?$/.test(args.timeZone))
-      throw errors.invalidValue("timeZone");
-    const now = ctx.clock();
-    const dayStart = now - (now % DAY);
-    const view = (m: Market) =>
-      windowTickerView(
-        m,
-        ctx.stats.rolling(m.id, now, now - dayStart),
-        dayStart,
-        dayStart + DAY - 1,
-        args.type === "FULL",
-      );
-    return single ? view(markets[0]!) : markets.map(view);
-  },
+  handler: async ({ args }, ctx: RouteContext) =>
+    windowTickers(args, ctx, (now) => {
+      if (args.timeZone !== undefined && !/^[+-]?0{1,2}(:00)?$/.test(args.timeZone))
+        throw errors.invalidValue("timeZone");
+      const dayStart = now - (now % DAY);
+      return { length: now - dayStart, openTime: dayStart, closeTime: dayStart + DAY - 1 };
+    }),
 });
+
+/**
+ * The window tickers of the markets named (these take no "every market": symbol or symbols is
+ * required), over the window `window` gives for now (it refuses a bad one once the markets are known).
+ */
+function windowTickers(
+  args: { symbol?: string; symbols?: string[]; type: "FULL" | "MINI" },
+  ctx: RouteContext,
+  window: (now: number) => { length: number; openTime: number; closeTime: number },
+) {
+  const selected = selectMarkets(args, ctx.core.exchange, true);
+  const now = ctx.clock();
+  const { length, openTime, closeTime } = window(now);
+  return perMarket(selected, (m) =>
+    windowTickerView(m, ctx.stats.rolling(m.id, now, length), openTime, closeTime, args.type === "FULL"),
+  );
+}
+
+/** One market's view for `symbol`, a list of them otherwise. */
+function perMarket<T>(
+  selected: { markets: readonly Market[]; single: boolean },
+  view: (m: Market) => T,
+): T | T[] {
+  return selected.single ? view(selected.markets[0]!) : selected.markets.map(view);
+}
 
 /** The window of /api/v3/avgPrice, as Binance's. */
 const AVG_PRICE_MINUTES = 5;
@@ -310,12 +320,10 @@ const tickerPrice = endpoint({
   ws: "ticker.price",
   response: s.oneOrMany(s.obj({ symbol: s.str, price: s.dec })),
   handler: async ({ args }, ctx: RouteContext) => {
-    const { markets, single } = selectMarkets(args, ctx.core.exchange);
-    const view = (m: Market) => ({
+    return perMarket(selectMarkets(args, ctx.core.exchange), (m) => ({
       symbol: m.symbol,
       price: ticksToPrice(m, ctx.core.tradesOf(m.id).at(-1)?.priceTicks ?? 0),
-    });
-    return single ? view(markets[0]!) : markets.map(view);
+    }));
   },
 });
 
@@ -331,8 +339,7 @@ const bookTicker = endpoint({
     s.obj({ symbol: s.str, bidPrice: s.dec, bidQty: s.dec, askPrice: s.dec, askQty: s.dec }),
   ),
   handler: async ({ args }, ctx: RouteContext) => {
-    const { markets, single } = selectMarkets(args, ctx.core.exchange);
-    const view = (m: Market) => {
+    return perMarket(selectMarkets(args, ctx.core.exchange), (m) => {
       const { bids, asks } = ctx.core.book(m.id).depth(1);
       return {
         symbol: m.symbol,
@@ -341,8 +348,7 @@ const bookTicker = endpoint({
         askPrice: ticksToPrice(m, asks[0]?.priceTicks ?? 0),
         askQty: lotsToQuantity(m, asks[0]?.totalLots ?? 0),
       };
-    };
-    return single ? view(markets[0]!) : markets.map(view);
+    });
   },
 });
 

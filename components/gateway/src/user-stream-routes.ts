@@ -22,36 +22,38 @@ const start = endpoint({
   handler: async ({ key }, ctx: RouteContext) => ({ listenKey: await ctx.hub.createListenKey(key.userId) }),
 });
 
-const keepAlive = endpoint({
-  method: "PUT",
-  path: "/api/v3/userDataStream",
-  summary: "Keep a listen key alive",
-  security: "USER_STREAM",
-  params: { listenKey },
-  weight: 1,
-  ws: "userDataStream.ping",
-  response: s.empty,
-  errors: [-1125],
-  handler: async ({ args, key }, ctx: RouteContext) => {
-    await ctx.hub.keepAlive(key.userId, args.listenKey);
-    return {};
-  },
-});
+/** PUT (keep alive) and DELETE (close) take a listen key of the caller's and answer `{}`. */
+function listenKeyChange(
+  method: "PUT" | "DELETE",
+  summary: string,
+  ws: string,
+  change: (ctx: RouteContext, userId: number, key: string) => Promise<void>,
+) {
+  return endpoint({
+    method,
+    path: "/api/v3/userDataStream",
+    summary,
+    security: "USER_STREAM",
+    params: { listenKey },
+    weight: 1,
+    ws,
+    response: s.empty,
+    errors: [-1125],
+    handler: async ({ args, key }, ctx: RouteContext) => {
+      await change(ctx, key.userId, args.listenKey);
+      return {};
+    },
+  });
+}
 
-const close = endpoint({
-  method: "DELETE",
-  path: "/api/v3/userDataStream",
-  summary: "Close a listen key",
-  security: "USER_STREAM",
-  params: { listenKey },
-  weight: 1,
-  ws: "userDataStream.stop",
-  response: s.empty,
-  errors: [-1125],
-  handler: async ({ args, key }, ctx: RouteContext) => {
-    await ctx.hub.closeListenKey(key.userId, args.listenKey);
-    return {};
-  },
-});
+const keepAlive = listenKeyChange(
+  "PUT",
+  "Keep a listen key alive",
+  "userDataStream.ping",
+  (ctx, userId, key) => ctx.hub.keepAlive(userId, key),
+);
+const close = listenKeyChange("DELETE", "Close a listen key", "userDataStream.stop", (ctx, userId, key) =>
+  ctx.hub.closeListenKey(userId, key),
+);
 
 export const userStreamEndpoints = [start, keepAlive, close];
