@@ -103,6 +103,36 @@ class Bans {
   }
 }
 
+/** Binance's interval names, in milliseconds. */
+const INTERVAL_MS = { SECOND: 1000, MINUTE: 60_000, DAY: DAY_MS } as const;
+
+/** One limit as Binance describes it in exchangeInfo.rateLimits, with where its size is configured. */
+interface LimitRule {
+  readonly rateLimitType: "REQUEST_WEIGHT" | "ORDERS";
+  readonly interval: keyof typeof INTERVAL_MS;
+  readonly intervalNum: number;
+  readonly limit: (limits: RateLimits) => number;
+}
+
+/**
+ * The limits, each written once: the windows the limiter counts in and exchangeInfo.rateLimits
+ * both come from this table (the weight a request counts comes from its endpoint's declaration).
+ */
+const RULES = {
+  weight: {
+    rateLimitType: "REQUEST_WEIGHT",
+    interval: "MINUTE",
+    intervalNum: 1,
+    limit: (l) => l.weightPerMinute,
+  },
+  orders10s: { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: (l) => l.ordersPer10s },
+  orders1d: { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: (l) => l.ordersPerDay },
+} as const satisfies Record<string, LimitRule>;
+
+function windowOf(rule: LimitRule, limits: RateLimits): FixedWindow {
+  return new FixedWindow(INTERVAL_MS[rule.interval] * rule.intervalNum, rule.limit(limits));
+}
+
 export class RateLimiter {
   private readonly weight: FixedWindow;
   private readonly orders10s: FixedWindow;
@@ -113,9 +143,9 @@ export class RateLimiter {
     readonly limits: RateLimits,
     private readonly clock: () => number = Date.now,
   ) {
-    this.weight = new FixedWindow(60_000, limits.weightPerMinute);
-    this.orders10s = new FixedWindow(10_000, limits.ordersPer10s);
-    this.orders1d = new FixedWindow(DAY_MS, limits.ordersPerDay);
+    this.weight = windowOf(RULES.weight, limits);
+    this.orders10s = windowOf(RULES.orders10s, limits);
+    this.orders1d = windowOf(RULES.orders1d, limits);
     this.bans = new Bans(limits.banAfterRefusals);
   }
 
@@ -148,26 +178,27 @@ export class RateLimiter {
   /** `rateLimit/order`: the order limits with what `userId` has used of each, counting nothing. */
   orderUsage(userId: number) {
     const now = this.clock();
-    const [tenSeconds, day] = this.describe().filter((l) => l.rateLimitType === "ORDERS");
     return [
-      { ...tenSeconds!, count: this.orders10s.usedBy(String(userId), now) },
-      { ...day!, count: this.orders1d.usedBy(String(userId), now) },
+      { ...this.describeRule(RULES.orders10s), count: this.orders10s.usedBy(String(userId), now) },
+      { ...this.describeRule(RULES.orders1d), count: this.orders1d.usedBy(String(userId), now) },
     ];
   }
 
-  /** exchangeInfo's rateLimits, in Binance's shape. */
-  describe(): { rateLimitType: string; interval: string; intervalNum: number; limit: number }[] {
-    return [
-      {
-        rateLimitType: "REQUEST_WEIGHT",
-        interval: "MINUTE",
-        intervalNum: 1,
-        limit: this.limits.weightPerMinute,
-      },
-      { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: this.limits.ordersPer10s },
-      { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: this.limits.ordersPerDay },
-    ];
+  /** exchangeInfo's rateLimits, in Binance's shape: the request weight, then the order limits. */
+  describe(): RateLimitView[] {
+    return [RULES.weight, RULES.orders10s, RULES.orders1d].map((rule) => this.describeRule(rule));
   }
+
+  private describeRule({ rateLimitType, interval, intervalNum, limit }: LimitRule): RateLimitView {
+    return { rateLimitType, interval, intervalNum, limit: limit(this.limits) };
+  }
+}
+
+export interface RateLimitView {
+  readonly rateLimitType: string;
+  readonly interval: string;
+  readonly intervalNum: number;
+  readonly limit: number;
 }
 
 /** Binance's error for a request the weight limit refused (418 if banned, else 429), or undefined. */

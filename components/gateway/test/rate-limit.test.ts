@@ -67,6 +67,18 @@ describe("RateLimiter", () => {
     ]);
   });
 
+  it("answers rateLimit/order with the order limits it describes and what a user used of each", () => {
+    let now = 0;
+    const limiter = new RateLimiter(LIMITS, () => now);
+    limiter.newOrder(7);
+    now = 10_000; // the next 10-second window: the day still counts the order
+    const [, tenSeconds, day] = limiter.describe();
+    expect(limiter.orderUsage(7)).toEqual([
+      { ...tenSeconds, count: 0 },
+      { ...day, count: 1 },
+    ]);
+  });
+
   it("weighs requests like Binance: depth by its limit, heavy listings more", () => {
     expect(requestWeight("GET", "/api/v3/depth", "limit=100")).toBe(5);
     expect(requestWeight("GET", "/api/v3/depth", "limit=5000")).toBe(250);
