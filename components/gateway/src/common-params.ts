@@ -99,3 +99,27 @@ export const newOrderParams = {
     description: "What happens when the order would trade with your own",
   },
 } as const satisfies Record<string, ParamSpec>;
+
+/** What a signed request carries besides its parameters (read by auth.ts). */
+export const signing = {
+  timestamp: {
+    type: "integer",
+    required: true,
+    description: "Request time in ms since the epoch (signed endpoints)",
+    example: 1_764_000_000_000,
+  },
+  recvWindow: {
+    type: "integer",
+    description: "Milliseconds the request stays valid after timestamp (default 5000, max 60000)",
+    min: 1,
+    max: 60_000,
+    example: 5000,
+  },
+  signature: {
+    type: "string",
+    required: true,
+    description: "HMAC-SHA256 of the query string + body, hex (or Ed25519, base64)",
+    pattern: "^[0-9a-fA-F]{64}$",
+    example: "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71",
+  },
+} as const satisfies Record<string, ParamSpec>;

@@ -1,13 +1,8 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance, FastifySchema } from "fastify";
-import {
-  type EndpointSpec,
-  errorCodesOf,
-  type ParamSpec,
-  type ParamSpecs,
-  type Security,
-} from "./endpoint.ts";
+import { signing } from "./common-params.ts";
+import { type EndpointSpec, errorCodesOf, type ParamSpec, type Security } from "./endpoint.ts";
 import { errorSchema } from "./schemas.ts";
 
 /**
@@ -43,12 +38,9 @@ export function installOpenApi(
  */
 export function routeSchema(spec: EndpointSpec): FastifySchema {
   const signed = spec.security === "USER_DATA" || spec.security === "TRADE";
-  const properties = Object.fromEntries(
-    Object.entries({ ...spec.params, ...(signed ? SIGNING : {}) }).map(([name, p]) => [name, paramDoc(p)]),
-  );
-  const required = Object.entries({ ...spec.params, ...(signed ? SIGNING : {}) })
-    .filter(([, p]) => p.required)
-    .map(([name]) => name);
+  const params: [string, ParamSpec][] = Object.entries({ ...spec.params, ...(signed ? signing : {}) });
+  const properties = Object.fromEntries(params.map(([name, p]) => [name, paramDoc(p)]));
+  const required = params.filter(([, p]) => p.required).map(([name]) => name);
   const parameters = { type: "object", properties, required };
   const inBody = signed && spec.method === "POST";
   return {
@@ -85,27 +77,3 @@ function paramDoc(p: ParamSpec): Record<string, unknown> {
       return { ...doc, type: "string", ...(p.pattern ? { pattern: p.pattern } : {}) };
   }
 }
-
-/** What a signed request carries besides its parameters (read by auth.ts). */
-const SIGNING: ParamSpecs = {
-  timestamp: {
-    type: "integer",
-    required: true,
-    description: "Request time in ms since the epoch (signed endpoints)",
-    example: 1_764_000_000_000,
-  },
-  recvWindow: {
-    type: "integer",
-    description: "Milliseconds the request stays valid after timestamp (default 5000, max 60000)",
-    min: 1,
-    max: 60_000,
-    example: 5000,
-  },
-  signature: {
-    type: "string",
-    required: true,
-    description: "HMAC-SHA256 of the query string + body, hex (or Ed25519, base64)",
-    pattern: "^[0-9a-fA-F]{64}$",
-    example: "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71",
-  },
-};

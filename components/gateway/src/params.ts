@@ -4,8 +4,8 @@ import { ApiError, errors } from "./errors.ts";
 
 /**
  * Request parameters the Binance way: from the query string and/or a form-encoded body, all
- * strings. Each handler declares what it reads; anything else sent is an error (-1104), so a
- * typo never silently changes the meaning of an order.
+ * strings. Each endpoint declares what it reads (endpoint.ts); anything else sent is an error
+ * (-1104), so a typo never silently changes the meaning of an order.
  */
 export class Params {
   private readonly values = new Map<string, string>();
@@ -27,10 +27,6 @@ export class Params {
     return v === undefined || v === "" ? undefined : v;
   }
 
-  required(name: string): string {
-    return this.optional(name) ?? throwError(errors.mandatory(name));
-  }
-
   optionalInt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const v = this.optional(name);
     if (v === undefined) return undefined;
@@ -42,16 +38,6 @@ export class Params {
 
   requiredInt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
     return this.optionalInt(name, min, max) ?? throwError(errors.mandatory(name));
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], error: () => ApiError, fallback?: T): T {
-    const v = this.optional(name);
-    if (v === undefined) {
-      if (fallback !== undefined) return fallback;
-      throw errors.mandatory(name);
-    }
-    if (!(allowed as readonly string[]).includes(v)) throw error();
-    return v as T;
   }
 
   /** Call once a handler has read what it needs: rejects parameters nobody asked for. */

@@ -24,7 +24,7 @@ describe("form parameters", () => {
     expect(() => new Params("a=1&a=2")).toThrow(expect.objectContaining({ code: -1101 }));
     expect(() => new Params("a=1", "a=2")).toThrow(expect.objectContaining({ code: -1101 }));
     const p = new Params("symbol=BTCUSDT&extra=1");
-    expect(p.required("symbol")).toBe("BTCUSDT");
+    expect(p.optional("symbol")).toBe("BTCUSDT");
     expect(() => p.done()).toThrow(expect.objectContaining({ code: -1104 }));
   });
 });
