@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
+import type { Asset } from "../../domain/src/asset.ts";
 import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
 import type { Reconciliation } from "../../settlement/src/reconcile.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
@@ -7,9 +8,9 @@ import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
+import { installErrorHandling, loggerOptions, type Submitter, submitter } from "./http.ts";
 import type { ApiKeyStore } from "./keys.ts";
 import { installOpenApi } from "./openapi.ts";
-import { installErrorHandling, loggerOptions, type Submitter, submitter } from "./trading-api.ts";
 
 /**
  * The operator (admin) API, on its own port with its own bearer token: the only way users, keys
@@ -61,7 +62,13 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
     "bearer",
   );
   const run = submitter(options.timeoutMs);
-  app.register(async (api) => adminRoutes(api, service, keys, options.funding, run));
+  const deps: AdminDeps = { service, keys, funding: options.funding, run };
+  app.register(async (api) => {
+    userRoutes(api, deps);
+    depositRoutes(api, deps);
+    withdrawalRoutes(api, deps);
+    haltRoutes(api, deps);
+  });
   app.post(
     "/admin/v1/reconcile",
     { schema: { summary: "Compare UBSCore with the ledger at a settled watermark" } },
@@ -86,19 +93,26 @@ export function buildAdminApi(options: AdminApiOptions): FastifyInstance {
   return app;
 }
 
-function adminRoutes(
-  app: FastifyInstance,
-  service: UbsCoreService,
-  keys: ApiKeyStore,
-  funding: FundingPort,
-  run: Submitter,
-): void {
+/** What the operator API's routes run against. */
+interface AdminDeps {
+  readonly service: UbsCoreService;
+  readonly keys: ApiKeyStore;
+  readonly funding: FundingPort;
+  readonly run: Submitter;
+}
+
+type Core = UbsCoreService["core"];
+
+/** A user UBSCore knows, else a 404. */
+function knownUser(core: Core, userId: unknown): number {
+  const id = Number(userId);
+  if (!Number.isSafeInteger(id) || !core.hasUser(id)) throw errors.unknownUser();
+  return id;
+}
+
+/** Users, their API keys and their balances. */
+function userRoutes(app: FastifyInstance, { service, keys, run }: AdminDeps): void {
   const core = service.core;
-  const knownUser = (userId: unknown): number => {
-    const id = Number(userId);
-    if (!Number.isSafeInteger(id) || !core.hasUser(id)) throw errors.unknownUser();
-    return id;
-  };
 
   app.post(
     "/admin/v1/users",
@@ -127,7 +141,7 @@ function adminRoutes(
     {
       // The user first (an unknown one is a 404 whatever the body); no body is the default key.
       preValidation: async (req) => {
-        knownUser(req.params.userId);
+        knownUser(core, req.params.userId);
         req.body ??= {};
       },
       schema: {
@@ -143,7 +157,7 @@ function adminRoutes(
       },
     },
     async (req, reply) => {
-      const userId = knownUser(req.params.userId);
+      const userId = knownUser(core, req.params.userId);
       const { type = "HMAC", publicKey, label = "" } = req.body;
       if ((type === "ED25519") !== (publicKey !== undefined))
         throw new ApiError(400, -1102, "publicKey is sent with type ED25519, and only then.");
@@ -159,7 +173,7 @@ function adminRoutes(
   );
 
   app.get<{ Params: { userId: string } }>("/admin/v1/users/:userId/balances", async (req) => {
-    const userId = knownUser(req.params.userId);
+    const userId = knownUser(core, req.params.userId);
     const balances = core.balancesOf(userId);
     return core.exchange.assets.map((a) => ({
       asset: a.symbol,
@@ -167,13 +181,26 @@ function adminRoutes(
       locked: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
     }));
   });
+}
 
-  const parseAmount = (body: { asset: string; amount: string }) => {
-    const asset = core.exchange.asset(body.asset);
-    if (!asset) throw new ApiError(400, -1130, `Unknown asset ${body.asset}.`);
-    return { asset, amount: parseUnits(body.amount, asset.decimals, "amount") };
-  };
+/** An asset and an amount of it, as an operator's body names them. */
+function parseAmount(core: Core, body: { asset: string; amount: string }) {
+  const asset = core.exchange.asset(body.asset);
+  if (!asset) throw new ApiError(400, -1130, `Unknown asset ${body.asset}.`);
+  return { asset, amount: parseUnits(body.amount, asset.decimals, "amount") };
+}
 
+interface DepositBody {
+  userId: number;
+  asset: string;
+  amount: string;
+  wallet?: "SPOT" | "FUNDING";
+  depositId?: string;
+}
+
+/** Deposits: to the Spot wallet through UBSCore, or to the Funding wallet through the saga. */
+function depositRoutes(app: FastifyInstance, { service, funding, run }: AdminDeps): void {
+  const core = service.core;
   const depositBody = {
     ...amountBody,
     properties: {
@@ -196,37 +223,12 @@ function adminRoutes(
       schema: { summary: "Credit a deposit to a user's Spot (default) or Funding wallet", body: depositBody },
     },
     async (req) => {
-      const body = req.body as {
-        userId: number;
-        asset: string;
-        amount: string;
-        wallet?: "SPOT" | "FUNDING";
-        depositId?: string;
-      };
+      const body = req.body as DepositBody;
       return run(async () => {
-        const { asset, amount } = parseAmount(body);
-        const userId = knownUser(body.userId);
+        const { asset, amount } = parseAmount(core, body);
+        const userId = knownUser(core, body.userId);
         const { depositId } = body;
-        if (body.wallet === "FUNDING") {
-          const record = await funding.transfer({
-            userId,
-            type: "DEPOSIT_FUNDING",
-            asset: asset.symbol,
-            amount,
-            // The saga takes a known client id as the same transfer: the deposit happens once.
-            clientTranId: `deposit-${depositId ?? randomBytes(12).toString("hex")}`,
-            time: Date.now(),
-          });
-          if (record.state !== "COMMITTED")
-            throw new ApiError(500, -1000, `deposit failed: ${record.reason}`);
-          const balance = (await funding.balances(body.userId)).find((b) => b.asset === asset.symbol)!;
-          return {
-            userId: body.userId,
-            asset: asset.symbol,
-            wallet: "FUNDING",
-            free: formatUnits(balance.free, asset.decimals),
-          };
-        }
+        if (body.wallet === "FUNDING") return depositToFunding(funding, { userId, asset, amount, depositId });
         const { repeated } = await service.submit({
           kind: "credit",
           userId,
@@ -244,8 +246,30 @@ function adminRoutes(
       });
     },
   );
+}
 
-  // Withdrawals in two phases: hold the funds (frozen), then complete (they leave) or cancel.
+async function depositToFunding(
+  funding: FundingPort,
+  d: { userId: number; asset: Asset; amount: bigint; depositId?: string },
+) {
+  const { userId, asset } = d;
+  const record = await funding.transfer({
+    userId,
+    type: "DEPOSIT_FUNDING",
+    asset: asset.symbol,
+    amount: d.amount,
+    // The saga takes a known client id as the same transfer: the deposit happens once.
+    clientTranId: `deposit-${d.depositId ?? randomBytes(12).toString("hex")}`,
+    time: Date.now(),
+  });
+  if (record.state !== "COMMITTED") throw new ApiError(500, -1000, `deposit failed: ${record.reason}`);
+  const balance = (await funding.balances(userId)).find((b) => b.asset === asset.symbol)!;
+  return { userId, asset: asset.symbol, wallet: "FUNDING", free: formatUnits(balance.free, asset.decimals) };
+}
+
+/** Withdrawals in two phases: hold the funds (frozen), then complete (they leave) or cancel. */
+function withdrawalRoutes(app: FastifyInstance, { service, run }: AdminDeps): void {
+  const core = service.core;
   app.post(
     "/admin/v1/withdrawals",
     { schema: { summary: "Hold funds for a withdrawal", body: amountBody } },
@@ -253,7 +277,7 @@ function adminRoutes(
       const body = req.body as { userId: number; asset: string; amount: string };
       const withdrawalId = `w-${randomBytes(12).toString("hex")}`;
       const { withdrawal } = await run(async () => {
-        const { asset, amount } = parseAmount(body);
+        const { asset, amount } = parseAmount(core, body);
         return service.submit({
           kind: "holdWithdrawal",
           withdrawalId,
@@ -262,14 +286,14 @@ function adminRoutes(
           amount,
         });
       });
-      return reply.status(201).send(withdrawalView(withdrawal!));
+      return reply.status(201).send(withdrawalView(core, withdrawal!));
     },
   );
 
   app.get<{ Params: { id: string } }>("/admin/v1/withdrawals/:id", async (req) => {
     const w = core.withdrawal(req.params.id);
     if (!w) throw new ApiError(404, -1000, "Unknown withdrawal.");
-    return withdrawalView(w);
+    return withdrawalView(core, w);
   });
 
   for (const action of ["complete", "cancel"] as const) {
@@ -280,21 +304,24 @@ function adminRoutes(
           withdrawalId: req.params.id,
         }),
       );
-      return withdrawalView(withdrawal!);
+      return withdrawalView(core, withdrawal!);
     });
   }
+}
 
-  const withdrawalView = (w: Withdrawal) => {
-    const asset = core.exchange.assetById(w.assetId)!;
-    return {
-      withdrawalId: w.withdrawalId,
-      userId: w.userId,
-      asset: asset.symbol,
-      amount: formatUnits(w.amount, asset.decimals),
-      status: w.status,
-    };
+function withdrawalView(core: Core, w: Withdrawal) {
+  const asset = core.exchange.assetById(w.assetId)!;
+  return {
+    withdrawalId: w.withdrawalId,
+    userId: w.userId,
+    asset: asset.symbol,
+    amount: formatUnits(w.amount, asset.decimals),
+    status: w.status,
   };
+}
 
+/** Halting and resuming a market. */
+function haltRoutes(app: FastifyInstance, { service, run }: AdminDeps): void {
   for (const kind of ["halt", "resume"] as const) {
     app.post<{ Params: { symbol: string } }>(`/admin/v1/markets/:symbol/${kind}`, async (req) =>
       run(async () => {

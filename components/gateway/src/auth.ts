@@ -1,3 +1,4 @@
+import { signing } from "./common-params.ts";
 import { errors } from "./errors.ts";
 import { type ApiKey, type ApiKeyLookup, verifiedSignature } from "./keys.ts";
 import { Params } from "./params.ts";
@@ -13,7 +14,6 @@ import { Params } from "./params.ts";
  */
 const SIGNATURE = /(^|&)signature=([^&]*)/;
 const DEFAULT_RECV_WINDOW = 5000;
-const MAX_RECV_WINDOW = 60_000;
 
 export interface SignedRequest {
   readonly key: ApiKey;
@@ -65,7 +65,8 @@ export class RequestAuthenticator {
   /** Checks `timestamp` against the clock and `recvWindow`; the end of the request's window. */
   timely(params: Params): number {
     const timestamp = params.requiredInt("timestamp");
-    const recvWindow = params.optionalInt("recvWindow", 1, MAX_RECV_WINDOW) ?? DEFAULT_RECV_WINDOW;
+    const { min, max } = signing.recvWindow;
+    const recvWindow = params.optionalInt("recvWindow", min, max) ?? DEFAULT_RECV_WINDOW;
     const now = this.clock();
     if (timestamp > now + 1000 || now - timestamp > recvWindow) throw errors.timestamp();
     return timestamp + recvWindow;

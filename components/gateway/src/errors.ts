@@ -66,19 +66,25 @@ export function toApiError(e: unknown, field?: string): ApiError {
   if (e instanceof ApiError) return e;
   if (isBourseError(e)) {
     const [status, code] = DOMAIN_TO_BINANCE[e.code];
-    let msg = FILTER_MESSAGES[e.code] ?? e.message;
-    if (e.code === "OUT_OF_RANGE" && field)
-      msg = field === "price" ? "Filter failure: PRICE_FILTER" : "Filter failure: LOT_SIZE";
-    if (e.code === "MALFORMED_DECIMAL" && field) {
-      msg = `Illegal characters found in parameter '${field}'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.`;
-    }
-    if (code === -1001) msg = "Internal error; unable to process your request. Please try again.";
-    if (code === -1008)
-      msg = "Server is currently overloaded with other requests. Please try again in a few minutes.";
-    return new ApiError(status, code, msg);
+    return new ApiError(status, code, BACKEND_MESSAGES[code] ?? messageOf(e, field));
   }
   return new ApiError(500, -1000, "An unknown error occurred while processing the request.");
 }
+
+/** Binance's words for a domain error, naming the parameter it came from where Binance does. */
+function messageOf(e: BourseError, field: string | undefined): string {
+  if (e.code === "OUT_OF_RANGE" && field)
+    return field === "price" ? "Filter failure: PRICE_FILTER" : "Filter failure: LOT_SIZE";
+  if (e.code === "MALFORMED_DECIMAL" && field)
+    return `Illegal characters found in parameter '${field}'; legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.`;
+  return FILTER_MESSAGES[e.code] ?? e.message;
+}
+
+/** Binance's fixed messages of a backend away or overloaded. */
+const BACKEND_MESSAGES: Partial<Record<number, string>> = {
+  [-1001]: "Internal error; unable to process your request. Please try again.",
+  [-1008]: "Server is currently overloaded with other requests. Please try again in a few minutes.",
+};
 
 export const errors = {
   /** Sent, but UBSCore did not answer in time: it may still happen (Binance's -1007). */
@@ -90,6 +96,9 @@ export const errors = {
     ),
   mandatory: (name: string) =>
     new ApiError(400, -1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`),
+  /** Neither of two parameters, one of which is needed, was sent. */
+  eitherMandatory: (a: string, b: string) =>
+    new ApiError(400, -1102, `Param '${a}' or '${b}' must be sent, but both were empty/null!`),
   notRequired: (name: string) => new ApiError(400, -1106, `Parameter '${name}' sent when not required.`),
   notAllRead: (read: number, sent: number) =>
     new ApiError(

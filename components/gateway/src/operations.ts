@@ -1,14 +1,11 @@
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  FastifySchema,
-} from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { RequestAuthenticator, SignedRequest } from "./auth.ts";
+import { type DeclaredEndpoint, type EndpointSpec, readArgs, type Security } from "./endpoint.ts";
+import { ApiError } from "./errors.ts";
 import type { ApiKey } from "./keys.ts";
+import { routeSchema } from "./openapi.ts";
 import { Params } from "./params.ts";
-import type { OrderVerdict } from "./rate-limit.ts";
+import type { OrderVerdict, RateLimiter } from "./rate-limit.ts";
 
 /**
  * One request to an endpoint, whichever door it came through (REST, or a WebSocket API frame):
@@ -28,36 +25,85 @@ export interface ApiCall {
   readonly log: FastifyBaseLogger;
 }
 
-export type Handler = (call: ApiCall) => Promise<unknown>;
-
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
-/** Every endpoint by "METHOD /path": what the WebSocket API runs for its methods. */
-export type Operations = ReadonlyMap<string, Handler>;
+/** A declared endpoint ready to run, from whichever door: what the WebSocket API runs for its methods. */
+export interface Operation {
+  readonly spec: EndpointSpec;
+  readonly run: (call: ApiCall) => Promise<unknown>;
+}
 
-type Register = (path: string, options: { schema?: FastifySchema }, handler: Handler) => void;
+/** The endpoints the WebSocket API serves, by its method names (an endpoint's `ws`). */
+export type Operations = ReadonlyMap<string, Operation>;
 
 /**
- * Routes registered on `app` over REST and recorded in `operations`: the same `get`/`post`/...
- * shape as fastify's, with a handler of an ApiCall.
+ * Registers each declared endpoint on `app` (its OpenAPI operation derived from the declaration)
+ * and returns those the WebSocket API serves. Every request runs the same steps: the caller is
+ * identified as the endpoint's security type asks, a new order is counted against the order
+ * limits, the declared parameters are read (anything else sent is refused), then the handler runs.
  */
-export function operationRoutes(
+export function registerEndpoints<C>(
   app: FastifyInstance,
   auth: RequestAuthenticator,
-  operations: Map<string, Handler>,
-): Record<"get" | "post" | "put" | "delete", Register> {
-  const register =
-    (method: HttpMethod): Register =>
-    (path, options, handler) => {
-      operations.set(`${method} ${path}`, handler);
-      app.route({
-        method,
-        url: path,
-        ...options,
-        handler: (req, reply) => handler(restCall(auth, req, reply)),
-      });
-    };
-  return { get: register("GET"), post: register("POST"), put: register("PUT"), delete: register("DELETE") };
+  limiter: RateLimiter,
+  endpoints: readonly DeclaredEndpoint<C>[],
+  ctx: C,
+): Operations {
+  const operations = new Map<string, Operation>();
+  for (const spec of endpoints) {
+    const run = (call: ApiCall) => runEndpoint(spec, call, ctx, limiter);
+    if (spec.ws) operations.set(spec.ws, { spec, run });
+    app.route({
+      method: spec.method,
+      url: spec.path,
+      schema: routeSchema(spec),
+      handler: (req, reply) => run(restCall(auth, req, reply)),
+    });
+  }
+  return operations;
+}
+
+function runEndpoint<C>(
+  spec: DeclaredEndpoint<C>,
+  call: ApiCall,
+  ctx: C,
+  limiter: RateLimiter,
+): Promise<unknown> {
+  const caller = identify(spec.security, call);
+  if (spec.orderCount && caller.key) countOrder(limiter, caller.key.userId, call);
+  const args = readArgs(spec, caller.params);
+  return spec.handler({ ...caller, args, call } as never, ctx);
+}
+
+/** The caller as the security type names it, with the parameters left to read. */
+function identify(
+  security: Security,
+  call: ApiCall,
+): { params: Params; key?: ApiKey; once?: SignedRequest["once"] } {
+  switch (security) {
+    case "NONE":
+      return { params: call.params() };
+    case "USER_STREAM":
+      return call.keyed();
+    case "USER_DATA":
+    case "TRADE":
+      return call.signed();
+  }
+}
+
+/** A new order counted in both order windows; refused (-1015) over either. */
+function countOrder(limiter: RateLimiter, userId: number, call: ApiCall): void {
+  const orders = limiter.newOrder(userId);
+  call.orders(orders);
+  if (orders.allowed) return;
+  const [limit, per] =
+    orders.refusedBy === "10S"
+      ? [limiter.limits.ordersPer10s, "TEN_SECONDS"]
+      : [limiter.limits.ordersPerDay, "DAY"];
+  throw new ApiError(429, -1015, `Too many new orders; current limit is ${limit} orders per ${per}.`, {
+    ...orderCountHeaders(orders),
+    "Retry-After": String(orders.retryAfter),
+  });
 }
 
 function restCall(auth: RequestAuthenticator, req: FastifyRequest, reply: FastifyReply): ApiCall {

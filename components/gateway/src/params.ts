@@ -4,8 +4,8 @@ import { ApiError, errors } from "./errors.ts";
 
 /**
  * Request parameters the Binance way: from the query string and/or a form-encoded body, all
- * strings. Each handler declares what it reads; anything else sent is an error (-1104), so a
- * typo never silently changes the meaning of an order.
+ * strings. Each endpoint declares what it reads (endpoint.ts); anything else sent is an error
+ * (-1104), so a typo never silently changes the meaning of an order.
  */
 export class Params {
   private readonly values = new Map<string, string>();
@@ -27,10 +27,6 @@ export class Params {
     return v === undefined || v === "" ? undefined : v;
   }
 
-  required(name: string): string {
-    return this.optional(name) ?? throwError(errors.mandatory(name));
-  }
-
   optionalInt(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const v = this.optional(name);
     if (v === undefined) return undefined;
@@ -44,16 +40,6 @@ export class Params {
     return this.optionalInt(name, min, max) ?? throwError(errors.mandatory(name));
   }
 
-  oneOf<T extends string>(name: string, allowed: readonly T[], error: () => ApiError, fallback?: T): T {
-    const v = this.optional(name);
-    if (v === undefined) {
-      if (fallback !== undefined) return fallback;
-      throw errors.mandatory(name);
-    }
-    if (!(allowed as readonly string[]).includes(v)) throw error();
-    return v as T;
-  }
-
   /** Call once a handler has read what it needs: rejects parameters nobody asked for. */
   done(): void {
     const unread = [...this.values.keys()].filter((k) => !this.read.has(k));
@@ -63,16 +49,15 @@ export class Params {
 
 /**
  * The markets a market-data request names, the Binance way: `symbol` (one, answered as an object),
- * `symbols` (a JSON array, answered as a list), or neither (every market, as a list, unless
+ * `symbols` (a list, answered as a list), or neither (every market, as a list, unless
  * `required`); not both.
  */
 export function selectMarkets(
-  params: Params,
+  named: { readonly symbol?: string; readonly symbols?: readonly string[] },
   exchange: ExchangeDefinition,
   required = false,
 ): { readonly markets: readonly Market[]; readonly single: boolean } {
-  const symbol = params.optional("symbol");
-  const symbols = params.optional("symbols");
+  const { symbol, symbols } = named;
   const market = (s: string) => exchange.market(s) ?? throwError(new ApiError(400, -1121, "Invalid symbol."));
   if (symbol !== undefined && symbols !== undefined) {
     throw new ApiError(400, -1128, "Combination of optional parameters invalid.");
@@ -82,16 +67,21 @@ export function selectMarkets(
     if (required) throw errors.mandatory("symbol");
     return { markets: exchange.markets, single: false };
   }
-  if (!SYMBOLS.test(symbols)) {
+  return { markets: symbols.map(market), single: false };
+}
+
+/** A JSON array of one or more distinct symbols, as Binance documents `symbols` (no spaces). */
+export function parseSymbols(name: string, value: string): string[] {
+  if (!SYMBOLS.test(value)) {
     throw new ApiError(
       400,
       -1100,
-      `Illegal characters found in parameter 'symbols'; legal range is '${SYMBOLS.source}'.`,
+      `Illegal characters found in parameter '${name}'; legal range is '${SYMBOLS.source}'.`,
     );
   }
-  const names = JSON.parse(symbols) as string[];
-  if (new Set(names).size !== names.length) throw errors.duplicateParam("symbols");
-  return { markets: names.map(market), single: false };
+  const names = JSON.parse(value) as string[];
+  if (new Set(names).size !== names.length) throw errors.duplicateParam(name);
+  return names;
 }
 
 /** A JSON array of one or more symbols, as Binance documents it (no spaces). */

@@ -103,6 +103,36 @@ class Bans {
   }
 }
 
+/** Binance's interval names, in milliseconds. */
+const INTERVAL_MS = { SECOND: 1000, MINUTE: 60_000, DAY: DAY_MS } as const;
+
+/** One limit as Binance describes it in exchangeInfo.rateLimits, with where its size is configured. */
+interface LimitRule {
+  readonly rateLimitType: "REQUEST_WEIGHT" | "ORDERS";
+  readonly interval: keyof typeof INTERVAL_MS;
+  readonly intervalNum: number;
+  readonly limit: (limits: RateLimits) => number;
+}
+
+/**
+ * The limits, each written once: the windows the limiter counts in and exchangeInfo.rateLimits
+ * both come from this table (the weight a request counts comes from its endpoint's declaration).
+ */
+const RULES = {
+  weight: {
+    rateLimitType: "REQUEST_WEIGHT",
+    interval: "MINUTE",
+    intervalNum: 1,
+    limit: (l) => l.weightPerMinute,
+  },
+  orders10s: { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: (l) => l.ordersPer10s },
+  orders1d: { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: (l) => l.ordersPerDay },
+} as const satisfies Record<string, LimitRule>;
+
+function windowOf(rule: LimitRule, limits: RateLimits): FixedWindow {
+  return new FixedWindow(INTERVAL_MS[rule.interval] * rule.intervalNum, rule.limit(limits));
+}
+
 export class RateLimiter {
   private readonly weight: FixedWindow;
   private readonly orders10s: FixedWindow;
@@ -113,9 +143,9 @@ export class RateLimiter {
     readonly limits: RateLimits,
     private readonly clock: () => number = Date.now,
   ) {
-    this.weight = new FixedWindow(60_000, limits.weightPerMinute);
-    this.orders10s = new FixedWindow(10_000, limits.ordersPer10s);
-    this.orders1d = new FixedWindow(DAY_MS, limits.ordersPerDay);
+    this.weight = windowOf(RULES.weight, limits);
+    this.orders10s = windowOf(RULES.orders10s, limits);
+    this.orders1d = windowOf(RULES.orders1d, limits);
     this.bans = new Bans(limits.banAfterRefusals);
   }
 
@@ -148,26 +178,27 @@ export class RateLimiter {
   /** `rateLimit/order`: the order limits with what `userId` has used of each, counting nothing. */
   orderUsage(userId: number) {
     const now = this.clock();
-    const [tenSeconds, day] = this.describe().filter((l) => l.rateLimitType === "ORDERS");
     return [
-      { ...tenSeconds!, count: this.orders10s.usedBy(String(userId), now) },
-      { ...day!, count: this.orders1d.usedBy(String(userId), now) },
+      { ...this.describeRule(RULES.orders10s), count: this.orders10s.usedBy(String(userId), now) },
+      { ...this.describeRule(RULES.orders1d), count: this.orders1d.usedBy(String(userId), now) },
     ];
   }
 
-  /** exchangeInfo's rateLimits, in Binance's shape. */
-  describe(): { rateLimitType: string; interval: string; intervalNum: number; limit: number }[] {
-    return [
-      {
-        rateLimitType: "REQUEST_WEIGHT",
-        interval: "MINUTE",
-        intervalNum: 1,
-        limit: this.limits.weightPerMinute,
-      },
-      { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: this.limits.ordersPer10s },
-      { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: this.limits.ordersPerDay },
-    ];
+  /** exchangeInfo's rateLimits, in Binance's shape: the request weight, then the order limits. */
+  describe(): RateLimitView[] {
+    return [RULES.weight, RULES.orders10s, RULES.orders1d].map((rule) => this.describeRule(rule));
   }
+
+  private describeRule({ rateLimitType, interval, intervalNum, limit }: LimitRule): RateLimitView {
+    return { rateLimitType, interval, intervalNum, limit: limit(this.limits) };
+  }
+}
+
+export interface RateLimitView {
+  readonly rateLimitType: string;
+  readonly interval: string;
+  readonly intervalNum: number;
+  readonly limit: number;
 }
 
 /** Binance's error for a request the weight limit refused (418 if banned, else 429), or undefined. */
@@ -194,58 +225,4 @@ export function weightRefusal(
     `Too many requests; current limit is ${limits.weightPerMinute} request weight per minute. Please use the websocket for live updates to avoid polling the API.`,
     retryAfter,
   );
-}
-
-/** Request weights, after Binance's: cheap calls 1-4, heavy ones 20+, depth by its limit. */
-export function requestWeight(method: string, path: string, rawQuery: string): number {
-  // Parsed only by the routes whose weight depends on it: most requests carry none of it.
-  const query = () => new URLSearchParams(rawQuery);
-  const route = `${method} ${path}`;
-  switch (route) {
-    case "GET /api/v3/depth": {
-      const limit = Number(query().get("limit") ?? 100);
-      return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
-    }
-    case "GET /api/v3/rateLimit/order":
-      return 40;
-    case "GET /api/v3/historicalTrades":
-      return 25;
-    case "POST /sapi/v3/asset/getUserAsset":
-      return 5;
-    case "GET /api/v3/exchangeInfo":
-    case "GET /api/v3/account":
-    case "GET /api/v3/account/commission":
-    case "GET /api/v3/allOrders":
-    case "GET /api/v3/myTrades":
-      return 20;
-    case "GET /api/v3/openOrders":
-      return query().has("symbol") ? 6 : 80;
-    case "GET /api/v3/ticker/24hr": {
-      const n = symbolCount(query());
-      return n === undefined ? 80 : n <= 20 ? 2 : n <= 100 ? 40 : 80;
-    }
-    case "GET /api/v3/ticker":
-    case "GET /api/v3/ticker/tradingDay":
-      return Math.min(200, 4 * (symbolCount(query()) ?? 1));
-    case "GET /api/v3/ticker/bookTicker":
-    case "GET /api/v3/ticker/price":
-      return query().has("symbol") ? 2 : 4;
-    case "GET /api/v3/klines":
-    case "GET /api/v3/uiKlines":
-    case "GET /api/v3/trades":
-    case "GET /api/v3/avgPrice":
-      return 2;
-    case "GET /api/v3/order":
-    case "GET /api/v3/aggTrades":
-      return 4;
-    default:
-      return 1;
-  }
-}
-
-/** How many markets a request names (`symbol`: one; `symbols`: its list), undefined for all of them. */
-function symbolCount(query: URLSearchParams): number | undefined {
-  if (query.has("symbol")) return 1;
-  const list = query.get("symbols");
-  return list ? list.split(",").length : undefined;
 }

@@ -34,21 +34,32 @@ export function parseStreamRequest(text: string): StreamRequest | StreamRequestE
     return invalid("expected an object", null);
   const { method, params, id: rawId, ...rest } = body as Record<string, unknown>;
   const id = rawId ?? null;
-  if (
-    !(
-      id === null ||
-      (Number.isSafeInteger(id) && (id as number) >= 0) ||
-      (typeof id === "string" && id.length <= 36)
-    )
-  )
+  if (!isRequestId(id))
     return invalid("request ID must be an unsigned integer or a string of at most 36 characters", null);
-  const requestId = id as RequestId;
-  if (Object.keys(rest).length > 0) return invalid(`unknown field ${Object.keys(rest)[0]}`, requestId);
-  if (typeof method !== "string") return invalid("missing field method", requestId);
+  if (Object.keys(rest).length > 0) return invalid(`unknown field ${Object.keys(rest)[0]}`, id);
+  if (typeof method !== "string") return invalid("missing field method", id);
   if (!METHODS.includes(method))
-    return invalid(`unknown variant ${method}, expected one of ${METHODS.join(", ")}`, requestId);
+    return invalid(`unknown variant ${method}, expected one of ${METHODS.join(", ")}`, id);
   const list = params ?? [];
-  if (!Array.isArray(list)) return invalid("params must be an array", requestId);
+  if (!Array.isArray(list)) return invalid("params must be an array", id);
+  return requestOf(method, list, id);
+}
+
+/** A request id as Binance takes one: none, an unsigned integer, or a string of at most 36 characters. */
+export function isRequestId(id: unknown): id is RequestId {
+  return (
+    id === null ||
+    (Number.isSafeInteger(id) && (id as number) >= 0) ||
+    (typeof id === "string" && id.length <= 36)
+  );
+}
+
+/** A known method's request, from its parameters. */
+function requestOf(
+  method: string,
+  list: unknown[],
+  requestId: RequestId,
+): StreamRequest | StreamRequestError {
   switch (method) {
     case "SUBSCRIBE":
     case "UNSUBSCRIBE":
@@ -58,17 +69,22 @@ export function parseStreamRequest(text: string): StreamRequest | StreamRequestE
     case "LIST_SUBSCRIPTIONS":
       return list.length > 0 ? invalid("too many parameters", requestId) : { method, id: requestId };
     case "SET_PROPERTY":
-      if (list.length !== 2) return invalid("expected 2 parameters", requestId);
-      if (list[0] !== "combined") return unknownProperty(list[0], requestId);
-      if (typeof list[1] !== "boolean")
-        return { code: 1, msg: "Invalid value type: expected Boolean", id: requestId };
-      return { method, combined: list[1], id: requestId };
+      return setProperty(list, requestId);
     default:
       if (list.length !== 1) return invalid("expected 1 parameter", requestId);
       return list[0] === "combined"
         ? { method: "GET_PROPERTY", id: requestId }
         : unknownProperty(list[0], requestId);
   }
+}
+
+/** SET_PROPERTY: the one property there is (`combined`), to a boolean. */
+function setProperty(list: unknown[], requestId: RequestId): StreamRequest | StreamRequestError {
+  if (list.length !== 2) return invalid("expected 2 parameters", requestId);
+  if (list[0] !== "combined") return unknownProperty(list[0], requestId);
+  if (typeof list[1] !== "boolean")
+    return { code: 1, msg: "Invalid value type: expected Boolean", id: requestId };
+  return { method: "SET_PROPERTY", combined: list[1], id: requestId };
 }
 
 export function isStreamRequestError(r: StreamRequest | StreamRequestError): r is StreamRequestError {

@@ -4,18 +4,16 @@ import type { WebSocket } from "ws";
 import { formatUnits } from "../../domain/src/decimal.ts";
 import type { Market } from "../../domain/src/market.ts";
 import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
-import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
+import { EventType, type MatchingEvent } from "../../matching/src/protocol.ts";
 import { gatewayMetrics } from "../../observability/src/metrics.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
-import { ListenKeyOp, type OrderRecord, type UbsCommand } from "../../ubscore/src/types.ts";
+import { ListenKeyOp, type UbsCommand } from "../../ubscore/src/types.ts";
 import { aggregateTrades } from "./agg-trades.ts";
 import { ApiError, toApiError } from "./errors.ts";
-import { aggTradeView, commissionView, ORDER_TYPE, SIDE, STP, TIF, ticker24hView } from "./format.ts";
+import { aggTradeView, ticker24hView } from "./format.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
-import type { operationRoutes } from "./operations.ts";
-import type { Params } from "./params.ts";
 import {
   isStreamRequestError,
   MAX_REQUEST_BYTES,
@@ -23,6 +21,16 @@ import {
   type RequestId,
   type StreamRequestError,
 } from "./stream-requests.ts";
+import {
+  accountPositionView,
+  depthDiffView,
+  executionReport,
+  executionReports,
+  klineStreamView,
+  miniTickerStreamView,
+  tickerStreamView,
+  tradeStreamView,
+} from "./stream-views.ts";
 
 /**
  * Binance-style WebSocket streams, fed by every command UBSCore applies:
@@ -372,17 +380,7 @@ export class StreamHub {
     const candle = this.service.core.candlesOf(market.id).at(-1);
     const trades = this.subscribed(`${symbol}@trade`) ? this.service.core.tradesOf(market.id) : [];
     for (const t of trades.slice(trades.length - tradeEvents.length)) {
-      this.publish(`${symbol}@trade`, {
-        e: "trade",
-        E: now,
-        s: market.symbol,
-        t: t.tradeId,
-        p: ticksToPrice(market, t.priceTicks),
-        q: lotsToQuantity(market, t.qtyLots),
-        T: t.time,
-        m: t.takerSide === Side.Sell,
-        M: true,
-      });
+      this.publish(`${symbol}@trade`, tradeStreamView(market, t, now));
     }
     if (tradeEvents.length > 0) this.publishTradeStats(market, symbol, tradeEvents.length, now);
     if (candle && tradeEvents.length > 0) this.publishKlines(market, symbol, candle, now);
@@ -400,16 +398,7 @@ export class StreamHub {
       this.subscribed(stream),
     );
     if (depthStreams.length > 0) {
-      const b: string[][] = [];
-      const a: string[][] = [];
-      for (const e of events) {
-        if (e.type !== EventType.BookLevel) continue;
-        (e.side === Side.Buy ? b : a).push([
-          ticksToPrice(market, e.priceTicks),
-          lotsToQuantity(market, e.totalLots),
-        ]);
-      }
-      const diff = { e: "depthUpdate", E: now, s: market.symbol, U, u, b, a };
+      const diff = depthDiffView(market, events, U, u, now);
       for (const stream of depthStreams) this.publish(stream, diff);
     }
     if (!this.subscribed(`${symbol}@bookTicker`)) return;
@@ -447,45 +436,8 @@ export class StreamHub {
       now,
       core.tradesOf(market.id).at(-1)?.qtyLots ?? 0,
     );
-    const [o, h, l, c, v, q] = [t.openPrice, t.highPrice, t.lowPrice, t.lastPrice, t.volume, t.quoteVolume];
-    if (mini)
-      this.publish(`${symbol}@miniTicker`, {
-        e: "24hrMiniTicker",
-        E: now,
-        s: market.symbol,
-        c,
-        o,
-        h,
-        l,
-        v,
-        q,
-      });
-    if (!full) return;
-    this.publish(`${symbol}@ticker`, {
-      e: "24hrTicker",
-      E: now,
-      s: market.symbol,
-      p: t.priceChange,
-      P: t.priceChangePercent,
-      w: t.weightedAvgPrice,
-      x: t.prevClosePrice,
-      c,
-      Q: t.lastQty,
-      b: t.bidPrice,
-      B: t.bidQty,
-      a: t.askPrice,
-      A: t.askQty,
-      o,
-      h,
-      l,
-      v,
-      q,
-      O: t.openTime,
-      C: t.closeTime,
-      F: t.firstId,
-      L: t.lastId,
-      n: t.count,
-    });
+    if (mini) this.publish(`${symbol}@miniTicker`, miniTickerStreamView(t, now));
+    if (full) this.publish(`${symbol}@ticker`, tickerStreamView(t, now));
   }
 
   private publishKlines(market: Market, symbol: string, minute: Candle, now: number): void {
@@ -511,59 +463,7 @@ export class StreamHub {
     const listening = (orderId: number) => this.userListening(core.order(orderId)?.userId ?? -1);
     for (const e of result.events) {
       if (!("orderId" in e ? listening(e.orderId) : e.type === EventType.Trade)) continue;
-      const reports: [OrderRecord, Record<string, unknown>][] = [];
-      switch (e.type) {
-        case EventType.Accepted: {
-          // As the order stood when accepted: nothing filled yet, whatever the same command filled.
-          const o = core.order(e.orderId)!;
-          const none = { z: lotsToQuantity(market, 0), Z: formatUnits(0n, market.quote.decimals) };
-          reports.push([o, { x: "NEW", X: "NEW", ...none }]);
-          break;
-        }
-        case EventType.Trade:
-          for (const [id, remaining] of [
-            [e.takerOrderId, e.takerRemainingLots],
-            [e.makerOrderId, e.makerRemainingLots],
-          ] as const) {
-            if (!listening(id)) continue;
-            const o = core.order(id)!;
-            const fill = o.fills.find((f) => f.tradeId === e.tradeId)!;
-            const z = o.executedLots - lotsFilledAfter(o, e.tradeId);
-            const done = o.origQtyLots > 0 && remaining === 0;
-            const { commission, commissionAsset } = commissionView(market, o.side, fill.fee);
-            reports.push([
-              o,
-              {
-                x: "TRADE",
-                X: done ? "FILLED" : "PARTIALLY_FILLED",
-                l: lotsToQuantity(market, e.qtyLots),
-                z: lotsToQuantity(market, z),
-                L: ticksToPrice(market, e.priceTicks),
-                n: commission,
-                N: commissionAsset,
-                t: e.tradeId,
-                m: fill.isMaker,
-                Y: formatUnits(fill.quoteUnits, market.quote.decimals),
-              },
-            ]);
-          }
-          break;
-        case EventType.Cancelled:
-          reports.push([core.order(e.orderId)!, { x: "CANCELED", X: "CANCELED" }]);
-          break;
-        case EventType.Expired: {
-          const o = core.order(e.orderId)!;
-          reports.push([o, { x: "EXPIRED", X: o.status }]);
-          break;
-        }
-        case EventType.Rejected: {
-          const o = core.order(e.orderId);
-          if (o) reports.push([o, { x: "REJECTED", X: "REJECTED" }]);
-          break;
-        }
-        default:
-          break;
-      }
+      const reports = executionReports(core, market, e, listening);
       for (const [o, fields] of reports) {
         touchedUsers.add(o.userId);
         this.publishToUser(o.userId, () => executionReport(market, o, fields, now));
@@ -571,16 +471,7 @@ export class StreamHub {
     }
     for (const userId of touchedUsers) {
       const balances = core.balancesOf(userId);
-      this.publishToUser(userId, () => ({
-        e: "outboundAccountPosition",
-        E: now,
-        u: now,
-        B: [market.base, market.quote].map((a) => ({
-          a: a.symbol,
-          f: formatUnits(balances[a.id - 1]!.available, a.decimals),
-          l: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
-        })),
-      }));
+      this.publishToUser(userId, () => accountPositionView(market, balances, now));
     }
   }
 
@@ -622,97 +513,8 @@ export function drop(socket: WebSocket, reason: string): void {
   setTimeout(() => socket.terminate(), 1_000).unref();
 }
 
-/** Lots filled in trades after `tradeId`: the order's cumulative quantity as of that trade is the rest. */
-function lotsFilledAfter(o: OrderRecord, tradeId: number): number {
-  return o.fills.filter((f) => f.tradeId > tradeId).reduce((s, f) => s + f.qtyLots, 0);
-}
-
-const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
-  Object.keys(table).find((k) => table[k] === value)!;
-
-function executionReport(market: Market, o: OrderRecord, fields: Record<string, unknown>, now: number) {
-  return {
-    e: "executionReport",
-    E: now,
-    s: market.symbol,
-    c: o.clientOrderId,
-    S: nameOf(SIDE, o.side),
-    o: nameOf(ORDER_TYPE, o.type),
-    f: nameOf(TIF, o.tif),
-    q: lotsToQuantity(market, o.origQtyLots),
-    p: ticksToPrice(market, o.priceTicks),
-    P: ticksToPrice(market, 0),
-    F: lotsToQuantity(market, 0),
-    g: -1,
-    C: "",
-    r: "NONE",
-    i: o.orderId,
-    l: lotsToQuantity(market, 0),
-    z: lotsToQuantity(market, o.executedLots),
-    L: ticksToPrice(market, 0),
-    n: formatUnits(0n, market.quote.decimals),
-    N: null,
-    T: o.updateTime,
-    t: -1,
-    w: o.status === "NEW" || o.status === "PARTIALLY_FILLED",
-    m: false,
-    M: false,
-    O: o.time,
-    Z: formatUnits(o.cumQuote, market.quote.decimals),
-    Y: formatUnits(0n, market.quote.decimals),
-    Q: formatUnits(o.quoteOrderUnits, market.quote.decimals),
-    V: nameOf(STP, o.stp),
-    ...fields,
-  };
-}
-
-export function klineRestView(market: Market, k: Candle, interval: KlineInterval) {
-  const size = KLINE_INTERVALS[interval];
-  return [
-    k.openTime,
-    ticksToPrice(market, k.open),
-    ticksToPrice(market, k.high),
-    ticksToPrice(market, k.low),
-    ticksToPrice(market, k.close),
-    lotsToQuantity(market, k.volumeLots),
-    k.openTime + size - 1,
-    formatUnits(k.quoteVolume, market.quote.decimals),
-    k.trades,
-    lotsToQuantity(market, k.takerBuyLots),
-    formatUnits(k.takerBuyQuote, market.quote.decimals),
-    "0",
-  ];
-}
-
-function klineStreamView(market: Market, k: Candle, interval: KlineInterval, now: number) {
-  const [t, o, h, l, c, v, T, q, n, V, Q] = klineRestView(market, k, interval);
-  return {
-    t,
-    T,
-    s: market.symbol,
-    i: interval,
-    f: k.firstTradeId,
-    L: k.lastTradeId,
-    o,
-    c,
-    h,
-    l,
-    v,
-    n,
-    x: now > (T as number),
-    q,
-    V,
-    Q,
-    B: "0",
-  };
-}
-
-/** Registers the WebSocket routes and the listen-key endpoints on the trading API. */
-export function installStreams(
-  app: FastifyInstance,
-  hub: StreamHub,
-  api: ReturnType<typeof operationRoutes>,
-): void {
+/** Registers the WebSocket routes on the trading API (the listen-key endpoints: user-stream-routes.ts). */
+export function installStreams(app: FastifyInstance, hub: StreamHub): void {
   app.addHook("onClose", (_app, done) => {
     hub.close();
     done();
@@ -742,25 +544,5 @@ export function installStreams(
     ws.get<{ Querystring: { streams?: string } }>("/stream", { websocket: true }, (socket, req) =>
       open(socket, req.ip, req.query.streams ?? "", true),
     );
-  });
-  // USER_STREAM endpoints: the key named, not signed.
-  const listenKey = (params: Params) => {
-    const key = params.required("listenKey");
-    params.done();
-    return key;
-  };
-  api.post("/api/v3/userDataStream", {}, async (call) => {
-    const { key } = call.keyed();
-    return { listenKey: await hub.createListenKey(key.userId) };
-  });
-  api.put("/api/v3/userDataStream", {}, async (call) => {
-    const { key, params } = call.keyed();
-    await hub.keepAlive(key.userId, listenKey(params));
-    return {};
-  });
-  api.delete("/api/v3/userDataStream", {}, async (call) => {
-    const { key, params } = call.keyed();
-    await hub.closeListenKey(key.userId, listenKey(params));
-    return {};
   });
 }

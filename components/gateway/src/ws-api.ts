@@ -4,18 +4,20 @@ import type { WebSocket } from "ws";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import type { RequestAuthenticator, SignedRequest } from "./auth.ts";
+import { weightOf } from "./endpoint.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import type { ApiKey } from "./keys.ts";
 import type { ApiCall, Operations } from "./operations.ts";
 import { Params } from "./params.ts";
-import { type OrderVerdict, type RateLimiter, requestWeight, weightRefusal } from "./rate-limit.ts";
-import type { RequestId } from "./stream-requests.ts";
+import { type OrderVerdict, type RateLimiter, weightRefusal } from "./rate-limit.ts";
+import { isRequestId, type RequestId } from "./stream-requests.ts";
 import { drop, type StreamHub } from "./streams.ts";
 
 /**
  * Binance's WebSocket API on /ws-api/v3: one JSON request per text frame, `{id, method, params}`,
  * answered `{id, status, result | error: {code, msg}, rateLimits}`. The endpoints' methods run
- * the REST handlers themselves (operations.ts), weighed against the same limits; only what has
+ * the REST endpoints' declarations themselves (an endpoint's `ws`, endpoint.ts): the same
+ * parameters, handler and weight, against the same limits; only what has
  * no REST twin lives here: the session (logon, status, logout) and user data subscriptions.
  *
  * A request is signed as Binance documents it: every parameter but `signature`, sorted by name,
@@ -32,40 +34,6 @@ export interface WsApiOptions {
   /** A command to UBSCore, its refusal in Binance's terms. */
   readonly submit: (cmd: UbsCommand) => Promise<CommandResult>;
 }
-
-/** The methods that are a REST endpoint, by that endpoint. */
-const ENDPOINTS: Readonly<Record<string, string>> = {
-  ping: "GET /api/v3/ping",
-  time: "GET /api/v3/time",
-  exchangeInfo: "GET /api/v3/exchangeInfo",
-  depth: "GET /api/v3/depth",
-  "trades.recent": "GET /api/v3/trades",
-  "trades.historical": "GET /api/v3/historicalTrades",
-  "trades.aggregate": "GET /api/v3/aggTrades",
-  klines: "GET /api/v3/klines",
-  uiKlines: "GET /api/v3/uiKlines",
-  avgPrice: "GET /api/v3/avgPrice",
-  "ticker.24hr": "GET /api/v3/ticker/24hr",
-  "ticker.tradingDay": "GET /api/v3/ticker/tradingDay",
-  ticker: "GET /api/v3/ticker",
-  "ticker.price": "GET /api/v3/ticker/price",
-  "ticker.book": "GET /api/v3/ticker/bookTicker",
-  "order.place": "POST /api/v3/order",
-  "order.test": "POST /api/v3/order/test",
-  "order.status": "GET /api/v3/order",
-  "order.cancel": "DELETE /api/v3/order",
-  "order.cancelReplace": "POST /api/v3/order/cancelReplace",
-  "openOrders.status": "GET /api/v3/openOrders",
-  "openOrders.cancelAll": "DELETE /api/v3/openOrders",
-  allOrders: "GET /api/v3/allOrders",
-  myTrades: "GET /api/v3/myTrades",
-  "account.status": "GET /api/v3/account",
-  "account.commission": "GET /api/v3/account/commission",
-  "account.rateLimits.orders": "GET /api/v3/rateLimit/order",
-  "userDataStream.start": "POST /api/v3/userDataStream",
-  "userDataStream.ping": "PUT /api/v3/userDataStream",
-  "userDataStream.stop": "DELETE /api/v3/userDataStream",
-};
 
 /** The weight of a method with no REST twin (the session and subscriptions). */
 const SESSION_WEIGHT = 2;
@@ -157,11 +125,10 @@ async function answer(
     ...(showLimits ? { rateLimits: rateLimits(options.limiter, used, orders) } : {}),
   });
   try {
-    // Own keys only: a method named like an Object property ("toString") is no endpoint.
-    const endpoint = Object.hasOwn(ENDPOINTS, request.method) ? ENDPOINTS[request.method] : undefined;
-    if (endpoint === undefined && !SESSION_METHODS.includes(request.method)) unknownMethod();
-    const [httpMethod, path] = endpoint?.split(" ") ?? [];
-    const weight = endpoint ? requestWeight(httpMethod!, path!, queryOf(request.params)) : SESSION_WEIGHT;
+    // A Map, not an object: a method named like an Object property ("toString") is no endpoint.
+    const operation = options.operations.get(request.method);
+    if (operation === undefined && !SESSION_METHODS.includes(request.method)) unknownMethod();
+    const weight = operation ? weightOf(operation.spec, queryOf(request.params)) : SESSION_WEIGHT;
     const verdict = options.limiter.request(ip, weight);
     used = verdict.used;
     const refused = weightRefusal(verdict, options.limiter.limits, ip, options.clock());
@@ -169,8 +136,8 @@ async function answer(
     const call = wsCall(options, session, request, (v) => {
       orders = v;
     });
-    const result = endpoint
-      ? await options.operations.get(endpoint)!(call)
+    const result = operation
+      ? await operation.run(call)
       : await sessionMethod(options, socket, session, request, call);
     return frame({ status: 200, result });
   } catch (e) {
@@ -190,29 +157,30 @@ function parseRequest(text: string): { request: Request } | { error: ApiError; i
   if (typeof body !== "object" || body === null || Array.isArray(body))
     return { error: new ApiError(400, -1135, "Invalid JSON request: expected an object."), id: null };
   const { id = null, method, params = {}, ...rest } = body as Record<string, unknown>;
-  if (
-    !(
-      id === null ||
-      (Number.isSafeInteger(id) && (id as number) >= 0) ||
-      (typeof id === "string" && id.length <= 36)
-    )
-  ) {
+  if (!isRequestId(id)) {
     const why = "Invalid 'id': an unsigned integer or a string of at most 36 characters.";
     return { error: new ApiError(400, -1135, why), id: null };
   }
-  const fail = (error: ApiError) => ({ error, id: id as RequestId });
+  const fail = (error: ApiError) => ({ error, id });
   if (Object.keys(rest).length > 0) return fail(errors.notRequired(Object.keys(rest)[0]!));
   if (typeof method !== "string") return fail(errors.mandatory("method"));
   if (typeof params !== "object" || params === null || Array.isArray(params))
     return fail(new ApiError(400, -1135, "Invalid 'params' in JSON request; expected an object."));
   const values = new Map<string, string>();
   for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
-    if (typeof value === "string") values.set(name, value);
-    else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
-      values.set(name, String(value));
-    else return fail(errors.illegalChars(name));
+    if (!isScalar(value)) return fail(errors.illegalChars(name));
+    values.set(name, String(value));
   }
-  return { request: { id: id as RequestId, method, params: values } };
+  return { request: { id, method, params: values } };
+}
+
+/** A parameter's value as JSON may carry one: text, a finite number or a boolean. */
+function isScalar(value: unknown): value is string | number | boolean {
+  return (
+    typeof value === "string" ||
+    (typeof value === "number" && Number.isFinite(value)) ||
+    typeof value === "boolean"
+  );
 }
 
 /** The request's parameters as a query string: how REST weighs the same parameters. */

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { symbol, symbols } from "../src/common-params.ts";
+import { readArgs } from "../src/endpoint.ts";
 import { formPairs, Params, selectMarkets } from "../src/params.ts";
 
 describe("form parameters", () => {
@@ -22,7 +24,7 @@ describe("form parameters", () => {
     expect(() => new Params("a=1&a=2")).toThrow(expect.objectContaining({ code: -1101 }));
     expect(() => new Params("a=1", "a=2")).toThrow(expect.objectContaining({ code: -1101 }));
     const p = new Params("symbol=BTCUSDT&extra=1");
-    expect(p.required("symbol")).toBe("BTCUSDT");
+    expect(p.optional("symbol")).toBe("BTCUSDT");
     expect(() => p.done()).toThrow(expect.objectContaining({ code: -1104 }));
   });
 });
@@ -30,9 +32,10 @@ describe("form parameters", () => {
 describe("symbol and symbols", () => {
   const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
   const select = (query: string) => {
-    const params = new Params(query);
-    const { markets, single } = selectMarkets(params, exchange);
-    params.done();
+    const { markets, single } = selectMarkets(
+      readArgs({ params: { symbol, symbols } }, new Params(query)),
+      exchange,
+    );
     return { symbols: markets.map((m) => m.symbol), single };
   };
   const code = (query: string) => {

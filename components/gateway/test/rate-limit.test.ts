@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RateLimiter, requestWeight } from "../src/rate-limit.ts";
+import { requestWeight } from "../src/endpoints.ts";
+import { RateLimiter } from "../src/rate-limit.ts";
 
 const LIMITS = { weightPerMinute: 10, ordersPer10s: 2, ordersPerDay: 5, banAfterRefusals: 3 };
 
@@ -63,6 +64,18 @@ describe("RateLimiter", () => {
       { rateLimitType: "REQUEST_WEIGHT", interval: "MINUTE", intervalNum: 1, limit: 10 },
       { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: 2 },
       { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: 5 },
+    ]);
+  });
+
+  it("answers rateLimit/order with the order limits it describes and what a user used of each", () => {
+    let now = 0;
+    const limiter = new RateLimiter(LIMITS, () => now);
+    limiter.newOrder(7);
+    now = 10_000; // the next 10-second window: the day still counts the order
+    const [, tenSeconds, day] = limiter.describe();
+    expect(limiter.orderUsage(7)).toEqual([
+      { ...tenSeconds, count: 0 },
+      { ...day, count: 1 },
     ]);
   });
 

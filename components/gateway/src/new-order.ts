@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { checkClientOrderId } from "../../domain/src/ids.ts";
+import type { Market } from "../../domain/src/market.ts";
+import { priceToTicks, quantityToLots, quoteToUnits } from "../../domain/src/market.ts";
+import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
+import type { PlaceOrder } from "../../ubscore/src/types.ts";
+import type { newOrderParams } from "./common-params.ts";
+import type { Args } from "./endpoint.ts";
+import { errors } from "./errors.ts";
+import { ORDER_TYPE, type RespType, SIDE, STP, TIF } from "./format.ts";
+import { field, invalidSymbol } from "./route-context.ts";
+
+/**
+ * The order a new-order request describes (POST order, order/test and cancelReplace alike),
+ * checked the Binance way: what its type needs must be sent, and what it does not take must not.
+ */
+export function readNewOrder(
+  args: Args<typeof newOrderParams>,
+  exchange: ExchangeDefinition,
+  userId: number,
+  time: number,
+): { market: Market; order: PlaceOrder; respType: RespType } {
+  const m = exchange.market(args.symbol) ?? invalidSymbol();
+  const type = ORDER_TYPE[args.type];
+  const { quantity, quoteOrderQty } = args;
+  notFor(type !== OrderType.Limit, "timeInForce", args.timeInForce);
+  notFor(type !== OrderType.Market, "quoteOrderQty", quoteOrderQty);
+  notFor(type === OrderType.Market, "price", args.price);
+  const tif =
+    type === OrderType.Limit
+      ? TIF[args.timeInForce ?? errors.mandatory("timeInForce").throwSelf()]
+      : type === OrderType.Market
+        ? TimeInForce.IOC
+        : TimeInForce.GTC;
+  if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
+    throw errors.eitherMandatory("quantity", "quoteOrderQty");
+  }
+  if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
+  const priceTicks =
+    type === OrderType.Market
+      ? 0
+      : field("price", () => priceToTicks(m, args.price ?? errors.mandatory("price").throwSelf()));
+  const clientOrderId = field("newClientOrderId", () =>
+    checkClientOrderId(args.newClientOrderId ?? `bourse-${randomBytes(11).toString("hex")}`),
+  );
+  return {
+    market: m,
+    order: {
+      kind: "place",
+      userId,
+      symbol: m.symbol,
+      clientOrderId,
+      side: SIDE[args.side],
+      type,
+      tif,
+      priceTicks,
+      qtyLots: quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity)),
+      quoteUnits:
+        quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty)),
+      stp: STP[args.selfTradePreventionMode],
+      time,
+    },
+    respType: args.newOrderRespType ?? (type === OrderType.LimitMaker ? "ACK" : "FULL"),
+  };
+}
+
+/** A parameter the order's type does not take: Binance's -1106, never silently ignored. */
+function notFor(applies: boolean, name: string, value: unknown): void {
+  if (applies && value !== undefined) throw errors.notRequired(name);
+}
