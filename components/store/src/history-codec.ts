@@ -1,6 +1,6 @@
 import { parseExact } from "../../domain/src/json.ts";
+import type { OrderStatus } from "../../domain/src/orders.ts";
 import { readU128, writeU128 } from "../../domain/src/u128.ts";
-import type { OrderStatus } from "../../ubscore/src/types.ts";
 import type { HistoryBatch, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
