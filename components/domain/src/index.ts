@@ -4,3 +4,4 @@ export * from "./errors.ts";
 export * from "./exchange.ts";
 export * from "./ids.ts";
 export * from "./market.ts";
+export * from "./orders.ts";

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
 import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subscription } from "./port.ts";
 
 /**

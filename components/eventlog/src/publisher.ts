@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { PRIVATE_FILE } from "../../journal/src/fsutil.ts";
 import { eventLogMetrics, secondsSince } from "../../observability/src/metrics.ts";
+import { PRIVATE_FILE } from "../../storage/src/private-files.ts";
 import type { EventLog } from "./port.ts";
 
 /**

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { BourseError, fail } from "../../domain/src/errors.ts";
 import { journalMetrics } from "../../observability/src/metrics.ts";
-import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "./fsutil.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
 
 /**
  * A write-ahead journal: numbered records in segment files, each framed as

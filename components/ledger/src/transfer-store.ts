@@ -1,12 +1,11 @@
 import type { Transfer } from "tigerbeetle-node";
+import { writeU64, writeU128 } from "../../domain/src/u128.ts";
 import { SlotArena } from "../../journal/src/slot-arena.ts";
 import { hasInOrder } from "./account-table.ts";
 import {
   decodeTransfer,
   EVENT_SIZE,
   encodeTransfer,
-  setU64,
-  setU128,
   TRANSFER_AMOUNT,
   TRANSFER_FLAGS,
   TRANSFER_TIMESTAMP,
@@ -93,9 +92,9 @@ export class TransferStore {
     const { words, view, at: o } = this.records.append();
     if (encoded) copyWords(this.wordsOf(encoded), (at * EVENT_SIZE) >>> 2, words, o >>> 2);
     else encodeTransfer(t, view, o);
-    setU128(view, o + TRANSFER_AMOUNT, amount);
+    writeU128(view, o + TRANSFER_AMOUNT, amount);
     view.setUint16(o + TRANSFER_FLAGS, flags, true);
-    setU64(view, o + TRANSFER_TIMESTAMP, timestamp);
+    writeU64(view, o + TRANSFER_TIMESTAMP, timestamp);
     this.index.insert(t.id, slot);
     if (this.olderIds && this.index.size >= FLUSH_AT + BATCH_MAX) this.moveOlderIds(this.olderIds);
   }

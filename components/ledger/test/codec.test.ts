@@ -39,4 +39,59 @@ describe("ledger 128-byte codec", () => {
       }),
     );
   });
+
+  it("writes the bytes it wrote before its layout became a table", () => {
+    const big = (1n << 100n) + 0x0102030405060708n;
+    const view = new DataView(new ArrayBuffer(EVENT_SIZE));
+    const hex = () => Buffer.from(view.buffer).toString("hex");
+    encodeAccount(
+      account({
+        id: big,
+        debits_pending: 1n,
+        debits_posted: 2n << 70n,
+        credits_pending: 3n,
+        credits_posted: 4n,
+        user_data_128: 5n,
+        user_data_64: 6n,
+        user_data_32: 7,
+        ledger: 8,
+        code: 9,
+        flags: 10,
+        timestamp: 11n,
+      }),
+      view,
+      0,
+    );
+    expect(hex()).toBe(
+      "08070605040302010000000010000000010000000000000000000000000000000000000000000000" +
+        "80000000000000000300000000000000000000000000000004000000000000000000000000000000" +
+        "05000000000000000000000000000000060000000000000007000000000000000800000009000a00" +
+        "0b00000000000000",
+    );
+    encodeTransfer(
+      transfer({
+        id: big,
+        debit_account_id: 12n,
+        credit_account_id: 13n << 90n,
+        amount: 14n,
+        pending_id: 15n,
+        user_data_128: 16n,
+        user_data_64: 17n,
+        user_data_32: 18,
+        timeout: 19,
+        ledger: 20,
+        code: 21,
+        flags: 22,
+        timestamp: 23n,
+      }),
+      view,
+      0,
+    );
+    expect(hex()).toBe(
+      "080706050403020100000000100000000c0000000000000000000000000000000000000000000000" +
+        "00000034000000000e0000000000000000000000000000000f000000000000000000000000000000" +
+        "10000000000000000000000000000000110000000000000012000000130000001400000015001600" +
+        "1700000000000000",
+    );
+  });
 });

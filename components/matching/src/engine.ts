@@ -1,4 +1,15 @@
 import { invariant } from "../../domain/src/errors.ts";
+import {
+  ACCEPTED_SLOTS,
+  AMENDED_SLOTS,
+  BOOK_LEVEL_SLOTS,
+  CANCELLED_SLOTS,
+  EXPIRED_SLOTS,
+  REJECTED_SLOTS,
+  SEQ_SLOT,
+  TRADE_SLOTS,
+  TYPE_SLOT,
+} from "./event-layout.ts";
 import { EventBuffer } from "./events.ts";
 import { OrderIndex } from "./order-index.ts";
 import {
@@ -792,9 +803,9 @@ export class MatchingEngine {
       const alive = this.lvAlive[lv] === 1 && this.lvPrice[lv] === price && this.lvSide[lv] === side;
       const e = this.begin(EventType.BookLevel);
       const d = this.events.data;
-      d[e + 2] = side;
-      d[e + 3] = price;
-      d[e + 4] = alive ? this.lvTotal[lv]! : 0;
+      d[e + BOOK_LEVEL_SLOTS.side] = side;
+      d[e + BOOK_LEVEL_SLOTS.priceTicks] = price;
+      d[e + BOOK_LEVEL_SLOTS.totalLots] = alive ? this.lvTotal[lv]! : 0;
     }
     this.touchedN = 0;
   }
@@ -802,17 +813,17 @@ export class MatchingEngine {
   private begin(type: EventType): number {
     const e = this.events.next();
     const d = this.events.data;
-    d[e] = type;
-    d[e + 1] = ++this.seq;
+    d[e + TYPE_SLOT] = type;
+    d[e + SEQ_SLOT] = ++this.seq;
     return e;
   }
 
   private reject(orderId: number, userId: number, reason: RejectReason): void {
     const e = this.begin(EventType.Rejected);
     const d = this.events.data;
-    d[e + 2] = orderId;
-    d[e + 3] = userId;
-    d[e + 4] = reason;
+    d[e + REJECTED_SLOTS.orderId] = orderId;
+    d[e + REJECTED_SLOTS.userId] = userId;
+    d[e + REJECTED_SLOTS.reason] = reason;
   }
 
   private emitAccepted(
@@ -827,38 +838,38 @@ export class MatchingEngine {
   ): void {
     const e = this.begin(EventType.Accepted);
     const d = this.events.data;
-    d[e + 2] = orderId;
-    d[e + 3] = userId;
-    d[e + 4] = side;
-    d[e + 5] = orderType;
-    d[e + 6] = tif;
-    d[e + 7] = priceTicks;
-    d[e + 8] = qtyLots;
-    d[e + 9] = quoteUnits;
+    d[e + ACCEPTED_SLOTS.orderId] = orderId;
+    d[e + ACCEPTED_SLOTS.userId] = userId;
+    d[e + ACCEPTED_SLOTS.side] = side;
+    d[e + ACCEPTED_SLOTS.orderType] = orderType;
+    d[e + ACCEPTED_SLOTS.tif] = tif;
+    d[e + ACCEPTED_SLOTS.priceTicks] = priceTicks;
+    d[e + ACCEPTED_SLOTS.qtyLots] = qtyLots;
+    d[e + ACCEPTED_SLOTS.quoteUnits] = quoteUnits;
   }
 
   private emitTrade(taker: number, maker: number, takerSide: Side, price: number, qty: number): void {
     const e = this.begin(EventType.Trade);
     const d = this.events.data;
-    d[e + 2] = ++this.tradeSeq;
-    d[e + 3] = this.oId[taker]!;
-    d[e + 4] = this.oUser[taker]!;
-    d[e + 5] = this.oId[maker]!;
-    d[e + 6] = this.oUser[maker]!;
-    d[e + 7] = takerSide;
-    d[e + 8] = price;
-    d[e + 9] = qty;
-    d[e + 10] = this.oQty[taker]!;
-    d[e + 11] = this.oQty[maker]!;
+    d[e + TRADE_SLOTS.tradeId] = ++this.tradeSeq;
+    d[e + TRADE_SLOTS.takerOrderId] = this.oId[taker]!;
+    d[e + TRADE_SLOTS.takerUserId] = this.oUser[taker]!;
+    d[e + TRADE_SLOTS.makerOrderId] = this.oId[maker]!;
+    d[e + TRADE_SLOTS.makerUserId] = this.oUser[maker]!;
+    d[e + TRADE_SLOTS.takerSide] = takerSide;
+    d[e + TRADE_SLOTS.priceTicks] = price;
+    d[e + TRADE_SLOTS.qtyLots] = qty;
+    d[e + TRADE_SLOTS.takerRemainingLots] = this.oQty[taker]!;
+    d[e + TRADE_SLOTS.makerRemainingLots] = this.oQty[maker]!;
   }
 
   private emitCancelled(slot: number, reason: CancelReason): void {
     const e = this.begin(EventType.Cancelled);
     const d = this.events.data;
-    d[e + 2] = this.oId[slot]!;
-    d[e + 3] = this.oUser[slot]!;
-    d[e + 4] = this.oQty[slot]!;
-    d[e + 5] = reason;
+    d[e + CANCELLED_SLOTS.orderId] = this.oId[slot]!;
+    d[e + CANCELLED_SLOTS.userId] = this.oUser[slot]!;
+    d[e + CANCELLED_SLOTS.remainingLots] = this.oQty[slot]!;
+    d[e + CANCELLED_SLOTS.reason] = reason;
   }
 
   private emitExpired(
@@ -870,21 +881,21 @@ export class MatchingEngine {
   ): void {
     const e = this.begin(EventType.Expired);
     const d = this.events.data;
-    d[e + 2] = orderId;
-    d[e + 3] = userId;
-    d[e + 4] = lots;
-    d[e + 5] = quote;
-    d[e + 6] = reason;
+    d[e + EXPIRED_SLOTS.orderId] = orderId;
+    d[e + EXPIRED_SLOTS.userId] = userId;
+    d[e + EXPIRED_SLOTS.remainingLots] = lots;
+    d[e + EXPIRED_SLOTS.remainingQuoteUnits] = quote;
+    d[e + EXPIRED_SLOTS.reason] = reason;
   }
 
   private emitAmended(orderId: number, userId: number, price: number, qty: number, kept: boolean): void {
     const e = this.begin(EventType.Amended);
     const d = this.events.data;
-    d[e + 2] = orderId;
-    d[e + 3] = userId;
-    d[e + 4] = price;
-    d[e + 5] = qty;
-    d[e + 6] = kept ? 1 : 0;
+    d[e + AMENDED_SLOTS.orderId] = orderId;
+    d[e + AMENDED_SLOTS.userId] = userId;
+    d[e + AMENDED_SLOTS.priceTicks] = price;
+    d[e + AMENDED_SLOTS.qtyLots] = qty;
+    d[e + AMENDED_SLOTS.keptPriority] = kept ? 1 : 0;
   }
 }
 

@@ -8,32 +8,9 @@
  * asset's smallest units. All are safe integers.
  */
 import type { OrderId, UserId } from "../../domain/src/ids.ts";
+import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../domain/src/orders.ts";
 
-export enum Side {
-  Buy = 0,
-  Sell = 1,
-}
-
-export enum OrderType {
-  Limit = 0,
-  Market = 1,
-  /** Post-only: rejected if any part would take liquidity (Binance LIMIT_MAKER). */
-  LimitMaker = 2,
-}
-
-export enum TimeInForce {
-  GTC = 0,
-  IOC = 1,
-  FOK = 2,
-}
-
-/** Binance selfTradePreventionMode. Two orders self-trade when they have the same userId. */
-export enum SelfTradePrevention {
-  None = 0,
-  ExpireTaker = 1,
-  ExpireMaker = 2,
-  ExpireBoth = 3,
-}
+export { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../domain/src/orders.ts";
 
 export enum CommandType {
   Place = 0,

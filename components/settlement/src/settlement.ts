@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
 import { BourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { PRIVATE_DIR } from "../../journal/src/fsutil.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import { systemAccounts } from "../../ledger/src/chart.ts";
 import {
   decodeAccount,
   decodeTransfer,
@@ -22,11 +22,12 @@ import {
 import { EventType } from "../../matching/src/protocol.ts";
 import { log as processLog } from "../../observability/src/log.ts";
 import { secondsSince, settlementMetrics, storeMetrics } from "../../observability/src/metrics.ts";
+import { PRIVATE_DIR } from "../../storage/src/private-files.ts";
 import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/history-codec.ts";
 import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/port.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
-import { entriesFor, systemAccounts } from "./ledger-entries.ts";
+import { entriesFor } from "./ledger-entries.ts";
 import type { SettlementPort } from "./port.ts";
 import { PositionFile } from "./position-file.ts";
 

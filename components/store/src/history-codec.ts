@@ -1,6 +1,6 @@
 import { parseExact } from "../../domain/src/json.ts";
-import { readU128, writeU128 } from "../../domain/src/u128.ts";
-import type { OrderStatus } from "../../ubscore/src/types.ts";
+import type { OrderStatus } from "../../domain/src/orders.ts";
+import { recordCodec, recordLayout } from "../../domain/src/record-layout.ts";
 import type { HistoryBatch, StoredOrder, StoredTrade } from "./port.ts";
 
 /**
@@ -29,90 +29,88 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
   "EXPIRED_IN_MATCH",
 ];
 
-// Order: written flag, side, type, tif, stp, status, clientOrderId length, then numbers (safe
-// integers as float64), the two bigints (u128) and the client order id (at most 72 chars).
+/**
+ * An order slot: the written flag, the order's small fields, numbers as float64 (safe integers),
+ * the two bigints as u128, then the client order id (latin1, at most 72 chars) from `end`.
+ */
+const ORDER = recordLayout(ORDER_BYTES, [
+  [1], // WRITTEN
+  ["side", "u8"],
+  ["type", "u8"],
+  ["tif", "u8"],
+  ["stp", "u8"],
+  ["status", "u8"],
+  ["clientOrderIdLength", "u8"],
+  [1],
+  ["userId", "u32"],
+  ["marketId", "u32"],
+  ["priceTicks", "f64"],
+  ["origQtyLots", "f64"],
+  ["executedLots", "f64"],
+  ["time", "f64"],
+  ["updateTime", "f64"],
+  ["cumQuote", "u128"],
+  ["quoteOrderUnits", "u128"],
+]);
+const orderCodec = recordCodec(ORDER);
+const CLIENT_ORDER_ID_MAX = ORDER_BYTES - ORDER.end;
+
+/** A trade slot: the written flag, the taker's side, market and users, float64s, three u128s. */
+const TRADE = recordLayout(TRADE_BYTES, [
+  [1], // WRITTEN
+  ["takerSide", "u8"],
+  [2],
+  ["marketId", "u32"],
+  ["buyerUserId", "u32"],
+  ["sellerUserId", "u32"],
+  ["tradeId", "f64"],
+  ["priceTicks", "f64"],
+  ["qtyLots", "f64"],
+  ["time", "f64"],
+  ["buyerOrderId", "f64"],
+  ["sellerOrderId", "f64"],
+  ["quoteUnits", "u128"],
+  ["buyerFee", "u128"],
+  ["sellerFee", "u128"],
+]);
+const tradeCodec = recordCodec(TRADE);
+
 export function writeOrderAt(v: DataView, bytes: Buffer, at: number, o: StoredOrder): void {
-  if (o.clientOrderId.length > ORDER_BYTES - 88)
+  if (o.clientOrderId.length > CLIENT_ORDER_ID_MAX)
     throw new RangeError(`client order id too long: ${o.orderId}`);
   bytes[at] = WRITTEN;
-  v.setUint8(at + 1, o.side);
-  v.setUint8(at + 2, o.type);
-  v.setUint8(at + 3, o.tif);
-  v.setUint8(at + 4, o.stp ?? 0);
-  v.setUint8(at + 5, ORDER_STATUSES.indexOf(o.status));
-  v.setUint8(at + 6, o.clientOrderId.length);
-  v.setUint32(at + 8, o.userId, true);
-  v.setUint32(at + 12, o.marketId, true);
-  v.setFloat64(at + 16, o.priceTicks, true);
-  v.setFloat64(at + 24, o.origQtyLots, true);
-  v.setFloat64(at + 32, o.executedLots, true);
-  v.setFloat64(at + 40, o.time, true);
-  v.setFloat64(at + 48, o.updateTime, true);
-  writeU128(v, at + 56, o.cumQuote);
-  // Records journaled before orders carried it: a limit order, no quote amount.
-  writeU128(v, at + 72, o.quoteOrderUnits ?? 0n);
-  bytes.write(o.clientOrderId, at + 88, "latin1");
+  orderCodec.write(
+    {
+      ...o,
+      stp: o.stp ?? 0,
+      status: ORDER_STATUSES.indexOf(o.status),
+      clientOrderIdLength: o.clientOrderId.length,
+      // Records journaled before orders carried it: a limit order, no quote amount.
+      quoteOrderUnits: o.quoteOrderUnits ?? 0n,
+    },
+    v,
+    at,
+  );
+  bytes.write(o.clientOrderId, at + ORDER.end, "latin1");
 }
 
 export function readOrderAt(v: DataView, bytes: Buffer, at: number, orderId: number): StoredOrder {
-  return {
-    orderId,
-    userId: v.getUint32(at + 8, true),
-    marketId: v.getUint32(at + 12, true),
-    clientOrderId: bytes.toString("latin1", at + 88, at + 88 + v.getUint8(at + 6)),
-    side: v.getUint8(at + 1),
-    type: v.getUint8(at + 2),
-    tif: v.getUint8(at + 3),
-    priceTicks: v.getFloat64(at + 16, true),
-    origQtyLots: v.getFloat64(at + 24, true),
-    executedLots: v.getFloat64(at + 32, true),
-    cumQuote: readU128(v, at + 56),
-    status: ORDER_STATUSES[v.getUint8(at + 5)]!,
-    time: v.getFloat64(at + 40, true),
-    updateTime: v.getFloat64(at + 48, true),
-    quoteOrderUnits: readU128(v, at + 72),
-    stp: v.getUint8(at + 4),
-  };
+  const { clientOrderIdLength, status, ...fields } = orderCodec.read(v, at);
+  const clientOrderId = bytes.toString("latin1", at + ORDER.end, at + ORDER.end + clientOrderIdLength);
+  return { orderId, clientOrderId, ...fields, status: ORDER_STATUSES[status]! };
 }
 
-// Trade: written flag, taker side, market and users, numbers as float64, three u128 amounts.
 export function writeTradeAt(v: DataView, at: number, t: StoredTrade): void {
   v.setUint8(at, WRITTEN);
-  v.setUint8(at + 1, t.takerSide);
-  v.setUint32(at + 4, t.marketId, true);
-  v.setUint32(at + 8, t.buyerUserId, true);
-  v.setUint32(at + 12, t.sellerUserId, true);
-  v.setFloat64(at + 16, t.tradeId, true);
-  v.setFloat64(at + 24, t.priceTicks, true);
-  v.setFloat64(at + 32, t.qtyLots, true);
-  v.setFloat64(at + 40, t.time, true);
-  v.setFloat64(at + 48, t.buyerOrderId, true);
-  v.setFloat64(at + 56, t.sellerOrderId, true);
-  writeU128(v, at + 64, t.quoteUnits);
-  writeU128(v, at + 80, t.buyerFee);
-  writeU128(v, at + 96, t.sellerFee);
+  tradeCodec.write(t, v, at);
 }
 
 export function tradeIdAt(v: DataView, at: number): number {
-  return v.getFloat64(at + 16, true);
+  return v.getFloat64(at + TRADE.at.tradeId, true);
 }
 
 export function readTradeAt(v: DataView, at: number): StoredTrade {
-  return {
-    tradeId: tradeIdAt(v, at),
-    marketId: v.getUint32(at + 4, true),
-    priceTicks: v.getFloat64(at + 24, true),
-    qtyLots: v.getFloat64(at + 32, true),
-    quoteUnits: readU128(v, at + 64),
-    time: v.getFloat64(at + 40, true),
-    buyerOrderId: v.getFloat64(at + 48, true),
-    sellerOrderId: v.getFloat64(at + 56, true),
-    buyerUserId: v.getUint32(at + 8, true),
-    sellerUserId: v.getUint32(at + 12, true),
-    takerSide: v.getUint8(at + 1),
-    buyerFee: readU128(v, at + 80),
-    sellerFee: readU128(v, at + 96),
-  };
+  return tradeCodec.read(v, at);
 }
 
 /** The encoded size of a batch (for callers that place it inside a larger record). */

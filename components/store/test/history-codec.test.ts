@@ -87,4 +87,56 @@ describe("history codec", () => {
       RangeError,
     );
   });
+
+  it("writes the bytes it wrote before its layouts became tables", () => {
+    const big = (1n << 100n) + 0x0102030405060708n;
+    const encoded = encodeHistory({
+      orders: [
+        {
+          orderId: 31,
+          userId: 32,
+          marketId: 33,
+          clientOrderId: "web-34",
+          side: 1,
+          type: 2,
+          tif: 1,
+          priceTicks: 35,
+          origQtyLots: 36,
+          executedLots: 37,
+          cumQuote: big,
+          status: "PARTIALLY_FILLED",
+          time: 38,
+          updateTime: 39,
+          quoteOrderUnits: 40n,
+          stp: 3,
+        },
+      ],
+      trades: [
+        {
+          tradeId: 41,
+          marketId: 42,
+          priceTicks: 43,
+          qtyLots: 44,
+          quoteUnits: big,
+          time: 45,
+          buyerOrderId: 46,
+          sellerOrderId: 47,
+          buyerUserId: 48,
+          sellerUserId: 49,
+          takerSide: 1,
+          buyerFee: 50n,
+          sellerFee: 51n,
+        },
+      ],
+    });
+    expect(encoded.toString("hex")).toBe(
+      "020000000100000001000000000000000000000000003f40010102010301060020000000210000000000000000804140" +
+        "000000000000424000000000008042400000000000004340000000000080434008070605040302010000000010000000" +
+        "280000000000000000000000000000007765622d33340000000000000000000000000000000000000000000000000000" +
+        "00000000000000000000000000000000000000000000000000000000000000000000000000000000010100002a000000" +
+        "300000003100000000000000008044400000000000804540000000000000464000000000008046400000000000004740" +
+        "000000000080474008070605040302010000000010000000320000000000000000000000000000003300000000000000" +
+        "000000000000000000000000000000000000000000000000",
+    );
+  });
 });

@@ -2,13 +2,9 @@ import { CreateTransferStatus } from "tigerbeetle-node";
 import { BourseError, fail, invariant, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { Journal } from "../../journal/src/journal.ts";
+import { reserveInternalTransfer, TransferCode, voidInternalTransfer } from "../../ledger/src/chart.ts";
 import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
 import { isPermanentLedgerError, type LedgerPort, type Transfer, transfer } from "../../ledger/src/port.ts";
-import {
-  reserveInternalTransfer,
-  TransferCode,
-  voidInternalTransfer,
-} from "../../settlement/src/ledger-entries.ts";
 
 /**
  * Funding <-> Trading transfers as a saga whose every step is idempotent and whose every state is

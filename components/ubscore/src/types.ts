@@ -1,14 +1,7 @@
+import type { OrderStatus } from "../../domain/src/orders.ts";
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
 
-/** Binance order statuses. */
-export type OrderStatus =
-  | "NEW"
-  | "PARTIALLY_FILLED"
-  | "FILLED"
-  | "CANCELED"
-  | "REJECTED"
-  | "EXPIRED"
-  | "EXPIRED_IN_MATCH";
+export type { OrderStatus, TradeRecord } from "../../domain/src/orders.ts";
 
 /**
  * Inputs of UBSCore. Each is journaled before it runs; state = replay of these in order, so
@@ -139,22 +132,6 @@ export interface OrderRecord {
   reserved: bigint;
   readonly reserveAsset: number;
   readonly fills: Fill[];
-}
-
-export interface TradeRecord {
-  readonly tradeId: number;
-  readonly marketId: number;
-  readonly priceTicks: number;
-  readonly qtyLots: number;
-  readonly quoteUnits: bigint;
-  readonly time: number;
-  readonly buyerOrderId: number;
-  readonly sellerOrderId: number;
-  readonly buyerUserId: number;
-  readonly sellerUserId: number;
-  readonly takerSide: Side;
-  readonly buyerFee: bigint;
-  readonly sellerFee: bigint;
 }
 
 export interface Balance {
