@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { sign } from "../../components/gateway/src/keys.ts";
-import { type Credentials, ccxtBinance, limitOrder, TestClient } from "./client.ts";
+import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
+import { ccxtBinance, limitOrder, TestClient } from "./client.ts";
 
 /**
  * The embedded exchange over real HTTP: the trading API in Binance conventions, the operator API,
@@ -31,27 +32,10 @@ async function start(): Promise<void> {
   publicApi = new TestClient(exchange.tradingUrl);
 }
 
-async function admin<T>(
-  path: string,
-  body: unknown,
-  token = ADMIN_TOKEN,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${exchange.adminUrl}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-async function newUser(deposits: Record<string, string>): Promise<TestClient> {
-  const { body } = await admin<Credentials & { userId: number }>("/admin/v1/users", {});
-  for (const [asset, amount] of Object.entries(deposits)) {
-    const res = await admin("/admin/v1/deposits", { userId: body.userId, asset, amount });
-    expect(res.status).toBe(200);
-  }
-  return new TestClient(exchange.tradingUrl, body);
-}
+const admin = <T>(path: string, body: unknown, token = ADMIN_TOKEN) =>
+  adminRequest<T>({ adminUrl: exchange.adminUrl, token }, "POST", path, body);
+const newUser = (deposits: Record<string, string>) =>
+  createUser({ adminUrl: exchange.adminUrl, tradingUrl: exchange.tradingUrl, token: ADMIN_TOKEN }, deposits);
 
 type Balances = Record<string, { free: string; locked: string }>;
 async function balances(client: TestClient): Promise<Balances> {
