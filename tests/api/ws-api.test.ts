@@ -121,7 +121,9 @@ describe("WebSocket API attacks", () => {
     mine.close();
     thief.close();
   });
+});
 
+describe("WebSocket API keys and weights", () => {
   it("the operator API registers an Ed25519 public key and nothing else as one", async () => {
     const { userId } = await exchange.fundedUser({});
     const path = `/admin/v1/users/${userId}/api-keys`;
