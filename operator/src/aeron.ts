@@ -1,3 +1,4 @@
+import type { V1ResourceRequirements } from "@kubernetes/client-node";
 import type { Exchange } from "./exchange.ts";
 
 /**
@@ -50,7 +51,7 @@ export function driverJavaOptions(ex: Exchange): string {
 }
 
 /** The media driver's own memory (a JVM) on top of the logs it maps. */
-export function driverResources(ex: Exchange, peer: AeronPeer): Record<string, unknown> {
+export function driverResources(ex: Exchange, peer: AeronPeer): V1ResourceRequirements {
   const shm = Math.ceil(shmBytes(ex, peer) / MIB);
   return {
     requests: { cpu: "50m", memory: `${256 + shm}Mi` },

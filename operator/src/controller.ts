@@ -136,29 +136,8 @@ export class Controller {
         for (const obj of list.items) enqueue(obj);
         if (firstList) this.synced++;
         firstList = false;
-        let version = list.metadata.resourceVersion;
         failures = 0;
-        // Watch until the version expires (410: relist) or the server closes the stream (re-watch).
-        for (;;) {
-          let expired = false;
-          const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
-          for await (const event of this.kube.watch<KubeObject & { code?: number }>(
-            `${path}${query}`,
-            version,
-            signal,
-          )) {
-            if (event.type === "ERROR") {
-              expired = event.object.code === 410;
-              if (!expired)
-                throw new KubeError(event.object.code ?? 0, "WatchError", JSON.stringify(event.object));
-              this.metrics.count("bourse_operator_watch_restarts_total", { path, cause: "gone" });
-              break;
-            }
-            version = event.object.metadata.resourceVersion ?? version;
-            if (event.type !== "BOOKMARK") enqueue(event.object);
-          }
-          if (expired || signal.aborted) break;
-        }
+        await this.watchUntilExpired(path, labelSelector, list.metadata.resourceVersion, enqueue);
       } catch (e) {
         if (signal.aborted) return;
         failures++;
@@ -170,6 +149,41 @@ export class Controller {
       }
     }
   }
+
+  /**
+   * Watches from `version` until it expires (410: the caller relists) or the controller stops; a
+   * stream the server closes is watched again from the last version seen.
+   */
+  private async watchUntilExpired(
+    path: string,
+    labelSelector: string | undefined,
+    from: string,
+    enqueue: (obj: KubeObject) => void,
+  ): Promise<void> {
+    const signal = this.abort.signal;
+    const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
+    let version = from;
+    while (!signal.aborted) {
+      for await (const event of this.kube.watch<KubeObject & { code?: number }>(
+        `${path}${query}`,
+        version,
+        signal,
+      )) {
+        if (event.type === "ERROR") {
+          expiredOrThrow(event.object);
+          this.metrics.count("bourse_operator_watch_restarts_total", { path, cause: "gone" });
+          return;
+        }
+        version = event.object.metadata.resourceVersion ?? version;
+        if (event.type !== "BOOKMARK") enqueue(event.object);
+      }
+    }
+  }
+}
+
+/** A watch's ERROR event: 410 Gone (the version expired, so relist) returns; anything else is a failure. */
+function expiredOrThrow(status: { code?: number }): void {
+  if (status.code !== 410) throw new KubeError(status.code ?? 0, "WatchError", JSON.stringify(status));
 }
 
 /**

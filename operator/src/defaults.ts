@@ -1,3 +1,4 @@
+import type { V1PersistentVolumeClaimSpec, V1PodSpec, V1ResourceRequirements } from "@kubernetes/client-node";
 import type { Exchange, StoreEngine } from "./exchange.ts";
 
 /**
@@ -14,8 +15,6 @@ export const INFRA_IMAGES = {
   cassandra: "docker.io/library/cassandra:5.0.4",
 } as const satisfies Record<"tigerbeetle" | "kafka" | StoreEngine, string>;
 
-type Resources = Record<string, unknown>;
-
 /**
  * CPU requests are small (the whole example fits a 2-core node); memory requests are what each
  * process took on the local cluster, and limits sit above what it takes at its defaults:
@@ -29,10 +28,14 @@ export const DEFAULT_RESOURCES = {
   scylla: { requests: { cpu: "100m", memory: "1Gi" }, limits: { memory: "1536Mi" } },
   cassandra: { requests: { cpu: "100m", memory: "1536Mi" }, limits: { memory: "3Gi" } },
   bourse: { requests: { cpu: "50m", memory: "192Mi" }, limits: { memory: "2Gi" } },
-} as const satisfies Record<string, Resources>;
+} as const satisfies Record<string, V1ResourceRequirements>;
 
-export function orDefault(resources: Resources | undefined, fallback: Resources): Resources {
-  return resources && Object.keys(resources).length > 0 ? resources : fallback;
+/** The spec's resources (the CRD's schema is the API server's ResourceRequirements) or the default. */
+export function orDefault(
+  resources: Record<string, unknown> | undefined,
+  fallback: V1ResourceRequirements,
+): V1ResourceRequirements {
+  return resources && Object.keys(resources).length > 0 ? (resources as V1ResourceRequirements) : fallback;
 }
 
 /**
@@ -40,7 +43,9 @@ export function orDefault(resources: Resources | undefined, fallback: Resources)
  * zones where the cluster has them: preferred, not required, so a single-node cluster still runs
  * them all, and a lost node or zone takes at most one member where there is room to spread.
  */
-export function spreadQuorum(selector: Record<string, string>): Record<string, unknown> {
+export function spreadQuorum(
+  selector: Record<string, string>,
+): Pick<V1PodSpec, "affinity" | "topologySpreadConstraints"> {
   return {
     affinity: {
       podAntiAffinity: {
@@ -76,6 +81,6 @@ export function minInSync(members: number): number {
   return Math.max(1, Math.floor(replicationFactor(members) / 2) + 1);
 }
 
-export function storageClass(ex: Exchange): Record<string, string> {
+export function storageClass(ex: Exchange): Pick<V1PersistentVolumeClaimSpec, "storageClassName"> {
   return ex.spec.storageClassName ? { storageClassName: ex.spec.storageClassName } : {};
 }

@@ -70,22 +70,20 @@ export interface ListResult<T> {
  */
 const REQUEST_IDLE_TIMEOUT_MS = 30_000;
 
+interface KubeRequestOptions {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
 export class KubeClient {
   constructor(
     private readonly config: KubeConfig,
     private readonly requestIdleTimeoutMs = REQUEST_IDLE_TIMEOUT_MS,
   ) {}
 
-  async request<T>(
-    method: string,
-    path: string,
-    options: {
-      body?: unknown;
-      contentType?: string;
-      query?: Record<string, string>;
-      signal?: AbortSignal;
-    } = {},
-  ): Promise<T> {
+  async request<T>(method: string, path: string, options: KubeRequestOptions = {}): Promise<T> {
     const res = await this.send(method, path, { ...options, idleTimeoutMs: this.requestIdleTimeoutMs });
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
@@ -190,13 +188,7 @@ export class KubeClient {
   private async send(
     method: string,
     path: string,
-    options: {
-      body?: unknown;
-      contentType?: string;
-      query?: Record<string, string>;
-      signal?: AbortSignal;
-      idleTimeoutMs?: number;
-    },
+    options: KubeRequestOptions & { idleTimeoutMs?: number },
   ): Promise<IncomingMessage> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error("no current cluster in the kubeconfig");

@@ -80,42 +80,43 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = new Date();
-    const micro = microTime(now);
-    const seconds = this.options.leaseSeconds ?? 15;
     const lease = await this.kube.find<Lease>(this.path());
     if (!lease) {
-      try {
-        await this.kube.request(
-          "POST",
-          `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`,
-          {
-            body: {
-              apiVersion: "coordination.k8s.io/v1",
-              kind: "Lease",
-              metadata: { name: this.options.name, namespace: this.options.namespace },
-              spec: {
-                holderIdentity: this.options.identity,
-                leaseDurationSeconds: seconds,
-                acquireTime: micro,
-                renewTime: micro,
-                leaseTransitions: 0,
-              },
-            },
-          },
-        );
-        return true;
-      } catch (e) {
-        if (e instanceof KubeError && e.status === 409) return false;
-        throw e;
-      }
+      const collection = `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`;
+      return unlessConflict(this.kube.request("POST", collection, { body: this.newLease(now) }));
     }
+    const spec = this.nextSpec(lease, now);
+    if (!spec) return false;
+    return unlessConflict(this.kube.request("PUT", this.path(), { body: { ...lease, spec } }));
+  }
+
+  private newLease(now: Date): Lease {
+    const micro = microTime(now);
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: this.options.name, namespace: this.options.namespace },
+      spec: {
+        holderIdentity: this.options.identity,
+        leaseDurationSeconds: this.options.leaseSeconds ?? 15,
+        acquireTime: micro,
+        renewTime: micro,
+        leaseTransitions: 0,
+      },
+    };
+  }
+
+  /** The lease renewed if it is ours, taken over if it ran out, or none while another holds it. */
+  private nextSpec(lease: Lease, now: Date): Lease["spec"] | undefined {
+    const micro = microTime(now);
+    const seconds = this.options.leaseSeconds ?? 15;
     const mine = lease.spec.holderIdentity === this.options.identity;
     const renewed = Date.parse(lease.spec.renewTime ?? "1970-01-01T00:00:00Z");
     const expired =
       !lease.spec.holderIdentity ||
       renewed + (lease.spec.leaseDurationSeconds ?? seconds) * 1000 < now.getTime();
-    if (!mine && !expired) return false;
-    const spec = mine
+    if (!mine && !expired) return undefined;
+    return mine
       ? { ...lease.spec, renewTime: micro, leaseDurationSeconds: seconds }
       : {
           holderIdentity: this.options.identity,
@@ -124,12 +125,16 @@ export class LeaderElector {
           renewTime: micro,
           leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1,
         };
-    try {
-      await this.kube.request("PUT", this.path(), { body: { ...lease, spec } });
-      return true;
-    } catch (e) {
-      if (e instanceof KubeError && e.status === 409) return false;
-      throw e;
-    }
+  }
+}
+
+/** A write another replica got in first (409: the resourceVersion moved on) is a lost race, not a failure. */
+async function unlessConflict(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (e) {
+    if (e instanceof KubeError && e.status === 409) return false;
+    throw e;
   }
 }

@@ -1,3 +1,5 @@
+import type { V1Container, V1ContainerPort } from "@kubernetes/client-node";
+
 /**
  * How a Bourse component pod is watched (docs/operability.md): each serves /metrics, /livez and
  * /readyz on its metrics port (observability.<component> in the rendered config), which the
@@ -13,7 +15,10 @@ export const METRICS_PORT_NAME = "metrics";
  */
 export const SCRAPER_NAMESPACE_LABEL = { "bourse.dev/scrape-metrics": "true" } as const;
 
-export const METRICS_CONTAINER_PORT = { name: METRICS_PORT_NAME, containerPort: METRICS_PORT };
+export const METRICS_CONTAINER_PORT: V1ContainerPort = {
+  name: METRICS_PORT_NAME,
+  containerPort: METRICS_PORT,
+};
 export const METRICS_SERVICE_PORT = { name: METRICS_PORT_NAME, port: METRICS_PORT };
 
 /**
@@ -21,7 +26,9 @@ export const METRICS_SERVICE_PORT = { name: METRICS_PORT_NAME, port: METRICS_POR
  * (the component can serve). `slowStart` (UBSCore, which replays its journal and may restore a
  * large snapshot first): a startup probe holds liveness back for up to ten minutes.
  */
-export function componentProbes(slowStart = false): Record<string, unknown> {
+export function componentProbes(
+  slowStart = false,
+): Pick<V1Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
   const get = (path: string) => ({ httpGet: { path, port: METRICS_PORT_NAME } });
   return {
     livenessProbe: { ...get("/livez"), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },

@@ -1,5 +1,8 @@
-import type { Exchange, KubeObject } from "./exchange.ts";
-import { meta, objectName } from "./resources.ts";
+import type { V1Role, V1RoleBinding, V1ServiceAccount, V1Volume } from "@kubernetes/client-node";
+import type { Exchange } from "./exchange.ts";
+import { meta, objectName } from "./resources/identity.ts";
+import type { Manifest } from "./resources/rendered.ts";
+import type { PodParts } from "./resources/workloads.ts";
 
 /**
  * UBSCore's writer lease on Kubernetes (components/exchange/src/writer-lease.ts): the pod holds
@@ -20,7 +23,9 @@ export function writerAccountName(ex: Exchange): string {
 
 const ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-export function writerLeaseAccess(ex: Exchange): KubeObject[] {
+export function writerLeaseAccess(
+  ex: Exchange,
+): [Manifest<V1ServiceAccount>, Manifest<V1Role>, Manifest<V1RoleBinding>] {
   const name = writerAccountName(ex);
   const lease = writerLeaseName(ex);
   return [
@@ -55,16 +60,8 @@ export function writerLeaseAccess(ex: Exchange): KubeObject[] {
   ];
 }
 
-interface PodSpec {
-  serviceAccountName?: string;
-  containers: { name: string; env?: unknown[]; volumeMounts?: unknown[] }[];
-  volumes?: unknown[];
-}
-
-/** UBSCore's StatefulSet, its pod running under the lease. */
-export function underWriterLease(ex: Exchange, statefulSet: KubeObject): KubeObject {
-  const template = (statefulSet.spec as { template: { spec: PodSpec } }).template;
-  const pod = template.spec;
+/** UBSCore's pod, running under the lease: the lease's settings and the account's token in its container only. */
+export function underWriterLease(ex: Exchange, pod: PodParts): PodParts {
   const containers = pod.containers.map((c) =>
     c.name !== "ubscore"
       ? c
@@ -88,7 +85,7 @@ export function underWriterLease(ex: Exchange, statefulSet: KubeObject): KubeObj
           ],
         },
   );
-  const volume = {
+  const volume: V1Volume = {
     name: "lease-account",
     projected: {
       sources: [
@@ -99,18 +96,9 @@ export function underWriterLease(ex: Exchange, statefulSet: KubeObject): KubeObj
     },
   };
   return {
-    ...statefulSet,
-    spec: {
-      ...(statefulSet.spec as object),
-      template: {
-        ...template,
-        spec: {
-          ...pod,
-          serviceAccountName: writerAccountName(ex),
-          containers,
-          volumes: [...(pod.volumes ?? []), volume],
-        },
-      },
-    },
+    ...pod,
+    containers,
+    volumes: [...(pod.volumes ?? []), volume],
+    serviceAccountName: writerAccountName(ex),
   };
 }

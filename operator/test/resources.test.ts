@@ -11,7 +11,7 @@ const names = (objs: KubeObject[]) => objs.map((o) => `${o.kind}/${o.metadata.na
 const template = (o: KubeObject) =>
   (o.spec as { template: { metadata: { annotations: Record<string, string> } } }).template;
 
-describe("renderExchange", () => {
+describe("renderExchange: what it renders, and when it rolls pods", () => {
   it("renders infrastructure only where the spec does not point at an existing cluster", async () => {
     const ex = await example();
     const provisioned = renderExchange(ex, facts);
@@ -82,7 +82,9 @@ describe("renderExchange", () => {
       });
     }
   });
+});
 
+describe("renderExchange: settlement and TigerBeetle", () => {
   it("runs settlement as one Recreate Deployment with its own Service, no sidecar and no persistent volume", async () => {
     const ex = await example();
     ex.spec.settlement = { replicas: 1, resources: { requests: { cpu: "500m", memory: "512Mi" } } };
@@ -165,7 +167,9 @@ describe("renderExchange", () => {
     );
     expect(pod.containers[0].args[0]).toContain("exec /tigerbeetle start --addresses=");
   });
+});
 
+describe("renderExchange: matching, and what Bourse would reject", () => {
   it("runs matching as one StatefulSet with no volume and no budget, dialled by UBSCore", async () => {
     const ex = await example();
     ex.spec.matching = { replicas: 1, resources: { limits: { memory: "2Gi" } } };
@@ -251,21 +255,7 @@ describe("renderExchange", () => {
   });
 });
 
-describe("computeStatus", () => {
-  const now = new Date("2026-11-24T12:00:00Z");
-  const ready = (replicas: number, generation = 1): KubeObject => ({
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: { name: "x", generation },
-    status: {
-      observedGeneration: generation,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
-      updatedReplicas: replicas,
-      replicas,
-    },
-  });
-
+describe("renderExchange: network policies and link keys", () => {
   it("lets each internal port be reached only by the components that use it", async () => {
     const ex = await example();
     const { objects } = renderExchange(ex, facts);
@@ -335,6 +325,22 @@ describe("computeStatus", () => {
       matching: ["ubscore-matching"],
       settlement: ["ubscore-settlement"],
     });
+  });
+});
+
+describe("computeStatus", () => {
+  const now = new Date("2026-11-24T12:00:00Z");
+  const ready = (replicas: number, generation = 1): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "x", generation },
+    status: {
+      observedGeneration: generation,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      updatedReplicas: replicas,
+      replicas,
+    },
   });
 
   it("reports Provisioning, then Running, then Degraded, keeping transition times of unchanged conditions", async () => {
@@ -432,7 +438,9 @@ describe("computeStatus", () => {
     });
     expect(status.phase).toBe("Degraded");
   });
+});
 
+describe("renderExchange with transport aeron", () => {
   it("with transport aeron, carries the hot path over UDP between the pods' media-driver sidecars", async () => {
     const ex = await example();
     ex.spec = { ...ex.spec, transport: "aeron" };

@@ -6,7 +6,8 @@ import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { ENDPOINTS } from "../../components/gateway/src/endpoints.ts";
 import { sign } from "../../components/gateway/src/keys.ts";
-import { type Credentials, ccxtBinance, limitOrder, TestClient } from "./client.ts";
+import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
+import { ccxtBinance, limitOrder, TestClient } from "./client.ts";
 
 /**
  * The embedded exchange over real HTTP: the trading API in Binance conventions, the operator API,
@@ -32,27 +33,10 @@ async function start(): Promise<void> {
   publicApi = new TestClient(exchange.tradingUrl);
 }
 
-async function admin<T>(
-  path: string,
-  body: unknown,
-  token = ADMIN_TOKEN,
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${exchange.adminUrl}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-async function newUser(deposits: Record<string, string>): Promise<TestClient> {
-  const { body } = await admin<Credentials & { userId: number }>("/admin/v1/users", {});
-  for (const [asset, amount] of Object.entries(deposits)) {
-    const res = await admin("/admin/v1/deposits", { userId: body.userId, asset, amount });
-    expect(res.status).toBe(200);
-  }
-  return new TestClient(exchange.tradingUrl, body);
-}
+const admin = <T>(path: string, body: unknown, token = ADMIN_TOKEN) =>
+  adminRequest<T>({ adminUrl: exchange.adminUrl, token }, "POST", path, body);
+const newUser = (deposits: Record<string, string>) =>
+  createUser({ adminUrl: exchange.adminUrl, tradingUrl: exchange.tradingUrl, token: ADMIN_TOKEN }, deposits);
 
 type Balances = Record<string, { free: string; locked: string }>;
 async function balances(client: TestClient): Promise<Balances> {
@@ -198,132 +182,133 @@ describe("trading flow", () => {
   });
 });
 
-describe("bad input gets a precise Binance error and changes nothing", () => {
-  const order = {
-    symbol: "BTCUSDT",
-    side: "BUY",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    quantity: "0.01",
-    price: "50000",
-  };
-  const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp?][] = [
-    [
-      "malformed quantity",
-      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "abc" }),
-      400,
-      -1100,
-    ],
-    [
-      "excess precision",
-      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000000001" }),
-      400,
-      -1111,
-    ],
-    [
-      "price off the tick",
-      () => alice.signed("POST", "/api/v3/order", { ...order, price: "50000.001" }),
-      400,
-      -1013,
-      /PRICE_FILTER/,
-    ],
-    [
-      "quantity off the step",
-      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000015" }),
-      400,
-      -1013,
-      /LOT_SIZE/,
-    ],
-    [
-      "below min notional",
-      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.00001", price: "100" }),
-      400,
-      -1013,
-      /NOTIONAL/,
-    ],
-    [
-      "unknown symbol",
-      () => alice.signed("POST", "/api/v3/order", { ...order, symbol: "DOGEUSDT" }),
-      400,
-      -1121,
-    ],
-    ["unknown symbol (public)", () => publicApi.public("/api/v3/depth", { symbol: "DOGEUSDT" }), 400, -1121],
-    ["invalid side", () => alice.signed("POST", "/api/v3/order", { ...order, side: "HOLD" }), 400, -1117],
-    ["invalid type", () => alice.signed("POST", "/api/v3/order", { ...order, type: "STOP" }), 400, -1116],
-    ["missing price", () => alice.signed("POST", "/api/v3/order", { ...order, price: "" }), 400, -1102],
-    [
-      "unknown parameter",
-      () => alice.signed("POST", "/api/v3/order", { ...order, leverage: "10" }),
-      400,
-      -1104,
-    ],
-    [
-      "insufficient balance",
-      () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "100" }),
-      400,
-      -2010,
-      /insufficient/,
-    ],
-    [
-      "bad signature",
-      () => alice.signed("POST", "/api/v3/order", order, { tamper: (p) => p.replace("0.01", "0.02") }),
-      400,
-      -1022,
-    ],
-    [
-      "stale timestamp",
-      () => alice.signed("POST", "/api/v3/order", order, { timestamp: Date.now() - 60_000 }),
-      400,
-      -1021,
-    ],
-    [
-      "future timestamp",
-      () => alice.signed("POST", "/api/v3/order", order, { timestamp: Date.now() + 5_000 }),
-      400,
-      -1021,
-    ],
-    [
-      "missing signature",
-      () =>
-        alice.raw(
-          "POST",
-          "/api/v3/order",
-          new URLSearchParams({ ...order, timestamp: `${Date.now()}` }).toString(),
-        ),
-      400,
-      -1102,
-    ],
-    [
-      "unknown API key",
-      () =>
-        new TestClient(exchange.tradingUrl, { apiKey: "nope", secretKey: "x" }).signed(
-          "GET",
-          "/api/v3/account",
-        ),
-      401,
-      -2015,
-    ],
-    [
-      "JSON instead of a form",
-      () => alice.raw("POST", "/api/v3/order", "{}", { "content-type": "application/json" }),
-      415,
-      -1000,
-    ],
-    ["oversized body", () => alice.raw("POST", "/api/v3/order", `a=${"x".repeat(70_000)}`), 413, -1000],
-    [
-      "unknown order",
-      () => alice.signed("GET", "/api/v3/order", { symbol: "BTCUSDT", orderId: 999_999 }),
-      400,
-      -2013,
-    ],
-    [
-      "cancel of an unknown order",
-      () => alice.signed("DELETE", "/api/v3/order", { symbol: "BTCUSDT", orderId: 999_999 }),
-      400,
-      -2011,
-    ],
-  ];
+const order = {
+  symbol: "BTCUSDT",
+  side: "BUY",
+  type: "LIMIT",
+  timeInForce: "GTC",
+  quantity: "0.01",
+  price: "50000",
+};
+/** Each bad request, what it must get (HTTP status, Binance code, message) and change: nothing. */
+const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp?][] = [
+  [
+    "malformed quantity",
+    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "abc" }),
+    400,
+    -1100,
+  ],
+  [
+    "excess precision",
+    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000000001" }),
+    400,
+    -1111,
+  ],
+  [
+    "price off the tick",
+    () => alice.signed("POST", "/api/v3/order", { ...order, price: "50000.001" }),
+    400,
+    -1013,
+    /PRICE_FILTER/,
+  ],
+  [
+    "quantity off the step",
+    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000015" }),
+    400,
+    -1013,
+    /LOT_SIZE/,
+  ],
+  [
+    "below min notional",
+    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.00001", price: "100" }),
+    400,
+    -1013,
+    /NOTIONAL/,
+  ],
+  [
+    "unknown symbol",
+    () => alice.signed("POST", "/api/v3/order", { ...order, symbol: "DOGEUSDT" }),
+    400,
+    -1121,
+  ],
+  ["unknown symbol (public)", () => publicApi.public("/api/v3/depth", { symbol: "DOGEUSDT" }), 400, -1121],
+  ["invalid side", () => alice.signed("POST", "/api/v3/order", { ...order, side: "HOLD" }), 400, -1117],
+  ["invalid type", () => alice.signed("POST", "/api/v3/order", { ...order, type: "STOP" }), 400, -1116],
+  ["missing price", () => alice.signed("POST", "/api/v3/order", { ...order, price: "" }), 400, -1102],
+  [
+    "unknown parameter",
+    () => alice.signed("POST", "/api/v3/order", { ...order, leverage: "10" }),
+    400,
+    -1104,
+  ],
+  [
+    "insufficient balance",
+    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "100" }),
+    400,
+    -2010,
+    /insufficient/,
+  ],
+  [
+    "bad signature",
+    () => alice.signed("POST", "/api/v3/order", order, { tamper: (p) => p.replace("0.01", "0.02") }),
+    400,
+    -1022,
+  ],
+  [
+    "stale timestamp",
+    () => alice.signed("POST", "/api/v3/order", order, { timestamp: Date.now() - 60_000 }),
+    400,
+    -1021,
+  ],
+  [
+    "future timestamp",
+    () => alice.signed("POST", "/api/v3/order", order, { timestamp: Date.now() + 5_000 }),
+    400,
+    -1021,
+  ],
+  [
+    "missing signature",
+    () =>
+      alice.raw(
+        "POST",
+        "/api/v3/order",
+        new URLSearchParams({ ...order, timestamp: `${Date.now()}` }).toString(),
+      ),
+    400,
+    -1102,
+  ],
+  [
+    "unknown API key",
+    () =>
+      new TestClient(exchange.tradingUrl, { apiKey: "nope", secretKey: "x" }).signed(
+        "GET",
+        "/api/v3/account",
+      ),
+    401,
+    -2015,
+  ],
+  [
+    "JSON instead of a form",
+    () => alice.raw("POST", "/api/v3/order", "{}", { "content-type": "application/json" }),
+    415,
+    -1000,
+  ],
+  ["oversized body", () => alice.raw("POST", "/api/v3/order", `a=${"x".repeat(70_000)}`), 413, -1000],
+  [
+    "unknown order",
+    () => alice.signed("GET", "/api/v3/order", { symbol: "BTCUSDT", orderId: 999_999 }),
+    400,
+    -2013,
+  ],
+  [
+    "cancel of an unknown order",
+    () => alice.signed("DELETE", "/api/v3/order", { symbol: "BTCUSDT", orderId: 999_999 }),
+    400,
+    -2011,
+  ],
+];
 
+describe("bad input gets a precise Binance error and changes nothing", () => {
   it.each(cases)("%s", async (_name, send, status, code, msg) => {
     const before = {
       a: await balances(alice),

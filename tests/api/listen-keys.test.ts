@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { freshDataDir, newUser, restingBuy, startExchange } from "../security/harness.ts";
 import { Layout } from "../security/processes.ts";
+import { until } from "../support/until.ts";
 import { TestClient } from "./client.ts";
 
 /**
@@ -24,11 +25,6 @@ async function userStream(tradingUrl: string, key: string) {
     socket.once("error", reject);
   });
   return { events, closed, socket };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("listen keys", () => {

@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "./client.ts";
+import { newUser, type User } from "../support/operator-api.ts";
 
 /**
  * Isolation between users, rate limits, and what the logs may contain, on an exchange started
@@ -15,16 +15,7 @@ const TOKEN = "security-test-operator-token-0";
 const LIMITS = { weightPerMinute: 400, ordersPer10s: 3 };
 let exchange: EmbeddedExchange;
 const logs: string[] = [];
-const users: (TestClient & { credentials: Credentials })[] = [];
-
-async function admin(path: string, body: unknown): Promise<Credentials & { userId: number }> {
-  const res = await fetch(`${exchange.adminUrl}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return (await res.json()) as Credentials & { userId: number };
-}
+const users: User[] = [];
 
 const order = (price: string, clientId?: string) => ({
   symbol: "BTCUSDT",
@@ -49,9 +40,7 @@ beforeAll(async () => {
   stream.on("data", (chunk) => logs.push(String(chunk)));
   exchange = await startEmbeddedExchange(config, stream);
   for (let i = 0; i < 2; i++) {
-    const user = await admin("/admin/v1/users", {});
-    await admin("/admin/v1/deposits", { userId: user.userId, asset: "USDT", amount: "100000" });
-    users.push(new TestClient(exchange.tradingUrl, user) as TestClient & { credentials: Credentials });
+    users.push(await newUser({ adminUrl: exchange.adminUrl, tradingUrl: exchange.tradingUrl, token: TOKEN }));
   }
 });
 

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "./client.ts";
+import { newUser as createUser } from "../support/operator-api.ts";
+import { until } from "../support/until.ts";
+import type { TestClient } from "./client.ts";
 
 /** Market data and user data over real WebSockets, checked against the REST views. */
 const TOKEN = "stream-test-operator-token-000";
@@ -13,18 +15,8 @@ let exchange: EmbeddedExchange;
 let maker: TestClient;
 let taker: TestClient;
 
-async function newUser(deposits: Record<string, string>): Promise<TestClient> {
-  const post = (path: string, body: unknown) =>
-    fetch(`${exchange.adminUrl}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }).then((r) => r.json() as Promise<Credentials & { userId: number }>);
-  const user = await post("/admin/v1/users", {});
-  for (const [asset, amount] of Object.entries(deposits))
-    await post("/admin/v1/deposits", { userId: user.userId, asset, amount });
-  return new TestClient(exchange.tradingUrl, user);
-}
+const newUser = (deposits: Record<string, string>) =>
+  createUser({ adminUrl: exchange.adminUrl, tradingUrl: exchange.tradingUrl, token: TOKEN }, deposits);
 
 /** Opens a stream and collects its messages. */
 async function listen(
@@ -39,15 +31,6 @@ async function listen(
     socket.once("error", reject);
   });
   return { messages, socket, closed };
-}
-
-async function until<T>(read: () => T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = read();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const order = (side: string, quantity: string, price: string) => ({

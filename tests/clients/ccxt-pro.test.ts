@@ -58,7 +58,7 @@ describe("ccxt.pro (WebSocket API), default options", () => {
   it.each(["HMAC", "ED25519"] as const)(
     "trades over the WebSocket API, watches balance, orders and trades, every unit accounted for (%s keys)",
     async (keyType) => {
-      const before = exchange.totals();
+      const before = await exchange.totals();
       const seller = await ccxtProBinance(
         await exchange.fundedUser({ ETH: "1" }, keyType),
         exchange.tradingUrl,
@@ -114,7 +114,7 @@ describe("ccxt.pro (WebSocket API), default options", () => {
           ETH: ["0.19980000", "0.00000000"],
           USDT: ["9400.00000000", "0.00000000"],
         });
-        expect(exchange.totals()).toEqual(
+        expect(await exchange.totals()).toEqual(
           exchange.totalsAfter(before, { ETH: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
         );
       } finally {

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe("ccxt (REST), default options", () => {
   it("reads the market, trades, fees and status, and trades with every unit accounted for", async () => {
-    const before = exchange.totals();
+    const before = await exchange.totals();
     const seller = ccxtBinance(await exchange.fundedUser({ BTC: "1" }), exchange.tradingUrl);
     const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.tradingUrl);
 
@@ -72,7 +72,7 @@ describe("ccxt (REST), default options", () => {
     // The buyer's 0.1% fee comes out of the BTC it received, as on Binance.
     expect((await free(buyer)).BTC).toBe(0.00999);
 
-    expect(exchange.totals()).toEqual(
+    expect(await exchange.totals()).toEqual(
       exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
     );
   });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { moneyTotals } from "../support/money.ts";
 
 /** The embedded exchange the client suites point their clients at, and its operator API. */
 const ADMIN_TOKEN = "clients-operator-token-0123456789";
@@ -71,16 +72,15 @@ export class ClientsExchange {
     return { userId, apiKey, secretKey: privateKey.export({ type: "pkcs8", format: "pem" }) as string };
   }
 
-  /** Each asset's total over every account (users' free and frozen, fees): moves only by deposits. */
-  totals(): bigint[] {
-    const core = this.exchange.service.core;
-    return core.exchange.assets.map((a) => core.totalOf(a.id));
+  /** Each asset's money, as every in-process suite counts it (tests/support/money.ts): moves only by deposits. */
+  totals(): Promise<bigint[]> {
+    return moneyTotals(this.exchange);
   }
 
   /** `totals()` after depositing `deposits` on top of `before`. */
   totalsAfter(before: readonly bigint[], deposits: Record<string, bigint>): bigint[] {
     const core = this.exchange.service.core;
-    return core.exchange.assets.map((a, i) => before[i]! + (deposits[a.symbol] ?? 0n));
+    return core.exchange.assets.map((a) => before[a.id - 1]! + (deposits[a.symbol] ?? 0n));
   }
 
   close(): Promise<void> {

@@ -183,7 +183,7 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
 describe("Binance's Python clients, unchanged but for the base URL", () => {
   for (const client of CLIENTS) {
     it(`${client.name}: every call it offers that Bourse serves, one trade, every unit accounted for`, async () => {
-      const before = exchange.totals();
+      const before = await exchange.totals();
       const byCall = await runClient(client);
       expect(byCall.get(client.taker)).toMatchObject({
         status: "FILLED",
@@ -201,7 +201,7 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
       expect(balance("seller", "BTC")).toEqual({ asset: "BTC", free: "0.99000000", locked: "0.00000000" });
       // The buyer's 0.1% fee out of the BTC it received, as on Binance.
       expect(balance("buyer", "BTC")).toEqual({ asset: "BTC", free: "0.00999000", locked: "0.00000000" });
-      expect(exchange.totals()).toEqual(
+      expect(await exchange.totals()).toEqual(
         exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
       );
     });

@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, limitOrder, TestClient } from "../api/client.ts";
+import { limitOrder, type TestClient } from "../api/client.ts";
 import { runPromtool } from "../infra/promtool.ts";
 import { startTigerBeetle, type TigerBeetleServer } from "../infra/tigerbeetle.ts";
+import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
 import { eventually, families, scrape, value } from "./scrape.ts";
 
 /**
@@ -51,23 +52,12 @@ afterAll(async () => {
   await tigerBeetle?.stop();
 });
 
-async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${exchange.adminUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(res.ok, `${path}: ${res.status}`).toBe(true);
-  return (await res.json()) as T;
-}
-
-async function newUser(deposits: Record<string, string>): Promise<TestClient> {
-  const user = await admin<Credentials & { userId: number }>("POST", "/admin/v1/users", {});
-  for (const [asset, amount] of Object.entries(deposits)) {
-    await admin("POST", "/admin/v1/deposits", { userId: user.userId, asset, amount });
-  }
-  return new TestClient(exchange.tradingUrl, user);
-}
+const operatorApi = () => ({
+  adminUrl: exchange.adminUrl,
+  tradingUrl: exchange.tradingUrl,
+  token: ADMIN_TOKEN,
+});
+const newUser = (deposits: Record<string, string>) => createUser(operatorApi(), deposits);
 
 /** Bob sells, Alice buys at the same price: one trade, settled as transfers in the ledger. */
 async function trade(price: number): Promise<void> {
@@ -143,7 +133,7 @@ describe("the embedded exchange's metrics", () => {
   });
 
   it("report the last reconcile's result", async () => {
-    await admin("POST", "/admin/v1/reconcile", {});
+    expect((await adminRequest(operatorApi(), "POST", "/admin/v1/reconcile", {})).status).toBe(200);
     const text = await scrape(metricsUrl);
     expect(value(text, "bourse_reconcile_runs_total", { result: "clean" })).toBe(1);
     expect(value(text, "bourse_reconcile_differences")).toBe(0);

@@ -8,12 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Exchange } from "../../operator/src/exchange.ts";
 import { KubeClient } from "../../operator/src/kube-client.ts";
 import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
-import {
-  helmBinary,
-  KUBERNETES_VERSION,
-  type KubeControlPlane,
-  startKubeControlPlane,
-} from "../infra/kube.ts";
+import { helmBinary, KUBERNETES_VERSION, type KubeControlPlane } from "../infra/kube.ts";
+import { type Kubectl, startKubeApi } from "../support/kube-api.ts";
 
 /**
  * The Helm chart: lint and template pass, the rendered manifests are accepted by a real API server
@@ -25,10 +21,9 @@ const CHART = "charts/bourse-operator";
 const NS = "bourse-system";
 let cp: KubeControlPlane;
 let helm: string;
+let kubectl: Kubectl;
 let operator: RunningOperator | undefined;
 
-const kubectl = async (...args: string[]) =>
-  (await run("kubectl", ["--kubeconfig", cp.kubeconfig, ...args])).stdout;
 /** lint and template take the target version; install asks the API server itself. */
 const helmRun = async (...args: string[]) => {
   const offline = args[0] === "lint" || args[0] === "template";
@@ -38,7 +33,7 @@ const helmRun = async (...args: string[]) => {
 };
 
 beforeAll(async () => {
-  [cp, helm] = await Promise.all([startKubeControlPlane(), helmBinary()]);
+  [{ cp, kubectl }, helm] = await Promise.all([startKubeApi(), helmBinary()]);
   await kubectl("create", "namespace", NS);
 }, 1_800_000);
 

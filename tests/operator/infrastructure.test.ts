@@ -1,16 +1,13 @@
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { promisify } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { EventRecorder } from "../../operator/src/events.ts";
 import { API_VERSION, type Exchange, FIELD_MANAGER, type KubeObject } from "../../operator/src/exchange.ts";
-import { KubeClient, KubeError } from "../../operator/src/kube-client.ts";
+import { type KubeClient, KubeError } from "../../operator/src/kube-client.ts";
 import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
 import { renderExchange } from "../../operator/src/resources.ts";
-import { type KubeControlPlane, startKubeControlPlane } from "../infra/kube.ts";
-import { eventually } from "./eventually.ts";
+import type { KubeControlPlane } from "../infra/kube.ts";
+import { eventually, startKubeApi } from "../support/kube-api.ts";
 
 /**
  * The infrastructure the operator renders, against a real kube-apiserver + etcd: every object of
@@ -21,7 +18,6 @@ import { eventually } from "./eventually.ts";
  */
 // biome-ignore lint/suspicious/noExplicitAny: objects as the API server returns them; the assertions check their shape
 type Json = any;
-const run = promisify(execFile);
 const NS = "default";
 let cp: KubeControlPlane;
 let kube: KubeClient;
@@ -53,13 +49,7 @@ const deleteExchange = async (name: string) => {
 };
 
 beforeAll(async () => {
-  cp = await startKubeControlPlane();
-  const config = new KubeConfig();
-  config.loadFromFile(cp.kubeconfig);
-  kube = new KubeClient(config);
-  const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", cp.kubeconfig, ...args]);
-  await kubectl("apply", "--server-side", "-f", "crds/exchanges.bourse.dev.yaml");
-  await kubectl("wait", "--for=condition=Established", "crd/exchanges.bourse.dev", "--timeout=60s");
+  ({ cp, kube } = await startKubeApi({ crd: true }));
 }, 1_800_000);
 
 afterAll(async () => {

@@ -1,17 +1,14 @@
-import { execFile } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import type { Exchange, KubeObject } from "../../operator/src/exchange.ts";
-import { KubeClient } from "../../operator/src/kube-client.ts";
+import type { KubeClient } from "../../operator/src/kube-client.ts";
 import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
 import { CONFIG_HASH_ANNOTATION } from "../../operator/src/resources.ts";
-import { type KubeControlPlane, startKubeControlPlane } from "../infra/kube.ts";
-import { eventually } from "./eventually.ts";
+import type { KubeControlPlane } from "../infra/kube.ts";
+import { eventually, type KubeApi, type Kubectl, startKubeApi } from "../support/kube-api.ts";
 
 /**
  * The operator against a real kube-apiserver + etcd (no kubelet, no controller manager): the
@@ -20,39 +17,13 @@ import { eventually } from "./eventually.ts";
  */
 // biome-ignore lint/suspicious/noExplicitAny: objects as the API server returns them; the assertions check their shape
 type Json = any;
-const run = promisify(execFile);
 const NS = "default";
 let cp: KubeControlPlane;
 let kube: KubeClient;
+let kubectl: Kubectl;
+let kubectlWithInput: KubeApi["kubectlWithInput"];
+let kubectlFails: KubeApi["kubectlRefusal"];
 let operator: RunningOperator | undefined;
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run("kubectl", ["--kubeconfig", cp.kubeconfig, ...args]);
-  return stdout;
-}
-
-async function kubectlWithInput(args: string[], input: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = execFile("kubectl", ["--kubeconfig", cp.kubeconfig, ...args], (e) =>
-      e ? reject(e) : resolve(),
-    );
-    child.stdin?.end(input);
-  });
-}
-
-async function kubectlFails(args: string[], input: string): Promise<string> {
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = execFile("kubectl", ["--kubeconfig", cp.kubeconfig, ...args], (e, _out, err) =>
-        e ? reject(Object.assign(e, { stderr: err })) : resolve(),
-      );
-      child.stdin?.end(input);
-    });
-  } catch (e) {
-    return (e as { stderr: string }).stderr;
-  }
-  throw new Error(`kubectl ${args.join(" ")} succeeded but should have been rejected`);
-}
 
 // Each test waits on the operator several times (see eventually).
 vi.setConfig({ testTimeout: 600_000 });
@@ -104,12 +75,7 @@ async function reportWorkloads(name: string, ready: (obj: KubeObject) => boolean
 const example = async (): Promise<Json> => parse(await readFile("examples/exchange.yaml", "utf8"));
 
 beforeAll(async () => {
-  cp = await startKubeControlPlane();
-  const config = new KubeConfig();
-  config.loadFromFile(cp.kubeconfig);
-  kube = new KubeClient(config);
-  await kubectl("apply", "--server-side", "-f", "crds/exchanges.bourse.dev.yaml");
-  await kubectl("wait", "--for=condition=Established", "crd/exchanges.bourse.dev", "--timeout=60s");
+  ({ cp, kube, kubectl, kubectlWithInput, kubectlRefusal: kubectlFails } = await startKubeApi({ crd: true }));
 }, 1_800_000);
 
 afterAll(async () => {
@@ -169,20 +135,30 @@ describe("the Exchange CRD on a real API server", () => {
   });
 });
 
-describe("the operator", () => {
-  it("reconciles an Exchange into its workloads, services, config and budgets", async () => {
+/** The example Exchange as the operator first reconciled it, and its workloads by name. */
+let ex: Exchange;
+let sts: Record<string, KubeObject>;
+let deps: Record<string, KubeObject>;
+const service = async (name: string) => (await services("demo")).find((s) => s.metadata.name === name)!;
+const podSpec = (obj: KubeObject | undefined): Json => (obj!.spec as Json).template.spec;
+
+describe("the operator reconciling the example Exchange", () => {
+  beforeAll(async () => {
     operator = await startOperator();
     await kubectl("apply", "-f", "examples/exchange.yaml");
-    const ex = await eventually("the Exchange's status", async () => {
+    ex = await eventually("the Exchange's status", async () => {
       const e = await getExchange("demo");
       return e.status?.observedGeneration === e.metadata.generation && e;
     });
+    sts = Object.fromEntries((await statefulSets("demo")).map((o) => [o.metadata.name, o]));
+    deps = Object.fromEntries((await deployments("demo")).map((o) => [o.metadata.name, o]));
+  }, 600_000);
+
+  it("makes every workload, owned by the Exchange, and reports Provisioning", async () => {
     expect(ex.metadata.finalizers).toContain("bourse.dev/cleanup");
     expect(ex.status?.phase).toBe("Provisioning");
     expect(condition(ex, "Ready")?.status).toBe("False");
     expect(condition(ex, "InfrastructureReady")?.message).toContain("demo-tigerbeetle");
-
-    const sts = Object.fromEntries((await statefulSets("demo")).map((o) => [o.metadata.name, o]));
     expect(Object.keys(sts).sort()).toEqual([
       "demo-kafka",
       "demo-matching",
@@ -190,7 +166,6 @@ describe("the operator", () => {
       "demo-tigerbeetle",
       "demo-ubscore",
     ]);
-    const deps = Object.fromEntries((await deployments("demo")).map((o) => [o.metadata.name, o]));
     expect(Object.keys(deps).sort()).toEqual(["demo-gateway", "demo-settlement"]);
     for (const obj of [...Object.values(sts), ...Object.values(deps)]) {
       expect(obj.metadata.ownerReferences?.[0]).toMatchObject({
@@ -200,6 +175,17 @@ describe("the operator", () => {
         controller: true,
       });
     }
+    const table = await kubectl("get", "exchanges");
+    expect(table).toMatch(/NAME\s+PHASE\s+MARKETS\s+READY\s+LAG\s+AGE/);
+    expect(table).toMatch(/demo\s+Provisioning\s+2\s+False/);
+    await eventually("the Reconciled event", async () =>
+      (await kubectl("get", "events.events.k8s.io", "--field-selector", "regarding.name=demo")).includes(
+        "Reconciled",
+      ),
+    );
+  });
+
+  it("runs UBSCore over TCP with its journal volume and the operator API's token", async () => {
     // UBSCore over TCP (the example's transport): no media driver (the aeron test has it).
     const ubscore = sts["demo-ubscore"]!.spec as Json;
     const pod = ubscore.template.spec;
@@ -209,6 +195,23 @@ describe("the operator", () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(ubscore.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("10Gi");
     expect(ubscore.persistentVolumeClaimRetentionPolicy.whenDeleted).toBe("Retain");
+    // The operator API runs in the UBSCore pod; gateways reach UBSCore through its Service.
+    expect(pod.containers[0].env).toContainEqual({
+      name: "BOURSE_ADMIN_TOKEN",
+      valueFrom: { secretKeyRef: { name: "demo-admin-token", key: "token" } },
+    });
+    const admin = await service("demo-admin");
+    expect((admin.spec as Json).selector["app.kubernetes.io/component"]).toBe("ubscore");
+    const token = await kube.get<{ data: Record<string, string> }>(
+      `/api/v1/namespaces/${NS}/secrets/demo-admin-token`,
+    );
+    expect(Buffer.from(token.data.token!, "base64").toString()).toMatch(/^[0-9a-f]{48}$/);
+  });
+});
+
+describe("the example Exchange's component pods", () => {
+  it("runs settlement as one Recreate pod with its Service, rolled by the config", async () => {
+    const ubscore = sts["demo-ubscore"]!.spec as Json;
     // Settlement: one pod at a time, no media driver, its position on an emptyDir, rolled by config.
     const settlement = deps["demo-settlement"]!.spec as Json;
     expect(settlement.replicas).toBe(1);
@@ -229,6 +232,19 @@ describe("the operator", () => {
     expect(settlement.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
       ubscore.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
     );
+    const settlementService = await service("demo-settlement");
+    expect(settlementService.spec).toMatchObject({
+      type: "ClusterIP",
+      selector: { "app.kubernetes.io/component": "settlement" },
+      ports: [
+        { name: "settlement", port: 7300, targetPort: 7300 },
+        { name: "metrics", port: 9090, targetPort: 9090 },
+      ],
+    });
+  });
+
+  it("runs matching as one pod without volume, dialled at its Services", async () => {
+    const ubscore = sts["demo-ubscore"]!.spec as Json;
     // Matching: one pod with the media driver, no volume, ready once its /readyz says so, rolled by config.
     const matching = sts["demo-matching"]!.spec as Json;
     expect(matching).toMatchObject({
@@ -253,7 +269,6 @@ describe("the operator", () => {
     expect(matching.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toBe(
       ubscore.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
     );
-    const service = async (name: string) => (await services("demo")).find((s) => s.metadata.name === name)!;
     expect((await service("demo-matching")).spec).toMatchObject({
       type: "ClusterIP",
       selector: { "app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": "matching" },
@@ -268,17 +283,12 @@ describe("the operator", () => {
       selector: { "app.kubernetes.io/component": "matching" },
       ports: [{ port: 7401, protocol: "UDP" }],
     });
-    const settlementService = await service("demo-settlement");
-    expect(settlementService.spec).toMatchObject({
-      type: "ClusterIP",
-      selector: { "app.kubernetes.io/component": "settlement" },
-      ports: [
-        { name: "settlement", port: 7300, targetPort: 7300 },
-        { name: "metrics", port: 9090, targetPort: 9090 },
-      ],
-    });
-    // TigerBeetle: formatted once by an init step, started with its replicas' Service IPs.
-    const tb = (sts["demo-tigerbeetle"]!.spec as Json).template.spec;
+  });
+});
+
+describe("the example Exchange's infrastructure and configuration", () => {
+  it("runs TigerBeetle at its replicas' Service IPs, which the config names, with the budgets", async () => {
+    const tb = podSpec(sts["demo-tigerbeetle"]);
     expect(tb.initContainers[0].args[0]).toContain("/tigerbeetle format --cluster=");
     const tbServices = (await services("demo")).filter((s) => s.metadata.name === "demo-tigerbeetle-0");
     const ip = (tbServices[0]!.spec as { clusterIP: string }).clusterIP;
@@ -311,17 +321,6 @@ describe("the operator", () => {
       stream: 1002,
       maxInFlight: 10_000,
     });
-    const admin = (await services("demo")).find((s) => s.metadata.name === "demo-admin")!;
-    expect((admin.spec as Json).selector["app.kubernetes.io/component"]).toBe("ubscore");
-    const token = await kube.get<{ data: Record<string, string> }>(
-      `/api/v1/namespaces/${NS}/secrets/demo-admin-token`,
-    );
-    expect(Buffer.from(token.data.token!, "base64").toString()).toMatch(/^[0-9a-f]{48}$/);
-    // The operator API runs in the UBSCore pod; gateways reach UBSCore through its Service.
-    expect(pod.containers[0].env).toContainEqual({
-      name: "BOURSE_ADMIN_TOKEN",
-      valueFrom: { secretKeyRef: { name: "demo-admin-token", key: "token" } },
-    });
     const pdbs = await list(`/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`, "demo");
     expect(pdbs.map((p) => p.metadata.name).sort()).toEqual([
       "demo-gateway",
@@ -329,14 +328,10 @@ describe("the operator", () => {
       "demo-store",
       "demo-tigerbeetle",
     ]);
-
-    const table = await kubectl("get", "exchanges");
-    expect(table).toMatch(/NAME\s+PHASE\s+MARKETS\s+READY\s+LAG\s+AGE/);
-    expect(table).toMatch(/demo\s+Provisioning\s+2\s+False/);
-    const events = await kubectl("get", "events.events.k8s.io", "--field-selector", "regarding.name=demo");
-    expect(events).toContain("Reconciled");
   });
+});
 
+describe("the operator's link keys, policies and status", () => {
   it("owns the link keys and the NetworkPolicies, which the API server accepts", async () => {
     const keysPath = `/api/v1/namespaces/${NS}/secrets/demo-link-keys`;
     const secret = await eventually("the link keys Secret", () => kube.find<Json>(keysPath));
@@ -423,7 +418,9 @@ describe("the operator", () => {
     await reportWorkloads("demo", () => true);
     await eventually("Running again", async () => (await getExchange("demo")).status?.phase === "Running");
   });
+});
 
+describe("the operator rolling changes out", () => {
   it("rolls spec changes out: config, image and replicas; prunes what the spec drops", async () => {
     const deployment = async (name: string) =>
       (await deployments("demo")).find((d) => d.metadata.name === name)!;
@@ -520,7 +517,9 @@ describe("the operator", () => {
     );
     expect(after.data).toEqual(identity.data);
   });
+});
 
+describe("the operator deleting an Exchange, and over Aeron", () => {
   it("runs the finalizer on deletion: volumes deleted under volumeRetention Delete", async () => {
     await kubectl("patch", "exchange", "demo", "--type=merge", "-p", '{"spec":{"volumeRetention":"Delete"}}');
     await eventually("retention applied", async () => {

@@ -7,7 +7,10 @@ import type { BourseConfig } from "../../components/config/src/schema.ts";
 import { stringifyExact } from "../../components/domain/src/json.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { sign } from "../../components/gateway/src/keys.ts";
-import { type Credentials, limitOrder, TestClient } from "../api/client.ts";
+import { limitOrder } from "../api/client.ts";
+import { type AdminReply, adminRequest, newUser as createUser, type User } from "../support/operator-api.ts";
+
+export type { AdminReply, User };
 
 /**
  * The attacker suite's exchange: embedded, on loopback, with a known operator token, and a way to
@@ -37,55 +40,23 @@ export async function startExchange(dataDir: string, overrides: Overrides = {}):
   return startEmbeddedExchange(await exchangeConfig(dataDir, overrides), false);
 }
 
-export interface AdminReply<T = Record<string, unknown>> {
-  readonly status: number;
-  readonly body: T;
-}
-
-export async function admin<T = Record<string, unknown>>(
+/** The operator API with the suite's token (tests/support/operator-api.ts). */
+export function admin<T = Record<string, unknown>>(
   adminUrl: string,
   method: "GET" | "POST",
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<AdminReply<T>> {
-  const res = await fetch(`${adminUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
+  return adminRequest<T>({ adminUrl, token: TOKEN }, method, path, body, headers);
 }
 
-export type User = TestClient & { readonly credentials: Credentials; readonly userId: number };
-
-/** A user with an API key and the given deposits, through the operator API. */
-export async function newUser(
+/** A user with an API key and the given deposits (100,000 USDT unless told). */
+export function newUser(
   exchange: { adminUrl: string; tradingUrl: string },
-  deposits: Record<string, string> = { USDT: "100000" },
+  deposits?: Record<string, string>,
 ): Promise<User> {
-  const created = await admin<Credentials & { userId: number }>(
-    exchange.adminUrl,
-    "POST",
-    "/admin/v1/users",
-    {},
-  );
-  expect(created.status).toBe(201);
-  for (const [asset, amount] of Object.entries(deposits)) {
-    const res = await admin(exchange.adminUrl, "POST", "/admin/v1/deposits", {
-      userId: created.body.userId,
-      asset,
-      amount,
-    });
-    expect(res.status).toBe(200);
-  }
-  return Object.assign(new TestClient(exchange.tradingUrl, created.body), {
-    userId: created.body.userId,
-  }) as User;
+  return createUser({ ...exchange, token: TOKEN }, deposits);
 }
 
 /** A LIMIT GTC buy far below the market: it rests, so it shows in open orders. */

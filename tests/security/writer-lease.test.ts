@@ -9,8 +9,10 @@ import { WriterLease } from "../../components/exchange/src/writer-lease.ts";
 import type { Exchange } from "../../operator/src/exchange.ts";
 import { KubeClient, KubeError } from "../../operator/src/kube-client.ts";
 import { writerAccountName, writerLeaseAccess, writerLeaseName } from "../../operator/src/ubscore-lease.ts";
-import { type KubeControlPlane, kubeconfigYaml, startKubeControlPlane } from "../infra/kube.ts";
+import { type KubeControlPlane, kubeconfigYaml } from "../infra/kube.ts";
 import { freePort } from "../infra/ports.ts";
+import { startKubeApi } from "../support/kube-api.ts";
+import { until as waitUntil } from "../support/until.ts";
 import { admin as adminCall, freshDataDir } from "./harness.ts";
 import { bourse } from "./processes.ts";
 
@@ -28,10 +30,7 @@ let cp: KubeControlPlane;
 let kube: KubeClient;
 
 beforeAll(async () => {
-  cp = await startKubeControlPlane();
-  const config = new KubeConfig();
-  config.loadFromFile(cp.kubeconfig);
-  kube = new KubeClient(config);
+  ({ cp, kube } = await startKubeApi());
 }, 1_800_000);
 
 afterAll(async () => {
@@ -89,9 +88,8 @@ function writers(leases: () => (WriterLease | undefined)[]) {
 }
 
 /** Resolves once `condition` holds, checked at each retry period. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, TIMINGS.retryMs));
-}
+const until = (condition: () => boolean, what: string) =>
+  waitUntil(condition, what, { timeoutMs: 120_000, everyMs: TIMINGS.retryMs });
 
 const leaseObject = (name: string) =>
   kube.get<{
@@ -112,7 +110,7 @@ describe("the UBSCore writer lease on a real kube-apiserver", () => {
       return lease;
     });
     // b is refused by name, again and again, while a renews.
-    await until(() => b.toldHolders.length >= 3 && sampled.written.length > 0);
+    await until(() => b.toldHolders.length >= 3 && sampled.written.length > 0, "b told of three holders");
     expect(new Set(b.toldHolders)).toEqual(new Set(["ubscore-a"]));
     expect(held.b).toBeUndefined();
     a.path.cut();
@@ -121,7 +119,7 @@ describe("the UBSCore writer lease on a real kube-apiserver", () => {
     expect(isBourseError(lost, "LEASE_LOST")).toBe(true);
     expect(held.a.held).toBe(false);
     await bAcquired;
-    await until(() => sampled.written.at(-1) === "ubscore-b");
+    await until(() => sampled.written.at(-1) === "ubscore-b", "ubscore-b writing");
     sampled.stop();
     expect(events).toEqual(["a lost", "b acquired"]);
     // Never both: every sample allowed a, then only b.
@@ -141,7 +139,7 @@ describe("the UBSCore writer lease on a real kube-apiserver", () => {
     const pending = [a.acquire(), b.acquire()];
     const winner = await Promise.race(pending);
     const loser = winner.identity === "ubscore-a" ? b : a;
-    await until(() => loser.toldHolders.length >= 2);
+    await until(() => loser.toldHolders.length >= 2, "the loser told of two holders");
     expect(new Set(loser.toldHolders)).toEqual(new Set([winner.identity]));
     expect(winner.held).toBe(true);
     await winner.release();
@@ -194,7 +192,10 @@ describe("`bourse ubscore` under the lease", () => {
     b.process.child.stderr!.on("data", (chunk) => {
       waiting += String(chunk);
     });
-    await until(() => /waiting for lease default\/fence-4, held by ubscore-a-/.test(waiting));
+    await until(
+      () => /waiting for lease default\/fence-4, held by ubscore-a-/.test(waiting),
+      "the wait logged",
+    );
     // a still writes (b has not even taken the data directory's lock).
     expect((await adminCall(a.adminUrl, "POST", "/admin/v1/users", {})).status).toBe(201);
     a.path.cut();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MediaDriver, startMediaDriver } from "../../../../tests/infra/aeron.ts";
+import { until as waitUntil } from "../../../../tests/support/until.ts";
 import { AeronClient } from "../src/client.ts";
 import { AeronError } from "../src/errors.ts";
 import { Offer } from "../src/layout.ts";
@@ -29,13 +30,9 @@ function message(i: number, lengths: number[]): Uint8Array {
   return m;
 }
 
-async function until(ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** Polls closely: the driver moves in microseconds. */
+const until = (ready: () => boolean, what: string, timeoutMs = 10_000) =>
+  waitUntil(ready, what, { timeoutMs, everyMs: 2 });
 
 /** Offers until accepted, running `meanwhile` (the reader) on back pressure; the new position. */
 async function publish(publication: Publication, m: Uint8Array, meanwhile?: () => void): Promise<number> {

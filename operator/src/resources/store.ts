@@ -1,17 +1,9 @@
-import { DEFAULT_RESOURCES, INFRA_IMAGES, orDefault, replicationFactor, spreadQuorum } from "./defaults.ts";
-import type { Exchange } from "./exchange.ts";
-import {
-  claim,
-  clientService,
-  headlessService,
-  objectName,
-  PORTS,
-  pdb,
-  type Rendered,
-  restrictedContainer,
-  selector,
-  statefulSet,
-} from "./resources.ts";
+import type { V1Container } from "@kubernetes/client-node";
+import { DEFAULT_RESOURCES, INFRA_IMAGES, orDefault, replicationFactor, spreadQuorum } from "../defaults.ts";
+import type { Exchange } from "../exchange.ts";
+import { objectName, PORTS, selector } from "./identity.ts";
+import type { Rendered } from "./rendered.ts";
+import { claim, clientService, headlessService, pdb, restrictedContainer, statefulSet } from "./workloads.ts";
 
 /**
  * The history store's nodes, ScyllaDB or Apache Cassandra (spec.store.engine): both speak CQL on
@@ -37,14 +29,14 @@ export function store(ex: Exchange): Rendered {
   const headless = `${name}-headless`;
   const { nodes, engine } = ex.spec.store;
   const seed = `${name}-0.${headless}.${ex.metadata.namespace}.svc`;
-  const common = {
+  const common: V1Container = {
     name: engine,
     image: ex.spec.store.image ?? INFRA_IMAGES[engine],
     ports: [{ name: "cql", containerPort: PORTS.cql }],
     readinessProbe: { tcpSocket: { port: PORTS.cql }, periodSeconds: 10 },
     resources: orDefault(ex.spec.store.resources, DEFAULT_RESOURCES[engine]),
   };
-  const container =
+  const container: V1Container =
     engine === "scylla"
       ? {
           ...common,
