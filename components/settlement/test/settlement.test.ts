@@ -85,7 +85,7 @@ describe("Settlement", () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, 240_000);
 
   it("settles exactly once across restarts, even when its position is lost", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));

@@ -193,5 +193,5 @@ describe("UBSCore with bourse matching", () => {
     const replayed = await UbsCoreService.open(dir, exchange, { matching: "remote" });
     expect(dump(replayed.core)).toBe(state);
     await replayed.close();
-  });
+  }, 240_000);
 });
