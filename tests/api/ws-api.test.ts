@@ -1,5 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorCodesOf } from "../../components/gateway/src/endpoint.ts";
+import { ENDPOINTS } from "../../components/gateway/src/endpoints.ts";
 import { ClientsExchange, type User } from "../clients/exchange.ts";
 import { limitOrder } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
@@ -27,6 +29,20 @@ async function openOrders(user: User): Promise<unknown[]> {
   c.close();
   return answer.result as unknown as unknown[];
 }
+
+describe("the WebSocket API's methods", () => {
+  it("serves every endpoint declared with a method, answering with the endpoint's documented errors", async () => {
+    const c = await Connection.open(exchange.tradingUrl);
+    for (const spec of ENDPOINTS) {
+      if (!spec.ws) continue;
+      // An undeclared parameter: refused by the endpoint's own parser (or its door before it).
+      const answer = await c.request(spec.ws, { junk: "1" });
+      expect(answer.error?.msg, spec.ws).not.toBe("Unknown method.");
+      expect(errorCodesOf(spec), spec.ws).toContain(answer.error?.code);
+    }
+    c.close();
+  });
+});
 
 describe("WebSocket API attacks", () => {
   it("refuses unsigned, wrongly keyed, badly signed, stale, replayed and malformed requests, and places nothing", async () => {

@@ -63,7 +63,7 @@ export function registerEndpoints<C>(
   return operations;
 }
 
-function runEndpoint<C>(
+async function runEndpoint<C>(
   spec: DeclaredEndpoint<C>,
   call: ApiCall,
   ctx: C,
