@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { sign } from "../../components/gateway/src/keys.ts";
+import { moneyTotals } from "../support/money.ts";
 import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
 import { ccxtBinance, limitOrder, TestClient } from "./client.ts";
 
@@ -46,12 +47,11 @@ async function balances(client: TestClient): Promise<Balances> {
   return Object.fromEntries(body.balances.map((b) => [b.asset, { free: b.free, locked: b.locked }]));
 }
 
-/** Every unit of each asset is somewhere: users' free + locked + the fee account = deposits. */
-function expectConserved(deposited: Record<string, bigint>): void {
-  const core = exchange.service.core;
-  for (const asset of core.exchange.assets) {
-    expect(core.totalOf(asset.id)).toBe(deposited[asset.symbol] ?? 0n);
-  }
+/** Every unit of each asset is somewhere (tests/support/money.ts): the sums are what was deposited. */
+async function expectConserved(deposited: Record<string, bigint>): Promise<void> {
+  const expected: bigint[] = [];
+  for (const a of exchange.service.core.exchange.assets) expected[a.id - 1] = deposited[a.symbol] ?? 0n;
+  expect(await moneyTotals(exchange)).toEqual(expected);
 }
 
 beforeAll(async () => {
@@ -81,7 +81,7 @@ describe("trading flow", () => {
     expect(sell.status).toBe(200);
     expect(sell.body.status).toBe("NEW");
     expect((await balances(bob)).BTC).toEqual({ free: "0.50000000", locked: "0.50000000" });
-    expectConserved(deposited);
+    await expectConserved(deposited);
 
     const depth = await publicApi.public<{ asks: string[][]; lastUpdateId: number }>("/api/v3/depth", {
       symbol: "BTCUSDT",
@@ -118,7 +118,7 @@ describe("trading flow", () => {
       USDT: { free: "11988.00000000", locked: "0.00000000" },
       BTC: { free: "0.50000000", locked: "0.30000000" },
     });
-    expectConserved(deposited);
+    await expectConserved(deposited);
 
     const cancel = await bob.signed<{ status: string; executedQty: string }>("DELETE", "/api/v3/order", {
       symbol: "BTCUSDT",
@@ -126,7 +126,7 @@ describe("trading flow", () => {
     });
     expect(cancel.body).toMatchObject({ status: "CANCELED", executedQty: "0.20000000" });
     expect((await balances(bob)).BTC).toEqual({ free: "0.80000000", locked: "0.00000000" });
-    expectConserved(deposited);
+    await expectConserved(deposited);
 
     const trades = await alice.signed<
       { price: string; commission: string; commissionAsset: string; isBuyer: boolean }[]
@@ -177,7 +177,7 @@ describe("trading flow", () => {
       trades: (await publicApi.public("/api/v3/trades", { symbol: "BTCUSDT" })).body,
       depth: (await publicApi.public("/api/v3/depth", { symbol: "BTCUSDT" })).body,
     }).toEqual(before);
-    expectConserved(deposited);
+    await expectConserved(deposited);
   });
 });
 
