@@ -91,14 +91,7 @@ describe("trading flow", () => {
     const buy = await alice.signed<{
       status: string;
       fills: { price: string; qty: string; commission: string; commissionAsset: string }[];
-    }>("POST", "/api/v3/order", {
-      symbol: "BTCUSDT",
-      side: "BUY",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.2",
-      price: "61000",
-    });
+    }>("POST", "/api/v3/order", limitOrder("BUY", "0.2", "61000"));
     expect(buy.body.status).toBe("FILLED");
     expect(buy.body.fills).toEqual([
       expect.objectContaining({
@@ -149,14 +142,7 @@ describe("trading flow", () => {
   });
 
   it("keeps every acknowledged order, balance and trade across a restart", async () => {
-    await bob.signed("POST", "/api/v3/order", {
-      symbol: "BTCUSDT",
-      side: "SELL",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.1",
-      price: "65000",
-    });
+    await bob.signed("POST", "/api/v3/order", limitOrder("SELL", "0.1", "65000"));
     const before = {
       alice: await balances(alice),
       bob: await balances(bob),
@@ -181,14 +167,7 @@ describe("trading flow", () => {
   });
 });
 
-const order = {
-  symbol: "BTCUSDT",
-  side: "BUY",
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity: "0.01",
-  price: "50000",
-};
+const order = limitOrder("BUY", "0.01", "50000");
 /** Each bad request, what it must get (HTTP status, Binance code, message) and change: nothing. */
 const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp?][] = [
   [
@@ -589,14 +568,7 @@ describe("order/test", () => {
     const open = async () =>
       (await alice.signed<unknown[]>("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" })).body;
     const before = await open();
-    const limit = {
-      symbol: "BTCUSDT",
-      side: "BUY",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.01",
-      price: "50000",
-    };
+    const limit = limitOrder("BUY", "0.01", "50000");
     expect(await alice.signed("POST", "/api/v3/order/test", limit)).toEqual({ status: 200, body: {} });
     const rates = await alice.signed("POST", "/api/v3/order/test", {
       ...limit,
