@@ -168,64 +168,23 @@ describe("trading flow", () => {
 });
 
 const order = limitOrder("BUY", "0.01", "50000");
+/** Alice's order with `changes`. */
+const placing = (changes: Record<string, string>) => () =>
+  alice.signed("POST", "/api/v3/order", { ...order, ...changes });
 /** Each bad request, what it must get (HTTP status, Binance code, message) and change: nothing. */
 const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp?][] = [
-  [
-    "malformed quantity",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "abc" }),
-    400,
-    -1100,
-  ],
-  [
-    "excess precision",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000000001" }),
-    400,
-    -1111,
-  ],
-  [
-    "price off the tick",
-    () => alice.signed("POST", "/api/v3/order", { ...order, price: "50000.001" }),
-    400,
-    -1013,
-    /PRICE_FILTER/,
-  ],
-  [
-    "quantity off the step",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000015" }),
-    400,
-    -1013,
-    /LOT_SIZE/,
-  ],
-  [
-    "below min notional",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.00001", price: "100" }),
-    400,
-    -1013,
-    /NOTIONAL/,
-  ],
-  [
-    "unknown symbol",
-    () => alice.signed("POST", "/api/v3/order", { ...order, symbol: "DOGEUSDT" }),
-    400,
-    -1121,
-  ],
+  ["malformed quantity", placing({ quantity: "abc" }), 400, -1100],
+  ["excess precision", placing({ quantity: "0.000000001" }), 400, -1111],
+  ["price off the tick", placing({ price: "50000.001" }), 400, -1013, /PRICE_FILTER/],
+  ["quantity off the step", placing({ quantity: "0.000015" }), 400, -1013, /LOT_SIZE/],
+  ["below min notional", placing({ quantity: "0.00001", price: "100" }), 400, -1013, /NOTIONAL/],
+  ["unknown symbol", placing({ symbol: "DOGEUSDT" }), 400, -1121],
   ["unknown symbol (public)", () => publicApi.public("/api/v3/depth", { symbol: "DOGEUSDT" }), 400, -1121],
-  ["invalid side", () => alice.signed("POST", "/api/v3/order", { ...order, side: "HOLD" }), 400, -1117],
-  ["invalid type", () => alice.signed("POST", "/api/v3/order", { ...order, type: "STOP" }), 400, -1116],
-  ["missing price", () => alice.signed("POST", "/api/v3/order", { ...order, price: "" }), 400, -1102],
-  [
-    "unknown parameter",
-    () => alice.signed("POST", "/api/v3/order", { ...order, leverage: "10" }),
-    400,
-    -1104,
-  ],
-  [
-    "insufficient balance",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "100" }),
-    400,
-    -2010,
-    /insufficient/,
-  ],
+  ["invalid side", placing({ side: "HOLD" }), 400, -1117],
+  ["invalid type", placing({ type: "STOP" }), 400, -1116],
+  ["missing price", placing({ price: "" }), 400, -1102],
+  ["unknown parameter", placing({ leverage: "10" }), 400, -1104],
+  ["insufficient balance", placing({ quantity: "100" }), 400, -2010, /insufficient/],
   [
     "bad signature",
     () => alice.signed("POST", "/api/v3/order", order, { tamper: (p) => p.replace("0.01", "0.02") }),
