@@ -82,11 +82,7 @@ export class KubeClient {
     private readonly requestIdleTimeoutMs = REQUEST_IDLE_TIMEOUT_MS,
   ) {}
 
-  async request<T>(
-    method: string,
-    path: string,
-    options: KubeRequestOptions = {},
-  ): Promise<T> {
+  async request<T>(method: string, path: string, options: KubeRequestOptions = {}): Promise<T> {
     const res = await this.send(method, path, { ...options, idleTimeoutMs: this.requestIdleTimeoutMs });
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
