@@ -6,6 +6,7 @@ import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { ENDPOINTS } from "../../components/gateway/src/endpoints.ts";
 import { sign } from "../../components/gateway/src/keys.ts";
+import { moneyTotals } from "../support/money.ts";
 import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
 import { ccxtBinance, limitOrder, TestClient } from "./client.ts";
 
@@ -47,12 +48,11 @@ async function balances(client: TestClient): Promise<Balances> {
   return Object.fromEntries(body.balances.map((b) => [b.asset, { free: b.free, locked: b.locked }]));
 }
 
-/** Every unit of each asset is somewhere: users' free + locked + the fee account = deposits. */
-function expectConserved(deposited: Record<string, bigint>): void {
-  const core = exchange.service.core;
-  for (const asset of core.exchange.assets) {
-    expect(core.totalOf(asset.id)).toBe(deposited[asset.symbol] ?? 0n);
-  }
+/** Every unit of each asset is somewhere (tests/support/money.ts): the sums are what was deposited. */
+async function expectConserved(deposited: Record<string, bigint>): Promise<void> {
+  const expected: bigint[] = [];
+  for (const a of exchange.service.core.exchange.assets) expected[a.id - 1] = deposited[a.symbol] ?? 0n;
+  expect(await moneyTotals(exchange)).toEqual(expected);
 }
 
 beforeAll(async () => {
@@ -82,7 +82,7 @@ describe("trading flow", () => {
     expect(sell.status).toBe(200);
     expect(sell.body.status).toBe("NEW");
     expect((await balances(bob)).BTC).toEqual({ free: "0.50000000", locked: "0.50000000" });
-    expectConserved(deposited);
+    await expectConserved(deposited);
 
     const depth = await publicApi.public<{ asks: string[][]; lastUpdateId: number }>("/api/v3/depth", {
       symbol: "BTCUSDT",
@@ -92,14 +92,7 @@ describe("trading flow", () => {
     const buy = await alice.signed<{
       status: string;
       fills: { price: string; qty: string; commission: string; commissionAsset: string }[];
-    }>("POST", "/api/v3/order", {
-      symbol: "BTCUSDT",
-      side: "BUY",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.2",
-      price: "61000",
-    });
+    }>("POST", "/api/v3/order", limitOrder("BUY", "0.2", "61000"));
     expect(buy.body.status).toBe("FILLED");
     expect(buy.body.fills).toEqual([
       expect.objectContaining({
@@ -119,7 +112,7 @@ describe("trading flow", () => {
       USDT: { free: "11988.00000000", locked: "0.00000000" },
       BTC: { free: "0.50000000", locked: "0.30000000" },
     });
-    expectConserved(deposited);
+    await expectConserved(deposited);
 
     const cancel = await bob.signed<{ status: string; executedQty: string }>("DELETE", "/api/v3/order", {
       symbol: "BTCUSDT",
@@ -127,7 +120,7 @@ describe("trading flow", () => {
     });
     expect(cancel.body).toMatchObject({ status: "CANCELED", executedQty: "0.20000000" });
     expect((await balances(bob)).BTC).toEqual({ free: "0.80000000", locked: "0.00000000" });
-    expectConserved(deposited);
+    await expectConserved(deposited);
 
     const trades = await alice.signed<
       { price: string; commission: string; commissionAsset: string; isBuyer: boolean }[]
@@ -150,14 +143,7 @@ describe("trading flow", () => {
   });
 
   it("keeps every acknowledged order, balance and trade across a restart", async () => {
-    await bob.signed("POST", "/api/v3/order", {
-      symbol: "BTCUSDT",
-      side: "SELL",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.1",
-      price: "65000",
-    });
+    await bob.signed("POST", "/api/v3/order", limitOrder("SELL", "0.1", "65000"));
     const before = {
       alice: await balances(alice),
       bob: await balances(bob),
@@ -178,76 +164,28 @@ describe("trading flow", () => {
       trades: (await publicApi.public("/api/v3/trades", { symbol: "BTCUSDT" })).body,
       depth: (await publicApi.public("/api/v3/depth", { symbol: "BTCUSDT" })).body,
     }).toEqual(before);
-    expectConserved(deposited);
+    await expectConserved(deposited);
   });
 });
 
-const order = {
-  symbol: "BTCUSDT",
-  side: "BUY",
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity: "0.01",
-  price: "50000",
-};
+const order = limitOrder("BUY", "0.01", "50000");
+/** Alice's order with `changes`. */
+const placing = (changes: Record<string, string>) => () =>
+  alice.signed("POST", "/api/v3/order", { ...order, ...changes });
 /** Each bad request, what it must get (HTTP status, Binance code, message) and change: nothing. */
 const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp?][] = [
-  [
-    "malformed quantity",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "abc" }),
-    400,
-    -1100,
-  ],
-  [
-    "excess precision",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000000001" }),
-    400,
-    -1111,
-  ],
-  [
-    "price off the tick",
-    () => alice.signed("POST", "/api/v3/order", { ...order, price: "50000.001" }),
-    400,
-    -1013,
-    /PRICE_FILTER/,
-  ],
-  [
-    "quantity off the step",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.000015" }),
-    400,
-    -1013,
-    /LOT_SIZE/,
-  ],
-  [
-    "below min notional",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "0.00001", price: "100" }),
-    400,
-    -1013,
-    /NOTIONAL/,
-  ],
-  [
-    "unknown symbol",
-    () => alice.signed("POST", "/api/v3/order", { ...order, symbol: "DOGEUSDT" }),
-    400,
-    -1121,
-  ],
+  ["malformed quantity", placing({ quantity: "abc" }), 400, -1100],
+  ["excess precision", placing({ quantity: "0.000000001" }), 400, -1111],
+  ["price off the tick", placing({ price: "50000.001" }), 400, -1013, /PRICE_FILTER/],
+  ["quantity off the step", placing({ quantity: "0.000015" }), 400, -1013, /LOT_SIZE/],
+  ["below min notional", placing({ quantity: "0.00001", price: "100" }), 400, -1013, /NOTIONAL/],
+  ["unknown symbol", placing({ symbol: "DOGEUSDT" }), 400, -1121],
   ["unknown symbol (public)", () => publicApi.public("/api/v3/depth", { symbol: "DOGEUSDT" }), 400, -1121],
-  ["invalid side", () => alice.signed("POST", "/api/v3/order", { ...order, side: "HOLD" }), 400, -1117],
-  ["invalid type", () => alice.signed("POST", "/api/v3/order", { ...order, type: "STOP" }), 400, -1116],
-  ["missing price", () => alice.signed("POST", "/api/v3/order", { ...order, price: "" }), 400, -1102],
-  [
-    "unknown parameter",
-    () => alice.signed("POST", "/api/v3/order", { ...order, leverage: "10" }),
-    400,
-    -1104,
-  ],
-  [
-    "insufficient balance",
-    () => alice.signed("POST", "/api/v3/order", { ...order, quantity: "100" }),
-    400,
-    -2010,
-    /insufficient/,
-  ],
+  ["invalid side", placing({ side: "HOLD" }), 400, -1117],
+  ["invalid type", placing({ type: "STOP" }), 400, -1116],
+  ["missing price", placing({ price: "" }), 400, -1102],
+  ["unknown parameter", placing({ leverage: "10" }), 400, -1104],
+  ["insufficient balance", placing({ quantity: "100" }), 400, -2010, /insufficient/],
   [
     "bad signature",
     () => alice.signed("POST", "/api/v3/order", order, { tamper: (p) => p.replace("0.01", "0.02") }),
@@ -595,14 +533,7 @@ describe("order/test", () => {
     const open = async () =>
       (await alice.signed<unknown[]>("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" })).body;
     const before = await open();
-    const limit = {
-      symbol: "BTCUSDT",
-      side: "BUY",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.01",
-      price: "50000",
-    };
+    const limit = limitOrder("BUY", "0.01", "50000");
     expect(await alice.signed("POST", "/api/v3/order/test", limit)).toEqual({ status: 200, body: {} });
     const rates = await alice.signed("POST", "/api/v3/order/test", {
       ...limit,

@@ -5,6 +5,7 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { restingBuy } from "../security/harness.ts";
 import { newUser, type User } from "../support/operator-api.ts";
 
 /**
@@ -16,16 +17,6 @@ const LIMITS = { weightPerMinute: 400, ordersPer10s: 3 };
 let exchange: EmbeddedExchange;
 const logs: string[] = [];
 const users: User[] = [];
-
-const order = (price: string, clientId?: string) => ({
-  symbol: "BTCUSDT",
-  side: "BUY",
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity: "0.001",
-  price,
-  ...(clientId ? { newClientOrderId: clientId } : {}),
-});
 
 beforeAll(async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "bourse-security-"));
@@ -54,7 +45,7 @@ describe("isolation between users", () => {
     const placed = await alice!.signed<{ orderId: number }>(
       "POST",
       "/api/v3/order",
-      order("50000", "alice-1"),
+      restingBuy("50000", "alice-1"),
     );
     const { orderId } = placed.body;
     expect(
@@ -93,7 +84,7 @@ describe("rate limits", () => {
     let accepted = 0;
     let refused: { status: number; body: unknown } | undefined;
     for (let i = 0; i < 2 * (LIMITS.ordersPer10s + 1) && !refused; i++) {
-      const reply = await bob!.signed("POST", "/api/v3/order", order(`${40000 + i}`));
+      const reply = await bob!.signed("POST", "/api/v3/order", restingBuy(`${40000 + i}`));
       if (reply.status === 200) accepted++;
       else refused = reply;
     }

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestClient } from "../api/client.ts";
+import { limitOrder, TestClient } from "../api/client.ts";
 import { pythonEnv } from "../infra/python-tools.ts";
 import { ClientsExchange, type KeyType } from "./exchange.ts";
 
@@ -209,14 +209,7 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
 
   it("takes an empty body of any declared type, as Binance does, and refuses a body it would not read", async () => {
     const seller = new TestClient(exchange.tradingUrl, await exchange.fundedUser({ BTC: "1" }));
-    const order = {
-      symbol: "BTCUSDT",
-      side: "SELL",
-      type: "LIMIT",
-      timeInForce: "GTC",
-      quantity: "0.01",
-      price: "70000",
-    };
+    const order = limitOrder("SELL", "0.01", "70000");
     const json = { "content-type": "application/json;charset=utf-8" };
     const withBody = await fetch(`${exchange.tradingUrl}/api/v3/order`, {
       method: "POST",

@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestClient } from "../api/client.ts";
+import { limitOrder, TestClient } from "../api/client.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";
 
 /**
@@ -174,14 +174,7 @@ describe.runIf(process.getuid?.() === 0)("a full disk under UBSCore's journal", 
       const reply = await alice.signed<{ code: number; msg: string; orderId: number }>(
         "POST",
         "/api/v3/order",
-        {
-          symbol: "BTCUSDT",
-          side: "BUY",
-          type: "LIMIT",
-          timeInForce: "GTC",
-          quantity: "0.01",
-          price: "50000",
-        },
+        limitOrder("BUY", "0.01", "50000"),
       );
       if (reply.status === 200)
         session.acknowledged.push({ who: "alice", orderId: String(reply.body.orderId) });

@@ -19,7 +19,7 @@ import { tcpTransport } from "../../components/transport/src/tcp.ts";
 import { encodeCommand } from "../../components/ubscore/src/codec.ts";
 import { UbsCoreReplica } from "../../components/ubscore/src/replication.ts";
 import type { UbsCommand } from "../../components/ubscore/src/types.ts";
-import { TestClient } from "../api/client.ts";
+import { limitOrder, TestClient } from "../api/client.ts";
 import { crossTrade } from "../e2e/harness.ts";
 import { LocalExchange } from "../e2e/local-exchange.ts";
 import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
@@ -365,14 +365,11 @@ describe.each([
       const fake = await impostorAt(layout.matching);
       // An order placed meanwhile waits (journaled, unanswered) rather than going to the fake.
       const bob = new TestClient(exchange.url(0), exchange.session.users.bob);
-      const pending = bob.signed<{ orderId: number }>("POST", "/api/v3/order", {
-        symbol: "BTCUSDT",
-        side: "SELL",
-        type: "LIMIT",
-        timeInForce: "GTC",
-        quantity: "0.01",
-        price: "70000",
-      });
+      const pending = bob.signed<{ orderId: number }>(
+        "POST",
+        "/api/v3/order",
+        limitOrder("SELL", "0.01", "70000"),
+      );
       await expect.poll(() => fake.received.length, { timeout: 30_000 }).toBeGreaterThan(1);
       await fake.close();
       // UBSCore said HELLO and no more: no handover, no order, nothing of its books.

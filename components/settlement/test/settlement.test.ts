@@ -7,7 +7,7 @@ import { BATCH_MAX } from "../../ledger/src/port.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import type { HistoryBatch, HistoryStore } from "../../store/src/port.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
-import { exchange, funding, openAll, submit } from "./world.ts";
+import { exchange, funding, limitSell, openAll, submit } from "./world.ts";
 
 /** The store, with `before` run ahead of each write (throwing refuses the write). */
 function beforeWrites(store: HistoryStore, before: (batch: HistoryBatch) => void): HistoryStore {
@@ -138,23 +138,7 @@ describe("Settlement of one order larger than a ledger batch", () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-settle-"));
     const all = await openAll(dir, undefined, 1_000_000);
     const makers = Math.ceil(BATCH_MAX / 3); // at least three legs a trade
-    const sells = Array.from(
-      { length: makers },
-      (_, i): UbsCommand => ({
-        kind: "place",
-        userId: 1,
-        symbol: "BTCUSDT",
-        clientOrderId: `s${i}`,
-        side: Side.Sell,
-        type: OrderType.Limit,
-        tif: TimeInForce.GTC,
-        priceTicks: 6_000_000 + (i % 50),
-        qtyLots: 100,
-        quoteUnits: 0n,
-        stp: 0,
-        time: 1,
-      }),
-    );
+    const sells = Array.from({ length: makers }, (_, i): UbsCommand => limitSell(i));
     const sweep: UbsCommand = {
       kind: "place",
       userId: 2,

@@ -7,8 +7,7 @@ import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/s
 import { BATCH_MAX, transfer } from "../../ledger/src/port.ts";
 import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
-import { exchange, funding, openAll, submit } from "./world.ts";
+import { exchange, funding, limitSell, openAll, submit } from "./world.ts";
 
 /**
  * Settlement against a real TigerBeetle replica (a fresh one per test: settlement derives its
@@ -23,23 +22,6 @@ afterEach(async () => {
 });
 
 const onTigerBeetle = () => async () => new TigerBeetleLedger(server.clusterId, [server.address]);
-
-function limitSell(i: number): Extract<UbsCommand, { kind: "place" }> {
-  return {
-    kind: "place",
-    userId: 1,
-    symbol: "BTCUSDT",
-    clientOrderId: `s${i}`,
-    side: Side.Sell,
-    type: OrderType.Limit,
-    tif: TimeInForce.GTC,
-    priceTicks: 6_000_000 + (i % 50),
-    qtyLots: 100,
-    quoteUnits: 0n,
-    stp: 0,
-    time: 1,
-  };
-}
 
 describe("Settlement on a real TigerBeetle", () => {
   it("settles an order larger than a request through a TigerBeetle crash, and reconciles past a request of accounts", async () => {

@@ -4,6 +4,7 @@ import { isBourseError } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
@@ -64,3 +65,21 @@ export const funding: UbsCommand[] = [1, 2, 3].flatMap((userId): UbsCommand[] =>
   { kind: "credit", userId, asset: "USDT", amount: 10_000_000n * 10n ** 8n },
   { kind: "credit", userId, asset: "BTC", amount: 100n * 10n ** 8n },
 ]);
+
+/** User 1's `i`th resting sell of 0.001 BTC, at one of fifty prices around 60,000 USDT. */
+export function limitSell(i: number): Extract<UbsCommand, { kind: "place" }> {
+  return {
+    kind: "place",
+    userId: 1,
+    symbol: "BTCUSDT",
+    clientOrderId: `s${i}`,
+    side: Side.Sell,
+    type: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    priceTicks: 6_000_000 + (i % 50),
+    qtyLots: 100,
+    quoteUnits: 0n,
+    stp: 0,
+    time: 1,
+  };
+}
