@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ccxtBinance } from "../api/client.ts";
-import { type ClientsExchange, LAYOUTS } from "./exchange.ts";
+import { onEachLayout } from "./exchange.ts";
 
 /**
  * ccxt's Binance class with its default options (only the URLs moved to Bourse, and the
@@ -8,18 +8,9 @@ import { type ClientsExchange, LAYOUTS } from "./exchange.ts";
  * Bourse serves, then the money checked to the unit. In the multi-process layout the seller goes
  * through one gateway and the buyer through the other.
  */
-describe.each(LAYOUTS)("ccxt (REST), default options, on %s", (_layout, start) => {
-  let exchange: ClientsExchange;
-
-  beforeAll(async () => {
-    exchange = await start();
-  }, 600_000);
-
-  afterAll(async () => {
-    await exchange?.close();
-  });
-
+onEachLayout("ccxt (REST), default options", (layout) => {
   it("reads the market, trades, fees and status, and trades with every unit accounted for", async () => {
+    const exchange = layout();
     const before = await exchange.totals();
     const seller = ccxtBinance(await exchange.fundedUser({ BTC: "1" }), exchange.tradingUrl);
     const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.otherUrl);

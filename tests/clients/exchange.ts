@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { parseUnits } from "../../components/domain/src/decimal.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/exchange.ts";
@@ -228,8 +228,25 @@ class ProcessesClients extends OperatorClients {
 
 export const startEmbedded = (): Promise<ClientsExchange> => EmbeddedClients.start();
 
-/** Both layouts, for `describe.each`: each file starts a layout once and shares it. */
-export const LAYOUTS: [string, () => Promise<ClientsExchange>][] = [
+const LAYOUTS: [string, () => Promise<ClientsExchange>][] = [
   ["the embedded exchange", startEmbedded],
   ["the multi-process layout (two gateways)", () => ProcessesClients.start()],
 ];
+
+/**
+ * `suite` once on each layout, as `<title>, on <layout>`: the layout started once for all of the
+ * suite's tests (each reads it with `exchange()`) and stopped after them.
+ */
+export function onEachLayout(title: string, suite: (exchange: () => ClientsExchange) => void): void {
+  describe.each(LAYOUTS)(`${title}, on %s`, (_layout, start) => {
+    let exchange: ClientsExchange | undefined;
+    // The multi-process layout starts Cassandra, Kafka and the media driver first.
+    beforeAll(async () => {
+      exchange = await start();
+    }, 600_000);
+    afterAll(async () => {
+      await exchange?.close();
+    });
+    suite(() => exchange!);
+  });
+}

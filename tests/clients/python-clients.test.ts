@@ -1,15 +1,16 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { TestClient } from "../api/client.ts";
 import { pythonEnv } from "../infra/python-tools.ts";
-import { ClientsExchange, type KeyType } from "./exchange.ts";
+import { type ClientsExchange, type KeyType, onEachLayout } from "./exchange.ts";
 
 /**
  * Binance's Python clients (from PyPI, each in a virtualenv of its own), unchanged but for their
- * base URL, against the embedded exchange over real HTTP: every spot call each offers that Bourse
- * serves, then the money checked to the unit.
+ * base URL, against each layout over real HTTP: every spot call each offers that Bourse serves,
+ * then the money checked to the unit. In the multi-process layout the seller goes through one
+ * gateway, the buyer and the public calls through the other.
  */
 const run = promisify(execFile);
 
@@ -21,17 +22,6 @@ interface Line {
   readonly code?: number;
   readonly msg?: string;
 }
-
-let exchange: ClientsExchange;
-
-beforeAll(async () => {
-  for (const client of CLIENTS) await envOf(client);
-  exchange = await ClientsExchange.start();
-});
-
-afterAll(async () => {
-  await exchange?.close();
-});
 
 /** A Python client: its virtualenv, its script, and the names its script gives the calls checked below. */
 interface PythonClient {
@@ -154,7 +144,10 @@ const CLIENTS: PythonClient[] = [
 const envOf = (client: PythonClient) =>
   pythonEnv(client.requirement.replace("==", "-"), [client.requirement]);
 
-async function runClient(client: PythonClient): Promise<Map<string, Record<string, unknown>>> {
+async function runClient(
+  exchange: ClientsExchange,
+  client: PythonClient,
+): Promise<Map<string, Record<string, unknown>>> {
   const bin = await envOf(client);
   const seller = await exchange.fundedUser({ BTC: "1" }, client.keyType);
   const buyer = await exchange.fundedUser({ USDT: "10000" }, client.keyType);
@@ -163,6 +156,7 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
     [
       join(import.meta.dirname, client.script),
       exchange.tradingUrl,
+      exchange.otherUrl,
       seller.apiKey,
       seller.secretKey,
       buyer.apiKey,
@@ -180,11 +174,16 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
   return new Map(lines.map((l) => [l.call, l.result as Record<string, unknown>]));
 }
 
-describe("Binance's Python clients, unchanged but for the base URL", () => {
+beforeAll(async () => {
+  for (const client of CLIENTS) await envOf(client);
+});
+
+onEachLayout("Binance's Python clients, unchanged but for the base URL", (layout) => {
   for (const client of CLIENTS) {
     it(`${client.name}: every call it offers that Bourse serves, one trade, every unit accounted for`, async () => {
-      const before = exchange.totals();
-      const byCall = await runClient(client);
+      const exchange = layout();
+      const before = await exchange.totals();
+      const byCall = await runClient(exchange, client);
       expect(byCall.get(client.taker)).toMatchObject({
         status: "FILLED",
         executedQty: "0.01000000",
@@ -201,13 +200,12 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
       expect(balance("seller", "BTC")).toEqual({ asset: "BTC", free: "0.99000000", locked: "0.00000000" });
       // The buyer's 0.1% fee out of the BTC it received, as on Binance.
       expect(balance("buyer", "BTC")).toEqual({ asset: "BTC", free: "0.00999000", locked: "0.00000000" });
-      expect(exchange.totals()).toEqual(
-        exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
-      );
+      await exchange.expectConserved(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n });
     });
   }
 
   it("takes an empty body of any declared type, as Binance does, and refuses a body it would not read", async () => {
+    const exchange = layout();
     const seller = new TestClient(exchange.tradingUrl, await exchange.fundedUser({ BTC: "1" }));
     const order = {
       symbol: "BTCUSDT",
@@ -225,7 +223,9 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
     });
     expect(withBody.status).toBe(415);
     expect(await withBody.json()).toMatchObject({ code: -1000 });
-    const { body: open } = await seller.signed<unknown[]>("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" });
+    const { body: open } = await seller.signed<unknown[]>("GET", "/api/v3/openOrders", {
+      symbol: "BTCUSDT",
+    });
     expect(open).toEqual([]);
   });
 });
