@@ -128,6 +128,24 @@ const CLIENTS: PythonClient[] = [
       "my_trades (seller)": [{ price: "60000.00000000", qty: "0.01000000", isBuyer: false, isMaker: true }],
     },
   },
+  {
+    name: "binance-connector's WebSocket stream client (user data and market streams)",
+    requirement: "binance-connector==3.13.0",
+    script: "binance_connector_streams.py",
+    calls: 17,
+    taker: "new_order (buyer, LIMIT IOC, takes half)",
+    cancel: "cancel_order",
+    after: (who) => `account (${who}, after)`,
+    marketData: {
+      "stream executionReport": [
+        { x: "NEW", X: "NEW", c: "connector-stream-sell-1", q: "0.02000000" },
+        { x: "TRADE", X: "PARTIALLY_FILLED", l: "0.01000000", L: "60000.00000000" },
+        { x: "CANCELED", X: "CANCELED", z: "0.01000000" },
+      ],
+      "stream trade": [{ s: "BTCUSDT", p: "60000.00000000", q: "0.01000000", m: false }],
+      "stream aggTrade": [{ s: "BTCUSDT", p: "60000.00000000", q: "0.01000000", m: false }],
+    },
+  },
   PYTHON_BINANCE_WS,
   { ...PYTHON_BINANCE_WS, name: `${PYTHON_BINANCE_WS.name}, Ed25519 keys`, keyType: "ED25519" },
   {
