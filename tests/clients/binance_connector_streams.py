@@ -15,34 +15,13 @@ import queue
 import sys
 import time
 
-from binance.error import ClientError
-from binance.spot import Spot
 from binance.websocket.spot.websocket_stream import SpotWebsocketStreamClient
+from connector_calls import call, spot
 
 base_url, other_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:7]
 
-
-def spot(key, secret, url):
-    if secret.startswith("-----BEGIN"):
-        return Spot(api_key=key, private_key=secret, base_url=url)
-    return Spot(api_key=key, api_secret=secret, base_url=url)
-
-
 seller, buyer = spot(seller_key, seller_secret, base_url), spot(buyer_key, buyer_secret, other_url)
 seller_elsewhere = spot(seller_key, seller_secret, other_url)
-
-
-def call(name, fn, *args, **kwargs):
-    try:
-        result = fn(*args, **kwargs)
-        print(json.dumps({"call": name, "ok": True, "result": result}), flush=True)
-        return result
-    except ClientError as e:
-        print(
-            json.dumps({"call": name, "ok": False, "status": e.status_code, "code": e.error_code, "msg": e.error_message}),
-            flush=True,
-        )
-        return None
 
 
 def kind(event):

@@ -2,8 +2,8 @@
 for its URL, against a Bourse trading API.
 
 Usage: python binance_connector_ws.py BASE_URL OTHER_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
-BASE_URL is the seller's gateway, OTHER_URL the buyer's and the listen key's keep-alive and close (the same URL, or
-two gateways of one exchange as a load balancer would alternate them).
+BASE_URL is the seller's gateway, OTHER_URL the buyer's and the seller's listen key's keep-alive
+and close (the same URL, or two gateways of one exchange as a load balancer would alternate them).
 Prints one JSON line per call, as binance_connector.py does: the same trade (the seller rests a
 sell, the buyer takes half, the seller cancels the rest), every request over /ws-api/v3.
 """

@@ -2,8 +2,8 @@
 against a Bourse trading API.
 
 Usage: python python_binance_ws.py BASE_URL OTHER_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
-BASE_URL is the seller's gateway, OTHER_URL the buyer's (the same URL, or
-two gateways of one exchange as a load balancer would alternate them).
+BASE_URL is the seller's gateway, OTHER_URL the buyer's (the same URL, or two gateways of one
+exchange as a load balancer would alternate them).
 A secret that is a PEM private key is an Ed25519 key (python-binance signs with it then).
 Prints one JSON line per call, as python_binance.py does: the same trade (the seller rests a sell,
 the buyer takes half, the seller cancels the rest), every request over /ws-api/v3, while the
