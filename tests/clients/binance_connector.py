@@ -1,42 +1,24 @@
 """Binance's official Python connector (binance-connector), unchanged, against a Bourse trading API.
 
-Usage: python binance_connector.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
-(a secret that is a PEM private key is an Ed25519 key).
+Usage: python binance_connector.py BASE_URL OTHER_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+(a secret that is a PEM private key is an Ed25519 key). BASE_URL is the seller's gateway, OTHER_URL
+the buyer's and the public calls' (the same URL, or two gateways of one exchange as a load balancer
+would alternate them). The seller's listen key is made through BASE_URL and kept alive and closed
+through OTHER_URL.
 Runs every spot call the connector offers that Bourse serves, as a bot would, and prints one JSON
 line per call: {"call", "ok", "result"} or {"call", "ok": false, "status", "code", "msg"}. The
 seller rests a sell, the buyer takes it, both cancel what is left. The test asserts each line.
 """
-import json
 import sys
 
-from binance.error import ClientError
 from binance.spot import Spot
+from connector_calls import call, spot
 
-base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
+base_url, other_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:7]
 
-
-def spot(key, secret):
-    """A secret that is a PEM private key is an Ed25519 key: the connector signs with it then."""
-    if secret.startswith("-----BEGIN"):
-        return Spot(api_key=key, private_key=secret, base_url=base_url)
-    return Spot(api_key=key, api_secret=secret, base_url=base_url)
-
-
-public = Spot(base_url=base_url)
-seller, buyer = spot(seller_key, seller_secret), spot(buyer_key, buyer_secret)
-
-
-def call(name, fn, *args, **kwargs):
-    try:
-        result = fn(*args, **kwargs)
-        print(json.dumps({"call": name, "ok": True, "result": result}), flush=True)
-        return result
-    except ClientError as e:
-        print(
-            json.dumps({"call": name, "ok": False, "status": e.status_code, "code": e.error_code, "msg": e.error_message}),
-            flush=True,
-        )
-        return None
+public = Spot(base_url=other_url)
+seller, buyer = spot(seller_key, seller_secret, base_url), spot(buyer_key, buyer_secret, other_url)
+seller_elsewhere = spot(seller_key, seller_secret, other_url)
 
 
 call("ping", public.ping)
@@ -96,8 +78,8 @@ call(
 call("cancel_open_orders", seller.cancel_open_orders, "BTCUSDT")
 call("get_orders", seller.get_orders, "BTCUSDT")
 key = call("new_listen_key", seller.new_listen_key)
-call("renew_listen_key", seller.renew_listen_key, key["listenKey"] if key else "")
-call("close_listen_key", seller.close_listen_key, key["listenKey"] if key else "")
+call("renew_listen_key", seller_elsewhere.renew_listen_key, key["listenKey"] if key else "")
+call("close_listen_key", seller_elsewhere.close_listen_key, key["listenKey"] if key else "")
 call("funding_wallet", seller.funding_wallet)
 call("user_universal_transfer (MAIN_FUNDING)", seller.user_universal_transfer, type="MAIN_FUNDING", asset="USDT", amount="25.5")
 call("user_universal_transfer (FUNDING_MAIN)", seller.user_universal_transfer, type="FUNDING_MAIN", asset="USDT", amount="25.5")

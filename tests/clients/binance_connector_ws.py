@@ -1,7 +1,9 @@
 """binance-connector's WebSocket API client (binance.websocket.spot.websocket_api), unchanged but
 for its URL, against a Bourse trading API.
 
-Usage: python binance_connector_ws.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+Usage: python binance_connector_ws.py BASE_URL OTHER_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+BASE_URL is the seller's gateway, OTHER_URL the buyer's and the seller's listen key's keep-alive
+and close (the same URL, or two gateways of one exchange as a load balancer would alternate them).
 Prints one JSON line per call, as binance_connector.py does: the same trade (the seller rests a
 sell, the buyer takes half, the seller cancels the rest), every request over /ws-api/v3.
 """
@@ -11,17 +13,20 @@ import queue
 
 from binance.websocket.spot.websocket_api import SpotWebsocketAPIClient
 
-base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
-ws_url = base_url.replace("http", "ws", 1) + "/ws-api/v3"
+base_url, other_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:7]
+
+
+def ws_url(url):
+    return url.replace("http", "ws", 1) + "/ws-api/v3"
 
 
 class Client:
     """The connector's client, one request at a time: it hands each answer to a callback."""
 
-    def __init__(self, key, secret):
+    def __init__(self, key, secret, url=base_url):
         self.answers = queue.Queue()
         self.ws = SpotWebsocketAPIClient(
-            stream_url=ws_url, api_key=key, api_secret=secret,
+            stream_url=ws_url(url), api_key=key, api_secret=secret,
             on_message=lambda _socket, message: self.answers.put(json.loads(message)),
         )
 
@@ -30,7 +35,8 @@ class Client:
         return self.answers.get(timeout=10)
 
 
-seller, buyer = Client(seller_key, seller_secret), Client(buyer_key, buyer_secret)
+seller, buyer = Client(seller_key, seller_secret), Client(buyer_key, buyer_secret, other_url)
+seller_elsewhere = Client(seller_key, seller_secret, other_url)
 
 
 def call(name, client, method, *args, **kwargs):
@@ -91,9 +97,10 @@ call(
 )
 call("cancel_open_orders", seller, "cancel_open_orders", "BTCUSDT")
 key = call("user_data_start", seller, "user_data_start")
-call("user_data_ping", seller, "user_data_ping", key["listenKey"] if key else "")
-call("user_data_stop", seller, "user_data_stop", key["listenKey"] if key else "")
+call("user_data_ping", seller_elsewhere, "user_data_ping", key["listenKey"] if key else "")
+call("user_data_stop", seller_elsewhere, "user_data_stop", key["listenKey"] if key else "")
 call("account (seller, after)", seller, "account")
 call("account (buyer, after)", buyer, "account")
 seller.ws.stop()
 buyer.ws.stop()
+seller_elsewhere.ws.stop()

@@ -1,15 +1,16 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { limitOrder, TestClient } from "../api/client.ts";
+import { beforeAll, expect, it } from "vitest";
+import { TestClient } from "../api/client.ts";
 import { pythonEnv } from "../infra/python-tools.ts";
-import { ClientsExchange, type KeyType } from "./exchange.ts";
+import { type ClientsExchange, type KeyType, onEachLayout } from "./exchange.ts";
 
 /**
  * Binance's Python clients (from PyPI, each in a virtualenv of its own), unchanged but for their
- * base URL, against the embedded exchange over real HTTP: every spot call each offers that Bourse
- * serves, then the money checked to the unit.
+ * base URL, against each layout over real HTTP: every spot call each offers that Bourse serves,
+ * then the money checked to the unit. In the multi-process layout the seller goes through one
+ * gateway, the buyer and the public calls through the other.
  */
 const run = promisify(execFile);
 
@@ -21,17 +22,6 @@ interface Line {
   readonly code?: number;
   readonly msg?: string;
 }
-
-let exchange: ClientsExchange;
-
-beforeAll(async () => {
-  for (const client of CLIENTS) await envOf(client);
-  exchange = await ClientsExchange.start();
-});
-
-afterAll(async () => {
-  await exchange?.close();
-});
 
 /** A Python client: its virtualenv, its script, and the names its script gives the calls checked below. */
 interface PythonClient {
@@ -138,6 +128,24 @@ const CLIENTS: PythonClient[] = [
       "my_trades (seller)": [{ price: "60000.00000000", qty: "0.01000000", isBuyer: false, isMaker: true }],
     },
   },
+  {
+    name: "binance-connector's WebSocket stream client (user data and market streams)",
+    requirement: "binance-connector==3.13.0",
+    script: "binance_connector_streams.py",
+    calls: 17,
+    taker: "new_order (buyer, LIMIT IOC, takes half)",
+    cancel: "cancel_order",
+    after: (who) => `account (${who}, after)`,
+    marketData: {
+      "stream executionReport": [
+        { x: "NEW", X: "NEW", c: "connector-stream-sell-1", q: "0.02000000" },
+        { x: "TRADE", X: "PARTIALLY_FILLED", l: "0.01000000", L: "60000.00000000" },
+        { x: "CANCELED", X: "CANCELED", z: "0.01000000" },
+      ],
+      "stream trade": [{ s: "BTCUSDT", p: "60000.00000000", q: "0.01000000", m: false }],
+      "stream aggTrade": [{ s: "BTCUSDT", p: "60000.00000000", q: "0.01000000", m: false }],
+    },
+  },
   PYTHON_BINANCE_WS,
   { ...PYTHON_BINANCE_WS, name: `${PYTHON_BINANCE_WS.name}, Ed25519 keys`, keyType: "ED25519" },
   {
@@ -154,7 +162,10 @@ const CLIENTS: PythonClient[] = [
 const envOf = (client: PythonClient) =>
   pythonEnv(client.requirement.replace("==", "-"), [client.requirement]);
 
-async function runClient(client: PythonClient): Promise<Map<string, Record<string, unknown>>> {
+async function runClient(
+  exchange: ClientsExchange,
+  client: PythonClient,
+): Promise<Map<string, Record<string, unknown>>> {
   const bin = await envOf(client);
   const seller = await exchange.fundedUser({ BTC: "1" }, client.keyType);
   const buyer = await exchange.fundedUser({ USDT: "10000" }, client.keyType);
@@ -163,6 +174,7 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
     [
       join(import.meta.dirname, client.script),
       exchange.tradingUrl,
+      exchange.otherUrl,
       seller.apiKey,
       seller.secretKey,
       buyer.apiKey,
@@ -180,11 +192,16 @@ async function runClient(client: PythonClient): Promise<Map<string, Record<strin
   return new Map(lines.map((l) => [l.call, l.result as Record<string, unknown>]));
 }
 
-describe("Binance's Python clients, unchanged but for the base URL", () => {
+beforeAll(async () => {
+  for (const client of CLIENTS) await envOf(client);
+});
+
+onEachLayout("Binance's Python clients, unchanged but for the base URL", (layout) => {
   for (const client of CLIENTS) {
     it(`${client.name}: every call it offers that Bourse serves, one trade, every unit accounted for`, async () => {
+      const exchange = layout();
       const before = await exchange.totals();
-      const byCall = await runClient(client);
+      const byCall = await runClient(exchange, client);
       expect(byCall.get(client.taker)).toMatchObject({
         status: "FILLED",
         executedQty: "0.01000000",
@@ -201,15 +218,21 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
       expect(balance("seller", "BTC")).toEqual({ asset: "BTC", free: "0.99000000", locked: "0.00000000" });
       // The buyer's 0.1% fee out of the BTC it received, as on Binance.
       expect(balance("buyer", "BTC")).toEqual({ asset: "BTC", free: "0.00999000", locked: "0.00000000" });
-      expect(await exchange.totals()).toEqual(
-        exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),
-      );
+      await exchange.expectConserved(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n });
     });
   }
 
   it("takes an empty body of any declared type, as Binance does, and refuses a body it would not read", async () => {
+    const exchange = layout();
     const seller = new TestClient(exchange.tradingUrl, await exchange.fundedUser({ BTC: "1" }));
-    const order = limitOrder("SELL", "0.01", "70000");
+    const order = {
+      symbol: "BTCUSDT",
+      side: "SELL",
+      type: "LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.01",
+      price: "70000",
+    };
     const json = { "content-type": "application/json;charset=utf-8" };
     const withBody = await fetch(`${exchange.tradingUrl}/api/v3/order`, {
       method: "POST",
@@ -218,7 +241,9 @@ describe("Binance's Python clients, unchanged but for the base URL", () => {
     });
     expect(withBody.status).toBe(415);
     expect(await withBody.json()).toMatchObject({ code: -1000 });
-    const { body: open } = await seller.signed<unknown[]>("GET", "/api/v3/openOrders", { symbol: "BTCUSDT" });
+    const { body: open } = await seller.signed<unknown[]>("GET", "/api/v3/openOrders", {
+      symbol: "BTCUSDT",
+    });
     expect(open).toEqual([]);
   });
 });

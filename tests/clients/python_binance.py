@@ -1,8 +1,11 @@
 """python-binance, unchanged but for its base URLs, against a Bourse trading API.
 
-Usage: python python_binance.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+Usage: python python_binance.py BASE_URL OTHER_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+BASE_URL is the seller's gateway, OTHER_URL the buyer's and the public calls' (the same URL, or
+two gateways of one exchange as a load balancer would alternate them). The seller's listen key is
+made through BASE_URL and kept alive and closed through OTHER_URL.
 Prints one JSON line per call, as binance_connector.py does. No call is made before the URLs
-point at BASE_URL (ping=False at construction: the client would otherwise reach Binance).
+point at Bourse (ping=False at construction: the client would otherwise reach Binance).
 """
 import json
 import sys
@@ -10,17 +13,18 @@ import sys
 from binance.client import Client
 from binance.exceptions import BinanceAPIException
 
-base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
+base_url, other_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:7]
 
 
-def client(key=None, secret=None):
+def client(key=None, secret=None, url=base_url):
     c = Client(key, secret, ping=False)
-    c.API_URL = f"{base_url}/api"
-    c.MARGIN_API_URL = f"{base_url}/sapi"
+    c.API_URL = f"{url}/api"
+    c.MARGIN_API_URL = f"{url}/sapi"
     return c
 
 
-public, seller, buyer = client(), client(seller_key, seller_secret), client(buyer_key, buyer_secret)
+public, seller, buyer = client(url=other_url), client(seller_key, seller_secret), client(buyer_key, buyer_secret, other_url)
+seller_elsewhere = client(seller_key, seller_secret, other_url)
 
 
 def call(name, fn, *args, **kwargs):
@@ -55,8 +59,8 @@ call("get_my_trades (seller)", seller.get_my_trades, symbol="BTCUSDT")
 call("cancel_order", seller.cancel_order, symbol="BTCUSDT", orderId=order_id)
 call("get_all_orders", seller.get_all_orders, symbol="BTCUSDT")
 key = call("stream_get_listen_key", seller.stream_get_listen_key)
-call("stream_keepalive", seller.stream_keepalive, key or "")
-call("stream_close", seller.stream_close, key or "")
+call("stream_keepalive", seller_elsewhere.stream_keepalive, key or "")
+call("stream_close", seller_elsewhere.stream_close, key or "")
 call("funding_wallet", seller.funding_wallet)
 call("make_universal_transfer (MAIN_FUNDING)", seller.make_universal_transfer, type="MAIN_FUNDING", asset="USDT", amount="25.5")
 call("make_universal_transfer (FUNDING_MAIN)", seller.make_universal_transfer, type="FUNDING_MAIN", asset="USDT", amount="25.5")

@@ -1,7 +1,9 @@
 """python-binance's WebSocket API calls (ws_*) and its user socket, unchanged but for their URLs,
 against a Bourse trading API.
 
-Usage: python python_binance_ws.py BASE_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+Usage: python python_binance_ws.py BASE_URL OTHER_URL SELLER_KEY SELLER_SECRET BUYER_KEY BUYER_SECRET
+BASE_URL is the seller's gateway, OTHER_URL the buyer's (the same URL, or two gateways of one
+exchange as a load balancer would alternate them).
 A secret that is a PEM private key is an Ed25519 key (python-binance signs with it then).
 Prints one JSON line per call, as python_binance.py does: the same trade (the seller rests a sell,
 the buyer takes half, the seller cancels the rest), every request over /ws-api/v3, while the
@@ -15,15 +17,15 @@ from binance import AsyncClient, BinanceSocketManager
 from binance.exceptions import BinanceAPIException
 from binance.ws.websocket_api import WebsocketAPI
 
-base_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:6]
+base_url, other_url, seller_key, seller_secret, buyer_key, buyer_secret = sys.argv[1:7]
 
 
-def client(key, secret):
+def client(key, secret, url):
     pem = secret.startswith("-----BEGIN")
     c = AsyncClient(key, None if pem else secret, private_key=secret if pem else None)
-    c.API_URL = f"{base_url}/api"
-    c.MARGIN_API_URL = f"{base_url}/sapi"
-    c.ws_api = WebsocketAPI(url=base_url.replace("http", "ws", 1) + "/ws-api/v3")
+    c.API_URL = f"{url}/api"
+    c.MARGIN_API_URL = f"{url}/sapi"
+    c.ws_api = WebsocketAPI(url=url.replace("http", "ws", 1) + "/ws-api/v3")
     return c
 
 
@@ -43,7 +45,7 @@ async def events(socket, count):
 
 
 async def main():
-    seller, buyer = client(seller_key, seller_secret), client(buyer_key, buyer_secret)
+    seller, buyer = client(seller_key, seller_secret, base_url), client(buyer_key, buyer_secret, other_url)
     await call("ws_ping", seller.ws_ping)
     await call("ws_get_time", seller.ws_get_time)
     await call("ws_get_exchange_info", seller.ws_get_exchange_info, symbol="BTCUSDT")
