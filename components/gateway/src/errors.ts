@@ -33,6 +33,7 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   UNKNOWN_USER: [404, -1000],
   UNKNOWN_ORDER: [400, -2013],
   DUPLICATE_ORDER: [400, -2010],
+  AMEND_REJECTED: [400, -2038],
   INSUFFICIENT_BALANCE: [400, -2010],
   MARKET_HALTED: [400, -2010],
   REPLAYED: [400, -1021],

@@ -30,6 +30,10 @@ export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void
       out[offset + 6] = cmd.priceTicks;
       out[offset + 7] = cmd.qtyLots;
       break;
+    case CommandType.Reduce:
+      out[offset + 1] = cmd.orderId;
+      out[offset + 7] = cmd.qtyLots;
+      break;
     case CommandType.CancelAll:
       break;
   }
@@ -56,6 +60,8 @@ export function decodeCommand(d: Float64Array, o = 0): Command {
       return { type, orderId: d[o + 1]!, userId };
     case CommandType.Amend:
       return { type, orderId: d[o + 1]!, userId, priceTicks: d[o + 6]!, qtyLots: d[o + 7]! };
+    case CommandType.Reduce:
+      return { type, orderId: d[o + 1]!, userId, qtyLots: d[o + 7]! };
     case CommandType.CancelAll:
       return { type, userId };
     default:

@@ -169,6 +169,9 @@ export class MatchingEngine {
       case CommandType.Amend:
         this.amend(cmd.orderId, cmd.userId, cmd.priceTicks, cmd.qtyLots);
         return;
+      case CommandType.Reduce:
+        this.reduce(cmd.orderId, cmd.userId, cmd.qtyLots);
+        return;
       default:
         this.reject(0, 0, RejectReason.InvalidCommand);
     }
@@ -239,15 +242,8 @@ export class MatchingEngine {
   }
 
   cancel(orderId: number, userId: number): void {
-    const slot = this.slotOf.get(orderId);
-    if (slot === NIL) {
-      this.reject(orderId, userId, RejectReason.UnknownOrder);
-      return;
-    }
-    if (this.oUser[slot] !== userId) {
-      this.reject(orderId, userId, RejectReason.NotOwner);
-      return;
-    }
+    const slot = this.ownedSlot(orderId, userId);
+    if (slot === NIL) return;
     this.emitCancelled(slot, CancelReason.User);
     this.unlink(slot);
     this.freeOrder(slot);
@@ -274,15 +270,8 @@ export class MatchingEngine {
    * order that would cross is rejected and stays as it was.
    */
   amend(orderId: number, userId: number, priceTicks: number, qtyLots: number): void {
-    const slot = this.slotOf.get(orderId);
-    if (slot === NIL) {
-      this.reject(orderId, userId, RejectReason.UnknownOrder);
-      return;
-    }
-    if (this.oUser[slot] !== userId) {
-      this.reject(orderId, userId, RejectReason.NotOwner);
-      return;
-    }
+    const slot = this.ownedSlot(orderId, userId);
+    if (slot === NIL) return;
     if (!isPositiveSafe(priceTicks) || !isPositiveSafe(qtyLots)) {
       this.reject(orderId, userId, RejectReason.InvalidCommand);
       return;
@@ -291,14 +280,7 @@ export class MatchingEngine {
     const oldPrice = this.oPrice[slot]!;
     const oldQty = this.oQty[slot]!;
     if (priceTicks === oldPrice && qtyLots <= oldQty) {
-      this.emitAmended(orderId, userId, priceTicks, qtyLots, true);
-      if (qtyLots < oldQty) {
-        this.oQty[slot] = qtyLots;
-        const lv = this.oLevel[slot]!;
-        this.lvTotal[lv]! -= oldQty - qtyLots;
-        this.touch(side, priceTicks, lv);
-      }
-      this.flushTouched();
+      this.shrink(slot, qtyLots);
       return;
     }
     if (this.oPostOnly[slot] === 1 && this.crosses(side, priceTicks)) {
@@ -317,6 +299,47 @@ export class MatchingEngine {
       this.freeOrder(slot);
     } else {
       this.rest(slot);
+    }
+    this.flushTouched();
+  }
+
+  /** Takes `lots` off a resting order in place: it keeps its place in the queue (Binance keepPriority). */
+  reduce(orderId: number, userId: number, lots: number): void {
+    const slot = this.ownedSlot(orderId, userId);
+    if (slot === NIL) return;
+    if (!isPositiveSafe(lots)) {
+      this.reject(orderId, userId, RejectReason.InvalidCommand);
+      return;
+    }
+    if (lots >= this.oQty[slot]!) {
+      this.reject(orderId, userId, RejectReason.ReduceToNothing);
+      return;
+    }
+    this.shrink(slot, this.oQty[slot]! - lots);
+  }
+
+  /** The resting order's slot, or NIL after rejecting an unknown order or another user's. */
+  private ownedSlot(orderId: number, userId: number): number {
+    const slot = this.slotOf.get(orderId);
+    if (slot === NIL) this.reject(orderId, userId, RejectReason.UnknownOrder);
+    else if (this.oUser[slot] !== userId) {
+      this.reject(orderId, userId, RejectReason.NotOwner);
+      return NIL;
+    }
+    return slot;
+  }
+
+  /** Lowers a resting order's quantity to `qtyLots` (<= what it has) where it stands. */
+  private shrink(slot: number, qtyLots: number): void {
+    const side = this.oSide[slot] as Side;
+    const price = this.oPrice[slot]!;
+    const oldQty = this.oQty[slot]!;
+    this.emitAmended(this.oId[slot]!, this.oUser[slot]!, price, qtyLots, true);
+    if (qtyLots < oldQty) {
+      this.oQty[slot] = qtyLots;
+      const lv = this.oLevel[slot]!;
+      this.lvTotal[lv]! -= oldQty - qtyLots;
+      this.touch(side, price, lv);
     }
     this.flushTouched();
   }

@@ -40,6 +40,8 @@ export enum CommandType {
   Cancel = 1,
   CancelAll = 2,
   Amend = 3,
+  /** Takes lots off a resting order in place, keeping its time priority (Binance keepPriority). */
+  Reduce = 4,
 }
 
 export interface PlaceCommand {
@@ -84,7 +86,20 @@ export interface AmendCommand {
   qtyLots: number;
 }
 
-export type Command = PlaceCommand | CancelCommand | CancelAllCommand | AmendCommand;
+/**
+ * Takes `qtyLots` off what the order still asks for, in place. A decrement rather than a new
+ * quantity, so it means the same whatever fills happen before it arrives (a reduce forwarded
+ * to a matching service races the trades ahead of it); one that would leave nothing is refused.
+ */
+export interface ReduceCommand {
+  type: CommandType.Reduce;
+  orderId: OrderId;
+  userId: UserId;
+  /** Lots to take off (> 0, below what remains). */
+  qtyLots: number;
+}
+
+export type Command = PlaceCommand | CancelCommand | CancelAllCommand | AmendCommand | ReduceCommand;
 
 export enum EventType {
   Accepted = 0,
@@ -115,6 +130,8 @@ export enum RejectReason {
   InvalidCommand = 3,
   /** Cancel/amend of an order that belongs to another user. */
   NotOwner = 4,
+  /** A reduce of as much as the order has left, or more (it would leave nothing to rest). */
+  ReduceToNothing = 5,
 }
 
 export enum CancelReason {

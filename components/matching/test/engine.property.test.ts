@@ -91,6 +91,16 @@ const commandArb = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    // Reduces in place (keepPriority): some by less than what remains, some by all of it or more.
+    arbitrary: fc.record({
+      type: fc.constant(CommandType.Reduce as const),
+      orderId: fc.integer({ min: 1, max: 60 }),
+      userId: fc.integer({ min: 1, max: 3 }),
+      qtyLots: fc.oneof(fc.integer({ min: 1, max: 13 }), fc.constantFrom(0, -1, 1.5)),
+    }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       type: fc.constant(CommandType.CancelAll as const),

@@ -263,6 +263,39 @@ describe("cancel, cancel-all and amend", () => {
     expect(book()).toEqual([[2, Buy, 101, 3]]);
   });
 
+  it("reduce takes lots off in place, keeps priority, and refuses to take all that is left", () => {
+    place(Buy, 99, 5); // 1
+    place(Buy, 99, 5); // 2
+    place(Sell, 99, 1, { user: 2 }); // 3: fills 1 lot of order 1
+    engine.reduce(1, 1, 2);
+    expect(drain()).toEqual([
+      expect.objectContaining({ type: EventType.Amended, orderId: 1, qtyLots: 2, keptPriority: true }),
+      expect.objectContaining({ type: EventType.BookLevel, side: Buy, priceTicks: 99, totalLots: 7 }),
+    ]);
+    expect(book()).toEqual([
+      [1, Buy, 99, 2],
+      [2, Buy, 99, 5],
+    ]);
+    for (const [id, user, lots, reason] of [
+      [1, 1, 2, RejectReason.ReduceToNothing],
+      [1, 1, 0, RejectReason.InvalidCommand],
+      [1, 2, 1, RejectReason.NotOwner],
+      [9, 1, 1, RejectReason.UnknownOrder],
+    ] as const) {
+      engine.reduce(id, user, lots);
+      expect(drain()).toEqual([expect.objectContaining({ type: EventType.Rejected, reason })]);
+    }
+    expect(book()).toEqual([
+      [1, Buy, 99, 2],
+      [2, Buy, 99, 5],
+    ]);
+    // Still first in the queue: the next sell fills order 1 before order 2.
+    expect(trades(place(Sell, 99, 3, { user: 2 }))).toEqual([
+      [1, 99, 2],
+      [2, 99, 1],
+    ]);
+  });
+
   it("rejects a duplicate live order id", () => {
     place(Buy, 99, 1, { id: 77 });
     expect(place(Buy, 98, 1, { id: 77 })).toEqual([

@@ -55,6 +55,9 @@ export class ReferenceBook {
       case CommandType.Amend:
         this.amend(cmd.orderId, cmd.userId, cmd.priceTicks, cmd.qtyLots);
         break;
+      case CommandType.Reduce:
+        this.reduce(cmd.orderId, cmd.userId, cmd.qtyLots);
+        break;
     }
     this.flush();
     return this.events.slice(start);
@@ -291,6 +294,18 @@ export class ReferenceBook {
       });
       this.remove(o);
     }
+  }
+
+  private reduce(orderId: number, userId: number, lots: number): void {
+    const o = this.owned(orderId, userId);
+    if (!o) return;
+    const reason =
+      !Number.isSafeInteger(lots) || lots <= 0 ? RejectReason.InvalidCommand : RejectReason.ReduceToNothing;
+    if (reason === RejectReason.InvalidCommand || lots >= o.qty) {
+      this.emit({ type: EventType.Rejected, orderId, userId, reason });
+      return;
+    }
+    this.amend(orderId, userId, o.price, o.qty - lots);
   }
 
   private amend(orderId: number, userId: number, price: number, qty: number): void {

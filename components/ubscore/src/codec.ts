@@ -129,6 +129,19 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
     ],
   ],
   ["takeSignature", [["userId", "u53"], ["time", "u53"], ...SIGNED_ONCE]],
+  [
+    "amend",
+    [
+      ["userId", "u53"],
+      ["symbol", "str"],
+      ["orderId", "optU53"],
+      ["clientOrderId", "optStr"],
+      ["newClientOrderId", "str"],
+      ["newQtyLots", "u53"],
+      ["time", "u53"],
+      ...SIGNED_ONCE,
+    ],
+  ],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;

@@ -11,12 +11,14 @@ import { type BookView, DepthBook } from "../../matching/src/depth-book.ts";
 import { type BookOrder, MatchingEngine } from "../../matching/src/engine.ts";
 import { decodeEventBytes, EVENT_STRIDE } from "../../matching/src/events.ts";
 import {
+  type AmendedEvent,
   type Command,
   CommandType,
   EventType,
   ExpireReason,
   type MatchingEvent,
   OrderType,
+  RejectReason,
   Side,
   TimeInForce,
   type TradeEvent,
@@ -26,6 +28,7 @@ import { type Candle, foldTrade } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
 import { ShardedMap } from "./sharded-map.ts";
 import {
+  type AmendOrder,
   type Balance,
   type ListenKeyCommand,
   ListenKeyOp,
@@ -87,6 +90,8 @@ export interface Forwarded {
   readonly command: Command;
   /** The command's time: what its trades are stamped with when its outcome comes back. */
   readonly time: number;
+  /** An amend's new client order id, taken on when its outcome says the amend was done. */
+  readonly rename?: string;
 }
 
 /** The state of a market whose book runs in the matching service. */
@@ -260,6 +265,9 @@ export class UbsCore {
       case "cancelAll":
         this.useSignature(cmd, cmd.time);
         return this.cancelAll(cmd.userId, cmd.symbol, cmd.time);
+      case "amend":
+        this.useSignature(cmd, cmd.time);
+        return this.amend(cmd);
       case "halt":
         this.halted.add(this.market(cmd.symbol).id);
         return { events: NO_EVENTS };
@@ -391,7 +399,12 @@ export class UbsCore {
         const r = this.remote[m.id];
         if (!r) return [];
         const { forwarded, matched, lastTradeId } = r;
-        const pending = r.pending.map(({ seq, command, time }) => [seq, time, ...commandSlots(command)]);
+        const pending = r.pending.map(({ seq, command, time, rename }) => [
+          seq,
+          time,
+          ...commandSlots(command),
+          ...(rename === undefined ? [] : [rename]),
+        ]);
         return [{ forwarded, matched, lastTradeId, lastSeq: r.depth.lastSeq, pending }];
       }),
       halted: [...this.halted],
@@ -603,11 +616,13 @@ export class UbsCore {
       }
       return;
     }
-    const pending = (saved.pending as number[][]).map(([seq, time, ...slots]) => ({
+    const pending = (saved.pending as number[][]).map(([seq, time, ...rest]) => ({
       marketId: market.id,
       seq: seq!,
       time: time!,
-      command: decodeEngineCommand(Float64Array.from(slots)),
+      command: decodeEngineCommand(Float64Array.from(rest.slice(0, COMMAND_STRIDE))),
+      // An amend's rename follows its command's slots (absent in snapshots from before amends).
+      rename: rest[COMMAND_STRIDE] as unknown as string | undefined,
     }));
     const levels = new Map<string, { side: Side; priceTicks: number; totalLots: number }>();
     for (const o of this.resting(market.id, pending)) {
@@ -871,6 +886,13 @@ export class UbsCore {
     clientOrderId?: string,
   ): CommandResult {
     const market = this.market(symbol);
+    const order = this.openOrder(userId, market, orderId, clientOrderId);
+    this.now = time;
+    return this.match(market, time, { type: CommandType.Cancel, orderId: order.orderId, userId });
+  }
+
+  /** The user's open order in the market named by its id or, failing that, its client order id. */
+  private openOrder(userId: number, market: Market, orderId?: number, clientOrderId?: string): OrderRecord {
     const order =
       orderId !== undefined
         ? this.orders.get(orderId)
@@ -883,8 +905,40 @@ export class UbsCore {
     if (!order || order.userId !== userId || order.marketId !== market.id || isDone(order)) {
       fail("UNKNOWN_ORDER", "Unknown order sent.");
     }
-    this.now = time;
-    return this.match(market, time, { type: CommandType.Cancel, orderId: order.orderId, userId });
+    return order;
+  }
+
+  /**
+   * Binance's amend keep priority: the open order asks for `newQtyLots` in all (below what it
+   * asked, above what it has executed) where it stands in its queue, and takes its new client
+   * order id. The book is told how many lots to take off (a Reduce), which means the same
+   * whatever fills come first; the money it no longer needs is released when the book has done it.
+   */
+  private amend(cmd: AmendOrder): CommandResult {
+    const market = this.market(cmd.symbol);
+    const order = this.openOrder(cmd.userId, market, cmd.orderId, cmd.clientOrderId);
+    const qty = cmd.newQtyLots;
+    if (!Number.isSafeInteger(qty) || qty <= 0) fail("INVALID_ARGUMENT", "newQty must be greater than 0.");
+    if (qty === order.origQtyLots)
+      fail("AMEND_REJECTED", "The requested action would change no state; rejecting");
+    if (qty > order.origQtyLots) fail("AMEND_REJECTED", "Order amend (quantity increase) is not supported.");
+    if (qty <= order.executedLots)
+      fail("AMEND_REJECTED", "Order amend would leave nothing to execute: newQty must exceed executedQty.");
+    if (qty < market.minQtyLots) fail("OUT_OF_RANGE", "Filter failure: LOT_SIZE");
+    const renamed = this.openByClientId.get(`${cmd.userId}:${cmd.newClientOrderId}`);
+    if (renamed !== undefined && renamed !== order.orderId) fail("AMEND_REJECTED", "Duplicate order sent.");
+    // Two reduces in flight would each be computed from the same quantity: one at a time.
+    const pending = this.remote[market.id]?.pending ?? [];
+    if (pending.some((f) => f.command.type === CommandType.Reduce && f.command.orderId === order.orderId))
+      fail("AMEND_REJECTED", "An amend of this order is still being processed.");
+    this.now = cmd.time;
+    const reduce: Command = {
+      type: CommandType.Reduce,
+      orderId: order.orderId,
+      userId: cmd.userId,
+      qtyLots: order.origQtyLots - qty,
+    };
+    return this.match(market, cmd.time, reduce, cmd.newClientOrderId);
   }
 
   private cancelAll(userId: number, symbol: string, time: number): CommandResult {
@@ -898,7 +952,7 @@ export class UbsCore {
    * Runs an admitted order command on the market's book: here (local), or by forwarding it to
    * the matching service, whose outcome comes back as a `matched` command (remote).
    */
-  private match(market: Market, time: number, command: Command): CommandResult {
+  private match(market: Market, time: number, command: Command, rename?: string): CommandResult {
     const remote = this.remote[market.id];
     if (!remote) {
       const engine = this.engines[market.id]!;
@@ -906,9 +960,9 @@ export class UbsCore {
       engine.execute(command);
       const events = engine.events.decode();
       engine.events.clear();
-      return this.matchedResult(market, command, events);
+      return this.matchedResult(market, command, events, rename);
     }
-    const forwarded: Forwarded = { marketId: market.id, seq: ++remote.forwarded, command, time };
+    const forwarded: Forwarded = { marketId: market.id, seq: ++remote.forwarded, command, time, rename };
     remote.pending.push(forwarded);
     const order = "orderId" in command ? this.orders.get(command.orderId) : undefined;
     return { order, events: NO_EVENTS, marketId: market.id, forwarded };
@@ -939,7 +993,7 @@ export class UbsCore {
     remote.depth.apply(events);
     for (const e of events) if (e.type === EventType.Trade) remote.lastTradeId = e.tradeId;
     this.now = next.time;
-    return this.matchedResult(market, next.command, events);
+    return this.matchedResult(market, next.command, events, next.rename);
   }
 
   /**
@@ -951,7 +1005,7 @@ export class UbsCore {
       const ids =
         e.type === EventType.Trade
           ? [e.takerOrderId, e.makerOrderId]
-          : e.type === EventType.Cancelled || e.type === EventType.Expired
+          : e.type === EventType.Cancelled || e.type === EventType.Expired || e.type === EventType.Amended
             ? [e.orderId]
             : [];
       for (const id of ids) {
@@ -964,7 +1018,12 @@ export class UbsCore {
   }
 
   /** Applies a command's events and says what it did to the orders it names. */
-  private matchedResult(market: Market, command: Command, events: MatchingEvent[]): CommandResult {
+  private matchedResult(
+    market: Market,
+    command: Command,
+    events: MatchingEvent[],
+    rename?: string,
+  ): CommandResult {
     this.applyEvents(market, events, command.type === CommandType.Place);
     const marketId = market.id;
     switch (command.type) {
@@ -982,6 +1041,8 @@ export class UbsCore {
         const refused = events.some((e) => e.type === EventType.Rejected);
         return { order, events, marketId, error: refused ? unknownOrder() : undefined };
       }
+      case CommandType.Reduce:
+        return this.reduced(this.orders.get(command.orderId)!, events, marketId, rename);
       default: {
         const orders = events.flatMap((e) =>
           e.type === EventType.Cancelled ? [this.orders.get(e.orderId)!] : [],
@@ -992,9 +1053,37 @@ export class UbsCore {
   }
 
   /**
+   * An amend's outcome: done (the order takes its new client order id, unless another open
+   * order took that id while the amend was with the matching service), or refused by the book
+   * (the order traded away, or down to what the amend would leave, meanwhile).
+   */
+  private reduced(
+    order: OrderRecord,
+    events: MatchingEvent[],
+    marketId: number,
+    rename: string | undefined,
+  ): CommandResult {
+    const refusal = events.find((e) => e.type === EventType.Rejected);
+    if (refusal) {
+      const error =
+        refusal.reason === RejectReason.ReduceToNothing
+          ? new BourseError("AMEND_REJECTED", "Order amend would leave nothing to execute.")
+          : unknownOrder();
+      return { order, events, marketId, error };
+    }
+    const key = (id: string) => `${order.userId}:${id}`;
+    if (rename !== undefined && !this.openByClientId.has(key(rename))) {
+      this.openByClientId.delete(key(order.clientOrderId));
+      this.openByClientId.set(key(rename), order.orderId);
+      order.clientOrderId = rename;
+    }
+    return { order, events, marketId };
+  }
+
+  /**
    * What a matching service needs to take over the books: each market's book as the last
-   * applied outcome left it (the open orders that rest, each level in order id order: UBSCore
-   * has no amend, so that is time priority), and every command forwarded since, in order.
+   * applied outcome left it (the open orders that rest, each level in order id order: amends
+   * only keep an order's place, so that is time priority), and every command forwarded since.
    */
   matchingHandover(): { books: HandoverBook[]; pending: Forwarded[] } {
     const books = this.exchange.markets.map((m) => {
@@ -1098,6 +1187,9 @@ export class UbsCore {
         case EventType.Cancelled:
           this.finish(this.orders.get(e.orderId)!, "CANCELED");
           break;
+        case EventType.Amended:
+          this.applyAmended(market, e);
+          break;
         case EventType.Expired: {
           const o = this.orders.get(e.orderId)!;
           if (e.reason === ExpireReason.SelfTrade) this.finish(o, "EXPIRED_IN_MATCH");
@@ -1168,6 +1260,24 @@ export class UbsCore {
       if (o.origQtyLots > 0 && remaining === 0) this.finish(o, "FILLED");
       else o.status = "PARTIALLY_FILLED";
     }
+  }
+
+  /**
+   * The book lowered a resting order to `qtyLots` still to fill: it now asks for its fills plus
+   * that, and keeps frozen exactly what that needs at its price (all it froze beyond, price
+   * improvement of earlier fills included, is released).
+   */
+  private applyAmended(market: Market, e: AmendedEvent): void {
+    const o = this.orders.get(e.orderId)!;
+    const need =
+      o.side === Side.Buy ? notional(market, o.priceTicks, e.qtyLots) : lotsToBaseUnits(market, e.qtyLots);
+    if (need > o.reserved) fail("INTERNAL", `order ${o.orderId} would need ${need} but has ${o.reserved}`);
+    const b = this.balance(o.userId, o.reserveAsset);
+    b.frozen -= o.reserved - need;
+    b.available += o.reserved - need;
+    o.reserved = need;
+    o.origQtyLots = o.executedLots + e.qtyLots;
+    o.updateTime = this.now;
   }
 
   /** Takes a filled amount out of what the order froze. */

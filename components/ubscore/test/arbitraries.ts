@@ -86,6 +86,22 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    // Amend keep priority: mostly a real reduction, sometimes up, to the same, or to nothing.
+    arbitrary: fc.record({
+      kind: fc.constant("amend" as const),
+      userId: fc.constantFrom(...USERS),
+      symbol: fc.constantFrom("BTCUSDT", "ETHUSDT"),
+      clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f"),
+      newClientOrderId: fc.constantFrom("a", "b", "g", "h"),
+      newQtyLots: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 1, max: 20_000 }) },
+        { weight: 1, arbitrary: fc.constantFrom(0, -5, 1.5, 25_000) },
+      ),
+      time: fc.constant(4),
+    }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("cancelAll" as const),

@@ -72,6 +72,21 @@ const command: fc.Arbitrary<UbsCommand> = fc.oneof(
       { requiredKeys: ["kind", "userId", "symbol", "time"] },
     ),
   ),
+  withOnce(
+    fc.record(
+      {
+        kind: fc.constant("amend" as const),
+        userId: id,
+        symbol: text,
+        orderId: id,
+        clientOrderId: text,
+        newClientOrderId: text,
+        newQtyLots: id,
+        time: id,
+      },
+      { requiredKeys: ["kind", "userId", "symbol", "newClientOrderId", "newQtyLots", "time"] },
+    ),
+  ),
   withOnce(fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id })),
   withOnce(fc.record({ kind: fc.constant("takeSignature" as const), userId: id, time: id })),
   fc.record({ kind: fc.constantFrom("halt" as const, "resume" as const), symbol: text }),
