@@ -176,6 +176,7 @@ export function exchangeInfoView(
       quoteOrderQtyMarketAllowed: true,
       allowTrailingStop: false,
       cancelReplaceAllowed: false,
+      amendAllowed: true,
       isSpotTradingAllowed: true,
       isMarginTradingAllowed: false,
       filters: [

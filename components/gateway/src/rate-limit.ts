@@ -237,6 +237,7 @@ export function requestWeight(method: string, path: string, rawQuery: string): n
       return 2;
     case "GET /api/v3/order":
     case "GET /api/v3/aggTrades":
+    case "PUT /api/v3/order/amend/keepPriority":
       return 4;
     default:
       return 1;

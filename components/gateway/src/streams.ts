@@ -551,6 +551,12 @@ export class StreamHub {
         case EventType.Cancelled:
           reports.push([core.order(e.orderId)!, { x: "CANCELED", X: "CANCELED" }]);
           break;
+        case EventType.Amended: {
+          // Amend keep priority: the order as it now stands (new quantity, new client order id).
+          const o = core.order(e.orderId)!;
+          reports.push([o, { x: "REPLACED", X: o.status }]);
+          break;
+        }
         case EventType.Expired: {
           const o = core.order(e.orderId)!;
           reports.push([o, { x: "EXPIRED", X: o.status }]);

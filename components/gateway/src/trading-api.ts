@@ -50,6 +50,7 @@ import type { ApiKeyLookup } from "./keys.ts";
 import { DAY, KLINE_INTERVALS, type KlineInterval, MarketStatistics, windowSizeMs } from "./market-data.ts";
 import { docParams as d, installOpenApi, orderParams, publicDoc, signedDoc } from "./openapi.ts";
 import { type Handler, operationRoutes, orderCountHeaders } from "./operations.ts";
+import { amendRoutes } from "./order-amend-api.ts";
 import { type Params, selectMarkets } from "./params.ts";
 import {
   type RateLimiter as Limiter,
@@ -818,6 +819,7 @@ function tradingRoutes(
   );
 
   const marketOf = (params: Params) => core.exchange.market(params.required("symbol")) ?? invalidSymbol();
+  amendRoutes(api, service, clock, submit);
 
   /** An order UBSCore still holds, else one from the history store. */
   async function queryOrder(params: Params, userId: number, m: Market): Promise<OrderRecord | StoredOrder> {
@@ -839,7 +841,7 @@ function tradingRoutes(
 /** An existing order is named by `orderId` or `origClientOrderId` (at least one). */
 const orderRefParams = { symbol: d.symbol, orderId: d.orderId, origClientOrderId: d.origClientOrderId };
 
-function orderRef(params: Params): { orderId?: number; clientOrderId?: string } {
+export function orderRef(params: Params): { orderId?: number; clientOrderId?: string } {
   const orderId = params.optionalInt("orderId", 1);
   const clientOrderId = params.optional("origClientOrderId");
   if (orderId === undefined && clientOrderId === undefined) {
@@ -912,9 +914,7 @@ function readNewOrder(
   const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
   const quoteUnits =
     quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
-  const clientOrderId = field("newClientOrderId", () =>
-    checkClientOrderId(params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`),
-  );
+  const clientOrderId = newClientOrderId(params);
   const defaultResp: RespType = type === OrderType.LimitMaker ? "ACK" : "FULL";
   const respType = params.oneOf(
     "newOrderRespType",
@@ -949,6 +949,13 @@ function readNewOrder(
     },
     respType,
   };
+}
+
+/** `newClientOrderId` as sent, or one drawn at random as Binance does. */
+export function newClientOrderId(params: Params): string {
+  return field("newClientOrderId", () =>
+    checkClientOrderId(params.optional("newClientOrderId") ?? `bourse-${randomBytes(11).toString("hex")}`),
+  );
 }
 
 type Attempt = { ok: true; view: unknown } | { ok: false; error: ApiError };
@@ -996,7 +1003,7 @@ function invalidSymbol(): never {
 }
 
 /** Converts a domain error raised while reading one parameter into that parameter's Binance error. */
-function field<T>(name: string, read: () => T): T {
+export function field<T>(name: string, read: () => T): T {
   try {
     return read();
   } catch (e) {

@@ -55,6 +55,7 @@ const ENDPOINTS: Readonly<Record<string, string>> = {
   "order.status": "GET /api/v3/order",
   "order.cancel": "DELETE /api/v3/order",
   "order.cancelReplace": "POST /api/v3/order/cancelReplace",
+  "order.amend.keepPriority": "PUT /api/v3/order/amend/keepPriority",
   "openOrders.status": "GET /api/v3/openOrders",
   "openOrders.cancelAll": "DELETE /api/v3/openOrders",
   allOrders: "GET /api/v3/allOrders",
