@@ -8,6 +8,7 @@ import {
   type MatchingEvent,
   type RejectedEvent,
   type TradeEvent,
+  type TriggeredEvent,
 } from "./protocol.ts";
 
 /**
@@ -84,6 +85,7 @@ function decodeEvent(d: Float64Array, o: number): MatchingEvent {
         priceTicks: d[o + 7]!,
         qtyLots: d[o + 8]!,
         quoteUnits: d[o + 9]!,
+        ...(d[o + 10] ? { stopPriceTicks: d[o + 10]! } : {}),
       } satisfies AcceptedEvent;
     case EventType.Trade:
       return {
@@ -131,6 +133,8 @@ function decodeEvent(d: Float64Array, o: number): MatchingEvent {
         qtyLots: d[o + 5]!,
         keptPriority: d[o + 6] === 1,
       } satisfies AmendedEvent;
+    case EventType.Triggered:
+      return { type, seq, orderId: d[o + 2]!, userId: d[o + 3]! } satisfies TriggeredEvent;
     case EventType.BookLevel:
       return {
         type,

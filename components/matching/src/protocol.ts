@@ -19,6 +19,38 @@ export enum OrderType {
   Market = 1,
   /** Post-only: rejected if any part would take liquidity (Binance LIMIT_MAKER). */
   LimitMaker = 2,
+  /**
+   * Triggered orders (Binance STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT): held
+   * off the book until the last trade price reaches their stop price, then run as a MARKET
+   * (or LIMIT) order. A stop-loss buys at or above, sells at or below, its stop price; a
+   * take-profit the other way round.
+   */
+  StopLoss = 3,
+  StopLossLimit = 4,
+  TakeProfit = 5,
+  TakeProfitLimit = 6,
+}
+
+export function isTriggered(type: OrderType): boolean {
+  return type >= OrderType.StopLoss;
+}
+
+/** What a triggered order runs as once its stop price is reached (itself for other types). */
+export function triggersAs(type: OrderType): OrderType {
+  if (type === OrderType.StopLoss || type === OrderType.TakeProfit) return OrderType.Market;
+  if (type === OrderType.StopLossLimit || type === OrderType.TakeProfitLimit) return OrderType.Limit;
+  return type;
+}
+
+/**
+ * Does a trade at `lastPrice` trigger the order? Binance's rule: the stop price of a STOP_LOSS
+ * BUY or a TAKE_PROFIT SELL is above the market (reached when the price rises to it), that of a
+ * STOP_LOSS SELL or a TAKE_PROFIT BUY below it (reached when the price falls to it).
+ */
+export function stopReached(type: OrderType, side: Side, stopPrice: number, lastPrice: number): boolean {
+  if (lastPrice <= 0) return false;
+  const stopLoss = type === OrderType.StopLoss || type === OrderType.StopLossLimit;
+  return stopLoss === (side === Side.Buy) ? lastPrice >= stopPrice : lastPrice <= stopPrice;
 }
 
 export enum TimeInForce {
@@ -62,6 +94,8 @@ export interface PlaceCommand {
    */
   quoteUnits: number;
   stp: SelfTradePrevention;
+  /** Triggered order types only: the price whose trade sets it off (absent or 0 otherwise). */
+  stopPriceTicks?: number;
 }
 
 export interface CancelCommand {
@@ -109,6 +143,8 @@ export enum EventType {
   Rejected = 4,
   Amended = 5,
   BookLevel = 6,
+  /** A triggered order's stop price was reached: it runs now (its trades follow). */
+  Triggered = 7,
 }
 
 export enum ExpireReason {
@@ -132,6 +168,8 @@ export enum RejectReason {
   NotOwner = 4,
   /** A reduce of as much as the order has left, or more (it would leave nothing to rest). */
   ReduceToNothing = 5,
+  /** A triggered order whose stop price the last trade has already reached (Binance refuses it). */
+  WouldTriggerImmediately = 6,
 }
 
 export enum CancelReason {
@@ -154,6 +192,8 @@ export interface AcceptedEvent extends EventBase {
   priceTicks: number;
   qtyLots: number;
   quoteUnits: number;
+  /** Triggered order types only. */
+  stopPriceTicks?: number;
 }
 
 /** One fill at the maker's price. Remaining quantities are after this fill. */
@@ -206,6 +246,12 @@ export interface AmendedEvent extends EventBase {
   keptPriority: boolean;
 }
 
+export interface TriggeredEvent extends EventBase {
+  type: EventType.Triggered;
+  orderId: OrderId;
+  userId: UserId;
+}
+
 /** The aggregate resting quantity at one price after this command; 0 means the level is gone. */
 export interface BookLevelEvent extends EventBase {
   type: EventType.BookLevel;
@@ -221,4 +267,5 @@ export type MatchingEvent =
   | ExpiredEvent
   | RejectedEvent
   | AmendedEvent
-  | BookLevelEvent;
+  | BookLevelEvent
+  | TriggeredEvent;

@@ -616,14 +616,17 @@ export class UbsCore {
       }
       return;
     }
-    const pending = (saved.pending as number[][]).map(([seq, time, ...rest]) => ({
-      marketId: market.id,
-      seq: seq!,
-      time: time!,
-      command: decodeEngineCommand(Float64Array.from(rest.slice(0, COMMAND_STRIDE))),
-      // An amend's rename follows its command's slots (absent in snapshots from before amends).
-      rename: rest[COMMAND_STRIDE] as unknown as string | undefined,
-    }));
+    const pending = (saved.pending as (number | string)[][]).map(([seq, time, ...rest]) => {
+      // An amend's rename follows its command's slots (of which older snapshots have fewer).
+      const rename = typeof rest.at(-1) === "string" ? (rest.pop() as string) : undefined;
+      return {
+        marketId: market.id,
+        seq: seq as number,
+        time: time as number,
+        command: decodeEngineCommand(Float64Array.from(rest as number[])),
+        rename,
+      };
+    });
     const levels = new Map<string, { side: Side; priceTicks: number; totalLots: number }>();
     for (const o of this.resting(market.id, pending)) {
       const key = `${o.side}:${o.priceTicks}`;
