@@ -92,6 +92,8 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["stp", "u8"],
       ["time", "u53"],
       ...SIGNED_ONCE,
+      // Appended: records written before triggered orders end before it.
+      ["stopPriceTicks", "optU53"],
     ],
   ],
   [

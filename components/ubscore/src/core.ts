@@ -16,13 +16,16 @@ import {
   CommandType,
   EventType,
   ExpireReason,
+  isTriggered,
   type MatchingEvent,
   OrderType,
   RejectReason,
   Side,
   TimeInForce,
   type TradeEvent,
+  triggersAs,
 } from "../../matching/src/protocol.ts";
+import type { StopOrder } from "../../matching/src/stop-book.ts";
 import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
@@ -805,15 +808,16 @@ export class UbsCore {
         reserve(userId, o.reserveAsset, o.reserved);
         openPerMarket[o.marketId] = (openPerMarket[o.marketId] ?? 0) + 1;
         const engine = this.engines[o.marketId];
-        invariant(!engine || engine.isResting(id), () => `open order ${id} is not in its book`);
+        invariant(
+          !engine || (isWaiting(o) ? engine.isWaiting(id) : engine.isResting(id)),
+          () => `open order ${id} is not in its book`,
+        );
       }
     }
     this.engines.forEach((engine, marketId) => {
       const open = openPerMarket[marketId] ?? 0;
-      invariant(
-        engine.restingOrderCount === open,
-        () => `market ${marketId}: ${engine.restingOrderCount} orders in the book, ${open} open`,
-      );
+      const held = engine.restingOrderCount + engine.waitingOrderCount;
+      invariant(held === open, () => `market ${marketId}: ${held} orders in the book, ${open} open`);
     });
   }
 
@@ -842,6 +846,7 @@ export class UbsCore {
     this.now = cmd.time;
     balance.available -= amount;
     balance.frozen += amount;
+    const marketLike = triggersAs(cmd.type) === OrderType.Market;
     const order: OrderRecord = {
       orderId: this.nextOrderId++,
       userId: cmd.userId,
@@ -849,8 +854,8 @@ export class UbsCore {
       clientOrderId: cmd.clientOrderId,
       side: cmd.side,
       type: cmd.type,
-      tif: cmd.type === OrderType.Market ? TimeInForce.IOC : cmd.tif,
-      priceTicks: cmd.type === OrderType.Market ? 0 : cmd.priceTicks,
+      tif: marketLike ? TimeInForce.IOC : cmd.tif,
+      priceTicks: marketLike ? 0 : cmd.priceTicks,
       origQtyLots: cmd.qtyLots,
       quoteOrderUnits: cmd.quoteUnits,
       stp: cmd.stp,
@@ -862,6 +867,7 @@ export class UbsCore {
       reserved: amount,
       reserveAsset: asset,
       fills: [],
+      ...(isTriggered(cmd.type) ? { stopPriceTicks: cmd.stopPriceTicks } : {}),
     };
     this.orders.set(order.orderId, order);
     this.openByClientId.set(key, order.orderId);
@@ -878,6 +884,7 @@ export class UbsCore {
       qtyLots: engineQty,
       quoteUnits: budget,
       stp: order.stp,
+      ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
     });
   }
 
@@ -920,6 +927,8 @@ export class UbsCore {
   private amend(cmd: AmendOrder): CommandResult {
     const market = this.market(cmd.symbol);
     const order = this.openOrder(cmd.userId, market, cmd.orderId, cmd.clientOrderId);
+    if (isWaiting(order))
+      fail("AMEND_REJECTED", "Order amend is not supported for an order waiting for its stop price.");
     const qty = cmd.newQtyLots;
     if (!Number.isSafeInteger(qty) || qty <= 0) fail("INVALID_ARGUMENT", "newQty must be greater than 0.");
     if (qty === order.origQtyLots)
@@ -1008,7 +1017,10 @@ export class UbsCore {
       const ids =
         e.type === EventType.Trade
           ? [e.takerOrderId, e.makerOrderId]
-          : e.type === EventType.Cancelled || e.type === EventType.Expired || e.type === EventType.Amended
+          : e.type === EventType.Cancelled ||
+              e.type === EventType.Expired ||
+              e.type === EventType.Amended ||
+              e.type === EventType.Triggered
             ? [e.orderId]
             : [];
       for (const id of ids) {
@@ -1095,6 +1107,8 @@ export class UbsCore {
         remote.depth.lastSeq,
         remote.lastTradeId,
         this.resting(m.id),
+        this.waiting(m.id),
+        this.trades[m.id]!.at(-1)?.priceTicks ?? 0,
       );
       return {
         marketId: m.id,
@@ -1116,7 +1130,7 @@ export class UbsCore {
     for (const ids of this.openByUser.values()) {
       for (const id of ids) {
         const o = this.orders.get(id)!;
-        if (o.marketId !== marketId || unmatched.has(id)) continue;
+        if (o.marketId !== marketId || unmatched.has(id) || isWaiting(o)) continue;
         out.push({
           orderId: o.orderId,
           userId: o.userId,
@@ -1125,6 +1139,39 @@ export class UbsCore {
           qtyLots: o.origQtyLots - o.executedLots,
           stp: o.stp,
           postOnly: o.type === OrderType.LimitMaker,
+        });
+      }
+    }
+    return out.sort((a, b) => a.orderId - b.orderId);
+  }
+
+  /**
+   * The market's triggered orders waiting for their stop price (their place command has its
+   * outcome), as the engine holds them: a market-like buy with the budget its reservation is.
+   */
+  private waiting(marketId: number): StopOrder[] {
+    const unmatched = new Set(
+      this.remoteMarket(marketId).pending.flatMap((p) =>
+        p.command.type === CommandType.Place ? [p.command.orderId] : [],
+      ),
+    );
+    const out: StopOrder[] = [];
+    for (const ids of this.openByUser.values()) {
+      for (const id of ids) {
+        const o = this.orders.get(id)!;
+        if (o.marketId !== marketId || unmatched.has(id) || !isWaiting(o)) continue;
+        const budget = triggersAs(o.type) === OrderType.Market && o.side === Side.Buy;
+        out.push({
+          orderId: o.orderId,
+          userId: o.userId,
+          side: o.side,
+          orderType: o.type,
+          tif: o.tif,
+          priceTicks: o.priceTicks,
+          qtyLots: o.origQtyLots,
+          quoteUnits: budget ? Number(min(o.reserved, MAX_SAFE)) : 0,
+          stp: o.stp,
+          stopPriceTicks: o.stopPriceTicks!,
         });
       }
     }
@@ -1155,7 +1202,8 @@ export class UbsCore {
     const quote = market.quote.id;
     const base = market.base.id;
     if (cmd.side === Side.Buy) {
-      if (cmd.type !== OrderType.Market) {
+      // A triggered order freezes what the order it runs as would, from the moment it is accepted.
+      if (triggersAs(cmd.type) !== OrderType.Market) {
         const n = notional(market, cmd.priceTicks, cmd.qtyLots);
         return { asset: quote, amount: n, budget: 0, engineQty: cmd.qtyLots };
       }
@@ -1192,6 +1240,9 @@ export class UbsCore {
           break;
         case EventType.Amended:
           this.applyAmended(market, e);
+          break;
+        case EventType.Triggered:
+          this.orders.get(e.orderId)!.workingTime = this.now;
           break;
         case EventType.Expired: {
           const o = this.orders.get(e.orderId)!;
@@ -1375,6 +1426,11 @@ function byPriority(a: BookOrder, b: BookOrder): number {
   return a.orderId - b.orderId;
 }
 
+/** A triggered order whose stop price has not been reached: open, but not in the book. */
+function isWaiting(o: OrderRecord): boolean {
+  return o.stopPriceTicks !== undefined && o.workingTime === undefined;
+}
+
 function isDone(o: OrderRecord): boolean {
   return o.status !== "NEW" && o.status !== "PARTIALLY_FILLED";
 }
@@ -1393,12 +1449,32 @@ function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
 
+/** A triggered order's stop price, in the price filter's range; no other order has one. */
+function checkStopPrice(market: Market, cmd: PlaceOrder): void {
+  if (!isTriggered(cmd.type)) {
+    if (cmd.stopPriceTicks !== undefined && cmd.stopPriceTicks !== 0)
+      fail("INVALID_ARGUMENT", "Only triggered orders take a stopPrice.");
+    return;
+  }
+  const stop = cmd.stopPriceTicks;
+  if (
+    stop === undefined ||
+    !Number.isSafeInteger(stop) ||
+    stop < market.minPriceTicks ||
+    stop > market.maxPriceTicks
+  )
+    fail("OUT_OF_RANGE", "Filter failure: PRICE_FILTER");
+  if (cmd.quoteUnits !== 0n) fail("INVALID_ARGUMENT", "quoteOrderQty is for MARKET orders only.");
+  if (cmd.type > OrderType.TakeProfitLimit) fail("INVALID_ARGUMENT", "Unknown order type.");
+}
+
 /**
  * Binance filters that need no state: price and quantity ranges, notional. Pure: also what
  * `order/test` checks without placing anything.
  */
 export function checkOrderFilters(market: Market, cmd: PlaceOrder): void {
-  const isMarket = cmd.type === OrderType.Market;
+  const isMarket = triggersAs(cmd.type) === OrderType.Market;
+  checkStopPrice(market, cmd);
   if (!isMarket) {
     if (
       !Number.isSafeInteger(cmd.priceTicks) ||

@@ -107,6 +107,8 @@ export interface PlaceOrder extends SignedOnce {
   readonly quoteUnits: bigint;
   readonly stp: SelfTradePrevention;
   readonly time: number;
+  /** Triggered order types (STOP_LOSS, ...) only: the last trade price that sets it off. */
+  readonly stopPriceTicks?: number;
 }
 
 /**
@@ -157,6 +159,9 @@ export interface OrderRecord {
   reserved: bigint;
   readonly reserveAsset: number;
   readonly fills: Fill[];
+  /** Triggered order types only: the stop price, and when it was reached (absent until then). */
+  readonly stopPriceTicks?: number;
+  workingTime?: number;
 }
 
 export interface TradeRecord {

