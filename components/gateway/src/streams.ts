@@ -551,6 +551,13 @@ export class StreamHub {
         case EventType.Cancelled:
           reports.push([core.order(e.orderId)!, { x: "CANCELED", X: "CANCELED" }]);
           break;
+        case EventType.Triggered: {
+          // The stop price was reached: the order works from now on, as it stood before its fills.
+          const o = core.order(e.orderId)!;
+          const none = { z: lotsToQuantity(market, 0), Z: formatUnits(0n, market.quote.decimals) };
+          reports.push([o, { x: "NEW", X: "NEW", w: true, W: o.workingTime, ...none }]);
+          break;
+        }
         case EventType.Amended: {
           // Amend keep priority: the order as it now stands (new quantity, new client order id).
           const o = core.order(e.orderId)!;
@@ -647,7 +654,7 @@ function executionReport(market: Market, o: OrderRecord, fields: Record<string, 
     f: nameOf(TIF, o.tif),
     q: lotsToQuantity(market, o.origQtyLots),
     p: ticksToPrice(market, o.priceTicks),
-    P: ticksToPrice(market, 0),
+    P: ticksToPrice(market, o.stopPriceTicks ?? 0),
     F: lotsToQuantity(market, 0),
     g: -1,
     C: "",
@@ -660,7 +667,9 @@ function executionReport(market: Market, o: OrderRecord, fields: Record<string, 
     N: null,
     T: o.updateTime,
     t: -1,
-    w: o.status === "NEW" || o.status === "PARTIALLY_FILLED",
+    w:
+      (o.status === "NEW" || o.status === "PARTIALLY_FILLED") &&
+      (o.stopPriceTicks === undefined || o.workingTime !== undefined),
     m: false,
     M: false,
     O: o.time,

@@ -17,7 +17,7 @@ import {
   quoteToUnits,
   ticksToPrice,
 } from "../../domain/src/market.ts";
-import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
+import { isTriggered, OrderType, TimeInForce, triggersAs } from "../../matching/src/protocol.ts";
 import { httpLogOptions } from "../../observability/src/log.ts";
 import { gatewayMetrics } from "../../observability/src/metrics.ts";
 import { pageOf } from "../../store/src/page.ts";
@@ -431,7 +431,8 @@ function tradingRoutes(
       const { order } = await submit(() => service.submit({ ...place, ...once }));
       // The request's log line names the order it made (a no-op unless request logs are on).
       call.log.info({ orderId: order!.orderId, status: order!.status }, "order placed");
-      if (order!.status === "REJECTED") throw errors.wouldTake();
+      if (order!.status === "REJECTED")
+        throw isTriggered(order!.type) ? errors.wouldTrigger() : errors.wouldTake();
       return newOrderView(m, order!, respType);
     },
   );
@@ -891,14 +892,26 @@ function readNewOrder(
 ): { market: Market; order: PlaceOrder; respType: RespType } {
   const m = exchange.market(params.required("symbol")) ?? invalidSymbol();
   const side = SIDE[params.oneOf("side", ["BUY", "SELL"], errors.invalidSide)];
-  const typeName = params.oneOf("type", ["LIMIT", "MARKET", "LIMIT_MAKER"], errors.invalidOrderType);
+  const typeName = params.oneOf(
+    "type",
+    Object.keys(ORDER_TYPE) as (keyof typeof ORDER_TYPE)[],
+    errors.invalidOrderType,
+  );
   const type = ORDER_TYPE[typeName];
+  // Triggered orders run as a MARKET or LIMIT order, and take that order's parameters.
+  const runsAs = triggersAs(type);
   const tif =
-    type === OrderType.Limit
+    runsAs === OrderType.Limit
       ? TIF[params.oneOf("timeInForce", ["GTC", "IOC", "FOK"], errors.invalidTif)]
-      : type === OrderType.Market
+      : runsAs === OrderType.Market
         ? TimeInForce.IOC
         : TimeInForce.GTC;
+  if (params.optional("trailingDelta") !== undefined) throw errors.noTrailingStop();
+  const stopPrice = params.optional("stopPrice");
+  if (stopPrice !== undefined && !isTriggered(type)) throw errors.notRequired("stopPrice");
+  if (stopPrice === undefined && isTriggered(type)) throw errors.mandatory("stopPrice");
+  const stopPriceTicks =
+    stopPrice === undefined ? undefined : field("stopPrice", () => priceToTicks(m, stopPrice));
   const quantity = params.optional("quantity");
   const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
   if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
@@ -910,7 +923,7 @@ function readNewOrder(
   }
   if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
   const priceTicks =
-    type === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
+    runsAs === OrderType.Market ? 0 : field("price", () => priceToTicks(m, params.required("price")));
   const qtyLots = quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity));
   const quoteUnits =
     quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty));
@@ -946,6 +959,7 @@ function readNewOrder(
       quoteUnits,
       stp,
       time,
+      ...(stopPriceTicks === undefined ? {} : { stopPriceTicks }),
     },
     respType,
   };

@@ -9,11 +9,12 @@ import { type Credentials, TestClient } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
 
 /**
- * `PUT /api/v3/order/amend/keepPriority` over real HTTP on the embedded exchange (UBSCore checks
- * its money invariants after every command): the answer and the user stream as Binance's, the
- * order keeps its place, freed funds are available at once, and bad requests change nothing.
+ * Order kinds beyond a plain order, over real HTTP and WebSocket on the embedded exchange (UBSCore
+ * checks its money invariants after every command): `PUT /api/v3/order/amend/keepPriority` and
+ * triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT). Answers and user
+ * stream events as Binance's; bad requests are refused with Binance's codes and change nothing.
  */
-const TOKEN = "amend-test-operator-token-00000";
+const TOKEN = "order-kinds-test-operator-token0";
 const PATH = "/api/v3/order/amend/keepPriority";
 let exchange: EmbeddedExchange;
 let seller: TestClient;
@@ -43,6 +44,21 @@ const sell = (quantity: string, price: string, newClientOrderId: string) => ({
   newClientOrderId,
 });
 
+/** The user's stream (a listen key's socket) and the executionReports it has received. */
+async function userStream(client: TestClient) {
+  const key = (await client.raw<{ listenKey: string }>("POST", "/api/v3/userDataStream", "")).body.listenKey;
+  const socket = new WebSocket(`${exchange.tradingUrl.replace("http", "ws")}/ws/${key}`);
+  const messages: Record<string, unknown>[] = [];
+  socket.on("message", (data) => messages.push(JSON.parse(String(data))));
+  await new Promise((resolve) => socket.once("open", resolve));
+  const reports = async (n: number) => {
+    const of = () => messages.filter((m) => m.e === "executionReport");
+    for (let i = 0; i < 300 && of().length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    return of();
+  };
+  return { socket, reports };
+}
+
 type Balance = { asset: string; free: string; locked: string };
 const eth = async (client: TestClient) =>
   (await client.signed<{ balances: Balance[] }>("GET", "/api/v3/account")).body.balances.find(
@@ -50,7 +66,7 @@ const eth = async (client: TestClient) =>
   );
 
 beforeAll(async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), "bourse-amend-"));
+  const dataDir = await mkdtemp(join(tmpdir(), "bourse-order-kinds-"));
   const config = await loadConfig({
     overrides: { dataDir, demo: false, verify: true, gateway: { port: 0, adminPort: 0, adminToken: TOKEN } },
   });
@@ -68,12 +84,7 @@ describe("PUT /api/v3/order/amend/keepPriority", () => {
   it("reduces in place: Binance's answer, a REPLACED executionReport, funds freed, priority kept", async () => {
     const placed = await seller.signed<{ orderId: number }>("POST", "/api/v3/order", sell("2", "2000", "s1"));
     await other.signed("POST", "/api/v3/order", sell("1", "2000", "o1"));
-    const key = (await seller.raw<{ listenKey: string }>("POST", "/api/v3/userDataStream", "")).body
-      .listenKey;
-    const socket = new WebSocket(`${exchange.tradingUrl.replace("http", "ws")}/ws/${key}`);
-    const messages: Record<string, unknown>[] = [];
-    socket.on("message", (data) => messages.push(JSON.parse(String(data))));
-    await new Promise((resolve) => socket.once("open", resolve));
+    const stream = await userStream(seller);
 
     const reply = await seller.signed<Record<string, unknown>>("PUT", PATH, {
       symbol: "ETHUSDT",
@@ -103,10 +114,9 @@ describe("PUT /api/v3/order/amend/keepPriority", () => {
       selfTradePreventionMode: "NONE",
     });
     expect(await eth(seller)).toEqual({ asset: "ETH", free: "9.50000000", locked: "0.50000000" });
-    for (let i = 0; i < 200 && !messages.some((m) => m.e === "executionReport"); i++)
-      await new Promise((r) => setTimeout(r, 10));
-    socket.close();
-    expect(messages.find((m) => m.e === "executionReport")).toMatchObject({
+    const [report] = await stream.reports(1);
+    stream.socket.close();
+    expect(report).toMatchObject({
       x: "REPLACED",
       X: "NEW",
       i: placed.body.orderId,
@@ -233,5 +243,156 @@ describe("PUT /api/v3/order/amend/keepPriority", () => {
       status: "NEW",
     });
     expect(done.rateLimits?.find((l) => l.rateLimitType === "REQUEST_WEIGHT")).toBeDefined();
+  });
+});
+
+describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT)", () => {
+  const limit = (side: string, quantity: string, price: string) => ({
+    symbol: "ETHUSDT",
+    side,
+    type: "LIMIT",
+    timeInForce: "GTC",
+    quantity,
+    price,
+  });
+  beforeAll(async () => {
+    // An empty ETHUSDT book, so that each trade below is at the price it names.
+    for (const client of [seller, other, buyer])
+      await client.signed("DELETE", "/api/v3/openOrders", { symbol: "ETHUSDT" });
+  });
+
+  /** A trade of 0.1 ETH at `price` between the other seller and the buyer: the last price. */
+  const tradeAt = async (price: string) => {
+    await other.signed("POST", "/api/v3/order", limit("SELL", "0.1", price));
+    await buyer.signed("POST", "/api/v3/order", limit("BUY", "0.1", price));
+  };
+
+  it("waits with its funds locked, is listed with its stopPrice, and goes off when a trade reaches it", async () => {
+    await tradeAt("3000");
+    const stream = await userStream(seller);
+    const before = await eth(seller);
+    const placed = await seller.signed<Record<string, unknown>>("POST", "/api/v3/order", {
+      symbol: "ETHUSDT",
+      side: "SELL",
+      type: "STOP_LOSS_LIMIT",
+      timeInForce: "GTC",
+      quantity: "0.5",
+      price: "2890",
+      stopPrice: "2900",
+      newClientOrderId: "stop1",
+    });
+    expect(placed.status).toBe(200);
+    expect(placed.body).toMatchObject({ status: "NEW", type: "STOP_LOSS_LIMIT", executedQty: "0.00000000" });
+    const orderId = placed.body.orderId as number;
+    const locked = (b: Balance | undefined) => Number(b!.locked);
+    expect(locked(await eth(seller)) - locked(before)).toBeCloseTo(0.5, 8);
+    const open = await seller.signed<Record<string, unknown>[]>("GET", "/api/v3/openOrders", {
+      symbol: "ETHUSDT",
+    });
+    expect(open.body.find((o) => o.orderId === orderId)).toMatchObject({
+      type: "STOP_LOSS_LIMIT",
+      stopPrice: "2900.00000000",
+      price: "2890.00000000",
+      status: "NEW",
+      isWorking: false,
+      workingTime: -1,
+    });
+    const depth = await seller.public<{ asks: string[][] }>("/api/v3/depth", { symbol: "ETHUSDT" });
+    expect(depth.body.asks.map(([p]) => p)).not.toContain("2890.00000000");
+
+    await buyer.signed("POST", "/api/v3/order", limit("BUY", "1", "2890")); // a bid for the stop to hit
+    await tradeAt("2950"); // not yet
+    expect(
+      (await seller.signed<{ status: string }>("GET", "/api/v3/order", { symbol: "ETHUSDT", orderId })).body
+        .status,
+    ).toBe("NEW");
+    await tradeAt("2900"); // reached: sells 0.5 at 2890 into the bid
+    const filled = await seller.signed<Record<string, unknown>>("GET", "/api/v3/order", {
+      symbol: "ETHUSDT",
+      orderId,
+    });
+    expect(filled.body).toMatchObject({ status: "FILLED", executedQty: "0.50000000", isWorking: true });
+    const reports = (await stream.reports(3)).filter((r) => r.i === orderId);
+    stream.socket.close();
+    expect(reports.map((r) => [r.x, r.X, r.w])).toEqual([
+      ["NEW", "NEW", false],
+      ["NEW", "NEW", true],
+      ["TRADE", "FILLED", false],
+    ]);
+    expect(reports[0]).toMatchObject({
+      o: "STOP_LOSS_LIMIT",
+      P: "2900.00000000",
+      p: "2890.00000000",
+      c: "stop1",
+    });
+  });
+
+  it("refuses what Binance refuses, changing nothing; a waiting order cancels and unlocks", async () => {
+    await tradeAt("3000");
+    const before = await eth(seller);
+    const stop = { symbol: "ETHUSDT", side: "SELL", type: "STOP_LOSS", quantity: "0.2" };
+    const cases: [Record<string, string>, number, string][] = [
+      [{ ...stop, stopPrice: "3100" }, -2010, "Order would trigger immediately."], // a sell stop below the market
+      [{ ...stop, type: "TAKE_PROFIT", stopPrice: "2900" }, -2010, "Order would trigger immediately."],
+      [
+        { ...stop, stopPrice: "2900", trailingDelta: "100" },
+        -2010,
+        "Trailing stop orders are not supported for this symbol.",
+      ],
+      [stop, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed."],
+      [
+        { ...limit("SELL", "0.2", "3000"), stopPrice: "2900" },
+        -1106,
+        "Parameter 'stopPrice' sent when not required.",
+      ],
+      [
+        { ...stop, type: "STOP_LOSS_LIMIT", stopPrice: "2900", price: "2800" },
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+      ],
+      [{ ...stop, stopPrice: "2900.001" }, -1013, "Filter failure: PRICE_FILTER"],
+      [
+        { ...stop, stopPrice: "2900", quoteOrderQty: "10" },
+        -1104,
+        "Not all sent parameters were read; read '6' parameter(s) but was sent '7'.",
+      ],
+    ];
+    for (const [params, code, msg] of cases) {
+      const reply = await seller.signed<{ code: number; msg: string }>("POST", "/api/v3/order", params);
+      expect([reply.status, reply.body.code, reply.body.msg], JSON.stringify(params)).toEqual([
+        400,
+        code,
+        msg,
+      ]);
+    }
+    expect(await eth(seller)).toEqual(before);
+    const waiting = await seller.signed<{ orderId: number }>("POST", "/api/v3/order", {
+      ...stop,
+      stopPrice: "2500",
+    });
+    expect(await eth(seller)).not.toEqual(before);
+    const cancelled = await seller.signed<{ status: string; stopPrice: string }>("DELETE", "/api/v3/order", {
+      symbol: "ETHUSDT",
+      orderId: waiting.body.orderId,
+    });
+    expect(cancelled.body).toMatchObject({ status: "CANCELED", stopPrice: "2500.00000000" });
+    expect(await eth(seller)).toEqual(before);
+  });
+
+  it("exchangeInfo lists the order types served", async () => {
+    const info = await seller.public<{ symbols: { orderTypes: string[]; allowTrailingStop: boolean }[] }>(
+      "/api/v3/exchangeInfo",
+      { symbol: "ETHUSDT" },
+    );
+    expect(info.body.symbols[0]!.orderTypes).toEqual([
+      "LIMIT",
+      "LIMIT_MAKER",
+      "MARKET",
+      "STOP_LOSS",
+      "STOP_LOSS_LIMIT",
+      "TAKE_PROFIT",
+      "TAKE_PROFIT_LIMIT",
+    ]);
+    expect(info.body.symbols[0]!.allowTrailingStop).toBe(false);
   });
 });
