@@ -92,7 +92,7 @@ describe("ccxt (REST): triggered orders", () => {
 
     const stop = await seller.createOrder("BTC/USDT", "limit", "sell", 0.01, 48000, { stopLossPrice: 49000 });
     expect(stop.status).toBe("open");
-    const listed = await seller.fetchOrder(stop.id, "BTC/USDT");
+    const listed = await seller.fetchOrder(stop.id!, "BTC/USDT");
     expect([listed.info.type, listed.triggerPrice, listed.price]).toEqual(["STOP_LOSS_LIMIT", 49000, 48000]);
     await expect(
       seller.createOrder("BTC/USDT", "market", "sell", 0.01, undefined, { takeProfitPrice: 45000 }),
@@ -100,12 +100,12 @@ describe("ccxt (REST): triggered orders", () => {
     const waiting = await seller.createOrder("BTC/USDT", "market", "sell", 0.01, undefined, {
       takeProfitPrice: 70000,
     });
-    await seller.cancelOrder(waiting.id, "BTC/USDT");
-    expect((await seller.fetchOrder(waiting.id, "BTC/USDT")).status).toBe("canceled");
+    await seller.cancelOrder(waiting.id!, "BTC/USDT");
+    expect((await seller.fetchOrder(waiting.id!, "BTC/USDT")).status).toBe("canceled");
 
     await buyer.createLimitBuyOrder("BTC/USDT", 0.01, 48000); // the bid the stop sells into
     await tradeAt(49000);
-    const fired = await seller.fetchOrder(stop.id, "BTC/USDT");
+    const fired = await seller.fetchOrder(stop.id!, "BTC/USDT");
     expect([fired.status, fired.filled, fired.average]).toEqual(["closed", 0.01, 48000]);
     expect(exchange.totals()).toEqual(
       exchange.totalsAfter(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n }),

@@ -906,12 +906,7 @@ function readNewOrder(
       : runsAs === OrderType.Market
         ? TimeInForce.IOC
         : TimeInForce.GTC;
-  if (params.optional("trailingDelta") !== undefined) throw errors.noTrailingStop();
-  const stopPrice = params.optional("stopPrice");
-  if (stopPrice !== undefined && !isTriggered(type)) throw errors.notRequired("stopPrice");
-  if (stopPrice === undefined && isTriggered(type)) throw errors.mandatory("stopPrice");
-  const stopPriceTicks =
-    stopPrice === undefined ? undefined : field("stopPrice", () => priceToTicks(m, stopPrice));
+  const stopPriceTicks = readStopPrice(params, m, type);
   const quantity = params.optional("quantity");
   const quoteOrderQty = type === OrderType.Market ? params.optional("quoteOrderQty") : undefined;
   if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
@@ -963,6 +958,15 @@ function readNewOrder(
     },
     respType,
   };
+}
+
+/** A triggered order's `stopPrice` (required), in ticks; no other order takes one, nor `trailingDelta`. */
+function readStopPrice(params: Params, m: Market, type: OrderType): number | undefined {
+  if (params.optional("trailingDelta") !== undefined) throw errors.noTrailingStop();
+  const stopPrice = params.optional("stopPrice");
+  if (stopPrice !== undefined && !isTriggered(type)) throw errors.notRequired("stopPrice");
+  if (stopPrice === undefined && isTriggered(type)) throw errors.mandatory("stopPrice");
+  return stopPrice === undefined ? undefined : field("stopPrice", () => priceToTicks(m, stopPrice));
 }
 
 /** `newClientOrderId` as sent, or one drawn at random as Binance does. */
