@@ -282,7 +282,14 @@ describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT
       newClientOrderId: "stop1",
     });
     expect(placed.status).toBe(200);
-    expect(placed.body).toMatchObject({ status: "NEW", type: "STOP_LOSS_LIMIT", executedQty: "0.00000000" });
+    expect(placed.body).toMatchObject({
+      status: "NEW",
+      type: "STOP_LOSS_LIMIT",
+      executedQty: "0.00000000",
+      stopPrice: "2900.00000000",
+      workingTime: -1,
+      fills: [],
+    });
     const orderId = placed.body.orderId as number;
     const locked = (b: Balance | undefined) => Number(b!.locked);
     expect(locked(await eth(seller)) - locked(before)).toBeCloseTo(0.5, 8);

@@ -95,6 +95,8 @@ export function newOrderView(m: Market, o: OrderRecord, respType: RespType) {
     side: full.side,
     workingTime: full.workingTime,
     selfTradePreventionMode: full.selfTradePreventionMode,
+    // Binance's conditional field: only triggered orders have a stop price.
+    ...(o.stopPriceTicks === undefined ? {} : { stopPrice: full.stopPrice }),
   };
   if (respType === "RESULT") return result;
   return {
