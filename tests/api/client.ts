@@ -75,7 +75,7 @@ export class TestClient {
 
   /** A SIGNED request; parameters go in the query string (GET/DELETE) or the form body (POST). */
   async signed<T = unknown>(
-    method: "GET" | "POST" | "DELETE",
+    method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     params: Record<string, string | number> = {},
     options: { timestamp?: number; tamper?: (payload: string) => string } = {},

@@ -67,3 +67,36 @@ onEachLayout("ccxt (REST), default options", (layout) => {
     await exchange.expectConserved(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n });
   });
 });
+
+onEachLayout("ccxt (REST): triggered orders", (layout) => {
+  it("places stop-loss and take-profit orders with stopLossPrice / takeProfitPrice, which go off as Binance's", async () => {
+    const exchange = layout();
+    const before = await exchange.totals();
+    const seller = ccxtBinance(await exchange.fundedUser({ BTC: "1" }), exchange.tradingUrl);
+    const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.otherUrl);
+    const tradeAt = async (price: number) => {
+      await seller.createLimitSellOrder("BTC/USDT", 0.01, price);
+      await buyer.createLimitBuyOrder("BTC/USDT", 0.01, price);
+    };
+    await tradeAt(50000);
+
+    const stop = await seller.createOrder("BTC/USDT", "limit", "sell", 0.01, 48000, { stopLossPrice: 49000 });
+    expect(stop.status).toBe("open");
+    const listed = await seller.fetchOrder(stop.id!, "BTC/USDT");
+    expect([listed.info.type, listed.triggerPrice, listed.price]).toEqual(["STOP_LOSS_LIMIT", 49000, 48000]);
+    await expect(
+      seller.createOrder("BTC/USDT", "market", "sell", 0.01, undefined, { takeProfitPrice: 45000 }),
+    ).rejects.toThrow("Order would trigger immediately.");
+    const waiting = await seller.createOrder("BTC/USDT", "market", "sell", 0.01, undefined, {
+      takeProfitPrice: 70000,
+    });
+    await seller.cancelOrder(waiting.id!, "BTC/USDT");
+    expect((await seller.fetchOrder(waiting.id!, "BTC/USDT")).status).toBe("canceled");
+
+    await buyer.createLimitBuyOrder("BTC/USDT", 0.01, 48000); // the bid the stop sells into
+    await tradeAt(49000);
+    const fired = await seller.fetchOrder(stop.id!, "BTC/USDT");
+    expect([fired.status, fired.filled, fired.average]).toEqual(["closed", 0.01, 48000]);
+    await exchange.expectConserved(before, { BTC: 10n ** 8n, USDT: 10_000n * 10n ** 8n });
+  });
+});

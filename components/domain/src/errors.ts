@@ -14,6 +14,8 @@ export type ErrorCode =
   | "UNKNOWN_USER"
   | "UNKNOWN_ORDER"
   | "DUPLICATE_ORDER"
+  /** An order amend (keepPriority) that cannot be done as asked; the order stays as it was. */
+  | "AMEND_REJECTED"
   | "INSUFFICIENT_BALANCE"
   | "MARKET_HALTED"
   /** A signed request already taken (it may be taken once, by any gateway, before it expires). */

@@ -37,7 +37,13 @@ export const origClientOrderId = {
   description: "Client order id given at placement",
 } as const satisfies ParamSpec;
 
-const DECIMAL = "^\\d{1,20}(\\.\\d{1,20})?$";
+export const DECIMAL = "^\\d{1,20}(\\.\\d{1,20})?$";
+
+export const newClientOrderId = {
+  type: "string",
+  pattern: "^[a-zA-Z0-9\\-_.]{1,36}$",
+  description: "Unique among your open orders",
+} as const satisfies ParamSpec;
 
 /** What a new order takes (POST order, order/test, cancelReplace's new order). */
 export const newOrderParams = {
@@ -52,7 +58,15 @@ export const newOrderParams = {
   },
   type: {
     type: "enum",
-    values: ["LIMIT", "MARKET", "LIMIT_MAKER"],
+    values: [
+      "LIMIT",
+      "MARKET",
+      "LIMIT_MAKER",
+      "STOP_LOSS",
+      "STOP_LOSS_LIMIT",
+      "TAKE_PROFIT",
+      "TAKE_PROFIT_LIMIT",
+    ],
     required: true,
     error: errors.invalidOrderType,
     description: "Order type",
@@ -62,7 +76,7 @@ export const newOrderParams = {
     type: "enum",
     values: ["GTC", "IOC", "FOK"],
     error: errors.invalidTif,
-    description: "LIMIT only, and required there",
+    description: "LIMIT, STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT only, and required there",
     example: "GTC",
   },
   quantity: {
@@ -79,14 +93,20 @@ export const newOrderParams = {
   price: {
     type: "string",
     pattern: DECIMAL,
-    description: "Limit price (multiple of PRICE_FILTER tickSize); not for MARKET",
+    description: "Limit price (multiple of PRICE_FILTER tickSize); not for MARKET, STOP_LOSS, TAKE_PROFIT",
     example: "60000",
   },
-  newClientOrderId: {
+  stopPrice: {
     type: "string",
-    pattern: "^[a-zA-Z0-9\\-_.]{1,36}$",
-    description: "Unique among your open orders",
+    pattern: DECIMAL,
+    description:
+      "STOP_LOSS(_LIMIT), TAKE_PROFIT(_LIMIT) only, and required there: the last trade price that sets the order off",
   },
+  trailingDelta: {
+    type: "integer",
+    description: "Trailing stops: not supported (-2010)",
+  },
+  newClientOrderId,
   newOrderRespType: {
     type: "enum",
     values: ["ACK", "RESULT", "FULL"],

@@ -13,6 +13,10 @@ export const ORDER_TYPE = {
   LIMIT: OrderType.Limit,
   MARKET: OrderType.Market,
   LIMIT_MAKER: OrderType.LimitMaker,
+  STOP_LOSS: OrderType.StopLoss,
+  STOP_LOSS_LIMIT: OrderType.StopLossLimit,
+  TAKE_PROFIT: OrderType.TakeProfit,
+  TAKE_PROFIT_LIMIT: OrderType.TakeProfitLimit,
 } as const;
 export const TIF = { GTC: TimeInForce.GTC, IOC: TimeInForce.IOC, FOK: TimeInForce.FOK } as const;
 export const STP = {
@@ -54,12 +58,13 @@ export function orderView(m: Market, o: OrderFields) {
     timeInForce: nameOf(TIF, o.tif),
     type: nameOf(ORDER_TYPE, o.type),
     side: nameOf(SIDE, o.side),
-    stopPrice: ticksToPrice(m, 0),
+    stopPrice: ticksToPrice(m, o.stopPriceTicks ?? 0),
     icebergQty: lotsToQuantity(m, 0),
     time: o.time,
     updateTime: o.updateTime,
-    isWorking: o.type !== OrderType.Market,
-    workingTime: o.time,
+    // A triggered order works (is on the book) from its trigger; a market order never rests.
+    isWorking: o.stopPriceTicks !== undefined ? o.workingTime !== undefined : o.type !== OrderType.Market,
+    workingTime: o.stopPriceTicks !== undefined ? (o.workingTime ?? -1) : o.time,
     origQuoteOrderQty: quote(m, o.quoteOrderUnits),
     selfTradePreventionMode: nameOf(STP, o.stp),
   };
@@ -90,6 +95,8 @@ export function newOrderView(m: Market, o: OrderRecord, respType: RespType) {
     side: full.side,
     workingTime: full.workingTime,
     selfTradePreventionMode: full.selfTradePreventionMode,
+    // Binance's conditional field: only triggered orders have a stop price.
+    ...(o.stopPriceTicks === undefined ? {} : { stopPrice: full.stopPrice }),
   };
   if (respType === "RESULT") return result;
   return {
@@ -169,13 +176,22 @@ export function exchangeInfoView(
       quoteAssetPrecision: m.quote.decimals,
       baseCommissionPrecision: m.base.decimals,
       quoteCommissionPrecision: m.quote.decimals,
-      orderTypes: ["LIMIT", "LIMIT_MAKER", "MARKET"],
+      orderTypes: [
+        "LIMIT",
+        "LIMIT_MAKER",
+        "MARKET",
+        "STOP_LOSS",
+        "STOP_LOSS_LIMIT",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_LIMIT",
+      ],
       icebergAllowed: false,
       ocoAllowed: false,
       otoAllowed: false,
       quoteOrderQtyMarketAllowed: true,
       allowTrailingStop: false,
       cancelReplaceAllowed: false,
+      amendAllowed: true,
       isSpotTradingAllowed: true,
       isMarginTradingAllowed: false,
       filters: [

@@ -3,7 +3,7 @@ import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { checkClientOrderId } from "../../domain/src/ids.ts";
 import type { Market } from "../../domain/src/market.ts";
 import { priceToTicks, quantityToLots, quoteToUnits } from "../../domain/src/market.ts";
-import { OrderType, TimeInForce } from "../../matching/src/protocol.ts";
+import { isTriggered, OrderType, TimeInForce, triggersAs } from "../../matching/src/protocol.ts";
 import type { PlaceOrder } from "../../ubscore/src/types.ts";
 import type { newOrderParams } from "./common-params.ts";
 import type { Args } from "./endpoint.ts";
@@ -23,27 +23,28 @@ export function readNewOrder(
 ): { market: Market; order: PlaceOrder; respType: RespType } {
   const m = exchange.market(args.symbol) ?? invalidSymbol();
   const type = ORDER_TYPE[args.type];
+  // A triggered order runs as a MARKET or LIMIT order, and takes that order's parameters.
+  const runsAs = triggersAs(type);
   const { quantity, quoteOrderQty } = args;
-  notFor(type !== OrderType.Limit, "timeInForce", args.timeInForce);
+  notFor(runsAs !== OrderType.Limit, "timeInForce", args.timeInForce);
   notFor(type !== OrderType.Market, "quoteOrderQty", quoteOrderQty);
-  notFor(type === OrderType.Market, "price", args.price);
+  notFor(runsAs === OrderType.Market, "price", args.price);
   const tif =
-    type === OrderType.Limit
+    runsAs === OrderType.Limit
       ? TIF[args.timeInForce ?? errors.mandatory("timeInForce").throwSelf()]
-      : type === OrderType.Market
+      : runsAs === OrderType.Market
         ? TimeInForce.IOC
         : TimeInForce.GTC;
+  const stopPriceTicks = readStopPrice(args, m, type);
   if (type === OrderType.Market && (quantity === undefined) === (quoteOrderQty === undefined)) {
     throw errors.eitherMandatory("quantity", "quoteOrderQty");
   }
   if (type !== OrderType.Market && quantity === undefined) throw errors.mandatory("quantity");
   const priceTicks =
-    type === OrderType.Market
+    runsAs === OrderType.Market
       ? 0
       : field("price", () => priceToTicks(m, args.price ?? errors.mandatory("price").throwSelf()));
-  const clientOrderId = field("newClientOrderId", () =>
-    checkClientOrderId(args.newClientOrderId ?? `bourse-${randomBytes(11).toString("hex")}`),
-  );
+  const clientOrderId = clientOrderIdOrRandom(args.newClientOrderId);
   return {
     market: m,
     order: {
@@ -60,9 +61,30 @@ export function readNewOrder(
         quoteOrderQty === undefined ? 0n : field("quoteOrderQty", () => quoteToUnits(m, quoteOrderQty)),
       stp: STP[args.selfTradePreventionMode],
       time,
+      ...(stopPriceTicks === undefined ? {} : { stopPriceTicks }),
     },
     respType: args.newOrderRespType ?? (type === OrderType.LimitMaker ? "ACK" : "FULL"),
   };
+}
+
+/** A triggered order's `stopPrice` (required), in ticks; no other order takes one, nor `trailingDelta`. */
+function readStopPrice(
+  args: Pick<Args<typeof newOrderParams>, "stopPrice" | "trailingDelta">,
+  m: Market,
+  type: OrderType,
+): number | undefined {
+  if (args.trailingDelta !== undefined) throw errors.noTrailingStop();
+  const { stopPrice } = args;
+  notFor(!isTriggered(type), "stopPrice", stopPrice);
+  if (stopPrice === undefined && isTriggered(type)) throw errors.mandatory("stopPrice");
+  return stopPrice === undefined ? undefined : field("stopPrice", () => priceToTicks(m, stopPrice));
+}
+
+/** The client order id sent, checked, or one drawn at random as Binance does. */
+export function clientOrderIdOrRandom(sent: string | undefined): string {
+  return field("newClientOrderId", () =>
+    checkClientOrderId(sent ?? `bourse-${randomBytes(11).toString("hex")}`),
+  );
 }
 
 /** A parameter the order's type does not take: Binance's -1106, never silently ignored. */

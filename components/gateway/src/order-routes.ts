@@ -1,13 +1,23 @@
 import type { Market } from "../../domain/src/market.ts";
+import { lotsToQuantity, quantityToLots, ticksToPrice } from "../../domain/src/market.ts";
+import { EventType, isTriggered, type OrderType } from "../../matching/src/protocol.ts";
 import type { StoredOrder } from "../../store/src/port.ts";
 import { checkOrderFilters } from "../../ubscore/src/core.ts";
 import type { OrderRecord } from "../../ubscore/src/types.ts";
-import { newOrderParams, orderId, origClientOrderId, requiredSymbol, symbol } from "./common-params.ts";
+import {
+  DECIMAL,
+  newClientOrderId,
+  newOrderParams,
+  orderId,
+  origClientOrderId,
+  requiredSymbol,
+  symbol,
+} from "./common-params.ts";
 import { endpoint } from "./endpoint.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 import { newOrderView, orderView } from "./format.ts";
-import { readNewOrder } from "./new-order.ts";
-import { feeRate, marketOf, type RouteContext } from "./route-context.ts";
+import { clientOrderIdOrRandom, readNewOrder } from "./new-order.ts";
+import { feeRate, field, marketOf, type RouteContext } from "./route-context.ts";
 import * as s from "./schemas.ts";
 
 /** Placing, querying and cancelling orders (Binance's TRADE and USER_DATA order endpoints). */
@@ -35,10 +45,13 @@ const placeOrder = endpoint({
     const { order } = await ctx.submit(() => ctx.service.submit({ ...place, ...once }));
     // The request's log line names the order it made (a no-op unless request logs are on).
     call.log.info({ orderId: order!.orderId, status: order!.status }, "order placed");
-    if (order!.status === "REJECTED") throw errors.wouldTake();
+    if (order!.status === "REJECTED") throw refusal(order!.type);
     return newOrderView(m, order!, respType);
   },
 });
+
+/** Why the book refused a new order: a post-only one would take, a triggered one would go off at once. */
+const refusal = (type: OrderType) => (isTriggered(type) ? errors.wouldTrigger() : errors.wouldTake());
 
 const testOrder = endpoint({
   method: "POST",
@@ -209,6 +222,96 @@ const cancelOpenOrders = endpoint({
   },
 });
 
+const unknownOrder = () => new ApiError(400, -2038, "Unknown order sent.");
+
+/**
+ * Lowers an open order's quantity where it stands in its queue (UBSCore's journaled `amend`, a
+ * Reduce in the book), answered as Binance answers it.
+ */
+const amendKeepPriority = endpoint({
+  method: "PUT",
+  path: "/api/v3/order/amend/keepPriority",
+  summary: "Reduce an open order's quantity, keeping its place in the queue",
+  security: "TRADE",
+  params: {
+    ...orderRef,
+    newClientOrderId: {
+      ...newClientOrderId,
+      description: "The order's client order id after the amend (default: a random one)",
+    },
+    newQty: {
+      type: "string",
+      pattern: DECIMAL,
+      required: true,
+      description: "The order's new quantity: below it, above its executed quantity",
+    },
+  },
+  oneOf: ["origClientOrderId", "orderId"],
+  weight: 4,
+  ws: "order.amend.keepPriority",
+  response: s.obj({ transactTime: s.int, executionId: s.int, amendedOrder: s.amendedOrder }),
+  errors: [-1013, -2038],
+  handler: async ({ args, key, once }, ctx: RouteContext) => {
+    const m = marketOf(ctx, args.symbol);
+    const newQtyLots = field("newQty", () => quantityToLots(m, args.newQty));
+    const renamed = clientOrderIdOrRandom(args.newClientOrderId);
+    const { core } = ctx;
+    // The id it has now, for the answer's origClientOrderId (the amend may rename it).
+    const before =
+      args.orderId !== undefined
+        ? core.order(args.orderId)
+        : core.orderByClientId(key.userId, args.origClientOrderId!);
+    const origClientOrderId = before?.clientOrderId ?? args.origClientOrderId ?? "";
+    const time = ctx.clock();
+    const result = await ctx.submit(
+      () =>
+        ctx.service.submit({
+          kind: "amend",
+          userId: key.userId,
+          symbol: m.symbol,
+          orderId: args.orderId,
+          clientOrderId: args.orderId === undefined ? args.origClientOrderId : undefined,
+          newClientOrderId: renamed,
+          newQtyLots,
+          time,
+          ...once,
+        }),
+      unknownOrder,
+    );
+    if (result.error) throw result.error.code === "UNKNOWN_ORDER" ? unknownOrder() : toApiError(result.error);
+    const amended = result.events.find((e) => e.type === EventType.Amended);
+    return {
+      transactTime: time,
+      executionId: amended?.seq ?? 0,
+      amendedOrder: amendedOrderView(m, result.order!, origClientOrderId),
+    };
+  },
+});
+
+/** Binance's `amendedOrder`: the order as the amend left it, and the client order id it had. */
+function amendedOrderView(m: Market, o: OrderRecord, origClientOrderId: string) {
+  const v = orderView(m, o);
+  return {
+    symbol: v.symbol,
+    orderId: v.orderId,
+    orderListId: v.orderListId,
+    origClientOrderId,
+    clientOrderId: v.clientOrderId,
+    price: ticksToPrice(m, o.priceTicks),
+    qty: lotsToQuantity(m, o.origQtyLots),
+    executedQty: v.executedQty,
+    preventedQty: lotsToQuantity(m, 0),
+    quoteOrderQty: v.origQuoteOrderQty,
+    cumulativeQuoteQty: v.cummulativeQuoteQty,
+    status: v.status,
+    timeInForce: v.timeInForce,
+    type: v.type,
+    side: v.side,
+    workingTime: v.workingTime,
+    selfTradePreventionMode: v.selfTradePreventionMode,
+  };
+}
+
 type Attempt = { ok: true; view: unknown } | { ok: false; error: ApiError };
 
 const attempt = <T>(run: Promise<T>, view: (value: T) => Attempt): Promise<Attempt> =>
@@ -262,7 +365,7 @@ const cancelReplace = endpoint({
       ctx.submit(() => ctx.service.submit(place)),
       ({ order }) =>
         order!.status === "REJECTED"
-          ? { ok: false, error: errors.wouldTake() }
+          ? { ok: false, error: refusal(order!.type) }
           : { ok: true, view: newOrderView(m, order!, respType) },
     );
     if (cancelled.ok && placed.ok) {
@@ -304,6 +407,7 @@ export const orderEndpoints = [
   queryOrder,
   cancelOrder,
   cancelReplace,
+  amendKeepPriority,
   openOrders,
   cancelOpenOrders,
 ];

@@ -66,6 +66,24 @@ export const cancelledOrder = { allOf: [order, obj({ origClientOrderId: str })] 
 /** A new order, as ACK, RESULT or FULL (each the one before with more fields). */
 export const newOrder = obj({ ...orderIds, transactTime: int });
 
+/** An order as an amend (keepPriority) left it, with the client order id it had before. */
+export const amendedOrder = obj({
+  ...orderIds,
+  origClientOrderId: str,
+  price: dec,
+  qty: dec,
+  executedQty: dec,
+  preventedQty: dec,
+  quoteOrderQty: dec,
+  cumulativeQuoteQty: dec,
+  status: ORDER_STATUS,
+  timeInForce: str,
+  type: str,
+  side: str,
+  workingTime: int,
+  selfTradePreventionMode: str,
+});
+
 export const fill = obj({ price: dec, qty: dec, commission: dec, commissionAsset: str, tradeId: int });
 
 export const publicTrade = obj({

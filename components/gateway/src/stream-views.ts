@@ -23,15 +23,23 @@ export function executionReports(
   listening: (orderId: number) => boolean,
 ): Report[] {
   switch (e.type) {
-    case EventType.Accepted: {
+    case EventType.Accepted:
       // As the order stood when accepted: nothing filled yet, whatever the same command filled.
-      const none = { z: lotsToQuantity(market, 0), Z: formatUnits(0n, market.quote.decimals) };
-      return [[core.order(e.orderId)!, { x: "NEW", X: "NEW", ...none }]];
+      return [[core.order(e.orderId)!, { x: "NEW", X: "NEW", ...unfilled(market) }]];
+    case EventType.Triggered: {
+      // The stop price was reached: the order works from now on, as it stood before its fills.
+      const o = core.order(e.orderId)!;
+      return [[o, { x: "NEW", X: "NEW", w: true, W: o.workingTime, ...unfilled(market) }]];
     }
     case EventType.Trade:
       return tradeReports(core, market, e, listening);
     case EventType.Cancelled:
       return [[core.order(e.orderId)!, { x: "CANCELED", X: "CANCELED" }]];
+    case EventType.Amended: {
+      // Amend keep priority: the order as it now stands (new quantity, new client order id).
+      const o = core.order(e.orderId)!;
+      return [[o, { x: "REPLACED", X: o.status }]];
+    }
     case EventType.Expired: {
       const o = core.order(e.orderId)!;
       return [[o, { x: "EXPIRED", X: o.status }]];
@@ -44,6 +52,12 @@ export function executionReports(
       return [];
   }
 }
+
+/** The cumulative fields of an order that has not traded yet. */
+const unfilled = (market: Market) => ({
+  z: lotsToQuantity(market, 0),
+  Z: formatUnits(0n, market.quote.decimals),
+});
 
 /** A trade's reports: the taker's and the maker's, each with its own fill. */
 function tradeReports(
@@ -104,7 +118,7 @@ export function executionReport(
     f: nameOf(TIF, o.tif),
     q: lotsToQuantity(market, o.origQtyLots),
     p: ticksToPrice(market, o.priceTicks),
-    P: ticksToPrice(market, 0),
+    P: ticksToPrice(market, o.stopPriceTicks ?? 0),
     F: lotsToQuantity(market, 0),
     g: -1,
     C: "",
@@ -117,7 +131,10 @@ export function executionReport(
     N: null,
     T: o.updateTime,
     t: -1,
-    w: o.status === "NEW" || o.status === "PARTIALLY_FILLED",
+    // A triggered order works (is on the book) from its trigger.
+    w:
+      (o.status === "NEW" || o.status === "PARTIALLY_FILLED") &&
+      (o.stopPriceTicks === undefined || o.workingTime !== undefined),
     m: false,
     M: false,
     O: o.time,

@@ -2,10 +2,11 @@ import { type Command, CommandType } from "./protocol.ts";
 
 /**
  * Fixed binary layout of a command: COMMAND_STRIDE float64 slots
- *   type | orderId | userId | side | orderType | tif | priceTicks | qtyLots | quoteUnits | stp
- * (unused slots are 0). This is what crosses the transport between UBSCore and Matching.
+ *   type | orderId | userId | side | orderType | tif | priceTicks | qtyLots | quoteUnits | stp | stopPriceTicks
+ * (unused slots are 0). This is what crosses the transport between UBSCore and Matching. A
+ * record of the ten slots before stop prices existed decodes too (its stop price is 0).
  */
-export const COMMAND_STRIDE = 10;
+export const COMMAND_STRIDE = 11;
 
 export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void {
   out.fill(0, offset, offset + COMMAND_STRIDE);
@@ -21,6 +22,7 @@ export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void
       out[offset + 7] = cmd.qtyLots;
       out[offset + 8] = cmd.quoteUnits;
       out[offset + 9] = cmd.stp;
+      out[offset + 10] = cmd.stopPriceTicks ?? 0;
       break;
     case CommandType.Cancel:
       out[offset + 1] = cmd.orderId;
@@ -28,6 +30,10 @@ export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void
     case CommandType.Amend:
       out[offset + 1] = cmd.orderId;
       out[offset + 6] = cmd.priceTicks;
+      out[offset + 7] = cmd.qtyLots;
+      break;
+    case CommandType.Reduce:
+      out[offset + 1] = cmd.orderId;
       out[offset + 7] = cmd.qtyLots;
       break;
     case CommandType.CancelAll:
@@ -51,11 +57,14 @@ export function decodeCommand(d: Float64Array, o = 0): Command {
         qtyLots: d[o + 7]!,
         quoteUnits: d[o + 8]!,
         stp: d[o + 9]!,
+        ...(d[o + 10] ? { stopPriceTicks: d[o + 10]! } : {}),
       };
     case CommandType.Cancel:
       return { type, orderId: d[o + 1]!, userId };
     case CommandType.Amend:
       return { type, orderId: d[o + 1]!, userId, priceTicks: d[o + 6]!, qtyLots: d[o + 7]! };
+    case CommandType.Reduce:
+      return { type, orderId: d[o + 1]!, userId, qtyLots: d[o + 7]! };
     case CommandType.CancelAll:
       return { type, userId };
     default:

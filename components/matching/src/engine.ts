@@ -8,6 +8,7 @@ import {
   REJECTED_SLOTS,
   SEQ_SLOT,
   TRADE_SLOTS,
+  TRIGGERED_SLOTS,
   TYPE_SLOT,
 } from "./event-layout.ts";
 import { EventBuffer } from "./events.ts";
@@ -18,12 +19,16 @@ import {
   CommandType,
   EventType,
   ExpireReason,
+  isTriggered,
   OrderType,
   RejectReason,
   SelfTradePrevention,
   Side,
+  stopReached,
   TimeInForce,
+  triggersAs,
 } from "./protocol.ts";
+import { STOP_SLOTS, StopBook, type StopOrder } from "./stop-book.ts";
 
 /**
  * A price-time-priority order book for one market, built for a hot path that allocates nothing
@@ -75,6 +80,10 @@ export class MatchingEngine {
   private readonly quotePerTickLot: number;
   private seq = 0;
   private tradeSeq = 0;
+  /** The last trade's price: what sets triggered orders off (0 before the first trade). */
+  private lastPrice = 0;
+  /** Triggered orders waiting for their stop price, off the book. */
+  private readonly stops = new StopBook();
 
   // Order pool (struct of arrays).
   private oId: Float64Array;
@@ -156,7 +165,9 @@ export class MatchingEngine {
     return this.slotOf.size;
   }
 
+  /** Runs a command, then every triggered order its trades set off (and theirs, in turn). */
   execute(cmd: Command): void {
+    const trades = this.tradeSeq;
     switch (cmd.type) {
       case CommandType.Place:
         this.place(
@@ -169,19 +180,41 @@ export class MatchingEngine {
           cmd.qtyLots,
           cmd.quoteUnits,
           cmd.stp,
+          cmd.stopPriceTicks ?? 0,
         );
-        return;
+        break;
       case CommandType.Cancel:
         this.cancel(cmd.orderId, cmd.userId);
-        return;
+        break;
       case CommandType.CancelAll:
         this.cancelAll(cmd.userId);
-        return;
+        break;
       case CommandType.Amend:
         this.amend(cmd.orderId, cmd.userId, cmd.priceTicks, cmd.qtyLots);
-        return;
+        break;
+      case CommandType.Reduce:
+        this.reduce(cmd.orderId, cmd.userId, cmd.qtyLots);
+        break;
       default:
         this.reject(0, 0, RejectReason.InvalidCommand);
+    }
+    if (this.tradeSeq !== trades) this.triggerStops();
+  }
+
+  /**
+   * Runs the waiting orders the last price has reached, in order id order, each as the market
+   * or limit order it becomes; their trades move the price on, which may set off more.
+   */
+  private triggerStops(): void {
+    for (let due = this.stops.takeReached(this.lastPrice); due.length > 0; ) {
+      for (const o of due) {
+        const e = this.begin(EventType.Triggered);
+        this.events.data[e + TRIGGERED_SLOTS.orderId] = o.orderId;
+        this.events.data[e + TRIGGERED_SLOTS.userId] = o.userId;
+        const type = triggersAs(o.orderType);
+        this.run(o.orderId, o.userId, o.side, type, o.tif, o.priceTicks, o.qtyLots, o.quoteUnits, o.stp);
+      }
+      due = this.stops.takeReached(this.lastPrice);
     }
   }
 
@@ -195,21 +228,73 @@ export class MatchingEngine {
     qtyLots: number,
     quoteUnits: number,
     stp: SelfTradePrevention,
+    stopPriceTicks = 0,
   ): void {
-    if (!validPlace(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits, stp)) {
+    const valid = validPlace(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits, stp);
+    if (!valid || (stopPriceTicks !== 0) !== isTriggered(orderType) || !isSafeNat(stopPriceTicks)) {
       this.reject(orderId, userId, RejectReason.InvalidCommand);
       return;
     }
-    if (this.slotOf.has(orderId)) {
+    if (this.slotOf.has(orderId) || this.stops.has(orderId)) {
       this.reject(orderId, userId, RejectReason.DuplicateOrderId);
       return;
     }
-    const isMarket = orderType === OrderType.Market;
     if (orderType === OrderType.LimitMaker && this.crosses(side, priceTicks)) {
       this.reject(orderId, userId, RejectReason.PostOnlyWouldTake);
       return;
     }
-    this.emitAccepted(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits);
+    if (isTriggered(orderType)) {
+      this.hold({
+        orderId,
+        userId,
+        side,
+        orderType,
+        tif,
+        priceTicks,
+        qtyLots,
+        quoteUnits,
+        stp,
+        stopPriceTicks,
+      });
+      return;
+    }
+    this.emitAccepted(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits, 0);
+    this.run(orderId, userId, side, orderType, tif, priceTicks, qtyLots, quoteUnits, stp);
+  }
+
+  /** Accepts a triggered order to wait off the book; one the last price already reached is refused. */
+  private hold(o: StopOrder): void {
+    if (stopReached(o.orderType, o.side, o.stopPriceTicks, this.lastPrice)) {
+      this.reject(o.orderId, o.userId, RejectReason.WouldTriggerImmediately);
+      return;
+    }
+    this.emitAccepted(
+      o.orderId,
+      o.userId,
+      o.side,
+      o.orderType,
+      o.tif,
+      o.priceTicks,
+      o.qtyLots,
+      o.quoteUnits,
+      o.stopPriceTicks,
+    );
+    this.stops.add(o);
+  }
+
+  /** Runs an accepted order (a new one, or a triggered one) against the book: it trades, rests or expires. */
+  private run(
+    orderId: number,
+    userId: number,
+    side: Side,
+    orderType: OrderType,
+    tif: TimeInForce,
+    priceTicks: number,
+    qtyLots: number,
+    quoteUnits: number,
+    stp: SelfTradePrevention,
+  ): void {
+    const isMarket = orderType === OrderType.Market;
     if (tif === TimeInForce.FOK && !this.canFillEntirely(userId, side, priceTicks, qtyLots, stp)) {
       this.emitExpired(orderId, userId, qtyLots, 0, ExpireReason.FokUnfilled);
       return;
@@ -250,15 +335,14 @@ export class MatchingEngine {
   }
 
   cancel(orderId: number, userId: number): void {
-    const slot = this.slotOf.get(orderId);
-    if (slot === NIL) {
-      this.reject(orderId, userId, RejectReason.UnknownOrder);
+    const stop = this.stops.get(orderId);
+    if (stop) {
+      if (stop.userId !== userId) this.reject(orderId, userId, RejectReason.NotOwner);
+      else this.cancelStop(stop, CancelReason.User);
       return;
     }
-    if (this.oUser[slot] !== userId) {
-      this.reject(orderId, userId, RejectReason.NotOwner);
-      return;
-    }
+    const slot = this.ownedSlot(orderId, userId);
+    if (slot === NIL) return;
     this.emitCancelled(slot, CancelReason.User);
     this.unlink(slot);
     this.freeOrder(slot);
@@ -267,15 +351,26 @@ export class MatchingEngine {
 
   /** Cancels every resting order of the user, in ascending order id. Not on the hot path: O(book). */
   cancelAll(userId: number): void {
-    const slots: number[] = [];
-    for (const [, slot] of this.slotOf.entries()) if (this.oUser[slot] === userId) slots.push(slot);
-    slots.sort((a, b) => this.oId[a]! - this.oId[b]!);
-    for (const slot of slots) {
+    // [order id, slot in the book or NIL for a waiting triggered order]
+    const owned: [number, number][] = [];
+    for (const [id, slot] of this.slotOf.entries()) if (this.oUser[slot] === userId) owned.push([id, slot]);
+    for (const o of this.stops.all()) if (o.userId === userId) owned.push([o.orderId, NIL]);
+    owned.sort((a, b) => a[0] - b[0]);
+    for (const [id, slot] of owned) {
+      if (slot === NIL) {
+        this.cancelStop(this.stops.get(id)!, CancelReason.CancelAll);
+        continue;
+      }
       this.emitCancelled(slot, CancelReason.CancelAll);
       this.unlink(slot);
       this.freeOrder(slot);
     }
     this.flushTouched();
+  }
+
+  private cancelStop(o: StopOrder, reason: CancelReason): void {
+    this.emitCancelledOrder(o.orderId, o.userId, o.qtyLots, reason);
+    this.stops.delete(o.orderId);
   }
 
   /**
@@ -285,15 +380,8 @@ export class MatchingEngine {
    * order that would cross is rejected and stays as it was.
    */
   amend(orderId: number, userId: number, priceTicks: number, qtyLots: number): void {
-    const slot = this.slotOf.get(orderId);
-    if (slot === NIL) {
-      this.reject(orderId, userId, RejectReason.UnknownOrder);
-      return;
-    }
-    if (this.oUser[slot] !== userId) {
-      this.reject(orderId, userId, RejectReason.NotOwner);
-      return;
-    }
+    const slot = this.ownedSlot(orderId, userId);
+    if (slot === NIL) return;
     if (!isPositiveSafe(priceTicks) || !isPositiveSafe(qtyLots)) {
       this.reject(orderId, userId, RejectReason.InvalidCommand);
       return;
@@ -302,14 +390,7 @@ export class MatchingEngine {
     const oldPrice = this.oPrice[slot]!;
     const oldQty = this.oQty[slot]!;
     if (priceTicks === oldPrice && qtyLots <= oldQty) {
-      this.emitAmended(orderId, userId, priceTicks, qtyLots, true);
-      if (qtyLots < oldQty) {
-        this.oQty[slot] = qtyLots;
-        const lv = this.oLevel[slot]!;
-        this.lvTotal[lv]! -= oldQty - qtyLots;
-        this.touch(side, priceTicks, lv);
-      }
-      this.flushTouched();
+      this.shrink(slot, qtyLots);
       return;
     }
     if (this.oPostOnly[slot] === 1 && this.crosses(side, priceTicks)) {
@@ -332,8 +413,63 @@ export class MatchingEngine {
     this.flushTouched();
   }
 
+  /** Takes `lots` off a resting order in place: it keeps its place in the queue (Binance keepPriority). */
+  reduce(orderId: number, userId: number, lots: number): void {
+    const slot = this.ownedSlot(orderId, userId);
+    if (slot === NIL) return;
+    if (!isPositiveSafe(lots)) {
+      this.reject(orderId, userId, RejectReason.InvalidCommand);
+      return;
+    }
+    if (lots >= this.oQty[slot]!) {
+      this.reject(orderId, userId, RejectReason.ReduceToNothing);
+      return;
+    }
+    this.shrink(slot, this.oQty[slot]! - lots);
+  }
+
+  /** The resting order's slot, or NIL after rejecting an unknown order or another user's. */
+  private ownedSlot(orderId: number, userId: number): number {
+    const slot = this.slotOf.get(orderId);
+    if (slot === NIL) this.reject(orderId, userId, RejectReason.UnknownOrder);
+    else if (this.oUser[slot] !== userId) {
+      this.reject(orderId, userId, RejectReason.NotOwner);
+      return NIL;
+    }
+    return slot;
+  }
+
+  /** Lowers a resting order's quantity to `qtyLots` (<= what it has) where it stands. */
+  private shrink(slot: number, qtyLots: number): void {
+    const side = this.oSide[slot] as Side;
+    const price = this.oPrice[slot]!;
+    const oldQty = this.oQty[slot]!;
+    this.emitAmended(this.oId[slot]!, this.oUser[slot]!, price, qtyLots, true);
+    if (qtyLots < oldQty) {
+      this.oQty[slot] = qtyLots;
+      const lv = this.oLevel[slot]!;
+      this.lvTotal[lv]! -= oldQty - qtyLots;
+      this.touch(side, price, lv);
+    }
+    this.flushTouched();
+  }
+
   isResting(orderId: number): boolean {
     return this.slotOf.has(orderId);
+  }
+
+  /** Is the order a triggered order still waiting for its stop price? */
+  isWaiting(orderId: number): boolean {
+    return this.stops.has(orderId);
+  }
+
+  get waitingOrderCount(): number {
+    return this.stops.size;
+  }
+
+  /** The triggered orders waiting for their stop price, in order id order. */
+  waitingOrders(): StopOrder[] {
+    return this.stops.all();
   }
 
   bestBid(): number {
@@ -391,6 +527,13 @@ export class MatchingEngine {
     const ask = this.bestAsk();
     invariant(bid === 0 || ask === 0 || bid < ask, () => `book crossed: bid ${bid} >= ask ${ask}`);
     invariant(resting === this.slotOf.size, () => `${resting} resting orders, ${this.slotOf.size} indexed`);
+    for (const o of this.stops.all()) {
+      invariant(!this.slotOf.has(o.orderId), () => `order ${o.orderId} both waits for its stop and rests`);
+      invariant(
+        !stopReached(o.orderType, o.side, o.stopPriceTicks, this.lastPrice),
+        () => `order ${o.orderId} waits though the last price reached its stop`,
+      );
+    }
     const freeOrders = countChain(this.orderFree, this.oNext, this.orderHigh);
     invariant(
       freeOrders + resting === this.orderHigh,
@@ -440,11 +583,9 @@ export class MatchingEngine {
   /** The book and counters as bytes; `restore` rebuilds an identical book from them. */
   snapshot(): Uint8Array {
     const orders = this.slotOf.size;
-    const out = new Float64Array(SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER);
-    out[0] = SNAPSHOT_VERSION;
-    out[1] = this.seq;
-    out[2] = this.tradeSeq;
-    out[3] = orders;
+    const stops = this.stops.all();
+    const out = new Float64Array(SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER + stops.length * STOP_SLOTS);
+    writeHeader(out, this.seq, this.tradeSeq, orders, this.lastPrice, stops);
     let w = SNAPSHOT_HEADER;
     for (const s of [Side.Buy, Side.Sell]) {
       for (let i = this.depthN[s] - 1; i >= 0; i--) {
@@ -467,12 +608,17 @@ export class MatchingEngine {
    * order) after event `seq` and trade `tradeSeq`: how a book kept elsewhere (UBSCore's open
    * orders) is handed to a matching process that starts from it.
    */
-  static snapshotOf(seq: number, tradeSeq: number, orders: readonly BookOrder[]): Uint8Array {
-    const out = new Float64Array(SNAPSHOT_HEADER + orders.length * SNAPSHOT_ORDER);
-    out[0] = SNAPSHOT_VERSION;
-    out[1] = seq;
-    out[2] = tradeSeq;
-    out[3] = orders.length;
+  static snapshotOf(
+    seq: number,
+    tradeSeq: number,
+    orders: readonly BookOrder[],
+    stops: readonly StopOrder[] = [],
+    lastPrice = 0,
+  ): Uint8Array {
+    const out = new Float64Array(
+      SNAPSHOT_HEADER + orders.length * SNAPSHOT_ORDER + stops.length * STOP_SLOTS,
+    );
+    writeHeader(out, seq, tradeSeq, orders.length, lastPrice, stops);
     let w = SNAPSHOT_HEADER;
     for (const o of orders) {
       out.set([o.orderId, o.userId, o.side, o.priceTicks, o.qtyLots, o.stp, o.postOnly ? 1 : 0], w);
@@ -484,7 +630,10 @@ export class MatchingEngine {
   static restore(bytes: Uint8Array, options: MatchingEngineOptions): MatchingEngine {
     // Copy: the bytes may be a view into a larger (pooled, unaligned) buffer, e.g. a Node Buffer.
     const d = new Float64Array(new Uint8Array(bytes).buffer);
-    if (d[0] !== SNAPSHOT_VERSION) throw new Error(`unsupported matching snapshot version ${d[0]}`);
+    // Version 1 (before triggered orders): a 4-slot header and the resting orders only.
+    if (d[0] !== SNAPSHOT_VERSION && d[0] !== 1)
+      throw new Error(`unsupported matching snapshot version ${d[0]}`);
+    const header = d[0] === 1 ? 4 : SNAPSHOT_HEADER;
     const orders = d[3]!;
     const engine = new MatchingEngine({
       ...options,
@@ -492,7 +641,8 @@ export class MatchingEngine {
     });
     engine.seq = d[1]!;
     engine.tradeSeq = d[2]!;
-    for (let r = SNAPSHOT_HEADER; r < SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER; r += SNAPSHOT_ORDER) {
+    const ordersEnd = header + orders * SNAPSHOT_ORDER;
+    for (let r = header; r < ordersEnd; r += SNAPSHOT_ORDER) {
       const slot = engine.allocOrder(
         d[r]!,
         d[r + 1]!,
@@ -503,6 +653,11 @@ export class MatchingEngine {
         d[r + 6] === 1,
       );
       engine.rest(slot);
+    }
+    if (header === SNAPSHOT_HEADER) {
+      engine.lastPrice = d[4]!;
+      for (let i = 0, r = ordersEnd; i < d[5]!; i++, r += STOP_SLOTS)
+        engine.stops.add(StopBook.fromSlots(d, r));
     }
     engine.touchedN = 0;
     return engine;
@@ -835,6 +990,7 @@ export class MatchingEngine {
     priceTicks: number,
     qtyLots: number,
     quoteUnits: number,
+    stopPriceTicks: number,
   ): void {
     const e = this.begin(EventType.Accepted);
     const d = this.events.data;
@@ -846,12 +1002,14 @@ export class MatchingEngine {
     d[e + ACCEPTED_SLOTS.priceTicks] = priceTicks;
     d[e + ACCEPTED_SLOTS.qtyLots] = qtyLots;
     d[e + ACCEPTED_SLOTS.quoteUnits] = quoteUnits;
+    d[e + ACCEPTED_SLOTS.stopPriceTicks] = stopPriceTicks;
   }
 
   private emitTrade(taker: number, maker: number, takerSide: Side, price: number, qty: number): void {
     const e = this.begin(EventType.Trade);
     const d = this.events.data;
     d[e + TRADE_SLOTS.tradeId] = ++this.tradeSeq;
+    this.lastPrice = price;
     d[e + TRADE_SLOTS.takerOrderId] = this.oId[taker]!;
     d[e + TRADE_SLOTS.takerUserId] = this.oUser[taker]!;
     d[e + TRADE_SLOTS.makerOrderId] = this.oId[maker]!;
@@ -864,11 +1022,15 @@ export class MatchingEngine {
   }
 
   private emitCancelled(slot: number, reason: CancelReason): void {
+    this.emitCancelledOrder(this.oId[slot]!, this.oUser[slot]!, this.oQty[slot]!, reason);
+  }
+
+  private emitCancelledOrder(orderId: number, userId: number, lots: number, reason: CancelReason): void {
     const e = this.begin(EventType.Cancelled);
     const d = this.events.data;
-    d[e + CANCELLED_SLOTS.orderId] = this.oId[slot]!;
-    d[e + CANCELLED_SLOTS.userId] = this.oUser[slot]!;
-    d[e + CANCELLED_SLOTS.remainingLots] = this.oQty[slot]!;
+    d[e + CANCELLED_SLOTS.orderId] = orderId;
+    d[e + CANCELLED_SLOTS.userId] = userId;
+    d[e + CANCELLED_SLOTS.remainingLots] = lots;
     d[e + CANCELLED_SLOTS.reason] = reason;
   }
 
@@ -899,9 +1061,30 @@ export class MatchingEngine {
   }
 }
 
-const SNAPSHOT_VERSION = 1;
-const SNAPSHOT_HEADER = 4;
+/**
+ * Version 2: version | seq | tradeSeq | resting orders | last trade price | waiting orders, then
+ * SNAPSHOT_ORDER slots per resting order (priority order), then STOP_SLOTS per waiting order.
+ */
+const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_HEADER = 6;
 const SNAPSHOT_ORDER = 7;
+
+/** The header, and the waiting orders at the end of the snapshot (after `orders` resting ones). */
+function writeHeader(
+  out: Float64Array,
+  seq: number,
+  tradeSeq: number,
+  orders: number,
+  lastPrice: number,
+  stops: readonly StopOrder[],
+): void {
+  out.set([SNAPSHOT_VERSION, seq, tradeSeq, orders, lastPrice, stops.length]);
+  let w = SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER;
+  for (const o of stops) {
+    out.set(StopBook.toSlots(o), w);
+    w += STOP_SLOTS;
+  }
+}
 
 // takeLiquidity outcomes and inner-loop stop reasons.
 const NOTHING_TRADED = 0;
@@ -920,6 +1103,10 @@ function isPositiveSafe(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0;
 }
 
+function isSafeNat(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
 function validPlace(
   orderId: number,
   userId: number,
@@ -934,6 +1121,17 @@ function validPlace(
   if (!isPositiveSafe(orderId) || !isPositiveSafe(userId)) return false;
   if (side !== Side.Buy && side !== Side.Sell) return false;
   if (!(stp >= 0 && stp <= 3 && Number.isInteger(stp))) return false;
+  // A triggered order is checked as what it runs as; by quantity only (Binance has no quote amount).
+  if (isTriggered(orderType)) {
+    const as = triggersAs(orderType);
+    const valid = validPlace(orderId, userId, side, as, tif, priceTicks, qtyLots, quoteUnits, stp);
+    return (
+      valid &&
+      isPositiveSafe(qtyLots) &&
+      Number.isInteger(orderType) &&
+      orderType <= OrderType.TakeProfitLimit
+    );
+  }
   if (orderType === OrderType.Market) {
     if (tif !== TimeInForce.IOC || priceTicks !== 0) return false;
     const qtyOk = qtyLots === 0 || isPositiveSafe(qtyLots);

@@ -24,6 +24,7 @@ export const EVENT_FIELDS = {
     "priceTicks",
     "qtyLots",
     "quoteUnits",
+    "stopPriceTicks",
   ],
   [EventType.Trade]: [
     "tradeId",
@@ -42,10 +43,14 @@ export const EVENT_FIELDS = {
   [EventType.Rejected]: ["orderId", "userId", "reason"],
   [EventType.Amended]: ["orderId", "userId", "priceTicks", "qtyLots", "keptPriority"],
   [EventType.BookLevel]: ["side", "priceTicks", "totalLots"],
+  [EventType.Triggered]: ["orderId", "userId"],
 } as const satisfies { readonly [T in EventType]: readonly FieldOf<T>[] };
 
 /** Fields held as 1 or 0 in their slot and read back as booleans. */
 export const FLAG_FIELDS: ReadonlySet<string> = new Set(["keptPriority"]);
+
+/** Optional fields: 0 in their slot when absent (a record written before they existed too), left out. */
+export const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(["stopPriceTicks"]);
 
 /** Slots per record: the header and the longest type's fields. */
 export const EVENT_STRIDE =
@@ -65,6 +70,7 @@ export const EXPIRED_SLOTS = slotsOf(EVENT_FIELDS[EventType.Expired]);
 export const REJECTED_SLOTS = slotsOf(EVENT_FIELDS[EventType.Rejected]);
 export const AMENDED_SLOTS = slotsOf(EVENT_FIELDS[EventType.Amended]);
 export const BOOK_LEVEL_SLOTS = slotsOf(EVENT_FIELDS[EventType.BookLevel]);
+export const TRIGGERED_SLOTS = slotsOf(EVENT_FIELDS[EventType.Triggered]);
 
 /** The event whose record starts at slot `o` of `d`. */
 export function decodeEvent(d: Float64Array, o: number): MatchingEvent {
@@ -75,6 +81,7 @@ export function decodeEvent(d: Float64Array, o: number): MatchingEvent {
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
     const value = d[o + FIRST_FIELD_SLOT + i]!;
+    if (value === 0 && OPTIONAL_FIELDS.has(field)) continue;
     event[field] = FLAG_FIELDS.has(field) ? value === 1 : value;
   }
   return event as unknown as MatchingEvent;

@@ -10,13 +10,23 @@
 import type { OrderId, UserId } from "../../domain/src/ids.ts";
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../domain/src/orders.ts";
 
-export { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../domain/src/orders.ts";
+export {
+  isTriggered,
+  OrderType,
+  SelfTradePrevention,
+  Side,
+  stopReached,
+  TimeInForce,
+  triggersAs,
+} from "../../domain/src/orders.ts";
 
 export enum CommandType {
   Place = 0,
   Cancel = 1,
   CancelAll = 2,
   Amend = 3,
+  /** Takes lots off a resting order in place, keeping its time priority (Binance keepPriority). */
+  Reduce = 4,
 }
 
 export interface PlaceCommand {
@@ -37,6 +47,8 @@ export interface PlaceCommand {
    */
   quoteUnits: number;
   stp: SelfTradePrevention;
+  /** Triggered order types only: the price whose trade sets it off (absent or 0 otherwise). */
+  stopPriceTicks?: number;
 }
 
 export interface CancelCommand {
@@ -61,7 +73,20 @@ export interface AmendCommand {
   qtyLots: number;
 }
 
-export type Command = PlaceCommand | CancelCommand | CancelAllCommand | AmendCommand;
+/**
+ * Takes `qtyLots` off what the order still asks for, in place. A decrement rather than a new
+ * quantity, so it means the same whatever fills happen before it arrives (a reduce forwarded
+ * to a matching service races the trades ahead of it); one that would leave nothing is refused.
+ */
+export interface ReduceCommand {
+  type: CommandType.Reduce;
+  orderId: OrderId;
+  userId: UserId;
+  /** Lots to take off (> 0, below what remains). */
+  qtyLots: number;
+}
+
+export type Command = PlaceCommand | CancelCommand | CancelAllCommand | AmendCommand | ReduceCommand;
 
 export enum EventType {
   Accepted = 0,
@@ -71,6 +96,8 @@ export enum EventType {
   Rejected = 4,
   Amended = 5,
   BookLevel = 6,
+  /** A triggered order's stop price was reached: it runs now (its trades follow). */
+  Triggered = 7,
 }
 
 export enum ExpireReason {
@@ -92,6 +119,10 @@ export enum RejectReason {
   InvalidCommand = 3,
   /** Cancel/amend of an order that belongs to another user. */
   NotOwner = 4,
+  /** A reduce of as much as the order has left, or more (it would leave nothing to rest). */
+  ReduceToNothing = 5,
+  /** A triggered order whose stop price the last trade has already reached (Binance refuses it). */
+  WouldTriggerImmediately = 6,
 }
 
 export enum CancelReason {
@@ -114,6 +145,8 @@ export interface AcceptedEvent extends EventBase {
   priceTicks: number;
   qtyLots: number;
   quoteUnits: number;
+  /** Triggered order types only. */
+  stopPriceTicks?: number;
 }
 
 /** One fill at the maker's price. Remaining quantities are after this fill. */
@@ -166,6 +199,12 @@ export interface AmendedEvent extends EventBase {
   keptPriority: boolean;
 }
 
+export interface TriggeredEvent extends EventBase {
+  type: EventType.Triggered;
+  orderId: OrderId;
+  userId: UserId;
+}
+
 /** The aggregate resting quantity at one price after this command; 0 means the level is gone. */
 export interface BookLevelEvent extends EventBase {
   type: EventType.BookLevel;
@@ -181,4 +220,5 @@ export type MatchingEvent =
   | ExpiredEvent
   | RejectedEvent
   | AmendedEvent
-  | BookLevelEvent;
+  | BookLevelEvent
+  | TriggeredEvent;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeCommand, encodeCommand } from "../src/commands.ts";
+import { COMMAND_STRIDE, decodeCommand, encodeCommand } from "../src/commands.ts";
 import { MatchingEngine } from "../src/engine.ts";
 import { decodeEventBytes } from "../src/events.ts";
 import {
@@ -91,6 +91,54 @@ const commandArb = fc.oneof(
     }),
   },
   {
+    weight: 3,
+    // Triggered orders around the band, so that trades set them off (and some would at once).
+    arbitrary: fc
+      .record({
+        orderId: fc.integer({ min: 1, max: 60 }),
+        userId: fc.integer({ min: 1, max: 3 }),
+        side: fc.constantFrom(Side.Buy, Side.Sell),
+        orderType: fc.constantFrom(
+          OrderType.StopLoss,
+          OrderType.StopLossLimit,
+          OrderType.TakeProfit,
+          OrderType.TakeProfitLimit,
+        ),
+        tif: fc.constantFrom(TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK),
+        priceTicks: fc.integer({ min: 95, max: 105 }),
+        stopPriceTicks: fc.oneof(fc.integer({ min: 95, max: 105 }), fc.constantFrom(0, -2)),
+        qtyLots: fc.integer({ min: 1, max: 12 }),
+        budget: fc.constantFrom(0, 0, 300),
+        stp: fc.constantFrom(SelfTradePrevention.None, SelfTradePrevention.ExpireMaker),
+      })
+      .map((o): Command => {
+        const market = o.orderType === OrderType.StopLoss || o.orderType === OrderType.TakeProfit;
+        return {
+          type: CommandType.Place,
+          orderId: o.orderId,
+          userId: o.userId,
+          side: o.side,
+          orderType: o.orderType,
+          tif: market ? TimeInForce.IOC : o.tif,
+          priceTicks: market ? 0 : o.priceTicks,
+          qtyLots: o.qtyLots,
+          quoteUnits: market ? o.budget : 0,
+          stp: o.stp,
+          ...(o.stopPriceTicks === 0 ? {} : { stopPriceTicks: o.stopPriceTicks }),
+        };
+      }),
+  },
+  {
+    weight: 2,
+    // Reduces in place (keepPriority): some by less than what remains, some by all of it or more.
+    arbitrary: fc.record({
+      type: fc.constant(CommandType.Reduce as const),
+      orderId: fc.integer({ min: 1, max: 60 }),
+      userId: fc.integer({ min: 1, max: 3 }),
+      qtyLots: fc.oneof(fc.integer({ min: 1, max: 13 }), fc.constantFrom(0, -1, 1.5)),
+    }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       type: fc.constant(CommandType.CancelAll as const),
@@ -140,6 +188,7 @@ function runEngine(commands: Command[]): {
 
 describe("MatchingEngine against the reference model", () => {
   it("produces exactly the reference events and final book for random command streams", () => {
+    let triggered = 0;
     fc.assert(
       fc.property(streamArb(150), (commands) => {
         const ref = new ReferenceBook(QUOTE_PER_TICK_LOT);
@@ -147,9 +196,15 @@ describe("MatchingEngine against the reference model", () => {
         const { engine, events } = runEngine(commands);
         expect(events).toEqual(ref.events);
         expect(engine.restingOrders()).toEqual(ref.book());
+        expect(engine.waitingOrders().map((o) => o.orderId)).toEqual(
+          ref.stops.map((c) => c.orderId).sort((a, b) => a - b),
+        );
+        triggered += events.filter((e) => e.type === EventType.Triggered).length;
       }),
       { numRuns: 400 },
     );
+    // Triggered orders must actually go off, or the comparison says nothing of them.
+    expect(triggered).toBeGreaterThan(400);
   });
 
   it("is deterministic byte for byte", () => {
@@ -180,6 +235,7 @@ describe("MatchingEngine against the reference model", () => {
         }
         expect(tail).toEqual(whole.bytes.slice(cut));
         expect(restored.restingOrders()).toEqual(whole.engine.restingOrders());
+        expect(restored.waitingOrders()).toEqual(whole.engine.waitingOrders());
         expect(restored.depth()).toEqual(whole.engine.depth());
       }),
       { numRuns: 100 },
@@ -229,6 +285,7 @@ describe("MatchingEngine against the reference model", () => {
           }
         }
         for (const o of engine.restingOrders()) add(accounted, o.orderId, o.qtyLots);
+        for (const o of engine.waitingOrders()) add(accounted, o.orderId, o.qtyLots);
         expect(accounted).toEqual(ordered);
       }),
       { numRuns: 300 },
@@ -238,7 +295,7 @@ describe("MatchingEngine against the reference model", () => {
   it("encodes and decodes every command losslessly", () => {
     fc.assert(
       fc.property(commandArb, (cmd) => {
-        const buf = new Float64Array(10);
+        const buf = new Float64Array(COMMAND_STRIDE);
         encodeCommand(cmd, buf);
         expect(decodeCommand(buf)).toEqual(cmd);
       }),

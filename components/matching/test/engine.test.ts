@@ -3,6 +3,7 @@ import { InvariantViolation } from "../../domain/src/errors.ts";
 import { MatchingEngine } from "../src/engine.ts";
 import {
   CancelReason,
+  CommandType,
   EventType,
   ExpireReason,
   type MatchingEvent,
@@ -263,11 +264,152 @@ describe("cancel, cancel-all and amend", () => {
     expect(book()).toEqual([[2, Buy, 101, 3]]);
   });
 
+  it("reduce takes lots off in place, keeps priority, and refuses to take all that is left", () => {
+    place(Buy, 99, 5); // 1
+    place(Buy, 99, 5); // 2
+    place(Sell, 99, 1, { user: 2 }); // 3: fills 1 lot of order 1
+    engine.reduce(1, 1, 2);
+    expect(drain()).toEqual([
+      expect.objectContaining({ type: EventType.Amended, orderId: 1, qtyLots: 2, keptPriority: true }),
+      expect.objectContaining({ type: EventType.BookLevel, side: Buy, priceTicks: 99, totalLots: 7 }),
+    ]);
+    expect(book()).toEqual([
+      [1, Buy, 99, 2],
+      [2, Buy, 99, 5],
+    ]);
+    for (const [id, user, lots, reason] of [
+      [1, 1, 2, RejectReason.ReduceToNothing],
+      [1, 1, 0, RejectReason.InvalidCommand],
+      [1, 2, 1, RejectReason.NotOwner],
+      [9, 1, 1, RejectReason.UnknownOrder],
+    ] as const) {
+      engine.reduce(id, user, lots);
+      expect(drain()).toEqual([expect.objectContaining({ type: EventType.Rejected, reason })]);
+    }
+    expect(book()).toEqual([
+      [1, Buy, 99, 2],
+      [2, Buy, 99, 5],
+    ]);
+    // Still first in the queue: the next sell fills order 1 before order 2.
+    expect(trades(place(Sell, 99, 3, { user: 2 }))).toEqual([
+      [1, 99, 2],
+      [2, 99, 1],
+    ]);
+  });
+
   it("rejects a duplicate live order id", () => {
     place(Buy, 99, 1, { id: 77 });
     expect(place(Buy, 98, 1, { id: 77 })).toEqual([
       expect.objectContaining({ type: EventType.Rejected, reason: RejectReason.DuplicateOrderId }),
     ]);
+  });
+});
+
+describe("triggered orders", () => {
+  const stop = (id: number, side: Side, orderType: OrderType, stopPriceTicks: number, priceTicks = 0) => {
+    const market = priceTicks === 0;
+    engine.execute({
+      type: CommandType.Place,
+      orderId: id,
+      userId: 1,
+      side,
+      orderType,
+      tif: market ? TimeInForce.IOC : TimeInForce.GTC,
+      priceTicks,
+      qtyLots: 2,
+      quoteUnits: 0,
+      stp: 0,
+      stopPriceTicks,
+    });
+    return drain();
+  };
+  const trade = (price: number) => {
+    engine.execute({
+      type: CommandType.Place,
+      orderId: nextId,
+      userId: 2,
+      side: Sell,
+      orderType: OrderType.Limit,
+      tif: TimeInForce.GTC,
+      priceTicks: price,
+      qtyLots: 1,
+      quoteUnits: 0,
+      stp: 0,
+    });
+    engine.execute({
+      type: CommandType.Place,
+      orderId: nextId + 1,
+      userId: 3,
+      side: Buy,
+      orderType: OrderType.Limit,
+      tif: TimeInForce.GTC,
+      priceTicks: price,
+      qtyLots: 1,
+      quoteUnits: 0,
+      stp: 0,
+    });
+    nextId += 2;
+    return drain();
+  };
+
+  it("wait off the book, are refused if already reached, and go off in id order when a trade reaches them", () => {
+    nextId = 100;
+    trade(100);
+    expect(stop(1, Buy, OrderType.StopLoss, 99)).toEqual([
+      expect.objectContaining({ type: EventType.Rejected, reason: RejectReason.WouldTriggerImmediately }),
+    ]);
+    expect(stop(2, Sell, OrderType.StopLossLimit, 99, 98)[0]).toMatchObject({
+      type: EventType.Accepted,
+      orderType: OrderType.StopLossLimit,
+      stopPriceTicks: 99,
+    });
+    stop(3, Buy, OrderType.TakeProfit, 98);
+    stop(4, Sell, OrderType.TakeProfitLimit, 101, 102);
+    expect(book()).toEqual([]);
+    expect(engine.waitingOrders().map((o) => o.orderId)).toEqual([2, 3, 4]);
+    place(Buy, 98, 5, { user: 3 }); // liquidity for the stop-loss sell
+    // A trade at 99 sets off the stop-loss sell (it sells 2 at 98), whose trade at 98 sets off the
+    // take-profit buy (a market order that finds no ask and expires).
+    const events = trade(99);
+    expect(types(events).filter((t) => t === "Triggered")).toEqual(["Triggered", "Triggered"]);
+    expect(
+      events.filter((e) => e.type === EventType.Triggered).map((e) => "orderId" in e && e.orderId),
+    ).toEqual([2, 3]);
+    expect(engine.waitingOrders().map((o) => o.orderId)).toEqual([4]);
+    // Cancel and cancel-all reach a waiting order.
+    engine.cancel(4, 2);
+    expect(drain()[0]).toMatchObject({ type: EventType.Rejected, reason: RejectReason.NotOwner });
+    engine.cancelAll(1);
+    expect(drain()).toEqual([
+      expect.objectContaining({ type: EventType.Cancelled, orderId: 4, remainingLots: 2 }),
+    ]);
+    expect(engine.waitingOrderCount).toBe(0);
+  });
+
+  it("survive a snapshot, with the last price; a version 1 snapshot still restores", () => {
+    nextId = 100;
+    trade(100);
+    stop(7, Sell, OrderType.StopLoss, 95);
+    const restored = MatchingEngine.restore(engine.snapshot(), { quotePerTickLot: 10 });
+    expect(restored.waitingOrders()).toEqual(engine.waitingOrders());
+    restored.execute({
+      type: CommandType.Place,
+      orderId: 8,
+      userId: 1,
+      side: Buy,
+      orderType: OrderType.StopLoss,
+      tif: TimeInForce.IOC,
+      priceTicks: 0,
+      qtyLots: 1,
+      quoteUnits: 0,
+      stp: 0,
+      stopPriceTicks: 100,
+    });
+    expect(restored.events.decode()[0]).toMatchObject({ reason: RejectReason.WouldTriggerImmediately });
+    const v1 = new Float64Array([1, 5, 1, 1, 9, 4, Buy, 90, 3, 0, 0]);
+    const old = MatchingEngine.restore(new Uint8Array(v1.buffer), { quotePerTickLot: 10 });
+    expect(old.restingOrders()).toEqual([{ orderId: 9, userId: 4, side: Buy, priceTicks: 90, qtyLots: 3 }]);
+    expect(old.waitingOrderCount).toBe(0);
   });
 });
 

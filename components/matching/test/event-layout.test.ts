@@ -1,9 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MatchingEngine } from "../src/engine.ts";
-import { EVENT_FIELDS, EVENT_STRIDE, FLAG_FIELDS, SEQ_SLOT, TYPE_SLOT } from "../src/event-layout.ts";
+import {
+  EVENT_FIELDS,
+  EVENT_STRIDE,
+  FLAG_FIELDS,
+  OPTIONAL_FIELDS,
+  SEQ_SLOT,
+  TYPE_SLOT,
+} from "../src/event-layout.ts";
 import { decodeEventBytes } from "../src/events.ts";
 import {
+  CommandType,
   type EventType,
   type MatchingEvent,
   OrderType,
@@ -26,7 +34,21 @@ describe("the event layout", () => {
     engine.place(6, 9, Side.Buy, OrderType.Limit, TimeInForce.GTC, 90, 2, 0, None);
     engine.cancel(6, 9);
     engine.cancel(6, 9);
-    // Written by the engine before the slots came from event-layout.ts: one row of slots an event.
+    // A stop-loss sell waits for a trade at 100 or below; the market sell's second fill sets it off.
+    engine.place(7, 7, Side.Sell, OrderType.StopLoss, TimeInForce.IOC, 0, 1, 0, None, 100);
+    engine.place(8, 9, Side.Buy, OrderType.Limit, TimeInForce.GTC, 100, 2, 0, None);
+    const sell = { side: Side.Sell, orderType: OrderType.Market, tif: TimeInForce.IOC, priceTicks: 0 };
+    engine.execute({
+      type: CommandType.Place,
+      orderId: 9,
+      userId: 8,
+      ...sell,
+      qtyLots: 2,
+      quoteUnits: 0,
+      stp: None,
+    });
+    // Written by the engine before the slots came from event-layout.ts (the rows from 25 on by the
+    // hand-written slots of the orders branch, which brought triggered orders): one row an event.
     const golden = [
       [0, 1, 1, 7, 1, 0, 0, 101, 5, 0, 0, 0],
       [6, 2, 1, 101, 5, 0, 0, 0, 0, 0, 0, 0],
@@ -52,6 +74,17 @@ describe("the event layout", () => {
       [2, 22, 6, 9, 2, 0, 0, 0, 0, 0, 0, 0],
       [6, 23, 0, 90, 0, 0, 0, 0, 0, 0, 0, 0],
       [4, 24, 6, 9, 1, 0, 0, 0, 0, 0, 0, 0],
+      [0, 25, 7, 7, 1, 3, 1, 0, 1, 0, 100, 0],
+      [0, 26, 8, 9, 0, 0, 0, 100, 2, 0, 0, 0],
+      [6, 27, 0, 100, 2, 0, 0, 0, 0, 0, 0, 0],
+      [0, 28, 9, 8, 1, 1, 1, 0, 2, 0, 0, 0],
+      [1, 29, 3, 9, 8, 4, 9, 1, 103, 1, 1, 0],
+      [1, 30, 4, 9, 8, 8, 9, 1, 100, 1, 0, 1],
+      [6, 31, 0, 103, 0, 0, 0, 0, 0, 0, 0, 0],
+      [6, 32, 0, 100, 1, 0, 0, 0, 0, 0, 0, 0],
+      [7, 33, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0],
+      [1, 34, 5, 7, 7, 8, 9, 1, 100, 1, 0, 0],
+      [6, 35, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0],
     ];
     const bytes = engine.events.toBytes();
     expect(bytes).toEqual(new Uint8Array(new Float64Array(golden.flat()).buffer));
@@ -64,11 +97,17 @@ describe("the event layout", () => {
       .record({
         type: fc.constantFrom(...(Object.keys(EVENT_FIELDS).map(Number) as EventType[])),
         seq: value,
-        values: fc.array(value, { minLength: EVENT_STRIDE, maxLength: EVENT_STRIDE }),
+        // Zero now and then: an optional field's absence.
+        values: fc.array(fc.oneof(value, fc.constant(0)), {
+          minLength: EVENT_STRIDE,
+          maxLength: EVENT_STRIDE,
+        }),
       })
       .map(({ type, seq, values }) => {
         const fields = EVENT_FIELDS[type] as readonly string[];
-        const entries = fields.map((f, i) => [f, FLAG_FIELDS.has(f) ? values[i]! % 2 === 1 : values[i]]);
+        const entries = fields
+          .map((f, i) => [f, FLAG_FIELDS.has(f) ? values[i]! % 2 === 1 : values[i]] as const)
+          .filter(([f, v]) => !(OPTIONAL_FIELDS.has(f) && v === 0));
         return { type, seq, ...Object.fromEntries(entries) } as MatchingEvent;
       });
     fc.assert(
@@ -81,7 +120,7 @@ describe("the event layout", () => {
           const fields = EVENT_FIELDS[e.type] as readonly string[];
           const record = e as unknown as Record<string, number | boolean>;
           fields.forEach((f, j) => {
-            slots[o + 2 + j] = Number(record[f]);
+            slots[o + 2 + j] = Number(record[f] ?? 0);
           });
         });
         expect(decodeEventBytes(new Uint8Array(slots.buffer))).toEqual(events);
@@ -91,7 +130,7 @@ describe("the event layout", () => {
 
   it("refuses a record of no known type", () => {
     const slots = new Float64Array(EVENT_STRIDE);
-    slots[TYPE_SLOT] = 7;
-    expect(() => decodeEventBytes(new Uint8Array(slots.buffer))).toThrow(/unknown event type 7/);
+    slots[TYPE_SLOT] = Object.keys(EVENT_FIELDS).length;
+    expect(() => decodeEventBytes(new Uint8Array(slots.buffer))).toThrow(/unknown event type 8/);
   });
 });

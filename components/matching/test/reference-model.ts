@@ -4,13 +4,16 @@ import {
   CommandType,
   EventType,
   ExpireReason,
+  isTriggered,
   type MatchingEvent,
   OrderType,
   type PlaceCommand,
   RejectReason,
   SelfTradePrevention,
   Side,
+  stopReached,
   TimeInForce,
+  triggersAs,
 } from "../src/protocol.ts";
 
 /**
@@ -32,6 +35,9 @@ type Draft = MatchingEvent extends infer E ? (E extends MatchingEvent ? Omit<E, 
 
 export class ReferenceBook {
   resting: RefOrder[] = [];
+  /** Triggered orders waiting for their stop price, as placed. */
+  stops: PlaceCommand[] = [];
+  private lastPrice = 0;
   events: MatchingEvent[] = [];
   private seq = 0;
   private tradeId = 0;
@@ -42,6 +48,7 @@ export class ReferenceBook {
 
   run(cmd: Command): MatchingEvent[] {
     const start = this.events.length;
+    const trades = this.tradeId;
     switch (cmd.type) {
       case CommandType.Place:
         this.place(cmd);
@@ -55,9 +62,29 @@ export class ReferenceBook {
       case CommandType.Amend:
         this.amend(cmd.orderId, cmd.userId, cmd.priceTicks, cmd.qtyLots);
         break;
+      case CommandType.Reduce:
+        this.reduce(cmd.orderId, cmd.userId, cmd.qtyLots);
+        break;
     }
     this.flush();
+    if (this.tradeId !== trades) this.trigger();
     return this.events.slice(start);
+  }
+
+  /** Runs the waiting orders the last price reached, lowest id first, until none is due. */
+  private trigger(): void {
+    for (;;) {
+      const due = this.stops
+        .filter((c) => stopReached(c.orderType, c.side, c.stopPriceTicks!, this.lastPrice))
+        .sort((a, b) => a.orderId - b.orderId);
+      if (due.length === 0) return;
+      this.stops = this.stops.filter((c) => !due.includes(c));
+      for (const c of due) {
+        this.emit({ type: EventType.Triggered, orderId: c.orderId, userId: c.userId });
+        this.runOrder({ ...c, orderType: triggersAs(c.orderType) });
+        this.flush();
+      }
+    }
   }
 
   /** Resting orders in priority order: bids best first, then asks best first. */
@@ -107,6 +134,17 @@ export class ReferenceBook {
 
   private valid(c: PlaceCommand): boolean {
     const pos = (n: number) => Number.isSafeInteger(n) && n > 0;
+    const stop = c.stopPriceTicks ?? 0;
+    if (isTriggered(c.orderType)) {
+      const as = triggersAs(c.orderType);
+      return (
+        as !== c.orderType &&
+        pos(stop) &&
+        pos(c.qtyLots) &&
+        this.valid({ ...c, orderType: as, stopPriceTicks: 0 })
+      );
+    }
+    if (stop !== 0) return false;
     if (!pos(c.orderId) || !pos(c.userId) || c.stp < 0 || c.stp > 3) return false;
     if (c.orderType === OrderType.Market) {
       if (c.tif !== TimeInForce.IOC || c.priceTicks !== 0) return false;
@@ -124,11 +162,13 @@ export class ReferenceBook {
     const { orderId, userId } = c;
     const reason = !this.valid(c)
       ? RejectReason.InvalidCommand
-      : this.resting.some((o) => o.id === orderId)
+      : this.resting.some((o) => o.id === orderId) || this.stops.some((s) => s.orderId === orderId)
         ? RejectReason.DuplicateOrderId
         : c.orderType === OrderType.LimitMaker && this.crosses(c.side, c.priceTicks)
           ? RejectReason.PostOnlyWouldTake
-          : undefined;
+          : isTriggered(c.orderType) && stopReached(c.orderType, c.side, c.stopPriceTicks!, this.lastPrice)
+            ? RejectReason.WouldTriggerImmediately
+            : undefined;
     if (reason !== undefined) {
       this.emit({ type: EventType.Rejected, orderId, userId, reason });
       return;
@@ -143,7 +183,14 @@ export class ReferenceBook {
       priceTicks: c.priceTicks,
       qtyLots: c.qtyLots,
       quoteUnits: c.quoteUnits,
+      ...(isTriggered(c.orderType) ? { stopPriceTicks: c.stopPriceTicks } : {}),
     });
+    if (isTriggered(c.orderType)) this.stops.push(c);
+    else this.runOrder(c);
+  }
+
+  private runOrder(c: PlaceCommand): void {
+    const { orderId, userId } = c;
     const isMarket = c.orderType === OrderType.Market;
     const taker: RefOrder = {
       id: orderId,
@@ -239,6 +286,7 @@ export class ReferenceBook {
       if (quoteUnits > 0) quoteLeft -= fill * lotCost;
       if (byQty) t.qty -= fill;
       traded = true;
+      this.lastPrice = m.price;
       this.emit({
         type: EventType.Trade,
         tradeId: ++this.tradeId,
@@ -268,6 +316,13 @@ export class ReferenceBook {
   }
 
   private cancel(orderId: number, userId: number): void {
+    const stop = this.stops.find((c) => c.orderId === orderId);
+    if (stop) {
+      if (stop.userId !== userId)
+        this.emit({ type: EventType.Rejected, orderId, userId, reason: RejectReason.NotOwner });
+      else this.cancelStop(stop, CancelReason.User);
+      return;
+    }
     const o = this.owned(orderId, userId);
     if (!o) return;
     this.emit({
@@ -280,17 +335,50 @@ export class ReferenceBook {
     this.remove(o);
   }
 
+  private cancelStop(c: PlaceCommand, reason: CancelReason): void {
+    this.emit({
+      type: EventType.Cancelled,
+      orderId: c.orderId,
+      userId: c.userId,
+      remainingLots: c.qtyLots,
+      reason,
+    });
+    this.stops = this.stops.filter((s) => s !== c);
+  }
+
   private cancelAll(userId: number): void {
-    for (const o of this.resting.filter((r) => r.user === userId).sort((a, b) => a.id - b.id)) {
-      this.emit({
-        type: EventType.Cancelled,
-        orderId: o.id,
-        userId,
-        remainingLots: o.qty,
-        reason: CancelReason.CancelAll,
-      });
-      this.remove(o);
+    const ids = [
+      ...this.resting.filter((r) => r.user === userId).map((r) => r.id),
+      ...this.stops.filter((c) => c.userId === userId).map((c) => c.orderId),
+    ].sort((a, b) => a - b);
+    for (const id of ids) {
+      const stop = this.stops.find((c) => c.orderId === id);
+      if (stop) this.cancelStop(stop, CancelReason.CancelAll);
+      else this.cancelResting(this.resting.find((r) => r.id === id)!);
     }
+  }
+
+  private cancelResting(o: RefOrder): void {
+    this.emit({
+      type: EventType.Cancelled,
+      orderId: o.id,
+      userId: o.user,
+      remainingLots: o.qty,
+      reason: CancelReason.CancelAll,
+    });
+    this.remove(o);
+  }
+
+  private reduce(orderId: number, userId: number, lots: number): void {
+    const o = this.owned(orderId, userId);
+    if (!o) return;
+    const reason =
+      !Number.isSafeInteger(lots) || lots <= 0 ? RejectReason.InvalidCommand : RejectReason.ReduceToNothing;
+    if (reason === RejectReason.InvalidCommand || lots >= o.qty) {
+      this.emit({ type: EventType.Rejected, orderId, userId, reason });
+      return;
+    }
+    this.amend(orderId, userId, o.price, o.qty - lots);
   }
 
   private amend(orderId: number, userId: number, price: number, qty: number): void {

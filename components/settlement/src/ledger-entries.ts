@@ -144,6 +144,7 @@ export function entriesFor(
     case "place":
     case "cancel":
     case "cancelAll":
+    case "amend":
     case "matched":
       // Run by matching here or in a matching service: trades, if any, settle; the rest is none.
       if (result.marketId === undefined) return none;

@@ -92,6 +92,8 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ["stp", "u8"],
       ["time", "u53"],
       ...SIGNED_ONCE,
+      // Appended: records written before triggered orders end before it.
+      ["stopPriceTicks", "optU53"],
     ],
   ],
   [
@@ -129,6 +131,19 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
     ],
   ],
   ["takeSignature", [["userId", "u53"], ["time", "u53"], ...SIGNED_ONCE]],
+  [
+    "amend",
+    [
+      ["userId", "u53"],
+      ["symbol", "str"],
+      ["orderId", "optU53"],
+      ["clientOrderId", "optStr"],
+      ["newClientOrderId", "str"],
+      ["newQtyLots", "u53"],
+      ["time", "u53"],
+      ...SIGNED_ONCE,
+    ],
+  ],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const U64 = 1n << 64n;

@@ -11,21 +11,27 @@ import { type BookView, DepthBook } from "../../matching/src/depth-book.ts";
 import { type BookOrder, MatchingEngine } from "../../matching/src/engine.ts";
 import { decodeEventBytes, EVENT_STRIDE } from "../../matching/src/events.ts";
 import {
+  type AmendedEvent,
   type Command,
   CommandType,
   EventType,
   ExpireReason,
+  isTriggered,
   type MatchingEvent,
   OrderType,
+  RejectReason,
   Side,
   TimeInForce,
   type TradeEvent,
+  triggersAs,
 } from "../../matching/src/protocol.ts";
+import type { StopOrder } from "../../matching/src/stop-book.ts";
 import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
 import { ShardedMap } from "./sharded-map.ts";
 import {
+  type AmendOrder,
   type Balance,
   type ListenKeyCommand,
   ListenKeyOp,
@@ -87,6 +93,8 @@ export interface Forwarded {
   readonly command: Command;
   /** The command's time: what its trades are stamped with when its outcome comes back. */
   readonly time: number;
+  /** An amend's new client order id, taken on when its outcome says the amend was done. */
+  readonly rename?: string;
 }
 
 /** The state of a market whose book runs in the matching service. */
@@ -260,6 +268,9 @@ export class UbsCore {
       case "cancelAll":
         this.useSignature(cmd, cmd.time);
         return this.cancelAll(cmd.userId, cmd.symbol, cmd.time);
+      case "amend":
+        this.useSignature(cmd, cmd.time);
+        return this.amend(cmd);
       case "halt":
         this.halted.add(this.market(cmd.symbol).id);
         return { events: NO_EVENTS };
@@ -391,7 +402,12 @@ export class UbsCore {
         const r = this.remote[m.id];
         if (!r) return [];
         const { forwarded, matched, lastTradeId } = r;
-        const pending = r.pending.map(({ seq, command, time }) => [seq, time, ...commandSlots(command)]);
+        const pending = r.pending.map(({ seq, command, time, rename }) => [
+          seq,
+          time,
+          ...commandSlots(command),
+          ...(rename === undefined ? [] : [rename]),
+        ]);
         return [{ forwarded, matched, lastTradeId, lastSeq: r.depth.lastSeq, pending }];
       }),
       halted: [...this.halted],
@@ -603,12 +619,17 @@ export class UbsCore {
       }
       return;
     }
-    const pending = (saved.pending as number[][]).map(([seq, time, ...slots]) => ({
-      marketId: market.id,
-      seq: seq!,
-      time: time!,
-      command: decodeEngineCommand(Float64Array.from(slots)),
-    }));
+    const pending = (saved.pending as (number | string)[][]).map(([seq, time, ...rest]) => {
+      // An amend's rename follows its command's slots (of which older snapshots have fewer).
+      const rename = typeof rest.at(-1) === "string" ? (rest.pop() as string) : undefined;
+      return {
+        marketId: market.id,
+        seq: seq as number,
+        time: time as number,
+        command: decodeEngineCommand(Float64Array.from(rest as number[])),
+        rename,
+      };
+    });
     const levels = new Map<string, { side: Side; priceTicks: number; totalLots: number }>();
     for (const o of this.resting(market.id, pending)) {
       const key = `${o.side}:${o.priceTicks}`;
@@ -787,15 +808,16 @@ export class UbsCore {
         reserve(userId, o.reserveAsset, o.reserved);
         openPerMarket[o.marketId] = (openPerMarket[o.marketId] ?? 0) + 1;
         const engine = this.engines[o.marketId];
-        invariant(!engine || engine.isResting(id), () => `open order ${id} is not in its book`);
+        invariant(
+          !engine || (isWaiting(o) ? engine.isWaiting(id) : engine.isResting(id)),
+          () => `open order ${id} is not in its book`,
+        );
       }
     }
     this.engines.forEach((engine, marketId) => {
       const open = openPerMarket[marketId] ?? 0;
-      invariant(
-        engine.restingOrderCount === open,
-        () => `market ${marketId}: ${engine.restingOrderCount} orders in the book, ${open} open`,
-      );
+      const held = engine.restingOrderCount + engine.waitingOrderCount;
+      invariant(held === open, () => `market ${marketId}: ${held} orders in the book, ${open} open`);
     });
   }
 
@@ -824,6 +846,7 @@ export class UbsCore {
     this.now = cmd.time;
     balance.available -= amount;
     balance.frozen += amount;
+    const marketLike = triggersAs(cmd.type) === OrderType.Market;
     const order: OrderRecord = {
       orderId: this.nextOrderId++,
       userId: cmd.userId,
@@ -831,8 +854,8 @@ export class UbsCore {
       clientOrderId: cmd.clientOrderId,
       side: cmd.side,
       type: cmd.type,
-      tif: cmd.type === OrderType.Market ? TimeInForce.IOC : cmd.tif,
-      priceTicks: cmd.type === OrderType.Market ? 0 : cmd.priceTicks,
+      tif: marketLike ? TimeInForce.IOC : cmd.tif,
+      priceTicks: marketLike ? 0 : cmd.priceTicks,
       origQtyLots: cmd.qtyLots,
       quoteOrderUnits: cmd.quoteUnits,
       stp: cmd.stp,
@@ -844,6 +867,7 @@ export class UbsCore {
       reserved: amount,
       reserveAsset: asset,
       fills: [],
+      ...(isTriggered(cmd.type) ? { stopPriceTicks: cmd.stopPriceTicks } : {}),
     };
     this.orders.set(order.orderId, order);
     this.openByClientId.set(key, order.orderId);
@@ -860,6 +884,7 @@ export class UbsCore {
       qtyLots: engineQty,
       quoteUnits: budget,
       stp: order.stp,
+      ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
     });
   }
 
@@ -871,6 +896,13 @@ export class UbsCore {
     clientOrderId?: string,
   ): CommandResult {
     const market = this.market(symbol);
+    const order = this.openOrder(userId, market, orderId, clientOrderId);
+    this.now = time;
+    return this.match(market, time, { type: CommandType.Cancel, orderId: order.orderId, userId });
+  }
+
+  /** The user's open order in the market named by its id or, failing that, its client order id. */
+  private openOrder(userId: number, market: Market, orderId?: number, clientOrderId?: string): OrderRecord {
     const order =
       orderId !== undefined
         ? this.orders.get(orderId)
@@ -883,8 +915,42 @@ export class UbsCore {
     if (!order || order.userId !== userId || order.marketId !== market.id || isDone(order)) {
       fail("UNKNOWN_ORDER", "Unknown order sent.");
     }
-    this.now = time;
-    return this.match(market, time, { type: CommandType.Cancel, orderId: order.orderId, userId });
+    return order;
+  }
+
+  /**
+   * Binance's amend keep priority: the open order asks for `newQtyLots` in all (below what it
+   * asked, above what it has executed) where it stands in its queue, and takes its new client
+   * order id. The book is told how many lots to take off (a Reduce), which means the same
+   * whatever fills come first; the money it no longer needs is released when the book has done it.
+   */
+  private amend(cmd: AmendOrder): CommandResult {
+    const market = this.market(cmd.symbol);
+    const order = this.openOrder(cmd.userId, market, cmd.orderId, cmd.clientOrderId);
+    if (isWaiting(order))
+      fail("AMEND_REJECTED", "Order amend is not supported for an order waiting for its stop price.");
+    const qty = cmd.newQtyLots;
+    if (!Number.isSafeInteger(qty) || qty <= 0) fail("INVALID_ARGUMENT", "newQty must be greater than 0.");
+    if (qty === order.origQtyLots)
+      fail("AMEND_REJECTED", "The requested action would change no state; rejecting");
+    if (qty > order.origQtyLots) fail("AMEND_REJECTED", "Order amend (quantity increase) is not supported.");
+    if (qty <= order.executedLots)
+      fail("AMEND_REJECTED", "Order amend would leave nothing to execute: newQty must exceed executedQty.");
+    if (qty < market.minQtyLots) fail("OUT_OF_RANGE", "Filter failure: LOT_SIZE");
+    const renamed = this.openByClientId.get(`${cmd.userId}:${cmd.newClientOrderId}`);
+    if (renamed !== undefined && renamed !== order.orderId) fail("AMEND_REJECTED", "Duplicate order sent.");
+    // Two reduces in flight would each be computed from the same quantity: one at a time.
+    const pending = this.remote[market.id]?.pending ?? [];
+    if (pending.some((f) => f.command.type === CommandType.Reduce && f.command.orderId === order.orderId))
+      fail("AMEND_REJECTED", "An amend of this order is still being processed.");
+    this.now = cmd.time;
+    const reduce: Command = {
+      type: CommandType.Reduce,
+      orderId: order.orderId,
+      userId: cmd.userId,
+      qtyLots: order.origQtyLots - qty,
+    };
+    return this.match(market, cmd.time, reduce, cmd.newClientOrderId);
   }
 
   private cancelAll(userId: number, symbol: string, time: number): CommandResult {
@@ -898,7 +964,7 @@ export class UbsCore {
    * Runs an admitted order command on the market's book: here (local), or by forwarding it to
    * the matching service, whose outcome comes back as a `matched` command (remote).
    */
-  private match(market: Market, time: number, command: Command): CommandResult {
+  private match(market: Market, time: number, command: Command, rename?: string): CommandResult {
     const remote = this.remote[market.id];
     if (!remote) {
       const engine = this.engines[market.id]!;
@@ -906,9 +972,9 @@ export class UbsCore {
       engine.execute(command);
       const events = engine.events.decode();
       engine.events.clear();
-      return this.matchedResult(market, command, events);
+      return this.matchedResult(market, command, events, rename);
     }
-    const forwarded: Forwarded = { marketId: market.id, seq: ++remote.forwarded, command, time };
+    const forwarded: Forwarded = { marketId: market.id, seq: ++remote.forwarded, command, time, rename };
     remote.pending.push(forwarded);
     const order = "orderId" in command ? this.orders.get(command.orderId) : undefined;
     return { order, events: NO_EVENTS, marketId: market.id, forwarded };
@@ -939,7 +1005,7 @@ export class UbsCore {
     remote.depth.apply(events);
     for (const e of events) if (e.type === EventType.Trade) remote.lastTradeId = e.tradeId;
     this.now = next.time;
-    return this.matchedResult(market, next.command, events);
+    return this.matchedResult(market, next.command, events, next.rename);
   }
 
   /**
@@ -951,7 +1017,10 @@ export class UbsCore {
       const ids =
         e.type === EventType.Trade
           ? [e.takerOrderId, e.makerOrderId]
-          : e.type === EventType.Cancelled || e.type === EventType.Expired
+          : e.type === EventType.Cancelled ||
+              e.type === EventType.Expired ||
+              e.type === EventType.Amended ||
+              e.type === EventType.Triggered
             ? [e.orderId]
             : [];
       for (const id of ids) {
@@ -964,7 +1033,12 @@ export class UbsCore {
   }
 
   /** Applies a command's events and says what it did to the orders it names. */
-  private matchedResult(market: Market, command: Command, events: MatchingEvent[]): CommandResult {
+  private matchedResult(
+    market: Market,
+    command: Command,
+    events: MatchingEvent[],
+    rename?: string,
+  ): CommandResult {
     this.applyEvents(market, events, command.type === CommandType.Place);
     const marketId = market.id;
     switch (command.type) {
@@ -982,6 +1056,8 @@ export class UbsCore {
         const refused = events.some((e) => e.type === EventType.Rejected);
         return { order, events, marketId, error: refused ? unknownOrder() : undefined };
       }
+      case CommandType.Reduce:
+        return this.reduced(this.orders.get(command.orderId)!, events, marketId, rename);
       default: {
         const orders = events.flatMap((e) =>
           e.type === EventType.Cancelled ? [this.orders.get(e.orderId)!] : [],
@@ -992,9 +1068,37 @@ export class UbsCore {
   }
 
   /**
+   * An amend's outcome: done (the order takes its new client order id, unless another open
+   * order took that id while the amend was with the matching service), or refused by the book
+   * (the order traded away, or down to what the amend would leave, meanwhile).
+   */
+  private reduced(
+    order: OrderRecord,
+    events: MatchingEvent[],
+    marketId: number,
+    rename: string | undefined,
+  ): CommandResult {
+    const refusal = events.find((e) => e.type === EventType.Rejected);
+    if (refusal) {
+      const error =
+        refusal.reason === RejectReason.ReduceToNothing
+          ? new BourseError("AMEND_REJECTED", "Order amend would leave nothing to execute.")
+          : unknownOrder();
+      return { order, events, marketId, error };
+    }
+    const key = (id: string) => `${order.userId}:${id}`;
+    if (rename !== undefined && !this.openByClientId.has(key(rename))) {
+      this.openByClientId.delete(key(order.clientOrderId));
+      this.openByClientId.set(key(rename), order.orderId);
+      order.clientOrderId = rename;
+    }
+    return { order, events, marketId };
+  }
+
+  /**
    * What a matching service needs to take over the books: each market's book as the last
-   * applied outcome left it (the open orders that rest, each level in order id order: UBSCore
-   * has no amend, so that is time priority), and every command forwarded since, in order.
+   * applied outcome left it (the open orders that rest, each level in order id order: amends
+   * only keep an order's place, so that is time priority), and every command forwarded since.
    */
   matchingHandover(): { books: HandoverBook[]; pending: Forwarded[] } {
     const books = this.exchange.markets.map((m) => {
@@ -1003,6 +1107,8 @@ export class UbsCore {
         remote.depth.lastSeq,
         remote.lastTradeId,
         this.resting(m.id),
+        this.waiting(m.id),
+        this.trades[m.id]!.at(-1)?.priceTicks ?? 0,
       );
       return {
         marketId: m.id,
@@ -1024,7 +1130,7 @@ export class UbsCore {
     for (const ids of this.openByUser.values()) {
       for (const id of ids) {
         const o = this.orders.get(id)!;
-        if (o.marketId !== marketId || unmatched.has(id)) continue;
+        if (o.marketId !== marketId || unmatched.has(id) || isWaiting(o)) continue;
         out.push({
           orderId: o.orderId,
           userId: o.userId,
@@ -1033,6 +1139,39 @@ export class UbsCore {
           qtyLots: o.origQtyLots - o.executedLots,
           stp: o.stp,
           postOnly: o.type === OrderType.LimitMaker,
+        });
+      }
+    }
+    return out.sort((a, b) => a.orderId - b.orderId);
+  }
+
+  /**
+   * The market's triggered orders waiting for their stop price (their place command has its
+   * outcome), as the engine holds them: a market-like buy with the budget its reservation is.
+   */
+  private waiting(marketId: number): StopOrder[] {
+    const unmatched = new Set(
+      this.remoteMarket(marketId).pending.flatMap((p) =>
+        p.command.type === CommandType.Place ? [p.command.orderId] : [],
+      ),
+    );
+    const out: StopOrder[] = [];
+    for (const ids of this.openByUser.values()) {
+      for (const id of ids) {
+        const o = this.orders.get(id)!;
+        if (o.marketId !== marketId || unmatched.has(id) || !isWaiting(o)) continue;
+        const budget = triggersAs(o.type) === OrderType.Market && o.side === Side.Buy;
+        out.push({
+          orderId: o.orderId,
+          userId: o.userId,
+          side: o.side,
+          orderType: o.type,
+          tif: o.tif,
+          priceTicks: o.priceTicks,
+          qtyLots: o.origQtyLots,
+          quoteUnits: budget ? Number(min(o.reserved, MAX_SAFE)) : 0,
+          stp: o.stp,
+          stopPriceTicks: o.stopPriceTicks!,
         });
       }
     }
@@ -1063,7 +1202,8 @@ export class UbsCore {
     const quote = market.quote.id;
     const base = market.base.id;
     if (cmd.side === Side.Buy) {
-      if (cmd.type !== OrderType.Market) {
+      // A triggered order freezes what the order it runs as would, from the moment it is accepted.
+      if (triggersAs(cmd.type) !== OrderType.Market) {
         const n = notional(market, cmd.priceTicks, cmd.qtyLots);
         return { asset: quote, amount: n, budget: 0, engineQty: cmd.qtyLots };
       }
@@ -1097,6 +1237,12 @@ export class UbsCore {
           break;
         case EventType.Cancelled:
           this.finish(this.orders.get(e.orderId)!, "CANCELED");
+          break;
+        case EventType.Amended:
+          this.applyAmended(market, e);
+          break;
+        case EventType.Triggered:
+          this.orders.get(e.orderId)!.workingTime = this.now;
           break;
         case EventType.Expired: {
           const o = this.orders.get(e.orderId)!;
@@ -1168,6 +1314,24 @@ export class UbsCore {
       if (o.origQtyLots > 0 && remaining === 0) this.finish(o, "FILLED");
       else o.status = "PARTIALLY_FILLED";
     }
+  }
+
+  /**
+   * The book lowered a resting order to `qtyLots` still to fill: it now asks for its fills plus
+   * that, and keeps frozen exactly what that needs at its price (all it froze beyond, price
+   * improvement of earlier fills included, is released).
+   */
+  private applyAmended(market: Market, e: AmendedEvent): void {
+    const o = this.orders.get(e.orderId)!;
+    const need =
+      o.side === Side.Buy ? notional(market, o.priceTicks, e.qtyLots) : lotsToBaseUnits(market, e.qtyLots);
+    if (need > o.reserved) fail("INTERNAL", `order ${o.orderId} would need ${need} but has ${o.reserved}`);
+    const b = this.balance(o.userId, o.reserveAsset);
+    b.frozen -= o.reserved - need;
+    b.available += o.reserved - need;
+    o.reserved = need;
+    o.origQtyLots = o.executedLots + e.qtyLots;
+    o.updateTime = this.now;
   }
 
   /** Takes a filled amount out of what the order froze. */
@@ -1262,6 +1426,11 @@ function byPriority(a: BookOrder, b: BookOrder): number {
   return a.orderId - b.orderId;
 }
 
+/** A triggered order whose stop price has not been reached: open, but not in the book. */
+function isWaiting(o: OrderRecord): boolean {
+  return o.stopPriceTicks !== undefined && o.workingTime === undefined;
+}
+
 function isDone(o: OrderRecord): boolean {
   return o.status !== "NEW" && o.status !== "PARTIALLY_FILLED";
 }
@@ -1280,12 +1449,32 @@ function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
 
+/** A triggered order's stop price, in the price filter's range; no other order has one. */
+function checkStopPrice(market: Market, cmd: PlaceOrder): void {
+  if (!isTriggered(cmd.type)) {
+    if (cmd.stopPriceTicks !== undefined && cmd.stopPriceTicks !== 0)
+      fail("INVALID_ARGUMENT", "Only triggered orders take a stopPrice.");
+    return;
+  }
+  const stop = cmd.stopPriceTicks;
+  if (
+    stop === undefined ||
+    !Number.isSafeInteger(stop) ||
+    stop < market.minPriceTicks ||
+    stop > market.maxPriceTicks
+  )
+    fail("OUT_OF_RANGE", "Filter failure: PRICE_FILTER");
+  if (cmd.quoteUnits !== 0n) fail("INVALID_ARGUMENT", "quoteOrderQty is for MARKET orders only.");
+  if (cmd.type > OrderType.TakeProfitLimit) fail("INVALID_ARGUMENT", "Unknown order type.");
+}
+
 /**
  * Binance filters that need no state: price and quantity ranges, notional. Pure: also what
  * `order/test` checks without placing anything.
  */
 export function checkOrderFilters(market: Market, cmd: PlaceOrder): void {
-  const isMarket = cmd.type === OrderType.Market;
+  const isMarket = triggersAs(cmd.type) === OrderType.Market;
+  checkStopPrice(market, cmd);
   if (!isMarket) {
     if (
       !Number.isSafeInteger(cmd.priceTicks) ||

@@ -46,7 +46,7 @@ export interface UbsCoreServiceOptions {
 }
 
 /** The commands a matching service runs (forwarded with matching.kind service). */
-const ORDER_COMMANDS = new Set<UbsCommand["kind"]>(["place", "cancel", "cancelAll"]);
+const ORDER_COMMANDS = new Set<UbsCommand["kind"]>(["place", "cancel", "cancelAll", "amend"]);
 
 interface Applied {
   readonly result: CommandResult;

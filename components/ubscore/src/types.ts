@@ -45,6 +45,7 @@ export type UbsCommand =
       readonly clientOrderId?: string;
       readonly time: number;
     } & SignedOnce)
+  | AmendOrder
   | ({
       readonly kind: "cancelAll";
       readonly userId: number;
@@ -99,6 +100,24 @@ export interface PlaceOrder extends SignedOnce {
   readonly quoteUnits: bigint;
   readonly stp: SelfTradePrevention;
   readonly time: number;
+  /** Triggered order types (STOP_LOSS, ...) only: the last trade price that sets it off. */
+  readonly stopPriceTicks?: number;
+}
+
+/**
+ * Binance's order amend keep priority: lowers an open order's quantity to `newQtyLots` (its
+ * executed quantity included) where it stands in the queue, and renames it `newClientOrderId`
+ * (the gateway draws one when the request names none, so replay renames it the same way).
+ */
+export interface AmendOrder extends SignedOnce {
+  readonly kind: "amend";
+  readonly userId: number;
+  readonly symbol: string;
+  readonly orderId?: number;
+  readonly clientOrderId?: string;
+  readonly newClientOrderId: string;
+  readonly newQtyLots: number;
+  readonly time: number;
 }
 
 export interface Fill {
@@ -114,13 +133,14 @@ export interface OrderRecord {
   readonly orderId: number;
   readonly userId: number;
   readonly marketId: number;
-  readonly clientOrderId: string;
+  /** Changes only by an amend (keepPriority). */
+  clientOrderId: string;
   readonly side: Side;
   readonly type: OrderType;
   readonly tif: TimeInForce;
   readonly priceTicks: number;
-  /** Ordered lots (0 for a market order by quote amount). */
-  readonly origQtyLots: number;
+  /** Ordered lots (0 for a market order by quote amount); lowered only by an amend. */
+  origQtyLots: number;
   readonly quoteOrderUnits: bigint;
   readonly stp: SelfTradePrevention;
   readonly time: number;
@@ -132,6 +152,9 @@ export interface OrderRecord {
   reserved: bigint;
   readonly reserveAsset: number;
   readonly fills: Fill[];
+  /** Triggered order types only: the stop price, and when it was reached (absent until then). */
+  readonly stopPriceTicks?: number;
+  workingTime?: number;
 }
 
 export interface Balance {

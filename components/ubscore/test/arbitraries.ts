@@ -59,6 +59,45 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       }),
   },
   {
+    weight: 2,
+    // Triggered orders with stops around the traded band: some wait and go off, some are refused.
+    arbitrary: fc
+      .record({
+        userId: fc.constantFrom(...USERS),
+        clientOrderId: fc.constantFrom("a", "b", "c", "s", "t"),
+        side: fc.constantFrom(Side.Buy, Side.Sell),
+        type: fc.constantFrom(
+          OrderType.StopLoss,
+          OrderType.StopLossLimit,
+          OrderType.TakeProfit,
+          OrderType.TakeProfitLimit,
+        ),
+        tif: fc.constantFrom(TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK),
+        priceTicks: fc.integer({ min: 9_990, max: 10_010 }),
+        stopPriceTicks: fc.integer({ min: 9_990, max: 10_010 }),
+        qtyLots: fc.integer({ min: 4_000, max: 20_000 }),
+        symbol: fc.constantFrom("BTCUSDT", "BTCUSDT", "ETHUSDT"),
+      })
+      .map((o): UbsCommand => {
+        const market = o.type === OrderType.StopLoss || o.type === OrderType.TakeProfit;
+        return {
+          kind: "place",
+          userId: o.userId,
+          symbol: o.symbol,
+          clientOrderId: o.clientOrderId,
+          side: o.side,
+          type: o.type,
+          tif: market ? TimeInForce.IOC : o.tif,
+          priceTicks: market ? 0 : o.priceTicks,
+          qtyLots: o.qtyLots,
+          quoteUnits: 0n,
+          stp: 0,
+          time: 5,
+          stopPriceTicks: o.stopPriceTicks,
+        };
+      }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("holdWithdrawal" as const),
@@ -83,6 +122,22 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       symbol: fc.constant("BTCUSDT"),
       clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f"),
       time: fc.constant(2),
+    }),
+  },
+  {
+    weight: 2,
+    // Amend keep priority: mostly a real reduction, sometimes up, to the same, or to nothing.
+    arbitrary: fc.record({
+      kind: fc.constant("amend" as const),
+      userId: fc.constantFrom(...USERS),
+      symbol: fc.constantFrom("BTCUSDT", "ETHUSDT"),
+      clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f"),
+      newClientOrderId: fc.constantFrom("a", "b", "g", "h"),
+      newQtyLots: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 1, max: 20_000 }) },
+        { weight: 1, arbitrary: fc.constantFrom(0, -5, 1.5, 25_000) },
+      ),
+      time: fc.constant(4),
     }),
   },
   {
