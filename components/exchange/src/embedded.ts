@@ -11,7 +11,7 @@ import { LogPublisher } from "../../eventlog/src/publisher.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { ApiKeyStore, type HmacKey } from "../../gateway/src/keys.ts";
-import { buildTradingApi } from "../../gateway/src/trading-api.ts";
+import { buildTradingApi, type TradingApiOptions } from "../../gateway/src/trading-api.ts";
 import { lockDataDir } from "../../journal/src/dir-lock.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
@@ -92,11 +92,26 @@ export async function startEmbeddedExchange(
     () => startUbsCoreNode(config, log, undefined, observed.health),
     (n) => n.close(),
   );
+  const tradingUrl = await serveTradingApi(
+    config,
+    log,
+    { service: node.service, funding: node.funding, history: node.store, keys: node.keys },
+    opened,
+  );
+  // Replayed, and serving both APIs.
+  observed.health.ready("ubscore", () => undefined);
+  return { ...node, tradingUrl, metricsUrl: observed.url, close: () => opened.close() };
+}
+
+/** The trading API on `backend` (UBSCore itself, or a gateway's replica), where the config says. */
+export function serveTradingApi(
+  config: BourseConfig,
+  log: boolean | NodeJS.WritableStream,
+  backend: Pick<TradingApiOptions, "service" | "funding" | "history" | "keys">,
+  opened: ClosingStack,
+): Promise<string> {
   const trading = buildTradingApi({
-    service: node.service,
-    funding: node.funding,
-    history: node.store,
-    keys: node.keys,
+    ...backend,
     rateLimits: config.gateway.rateLimit,
     trustedProxies: config.gateway.trustedProxies,
     connections: config.gateway.connections,
@@ -105,13 +120,10 @@ export async function startEmbeddedExchange(
     backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
   });
-  const tradingUrl = await opened.open(
+  return opened.open(
     () => trading.listen({ host: config.gateway.host, port: config.gateway.port }),
     () => trading.close(),
   );
-  // Replayed, and serving both APIs.
-  observed.health.ready("ubscore", () => undefined);
-  return { ...node, tradingUrl, metricsUrl: observed.url, close: () => opened.close() };
 }
 
 /**

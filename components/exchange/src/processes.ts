@@ -6,7 +6,6 @@ import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
-import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { lockDataDir } from "../../journal/src/dir-lock.ts";
 import { MatchingService } from "../../matching/src/service.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
@@ -16,7 +15,7 @@ import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { ClosingStack } from "./closing-stack.ts";
-import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
+import { openLedger, openStore, serveTradingApi, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
 import { kubeLeaseStore } from "./kube-lease.ts";
 import { linkTransport } from "./links.ts";
@@ -169,22 +168,16 @@ export async function startGatewayProcess(
             (s) => s.close(),
           )
         : undefined;
-    const trading = buildTradingApi({
-      service: replica,
-      funding: replicaFunding(replica),
-      history: store ?? replicaHistory(replica),
-      keys: keyRing,
-      rateLimits: config.gateway.rateLimit,
-      trustedProxies: config.gateway.trustedProxies,
-      connections: config.gateway.connections,
-      websocket: config.gateway.websocket,
-      maxBodyBytes: config.gateway.maxBodyBytes,
-      backendTimeoutMs: config.gateway.backendTimeoutMs,
-      logger: log,
-    });
-    const tradingUrl = await opened.open(
-      () => trading.listen({ host: config.gateway.host, port: config.gateway.port }),
-      () => trading.close(),
+    const tradingUrl = await serveTradingApi(
+      config,
+      log,
+      {
+        service: replica,
+        funding: replicaFunding(replica),
+        history: store ?? replicaHistory(replica),
+        keys: keyRing,
+      },
+      opened,
     );
     opened.defer(observeReplica(observed.health, replica));
     return { tradingUrl, metricsUrl: observed.url, replica, close: () => opened.close() };
