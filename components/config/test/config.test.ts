@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ENV_PATHS, loadConfig } from "../src/load.ts";
 
-describe("config", () => {
+describe("config sources", () => {
   it("has working defaults: the demo exchange on 127.0.0.1:8080 with embedded adapters", async () => {
     const c = await loadConfig();
     expect(c.gateway.port).toBe(8080);
@@ -85,7 +85,9 @@ describe("config", () => {
       loadConfig({ env, overrides: { ubscore: { lease: { durationMs: 5_000, renewDeadlineMs: 5_000 } } } }),
     ).rejects.toThrow(/renewDeadlineMs must be below durationMs/);
   });
+});
 
+describe("config refusals", () => {
   it("names every invalid field", async () => {
     await expect(loadConfig({ env: { BOURSE_GATEWAY_PORT: "99999" } })).rejects.toThrow(/gateway\.port/);
     await expect(loadConfig({ overrides: { gateway: { prot: 1 } } })).rejects.toThrow(/gateway.*prot/s);

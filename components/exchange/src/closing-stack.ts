@@ -1,12 +1,13 @@
 /**
  * What a starting process has opened, to be closed newest first: when a later step fails (so no
- * server, lease or connection a failed start opened keeps running) and when the process closes.
+ * server, lease, journal or connection a failed start opened keeps running) and when the process
+ * closes.
  */
 export class ClosingStack {
-  private readonly closers: (() => unknown)[] = [];
+  private readonly entries: { readonly opened: unknown; readonly close: () => unknown }[] = [];
 
   /** Runs `open` and remembers how to close what it gave; if it fails, closes all opened so far. */
-  async open<T>(open: () => Promise<T>, close: (opened: T) => unknown): Promise<T> {
+  async open<T>(open: () => Promise<T> | T, close: (opened: T) => unknown): Promise<T> {
     let opened: T;
     try {
       opened = await open();
@@ -16,16 +17,40 @@ export class ClosingStack {
       });
       throw e;
     }
-    this.closers.push(() => close(opened));
+    this.entries.push({ opened, close: () => close(opened) });
     return opened;
+  }
+
+  /** Runs the steps of a start; if one throws, closes all they opened, then throws its error. */
+  async closedOnFailure<T>(steps: () => Promise<T>): Promise<T> {
+    try {
+      return await steps();
+    } catch (e) {
+      await this.close().catch(() => {
+        // The start's own error is the one to report.
+      });
+      throw e;
+    }
+  }
+
+  /** Remembers how to undo something already done (a timer, a subscription). */
+  defer(close: () => unknown): void {
+    this.entries.push({ opened: close, close });
+  }
+
+  /** `opened` now belongs to what it was handed to, which closes it: this stack forgets it. */
+  handedOver(...opened: unknown[]): void {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      if (opened.includes(this.entries[i]!.opened)) this.entries.splice(i, 1);
+    }
   }
 
   /** Closes everything opened, newest first; every closer runs, the first failure is thrown. */
   async close(): Promise<void> {
     let failure: unknown;
-    for (let closer = this.closers.pop(); closer; closer = this.closers.pop()) {
+    for (let entry = this.entries.pop(); entry; entry = this.entries.pop()) {
       try {
-        await closer();
+        await entry.close();
       } catch (e) {
         failure ??= e;
       }

@@ -11,8 +11,8 @@ import { LogPublisher } from "../../eventlog/src/publisher.ts";
 import { buildAdminApi } from "../../gateway/src/admin-api.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { ApiKeyStore, type HmacKey } from "../../gateway/src/keys.ts";
-import { buildTradingApi } from "../../gateway/src/trading-api.ts";
-import { type DirLock, lockDataDir } from "../../journal/src/dir-lock.ts";
+import { buildTradingApi, type TradingApiOptions } from "../../gateway/src/trading-api.ts";
+import { lockDataDir } from "../../journal/src/dir-lock.ts";
 import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import { measuredLedger } from "../../ledger/src/measured-ledger.ts";
@@ -34,6 +34,7 @@ import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { MatchingLink } from "../../ubscore/src/matching-link.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
+import { ClosingStack } from "./closing-stack.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
 import { linkTransport } from "./links.ts";
@@ -82,16 +83,35 @@ export async function startEmbeddedExchange(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<EmbeddedExchange> {
-  const observed = await observe(config, "ubscore");
-  const node = await startUbsCoreNode(config, log, undefined, observed.health).catch(async (e: Error) => {
-    await observed.close();
-    throw e;
-  });
+  const opened = new ClosingStack();
+  const observed = await opened.open(
+    () => observe(config, "ubscore"),
+    (o) => o.close(),
+  );
+  const node = await opened.open(
+    () => startUbsCoreNode(config, log, undefined, observed.health),
+    (n) => n.close(),
+  );
+  const tradingUrl = await serveTradingApi(
+    config,
+    log,
+    { service: node.service, funding: node.funding, history: node.store, keys: node.keys },
+    opened,
+  );
+  // Replayed, and serving both APIs.
+  observed.health.ready("ubscore", () => undefined);
+  return { ...node, tradingUrl, metricsUrl: observed.url, close: () => opened.close() };
+}
+
+/** The trading API on `backend` (UBSCore itself, or a gateway's replica), where the config says. */
+export function serveTradingApi(
+  config: BourseConfig,
+  log: boolean | NodeJS.WritableStream,
+  backend: Pick<TradingApiOptions, "service" | "funding" | "history" | "keys">,
+  opened: ClosingStack,
+): Promise<string> {
   const trading = buildTradingApi({
-    service: node.service,
-    funding: node.funding,
-    history: node.store,
-    keys: node.keys,
+    ...backend,
     rateLimits: config.gateway.rateLimit,
     trustedProxies: config.gateway.trustedProxies,
     connections: config.gateway.connections,
@@ -100,24 +120,16 @@ export async function startEmbeddedExchange(
     backendTimeoutMs: config.gateway.backendTimeoutMs,
     logger: log,
   });
-  const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
-  // Replayed, and serving both APIs.
-  observed.health.ready("ubscore", () => undefined);
-  return {
-    ...node,
-    tradingUrl,
-    metricsUrl: observed.url,
-    async close() {
-      await trading.close();
-      await node.close();
-      await observed.close();
-    },
-  };
+  return opened.open(
+    () => trading.listen({ host: config.gateway.host, port: config.gateway.port }),
+    () => trading.close(),
+  );
 }
 
 /**
  * `hotPath`: the transport to reach `bourse matching` on (matching.kind service); opened here if
- * not given. `health`: where the node reports its liveness and readiness.
+ * not given. `health`: where the node reports its liveness and readiness. Each step registers
+ * what it opens on one closing stack: a step that fails closes everything opened before it.
  */
 export async function startUbsCoreNode(
   config: BourseConfig,
@@ -126,33 +138,103 @@ export async function startUbsCoreNode(
   health = new Health(),
 ): Promise<UbsCoreNode> {
   const dataDir = resolve(config.dataDir);
+  const opened = new ClosingStack();
   // Before anything under dataDir is opened: a second writer would corrupt all of it.
-  const lock = await lockDataDir(dataDir, "ubscore");
-  try {
-    return await openUbsCoreNode(config, dataDir, lock, log, hotPath, health);
-  } catch (e) {
-    await lock.release();
-    throw e;
-  }
+  await opened.open(
+    () => lockDataDir(dataDir, "ubscore"),
+    (lock) => lock.release(),
+  );
+  return opened.closedOnFailure(async () => {
+    const exchange = new ExchangeDefinition(config.exchange);
+    const backend = await openBackend(config, exchange, dataDir, opened);
+    const service = await openService(config, exchange, dataDir, backend, health, opened);
+    await linkMatching(config, service, hotPath, opened);
+    const reconcileNow = reconciler(config, service, backend);
+    const transfers = await openTransfers(exchange, dataDir, backend.ledger, service, opened);
+    const funding = fundingPort(exchange, backend.ledger, transfers, () =>
+      backend.settlement.waitSettled(service.lastLsn),
+    );
+    const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
+    const adminToken =
+      config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
+    if (config.demo && keys.all().length === 0) await createDemoUsers(service, keys);
+    const admin = buildAdminApi({
+      service,
+      funding,
+      keys,
+      token: adminToken,
+      connections: config.gateway.connections,
+      timeoutMs: config.gateway.backendTimeoutMs,
+      logger: log,
+      reconcile: reconcileNow,
+    });
+    const adminUrl = await opened.open(
+      () => admin.listen({ host: config.gateway.adminHost, port: config.gateway.adminPort }),
+      () => admin.close(),
+    );
+    return {
+      adminUrl,
+      adminToken,
+      demoKeys: config.demo
+        ? keys.all().filter((k): k is HmacKey => k.type !== "ED25519" && DEMO_USERS.includes(k.label))
+        : [],
+      service,
+      settlement: backend.settlement,
+      ledger: backend.ledger,
+      store: backend.store,
+      events: backend.events,
+      transfers,
+      funding,
+      keys,
+      reconcile: reconcileNow,
+      close: () => opened.close(),
+    };
+  });
 }
 
-async function openUbsCoreNode(
+/** What UBSCore records into: the event log and its publisher, the store, settlement and ledger. */
+interface Backend extends SettlementSide {
+  readonly events: LogPublisher | undefined;
+  readonly store: HistoryStore;
+}
+
+async function openBackend(
   config: BourseConfig,
+  exchange: ExchangeDefinition,
   dataDir: string,
-  lock: DirLock,
-  log: boolean | NodeJS.WritableStream,
-  hotPath: HotPath | undefined,
-  health: Health,
-): Promise<UbsCoreNode> {
-  const exchange = new ExchangeDefinition(config.exchange);
-  const eventLog = await openEventLog(config, dataDir);
-  const events = eventLog && (await openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir));
-  const store = await openStore(config, dataDir);
+  opened: ClosingStack,
+): Promise<Backend> {
+  const eventLog = await opened.open(
+    () => openEventLog(config, dataDir),
+    (l) => l?.close(),
+  );
+  const events =
+    eventLog &&
+    (await opened.open(
+      () => openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir),
+      (p) => p.close(),
+    ));
+  const store = await opened.open(
+    () => openStore(config, dataDir),
+    (s) => s.close(),
+  );
   // The schema allows a settlement service only with Kafka as the event log.
-  const { settlement, ledger, closeSettlement } =
+  const side =
     config.settlement.kind === "service"
-      ? await settlementService(config, config.settlement.address, exchange, eventLog!, store, dataDir)
-      : await inlineSettlement(config, exchange, store, dataDir);
+      ? await settlementService(config, config.settlement.address, exchange, eventLog!, dataDir, opened)
+      : await inlineSettlement(config, exchange, store, dataDir, opened);
+  return { events, store, ...side };
+}
+
+/** UBSCore on its journal, settling and publishing every command it applies (and replays). */
+async function openService(
+  config: BourseConfig,
+  exchange: ExchangeDefinition,
+  dataDir: string,
+  { settlement, events }: Backend,
+  health: Health,
+  opened: ClosingStack,
+): Promise<UbsCoreService> {
   const publishEvents = events && marketEvents(events);
   const lag = new LagClock();
   const record: CommandListener = (cmd, result, lsn, core) => {
@@ -160,30 +242,64 @@ async function openUbsCoreNode(
     lag.note(settlement.recordedLsn);
     publishEvents?.(cmd, result, lsn, core);
   };
-  const service = await UbsCoreService.open(dataDir, exchange, {
-    snapshotEvery: config.ubscore.snapshotEvery,
-    retention: config.ubscore.retention,
-    verify: config.verify,
-    onReplay: record,
-    admit: () =>
-      settlement.backpressure(config.ubscore.maxSettlementLag) ??
-      events?.backpressure(config.ubscore.maxEventBacklog),
-    // A snapshot drops the journal it covers: what it covers must be settled and published.
-    beforeSnapshot: async () => {
-      await settlement.recordedDurably();
-      await events?.drained();
-    },
-    matching: config.matching.kind === "service" ? "remote" : "local",
-    maxInFlight: config.matching.kind === "service" ? config.matching.maxInFlight : undefined,
-  });
+  const service = await opened.open(
+    () =>
+      UbsCoreService.open(dataDir, exchange, {
+        snapshotEvery: config.ubscore.snapshotEvery,
+        retention: config.ubscore.retention,
+        verify: config.verify,
+        onReplay: record,
+        admit: () =>
+          settlement.backpressure(config.ubscore.maxSettlementLag) ??
+          events?.backpressure(config.ubscore.maxEventBacklog),
+        // A snapshot drops the journal it covers: what it covers must be settled and published.
+        beforeSnapshot: async () => {
+          await settlement.recordedDurably();
+          await events?.drained();
+        },
+        matching: config.matching.kind === "service" ? "remote" : "local",
+        maxInFlight: config.matching.kind === "service" ? config.matching.maxInFlight : undefined,
+      }),
+    (s) => s.close(),
+  );
   service.onCommand(record);
-  const unobserve = observeUbsCore(health, service, settlement, lag);
-  const ownHotPath = config.matching.kind === "service" && !hotPath ? await openHotPath(config) : undefined;
-  const matchingAt = (hotPath ?? ownHotPath)?.matching;
-  const matching = matchingAt && MatchingLink.start(service, matchingAt.transport, matchingAt.address);
-  // UBSCore waits while a reconcile runs: one that cannot finish (the ledger away) gives way
-  // after gateway.reconcileTimeoutMs rather than hold every order back until the ledger returns.
-  const reconcileNow = () =>
+  opened.defer(observeUbsCore(health, service, settlement, lag));
+  return service;
+}
+
+/** With matching.kind service: UBSCore's link to `bourse matching` (over `hotPath`, or its own). */
+async function linkMatching(
+  config: BourseConfig,
+  service: UbsCoreService,
+  hotPath: HotPath | undefined,
+  opened: ClosingStack,
+): Promise<void> {
+  if (config.matching.kind !== "service") return;
+  const path =
+    hotPath ??
+    (await opened.open(
+      () => openHotPath(config),
+      (h) => h.close(),
+    ));
+  const at = path.matching;
+  if (!at) return;
+  await opened.open(
+    () => MatchingLink.start(service, at.transport, at.address),
+    (link) => link.close(),
+  );
+}
+
+/**
+ * UBSCore against the ledger at one settled position. UBSCore waits while it runs: one that cannot
+ * finish (the ledger away) gives way after gateway.reconcileTimeoutMs rather than hold every
+ * order back until the ledger returns.
+ */
+function reconciler(
+  config: BourseConfig,
+  service: UbsCoreService,
+  { settlement, ledger }: SettlementSide,
+): () => Promise<Reconciliation> {
+  return () =>
     measuredReconcile(() =>
       service.exclusive(() =>
         within(config.gateway.reconcileTimeoutMs, "settlement or the ledger", async () => {
@@ -193,61 +309,25 @@ async function openUbsCoreNode(
         }),
       ),
     );
-  const transfers = await TransferSaga.open(
-    join(dataDir, "transfers"),
-    exchange,
-    ledger,
-    ubsCoreTradingPort(service),
+}
+
+/** The transfer saga, its interrupted transfers finished, and an eye kept out for stragglers. */
+async function openTransfers(
+  exchange: ExchangeDefinition,
+  dataDir: string,
+  ledger: LedgerPort,
+  service: UbsCoreService,
+  opened: ClosingStack,
+): Promise<TransferSaga> {
+  const transfers = await opened.open(
+    () => TransferSaga.open(join(dataDir, "transfers"), exchange, ledger, ubsCoreTradingPort(service)),
+    (t) => t.close(),
   );
-  // Finish whatever a crash interrupted, then keep an eye out for stragglers.
   await transfers.recover();
   const recovery = setInterval(() => void transfers.recover(), 5_000);
   recovery.unref();
-  const funding = fundingPort(exchange, ledger, transfers, () => settlement.waitSettled(service.lastLsn));
-  const keys = await ApiKeyStore.open(join(dataDir, "gateway", "api-keys.json"));
-  const adminToken =
-    config.gateway.adminToken ?? (await persistentToken(join(dataDir, "gateway", "admin-token")));
-  if (config.demo && keys.all().length === 0) await createDemoUsers(service, keys);
-  const admin = buildAdminApi({
-    service,
-    funding,
-    keys,
-    token: adminToken,
-    connections: config.gateway.connections,
-    timeoutMs: config.gateway.backendTimeoutMs,
-    logger: log,
-    reconcile: reconcileNow,
-  });
-  const adminUrl = await admin.listen({ host: config.gateway.adminHost, port: config.gateway.adminPort });
-  return {
-    adminUrl,
-    adminToken,
-    demoKeys: config.demo
-      ? keys.all().filter((k): k is HmacKey => k.type !== "ED25519" && DEMO_USERS.includes(k.label))
-      : [],
-    service,
-    settlement,
-    ledger,
-    store,
-    events,
-    transfers,
-    funding,
-    keys,
-    reconcile: reconcileNow,
-    async close() {
-      clearInterval(recovery);
-      unobserve();
-      await admin.close();
-      await transfers.close();
-      matching?.close();
-      await ownHotPath?.close();
-      await service.close();
-      await closeSettlement();
-      await events?.close();
-      await eventLog?.close();
-      await lock.release();
-    },
-  };
+  opened.defer(() => clearInterval(recovery));
+  return transfers;
 }
 
 /** `work`, or UNAVAILABLE once `ms` have passed without it (it goes on, unawaited). */
@@ -293,19 +373,26 @@ function openPublisher(
 interface SettlementSide {
   readonly settlement: SettlementPort;
   readonly ledger: LedgerPort;
-  closeSettlement(): Promise<void>;
 }
 
-/** Settlement in this process, into the ledger and the store the config names. */
+/** Settlement in this process, into the ledger and the store the config names (it closes both). */
 async function inlineSettlement(
   config: BourseConfig,
   exchange: ExchangeDefinition,
   store: HistoryStore,
   dataDir: string,
+  opened: ClosingStack,
 ): Promise<SettlementSide> {
-  const ledger = await openLedger(config, dataDir);
-  const settlement = await Settlement.open(join(dataDir, "settlement"), ledger, store, exchange);
-  return { settlement, ledger, closeSettlement: () => settlement.close() };
+  const ledger = await opened.open(
+    () => openLedger(config, dataDir),
+    (l) => l.close(),
+  );
+  const settlement = await opened.open(
+    () => Settlement.open(join(dataDir, "settlement"), ledger, store, exchange),
+    (s) => s.close(),
+  );
+  opened.handedOver(ledger, store);
+  return { settlement, ledger };
 }
 
 /**
@@ -317,30 +404,30 @@ async function settlementService(
   address: string,
   exchange: ExchangeDefinition,
   log: EventLog,
-  store: HistoryStore,
   dataDir: string,
+  opened: ClosingStack,
 ): Promise<SettlementSide> {
-  const publisher = await openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir);
-  const { feed, client } = await SettlementFeed.connect(
-    exchange,
-    publisher,
-    linkTransport(config, tcpTransport, "ubscore", "settlement"),
-    address,
+  const publisher = await opened.open(
+    () => openPublisher(config, log, "settlement", SETTLEMENT_PARTITIONS, dataDir),
+    (p) => p.close(),
   );
-  const ledger =
-    config.ledger.kind === "embedded"
-      ? measuredLedger(remoteLedger(client))
-      : await openLedger(config, dataDir);
-  return {
-    settlement: feed,
-    ledger,
-    async closeSettlement() {
-      await feed.close();
-      client.close();
-      await ledger.close();
-      await store.close();
-    },
-  };
+  const { feed, client } = await opened.open(
+    () =>
+      SettlementFeed.connect(
+        exchange,
+        publisher,
+        linkTransport(config, tcpTransport, "ubscore", "settlement"),
+        address,
+      ),
+    ({ feed, client }) => Promise.resolve(feed.close()).finally(() => client.close()),
+  );
+  opened.handedOver(publisher);
+  const ledger = await opened.open(
+    () =>
+      config.ledger.kind === "embedded" ? measuredLedger(remoteLedger(client)) : openLedger(config, dataDir),
+    (l) => l.close(),
+  );
+  return { settlement: feed, ledger };
 }
 
 /** The ledger the config names: embedded (journal under dataDir) or a TigerBeetle cluster. */

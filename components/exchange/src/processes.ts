@@ -6,7 +6,6 @@ import { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
 import type { FundingPort } from "../../gateway/src/funding.ts";
 import { type ApiKey, KeyRing } from "../../gateway/src/keys.ts";
-import { buildTradingApi } from "../../gateway/src/trading-api.ts";
 import { lockDataDir } from "../../journal/src/dir-lock.ts";
 import { MatchingService } from "../../matching/src/service.ts";
 import { SettlementService } from "../../settlement/src/service.ts";
@@ -16,7 +15,7 @@ import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { ClosingStack } from "./closing-stack.ts";
-import { openLedger, openStore, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
+import { openLedger, openStore, serveTradingApi, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
 import { kubeLeaseStore } from "./kube-lease.ts";
 import { linkTransport } from "./links.ts";
@@ -138,66 +137,73 @@ export async function startGatewayProcess(
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<GatewayProcess> {
   const keyRing = new KeyRing();
-  const observed = await observe(config, "gateway");
-  const hotPath = await openHotPath(config).catch(async (e: Error) => {
-    await observed.close();
-    throw e;
+  const opened = new ClosingStack();
+  const observed = await opened.open(
+    () => observe(config, "gateway"),
+    (o) => o.close(),
+  );
+  const hotPath = await opened.open(
+    () => openHotPath(config),
+    (h) => h.close(),
+  );
+  return opened.closedOnFailure(async () => {
+    const channel = await opened.open(
+      () => hotPath.ubscore.transport.connect(hotPath.ubscore.address),
+      (c) => c.close(),
+    );
+    const replica = await opened.open(
+      () =>
+        UbsCoreReplica.open(channel, new ExchangeDefinition(config.exchange), (event) => {
+          const e = event as ApiKeyEvent;
+          if (e.kind === "apiKey") keyRing.add(e.key);
+        }),
+      (r) => r.close(),
+    );
+    opened.handedOver(channel);
+    const { store: storeConfig } = config;
+    const store =
+      storeConfig.kind === "cassandra"
+        ? await opened.open(
+            () => CassandraStore.connect({ ...storeConfig, reader: true }),
+            (s) => s.close(),
+          )
+        : undefined;
+    const tradingUrl = await serveTradingApi(
+      config,
+      log,
+      {
+        service: replica,
+        funding: replicaFunding(replica),
+        history: store ?? replicaHistory(replica),
+        keys: keyRing,
+      },
+      opened,
+    );
+    opened.defer(observeReplica(observed.health, replica));
+    return { tradingUrl, metricsUrl: observed.url, replica, close: () => opened.close() };
   });
-  const channel = await hotPath.ubscore.transport.connect(hotPath.ubscore.address).catch(async (e: Error) => {
-    await hotPath.close();
-    await observed.close();
-    throw e;
-  });
-  const replica = await UbsCoreReplica.open(channel, new ExchangeDefinition(config.exchange), (event) => {
-    const e = event as ApiKeyEvent;
-    if (e.kind === "apiKey") keyRing.add(e.key);
-  });
-  const funding: FundingPort = {
+}
+
+/** The funding calls a gateway forwards to UBSCore. */
+function replicaFunding(replica: UbsCoreReplica): FundingPort {
+  return {
     transfer: (req) => replica.call<TransferRecord>("transfer", req),
     history: (userId, type) => replica.call<TransferRecord[]>("history", userId, type),
     balances: (userId) => replica.call("balances", userId),
   };
-  // History beyond what the replica keeps: from the store itself when it is a shared one
-  // (Cassandra), sparing UBSCore's single thread; the embedded one UBSCore reads for us.
-  const { store: storeConfig } = config;
-  const store =
-    storeConfig.kind === "cassandra"
-      ? await CassandraStore.connect({ ...storeConfig, reader: true })
-      : undefined;
-  const history: HistoryReader = store ?? {
+}
+
+/**
+ * History beyond what the replica keeps, read by UBSCore from its embedded store. (With a shared
+ * store, Cassandra, the gateway reads it itself, sparing UBSCore's single thread.)
+ */
+function replicaHistory(replica: UbsCoreReplica): HistoryReader {
+  return {
     order: (orderId) => replica.call("order", orderId),
     orderByClientId: (userId, marketId, clientOrderId) =>
       replica.call("orderByClientId", userId, marketId, clientOrderId),
     ordersByUser: (userId, marketId, page) => replica.call("ordersByUser", userId, marketId, page),
     tradesByUser: (userId, marketId, page) => replica.call("tradesByUser", userId, marketId, page),
-  };
-  const trading = buildTradingApi({
-    service: replica,
-    funding,
-    history,
-    keys: keyRing,
-    rateLimits: config.gateway.rateLimit,
-    trustedProxies: config.gateway.trustedProxies,
-    connections: config.gateway.connections,
-    websocket: config.gateway.websocket,
-    maxBodyBytes: config.gateway.maxBodyBytes,
-    backendTimeoutMs: config.gateway.backendTimeoutMs,
-    logger: log,
-  });
-  const tradingUrl = await trading.listen({ host: config.gateway.host, port: config.gateway.port });
-  const unobserve = observeReplica(observed.health, replica);
-  return {
-    tradingUrl,
-    metricsUrl: observed.url,
-    replica,
-    async close() {
-      unobserve();
-      await trading.close();
-      replica.close();
-      await hotPath.close();
-      await store?.close();
-      await observed.close();
-    },
   };
 }
 
@@ -220,41 +226,46 @@ export async function startSettlementProcess(config: BourseConfig): Promise<Sett
     throw new BourseError("INVALID_CONFIG", "bourse settlement needs settlement.kind service (and Kafka)");
   }
   const dataDir = resolve(config.dataDir);
-  const lock = await lockDataDir(dataDir, "settlement");
-  const observed = await observe(config, "settlement").catch(async (e: Error) => {
-    await lock.release();
-    throw e;
-  });
-  const log = await KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement").catch(async (e) => {
-    await observed.close();
-    await lock.release();
-    throw e;
-  });
-  const ledger = await openLedger(config, dataDir);
-  const service = await SettlementService.start({
-    dir: join(dataDir, "settlement"),
-    exchange: new ExchangeDefinition(config.exchange),
-    ledger,
-    store: await openStore(config, dataDir),
-    log,
-    topic: `${eventLog.topicPrefix}.settlement`,
-    transport: linkTransport(config, tcpTransport, "ubscore", "settlement"),
-    listen: settlement.listen,
-    serveLedger: config.ledger.kind === "embedded",
-  });
-  const unobserve = observeSettlement(observed.health, service, ledger);
-  return {
-    service,
-    metricsUrl: observed.url,
-    lost: service.lost,
-    async close() {
-      unobserve();
-      await service.close();
-      await log.close();
-      await observed.close();
-      await lock.release();
-    },
-  };
+  const opened = new ClosingStack();
+  await opened.open(
+    () => lockDataDir(dataDir, "settlement"),
+    (lock) => lock.release(),
+  );
+  const observed = await opened.open(
+    () => observe(config, "settlement"),
+    (o) => o.close(),
+  );
+  const log = await opened.open(
+    () => KafkaEventLog.connect([...eventLog.brokers], "bourse-settlement"),
+    (l) => l.close(),
+  );
+  const ledger = await opened.open(
+    () => openLedger(config, dataDir),
+    (l) => l.close(),
+  );
+  const store = await opened.open(
+    () => openStore(config, dataDir),
+    (s) => s.close(),
+  );
+  const service = await opened.open(
+    () =>
+      SettlementService.start({
+        dir: join(dataDir, "settlement"),
+        exchange: new ExchangeDefinition(config.exchange),
+        ledger,
+        store,
+        log,
+        topic: `${eventLog.topicPrefix}.settlement`,
+        transport: linkTransport(config, tcpTransport, "ubscore", "settlement"),
+        listen: settlement.listen,
+        serveLedger: config.ledger.kind === "embedded",
+      }),
+    (s) => s.close(),
+  );
+  // The service closes the ledger and the store with its settlement.
+  opened.handedOver(ledger, store);
+  opened.defer(observeSettlement(observed.health, service, ledger));
+  return { service, metricsUrl: observed.url, lost: service.lost, close: () => opened.close() };
 }
 
 /**
@@ -270,14 +281,17 @@ export interface MatchingProcess {
 }
 
 export async function startMatchingProcess(config: BourseConfig): Promise<MatchingProcess> {
-  const observed = await observe(config, "matching");
-  const hotPath = await openHotPath(config).catch(async (e: Error) => {
-    await observed.close();
-    throw e;
-  });
+  const opened = new ClosingStack();
+  const observed = await opened.open(
+    () => observe(config, "matching"),
+    (o) => o.close(),
+  );
+  const hotPath = await opened.open(
+    () => openHotPath(config),
+    (h) => h.close(),
+  );
   if (!hotPath.matching) {
-    await hotPath.close();
-    await observed.close();
+    await opened.close();
     throw new BourseError("INVALID_CONFIG", "bourse matching needs matching.kind service");
   }
   const { transport, listen } = hotPath.matching;
@@ -285,7 +299,10 @@ export async function startMatchingProcess(config: BourseConfig): Promise<Matchi
     id: m.id,
     quotePerTickLot: Number(m.quotePerTickLot),
   }));
-  const service = await MatchingService.start({ transport, listen, markets, verify: config.verify });
+  const service = await opened.open(
+    () => MatchingService.start({ transport, listen, markets, verify: config.verify }),
+    (m) => m.close(),
+  );
   // Ready once it listens: UBSCore connects to a ready matching, never the other way round.
   observed.health.ready("matching", () => undefined);
   return {
@@ -293,10 +310,6 @@ export async function startMatchingProcess(config: BourseConfig): Promise<Matchi
     metricsUrl: observed.url,
     address: service.address,
     lost: hotPath.lost,
-    async close() {
-      await service.close();
-      await hotPath.close();
-      await observed.close();
-    },
+    close: () => opened.close(),
   };
 }

@@ -209,20 +209,7 @@ export class Journal {
       this.pending = [];
       this.syncWaiters = [];
       try {
-        this.writingSince = performance.now();
-        if (batch.length > 0) {
-          await this.writeFrames(Buffer.concat(batch.map((p) => p.frame)));
-          this.durableNext = batch[batch.length - 1]!.lsn + 1;
-          this.metrics.commitRecords.observe(batch.length);
-          for (const p of batch) p.resolve(p.lsn);
-        }
-        if (syncs.length > 0 && !this.syncEachWrite) await fsCall<void>((cb) => fdatasync(this.fd, cb));
-        if (batch.length > 0 && (this.syncEachWrite || syncs.length > 0)) {
-          this.metrics.fsync.observe((performance.now() - this.writingSince) / 1000);
-        }
-        this.writingSince = 0;
-        for (const s of syncs) s.resolve();
-        if (this.size >= this.segmentBytes) await this.rollSegment();
+        await this.flush(batch, syncs);
       } catch (e) {
         this.writingSince = 0;
         this.failure = new BourseError("UNAVAILABLE", `journal write failed: ${(e as Error).message}`, {
@@ -234,6 +221,24 @@ export class Journal {
       }
     }
     this.flushing = false;
+  }
+
+  /** Writes `batch`, syncs for `syncs` (each write syncs by itself with syncEachWrite), rolls. */
+  private async flush(batch: typeof this.pending, syncs: typeof this.syncWaiters): Promise<void> {
+    this.writingSince = performance.now();
+    if (batch.length > 0) {
+      await this.writeFrames(Buffer.concat(batch.map((p) => p.frame)));
+      this.durableNext = batch[batch.length - 1]!.lsn + 1;
+      this.metrics.commitRecords.observe(batch.length);
+      for (const p of batch) p.resolve(p.lsn);
+    }
+    if (syncs.length > 0 && !this.syncEachWrite) await fsCall<void>((cb) => fdatasync(this.fd, cb));
+    if (batch.length > 0 && (this.syncEachWrite || syncs.length > 0)) {
+      this.metrics.fsync.observe((performance.now() - this.writingSince) / 1000);
+    }
+    this.writingSince = 0;
+    for (const s of syncs) s.resolve();
+    if (this.size >= this.segmentBytes) await this.rollSegment();
   }
 
   private async writeFrames(bytes: Buffer): Promise<void> {

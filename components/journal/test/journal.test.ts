@@ -52,7 +52,9 @@ describe("Journal", () => {
     expect(all[n - 1]).toEqual([n, `r${n - 1}`]);
     await again.close();
   });
+});
 
+describe("Journal after a crash", () => {
   it("drops a torn tail and never misreads it, at every cut point", async () => {
     const dir = await tempDir();
     const j = await Journal.open(dir);
@@ -92,7 +94,9 @@ describe("Journal", () => {
     expect(await reopened.append(text("next"))).toBe(2);
     await reopened.close();
   });
+});
 
+describe("Journal segments and syncs", () => {
   it("rolls segments and drops the ones a snapshot covers", async () => {
     const dir = await tempDir();
     const j = await Journal.open(dir, { segmentBytes: 64 });

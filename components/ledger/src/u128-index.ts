@@ -141,21 +141,27 @@ class U128Table {
     if (found < 0) return false;
     this.count--;
     // Backward shift: pull later entries of the probe run into the hole so lookups never stop early.
-    const { entries, mask } = this;
+    const { entries } = this;
     let hole = found / ENTRY;
-    let j = hole;
     for (;;) {
       entries[hole * ENTRY] = FREE;
-      for (;;) {
-        j = (j + 1) & mask;
-        const e = j * ENTRY;
-        if (entries[e] === FREE) return true;
-        const home = hashWords(entries[e + 1]!, entries[e + 2]!, entries[e + 3]!, entries[e + 4]!) & mask;
-        // Move j into the hole unless its home lies cyclically in (hole, j].
-        if (hole <= j ? home <= hole || home > j : home <= hole && home > j) break;
-      }
+      const j = this.entryToShift(hole);
+      if (j < 0) return true;
       entries.copyWithin(hole * ENTRY, j * ENTRY, j * ENTRY + ENTRY);
       hole = j;
+    }
+  }
+
+  /** The next entry after `hole` in its probe run that may move into it, or -1 at the run's end. */
+  private entryToShift(hole: number): number {
+    const { entries, mask } = this;
+    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
+      const e = j * ENTRY;
+      if (entries[e] === FREE) return -1;
+      const home = hashWords(entries[e + 1]!, entries[e + 2]!, entries[e + 3]!, entries[e + 4]!) & mask;
+      // j may move into the hole unless its home lies cyclically in (hole, j].
+      const homeBetween = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!homeBetween) return j;
     }
   }
 

@@ -205,23 +205,40 @@ function sortedOrder(keys: Uint32Array, count: number): Uint32Array {
   const starts = new Uint32Array(1 << 16);
   for (let word = 0; word < 4; word++) {
     for (let shift = 0; shift < 32; shift += 16) {
-      starts.fill(0);
-      for (let i = 0; i < count; i++) starts[(keys[i * 4 + word]! >>> shift) & 0xffff]!++;
-      if (starts[(keys[word]! >>> shift) & 0xffff] === count) continue;
-      let sum = 0;
-      for (let digit = 0; digit < starts.length; digit++) {
-        const n = starts[digit]!;
-        starts[digit] = sum;
-        sum += n;
-      }
-      for (let i = 0; i < count; i++) {
-        const k = order[i]!;
-        next[starts[(keys[k * 4 + word]! >>> shift) & 0xffff]!++] = k;
-      }
-      [order, next] = [next, order];
+      if (radixPass(keys, count, word, shift, order, next, starts)) [order, next] = [next, order];
     }
   }
   return order;
+}
+
+/**
+ * One pass of sortedOrder on the 16-bit digit at `shift` of `word`: `order` stably sorted by it
+ * into `next`. False (and nothing written) when every id has the same digit there.
+ */
+function radixPass(
+  keys: Uint32Array,
+  count: number,
+  word: number,
+  shift: number,
+  order: Uint32Array,
+  next: Uint32Array,
+  starts: Uint32Array,
+): boolean {
+  const digitOf = (k: number) => (keys[k * 4 + word]! >>> shift) & 0xffff;
+  starts.fill(0);
+  for (let i = 0; i < count; i++) starts[digitOf(i)]!++;
+  if (starts[digitOf(0)] === count) return false;
+  let sum = 0;
+  for (let digit = 0; digit < starts.length; digit++) {
+    const n = starts[digit]!;
+    starts[digit] = sum;
+    sum += n;
+  }
+  for (let i = 0; i < count; i++) {
+    const k = order[i]!;
+    next[starts[digitOf(k)]!++] = k;
+  }
+  return true;
 }
 
 /**

@@ -64,7 +64,9 @@ describe("EmbeddedLedger durability", () => {
     });
     await reopened.close();
   });
+});
 
+describe("EmbeddedLedger batches in flight", () => {
   it("applies batches sent together in the order sent, as the restart replays them", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-ledger-order-"));
     const ledger = await EmbeddedLedger.open(dir);
@@ -105,7 +107,9 @@ describe("EmbeddedLedger durability", () => {
     expect(await reopened.lookupAccounts([1n, 2n, 3n])).toEqual(accounts);
     await reopened.close();
   });
+});
 
+describe("EmbeddedLedger when its journal fails", () => {
   it("refuses everything once a batch could not be journaled, and a reopen recovers", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-ledger-fault-"));
     const ledger = await EmbeddedLedger.open(dir);

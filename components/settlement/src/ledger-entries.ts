@@ -4,7 +4,7 @@ import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { tradeAmounts } from "../../domain/src/market.ts";
 import { postInternalTransfer, TransferCode, userAccounts } from "../../ledger/src/chart.ts";
 import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
-import { type Account, account, type Transfer, transfer } from "../../ledger/src/port.ts";
+import { type Account, type Transfer, transfer } from "../../ledger/src/port.ts";
 import { EventType } from "../../matching/src/protocol.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
@@ -32,131 +32,135 @@ export interface LedgerEntries {
   readonly transfers: Transfer[];
 }
 
+const NONE: LedgerEntries = { accounts: [], transfers: [] };
+const only = (...transfers: Transfer[]): LedgerEntries => ({ accounts: [], transfers });
+const trading = (assetId: number, userId: number) => accountId(AccountKind.Trading, assetId, userId);
+const system = (kind: AccountKind, assetId: number) => accountId(kind, assetId);
+
 export function entriesFor(
   exchange: ExchangeDefinition,
   cmd: UbsCommand,
   result: CommandResult,
   lsn: number,
 ): LedgerEntries {
-  const none: LedgerEntries = { accounts: [], transfers: [] };
-  const trading = (assetId: number, userId: number) => accountId(AccountKind.Trading, assetId, userId);
-  const system = (kind: AccountKind, assetId: number) => accountId(kind, assetId);
   switch (cmd.kind) {
     case "createUser":
       return { accounts: userAccounts(exchange, cmd.userId), transfers: [] };
     case "addUser":
       return { accounts: userAccounts(exchange, result.userId!), transfers: [] };
     case "credit":
-    case "debit": {
+    case "debit":
       // A deposit credited already (by its id): the ledger has it.
-      if (result.repeated) return none;
-      const asset = exchange.asset(cmd.asset)!;
-      const [dr, cr] =
-        cmd.kind === "credit"
-          ? [system(AccountKind.Deposits, asset.id), trading(asset.id, cmd.userId)]
-          : [trading(asset.id, cmd.userId), system(AccountKind.Deposits, asset.id)];
-      const kind = cmd.kind === "credit" ? TransferKind.Deposit : TransferKind.Withdrawal;
-      const code = cmd.kind === "credit" ? TransferCode.Deposit : TransferCode.Withdrawal;
-      return {
-        accounts: [],
-        transfers: [
-          transfer({
-            id: transferId(kind, 0, lsn, 0),
-            debit_account_id: dr,
-            credit_account_id: cr,
-            amount: cmd.amount,
-            ledger: asset.id,
-            code,
-          }),
-        ],
-      };
-    }
-    case "holdWithdrawal": {
-      const asset = exchange.asset(cmd.asset)!;
-      const id = transferId(TransferKind.Withdrawal, 1, result.withdrawal!.seq, 0);
-      return {
-        accounts: [],
-        transfers: [
-          transfer({
-            id,
-            debit_account_id: trading(asset.id, cmd.userId),
-            credit_account_id: system(AccountKind.WithdrawalsInFlight, asset.id),
-            amount: cmd.amount,
-            ledger: asset.id,
-            code: TransferCode.Withdrawal,
-            flags: TransferFlags.pending,
-          }),
-        ],
-      };
-    }
+      return result.repeated ? NONE : only(depositOrDebit(exchange, cmd, lsn));
+    case "holdWithdrawal":
+      return only(heldWithdrawal(exchange, cmd, result.withdrawal!.seq));
     case "completeWithdrawal":
-    case "cancelWithdrawal": {
-      const w = result.withdrawal!;
-      if (result.repeated) return none;
-      const settle = transfer({
-        id: transferId(TransferKind.Withdrawal, 2, w.seq, 0),
-        debit_account_id: 0n,
-        credit_account_id: 0n,
-        amount: cmd.kind === "completeWithdrawal" ? w.amount : 0n,
-        pending_id: transferId(TransferKind.Withdrawal, 1, w.seq, 0),
-        ledger: 0,
-        code: 0,
-        flags:
-          (cmd.kind === "completeWithdrawal"
-            ? TransferFlags.post_pending_transfer
-            : TransferFlags.void_pending_transfer) |
-          (cmd.kind === "completeWithdrawal" ? TransferFlags.linked : 0),
-      });
-      if (cmd.kind === "cancelWithdrawal") return { accounts: [], transfers: [settle] };
-      // Completed: the funds leave the exchange through the omnibus account.
-      const out = transfer({
-        id: transferId(TransferKind.Withdrawal, 2, w.seq, 1),
-        debit_account_id: system(AccountKind.WithdrawalsInFlight, w.assetId),
-        credit_account_id: system(AccountKind.Deposits, w.assetId),
-        amount: w.amount,
-        ledger: w.assetId,
-        code: TransferCode.Withdrawal,
-      });
-      return { accounts: [], transfers: [settle, out] };
-    }
+    case "cancelWithdrawal":
+      return result.repeated ? NONE : only(...settledWithdrawal(cmd.kind, result.withdrawal!));
     case "transferIn":
-    case "transferOut": {
-      if (result.repeated) return none;
-      const asset = exchange.asset(cmd.asset)!;
-      if (cmd.kind === "transferIn") {
-        // The saga reserved Funding -> Trading as a pending transfer; UBSCore's credit posts it.
-        return { accounts: [], transfers: [postInternalTransfer(cmd.transferSeq, cmd.amount)] };
-      }
-      return {
-        accounts: [],
-        transfers: [
-          transfer({
-            id: transferId(TransferKind.InternalTransfer, 1, cmd.transferSeq, 0),
-            debit_account_id: trading(asset.id, cmd.userId),
-            credit_account_id: accountId(AccountKind.Funding, asset.id, cmd.userId),
-            amount: cmd.amount,
-            ledger: asset.id,
-            code: TransferCode.InternalTransfer,
-          }),
-        ],
-      };
-    }
+      // The saga reserved Funding -> Trading as a pending transfer; UBSCore's credit posts it.
+      return result.repeated ? NONE : only(postInternalTransfer(cmd.transferSeq, cmd.amount));
+    case "transferOut":
+      return result.repeated ? NONE : only(transferOut(exchange, cmd));
     case "place":
     case "cancel":
     case "cancelAll":
     case "amend":
     case "matched":
       // Run by matching here or in a matching service: trades, if any, settle; the rest is none.
-      if (result.marketId === undefined) return none;
-      return { accounts: [], transfers: tradeChains(exchange, result) };
+      if (result.marketId === undefined) return NONE;
+      return only(...tradeChains(exchange, result));
     case "halt":
     case "resume":
     case "listenKey":
     case "takeSignature":
-      return none;
+      return NONE;
     default:
       return assertNever(cmd);
   }
+}
+
+type CommandOf<K extends UbsCommand["kind"]> = Extract<UbsCommand, { kind: K }>;
+
+/** A deposit: Deposits -> Trading; a debit: the other way. Ids from the journal position. */
+function depositOrDebit(
+  exchange: ExchangeDefinition,
+  cmd: CommandOf<"credit" | "debit">,
+  lsn: number,
+): Transfer {
+  const asset = exchange.asset(cmd.asset)!;
+  const deposits = system(AccountKind.Deposits, asset.id);
+  const user = trading(asset.id, cmd.userId);
+  const credit = cmd.kind === "credit";
+  return transfer({
+    id: transferId(credit ? TransferKind.Deposit : TransferKind.Withdrawal, 0, lsn, 0),
+    debit_account_id: credit ? deposits : user,
+    credit_account_id: credit ? user : deposits,
+    amount: cmd.amount,
+    ledger: asset.id,
+    code: credit ? TransferCode.Deposit : TransferCode.Withdrawal,
+  });
+}
+
+/** A withdrawal held: Trading -> WithdrawalsInFlight, pending. */
+function heldWithdrawal(
+  exchange: ExchangeDefinition,
+  cmd: CommandOf<"holdWithdrawal">,
+  seq: number,
+): Transfer {
+  const asset = exchange.asset(cmd.asset)!;
+  return transfer({
+    id: transferId(TransferKind.Withdrawal, 1, seq, 0),
+    debit_account_id: trading(asset.id, cmd.userId),
+    credit_account_id: system(AccountKind.WithdrawalsInFlight, asset.id),
+    amount: cmd.amount,
+    ledger: asset.id,
+    code: TransferCode.Withdrawal,
+    flags: TransferFlags.pending,
+  });
+}
+
+/** The held withdrawal voided; or posted, then out of the exchange through the omnibus account. */
+function settledWithdrawal(
+  kind: "completeWithdrawal" | "cancelWithdrawal",
+  w: { readonly seq: number; readonly assetId: number; readonly amount: bigint },
+): Transfer[] {
+  const complete = kind === "completeWithdrawal";
+  const settle = transfer({
+    id: transferId(TransferKind.Withdrawal, 2, w.seq, 0),
+    debit_account_id: 0n,
+    credit_account_id: 0n,
+    amount: complete ? w.amount : 0n,
+    pending_id: transferId(TransferKind.Withdrawal, 1, w.seq, 0),
+    ledger: 0,
+    code: 0,
+    flags: complete
+      ? TransferFlags.post_pending_transfer | TransferFlags.linked
+      : TransferFlags.void_pending_transfer,
+  });
+  if (!complete) return [settle];
+  const out = transfer({
+    id: transferId(TransferKind.Withdrawal, 2, w.seq, 1),
+    debit_account_id: system(AccountKind.WithdrawalsInFlight, w.assetId),
+    credit_account_id: system(AccountKind.Deposits, w.assetId),
+    amount: w.amount,
+    ledger: w.assetId,
+    code: TransferCode.Withdrawal,
+  });
+  return [settle, out];
+}
+
+/** Trading -> Funding, once UBSCore has debited the trading balance. */
+function transferOut(exchange: ExchangeDefinition, cmd: CommandOf<"transferIn" | "transferOut">): Transfer {
+  const asset = exchange.asset(cmd.asset)!;
+  return transfer({
+    id: transferId(TransferKind.InternalTransfer, 1, cmd.transferSeq, 0),
+    debit_account_id: trading(asset.id, cmd.userId),
+    credit_account_id: accountId(AccountKind.Funding, asset.id, cmd.userId),
+    amount: cmd.amount,
+    ledger: asset.id,
+    code: TransferCode.InternalTransfer,
+  });
 }
 
 function tradeChains(exchange: ExchangeDefinition, result: CommandResult): Transfer[] {

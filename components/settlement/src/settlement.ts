@@ -228,47 +228,63 @@ export class Settlement implements SettlementPort {
     try {
       while (this.queue.length > 0 && !this.failure) {
         batch = this.takeBatch();
-        const accounts = batch.flatMap((e) => e.accounts);
-        const transfers = batch.flatMap((e) => e.transfers);
-        await this.lastAppend;
-        if (accounts.length > 0) await this.checkAccounts(await this.ledger.createAccounts(accounts));
-        for (const slice of chainSlices(transfers)) {
-          await this.checkTransfers(slice, await this.ledger.createTransfers(slice));
-        }
-        await this.writeHistory(batch);
-        this.position = batch.at(-1)!.lsn;
-        this.metrics.batchRecords.observe(batch.length);
-        this.metrics.batchTransfers.observe(transfers.length);
+        await this.settle(batch);
         batch = [];
-        if (this.lastError) this.log(`settlement: settling again, at position ${this.position}`);
-        this.retries = 0;
-        this.lastError = undefined;
-        this.positionFile.update(this.position);
-        await this.dropSettledQueue();
-        this.onSettled(this.position);
-        this.notify();
+        await this.settled();
       }
     } catch (e) {
-      if (isPermanentLedgerError(e)) {
-        // The ledger refused money, or a request it can never take: never skip it, and never
-        // send it again (an id that failed is burned), stop and say why.
-        this.stop(e as BourseError);
-      } else if (!this.failure) {
-        // The ledger or the store is unreachable (restarting, say): put the batch back and retry
-        // it whole; every write is idempotent, so what already landed is answered `exists`.
-        this.queue.unshift(...batch);
-        if (!this.lastError)
-          this.log(`settlement: retrying at position ${this.position}: ${(e as Error).message}`);
-        this.lastError = e as Error;
-        this.metrics.errors.inc({ kind: "retry" });
-        this.retries++;
-        const delay = Math.min(5_000, 50 * 2 ** this.retries);
-        setTimeout(() => this.kick(), delay).unref();
-      }
+      this.settleFailed(e, batch);
     } finally {
       this.draining = false;
       this.notify();
     }
+  }
+
+  /** Writes one batch to the ledger and the store, and moves the position past it. */
+  private async settle(batch: SettlementEntries[]): Promise<void> {
+    const accounts = batch.flatMap((e) => e.accounts);
+    const transfers = batch.flatMap((e) => e.transfers);
+    await this.lastAppend;
+    if (accounts.length > 0) await this.checkAccounts(await this.ledger.createAccounts(accounts));
+    for (const slice of chainSlices(transfers)) {
+      await this.checkTransfers(slice, await this.ledger.createTransfers(slice));
+    }
+    await this.writeHistory(batch);
+    this.position = batch.at(-1)!.lsn;
+    this.metrics.batchRecords.observe(batch.length);
+    this.metrics.batchTransfers.observe(transfers.length);
+  }
+
+  /** After a batch settled: the position kept, the queue up to it dropped, waiters told. */
+  private async settled(): Promise<void> {
+    if (this.lastError) this.log(`settlement: settling again, at position ${this.position}`);
+    this.retries = 0;
+    this.lastError = undefined;
+    this.positionFile.update(this.position);
+    await this.dropSettledQueue();
+    this.onSettled(this.position);
+    this.notify();
+  }
+
+  /** `batch` failed with `e`: stop for good on a permanent refusal, else retry it whole later. */
+  private settleFailed(e: unknown, batch: SettlementEntries[]): void {
+    if (isPermanentLedgerError(e)) {
+      // The ledger refused money, or a request it can never take: never skip it, and never
+      // send it again (an id that failed is burned), stop and say why.
+      this.stop(e as BourseError);
+      return;
+    }
+    if (this.failure) return;
+    // The ledger or the store is unreachable (restarting, say): put the batch back and retry
+    // it whole; every write is idempotent, so what already landed is answered `exists`.
+    this.queue.unshift(...batch);
+    if (!this.lastError)
+      this.log(`settlement: retrying at position ${this.position}: ${(e as Error).message}`);
+    this.lastError = e as Error;
+    this.metrics.errors.inc({ kind: "retry" });
+    this.retries++;
+    const delay = Math.min(5_000, 50 * 2 ** this.retries);
+    setTimeout(() => this.kick(), delay).unref();
   }
 
   /** The batch's orders and trades into the history store, timed (failures counted, then retried whole). */

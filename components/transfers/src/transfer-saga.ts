@@ -231,31 +231,42 @@ export class TransferSaga {
     throw e;
   }
 
-  private async step(r: TransferRecord): Promise<TransferRecord> {
+  private step(r: TransferRecord): Promise<TransferRecord> {
+    if (r.type === "DEPOSIT_FUNDING") return this.depositStep(r);
+    if (r.type === "MAIN_FUNDING") return this.tradingToFundingStep(r);
+    return this.fundingToTradingStep(r);
+  }
+
+  /** A deposit into Funding: one ledger transfer from the asset's Deposits account. */
+  private async depositStep(r: TransferRecord): Promise<TransferRecord> {
     const assetId = this.exchange.asset(r.asset)!.id;
-    if (r.type === "DEPOSIT_FUNDING") {
-      const status = await this.send(
-        r,
-        transfer({
-          id: transferId(TransferKind.Deposit, 1, r.seq, 0),
-          debit_account_id: accountId(AccountKind.Deposits, assetId),
-          credit_account_id: accountId(AccountKind.Funding, assetId, r.userId),
-          amount: r.amount,
-          ledger: assetId,
-          code: TransferCode.Deposit,
-        }),
-      );
-      if (status === CreateTransferStatus.created || status === CreateTransferStatus.exists)
-        return this.moveTo(r, "COMMITTED");
-      return this.moveTo(r, "ROLLED_BACK", CreateTransferStatus[status]);
-    }
-    if (r.type === "MAIN_FUNDING") {
-      const refused = await this.refusal(() => this.trading.transferOut(r.seq, r.userId, r.asset, r.amount));
-      return this.moveTo(r, refused ? "ROLLED_BACK" : "COMMITTED", refused);
-    }
+    const status = await this.send(
+      r,
+      transfer({
+        id: transferId(TransferKind.Deposit, 1, r.seq, 0),
+        debit_account_id: accountId(AccountKind.Deposits, assetId),
+        credit_account_id: accountId(AccountKind.Funding, assetId, r.userId),
+        amount: r.amount,
+        ledger: assetId,
+        code: TransferCode.Deposit,
+      }),
+    );
+    if (accepted(status)) return this.moveTo(r, "COMMITTED");
+    return this.moveTo(r, "ROLLED_BACK", CreateTransferStatus[status]);
+  }
+
+  /** Trading -> Funding: UBSCore debits (settlement moves the ledger's side). */
+  private async tradingToFundingStep(r: TransferRecord): Promise<TransferRecord> {
+    const refused = await this.refusal(() => this.trading.transferOut(r.seq, r.userId, r.asset, r.amount));
+    return this.moveTo(r, refused ? "ROLLED_BACK" : "COMMITTED", refused);
+  }
+
+  /** Funding -> Trading: reserve in the ledger, credit in UBSCore, or void the reservation. */
+  private async fundingToTradingStep(r: TransferRecord): Promise<TransferRecord> {
     if (r.state === "REQUESTED") {
+      const assetId = this.exchange.asset(r.asset)!.id;
       const status = await this.send(r, reserveInternalTransfer(r.seq, r.userId, assetId, r.amount));
-      if (status !== CreateTransferStatus.created && status !== CreateTransferStatus.exists) {
+      if (!accepted(status)) {
         const reason = funded(status) ? CreateTransferStatus[status] : "insufficient funding balance";
         return this.moveTo(r, "ROLLED_BACK", reason);
       }
@@ -264,7 +275,7 @@ export class TransferSaga {
     const refused = await this.refusal(() => this.trading.transferIn(r.seq, r.userId, r.asset, r.amount));
     if (!refused) return this.moveTo(r, "COMMITTED");
     const status = await this.send(r, voidInternalTransfer(r.seq));
-    if (status !== CreateTransferStatus.created && status !== CreateTransferStatus.exists) {
+    if (!accepted(status)) {
       this.halt(
         r,
         new BourseError(
@@ -303,6 +314,11 @@ export class TransferSaga {
   private async persist(r: TransferRecord): Promise<void> {
     await this.journal.append(encode(r));
   }
+}
+
+/** The ledger took the transfer: now, or before (a retried step). */
+function accepted(status: CreateTransferStatus): boolean {
+  return status === CreateTransferStatus.created || status === CreateTransferStatus.exists;
 }
 
 /** Statuses that are not about the funding balance itself (they would be a bug, reported as such). */

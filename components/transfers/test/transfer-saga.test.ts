@@ -109,7 +109,7 @@ async function reconciled(w: World): Promise<unknown[]> {
 
 const POINTS: Point[] = ["ledger:before", "ledger:after", "ubscore:before", "ubscore:after"];
 
-describe("TransferSaga", () => {
+describe("TransferSaga moving funds", () => {
   let w: World;
   beforeEach(async () => {
     w = await world();
@@ -150,6 +150,13 @@ describe("TransferSaga", () => {
     expect(await balances(w)).toEqual({ funding: 500n * UNIT, trading: 1_000n * UNIT });
     expect(await reconciled(w)).toEqual([]);
   });
+});
+
+describe("TransferSaga through crashes and refusals", () => {
+  let w: World;
+  beforeEach(async () => {
+    w = await world();
+  });
 
   it.each(["before", "after"])("a crash %s the compensating void recovers to ROLLED_BACK", async (when) => {
     const refusing: TradingBalancePort = {
@@ -181,6 +188,13 @@ describe("TransferSaga", () => {
     expect(funding!.debits_pending).toBe(0n);
     expect(await reconciled(w)).toEqual([]);
     await recovered.close();
+  });
+});
+
+describe("TransferSaga compensating a refusal", () => {
+  let w: World;
+  beforeEach(async () => {
+    w = await world();
   });
 
   it("FUNDING_MAIN refused by UBSCore voids the reservation (compensation)", async () => {
@@ -252,6 +266,13 @@ describe("TransferSaga", () => {
       });
     }
   }
+});
+
+describe("TransferSaga when the ledger refuses a void", () => {
+  let w: World;
+  beforeEach(async () => {
+    w = await world();
+  });
 
   it("a void the ledger refuses halts the transfer, loudly, and recovery never sends it again", async () => {
     const refusing: TradingBalancePort = {
@@ -299,6 +320,13 @@ describe("TransferSaga", () => {
     expect(voids).toBe(1);
     expect(saga.unfinished().map((r) => r.state)).toEqual(["RESERVED"]);
     await saga.close();
+  });
+});
+
+describe("TransferSaga given bad input", () => {
+  let w: World;
+  beforeEach(async () => {
+    w = await world();
   });
 
   it("refuses an amount that does not fit the ledger, and records nothing", async () => {

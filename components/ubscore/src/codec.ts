@@ -1,5 +1,6 @@
 import { fail } from "../../domain/src/errors.ts";
 import { parseExact } from "../../domain/src/json.ts";
+import { readU128, writeU128 } from "../../domain/src/u128.ts";
 import type { UbsCommand } from "./types.ts";
 
 /**
@@ -146,7 +147,6 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
   ],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
-const U64 = 1n << 64n;
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeCommand(cmd: UbsCommand): Uint8Array {
@@ -187,69 +187,118 @@ export function decodeCommand(bytes: Uint8Array): UbsCommand {
   const cmd: Record<string, unknown> = { kind: layout[0] };
   let o = 2;
   for (const [name, type] of layout[1]) {
-    if (type === "optU53" || type === "optStr" || type === "optBytes") {
+    if (OPTIONAL.has(type)) {
       if (o === bytes.length) continue; // written before this field existed
       const present = bytes[o++];
       if (!present) continue;
     }
-    switch (type) {
-      case "u8":
-        cmd[name] = bytes[o];
-        o += 1;
-        break;
-      case "u53":
-      case "optU53":
-        cmd[name] = view.getFloat64(o, true);
-        o += 8;
-        break;
-      case "amount": {
-        const low = view.getBigUint64(o, true);
-        const high = view.getBigUint64(o + 8, true);
-        cmd[name] = high === 0n ? low : low | (high << 64n);
-        o += 16;
-        break;
-      }
-      case "bytes":
-      case "optBytes": {
-        const length = view.getUint32(o, true);
-        // A copy as a plain Uint8Array even from a Buffer (whose slice is a view into it).
-        cmd[name] = new Uint8Array(bytes.subarray(o + 4, o + 4 + length));
-        o += 4 + length;
-        break;
-      }
-      case "str":
-      case "optStr": {
-        const length = view.getUint16(o, true);
-        cmd[name] = fromUtf8.decode(bytes.subarray(o + 2, o + 2 + length));
-        o += 2 + length;
-        break;
-      }
-    }
+    o = VALUES[BASE[type]].read(view, bytes, o, cmd, name);
   }
   if (o !== bytes.length)
     fail("CORRUPT_JOURNAL", `UBSCore ${layout[0]} record has ${bytes.length - o} stray bytes`);
   return cmd as unknown as UbsCommand;
 }
 
+const OPTIONAL: ReadonlySet<FieldType> = new Set(["optU53", "optStr", "optBytes"]);
+type ValueType = "u53" | "u8" | "amount" | "str" | "bytes";
+/** What an optional field holds when present (after its presence byte). */
+const BASE: Readonly<Record<FieldType, ValueType>> = {
+  u53: "u53",
+  optU53: "u53",
+  u8: "u8",
+  amount: "amount",
+  str: "str",
+  optStr: "str",
+  bytes: "bytes",
+  optBytes: "bytes",
+};
+
+/**
+ * Each value type's bytes: its size, its writer (which checks the value, returning the offset
+ * after it) and its reader (which sets `cmd[name]`, returning the offset after it). Strings are
+ * measured once by the caller (`stringBytes`), then written in place.
+ */
+interface ValueCodec {
+  size(value: unknown, stringBytes: number): number;
+  write(view: DataView, out: Buffer, o: number, value: unknown, stringBytes: number, name: string): number;
+  read(view: DataView, bytes: Uint8Array, o: number, cmd: Record<string, unknown>, name: string): number;
+}
+
+const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
+  u8: {
+    size: () => 1,
+    write(_view, out, o, value, _stringBytes, name) {
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xff) {
+        fail("INTERNAL", `${name} is not a u8: ${String(value)}`);
+      }
+      out[o] = value as number;
+      return o + 1;
+    },
+    read(_view, bytes, o, cmd, name) {
+      cmd[name] = bytes[o];
+      return o + 1;
+    },
+  },
+  u53: {
+    size: () => 8,
+    write(view, _out, o, value, _stringBytes, name) {
+      if (typeof value !== "number") fail("INTERNAL", `${name} is not a number: ${String(value)}`);
+      view.setFloat64(o, value as number, true);
+      return o + 8;
+    },
+    read(view, _bytes, o, cmd, name) {
+      cmd[name] = view.getFloat64(o, true);
+      return o + 8;
+    },
+  },
+  amount: {
+    size: () => 16,
+    write(view, _out, o, value, _stringBytes, name) {
+      if (typeof value !== "bigint" || value < 0n || value >= 1n << 128n)
+        fail("INTERNAL", `${name} is not a u128: ${String(value)}`);
+      writeU128(view, o, value as bigint);
+      return o + 16;
+    },
+    read(view, _bytes, o, cmd, name) {
+      cmd[name] = readU128(view, o);
+      return o + 16;
+    },
+  },
+  bytes: {
+    size: (value) => 4 + (value as Uint8Array).length,
+    write(view, out, o, value, _stringBytes, name) {
+      if (!(value instanceof Uint8Array)) fail("INTERNAL", `${name} is not bytes`);
+      const b = value as Uint8Array;
+      view.setUint32(o, b.length, true);
+      out.set(b, o + 4);
+      return o + 4 + b.length;
+    },
+    read(view, bytes, o, cmd, name) {
+      const length = view.getUint32(o, true);
+      // A copy as a plain Uint8Array even from a Buffer (whose slice is a view into it).
+      cmd[name] = new Uint8Array(bytes.subarray(o + 4, o + 4 + length));
+      return o + 4 + length;
+    },
+  },
+  str: {
+    size: (_value, stringBytes) => 2 + stringBytes,
+    write(view, out, o, value, stringBytes, name) {
+      if (stringBytes > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
+      view.setUint16(o, stringBytes, true);
+      out.write(value as string, o + 2, stringBytes, "utf8");
+      return o + 2 + stringBytes;
+    },
+    read(view, bytes, o, cmd, name) {
+      const length = view.getUint16(o, true);
+      cmd[name] = fromUtf8.decode(bytes.subarray(o + 2, o + 2 + length));
+      return o + 2 + length;
+    },
+  },
+};
+
 function sizeOf(type: FieldType, value: unknown, stringBytes: number): number {
-  switch (type) {
-    case "u8":
-      return 1;
-    case "u53":
-      return 8;
-    case "optU53":
-      return value === undefined ? 1 : 9;
-    case "amount":
-      return 16;
-    case "str":
-      return 2 + stringBytes;
-    case "optStr":
-      return value === undefined ? 1 : 3 + stringBytes;
-    case "bytes":
-      return 4 + (value as Uint8Array).length;
-    case "optBytes":
-      return value === undefined ? 1 : 5 + (value as Uint8Array).length;
-  }
+  if (!OPTIONAL.has(type)) return VALUES[BASE[type]].size(value, stringBytes);
+  return value === undefined ? 1 : 1 + VALUES[BASE[type]].size(value, stringBytes);
 }
 
 function write(
@@ -261,43 +310,9 @@ function write(
   stringBytes: number,
   name: string,
 ): number {
-  if (type === "optU53" || type === "optStr" || type === "optBytes") {
+  if (OPTIONAL.has(type)) {
     out[o++] = value === undefined ? 0 : 1;
     if (value === undefined) return o;
   }
-  switch (type) {
-    case "u8":
-      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xff) {
-        fail("INTERNAL", `${name} is not a u8: ${String(value)}`);
-      }
-      out[o] = value as number;
-      return o + 1;
-    case "u53":
-    case "optU53":
-      if (typeof value !== "number") fail("INTERNAL", `${name} is not a number: ${String(value)}`);
-      view.setFloat64(o, value as number, true);
-      return o + 8;
-    case "amount": {
-      const v = value as bigint;
-      if (typeof v !== "bigint" || v < 0n || v >= 1n << 128n)
-        fail("INTERNAL", `${name} is not a u128: ${String(v)}`);
-      view.setBigUint64(o, v < U64 ? v : BigInt.asUintN(64, v), true);
-      view.setBigUint64(o + 8, v < U64 ? 0n : v >> 64n, true);
-      return o + 16;
-    }
-    case "bytes":
-    case "optBytes": {
-      if (!(value instanceof Uint8Array)) fail("INTERNAL", `${name} is not bytes`);
-      const b = value as Uint8Array;
-      view.setUint32(o, b.length, true);
-      out.set(b, o + 4);
-      return o + 4 + b.length;
-    }
-    case "str":
-    case "optStr":
-      if (stringBytes > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
-      view.setUint16(o, stringBytes, true);
-      out.write(value as string, o + 2, stringBytes, "utf8");
-      return o + 2 + stringBytes;
-  }
+  return VALUES[BASE[type]].write(view, out, o, value, stringBytes, name);
 }

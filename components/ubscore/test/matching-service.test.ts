@@ -87,7 +87,9 @@ describe("UBSCore with bourse matching", () => {
     expect(dump(reopened.core)).toBe(state);
     await reopened.close();
   });
+});
 
+describe("UBSCore with a bourse matching that misbehaves or lags", () => {
   it("is refused by a matching service configured with other markets, and retries at a slowing pace", async () => {
     const other = markets.map((m) => ({ ...m, quotePerTickLot: m.quotePerTickLot + 1 }));
     let connections = 0;
@@ -148,7 +150,9 @@ describe("UBSCore with bourse matching", () => {
     await service.close();
     for (const e of await Promise.all(waiting)) expect(e).toMatchObject({ code: "UNAVAILABLE" });
   });
+});
 
+describe("UBSCore with bourse matching restarting", () => {
   it("carries on across matching restarts and a UBSCore restart with commands in flight", async () => {
     let matching = await MatchingService.start({ transport: tcpTransport, listen: "127.0.0.1:0", markets });
     const address = matching.address;

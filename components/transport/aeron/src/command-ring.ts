@@ -41,36 +41,33 @@ export class CommandRing {
 
   private claim(required: number): number {
     const tailAt = this.capacity + Ring.TAIL_OFFSET;
-    const headAt = this.capacity + Ring.HEAD_OFFSET;
-    const headCacheAt = this.capacity + Ring.HEAD_CACHE_OFFSET;
     for (;;) {
-      let head = this.buffer.getInt64Volatile(headCacheAt);
+      const cachedHead = this.buffer.getInt64Volatile(this.capacity + Ring.HEAD_CACHE_OFFSET);
       const tail = this.buffer.getInt64Volatile(tailAt);
-      if (required > this.capacity - Number(tail - head)) {
-        head = this.buffer.getInt64Volatile(headAt);
-        if (required > this.capacity - Number(tail - head)) throw full();
-        this.buffer.putInt64Ordered(headCacheAt, head);
-      }
-      let padding = 0;
+      const head = this.headWithRoom(required, (h) => this.capacity - Number(tail - h), cachedHead);
       const tailIndex = Number(tail % BigInt(this.capacity));
       const toEnd = this.capacity - tailIndex;
-      if (required > toEnd) {
-        // The record goes to the start of the buffer, which must have room before the head.
-        let headIndex = Number(head % BigInt(this.capacity));
-        if (required > headIndex) {
-          head = this.buffer.getInt64Volatile(headAt);
-          headIndex = Number(head % BigInt(this.capacity));
-          if (required > headIndex) throw full();
-          this.buffer.putInt64Ordered(headCacheAt, head);
-        }
-        padding = toEnd;
-      }
+      // A record that does not fit before the end goes to the start, which must have room before the head.
+      const padding = required > toEnd ? toEnd : 0;
+      if (padding > 0) this.headWithRoom(required, (h) => Number(h % BigInt(this.capacity)), head);
       if (this.buffer.compareAndSetInt64(tailAt, tail, tail + BigInt(required + padding))) {
         if (padding === 0) return tailIndex;
         this.buffer.putInt64Ordered(tailIndex, header(padding, Ring.PADDING_TYPE));
         return 0;
       }
     }
+  }
+
+  /**
+   * The head (`cached`, else the driver's, then cached) with which `room(head)` is at least
+   * `required`; throws when even the driver's head leaves too little.
+   */
+  private headWithRoom(required: number, room: (head: bigint) => number, cached: bigint): bigint {
+    if (required <= room(cached)) return cached;
+    const head = this.buffer.getInt64Volatile(this.capacity + Ring.HEAD_OFFSET);
+    if (required > room(head)) throw full();
+    this.buffer.putInt64Ordered(this.capacity + Ring.HEAD_CACHE_OFFSET, head);
+    return head;
   }
 }
 
