@@ -120,26 +120,26 @@ export class Session {
     return tradeIds.alice;
   }
 
-  /** Every acknowledged transfer is in alice's history, once, and CONFIRMED. */
+  /**
+   * Every acknowledged transfer is in alice's history, once, and CONFIRMED. A transfer cut off by
+   * a fault (the ledger's process killed mid-way) is finished by the transfer saga's recovery,
+   * which may still be at work when the exchange answers again: the history is read until no
+   * transfer is PENDING (the money of one in flight is in neither wallet until then).
+   */
   private async checkTransfers(alice: TestClient): Promise<void> {
-    for (const type of ["MAIN_FUNDING", "FUNDING_MAIN"] as const) {
-      const listed = new Map<string, string>();
-      for (let page = 1; ; page++) {
-        const { body } = await alice.signed<{ total: number; rows: { tranId: number; status: string }[] }>(
-          "GET",
-          "/sapi/v1/asset/transfer",
-          { type, current: page, size: 100 },
-        );
-        for (const row of body.rows) {
-          expect(listed.has(String(row.tranId)), `transfer ${row.tranId} listed twice`).toBe(false);
-          listed.set(String(row.tranId), row.status);
-        }
-        if (body.rows.length < 100) break;
-      }
-      for (const t of this.transfers.filter((t) => t.type === type)) {
-        expect(listed.get(t.tranId), `acknowledged transfer ${t.tranId} (${type})`).toBe("CONFIRMED");
-      }
+    const deadline = Date.now() + 120_000;
+    let listed = await transferHistory(alice);
+    while ([...listed.values()].includes("PENDING") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      listed = await transferHistory(alice);
     }
+    for (const t of this.transfers) {
+      expect(listed.get(t.tranId), `acknowledged transfer ${t.tranId} (${t.type})`).toBe("CONFIRMED");
+    }
+    expect(
+      [...listed.values()].filter((s) => s === "PENDING"),
+      "transfers never finished",
+    ).toEqual([]);
   }
 
   /**
@@ -212,6 +212,26 @@ export class Session {
     await Promise.all([...Array.from({ length: 4 }, orders), ...(transfers ? [transfers()] : [])]);
     return acks;
   }
+}
+
+/** A user's transfers of both types, by id: their status, each listed once. */
+async function transferHistory(client: TestClient): Promise<Map<string, string>> {
+  const listed = new Map<string, string>();
+  for (const type of ["MAIN_FUNDING", "FUNDING_MAIN"] as const) {
+    for (let page = 1; ; page++) {
+      const { body } = await client.signed<{ rows: { tranId: number; status: string }[] }>(
+        "GET",
+        "/sapi/v1/asset/transfer",
+        { type, current: page, size: 100 },
+      );
+      for (const row of body.rows) {
+        expect(listed.has(String(row.tranId)), `transfer ${row.tranId} listed twice`).toBe(false);
+        listed.set(String(row.tranId), row.status);
+      }
+      if (body.rows.length < 100) break;
+    }
+  }
+  return listed;
 }
 
 /** A user's Funding wallet, free and locked, in units. */
