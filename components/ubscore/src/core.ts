@@ -1039,7 +1039,9 @@ export class UbsCore {
     events: MatchingEvent[],
     rename?: string,
   ): CommandResult {
-    this.applyEvents(market, events, command.type === CommandType.Place);
+    const placed = command.type === CommandType.Place;
+    // Orders a place sets off enter the book right after it (only a place trades, so sets off).
+    this.applyEvents(market, events, placed, placed ? command.orderId : this.nextOrderId - 1);
     const marketId = market.id;
     switch (command.type) {
       case CommandType.Place: {
@@ -1126,23 +1128,26 @@ export class UbsCore {
     for (const p of pending) {
       if (p.command.type === CommandType.Place) unmatched.add(p.command.orderId);
     }
-    const out: BookOrder[] = [];
+    const inBook: OrderRecord[] = [];
     for (const ids of this.openByUser.values()) {
       for (const id of ids) {
         const o = this.orders.get(id)!;
         if (o.marketId !== marketId || unmatched.has(id) || isWaiting(o)) continue;
-        out.push({
-          orderId: o.orderId,
-          userId: o.userId,
-          side: o.side,
-          priceTicks: o.priceTicks,
-          qtyLots: o.origQtyLots - o.executedLots,
-          stp: o.stp,
-          postOnly: o.type === OrderType.LimitMaker,
-        });
+        inBook.push(o);
       }
     }
-    return out.sort((a, b) => a.orderId - b.orderId);
+    // In the order they entered the book: the order id, but a triggered order when it fired.
+    return inBook.sort(byEntry).map(
+      (o): BookOrder => ({
+        orderId: o.orderId,
+        userId: o.userId,
+        side: o.side,
+        priceTicks: o.priceTicks,
+        qtyLots: o.origQtyLots - o.executedLots,
+        stp: o.stp,
+        postOnly: o.type === OrderType.LimitMaker,
+      }),
+    );
   }
 
   /**
@@ -1229,7 +1234,12 @@ export class UbsCore {
   // ---- events from matching ----
 
   /** `placed`: the events answer a place (a Rejected then refuses that order, not a cancel). */
-  private applyEvents(market: Market, events: readonly MatchingEvent[], placed: boolean): void {
+  private applyEvents(
+    market: Market,
+    events: readonly MatchingEvent[],
+    placed: boolean,
+    firedBy: number,
+  ): void {
     for (const e of events) {
       switch (e.type) {
         case EventType.Trade:
@@ -1241,9 +1251,12 @@ export class UbsCore {
         case EventType.Amended:
           this.applyAmended(market, e);
           break;
-        case EventType.Triggered:
-          this.orders.get(e.orderId)!.workingTime = this.now;
+        case EventType.Triggered: {
+          const o = this.orders.get(e.orderId)!;
+          o.workingTime = this.now;
+          o.enteredBook = { afterOrderId: firedBy, seq: e.seq };
           break;
+        }
         case EventType.Expired: {
           const o = this.orders.get(e.orderId)!;
           if (e.reason === ExpireReason.SelfTrade) this.finish(o, "EXPIRED_IN_MATCH");
@@ -1423,7 +1436,15 @@ function byPriority(a: BookOrder, b: BookOrder): number {
   if (a.side !== b.side) return a.side === Side.Buy ? -1 : 1;
   if (a.priceTicks !== b.priceTicks)
     return a.side === Side.Buy ? b.priceTicks - a.priceTicks : a.priceTicks - b.priceTicks;
-  return a.orderId - b.orderId;
+  // Equal prices: as they entered the book (resting() gives that order; the sort is stable).
+  return 0;
+}
+
+/** The order orders entered the book in (see OrderRecord.enteredBook). */
+function byEntry(a: OrderRecord, b: OrderRecord): number {
+  const [ka, kb] = [a.enteredBook?.afterOrderId ?? a.orderId, b.enteredBook?.afterOrderId ?? b.orderId];
+  if (ka !== kb) return ka - kb;
+  return (a.enteredBook?.seq ?? 0) - (b.enteredBook?.seq ?? 0);
 }
 
 /** A triggered order whose stop price has not been reached: open, but not in the book. */

@@ -155,6 +155,12 @@ export interface OrderRecord {
   /** Triggered order types only: the stop price, and when it was reached (absent until then). */
   readonly stopPriceTicks?: number;
   workingTime?: number;
+  /**
+   * Triggered orders, once reached: where they entered the book, for time priority among orders
+   * at one price (after every order placed before they fired: the last order id then, and the
+   * engine's event sequence among those fired by the same command).
+   */
+  enteredBook?: { readonly afterOrderId: number; readonly seq: number };
 }
 
 export interface Balance {

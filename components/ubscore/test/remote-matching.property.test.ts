@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../domain/src/errors.ts";
 import { MatchingEngine } from "../../matching/src/engine.ts";
-import type { PlaceCommand } from "../../matching/src/protocol.ts";
+import {
+  OrderType,
+  type PlaceCommand,
+  SelfTradePrevention,
+  Side,
+  TimeInForce,
+} from "../../matching/src/protocol.ts";
 import type { CommandResult, Forwarded, UbsCore } from "../src/core.ts";
 import { UbsCore as Core } from "../src/core.ts";
 import type { MatchedOutcome, UbsCommand } from "../src/types.ts";
@@ -74,6 +80,27 @@ function answer(result: CommandResult | string): unknown {
   );
 }
 
+const place = (userId: number, symbol: string, side: Side, qtyLots: number, priceTicks: number) => ({
+  kind: "place" as const,
+  userId,
+  symbol,
+  clientOrderId: "a",
+  side,
+  type: OrderType.Limit,
+  tif: TimeInForce.GTC,
+  priceTicks,
+  qtyLots,
+  quoteUnits: 0n,
+  stp: SelfTradePrevention.None,
+  time: 1,
+});
+const TRIGGERED_AFTER_RESTING: UbsCommand[] = [
+  { ...place(1, "ETHUSDT", Side.Sell, 4000, 10000), type: OrderType.TakeProfitLimit, stopPriceTicks: 9990 },
+  { ...place(1, "ETHUSDT", Side.Sell, 4001, 10000), clientOrderId: "e" },
+  place(2, "ETHUSDT", Side.Buy, 4000, 10000),
+  place(1, "BTCUSDT", Side.Buy, 4000, 9990),
+];
+
 describe("UBSCore with a matching service", () => {
   it("answers and ends exactly as with local books when each outcome comes straight back", () => {
     fc.assert(
@@ -92,7 +119,9 @@ describe("UBSCore with a matching service", () => {
         }
         expect(dump(remote)).toBe(dump(local));
       }),
-      { numRuns: 150 },
+      // Found by a whole CI run: a take-profit order set off by a trade enters the book after the
+      // maker the trade left resting at its price, not before it by its older order id.
+      { numRuns: 150, examples: [[TRIGGERED_AFTER_RESTING]] },
     );
   });
 
