@@ -264,21 +264,37 @@ describe.each([
     });
   });
 
-  it("finding 7: new orders over the count per user are refused with 429 -1015 and place nothing", async () => {
+  it("finding 7: new orders over the count per user, over every gateway together, are refused with 429 -1015 and place nothing", async () => {
     const carol = await userOf(target);
+    const limit = LIMITS.gateway.rateLimit.ordersPer10s;
     // IOC buys far below the market: those let through expire at once, so only the refusals could change anything.
     const ioc = (n: number) => ({ ...restingBuy(String(20_000 + n)), timeInForce: "IOC" });
     await unchangedBy(target, async () => {
-      // More than two windows' worth at once: a window's edge inside the burst still leaves refusals.
-      const burst = 2 * LIMITS.gateway.rateLimit.ordersPer10s + 5;
+      // More than two windows' worth at once, spread over the gateways: a window's edge inside the
+      // burst still leaves refusals, and each gateway alone sees less than twice the limit.
+      const burst = 2 * limit + 5;
+      const gateways = target.gatewayUrls.length;
       const replies = await Promise.all(
-        Array.from({ length: burst }, (_, n) => carol.signed("POST", "/api/v3/order", ioc(n))),
+        Array.from({ length: burst }, (_, n) =>
+          via(target, n % gateways, carol).signed("POST", "/api/v3/order", ioc(n)),
+        ),
       );
       const refused = replies.filter((r) => r.status !== 200);
       expect(refused.length).toBeGreaterThan(0);
-      for (const r of refused) expect(r).toMatchObject({ status: 429, body: { code: -1015 } });
-      for (const r of replies.filter((r) => r.status === 200))
-        expect(r.body).toMatchObject({ status: "EXPIRED" });
+      for (const r of refused)
+        expect(r).toMatchObject({
+          status: 429,
+          body: { code: -1015, msg: /^Too many new orders; current limit is/ },
+        });
+      // One count per user, whichever gateway took the order: no 10-second window holds more.
+      const taken = replies.filter((r) => r.status === 200).map((r) => r.body as { transactTime: number });
+      const perWindow = new Map<number, number>();
+      for (const { transactTime } of taken) {
+        const w = Math.floor(transactTime / 10_000);
+        perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+      }
+      for (const orders of perWindow.values()) expect(orders).toBeLessThanOrEqual(limit);
+      for (const o of taken) expect(o).toMatchObject({ status: "EXPIRED" });
     });
   });
 

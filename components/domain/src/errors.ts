@@ -34,6 +34,8 @@ export type ErrorCode =
   | "UNAVAILABLE"
   /** Too much work already waiting (e.g. order commands for a matching service that is away). */
   | "OVERLOADED"
+  /** A user's new orders past Binance's order limits (per 10 s, per day), counted by UBSCore. */
+  | "TOO_MANY_ORDERS"
   /** A peer on an internal link that could not prove it holds the link's key. */
   | "UNAUTHENTICATED"
   /** An authenticated peer asking for what its role may not do (a gateway crediting, say). */

@@ -259,6 +259,7 @@ async function openService(
         },
         matching: config.matching.kind === "service" ? "remote" : "local",
         maxInFlight: config.matching.kind === "service" ? config.matching.maxInFlight : undefined,
+        orderLimits: config.gateway.rateLimit,
       }),
     (s) => s.close(),
   );

@@ -28,7 +28,7 @@ export interface Endpoint<P extends ParamSpecs = ParamSpecs, S extends Security 
   readonly oneOf?: readonly [string, string];
   /** Request weight: a number, or one that depends on the request's parameters. */
   readonly weight: number | ((query: URLSearchParams) => number);
-  /** A new order it places, counted against the order limits before it runs (Binance's 1). */
+  /** A new order it places (Binance's 1): UBSCore counts and limits it; the answer tells the counts. */
   readonly orderCount?: 1;
   /** The WebSocket API method that runs this endpoint (`/ws-api/v3`). */
   readonly ws?: string;

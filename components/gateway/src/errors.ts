@@ -47,6 +47,7 @@ const DOMAIN_TO_BINANCE: Record<ErrorCode, [status: number, code: number]> = {
   LEASE_LOST: [503, -1001],
   UNAVAILABLE: [503, -1001],
   OVERLOADED: [503, -1008],
+  TOO_MANY_ORDERS: [429, -1015],
   // Only between processes: a client of the trading API never causes these.
   UNAUTHENTICATED: [500, -1000],
   FORBIDDEN: [500, -1000],

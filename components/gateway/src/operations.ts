@@ -1,11 +1,11 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isBourseError } from "../../domain/src/errors.ts";
 import type { RequestAuthenticator, SignedRequest } from "./auth.ts";
 import { type DeclaredEndpoint, type EndpointSpec, readArgs, type Security } from "./endpoint.ts";
-import { ApiError } from "./errors.ts";
 import type { ApiKey } from "./keys.ts";
 import { routeSchema } from "./openapi.ts";
 import { Params } from "./params.ts";
-import type { OrderVerdict, RateLimiter } from "./rate-limit.ts";
+import { type OrderVerdict, orderCountHeaders, type RateLimiter } from "./rate-limit.ts";
 
 /**
  * One request to an endpoint, whichever door it came through (REST, or a WebSocket API frame):
@@ -70,9 +70,31 @@ async function runEndpoint<C>(
   limiter: RateLimiter,
 ): Promise<unknown> {
   const caller = identify(spec.security, call);
-  if (spec.orderCount && caller.key) countOrder(limiter, caller.key.userId, call);
   const args = readArgs(spec, caller.params);
-  return spec.handler({ ...caller, args, call } as never, ctx);
+  const run = () => spec.handler({ ...caller, args, call } as never, ctx);
+  if (!spec.orderCount || !caller.key) return run();
+  return placing(caller.key.userId, run, call, limiter);
+}
+
+/**
+ * Runs an endpoint that places an order, and tells the user's order counts as UBSCore has them
+ * once it has (taken or refused it); past a limit, UBSCore refused it unjournaled: 429 -1015.
+ */
+async function placing(
+  userId: number,
+  run: () => Promise<unknown>,
+  call: ApiCall,
+  limiter: RateLimiter,
+): Promise<unknown> {
+  try {
+    const answer = await run();
+    call.orders(limiter.orders(userId));
+    return answer;
+  } catch (e) {
+    if (isBourseError(e, "TOO_MANY_ORDERS")) throw limiter.orderRefusal(userId, e);
+    call.orders(limiter.orders(userId));
+    throw e;
+  }
 }
 
 /** The caller as the security type names it, with the parameters left to read. */
@@ -91,21 +113,6 @@ function identify(
   }
 }
 
-/** A new order counted in both order windows; refused (-1015) over either. */
-function countOrder(limiter: RateLimiter, userId: number, call: ApiCall): void {
-  const orders = limiter.newOrder(userId);
-  call.orders(orders);
-  if (orders.allowed) return;
-  const [limit, per] =
-    orders.refusedBy === "10S"
-      ? [limiter.limits.ordersPer10s, "TEN_SECONDS"]
-      : [limiter.limits.ordersPerDay, "DAY"];
-  throw new ApiError(429, -1015, `Too many new orders; current limit is ${limit} orders per ${per}.`, {
-    ...orderCountHeaders(orders),
-    "Retry-After": String(orders.retryAfter),
-  });
-}
-
 function restCall(auth: RequestAuthenticator, req: FastifyRequest, reply: FastifyReply): ApiCall {
   const body = typeof req.body === "string" ? req.body : "";
   return {
@@ -117,14 +124,6 @@ function restCall(auth: RequestAuthenticator, req: FastifyRequest, reply: Fastif
       void reply.headers(orderCountHeaders(verdict));
     },
     log: req.log,
-  };
-}
-
-/** Binance's X-MBX-ORDER-COUNT-* headers (the day's only if that window counted the order). */
-export function orderCountHeaders(verdict: OrderVerdict): Record<string, string> {
-  return {
-    "X-MBX-ORDER-COUNT-10S": String(verdict.count10s),
-    ...(verdict.refusedBy === "10S" ? {} : { "X-MBX-ORDER-COUNT-1D": String(verdict.count1d) }),
   };
 }
 

@@ -336,6 +336,7 @@ const cancelReplace = endpoint({
   },
   oneOf: ["cancelOrigClientOrderId", "cancelOrderId"],
   weight: 1,
+  orderCount: 1,
   ws: "order.cancelReplace",
   response: s.obj({
     cancelResult: s.str,

@@ -1,8 +1,10 @@
+import type { BourseError } from "../../domain/src/errors.ts";
+import { DAY_MS, type OrderCount } from "../../ubscore/src/order-counts.ts";
 import { ApiError } from "./errors.ts";
 
 /**
  * Binance-style limits, in fixed windows: request weight per client address per minute, and new
- * orders per user per ten seconds and per day. A request over a limit is refused (429 with
+ * orders per user per ten seconds and per day (those UBSCore counts: see RateLimiter). A request over a limit is refused (429 with
  * Retry-After) and counts nothing; an address that keeps sending after its 429s is banned (418
  * with Retry-After), for twice as long at each new ban, as Binance does (2 minutes up to 3 days).
  * Used weight and order counts are reported in Binance's X-MBX-* headers.
@@ -24,18 +26,18 @@ export interface Verdict {
   readonly banned?: boolean;
 }
 
+/** A user's new orders in the order limits' windows, and which window refused one, if one did. */
 export interface OrderVerdict {
-  readonly allowed: boolean;
-  /** Which window refused it: "10S" or "1D". */
   readonly refusedBy?: "10S" | "1D";
   readonly count10s: number;
   readonly count1d: number;
-  readonly retryAfter: number;
 }
+
+/** A user's new orders in the windows current at `now`, as UBSCore counts them (see OrderCounts). */
+export type OrderCountSource = (userId: number, now: number) => OrderCount;
 
 const FIRST_BAN_MS = 2 * 60_000;
 const LONGEST_BAN_MS = 3 * 24 * 3_600_000;
-const DAY_MS = 24 * 3_600_000;
 
 class FixedWindow {
   private windowStart = 0;
@@ -53,19 +55,6 @@ class FixedWindow {
     if (used > this.limit) return { allowed: false, used: used - amount, retryAfter };
     this.used.set(key, used);
     return { allowed: true, used, retryAfter };
-  }
-
-  /** What `key` has used in the current window. */
-  usedBy(key: string, now: number): number {
-    this.roll(now);
-    return this.used.get(key) ?? 0;
-  }
-
-  /** Gives back what `take` counted (a request a later window refused). */
-  giveBack(key: string, amount: number, now: number): void {
-    this.roll(now);
-    const used = this.used.get(key);
-    if (used !== undefined) this.used.set(key, used - amount);
   }
 
   private roll(now: number): void {
@@ -106,6 +95,14 @@ class Bans {
 /** Binance's interval names, in milliseconds. */
 const INTERVAL_MS = { SECOND: 1000, MINUTE: 60_000, DAY: DAY_MS } as const;
 
+/** Binance's X-MBX-ORDER-COUNT-* headers (the day's only if that window counted the order). */
+export function orderCountHeaders(verdict: OrderVerdict): Record<string, string> {
+  return {
+    "X-MBX-ORDER-COUNT-10S": String(verdict.count10s),
+    ...(verdict.refusedBy === "10S" ? {} : { "X-MBX-ORDER-COUNT-1D": String(verdict.count1d) }),
+  };
+}
+
 /** One limit as Binance describes it in exchangeInfo.rateLimits, with where its size is configured. */
 interface LimitRule {
   readonly rateLimitType: "REQUEST_WEIGHT" | "ORDERS";
@@ -133,19 +130,21 @@ function windowOf(rule: LimitRule, limits: RateLimits): FixedWindow {
   return new FixedWindow(INTERVAL_MS[rule.interval] * rule.intervalNum, rule.limit(limits));
 }
 
+/**
+ * The request weight, counted here per client address (it protects this gateway), and the order
+ * limits, counted by UBSCore per user over every gateway (it refuses an order past them; this
+ * reports the counts in Binance's headers and shapes the refusal).
+ */
 export class RateLimiter {
   private readonly weight: FixedWindow;
-  private readonly orders10s: FixedWindow;
-  private readonly orders1d: FixedWindow;
   private readonly bans: Bans;
 
   constructor(
     readonly limits: RateLimits,
+    private readonly orderCounts: OrderCountSource,
     private readonly clock: () => number = Date.now,
   ) {
     this.weight = windowOf(RULES.weight, limits);
-    this.orders10s = windowOf(RULES.orders10s, limits);
-    this.orders1d = windowOf(RULES.orders1d, limits);
     this.bans = new Bans(limits.banAfterRefusals);
   }
 
@@ -158,29 +157,35 @@ export class RateLimiter {
     return verdict;
   }
 
-  /** A new order of `userId`: counted in both windows, or in neither if either refuses it. */
-  newOrder(userId: number): OrderVerdict {
+  /** `userId`'s new orders in the current windows (after its order was taken or refused). */
+  orders(userId: number): OrderVerdict {
+    const { tenSeconds, day } = this.orderCounts(userId, this.clock());
+    return { count10s: tenSeconds, count1d: day };
+  }
+
+  /**
+   * UBSCore's refusal of an order past a limit (TOO_MANY_ORDERS, its message naming the limit) as
+   * Binance answers it: 429 -1015, with the counts and the seconds until the full window ends.
+   */
+  orderRefusal(userId: number, refused: BourseError): ApiError {
     const now = this.clock();
-    const key = String(userId);
-    const short = this.orders10s.take(key, 1, now);
-    const long = short.allowed ? this.orders1d.take(key, 1, now) : undefined;
-    if (long && !long.allowed) this.orders10s.giveBack(key, 1, now);
-    const allowed = short.allowed && long!.allowed;
-    return {
-      allowed,
-      refusedBy: !short.allowed ? "10S" : !long!.allowed ? "1D" : undefined,
-      count10s: short.allowed && !allowed ? short.used - 1 : short.used,
-      count1d: long?.used ?? 0,
-      retryAfter: !short.allowed ? short.retryAfter : (long?.retryAfter ?? 0),
-    };
+    const { count10s, count1d } = this.orders(userId);
+    const refusedBy = count10s >= this.limits.ordersPer10s ? "10S" : "1D";
+    const rule = refusedBy === "10S" ? RULES.orders10s : RULES.orders1d;
+    const size = INTERVAL_MS[rule.interval] * rule.intervalNum;
+    const retryAfter = Math.ceil((size - (now % size)) / 1000);
+    return new ApiError(429, -1015, refused.message, {
+      ...orderCountHeaders({ refusedBy, count10s, count1d }),
+      "Retry-After": String(retryAfter),
+    });
   }
 
   /** `rateLimit/order`: the order limits with what `userId` has used of each, counting nothing. */
   orderUsage(userId: number) {
-    const now = this.clock();
+    const { count10s, count1d } = this.orders(userId);
     return [
-      { ...this.describeRule(RULES.orders10s), count: this.orders10s.usedBy(String(userId), now) },
-      { ...this.describeRule(RULES.orders1d), count: this.orders1d.usedBy(String(userId), now) },
+      { ...this.describeRule(RULES.orders10s), count: count10s },
+      { ...this.describeRule(RULES.orders1d), count: count1d },
     ];
   }
 

@@ -71,7 +71,12 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) =>
     body === "" ? done(null, "") : done(errors.unsupportedMedia()),
   );
-  const limiter = new RateLimiter(options.rateLimits, clock);
+  // Order counts are UBSCore's (one count over every gateway), read from its state here.
+  const limiter = new RateLimiter(
+    options.rateLimits,
+    (userId, now) => service.core.orderCounts.of(userId, now),
+    clock,
+  );
   installRateLimit(app, limiter, clock);
   // Route schemas document; the declared parameters are checked as each runs (so errors carry
   // Binance codes), and answers are sent as the handlers make them.

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { BourseError } from "../../domain/src/errors.ts";
+import { OrderCounts } from "../../ubscore/src/order-counts.ts";
 import { requestWeight } from "../src/endpoints.ts";
 import { RateLimiter } from "../src/rate-limit.ts";
 
 const LIMITS = { weightPerMinute: 10, ordersPer10s: 2, ordersPerDay: 5, banAfterRefusals: 3 };
+const NO_ORDERS = () => ({ tenSeconds: 0, day: 0 });
 
 describe("RateLimiter", () => {
   it("counts weight per address in fixed minute windows; a refused request counts nothing", () => {
     let now = 60_000 * 10 + 15_000;
-    const limiter = new RateLimiter({ ...LIMITS, weightPerMinute: 10, ordersPer10s: 2 }, () => now);
+    const limiter = new RateLimiter(LIMITS, NO_ORDERS, () => now);
     expect(limiter.request("a", 6)).toMatchObject({ allowed: true, used: 6 });
     expect(limiter.request("a", 5)).toMatchObject({ allowed: false, used: 6, retryAfter: 45 });
     expect(limiter.request("a", 4)).toMatchObject({ allowed: true, used: 10 });
@@ -16,33 +19,9 @@ describe("RateLimiter", () => {
     expect(limiter.request("a", 10)).toMatchObject({ allowed: true, used: 10 });
   });
 
-  it("counts new orders per user in 10-second windows", () => {
-    let now = 0;
-    const limiter = new RateLimiter({ ...LIMITS, weightPerMinute: 10, ordersPer10s: 2 }, () => now);
-    expect([1, 2, 3].map(() => limiter.newOrder(7).allowed)).toEqual([true, true, false]);
-    expect(limiter.newOrder(8).allowed).toBe(true);
-    now = 10_000;
-    expect(limiter.newOrder(7).allowed).toBe(true);
-  });
-
-  it("counts new orders per user per day too; an order refused by one window counts in neither", () => {
-    let now = 0;
-    const limiter = new RateLimiter(LIMITS, () => now);
-    const verdicts = [];
-    for (let i = 0; i < 8; i++) {
-      now = i * 10_000;
-      verdicts.push(limiter.newOrder(7));
-    }
-    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, true, true, false, false, false]);
-    expect(verdicts[4]).toMatchObject({ count10s: 1, count1d: 5 });
-    expect(verdicts[5]).toMatchObject({ refusedBy: "1D", count10s: 0, count1d: 5 });
-    now = 24 * 3_600_000;
-    expect(limiter.newOrder(7)).toMatchObject({ allowed: true, count1d: 1 });
-  });
-
   it("bans an address that keeps sending after its 429s, twice as long each time, then lets it back", () => {
     let now = 0;
-    const limiter = new RateLimiter(LIMITS, () => now);
+    const limiter = new RateLimiter(LIMITS, NO_ORDERS, () => now);
     const bannedFor = () => {
       limiter.request("a", 10);
       for (let i = 0; i <= LIMITS.banAfterRefusals; i++)
@@ -60,23 +39,34 @@ describe("RateLimiter", () => {
   });
 
   it("describes its limits as Binance's exchangeInfo does", () => {
-    expect(new RateLimiter(LIMITS).describe()).toEqual([
+    expect(new RateLimiter(LIMITS, NO_ORDERS).describe()).toEqual([
       { rateLimitType: "REQUEST_WEIGHT", interval: "MINUTE", intervalNum: 1, limit: 10 },
       { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: 2 },
       { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: 5 },
     ]);
   });
 
-  it("answers rateLimit/order with the order limits it describes and what a user used of each", () => {
+  it("answers rateLimit/order and refuses orders with UBSCore's counts, as Binance says them", () => {
     let now = 0;
-    const limiter = new RateLimiter(LIMITS, () => now);
-    limiter.newOrder(7);
-    now = 10_000; // the next 10-second window: the day still counts the order
+    const counts = new OrderCounts();
+    const limiter = new RateLimiter(
+      LIMITS,
+      (userId, at) => counts.of(userId, at),
+      () => now,
+    );
+    counts.count(7, now);
+    counts.count(7, now);
+    now = 4_000;
+    const refused = limiter.orderRefusal(7, new BourseError("TOO_MANY_ORDERS", "Too many new orders"));
+    expect(refused).toMatchObject({ httpStatus: 429, code: -1015, message: "Too many new orders" });
+    expect(refused.headers).toEqual({ "X-MBX-ORDER-COUNT-10S": "2", "Retry-After": "6" });
+    now = 10_000; // the next 10-second window: the day still counts both orders
     const [, tenSeconds, day] = limiter.describe();
     expect(limiter.orderUsage(7)).toEqual([
       { ...tenSeconds, count: 0 },
-      { ...day, count: 1 },
+      { ...day, count: 2 },
     ]);
+    expect(limiter.orders(7)).toEqual({ count10s: 0, count1d: 2 });
   });
 
   it("weighs requests like Binance: depth by its limit, heavy listings more", () => {

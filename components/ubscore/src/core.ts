@@ -29,6 +29,7 @@ import type { StopOrder } from "../../matching/src/stop-book.ts";
 import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
+import { OrderCounts } from "./order-counts.ts";
 import { ShardedMap } from "./sharded-map.ts";
 import {
   type AmendOrder,
@@ -157,6 +158,8 @@ export class UbsCore {
   /** Signed requests taken, so each is taken once, whichever gateway sends it and when. */
   private signatures = new UsedSignatures();
   private listenKeys = new ListenKeys();
+  /** New orders per user in Binance's windows, for the order limits (UbsCoreService admits by them). */
+  private counts = new OrderCounts();
   private nextOrderId = 1;
   private now = 0;
   /** Checks every invariant after each command (`verify` mode): slow, for finding bugs. */
@@ -261,6 +264,8 @@ export class UbsCore {
       }
       case "place":
         this.useSignature(cmd, cmd.time);
+        // A user's order, counted with its signature: taken even when refused, as Binance counts it.
+        if (cmd.signature !== undefined) this.counts.count(cmd.userId, cmd.time);
         return this.place(cmd);
       case "cancel":
         this.useSignature(cmd, cmd.time);
@@ -415,6 +420,7 @@ export class UbsCore {
       appliedTransfers: [...this.appliedTransfers],
       signatureHorizon: this.signatures.horizonTime,
       listenKeys: this.listenKeys.entries(),
+      orderCounts: this.counts.entries(),
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
@@ -580,6 +586,7 @@ export class UbsCore {
     core.signatures = UsedSignatures.restore(state.signatureHorizon ?? 0, state.signatures ?? []);
     // Snapshots before listen keys were journaled have none: gateways kept them, each its own.
     core.listenKeys = ListenKeys.restore(state.listenKeys ?? []);
+    core.counts = OrderCounts.restore(state.orderCounts);
     for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
       core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
@@ -660,6 +667,11 @@ export class UbsCore {
   /** Held withdrawals of a user (their amounts are part of frozen). */
   heldWithdrawals(userId: number): Withdrawal[] {
     return [...this.withdrawals.values()].filter((w) => w.userId === userId && w.status === "HELD");
+  }
+
+  /** The order counts, for the order limits (read, and admitted against, by UBSCore's service). */
+  get orderCounts(): OrderCounts {
+    return this.counts;
   }
 
   hasUser(userId: number): boolean {

@@ -14,6 +14,7 @@ import {
   type Retention,
   UbsCore,
 } from "./core.ts";
+import { OrderAdmission, type OrderLimits } from "./order-counts.ts";
 import type { MatchedOutcome, UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
@@ -43,6 +44,8 @@ export interface UbsCoreServiceOptions {
   readonly matching?: MatchingMode;
   /** With a matching service: how many order commands may wait for it before new ones are refused. */
   readonly maxInFlight?: number;
+  /** Binance's order limits on users' signed orders, from every gateway together (none: unlimited). */
+  readonly orderLimits?: OrderLimits;
 }
 
 /** The commands a matching service runs (forwarded with matching.kind service). */
@@ -96,6 +99,7 @@ export class UbsCoreService implements UbsCoreView {
     readonly replayedCommands: number,
     private readonly admit: () => Promise<void> | undefined,
     private readonly maxInFlight: number,
+    private readonly orderAdmission: OrderAdmission | undefined,
   ) {
     const m = this.metrics;
     this.untrack = [
@@ -156,6 +160,7 @@ export class UbsCoreService implements UbsCoreView {
       journal.nextLsn - from,
       options.admit ?? (() => undefined),
       options.maxInFlight ?? 10_000,
+      options.orderLimits && new OrderAdmission(options.orderLimits, core.orderCounts),
     );
     service.appliedLsn = journal.nextLsn - 1;
     return service;
@@ -177,7 +182,17 @@ export class UbsCoreService implements UbsCoreView {
     if (ORDER_COMMANDS.has(cmd.kind) && this.core.forwardedWaiting() >= this.maxInFlight) {
       throw new BourseError("OVERLOADED", `${this.maxInFlight} order commands are waiting for matching`);
     }
-    const applied = await this.record(cmd);
+    // A user's new order (signed; the operator's and tests' are not) within the order limits.
+    const order =
+      cmd.kind === "place" && cmd.signature !== undefined
+        ? this.orderAdmission?.hold(cmd.userId, cmd.time)
+        : undefined;
+    let applied: Applied;
+    try {
+      applied = await this.record(cmd);
+    } finally {
+      order?.release();
+    }
     const f = applied.result.forwarded;
     if (!f) return applied;
     // Registered before any message can arrive: the outcome comes in a later turn.
