@@ -332,6 +332,42 @@ describe("an off-the-shelf Binance client (ccxt)", () => {
   });
 });
 
+describe("exchangeInfo's filters", () => {
+  type Info = { symbols: { symbol: string; status: string; permissionSets: string[][] }[] };
+  const info = (query: Record<string, string>) => alice.public<Info>("/api/v3/exchangeInfo", query);
+  const names = (reply: { body: Info }) => reply.body.symbols.map((m) => m.symbol);
+
+  it("selects by symbolStatus and permissions, hides permission sets, and refuses bad combinations", async () => {
+    const all = names(await info({}));
+    expect(all.length).toBeGreaterThan(1);
+    await admin("/admin/v1/markets/ETHUSDT/halt", {});
+    try {
+      expect(names(await info({ symbolStatus: "HALT" }))).toEqual(["ETHUSDT"]);
+      expect(names(await info({ symbolStatus: "TRADING" }))).toEqual(all.filter((m) => m !== "ETHUSDT"));
+    } finally {
+      await admin("/admin/v1/markets/ETHUSDT/resume", {});
+    }
+    expect(names(await info({ symbolStatus: "BREAK" }))).toEqual([]);
+    expect(names(await info({ permissions: "SPOT" }))).toEqual(all);
+    expect(names(await info({ permissions: '["MARGIN","SPOT"]' }))).toEqual(all);
+    expect(names(await info({ permissions: "MARGIN" }))).toEqual([]);
+    const hidden = await info({ symbol: "BTCUSDT", showPermissionSets: "false" });
+    expect(hidden.body.symbols[0]!.permissionSets).toEqual([]);
+    expect((await info({ symbol: "BTCUSDT" })).body.symbols[0]!.permissionSets).toEqual([["SPOT"]]);
+    const refusals = [
+      [{ symbolStatus: "OPEN" }, -1122, "Invalid symbolStatus."],
+      [{ symbol: "BTCUSDT", symbolStatus: "TRADING" }, -1128, "Combination of optional parameters invalid."],
+      [{ symbols: '["BTCUSDT"]', permissions: "SPOT" }, -1128, "Combination of optional parameters invalid."],
+      [{ permissions: '["SPOT","SPOT"]' }, -1101, "Duplicate values for parameter 'permissions'."],
+      [{ permissions: "[spot" }, -1130, "Data sent for parameter 'permissions' is not valid."],
+      [{ showPermissionSets: "yes" }, -1130, "Data sent for parameter 'showPermissionSets' is not valid."],
+    ] as const;
+    for (const [query, code, msg] of refusals) {
+      expect(await info(query)).toMatchObject({ status: 400, body: { code, msg } });
+    }
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents exactly the declared endpoints, each with its parameters, and serves a browsable UI", async () => {
     type Operation = {

@@ -108,6 +108,7 @@ export const errors = {
       -1104,
       `Not all sent parameters were read; read '${read}' parameter(s) but was sent '${sent}'.`,
     ),
+  badCombination: () => new ApiError(400, -1128, "Combination of optional parameters invalid."),
   duplicateParam: (name: string) => new ApiError(400, -1101, `Duplicate values for parameter '${name}'.`),
   illegalChars: (name: string) =>
     new ApiError(400, -1100, `Illegal characters found in parameter '${name}'.`),

@@ -157,9 +157,10 @@ export function myTradeView(m: Market, t: TradeRecord, userId: number) {
 
 export function exchangeInfoView(
   markets: readonly Market[],
-  halted: (m: Market) => boolean,
+  status: (m: Market) => "TRADING" | "HALT",
   now: number,
   rateLimits: readonly unknown[],
+  showPermissionSets = true,
 ) {
   return {
     timezone: "UTC",
@@ -168,7 +169,7 @@ export function exchangeInfoView(
     exchangeFilters: [],
     symbols: markets.map((m) => ({
       symbol: m.symbol,
-      status: halted(m) ? "HALT" : "TRADING",
+      status: status(m),
       baseAsset: m.base.symbol,
       baseAssetPrecision: m.base.decimals,
       quoteAsset: m.quote.symbol,
@@ -218,7 +219,7 @@ export function exchangeInfoView(
         },
       ],
       permissions: [],
-      permissionSets: [["SPOT"]],
+      permissionSets: showPermissionSets ? [["SPOT"]] : [],
       defaultSelfTradePreventionMode: "NONE",
       allowedSelfTradePreventionModes: Object.keys(STP),
     })),

@@ -3,7 +3,7 @@ import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { aggregateTrades, selectAggTrades } from "./agg-trades.ts";
 import { endTime, fromId, limit, requiredSymbol, startTime, symbol, symbols } from "./common-params.ts";
 import { endpoint, type ParamSpec } from "./endpoint.ts";
-import { errors } from "./errors.ts";
+import { ApiError, errors } from "./errors.ts";
 import {
   aggTradeView,
   exchangeInfoView,
@@ -19,6 +19,28 @@ import * as s from "./schemas.ts";
 import { klineRestView } from "./stream-views.ts";
 
 /** Binance's public market data (security NONE): read from UBSCore's in-memory state. */
+
+/** Binance's permission names: SPOT, MARGIN, LEVERAGED, TRD_GRP_002, ... */
+const PERMISSION = /^[A-Z][A-Z0-9_]{0,19}$/;
+
+/** `permissions`: one name, or a JSON array of distinct names, as Binance takes it. */
+function parsePermissions(value: string): string[] {
+  if (PERMISSION.test(value)) return [value];
+  const names = jsonOrUndefined(value);
+  const valid = (n: unknown) => typeof n === "string" && PERMISSION.test(n);
+  if (!Array.isArray(names) || names.length === 0 || !names.every(valid))
+    throw errors.invalidValue("permissions");
+  if (new Set(names).size !== names.length) throw errors.duplicateParam("permissions");
+  return names as string[];
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const ping = endpoint({
   method: "GET",
@@ -49,7 +71,27 @@ const exchangeInfo = endpoint({
   path: "/api/v3/exchangeInfo",
   summary: "Markets, assets and filters",
   security: "NONE",
-  params: { symbol, symbols },
+  params: {
+    symbol,
+    symbols,
+    permissions: {
+      type: "string",
+      description:
+        'Markets with any of these permissions: one (SPOT) or a JSON array (["SPOT","MARGIN"]); not with symbol(s)',
+      example: "SPOT",
+    },
+    showPermissionSets: {
+      type: "enum",
+      values: ["true", "false"],
+      description: "Whether permissionSets is filled (default true)",
+    },
+    symbolStatus: {
+      type: "enum",
+      values: ["TRADING", "HALT", "BREAK"],
+      description: "Markets in this status only; not with symbol(s)",
+      error: () => new ApiError(400, -1122, "Invalid symbolStatus."),
+    },
+  },
   weight: 20,
   ws: "exchangeInfo",
   response: s.obj({
@@ -60,8 +102,23 @@ const exchangeInfo = endpoint({
     symbols: s.arr(s.obj({ symbol: s.str, status: s.str, baseAsset: s.str, quoteAsset: s.str })),
   }),
   handler: async ({ args }, ctx: RouteContext) => {
-    const { markets } = selectMarkets(args, ctx.core.exchange);
-    return exchangeInfoView(markets, (m) => ctx.core.isHalted(m.id), ctx.clock(), ctx.limiter.describe());
+    const filtered = args.permissions !== undefined || args.symbolStatus !== undefined;
+    if (filtered && (args.symbol !== undefined || args.symbols !== undefined)) throw errors.badCombination();
+    const status = (m: Market) => (ctx.core.isHalted(m.id) ? "HALT" : "TRADING");
+    const wanted = args.permissions === undefined ? undefined : parsePermissions(args.permissions);
+    const markets = selectMarkets(args, ctx.core.exchange).markets.filter(
+      (m) =>
+        (args.symbolStatus === undefined || status(m) === args.symbolStatus) &&
+        // Every market here is spot, and spot only.
+        (wanted === undefined || wanted.includes("SPOT")),
+    );
+    return exchangeInfoView(
+      markets,
+      status,
+      ctx.clock(),
+      ctx.limiter.describe(),
+      args.showPermissionSets !== "false",
+    );
   },
 });
 

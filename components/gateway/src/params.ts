@@ -60,7 +60,7 @@ export function selectMarkets(
   const { symbol, symbols } = named;
   const market = (s: string) => exchange.market(s) ?? throwError(new ApiError(400, -1121, "Invalid symbol."));
   if (symbol !== undefined && symbols !== undefined) {
-    throw new ApiError(400, -1128, "Combination of optional parameters invalid.");
+    throw errors.badCombination();
   }
   if (symbol !== undefined) return { markets: [market(symbol)], single: true };
   if (symbols === undefined) {
