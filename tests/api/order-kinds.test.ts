@@ -246,6 +246,65 @@ describe("PUT /api/v3/order/amend/keepPriority", () => {
   });
 });
 
+describe("GET /api/v3/order/amendments", () => {
+  it("lists an order's amends oldest first, from an executionId, up to a limit, on REST and the WebSocket API", async () => {
+    const placed = await seller.signed<{ orderId: number }>(
+      "POST",
+      "/api/v3/order",
+      sell("2", "2600", "am1"),
+    );
+    const { orderId } = placed.body;
+    const executionIds: number[] = [];
+    for (const [newQty, newClientOrderId] of [
+      ["1.5", "am2"],
+      ["1.2", "am3"],
+    ] as const) {
+      const amended = await seller.signed<{ executionId: number }>("PUT", PATH, {
+        symbol: "ETHUSDT",
+        orderId,
+        newQty,
+        newClientOrderId,
+      });
+      executionIds.push(amended.body.executionId);
+    }
+    const list = (query: Record<string, string | number>) =>
+      seller.signed<unknown[]>("GET", "/api/v3/order/amendments", { symbol: "ETHUSDT", orderId, ...query });
+    const [first, second] = [
+      { origClientOrderId: "am1", newClientOrderId: "am2", origQty: "2.00000000", newQty: "1.50000000" },
+      { origClientOrderId: "am2", newClientOrderId: "am3", origQty: "1.50000000", newQty: "1.20000000" },
+    ].map((a, i) => ({
+      symbol: "ETHUSDT",
+      orderId,
+      executionId: executionIds[i],
+      ...a,
+      time: expect.any(Number),
+    }));
+    expect((await list({})).body).toEqual([first, second]);
+    expect((await list({ fromExecutionId: executionIds[1]! })).body).toEqual([second]);
+    expect((await list({ limit: 1 })).body).toEqual([first]);
+    const ws = await Connection.open(exchange.tradingUrl);
+    const viaWs = await ws.request(
+      "order.amendments",
+      signed(seller.credentials!, { symbol: "ETHUSDT", orderId, limit: 5 }),
+    );
+    ws.close();
+    expect(viaWs.result).toEqual([first, second]);
+    // Another user's order, an unknown one, no orderId: Binance's errors.
+    expect(
+      (await buyer.signed("GET", "/api/v3/order/amendments", { symbol: "ETHUSDT", orderId })).body,
+    ).toMatchObject({
+      code: -2013,
+    });
+    expect((await list({ orderId: 999_999 })).body).toMatchObject({ code: -2013 });
+    expect(
+      (await seller.signed("GET", "/api/v3/order/amendments", { symbol: "ETHUSDT" })).body,
+    ).toMatchObject({ code: -1102 });
+    // An order never amended has none.
+    const plain = await seller.signed<{ orderId: number }>("POST", "/api/v3/order", sell("1", "2700", "am4"));
+    expect((await list({ orderId: plain.body.orderId })).body).toEqual([]);
+  });
+});
+
 describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT)", () => {
   const limit = (side: string, quantity: string, price: string) => ({
     symbol: "ETHUSDT",

@@ -6,6 +6,7 @@ import { checkOrderFilters } from "../../ubscore/src/core.ts";
 import type { OrderRecord } from "../../ubscore/src/types.ts";
 import {
   DECIMAL,
+  limit,
   newClientOrderId,
   newOrderParams,
   orderId,
@@ -312,6 +313,44 @@ function amendedOrderView(m: Market, o: OrderRecord, origClientOrderId: string) 
   };
 }
 
+/** Binance's order/amendments: an order's amends (keepPriority), oldest first. */
+const orderAmendments = endpoint({
+  method: "GET",
+  path: "/api/v3/order/amendments",
+  summary: "An order's amends (keepPriority), oldest first",
+  security: "USER_DATA",
+  params: {
+    symbol: requiredSymbol,
+    orderId: { ...orderId, required: true },
+    fromExecutionId: { type: "integer", min: 0, description: "The first amend to list, by its executionId" },
+    limit: limit(1000, 500),
+  },
+  weight: 4,
+  ws: "order.amendments",
+  response: s.arr(s.amendment),
+  errors: [-2013],
+  handler: async ({ args, key }, ctx: RouteContext) => {
+    const m = marketOf(ctx, args.symbol);
+    const order = await findOrder(ctx, key.userId, m, args);
+    // The history store keeps an order's last state, not its amends: those of an order UBSCore
+    // has forgotten are not listed.
+    const amendments = "amendments" in order ? (order.amendments ?? []) : [];
+    return amendments
+      .filter((a) => args.fromExecutionId === undefined || a.executionId >= args.fromExecutionId)
+      .slice(0, args.limit)
+      .map((a) => ({
+        symbol: m.symbol,
+        orderId: order.orderId,
+        executionId: a.executionId,
+        origClientOrderId: a.origClientOrderId,
+        newClientOrderId: a.newClientOrderId,
+        origQty: lotsToQuantity(m, a.origQtyLots),
+        newQty: lotsToQuantity(m, a.newQtyLots),
+        time: a.time,
+      }));
+  },
+});
+
 type Attempt = { ok: true; view: unknown } | { ok: false; error: ApiError };
 
 const attempt = <T>(run: Promise<T>, view: (value: T) => Attempt): Promise<Attempt> =>
@@ -409,6 +448,7 @@ export const orderEndpoints = [
   cancelOrder,
   cancelReplace,
   amendKeepPriority,
+  orderAmendments,
   openOrders,
   cancelOpenOrders,
 ];

@@ -67,6 +67,17 @@ export const cancelledOrder = { allOf: [order, obj({ origClientOrderId: str })] 
 export const newOrder = obj({ ...orderIds, transactTime: int });
 
 /** An order as an amend (keepPriority) left it, with the client order id it had before. */
+export const amendment = obj({
+  symbol: str,
+  orderId: int,
+  executionId: int,
+  origClientOrderId: str,
+  newClientOrderId: str,
+  origQty: dec,
+  newQty: dec,
+  time: int,
+});
+
 export const amendedOrder = obj({
   ...orderIds,
   origClientOrderId: str,

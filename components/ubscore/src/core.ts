@@ -1105,6 +1105,7 @@ export class UbsCore {
       this.openByClientId.delete(key(order.clientOrderId));
       this.openByClientId.set(key(rename), order.orderId);
       order.clientOrderId = rename;
+      order.amendments!.at(-1)!.newClientOrderId = rename;
     }
     return { order, events, marketId };
   }
@@ -1355,7 +1356,16 @@ export class UbsCore {
     b.frozen -= o.reserved - need;
     b.available += o.reserved - need;
     o.reserved = need;
-    o.origQtyLots = o.executedLots + e.qtyLots;
+    const amendment = {
+      executionId: e.seq,
+      origClientOrderId: o.clientOrderId,
+      newClientOrderId: o.clientOrderId, // renamed once the command's outcome is taken (reduced)
+      origQtyLots: o.origQtyLots,
+      newQtyLots: o.executedLots + e.qtyLots,
+      time: this.now,
+    };
+    (o.amendments ??= []).push(amendment);
+    o.origQtyLots = amendment.newQtyLots;
     o.updateTime = this.now;
   }
 

@@ -161,6 +161,20 @@ export interface OrderRecord {
    * engine's event sequence among those fired by the same command).
    */
   enteredBook?: { readonly afterOrderId: number; readonly seq: number };
+  /** Its amends (keepPriority), oldest first (absent until the first): Binance's order/amendments. */
+  amendments?: Amendment[];
+}
+
+/** One amend of an order, as Binance lists it. */
+export interface Amendment {
+  /** The book's event sequence of the amend in its market (the amend's answer says it too). */
+  readonly executionId: number;
+  readonly origClientOrderId: string;
+  /** The id it took (the one it had, if another open order took that id meanwhile). */
+  newClientOrderId: string;
+  readonly origQtyLots: number;
+  readonly newQtyLots: number;
+  readonly time: number;
 }
 
 export interface Balance {
