@@ -1364,7 +1364,8 @@ export class UbsCore {
       newQtyLots: o.executedLots + e.qtyLots,
       time: this.now,
     };
-    (o.amendments ??= []).push(amendment);
+    if (o.amendments) o.amendments.push(amendment);
+    else o.amendments = [amendment];
     o.origQtyLots = amendment.newQtyLots;
     o.updateTime = this.now;
   }
