@@ -305,6 +305,99 @@ describe("GET /api/v3/order/amendments", () => {
   });
 });
 
+describe("GET /api/v3/myPreventedMatches", () => {
+  type Prevented = { preventedMatchId: number; takerOrderId: number; makerOrderId: number };
+  const order = (side: string, price: string, stp: string) => ({
+    symbol: "BTCUSDT",
+    side,
+    type: "LIMIT",
+    timeInForce: "GTC",
+    quantity: "0.01",
+    price,
+    selfTradePreventionMode: stp,
+  });
+
+  it("lists each mode's prevention with the maker it met, by id and by order, only to its user", async () => {
+    const trader = await newUser({ BTC: "1", USDT: "10000" });
+    const place = async (side: string, price: string, stp = "NONE") =>
+      (
+        await trader.signed<{ orderId: number; status: string }>(
+          "POST",
+          "/api/v3/order",
+          order(side, price, stp),
+        )
+      ).body;
+    const byOrder = (orderId: number, query: Record<string, number> = {}) =>
+      trader.signed<Prevented[]>("GET", "/api/v3/myPreventedMatches", {
+        symbol: "BTCUSDT",
+        orderId,
+        ...query,
+      });
+    // Two asks of its own; a bid crossing both meets the cheaper one first.
+    const cheap = await place("SELL", "50000");
+    const dear = await place("SELL", "50100");
+    const takerExpired = await place("BUY", "50200", "EXPIRE_TAKER");
+    expect(takerExpired.status).toBe("EXPIRED_IN_MATCH");
+    const [first] = (await byOrder(takerExpired.orderId)).body;
+    expect(first).toEqual({
+      symbol: "BTCUSDT",
+      preventedMatchId: expect.any(Number),
+      takerOrderId: takerExpired.orderId,
+      makerSymbol: "BTCUSDT",
+      makerOrderId: cheap.orderId,
+      tradeGroupId: -1,
+      selfTradePreventionMode: "EXPIRE_TAKER",
+      price: "50000.00000000",
+      makerPreventedQuantity: "0.01000000",
+      transactTime: expect.any(Number),
+    });
+    // EXPIRE_MAKER expires both asks, one prevention each, and the bid rests.
+    const makersExpired = await place("BUY", "50200", "EXPIRE_MAKER");
+    expect(makersExpired.status).toBe("NEW");
+    const both = (await byOrder(makersExpired.orderId)).body;
+    expect(both.map((p) => p.makerOrderId)).toEqual([cheap.orderId, dear.orderId]);
+    expect(both.map((p) => p.preventedMatchId)).toEqual([
+      first!.preventedMatchId + 1,
+      first!.preventedMatchId + 2,
+    ]);
+    expect((await byOrder(cheap.orderId)).body).toEqual([first, both[0]]);
+    // By id, and from an id on.
+    const one = await trader.signed<Prevented[]>("GET", "/api/v3/myPreventedMatches", {
+      symbol: "BTCUSDT",
+      preventedMatchId: both[1]!.preventedMatchId,
+    });
+    expect(one.body).toEqual([both[1]]);
+    expect(
+      (await byOrder(makersExpired.orderId, { fromPreventedMatchId: both[1]!.preventedMatchId })).body,
+    ).toEqual([both[1]]);
+    // EXPIRE_BOTH: a SELL meeting that bid expires both, once.
+    const bothExpired = await place("SELL", "50200", "EXPIRE_BOTH");
+    expect(bothExpired.status).toBe("EXPIRED_IN_MATCH");
+    expect((await byOrder(bothExpired.orderId)).body).toMatchObject([
+      {
+        takerOrderId: bothExpired.orderId,
+        makerOrderId: makersExpired.orderId,
+        selfTradePreventionMode: "EXPIRE_BOTH",
+      },
+    ]);
+    // Someone else's, by order or by id: nothing. Both ways at once, or neither: Binance's errors.
+    const query = { symbol: "BTCUSDT", preventedMatchId: first!.preventedMatchId };
+    expect((await buyer.signed("GET", "/api/v3/myPreventedMatches", query)).body).toEqual([]);
+    expect(
+      (await buyer.signed("GET", "/api/v3/myPreventedMatches", { symbol: "BTCUSDT", orderId: cheap.orderId }))
+        .body,
+    ).toEqual([]);
+    expect(
+      (await trader.signed("GET", "/api/v3/myPreventedMatches", { ...query, orderId: cheap.orderId })).body,
+    ).toMatchObject({ code: -1128 });
+    expect(
+      (await trader.signed("GET", "/api/v3/myPreventedMatches", { symbol: "BTCUSDT" })).body,
+    ).toMatchObject({
+      code: -1102,
+    });
+  });
+});
+
 describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT)", () => {
   const limit = (side: string, quantity: string, price: string) => ({
     symbol: "ETHUSDT",

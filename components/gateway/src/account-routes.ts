@@ -1,10 +1,13 @@
 import { formatUnits } from "../../domain/src/decimal.ts";
+import type { Market } from "../../domain/src/market.ts";
+import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { pageOf } from "../../store/src/page.ts";
 import type { StoredOrder } from "../../store/src/port.ts";
-import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { OrderRecord, PreventedMatch, TradeRecord } from "../../ubscore/src/types.ts";
 import { endTime, limit, orderId, requiredSymbol, startTime } from "./common-params.ts";
 import { endpoint } from "./endpoint.ts";
-import { myTradeView, orderView } from "./format.ts";
+import { errors } from "./errors.ts";
+import { myTradeView, nameOf, orderView, STP } from "./format.ts";
 import { feeRate, marketOf, type RouteContext } from "./route-context.ts";
 import * as s from "./schemas.ts";
 
@@ -174,4 +177,67 @@ const orderRateLimit = endpoint({
   handler: async ({ key }, ctx: RouteContext) => ctx.limiter.orderUsage(key.userId),
 });
 
-export const accountEndpoints = [allOrders, myTrades, account, commission, orderRateLimit];
+/**
+ * Binance's myPreventedMatches: the matches self-trade prevention kept the user's orders from, by
+ * id, or those of one order (from an id on). UBSCore keeps them with the orders it holds in memory.
+ */
+const myPreventedMatches = endpoint({
+  method: "GET",
+  path: "/api/v3/myPreventedMatches",
+  summary: "Matches self-trade prevention kept your orders from",
+  security: "USER_DATA",
+  params: {
+    symbol: requiredSymbol,
+    preventedMatchId: { type: "integer", description: "One prevented match (not with orderId)" },
+    orderId: { ...orderId, description: "Those of one order (not with preventedMatchId)" },
+    fromPreventedMatchId: { type: "integer", description: "With orderId: from this id on" },
+    limit: limit(1000, 500),
+  },
+  oneOf: ["preventedMatchId", "orderId"],
+  // Binance's: one by id is light, an order's list is not.
+  weight: (q) => (q.has("orderId") ? 20 : 2),
+  ws: "myPreventedMatches",
+  response: s.arr(s.preventedMatch),
+  handler: async ({ args, key }, ctx: RouteContext) => {
+    const m = marketOf(ctx, args.symbol);
+    const byId = args.preventedMatchId !== undefined;
+    if (byId && (args.orderId !== undefined || args.fromPreventedMatchId !== undefined))
+      throw errors.badCombination();
+    const own = (o: OrderRecord | undefined) => o?.userId === key.userId && o.marketId === m.id;
+    let found: PreventedMatch[];
+    if (byId) {
+      const p = ctx.core.preventedMatch(m.id, args.preventedMatchId!);
+      found = p && own(ctx.core.order(p.takerOrderId)) ? [p] : [];
+    } else {
+      const order = ctx.core.order(args.orderId!);
+      const from = args.fromPreventedMatchId ?? 0;
+      found = own(order) ? (order!.preventedMatches ?? []).filter((p) => p.preventedMatchId >= from) : [];
+    }
+    return found.slice(0, args.limit).map((p) => preventedMatchView(m, p));
+  },
+});
+
+function preventedMatchView(m: Market, p: PreventedMatch) {
+  return {
+    symbol: m.symbol,
+    preventedMatchId: p.preventedMatchId,
+    takerOrderId: p.takerOrderId,
+    makerSymbol: m.symbol,
+    makerOrderId: p.makerOrderId,
+    // Binance's trade groups gather sub-accounts; Bourse has none.
+    tradeGroupId: -1,
+    selfTradePreventionMode: nameOf(STP, p.stp),
+    price: ticksToPrice(m, p.priceTicks),
+    makerPreventedQuantity: lotsToQuantity(m, p.makerPreventedLots),
+    transactTime: p.time,
+  };
+}
+
+export const accountEndpoints = [
+  allOrders,
+  myTrades,
+  account,
+  commission,
+  orderRateLimit,
+  myPreventedMatches,
+];

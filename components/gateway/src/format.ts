@@ -26,7 +26,7 @@ export const STP = {
   EXPIRE_BOTH: SelfTradePrevention.ExpireBoth,
 } as const;
 
-const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
+export const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
   Object.keys(table).find((k) => table[k] === value)!;
 
 const quote = (m: Market, units: bigint) => formatUnits(units, m.quote.decimals);

@@ -67,6 +67,19 @@ export const cancelledOrder = { allOf: [order, obj({ origClientOrderId: str })] 
 export const newOrder = obj({ ...orderIds, transactTime: int });
 
 /** An order as an amend (keepPriority) left it, with the client order id it had before. */
+export const preventedMatch = obj({
+  symbol: str,
+  preventedMatchId: int,
+  takerOrderId: int,
+  makerSymbol: str,
+  makerOrderId: int,
+  tradeGroupId: int,
+  selfTradePreventionMode: str,
+  price: dec,
+  makerPreventedQuantity: dec,
+  transactTime: int,
+});
+
 export const amendment = obj({
   symbol: str,
   orderId: int,

@@ -20,6 +20,7 @@ import {
   type MatchingEvent,
   OrderType,
   RejectReason,
+  SelfTradePrevention,
   Side,
   TimeInForce,
   type TradeEvent,
@@ -38,6 +39,7 @@ import {
   ListenKeyOp,
   type OrderRecord,
   type PlaceOrder,
+  type PreventedMatch,
   type SignedOnce,
   type TradeRecord,
   type UbsCommand,
@@ -158,6 +160,10 @@ export class UbsCore {
   /** Signed requests taken, so each is taken once, whichever gateway sends it and when. */
   private signatures = new UsedSignatures();
   private listenKeys = new ListenKeys();
+  /** Per market, the last preventedMatchId given. */
+  private readonly preventedMatchIds: number[] = [];
+  /** "marketId:preventedMatchId" -> its taker order's id, for myPreventedMatches by id. */
+  private readonly preventedByTaker = new Map<string, number>();
   /** New orders per user in Binance's windows, for the order limits (UbsCoreService admits by them). */
   private counts = new OrderCounts();
   private nextOrderId = 1;
@@ -421,6 +427,7 @@ export class UbsCore {
       signatureHorizon: this.signatures.horizonTime,
       listenKeys: this.listenKeys.entries(),
       orderCounts: this.counts.entries(),
+      preventedMatchIds: this.preventedMatchIds,
       nextOrderId: this.nextOrderId,
       now: this.now,
     };
@@ -554,6 +561,8 @@ export class UbsCore {
     });
     for (const o of state.orders as OrderRecord[]) {
       core.orders.set(o.orderId, o);
+      for (const p of o.preventedMatches ?? [])
+        if (p.takerOrderId === o.orderId) core.indexPrevented(o.marketId, p);
       if (!isDone(o)) {
         core.openByClientId.set(`${o.userId}:${o.clientOrderId}`, o.orderId);
         core.openByUser.set(o.userId, (core.openByUser.get(o.userId) ?? new Set<number>()).add(o.orderId));
@@ -587,6 +596,9 @@ export class UbsCore {
     // Snapshots before listen keys were journaled have none: gateways kept them, each its own.
     core.listenKeys = ListenKeys.restore(state.listenKeys ?? []);
     core.counts = OrderCounts.restore(state.orderCounts);
+    (state.preventedMatchIds ?? []).forEach((id: number | null, marketId: number) => {
+      if (id) core.preventedMatchIds[marketId] = id;
+    });
     for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
       core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
@@ -1253,6 +1265,8 @@ export class UbsCore {
     placed: boolean,
     firedBy: number,
   ): void {
+    // The order taking liquidity: the command's, then each triggered order as it fires.
+    let taker = placed ? this.orders.get(firedBy) : undefined;
     for (const e of events) {
       switch (e.type) {
         case EventType.Trade:
@@ -1268,12 +1282,15 @@ export class UbsCore {
           const o = this.orders.get(e.orderId)!;
           o.workingTime = this.now;
           o.enteredBook = { afterOrderId: firedBy, seq: e.seq };
+          taker = o;
           break;
         }
         case EventType.Expired: {
           const o = this.orders.get(e.orderId)!;
-          if (e.reason === ExpireReason.SelfTrade) this.finish(o, "EXPIRED_IN_MATCH");
-          else if (o.type === OrderType.Market && o.origQtyLots === 0 && o.executedLots > 0)
+          if (e.reason === ExpireReason.SelfTrade) {
+            if (taker) this.recordPrevention(market, taker, o, e.remainingLots);
+            this.finish(o, "EXPIRED_IN_MATCH");
+          } else if (o.type === OrderType.Market && o.origQtyLots === 0 && o.executedLots > 0)
             this.finish(o, "FILLED");
           else this.finish(o, "EXPIRED");
           break;
@@ -1343,6 +1360,56 @@ export class UbsCore {
   }
 
   /**
+   * A self-trade prevention: `expired` (with `remainingLots` left) is the maker the taker's mode
+   * expired (EXPIRE_MAKER, EXPIRE_BOTH: one record, at the maker), or the taker itself (EXPIRE_TAKER),
+   * which the book expired at the first order of its own user in priority: that maker, still open.
+   */
+  private recordPrevention(
+    market: Market,
+    taker: OrderRecord,
+    expired: OrderRecord,
+    remainingLots: number,
+  ): void {
+    let maker: OrderRecord | undefined = expired;
+    let makerLots = remainingLots;
+    if (expired === taker) {
+      if (taker.stp !== SelfTradePrevention.ExpireTaker) return;
+      maker = this.ownBestOpposite(market, taker);
+      if (!maker) fail("INTERNAL", `order ${taker.orderId} expired by STP with no order of its user to meet`);
+      makerLots = maker.origQtyLots - maker.executedLots;
+    }
+    const preventedMatchId = (this.preventedMatchIds[market.id] ?? 0) + 1;
+    this.preventedMatchIds[market.id] = preventedMatchId;
+    const prevented: PreventedMatch = {
+      preventedMatchId,
+      takerOrderId: taker.orderId,
+      makerOrderId: maker.orderId,
+      stp: taker.stp,
+      priceTicks: maker.priceTicks,
+      makerPreventedLots: makerLots,
+      time: this.now,
+    };
+    for (const o of [taker, maker]) {
+      if (o.preventedMatches) o.preventedMatches.push(prevented);
+      else o.preventedMatches = [prevented];
+    }
+    this.indexPrevented(market.id, prevented);
+  }
+
+  /** The resting order of `taker`'s user that it meets first: the best price it crosses, then the oldest. */
+  private ownBestOpposite(market: Market, taker: OrderRecord): OrderRecord | undefined {
+    const marketLike = triggersAs(taker.type) === OrderType.Market;
+    const crosses = (o: BookOrder) =>
+      marketLike ||
+      (taker.side === Side.Buy ? o.priceTicks <= taker.priceTicks : o.priceTicks >= taker.priceTicks);
+    const mine = this.resting(market.id).filter(
+      (o) => o.userId === taker.userId && o.side !== taker.side && o.orderId !== taker.orderId && crosses(o),
+    );
+    const first = mine.sort(byPriority)[0];
+    return first && this.orders.get(first.orderId);
+  }
+
+  /**
    * The book lowered a resting order to `qtyLots` still to fill: it now asks for its fills plus
    * that, and keeps frozen exactly what that needs at its price (all it froze beyond, price
    * improvement of earlier fills included, is released).
@@ -1379,10 +1446,30 @@ export class UbsCore {
     this.balance(order.userId, order.reserveAsset).frozen -= amount;
   }
 
+  /** Drops a closed order, and the index of the prevented matches it took part in as taker. */
+  private forgetOrder(orderId: number): void {
+    const o = this.orders.get(orderId);
+    for (const p of o?.preventedMatches ?? [])
+      if (p.takerOrderId === orderId) this.preventedByTaker.delete(`${o!.marketId}:${p.preventedMatchId}`);
+    this.orders.delete(orderId);
+  }
+
+  /** Keeps a prevented match findable by its id (until its taker is forgotten). */
+  private indexPrevented(marketId: number, p: PreventedMatch): void {
+    this.preventedByTaker.set(`${marketId}:${p.preventedMatchId}`, p.takerOrderId);
+  }
+
+  /** A prevented match of `marketId` by its id, while UBSCore holds its taker order. */
+  preventedMatch(marketId: number, preventedMatchId: number): PreventedMatch | undefined {
+    const takerOrderId = this.preventedByTaker.get(`${marketId}:${preventedMatchId}`);
+    const taker = takerOrderId === undefined ? undefined : this.orders.get(takerOrderId);
+    return taker?.preventedMatches?.find((p) => p.preventedMatchId === preventedMatchId);
+  }
+
   /** Drops the closed orders and trades beyond retention, oldest first. */
   private forgetOldHistory(): void {
     const excess = this.closed.length - this.closedHead - this.retention.closedOrders;
-    for (let i = 0; i < excess; i++) this.orders.delete(this.closed[this.closedHead++]!);
+    for (let i = 0; i < excess; i++) this.forgetOrder(this.closed[this.closedHead++]!);
     if (excess > 0) this.forgotten.orders += excess;
     if (this.closedHead > 65_536 && this.closedHead * 2 > this.closed.length) {
       this.closed = this.closed.slice(this.closedHead);

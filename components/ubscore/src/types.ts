@@ -161,8 +161,26 @@ export interface OrderRecord {
    * engine's event sequence among those fired by the same command).
    */
   enteredBook?: { readonly afterOrderId: number; readonly seq: number };
+  /** The matches self-trade prevention kept it from, as taker or maker (absent until the first). */
+  preventedMatches?: PreventedMatch[];
   /** Its amends (keepPriority), oldest first (absent until the first): Binance's order/amendments. */
   amendments?: Amendment[];
+}
+
+/**
+ * A match self-trade prevention kept from happening (Binance's myPreventedMatches): the taker's
+ * mode decided it; the maker's price is where they would have traded.
+ */
+export interface PreventedMatch {
+  /** Per market, from 1. */
+  readonly preventedMatchId: number;
+  readonly takerOrderId: number;
+  readonly makerOrderId: number;
+  readonly stp: SelfTradePrevention;
+  readonly priceTicks: number;
+  /** What the maker had left to fill, that the prevention kept from trading. */
+  readonly makerPreventedLots: number;
+  readonly time: number;
 }
 
 /** One amend of an order, as Binance lists it. */
