@@ -46,6 +46,35 @@ onEachLayout("ccxt.pro", (layout) => {
         await watcher.close();
       }
     });
+
+    it("watches every market's tickers and a rolling window ticker (!miniTicker@arr, !ticker@arr, @ticker_1h)", async () => {
+      const exchange = layout();
+      const seller = ccxtBinance(await exchange.fundedUser({ ETH: "1" }), exchange.tradingUrl);
+      const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.tradingUrl);
+      const watcher = await ccxtProBinance(await exchange.fundedUser({}), exchange.otherUrl);
+      try {
+        await seller.loadMarkets();
+        await buyer.loadMarkets();
+        // Without symbols, watchTickers subscribes to every market's array: mini tickers by default.
+        const minis = watcher.watchTickers();
+        const fulls = watcher.watchTickers(undefined, { name: "ticker" });
+        const hourly = watcher.watchTicker("ETH/USDT", { name: "ticker_1h" });
+        await new Promise((r) => setTimeout(r, 500));
+        await seller.createLimitSellOrder("ETH/USDT", 0.1, 3100);
+        await buyer.createMarketBuyOrder("ETH/USDT", 0.1);
+
+        // The arrays carry the markets whose tickers changed: ETH/USDT's, after its trade.
+        for (const tickers of [await minis, await fulls]) {
+          expect(Object.keys(tickers)).toEqual(["ETH/USDT"]);
+          expect(tickers["ETH/USDT"]!.last).toBe(3100);
+        }
+        expect((await fulls)["ETH/USDT"]!.info.e).toBe("24hrTicker");
+        const window = await hourly;
+        expect([window.symbol, window.last, window.info.e]).toEqual(["ETH/USDT", 3100, "1hTicker"]);
+      } finally {
+        await watcher.close();
+      }
+    });
   });
 
   describe("ccxt.pro (WebSocket API), default options", () => {
