@@ -33,6 +33,26 @@ async function listen(
   return { messages, socket, closed };
 }
 
+/**
+ * Sends live subscription requests on a connection and returns each answer, paced: more than
+ * gateway.websocket.maxMessagesPerSecond (5, as Binance) drops the connection.
+ */
+function requester({ messages, socket }: { messages: unknown[]; socket: WebSocket }) {
+  return async (body: unknown) => {
+    await new Promise((r) => setTimeout(r, 220));
+    const before = messages.length;
+    socket.send(typeof body === "string" ? body : JSON.stringify(body));
+    return until(
+      () =>
+        messages.slice(before).find((m) => (m as { id?: unknown }).id !== undefined) as Record<
+          string,
+          unknown
+        >,
+      "an answer",
+    );
+  };
+}
+
 const order = (side: string, quantity: string, price: string) => ({
   symbol: "ETHUSDT",
   side,
@@ -40,6 +60,11 @@ const order = (side: string, quantity: string, price: string) => ({
   timeInForce: "GTC",
   quantity,
   price,
+});
+
+const btc = (side: string, quantity: string, price: string) => ({
+  ...order(side, quantity, price),
+  symbol: "BTCUSDT",
 });
 
 beforeAll(async () => {
@@ -204,14 +229,9 @@ describe("user data stream", () => {
 
 describe("live subscriptions on /ws", () => {
   it("subscribes, lists, switches to combined, unsubscribes; a bad request is answered and changes nothing", async () => {
-    const { messages, socket } = await listen("/ws");
-    const request = async (body: unknown) => {
-      // Paced: more than gateway.websocket.maxMessagesPerSecond (5, as Binance) drops the connection.
-      await new Promise((r) => setTimeout(r, 220));
-      const before = messages.length;
-      socket.send(typeof body === "string" ? body : JSON.stringify(body));
-      return until(() => messages[before] as Record<string, unknown> | undefined, "an answer");
-    };
+    const connection = await listen("/ws");
+    const { messages, socket } = connection;
+    const request = requester(connection);
     expect(
       await request({ method: "SUBSCRIBE", params: ["ethusdt@trade", "ethusdt@aggTrade"], id: 1 }),
     ).toEqual({
@@ -250,5 +270,244 @@ describe("live subscriptions on /ws", () => {
     // Only the trade stream, combined: the aggregate-trade stream was unsubscribed.
     expect(messages.slice(before).map((m) => (m as { stream: string }).stream)).toEqual(["ethusdt@trade"]);
     socket.close();
+  });
+});
+
+/**
+ * BTCUSDT's tickers at `E` after its first command's trades (`first`, `last`): 0.01 at 60,000 and
+ * 0.02 at 60,300, 1,806 USDT for 0.03 BTC, 60,200 on average; the book empty.
+ */
+function expectedTickers(E: number, first: { id: number }, last: { id: number }) {
+  const window = {
+    p: "300.00000000",
+    P: "0.500",
+    o: "60000.00000000",
+    h: "60300.00000000",
+    l: "60000.00000000",
+    c: "60300.00000000",
+    w: "60200.00000000",
+    v: "0.03000000",
+    q: "1806.00000000",
+    C: E,
+    F: first.id,
+    L: last.id,
+    n: 2,
+  };
+  const day = {
+    ...window,
+    e: "24hrTicker",
+    E,
+    s: "BTCUSDT",
+    x: "60000.00000000",
+    Q: "0.02000000",
+    b: "0.00000000",
+    B: "0.00000000",
+    a: "0.00000000",
+    A: "0.00000000",
+    O: E - 86_400_000,
+  };
+  const mini = {
+    e: "24hrMiniTicker",
+    E,
+    s: "BTCUSDT",
+    c: "60300.00000000",
+    o: "60000.00000000",
+    h: "60300.00000000",
+    l: "60000.00000000",
+    v: "0.03000000",
+    q: "1806.00000000",
+  };
+  const rolling = (e: string, hours: number) => ({ e, E, s: "BTCUSDT", ...window, O: E - hours * 3_600_000 });
+  return { day, mini, rolling };
+}
+
+describe("tickers of every market, rolling windows and the average price", () => {
+  it("sends each ticker after a command's trades, exactly as Binance writes them, until unsubscribed", async () => {
+    const seller = await newUser({ BTC: "1" });
+    const buyer = await newUser({ USDT: "100000" });
+    const names = [
+      "btcusdt@ticker",
+      "!ticker@arr",
+      "!miniTicker@arr",
+      "btcusdt@ticker_1h",
+      "!ticker_4h@arr",
+      "btcusdt@ticker_1d",
+      "btcusdt@avgPrice",
+    ];
+    const connection = await listen(`/stream?streams=${names.join("/")}`);
+    const request = requester(connection);
+    expect(await request({ method: "LIST_SUBSCRIPTIONS", id: 1 })).toEqual({ result: names, id: 1 });
+    await seller.signed("POST", "/api/v3/order", btc("SELL", "0.01", "60000"));
+    await seller.signed("POST", "/api/v3/order", btc("SELL", "0.02", "60300"));
+    // One command, two trades: one message on each stream.
+    await buyer.signed("POST", "/api/v3/order", {
+      symbol: "BTCUSDT",
+      side: "BUY",
+      type: "MARKET",
+      quantity: "0.03",
+    });
+    type Msg = { stream: string; data: Record<string, unknown> & Record<string, unknown>[] };
+    const msgs = () => connection.messages.slice(1) as Msg[];
+    await until(() => msgs().length >= names.length && msgs(), "a message on each stream");
+    const of = (stream: string) => msgs().find((m) => m.stream === stream)!.data;
+    const trades = (
+      await taker.public<{ id: number; time: number }[]>("/api/v3/trades", { symbol: "BTCUSDT" })
+    ).body;
+    const [first, last] = [trades.at(-2)!, trades.at(-1)!];
+    const E = of("btcusdt@ticker").E as number;
+    const { day, mini, rolling } = expectedTickers(E, first, last);
+    expect(of("btcusdt@ticker")).toEqual(day);
+    expect(of("!ticker@arr")).toEqual([day]);
+    expect(of("!miniTicker@arr")).toEqual([mini]);
+    expect(of("btcusdt@ticker_1h")).toEqual(rolling("1hTicker", 1));
+    expect(of("!ticker_4h@arr")).toEqual([rolling("4hTicker", 4)]);
+    expect(of("btcusdt@ticker_1d")).toEqual(rolling("1dTicker", 24));
+    expect(of("btcusdt@avgPrice")).toEqual({
+      e: "avgPrice",
+      E,
+      s: "BTCUSDT",
+      i: "5m",
+      w: "60200.00000000",
+      T: last.time,
+    });
+    // The same figures as REST's rolling window ticker and average price.
+    const rest = (
+      await taker.public<Record<string, unknown>>("/api/v3/ticker", { symbol: "BTCUSDT", windowSize: "1h" })
+    ).body;
+    expect([rest.priceChange, rest.weightedAvgPrice, rest.volume, rest.firstId, rest.count]).toEqual([
+      day.p,
+      day.w,
+      day.v,
+      day.F,
+      day.n,
+    ]);
+    expect((await taker.public("/api/v3/avgPrice", { symbol: "BTCUSDT" })).body).toEqual({
+      mins: 5,
+      price: "60200.00000000",
+      closeTime: last.time,
+    });
+
+    expect(
+      await request({ method: "UNSUBSCRIBE", params: ["!ticker@arr", "btcusdt@avgPrice"], id: 2 }),
+    ).toEqual({
+      result: null,
+      id: 2,
+    });
+    const before = connection.messages.length;
+    await seller.signed("POST", "/api/v3/order", btc("SELL", "0.01", "60100"));
+    await buyer.signed("POST", "/api/v3/order", btc("BUY", "0.005", "60100"));
+    await buyer.signed("POST", "/api/v3/order", btc("BUY", "0.005", "60100"));
+    // All of the first buy's messages came before the second's.
+    await until(
+      () =>
+        connection.messages.slice(before).filter((m) => (m as Msg).stream === "btcusdt@ticker").length === 2,
+      "two more tickers",
+    );
+    const streams = connection.messages
+      .slice(before, before + names.length - 2)
+      .map((m) => (m as Msg).stream);
+    expect(streams.sort()).toEqual(
+      names.filter((n) => n !== "!ticker@arr" && n !== "btcusdt@avgPrice").sort(),
+    );
+    connection.socket.close();
+  });
+});
+
+describe("partial book depth", () => {
+  type Book = { lastUpdateId: number; bids: string[][]; asks: string[][] };
+  const restBook = async (limit: number) =>
+    (await taker.public<Book>("/api/v3/depth", { symbol: "BTCUSDT", limit })).body;
+
+  it("sends the top levels on subscribing and after each command that changes them, as REST's depth", async () => {
+    const seller = await newUser({ BTC: "1" });
+    const buyer = await newUser({ USDT: "100000" });
+    for (const price of ["61100", "61200", "61300", "61400", "61500", "61600"])
+      await seller.signed("POST", "/api/v3/order", btc("SELL", "0.01", price));
+    await buyer.signed("POST", "/api/v3/order", btc("BUY", "0.5", "59000"));
+    const raw = await listen("/ws/btcusdt@depth5");
+    const snapshot = await until(() => raw.messages[0] as Book | undefined, "the snapshot");
+    expect(snapshot).toEqual({
+      lastUpdateId: (await restBook(5)).lastUpdateId,
+      bids: [["59000.00000000", "0.50000000"]],
+      asks: ["61100", "61200", "61300", "61400", "61500"].map((p) => [`${p}.00000000`, "0.01000000"]),
+    });
+    // Below the top five: nothing sent. Then the best ask is taken: the new top five.
+    await seller.signed("POST", "/api/v3/order", btc("SELL", "0.01", "61700"));
+    await buyer.signed("POST", "/api/v3/order", btc("BUY", "0.01", "61100"));
+    const change = await until(() => raw.messages[1] as Book | undefined, "the change");
+    expect(change).toEqual(await restBook(5));
+    expect(change.asks.map(([p]) => p)).toEqual(
+      ["61200", "61300", "61400", "61500", "61600"].map((p) => `${p}.00000000`),
+    );
+    expect(change.lastUpdateId).toBeGreaterThan(snapshot.lastUpdateId);
+    expect(raw.messages).toHaveLength(2);
+    raw.socket.close();
+  });
+
+  it("subscribes by SUBSCRIBE (the answer first, then the book), combined, and stops on UNSUBSCRIBE", async () => {
+    const seller = await newUser({ BTC: "1" });
+    const connection = await listen("/stream?streams=btcusdt@depth10@100ms");
+    const request = requester(connection);
+    const first = await until(() => connection.messages[0] as { stream: string; data: Book }, "the snapshot");
+    expect(first).toEqual({ stream: "btcusdt@depth10@100ms", data: await restBook(10) });
+    expect(
+      await request({ method: "SUBSCRIBE", params: ["btcusdt@depth20", "btcusdt@depth5@100ms"], id: 7 }),
+    ).toEqual({ result: null, id: 7 });
+    const answered = connection.messages.findIndex((m) => (m as { id?: number }).id === 7);
+    await until(() => connection.messages.length >= answered + 3, "two snapshots");
+    const after = connection.messages.slice(answered + 1) as { stream: string; data: Book }[];
+    expect(after.map((m) => m.stream).sort()).toEqual(["btcusdt@depth20", "btcusdt@depth5@100ms"]);
+    expect(after.find((m) => m.stream === "btcusdt@depth20")!.data).toEqual(await restBook(20));
+    expect(await request({ method: "LIST_SUBSCRIPTIONS", id: 8 })).toEqual({
+      result: ["btcusdt@depth10@100ms", "btcusdt@depth20", "btcusdt@depth5@100ms"],
+      id: 8,
+    });
+    expect(await request({ method: "UNSUBSCRIBE", params: ["btcusdt@depth5@100ms"], id: 9 })).toEqual({
+      result: null,
+      id: 9,
+    });
+    const before = connection.messages.length;
+    // The best ask: every depth changes; the unsubscribed one sends nothing.
+    await seller.signed("POST", "/api/v3/order", btc("SELL", "0.02", "60900"));
+    await seller.signed("POST", "/api/v3/order", btc("SELL", "0.02", "60800"));
+    const updates = () => connection.messages.slice(before) as { stream: string; data: Book }[];
+    await until(() => updates().length >= 4, "four updates");
+    expect(updates().map((m) => m.stream)).toEqual([
+      "btcusdt@depth10@100ms",
+      "btcusdt@depth20",
+      "btcusdt@depth10@100ms",
+      "btcusdt@depth20",
+    ]);
+    expect(updates().at(-1)!.data).toEqual(await restBook(20));
+    expect(updates()[2]!.data.asks[0]).toEqual(["60800.00000000", "0.02000000"]);
+    connection.socket.close();
+  });
+
+  it("refuses malformed and unknown names as before, adding none of a request's streams", async () => {
+    const connection = await listen("/ws/btcusdt@depth5");
+    const request = requester(connection);
+    for (const [id, name] of [
+      "btcusdt@depth7",
+      "btcusdt@depth05",
+      "BTCUSDT@depth5",
+      "btcusdt@ticker_2h",
+      "btcusdt@ticker_",
+      "!bookTicker@arr",
+      "!ticker_1h",
+      "dogeusdt@avgPrice",
+    ].entries())
+      expect(await request({ method: "SUBSCRIBE", params: ["btcusdt@avgPrice", name], id })).toMatchObject({
+        code: 2,
+        msg: `Invalid request: Invalid stream name: ${name}`,
+        id,
+      });
+    expect(await request({ method: "LIST_SUBSCRIPTIONS", id: 100 })).toEqual({
+      result: ["btcusdt@depth5"],
+      id: 100,
+    });
+    connection.socket.close();
+    const bad = await listen("/ws/btcusdt@depth15");
+    expect(await bad.closed).toBe(1008);
+    expect(bad.messages[0]).toMatchObject({ code: -1100 });
   });
 });

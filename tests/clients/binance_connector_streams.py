@@ -25,14 +25,19 @@ seller_elsewhere = spot(seller_key, seller_secret, other_url)
 
 
 def kind(event):
-    """The stream an event came from (a raw stream's events name it by their fields)."""
+    """The stream an event came from (a raw stream's events name it by their fields; an array of
+    every market's tickers by its tickers' kind and @arr)."""
+    if isinstance(event, list):
+        return f"{kind(event[0])}@arr" if event else "unknown"
     if "e" in event:
         return event["e"]
+    if "lastUpdateId" in event:
+        return "partialBookDepth"
     return "bookTicker" if "b" in event and "a" in event else "unknown"
 
 
-# Each stream (the connector's method, its arguments) by the event kind it delivers. Not here:
-# rolling_window_ticker and partial_book_depth (Bourse does not serve those streams yet).
+# Each stream (the connector's method, its arguments) by the event kind it delivers; without a
+# symbol, mini_ticker and ticker are every market's arrays (!miniTicker@arr, !ticker@arr).
 STREAMS = {
     "trade": ("trade", {"symbol": "BTCUSDT"}),
     "aggTrade": ("agg_trade", {"symbol": "BTCUSDT"}),
@@ -41,6 +46,11 @@ STREAMS = {
     "24hrTicker": ("ticker", {"symbol": "BTCUSDT"}),
     "bookTicker": ("book_ticker", {"symbol": "BTCUSDT"}),
     "depthUpdate": ("diff_book_depth", {"symbol": "BTCUSDT", "speed": 100}),
+    "partialBookDepth": ("partial_book_depth", {"symbol": "BTCUSDT", "level": 5, "speed": 100}),
+    "1hTicker": ("rolling_window_ticker", {"symbol": "BTCUSDT", "windowSize": "1h"}),
+    "4hTicker@arr": ("rolling_window_ticker_all_symbols", {"windowSize": "4h"}),
+    "24hrMiniTicker@arr": ("mini_ticker", {}),
+    "24hrTicker@arr": ("ticker", {}),
 }
 
 messages = queue.Queue()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ccxtBinance, ccxtProBinance } from "../api/client.ts";
-import { onEachLayout } from "./exchange.ts";
+import { type ClientsExchange, onEachLayout } from "./exchange.ts";
 
 /**
  * ccxt.pro's Binance class with its default options, its WebSocket URLs moved to Bourse: the
@@ -11,42 +11,7 @@ import { onEachLayout } from "./exchange.ts";
  * in by, and the two traders go through different gateways.
  */
 onEachLayout("ccxt.pro", (layout) => {
-  describe("ccxt.pro (WebSocket), default options", () => {
-    it("watches trades, aggregate trades, the order book, tickers and candles as trading happens", async () => {
-      const exchange = layout();
-      const seller = ccxtBinance(await exchange.fundedUser({ BTC: "1" }), exchange.tradingUrl);
-      const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.tradingUrl);
-      const watcher = await ccxtProBinance(await exchange.fundedUser({}), exchange.otherUrl);
-      try {
-        await seller.loadMarkets();
-        await buyer.loadMarkets();
-        await seller.createLimitSellOrder("BTC/USDT", 0.05, 61000);
-        // The first watch of each kind subscribes; the book syncs its REST snapshot to the diffs.
-        const book = watcher.watchOrderBook("BTC/USDT");
-        const trades = watcher.watchTrades("BTC/USDT");
-        const aggs = watcher.watchTrades("BTC/USDT", undefined, undefined, { name: "aggTrade" });
-        const ticker = watcher.watchTicker("BTC/USDT");
-        const candles = watcher.watchOHLCV("BTC/USDT", "1m");
-        await new Promise((r) => setTimeout(r, 500));
-        await seller.createLimitSellOrder("BTC/USDT", 0.02, 60000);
-        await buyer.createMarketBuyOrder("BTC/USDT", 0.01);
-
-        expect((await trades).map((t) => [t.price, t.amount, t.side])).toEqual([[60000, 0.01, "buy"]]);
-        expect((await aggs).map((t) => [t.price, t.amount])).toEqual([[60000, 0.01]]);
-        expect((await ticker).last).toBe(60000);
-        expect((await candles).at(-1)?.[4]).toBe(60000);
-        let ob = await book;
-        for (let i = 0; i < 20 && ob.asks[0]?.[1] !== 0.01; i++)
-          ob = await watcher.watchOrderBook("BTC/USDT");
-        expect(ob.asks.slice(0, 2)).toEqual([
-          [60000, 0.01],
-          [61000, 0.05],
-        ]);
-      } finally {
-        await watcher.close();
-      }
-    });
-  });
+  describe("ccxt.pro (WebSocket), default options", () => publicWatchers(layout));
 
   describe("ccxt.pro (WebSocket API), default options", () => {
     // ccxt signs with Ed25519 when its secret is a PEM private key.
@@ -119,3 +84,69 @@ onEachLayout("ccxt.pro", (layout) => {
     );
   });
 });
+
+/** The public watchers, fed by trades made through ccxt's REST client. */
+function publicWatchers(layout: () => ClientsExchange): void {
+  it("watches trades, aggregate trades, the order book, tickers and candles as trading happens", async () => {
+    const exchange = layout();
+    const seller = ccxtBinance(await exchange.fundedUser({ BTC: "1" }), exchange.tradingUrl);
+    const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.tradingUrl);
+    const watcher = await ccxtProBinance(await exchange.fundedUser({}), exchange.otherUrl);
+    try {
+      await seller.loadMarkets();
+      await buyer.loadMarkets();
+      await seller.createLimitSellOrder("BTC/USDT", 0.05, 61000);
+      // The first watch of each kind subscribes; the book syncs its REST snapshot to the diffs.
+      const book = watcher.watchOrderBook("BTC/USDT");
+      const trades = watcher.watchTrades("BTC/USDT");
+      const aggs = watcher.watchTrades("BTC/USDT", undefined, undefined, { name: "aggTrade" });
+      const ticker = watcher.watchTicker("BTC/USDT");
+      const candles = watcher.watchOHLCV("BTC/USDT", "1m");
+      await new Promise((r) => setTimeout(r, 500));
+      await seller.createLimitSellOrder("BTC/USDT", 0.02, 60000);
+      await buyer.createMarketBuyOrder("BTC/USDT", 0.01);
+
+      expect((await trades).map((t) => [t.price, t.amount, t.side])).toEqual([[60000, 0.01, "buy"]]);
+      expect((await aggs).map((t) => [t.price, t.amount])).toEqual([[60000, 0.01]]);
+      expect((await ticker).last).toBe(60000);
+      expect((await candles).at(-1)?.[4]).toBe(60000);
+      let ob = await book;
+      for (let i = 0; i < 20 && ob.asks[0]?.[1] !== 0.01; i++) ob = await watcher.watchOrderBook("BTC/USDT");
+      expect(ob.asks.slice(0, 2)).toEqual([
+        [60000, 0.01],
+        [61000, 0.05],
+      ]);
+    } finally {
+      await watcher.close();
+    }
+  });
+
+  it("watches every market's tickers and a rolling window ticker (!miniTicker@arr, !ticker@arr, @ticker_1h)", async () => {
+    const exchange = layout();
+    const seller = ccxtBinance(await exchange.fundedUser({ ETH: "1" }), exchange.tradingUrl);
+    const buyer = ccxtBinance(await exchange.fundedUser({ USDT: "10000" }), exchange.tradingUrl);
+    const watcher = await ccxtProBinance(await exchange.fundedUser({}), exchange.otherUrl);
+    try {
+      await seller.loadMarkets();
+      await buyer.loadMarkets();
+      // Without symbols, watchTickers subscribes to every market's array: mini tickers by default.
+      const minis = watcher.watchTickers();
+      const fulls = watcher.watchTickers(undefined, { name: "ticker" });
+      const hourly = watcher.watchTicker("ETH/USDT", { name: "ticker_1h" });
+      await new Promise((r) => setTimeout(r, 500));
+      await seller.createLimitSellOrder("ETH/USDT", 0.1, 3100);
+      await buyer.createMarketBuyOrder("ETH/USDT", 0.1);
+
+      // The arrays carry the markets whose tickers changed: ETH/USDT's, after its trade.
+      for (const tickers of [await minis, await fulls]) {
+        expect(Object.keys(tickers)).toEqual(["ETH/USDT"]);
+        expect(tickers["ETH/USDT"]!.last).toBe(3100);
+      }
+      expect((await fulls)["ETH/USDT"]!.info.e).toBe("24hrTicker");
+      const window = await hourly;
+      expect([window.symbol, window.last, window.info.e]).toEqual(["ETH/USDT", 3100, "1hTicker"]);
+    } finally {
+      await watcher.close();
+    }
+  });
+}

@@ -5,7 +5,7 @@ import type { Depth } from "../../matching/src/engine.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import type { AggTrade } from "./agg-trades.ts";
-import type { RollingStats } from "./market-data.ts";
+import type { MarketStatistics, RollingStats } from "./market-data.ts";
 
 /** Binance JSON views of Bourse's integer records: decimals as fixed-precision strings. */
 export const SIDE = { BUY: Side.Buy, SELL: Side.Sell } as const;
@@ -257,7 +257,7 @@ function miniTickerView(m: Market, t: RollingStats | undefined, openTime: number
 }
 
 /** FULL: MINI with the change and the weighted average price, computed in integers. */
-function fullTickerView(m: Market, t: RollingStats | undefined, openTime: number, closeTime: number) {
+export function fullTickerView(m: Market, t: RollingStats | undefined, openTime: number, closeTime: number) {
   const change = t ? t.last - t.open : 0;
   // Percent with 3 decimals: change * 100 / open, scaled by 1000.
   const permille = t && t.open > 0 ? (BigInt(change) * 100_000n) / BigInt(t.open) : 0n;
@@ -274,6 +274,34 @@ function fullTickerView(m: Market, t: RollingStats | undefined, openTime: number
 /** The volume-weighted average price of a window's trades, in whole ticks (rounded down). */
 export function weightedAverageTicks(m: Market, t: RollingStats): bigint {
   return t.volumeLots > 0 ? t.quoteVolume / (BigInt(t.volumeLots) * m.quotePerTickLot) : 0n;
+}
+
+/** A book's levels as /api/v3/depth and the partial book depth streams write them. */
+export function depthView(m: Market, depth: Depth) {
+  const level = (l: { priceTicks: number; totalLots: number }) => [
+    ticksToPrice(m, l.priceTicks),
+    lotsToQuantity(m, l.totalLots),
+  ];
+  return { lastUpdateId: depth.lastUpdateId, bids: depth.bids.map(level), asks: depth.asks.map(level) };
+}
+
+/** The window of the average price, as Binance's. */
+const AVG_PRICE_MINUTES = 5;
+
+/**
+ * The average price (/api/v3/avgPrice, the @avgPrice stream): the volume-weighted average of the
+ * last 5 minutes' trades; with none in them, the last trade's price, as Binance answers.
+ */
+export function averagePriceView(
+  m: Market,
+  stats: MarketStatistics,
+  last: TradeRecord | undefined,
+  now: number,
+) {
+  const window = stats.rolling(m.id, now, AVG_PRICE_MINUTES * 60_000);
+  const ticks =
+    window && window.volumeLots > 0 ? Number(weightedAverageTicks(m, window)) : (last?.priceTicks ?? 0);
+  return { mins: AVG_PRICE_MINUTES, price: ticksToPrice(m, ticks), closeTime: last?.time ?? 0 };
 }
 
 /** The 24-hour ticker: the FULL window ticker with the last trade's quantity and the top of the book. */

@@ -6,10 +6,11 @@ import { endpoint, type ParamSpec } from "./endpoint.ts";
 import { ApiError, errors } from "./errors.ts";
 import {
   aggTradeView,
+  averagePriceView,
+  depthView,
   exchangeInfoView,
   publicTradeView,
   ticker24hView,
-  weightedAverageTicks,
   windowTickerView,
 } from "./format.ts";
 import { DAY, KLINE_INTERVALS, windowSizeMs } from "./market-data.ts";
@@ -137,12 +138,7 @@ const depth = endpoint({
   response: s.obj({ lastUpdateId: s.int, bids: s.arr(s.arr(s.dec)), asks: s.arr(s.arr(s.dec)) }),
   handler: async ({ args }, ctx: RouteContext) => {
     const m = marketOf(ctx, args.symbol);
-    const book = ctx.core.book(m.id).depth(args.limit);
-    const level = (l: { priceTicks: number; totalLots: number }) => [
-      ticksToPrice(m, l.priceTicks),
-      lotsToQuantity(m, l.totalLots),
-    ];
-    return { lastUpdateId: book.lastUpdateId, bids: book.bids.map(level), asks: book.asks.map(level) };
+    return depthView(m, ctx.core.book(m.id).depth(args.limit));
   },
 });
 
@@ -341,9 +337,6 @@ function perMarket<T>(
   return selected.single ? view(selected.markets[0]!) : selected.markets.map(view);
 }
 
-/** The window of /api/v3/avgPrice, as Binance's. */
-const AVG_PRICE_MINUTES = 5;
-
 const avgPrice = endpoint({
   method: "GET",
   path: "/api/v3/avgPrice",
@@ -355,12 +348,7 @@ const avgPrice = endpoint({
   response: s.obj({ mins: s.int, price: s.dec, closeTime: s.int }),
   handler: async ({ args }, ctx: RouteContext) => {
     const m = marketOf(ctx, args.symbol);
-    const window = ctx.stats.rolling(m.id, ctx.clock(), AVG_PRICE_MINUTES * 60_000);
-    // No trade in the window: the last trade's price, as Binance answers.
-    const last = ctx.core.tradesOf(m.id).at(-1);
-    const ticks =
-      window && window.volumeLots > 0 ? Number(weightedAverageTicks(m, window)) : (last?.priceTicks ?? 0);
-    return { mins: AVG_PRICE_MINUTES, price: ticksToPrice(m, ticks), closeTime: last?.time ?? 0 };
+    return averagePriceView(m, ctx.stats, ctx.core.tradesOf(m.id).at(-1), ctx.clock());
   },
 });
 

@@ -5,7 +5,16 @@ import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
-import { commissionView, ORDER_TYPE, SIDE, STP, TIF, type ticker24hView } from "./format.ts";
+import {
+  type averagePriceView,
+  commissionView,
+  type fullTickerView,
+  ORDER_TYPE,
+  SIDE,
+  STP,
+  TIF,
+  type ticker24hView,
+} from "./format.ts";
 import { KLINE_INTERVALS, type KlineInterval } from "./market-data.ts";
 
 /** The messages of Binance's WebSocket streams, from Bourse's records (streams.ts sends them). */
@@ -237,24 +246,19 @@ export function miniTickerStreamView(t: Ticker24h, now: number) {
   };
 }
 
-export function tickerStreamView(t: Ticker24h, now: number) {
+/** A rolling window ticker event (`@ticker_<window>`): `e` names the window, as `1hTicker`, `24hrTicker`. */
+export function windowTickerStreamView(t: ReturnType<typeof fullTickerView>, window: string, now: number) {
   return {
-    e: "24hrTicker",
+    e: `${window}Ticker`,
     E: now,
     s: t.symbol,
     p: t.priceChange,
     P: t.priceChangePercent,
-    w: t.weightedAvgPrice,
-    x: t.prevClosePrice,
-    c: t.lastPrice,
-    Q: t.lastQty,
-    b: t.bidPrice,
-    B: t.bidQty,
-    a: t.askPrice,
-    A: t.askQty,
     o: t.openPrice,
     h: t.highPrice,
     l: t.lowPrice,
+    c: t.lastPrice,
+    w: t.weightedAvgPrice,
     v: t.volume,
     q: t.quoteVolume,
     O: t.openTime,
@@ -262,6 +266,23 @@ export function tickerStreamView(t: Ticker24h, now: number) {
     F: t.firstId,
     L: t.lastId,
     n: t.count,
+  };
+}
+
+export function avgPriceStreamView(market: Market, avg: ReturnType<typeof averagePriceView>, now: number) {
+  return { e: "avgPrice", E: now, s: market.symbol, i: `${avg.mins}m`, w: avg.price, T: avg.closeTime };
+}
+
+/** The 24-hour ticker event: the rolling window one of 24 hours, with the last trade and the book's top. */
+export function tickerStreamView(t: Ticker24h, now: number) {
+  return {
+    ...windowTickerStreamView(t, "24hr", now),
+    x: t.prevClosePrice,
+    Q: t.lastQty,
+    b: t.bidPrice,
+    B: t.bidQty,
+    a: t.askPrice,
+    A: t.askQty,
   };
 }
 

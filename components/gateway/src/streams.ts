@@ -12,8 +12,20 @@ import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import { ListenKeyOp, type UbsCommand } from "../../ubscore/src/types.ts";
 import { aggregateTrades } from "./agg-trades.ts";
 import { ApiError, toApiError } from "./errors.ts";
-import { aggTradeView, ticker24hView } from "./format.ts";
-import { DAY, KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
+import { aggTradeView, averagePriceView, depthView, fullTickerView, ticker24hView } from "./format.ts";
+import {
+  DAY,
+  KLINE_INTERVALS,
+  type KlineInterval,
+  type MarketStatistics,
+  windowSizeMs,
+} from "./market-data.ts";
+import {
+  PARTIAL_DEPTH_LEVELS,
+  type PartialDepthLevels,
+  parseMarketStream,
+  TICKER_WINDOWS,
+} from "./stream-names.ts";
 import {
   isStreamRequestError,
   MAX_REQUEST_BYTES,
@@ -23,6 +35,7 @@ import {
 } from "./stream-requests.ts";
 import {
   accountPositionView,
+  avgPriceStreamView,
   depthDiffView,
   executionReport,
   executionReports,
@@ -30,14 +43,17 @@ import {
   miniTickerStreamView,
   tickerStreamView,
   tradeStreamView,
+  windowTickerStreamView,
 } from "./stream-views.ts";
 
 /**
  * Binance-style WebSocket streams, fed by every command UBSCore applies:
  *  <symbol>@depth (diffs; U = previous u + 1, u = the book's update id, so they chain onto the
- *  REST snapshot's lastUpdateId), <symbol>@trade, <symbol>@kline_<interval>, <symbol>@bookTicker,
- *  and a private user data stream (executionReport, outboundAccountPosition, balanceUpdate) on
- *  /ws/<listenKey>. Raw streams at /ws/<stream>, combined ones at /stream?streams=a/b.
+ *  REST snapshot's lastUpdateId), <symbol>@depth<levels> (the top levels), <symbol>@trade,
+ *  @aggTrade, @kline_<interval>, @bookTicker, the tickers (@ticker, @miniTicker, @ticker_<window>,
+ *  @avgPrice, and every market's `!...@arr`), and a private user data stream (executionReport,
+ *  outboundAccountPosition, balanceUpdate) on /ws/<listenKey>. Raw streams at /ws/<stream>,
+ *  combined ones at /stream?streams=a/b; stream-names.ts reads the names.
  */
 /** Limits on what one client may hold open (config: gateway.websocket). */
 export interface StreamLimits {
@@ -50,20 +66,6 @@ export interface StreamLimits {
   readonly maxListenKeysPerUser: number;
   readonly listenKeyTtlMs: number;
 }
-
-/**
- * The streams of a market besides klines. `@depth@100ms` carries the same diffs as `@depth`: each
- * is sent as its command applies, sooner than either of Binance's intervals, chained alike.
- */
-const MARKET_STREAMS = new Set([
-  "depth",
-  "depth@100ms",
-  "trade",
-  "aggTrade",
-  "bookTicker",
-  "ticker",
-  "miniTicker",
-]);
 
 /** Close codes: 1008 (policy violation) for a client over a limit, 4001 for a listen key gone. */
 const POLICY = 1008;
@@ -89,6 +91,11 @@ export class StreamHub {
   private readonly userSinks = new Map<number, Set<(data: unknown) => void>>();
   /** Per market: the u of the last depth diff published. */
   private readonly lastU = new Map<number, number>();
+  /**
+   * Per `<symbol>@depth<levels>` with subscribers: the levels last sent (as JSON), so that a
+   * command that changes only deeper levels sends nothing.
+   */
+  private readonly lastPartialDepth = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -248,13 +255,18 @@ export class StreamHub {
     }
     this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams + fresh.length });
     for (const userId of newUsers) this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
-    for (const name of fresh) {
-      sub.streams.add(name);
-      const userId = this.listenKeys.get(name)?.userId;
-      if (userId !== undefined) sub.keys.set(name, userId);
-      const set = this.subscribers.get(name) ?? new Set();
-      this.subscribers.set(name, set.add(sub));
-    }
+    for (const name of fresh) this.listen(sub, name);
+  }
+
+  /** One stream more for a connection, whose limits were checked. */
+  private listen(sub: Subscriber, name: string): void {
+    sub.streams.add(name);
+    const userId = this.listenKeys.get(name)?.userId;
+    if (userId !== undefined) sub.keys.set(name, userId);
+    const set = this.subscribers.get(name) ?? new Set();
+    this.subscribers.set(name, set.add(sub));
+    const stream = this.parseMarketStream(name);
+    if (stream?.kind === "partialDepth") this.sendBookSnapshot(sub, name, stream.market, stream.levels);
   }
 
   /** Removes `streams` from a connection (names it does not listen to are ignored). */
@@ -318,26 +330,27 @@ export class StreamHub {
   private isValidStream(name: string): boolean {
     const live = this.listenKeys.get(name);
     if (live) return live.expires >= this.clock();
-    const at = name.indexOf("@");
-    const [symbol, kind] = [name.slice(0, at), name.slice(at + 1)];
-    const market = this.service.core.exchange.market(symbol.toUpperCase());
-    if (!market || at < 0 || symbol !== symbol.toLowerCase()) return false;
-    if (MARKET_STREAMS.has(kind)) return true;
-    return kind.startsWith("kline_") && kind.slice(6) in KLINE_INTERVALS;
+    return this.parseMarketStream(name) !== undefined;
+  }
+
+  private parseMarketStream(name: string) {
+    return parseMarketStream(name, (symbol) => this.service.core.exchange.market(symbol));
   }
 
   private publish(stream: string, data: unknown): void {
     const subs = this.subscribers.get(stream);
     if (!subs || subs.size === 0) return;
     const raw = JSON.stringify(data);
-    const combined = `{"stream":${JSON.stringify(stream)},"data":${raw}}`;
-    for (const s of subs) {
-      // A reader this far behind would hold the gateway's memory hostage: it is dropped.
-      if (s.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-        if (s.socket.readyState === s.socket.OPEN) gatewayMetrics().websocketDropped.inc();
-        drop(s.socket, "too slow: send buffer full");
-      } else s.socket.send(s.combined ? combined : raw);
-    }
+    const combined = combinedFrame(stream, raw);
+    for (const s of subs) this.send(s, s.combined ? combined : raw);
+  }
+
+  private send(s: Subscriber, text: string): void {
+    // A reader this far behind would hold the gateway's memory hostage: it is dropped.
+    if (s.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      if (s.socket.readyState === s.socket.OPEN) gatewayMetrics().websocketDropped.inc();
+      drop(s.socket, "too slow: send buffer full");
+    } else s.socket.send(text);
   }
 
   // ---- feeding ----
@@ -401,6 +414,7 @@ export class StreamHub {
       const diff = depthDiffView(market, events, U, u, now);
       for (const stream of depthStreams) this.publish(stream, diff);
     }
+    for (const levels of PARTIAL_DEPTH_LEVELS) this.publishPartialDepth(market, symbol, levels);
     if (!this.subscribed(`${symbol}@bookTicker`)) return;
     const top = this.service.core.book(market.id).depth(1);
     this.publish(`${symbol}@bookTicker`, {
@@ -413,7 +427,49 @@ export class StreamHub {
     });
   }
 
-  /** After a command's `count` trades: its aggregate trades and the market's 24-hour tickers. */
+  /**
+   * The top `levels` of the book to `@depth<levels>` and `@depth<levels>@100ms`, after a command
+   * that changed them: Binance sends them every second or 100 ms, Bourse as each change applies,
+   * which is as fresh and, unlike a timer, the same on every replica of the gateway.
+   */
+  private publishPartialDepth(market: Market, symbol: string, levels: PartialDepthLevels): void {
+    const key = `${symbol}@depth${levels}`;
+    const streams = [key, `${key}@100ms`].filter((stream) => this.subscribed(stream));
+    if (streams.length === 0) {
+      this.lastPartialDepth.delete(key);
+      return;
+    }
+    const view = depthView(market, this.service.core.book(market.id).depth(levels));
+    const sent = JSON.stringify([view.bids, view.asks]);
+    if (this.lastPartialDepth.get(key) === sent) return;
+    this.lastPartialDepth.set(key, sent);
+    for (const stream of streams) this.publish(stream, view);
+  }
+
+  /**
+   * A new `@depth<levels>` subscriber's first message: the top levels as they stand, after the
+   * answer to its SUBSCRIBE (Binance's first comes within its interval); later ones follow changes.
+   */
+  private sendBookSnapshot(
+    sub: Subscriber,
+    stream: string,
+    market: Market,
+    levels: PartialDepthLevels,
+  ): void {
+    setImmediate(() => {
+      if (!sub.streams.has(stream)) return;
+      const view = depthView(market, this.service.core.book(market.id).depth(levels));
+      // Those subscribed before have had these levels too: each change was sent as it applied.
+      this.lastPartialDepth.set(
+        `${market.symbol.toLowerCase()}@depth${levels}`,
+        JSON.stringify([view.bids, view.asks]),
+      );
+      const raw = JSON.stringify(view);
+      this.send(sub, sub.combined ? combinedFrame(stream, raw) : raw);
+    });
+  }
+
+  /** After a command's `count` trades: its aggregate trades and the market's tickers. */
   private publishTradeStats(market: Market, symbol: string, count: number, now: number): void {
     const core = this.service.core;
     if (this.subscribed(`${symbol}@aggTrade`)) {
@@ -426,18 +482,37 @@ export class StreamHub {
           ...aggTradeView(market, a),
         });
     }
-    const full = this.subscribed(`${symbol}@ticker`);
-    const mini = this.subscribed(`${symbol}@miniTicker`);
-    if (!full && !mini) return;
-    const t = ticker24hView(
-      market,
-      this.stats.rolling(market.id, now, DAY),
-      core.book(market.id).depth(1),
-      now,
-      core.tradesOf(market.id).at(-1)?.qtyLots ?? 0,
-    );
-    if (mini) this.publish(`${symbol}@miniTicker`, miniTickerStreamView(t, now));
-    if (full) this.publish(`${symbol}@ticker`, tickerStreamView(t, now));
+    // A command's trades change its market's tickers alone: the every-market arrays carry that
+    // one, as Binance's carry the markets that changed.
+    const tickers = [`${symbol}@ticker`, "!ticker@arr", `${symbol}@miniTicker`, "!miniTicker@arr"];
+    if (tickers.some((stream) => this.subscribed(stream))) {
+      const t = ticker24hView(
+        market,
+        this.stats.rolling(market.id, now, DAY),
+        core.book(market.id).depth(1),
+        now,
+        core.tradesOf(market.id).at(-1)?.qtyLots ?? 0,
+      );
+      const [full, mini] = [tickerStreamView(t, now), miniTickerStreamView(t, now)];
+      this.publish(`${symbol}@miniTicker`, mini);
+      this.publish("!miniTicker@arr", [mini]);
+      this.publish(`${symbol}@ticker`, full);
+      this.publish("!ticker@arr", [full]);
+    }
+    for (const window of TICKER_WINDOWS) {
+      const [one, all] = [`${symbol}@ticker_${window}`, `!ticker_${window}@arr`];
+      if (!this.subscribed(one) && !this.subscribed(all)) continue;
+      const length = windowSizeMs(window)!;
+      // The rolling-window ticker of /api/v3/ticker?windowSize=<window>, as it stands now.
+      const t = fullTickerView(market, this.stats.rolling(market.id, now, length), now - length, now);
+      const view = windowTickerStreamView(t, window, now);
+      this.publish(one, view);
+      this.publish(all, [view]);
+    }
+    if (this.subscribed(`${symbol}@avgPrice`)) {
+      const avg = averagePriceView(market, this.stats, core.tradesOf(market.id).at(-1), now);
+      this.publish(`${symbol}@avgPrice`, avgPriceStreamView(market, avg, now));
+    }
   }
 
   private publishKlines(market: Market, symbol: string, minute: Candle, now: number): void {
@@ -497,6 +572,11 @@ export class StreamHub {
  */
 function streamsOfPath(path: string): string[] {
   return path.split("/").filter((name) => name !== "" && !/^\d+$/.test(name));
+}
+
+/** A message as a combined stream (/stream, or after SET_PROPERTY combined) sends it. */
+function combinedFrame(stream: string, raw: string): string {
+  return `{"stream":${JSON.stringify(stream)},"data":${raw}}`;
 }
 
 function overLimit(what: string): ApiError {
