@@ -135,6 +135,18 @@ describe("history beyond UBSCore's retention", () => {
     expect(next.body.map((t) => t.id)).toEqual([firstId + 2, firstId + 3]);
   });
 
+  it("serves historicalTrades from any id: the store's oldest, on into UBSCore's, each once", async () => {
+    const from = (fromId: number, limit: number) =>
+      alice.public<{ id: number }[]>("/api/v3/historicalTrades", { symbol: "BTCUSDT", fromId, limit });
+    const held = exchange.service.core.tradesOf(1);
+    const oldestHeld = held[0]!.tradeId;
+    expect((await from(1, 3)).body.map((t) => t.id)).toEqual([1, 2, 3]);
+    // Across the edge of what UBSCore holds: no gap, nothing twice.
+    const across = await from(oldestHeld - 2, 5);
+    expect(across.body.map((t) => t.id)).toEqual([0, 1, 2, 3, 4].map((i) => oldestHeld - 2 + i));
+    expect((await from(1, 1000)).body).toHaveLength(1000);
+  });
+
   it("keeps klines and the 24h ticker over every trade, across a restart", async () => {
     const tradesIn = async () => {
       const klines = await new TestClient(exchange.tradingUrl).public<unknown[][]>("/api/v3/klines", {

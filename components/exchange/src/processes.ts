@@ -86,6 +86,8 @@ export async function startUbsCoreProcess(
         store.ordersByUser(userId, marketId, page),
       tradesByUser: (userId: number, marketId: number, page?: Page) =>
         store.tradesByUser(userId, marketId, page),
+      tradesFrom: (marketId: number, fromId: number, limit: number) =>
+        store.tradesFrom(marketId, fromId, limit),
     },
     () => keys.all().map((key): ApiKeyEvent => ({ kind: "apiKey", key })),
   );
@@ -204,6 +206,7 @@ function replicaHistory(replica: UbsCoreReplica): HistoryReader {
       replica.call("orderByClientId", userId, marketId, clientOrderId),
     ordersByUser: (userId, marketId, page) => replica.call("ordersByUser", userId, marketId, page),
     tradesByUser: (userId, marketId, page) => replica.call("tradesByUser", userId, marketId, page),
+    tradesFrom: (marketId, fromId, limit) => replica.call("tradesFrom", marketId, fromId, limit),
   };
 }
 

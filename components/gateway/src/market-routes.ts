@@ -163,7 +163,7 @@ const trades = endpoint({
 const historicalTrades = endpoint({
   method: "GET",
   path: "/api/v3/historicalTrades",
-  summary: "Older trades from an id, among those UBSCore keeps in memory (ubscore.retention)",
+  summary: "Older trades from an id (UBSCore's in memory, older ones from the history store)",
   security: "NONE",
   params: { symbol: requiredSymbol, fromId, limit: limit(1000, 500) },
   weight: 25,
@@ -172,9 +172,19 @@ const historicalTrades = endpoint({
   handler: async ({ args: { symbol, fromId, limit } }, ctx: RouteContext) => {
     const m = marketOf(ctx, symbol);
     const all = ctx.core.tradesOf(m.id);
-    const picked =
-      fromId === undefined ? all.slice(-limit) : all.filter((t) => t.tradeId >= fromId).slice(0, limit);
-    return picked.map((t) => publicTradeView(m, t));
+    if (fromId === undefined) return all.slice(-limit).map((t) => publicTradeView(m, t));
+    // Before the oldest UBSCore holds: the store's, then UBSCore's (the newest may not be stored yet).
+    const held = all.filter((t) => t.tradeId >= fromId);
+    const older =
+      ctx.core.hasForgottenTrades(m.id) && (all[0] === undefined || fromId < all[0].tradeId)
+        ? await ctx.history.tradesFrom(m.id, fromId, limit)
+        : [];
+    const byId = new Map(older.map((t) => [t.tradeId, t]));
+    for (const t of held) byId.set(t.tradeId, t);
+    return [...byId.values()]
+      .sort((a, b) => a.tradeId - b.tradeId)
+      .slice(0, limit)
+      .map((t) => publicTradeView(m, t));
   },
 });
 

@@ -20,6 +20,7 @@ function beforeWrites(store: HistoryStore, before: (batch: HistoryBatch) => void
     orderByClientId: (u, m, c) => store.orderByClientId(u, m, c),
     ordersByUser: (u, m, page) => store.ordersByUser(u, m, page),
     tradesByMarket: (m, l) => store.tradesByMarket(m, l),
+    tradesFrom: (m, f, l) => store.tradesFrom(m, f, l),
     tradesByUser: (u, m, page) => store.tradesByUser(u, m, page),
     close: () => store.close(),
   };

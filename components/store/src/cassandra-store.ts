@@ -223,6 +223,38 @@ export class CassandraStore implements HistoryStore {
     return out.sort((a, b) => a.tradeId - b.tradeId);
   }
 
+  async tradesFrom(marketId: number, fromId: number, limit: number): Promise<StoredTrade[]> {
+    // Newest day first: back to the first day that begins at or before fromId, then forward.
+    const days = (
+      await this.client.execute("SELECT day FROM trade_days WHERE market_id = ?", [marketId], {
+        prepare: true,
+      })
+    ).rows.map((r) => r.day as number);
+    let first = days.length - 1;
+    for (let i = 0; i < days.length; i++) {
+      const oldest = await this.client.execute(
+        "SELECT trade_id FROM trades_by_market WHERE market_id = ? AND day = ? ORDER BY trade_id ASC LIMIT 1",
+        [marketId, days[i]!],
+        { prepare: true },
+      );
+      const id = oldest.rows[0]?.trade_id;
+      if (id !== undefined && Number(id) <= fromId) {
+        first = i;
+        break;
+      }
+    }
+    const out: StoredTrade[] = [];
+    for (let i = first; i >= 0 && out.length < limit; i--) {
+      const rs = await this.client.execute(
+        `SELECT ${TRADE_COLUMNS} FROM trades_by_market WHERE market_id = ? AND day = ? AND trade_id >= ? ORDER BY trade_id ASC LIMIT ?`,
+        [marketId, days[i]!, BigInt(fromId), limit - out.length],
+        { prepare: true },
+      );
+      out.push(...rs.rows.map((r) => toTrade(r, marketId)));
+    }
+    return out;
+  }
+
   async tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]> {
     const rows = await this.userPage("trades_by_user", TRADE_COLUMNS, "trade_id", [userId, marketId], page);
     return rows.map((r) => toTrade(r, marketId));

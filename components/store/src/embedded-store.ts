@@ -86,6 +86,22 @@ export class EmbeddedStore implements HistoryStore {
     return out.sort((a, b) => a.tradeId - b.tradeId);
   }
 
+  async tradesFrom(marketId: number, fromId: number, limit: number): Promise<StoredTrade[]> {
+    const market = this.trades.get(marketId);
+    if (!market) return [];
+    // A market's trades arrive in id order (settlement writes them as UBSCore made them).
+    let [low, high] = [0, market.arena.count];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (tradeIdOfSlot(market.arena, mid) < fromId) low = mid + 1;
+      else high = mid;
+    }
+    const out: StoredTrade[] = [];
+    for (let slot = low; slot < market.arena.count && out.length < limit; slot++)
+      out.push(readTrade(market.arena, slot));
+    return out;
+  }
+
   async tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]> {
     const market = this.trades.get(marketId);
     if (!market) return [];

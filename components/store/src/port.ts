@@ -27,7 +27,10 @@ export interface StoredOrder {
 }
 
 /** What the gateway reads of history beyond what UBSCore keeps in memory. */
-export type HistoryReader = Pick<HistoryStore, "order" | "orderByClientId" | "ordersByUser" | "tradesByUser">;
+export type HistoryReader = Pick<
+  HistoryStore,
+  "order" | "orderByClientId" | "ordersByUser" | "tradesByUser" | "tradesFrom"
+>;
 
 export type StoredTrade = TradeRecord;
 
@@ -54,6 +57,8 @@ export interface HistoryStore {
   ordersByUser(userId: number, marketId: number, page?: Page): Promise<StoredOrder[]>;
   /** The most recent trades of a market, oldest first. */
   tradesByMarket(marketId: number, limit: number): Promise<StoredTrade[]>;
+  /** A market's trades from id `fromId` on, oldest first, at most `limit` (Binance's historicalTrades). */
+  tradesFrom(marketId: number, fromId: number, limit: number): Promise<StoredTrade[]>;
   /** A user's trades on a market (as buyer or seller), oldest first: a page, or all without `page`. */
   tradesByUser(userId: number, marketId: number, page?: Page): Promise<StoredTrade[]>;
   close(): Promise<void>;

@@ -84,6 +84,23 @@ export function storeConformance(name: string, open: () => Promise<HistoryStore>
       expect(await store.tradesByMarket(2, 10)).toEqual([]);
     });
 
+    it("reads a market's trades from an id on, oldest first, across days", async () => {
+      const DAY = 86_400_000;
+      const days = Array.from({ length: 12 }, (_, i) => ({
+        ...trade(30_001 + i, 2_000_000_000_000 + Math.floor(i / 4) * DAY + i),
+        marketId: 3,
+      }));
+      await store.write({ orders: [], trades: days });
+      const ids = async (fromId: number, limit: number) =>
+        (await store.tradesFrom(3, fromId, limit)).map((t) => t.tradeId);
+      expect(await store.tradesFrom(3, 30_001, 100)).toEqual(days);
+      expect(await ids(30_003, 4)).toEqual([30_003, 30_004, 30_005, 30_006]);
+      expect(await ids(30_008, 100)).toEqual([30_008, 30_009, 30_010, 30_011, 30_012]);
+      expect(await ids(1, 2)).toEqual([30_001, 30_002]);
+      expect(await ids(30_013, 10)).toEqual([]);
+      expect(await store.tradesFrom(4, 1, 10)).toEqual([]);
+    });
+
     it("takes a large batch in one write: every trade once, each order in its last state in the batch", async () => {
       const many = Array.from({ length: 1_000 }, (_, i) => trade(10_000 + i, 1_800_000_000_000 + i));
       const states = Array.from({ length: 300 }, (_, i) =>
