@@ -29,11 +29,11 @@ export class OrderCounts {
   private readonly byUser = new Map<number, Windows>();
   private horizon = 0;
 
-  /** Counts a new order of `userId` submitted at `time`. */
-  count(userId: number, time: number): void {
+  /** Counts `orders` new orders (an order list's count each) of `userId` submitted at `time`. */
+  count(userId: number, time: number, orders = 1): void {
     if (time > this.horizon) this.horizon = time;
     const [tenStart, tenCount, dayStart, dayCount] = this.current(userId, this.horizon);
-    this.byUser.set(userId, [tenStart, tenCount + 1, dayStart, dayCount + 1]);
+    this.byUser.set(userId, [tenStart, tenCount + orders, dayStart, dayCount + orders]);
   }
 
   /** What `userId` has ordered in the windows current at `time` (or at the horizon, if later). */
@@ -85,17 +85,20 @@ export class OrderAdmission {
     private readonly counts: OrderCounts,
   ) {}
 
-  /** Holds a new order of `userId` at `time` against the limits; `release` once it is applied or refused. */
-  hold(userId: number, time: number): { release(): void } {
+  /**
+   * Holds `orders` new orders (an order list's count each) of `userId` at `time` against the
+   * limits; `release` once they are applied or refused.
+   */
+  hold(userId: number, time: number, orders = 1): { release(): void } {
     const pending = this.pending.get(userId) ?? 0;
     const { tenSeconds, day } = this.counts.of(userId, time);
-    if (tenSeconds + pending >= this.limits.ordersPer10s)
+    if (tenSeconds + pending + orders > this.limits.ordersPer10s)
       throw refusal(this.limits.ordersPer10s, "TEN_SECONDS");
-    if (day + pending >= this.limits.ordersPerDay) throw refusal(this.limits.ordersPerDay, "DAY");
-    this.pending.set(userId, pending + 1);
+    if (day + pending + orders > this.limits.ordersPerDay) throw refusal(this.limits.ordersPerDay, "DAY");
+    this.pending.set(userId, pending + orders);
     return {
       release: () => {
-        const left = (this.pending.get(userId) ?? 1) - 1;
+        const left = (this.pending.get(userId) ?? orders) - orders;
         if (left === 0) this.pending.delete(userId);
         else this.pending.set(userId, left);
       },
