@@ -39,81 +39,86 @@ export function workloadReady(w: Workload, obj: KubeObject | undefined): boolean
   return (ready ?? 0) >= w.replicas && (status.updatedReplicas ?? 0) >= w.replicas;
 }
 
-export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus {
-  const generation = ex.metadata.generation;
-  const previous = ex.status?.conditions ?? [];
-  const waiting = (tier: Workload["tier"]) =>
-    observed.workloads
-      .filter((w) => w.tier === tier && !workloadReady(w, observed.objects.get(workloadKey(w.kind, w.name))))
-      .map((w) => w.name);
-  const infraWaiting = waiting("infrastructure");
-  const componentsWaiting = waiting("component");
-  // Once ready, a workload down keeps the Exchange Degraded (not Provisioning) until all are back.
-  const wasReady = previous.some(
+/** The workloads of a tier not ready yet, by name. */
+function waitingIn(observed: Observed, tier: Workload["tier"]): string[] {
+  return observed.workloads
+    .filter((w) => w.tier === tier && !workloadReady(w, observed.objects.get(workloadKey(w.kind, w.name))))
+    .map((w) => w.name);
+}
+
+/** Once ready, a workload down keeps the Exchange Degraded (not Provisioning) until all are back. */
+function wasReady(previous: readonly Condition[]): boolean {
+  return previous.some(
     (c) =>
       (c.type === "Ready" && c.status === "True") ||
       (c.type === "Degraded" && c.status === "True" && c.reason === "WorkloadUnavailable"),
   );
-  const ready = infraWaiting.length === 0 && componentsWaiting.length === 0 && !observed.error;
-  // A failed pass may have stopped before reading any workload: what it did not see is Unknown,
-  // never "all ready" by default.
-  const unseen = observed.error !== undefined && observed.workloads.length === 0;
-  const condition = (type: ConditionType, ok: boolean, reason: string, message: string): Condition => {
-    const status =
-      unseen && (type === "InfrastructureReady" || type === "ComponentsReady")
-        ? "Unknown"
-        : ok
-          ? "True"
-          : "False";
+}
+
+/** Makes conditions that keep their lastTransitionTime while their status holds. */
+function conditionMaker(ex: Exchange, observed: Observed, unseen: boolean) {
+  const previous = ex.status?.conditions ?? [];
+  return (type: ConditionType, ok: boolean, reason: string, message: string): Condition => {
+    const notSeen = unseen && (type === "InfrastructureReady" || type === "ComponentsReady");
+    const status = notSeen ? "Unknown" : ok ? "True" : "False";
     const before = previous.find((c) => c.type === type);
     return {
       type,
       status,
-      observedGeneration: generation,
+      observedGeneration: ex.metadata.generation,
       lastTransitionTime:
         before && before.status === status ? before.lastTransitionTime : observed.now.toISOString(),
       reason,
       message,
     };
   };
-  const describe = (names: string[], what: string) =>
+}
+
+/** A tier's condition (InfrastructureReady, ComponentsReady): its reason says which way it stands. */
+function tierCondition(
+  condition: ReturnType<typeof conditionMaker>,
+  type: "InfrastructureReady" | "ComponentsReady",
+  waiting: string[],
+  unseen: boolean,
+  describe: (names: string[]) => string,
+): Condition {
+  const what = type === "InfrastructureReady" ? "Infrastructure" : "Components";
+  const reason = unseen
+    ? "ReconcileFailed"
+    : waiting.length === 0
+      ? `${what}Available`
+      : `${what}Provisioning`;
+  const message = unseen ? "not observed: the reconcile failed" : describe(waiting);
+  return condition(type, waiting.length === 0, reason, message);
+}
+
+export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus {
+  const infraWaiting = waitingIn(observed, "infrastructure");
+  const componentsWaiting = waitingIn(observed, "component");
+  const allWaiting = [...infraWaiting, ...componentsWaiting];
+  const ready = allWaiting.length === 0 && !observed.error;
+  // A failed pass may have stopped before reading any workload: what it did not see is Unknown,
+  // never "all ready" by default.
+  const unseen = observed.error !== undefined && observed.workloads.length === 0;
+  const condition = conditionMaker(ex, observed, unseen);
+  const describe = (what: string) => (names: string[]) =>
     names.length === 0
       ? `all ${what} ready`
       : `waiting for ${names.map(withReason(observed.health)).join(", ")}`;
   const degraded =
     observed.error ??
-    (wasReady && !ready
-      ? { reason: "WorkloadUnavailable", message: describe([...infraWaiting, ...componentsWaiting], "") }
+    (wasReady(ex.status?.conditions ?? []) && !ready
+      ? { reason: "WorkloadUnavailable", message: describe("")(allWaiting) }
       : undefined);
   const conditions = [
     condition(
       "Ready",
       ready,
-      observed.error ? observed.error.reason : ready ? "Running" : "Provisioning",
-      observed.error
-        ? observed.error.message
-        : describe([...infraWaiting, ...componentsWaiting], "workloads"),
+      observed.error?.reason ?? (ready ? "Running" : "Provisioning"),
+      observed.error?.message ?? describe("workloads")(allWaiting),
     ),
-    condition(
-      "InfrastructureReady",
-      infraWaiting.length === 0,
-      unseen
-        ? "ReconcileFailed"
-        : infraWaiting.length === 0
-          ? "InfrastructureAvailable"
-          : "InfrastructureProvisioning",
-      unseen ? "not observed: the reconcile failed" : describe(infraWaiting, "infrastructure"),
-    ),
-    condition(
-      "ComponentsReady",
-      componentsWaiting.length === 0,
-      unseen
-        ? "ReconcileFailed"
-        : componentsWaiting.length === 0
-          ? "ComponentsAvailable"
-          : "ComponentsProvisioning",
-      unseen ? "not observed: the reconcile failed" : describe(componentsWaiting, "components"),
-    ),
+    tierCondition(condition, "InfrastructureReady", infraWaiting, unseen, describe("infrastructure")),
+    tierCondition(condition, "ComponentsReady", componentsWaiting, unseen, describe("components")),
     condition(
       "Degraded",
       degraded !== undefined,
@@ -121,12 +126,25 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
       degraded?.message ?? "no fault",
     ),
   ];
+  return {
+    observedGeneration: ex.metadata.generation,
+    phase: phase(ex, observed, ready, degraded !== undefined),
+    markets: ex.spec.markets.length,
+    ...addresses(ex, observed),
+    ...(observed.health && {
+      components: [...observed.health.components],
+      ...(observed.health.settlement && { settlement: observed.health.settlement }),
+      ...(observed.health.reconcile && { reconcile: observed.health.reconcile }),
+    }),
+    conditions,
+  };
+}
+
+/** The gateway's replicas (for the scale subresource) and the Services clients reach. */
+function addresses(ex: Exchange, observed: Observed): Pick<ExchangeStatus, "gateway" | "endpoints"> {
   const gateway = observed.objects.get(workloadKey("Deployment", objectName(ex, "gateway")));
   const ns = ex.metadata.namespace;
   return {
-    observedGeneration: generation,
-    phase: phase(ex, observed, ready, degraded !== undefined),
-    markets: ex.spec.markets.length,
     gateway: {
       replicas: ((gateway?.status ?? {}) as WorkloadStatus).replicas ?? 0,
       selector: `app.kubernetes.io/instance=${ex.metadata.name},app.kubernetes.io/component=gateway`,
@@ -135,12 +153,6 @@ export function computeStatus(ex: Exchange, observed: Observed): ExchangeStatus 
       trading: `http://${objectName(ex, "gateway")}.${ns}.svc:${PORTS.trading}`,
       admin: `http://${objectName(ex, "admin")}.${ns}.svc:${PORTS.admin}`,
     },
-    ...(observed.health && {
-      components: [...observed.health.components],
-      ...(observed.health.settlement && { settlement: observed.health.settlement }),
-      ...(observed.health.reconcile && { reconcile: observed.health.reconcile }),
-    }),
-    conditions,
   };
 }
 
