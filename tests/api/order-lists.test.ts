@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "./client.ts";
+import { newUser as operatorUser } from "../support/operator-api.ts";
+import type { TestClient } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
 
 /**
@@ -17,19 +18,6 @@ let exchange: EmbeddedExchange;
 let seller: TestClient;
 let other: TestClient;
 let buyer: TestClient;
-
-async function newUser(deposits: Record<string, string>): Promise<TestClient> {
-  const post = (path: string, body: unknown) =>
-    fetch(`${exchange.adminUrl}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }).then((r) => r.json() as Promise<Credentials & { userId: number }>);
-  const user = await post("/admin/v1/users", {});
-  for (const [asset, amount] of Object.entries(deposits))
-    await post("/admin/v1/deposits", { userId: user.userId, asset, amount });
-  return new TestClient(exchange.tradingUrl, user);
-}
 
 const limit = (side: string, quantity: string, price: string) => ({
   symbol: "ETHUSDT",
@@ -77,9 +65,10 @@ beforeAll(async () => {
     overrides: { dataDir, demo: false, verify: true, gateway: { port: 0, adminPort: 0, adminToken: TOKEN } },
   });
   exchange = await startEmbeddedExchange(config, false);
-  seller = await newUser({ ETH: "10" });
-  other = await newUser({ ETH: "10" });
-  buyer = await newUser({ USDT: "100000" });
+  const api = { adminUrl: exchange.adminUrl, token: TOKEN, tradingUrl: exchange.tradingUrl };
+  seller = await operatorUser(api, { ETH: "10" });
+  other = await operatorUser(api, { ETH: "10" });
+  buyer = await operatorUser(api, { USDT: "100000" });
   await tradeAt("3000");
 });
 

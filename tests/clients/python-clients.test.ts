@@ -53,7 +53,7 @@ const CONNECTOR: PythonClient = {
   name: "binance-connector (Binance's official Python connector)",
   requirement: "binance-connector==3.13.0",
   script: "binance_connector.py",
-  calls: 45,
+  calls: 50,
   taker: "new_order (buyer, LIMIT IOC, takes half)",
   cancel: "cancel_order",
   after: (who) => `account (${who}, after)`,
@@ -90,6 +90,23 @@ const CONNECTOR: PythonClient = {
       symbol: "BTCUSDT",
       standardCommission: { maker: "0.00100000", taker: "0.00100000" },
     },
+    // An OCO around the last price (60,000): placed, listed, cancelled whole.
+    "new_oco_order (seller)": {
+      contingencyType: "OCO",
+      listOrderStatus: "EXECUTING",
+      listClientOrderId: "connector-oco-1",
+      orderReports: [
+        { type: "STOP_LOSS_LIMIT", stopPrice: "58000.00000000", price: "57900.00000000", status: "NEW" },
+        { type: "LIMIT_MAKER", price: "62000.00000000", status: "NEW" },
+      ],
+    },
+    get_oco_order: { listClientOrderId: "connector-oco-1", listStatusType: "EXEC_STARTED" },
+    get_oco_open_orders: [{ listClientOrderId: "connector-oco-1" }],
+    cancel_oco_order: {
+      listOrderStatus: "ALL_DONE",
+      orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+    },
+    get_oco_orders: [{ listClientOrderId: "connector-oco-1", listOrderStatus: "ALL_DONE" }],
   },
 };
 

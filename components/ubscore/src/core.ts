@@ -886,9 +886,7 @@ export class UbsCore {
   // ---- orders ----
 
   private place(cmd: PlaceOrder): CommandResult {
-    const market = this.market(cmd.symbol);
-    this.balances.get(cmd.userId) ?? fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
-    if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
+    const market = this.openMarket(cmd);
     const key = `${cmd.userId}:${cmd.clientOrderId}`;
     if (this.openByClientId.has(key)) fail("DUPLICATE_ORDER", "Duplicate order sent.");
     checkOrderFilters(market, cmd);
@@ -901,6 +899,38 @@ export class UbsCore {
     this.now = cmd.time;
     balance.available -= amount;
     balance.frozen += amount;
+    const order = this.openOrderRecord(market, cmd, amount, asset);
+    return this.match(market, cmd.time, {
+      type: CommandType.Place,
+      orderId: order.orderId,
+      userId: order.userId,
+      side: order.side,
+      orderType: order.type,
+      tif: order.tif,
+      priceTicks: order.priceTicks,
+      qtyLots: engineQty,
+      quoteUnits: budget,
+      stp: order.stp,
+      ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
+    });
+  }
+
+  /** The market a new order of a known user goes to, unless it is halted. */
+  private openMarket(cmd: { readonly symbol: string; readonly userId: number }): Market {
+    const market = this.market(cmd.symbol);
+    this.balances.get(cmd.userId) ?? fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
+    if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
+    return market;
+  }
+
+  /** A new open order of `cmd` under the next order id, holding `reserved` (indexed as open). */
+  private openOrderRecord(
+    market: Market,
+    cmd: PlaceOrder,
+    reserved: bigint,
+    reserveAsset: number,
+    orderListId?: number,
+  ): OrderRecord {
     const marketLike = triggersAs(cmd.type) === OrderType.Market;
     const order: OrderRecord = {
       orderId: this.nextOrderId++,
@@ -919,28 +949,17 @@ export class UbsCore {
       cumQuote: 0n,
       status: "NEW",
       updateTime: cmd.time,
-      reserved: amount,
-      reserveAsset: asset,
+      reserved,
+      reserveAsset,
       fills: [],
       ...(isTriggered(cmd.type) ? { stopPriceTicks: cmd.stopPriceTicks } : {}),
+      ...(orderListId === undefined ? {} : { orderListId }),
     };
     this.orders.set(order.orderId, order);
-    this.openByClientId.set(key, order.orderId);
+    this.openByClientId.set(`${cmd.userId}:${cmd.clientOrderId}`, order.orderId);
     const users = this.openByUser.get(cmd.userId) ?? new Set<number>();
     this.openByUser.set(cmd.userId, users.add(order.orderId));
-    return this.match(market, cmd.time, {
-      type: CommandType.Place,
-      orderId: order.orderId,
-      userId: order.userId,
-      side: order.side,
-      orderType: order.type,
-      tif: order.tif,
-      priceTicks: order.priceTicks,
-      qtyLots: engineQty,
-      quoteUnits: budget,
-      stp: order.stp,
-      ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
-    });
+    return order;
   }
 
   /**
@@ -949,9 +968,7 @@ export class UbsCore {
    * may spend (a SELL's quantity; a BUY's notional at the higher leg's need).
    */
   private placeOco(cmd: PlaceOco): CommandResult {
-    const market = this.market(cmd.symbol);
-    this.balances.get(cmd.userId) ?? fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
-    if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
+    const market = this.openMarket(cmd);
     const legs = ocoLegs(cmd);
     const ids = legs.map((leg) => leg.clientOrderId);
     if (ids[0] === ids[1] || ids.some((id) => this.openByClientId.has(`${cmd.userId}:${id}`)))
@@ -990,37 +1007,8 @@ export class UbsCore {
       reserveAsset: asset,
     };
     this.lists.set(list.orderListId, list);
-    for (const leg of legs) {
-      const marketLike = triggersAs(leg.type) === OrderType.Market;
-      const order: OrderRecord = {
-        orderId: this.nextOrderId++,
-        userId: cmd.userId,
-        marketId: market.id,
-        clientOrderId: leg.clientOrderId,
-        side: cmd.side,
-        type: leg.type,
-        tif: marketLike ? TimeInForce.IOC : leg.tif,
-        priceTicks: marketLike ? 0 : leg.priceTicks,
-        origQtyLots: cmd.qtyLots,
-        quoteOrderUnits: 0n,
-        stp: cmd.stp,
-        time: cmd.time,
-        executedLots: 0,
-        cumQuote: 0n,
-        status: "NEW",
-        updateTime: cmd.time,
-        reserved: 0n,
-        reserveAsset: asset,
-        fills: [],
-        ...(isTriggered(leg.type) ? { stopPriceTicks: leg.stopPriceTicks } : {}),
-        orderListId: list.orderListId,
-      };
-      this.orders.set(order.orderId, order);
-      this.openByClientId.set(`${cmd.userId}:${order.clientOrderId}`, order.orderId);
-      const users = this.openByUser.get(cmd.userId) ?? new Set<number>();
-      this.openByUser.set(cmd.userId, users.add(order.orderId));
-    }
-    const [first, second] = list.orderIds.map((id) => this.orders.get(id)!);
+    // The legs reserve nothing of their own while the list holds the one reservation.
+    const [first, second] = legs.map((leg) => this.openOrderRecord(market, leg, 0n, asset, list.orderListId));
     const engineLeg = (o: OrderRecord) => ({
       orderType: o.type,
       tif: o.tif,
