@@ -165,7 +165,9 @@ describe("POST /api/v3/orderList/oco", () => {
     expect(await balance(seller, "ETH")).toEqual(["8.60000000", "0.00000000"]);
     expect(await balance(seller, "USDT")).toEqual(["4125.87000000", "0.00000000"]);
   });
+});
 
+describe("POST /api/v3/orderList/oco refused", () => {
   it("is refused with Binance's codes, changing nothing", async () => {
     await tradeAt("3000");
     const before = await balance(seller, "ETH");
@@ -263,12 +265,23 @@ describe("cancelling and querying order lists", () => {
         ws.request(method, signed(seller.credentials!, params));
       const placed = await call(
         "orderList.place.oco",
-        sellOco({ listClientOrderId: "ws1", aboveClientOrderId: "wu", belowClientOrderId: "wd" }),
+        sellOco({
+          listClientOrderId: "ws1",
+          aboveClientOrderId: "wu",
+          belowClientOrderId: "wd",
+          newOrderRespType: "ACK",
+        }),
       );
       expect(placed).toMatchObject({
         status: 200,
         result: { contingencyType: "OCO", listClientOrderId: "ws1" },
       });
+      // ACK: each order's ids and time, no status.
+      const reports = (placed.result as { orderReports: Record<string, unknown>[] }).orderReports;
+      expect(reports.map((r) => Object.keys(r).sort())).toEqual([
+        ["clientOrderId", "orderId", "orderListId", "symbol", "transactTime"],
+        ["clientOrderId", "orderId", "orderListId", "symbol", "transactTime"],
+      ]);
       const id = (placed.result as { orderListId: number }).orderListId;
       expect(await call("orderList.status", { orderListId: id })).toMatchObject({
         result: { orderListId: id, listOrderStatus: "EXECUTING" },

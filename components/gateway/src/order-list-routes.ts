@@ -14,7 +14,7 @@ import {
 } from "./common-params.ts";
 import { type Args, endpoint } from "./endpoint.ts";
 import { ApiError, errors } from "./errors.ts";
-import { newOrderView, ORDER_TYPE, SIDE, STP, TIF } from "./format.ts";
+import { newOrderView, ORDER_TYPE, type RespType, SIDE, STP, TIF } from "./format.ts";
 import { clientOrderIdOrRandom } from "./new-order.ts";
 import { field, marketOf, type RouteContext } from "./route-context.ts";
 import * as s from "./schemas.ts";
@@ -150,8 +150,8 @@ function orderListView(ctx: RouteContext, list: OrderList) {
 }
 
 /** An order of a list as placing or cancelling the list reports it (as of its last change). */
-function legReport(m: Market, o: OrderRecord) {
-  return { ...newOrderView(m, o, "RESULT"), transactTime: o.updateTime };
+function legReport(m: Market, o: OrderRecord, respType: RespType = "RESULT") {
+  return { ...newOrderView(m, o, respType), transactTime: o.updateTime };
 }
 
 const placeOco = endpoint({
@@ -190,7 +190,7 @@ const placeOco = endpoint({
     }
     return {
       ...orderListView(ctx, orderList!),
-      orderReports: orders!.map((o) => legReport(m, o)),
+      orderReports: orders!.map((o) => legReport(m, o, args.newOrderRespType ?? "RESULT")),
     };
   },
 });

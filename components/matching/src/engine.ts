@@ -20,6 +20,7 @@ import {
   EventType,
   ExpireReason,
   isTriggered,
+  type OcoLeg,
   OrderType,
   type PlaceOcoCommand,
   RejectReason,
@@ -252,23 +253,30 @@ export class MatchingEngine {
   }
 
   /** Why an OCO cannot be placed as it stands (undefined: it can). */
-  private ocoRefusal({ orderId, userId, side, qtyLots, quoteUnits, stp, legs }: PlaceOcoCommand) {
+  private ocoRefusal(cmd: PlaceOcoCommand): RejectReason | undefined {
     // One leg waits for its stop price: two that rest could both trade in one sweep.
-    if (!legs.some((leg) => isTriggered(leg.orderType))) return RejectReason.InvalidCommand;
-    for (const [i, leg] of legs.entries()) {
-      const id = orderId + i;
-      const { orderType, tif, priceTicks, stopPriceTicks } = leg;
-      const budget = triggersAs(orderType) === OrderType.Market && side === Side.Buy ? quoteUnits : 0;
-      const valid = validPlace(id, userId, side, orderType, tif, priceTicks, qtyLots, budget, stp);
-      if (!valid || (stopPriceTicks !== 0) !== isTriggered(orderType) || !isSafeNat(stopPriceTicks))
-        return RejectReason.InvalidCommand;
-      if (orderType !== OrderType.LimitMaker && !isTriggered(orderType)) return RejectReason.InvalidCommand;
-      if (this.slotOf.has(id) || this.stops.has(id)) return RejectReason.DuplicateOrderId;
-      if (orderType === OrderType.LimitMaker && this.crosses(side, priceTicks))
-        return RejectReason.PostOnlyWouldTake;
-      if (isTriggered(orderType) && stopReached(orderType, side, stopPriceTicks, this.lastPrice))
-        return RejectReason.WouldTriggerImmediately;
+    if (!cmd.legs.some((leg) => isTriggered(leg.orderType))) return RejectReason.InvalidCommand;
+    for (const [i, leg] of cmd.legs.entries()) {
+      const reason = this.legRefusal(cmd, cmd.orderId + i, leg);
+      if (reason !== undefined) return reason;
     }
+    return undefined;
+  }
+
+  /** Why one leg of an OCO could not be placed (undefined: it could). */
+  private legRefusal(cmd: PlaceOcoCommand, id: number, leg: OcoLeg): RejectReason | undefined {
+    const { userId, side, qtyLots, stp } = cmd;
+    const { orderType, tif, priceTicks, stopPriceTicks } = leg;
+    const budget = triggersAs(orderType) === OrderType.Market && side === Side.Buy ? cmd.quoteUnits : 0;
+    const valid = validPlace(id, userId, side, orderType, tif, priceTicks, qtyLots, budget, stp);
+    const stopValid = (stopPriceTicks !== 0) === isTriggered(orderType) && isSafeNat(stopPriceTicks);
+    if (!valid || !stopValid || (orderType !== OrderType.LimitMaker && !isTriggered(orderType)))
+      return RejectReason.InvalidCommand;
+    if (this.slotOf.has(id) || this.stops.has(id)) return RejectReason.DuplicateOrderId;
+    if (orderType === OrderType.LimitMaker && this.crosses(side, priceTicks))
+      return RejectReason.PostOnlyWouldTake;
+    if (isTriggered(orderType) && stopReached(orderType, side, stopPriceTicks, this.lastPrice))
+      return RejectReason.WouldTriggerImmediately;
     return undefined;
   }
 

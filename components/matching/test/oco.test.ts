@@ -140,7 +140,9 @@ describe("OCO in the matching engine", () => {
     ]);
     expect(engine.waitingOrderCount).toBe(0);
   });
+});
 
+describe("OCO in the matching engine: cancels, refusals, snapshots", () => {
   it("cancelling one leg cancels both", () => {
     run(sellOco());
     const events = run({ type: CommandType.Cancel, orderId: 11, userId: 1 });

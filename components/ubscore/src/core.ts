@@ -440,54 +440,12 @@ export class UbsCore {
     const lists = [...this.lists.values()];
     return (function* () {
       yield head;
-      const CHUNK = 1_000;
-      for (let i = 0; i < lists.length; i += CHUNK) {
-        yield Buffer.from(
-          lists
-            .slice(i, i + CHUNK)
-            .map((l) => `${stringifyExact(["l", l])}\n`)
-            .join(""),
-        );
-      }
-      for (let i = 0; i < orders.length; i += CHUNK) {
-        yield Buffer.from(
-          orders
-            .slice(i, i + CHUNK)
-            .map((o) => `${stringifyExact(["o", o])}\n`)
-            .join(""),
-        );
-      }
-      for (let i = 0; i < deposits.length; i += CHUNK) {
-        yield Buffer.from(
-          deposits
-            .slice(i, i + CHUNK)
-            .map(([id, terms]) => `${stringifyExact(["d", id, ...terms])}\n`)
-            .join(""),
-        );
-      }
-      for (let i = 0; i < signatures.length; i += CHUNK) {
-        yield Buffer.from(
-          signatures
-            .slice(i, i + CHUNK)
-            .map((entry) => `${stringifyExact(["s", ...entry])}\n`)
-            .join(""),
-        );
-      }
-      for (const [tag, lists] of [
-        ["t", trades],
-        ["k", candles],
-      ] as const) {
-        for (const [marketId, list] of lists.entries()) {
-          for (let i = 0; i < list.length; i += CHUNK) {
-            yield Buffer.from(
-              list
-                .slice(i, i + CHUNK)
-                .map((r) => `${stringifyExact([tag, marketId, r])}\n`)
-                .join(""),
-            );
-          }
-        }
-      }
+      yield* recordChunks(lists, (l) => ["l", l]);
+      yield* recordChunks(orders, (o) => ["o", o]);
+      yield* recordChunks(deposits, ([id, terms]) => ["d", id, ...terms]);
+      yield* recordChunks(signatures, (entry) => ["s", ...entry]);
+      for (const [marketId, list] of trades.entries()) yield* recordChunks(list, (r) => ["t", marketId, r]);
+      for (const [marketId, list] of candles.entries()) yield* recordChunks(list, (r) => ["k", marketId, r]);
     })();
   }
 
@@ -983,7 +941,7 @@ export class UbsCore {
     for (const leg of legs) checkOrderFilters(market, leg);
     checkOcoPrices(cmd, this.trades[market.id]!.at(-1)?.priceTicks ?? 0);
     const needs = legs.map((leg) => this.reservation(market, leg));
-    const amount = needs[0]!.amount > needs[1]!.amount ? needs[0]!.amount : needs[1]!.amount;
+    const amount = max(needs[0]!.amount, needs[1]!.amount);
     const asset = needs[0]!.asset;
     const balance = this.balance(cmd.userId, asset);
     if (balance.available < amount || amount <= 0n)
@@ -1610,6 +1568,18 @@ export class UbsCore {
   }
 }
 
+/** Snapshot record lines, a thousand to a chunk: never one string of them all. */
+function* recordChunks<T>(items: readonly T[], record: (item: T) => unknown[]): Generator<Buffer> {
+  for (let i = 0; i < items.length; i += 1_000) {
+    yield Buffer.from(
+      items
+        .slice(i, i + 1_000)
+        .map((item) => `${stringifyExact(record(item))}\n`)
+        .join(""),
+    );
+  }
+}
+
 function commandSlots(command: Command): number[] {
   const slots = new Float64Array(COMMAND_STRIDE);
   encodeEngineCommand(command, slots);
@@ -1675,6 +1645,10 @@ function quoteBudget(cmd: PlaceOrder): number {
 
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }
 
 /** A triggered order's stop price, in the price filter's range; no other order has one. */

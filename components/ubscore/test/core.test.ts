@@ -181,20 +181,22 @@ const oco = (o: Partial<PlaceOco> & Pick<PlaceOco, "userId">): PlaceOco => ({
   ...o,
 });
 
+/** A third user with 100,000 USDT, and a last price: user 1 buys 0.01 BTC from user 2 at 60,000.00. */
+function withLastPrice(): void {
+  core.verify = true;
+  core.apply({ kind: "createUser", userId: 3 });
+  core.apply({ kind: "credit", userId: 3, asset: "USDT", amount: 100_000_00000000n });
+  core.apply(
+    order({ userId: 2, side: Side.Sell, clientOrderId: "s0", priceTicks: 6_000_000, qtyLots: 1_000 }),
+  );
+  core.apply(
+    order({ userId: 1, side: Side.Buy, clientOrderId: "b0", priceTicks: 6_000_000, qtyLots: 1_000 }),
+  );
+  expect(bal(2, BTC)).toEqual([1_99000000n, 0n]);
+}
+
 describe("OCO order lists (one reservation for both legs)", () => {
-  beforeEach(() => {
-    core.verify = true;
-    core.apply({ kind: "createUser", userId: 3 });
-    core.apply({ kind: "credit", userId: 3, asset: "USDT", amount: 100_000_00000000n });
-    // The last price: user 1 buys 0.01 BTC from user 2 at 60,000.00 (600 USDT, fees 0.6 USDT and 0.00001 BTC).
-    core.apply(
-      order({ userId: 2, side: Side.Sell, clientOrderId: "s0", priceTicks: 6_000_000, qtyLots: 1_000 }),
-    );
-    core.apply(
-      order({ userId: 1, side: Side.Buy, clientOrderId: "b0", priceTicks: 6_000_000, qtyLots: 1_000 }),
-    );
-    expect(bal(2, BTC)).toEqual([1_99000000n, 0n]);
-  });
+  beforeEach(withLastPrice);
 
   it("a SELL OCO freezes its quantity once; a partial fill of the limit leg expires the stop leg", () => {
     const { orderList, orders } = core.apply(oco({ userId: 2 }));
@@ -267,6 +269,10 @@ describe("OCO order lists (one reservation for both legs)", () => {
     expect(bal(3, BTC)).toEqual([9_990_000n, 0n]);
     expect(core.orderList(1)!.listOrderStatus).toBe("ALL_DONE");
   });
+});
+
+describe("OCO order lists: cancels, refusals, snapshots", () => {
+  beforeEach(withLastPrice);
 
   it("cancelling one leg cancels the list and releases the one reservation", () => {
     core.apply(oco({ userId: 2 }));
