@@ -169,10 +169,28 @@ const CLIENTS: PythonClient[] = [
     name: "python-binance",
     requirement: "python-binance==1.0.37",
     script: "python_binance.py",
-    calls: 29,
+    calls: 34,
     taker: "order_limit_buy (IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `get_account (${who}, after)`,
+    // An OCO around the last price (60,000), under the list client id the client draws itself.
+    marketData: {
+      create_oco_order: {
+        contingencyType: "OCO",
+        listOrderStatus: "EXECUTING",
+        orderReports: [
+          { type: "STOP_LOSS", stopPrice: "58000.00000000", status: "NEW" },
+          { type: "LIMIT_MAKER", price: "62000.00000000", status: "NEW" },
+        ],
+      },
+      get_open_oco_orders: [{ contingencyType: "OCO", listOrderStatus: "EXECUTING" }],
+      v3_get_order_list: { listStatusType: "EXEC_STARTED" },
+      v3_delete_order_list: {
+        listOrderStatus: "ALL_DONE",
+        orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+      },
+      v3_get_all_order_list: [{ listOrderStatus: "ALL_DONE" }],
+    },
   },
 ];
 
