@@ -129,7 +129,7 @@ const CLIENTS: PythonClient[] = [
     name: "binance-connector's WebSocket API client",
     requirement: "binance-connector==3.13.0",
     script: "binance_connector_ws.py",
-    calls: 33,
+    calls: 38,
     taker: "new_order (buyer, LIMIT IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `account (${who}, after)`,
@@ -143,6 +143,21 @@ const CLIENTS: PythonClient[] = [
         newOrderResponse: { price: "61500.00000000", status: "NEW" },
       },
       "my_trades (seller)": [{ price: "60000.00000000", qty: "0.01000000", isBuyer: false, isMaker: true }],
+      new_oco_order: {
+        contingencyType: "OCO",
+        listClientOrderId: "connector-ws-oco-1",
+        orderReports: [
+          { type: "STOP_LOSS_LIMIT", status: "NEW" },
+          { type: "LIMIT_MAKER", status: "NEW" },
+        ],
+      },
+      get_oco_order: { listClientOrderId: "connector-ws-oco-1", listOrderStatus: "EXECUTING" },
+      get_open_oco_orders: [{ listClientOrderId: "connector-ws-oco-1" }],
+      cancel_oco_order: {
+        listOrderStatus: "ALL_DONE",
+        orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+      },
+      oco_history: [{ listClientOrderId: "connector-ws-oco-1", listOrderStatus: "ALL_DONE" }],
     },
   },
   {
