@@ -125,4 +125,46 @@ describe("the trading API with bourse matching", () => {
     expect(cancel.body.status).toBe("CANCELED");
     expect(await moneyTotals(exchange)).toEqual(before);
   });
+
+  it("an OCO through the service: its link survives a handover, and a fill of one order expires the other", async () => {
+    const before = await moneyTotals(exchange);
+    // Alice's 0.06 BTC still asks at 60000, the last price: a SELL OCO of 0.01 BTC around it.
+    const placed = await alice.signed<{ orderListId: number; orders: { orderId: number }[] }>(
+      "POST",
+      "/api/v3/orderList/oco",
+      {
+        symbol: "BTCUSDT",
+        side: "SELL",
+        quantity: "0.01",
+        aboveType: "LIMIT_MAKER",
+        abovePrice: "61000",
+        belowType: "STOP_LOSS",
+        belowStopPrice: "59000",
+      },
+    );
+    expect(placed.status).toBe(200);
+    const [stop, maker] = placed.body.orders.map((o) => o.orderId) as [number, number];
+    // Matching restarts: UBSCore hands the books over, the OCO's link with them.
+    await matching.close();
+    matching = await MatchingService.start({ transport: linked, listen: address, markets, verify: true });
+    const buy = await bob.signed<{ status: string; fills: { qty: string; price: string }[] }>(
+      "POST",
+      "/api/v3/order",
+      order("BUY", "0.07", "61000"),
+    );
+    expect(buy.status).toBe(200);
+    expect(buy.body.fills.map((f) => [f.price, f.qty])).toEqual([
+      ["60000.00000000", "0.06000000"],
+      ["61000.00000000", "0.01000000"],
+    ]);
+    const status = async (orderId: number) =>
+      (await alice.signed<{ status: string }>("GET", "/api/v3/order", { symbol: "BTCUSDT", orderId })).body
+        .status;
+    expect([await status(maker), await status(stop)]).toEqual(["FILLED", "EXPIRED"]);
+    const list = await alice.signed<{ listOrderStatus: string }>("GET", "/api/v3/orderList", {
+      orderListId: placed.body.orderListId,
+    });
+    expect(list.body.listOrderStatus).toBe("ALL_DONE");
+    expect(await moneyTotals(exchange)).toEqual(before);
+  });
 });

@@ -76,6 +76,18 @@ call(
     symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.01", price="61000",
 )
 call("cancel_open_orders", seller.cancel_open_orders, "BTCUSDT")
+oco = call(
+    "new_oco_order (seller)",
+    seller.new_oco_order,
+    "BTCUSDT", "SELL", "0.01", "LIMIT_MAKER", "STOP_LOSS_LIMIT",
+    listClientOrderId="connector-oco-1", abovePrice="62000",
+    belowStopPrice="58000", belowPrice="57900", belowTimeInForce="GTC",
+)
+oco_id = oco["orderListId"] if oco else 0
+call("get_oco_order", seller.get_oco_order, orderListId=oco_id)
+call("get_oco_open_orders", seller.get_oco_open_orders)
+call("cancel_oco_order", seller.cancel_oco_order, "BTCUSDT", orderListId=oco_id)
+call("get_oco_orders", seller.get_oco_orders)
 call("get_orders", seller.get_orders, "BTCUSDT")
 key = call("new_listen_key", seller.new_listen_key)
 call("renew_listen_key", seller_elsewhere.renew_listen_key, key["listenKey"] if key else "")

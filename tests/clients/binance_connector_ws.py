@@ -96,6 +96,17 @@ call(
     cancelOrderId=again["orderId"] if again else 0, timeInForce="GTC", quantity="0.01", price="61500",
 )
 call("cancel_open_orders", seller, "cancel_open_orders", "BTCUSDT")
+oco = call(
+    "new_oco_order", seller, "new_oco_order",
+    "BTCUSDT", "SELL", "0.01", "LIMIT_MAKER", "STOP_LOSS_LIMIT",
+    listClientOrderId="connector-ws-oco-1", abovePrice="62000",
+    belowStopPrice="58000", belowPrice="57900", belowTimeInForce="GTC",
+)
+oco_id = oco["orderListId"] if oco else 0
+call("get_oco_order", seller, "get_oco_order", orderListId=oco_id)
+call("get_open_oco_orders", seller, "get_open_oco_orders")
+call("cancel_oco_order", seller, "cancel_oco_order", "BTCUSDT", orderListId=oco_id)
+call("oco_history", seller, "oco_history")
 key = call("user_data_start", seller, "user_data_start")
 call("user_data_ping", seller_elsewhere, "user_data_ping", key["listenKey"] if key else "")
 call("user_data_stop", seller_elsewhere, "user_data_stop", key["listenKey"] if key else "")

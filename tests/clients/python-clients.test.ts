@@ -53,7 +53,7 @@ const CONNECTOR: PythonClient = {
   name: "binance-connector (Binance's official Python connector)",
   requirement: "binance-connector==3.13.0",
   script: "binance_connector.py",
-  calls: 45,
+  calls: 50,
   taker: "new_order (buyer, LIMIT IOC, takes half)",
   cancel: "cancel_order",
   after: (who) => `account (${who}, after)`,
@@ -90,6 +90,23 @@ const CONNECTOR: PythonClient = {
       symbol: "BTCUSDT",
       standardCommission: { maker: "0.00100000", taker: "0.00100000" },
     },
+    // An OCO around the last price (60,000): placed, listed, cancelled whole.
+    "new_oco_order (seller)": {
+      contingencyType: "OCO",
+      listOrderStatus: "EXECUTING",
+      listClientOrderId: "connector-oco-1",
+      orderReports: [
+        { type: "STOP_LOSS_LIMIT", stopPrice: "58000.00000000", price: "57900.00000000", status: "NEW" },
+        { type: "LIMIT_MAKER", price: "62000.00000000", status: "NEW" },
+      ],
+    },
+    get_oco_order: { listClientOrderId: "connector-oco-1", listStatusType: "EXEC_STARTED" },
+    get_oco_open_orders: [{ listClientOrderId: "connector-oco-1" }],
+    cancel_oco_order: {
+      listOrderStatus: "ALL_DONE",
+      orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+    },
+    get_oco_orders: [{ listClientOrderId: "connector-oco-1", listOrderStatus: "ALL_DONE" }],
   },
 };
 
@@ -112,7 +129,7 @@ const CLIENTS: PythonClient[] = [
     name: "binance-connector's WebSocket API client",
     requirement: "binance-connector==3.13.0",
     script: "binance_connector_ws.py",
-    calls: 33,
+    calls: 38,
     taker: "new_order (buyer, LIMIT IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `account (${who}, after)`,
@@ -126,6 +143,21 @@ const CLIENTS: PythonClient[] = [
         newOrderResponse: { price: "61500.00000000", status: "NEW" },
       },
       "my_trades (seller)": [{ price: "60000.00000000", qty: "0.01000000", isBuyer: false, isMaker: true }],
+      new_oco_order: {
+        contingencyType: "OCO",
+        listClientOrderId: "connector-ws-oco-1",
+        orderReports: [
+          { type: "STOP_LOSS_LIMIT", status: "NEW" },
+          { type: "LIMIT_MAKER", status: "NEW" },
+        ],
+      },
+      get_oco_order: { listClientOrderId: "connector-ws-oco-1", listOrderStatus: "EXECUTING" },
+      get_open_oco_orders: [{ listClientOrderId: "connector-ws-oco-1" }],
+      cancel_oco_order: {
+        listOrderStatus: "ALL_DONE",
+        orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+      },
+      oco_history: [{ listClientOrderId: "connector-ws-oco-1", listOrderStatus: "ALL_DONE" }],
     },
   },
   {
@@ -157,10 +189,28 @@ const CLIENTS: PythonClient[] = [
     name: "python-binance",
     requirement: "python-binance==1.0.37",
     script: "python_binance.py",
-    calls: 29,
+    calls: 34,
     taker: "order_limit_buy (IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `get_account (${who}, after)`,
+    // An OCO around the last price (60,000), under the list client id the client draws itself.
+    marketData: {
+      create_oco_order: {
+        contingencyType: "OCO",
+        listOrderStatus: "EXECUTING",
+        orderReports: [
+          { type: "STOP_LOSS", stopPrice: "58000.00000000", status: "NEW" },
+          { type: "LIMIT_MAKER", price: "62000.00000000", status: "NEW" },
+        ],
+      },
+      get_open_oco_orders: [{ contingencyType: "OCO", listOrderStatus: "EXECUTING" }],
+      v3_get_order_list: { listStatusType: "EXEC_STARTED" },
+      v3_delete_order_list: {
+        listOrderStatus: "ALL_DONE",
+        orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+      },
+      v3_get_all_order_list: [{ listOrderStatus: "ALL_DONE" }],
+    },
   },
 ];
 

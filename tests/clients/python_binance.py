@@ -58,6 +58,17 @@ call("get_recent_trades", public.get_recent_trades, symbol="BTCUSDT", limit=5)
 call("get_my_trades (seller)", seller.get_my_trades, symbol="BTCUSDT")
 call("cancel_order", seller.cancel_order, symbol="BTCUSDT", orderId=order_id)
 call("get_all_orders", seller.get_all_orders, symbol="BTCUSDT")
+oco = call(
+    "create_oco_order",
+    seller.create_oco_order,
+    symbol="BTCUSDT", side="SELL", quantity="0.01",
+    aboveType="LIMIT_MAKER", abovePrice="62000", belowType="STOP_LOSS", belowStopPrice="58000",
+)
+oco_id = oco["orderListId"] if oco else 0
+call("get_open_oco_orders", seller.get_open_oco_orders)
+call("v3_get_order_list", seller.v3_get_order_list, orderListId=oco_id)
+call("v3_delete_order_list", seller.v3_delete_order_list, symbol="BTCUSDT", orderListId=oco_id)
+call("v3_get_all_order_list", seller.v3_get_all_order_list)
 key = call("stream_get_listen_key", seller.stream_get_listen_key)
 call("stream_keepalive", seller_elsewhere.stream_keepalive, key or "")
 call("stream_close", seller_elsewhere.stream_close, key or "")

@@ -108,7 +108,7 @@ describe("the trading API under schemathesis", () => {
       );
     });
     const summary = output.match(/(\d+) generated, (\d+) passed/);
-    const changes = ["place", "cancel", "cancelAll", "transferIn", "transferOut"].map(
+    const changes = ["place", "placeOco", "cancel", "cancelAll", "transferIn", "transferOut"].map(
       (k) => `${commands.filter((c) => c === k).length} ${k}`,
     );
     process.stdout.write(
@@ -121,7 +121,11 @@ describe("the trading API under schemathesis", () => {
     // Each state change comes from a request that succeeded, one for one: a rejected one changed nothing.
     const count = (kind: string) => commands.filter((k) => k === kind).length;
     expect(count("place")).toBe(succeeded("POST", "/api/v3/order"));
-    expect(count("cancel")).toBe(succeeded("DELETE", "/api/v3/order"));
+    expect(count("placeOco")).toBe(succeeded("POST", "/api/v3/orderList/oco"));
+    // An order list is cancelled by cancelling one of its orders (the book cancels the other).
+    expect(count("cancel")).toBe(
+      succeeded("DELETE", "/api/v3/order") + succeeded("DELETE", "/api/v3/orderList"),
+    );
     expect(count("cancelAll")).toBe(succeeded("DELETE", "/api/v3/openOrders"));
     expect(count("transferIn") + count("transferOut")).toBe(succeeded("POST", "/sapi/v1/asset/transfer"));
     expect(count("place")).toBeGreaterThan(0);

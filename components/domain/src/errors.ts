@@ -17,6 +17,8 @@ export type ErrorCode =
   /** An order amend (keepPriority) that cannot be done as asked; the order stays as it was. */
   | "AMEND_REJECTED"
   | "INSUFFICIENT_BALANCE"
+  /** A new order (or order list) that breaks one of Binance's rules of its kind (-2010). */
+  | "ORDER_REJECTED"
   | "MARKET_HALTED"
   /** A signed request already taken (it may be taken once, by any gateway, before it expires). */
   | "REPLAYED"

@@ -1,6 +1,7 @@
 import { accountEndpoints } from "./account-routes.ts";
 import { type DeclaredEndpoint, weightOf } from "./endpoint.ts";
 import { marketEndpoints } from "./market-routes.ts";
+import { orderListEndpoints } from "./order-list-routes.ts";
 import { orderEndpoints } from "./order-routes.ts";
 import type { RouteContext } from "./route-context.ts";
 import { userStreamEndpoints } from "./user-stream-routes.ts";
@@ -14,6 +15,7 @@ import { walletEndpoints } from "./wallet-routes.ts";
 export const ENDPOINTS: readonly DeclaredEndpoint<RouteContext>[] = [
   ...marketEndpoints,
   ...orderEndpoints,
+  ...orderListEndpoints,
   ...accountEndpoints,
   ...walletEndpoints,
   ...userStreamEndpoints,

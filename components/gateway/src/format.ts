@@ -48,7 +48,7 @@ export function orderView(m: Market, o: OrderFields) {
   return {
     symbol: m.symbol,
     orderId: o.orderId,
-    orderListId: -1,
+    orderListId: o.orderListId ?? -1,
     clientOrderId: o.clientOrderId,
     price: ticksToPrice(m, o.priceTicks),
     origQty: lotsToQuantity(m, o.origQtyLots),
@@ -76,7 +76,7 @@ export function newOrderView(m: Market, o: OrderRecord, respType: RespType) {
   const ack = {
     symbol: m.symbol,
     orderId: o.orderId,
-    orderListId: -1,
+    orderListId: o.orderListId ?? -1,
     clientOrderId: o.clientOrderId,
     transactTime: o.time,
   };

@@ -3,10 +3,12 @@ import { type Command, CommandType } from "./protocol.ts";
 /**
  * Fixed binary layout of a command: COMMAND_STRIDE float64 slots
  *   type | orderId | userId | side | orderType | tif | priceTicks | qtyLots | quoteUnits | stp | stopPriceTicks
- * (unused slots are 0). This is what crosses the transport between UBSCore and Matching. A
- * record of the ten slots before stop prices existed decodes too (its stop price is 0).
+ *   | second orderType | second tif | second priceTicks | second stopPriceTicks
+ * (unused slots are 0; the last four are an OCO's second leg, its first in the Place slots).
+ * This is what crosses the transport between UBSCore and Matching. A shorter record (ten slots
+ * before stop prices existed, eleven before OCOs) decodes too: its missing slots read as 0.
  */
-export const COMMAND_STRIDE = 11;
+export const COMMAND_STRIDE = 15;
 
 export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void {
   out.fill(0, offset, offset + COMMAND_STRIDE);
@@ -38,8 +40,28 @@ export function encodeCommand(cmd: Command, out: Float64Array, offset = 0): void
       break;
     case CommandType.CancelAll:
       break;
+    case CommandType.PlaceOco:
+      out[offset + 1] = cmd.orderId;
+      out[offset + 3] = cmd.side;
+      out[offset + 7] = cmd.qtyLots;
+      out[offset + 8] = cmd.quoteUnits;
+      out[offset + 9] = cmd.stp;
+      for (const [i, slots] of OCO_LEG_SLOTS.entries()) {
+        const leg = cmd.legs[i]!;
+        out[offset + slots[0]] = leg.orderType;
+        out[offset + slots[1]] = leg.tif;
+        out[offset + slots[2]] = leg.priceTicks;
+        out[offset + slots[3]] = leg.stopPriceTicks;
+      }
+      break;
   }
 }
+
+/** Where each OCO leg's orderType, tif, priceTicks and stopPriceTicks go. */
+const OCO_LEG_SLOTS = [
+  [4, 5, 6, 10],
+  [11, 12, 13, 14],
+] as const;
 
 export function decodeCommand(d: Float64Array, o = 0): Command {
   const type = d[o] as CommandType;
@@ -67,6 +89,24 @@ export function decodeCommand(d: Float64Array, o = 0): Command {
       return { type, orderId: d[o + 1]!, userId, qtyLots: d[o + 7]! };
     case CommandType.CancelAll:
       return { type, userId };
+    case CommandType.PlaceOco: {
+      const leg = ([t, tif, price, stop]: readonly number[]) => ({
+        orderType: d[o + t!]!,
+        tif: d[o + tif!]!,
+        priceTicks: d[o + price!]!,
+        stopPriceTicks: d[o + stop!] ?? 0,
+      });
+      return {
+        type,
+        orderId: d[o + 1]!,
+        userId,
+        side: d[o + 3]!,
+        qtyLots: d[o + 7]!,
+        quoteUnits: d[o + 8]!,
+        stp: d[o + 9]!,
+        legs: [leg(OCO_LEG_SLOTS[0]), leg(OCO_LEG_SLOTS[1])],
+      };
+    }
     default:
       throw new Error(`unknown command type ${type}`);
   }

@@ -20,7 +20,9 @@ import {
   EventType,
   ExpireReason,
   isTriggered,
+  type OcoLeg,
   OrderType,
+  type PlaceOcoCommand,
   RejectReason,
   SelfTradePrevention,
   Side,
@@ -84,6 +86,10 @@ export class MatchingEngine {
   private lastPrice = 0;
   /** Triggered orders waiting for their stop price, off the book. */
   private readonly stops = new StopBook();
+  /** The two open orders of each OCO, each id to the other's (both directions). */
+  private readonly links = new Map<number, number>();
+  /** Triggered orders taken off the stop book by a trade and not yet run (see triggerStops). */
+  private due: StopOrder[] = [];
 
   // Order pool (struct of arrays).
   private oId: Float64Array;
@@ -195,6 +201,9 @@ export class MatchingEngine {
       case CommandType.Reduce:
         this.reduce(cmd.orderId, cmd.userId, cmd.qtyLots);
         break;
+      case CommandType.PlaceOco:
+        this.placeOco(cmd);
+        break;
       default:
         this.reject(0, 0, RejectReason.InvalidCommand);
     }
@@ -206,16 +215,99 @@ export class MatchingEngine {
    * or limit order it becomes; their trades move the price on, which may set off more.
    */
   private triggerStops(): void {
-    for (let due = this.stops.takeReached(this.lastPrice); due.length > 0; ) {
-      for (const o of due) {
+    for (this.due = this.stops.takeReached(this.lastPrice); this.due.length > 0; ) {
+      // One at a time: an OCO leg that fires takes its partner out of `due` (expirePartner).
+      for (let o = this.due.shift(); o !== undefined; o = this.due.shift()) {
         const e = this.begin(EventType.Triggered);
         this.events.data[e + TRIGGERED_SLOTS.orderId] = o.orderId;
         this.events.data[e + TRIGGERED_SLOTS.userId] = o.userId;
+        this.expirePartner(o.orderId);
         const type = triggersAs(o.orderType);
         this.run(o.orderId, o.userId, o.side, type, o.tif, o.priceTicks, o.qtyLots, o.quoteUnits, o.stp);
       }
-      due = this.stops.takeReached(this.lastPrice);
+      this.due = this.stops.takeReached(this.lastPrice);
     }
+  }
+
+  /**
+   * Places both legs of an OCO, or refuses both (each with the first leg's reason): every check
+   * that could refuse one is made before either is placed. Neither leg can trade as it is placed
+   * (a LIMIT_MAKER that would is refused, as is a triggered leg the last price has reached), so
+   * the pair is linked before anything can touch either.
+   */
+  private placeOco(cmd: PlaceOcoCommand): void {
+    const { orderId, userId, side, qtyLots, quoteUnits, stp, legs } = cmd;
+    const ids = [orderId, orderId + 1] as const;
+    const reason = this.ocoRefusal(cmd);
+    if (reason !== undefined) {
+      for (const id of ids) this.reject(id, userId, reason);
+      return;
+    }
+    legs.forEach((leg, i) => {
+      const budget = triggersAs(leg.orderType) === OrderType.Market && side === Side.Buy ? quoteUnits : 0;
+      const { orderType, tif, priceTicks, stopPriceTicks } = leg;
+      this.place(orderId + i, userId, side, orderType, tif, priceTicks, qtyLots, budget, stp, stopPriceTicks);
+    });
+    this.links.set(ids[0], ids[1]);
+    this.links.set(ids[1], ids[0]);
+  }
+
+  /** Why an OCO cannot be placed as it stands (undefined: it can). */
+  private ocoRefusal(cmd: PlaceOcoCommand): RejectReason | undefined {
+    // One leg waits for its stop price: two that rest could both trade in one sweep.
+    if (!cmd.legs.some((leg) => isTriggered(leg.orderType))) return RejectReason.InvalidCommand;
+    for (const [i, leg] of cmd.legs.entries()) {
+      const reason = this.legRefusal(cmd, cmd.orderId + i, leg);
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  }
+
+  /** Why one leg of an OCO could not be placed (undefined: it could). */
+  private legRefusal(cmd: PlaceOcoCommand, id: number, leg: OcoLeg): RejectReason | undefined {
+    const { userId, side, qtyLots, stp } = cmd;
+    const { orderType, tif, priceTicks, stopPriceTicks } = leg;
+    const budget = triggersAs(orderType) === OrderType.Market && side === Side.Buy ? cmd.quoteUnits : 0;
+    const valid = validPlace(id, userId, side, orderType, tif, priceTicks, qtyLots, budget, stp);
+    const stopValid = (stopPriceTicks !== 0) === isTriggered(orderType) && isSafeNat(stopPriceTicks);
+    if (!valid || !stopValid || (orderType !== OrderType.LimitMaker && !isTriggered(orderType)))
+      return RejectReason.InvalidCommand;
+    if (this.slotOf.has(id) || this.stops.has(id)) return RejectReason.DuplicateOrderId;
+    if (orderType === OrderType.LimitMaker && this.crosses(side, priceTicks))
+      return RejectReason.PostOnlyWouldTake;
+    if (isTriggered(orderType) && stopReached(orderType, side, stopPriceTicks, this.lastPrice))
+      return RejectReason.WouldTriggerImmediately;
+    return undefined;
+  }
+
+  /**
+   * The OCO leg `orderId` traded, triggered or expired: its partner expires (Binance: the list is
+   * ALL_DONE). The partner waits for its stop price (the stop book, or `due` when the same trades
+   * reached both), or rests only if `orderId` is the one waiting: the two never rest together.
+   */
+  private expirePartner(orderId: number): void {
+    const partner = this.links.get(orderId);
+    if (partner === undefined) return;
+    this.unlinkList(orderId);
+    const waiting = this.stops.get(partner) ?? this.due.find((o) => o.orderId === partner);
+    if (waiting) {
+      this.emitExpired(partner, waiting.userId, waiting.qtyLots, 0, ExpireReason.OrderListDone);
+      this.stops.delete(partner);
+      this.due = this.due.filter((o) => o.orderId !== partner);
+      return;
+    }
+    const slot = this.slotOf.get(partner);
+    this.emitExpired(partner, this.oUser[slot]!, this.oQty[slot]!, 0, ExpireReason.OrderListDone);
+    this.unlink(slot);
+    this.freeOrder(slot);
+  }
+
+  /** Forgets the OCO link of `orderId`, both ways. */
+  private unlinkList(orderId: number): void {
+    const partner = this.links.get(orderId);
+    if (partner === undefined) return;
+    this.links.delete(orderId);
+    this.links.delete(partner);
   }
 
   place(
@@ -334,19 +426,32 @@ export class MatchingEngine {
     this.flushTouched();
   }
 
+  /** Cancels the order, and the other order of its OCO if it has one (Binance cancels the list). */
   cancel(orderId: number, userId: number): void {
     const stop = this.stops.get(orderId);
-    if (stop) {
-      if (stop.userId !== userId) this.reject(orderId, userId, RejectReason.NotOwner);
-      else this.cancelStop(stop, CancelReason.User);
+    if (stop && stop.userId !== userId) {
+      this.reject(orderId, userId, RejectReason.NotOwner);
       return;
     }
-    const slot = this.ownedSlot(orderId, userId);
-    if (slot === NIL) return;
-    this.emitCancelled(slot, CancelReason.User);
+    if (!stop && this.ownedSlot(orderId, userId) === NIL) return;
+    const partner = this.links.get(orderId);
+    this.unlinkList(orderId);
+    for (const id of partner === undefined ? [orderId] : [orderId, partner].sort((a, b) => a - b))
+      this.cancelOpen(id, CancelReason.User);
+    this.flushTouched();
+  }
+
+  /** Cancels an open order: one that waits for its stop price or rests. */
+  private cancelOpen(orderId: number, reason: CancelReason): void {
+    const stop = this.stops.get(orderId);
+    if (stop) {
+      this.cancelStop(stop, reason);
+      return;
+    }
+    const slot = this.slotOf.get(orderId);
+    this.emitCancelled(slot, reason);
     this.unlink(slot);
     this.freeOrder(slot);
-    this.flushTouched();
   }
 
   /** Cancels every resting order of the user, in ascending order id. Not on the hot path: O(book). */
@@ -357,6 +462,8 @@ export class MatchingEngine {
     for (const o of this.stops.all()) if (o.userId === userId) owned.push([o.orderId, NIL]);
     owned.sort((a, b) => a[0] - b[0]);
     for (const [id, slot] of owned) {
+      // Both orders of an OCO are the user's, so both are cancelled here: no cascade.
+      this.unlinkList(id);
       if (slot === NIL) {
         this.cancelStop(this.stops.get(id)!, CancelReason.CancelAll);
         continue;
@@ -454,6 +561,13 @@ export class MatchingEngine {
     this.flushTouched();
   }
 
+  /** Each OCO whose two orders are open, as [lower id, higher id], by the lower id. */
+  ocoPairs(): [number, number][] {
+    const pairs: [number, number][] = [];
+    for (const [a, b] of this.links) if (a < b) pairs.push([a, b]);
+    return pairs.sort((x, y) => x[0] - y[0]);
+  }
+
   isResting(orderId: number): boolean {
     return this.slotOf.has(orderId);
   }
@@ -534,6 +648,13 @@ export class MatchingEngine {
         () => `order ${o.orderId} waits though the last price reached its stop`,
       );
     }
+    for (const [a, b] of this.links) {
+      invariant(this.links.get(b) === a, () => `OCO order ${a} is linked to ${b}, which is not linked back`);
+      invariant(
+        this.stops.has(a) || (this.slotOf.has(a) && this.stops.has(b)),
+        () => `OCO order ${a}: neither waiting nor resting beside a waiting partner`,
+      );
+    }
     const freeOrders = countChain(this.orderFree, this.oNext, this.orderHigh);
     invariant(
       freeOrders + resting === this.orderHigh,
@@ -584,8 +705,9 @@ export class MatchingEngine {
   snapshot(): Uint8Array {
     const orders = this.slotOf.size;
     const stops = this.stops.all();
-    const out = new Float64Array(SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER + stops.length * STOP_SLOTS);
-    writeHeader(out, this.seq, this.tradeSeq, orders, this.lastPrice, stops);
+    const links = this.ocoPairs();
+    const out = new Float64Array(snapshotSize(orders, stops.length, links.length));
+    writeHeader(out, this.seq, this.tradeSeq, orders, this.lastPrice, stops, links);
     let w = SNAPSHOT_HEADER;
     for (const s of [Side.Buy, Side.Sell]) {
       for (let i = this.depthN[s] - 1; i >= 0; i--) {
@@ -614,11 +736,10 @@ export class MatchingEngine {
     orders: readonly BookOrder[],
     stops: readonly StopOrder[] = [],
     lastPrice = 0,
+    links: readonly (readonly [number, number])[] = [],
   ): Uint8Array {
-    const out = new Float64Array(
-      SNAPSHOT_HEADER + orders.length * SNAPSHOT_ORDER + stops.length * STOP_SLOTS,
-    );
-    writeHeader(out, seq, tradeSeq, orders.length, lastPrice, stops);
+    const out = new Float64Array(snapshotSize(orders.length, stops.length, links.length));
+    writeHeader(out, seq, tradeSeq, orders.length, lastPrice, stops, links);
     let w = SNAPSHOT_HEADER;
     for (const o of orders) {
       out.set([o.orderId, o.userId, o.side, o.priceTicks, o.qtyLots, o.stp, o.postOnly ? 1 : 0], w);
@@ -630,10 +751,11 @@ export class MatchingEngine {
   static restore(bytes: Uint8Array, options: MatchingEngineOptions): MatchingEngine {
     // Copy: the bytes may be a view into a larger (pooled, unaligned) buffer, e.g. a Node Buffer.
     const d = new Float64Array(new Uint8Array(bytes).buffer);
-    // Version 1 (before triggered orders): a 4-slot header and the resting orders only.
-    if (d[0] !== SNAPSHOT_VERSION && d[0] !== 1)
+    // Version 1 (before triggered orders): a 4-slot header and the resting orders only; version 2
+    // (before OCOs): a 6-slot header and no links.
+    if (d[0] !== SNAPSHOT_VERSION && d[0] !== 1 && d[0] !== 2)
       throw new Error(`unsupported matching snapshot version ${d[0]}`);
-    const header = d[0] === 1 ? 4 : SNAPSHOT_HEADER;
+    const header = d[0] === 1 ? 4 : d[0] === 2 ? 6 : SNAPSHOT_HEADER;
     const orders = d[3]!;
     const engine = new MatchingEngine({
       ...options,
@@ -654,10 +776,14 @@ export class MatchingEngine {
       );
       engine.rest(slot);
     }
-    if (header === SNAPSHOT_HEADER) {
+    if (header > 4) {
       engine.lastPrice = d[4]!;
-      for (let i = 0, r = ordersEnd; i < d[5]!; i++, r += STOP_SLOTS)
-        engine.stops.add(StopBook.fromSlots(d, r));
+      let r = ordersEnd;
+      for (let i = 0; i < d[5]!; i++, r += STOP_SLOTS) engine.stops.add(StopBook.fromSlots(d, r));
+      for (let i = 0; header === SNAPSHOT_HEADER && i < d[6]!; i++, r += 2) {
+        engine.links.set(d[r]!, d[r + 1]!);
+        engine.links.set(d[r + 1]!, d[r]!);
+      }
     }
     engine.touchedN = 0;
     return engine;
@@ -700,9 +826,11 @@ export class MatchingEngine {
         const next = this.oNext[maker]!;
         if (stp !== SelfTradePrevention.None && this.oUser[maker] === userId) {
           if (stp !== SelfTradePrevention.ExpireTaker) {
-            this.emitExpired(this.oId[maker]!, userId, this.oQty[maker]!, 0, ExpireReason.SelfTrade);
+            const makerId = this.oId[maker]!;
+            this.emitExpired(makerId, userId, this.oQty[maker]!, 0, ExpireReason.SelfTrade);
             this.unlink(maker);
             this.freeOrder(maker);
+            this.expirePartner(makerId);
           }
           if (stp !== SelfTradePrevention.ExpireMaker) {
             stop = TAKER_EXPIRED_BY_STP;
@@ -722,6 +850,8 @@ export class MatchingEngine {
         traded = true;
         this.emitTrade(slot, maker, side, price, fill);
         this.touch(opp, price, lv);
+        // A resting OCO leg's partner waits for its stop price (off this book's levels).
+        this.expirePartner(this.oId[maker]!);
         if (makerQty === fill) {
           this.unlink(maker);
           this.freeOrder(maker);
@@ -1062,14 +1192,19 @@ export class MatchingEngine {
 }
 
 /**
- * Version 2: version | seq | tradeSeq | resting orders | last trade price | waiting orders, then
- * SNAPSHOT_ORDER slots per resting order (priority order), then STOP_SLOTS per waiting order.
+ * Version 3: version | seq | tradeSeq | resting orders | last trade price | waiting orders | OCOs,
+ * then SNAPSHOT_ORDER slots per resting order (priority order), STOP_SLOTS per waiting order,
+ * and two per OCO (its orders' ids).
  */
-const SNAPSHOT_VERSION = 2;
-const SNAPSHOT_HEADER = 6;
+const SNAPSHOT_VERSION = 3;
+const SNAPSHOT_HEADER = 7;
 const SNAPSHOT_ORDER = 7;
 
-/** The header, and the waiting orders at the end of the snapshot (after `orders` resting ones). */
+function snapshotSize(orders: number, stops: number, links: number): number {
+  return SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER + stops * STOP_SLOTS + links * 2;
+}
+
+/** The header, then the waiting orders and the OCOs at the end (after `orders` resting ones). */
 function writeHeader(
   out: Float64Array,
   seq: number,
@@ -1077,12 +1212,17 @@ function writeHeader(
   orders: number,
   lastPrice: number,
   stops: readonly StopOrder[],
+  links: readonly (readonly [number, number])[],
 ): void {
-  out.set([SNAPSHOT_VERSION, seq, tradeSeq, orders, lastPrice, stops.length]);
+  out.set([SNAPSHOT_VERSION, seq, tradeSeq, orders, lastPrice, stops.length, links.length]);
   let w = SNAPSHOT_HEADER + orders * SNAPSHOT_ORDER;
   for (const o of stops) {
     out.set(StopBook.toSlots(o), w);
     w += STOP_SLOTS;
+  }
+  for (const pair of links) {
+    out.set(pair, w);
+    w += 2;
   }
 }
 

@@ -27,6 +27,12 @@ export enum CommandType {
   Amend = 3,
   /** Takes lots off a resting order in place, keeping its time priority (Binance keepPriority). */
   Reduce = 4,
+  /**
+   * Places an OCO (Binance one-cancels-the-other): two orders of one user, side and quantity
+   * under ids `orderId` and `orderId + 1`, linked so that the first of them to trade, trigger or
+   * expire expires the other, and cancelling either cancels both. Both are placed or neither.
+   */
+  PlaceOco = 5,
 }
 
 export interface PlaceCommand {
@@ -86,7 +92,36 @@ export interface ReduceCommand {
   qtyLots: number;
 }
 
-export type Command = PlaceCommand | CancelCommand | CancelAllCommand | AmendCommand | ReduceCommand;
+/** One order of an OCO: what differs between its two legs. */
+export interface OcoLeg {
+  orderType: OrderType;
+  tif: TimeInForce;
+  /** Limit price; 0 for a leg that runs as a market order. */
+  priceTicks: number;
+  /** Triggered legs only (0 otherwise). */
+  stopPriceTicks: number;
+}
+
+export interface PlaceOcoCommand {
+  type: CommandType.PlaceOco;
+  /** The first leg's id; the second leg's is the next. */
+  orderId: OrderId;
+  userId: UserId;
+  side: Side;
+  qtyLots: number;
+  /** A leg that runs as a market buy spends at most this (the list's one reservation); 0 otherwise. */
+  quoteUnits: number;
+  stp: SelfTradePrevention;
+  legs: readonly [OcoLeg, OcoLeg];
+}
+
+export type Command =
+  | PlaceCommand
+  | CancelCommand
+  | CancelAllCommand
+  | AmendCommand
+  | ReduceCommand
+  | PlaceOcoCommand;
 
 export enum EventType {
   Accepted = 0,
@@ -109,6 +144,8 @@ export enum ExpireReason {
   SelfTrade = 2,
   /** Market order met an empty opposite side or ran out of quote amount below one lot. */
   NoLiquidity = 3,
+  /** The other order of its OCO traded, triggered or expired first (Binance: the list is ALL_DONE). */
+  OrderListDone = 4,
 }
 
 export enum RejectReason {

@@ -63,6 +63,7 @@ export function entriesFor(
     case "transferOut":
       return result.repeated ? NONE : only(transferOut(exchange, cmd));
     case "place":
+    case "placeOco":
     case "cancel":
     case "cancelAll":
     case "amend":

@@ -145,6 +145,29 @@ const LAYOUTS: [Kind, [string, FieldType][]][] = [
       ...SIGNED_ONCE,
     ],
   ],
+  [
+    "placeOco",
+    [
+      ["userId", "u53"],
+      ["symbol", "str"],
+      ["listClientOrderId", "str"],
+      ["side", "u8"],
+      ["qtyLots", "u53"],
+      ["stp", "u8"],
+      ["time", "u53"],
+      ["aboveClientOrderId", "str"],
+      ["aboveType", "u8"],
+      ["aboveTif", "u8"],
+      ["abovePriceTicks", "u53"],
+      ["aboveStopPriceTicks", "u53"],
+      ["belowClientOrderId", "str"],
+      ["belowType", "u8"],
+      ["belowTif", "u8"],
+      ["belowPriceTicks", "u53"],
+      ["belowStopPriceTicks", "u53"],
+      ...SIGNED_ONCE,
+    ],
+  ],
 ];
 const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });

@@ -37,7 +37,9 @@ import {
   type Balance,
   type ListenKeyCommand,
   ListenKeyOp,
+  type OrderList,
   type OrderRecord,
+  type PlaceOco,
   type PlaceOrder,
   type PreventedMatch,
   type SignedOnce,
@@ -68,6 +70,8 @@ export interface CommandResult {
   /** The order the command created or acted on, when there is one. */
   readonly order?: OrderRecord;
   readonly orders?: OrderRecord[];
+  /** The order list the command created (placeOco). */
+  readonly orderList?: OrderList;
   readonly events: readonly MatchingEvent[];
   readonly marketId?: number;
   readonly withdrawal?: Withdrawal;
@@ -144,6 +148,9 @@ export class UbsCore {
   /** userId:clientOrderId -> orderId, for open orders only. */
   private readonly openByClientId = new ShardedMap<string, number>();
   private readonly openByUser = new Map<number, Set<number>>();
+  /** Order lists by id, as long as their legs are kept (forgotten with the first of them). */
+  private readonly lists = new Map<number, OrderList>();
+  private nextOrderListId = 1;
   private readonly trades: TradeRecord[][] = [];
   private readonly candles: Candle[][] = [];
   /** Closed order ids, oldest first from `closedHead`: the next to forget when over retention. */
@@ -273,6 +280,11 @@ export class UbsCore {
         // A user's order, counted with its signature: taken even when refused, as Binance counts it.
         if (cmd.signature !== undefined) this.counts.count(cmd.userId, cmd.time);
         return this.place(cmd);
+      case "placeOco":
+        this.useSignature(cmd, cmd.time);
+        // Two orders, as Binance counts an OCO.
+        if (cmd.signature !== undefined) this.counts.count(cmd.userId, cmd.time, 2);
+        return this.placeOco(cmd);
       case "cancel":
         this.useSignature(cmd, cmd.time);
         return this.cancel(cmd.userId, cmd.symbol, cmd.time, cmd.orderId, cmd.clientOrderId);
@@ -394,7 +406,7 @@ export class UbsCore {
    */
   snapshotChunks(): Iterable<Buffer> {
     const header = {
-      version: 4,
+      version: 5,
       retention: this.retention,
       closed: this.closed.slice(this.closedHead),
       forgotten: this.forgotten,
@@ -429,6 +441,7 @@ export class UbsCore {
       orderCounts: this.counts.entries(),
       preventedMatchIds: this.preventedMatchIds,
       nextOrderId: this.nextOrderId,
+      nextOrderListId: this.nextOrderListId,
       now: this.now,
     };
     const head = Buffer.from(`${stringifyExact(header)}\n`);
@@ -439,48 +452,15 @@ export class UbsCore {
     const candles = Array.from(this.candles, (list) => list ?? []);
     const signatures = this.signatures.entries();
     const deposits = [...this.deposits];
+    const lists = [...this.lists.values()];
     return (function* () {
       yield head;
-      const CHUNK = 1_000;
-      for (let i = 0; i < orders.length; i += CHUNK) {
-        yield Buffer.from(
-          orders
-            .slice(i, i + CHUNK)
-            .map((o) => `${stringifyExact(["o", o])}\n`)
-            .join(""),
-        );
-      }
-      for (let i = 0; i < deposits.length; i += CHUNK) {
-        yield Buffer.from(
-          deposits
-            .slice(i, i + CHUNK)
-            .map(([id, terms]) => `${stringifyExact(["d", id, ...terms])}\n`)
-            .join(""),
-        );
-      }
-      for (let i = 0; i < signatures.length; i += CHUNK) {
-        yield Buffer.from(
-          signatures
-            .slice(i, i + CHUNK)
-            .map((entry) => `${stringifyExact(["s", ...entry])}\n`)
-            .join(""),
-        );
-      }
-      for (const [tag, lists] of [
-        ["t", trades],
-        ["k", candles],
-      ] as const) {
-        for (const [marketId, list] of lists.entries()) {
-          for (let i = 0; i < list.length; i += CHUNK) {
-            yield Buffer.from(
-              list
-                .slice(i, i + CHUNK)
-                .map((r) => `${stringifyExact([tag, marketId, r])}\n`)
-                .join(""),
-            );
-          }
-        }
-      }
+      yield* recordChunks(lists, (l) => ["l", l]);
+      yield* recordChunks(orders, (o) => ["o", o]);
+      yield* recordChunks(deposits, ([id, terms]) => ["d", id, ...terms]);
+      yield* recordChunks(signatures, (entry) => ["s", ...entry]);
+      for (const [marketId, list] of trades.entries()) yield* recordChunks(list, (r) => ["t", marketId, r]);
+      for (const [marketId, list] of candles.entries()) yield* recordChunks(list, (r) => ["k", marketId, r]);
     })();
   }
 
@@ -501,12 +481,13 @@ export class UbsCore {
     let end = buffer.indexOf(0x0a);
     // biome-ignore lint/suspicious/noExplicitAny: the header's shape is checked by its version
     const state = parseExact<any>(buffer.toString("utf8", 0, end));
-    if (state.version < 2 || state.version > 4)
+    if (state.version < 2 || state.version > 5)
       fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     state.orders = [];
     state.trades = [];
     state.signatures = [];
     state.deposits = [];
+    state.lists = [];
     for (let start = end + 1; start < buffer.length; start = end + 1) {
       end = buffer.indexOf(0x0a, start);
       if (end < 0) fail("CORRUPT_JOURNAL", "UBSCore snapshot ends inside a record");
@@ -516,8 +497,10 @@ export class UbsCore {
         | ["k", number, Candle]
         | ["s", string, number]
         | ["d", string, number, number, bigint]
+        | ["l", OrderList]
       >(buffer.toString("utf8", start, end));
       if (record[0] === "o") state.orders.push(record[1]);
+      else if (record[0] === "l") state.lists.push(record[1]);
       else if (record[0] === "s") state.signatures.push([record[1], record[2]]);
       else if (record[0] === "d") state.deposits.push([record[1], [record[2], record[3], record[4]]]);
       else {
@@ -537,7 +520,7 @@ export class UbsCore {
     retention?: Retention,
     matching?: MatchingMode,
   ): UbsCore {
-    if (![1, 2, 3, 4].includes(state.version)) {
+    if (![1, 2, 3, 4, 5].includes(state.version)) {
       fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
     }
     const written: MatchingMode = state.matching ?? "local";
@@ -602,6 +585,9 @@ export class UbsCore {
     for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
       core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
+    // Versions before 5 had no order lists.
+    for (const l of (state.lists ?? []) as OrderList[]) core.lists.set(l.orderListId, l);
+    core.nextOrderListId = state.nextOrderListId ?? 1;
     core.now = state.now;
     // Snapshots written before it was kept: their own totals are where the count starts.
     exchange.assets.forEach((a, i) => {
@@ -721,6 +707,28 @@ export class UbsCore {
     return oldest;
   }
 
+  orderList(orderListId: number): OrderList | undefined {
+    return this.lists.get(orderListId);
+  }
+
+  /** The user's order list with this client id: the open one, else the oldest kept. */
+  orderListByClientId(userId: number, listClientOrderId: string): OrderList | undefined {
+    let found: OrderList | undefined;
+    for (const l of this.lists.values()) {
+      if (l.userId !== userId || l.listClientOrderId !== listClientOrderId) continue;
+      if (l.listOrderStatus === "EXECUTING") return l;
+      if (!found || l.orderListId < found.orderListId) found = l;
+    }
+    return found;
+  }
+
+  /** The user's order lists (open ones only if `open`), by id. */
+  orderLists(userId: number, open = false): OrderList[] {
+    return [...this.lists.values()]
+      .filter((l) => l.userId === userId && (!open || l.listOrderStatus === "EXECUTING"))
+      .sort((a, b) => a.orderListId - b.orderListId);
+  }
+
   openOrders(userId: number, marketId?: number): OrderRecord[] {
     const ids = [...(this.openByUser.get(userId) ?? [])].sort((a, b) => a - b);
     return ids
@@ -800,6 +808,13 @@ export class UbsCore {
       reserved.set(userId, r);
     };
     this.checkOpenOrders(reserve);
+    for (const l of this.lists.values()) {
+      invariant(
+        l.reserved >= 0n && (l.reserved === 0n || l.listOrderStatus === "EXECUTING"),
+        () => `order list ${l.orderListId}: reserves ${l.reserved} while ${l.listOrderStatus}`,
+      );
+      reserve(l.userId, l.reserveAsset, l.reserved);
+    }
     for (const w of this.withdrawals.values())
       if (w.status === "HELD") reserve(w.userId, w.assetId, w.amount);
     for (const [userId, bs] of this.balances) {
@@ -855,9 +870,7 @@ export class UbsCore {
   // ---- orders ----
 
   private place(cmd: PlaceOrder): CommandResult {
-    const market = this.market(cmd.symbol);
-    this.balances.get(cmd.userId) ?? fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
-    if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
+    const market = this.openMarket(cmd);
     const key = `${cmd.userId}:${cmd.clientOrderId}`;
     if (this.openByClientId.has(key)) fail("DUPLICATE_ORDER", "Duplicate order sent.");
     checkOrderFilters(market, cmd);
@@ -870,6 +883,38 @@ export class UbsCore {
     this.now = cmd.time;
     balance.available -= amount;
     balance.frozen += amount;
+    const order = this.openOrderRecord(market, cmd, amount, asset);
+    return this.match(market, cmd.time, {
+      type: CommandType.Place,
+      orderId: order.orderId,
+      userId: order.userId,
+      side: order.side,
+      orderType: order.type,
+      tif: order.tif,
+      priceTicks: order.priceTicks,
+      qtyLots: engineQty,
+      quoteUnits: budget,
+      stp: order.stp,
+      ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
+    });
+  }
+
+  /** The market a new order of a known user goes to, unless it is halted. */
+  private openMarket(cmd: { readonly symbol: string; readonly userId: number }): Market {
+    const market = this.market(cmd.symbol);
+    this.balances.get(cmd.userId) ?? fail("UNKNOWN_USER", `unknown user ${cmd.userId}`);
+    if (this.halted.has(market.id)) fail("MARKET_HALTED", `market ${market.symbol} is halted`);
+    return market;
+  }
+
+  /** A new open order of `cmd` under the next order id, holding `reserved` (indexed as open). */
+  private openOrderRecord(
+    market: Market,
+    cmd: PlaceOrder,
+    reserved: bigint,
+    reserveAsset: number,
+    orderListId?: number,
+  ): OrderRecord {
     const marketLike = triggersAs(cmd.type) === OrderType.Market;
     const order: OrderRecord = {
       orderId: this.nextOrderId++,
@@ -888,27 +933,82 @@ export class UbsCore {
       cumQuote: 0n,
       status: "NEW",
       updateTime: cmd.time,
-      reserved: amount,
-      reserveAsset: asset,
+      reserved,
+      reserveAsset,
       fills: [],
       ...(isTriggered(cmd.type) ? { stopPriceTicks: cmd.stopPriceTicks } : {}),
+      ...(orderListId === undefined ? {} : { orderListId }),
     };
     this.orders.set(order.orderId, order);
-    this.openByClientId.set(key, order.orderId);
+    this.openByClientId.set(`${cmd.userId}:${cmd.clientOrderId}`, order.orderId);
     const users = this.openByUser.get(cmd.userId) ?? new Set<number>();
     this.openByUser.set(cmd.userId, users.add(order.orderId));
+    return order;
+  }
+
+  /**
+   * An OCO: its two legs checked as orders of their own (filters, client ids) and against
+   * Binance's OCO rules, then one reservation for both, held by the list: what the costlier leg
+   * may spend (a SELL's quantity; a BUY's notional at the higher leg's need).
+   */
+  private placeOco(cmd: PlaceOco): CommandResult {
+    const market = this.openMarket(cmd);
+    const legs = ocoLegs(cmd);
+    const ids = legs.map((leg) => leg.clientOrderId);
+    if (ids[0] === ids[1] || ids.some((id) => this.openByClientId.has(`${cmd.userId}:${id}`)))
+      fail("DUPLICATE_ORDER", "Duplicate order sent.");
+    for (const list of this.lists.values())
+      if (
+        list.userId === cmd.userId &&
+        list.listClientOrderId === cmd.listClientOrderId &&
+        list.listOrderStatus === "EXECUTING"
+      )
+        fail("DUPLICATE_ORDER", "Order list's listClientOrderId is already in use.");
+    for (const leg of legs) checkOrderFilters(market, leg);
+    checkOcoPrices(cmd, this.trades[market.id]!.at(-1)?.priceTicks ?? 0);
+    const needs = legs.map((leg) => this.reservation(market, leg));
+    const amount = max(needs[0]!.amount, needs[1]!.amount);
+    const asset = needs[0]!.asset;
+    const balance = this.balance(cmd.userId, asset);
+    if (balance.available < amount || amount <= 0n)
+      fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
+    // Validated: from here on the command changes state.
+    this.now = cmd.time;
+    balance.available -= amount;
+    balance.frozen += amount;
+    const list: OrderList = {
+      orderListId: this.nextOrderListId++,
+      userId: cmd.userId,
+      marketId: market.id,
+      listClientOrderId: cmd.listClientOrderId,
+      contingencyType: "OCO",
+      orderIds: [this.nextOrderId, this.nextOrderId + 1],
+      listStatusType: "EXEC_STARTED",
+      listOrderStatus: "EXECUTING",
+      transactionTime: cmd.time,
+      updateTime: cmd.time,
+      reserved: amount,
+      reserveAsset: asset,
+    };
+    this.lists.set(list.orderListId, list);
+    // The legs reserve nothing of their own while the list holds the one reservation.
+    const [first, second] = legs.map((leg) => this.openOrderRecord(market, leg, 0n, asset, list.orderListId));
+    const engineLeg = (o: OrderRecord) => ({
+      orderType: o.type,
+      tif: o.tif,
+      priceTicks: o.priceTicks,
+      stopPriceTicks: o.stopPriceTicks ?? 0,
+    });
+    const marketBuy = legs.some((leg) => triggersAs(leg.type) === OrderType.Market) && cmd.side === Side.Buy;
     return this.match(market, cmd.time, {
-      type: CommandType.Place,
-      orderId: order.orderId,
-      userId: order.userId,
-      side: order.side,
-      orderType: order.type,
-      tif: order.tif,
-      priceTicks: order.priceTicks,
-      qtyLots: engineQty,
-      quoteUnits: budget,
-      stp: order.stp,
-      ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
+      type: CommandType.PlaceOco,
+      orderId: first!.orderId,
+      userId: cmd.userId,
+      side: cmd.side,
+      qtyLots: cmd.qtyLots,
+      quoteUnits: marketBuy ? Number(min(amount, MAX_SAFE)) : 0,
+      stp: cmd.stp,
+      legs: [engineLeg(first!), engineLeg(second!)],
     });
   }
 
@@ -953,6 +1053,8 @@ export class UbsCore {
     const order = this.openOrder(cmd.userId, market, cmd.orderId, cmd.clientOrderId);
     if (isWaiting(order))
       fail("AMEND_REJECTED", "Order amend is not supported for an order waiting for its stop price.");
+    if (order.orderListId !== undefined)
+      fail("AMEND_REJECTED", "Order amend is not supported for an order of an order list.");
     const qty = cmd.newQtyLots;
     if (!Number.isSafeInteger(qty) || qty <= 0) fail("INVALID_ARGUMENT", "newQty must be greater than 0.");
     if (qty === order.origQtyLots)
@@ -1063,7 +1165,7 @@ export class UbsCore {
     events: MatchingEvent[],
     rename?: string,
   ): CommandResult {
-    const placed = command.type === CommandType.Place;
+    const placed = command.type === CommandType.Place || command.type === CommandType.PlaceOco;
     // Orders a place sets off enter the book right after it (only a place trades, so sets off).
     this.applyEvents(market, events, placed, placed ? command.orderId : this.nextOrderId - 1);
     const marketId = market.id;
@@ -1084,6 +1186,11 @@ export class UbsCore {
       }
       case CommandType.Reduce:
         return this.reduced(this.orders.get(command.orderId)!, events, marketId, rename);
+      case CommandType.PlaceOco: {
+        const orders = [command.orderId, command.orderId + 1].map((id) => this.orders.get(id)!);
+        const orderList = this.lists.get(orders[0]!.orderListId!);
+        return { order: orders[0], orders, orderList, events, marketId };
+      }
       default: {
         const orders = events.flatMap((e) =>
           e.type === EventType.Cancelled ? [this.orders.get(e.orderId)!] : [],
@@ -1136,6 +1243,7 @@ export class UbsCore {
         this.resting(m.id),
         this.waiting(m.id),
         this.trades[m.id]!.at(-1)?.priceTicks ?? 0,
+        this.ocoPairs(m.id),
       );
       return {
         marketId: m.id,
@@ -1147,12 +1255,26 @@ export class UbsCore {
     return { books, pending: this.exchange.markets.flatMap((m) => this.remoteMarket(m.id).pending) };
   }
 
+  /**
+   * The market's OCOs as its book links them: both legs open and placed (their command has its
+   * outcome; the legs of one still in flight go with it).
+   */
+  private ocoPairs(marketId: number): [number, number][] {
+    const unmatched = new Set(this.remoteMarket(marketId).pending.flatMap((p) => placedIds(p.command)));
+    const pairs: [number, number][] = [];
+    for (const l of this.lists.values()) {
+      if (l.marketId !== marketId || l.listOrderStatus !== "EXECUTING") continue;
+      const [a, b] = l.orderIds as [number, number];
+      const open = [a, b].every((id) => !isDone(this.orders.get(id)!) && !unmatched.has(id));
+      if (open) pairs.push([a, b]);
+    }
+    return pairs.sort((x, y) => x[0] - y[0]);
+  }
+
   /** The market's open orders that are in its book (their place command has its outcome). */
   private resting(marketId: number, pending = this.remote[marketId]?.pending ?? []): BookOrder[] {
     const unmatched = new Set<number>();
-    for (const p of pending) {
-      if (p.command.type === CommandType.Place) unmatched.add(p.command.orderId);
-    }
+    for (const p of pending) for (const id of placedIds(p.command)) unmatched.add(id);
     const inBook: OrderRecord[] = [];
     for (const ids of this.openByUser.values()) {
       for (const id of ids) {
@@ -1180,11 +1302,7 @@ export class UbsCore {
    * outcome), as the engine holds them: a market-like buy with the budget its reservation is.
    */
   private waiting(marketId: number): StopOrder[] {
-    const unmatched = new Set(
-      this.remoteMarket(marketId).pending.flatMap((p) =>
-        p.command.type === CommandType.Place ? [p.command.orderId] : [],
-      ),
-    );
+    const unmatched = new Set(this.remoteMarket(marketId).pending.flatMap((p) => placedIds(p.command)));
     const out: StopOrder[] = [];
     for (const ids of this.openByUser.values()) {
       for (const id of ids) {
@@ -1439,18 +1557,22 @@ export class UbsCore {
 
   /** Takes a filled amount out of what the order froze. */
   private consume(order: OrderRecord, amount: bigint): void {
-    if (amount > order.reserved) {
-      fail("INTERNAL", `order ${order.orderId} would spend ${amount} but has ${order.reserved} reserved`);
+    // An order list's leg spends the list's reservation while the list holds it.
+    const holder = this.listHolding(order) ?? order;
+    if (amount > holder.reserved) {
+      fail("INTERNAL", `order ${order.orderId} would spend ${amount} but has ${holder.reserved} reserved`);
     }
-    order.reserved -= amount;
+    holder.reserved -= amount;
     this.balance(order.userId, order.reserveAsset).frozen -= amount;
   }
 
-  /** Drops a closed order, and the index of the prevented matches it took part in as taker. */
+  /** Drops a closed order, its list, and the index of the prevented matches it took part in as taker. */
   private forgetOrder(orderId: number): void {
     const o = this.orders.get(orderId);
     for (const p of o?.preventedMatches ?? [])
       if (p.takerOrderId === orderId) this.preventedByTaker.delete(`${o!.marketId}:${p.preventedMatchId}`);
+    // A list is forgotten with its first leg.
+    if (o?.orderListId !== undefined) this.lists.delete(o.orderListId);
     this.orders.delete(orderId);
   }
 
@@ -1464,6 +1586,46 @@ export class UbsCore {
     const takerOrderId = this.preventedByTaker.get(`${marketId}:${preventedMatchId}`);
     const taker = takerOrderId === undefined ? undefined : this.orders.get(takerOrderId);
     return taker?.preventedMatches?.find((p) => p.preventedMatchId === preventedMatchId);
+  }
+
+  /** The order's list while it holds the legs' one reservation (both legs open). */
+  private listHolding(order: OrderRecord): OrderList | undefined {
+    if (order.orderListId === undefined) return undefined;
+    const list = this.lists.get(order.orderListId);
+    return list && list.listOrderStatus === "EXECUTING" && list.reserved > 0n ? list : undefined;
+  }
+
+  /**
+   * A leg of `list` is done, so the list is (Binance: ALL_DONE once one leg fills, triggers or
+   * ends, the other expiring). The other leg, if still open, takes over the reservation, less
+   * what it no longer needs (a limit BUY: its remaining quantity at its price; a running market
+   * buy keeps its whole budget); else what is left is released.
+   */
+  private legDone(list: OrderList, status: OrderRecord["status"]): void {
+    list.updateTime = this.now;
+    const open = list.orderIds.map((id) => this.orders.get(id)!).filter((o) => !isDone(o));
+    const b = this.balance(list.userId, list.reserveAsset);
+    if (open.length === 1 && list.reserved > 0n) {
+      const o = open[0]!;
+      const market = this.exchange.marketById(o.marketId)!;
+      const left = o.origQtyLots - o.executedLots;
+      const need =
+        o.side === Side.Sell
+          ? lotsToBaseUnits(market, left)
+          : triggersAs(o.type) === OrderType.Market
+            ? list.reserved
+            : notional(market, o.priceTicks, left);
+      const keep = min(need, list.reserved);
+      b.frozen -= list.reserved - keep;
+      b.available += list.reserved - keep;
+      o.reserved = keep;
+      list.reserved = 0n;
+    }
+    b.frozen -= list.reserved;
+    b.available += list.reserved;
+    list.reserved = 0n;
+    list.listStatusType = "ALL_DONE";
+    list.listOrderStatus = status === "REJECTED" ? "REJECT" : "ALL_DONE";
   }
 
   /** Drops the closed orders and trades beyond retention, oldest first. */
@@ -1495,6 +1657,8 @@ export class UbsCore {
     order.reserved = 0n;
     this.openByClientId.delete(`${order.userId}:${order.clientOrderId}`);
     this.openByUser.get(order.userId)?.delete(order.orderId);
+    const list = order.orderListId === undefined ? undefined : this.lists.get(order.orderListId);
+    if (list && list.listOrderStatus === "EXECUTING") this.legDone(list, status);
   }
 
   // ---- lookups ----
@@ -1510,6 +1674,18 @@ export class UbsCore {
   private balance(userId: number, assetId: number): Balance {
     const bs = this.balances.get(userId) ?? fail("UNKNOWN_USER", `unknown user ${userId}`);
     return bs[assetId - 1]!;
+  }
+}
+
+/** Snapshot record lines, a thousand to a chunk: never one string of them all. */
+function* recordChunks<T>(items: readonly T[], record: (item: T) => unknown[]): Generator<Buffer> {
+  for (let i = 0; i < items.length; i += 1_000) {
+    yield Buffer.from(
+      items
+        .slice(i, i + 1_000)
+        .map((item) => `${stringifyExact(record(item))}\n`)
+        .join(""),
+    );
   }
 }
 
@@ -1580,6 +1756,10 @@ function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
 
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
 /** A triggered order's stop price, in the price filter's range; no other order has one. */
 function checkStopPrice(market: Market, cmd: PlaceOrder): void {
   if (!isTriggered(cmd.type)) {
@@ -1635,4 +1815,63 @@ export function checkOrderFilters(market: Market, cmd: PlaceOrder): void {
   if ((!isMarket || cmd.quoteUnits > 0n) && orderNotional < market.minNotional) {
     fail("BELOW_MIN_NOTIONAL", "Filter failure: NOTIONAL");
   }
+}
+
+/** The order ids a forwarded command places (whose book entries wait for its outcome). */
+function placedIds(command: Command): number[] {
+  if (command.type === CommandType.Place) return [command.orderId];
+  if (command.type === CommandType.PlaceOco) return [command.orderId, command.orderId + 1];
+  return [];
+}
+
+/** An OCO's legs as the orders they are (below first: it gets the lower order id). */
+function ocoLegs(cmd: PlaceOco): (PlaceOrder & { readonly stopPriceTicks: number })[] {
+  const leg = (at: "below" | "above") => ({
+    kind: "place" as const,
+    userId: cmd.userId,
+    symbol: cmd.symbol,
+    clientOrderId: cmd[`${at}ClientOrderId`],
+    side: cmd.side,
+    type: cmd[`${at}Type`],
+    tif: cmd[`${at}Tif`],
+    priceTicks: cmd[`${at}PriceTicks`],
+    qtyLots: cmd.qtyLots,
+    quoteUnits: 0n,
+    stp: cmd.stp,
+    time: cmd.time,
+    stopPriceTicks: cmd[`${at}StopPriceTicks`],
+  });
+  return [leg("below"), leg("above")];
+}
+
+const TAKE_PROFIT_LIKE = new Set([OrderType.LimitMaker, OrderType.TakeProfit, OrderType.TakeProfitLimit]);
+const STOP_LOSS_LIKE = new Set([OrderType.StopLoss, OrderType.StopLossLimit]);
+
+/**
+ * Binance's OCO rules: one leg LIMIT_MAKER, TAKE_PROFIT or TAKE_PROFIT_LIMIT, the other
+ * STOP_LOSS or STOP_LOSS_LIMIT, on the side where each belongs (a SELL takes profit above the
+ * market and stops its loss below; a BUY the other way round), their prices on either side of
+ * the last trade: for a SELL, above leg's price (its stop price for a TAKE_PROFIT) > last price >
+ * below leg's stop price; for a BUY, below leg's price (stop price) < last price < above leg's
+ * stop price. Before the first trade, the legs' prices only need to be in that order.
+ */
+export function checkOcoPrices(cmd: PlaceOco, lastPrice: number): void {
+  const [profit, loss] =
+    cmd.side === Side.Sell ? (["above", "below"] as const) : (["below", "above"] as const);
+  const profitType = cmd[`${profit}Type`];
+  if (!TAKE_PROFIT_LIKE.has(profitType) || !STOP_LOSS_LIKE.has(cmd[`${loss}Type`]))
+    fail(
+      "INVALID_ARGUMENT",
+      cmd.side === Side.Sell
+        ? "A SELL OCO's above order is LIMIT_MAKER, TAKE_PROFIT or TAKE_PROFIT_LIMIT; its below order STOP_LOSS or STOP_LOSS_LIMIT."
+        : "A BUY OCO's below order is LIMIT_MAKER, TAKE_PROFIT or TAKE_PROFIT_LIMIT; its above order STOP_LOSS or STOP_LOSS_LIMIT.",
+    );
+  const profitPrice =
+    profitType === OrderType.LimitMaker || profitType === OrderType.TakeProfitLimit
+      ? cmd[`${profit}PriceTicks`]
+      : cmd[`${profit}StopPriceTicks`];
+  const stop = cmd[`${loss}StopPriceTicks`];
+  const [high, low] = cmd.side === Side.Sell ? [profitPrice, stop] : [stop, profitPrice];
+  const ordered = lastPrice > 0 ? high > lastPrice && lastPrice > low : high > low;
+  if (!ordered) fail("ORDER_REJECTED", "The relationship of the prices for the orders is not correct.");
 }

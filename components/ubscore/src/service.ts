@@ -49,7 +49,16 @@ export interface UbsCoreServiceOptions {
 }
 
 /** The commands a matching service runs (forwarded with matching.kind service). */
-const ORDER_COMMANDS = new Set<UbsCommand["kind"]>(["place", "cancel", "cancelAll", "amend"]);
+const ORDER_COMMANDS = new Set<UbsCommand["kind"]>(["place", "placeOco", "cancel", "cancelAll", "amend"]);
+
+/**
+ * The new orders a user's signed command places, as the order limits count them (an OCO's two
+ * legs); the operator's and the tests' orders, unsigned, are not limited.
+ */
+function newOrders(cmd: UbsCommand): { userId: number; time: number; count: number } | undefined {
+  if ((cmd.kind !== "place" && cmd.kind !== "placeOco") || cmd.signature === undefined) return undefined;
+  return { userId: cmd.userId, time: cmd.time, count: cmd.kind === "placeOco" ? 2 : 1 };
+}
 
 interface Applied {
   readonly result: CommandResult;
@@ -182,11 +191,9 @@ export class UbsCoreService implements UbsCoreView {
     if (ORDER_COMMANDS.has(cmd.kind) && this.core.forwardedWaiting() >= this.maxInFlight) {
       throw new BourseError("OVERLOADED", `${this.maxInFlight} order commands are waiting for matching`);
     }
-    // A user's new order (signed; the operator's and tests' are not) within the order limits.
-    const order =
-      cmd.kind === "place" && cmd.signature !== undefined
-        ? this.orderAdmission?.hold(cmd.userId, cmd.time)
-        : undefined;
+    // A user's new orders within the order limits.
+    const orders = newOrders(cmd);
+    const order = orders && this.orderAdmission?.hold(orders.userId, orders.time, orders.count);
     let applied: Applied;
     try {
       applied = await this.record(cmd);

@@ -37,6 +37,7 @@ export type UbsCommand =
       readonly amount: bigint;
     }
   | PlaceOrder
+  | PlaceOco
   | ({
       readonly kind: "cancel";
       readonly userId: number;
@@ -105,6 +106,53 @@ export interface PlaceOrder extends SignedOnce {
 }
 
 /**
+ * Binance's OCO (POST /api/v3/orderList/oco): two orders of one side and quantity, the above leg
+ * and the below leg, of which the first to trade or trigger expires the other. They share one
+ * reservation: the quantity is sold (or paid for) once. Prices in ticks, 0 where a leg's type
+ * has none (stop prices of LIMIT_MAKER legs, limit prices of STOP_LOSS and TAKE_PROFIT legs).
+ */
+export interface PlaceOco extends SignedOnce {
+  readonly kind: "placeOco";
+  readonly userId: number;
+  readonly symbol: string;
+  readonly listClientOrderId: string;
+  readonly side: Side;
+  readonly qtyLots: number;
+  readonly stp: SelfTradePrevention;
+  readonly time: number;
+  readonly aboveClientOrderId: string;
+  readonly aboveType: OrderType;
+  readonly aboveTif: TimeInForce;
+  readonly abovePriceTicks: number;
+  readonly aboveStopPriceTicks: number;
+  readonly belowClientOrderId: string;
+  readonly belowType: OrderType;
+  readonly belowTif: TimeInForce;
+  readonly belowPriceTicks: number;
+  readonly belowStopPriceTicks: number;
+}
+
+/**
+ * An order list (Binance's orderList): for now an OCO, whose legs are `orderIds` (below, then
+ * above). While both legs are open the list holds their one reservation (`reserved`); once one
+ * is done the other takes it over, trimmed to what it still needs.
+ */
+export interface OrderList {
+  readonly orderListId: number;
+  readonly userId: number;
+  readonly marketId: number;
+  readonly listClientOrderId: string;
+  readonly contingencyType: "OCO";
+  readonly orderIds: readonly number[];
+  listStatusType: "EXEC_STARTED" | "ALL_DONE";
+  listOrderStatus: "EXECUTING" | "ALL_DONE" | "REJECT";
+  readonly transactionTime: number;
+  updateTime: number;
+  reserved: bigint;
+  readonly reserveAsset: number;
+}
+
+/**
  * Binance's order amend keep priority: lowers an open order's quantity to `newQtyLots` (its
  * executed quantity included) where it stands in the queue, and renames it `newClientOrderId`
  * (the gateway draws one when the request names none, so replay renames it the same way).
@@ -161,6 +209,8 @@ export interface OrderRecord {
    * engine's event sequence among those fired by the same command).
    */
   enteredBook?: { readonly afterOrderId: number; readonly seq: number };
+  /** A leg of an order list (OrderList): while its partner is open the list holds the reservation. */
+  readonly orderListId?: number;
   /** The matches self-trade prevention kept it from, as taker or maker (absent until the first). */
   preventedMatches?: PreventedMatch[];
   /** Its amends (keepPriority), oldest first (absent until the first): Binance's order/amendments. */

@@ -98,6 +98,64 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       }),
   },
   {
+    weight: 2,
+    // OCOs around the traded band, of every leg kind on either side: some are refused (kinds or
+    // prices in the wrong place, client ids in use), some rest, trigger, fill or expire.
+    arbitrary: fc
+      .record({
+        userId: fc.constantFrom(...USERS),
+        listClientOrderId: fc.constantFrom("l1", "l2"),
+        side: fc.constantFrom(Side.Buy, Side.Sell),
+        profit: fc.constantFrom(OrderType.LimitMaker, OrderType.TakeProfit, OrderType.TakeProfitLimit),
+        loss: fc.constantFrom(OrderType.StopLoss, OrderType.StopLossLimit, OrderType.LimitMaker),
+        profitId: fc.constantFrom("a", "o", "p"),
+        lossId: fc.constantFrom("b", "q", "r"),
+        profitPrice: fc.integer({ min: 9_990, max: 10_010 }),
+        profitStop: fc.integer({ min: 9_990, max: 10_010 }),
+        lossPrice: fc.integer({ min: 9_990, max: 10_010 }),
+        lossStop: fc.integer({ min: 9_990, max: 10_010 }),
+        tif: fc.constantFrom(TimeInForce.GTC, TimeInForce.IOC),
+        qtyLots: fc.integer({ min: 4_000, max: 20_000 }),
+        symbol: fc.constantFrom("BTCUSDT", "BTCUSDT", "ETHUSDT"),
+      })
+      .map((o): UbsCommand => {
+        const leg = (type: OrderType, price: number, stop: number) => {
+          const market = type === OrderType.StopLoss || type === OrderType.TakeProfit;
+          return {
+            type,
+            tif: market || type === OrderType.LimitMaker ? TimeInForce.GTC : o.tif,
+            price: market ? 0 : price,
+            stop: type === OrderType.LimitMaker ? 0 : stop,
+          };
+        };
+        const profit = leg(o.profit, o.profitPrice, o.profitStop);
+        const loss = leg(o.loss, o.lossPrice, o.lossStop);
+        // A SELL takes profit above and stops its loss below; a BUY the other way round.
+        const [above, below] = o.side === Side.Sell ? [profit, loss] : [loss, profit];
+        const [aboveId, belowId] = o.side === Side.Sell ? [o.profitId, o.lossId] : [o.lossId, o.profitId];
+        return {
+          kind: "placeOco",
+          userId: o.userId,
+          symbol: o.symbol,
+          listClientOrderId: o.listClientOrderId,
+          side: o.side,
+          qtyLots: o.qtyLots,
+          stp: 0,
+          time: 6,
+          aboveClientOrderId: aboveId,
+          aboveType: above.type,
+          aboveTif: above.tif,
+          abovePriceTicks: above.price,
+          aboveStopPriceTicks: above.stop,
+          belowClientOrderId: belowId,
+          belowType: below.type,
+          belowTif: below.tif,
+          belowPriceTicks: below.price,
+          belowStopPriceTicks: below.stop,
+        };
+      }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("holdWithdrawal" as const),
@@ -120,7 +178,7 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       kind: fc.constant("cancel" as const),
       userId: fc.constantFrom(...USERS),
       symbol: fc.constant("BTCUSDT"),
-      clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f"),
+      clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f", "o", "q"),
       time: fc.constant(2),
     }),
   },
@@ -206,6 +264,8 @@ export function expectFrozenIsReserved(core: UbsCore): void {
   for (const userId of USERS) {
     const reserved = exchange.assets.map(() => 0n);
     for (const o of core.openOrders(userId)) reserved[o.reserveAsset - 1]! += o.reserved;
+    // An OCO's one reservation is its list's while both legs are open (theirs are 0 then).
+    for (const l of core.orderLists(userId, true)) reserved[l.reserveAsset - 1]! += l.reserved;
     for (const w of core.heldWithdrawals(userId)) reserved[w.assetId - 1]! += w.amount;
     core.balancesOf(userId).forEach((b, i) => {
       expect(b.available).toBeGreaterThanOrEqual(0n);

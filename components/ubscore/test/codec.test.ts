@@ -106,6 +106,28 @@ const command: fc.Arbitrary<UbsCommand> = fc.oneof(
       { requiredKeys: ["kind", "userId", "symbol", "newClientOrderId", "newQtyLots", "time"] },
     ),
   ),
+  withOnce(
+    fc.record({
+      kind: fc.constant("placeOco" as const),
+      userId: id,
+      symbol: text,
+      listClientOrderId: text,
+      side: u8,
+      qtyLots: id,
+      stp: u8,
+      time: id,
+      aboveClientOrderId: text,
+      aboveType: u8,
+      aboveTif: u8,
+      abovePriceTicks: id,
+      aboveStopPriceTicks: id,
+      belowClientOrderId: text,
+      belowType: u8,
+      belowTif: u8,
+      belowPriceTicks: id,
+      belowStopPriceTicks: id,
+    }),
+  ),
   withOnce(fc.record({ kind: fc.constant("cancelAll" as const), userId: id, symbol: text, time: id })),
   withOnce(fc.record({ kind: fc.constant("takeSignature" as const), userId: id, time: id })),
   fc.record({ kind: fc.constantFrom("halt" as const, "resume" as const), symbol: text }),
@@ -192,5 +214,37 @@ describe("UBSCore command codec", () => {
       "020d000000000000f03f0000000000002240020000000908",
     );
     expect(hex({ kind: "addUser" })).toBe("020e");
+  });
+
+  it("writes an OCO as its layout says (code 18: the list, then the above and the below leg)", () => {
+    const hex = Buffer.from(
+      encodeCommand({
+        kind: "placeOco",
+        userId: 2,
+        symbol: "BTCUSDT",
+        listClientOrderId: "L",
+        side: 1,
+        qtyLots: 50,
+        stp: 0,
+        time: 7,
+        aboveClientOrderId: "A",
+        aboveType: 2,
+        aboveTif: 0,
+        abovePriceTicks: 62,
+        aboveStopPriceTicks: 0,
+        belowClientOrderId: "B",
+        belowType: 4,
+        belowTif: 0,
+        belowPriceTicks: 57,
+        belowStopPriceTicks: 58,
+      }),
+    ).toString("hex");
+    const f64 = (n: number) => Buffer.from(new Float64Array([n]).buffer).toString("hex");
+    const str = (s: string) =>
+      `${Buffer.from([s.length, 0]).toString("hex")}${Buffer.from(s).toString("hex")}`;
+    expect(hex).toBe(
+      `0212${f64(2)}${str("BTCUSDT")}${str("L")}01${f64(50)}00${f64(7)}` +
+        `${str("A")}0200${f64(62)}${f64(0)}${str("B")}0400${f64(57)}${f64(58)}0000`,
+    );
   });
 });

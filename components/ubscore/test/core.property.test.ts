@@ -2,10 +2,25 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../domain/src/errors.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import type { UbsCore } from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 import { commandArb, expectFrozenIsReserved, fundedCore, MoneyBook, USERS } from "./arbitraries.ts";
 
 let tradesSeen = 0;
+/** OCOs placed, and those whose contingency the market resolved (a leg traded or triggered). */
+let listsPlaced = 0;
+let listsResolved = 0;
+
+/** Counts the OCOs a run placed, and those a leg's trade or trigger resolved. */
+function countLists(core: UbsCore): void {
+  for (const userId of USERS) {
+    for (const list of core.orderLists(userId)) {
+      listsPlaced++;
+      const legs = list.orderIds.map((id) => core.order(id)!);
+      if (legs.some((o) => o.executedLots > 0 || o.workingTime !== undefined)) listsResolved++;
+    }
+  }
+}
 
 describe("UbsCore money invariants", () => {
   it("conserves every asset, never goes negative, and freezes exactly the open orders' reservations", () => {
@@ -24,12 +39,15 @@ describe("UbsCore money invariants", () => {
           core.checkInvariants();
         }
         tradesSeen += core.tradesOf(1).length + core.tradesOf(2).length;
+        countLists(core);
         expectFrozenIsReserved(core);
       }),
       { numRuns: 200 },
     );
     // The streams must actually trade, or the invariants above would hold vacuously.
     expect(tradesSeen).toBeGreaterThan(200);
+    expect(listsPlaced).toBeGreaterThan(100);
+    expect(listsResolved).toBeGreaterThan(20);
   });
 
   it("a rejected command changes nothing", () => {

@@ -3,7 +3,7 @@ import { InvariantViolation } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { UbsCore } from "../src/core.ts";
-import type { PlaceOrder } from "../src/types.ts";
+import type { PlaceOco, PlaceOrder } from "../src/types.ts";
 
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 const BTC = exchange.asset("BTC")!.id;
@@ -156,5 +156,186 @@ describe("checkInvariants", () => {
     expect(() => core.apply({ kind: "debit", userId: 1, asset: "USDT", amount: 10n ** 15n })).toThrow(
       InvariantViolation,
     );
+  });
+});
+
+/** An OCO of user `userId`; by default a SELL of 0.5 BTC: LIMIT_MAKER at 62,000 above, STOP_LOSS_LIMIT 58,000 / 57,900 below. */
+const oco = (o: Partial<PlaceOco> & Pick<PlaceOco, "userId">): PlaceOco => ({
+  kind: "placeOco",
+  symbol: "BTCUSDT",
+  listClientOrderId: "list",
+  side: Side.Sell,
+  qtyLots: 50_000,
+  stp: 0,
+  time: 3000,
+  aboveClientOrderId: "above",
+  aboveType: OrderType.LimitMaker,
+  aboveTif: TimeInForce.GTC,
+  abovePriceTicks: 6_200_000,
+  aboveStopPriceTicks: 0,
+  belowClientOrderId: "below",
+  belowType: OrderType.StopLossLimit,
+  belowTif: TimeInForce.GTC,
+  belowPriceTicks: 5_790_000,
+  belowStopPriceTicks: 5_800_000,
+  ...o,
+});
+
+/** A third user with 100,000 USDT, and a last price: user 1 buys 0.01 BTC from user 2 at 60,000.00. */
+function withLastPrice(): void {
+  core.verify = true;
+  core.apply({ kind: "createUser", userId: 3 });
+  core.apply({ kind: "credit", userId: 3, asset: "USDT", amount: 100_000_00000000n });
+  core.apply(
+    order({ userId: 2, side: Side.Sell, clientOrderId: "s0", priceTicks: 6_000_000, qtyLots: 1_000 }),
+  );
+  core.apply(
+    order({ userId: 1, side: Side.Buy, clientOrderId: "b0", priceTicks: 6_000_000, qtyLots: 1_000 }),
+  );
+  expect(bal(2, BTC)).toEqual([1_99000000n, 0n]);
+}
+
+describe("OCO order lists (one reservation for both legs)", () => {
+  beforeEach(withLastPrice);
+
+  it("a SELL OCO freezes its quantity once; a partial fill of the limit leg expires the stop leg", () => {
+    const { orderList, orders } = core.apply(oco({ userId: 2 }));
+    // 0.5 BTC frozen, not 1 BTC: both legs sell the same 0.5 BTC.
+    expect(bal(2, BTC)).toEqual([1_49000000n, 50000000n]);
+    expect(orderList).toMatchObject({
+      orderListId: 1,
+      contingencyType: "OCO",
+      listStatusType: "EXEC_STARTED",
+      listOrderStatus: "EXECUTING",
+      orderIds: [3, 4],
+    });
+    expect(orders!.map((o) => [o.clientOrderId, o.type, o.status])).toEqual([
+      ["below", OrderType.StopLossLimit, "NEW"],
+      ["above", OrderType.LimitMaker, "NEW"],
+    ]);
+    // User 3 buys 0.2 BTC at 62,000.00 from the limit leg: 12,400 USDT.
+    core.apply(
+      order({ userId: 3, side: Side.Buy, clientOrderId: "b3", priceTicks: 6_200_000, qtyLots: 20_000 }),
+    );
+    const [below, above] = [core.order(3)!, core.order(4)!];
+    expect(above.status).toBe("PARTIALLY_FILLED");
+    expect(below.status).toBe("EXPIRED");
+    expect(core.orderList(1)).toMatchObject({ listStatusType: "ALL_DONE", listOrderStatus: "ALL_DONE" });
+    // The limit leg keeps 0.3 BTC frozen; the seller got 12,400 USDT less the 12.4 USDT maker fee.
+    expect(bal(2, BTC)).toEqual([1_49000000n, 30000000n]);
+    expect(bal(2, USDT)).toEqual([599_40000000n + 12_387_60000000n, 0n]);
+    expect(above.reserved).toBe(30000000n);
+    // Cancelling the leg left (the list is done) releases the rest.
+    core.apply({ kind: "cancel", userId: 2, symbol: "BTCUSDT", orderId: 4, time: 4000 });
+    expect(bal(2, BTC)).toEqual([1_79000000n, 0n]);
+  });
+
+  it("a BUY OCO freezes the costlier leg's notional; the stop leg triggering expires the limit leg", () => {
+    // Below: LIMIT_MAKER 0.1 BTC at 59,000 (5,900 USDT); above: STOP_LOSS_LIMIT stop 61,000, limit 61,500 (6,150 USDT).
+    core.apply(
+      oco({
+        userId: 3,
+        side: Side.Buy,
+        qtyLots: 10_000,
+        aboveType: OrderType.StopLossLimit,
+        abovePriceTicks: 6_150_000,
+        aboveStopPriceTicks: 6_100_000,
+        belowType: OrderType.LimitMaker,
+        belowPriceTicks: 5_900_000,
+        belowStopPriceTicks: 0,
+      }),
+    );
+    expect(bal(3, USDT)).toEqual([100_000_00000000n - 6_150_00000000n, 6_150_00000000n]);
+    // A trade at 61,000.00 (user 1 buys 0.01 BTC from user 2) sets the stop leg off.
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_100_000, qtyLots: 1_000 }),
+    );
+    core.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 6_100_000, qtyLots: 1_000 }),
+    );
+    const [below, above] = [core.order(3)!, core.order(4)!];
+    expect(below.status).toBe("EXPIRED");
+    expect(above.status).toBe("NEW");
+    expect(above.workingTime).toBeDefined();
+    // The triggered leg rests at 61,500 for 0.1 BTC: it keeps exactly its 6,150 USDT.
+    expect(above.reserved).toBe(6_150_00000000n);
+    expect(bal(3, USDT)).toEqual([100_000_00000000n - 6_150_00000000n, 6_150_00000000n]);
+    // User 2 sells it 0.1 BTC at 61,500: user 3 pays 6,150 USDT, gets 0.1 BTC less 0.0001 BTC fee.
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s2", priceTicks: 6_150_000, qtyLots: 10_000 }),
+    );
+    expect(above.status).toBe("FILLED");
+    expect(bal(3, USDT)).toEqual([100_000_00000000n - 6_150_00000000n, 0n]);
+    expect(bal(3, BTC)).toEqual([9_990_000n, 0n]);
+    expect(core.orderList(1)!.listOrderStatus).toBe("ALL_DONE");
+  });
+});
+
+describe("OCO order lists: cancels, refusals, snapshots", () => {
+  beforeEach(withLastPrice);
+
+  it("cancelling one leg cancels the list and releases the one reservation", () => {
+    core.apply(oco({ userId: 2 }));
+    const { order: cancelled } = core.apply({
+      kind: "cancel",
+      userId: 2,
+      symbol: "BTCUSDT",
+      orderId: 3,
+      time: 4000,
+    });
+    expect(cancelled!.status).toBe("CANCELED");
+    expect(core.order(4)!.status).toBe("CANCELED");
+    expect(core.orderList(1)).toMatchObject({ listStatusType: "ALL_DONE", listOrderStatus: "ALL_DONE" });
+    expect(bal(2, BTC)).toEqual([1_99000000n, 0n]);
+    expect(core.openOrders(2)).toEqual([]);
+  });
+
+  it("refuses, changing nothing, legs of the wrong kinds or prices on the wrong side of the last price", () => {
+    const before = Buffer.from(core.snapshot()).toString();
+    // The limit leg at 59,000 is below the last price 60,000: Binance's -2010.
+    expect(() => core.apply(oco({ userId: 2, abovePriceTicks: 5_900_000 }))).toThrow(
+      expect.objectContaining({ code: "ORDER_REJECTED" }),
+    );
+    // Stop at 60,500 is above the last price.
+    expect(() => core.apply(oco({ userId: 2, belowStopPriceTicks: 6_050_000 }))).toThrow(
+      expect.objectContaining({ code: "ORDER_REJECTED" }),
+    );
+    // A SELL's stop-loss belongs below.
+    expect(() =>
+      core.apply(
+        oco({
+          userId: 2,
+          aboveType: OrderType.StopLoss,
+          aboveStopPriceTicks: 6_200_000,
+          abovePriceTicks: 0,
+          belowType: OrderType.LimitMaker,
+          belowStopPriceTicks: 0,
+        }),
+      ),
+    ).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    expect(() => core.apply(oco({ userId: 2, aboveClientOrderId: "below" }))).toThrow(
+      expect.objectContaining({ code: "DUPLICATE_ORDER" }),
+    );
+    expect(() => core.apply(oco({ userId: 2, qtyLots: 500_000 }))).toThrow(
+      expect.objectContaining({ code: "INSUFFICIENT_BALANCE" }),
+    );
+    expect(Buffer.from(core.snapshot()).toString()).toBe(before);
+  });
+
+  it("keeps open lists across a snapshot, and their link in the book", () => {
+    core.apply(oco({ userId: 2 }));
+    const restored = UbsCore.restore(exchange, core.snapshot());
+    restored.verify = true;
+    expect(Buffer.from(restored.snapshot())).toEqual(Buffer.from(core.snapshot()));
+    // A trade at 58,000 sets the stop leg off: the restored book still expires the limit leg.
+    restored.apply(
+      order({ userId: 1, side: Side.Buy, clientOrderId: "b1", priceTicks: 5_800_000, qtyLots: 100 }),
+    );
+    restored.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 5_800_000, qtyLots: 100 }),
+    );
+    expect(restored.order(4)!.status).toBe("EXPIRED");
+    expect(restored.order(3)!.workingTime).toBeDefined();
+    expect(restored.orderList(1)!.listOrderStatus).toBe("ALL_DONE");
   });
 });

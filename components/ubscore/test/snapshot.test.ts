@@ -54,6 +54,22 @@ describe("UBSCore snapshots", () => {
     expect(dump(UbsCore.restore(exchange, v1))).toBe(dump(core));
   });
 
+  it("still restores version 4 snapshots (before order lists), their books in the engine's version 2", () => {
+    const core = busyCore();
+    const [header, ...records] = Buffer.from(core.snapshot()).toString("utf8").trimEnd().split("\n");
+    const { nextOrderListId, ...state } = parseExact<Record<string, unknown>>(header!);
+    expect(nextOrderListId).toBe(1);
+    // The engine's version 3 header has a count of OCOs (none here) after version 2's six slots.
+    const engines = (state.engines as string[]).map((b64) => {
+      const d = new Float64Array(new Uint8Array(Buffer.from(b64, "base64")).buffer);
+      expect([d[0], d[6]]).toEqual([3, 0]);
+      const v2 = Float64Array.from([2, ...d.subarray(1, 6), ...d.subarray(7)]);
+      return Buffer.from(v2.buffer).toString("base64");
+    });
+    const v4 = [stringifyExact({ ...state, version: 4, engines }), ...records].join("\n");
+    expect(dump(UbsCore.restore(exchange, Buffer.from(`${v4}\n`)))).toBe(dump(core));
+  });
+
   it("refuses a snapshot cut inside a record", () => {
     const bytes = busyCore().snapshot();
     expect(() => UbsCore.restore(exchange, bytes.subarray(0, bytes.length - 5))).toThrow(/inside a record/);
