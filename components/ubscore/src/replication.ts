@@ -72,6 +72,7 @@ const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([
   "placeOco",
   "cancel",
   "cancelAll",
+  "amend",
   "listenKey",
   "takeSignature",
 ]);

@@ -17,6 +17,17 @@ async function primary() {
   return { service, server, listening };
 }
 
+/** An amend of an order that does not exist: a gateway may send it; the core refuses it by its rules. */
+const AMEND: UbsCommand = {
+  kind: "amend",
+  userId: 1,
+  symbol: "BTCUSDT",
+  orderId: 999,
+  newClientOrderId: "a",
+  newQtyLots: 1,
+  time: 1,
+};
+
 describe("UBSCore replication over the transport", () => {
   it("keeps a replica identical to the primary: snapshot at subscribe, then every applied command", async () => {
     const { service, server, listening } = await primary();
@@ -59,6 +70,8 @@ describe("UBSCore replication over the transport", () => {
     await expect(replica.submit({ ...place, userId: 1 } as UbsCommand)).rejects.toMatchObject({
       code: "INSUFFICIENT_BALANCE",
     });
+    // Every order command a trading client can send reaches the core (here refused by its rules).
+    await expect(replica.submit(AMEND)).rejects.toMatchObject({ code: "UNKNOWN_ORDER" });
     await expect(replica.call("nope")).rejects.toMatchObject({ code: "INTERNAL" });
     expect(replica.core.balancesOf(1)).toEqual(service.core.balancesOf(1));
     replica.close();
