@@ -1,4 +1,5 @@
 import ccxt from "ccxt";
+import WebSocket from "ws";
 import { sign } from "../../components/gateway/src/keys.ts";
 
 /** ccxt's Binance class pointed at a Bourse trading API (spot only, no wallet-wide calls Bourse lacks). */
@@ -116,4 +117,19 @@ function stringify(o: Record<string, string | number>): Record<string, string> {
 /** A LIMIT GTC order on BTCUSDT as the signed form takes it. */
 export function limitOrder(side: "BUY" | "SELL", quantity: string, price: string) {
   return { symbol: "BTCUSDT", side, type: "LIMIT", timeInForce: "GTC", quantity, price };
+}
+
+/** The user's stream (a listen key's socket), every event it has received, and a wait for executionReports. */
+export async function userStream(tradingUrl: string, client: TestClient) {
+  const key = (await client.raw<{ listenKey: string }>("POST", "/api/v3/userDataStream", "")).body.listenKey;
+  const socket = new WebSocket(`${tradingUrl.replace("http", "ws")}/ws/${key}`);
+  const messages: Record<string, unknown>[] = [];
+  socket.on("message", (data) => messages.push(JSON.parse(String(data))));
+  await new Promise((resolve) => socket.once("open", resolve));
+  const reports = async (n: number) => {
+    const of = () => messages.filter((m) => m.e === "executionReport");
+    for (let i = 0; i < 300 && of().length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    return of();
+  };
+  return { socket, reports, messages };
 }

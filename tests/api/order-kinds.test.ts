@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { type Credentials, TestClient } from "./client.ts";
+import { type Credentials, TestClient, userStream } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
 
 /**
@@ -44,21 +44,6 @@ const sell = (quantity: string, price: string, newClientOrderId: string) => ({
   newClientOrderId,
 });
 
-/** The user's stream (a listen key's socket) and the executionReports it has received. */
-async function userStream(client: TestClient) {
-  const key = (await client.raw<{ listenKey: string }>("POST", "/api/v3/userDataStream", "")).body.listenKey;
-  const socket = new WebSocket(`${exchange.tradingUrl.replace("http", "ws")}/ws/${key}`);
-  const messages: Record<string, unknown>[] = [];
-  socket.on("message", (data) => messages.push(JSON.parse(String(data))));
-  await new Promise((resolve) => socket.once("open", resolve));
-  const reports = async (n: number) => {
-    const of = () => messages.filter((m) => m.e === "executionReport");
-    for (let i = 0; i < 300 && of().length < n; i++) await new Promise((r) => setTimeout(r, 10));
-    return of();
-  };
-  return { socket, reports };
-}
-
 type Balance = { asset: string; free: string; locked: string };
 const eth = async (client: TestClient) =>
   (await client.signed<{ balances: Balance[] }>("GET", "/api/v3/account")).body.balances.find(
@@ -84,7 +69,7 @@ describe("PUT /api/v3/order/amend/keepPriority", () => {
   it("reduces in place: Binance's answer, a REPLACED executionReport, funds freed, priority kept", async () => {
     const placed = await seller.signed<{ orderId: number }>("POST", "/api/v3/order", sell("2", "2000", "s1"));
     await other.signed("POST", "/api/v3/order", sell("1", "2000", "o1"));
-    const stream = await userStream(seller);
+    const stream = await userStream(exchange.tradingUrl, seller);
 
     const reply = await seller.signed<Record<string, unknown>>("PUT", PATH, {
       symbol: "ETHUSDT",
@@ -421,7 +406,7 @@ describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT
 
   it("waits with its funds locked, is listed with its stopPrice, and goes off when a trade reaches it", async () => {
     await tradeAt("3000");
-    const stream = await userStream(seller);
+    const stream = await userStream(exchange.tradingUrl, seller);
     const before = await eth(seller);
     const placed = await seller.signed<Record<string, unknown>>("POST", "/api/v3/order", {
       symbol: "ETHUSDT",

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { newUser as operatorUser } from "../support/operator-api.ts";
-import type { TestClient } from "./client.ts";
+import { type TestClient, userStream } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
 
 /**
@@ -302,5 +302,42 @@ describe("cancelling and querying order lists", () => {
     } finally {
       ws.close();
     }
+  });
+});
+
+describe("the user data stream", () => {
+  it("says listStatus as an OCO starts and once as it ends, and names the list in each executionReport", async () => {
+    const api = { adminUrl: exchange.adminUrl, token: TOKEN, tradingUrl: exchange.tradingUrl };
+    const trader = await operatorUser(api, { ETH: "2" });
+    const stream = await userStream(exchange.tradingUrl, trader);
+    const placed = await trader.signed<{ orderListId: number; orders: { orderId: number }[] }>(
+      "POST",
+      "/api/v3/orderList/oco",
+      sellOco({ listClientOrderId: "streamed", aboveClientOrderId: "s-up", belowClientOrderId: "s-down" }),
+    );
+    const { orderListId } = placed.body;
+    const [down, up] = placed.body.orders.map((o) => o.orderId);
+    // The buyer takes part of the limit order (the list ends), then the rest (it does not change again).
+    await buyer.signed("POST", "/api/v3/order", limit("BUY", "0.4", "3100"));
+    await buyer.signed("POST", "/api/v3/order", limit("BUY", "0.6", "3100"));
+    const reports = await stream.reports(5);
+    stream.socket.close();
+    expect(reports.map((r) => [r.i, r.x, r.g])).toEqual([
+      [down, "NEW", orderListId],
+      [up, "NEW", orderListId],
+      [up, "TRADE", orderListId],
+      [down, "EXPIRED", orderListId],
+      [up, "TRADE", orderListId],
+    ]);
+    const statuses = stream.messages.filter((m) => m.e === "listStatus");
+    const legs = [
+      { s: "ETHUSDT", i: down, c: "s-down" },
+      { s: "ETHUSDT", i: up, c: "s-up" },
+    ];
+    const status = { s: "ETHUSDT", g: orderListId, c: "OCO", r: "NONE", C: "streamed", O: legs };
+    expect(statuses).toMatchObject([
+      { ...status, l: "EXEC_STARTED", L: "EXECUTING" },
+      { ...status, l: "ALL_DONE", L: "ALL_DONE" },
+    ]);
   });
 });

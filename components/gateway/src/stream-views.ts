@@ -4,11 +4,12 @@ import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { UbsCore } from "../../ubscore/src/core.ts";
-import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { OrderList, OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import {
   type averagePriceView,
   commissionView,
   type fullTickerView,
+  nameOf,
   ORDER_TYPE,
   SIDE,
   STP,
@@ -108,9 +109,6 @@ function lotsFilledAfter(o: OrderRecord, tradeId: number): number {
   return o.fills.filter((f) => f.tradeId > tradeId).reduce((s, f) => s + f.qtyLots, 0);
 }
 
-const nameOf = <T extends Record<string, number>>(table: T, value: number) =>
-  Object.keys(table).find((k) => table[k] === value)!;
-
 export function executionReport(
   market: Market,
   o: OrderRecord,
@@ -129,7 +127,7 @@ export function executionReport(
     p: ticksToPrice(market, o.priceTicks),
     P: ticksToPrice(market, o.stopPriceTicks ?? 0),
     F: lotsToQuantity(market, 0),
-    g: -1,
+    g: o.orderListId ?? -1,
     C: "",
     r: "NONE",
     i: o.orderId,
@@ -301,5 +299,27 @@ export function accountPositionView(
       f: formatUnits(balances[a.id - 1]!.available, a.decimals),
       l: formatUnits(balances[a.id - 1]!.frozen, a.decimals),
     })),
+  };
+}
+
+/** Binance's listStatus event: an order list's status and its orders, as it changes. */
+export function listStatusView(
+  market: Market,
+  list: OrderList,
+  clientOrderId: (orderId: number) => string,
+  now: number,
+) {
+  return {
+    e: "listStatus",
+    E: now,
+    s: market.symbol,
+    g: list.orderListId,
+    c: list.contingencyType,
+    l: list.listStatusType,
+    L: list.listOrderStatus,
+    r: "NONE",
+    C: list.listClientOrderId,
+    T: list.updateTime,
+    O: list.orderIds.map((i) => ({ s: market.symbol, i, c: clientOrderId(i) })),
   };
 }

@@ -7,9 +7,9 @@ import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { EventType, type MatchingEvent } from "../../matching/src/protocol.ts";
 import { gatewayMetrics } from "../../observability/src/metrics.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
-import type { CommandResult } from "../../ubscore/src/core.ts";
+import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
-import { ListenKeyOp, type UbsCommand } from "../../ubscore/src/types.ts";
+import { ListenKeyOp, type OrderList, type OrderRecord, type UbsCommand } from "../../ubscore/src/types.ts";
 import { aggregateTrades } from "./agg-trades.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { aggTradeView, averagePriceView, depthView, fullTickerView, ticker24hView } from "./format.ts";
@@ -40,6 +40,7 @@ import {
   executionReport,
   executionReports,
   klineStreamView,
+  listStatusView,
   miniTickerStreamView,
   tickerStreamView,
   tradeStreamView,
@@ -536,13 +537,19 @@ export class StreamHub {
     const core = this.service.core;
     const touchedUsers = new Set<number>();
     const listening = (orderId: number) => this.userListening(core.order(orderId)?.userId ?? -1);
+    const lists = new ListChanges();
     for (const e of result.events) {
       if (!("orderId" in e ? listening(e.orderId) : e.type === EventType.Trade)) continue;
       const reports = executionReports(core, market, e, listening);
       for (const [o, fields] of reports) {
         touchedUsers.add(o.userId);
+        lists.note(o, fields);
         this.publishToUser(o.userId, () => executionReport(market, o, fields, now));
       }
+    }
+    for (const list of lists.changed(core)) {
+      const clientOrderId = (orderId: number) => core.order(orderId)?.clientOrderId ?? "";
+      this.publishToUser(list.userId, () => listStatusView(market, list, clientOrderId, now));
     }
     for (const userId of touchedUsers) {
       const balances = core.balancesOf(userId);
@@ -625,4 +632,33 @@ export function installStreams(app: FastifyInstance, hub: StreamHub): void {
       open(socket, req.ip, req.query.streams ?? "", true),
     );
   });
+}
+
+const TERMINAL = new Set(["FILLED", "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH", "REJECTED"]);
+
+/**
+ * The order lists a command changed, from its orders' reports: placed (a leg's NEW), or ended
+ * (the first of its legs to finish finished in this command: every leg done now ended in it).
+ * A list's later commands (its surviving order trading on) change its status no more.
+ */
+class ListChanges {
+  private readonly placed = new Set<number>();
+  private readonly ended = new Map<number, number>();
+
+  note(o: OrderRecord, fields: Record<string, unknown>): void {
+    if (o.orderListId === undefined) return;
+    if (fields.x === "NEW") this.placed.add(o.orderListId);
+    if (TERMINAL.has(fields.X as string))
+      this.ended.set(o.orderListId, (this.ended.get(o.orderListId) ?? 0) + 1);
+  }
+
+  changed(core: UbsCore): OrderList[] {
+    const ids = new Set([...this.placed, ...this.ended.keys()]);
+    return [...ids].flatMap((id) => {
+      const list = core.orderList(id);
+      if (!list) return [];
+      const done = list.orderIds.filter((i) => TERMINAL.has(core.order(i)?.status ?? "")).length;
+      return this.placed.has(id) || this.ended.get(id) === done ? [list] : [];
+    });
+  }
 }
