@@ -160,7 +160,11 @@ export function encodeCommand(cmd: UbsCommand): Uint8Array {
 export function commandSize(cmd: UbsCommand): number {
   const values = cmd as unknown as Record<string, unknown>;
   let size = 2;
-  for (const [name, type] of layoutOf(cmd)) size += sizeOf(type, values[name]);
+  for (const { name, optional, codec } of planOf(cmd)) {
+    const value = values[name];
+    if (!optional) size += codec.size(value);
+    else size += value === undefined ? 1 : 1 + codec.size(value);
+  }
   return size;
 }
 
@@ -173,13 +177,20 @@ export function writeCommand(cmd: UbsCommand, out: Buffer, view: DataView, at: n
   out[at] = BINARY_V2;
   out[at + 1] = CODES.get(cmd.kind)!;
   let o = at + 2;
-  for (const [name, type] of layoutOf(cmd)) o = write(view, out, o, type, values[name], name);
+  for (const { name, optional, codec } of planOf(cmd)) {
+    const value = values[name];
+    if (optional) {
+      out[o++] = value === undefined ? 0 : 1;
+      if (value === undefined) continue;
+    }
+    o = codec.write(view, out, o, value, name);
+  }
 }
 
-function layoutOf(cmd: UbsCommand): [string, FieldType][] {
+function planOf(cmd: UbsCommand): readonly FieldPlan[] {
   const code = CODES.get(cmd.kind);
   if (code === undefined) return fail("INTERNAL", `no layout for command ${cmd.kind}`);
-  return LAYOUTS[code]![1];
+  return PLANS[code]!;
 }
 
 export function decodeCommand(bytes: Uint8Array): UbsCommand {
@@ -302,22 +313,14 @@ const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
   },
 };
 
-function sizeOf(type: FieldType, value: unknown): number {
-  if (!OPTIONAL.has(type)) return VALUES[BASE[type]].size(value);
-  return value === undefined ? 1 : 1 + VALUES[BASE[type]].size(value);
+/** A layout's field as the encoder takes it: worked out once, not per command. */
+interface FieldPlan {
+  readonly name: string;
+  readonly optional: boolean;
+  readonly codec: ValueCodec;
 }
 
-function write(
-  view: DataView,
-  out: Buffer,
-  o: number,
-  type: FieldType,
-  value: unknown,
-  name: string,
-): number {
-  if (OPTIONAL.has(type)) {
-    out[o++] = value === undefined ? 0 : 1;
-    if (value === undefined) return o;
-  }
-  return VALUES[BASE[type]].write(view, out, o, value, name);
-}
+/** LAYOUTS by code, each field with its codec. */
+const PLANS: readonly (readonly FieldPlan[])[] = LAYOUTS.map(([, fields]) =>
+  fields.map(([name, type]) => ({ name, optional: OPTIONAL.has(type), codec: VALUES[BASE[type]] })),
+);
