@@ -270,14 +270,13 @@ export class UbsCoreService implements UbsCoreView {
   /** Applies a durable group commit's commands in journal order, answering each submitter. */
   private applyCommitted(queued: readonly Queued[]): void {
     for (const q of queued) {
-      let applied: Applied;
+      let result: CommandResult;
       try {
-        const result = this.applyMeasured(q.cmd);
+        result = this.applyMeasured(q.cmd);
         this.appliedLsn = q.lsn;
         // Before the listeners: one that throws must not keep the command from matching.
         if (result.forwarded) this.forward?.(result.forwarded);
         for (const listener of this.listeners) listener(q.cmd, result, q.lsn, this.core);
-        applied = { result, lsn: q.lsn };
       } catch (e) {
         crashOnViolation(e);
         q.reject(e as Error);
@@ -287,13 +286,18 @@ export class UbsCoreService implements UbsCoreView {
         q.order?.release();
         if (--this.inflight === 0) this.drained?.();
       }
-      const f = applied.result.forwarded;
-      if (f && q.awaitsOutcome) {
-        // Registered before any message can arrive: the outcome comes in a later turn.
-        const resolve = q.withLsn ? q.resolve : (a: Applied) => q.resolve(a.result);
-        this.awaiting.set(`${f.marketId}:${f.seq}`, { resolve, reject: q.reject });
-      } else q.resolve(q.withLsn ? applied : applied.result);
+      this.answer(q, result);
     }
+  }
+
+  /** Tells the submitter, or registers it for the outcome of the command it forwarded. */
+  private answer(q: Queued, result: CommandResult): void {
+    const f = result.forwarded;
+    if (f && q.awaitsOutcome) {
+      // Registered before any message can arrive: the outcome comes in a later turn.
+      const resolve = q.withLsn ? q.resolve : (a: Applied) => q.resolve(a.result);
+      this.awaiting.set(`${f.marketId}:${f.seq}`, { resolve, reject: q.reject });
+    } else q.resolve(q.withLsn ? { result, lsn: q.lsn } : result);
   }
 
   /** The group commit's write failed: nothing of it is applied, and every submitter is told. */
