@@ -54,12 +54,13 @@ describe("Journal", () => {
   });
 });
 
-describe("Journal records written in place", () => {
-  const utf8: RecordWriter<string> = {
-    size: (s) => Buffer.byteLength(s),
-    write: (s, out, _view, at) => void out.write(s, at, "utf8"),
-  };
+/** A string's UTF-8 bytes, written in place. */
+const utf8: RecordWriter<string> = {
+  size: (s) => Buffer.byteLength(s),
+  write: (s, out, _view, at) => void out.write(s, at, "utf8"),
+};
 
+describe("Journal records written in place", () => {
   it("frames them as append does, one commit promise per write, past the first buffer's size", async () => {
     const dir = await tempDir();
     const j = await Journal.open(dir);
@@ -291,6 +292,42 @@ describe("Journal on a full disk", () => {
         const lsns: number[] = [];
         await reopened.replay(1, (_, lsn) => lsns.push(lsn));
         expect(lsns).toEqual(acked);
+        await reopened.close();
+      } finally {
+        execFileSync("umount", [dir]);
+      }
+    },
+  );
+
+  it.runIf(process.getuid?.() === 0)(
+    "rejects the group commit of records written in place, and every record after it",
+    async () => {
+      const { execFileSync } = await import("node:child_process");
+      const dir = await tempDir();
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir]);
+      try {
+        const j = await Journal.open(dir);
+        let committed = 0;
+        let error: unknown;
+        for (let i = 0; i < 200 && !error; i++) {
+          const lsn = j.appendValue("r".repeat(1000), utf8);
+          await j.committed().then(
+            () => {
+              committed = lsn;
+            },
+            (e) => {
+              error = e;
+            },
+          );
+        }
+        expect(error).toMatchObject({ code: "UNAVAILABLE", message: expect.stringContaining("ENOSPC") });
+        expect(() => j.appendValue("after", utf8)).toThrow(/journal write failed/);
+        await expect(j.committed()).rejects.toMatchObject({ code: "UNAVAILABLE" });
+        await j.close();
+        const reopened = await Journal.open(dir);
+        const lsns: number[] = [];
+        await reopened.replay(1, (_, lsn) => lsns.push(lsn));
+        expect(lsns).toEqual(Array.from({ length: committed }, (_, i) => i + 1));
         await reopened.close();
       } finally {
         execFileSync("umount", [dir]);
