@@ -202,7 +202,13 @@ export class UbsCoreService implements UbsCoreView {
   /** The common case (nothing gated, nothing held) reaches the journal without a promise hop. */
   private submitWith(cmd: UbsCommand, withLsn: boolean): Promise<Applied | CommandResult> {
     if (this.gate) return this.afterGate(cmd, withLsn);
-    const held = this.admit();
+    let held: Promise<void> | undefined;
+    try {
+      held = this.admit();
+    } catch (e) {
+      // Refused as the async submit refused: with a rejected promise, never a throw.
+      return Promise.reject(e);
+    }
     return held ? held.then(() => this.admitted(cmd, withLsn)) : this.admitted(cmd, withLsn);
   }
 
