@@ -1,7 +1,7 @@
 import {
   CONCURRENCY,
   closedLoop,
-  cpuSecondsOfTree,
+  cpuSecondsOf,
   endPhase,
   openLoop,
   orders,
@@ -10,12 +10,22 @@ import {
   startServer,
 } from "./load.ts";
 
-/** Runs `phase` and tells the server's CPU microseconds per request it answered. */
+/**
+ * Runs `phase` and tells the server's CPU microseconds per request it answered: all of its
+ * processes (`cpuUs`), its first process alone (`ownUs`: UBSCore's in the processes layout) and
+ * the processes below it (`childrenUs`: the gateway's).
+ */
 async function withCpu<T extends { latencies: number[] }>(pid: number, phase: () => Promise<T>) {
-  const before = cpuSecondsOfTree(pid);
+  const before = cpuSecondsOf(pid);
   const result = await phase();
-  const cpuUs = ((cpuSecondsOfTree(pid) - before) * 1e6) / Math.max(1, result.latencies.length);
-  return { ...result, cpuUs };
+  const after = cpuSecondsOf(pid);
+  const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, result.latencies.length);
+  return {
+    ...result,
+    cpuUs: perRequest(after.tree - before.tree),
+    ownUs: perRequest(after.own - before.own),
+    childrenUs: perRequest(after.tree - after.own - (before.tree - before.own)),
+  };
 }
 
 /**
@@ -58,6 +68,11 @@ console.log(
 console.log(
   `  signed order (max)     ${max.rate.toFixed(0)} orders/s  p50 ${pct(max.latencies, 0.5)}  p99 ${pct(max.latencies, 0.99)}  errors ${max.errors}  (${((max.rate / ceiling.rate) * 100).toFixed(0)}% of the bare route)  server CPU ${max.cpuUs.toFixed(1)} µs/order (${(max.cpuUs / ceiling.cpuUs).toFixed(1)}x a bare request)`,
 );
+if (process.env.BENCH_MODE === "processes") {
+  console.log(
+    `  per process at max     bourse ubscore (UBSCore, settlement, ledger, history) ${max.ownUs.toFixed(1)} µs/order  bourse gateway ${max.childrenUs.toFixed(1)} µs/order`,
+  );
+}
 console.log(
   `  signed order at 70%    ${target} orders/s offered  p50 ${pct(at70.latencies, 0.5)}  p99 ${pct(at70.latencies, 0.99)}  errors ${at70.errors}`,
 );

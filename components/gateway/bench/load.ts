@@ -213,17 +213,18 @@ export function orders(url: string, keys: Key[], crossing = false): Send {
 }
 
 /**
- * CPU seconds (user + system, every thread) used so far by process `pid` and every process below
- * it (the processes layout's gateway and UBSCore), from /proc: the server's own accounting, so a
- * figure per request survives a machine whose speed drifts. Linux only; 0 elsewhere.
+ * CPU seconds (user + system, every thread) used so far by process `pid` alone (`own`) and with
+ * every process below it (`tree`: the processes layout's gateway under UBSCore's), from /proc:
+ * the server's own accounting, so a figure per request survives a machine whose speed drifts.
+ * Linux only; 0 elsewhere.
  */
-export function cpuSecondsOfTree(pid: number): number {
+export function cpuSecondsOf(pid: number): { own: number; tree: number } {
   const stats = new Map<number, { ppid: number; ticks: number }>();
   let entries: string[];
   try {
     entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
   } catch {
-    return 0;
+    return { own: 0, tree: 0 };
   }
   for (const entry of entries) {
     try {
@@ -238,7 +239,10 @@ export function cpuSecondsOfTree(pid: number): number {
   const inTree = (p: number): boolean => p === pid || (p > 1 && stats.has(p) && inTree(stats.get(p)!.ppid));
   let ticks = 0;
   for (const [p, s] of stats) if (inTree(p)) ticks += s.ticks;
-  return ticks / CLOCK_TICKS_PER_SECOND;
+  return {
+    own: (stats.get(pid)?.ticks ?? 0) / CLOCK_TICKS_PER_SECOND,
+    tree: ticks / CLOCK_TICKS_PER_SECOND,
+  };
 }
 
 /** USER_HZ: the unit of /proc's times on Linux (100 on every architecture it runs here). */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Journal } from "../src/journal.ts";
+import { Journal, type RecordWriter } from "../src/journal.ts";
 import { SnapshotStore } from "../src/snapshot.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "bourse-journal-"));
@@ -50,6 +50,55 @@ describe("Journal", () => {
     const all = await readAll(again);
     expect(all.length).toBe(n);
     expect(all[n - 1]).toEqual([n, `r${n - 1}`]);
+    await again.close();
+  });
+});
+
+/** A string's UTF-8 bytes, written in place. */
+const utf8: RecordWriter<string> = {
+  size: (s) => Buffer.byteLength(s),
+  write: (s, out, _view, at) => void out.write(s, at, "utf8"),
+};
+
+describe("Journal records written in place", () => {
+  it("frames them as append does, one commit promise per write, past the first buffer's size", async () => {
+    const dir = await tempDir();
+    const j = await Journal.open(dir);
+    // 100 records of 2 kB: the batch outgrows its first 64 kB buffer within one write.
+    const records = Array.from({ length: 100 }, (_, i) => `${i}:`.padEnd(2_000, "x"));
+    const lsns = records.map((r) => j.appendValue(r, utf8));
+    const commit = j.committed();
+    expect(j.committed()).toBe(commit);
+    const appended = j.append(text("by append"));
+    await commit;
+    expect(await appended).toBe(101);
+    expect(lsns).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(j.committed()).not.toBe(commit);
+    await j.close();
+    const again = await Journal.open(dir);
+    expect((await readAll(again)).map(([, s]) => s)).toEqual([...records, "by append"]);
+    await again.close();
+  });
+
+  it("appends nothing when the writer throws", async () => {
+    const dir = await tempDir();
+    const j = await Journal.open(dir);
+    j.appendValue("first", utf8);
+    const refusing: RecordWriter<string> = {
+      size: () => 8,
+      write: () => {
+        throw new Error("not encodable");
+      },
+    };
+    expect(() => j.appendValue("bad", refusing)).toThrow("not encodable");
+    expect(j.appendValue("second", utf8)).toBe(2);
+    await j.committed();
+    await j.close();
+    const again = await Journal.open(dir);
+    expect(await readAll(again)).toEqual([
+      [1, "first"],
+      [2, "second"],
+    ]);
     await again.close();
   });
 });
@@ -243,6 +292,42 @@ describe("Journal on a full disk", () => {
         const lsns: number[] = [];
         await reopened.replay(1, (_, lsn) => lsns.push(lsn));
         expect(lsns).toEqual(acked);
+        await reopened.close();
+      } finally {
+        execFileSync("umount", [dir]);
+      }
+    },
+  );
+
+  it.runIf(process.getuid?.() === 0)(
+    "rejects the group commit of records written in place, and every record after it",
+    async () => {
+      const { execFileSync } = await import("node:child_process");
+      const dir = await tempDir();
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir]);
+      try {
+        const j = await Journal.open(dir);
+        let committed = 0;
+        let error: unknown;
+        for (let i = 0; i < 200 && !error; i++) {
+          const lsn = j.appendValue("r".repeat(1000), utf8);
+          await j.committed().then(
+            () => {
+              committed = lsn;
+            },
+            (e) => {
+              error = e;
+            },
+          );
+        }
+        expect(error).toMatchObject({ code: "UNAVAILABLE", message: expect.stringContaining("ENOSPC") });
+        expect(() => j.appendValue("after", utf8)).toThrow(/journal write failed/);
+        await expect(j.committed()).rejects.toMatchObject({ code: "UNAVAILABLE" });
+        await j.close();
+        const reopened = await Journal.open(dir);
+        const lsns: number[] = [];
+        await reopened.replay(1, (_, lsn) => lsns.push(lsn));
+        expect(lsns).toEqual(Array.from({ length: committed }, (_, i) => i + 1));
         await reopened.close();
       } finally {
         execFileSync("umount", [dir]);

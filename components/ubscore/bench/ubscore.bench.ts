@@ -3,6 +3,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { decodeCommand, encodeCommand } from "../src/codec.ts";
+import { applyJournaled, UbsCore } from "../src/core.ts";
 import { UbsCoreService } from "../src/service.ts";
 import type { PlaceOrder } from "../src/types.ts";
 
@@ -15,6 +17,8 @@ import type { PlaceOrder } from "../src/types.ts";
  * book grows) and orders that cross (every second order trades); each on the disk (tmpdir) and on
  * tmpfs (/dev/shm), to tell the disk's share from the code's. CPU is the process's own accounting
  * (every thread: the fsyncs run on libuv's pool), so the per-order figure survives a noisy VM.
+ * Last, the same orders decoded from their journal bytes and applied to a bare UbsCore: what a
+ * replica (each gateway's) spends per command, and the core's share of the service's figure.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4_096);
@@ -91,8 +95,27 @@ async function run(where: string, workload: Workload): Promise<void> {
   }
 }
 
+/** Decodes and applies 200,000 journaled orders to a core with the benchmark's users: CPU per command. */
+function replica(workload: Workload): void {
+  const core = new UbsCore(exchange);
+  for (let userId = 1; userId <= USERS; userId++) {
+    core.apply({ kind: "createUser", userId });
+    core.apply({ kind: "credit", userId, asset: "USDT", amount: 10n ** 22n });
+    core.apply({ kind: "credit", userId, asset: "BTC", amount: 10n ** 18n });
+  }
+  const count = 200_000;
+  const records = Array.from({ length: count }, (_, n) => encodeCommand(order(n, workload)));
+  const cpu = process.cpuUsage();
+  for (const record of records) applyJournaled(core, decodeCommand(record));
+  const used = process.cpuUsage(cpu);
+  console.log(
+    `  ${workload.padEnd(8)} replica: decode + apply, no journal  CPU ${((used.user + used.system) / count).toFixed(2)} µs/command`,
+  );
+}
+
 console.log(
   `bench:ubscore  UBSCore service alone (journal fsync + group commit, risk, matching), ${WINDOW} submissions in flight, ${SECONDS} s per run, ${cpus()[0]?.model ?? "?"}, node ${process.version}`,
 );
 for (const where of [tmpdir(), "/dev/shm"])
   for (const workload of ["resting", "crossing"] as const) await run(where, workload);
+for (const workload of ["resting", "crossing"] as const) replica(workload);

@@ -173,30 +173,47 @@ const CODES = new Map(LAYOUTS.map(([kind], i) => [kind, i]));
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function encodeCommand(cmd: UbsCommand): Uint8Array {
+  // From Node's shared pool (no buffer of its own per command); every byte is written below.
+  const out = Buffer.allocUnsafe(commandSize(cmd));
+  writeCommand(cmd, out, new DataView(out.buffer, out.byteOffset, out.byteLength), 0);
+  return out;
+}
+
+/** How many bytes `writeCommand` writes for `cmd`. */
+export function commandSize(cmd: UbsCommand): number {
+  const values = cmd as unknown as Record<string, unknown>;
+  let size = 2;
+  for (const { name, optional, codec } of planOf(cmd)) {
+    const value = values[name];
+    if (!optional) size += codec.size(value);
+    else size += value === undefined ? 1 : 1 + codec.size(value);
+  }
+  return size;
+}
+
+/**
+ * Writes `cmd`'s bytes at `at` of `out` (`view` over the same bytes), which has room for
+ * `commandSize(cmd)` of them: how the journal takes a command, straight into its write.
+ */
+export function writeCommand(cmd: UbsCommand, out: Buffer, view: DataView, at: number): void {
+  const values = cmd as unknown as Record<string, unknown>;
+  out[at] = BINARY_V2;
+  out[at + 1] = CODES.get(cmd.kind)!;
+  let o = at + 2;
+  for (const { name, optional, codec } of planOf(cmd)) {
+    const value = values[name];
+    if (optional) {
+      out[o++] = value === undefined ? 0 : 1;
+      if (value === undefined) continue;
+    }
+    o = codec.write(view, out, o, value, name);
+  }
+}
+
+function planOf(cmd: UbsCommand): readonly FieldPlan[] {
   const code = CODES.get(cmd.kind);
   if (code === undefined) return fail("INTERNAL", `no layout for command ${cmd.kind}`);
-  const fields = LAYOUTS[code]![1];
-  const values = cmd as unknown as Record<string, unknown>;
-  // Strings are measured, then written in place: no intermediate encoding per string.
-  const stringBytes = fields.map(([name, type]) =>
-    (type === "str" || type === "optStr") && values[name] !== undefined
-      ? Buffer.byteLength(values[name] as string)
-      : 0,
-  );
-  let size = 2;
-  fields.forEach(([name, type], i) => {
-    size += sizeOf(type, values[name], stringBytes[i]!);
-  });
-  // From Node's shared pool (no buffer of its own per command); every byte is written below.
-  const out = Buffer.allocUnsafe(size);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out[0] = BINARY_V2;
-  out[1] = code;
-  let o = 2;
-  fields.forEach(([name, type], i) => {
-    o = write(view, out, o, type, values[name], stringBytes[i]!, name);
-  });
-  return out;
+  return PLANS[code]!;
 }
 
 export function decodeCommand(bytes: Uint8Array): UbsCommand {
@@ -238,19 +255,18 @@ const BASE: Readonly<Record<FieldType, ValueType>> = {
 
 /**
  * Each value type's bytes: its size, its writer (which checks the value, returning the offset
- * after it) and its reader (which sets `cmd[name]`, returning the offset after it). Strings are
- * measured once by the caller (`stringBytes`), then written in place.
+ * after it) and its reader (which sets `cmd[name]`, returning the offset after it).
  */
 interface ValueCodec {
-  size(value: unknown, stringBytes: number): number;
-  write(view: DataView, out: Buffer, o: number, value: unknown, stringBytes: number, name: string): number;
+  size(value: unknown): number;
+  write(view: DataView, out: Buffer, o: number, value: unknown, name: string): number;
   read(view: DataView, bytes: Uint8Array, o: number, cmd: Record<string, unknown>, name: string): number;
 }
 
 const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
   u8: {
     size: () => 1,
-    write(_view, out, o, value, _stringBytes, name) {
+    write(_view, out, o, value, name) {
       if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xff) {
         fail("INTERNAL", `${name} is not a u8: ${String(value)}`);
       }
@@ -264,7 +280,7 @@ const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
   },
   u53: {
     size: () => 8,
-    write(view, _out, o, value, _stringBytes, name) {
+    write(view, _out, o, value, name) {
       if (typeof value !== "number") fail("INTERNAL", `${name} is not a number: ${String(value)}`);
       view.setFloat64(o, value as number, true);
       return o + 8;
@@ -276,7 +292,7 @@ const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
   },
   amount: {
     size: () => 16,
-    write(view, _out, o, value, _stringBytes, name) {
+    write(view, _out, o, value, name) {
       if (typeof value !== "bigint" || value < 0n || value >= 1n << 128n)
         fail("INTERNAL", `${name} is not a u128: ${String(value)}`);
       writeU128(view, o, value as bigint);
@@ -289,7 +305,7 @@ const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
   },
   bytes: {
     size: (value) => 4 + (value as Uint8Array).length,
-    write(view, out, o, value, _stringBytes, name) {
+    write(view, out, o, value, name) {
       if (!(value instanceof Uint8Array)) fail("INTERNAL", `${name} is not bytes`);
       const b = value as Uint8Array;
       view.setUint32(o, b.length, true);
@@ -304,12 +320,13 @@ const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
     },
   },
   str: {
-    size: (_value, stringBytes) => 2 + stringBytes,
-    write(view, out, o, value, stringBytes, name) {
-      if (stringBytes > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
-      view.setUint16(o, stringBytes, true);
-      out.write(value as string, o + 2, stringBytes, "utf8");
-      return o + 2 + stringBytes;
+    size: (value) => 2 + Buffer.byteLength(value as string),
+    write(view, out, o, value, name) {
+      // Written, then measured by what was written: the room for it was measured by `size`.
+      const length = out.write(value as string, o + 2, "utf8");
+      if (length > 0xffff) fail("INTERNAL", `${name} is longer than 65535 bytes`);
+      view.setUint16(o, length, true);
+      return o + 2 + length;
     },
     read(view, bytes, o, cmd, name) {
       const length = view.getUint16(o, true);
@@ -319,23 +336,14 @@ const VALUES: Readonly<Record<ValueType, ValueCodec>> = {
   },
 };
 
-function sizeOf(type: FieldType, value: unknown, stringBytes: number): number {
-  if (!OPTIONAL.has(type)) return VALUES[BASE[type]].size(value, stringBytes);
-  return value === undefined ? 1 : 1 + VALUES[BASE[type]].size(value, stringBytes);
+/** A layout's field as the encoder takes it: worked out once, not per command. */
+interface FieldPlan {
+  readonly name: string;
+  readonly optional: boolean;
+  readonly codec: ValueCodec;
 }
 
-function write(
-  view: DataView,
-  out: Buffer,
-  o: number,
-  type: FieldType,
-  value: unknown,
-  stringBytes: number,
-  name: string,
-): number {
-  if (OPTIONAL.has(type)) {
-    out[o++] = value === undefined ? 0 : 1;
-    if (value === undefined) return o;
-  }
-  return VALUES[BASE[type]].write(view, out, o, value, stringBytes, name);
-}
+/** LAYOUTS by code, each field with its codec. */
+const PLANS: readonly (readonly FieldPlan[])[] = LAYOUTS.map(([, fields]) =>
+  fields.map(([name, type]) => ({ name, optional: OPTIONAL.has(type), codec: VALUES[BASE[type]] })),
+);

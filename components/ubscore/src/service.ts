@@ -1,11 +1,11 @@
 import { BourseError, crashOnViolation } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { Journal } from "../../journal/src/journal.ts";
+import { Journal, type RecordWriter } from "../../journal/src/journal.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { secondsSince, ubscoreMetrics } from "../../observability/src/metrics.ts";
 import { LabelledCounts } from "../../observability/src/registry.ts";
 import { type SnapshotJob, snapshotDirs, snapshotInBackground } from "./background-snapshot.ts";
-import { decodeCommand, encodeCommand } from "./codec.ts";
+import { commandSize, decodeCommand, writeCommand } from "./codec.ts";
 import {
   applyJournaled,
   type CommandResult,
@@ -69,6 +69,23 @@ interface Awaiting {
   resolve(applied: Applied): void;
   reject(e: Error): void;
 }
+
+/** Commands go into the journal's write as they are encoded: no buffer of their own. */
+const COMMAND_RECORD: RecordWriter<UbsCommand> = { size: commandSize, write: writeCommand };
+
+/** A command journaled, waiting for its group commit to be durable to be applied. */
+interface Queued {
+  readonly cmd: UbsCommand;
+  readonly lsn: number;
+  /** With the result alone (`submit`) or with its position too (`submitAt`, outcomes). */
+  readonly withLsn: boolean;
+  /** A forwarded order command answers its submitter with its outcome, not when it is applied. */
+  readonly awaitsOutcome: boolean;
+  /** The order limits' hold on a user's new order, released once it is applied or refused. */
+  readonly order: { release(): void } | undefined;
+  readonly resolve: (value: Applied | CommandResult) => void;
+  readonly reject: (e: Error) => void;
+}
 /**
  * What the gateway needs of UBSCore: its state to read, a way to submit commands, and the stream
  * of applied commands. The service itself in one process; a replica over the transport otherwise.
@@ -97,6 +114,9 @@ export class UbsCoreService implements UbsCoreView {
   private readonly awaiting = new Map<string, Awaiting>();
   /** Per market, the last sequence whose outcome is journaled or on its way to the journal. */
   private readonly outcomeSeq: number[] = [];
+  /** The journal's group commit the latest commands joined, and those commands, in journal order. */
+  private commit: Promise<void> | undefined;
+  private queued: Queued[] = [];
 
   private constructor(
     readonly core: UbsCore,
@@ -176,56 +196,129 @@ export class UbsCoreService implements UbsCoreView {
   }
 
   /** Journals the command, then applies it; resolves with its result or rejects with its error. */
-  async submit(cmd: UbsCommand): Promise<CommandResult> {
-    return (await this.submitAt(cmd)).result;
+  submit(cmd: UbsCommand): Promise<CommandResult> {
+    return this.submitWith(cmd, false) as Promise<CommandResult>;
   }
 
   /**
    * submit, also telling the journal position the command got (replicas wait for it). An order
    * command run by the matching service resolves with its outcome's result and position.
    */
-  async submitAt(cmd: UbsCommand): Promise<Applied> {
+  submitAt(cmd: UbsCommand): Promise<Applied> {
+    return this.submitWith(cmd, true) as Promise<Applied>;
+  }
+
+  /** The common case (nothing gated, nothing held) reaches the journal without a promise hop. */
+  private submitWith(cmd: UbsCommand, withLsn: boolean): Promise<Applied | CommandResult> {
+    if (this.gate) return this.afterGate(cmd, withLsn);
+    let held: Promise<void> | undefined;
+    try {
+      held = this.admit();
+    } catch (e) {
+      // Refused as the async submit refused: with a rejected promise, never a throw.
+      return Promise.reject(e);
+    }
+    return held ? held.then(() => this.admitted(cmd, withLsn)) : this.admitted(cmd, withLsn);
+  }
+
+  private async afterGate(cmd: UbsCommand, withLsn: boolean): Promise<Applied | CommandResult> {
     while (this.gate) await this.gate;
     const held = this.admit();
     if (held) await held;
+    return this.admitted(cmd, withLsn);
+  }
+
+  private admitted(cmd: UbsCommand, withLsn: boolean): Promise<Applied | CommandResult> {
     if (ORDER_COMMANDS.has(cmd.kind) && this.core.forwardedWaiting() >= this.maxInFlight) {
-      throw new BourseError("OVERLOADED", `${this.maxInFlight} order commands are waiting for matching`);
+      return Promise.reject(
+        new BourseError("OVERLOADED", `${this.maxInFlight} order commands are waiting for matching`),
+      );
     }
     // A user's new orders within the order limits.
     const orders = newOrders(cmd);
-    const order = orders && this.orderAdmission?.hold(orders.userId, orders.time, orders.count);
-    let applied: Applied;
+    let order: { release(): void } | undefined;
     try {
-      applied = await this.record(cmd);
-    } finally {
-      order?.release();
+      order = orders && this.orderAdmission?.hold(orders.userId, orders.time, orders.count);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const f = applied.result.forwarded;
-    if (!f) return applied;
-    // Registered before any message can arrive: the outcome comes in a later turn.
-    return new Promise((resolve, reject) => this.awaiting.set(`${f.marketId}:${f.seq}`, { resolve, reject }));
+    return this.record(cmd, withLsn, true, order);
   }
 
-  /** Journals the command, then applies it (in journal order) and tells the listeners. */
-  private async record(cmd: UbsCommand): Promise<Applied> {
-    this.inflight++;
+  /**
+   * Journals the command; it is applied (in journal order) with the rest of its group commit
+   * once that is durable, and the listeners told.
+   */
+  private record(
+    cmd: UbsCommand,
+    withLsn: boolean,
+    awaitsOutcome: boolean,
+    order?: { release(): void },
+  ): Promise<Applied | CommandResult> {
+    let lsn: number;
     try {
-      const lsn = await this.journal.append(encodeCommand(cmd));
+      lsn = this.journal.appendValue(cmd, COMMAND_RECORD);
+    } catch (e) {
+      order?.release();
+      return Promise.reject(e);
+    }
+    this.inflight++;
+    const commit = this.journal.committed();
+    if (commit !== this.commit) {
+      // The first command of a new group commit: the whole group is applied at once.
+      const queued: Queued[] = [];
+      this.commit = commit;
+      this.queued = queued;
+      commit.then(
+        () => this.applyCommitted(queued),
+        (e: Error) => this.failCommitted(queued, e),
+      );
+    }
+    const queued = this.queued;
+    return new Promise((resolve, reject) =>
+      queued.push({ cmd, lsn, withLsn, awaitsOutcome, order, resolve, reject }),
+    );
+  }
+
+  /** Applies a durable group commit's commands in journal order, answering each submitter. */
+  private applyCommitted(queued: readonly Queued[]): void {
+    for (const q of queued) {
+      let result: CommandResult;
       try {
-        const result = this.applyMeasured(cmd);
-        this.appliedLsn = lsn;
+        result = this.applyMeasured(q.cmd);
+        this.appliedLsn = q.lsn;
         // Before the listeners: one that throws must not keep the command from matching.
         if (result.forwarded) this.forward?.(result.forwarded);
-        for (const listener of this.listeners) listener(cmd, result, lsn, this.core);
-        return { result, lsn };
+        for (const listener of this.listeners) listener(q.cmd, result, q.lsn, this.core);
       } catch (e) {
         crashOnViolation(e);
-        throw e;
+        q.reject(e as Error);
+        continue;
       } finally {
-        if (lsn % this.snapshotEvery === 0) this.snapshotAt(lsn);
+        if (q.lsn % this.snapshotEvery === 0) this.snapshotAt(q.lsn);
+        q.order?.release();
+        if (--this.inflight === 0) this.drained?.();
       }
-    } finally {
+      this.answer(q, result);
+    }
+  }
+
+  /** Tells the submitter, or registers it for the outcome of the command it forwarded. */
+  private answer(q: Queued, result: CommandResult): void {
+    const f = result.forwarded;
+    if (f && q.awaitsOutcome) {
+      // Registered before any message can arrive: the outcome comes in a later turn.
+      const resolve = q.withLsn ? q.resolve : (a: Applied) => q.resolve(a.result);
+      this.awaiting.set(`${f.marketId}:${f.seq}`, { resolve, reject: q.reject });
+    } else q.resolve(q.withLsn ? { result, lsn: q.lsn } : result);
+  }
+
+  /** The group commit's write failed: nothing of it is applied, and every submitter is told. */
+  private failCommitted(queued: readonly Queued[], e: Error): void {
+    for (const q of queued) {
+      q.order?.release();
       if (--this.inflight === 0) this.drained?.();
+      q.reject(e);
     }
   }
 
@@ -282,7 +375,7 @@ export class UbsCoreService implements UbsCoreView {
     };
     const inTurn = async () => {
       while (this.gate) await this.gate;
-      return this.record(outcome);
+      return (await this.record(outcome, true, false)) as Applied;
     };
     inTurn().then(
       (applied) => {

@@ -2,11 +2,41 @@ import { mkdtemp, readdir, stat, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { BourseError } from "../../domain/src/errors.ts";
 import { SnapshotStore } from "../../journal/src/snapshot.ts";
 import { UbsCoreService } from "../src/service.ts";
 import { dump, exchange, script, submitAll } from "./fixtures.ts";
 
 describe("UbsCoreService", () => {
+  it("applies a group commit in journal order, answering each submitter with its own result or error", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "bourse-ubs-"));
+    let refuse = false;
+    const admit = () => {
+      if (refuse) throw new BourseError("OVERLOADED", "settlement is behind");
+      return undefined;
+    };
+    const service = await UbsCoreService.open(dir, exchange, { admit });
+    const told: number[] = [];
+    service.onCommand((_cmd, _result, lsn) => told.push(lsn));
+    // Submitted in one turn, so journaled in one write and applied together.
+    const answers = await Promise.allSettled([
+      service.submitAt({ kind: "createUser", userId: 1 }),
+      service.submitAt({ kind: "createUser", userId: 1 }),
+      service.submit({ kind: "createUser", userId: 2 }),
+    ]);
+    expect(answers[0]).toMatchObject({ status: "fulfilled", value: { lsn: 1, result: { userId: 1 } } });
+    expect(answers[1]).toMatchObject({ status: "rejected", reason: { code: "CONFLICT" } });
+    expect(answers[2]).toMatchObject({ status: "fulfilled", value: { userId: 2 } });
+    expect(told).toEqual([1, 3]);
+    expect(service.appliedLsn).toBe(3);
+    // A command its admission refuses is answered with a rejected promise and never journaled.
+    refuse = true;
+    const refused = service.submit({ kind: "createUser", userId: 3 });
+    await expect(refused).rejects.toMatchObject({ code: "OVERLOADED" });
+    expect(service.lastLsn).toBe(3);
+    await service.close();
+  });
+
   it("restores the identical state from its journal after a restart", async () => {
     const dir = await mkdtemp(join(tmpdir(), "bourse-ubs-"));
     const service = await UbsCoreService.open(dir, exchange);
