@@ -88,6 +88,21 @@ call("get_oco_order", seller.get_oco_order, orderListId=oco_id)
 call("get_oco_open_orders", seller.get_oco_open_orders)
 call("cancel_oco_order", seller.cancel_oco_order, "BTCUSDT", orderListId=oco_id)
 call("get_oco_orders", seller.get_oco_orders)
+# Self-trade prevention: the seller's bid meets its own ask; EXPIRE_TAKER expires the bid, nothing trades.
+own = call(
+    "new_order (seller, an ask to meet)",
+    seller.new_order,
+    symbol="BTCUSDT", side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.001", price="63000",
+)
+met = call(
+    "new_order (seller, meets itself, EXPIRE_TAKER)",
+    seller.new_order,
+    symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.001", price="63000",
+    selfTradePreventionMode="EXPIRE_TAKER",
+)
+call("query_prevented_matches", seller.query_prevented_matches, "BTCUSDT", orderId=met["orderId"] if met else 0)
+call("cancel_order (the ask it met)", seller.cancel_order, "BTCUSDT", orderId=own["orderId"] if own else 0)
+call("exchange_info (permissions)", public.exchange_info, permissions=["SPOT"])
 call("get_orders", seller.get_orders, "BTCUSDT")
 key = call("new_listen_key", seller.new_listen_key)
 call("renew_listen_key", seller_elsewhere.renew_listen_key, key["listenKey"] if key else "")

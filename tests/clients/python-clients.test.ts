@@ -53,7 +53,7 @@ const CONNECTOR: PythonClient = {
   name: "binance-connector (Binance's official Python connector)",
   requirement: "binance-connector==3.13.0",
   script: "binance_connector.py",
-  calls: 50,
+  calls: 55,
   taker: "new_order (buyer, LIMIT IOC, takes half)",
   cancel: "cancel_order",
   after: (who) => `account (${who}, after)`,
@@ -107,6 +107,21 @@ const CONNECTOR: PythonClient = {
       orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
     },
     get_oco_orders: [{ listClientOrderId: "connector-oco-1", listOrderStatus: "ALL_DONE" }],
+    "new_order (seller, meets itself, EXPIRE_TAKER)": {
+      status: "EXPIRED_IN_MATCH",
+      executedQty: "0.00000000",
+    },
+    query_prevented_matches: [
+      {
+        symbol: "BTCUSDT",
+        selfTradePreventionMode: "EXPIRE_TAKER",
+        price: "63000.00000000",
+        makerPreventedQuantity: "0.00100000",
+      },
+    ],
+    "exchange_info (permissions)": {
+      symbols: expect.arrayContaining([expect.objectContaining({ symbol: "BTCUSDT" })]),
+    },
   },
 };
 
