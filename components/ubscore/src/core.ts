@@ -31,6 +31,7 @@ import type { HandoverBook } from "../../matching/src/wire.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
 import { OrderCounts } from "./order-counts.ts";
+import { PreventedMatches } from "./prevented-matches.ts";
 import { ShardedMap } from "./sharded-map.ts";
 import {
   type AmendOrder,
@@ -167,10 +168,8 @@ export class UbsCore {
   /** Signed requests taken, so each is taken once, whichever gateway sends it and when. */
   private signatures = new UsedSignatures();
   private listenKeys = new ListenKeys();
-  /** Per market, the last preventedMatchId given. */
-  private readonly preventedMatchIds: number[] = [];
-  /** "marketId:preventedMatchId" -> its taker order's id, for myPreventedMatches by id. */
-  private readonly preventedByTaker = new Map<string, number>();
+  /** Self-trade preventions, for myPreventedMatches. */
+  private readonly prevented = new PreventedMatches();
   /** New orders per user in Binance's windows, for the order limits (UbsCoreService admits by them). */
   private counts = new OrderCounts();
   private nextOrderId = 1;
@@ -439,7 +438,7 @@ export class UbsCore {
       signatureHorizon: this.signatures.horizonTime,
       listenKeys: this.listenKeys.entries(),
       orderCounts: this.counts.entries(),
-      preventedMatchIds: this.preventedMatchIds,
+      preventedMatchIds: this.prevented.lastIdsByMarket(),
       nextOrderId: this.nextOrderId,
       nextOrderListId: this.nextOrderListId,
       now: this.now,
@@ -544,8 +543,7 @@ export class UbsCore {
     });
     for (const o of state.orders as OrderRecord[]) {
       core.orders.set(o.orderId, o);
-      for (const p of o.preventedMatches ?? [])
-        if (p.takerOrderId === o.orderId) core.indexPrevented(o.marketId, p);
+      core.prevented.held(o);
       if (!isDone(o)) {
         core.openByClientId.set(`${o.userId}:${o.clientOrderId}`, o.orderId);
         core.openByUser.set(o.userId, (core.openByUser.get(o.userId) ?? new Set<number>()).add(o.orderId));
@@ -579,9 +577,7 @@ export class UbsCore {
     // Snapshots before listen keys were journaled have none: gateways kept them, each its own.
     core.listenKeys = ListenKeys.restore(state.listenKeys ?? []);
     core.counts = OrderCounts.restore(state.orderCounts);
-    (state.preventedMatchIds ?? []).forEach((id: number | null, marketId: number) => {
-      if (id) core.preventedMatchIds[marketId] = id;
-    });
+    core.prevented.restoreLastIds(state.preventedMatchIds);
     for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
       core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
@@ -1488,30 +1484,14 @@ export class UbsCore {
     expired: OrderRecord,
     remainingLots: number,
   ): void {
-    let maker: OrderRecord | undefined = expired;
-    let makerLots = remainingLots;
-    if (expired === taker) {
-      if (taker.stp !== SelfTradePrevention.ExpireTaker) return;
-      maker = this.ownBestOpposite(market, taker);
-      if (!maker) fail("INTERNAL", `order ${taker.orderId} expired by STP with no order of its user to meet`);
-      makerLots = maker.origQtyLots - maker.executedLots;
+    if (expired !== taker) {
+      this.prevented.record(taker, expired, remainingLots, this.now);
+      return;
     }
-    const preventedMatchId = (this.preventedMatchIds[market.id] ?? 0) + 1;
-    this.preventedMatchIds[market.id] = preventedMatchId;
-    const prevented: PreventedMatch = {
-      preventedMatchId,
-      takerOrderId: taker.orderId,
-      makerOrderId: maker.orderId,
-      stp: taker.stp,
-      priceTicks: maker.priceTicks,
-      makerPreventedLots: makerLots,
-      time: this.now,
-    };
-    for (const o of [taker, maker]) {
-      if (o.preventedMatches) o.preventedMatches.push(prevented);
-      else o.preventedMatches = [prevented];
-    }
-    this.indexPrevented(market.id, prevented);
+    if (taker.stp !== SelfTradePrevention.ExpireTaker) return;
+    const maker = this.ownBestOpposite(market, taker);
+    if (!maker) fail("INTERNAL", `order ${taker.orderId} expired by STP with no order of its user to meet`);
+    this.prevented.record(taker, maker, maker.origQtyLots - maker.executedLots, this.now);
   }
 
   /** The resting order of `taker`'s user that it meets first: the best price it crosses, then the oldest. */
@@ -1569,21 +1549,15 @@ export class UbsCore {
   /** Drops a closed order, its list, and the index of the prevented matches it took part in as taker. */
   private forgetOrder(orderId: number): void {
     const o = this.orders.get(orderId);
-    for (const p of o?.preventedMatches ?? [])
-      if (p.takerOrderId === orderId) this.preventedByTaker.delete(`${o!.marketId}:${p.preventedMatchId}`);
+    if (o) this.prevented.forgotten(o);
     // A list is forgotten with its first leg.
     if (o?.orderListId !== undefined) this.lists.delete(o.orderListId);
     this.orders.delete(orderId);
   }
 
-  /** Keeps a prevented match findable by its id (until its taker is forgotten). */
-  private indexPrevented(marketId: number, p: PreventedMatch): void {
-    this.preventedByTaker.set(`${marketId}:${p.preventedMatchId}`, p.takerOrderId);
-  }
-
   /** A prevented match of `marketId` by its id, while UBSCore holds its taker order. */
   preventedMatch(marketId: number, preventedMatchId: number): PreventedMatch | undefined {
-    const takerOrderId = this.preventedByTaker.get(`${marketId}:${preventedMatchId}`);
+    const takerOrderId = this.prevented.takerOf(marketId, preventedMatchId);
     const taker = takerOrderId === undefined ? undefined : this.orders.get(takerOrderId);
     return taker?.preventedMatches?.find((p) => p.preventedMatchId === preventedMatchId);
   }
