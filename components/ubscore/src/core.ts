@@ -1,6 +1,5 @@
 import { BourseError, fail, invariant, isBourseError } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
 import { lotsToBaseUnits, type Market, notional, tradeAmounts } from "../../domain/src/market.ts";
 import {
   COMMAND_STRIDE,
@@ -33,6 +32,14 @@ import { ListenKeys } from "./listen-keys.ts";
 import { OrderCounts } from "./order-counts.ts";
 import { PreventedMatches } from "./prevented-matches.ts";
 import { ShardedMap } from "./sharded-map.ts";
+import {
+  type RemoteBookState,
+  readSnapshot,
+  SNAPSHOT_VERSION,
+  type SnapshotHeader,
+  type SnapshotState,
+  snapshotChunks,
+} from "./snapshot-format.ts";
 import {
   type AmendOrder,
   type Balance,
@@ -388,24 +395,19 @@ export class UbsCore {
 
   // ---- snapshots ----
 
-  /**
-   * Everything the core holds, as bytes: a header line (tagged JSON, the engines' own binary
-   * snapshots inside), then one line per order and per trade. Line by line, because one JSON
-   * document of a busy exchange's history outgrows the longest string V8 can build (a soak run
-   * crashed there after about a million orders).
-   */
+  /** Everything the core holds, as bytes (the format: snapshot-format.ts). */
   snapshot(): Uint8Array {
     return Buffer.concat([...this.snapshotChunks()]);
   }
 
   /**
-   * The snapshot as chunks, records serialized a thousand at a time as the chunks are taken, so a
-   * large one is never one string. The core must not change until they are all taken: the
-   * background snapshot's core never does (background-snapshot.ts).
+   * The snapshot as chunks, records serialized as the chunks are taken, so a large one is never
+   * one string. The core must not change until they are all taken: the background snapshot's
+   * core never does (background-snapshot.ts).
    */
   snapshotChunks(): Iterable<Buffer> {
-    const header = {
-      version: 5,
+    const header: SnapshotHeader = {
+      version: SNAPSHOT_VERSION,
       retention: this.retention,
       closed: this.closed.slice(this.closedHead),
       forgotten: this.forgotten,
@@ -438,29 +440,22 @@ export class UbsCore {
       signatureHorizon: this.signatures.horizonTime,
       listenKeys: this.listenKeys.entries(),
       orderCounts: this.counts.entries(),
-      preventedMatchIds: this.prevented.lastIdsByMarket(),
+      preventedMatchIds: [...this.prevented.lastIdsByMarket()],
       nextOrderId: this.nextOrderId,
       nextOrderListId: this.nextOrderListId,
       now: this.now,
     };
-    const head = Buffer.from(`${stringifyExact(header)}\n`);
     const orders: OrderRecord[] = [];
     for (const ids of this.openByUser.values()) for (const id of ids) orders.push(this.orders.get(id)!);
-    for (const id of header.closed) orders.push(this.orders.get(id)!);
-    const trades = Array.from(this.trades, (list) => list ?? []); // sparse: markets by id
-    const candles = Array.from(this.candles, (list) => list ?? []);
-    const signatures = this.signatures.entries();
-    const deposits = [...this.deposits];
-    const lists = [...this.lists.values()];
-    return (function* () {
-      yield head;
-      yield* recordChunks(lists, (l) => ["l", l]);
-      yield* recordChunks(orders, (o) => ["o", o]);
-      yield* recordChunks(deposits, ([id, terms]) => ["d", id, ...terms]);
-      yield* recordChunks(signatures, (entry) => ["s", ...entry]);
-      for (const [marketId, list] of trades.entries()) yield* recordChunks(list, (r) => ["t", marketId, r]);
-      for (const [marketId, list] of candles.entries()) yield* recordChunks(list, (r) => ["k", marketId, r]);
-    })();
+    for (const id of header.closed!) orders.push(this.orders.get(id)!);
+    return snapshotChunks(header, {
+      orders,
+      lists: [...this.lists.values()],
+      deposits: [...this.deposits],
+      signatures: this.signatures.entries(),
+      trades: Array.from(this.trades, (list) => list ?? []), // sparse: markets by id
+      candles: Array.from(this.candles, (list) => list ?? []),
+    });
   }
 
   /**
@@ -473,55 +468,15 @@ export class UbsCore {
     retention?: Retention,
     matching?: MatchingMode,
   ): UbsCore {
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    // Version 1 (earlier releases) is one JSON document; version 2 is a header line, then records.
-    if (buffer[0] === 0x7b && buffer.indexOf(0x0a) < 0)
-      return UbsCore.fromState(exchange, parseExact(buffer.toString("utf8")), retention, matching);
-    let end = buffer.indexOf(0x0a);
-    // biome-ignore lint/suspicious/noExplicitAny: the header's shape is checked by its version
-    const state = parseExact<any>(buffer.toString("utf8", 0, end));
-    if (state.version < 2 || state.version > 5)
-      fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
-    state.orders = [];
-    state.trades = [];
-    state.signatures = [];
-    state.deposits = [];
-    state.lists = [];
-    for (let start = end + 1; start < buffer.length; start = end + 1) {
-      end = buffer.indexOf(0x0a, start);
-      if (end < 0) fail("CORRUPT_JOURNAL", "UBSCore snapshot ends inside a record");
-      const record = parseExact<
-        | ["o", OrderRecord]
-        | ["t", number, TradeRecord]
-        | ["k", number, Candle]
-        | ["s", string, number]
-        | ["d", string, number, number, bigint]
-        | ["l", OrderList]
-      >(buffer.toString("utf8", start, end));
-      if (record[0] === "o") state.orders.push(record[1]);
-      else if (record[0] === "l") state.lists.push(record[1]);
-      else if (record[0] === "s") state.signatures.push([record[1], record[2]]);
-      else if (record[0] === "d") state.deposits.push([record[1], [record[2], record[3], record[4]]]);
-      else {
-        const key = record[0] === "t" ? "trades" : "candles";
-        state[key] ??= [];
-        state[key][record[1]] ??= [];
-        state[key][record[1]].push(record[2]);
-      }
-    }
-    return UbsCore.fromState(exchange, state, retention, matching);
+    return UbsCore.fromState(exchange, readSnapshot(bytes), retention, matching);
   }
 
   private static fromState(
     exchange: ExchangeDefinition,
-    // biome-ignore lint/suspicious/noExplicitAny: a parsed snapshot, checked by restore
-    state: any,
+    state: SnapshotState,
     retention?: Retention,
     matching?: MatchingMode,
   ): UbsCore {
-    if (![1, 2, 3, 4, 5].includes(state.version)) {
-      fail("CORRUPT_JOURNAL", `unknown UBSCore snapshot version ${state.version}`);
-    }
     const written: MatchingMode = state.matching ?? "local";
     // Local to remote is a handover like any reconnect; the way back would have to re-run the
     // commands in flight at other points than the journal ran their outcomes.
@@ -536,12 +491,12 @@ export class UbsCore {
       retention ?? state.retention ?? DEFAULT_RETENTION,
       matching ?? written,
     );
-    for (const id of state.users as number[]) core.users.add(id);
-    for (const [id, bs] of state.balances as [number, Balance[]][]) core.balances.set(id, bs);
-    (state.fees as bigint[]).forEach((f, i) => {
+    for (const id of state.users) core.users.add(id);
+    for (const [id, bs] of state.balances) core.balances.set(id, bs);
+    state.fees.forEach((f, i) => {
       core.fees[i] = f;
     });
-    for (const o of state.orders as OrderRecord[]) {
+    for (const o of state.orders) {
       core.orders.set(o.orderId, o);
       core.prevented.held(o);
       if (!isDone(o)) {
@@ -550,9 +505,10 @@ export class UbsCore {
       }
     }
     exchange.markets.forEach((m, i) => {
-      core.restoreBook(m, written === "local" ? state.engines[i] : state.remote[i]);
+      const saved = written === "local" ? state.engines[i] : state.remote[i];
+      core.restoreBook(m, saved ?? fail("CORRUPT_JOURNAL", `UBSCore snapshot has no book for ${m.symbol}`));
     });
-    (state.trades as TradeRecord[][]).forEach((list, marketId) => {
+    state.trades.forEach((list, marketId) => {
       if (list) core.trades[marketId] = list;
     });
     // Versions 1 and 2 had no candles but every trade: fold the candles from the trades.
@@ -565,24 +521,23 @@ export class UbsCore {
     core.forgotten = state.forgotten ?? { orders: 0, trades: [] };
     core.closed =
       state.closed ??
-      (state.orders as OrderRecord[])
+      state.orders
         .filter(isDone)
         .sort((a, b) => a.updateTime - b.updateTime || a.orderId - b.orderId)
         .map((o) => o.orderId);
-    for (const id of state.halted as number[]) core.halted.add(id);
-    for (const w of state.withdrawals as Withdrawal[]) core.withdrawals.set(w.withdrawalId, w);
-    for (const seq of state.appliedTransfers as number[]) core.appliedTransfers.add(seq);
+    for (const id of state.halted) core.halted.add(id);
+    for (const w of state.withdrawals) core.withdrawals.set(w.withdrawalId, w);
+    for (const seq of state.appliedTransfers) core.appliedTransfers.add(seq);
     // Versions before 4 kept no signatures: gateways remembered them, each its own.
-    core.signatures = UsedSignatures.restore(state.signatureHorizon ?? 0, state.signatures ?? []);
+    core.signatures = UsedSignatures.restore(state.signatureHorizon ?? 0, state.signatures);
     // Snapshots before listen keys were journaled have none: gateways kept them, each its own.
     core.listenKeys = ListenKeys.restore(state.listenKeys ?? []);
     core.counts = OrderCounts.restore(state.orderCounts);
     core.prevented.restoreLastIds(state.preventedMatchIds);
-    for (const [id, terms] of (state.deposits ?? []) as [string, [number, number, bigint]][])
-      core.deposits.set(id, terms);
+    for (const [id, terms] of state.deposits) core.deposits.set(id, terms);
     core.nextOrderId = state.nextOrderId;
     // Versions before 5 had no order lists.
-    for (const l of (state.lists ?? []) as OrderList[]) core.lists.set(l.orderListId, l);
+    for (const l of state.lists) core.lists.set(l.orderListId, l);
     core.nextOrderListId = state.nextOrderListId ?? 1;
     core.now = state.now;
     // Snapshots written before it was kept: their own totals are where the count starts.
@@ -593,11 +548,7 @@ export class UbsCore {
   }
 
   /** A market's book from a snapshot: an engine's own (local) or the remote counters. */
-  private restoreBook(
-    market: Market,
-    // biome-ignore lint/suspicious/noExplicitAny: the snapshot's per-market part, checked by its mode
-    saved: any,
-  ): void {
+  private restoreBook(market: Market, saved: string | RemoteBookState): void {
     if (typeof saved === "string") {
       const engine = MatchingEngine.restore(Buffer.from(saved, "base64"), {
         quotePerTickLot: Number(market.quotePerTickLot),
@@ -1648,18 +1599,6 @@ export class UbsCore {
   private balance(userId: number, assetId: number): Balance {
     const bs = this.balances.get(userId) ?? fail("UNKNOWN_USER", `unknown user ${userId}`);
     return bs[assetId - 1]!;
-  }
-}
-
-/** Snapshot record lines, a thousand to a chunk: never one string of them all. */
-function* recordChunks<T>(items: readonly T[], record: (item: T) => unknown[]): Generator<Buffer> {
-  for (let i = 0; i < items.length; i += 1_000) {
-    yield Buffer.from(
-      items
-        .slice(i, i + 1_000)
-        .map((item) => `${stringifyExact(record(item))}\n`)
-        .join(""),
-    );
   }
 }
 
