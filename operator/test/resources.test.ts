@@ -140,9 +140,6 @@ describe("renderExchange: settlement and TigerBeetle", () => {
     // The gateway keeps its rolling update.
     const gateway = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "demo-gateway")!;
     expect((gateway.spec as Json).strategy.type).toBe("RollingUpdate");
-    // Each client address stays on one gateway, where its request weight is counted.
-    const gatewayService = objects.find((o) => o.kind === "Service" && o.metadata.name === "demo-gateway")!;
-    expect((gatewayService.spec as Json).sessionAffinity).toBe("ClientIP");
     expect(workloads.find((w) => w.name === "demo-settlement")).toMatchObject({
       kind: "Deployment",
       tier: "component",

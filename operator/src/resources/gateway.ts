@@ -23,11 +23,7 @@ export function gateway(ex: Exchange, configHash: string): Rendered {
   return {
     objects: [
       deployment(ex, name, c, replicas, componentPod(ex, c, container, configHash, keys.volume)),
-      // One client address, one gateway: its request weight is counted where it is spent (the
-      // order limits are UBSCore's, over every gateway), and its WebSockets reconnect there.
-      clientService(ex, c, [{ name: "trading", port: PORTS.trading }, METRICS_SERVICE_PORT], {
-        sessionAffinity: "ClientIP",
-      }),
+      clientService(ex, c, [{ name: "trading", port: PORTS.trading }, METRICS_SERVICE_PORT]),
       pdb(ex, c),
     ],
     workloads: [{ kind: "Deployment", name, tier: "component", replicas }],

@@ -37,7 +37,7 @@ export function ubscore(ex: Exchange, configHash: string): Rendered {
         volumeClaims: [claim(ex, "data", ex.spec.ubscore.storage)],
       }),
       clientService(ex, c, [{ name: "transport", port: PORTS.transport }, METRICS_SERVICE_PORT]),
-      clientService(ex, c, [{ name: "admin", port: PORTS.admin }], { name: objectName(ex, "admin") }),
+      clientService(ex, c, [{ name: "admin", port: PORTS.admin }], objectName(ex, "admin")),
       // The StatefulSet's governing Service: the pod's DNS name, which gateways send Aeron UDP to.
       headlessService(ex, c, { port: PORTS.aeron, protocol: "UDP" }),
     ],

@@ -159,7 +159,7 @@ export function clientService(
   ex: Exchange,
   component: string,
   ports: { name: string; port: number }[],
-  { name = objectName(ex, component), sessionAffinity }: { name?: string; sessionAffinity?: "ClientIP" } = {},
+  name = objectName(ex, component),
 ): Manifest<V1Service> {
   return {
     apiVersion: "v1",
@@ -169,7 +169,6 @@ export function clientService(
       type: "ClusterIP",
       selector: selector(ex, component),
       ports: ports.map((p) => ({ ...p, targetPort: p.port })),
-      ...(sessionAffinity ? { sessionAffinity } : {}),
     },
   };
 }
