@@ -204,15 +204,8 @@ if (tradingUrl && adminUrl && token) {
         const orders = session.crossingOrders(trading, trading);
         const mark = watcher!.mark();
         const transfers = session.transfers.length;
-        const acks = await session.loadThenKill(
-          orders,
-          30,
-          () => {
-            void c.kubectl(["delete", "pod", victim, "--wait=false"]);
-          },
-          session.transferring(trading),
-        );
-        await watcher!.waitFor("Degraded", mark);
+        // Watched from before the kill: a replacement can be ready before Degraded is seen, and
+        // the status may name the lost pod only in that window.
         const reasons = new Set<string>();
         let down = true;
         const watching = (async () => {
@@ -222,9 +215,23 @@ if (tradingUrl && adminUrl && token) {
             await new Promise((r) => setTimeout(r, 1000));
           }
         })();
-        await waitReady(`Ready again after deleting ${victim}`).finally(() => {
-          down = false;
-        });
+        const acks = await session
+          .loadThenKill(
+            orders,
+            30,
+            () => {
+              void c.kubectl(["delete", "pod", victim, "--wait=false"]);
+            },
+            session.transferring(trading),
+          )
+          .then(async (acks) => {
+            await watcher!.waitFor("Degraded", mark);
+            await waitReady(`Ready again after deleting ${victim}`);
+            return acks;
+          })
+          .finally(() => {
+            down = false;
+          });
         await watching;
         // A component pod lost: the status named it, in its own words or by its phase.
         if (component) expect([...reasons].some((r) => r.startsWith(`${NAME}-${component}`))).toBe(true);
