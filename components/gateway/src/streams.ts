@@ -12,20 +12,9 @@ import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import { ListenKeyOp, type OrderList, type OrderRecord, type UbsCommand } from "../../ubscore/src/types.ts";
 import { aggregateTrades } from "./agg-trades.ts";
 import { ApiError, toApiError } from "./errors.ts";
-import { aggTradeView, averagePriceView, depthView, fullTickerView, ticker24hView } from "./format.ts";
-import {
-  DAY,
-  KLINE_INTERVALS,
-  type KlineInterval,
-  type MarketStatistics,
-  windowSizeMs,
-} from "./market-data.ts";
-import {
-  PARTIAL_DEPTH_LEVELS,
-  type PartialDepthLevels,
-  parseMarketStream,
-  TICKER_WINDOWS,
-} from "./stream-names.ts";
+import { aggTradeView, depthView } from "./format.ts";
+import { KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
+import { PARTIAL_DEPTH_LEVELS, type PartialDepthLevels, parseMarketStream } from "./stream-names.ts";
 import {
   isStreamRequestError,
   MAX_REQUEST_BYTES,
@@ -35,17 +24,14 @@ import {
 } from "./stream-requests.ts";
 import {
   accountPositionView,
-  avgPriceStreamView,
   depthDiffView,
   executionReport,
   executionReports,
   klineStreamView,
   listStatusView,
-  miniTickerStreamView,
-  tickerStreamView,
   tradeStreamView,
-  windowTickerStreamView,
 } from "./stream-views.ts";
+import { TICKER_REFRESH_MS, TickerStreams } from "./ticker-streams.ts";
 
 /**
  * Binance-style WebSocket streams, fed by every command UBSCore applies:
@@ -98,6 +84,8 @@ export class StreamHub {
    */
   private readonly lastPartialDepth = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly tickers: TickerStreams;
+  private readonly tickerRefresh: NodeJS.Timeout;
 
   constructor(
     private readonly service: UbsCoreView,
@@ -109,6 +97,12 @@ export class StreamHub {
     service.onCommand((cmd, result) => this.onCommand(cmd, result));
     this.sweeper = setInterval(() => this.sweepListenKeys(), Math.min(limits.listenKeyTtlMs / 2, 60_000));
     this.sweeper.unref();
+    this.tickers = new TickerStreams(service.core, stats, {
+      publish: (stream, data) => this.publish(stream, data),
+      subscribed: (stream) => this.subscribed(stream),
+    });
+    this.tickerRefresh = setInterval(() => this.tickers.refresh(this.clock()), TICKER_REFRESH_MS);
+    this.tickerRefresh.unref();
     const metrics = gatewayMetrics();
     this.untrack = [
       metrics.websocketConnections.track(() => this.total("connections")),
@@ -120,6 +114,7 @@ export class StreamHub {
 
   close(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.tickerRefresh);
     for (const stop of this.untrack) stop();
   }
 
@@ -485,35 +480,7 @@ export class StreamHub {
     }
     // A command's trades change its market's tickers alone: the every-market arrays carry that
     // one, as Binance's carry the markets that changed.
-    const tickers = [`${symbol}@ticker`, "!ticker@arr", `${symbol}@miniTicker`, "!miniTicker@arr"];
-    if (tickers.some((stream) => this.subscribed(stream))) {
-      const t = ticker24hView(
-        market,
-        this.stats.rolling(market.id, now, DAY),
-        core.book(market.id).depth(1),
-        now,
-        core.tradesOf(market.id).at(-1)?.qtyLots ?? 0,
-      );
-      const [full, mini] = [tickerStreamView(t, now), miniTickerStreamView(t, now)];
-      this.publish(`${symbol}@miniTicker`, mini);
-      this.publish("!miniTicker@arr", [mini]);
-      this.publish(`${symbol}@ticker`, full);
-      this.publish("!ticker@arr", [full]);
-    }
-    for (const window of TICKER_WINDOWS) {
-      const [one, all] = [`${symbol}@ticker_${window}`, `!ticker_${window}@arr`];
-      if (!this.subscribed(one) && !this.subscribed(all)) continue;
-      const length = windowSizeMs(window)!;
-      // The rolling-window ticker of /api/v3/ticker?windowSize=<window>, as it stands now.
-      const t = fullTickerView(market, this.stats.rolling(market.id, now, length), now - length, now);
-      const view = windowTickerStreamView(t, window, now);
-      this.publish(one, view);
-      this.publish(all, [view]);
-    }
-    if (this.subscribed(`${symbol}@avgPrice`)) {
-      const avg = averagePriceView(market, this.stats, core.tradesOf(market.id).at(-1), now);
-      this.publish(`${symbol}@avgPrice`, avgPriceStreamView(market, avg, now));
-    }
+    this.tickers.afterTrades(market, now);
   }
 
   private publishKlines(market: Market, symbol: string, minute: Candle, now: number): void {
