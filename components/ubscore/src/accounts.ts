@@ -1,5 +1,12 @@
 import { fail } from "../../domain/src/errors.ts";
-import { assetId, balance, type CommandResult, type CoreState, NO_EVENTS } from "./state.ts";
+import {
+  assetId,
+  balance,
+  type CommandResult,
+  type CoreState,
+  insufficientBalance,
+  NO_EVENTS,
+} from "./state.ts";
 import {
   type ListenKeyCommand,
   ListenKeyOp,
@@ -53,7 +60,7 @@ export function debit(s: CoreState, cmd: CommandOf<"debit">): CommandResult {
   const asset = assetId(s, cmd.asset);
   const b = balance(s, cmd.userId, asset);
   positiveAmount(cmd.amount);
-  if (b.available < cmd.amount) insufficient();
+  if (b.available < cmd.amount) insufficientBalance();
   b.available -= cmd.amount;
   s.netInflow[asset - 1]! -= cmd.amount;
   return { events: NO_EVENTS };
@@ -87,7 +94,7 @@ export function holdWithdrawal(s: CoreState, cmd: CommandOf<"holdWithdrawal">): 
   const asset = assetId(s, cmd.asset);
   const b = balance(s, cmd.userId, asset);
   positiveAmount(cmd.amount);
-  if (b.available < cmd.amount) insufficient();
+  if (b.available < cmd.amount) insufficientBalance();
   b.available -= cmd.amount;
   b.frozen += cmd.amount;
   const w: Withdrawal = {
@@ -127,7 +134,7 @@ export function transfer(s: CoreState, cmd: CommandOf<"transferIn" | "transferOu
   const b = balance(s, cmd.userId, asset);
   positiveAmount(cmd.amount);
   if (s.appliedTransfers.has(cmd.transferSeq)) return { events: NO_EVENTS, repeated: true };
-  if (cmd.kind === "transferOut" && b.available < cmd.amount) insufficient();
+  if (cmd.kind === "transferOut" && b.available < cmd.amount) insufficientBalance();
   const change = cmd.kind === "transferIn" ? cmd.amount : -cmd.amount;
   b.available += change;
   s.netInflow[asset - 1]! += change;
@@ -173,8 +180,4 @@ export function applyListenKey(s: CoreState, cmd: ListenKeyCommand): CommandResu
 function positiveAmount(amount: bigint): void {
   if (typeof amount !== "bigint" || amount <= 0n)
     fail("INVALID_ARGUMENT", "amount must be a positive integer");
-}
-
-function insufficient(): never {
-  return fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
 }

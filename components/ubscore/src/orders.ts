@@ -15,6 +15,7 @@ import {
   balance,
   type CoreState,
   clientKey,
+  insufficientBalance,
   isDone,
   isWaiting,
   MAX_SAFE,
@@ -67,9 +68,7 @@ export function admitOrder(s: CoreState, cmd: PlaceOrder): Admitted {
  * nothing, unless the balance holds it all.
  */
 export function freeze(s: CoreState, time: number, b: Balance, amount: bigint): void {
-  if (b.available < amount || amount <= 0n) {
-    fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
-  }
+  if (b.available < amount || amount <= 0n) insufficientBalance();
   s.now = time;
   b.available -= amount;
   b.frozen += amount;

@@ -209,6 +209,11 @@ export function isDone(o: OrderRecord): boolean {
   return o.status !== "NEW" && o.status !== "PARTIALLY_FILLED";
 }
 
+/** The balance cannot cover the order or the debit (Binance's -2010): one wording for every refusal. */
+export function insufficientBalance(): never {
+  return fail("INSUFFICIENT_BALANCE", "Account has insufficient balance for requested action.");
+}
+
 export function unknownOrder(): BourseError {
   return new BourseError("UNKNOWN_ORDER", "Unknown order sent.");
 }
