@@ -35,7 +35,6 @@ import {
 import type { PlaceOco, PlaceOrder, UbsCommand } from "./types.ts";
 
 export type { CommandResult, Forwarded, MatchingMode, Retention } from "./state.ts";
-export { DEFAULT_RETENTION } from "./state.ts";
 
 /**
  * UBSCore's state machine: the single writer of trading balances and the pre-trade risk check,

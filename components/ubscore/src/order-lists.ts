@@ -30,7 +30,7 @@ export function admitOco(s: CoreState, cmd: PlaceOco): Admitted {
   const needs = legs.map((leg) => reservation(s, market, leg));
   const amount = max(needs[0]!.amount, needs[1]!.amount);
   const asset = needs[0]!.asset;
-  // Validated: from here on the command changes state.
+  // Checked but for the balance, which freeze checks last: from there on the command changes state.
   freeze(s, cmd.time, balance(s, cmd.userId, asset), amount);
   const list: OrderList = {
     orderListId: s.nextOrderListId++,

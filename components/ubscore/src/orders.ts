@@ -44,7 +44,7 @@ export function admitOrder(s: CoreState, cmd: PlaceOrder): Admitted {
     fail("DUPLICATE_ORDER", "Duplicate order sent.");
   checkOrderFilters(market, cmd);
   const { asset, amount, budget, engineQty } = reservation(s, market, cmd);
-  // Validated: from here on the command changes state.
+  // Checked but for the balance, which freeze checks last: from there on the command changes state.
   freeze(s, cmd.time, balance(s, cmd.userId, asset), amount);
   const order = openOrderRecord(s, market, cmd, amount, asset);
   const command: Command = {
@@ -170,7 +170,7 @@ function sellReservation(s: CoreState, market: Market, cmd: PlaceOrder): Reserva
 }
 
 /** The user's open order in the market named by its id or, failing that, its client order id. */
-export function openOrder(
+function openOrder(
   s: CoreState,
   userId: number,
   market: Market,
