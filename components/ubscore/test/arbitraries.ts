@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import { type MatchingMode, UbsCore } from "../src/core.ts";
+import { applyJournaled, type CommandResult, type MatchingMode, UbsCore } from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 
 /** Random UBSCore command streams, shared by the core's property tests. */
@@ -248,6 +248,18 @@ export class MoneyBook {
       this.completed.add(cmd.withdrawalId);
       this.add(w.assetId, -w.amount);
     }
+  }
+
+  /**
+   * One command of a random stream, applied as replay applies it (a refusal changes nothing, a
+   * bug throws), then money conserved and every invariant of the core checked.
+   */
+  applyChecked(core: UbsCore, cmd: UbsCommand): CommandResult | undefined {
+    const result = applyJournaled(core, cmd);
+    if (result) this.applied(core, cmd);
+    this.expectConserved(core);
+    core.checkInvariants();
+    return result;
   }
 
   expectConserved(core: UbsCore): void {

@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { InvariantViolation } from "../../domain/src/errors.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import { UbsCore } from "../src/core.ts";
-import type { PlaceOco, PlaceOrder } from "../src/types.ts";
+import { applyJournaled, UbsCore } from "../src/core.ts";
+import type { PlaceOco, PlaceOrder, UbsCommand } from "../src/types.ts";
 
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 const BTC = exchange.asset("BTC")!.id;
@@ -156,6 +156,11 @@ describe("checkInvariants", () => {
     expect(() => core.apply({ kind: "debit", userId: 1, asset: "USDT", amount: 10n ** 15n })).toThrow(
       InvariantViolation,
     );
+  });
+
+  it("takes a command of a kind it does not know for a bug, which stops a replay, not a refusal", () => {
+    const unknown = { kind: "unknown" } as unknown as UbsCommand;
+    expect(() => applyJournaled(core, unknown)).toThrow(InvariantViolation);
   });
 });
 

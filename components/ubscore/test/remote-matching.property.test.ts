@@ -62,6 +62,72 @@ class MatchingServiceModel {
   }
 }
 
+/** A step of a run: a command, or the service delivering, repeating, or either side restarting. */
+type Step =
+  | { readonly cmd: UbsCommand }
+  | { readonly deliver: true }
+  | { readonly repeatLast: true }
+  | { readonly restartMatching: true }
+  | { readonly restartUbsCore: true };
+
+/**
+ * One run of UBSCore against the model service, checked after every step: money conserved and
+ * frozen exactly what is reserved; a restarted UBSCore is the one it replaces.
+ */
+class RemoteRun {
+  private core: UbsCore;
+  private readonly money: MoneyBook;
+  private readonly matching: MatchingServiceModel;
+  /** The last outcome delivered, to deliver again. */
+  private last: MatchedOutcome | undefined;
+
+  constructor() {
+    const funded = fundedCore("remote");
+    this.core = funded.core;
+    this.money = new MoneyBook(funded.credited);
+    this.matching = new MatchingServiceModel(this.core);
+  }
+
+  step(s: Step): void {
+    if ("cmd" in s) this.apply(s.cmd);
+    else if ("deliver" in s) {
+      this.last = this.matching.outcomes.shift();
+      if (this.last) this.apply(this.last);
+    } else if ("repeatLast" in s) {
+      if (this.last) expect(attempt(this.core, this.last)).toMatchObject({ repeated: true });
+    } else if ("restartMatching" in s) this.matching.takeOver(this.core);
+    else this.restartUbsCore();
+    this.money.expectConserved(this.core);
+    expectFrozenIsReserved(this.core);
+  }
+
+  /** Delivers every outcome left; then UBSCore's picture of each book is the book itself. */
+  settle(): void {
+    for (let o = this.matching.outcomes.shift(); o; o = this.matching.outcomes.shift()) this.apply(o);
+    for (const m of exchange.markets) {
+      expect(this.core.book(m.id).depth()).toEqual(this.matching.engine(m.id).depth());
+      expect(this.core.restingOrders(m.id).map(({ stp: _, postOnly: __, ...o }) => o)).toEqual(
+        this.matching.engine(m.id).restingOrders(),
+      );
+    }
+    expect(this.core.matchingHandover().pending).toEqual([]);
+  }
+
+  /** A command or an outcome: a refusal changes nothing; a command forwarded runs in the service. */
+  private apply(cmd: UbsCommand): void {
+    const result = attempt(this.core, cmd);
+    if (typeof result === "string") return;
+    this.money.applied(this.core, cmd);
+    if (result.forwarded) this.matching.run(result.forwarded);
+  }
+
+  private restartUbsCore(): void {
+    const restored = Core.restore(exchange, this.core.snapshot(), undefined, "remote");
+    expect(dump(restored)).toBe(dump(this.core));
+    this.core = restored;
+  }
+}
+
 function attempt(core: UbsCore, cmd: UbsCommand): CommandResult | string {
   try {
     return core.apply(cmd);
@@ -126,7 +192,7 @@ describe("UBSCore with a matching service", () => {
   });
 
   it("keeps money and books right with outcomes late, repeated, and either side restarting", () => {
-    const step = fc.oneof(
+    const step: fc.Arbitrary<Step> = fc.oneof(
       { weight: 6, arbitrary: commandArb.map((cmd) => ({ cmd })) },
       { weight: 4, arbitrary: fc.constant({ deliver: true as const }) },
       { weight: 1, arbitrary: fc.constant({ repeatLast: true as const }) },
@@ -135,42 +201,9 @@ describe("UBSCore with a matching service", () => {
     );
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 150, size: "max" }), (steps) => {
-        const funded = fundedCore("remote");
-        let core = funded.core;
-        const money = new MoneyBook(funded.credited);
-        const matching = new MatchingServiceModel(core);
-        let last: MatchedOutcome | undefined;
-        const apply = (cmd: UbsCommand) => {
-          const result = attempt(core, cmd);
-          if (typeof result === "string") return;
-          money.applied(core, cmd);
-          if (result.forwarded) matching.run(result.forwarded);
-        };
-        for (const s of steps) {
-          if ("cmd" in s) apply(s.cmd);
-          else if ("deliver" in s) {
-            last = matching.outcomes.shift();
-            if (last) apply(last);
-          } else if ("repeatLast" in s) {
-            if (last) expect(attempt(core, last)).toMatchObject({ repeated: true });
-          } else if ("restartMatching" in s) matching.takeOver(core);
-          else {
-            const restored = Core.restore(exchange, core.snapshot(), undefined, "remote");
-            expect(dump(restored)).toBe(dump(core));
-            core = restored;
-          }
-          money.expectConserved(core);
-          expectFrozenIsReserved(core);
-        }
-        for (let o = matching.outcomes.shift(); o; o = matching.outcomes.shift()) apply(o);
-        // Every outcome applied: UBSCore's picture of each book is the book itself.
-        for (const m of exchange.markets) {
-          expect(core.book(m.id).depth()).toEqual(matching.engine(m.id).depth());
-          expect(core.restingOrders(m.id).map(({ stp: _, postOnly: __, ...o }) => o)).toEqual(
-            matching.engine(m.id).restingOrders(),
-          );
-        }
-        expect(core.matchingHandover().pending).toEqual([]);
+        const run = new RemoteRun();
+        for (const s of steps) run.step(s);
+        run.settle();
       }),
       { numRuns: 150 },
     );
