@@ -31,13 +31,13 @@ import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
+import { linkTransport } from "../../transport/src/link-keys.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { MatchingLink } from "../../ubscore/src/matching-link.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
-import { linkTransport } from "./links.ts";
 import { measuredReconcile, observe, observeUbsCore } from "./observability.ts";
 
 /**

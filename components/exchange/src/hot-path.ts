@@ -1,9 +1,9 @@
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { AeronClient } from "../../transport/aeron/src/client.ts";
 import { aeronTransport } from "../../transport/aeron/src/transport.ts";
+import { linkTransport } from "../../transport/src/link-keys.ts";
 import type { Transport } from "../../transport/src/port.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
-import { linkTransport } from "./links.ts";
 
 /** One side of a hop: the transport, where the server listens and where clients dial. */
 export interface Endpoint {
@@ -16,7 +16,7 @@ export interface Endpoint {
  * The configured hot-path transport: Aeron IPC/UDP through the media driver, or TCP. It carries
  * gateways <-> UBSCore (`ubscore`) and, with matching.kind service, UBSCore <-> matching
  * (`matching`, on its own stream and channel), each an authenticated link with its own key
- * (links.ts).
+ * (transport/src/link-keys.ts).
  */
 export interface HotPath {
   readonly ubscore: Endpoint;

@@ -12,13 +12,13 @@ import { SettlementService } from "../../settlement/src/service.ts";
 import { CassandraStore } from "../../store/src/cassandra-store.ts";
 import type { HistoryReader, Page } from "../../store/src/port.ts";
 import type { TransferRecord } from "../../transfers/src/transfer-saga.ts";
+import { linkTransport } from "../../transport/src/link-keys.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import { openLedger, openStore, serveTradingApi, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
 import { kubeLeaseStore } from "./kube-lease.ts";
-import { linkTransport } from "./links.ts";
 import { observe, observeReplica, observeSettlement } from "./observability.ts";
 import { WriterLease } from "./writer-lease.ts";
 

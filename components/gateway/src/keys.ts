@@ -10,7 +10,7 @@ import {
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { BourseError } from "../../domain/src/errors.ts";
-import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../journal/src/fsutil.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
 
 /**
  * API keys (Binance style: a public key sent in X-MBX-APIKEY, and what signs requests: a secret

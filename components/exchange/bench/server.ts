@@ -8,8 +8,8 @@ import { startMediaDriver } from "../../../tests/infra/aeron.ts";
 import { freePort } from "../../../tests/infra/ports.ts";
 import { loadConfig } from "../../config/src/load.ts";
 import type { BourseConfig } from "../../config/src/schema.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../exchange/src/embedded.ts";
-import { startUbsCoreProcess } from "../../exchange/src/processes.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../src/embedded.ts";
+import { startUbsCoreProcess } from "../src/processes.ts";
 import { watchStalls } from "./stalls.ts";
 
 /**

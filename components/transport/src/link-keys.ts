@@ -3,12 +3,12 @@ import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { BourseError } from "../../domain/src/errors.ts";
-import { type LinkRole, linkName, secureTransport } from "../../transport/src/link.ts";
-import type { Transport } from "../../transport/src/port.ts";
+import { type LinkRole, linkName, secureTransport } from "./link.ts";
+import type { Transport } from "./port.ts";
 
 /**
  * The links between Bourse's processes and where their keys come from (docs/security.md,
- * "Internal links"). Each link is authenticated with a key of its own (transport/src/link.ts):
+ * "Internal links"). Each link is authenticated with a key of its own (link.ts):
  *
  *   gateway -> ubscore      the replication port (7100): snapshot, trading commands, user calls
  *   ubscore -> matching     the books (7400): HANDOVER and commands out, outcomes back

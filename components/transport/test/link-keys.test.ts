@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../config/src/load.ts";
-import { tcpTransport } from "../../transport/src/tcp.ts";
-import { linkTransport } from "../src/links.ts";
+import { linkTransport } from "../src/link-keys.ts";
+import { tcpTransport } from "../src/tcp.ts";
 
 /** Where the link keys come from: made on first use under the data dir, shared, owner-only. */
 describe("link keys", () => {
