@@ -1,6 +1,6 @@
-import { validateConfig } from "../../components/config/src/load.ts";
-import type { BourseConfig } from "../../components/config/src/schema.ts";
-import type { MarketSpec } from "../../components/domain/src/market.ts";
+import type { BourseConfig } from "../../components/config/src/index.ts";
+import { validateConfig } from "../../components/config/src/index.ts";
+import type { MarketSpec } from "../../components/domain/src/index.ts";
 import { METRICS_PORT } from "./observability.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from "prom-client";
-import { withoutMisnamedDefaults } from "../../components/observability/src/registry.ts";
+import { withoutMisnamedDefaults } from "../../components/observability/src/index.ts";
 
 /**
  * The operator's Prometheus metrics, on prom-client: counters by name and labels, gauges set

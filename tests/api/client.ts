@@ -1,6 +1,6 @@
 import ccxt from "ccxt";
 import WebSocket from "ws";
-import { sign } from "../../components/gateway/src/keys.ts";
+import { sign } from "../../components/gateway/src/index.ts";
 
 /** ccxt's Binance class pointed at a Bourse trading API (spot only, no wallet-wide calls Bourse lacks). */
 export function ccxtBinance(credentials: Credentials, tradingUrl: string) {

@@ -2,10 +2,9 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../components/config/src/load.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { ENDPOINTS } from "../../components/gateway/src/endpoints.ts";
-import { sign } from "../../components/gateway/src/keys.ts";
+import { loadConfig } from "../../components/config/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
+import { ENDPOINTS, sign } from "../../components/gateway/src/index.ts";
 import { moneyTotals } from "../support/money.ts";
 import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
 import { ccxtBinance, limitOrder, TestClient } from "./client.ts";
@@ -268,7 +267,7 @@ describe("bad input gets a precise Binance error and changes nothing", () => {
       newClientOrderId: "dup",
       timestamp: `${Date.now()}`,
     }).toString();
-    const { sign } = await import("../../components/gateway/src/keys.ts");
+    const { sign } = await import("../../components/gateway/src/index.ts");
     const signed = `${payload}&signature=${sign(alice.credentials!.secretKey, payload)}`;
     expect((await alice.raw("POST", "/api/v3/order", signed)).status).toBe(200);
     expect((await alice.raw("POST", "/api/v3/order", signed)).body).toMatchObject({
@@ -445,10 +444,9 @@ describe("settlement into the ledger and reconcile", () => {
     expect(exchange.service.core.tradesOf(1).length).toBeGreaterThan(1);
 
     // One unit moved in the ledger behind UBSCore's back must show up, to the unit.
-    const { AccountKind, accountId, TransferKind, transferId } = await import(
-      "../../components/ledger/src/ids.ts"
+    const { AccountKind, accountId, TransferKind, transferId, transfer } = await import(
+      "../../components/ledger/src/index.ts"
     );
-    const { transfer } = await import("../../components/ledger/src/port.ts");
     const aliceId = (await alice.signed<{ uid: number }>("GET", "/api/v3/account")).body.uid;
     const usdt = exchange.service.core.exchange.asset("USDT")!.id;
     await exchange.ledger.createTransfers([
@@ -464,7 +462,7 @@ describe("settlement into the ledger and reconcile", () => {
     const dirty = await admin<{
       differences: { userId: number; asset: string; ubscore: string; ledger: string }[];
     }>("/admin/v1/reconcile", {});
-    const { parseUnits } = await import("../../components/domain/src/decimal.ts");
+    const { parseUnits } = await import("../../components/domain/src/index.ts");
     expect(dirty.body.differences).toHaveLength(1);
     const [diff] = dirty.body.differences;
     expect(diff).toMatchObject({ userId: aliceId, asset: "USDT" });

@@ -2,9 +2,9 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../components/config/src/load.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { OrderType, Side, TimeInForce } from "../../components/matching/src/protocol.ts";
+import { loadConfig } from "../../components/config/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../components/matching/src/index.ts";
 import { TestClient } from "./client.ts";
 
 /**

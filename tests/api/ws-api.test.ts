@@ -1,7 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorCodesOf } from "../../components/gateway/src/endpoint.ts";
-import { ENDPOINTS } from "../../components/gateway/src/endpoints.ts";
+import { ENDPOINTS, errorCodesOf } from "../../components/gateway/src/index.ts";
 import { type ClientsExchange, startEmbedded, type User } from "../clients/exchange.ts";
 import { limitOrder } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";

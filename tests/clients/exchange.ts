@@ -3,10 +3,9 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { loadConfig } from "../../components/config/src/load.ts";
-import { parseUnits } from "../../components/domain/src/decimal.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/exchange.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import { loadConfig } from "../../components/config/src/index.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition, parseUnits } from "../../components/domain/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { TestClient } from "../api/client.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";
 

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { parseUnits } from "../../components/domain/src/decimal.ts";
+import { parseUnits } from "../../components/domain/src/index.ts";
 import { type Credentials, ccxtBinance, TestClient } from "../api/client.ts";
 
 /**

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AeronClient } from "../../components/transport/aeron/src/client.ts";
+import { AeronClient } from "../../components/transport/src/index.ts";
 import { mavenLibs } from "./maven.ts";
 import { type ServerProcess, startProcess, waitUntil } from "./process.ts";
 

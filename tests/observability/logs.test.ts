@@ -5,10 +5,10 @@ import { Writable } from "node:stream";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { loadConfig } from "../../components/config/src/load.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { sign } from "../../components/gateway/src/keys.ts";
-import { configureLog, log, REDACTED, redact } from "../../components/observability/src/log.ts";
+import { loadConfig } from "../../components/config/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
+import { sign } from "../../components/gateway/src/index.ts";
+import { configureLog, log, REDACTED, redact } from "../../components/observability/src/index.ts";
 import { type Credentials, limitOrder, TestClient } from "../api/client.ts";
 
 /**

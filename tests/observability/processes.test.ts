@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Metrics } from "../../operator/src/metrics.ts";
+import { Metrics } from "../../operator/src/index.ts";
 import { crossTrade } from "../e2e/harness.ts";
 import { LocalExchange } from "../e2e/local-exchange.ts";
 import { runPromtool } from "../infra/promtool.ts";

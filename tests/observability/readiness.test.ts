@@ -3,12 +3,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../components/config/src/load.ts";
-import { isBourseError } from "../../components/domain/src/errors.ts";
-import { observe } from "../../components/exchange/src/observability.ts";
-import { startGatewayProcess, startUbsCoreProcess } from "../../components/exchange/src/processes.ts";
-import { Health } from "../../components/observability/src/health.ts";
-import { serveObservability } from "../../components/observability/src/server.ts";
+import { loadConfig } from "../../components/config/src/index.ts";
+import { isBourseError } from "../../components/domain/src/index.ts";
+import { observe, startGatewayProcess, startUbsCoreProcess } from "../../components/exchange/src/index.ts";
+import { Health, serveObservability } from "../../components/observability/src/index.ts";
 import { freePort } from "../infra/ports.ts";
 
 /**

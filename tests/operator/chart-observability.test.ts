@@ -3,9 +3,8 @@ import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import type { Exchange } from "../../operator/src/exchange.ts";
-import { METRICS_PORT_NAME } from "../../operator/src/observability.ts";
-import { labels } from "../../operator/src/resources.ts";
+import type { Exchange } from "../../operator/src/index.ts";
+import { labels, METRICS_PORT_NAME } from "../../operator/src/index.ts";
 import { helmBinary, KUBERNETES_VERSION } from "../infra/kube.ts";
 
 /**

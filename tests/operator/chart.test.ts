@@ -5,9 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Exchange } from "../../operator/src/exchange.ts";
-import { KubeClient } from "../../operator/src/kube-client.ts";
-import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
+import type { Exchange } from "../../operator/src/index.ts";
+import { KubeClient, type RunningOperator, runOperator } from "../../operator/src/index.ts";
 import { helmBinary, KUBERNETES_VERSION, type KubeControlPlane } from "../infra/kube.ts";
 import { type Kubectl, startKubeApi } from "../support/kube-api.ts";
 

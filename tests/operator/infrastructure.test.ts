@@ -1,11 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import { EventRecorder } from "../../operator/src/events.ts";
-import { API_VERSION, type Exchange, FIELD_MANAGER, type KubeObject } from "../../operator/src/exchange.ts";
-import { type KubeClient, KubeError } from "../../operator/src/kube-client.ts";
-import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
-import { renderExchange } from "../../operator/src/resources.ts";
+import {
+  API_VERSION,
+  EventRecorder,
+  type Exchange,
+  FIELD_MANAGER,
+  type KubeClient,
+  KubeError,
+  type KubeObject,
+  type RunningOperator,
+  renderExchange,
+  runOperator,
+} from "../../operator/src/index.ts";
 import type { KubeControlPlane } from "../infra/kube.ts";
 import { eventually, startKubeApi } from "../support/kube-api.ts";
 

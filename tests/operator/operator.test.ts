@@ -3,10 +3,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import type { Exchange, KubeObject } from "../../operator/src/exchange.ts";
-import type { KubeClient } from "../../operator/src/kube-client.ts";
-import { type RunningOperator, runOperator } from "../../operator/src/operator.ts";
-import { CONFIG_HASH_ANNOTATION } from "../../operator/src/resources.ts";
+import type { Exchange, KubeClient, KubeObject } from "../../operator/src/index.ts";
+import { CONFIG_HASH_ANNOTATION, type RunningOperator, runOperator } from "../../operator/src/index.ts";
 import type { KubeControlPlane } from "../infra/kube.ts";
 import { eventually, type KubeApi, type Kubectl, startKubeApi } from "../support/kube-api.ts";
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../components/domain/src/errors.ts";
+import { isBourseError } from "../../components/domain/src/index.ts";
 import { freePort } from "../infra/ports.ts";
 import { admin, fileModes, freshDataDir, newUser, notPrivate, restingBuy, startExchange } from "./harness.ts";
 import { bourse, Layout } from "./processes.ts";

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { loadConfig } from "../../components/config/src/load.ts";
-import type { BourseConfig } from "../../components/config/src/schema.ts";
-import { stringifyExact } from "../../components/domain/src/json.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { sign } from "../../components/gateway/src/keys.ts";
+import type { BourseConfig } from "../../components/config/src/index.ts";
+import { loadConfig } from "../../components/config/src/index.ts";
+import { stringifyExact } from "../../components/domain/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
+import { sign } from "../../components/gateway/src/index.ts";
 import { limitOrder } from "../api/client.ts";
 import { type AdminReply, adminRequest, newUser as createUser, type User } from "../support/operator-api.ts";
 

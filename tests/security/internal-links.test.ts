@@ -4,18 +4,25 @@ import { createSocket } from "node:dgram";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../components/config/src/load.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/exchange.ts";
-import { stringifyExact } from "../../components/domain/src/json.ts";
-import { MatchingEngine } from "../../components/matching/src/engine.ts";
-import { CommandType, OrderType, Side, TimeInForce } from "../../components/matching/src/protocol.ts";
-import { encodeCommandMessage, encodeHandover } from "../../components/matching/src/wire.ts";
-import { AeronClient } from "../../components/transport/aeron/src/client.ts";
-import { aeronTransport } from "../../components/transport/aeron/src/transport.ts";
-import { secureTransport } from "../../components/transport/src/link.ts";
-import { linkTransport } from "../../components/transport/src/link-keys.ts";
-import type { Transport, TransportServer } from "../../components/transport/src/port.ts";
-import { tcpTransport } from "../../components/transport/src/tcp.ts";
+import { validateConfig } from "../../components/config/src/index.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition, stringifyExact } from "../../components/domain/src/index.ts";
+import {
+  CommandType,
+  encodeCommandMessage,
+  encodeHandover,
+  MatchingEngine,
+  OrderType,
+  Side,
+  TimeInForce,
+} from "../../components/matching/src/index.ts";
+import type { Transport, TransportServer } from "../../components/transport/src/index.ts";
+import {
+  AeronClient,
+  aeronTransport,
+  linkTransport,
+  secureTransport,
+  tcpTransport,
+} from "../../components/transport/src/index.ts";
 import { encodeCommand } from "../../components/ubscore/src/codec.ts";
 import { UbsCoreReplica } from "../../components/ubscore/src/replication.ts";
 import type { UbsCommand } from "../../components/ubscore/src/types.ts";

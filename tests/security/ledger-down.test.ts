@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import type { EmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { freePort } from "../infra/ports.ts";
 import { type ServerProcess, startProcess } from "../infra/process.ts";
 import { admin, freshDataDir, newUser, restingBuy, startExchange } from "./harness.ts";

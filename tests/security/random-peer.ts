@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { connect } from "node:net";
-import type { Transport } from "../../components/transport/src/port.ts";
+import type { Transport } from "../../components/transport/src/index.ts";
 
 /**
  * Hostile peers for the internal ports: raw TCP clients that speak the transport's framing (a

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedExchange } from "../../components/exchange/src/embedded.ts";
-import { sign } from "../../components/gateway/src/keys.ts";
+import type { EmbeddedExchange } from "../../components/exchange/src/index.ts";
+import { sign } from "../../components/gateway/src/index.ts";
 import { freshDataDir, newUser, restingBuy, startExchange, stateOf, type User } from "./harness.ts";
 
 /**

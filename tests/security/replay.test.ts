@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import type { EmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { TestClient } from "../api/client.ts";
 import {
   capturedOrder,

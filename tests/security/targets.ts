@@ -2,10 +2,13 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { formatUnits } from "../../components/domain/src/decimal.ts";
-import { isBourseError } from "../../components/domain/src/errors.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/exchange.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import {
+  DEMO_EXCHANGE,
+  ExchangeDefinition,
+  formatUnits,
+  isBourseError,
+} from "../../components/domain/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { UbsCoreService } from "../../components/ubscore/src/service.ts";
 import { TestClient } from "../api/client.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";

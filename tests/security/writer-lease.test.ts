@@ -3,12 +3,16 @@ import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isBourseError } from "../../components/domain/src/errors.ts";
-import { kubeLeaseStore } from "../../components/exchange/src/kube-lease.ts";
-import { WriterLease } from "../../components/exchange/src/writer-lease.ts";
-import type { Exchange } from "../../operator/src/exchange.ts";
-import { KubeClient, KubeError } from "../../operator/src/kube-client.ts";
-import { writerAccountName, writerLeaseAccess, writerLeaseName } from "../../operator/src/ubscore-lease.ts";
+import { isBourseError } from "../../components/domain/src/index.ts";
+import { kubeLeaseStore, WriterLease } from "../../components/exchange/src/index.ts";
+import type { Exchange } from "../../operator/src/index.ts";
+import {
+  KubeClient,
+  KubeError,
+  writerAccountName,
+  writerLeaseAccess,
+  writerLeaseName,
+} from "../../operator/src/index.ts";
 import { type KubeControlPlane, kubeconfigYaml } from "../infra/kube.ts";
 import { freePort } from "../infra/ports.ts";
 import { startKubeApi } from "../support/kube-api.ts";

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../../operator/src/kube-client.ts";
+import { KubeClient } from "../../operator/src/index.ts";
 import { type KubeControlPlane, startKubeControlPlane } from "../infra/kube.ts";
 import { until } from "./until.ts";
 

@@ -1,4 +1,4 @@
-import type { EmbeddedExchange } from "../../components/exchange/src/embedded.ts";
+import type { EmbeddedExchange } from "../../components/exchange/src/index.ts";
 
 /**
  * Money conservation, defined once for every suite that runs an exchange in its own process: per

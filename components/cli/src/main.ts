@@ -1,18 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { runOperator } from "../../../operator/src/operator.ts";
-import { loadConfig } from "../../config/src/load.ts";
-import { BourseError, isBourseError } from "../../domain/src/errors.ts";
-import { startEmbeddedExchange } from "../../exchange/src/embedded.ts";
-import { upstreamOf } from "../../exchange/src/hot-path.ts";
+import { runOperator } from "../../../operator/src/index.ts";
+import { loadConfig } from "../../config/src/index.ts";
+import { BourseError, isBourseError } from "../../domain/src/index.ts";
 import {
+  startEmbeddedExchange,
   startGatewayProcess,
   startMatchingProcess,
   startSettlementProcess,
   startUbsCoreProcess,
-} from "../../exchange/src/processes.ts";
-import { configureLog, log } from "../../observability/src/log.ts";
+  upstreamOf,
+} from "../../exchange/src/index.ts";
+import { configureLog, log } from "../../observability/src/index.ts";
 
 // A promise nobody handles, or an exception nobody catches, is a bug: say where, and stop
 // (EX_SOFTWARE) rather than go on in a state no code path expected.

@@ -1,8 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { fail, isBourseError } from "../../domain/src/errors.ts";
-import { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { ExchangeDefinition, fail, isBourseError } from "../../domain/src/index.ts";
 import { environmentNames } from "./env.ts";
 import { type BourseConfig, configSchema } from "./schema.ts";
 

@@ -1,6 +1,6 @@
 import { userInfo } from "node:os";
 import { z } from "zod";
-import { DEMO_EXCHANGE } from "../../domain/src/exchange.ts";
+import { DEMO_EXCHANGE } from "../../domain/src/index.ts";
 
 /**
  * The one configuration schema for every component and every mode. Sources, later wins:

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Journal } from "../../journal/src/journal.ts";
-import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { Journal } from "../../journal/src/index.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
 import { type EventLog, type LogRecord, partitionOf, type ReadRecord, type Subscription } from "./port.ts";
 
 /**

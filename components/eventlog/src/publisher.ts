@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { eventLogMetrics, secondsSince } from "../../observability/src/metrics.ts";
-import { PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { eventLogMetrics, secondsSince } from "../../observability/src/index.ts";
+import { PRIVATE_FILE } from "../../storage/src/index.ts";
 import type { EventLog } from "./port.ts";
 
 /**

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
-import { sign } from "../../gateway/src/keys.ts";
+import { sign } from "../../gateway/src/index.ts";
 import { watchStalls } from "./stalls.ts";
 
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);

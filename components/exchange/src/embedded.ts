@@ -1,38 +1,42 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { BourseConfig } from "../../config/src/schema.ts";
-import { BourseError } from "../../domain/src/errors.ts";
-import { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
-import { KafkaEventLog } from "../../eventlog/src/kafka-event-log.ts";
-import type { EventLog } from "../../eventlog/src/port.ts";
-import { LogPublisher } from "../../eventlog/src/publisher.ts";
-import { buildAdminApi } from "../../gateway/src/admin-api.ts";
-import type { FundingPort } from "../../gateway/src/funding.ts";
-import { ApiKeyStore, type HmacKey } from "../../gateway/src/keys.ts";
-import { buildTradingApi, type TradingApiOptions } from "../../gateway/src/trading-api.ts";
-import { lockDataDir } from "../../journal/src/dir-lock.ts";
-import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
-import { AccountKind, accountId } from "../../ledger/src/ids.ts";
-import { measuredLedger } from "../../ledger/src/measured-ledger.ts";
-import type { LedgerPort } from "../../ledger/src/port.ts";
-import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
-import { Health } from "../../observability/src/health.ts";
-import { LagClock } from "../../observability/src/lag-clock.ts";
-import { SETTLEMENT_PARTITIONS, SettlementFeed } from "../../settlement/src/feed.ts";
-import type { SettlementPort } from "../../settlement/src/port.ts";
-import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.ts";
-import { remoteLedger } from "../../settlement/src/remote-ledger.ts";
-import { Settlement } from "../../settlement/src/settlement.ts";
-import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
-import { CassandraStore } from "../../store/src/cassandra-store.ts";
-import { EmbeddedStore } from "../../store/src/embedded-store.ts";
-import type { HistoryStore } from "../../store/src/port.ts";
-import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
-import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
-import { linkTransport } from "../../transport/src/link-keys.ts";
-import { tcpTransport } from "../../transport/src/tcp.ts";
+import type { BourseConfig } from "../../config/src/index.ts";
+import { BourseError, ExchangeDefinition } from "../../domain/src/index.ts";
+import type { EventLog } from "../../eventlog/src/index.ts";
+import { FileEventLog, KafkaEventLog, LogPublisher } from "../../eventlog/src/index.ts";
+import type { FundingPort } from "../../gateway/src/index.ts";
+import {
+  ApiKeyStore,
+  buildAdminApi,
+  buildTradingApi,
+  type HmacKey,
+  type TradingApiOptions,
+} from "../../gateway/src/index.ts";
+import { lockDataDir } from "../../journal/src/index.ts";
+import type { LedgerPort } from "../../ledger/src/index.ts";
+import {
+  AccountKind,
+  accountId,
+  EmbeddedLedger,
+  measuredLedger,
+  TigerBeetleLedger,
+} from "../../ledger/src/index.ts";
+import { Health, LagClock } from "../../observability/src/index.ts";
+import type { SettlementPort } from "../../settlement/src/index.ts";
+import {
+  type Reconciliation,
+  reconcile,
+  remoteLedger,
+  SETTLEMENT_PARTITIONS,
+  Settlement,
+  SettlementFeed,
+} from "../../settlement/src/index.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
+import type { HistoryStore } from "../../store/src/index.ts";
+import { CassandraStore, EmbeddedStore } from "../../store/src/index.ts";
+import { TransferSaga, ubsCoreTradingPort } from "../../transfers/src/index.ts";
+import { linkTransport, tcpTransport } from "../../transport/src/index.ts";
 import { MatchingLink } from "../../ubscore/src/matching-link.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
 import { ClosingStack } from "./closing-stack.ts";

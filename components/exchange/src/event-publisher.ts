@@ -1,8 +1,8 @@
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import { partitionOf } from "../../eventlog/src/port.ts";
-import type { LogPublisher } from "../../eventlog/src/publisher.ts";
-import { historyFor } from "../../settlement/src/settlement.ts";
-import type { StoredOrder, StoredTrade } from "../../store/src/port.ts";
+import { parseExact, stringifyExact } from "../../domain/src/index.ts";
+import type { LogPublisher } from "../../eventlog/src/index.ts";
+import { partitionOf } from "../../eventlog/src/index.ts";
+import { historyFor } from "../../settlement/src/index.ts";
+import type { StoredOrder, StoredTrade } from "../../store/src/index.ts";
 import type { CommandListener } from "../../ubscore/src/service.ts";
 
 /**

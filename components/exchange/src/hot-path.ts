@@ -1,9 +1,6 @@
-import type { BourseConfig } from "../../config/src/schema.ts";
-import { AeronClient } from "../../transport/aeron/src/client.ts";
-import { aeronTransport } from "../../transport/aeron/src/transport.ts";
-import { linkTransport } from "../../transport/src/link-keys.ts";
-import type { Transport } from "../../transport/src/port.ts";
-import { tcpTransport } from "../../transport/src/tcp.ts";
+import type { BourseConfig } from "../../config/src/index.ts";
+import type { Transport } from "../../transport/src/index.ts";
+import { AeronClient, aeronTransport, linkTransport, tcpTransport } from "../../transport/src/index.ts";
 
 /** One side of a hop: the transport, where the server listens and where clients dial. */
 export interface Endpoint {

@@ -1,7 +1,6 @@
 import { KubeConfig } from "@kubernetes/client-node";
-import { microTime } from "../../../operator/src/exchange.ts";
-import { KubeClient, KubeError } from "../../../operator/src/kube-client.ts";
-import type { Lease } from "../../../operator/src/leader.ts";
+import type { Lease } from "../../../operator/src/index.ts";
+import { KubeClient, KubeError, microTime } from "../../../operator/src/index.ts";
 import type { LeaseRecord, LeaseStore } from "./writer-lease.ts";
 
 /**

@@ -1,12 +1,14 @@
-import type { BourseConfig } from "../../config/src/schema.ts";
-import type { LedgerPort } from "../../ledger/src/port.ts";
-import { Health } from "../../observability/src/health.ts";
-import type { LagClock } from "../../observability/src/lag-clock.ts";
-import { gatewayMetrics, ubscoreMetrics } from "../../observability/src/metrics.ts";
-import { type ObservabilityServer, serveObservability } from "../../observability/src/server.ts";
-import type { SettlementPort } from "../../settlement/src/port.ts";
-import type { Reconciliation } from "../../settlement/src/reconcile.ts";
-import type { SettlementService } from "../../settlement/src/service.ts";
+import type { BourseConfig } from "../../config/src/index.ts";
+import type { LedgerPort } from "../../ledger/src/index.ts";
+import type { LagClock } from "../../observability/src/index.ts";
+import {
+  gatewayMetrics,
+  Health,
+  type ObservabilityServer,
+  serveObservability,
+  ubscoreMetrics,
+} from "../../observability/src/index.ts";
+import type { Reconciliation, SettlementPort, SettlementService } from "../../settlement/src/index.ts";
 import type { UbsCoreReplica } from "../../ubscore/src/replication.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 

@@ -2,8 +2,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { loadConfig } from "../../config/src/load.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { loadConfig } from "../../config/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { startUbsCoreNode } from "../src/embedded.ts";
 
 it("holds new commands while settlement is more than ubscore.maxSettlementLag behind", async () => {

@@ -2,9 +2,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileEventLog } from "../../eventlog/src/file-event-log.ts";
-import type { EventLog } from "../../eventlog/src/port.ts";
-import { LogPublisher } from "../../eventlog/src/publisher.ts";
+import type { EventLog } from "../../eventlog/src/index.ts";
+import { FileEventLog, LogPublisher } from "../../eventlog/src/index.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
 import {

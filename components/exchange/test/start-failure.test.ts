@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/src/load.ts";
+import { loadConfig } from "../../config/src/index.ts";
 import { startEmbeddedExchange, startUbsCoreNode } from "../src/embedded.ts";
 
 /**

@@ -1,8 +1,7 @@
-import { formatUnits } from "../../domain/src/decimal.ts";
-import type { Market } from "../../domain/src/market.ts";
-import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
-import { pageOf } from "../../store/src/page.ts";
-import type { StoredOrder } from "../../store/src/port.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
+import type { StoredOrder } from "../../store/src/index.ts";
+import { pageOf } from "../../store/src/index.ts";
 import type { OrderRecord, PreventedMatch, TradeRecord } from "../../ubscore/src/types.ts";
 import { endTime, limit, orderId, requiredSymbol, startTime } from "./common-params.ts";
 import { endpoint } from "./endpoint.ts";

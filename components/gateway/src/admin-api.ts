@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
-import type { Asset } from "../../domain/src/asset.ts";
-import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
-import type { Reconciliation } from "../../settlement/src/reconcile.ts";
+import type { Asset } from "../../domain/src/index.ts";
+import { formatUnits, parseUnits } from "../../domain/src/index.ts";
+import type { Reconciliation } from "../../settlement/src/index.ts";
 import type { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { Withdrawal } from "../../ubscore/src/types.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";

@@ -1,4 +1,4 @@
-import { Side } from "../../matching/src/protocol.ts";
+import { Side } from "../../matching/src/index.ts";
 import type { TradeRecord } from "../../ubscore/src/types.ts";
 
 /**

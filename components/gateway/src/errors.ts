@@ -1,4 +1,4 @@
-import { BourseError, type ErrorCode, isBourseError } from "../../domain/src/errors.ts";
+import { BourseError, type ErrorCode, isBourseError } from "../../domain/src/index.ts";
 
 /**
  * Binance error bodies: every failure leaves the gateway as HTTP status + {code, msg}. Domain

@@ -1,8 +1,7 @@
-import { formatUnits } from "../../domain/src/decimal.ts";
-import type { Market } from "../../domain/src/market.ts";
-import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
-import type { Depth } from "../../matching/src/engine.ts";
-import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
+import type { Depth } from "../../matching/src/index.ts";
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import type { AggTrade } from "./agg-trades.ts";
 import type { MarketStatistics, RollingStats } from "./market-data.ts";

@@ -1,4 +1,4 @@
-import type { TransferRecord, TransferType } from "../../transfers/src/transfer-saga.ts";
+import type { TransferRecord, TransferType } from "../../transfers/src/index.ts";
 
 /** What the gateway needs of Funding wallets and Funding <-> Trading transfers. */
 export interface FundingPort {

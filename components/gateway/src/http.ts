@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { httpLogOptions } from "../../observability/src/log.ts";
-import { gatewayMetrics } from "../../observability/src/metrics.ts";
+import { gatewayMetrics, httpLogOptions } from "../../observability/src/index.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";
 
 /**

@@ -9,8 +9,8 @@ import {
 } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { BourseError } from "../../domain/src/errors.ts";
-import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { BourseError } from "../../domain/src/index.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
 
 /**
  * API keys (Binance style: a public key sent in X-MBX-APIKEY, and what signs requests: a secret

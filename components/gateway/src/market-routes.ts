@@ -1,5 +1,5 @@
-import type { Market } from "../../domain/src/market.ts";
-import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
 import { aggregateTrades, selectAggTrades } from "./agg-trades.ts";
 import { endTime, fromId, limit, requiredSymbol, startTime, symbol, symbols } from "./common-params.ts";
 import { endpoint, type ParamSpec } from "./endpoint.ts";

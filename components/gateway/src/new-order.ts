@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { checkClientOrderId } from "../../domain/src/ids.ts";
-import type { Market } from "../../domain/src/market.ts";
-import { priceToTicks, quantityToLots, quoteToUnits } from "../../domain/src/market.ts";
-import { isTriggered, OrderType, TimeInForce, triggersAs } from "../../matching/src/protocol.ts";
+import type { ExchangeDefinition, Market } from "../../domain/src/index.ts";
+import { checkClientOrderId, priceToTicks, quantityToLots, quoteToUnits } from "../../domain/src/index.ts";
+import { isTriggered, OrderType, TimeInForce, triggersAs } from "../../matching/src/index.ts";
 import type { PlaceOrder } from "../../ubscore/src/types.ts";
 import type { newOrderParams } from "./common-params.ts";
 import type { Args } from "./endpoint.ts";

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import type { RequestAuthenticator, SignedRequest } from "./auth.ts";
 import { type DeclaredEndpoint, type EndpointSpec, readArgs, type Security } from "./endpoint.ts";
 import type { ApiKey } from "./keys.ts";

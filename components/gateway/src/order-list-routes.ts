@@ -1,7 +1,7 @@
-import type { Market } from "../../domain/src/market.ts";
-import { priceToTicks, quantityToLots } from "../../domain/src/market.ts";
-import { EventType, OrderType, RejectReason, TimeInForce, triggersAs } from "../../matching/src/protocol.ts";
-import { pageOf } from "../../store/src/page.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { priceToTicks, quantityToLots } from "../../domain/src/index.ts";
+import { EventType, OrderType, RejectReason, TimeInForce, triggersAs } from "../../matching/src/index.ts";
+import { pageOf } from "../../store/src/index.ts";
 import type { OrderList, OrderRecord, PlaceOco } from "../../ubscore/src/types.ts";
 import {
   DECIMAL,

@@ -1,5 +1,4 @@
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import type { Market } from "../../domain/src/market.ts";
+import type { ExchangeDefinition, Market } from "../../domain/src/index.ts";
 import { ApiError, errors } from "./errors.ts";
 
 /**

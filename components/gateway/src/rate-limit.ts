@@ -1,4 +1,4 @@
-import type { BourseError } from "../../domain/src/errors.ts";
+import type { BourseError } from "../../domain/src/index.ts";
 import { DAY_MS, type OrderCount } from "../../ubscore/src/order-counts.ts";
 import { ApiError } from "./errors.ts";
 

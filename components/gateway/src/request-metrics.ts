@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { gatewayMetrics } from "../../observability/src/metrics.ts";
+import { gatewayMetrics } from "../../observability/src/index.ts";
 
 /**
  * Every request's latency (fastify's own measure, from the request's arrival to the reply's

@@ -1,6 +1,6 @@
-import { formatUnits } from "../../domain/src/decimal.ts";
-import type { Market } from "../../domain/src/market.ts";
-import type { HistoryReader } from "../../store/src/port.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { formatUnits } from "../../domain/src/index.ts";
+import type { HistoryReader } from "../../store/src/index.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";

@@ -1,4 +1,4 @@
-import type { Market } from "../../domain/src/market.ts";
+import type { Market } from "../../domain/src/index.ts";
 import { KLINE_INTERVALS, type KlineInterval } from "./market-data.ts";
 
 /**

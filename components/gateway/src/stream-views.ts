@@ -1,7 +1,6 @@
-import { formatUnits } from "../../domain/src/decimal.ts";
-import type { Market } from "../../domain/src/market.ts";
-import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
-import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
+import { EventType, type MatchingEvent, Side } from "../../matching/src/index.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderList, OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";

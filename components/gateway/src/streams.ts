@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
-import { formatUnits } from "../../domain/src/decimal.ts";
-import type { Market } from "../../domain/src/market.ts";
-import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
-import { EventType, type MatchingEvent } from "../../matching/src/protocol.ts";
-import { gatewayMetrics } from "../../observability/src/metrics.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
+import { EventType, type MatchingEvent } from "../../matching/src/index.ts";
+import { gatewayMetrics } from "../../observability/src/index.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { UbsCoreView } from "../../ubscore/src/service.ts";

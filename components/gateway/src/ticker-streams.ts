@@ -1,4 +1,4 @@
-import type { Market } from "../../domain/src/market.ts";
+import type { Market } from "../../domain/src/index.ts";
 import type { UbsCore } from "../../ubscore/src/core.ts";
 import { averagePriceView, fullTickerView, ticker24hView } from "./format.ts";
 import { DAY, type MarketStatistics, windowSizeMs } from "./market-data.ts";

@@ -1,5 +1,4 @@
-import { formatUnits, parseUnits } from "../../domain/src/decimal.ts";
-import { checkClientOrderId } from "../../domain/src/ids.ts";
+import { checkClientOrderId, formatUnits, parseUnits } from "../../domain/src/index.ts";
 import { endTime, startTime, symbol } from "./common-params.ts";
 import { endpoint, type ParamSpec } from "./endpoint.ts";
 import { ApiError, errors } from "./errors.ts";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Side } from "../../matching/src/protocol.ts";
+import { Side } from "../../matching/src/index.ts";
 import type { TradeRecord } from "../../ubscore/src/types.ts";
 import { aggregateTrades, selectAggTrades } from "../src/agg-trades.ts";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
 import { symbol, symbols } from "../src/common-params.ts";
 import { readArgs } from "../src/endpoint.ts";
 import { formPairs, Params, selectMarkets } from "../src/params.ts";

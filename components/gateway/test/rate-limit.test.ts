@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import { OrderCounts } from "../../ubscore/src/order-counts.ts";
 import { requestWeight } from "../src/endpoints.ts";
 import { RateLimiter } from "../src/rate-limit.ts";

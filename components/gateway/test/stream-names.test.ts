@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
 import { KLINE_INTERVALS } from "../src/market-data.ts";
 import { PARTIAL_DEPTH_LEVELS, parseMarketStream, TICKER_WINDOWS } from "../src/stream-names.ts";
 

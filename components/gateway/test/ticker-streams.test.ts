@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { UbsCore } from "../../ubscore/src/core.ts";
 import { MarketStatistics } from "../src/market-data.ts";
 import { TickerStreams } from "../src/ticker-streams.ts";

@@ -1,8 +1,8 @@
 import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { fail } from "../../domain/src/errors.ts";
-import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { fail } from "../../domain/src/index.ts";
+import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
 
 /**
  * One writer per data directory and role: a second UBSCore (or settlement) on the same journal

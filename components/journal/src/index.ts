@@ -1,2 +1,5 @@
-export { Journal, type JournalOptions, type TornTail } from "./journal.ts";
-export { SnapshotStore } from "./snapshot.ts";
+// journal's public API: other components import it from here only (CONTRIBUTING.md, "Layers").
+export * from "./dir-lock.ts";
+export * from "./journal.ts";
+export * from "./slot-arena.ts";
+export * from "./snapshot.ts";

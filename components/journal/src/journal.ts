@@ -2,9 +2,9 @@ import { close, constants, fdatasync, ftruncate, open as openFile, write } from 
 import { mkdir, readdir, readFile, stat, truncate, unlink } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { crc32 } from "node:zlib";
-import { BourseError, fail } from "../../domain/src/errors.ts";
-import { journalMetrics } from "../../observability/src/metrics.ts";
-import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { BourseError, fail } from "../../domain/src/index.ts";
+import { journalMetrics } from "../../observability/src/index.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
 
 /**
  * A write-ahead journal: numbered records in segment files, each framed as

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, rmSync, unlinkSync, write, writeSync } from "node:fs";
-import { PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { PRIVATE_FILE } from "../../storage/src/index.ts";
 
 /**
  * Where a slot's bytes are: `bytes[at .. at + slotSize)`, also through `view`, and as u32 words

@@ -1,7 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { fsyncDir, PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
 
 /**
  * Snapshots of a state machine at a journal lsn. Written to a temporary file, fsynced, renamed

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import { type DirLock, fileLock, lockDataDir } from "../src/dir-lock.ts";
 
 const refusal = (attempt: Promise<DirLock>) =>

@@ -1,5 +1,5 @@
 import { AccountFlags, TransferFlags } from "tigerbeetle-node";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
 import { ACCOUNT_CODE, AccountKind, accountId, TransferKind, transferId } from "./ids.ts";
 import { type Account, account, type Transfer, transfer } from "./port.ts";
 

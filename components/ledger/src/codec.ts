@@ -1,5 +1,5 @@
 import type { Account, Transfer } from "tigerbeetle-node";
-import { recordCodec, recordLayout } from "../../domain/src/record-layout.ts";
+import { recordCodec, recordLayout } from "../../domain/src/index.ts";
 
 /**
  * TigerBeetle's 128-byte wire layouts for accounts and transfers (little-endian fields in

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Account, CreateAccountResult, CreateTransferResult, Transfer } from "tigerbeetle-node";
-import { BourseError } from "../../domain/src/errors.ts";
-import { Journal } from "../../journal/src/journal.ts";
+import { BourseError } from "../../domain/src/index.ts";
+import { Journal } from "../../journal/src/index.ts";
 import { decodeAccount, decodeTransfer, EVENT_SIZE, encodeAccount, encodeTransfer } from "./codec.ts";
 import { LedgerState, runToEnd } from "./ledger-state.ts";
 import { BATCH_MAX, type LedgerPort } from "./port.ts";

@@ -8,7 +8,7 @@ import {
   type Transfer,
   TransferFlags,
 } from "tigerbeetle-node";
-import { invariant } from "../../domain/src/errors.ts";
+import { invariant } from "../../domain/src/index.ts";
 import {
   AccountTable,
   CREDITS_PENDING,

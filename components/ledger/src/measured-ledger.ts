@@ -1,5 +1,5 @@
 import { CreateAccountStatus, CreateTransferStatus } from "tigerbeetle-node";
-import { ledgerMetrics, secondsSince } from "../../observability/src/metrics.ts";
+import { ledgerMetrics, secondsSince } from "../../observability/src/index.ts";
 import type { LedgerPort } from "./port.ts";
 
 /**

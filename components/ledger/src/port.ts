@@ -1,5 +1,5 @@
 import type { Account, CreateAccountResult, CreateTransferResult, Transfer } from "tigerbeetle-node";
-import { type ErrorCode, isBourseError } from "../../domain/src/errors.ts";
+import { type ErrorCode, isBourseError } from "../../domain/src/index.ts";
 
 /**
  * The ledger port: TigerBeetle's client interface, which both adapters implement exactly — the

@@ -1,5 +1,5 @@
 import { type Client, createClient } from "tigerbeetle-node";
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import type { Account, CreateAccountResult, CreateTransferResult, LedgerPort, Transfer } from "./port.ts";
 
 /**

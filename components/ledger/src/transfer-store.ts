@@ -1,6 +1,6 @@
 import type { Transfer } from "tigerbeetle-node";
-import { writeU64, writeU128 } from "../../domain/src/u128.ts";
-import { SlotArena } from "../../journal/src/slot-arena.ts";
+import { writeU64, writeU128 } from "../../domain/src/index.ts";
+import { SlotArena } from "../../journal/src/index.ts";
 import { hasInOrder } from "./account-table.ts";
 import {
   decodeTransfer,

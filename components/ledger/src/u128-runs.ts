@@ -1,5 +1,5 @@
 import { closeSync, readSync, write } from "node:fs";
-import { openScratch } from "../../journal/src/slot-arena.ts";
+import { openScratch } from "../../journal/src/index.ts";
 
 /**
  * The older part of an index from u128 ids to slots, on disk: runs of (id, slot) records sorted by

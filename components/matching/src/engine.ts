@@ -1,4 +1,4 @@
-import { invariant } from "../../domain/src/errors.ts";
+import { invariant } from "../../domain/src/index.ts";
 import {
   ACCEPTED_SLOTS,
   AMENDED_SLOTS,

@@ -7,8 +7,14 @@
  * Units: prices in ticks, quantities in lots (see domain/market.ts), quote amounts in the quote
  * asset's smallest units. All are safe integers.
  */
-import type { OrderId, UserId } from "../../domain/src/ids.ts";
-import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../domain/src/orders.ts";
+import type {
+  OrderId,
+  OrderType,
+  SelfTradePrevention,
+  Side,
+  TimeInForce,
+  UserId,
+} from "../../domain/src/index.ts";
 
 export {
   isTriggered,
@@ -18,7 +24,7 @@ export {
   stopReached,
   TimeInForce,
   triggersAs,
-} from "../../domain/src/orders.ts";
+} from "../../domain/src/index.ts";
 
 export enum CommandType {
   Place = 0,

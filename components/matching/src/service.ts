@@ -1,6 +1,6 @@
-import { crashOnViolation } from "../../domain/src/errors.ts";
-import { matchingMetrics, secondsSince } from "../../observability/src/metrics.ts";
-import type { Channel, Transport, TransportServer } from "../../transport/src/port.ts";
+import { crashOnViolation } from "../../domain/src/index.ts";
+import { matchingMetrics, secondsSince } from "../../observability/src/index.ts";
+import type { Channel, Transport, TransportServer } from "../../transport/src/index.ts";
 import { MatchingEngine } from "./engine.ts";
 import { decodeCommandMessage, decodeHandover, encodeOutcome, MatchingMessage, messageType } from "./wire.ts";
 

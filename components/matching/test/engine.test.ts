@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { InvariantViolation } from "../../domain/src/errors.ts";
+import { InvariantViolation } from "../../domain/src/index.ts";
 import { MatchingEngine } from "../src/engine.ts";
 import {
   CancelReason,

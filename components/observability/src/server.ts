@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import type { Health } from "./health.ts";
 import { metricsRegistry } from "./registry.ts";
 

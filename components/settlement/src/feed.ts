@@ -1,8 +1,8 @@
-import { BourseError } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import type { LogPublisher } from "../../eventlog/src/publisher.ts";
-import type { Transport } from "../../transport/src/port.ts";
-import { RpcClient } from "../../transport/src/rpc.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { BourseError } from "../../domain/src/index.ts";
+import type { LogPublisher } from "../../eventlog/src/index.ts";
+import type { Transport } from "../../transport/src/index.ts";
+import { RpcClient } from "../../transport/src/index.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import type { SettlementPort } from "./port.ts";

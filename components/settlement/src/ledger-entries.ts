@@ -1,11 +1,19 @@
 import { TransferFlags } from "tigerbeetle-node";
-import { assertNever } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { tradeAmounts } from "../../domain/src/market.ts";
-import { postInternalTransfer, TransferCode, userAccounts } from "../../ledger/src/chart.ts";
-import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
-import { type Account, type Transfer, transfer } from "../../ledger/src/port.ts";
-import { EventType } from "../../matching/src/protocol.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { assertNever, tradeAmounts } from "../../domain/src/index.ts";
+import {
+  type Account,
+  AccountKind,
+  accountId,
+  postInternalTransfer,
+  type Transfer,
+  TransferCode,
+  TransferKind,
+  transfer,
+  transferId,
+  userAccounts,
+} from "../../ledger/src/index.ts";
+import { EventType } from "../../matching/src/index.ts";
 import type { CommandResult } from "../../ubscore/src/core.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 

@@ -1,5 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
-import { PRIVATE_FILE } from "../../storage/src/private-files.ts";
+import { PRIVATE_FILE } from "../../storage/src/index.ts";
 
 const WIDTH = 20;
 /** How long a new position may wait to be written: a lag costs only re-sending after a crash. */

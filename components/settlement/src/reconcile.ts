@@ -1,6 +1,5 @@
-import { formatUnits } from "../../domain/src/decimal.ts";
-import { AccountKind, accountId } from "../../ledger/src/ids.ts";
-import { BATCH_MAX, type LedgerPort } from "../../ledger/src/port.ts";
+import { formatUnits } from "../../domain/src/index.ts";
+import { AccountKind, accountId, BATCH_MAX, type LedgerPort } from "../../ledger/src/index.ts";
 import type { UbsCore } from "../../ubscore/src/core.ts";
 
 /**

@@ -1,5 +1,5 @@
-import type { LedgerPort } from "../../ledger/src/port.ts";
-import type { Calls, RpcClient } from "../../transport/src/rpc.ts";
+import type { LedgerPort } from "../../ledger/src/index.ts";
+import type { Calls, RpcClient } from "../../transport/src/index.ts";
 
 /**
  * The embedded ledger of a `bourse settlement` process, for the other processes: served by

@@ -1,9 +1,9 @@
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import type { EventLog, ReadRecord, Subscription } from "../../eventlog/src/port.ts";
-import type { LedgerPort } from "../../ledger/src/port.ts";
-import type { HistoryStore } from "../../store/src/port.ts";
-import type { Transport } from "../../transport/src/port.ts";
-import { RpcServer } from "../../transport/src/rpc.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import type { EventLog, ReadRecord, Subscription } from "../../eventlog/src/index.ts";
+import type { LedgerPort } from "../../ledger/src/index.ts";
+import type { HistoryStore } from "../../store/src/index.ts";
+import type { Transport } from "../../transport/src/index.ts";
+import { RpcServer } from "../../transport/src/index.ts";
 import { SETTLEMENT_PARTITIONS, type SettlementStatus } from "./feed.ts";
 import { ledgerCalls } from "./remote-ledger.ts";
 import { decodeEntries, Settlement } from "./settlement.ts";

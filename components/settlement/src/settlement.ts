@@ -1,30 +1,32 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateAccountStatus, CreateTransferStatus, TransferFlags } from "tigerbeetle-node";
-import { BourseError } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { Journal } from "../../journal/src/journal.ts";
-import { systemAccounts } from "../../ledger/src/chart.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { BourseError } from "../../domain/src/index.ts";
+import { Journal } from "../../journal/src/index.ts";
 import {
+  type Account,
+  BATCH_MAX,
   decodeAccount,
   decodeTransfer,
   EVENT_SIZE,
   encodeAccount,
   encodeTransfer,
-} from "../../ledger/src/codec.ts";
-import {
-  type Account,
-  BATCH_MAX,
   isPermanentLedgerError,
   type LedgerPort,
+  systemAccounts,
   type Transfer,
-} from "../../ledger/src/port.ts";
-import { EventType } from "../../matching/src/protocol.ts";
-import { log as processLog } from "../../observability/src/log.ts";
-import { secondsSince, settlementMetrics, storeMetrics } from "../../observability/src/metrics.ts";
-import { PRIVATE_DIR } from "../../storage/src/private-files.ts";
-import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/history-codec.ts";
-import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/port.ts";
+} from "../../ledger/src/index.ts";
+import { EventType } from "../../matching/src/index.ts";
+import {
+  log as processLog,
+  secondsSince,
+  settlementMetrics,
+  storeMetrics,
+} from "../../observability/src/index.ts";
+import { PRIVATE_DIR } from "../../storage/src/index.ts";
+import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/index.ts";
+import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/index.ts";
 import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
 import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
 import { entriesFor } from "./ledger-entries.ts";

@@ -1,8 +1,7 @@
-import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
-import type { LedgerPort } from "../../ledger/src/port.ts";
+import type { LedgerPort } from "../../ledger/src/index.ts";
+import { EmbeddedLedger } from "../../ledger/src/index.ts";
 import { ledgerConformance } from "../../ledger/test/conformance.ts";
-import { RpcClient, RpcServer } from "../../transport/src/rpc.ts";
-import { tcpTransport } from "../../transport/src/tcp.ts";
+import { RpcClient, RpcServer, tcpTransport } from "../../transport/src/index.ts";
 import { ledgerCalls, remoteLedger } from "../src/remote-ledger.ts";
 
 /** The embedded ledger as `bourse settlement` serves it: the same cases, across TCP. */

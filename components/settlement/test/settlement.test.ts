@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BATCH_MAX } from "../../ledger/src/port.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import type { HistoryBatch, HistoryStore } from "../../store/src/port.ts";
+import { BATCH_MAX } from "../../ledger/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
+import type { HistoryBatch, HistoryStore } from "../../store/src/index.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import { exchange, funding, limitSell, openAll, submit } from "./world.ts";
 
@@ -245,8 +245,9 @@ describe("Settlement conflicts", () => {
     await submit(all.service, funding.slice(0, 1));
     await all.settlement.waitSettled(all.service.lastLsn);
     // Occupy the id the next deposit will derive (journal position 2) with a different amount.
-    const { AccountKind, accountId, TransferKind, transferId } = await import("../../ledger/src/ids.ts");
-    const { transfer } = await import("../../ledger/src/port.ts");
+    const { AccountKind, accountId, TransferKind, transferId, transfer } = await import(
+      "../../ledger/src/index.ts"
+    );
     const usdt = exchange.asset("USDT")!.id;
     await all.ledger.createTransfers([
       transfer({

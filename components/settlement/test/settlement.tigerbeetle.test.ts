@@ -3,10 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startTigerBeetle, type TigerBeetleServer } from "../../../tests/infra/tigerbeetle.ts";
-import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
-import { BATCH_MAX, transfer } from "../../ledger/src/port.ts";
-import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import {
+  AccountKind,
+  accountId,
+  BATCH_MAX,
+  TigerBeetleLedger,
+  TransferKind,
+  transfer,
+  transferId,
+} from "../../ledger/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { exchange, funding, limitSell, openAll, submit } from "./world.ts";
 
 /**

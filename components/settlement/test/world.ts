@@ -1,12 +1,11 @@
 import { join } from "node:path";
 import { expect } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
-import type { LedgerPort } from "../../ledger/src/port.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import { EmbeddedStore } from "../../store/src/embedded-store.ts";
-import type { HistoryStore } from "../../store/src/port.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition, isBourseError } from "../../domain/src/index.ts";
+import type { LedgerPort } from "../../ledger/src/index.ts";
+import { EmbeddedLedger } from "../../ledger/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
+import type { HistoryStore } from "../../store/src/index.ts";
+import { EmbeddedStore } from "../../store/src/index.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import type { UbsCommand } from "../../ubscore/src/types.ts";
 import { reconcile } from "../src/reconcile.ts";

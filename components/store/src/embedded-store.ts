@@ -1,6 +1,5 @@
 import { join } from "node:path";
-import { Journal } from "../../journal/src/journal.ts";
-import { SlotArena } from "../../journal/src/slot-arena.ts";
+import { Journal, SlotArena } from "../../journal/src/index.ts";
 import {
   decodeHistory,
   encodeHistory,

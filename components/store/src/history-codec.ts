@@ -1,6 +1,5 @@
-import { parseExact } from "../../domain/src/json.ts";
-import type { OrderStatus } from "../../domain/src/orders.ts";
-import { recordCodec, recordLayout } from "../../domain/src/record-layout.ts";
+import type { OrderStatus } from "../../domain/src/index.ts";
+import { parseExact, recordCodec, recordLayout } from "../../domain/src/index.ts";
 import type { HistoryBatch, StoredOrder, StoredTrade } from "./port.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { SlotArena, type SlotArenaOptions } from "../../journal/src/slot-arena.ts";
+import { SlotArena, type SlotArenaOptions } from "../../journal/src/index.ts";
 import { lowerBound } from "./page.ts";
 import type { Page } from "./port.ts";
 

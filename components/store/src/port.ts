@@ -1,4 +1,4 @@
-import type { OrderStatus, TradeRecord } from "../../domain/src/orders.ts";
+import type { OrderStatus, TradeRecord } from "../../domain/src/index.ts";
 
 /**
  * The history store port: what the gateway serves from history (orders by user, an order by id,

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { stringifyExact } from "../../domain/src/json.ts";
-import { Side } from "../../matching/src/protocol.ts";
+import { Side, stringifyExact } from "../../domain/src/index.ts";
 import { decodeHistory, encodeHistory, ORDER_STATUSES } from "../src/history-codec.ts";
 import type { HistoryBatch, StoredOrder, StoredTrade } from "../src/port.ts";
 

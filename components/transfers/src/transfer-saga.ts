@@ -1,10 +1,20 @@
 import { CreateTransferStatus } from "tigerbeetle-node";
-import { BourseError, fail, invariant, isBourseError } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { Journal } from "../../journal/src/journal.ts";
-import { reserveInternalTransfer, TransferCode, voidInternalTransfer } from "../../ledger/src/chart.ts";
-import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
-import { isPermanentLedgerError, type LedgerPort, type Transfer, transfer } from "../../ledger/src/port.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { BourseError, fail, invariant, isBourseError } from "../../domain/src/index.ts";
+import { Journal } from "../../journal/src/index.ts";
+import {
+  AccountKind,
+  accountId,
+  isPermanentLedgerError,
+  type LedgerPort,
+  reserveInternalTransfer,
+  type Transfer,
+  TransferCode,
+  TransferKind,
+  transfer,
+  transferId,
+  voidInternalTransfer,
+} from "../../ledger/src/index.ts";
 
 /**
  * Funding <-> Trading transfers as a saga whose every step is idempotent and whose every state is

@@ -3,15 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TransferFlags } from "tigerbeetle-node";
 import { beforeEach, describe, expect, it } from "vitest";
-import { BourseError } from "../../domain/src/errors.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { postInternalTransfer } from "../../ledger/src/chart.ts";
-import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
-import { AccountKind, accountId, TransferKind, transferId } from "../../ledger/src/ids.ts";
-import { type LedgerPort, transfer } from "../../ledger/src/port.ts";
-import { reconcile } from "../../settlement/src/reconcile.ts";
-import { Settlement } from "../../settlement/src/settlement.ts";
-import { EmbeddedStore } from "../../store/src/embedded-store.ts";
+import { BourseError, DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
+import {
+  AccountKind,
+  accountId,
+  EmbeddedLedger,
+  type LedgerPort,
+  postInternalTransfer,
+  TransferKind,
+  transfer,
+  transferId,
+} from "../../ledger/src/index.ts";
+import { reconcile, Settlement } from "../../settlement/src/index.ts";
+import { EmbeddedStore } from "../../store/src/index.ts";
 import { UbsCoreService } from "../../ubscore/src/service.ts";
 import { ubsCoreTradingPort } from "../src/trading-port.ts";
 import { type TradingBalancePort, TransferSaga, type TransferType } from "../src/transfer-saga.ts";

@@ -1,4 +1,4 @@
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import type { Channel, Transport } from "./port.ts";
 
 export interface DialOptions {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { BourseConfig } from "../../config/src/schema.ts";
-import { BourseError } from "../../domain/src/errors.ts";
+import type { BourseConfig } from "../../config/src/index.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import { type LinkRole, linkName, secureTransport } from "./link.ts";
 import type { Transport } from "./port.ts";
 

@@ -7,7 +7,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from "node:crypto";
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import { ChannelHandlers } from "./channel-handlers.ts";
 import type { Channel, Transport } from "./port.ts";
 

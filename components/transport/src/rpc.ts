@@ -1,5 +1,4 @@
-import { BourseError, isBourseError } from "../../domain/src/errors.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import { BourseError, isBourseError, parseExact, stringifyExact } from "../../domain/src/index.ts";
 import { dial } from "./dial.ts";
 import type { Channel, Transport, TransportServer } from "./port.ts";
 

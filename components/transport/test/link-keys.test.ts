@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../config/src/load.ts";
+import { validateConfig } from "../../config/src/index.ts";
 import { linkTransport } from "../src/link-keys.ts";
 import { tcpTransport } from "../src/tcp.ts";
 

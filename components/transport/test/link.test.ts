@@ -3,7 +3,7 @@ import { connect as netConnect } from "node:net";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type MediaDriver, startMediaDriver } from "../../../tests/infra/aeron.ts";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import { AeronClient } from "../aeron/src/client.ts";
 import { aeronTransport } from "../aeron/src/transport.ts";
 import { type Link, type LinkRole, secureTransport } from "../src/link.ts";

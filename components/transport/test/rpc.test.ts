@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import { RpcClient, RpcServer } from "../src/rpc.ts";
 import { tcpTransport } from "../src/tcp.ts";
 

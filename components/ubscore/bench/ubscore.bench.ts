@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { decodeCommand, encodeCommand } from "../src/codec.ts";
 import { applyJournaled, UbsCore } from "../src/core.ts";
 import { UbsCoreService } from "../src/service.ts";

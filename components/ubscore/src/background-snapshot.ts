@@ -1,11 +1,14 @@
 import { spawn } from "node:child_process";
 import { setPriority } from "node:os";
 import { join } from "node:path";
-import { BourseError } from "../../domain/src/errors.ts";
-import { ExchangeDefinition, type ExchangeSpec } from "../../domain/src/exchange.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import { readJournal } from "../../journal/src/journal.ts";
-import { SnapshotStore } from "../../journal/src/snapshot.ts";
+import {
+  BourseError,
+  ExchangeDefinition,
+  type ExchangeSpec,
+  parseExact,
+  stringifyExact,
+} from "../../domain/src/index.ts";
+import { readJournal, SnapshotStore } from "../../journal/src/index.ts";
 import { decodeCommand } from "./codec.ts";
 import { applyJournaled, type MatchingMode, type Retention, UbsCore } from "./core.ts";
 

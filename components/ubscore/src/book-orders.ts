@@ -1,6 +1,5 @@
-import type { BookOrder } from "../../matching/src/engine.ts";
-import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/protocol.ts";
-import type { StopOrder } from "../../matching/src/stop-book.ts";
+import type { BookOrder, StopOrder } from "../../matching/src/index.ts";
+import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/index.ts";
 import { type CoreState, type Forwarded, isWaiting, MAX_SAFE, min } from "./state.ts";
 import type { OrderRecord } from "./types.ts";
 

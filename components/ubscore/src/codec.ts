@@ -1,6 +1,4 @@
-import { fail } from "../../domain/src/errors.ts";
-import { parseExact } from "../../domain/src/json.ts";
-import { readU128, writeU128 } from "../../domain/src/u128.ts";
+import { fail, parseExact, readU128, writeU128 } from "../../domain/src/index.ts";
 import type { UbsCommand } from "./types.ts";
 
 /**

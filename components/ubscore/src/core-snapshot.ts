@@ -1,13 +1,14 @@
-import { fail } from "../../domain/src/errors.ts";
-import type { Market } from "../../domain/src/market.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { fail } from "../../domain/src/index.ts";
 import {
   COMMAND_STRIDE,
+  type Command,
+  DepthBook,
   decodeCommand as decodeEngineCommand,
   encodeCommand as encodeEngineCommand,
-} from "../../matching/src/commands.ts";
-import { DepthBook } from "../../matching/src/depth-book.ts";
-import { MatchingEngine } from "../../matching/src/engine.ts";
-import { type Command, Side } from "../../matching/src/protocol.ts";
+  MatchingEngine,
+  Side,
+} from "../../matching/src/index.ts";
 import { resting } from "./book-orders.ts";
 import { type Candle, foldTrade } from "./candles.ts";
 import { totalOf } from "./invariants.ts";

@@ -1,6 +1,6 @@
-import { assertNever, isBourseError } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import type { HandoverBook } from "../../matching/src/wire.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { assertNever, isBourseError } from "../../domain/src/index.ts";
+import type { HandoverBook } from "../../matching/src/index.ts";
 import {
   addUser,
   applyListenKey,

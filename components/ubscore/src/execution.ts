@@ -1,5 +1,5 @@
-import { BourseError } from "../../domain/src/errors.ts";
-import type { Market } from "../../domain/src/market.ts";
+import type { Market } from "../../domain/src/index.ts";
+import { BourseError } from "../../domain/src/index.ts";
 import {
   type Command,
   CommandType,
@@ -7,7 +7,7 @@ import {
   type MatchingEvent,
   OrderType,
   RejectReason,
-} from "../../matching/src/protocol.ts";
+} from "../../matching/src/index.ts";
 import { applyEvents, finish } from "./fills.ts";
 import type { Admitted } from "./orders.ts";
 import {

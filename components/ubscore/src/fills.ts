@@ -1,6 +1,5 @@
-import { fail } from "../../domain/src/errors.ts";
-import { lotsToBaseUnits, type Market, notional, tradeAmounts } from "../../domain/src/market.ts";
-import type { BookOrder } from "../../matching/src/engine.ts";
+import { fail, lotsToBaseUnits, type Market, notional, tradeAmounts } from "../../domain/src/index.ts";
+import type { BookOrder } from "../../matching/src/index.ts";
 import {
   type AmendedEvent,
   EventType,
@@ -13,7 +12,7 @@ import {
   type TradeEvent,
   type TriggeredEvent,
   triggersAs,
-} from "../../matching/src/protocol.ts";
+} from "../../matching/src/index.ts";
 import { byPriority, resting } from "./book-orders.ts";
 import { foldTrade } from "./candles.ts";
 import { legDone, listHolding } from "./order-lists.ts";

@@ -1,4 +1,4 @@
-import { invariant } from "../../domain/src/errors.ts";
+import { invariant } from "../../domain/src/index.ts";
 import { type CoreState, clientKey, isDone, isWaiting } from "./state.ts";
 
 /** Adds `amount` of an asset to what a user's open orders, lists and withdrawals reserve. */

@@ -1,4 +1,4 @@
-import { fail } from "../../domain/src/errors.ts";
+import { fail } from "../../domain/src/index.ts";
 
 /**
  * Listen keys (the user data stream's names) as UBSCore's journaled state: every gateway replica

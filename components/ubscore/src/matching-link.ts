@@ -4,9 +4,9 @@ import {
   encodeHandover,
   MatchingMessage,
   messageType,
-} from "../../matching/src/wire.ts";
-import { dial } from "../../transport/src/dial.ts";
-import type { Channel, Transport } from "../../transport/src/port.ts";
+} from "../../matching/src/index.ts";
+import type { Channel, Transport } from "../../transport/src/index.ts";
+import { dial } from "../../transport/src/index.ts";
 import type { UbsCoreService } from "./service.ts";
 
 /**

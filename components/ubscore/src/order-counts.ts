@@ -1,4 +1,4 @@
-import { BourseError } from "../../domain/src/errors.ts";
+import { BourseError } from "../../domain/src/index.ts";
 
 /** Binance's order limits: new orders per user per ten seconds and per (UTC) day. */
 export interface OrderLimits {

@@ -1,6 +1,5 @@
-import { fail } from "../../domain/src/errors.ts";
-import { type Market, notional } from "../../domain/src/market.ts";
-import { isTriggered, OrderType, Side, TimeInForce, triggersAs } from "../../matching/src/protocol.ts";
+import { fail, type Market, notional } from "../../domain/src/index.ts";
+import { isTriggered, OrderType, Side, TimeInForce, triggersAs } from "../../matching/src/index.ts";
 import { MAX_SAFE } from "./state.ts";
 import type { PlaceOco, PlaceOrder } from "./types.ts";
 

@@ -1,6 +1,5 @@
-import { fail } from "../../domain/src/errors.ts";
-import { lotsToBaseUnits, notional } from "../../domain/src/market.ts";
-import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/protocol.ts";
+import { fail, lotsToBaseUnits, notional } from "../../domain/src/index.ts";
+import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/index.ts";
 import { unmatchedIds } from "./book-orders.ts";
 import { checkOcoPrices, checkOrderFilters } from "./order-filters.ts";
 import { type Admitted, freeze, openMarket, openOrderRecord, reservation } from "./orders.ts";

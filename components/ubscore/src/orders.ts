@@ -1,5 +1,4 @@
-import { fail } from "../../domain/src/errors.ts";
-import { lotsToBaseUnits, type Market, notional } from "../../domain/src/market.ts";
+import { fail, lotsToBaseUnits, type Market, notional } from "../../domain/src/index.ts";
 import {
   type Command,
   CommandType,
@@ -8,7 +7,7 @@ import {
   Side,
   TimeInForce,
   triggersAs,
-} from "../../matching/src/protocol.ts";
+} from "../../matching/src/index.ts";
 import { checkOrderFilters, quoteBudget } from "./order-filters.ts";
 import { orderByClientId } from "./queries.ts";
 import {

@@ -1,7 +1,6 @@
-import { fail } from "../../domain/src/errors.ts";
-import type { BookView } from "../../matching/src/depth-book.ts";
-import type { BookOrder } from "../../matching/src/engine.ts";
-import { OrderType } from "../../matching/src/protocol.ts";
+import { fail } from "../../domain/src/index.ts";
+import type { BookOrder, BookView } from "../../matching/src/index.ts";
+import { OrderType } from "../../matching/src/index.ts";
 import { nextUserId } from "./accounts.ts";
 import { byPriority, resting } from "./book-orders.ts";
 import type { Candle } from "./candles.ts";

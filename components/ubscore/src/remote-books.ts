@@ -1,8 +1,12 @@
-import { fail } from "../../domain/src/errors.ts";
-import { MatchingEngine } from "../../matching/src/engine.ts";
-import { decodeEventBytes, EVENT_STRIDE } from "../../matching/src/events.ts";
-import { EventType, type MatchingEvent } from "../../matching/src/protocol.ts";
-import type { HandoverBook } from "../../matching/src/wire.ts";
+import { fail } from "../../domain/src/index.ts";
+import type { HandoverBook } from "../../matching/src/index.ts";
+import {
+  decodeEventBytes,
+  EVENT_STRIDE,
+  EventType,
+  MatchingEngine,
+  type MatchingEvent,
+} from "../../matching/src/index.ts";
 import { resting, waiting } from "./book-orders.ts";
 import { matchedResult } from "./execution.ts";
 import { ocoPairs } from "./order-lists.ts";

@@ -1,8 +1,7 @@
-import { BourseError, isBourseError } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
-import type { Channel } from "../../transport/src/port.ts";
-import { type Calls, invoke, wireError } from "../../transport/src/rpc.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { BourseError, isBourseError, parseExact, stringifyExact } from "../../domain/src/index.ts";
+import type { Channel } from "../../transport/src/index.ts";
+import { type Calls, invoke, wireError } from "../../transport/src/index.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import { type CommandResult, UbsCore } from "./core.ts";
 import type { CommandListener, UbsCoreService, UbsCoreView } from "./service.ts";

@@ -1,9 +1,7 @@
-import { BourseError, crashOnViolation } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { Journal, type RecordWriter } from "../../journal/src/journal.ts";
-import { SnapshotStore } from "../../journal/src/snapshot.ts";
-import { secondsSince, ubscoreMetrics } from "../../observability/src/metrics.ts";
-import { LabelledCounts } from "../../observability/src/registry.ts";
+import type { ExchangeDefinition } from "../../domain/src/index.ts";
+import { BourseError, crashOnViolation } from "../../domain/src/index.ts";
+import { Journal, type RecordWriter, SnapshotStore } from "../../journal/src/index.ts";
+import { LabelledCounts, secondsSince, ubscoreMetrics } from "../../observability/src/index.ts";
 import { type SnapshotJob, snapshotDirs, snapshotInBackground } from "./background-snapshot.ts";
 import { commandSize, decodeCommand, writeCommand } from "./codec.ts";
 import {

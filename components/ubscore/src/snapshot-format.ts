@@ -1,5 +1,4 @@
-import { fail } from "../../domain/src/errors.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import { fail, parseExact, stringifyExact } from "../../domain/src/index.ts";
 import type { Candle } from "./candles.ts";
 import type { OrderCounts } from "./order-counts.ts";
 import type { Balance, OrderList, OrderRecord, TradeRecord, Withdrawal } from "./types.ts";

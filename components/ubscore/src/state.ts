@@ -1,9 +1,7 @@
-import { BourseError, fail } from "../../domain/src/errors.ts";
-import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
-import type { Market } from "../../domain/src/market.ts";
-import { DepthBook } from "../../matching/src/depth-book.ts";
-import { MatchingEngine } from "../../matching/src/engine.ts";
-import type { Command, MatchingEvent } from "../../matching/src/protocol.ts";
+import type { ExchangeDefinition, Market } from "../../domain/src/index.ts";
+import { BourseError, fail } from "../../domain/src/index.ts";
+import type { Command, MatchingEvent } from "../../matching/src/index.ts";
+import { DepthBook, MatchingEngine } from "../../matching/src/index.ts";
 import type { Candle } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
 import { OrderCounts } from "./order-counts.ts";

@@ -1,7 +1,7 @@
-import type { OrderStatus } from "../../domain/src/orders.ts";
-import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import type { OrderStatus } from "../../domain/src/index.ts";
+import type { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/index.ts";
 
-export type { OrderStatus, TradeRecord } from "../../domain/src/orders.ts";
+export type { OrderStatus, TradeRecord } from "../../domain/src/index.ts";
 
 /**
  * Inputs of UBSCore. Each is journaled before it runs; state = replay of these in order, so

@@ -1,4 +1,4 @@
-import { fail } from "../../domain/src/errors.ts";
+import { fail } from "../../domain/src/index.ts";
 import { ShardedMap } from "./sharded-map.ts";
 
 /**

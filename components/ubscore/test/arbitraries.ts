@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { expect } from "vitest";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/index.ts";
 import { applyJournaled, type CommandResult, type MatchingMode, UbsCore } from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 

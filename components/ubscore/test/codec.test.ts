@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { stringifyExact } from "../../domain/src/json.ts";
+import { stringifyExact } from "../../domain/src/index.ts";
 import { decodeCommand, encodeCommand } from "../src/codec.ts";
 import type { UbsCommand } from "../src/types.ts";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { isBourseError } from "../../domain/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { UbsCore } from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 import { commandArb, expectFrozenIsReserved, fundedCore, MoneyBook, USERS } from "./arbitraries.ts";

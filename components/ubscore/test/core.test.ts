@@ -1,7 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { InvariantViolation } from "../../domain/src/errors.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition, InvariantViolation } from "../../domain/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { applyJournaled, UbsCore } from "../src/core.ts";
 import type { PlaceOco, PlaceOrder, UbsCommand } from "../src/types.ts";
 

@@ -1,6 +1,5 @@
-import { isBourseError } from "../../domain/src/errors.ts";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition, isBourseError } from "../../domain/src/index.ts";
+import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { UbsCore } from "../src/core.ts";
 import type { UbsCoreView } from "../src/service.ts";
 import type { UbsCommand } from "../src/types.ts";

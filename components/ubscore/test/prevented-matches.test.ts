@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/index.ts";
 import { PreventedMatches } from "../src/prevented-matches.ts";
 import type { OrderRecord } from "../src/types.ts";
 

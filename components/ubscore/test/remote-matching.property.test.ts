@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
-import { MatchingEngine } from "../../matching/src/engine.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import {
+  MatchingEngine,
   OrderType,
   type PlaceCommand,
   SelfTradePrevention,
   Side,
   TimeInForce,
-} from "../../matching/src/protocol.ts";
+} from "../../matching/src/index.ts";
 import type { CommandResult, Forwarded, UbsCore } from "../src/core.ts";
 import { UbsCore as Core } from "../src/core.ts";
 import type { MatchedOutcome, UbsCommand } from "../src/types.ts";

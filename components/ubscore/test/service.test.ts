@@ -2,8 +2,8 @@ import { mkdtemp, readdir, stat, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BourseError } from "../../domain/src/errors.ts";
-import { SnapshotStore } from "../../journal/src/snapshot.ts";
+import { BourseError } from "../../domain/src/index.ts";
+import { SnapshotStore } from "../../journal/src/index.ts";
 import { UbsCoreService } from "../src/service.ts";
 import { dump, exchange, script, submitAll } from "./fixtures.ts";
 

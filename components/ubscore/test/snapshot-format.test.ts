@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import { readSnapshot, SNAPSHOT_VERSION } from "../src/snapshot-format.ts";
 
 const refusal = (bytes: string) => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
-import { parseExact, stringifyExact } from "../../domain/src/json.ts";
+import { isBourseError, parseExact, stringifyExact } from "../../domain/src/index.ts";
 import { type Retention, UbsCore } from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 import { dump, exchange, script } from "./fixtures.ts";

@@ -1,8 +1,7 @@
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
-import { MatchingEngine } from "../../matching/src/engine.ts";
-import { EventType, OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
+import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
+import { EventType, MatchingEngine, OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { UbsCore } from "../src/core.ts";
 import type { OrderRecord, PlaceOrder } from "../src/types.ts";
 import { commandArb, fundedCore, MoneyBook, USERS } from "./arbitraries.ts";

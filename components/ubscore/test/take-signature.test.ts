@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import { UbsCore } from "../src/core.ts";
 import { dump, exchange } from "./fixtures.ts";
 

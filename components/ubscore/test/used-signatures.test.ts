@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isBourseError } from "../../domain/src/errors.ts";
+import { isBourseError } from "../../domain/src/index.ts";
 import { UsedSignatures } from "../src/used-signatures.ts";
 
 const digest = (n: number) => new Uint8Array(32).fill(n);

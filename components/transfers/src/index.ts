@@ -1,0 +1,3 @@
+// transfers's public API: other components import it from here only (CONTRIBUTING.md, "Layers").
+export * from "./trading-port.ts";
+export * from "./transfer-saga.ts";
