@@ -10,7 +10,7 @@ import { DEMO_EXCHANGE, ExchangeDefinition } from "../../components/domain/src/i
 import { KafkaEventLog } from "../../components/eventlog/src/index.ts";
 import { decodeMarketEvent, eventPartition } from "../../components/exchange/src/index.ts";
 import { CassandraStore } from "../../components/store/src/index.ts";
-import { UbsCoreService } from "../../components/ubscore/src/service.ts";
+import { UbsCoreService } from "../../components/ubscore/src/index.ts";
 import { TestClient } from "../api/client.ts";
 import { type MediaDriver, startMediaDriver } from "../infra/aeron.ts";
 import { type CassandraServer, startCassandra } from "../infra/cassandra.ts";

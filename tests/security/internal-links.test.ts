@@ -23,9 +23,8 @@ import {
   secureTransport,
   tcpTransport,
 } from "../../components/transport/src/index.ts";
-import { encodeCommand } from "../../components/ubscore/src/codec.ts";
-import { UbsCoreReplica } from "../../components/ubscore/src/replication.ts";
-import type { UbsCommand } from "../../components/ubscore/src/types.ts";
+import type { UbsCommand } from "../../components/ubscore/src/index.ts";
+import { encodeCommand, UbsCoreReplica } from "../../components/ubscore/src/index.ts";
 import { limitOrder, TestClient } from "../api/client.ts";
 import { crossTrade } from "../e2e/harness.ts";
 import { LocalExchange } from "../e2e/local-exchange.ts";

@@ -9,7 +9,7 @@ import {
   isBourseError,
 } from "../../components/domain/src/index.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
-import { UbsCoreService } from "../../components/ubscore/src/service.ts";
+import { UbsCoreService } from "../../components/ubscore/src/index.ts";
 import { TestClient } from "../api/client.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";
 import { freePort } from "../infra/ports.ts";

@@ -3,7 +3,7 @@ import type { LogPublisher } from "../../eventlog/src/index.ts";
 import { partitionOf } from "../../eventlog/src/index.ts";
 import { historyFor } from "../../settlement/src/index.ts";
 import type { StoredOrder, StoredTrade } from "../../store/src/index.ts";
-import type { CommandListener } from "../../ubscore/src/service.ts";
+import type { CommandListener } from "../../ubscore/src/index.ts";
 
 /**
  * UBSCore's event stream on the event log (Kafka in a cluster): for every applied command that

@@ -9,8 +9,7 @@ import {
   ubscoreMetrics,
 } from "../../observability/src/index.ts";
 import type { Reconciliation, SettlementPort, SettlementService } from "../../settlement/src/index.ts";
-import type { UbsCoreReplica } from "../../ubscore/src/replication.ts";
-import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { UbsCoreReplica, UbsCoreService } from "../../ubscore/src/index.ts";
 
 export type Component = "gateway" | "ubscore" | "matching" | "settlement";
 

@@ -12,7 +12,7 @@ import type { HistoryReader, Page } from "../../store/src/index.ts";
 import { CassandraStore } from "../../store/src/index.ts";
 import type { TransferRecord } from "../../transfers/src/index.ts";
 import { linkTransport, tcpTransport } from "../../transport/src/index.ts";
-import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/replication.ts";
+import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/index.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import { openLedger, openStore, serveTradingApi, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";

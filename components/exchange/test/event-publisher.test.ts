@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { EventLog } from "../../eventlog/src/index.ts";
 import { FileEventLog, LogPublisher } from "../../eventlog/src/index.ts";
-import { UbsCoreService } from "../../ubscore/src/service.ts";
+import { UbsCoreService } from "../../ubscore/src/index.ts";
 import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
 import {
   decodeMarketEvent,

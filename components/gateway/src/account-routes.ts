@@ -2,7 +2,7 @@ import type { Market } from "../../domain/src/index.ts";
 import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
 import type { StoredOrder } from "../../store/src/index.ts";
 import { pageOf } from "../../store/src/index.ts";
-import type { OrderRecord, PreventedMatch, TradeRecord } from "../../ubscore/src/types.ts";
+import type { OrderRecord, PreventedMatch, TradeRecord } from "../../ubscore/src/index.ts";
 import { endTime, limit, orderId, requiredSymbol, startTime } from "./common-params.ts";
 import { endpoint } from "./endpoint.ts";
 import { errors } from "./errors.ts";

@@ -1,5 +1,5 @@
 import { Side } from "../../matching/src/index.ts";
-import type { TradeRecord } from "../../ubscore/src/types.ts";
+import type { TradeRecord } from "../../ubscore/src/index.ts";
 
 /**
  * Binance's aggregate trades: consecutive trades of one taker order at one price, as one. An

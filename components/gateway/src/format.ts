@@ -2,7 +2,7 @@ import type { Market } from "../../domain/src/index.ts";
 import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
 import type { Depth } from "../../matching/src/index.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/index.ts";
-import type { OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { OrderRecord, TradeRecord } from "../../ubscore/src/index.ts";
 import type { AggTrade } from "./agg-trades.ts";
 import type { MarketStatistics, RollingStats } from "./market-data.ts";
 

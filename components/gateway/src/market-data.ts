@@ -1,4 +1,4 @@
-import { type Candle, MINUTE } from "../../ubscore/src/candles.ts";
+import { type Candle, MINUTE } from "../../ubscore/src/index.ts";
 
 /**
  * Kline intervals and rolling statistics, in integers (ticks, lots, quote units), from the 1-minute

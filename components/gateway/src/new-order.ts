@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ExchangeDefinition, Market } from "../../domain/src/index.ts";
 import { checkClientOrderId, priceToTicks, quantityToLots, quoteToUnits } from "../../domain/src/index.ts";
 import { isTriggered, OrderType, TimeInForce, triggersAs } from "../../matching/src/index.ts";
-import type { PlaceOrder } from "../../ubscore/src/types.ts";
+import type { PlaceOrder } from "../../ubscore/src/index.ts";
 import type { newOrderParams } from "./common-params.ts";
 import type { Args } from "./endpoint.ts";
 import { errors } from "./errors.ts";

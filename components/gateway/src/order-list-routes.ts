@@ -2,7 +2,7 @@ import type { Market } from "../../domain/src/index.ts";
 import { priceToTicks, quantityToLots } from "../../domain/src/index.ts";
 import { EventType, OrderType, RejectReason, TimeInForce, triggersAs } from "../../matching/src/index.ts";
 import { pageOf } from "../../store/src/index.ts";
-import type { OrderList, OrderRecord, PlaceOco } from "../../ubscore/src/types.ts";
+import type { OrderList, OrderRecord, PlaceOco } from "../../ubscore/src/index.ts";
 import {
   DECIMAL,
   endTime,

@@ -2,8 +2,8 @@ import type { Market } from "../../domain/src/index.ts";
 import { lotsToQuantity, quantityToLots, ticksToPrice } from "../../domain/src/index.ts";
 import { EventType, isTriggered, type OrderType } from "../../matching/src/index.ts";
 import type { StoredOrder } from "../../store/src/index.ts";
-import { checkOrderFilters } from "../../ubscore/src/order-filters.ts";
-import type { OrderRecord } from "../../ubscore/src/types.ts";
+import type { OrderRecord } from "../../ubscore/src/index.ts";
+import { checkOrderFilters } from "../../ubscore/src/index.ts";
 import {
   DECIMAL,
   limit,

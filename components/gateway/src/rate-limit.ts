@@ -1,5 +1,5 @@
 import type { BourseError } from "../../domain/src/index.ts";
-import { DAY_MS, type OrderCount } from "../../ubscore/src/order-counts.ts";
+import { DAY_MS, type OrderCount } from "../../ubscore/src/index.ts";
 import { ApiError } from "./errors.ts";
 
 /**

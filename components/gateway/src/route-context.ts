@@ -1,7 +1,7 @@
 import type { Market } from "../../domain/src/index.ts";
 import { formatUnits } from "../../domain/src/index.ts";
 import type { HistoryReader } from "../../store/src/index.ts";
-import type { UbsCoreView } from "../../ubscore/src/service.ts";
+import type { UbsCoreView } from "../../ubscore/src/index.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import type { FundingPort } from "./funding.ts";
 import type { Submitter } from "./http.ts";

@@ -1,9 +1,7 @@
 import type { Market } from "../../domain/src/index.ts";
 import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/index.ts";
-import type { Candle } from "../../ubscore/src/candles.ts";
-import type { UbsCore } from "../../ubscore/src/core.ts";
-import type { OrderList, OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
+import type { Candle, OrderList, OrderRecord, TradeRecord, UbsCore } from "../../ubscore/src/index.ts";
 import {
   type averagePriceView,
   commissionView,

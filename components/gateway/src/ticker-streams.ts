@@ -1,5 +1,5 @@
 import type { Market } from "../../domain/src/index.ts";
-import type { UbsCore } from "../../ubscore/src/core.ts";
+import type { UbsCore } from "../../ubscore/src/index.ts";
 import { averagePriceView, fullTickerView, ticker24hView } from "./format.ts";
 import { DAY, type MarketStatistics, windowSizeMs } from "./market-data.ts";
 import { TICKER_WINDOWS } from "./stream-names.ts";

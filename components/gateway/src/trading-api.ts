@@ -1,7 +1,7 @@
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { HistoryReader } from "../../store/src/index.ts";
-import type { UbsCoreView } from "../../ubscore/src/service.ts";
+import type { UbsCoreView } from "../../ubscore/src/index.ts";
 import { RequestAuthenticator } from "./auth.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ENDPOINTS, requestWeight } from "./endpoints.ts";

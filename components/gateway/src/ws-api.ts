@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
-import type { CommandResult } from "../../ubscore/src/core.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { CommandResult, UbsCommand } from "../../ubscore/src/index.ts";
 import type { RequestAuthenticator, SignedRequest } from "./auth.ts";
 import { weightOf } from "./endpoint.ts";
 import { ApiError, errors, toApiError } from "./errors.ts";

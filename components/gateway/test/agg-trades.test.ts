@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Side } from "../../matching/src/index.ts";
-import type { TradeRecord } from "../../ubscore/src/types.ts";
+import type { TradeRecord } from "../../ubscore/src/index.ts";
 import { aggregateTrades, selectAggTrades } from "../src/agg-trades.ts";
 
 /** Trades as matching makes them: each taker order's fills are consecutive, at one or more prices. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BourseError } from "../../domain/src/index.ts";
-import { OrderCounts } from "../../ubscore/src/order-counts.ts";
+import { OrderCounts } from "../../ubscore/src/index.ts";
 import { requestWeight } from "../src/endpoints.ts";
 import { RateLimiter } from "../src/rate-limit.ts";
 

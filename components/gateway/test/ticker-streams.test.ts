@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
-import { UbsCore } from "../../ubscore/src/core.ts";
+import { UbsCore } from "../../ubscore/src/index.ts";
 import { MarketStatistics } from "../src/market-data.ts";
 import { TickerStreams } from "../src/ticker-streams.ts";
 

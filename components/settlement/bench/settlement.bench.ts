@@ -13,8 +13,8 @@ import type { LogRecord } from "../../eventlog/src/index.ts";
 import { KafkaEventLog } from "../../eventlog/src/index.ts";
 import { EventType, OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { linkTransport, RpcClient, tcpTransport } from "../../transport/src/index.ts";
-import { UbsCore } from "../../ubscore/src/core.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { UbsCommand } from "../../ubscore/src/index.ts";
+import { UbsCore } from "../../ubscore/src/index.ts";
 import { SETTLEMENT_KEY, SETTLEMENT_PARTITIONS, type SettlementStatus } from "../src/feed.ts";
 import { encodeEntries, settlementEntries } from "../src/settlement.ts";
 

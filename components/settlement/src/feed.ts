@@ -3,8 +3,7 @@ import { BourseError } from "../../domain/src/index.ts";
 import type { LogPublisher } from "../../eventlog/src/index.ts";
 import type { Transport } from "../../transport/src/index.ts";
 import { RpcClient } from "../../transport/src/index.ts";
-import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { CommandResult, UbsCommand, UbsCore } from "../../ubscore/src/index.ts";
 import type { SettlementPort } from "./port.ts";
 import { encodeEntries, settlementEntries } from "./settlement.ts";
 

@@ -14,8 +14,7 @@ import {
   userAccounts,
 } from "../../ledger/src/index.ts";
 import { EventType } from "../../matching/src/index.ts";
-import type { CommandResult } from "../../ubscore/src/core.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { CommandResult, UbsCommand } from "../../ubscore/src/index.ts";
 
 /**
  * What each UBSCore command means in the ledger (pure): the accounts it needs and the transfers

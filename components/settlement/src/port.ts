@@ -1,5 +1,4 @@
-import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { CommandResult, UbsCommand, UbsCore } from "../../ubscore/src/index.ts";
 
 /**
  * Settlement as UBSCore's node sees it: in the same process (`Settlement`, fed directly), or

@@ -1,6 +1,6 @@
 import { formatUnits } from "../../domain/src/index.ts";
 import { AccountKind, accountId, BATCH_MAX, type LedgerPort } from "../../ledger/src/index.ts";
-import type { UbsCore } from "../../ubscore/src/core.ts";
+import type { UbsCore } from "../../ubscore/src/index.ts";
 
 /**
  * Compares UBSCore's balances with the ledger, account by account, to the unit: every user's

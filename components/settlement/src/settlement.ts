@@ -27,8 +27,7 @@ import {
 import { PRIVATE_DIR } from "../../storage/src/index.ts";
 import type { HistoryBatch, HistoryStore, StoredOrder } from "../../store/src/index.ts";
 import { decodeHistory, historyBytes, writeHistoryAt } from "../../store/src/index.ts";
-import type { CommandResult, UbsCore } from "../../ubscore/src/core.ts";
-import type { OrderRecord, UbsCommand } from "../../ubscore/src/types.ts";
+import type { CommandResult, OrderRecord, UbsCommand, UbsCore } from "../../ubscore/src/index.ts";
 import { entriesFor } from "./ledger-entries.ts";
 import type { SettlementPort } from "./port.ts";
 import { PositionFile } from "./position-file.ts";

@@ -10,7 +10,7 @@ import { AccountKind, accountId, EmbeddedLedger } from "../../ledger/src/index.t
 import { EmbeddedStore } from "../../store/src/index.ts";
 import type { Transport } from "../../transport/src/index.ts";
 import { linkTransport, secureTransport, tcpTransport } from "../../transport/src/index.ts";
-import { UbsCoreService } from "../../ubscore/src/service.ts";
+import { UbsCoreService } from "../../ubscore/src/index.ts";
 import { exchange, script, submitAll } from "../../ubscore/test/fixtures.ts";
 import { SETTLEMENT_PARTITIONS, SettlementFeed } from "../src/feed.ts";
 import { reconcile } from "../src/reconcile.ts";

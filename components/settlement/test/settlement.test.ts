@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { BATCH_MAX } from "../../ledger/src/index.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { HistoryBatch, HistoryStore } from "../../store/src/index.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { UbsCommand } from "../../ubscore/src/index.ts";
 import { exchange, funding, limitSell, openAll, submit } from "./world.ts";
 
 /** The store, with `before` run ahead of each write (throwing refuses the write). */

@@ -6,8 +6,8 @@ import { EmbeddedLedger } from "../../ledger/src/index.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { HistoryStore } from "../../store/src/index.ts";
 import { EmbeddedStore } from "../../store/src/index.ts";
-import { UbsCoreService } from "../../ubscore/src/service.ts";
-import type { UbsCommand } from "../../ubscore/src/types.ts";
+import type { UbsCommand } from "../../ubscore/src/index.ts";
+import { UbsCoreService } from "../../ubscore/src/index.ts";
 import { reconcile } from "../src/reconcile.ts";
 import { Settlement, type SettlementOptions } from "../src/settlement.ts";
 

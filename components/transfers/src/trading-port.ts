@@ -1,4 +1,4 @@
-import type { UbsCoreService } from "../../ubscore/src/service.ts";
+import type { UbsCoreService } from "../../ubscore/src/index.ts";
 import type { TradingBalancePort } from "./transfer-saga.ts";
 
 /** The saga's UBSCore side over the durable UBSCore service (each call journaled, applied once). */

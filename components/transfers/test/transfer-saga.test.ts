@@ -16,7 +16,7 @@ import {
 } from "../../ledger/src/index.ts";
 import { reconcile, Settlement } from "../../settlement/src/index.ts";
 import { EmbeddedStore } from "../../store/src/index.ts";
-import { UbsCoreService } from "../../ubscore/src/service.ts";
+import { UbsCoreService } from "../../ubscore/src/index.ts";
 import { ubsCoreTradingPort } from "../src/trading-port.ts";
 import { type TradingBalancePort, TransferSaga, type TransferType } from "../src/transfer-saga.ts";
 
