@@ -38,6 +38,32 @@ function expectSlots(arena: SlotArena, model: Map<number, number>): void {
   }
 }
 
+/** The same operation on the arena and on the model: slot values, and how many slots there are. */
+async function apply(arena: SlotArena, model: { values: Map<number, number>; count: number }, o: Op) {
+  switch (o.kind) {
+    case "write":
+      arena.write(o.slot, ({ bytes, at }) => bytes.fill(o.value, at, at + SLOT));
+      model.values.set(o.slot, o.value);
+      model.count = Math.max(model.count, o.slot + 1);
+      return;
+    case "settle":
+      await arena.settled();
+      return;
+    case "append": {
+      if (model.count === SLOTS) return;
+      const { bytes, at } = arena.append();
+      bytes.fill(o.value, at, at + SLOT);
+      model.values.set(model.count++, o.value);
+      return;
+    }
+    case "truncate":
+      if (o.count > model.count) return;
+      arena.truncate(o.count);
+      for (let slot = o.count; slot < model.count; slot++) model.values.delete(slot);
+      model.count = o.count;
+  }
+}
+
 it.each([
   ["in memory", false],
   ["spilling to a scratch file", true],
@@ -49,28 +75,12 @@ it.each([
       async (ops, hotChunks) => {
         const file = spill ? join(mkdtempSync(join(tmpdir(), "bourse-slots-")), "x.slots") : undefined;
         const arena = new SlotArena(SLOT, { file, chunkBits: 2, hotChunks });
-        const model = new Map<number, number>();
-        let count = 0;
+        const model = { values: new Map<number, number>(), count: 0 };
         for (const o of ops) {
-          if (o.kind === "write") {
-            arena.write(o.slot, ({ bytes, at }) => bytes.fill(o.value, at, at + SLOT));
-            model.set(o.slot, o.value);
-            count = Math.max(count, o.slot + 1);
-          } else if (o.kind === "settle") {
-            await arena.settled();
-          } else if (o.kind === "append") {
-            if (count === SLOTS) continue;
-            const { bytes, at } = arena.append();
-            bytes.fill(o.value, at, at + SLOT);
-            model.set(count++, o.value);
-          } else if (o.count <= count) {
-            arena.truncate(o.count);
-            for (let s = o.count; s < count; s++) model.delete(s);
-            count = o.count;
-          }
-          expect(arena.count).toBe(count);
+          await apply(arena, model, o);
+          expect(arena.count).toBe(model.count);
         }
-        expectSlots(arena, model);
+        expectSlots(arena, model.values);
         await arena.close();
       },
     ),

@@ -19,64 +19,90 @@ import {
  * the stream through an engine while it is generated (untimed).
  */
 export function generateWorkload(count: number, seed: number): Command[] {
-  const rand = sfc32(seed);
-  const engine = new MatchingEngine({ quotePerTickLot: 1 });
-  const live: number[] = [];
-  const owner = new Map<number, number>();
+  const workload = new Workload(seed);
   const commands: Command[] = [];
-  let mid = 100_000;
-  let nextId = 1;
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-  const limit = (side: Side, priceTicks: number, qtyLots: number): Command => ({
-    type: CommandType.Place,
-    orderId: nextId++,
-    userId: int(1, 10),
-    side,
-    orderType: OrderType.Limit,
-    tif: TimeInForce.GTC,
-    priceTicks,
-    qtyLots,
-    quoteUnits: 0,
-    stp: SelfTradePrevention.None,
-  });
   while (commands.length < count) {
-    if (rand() < 0.05) mid += rand() < 0.5 ? -1 : 1;
-    const r = rand();
-    let cmd: Command | undefined;
-    if (r < 0.6) {
-      const k = Math.floor(-10 * Math.log(1 - rand()));
-      const side = rand() < 0.5 ? Side.Buy : Side.Sell;
-      cmd = limit(side, side === Side.Buy ? mid - 1 - k : mid + k, int(1, 50));
-    } else if (r < 0.85) {
-      cmd = pickResting(live, owner, engine, rand);
-    } else if (r < 0.95) {
-      cmd = {
-        type: CommandType.Place,
-        orderId: nextId++,
-        userId: int(1, 10),
-        side: rand() < 0.5 ? Side.Buy : Side.Sell,
-        orderType: OrderType.Market,
-        tif: TimeInForce.IOC,
-        priceTicks: 0,
-        qtyLots: int(1, 20),
-        quoteUnits: 0,
-        stp: SelfTradePrevention.None,
-      };
-    } else {
-      const side = rand() < 0.5 ? Side.Buy : Side.Sell;
-      const through = int(0, 4);
-      cmd = limit(side, side === Side.Buy ? mid + through : mid - through, int(1, 50));
-    }
+    const cmd = workload.next();
     if (!cmd) continue;
-    engine.events.clear();
-    engine.execute(cmd);
-    if (cmd.type === CommandType.Place && engine.isResting(cmd.orderId)) {
-      live.push(cmd.orderId);
-      owner.set(cmd.orderId, cmd.userId);
-    }
+    workload.run(cmd);
     commands.push(cmd);
   }
   return commands;
+}
+
+/** The generator's state: the random stream, the mid, and the engine that says which orders rest. */
+class Workload {
+  private readonly rand: () => number;
+  private readonly engine = new MatchingEngine({ quotePerTickLot: 1 });
+  private readonly live: number[] = [];
+  private readonly owner = new Map<number, number>();
+  private mid = 100_000;
+  private nextId = 1;
+
+  constructor(seed: number) {
+    this.rand = sfc32(seed);
+  }
+
+  /** The next command by the mix above (undefined: a cancel drawn with nothing resting). */
+  next(): Command | undefined {
+    const rand = this.rand;
+    if (rand() < 0.05) this.mid += rand() < 0.5 ? -1 : 1;
+    const r = rand();
+    if (r < 0.6) {
+      const k = Math.floor(-10 * Math.log(1 - rand()));
+      const side = rand() < 0.5 ? Side.Buy : Side.Sell;
+      return this.limit(side, side === Side.Buy ? this.mid - 1 - k : this.mid + k, this.int(1, 50));
+    }
+    if (r < 0.85) return pickResting(this.live, this.owner, this.engine, rand);
+    if (r < 0.95) return this.market();
+    const side = rand() < 0.5 ? Side.Buy : Side.Sell;
+    const through = this.int(0, 4);
+    return this.limit(side, side === Side.Buy ? this.mid + through : this.mid - through, this.int(1, 50));
+  }
+
+  /** Runs the command through the engine, to know whether its order rests. */
+  run(cmd: Command): void {
+    this.engine.events.clear();
+    this.engine.execute(cmd);
+    if (cmd.type === CommandType.Place && this.engine.isResting(cmd.orderId)) {
+      this.live.push(cmd.orderId);
+      this.owner.set(cmd.orderId, cmd.userId);
+    }
+  }
+
+  private int(lo: number, hi: number): number {
+    return lo + Math.floor(this.rand() * (hi - lo + 1));
+  }
+
+  private limit(side: Side, priceTicks: number, qtyLots: number): Command {
+    return {
+      type: CommandType.Place,
+      orderId: this.nextId++,
+      userId: this.int(1, 10),
+      side,
+      orderType: OrderType.Limit,
+      tif: TimeInForce.GTC,
+      priceTicks,
+      qtyLots,
+      quoteUnits: 0,
+      stp: SelfTradePrevention.None,
+    };
+  }
+
+  private market(): Command {
+    return {
+      type: CommandType.Place,
+      orderId: this.nextId++,
+      userId: this.int(1, 10),
+      side: this.rand() < 0.5 ? Side.Buy : Side.Sell,
+      orderType: OrderType.Market,
+      tif: TimeInForce.IOC,
+      priceTicks: 0,
+      qtyLots: this.int(1, 20),
+      quoteUnits: 0,
+      stp: SelfTradePrevention.None,
+    };
+  }
 }
 
 /** A random order that is resting right now (dropping ids that have since filled). */

@@ -186,6 +186,54 @@ function runEngine(commands: Command[]): {
   return { engine, events, bytes };
 }
 
+const add = (m: Map<number, number>, id: number, n: number) => m.set(id, (m.get(id) ?? 0) + n);
+
+/** Per order id, the lots ordered and the lots the events account for (filled, cancelled, expired). */
+class QuantityAccount {
+  readonly ordered = new Map<number, number>();
+  readonly accounted = new Map<number, number>();
+  private readonly remaining = new Map<number, number>();
+  // Market orders by quote amount have no ordered quantity; they are checked in quote units elsewhere.
+  private readonly byQuote = new Set<number>();
+
+  constructor(events: MatchingEvent[]) {
+    for (const e of events) this.apply(e);
+  }
+
+  private apply(e: MatchingEvent): void {
+    switch (e.type) {
+      case EventType.Accepted:
+        // Ids of finished orders may be reused: each acceptance starts a new order under that id.
+        if (e.qtyLots === 0) this.byQuote.add(e.orderId);
+        else {
+          this.byQuote.delete(e.orderId);
+          add(this.ordered, e.orderId, e.qtyLots);
+          this.remaining.set(e.orderId, e.qtyLots);
+        }
+        break;
+      case EventType.Trade:
+        add(this.accounted, e.makerOrderId, e.qtyLots);
+        this.remaining.set(e.makerOrderId, e.makerRemainingLots);
+        if (!this.byQuote.has(e.takerOrderId)) {
+          add(this.accounted, e.takerOrderId, e.qtyLots);
+          this.remaining.set(e.takerOrderId, e.takerRemainingLots);
+        }
+        break;
+      case EventType.Amended:
+        // An amend re-states what is left: the order now asks for its fills plus the new quantity.
+        add(this.ordered, e.orderId, e.qtyLots - this.remaining.get(e.orderId)!);
+        this.remaining.set(e.orderId, e.qtyLots);
+        break;
+      case EventType.Cancelled:
+        add(this.accounted, e.orderId, e.remainingLots);
+        break;
+      case EventType.Expired:
+        if (!this.byQuote.has(e.orderId)) add(this.accounted, e.orderId, e.remainingLots);
+        break;
+    }
+  }
+}
+
 describe("MatchingEngine against the reference model", () => {
   it("produces exactly the reference events and final book for random command streams", () => {
     let triggered = 0;
@@ -246,44 +294,7 @@ describe("MatchingEngine against the reference model", () => {
     fc.assert(
       fc.property(streamArb(150), (commands) => {
         const { engine, events } = runEngine(commands);
-        const ordered = new Map<number, number>();
-        const accounted = new Map<number, number>();
-        const remaining = new Map<number, number>();
-        const add = (m: Map<number, number>, id: number, n: number) => m.set(id, (m.get(id) ?? 0) + n);
-        // Market orders by quote amount have no ordered quantity; they are checked in quote units elsewhere.
-        const byQuote = new Set<number>();
-        for (const e of events) {
-          switch (e.type) {
-            case EventType.Accepted:
-              // Ids of finished orders may be reused: each acceptance starts a new order under that id.
-              if (e.qtyLots === 0) byQuote.add(e.orderId);
-              else {
-                byQuote.delete(e.orderId);
-                add(ordered, e.orderId, e.qtyLots);
-                remaining.set(e.orderId, e.qtyLots);
-              }
-              break;
-            case EventType.Trade:
-              add(accounted, e.makerOrderId, e.qtyLots);
-              remaining.set(e.makerOrderId, e.makerRemainingLots);
-              if (!byQuote.has(e.takerOrderId)) {
-                add(accounted, e.takerOrderId, e.qtyLots);
-                remaining.set(e.takerOrderId, e.takerRemainingLots);
-              }
-              break;
-            case EventType.Amended:
-              // An amend re-states what is left: the order now asks for its fills plus the new quantity.
-              add(ordered, e.orderId, e.qtyLots - remaining.get(e.orderId)!);
-              remaining.set(e.orderId, e.qtyLots);
-              break;
-            case EventType.Cancelled:
-              add(accounted, e.orderId, e.remainingLots);
-              break;
-            case EventType.Expired:
-              if (!byQuote.has(e.orderId)) add(accounted, e.orderId, e.remainingLots);
-              break;
-          }
-        }
+        const { ordered, accounted } = new QuantityAccount(events);
         for (const o of engine.restingOrders()) add(accounted, o.orderId, o.qtyLots);
         for (const o of engine.waitingOrders()) add(accounted, o.orderId, o.qtyLots);
         expect(accounted).toEqual(ordered);

@@ -31,6 +31,42 @@ interface RefOrder {
   time: number;
 }
 
+interface TakeResult {
+  traded: boolean;
+  stpExpired: boolean;
+  quoteLeft: number;
+}
+
+const positive = (n: number) => Number.isSafeInteger(n) && n > 0;
+const opposite = (side: Side) => (side === Side.Buy ? Side.Sell : Side.Buy);
+/** Does the taker's limit reach the maker's price? */
+const reaches = (t: RefOrder, m: RefOrder) => (t.side === Side.Buy ? m.price <= t.price : m.price >= t.price);
+const selfTrade = (t: RefOrder, m: RefOrder) => t.stp !== SelfTradePrevention.None && m.user === t.user;
+
+/** A market order: IOC, no price, by quantity or by quote amount (either or both, positive). */
+function validMarket(c: PlaceCommand): boolean {
+  if (c.tif !== TimeInForce.IOC || c.priceTicks !== 0) return false;
+  return (
+    (c.qtyLots === 0 || positive(c.qtyLots)) &&
+    (c.quoteUnits === 0 || positive(c.quoteUnits)) &&
+    c.qtyLots + c.quoteUnits > 0
+  );
+}
+
+/** What is left of an order after it took: "rest", the reason it expires, or nothing left. */
+function leftover(c: PlaceCommand, taker: RefOrder, result: TakeResult): ExpireReason | "rest" | undefined {
+  if (result.stpExpired) return ExpireReason.SelfTrade;
+  const isMarket = c.orderType === OrderType.Market;
+  if (c.quoteUnits > 0) {
+    const unfilled = c.qtyLots > 0 ? taker.qty > 0 : result.quoteLeft > 0;
+    if (!unfilled) return undefined;
+    return result.traded ? ExpireReason.IocRemainder : ExpireReason.NoLiquidity;
+  }
+  if (taker.qty === 0) return undefined;
+  if (c.tif === TimeInForce.GTC && !isMarket) return "rest";
+  return isMarket && !result.traded ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
+}
+
 type Draft = MatchingEvent extends infer E ? (E extends MatchingEvent ? Omit<E, "seq"> : never) : never;
 
 export class ReferenceBook {
@@ -133,42 +169,38 @@ export class ReferenceBook {
   }
 
   private valid(c: PlaceCommand): boolean {
-    const pos = (n: number) => Number.isSafeInteger(n) && n > 0;
     const stop = c.stopPriceTicks ?? 0;
     if (isTriggered(c.orderType)) {
       const as = triggersAs(c.orderType);
       return (
         as !== c.orderType &&
-        pos(stop) &&
-        pos(c.qtyLots) &&
+        positive(stop) &&
+        positive(c.qtyLots) &&
         this.valid({ ...c, orderType: as, stopPriceTicks: 0 })
       );
     }
     if (stop !== 0) return false;
-    if (!pos(c.orderId) || !pos(c.userId) || c.stp < 0 || c.stp > 3) return false;
-    if (c.orderType === OrderType.Market) {
-      if (c.tif !== TimeInForce.IOC || c.priceTicks !== 0) return false;
-      return (
-        (c.qtyLots === 0 || pos(c.qtyLots)) &&
-        (c.quoteUnits === 0 || pos(c.quoteUnits)) &&
-        c.qtyLots + c.quoteUnits > 0
-      );
-    }
+    if (!positive(c.orderId) || !positive(c.userId) || c.stp < 0 || c.stp > 3) return false;
+    if (c.orderType === OrderType.Market) return validMarket(c);
     if (c.orderType === OrderType.LimitMaker && c.tif !== TimeInForce.GTC) return false;
-    return pos(c.priceTicks) && pos(c.qtyLots) && c.quoteUnits === 0;
+    return positive(c.priceTicks) && positive(c.qtyLots) && c.quoteUnits === 0;
+  }
+
+  /** Why a new order is refused, in the engine's order of checks; undefined if it is not. */
+  private rejectReason(c: PlaceCommand): RejectReason | undefined {
+    if (!this.valid(c)) return RejectReason.InvalidCommand;
+    if (this.resting.some((o) => o.id === c.orderId) || this.stops.some((s) => s.orderId === c.orderId))
+      return RejectReason.DuplicateOrderId;
+    if (c.orderType === OrderType.LimitMaker && this.crosses(c.side, c.priceTicks))
+      return RejectReason.PostOnlyWouldTake;
+    if (isTriggered(c.orderType) && stopReached(c.orderType, c.side, c.stopPriceTicks!, this.lastPrice))
+      return RejectReason.WouldTriggerImmediately;
+    return undefined;
   }
 
   private place(c: PlaceCommand): void {
     const { orderId, userId } = c;
-    const reason = !this.valid(c)
-      ? RejectReason.InvalidCommand
-      : this.resting.some((o) => o.id === orderId) || this.stops.some((s) => s.orderId === orderId)
-        ? RejectReason.DuplicateOrderId
-        : c.orderType === OrderType.LimitMaker && this.crosses(c.side, c.priceTicks)
-          ? RejectReason.PostOnlyWouldTake
-          : isTriggered(c.orderType) && stopReached(c.orderType, c.side, c.stopPriceTicks!, this.lastPrice)
-            ? RejectReason.WouldTriggerImmediately
-            : undefined;
+    const reason = this.rejectReason(c);
     if (reason !== undefined) {
       this.emit({ type: EventType.Rejected, orderId, userId, reason });
       return;
@@ -213,23 +245,22 @@ export class ReferenceBook {
       });
       return;
     }
-    const result = this.take(taker, c.quoteUnits);
-    const expire = (remainingLots: number, remainingQuoteUnits: number, reason: ExpireReason) =>
-      this.emit({ type: EventType.Expired, orderId, userId, remainingLots, remainingQuoteUnits, reason });
-    if (result.stpExpired) expire(taker.qty, result.quoteLeft, ExpireReason.SelfTrade);
-    else if (c.quoteUnits > 0) {
-      if (c.qtyLots > 0 ? taker.qty > 0 : result.quoteLeft > 0) {
-        expire(
-          taker.qty,
-          result.quoteLeft,
-          result.traded ? ExpireReason.IocRemainder : ExpireReason.NoLiquidity,
-        );
-      }
-    } else if (taker.qty === 0) {
-      // filled
-    } else if (c.tif === TimeInForce.GTC && !isMarket) this.rest(taker);
-    else
-      expire(taker.qty, 0, isMarket && !result.traded ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder);
+    this.finish(c, taker, this.take(taker, c.quoteUnits));
+  }
+
+  /** After taking: what is left of the order rests or expires. */
+  private finish(c: PlaceCommand, taker: RefOrder, result: TakeResult): void {
+    const left = leftover(c, taker, result);
+    if (left === "rest") this.rest(taker);
+    else if (left !== undefined)
+      this.emit({
+        type: EventType.Expired,
+        orderId: c.orderId,
+        userId: c.userId,
+        remainingLots: taker.qty,
+        remainingQuoteUnits: result.quoteLeft,
+        reason: left,
+      });
   }
 
   private rest(o: RefOrder): void {
@@ -241,9 +272,9 @@ export class ReferenceBook {
   /** Would the order fill completely, walking the book as matching would? */
   private fillable(t: RefOrder): boolean {
     let need = t.qty;
-    for (const m of this.sorted(t.side === Side.Buy ? Side.Sell : Side.Buy)) {
-      if (t.side === Side.Buy ? m.price > t.price : m.price < t.price) return false;
-      if (t.stp !== SelfTradePrevention.None && m.user === t.user) {
+    for (const m of this.sorted(opposite(t.side))) {
+      if (!reaches(t, m)) return false;
+      if (selfTrade(t, m)) {
         if (t.stp === SelfTradePrevention.ExpireMaker) continue;
         return false;
       }
@@ -253,57 +284,70 @@ export class ReferenceBook {
     return false;
   }
 
-  private take(t: RefOrder, quoteUnits: number): { traded: boolean; stpExpired: boolean; quoteLeft: number } {
-    let quoteLeft = quoteUnits;
-    let traded = false;
+  private take(t: RefOrder, quoteUnits: number): TakeResult {
     const byQty = t.qty > 0;
-    for (;;) {
-      const m = this.sorted(t.side === Side.Buy ? Side.Sell : Side.Buy)[0];
-      if (!m) break;
-      if (t.side === Side.Buy ? m.price > t.price : m.price < t.price) break;
-      const lotCost = m.price * this.quotePerTickLot;
-      if ((quoteUnits > 0 && quoteLeft < lotCost) || (byQty && t.qty === 0)) break;
-      if (t.stp !== SelfTradePrevention.None && m.user === t.user) {
-        if (t.stp !== SelfTradePrevention.ExpireTaker) {
-          this.emit({
-            type: EventType.Expired,
-            orderId: m.id,
-            userId: m.user,
-            remainingLots: m.qty,
-            remainingQuoteUnits: 0,
-            reason: ExpireReason.SelfTrade,
-          });
-          this.remove(m);
-        }
-        if (t.stp !== SelfTradePrevention.ExpireMaker) return { traded, stpExpired: true, quoteLeft };
+    const result = { traded: false, stpExpired: false, quoteLeft: quoteUnits };
+    // What the taker may still spend: its quote amount's rest, or no bound when it is by quantity.
+    const budget = () => (quoteUnits > 0 ? result.quoteLeft : Number.POSITIVE_INFINITY);
+    for (let m = this.nextMaker(t, byQty, budget()); m; m = this.nextMaker(t, byQty, budget())) {
+      if (selfTrade(t, m)) {
+        if (this.preventSelfTrade(t, m)) return { ...result, stpExpired: true };
         continue;
       }
+      const lotCost = m.price * this.quotePerTickLot;
       const affordable =
-        quoteUnits > 0 ? Number(BigInt(quoteLeft) / BigInt(lotCost)) : Number.POSITIVE_INFINITY;
-      const want = byQty ? Math.min(t.qty, affordable) : affordable;
-      const fill = Math.min(want, m.qty);
-      m.qty -= fill;
-      if (quoteUnits > 0) quoteLeft -= fill * lotCost;
+        quoteUnits > 0 ? Number(BigInt(result.quoteLeft) / BigInt(lotCost)) : Number.POSITIVE_INFINITY;
+      const fill = Math.min(byQty ? Math.min(t.qty, affordable) : affordable, m.qty);
+      if (quoteUnits > 0) result.quoteLeft -= fill * lotCost;
       if (byQty) t.qty -= fill;
-      traded = true;
-      this.lastPrice = m.price;
-      this.emit({
-        type: EventType.Trade,
-        tradeId: ++this.tradeId,
-        takerOrderId: t.id,
-        takerUserId: t.user,
-        makerOrderId: m.id,
-        makerUserId: m.user,
-        takerSide: t.side,
-        priceTicks: m.price,
-        qtyLots: fill,
-        takerRemainingLots: t.qty,
-        makerRemainingLots: m.qty,
-      });
-      this.touch(m.side, m.price);
-      if (m.qty === 0) this.remove(m);
+      result.traded = true;
+      this.trade(t, m, fill);
     }
-    return { traded, stpExpired: false, quoteLeft };
+    return result;
+  }
+
+  /** The best maker the taker can still trade with: in its limit, affordable, and lots left. */
+  private nextMaker(t: RefOrder, byQty: boolean, budget: number): RefOrder | undefined {
+    const m = this.sorted(opposite(t.side))[0];
+    if (!m || !reaches(t, m) || (byQty && t.qty === 0)) return undefined;
+    return budget < m.price * this.quotePerTickLot ? undefined : m;
+  }
+
+  /** The maker leaves unless the mode expires only the taker; true if the taker expires. */
+  private preventSelfTrade(t: RefOrder, m: RefOrder): boolean {
+    if (t.stp !== SelfTradePrevention.ExpireTaker) {
+      this.emit({
+        type: EventType.Expired,
+        orderId: m.id,
+        userId: m.user,
+        remainingLots: m.qty,
+        remainingQuoteUnits: 0,
+        reason: ExpireReason.SelfTrade,
+      });
+      this.remove(m);
+    }
+    return t.stp !== SelfTradePrevention.ExpireMaker;
+  }
+
+  /** `fill` lots from maker to taker (whose quantity is already reduced) at the maker's price. */
+  private trade(t: RefOrder, m: RefOrder, fill: number): void {
+    m.qty -= fill;
+    this.lastPrice = m.price;
+    this.emit({
+      type: EventType.Trade,
+      tradeId: ++this.tradeId,
+      takerOrderId: t.id,
+      takerUserId: t.user,
+      makerOrderId: m.id,
+      makerUserId: m.user,
+      takerSide: t.side,
+      priceTicks: m.price,
+      qtyLots: fill,
+      takerRemainingLots: t.qty,
+      makerRemainingLots: m.qty,
+    });
+    this.touch(m.side, m.price);
+    if (m.qty === 0) this.remove(m);
   }
 
   private owned(orderId: number, userId: number): RefOrder | undefined {

@@ -9,6 +9,20 @@ const KEYS = ["1:1", "2:1", "1:2"];
 // Values are ids times ten, so that `idOf` is not the identity.
 const idOf = (v: number) => v / 10;
 
+/** Adds a value to the lists and to the model (a sorted array), unless it is there already. */
+function add(lists: IdLists, list: number[], key: string, value: number): void {
+  if (list.includes(value)) return;
+  lists.add(key, value, idOf);
+  list.push(value);
+  list.sort((a, b) => a - b);
+}
+
+/** The model's page: the newest `limit` without `fromId`, else `limit` from that id on. */
+function modelPage(list: number[], fromId: number | null, limit: number): number[] {
+  if (fromId === null) return list.slice(Math.max(0, list.length - limit));
+  return list.filter((v) => idOf(v) >= fromId).slice(0, limit);
+}
+
 it.each([
   ["in memory", false],
   ["with full blocks spilled to a scratch file", true],
@@ -33,24 +47,14 @@ it.each([
         const model = new Map<string, number[]>(KEYS.map((k) => [k, []]));
         // Mostly ascending ids, as settlement writes them; otherwise any order.
         const ordered = ascending ? [...adds].sort((a, b) => a.id - b.id) : adds;
-        for (const { key, id } of ordered) {
-          const list = model.get(key)!;
-          if (list.includes(id * 10)) continue;
-          lists.add(key, id * 10, idOf);
-          list.push(id * 10);
-          list.sort((a, b) => a - b);
-        }
+        for (const { key, id } of ordered) add(lists, model.get(key)!, key, id * 10);
         for (const key of KEYS) {
           const list = model.get(key)!;
           expect(lists.page(key, idOf)).toEqual(list);
           expect([...lists.newestFirst(key)]).toEqual([...list].reverse());
         }
         for (const { key, fromId, limit } of pages) {
-          const list = model.get(key)!;
-          const want =
-            fromId === null
-              ? list.slice(Math.max(0, list.length - limit))
-              : list.filter((v) => idOf(v) >= fromId).slice(0, limit);
+          const want = modelPage(model.get(key)!, fromId, limit);
           expect(lists.page(key, idOf, { fromId: fromId ?? undefined, limit })).toEqual(want);
         }
         expect(lists.page("9:9", idOf)).toEqual([]);
