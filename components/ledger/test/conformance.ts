@@ -31,6 +31,44 @@ function settle(pendingId: bigint, amount: bigint, how: "post" | "void") {
   });
 }
 
+interface RandomOp {
+  dr: number;
+  cr: number;
+  amount: bigint;
+  kind: "posted" | "pending" | "post" | "void" | "linked";
+}
+
+/** One transfer of the money-conservation property: a post or void of a pending one made
+ * earlier (remembered in `pendings`), else a transfer between two of `all`. */
+function randomTransfer(op: RandomOp, all: bigint[], l: number, pendings: bigint[]) {
+  if ((op.kind === "post" || op.kind === "void") && pendings.length > 0) {
+    const pendingId = pendings[Number(op.amount) % pendings.length]!;
+    return settle(pendingId, op.kind === "post" ? op.amount : 0n, op.kind);
+  }
+  const flags =
+    op.kind === "pending" ? TransferFlags.pending : op.kind === "linked" ? TransferFlags.linked : 0;
+  const t = transfer({
+    id: id(),
+    debit_account_id: all[op.dr]!,
+    credit_account_id: all[op.cr]!,
+    amount: op.amount,
+    ledger: l,
+    code: 1,
+    flags,
+  });
+  if (op.kind === "pending") pendings.push(t.id);
+  return t;
+}
+
+/** Debits equal credits, posted and pending; the last two accounts never overdrawn. */
+function expectConserved(after: Account[]): void {
+  const sum = (f: (a: Account) => bigint) => after.reduce((s, a) => s + f(a), 0n);
+  expect(sum((a) => a.debits_posted)).toBe(sum((a) => a.credits_posted));
+  expect(sum((a) => a.debits_pending)).toBe(sum((a) => a.credits_pending));
+  for (const a of after.slice(2))
+    expect(a.debits_posted + a.debits_pending).toBeLessThanOrEqual(a.credits_posted);
+}
+
 export function ledgerConformance(name: string, open: () => Promise<LedgerPort>): void {
   describe(`ledger conformance: ${name}`, () => {
     let ledger: LedgerPort;
@@ -642,35 +680,9 @@ export function ledgerConformance(name: string, open: () => Promise<LedgerPort>)
             const { ids: limited } = await accounts(2, AccountFlags.debits_must_not_exceed_credits, l);
             const all = [...free, ...limited];
             const pendings: bigint[] = [];
-            const batch = ops.map((op) => {
-              if ((op.kind === "post" || op.kind === "void") && pendings.length > 0) {
-                const pendingId = pendings[Number(op.amount) % pendings.length]!;
-                return settle(pendingId, op.kind === "post" ? op.amount : 0n, op.kind);
-              }
-              const t = transfer({
-                id: id(),
-                debit_account_id: all[op.dr]!,
-                credit_account_id: all[op.cr]!,
-                amount: op.amount,
-                ledger: l,
-                code: 1,
-                flags:
-                  op.kind === "pending"
-                    ? TransferFlags.pending
-                    : op.kind === "linked"
-                      ? TransferFlags.linked
-                      : 0,
-              });
-              if (op.kind === "pending") pendings.push(t.id);
-              return t;
-            });
+            const batch = ops.map((op) => randomTransfer(op, all, l, pendings));
             await ledger.createTransfers(batch);
-            const after = await ledger.lookupAccounts(all);
-            const sum = (f: (a: (typeof after)[0]) => bigint) => after.reduce((s, a) => s + f(a), 0n);
-            expect(sum((a) => a.debits_posted)).toBe(sum((a) => a.credits_posted));
-            expect(sum((a) => a.debits_pending)).toBe(sum((a) => a.credits_pending));
-            for (const a of after.slice(2))
-              expect(a.debits_posted + a.debits_pending).toBeLessThanOrEqual(a.credits_posted);
+            expectConserved(await ledger.lookupAccounts(all));
           },
         ),
         { numRuns: 40 },

@@ -505,34 +505,52 @@ async function stored(ledger: LedgerPort, names: Timestamps, accountIds: bigint[
 /** Every status some ledger reported, to show what the generated sequences reach. */
 const reached = new Set<string>();
 
+/** What each kind of resend changes in an event; a field the event lacks stays absent. */
+const RESEND: Record<ResendChange, (e: Account | Transfer) => Partial<Account & Transfer>> = {
+  none: () => ({}),
+  amount: (e) => ("amount" in e ? { amount: e.amount + 1n } : {}),
+  amount_down: (e) => ("amount" in e && e.amount > 0n ? { amount: e.amount - 1n } : {}),
+  user_data: (e) => ({ user_data_64: e.user_data_64 + 1n }),
+  linked: (e) => ({ flags: e.flags ^ 1 }),
+  ledger: (e) => ({ ledger: e.ledger === 0 ? 1 : 0 }),
+  code: (e) => ({ code: e.code + 1 }),
+  timeout: (e) => ("timeout" in e ? { timeout: e.timeout + 1 } : {}),
+  pending_id: (e) => ("pending_id" in e ? { pending_id: 0n } : {}),
+};
+
 function resent(batch: Batch, change: ResendChange): Batch {
-  const changed = <E extends Account | Transfer>(e: E): E => {
-    switch (change) {
-      case "none":
-        return e;
-      case "amount":
-        return "amount" in e ? { ...e, amount: e.amount + 1n } : e;
-      case "amount_down":
-        return "amount" in e && e.amount > 0n ? { ...e, amount: e.amount - 1n } : e;
-      case "user_data":
-        return { ...e, user_data_64: e.user_data_64 + 1n };
-      case "linked":
-        return { ...e, flags: e.flags ^ 1 };
-      case "ledger":
-        return { ...e, ledger: e.ledger === 0 ? 1 : 0 };
-      case "code":
-        return { ...e, code: e.code + 1 };
-      case "timeout":
-        return "timeout" in e ? { ...e, timeout: e.timeout + 1 } : e;
-      case "pending_id":
-        return "pending_id" in e ? { ...e, pending_id: 0n } : e;
-    }
-  };
+  const changed = <E extends Account | Transfer>(e: E): E => ({ ...e, ...RESEND[change](e) });
   return {
     accounts: batch.accounts?.map(changed),
     transfers: batch.transfers?.map(changed),
     timestamps: batch.timestamps,
   };
+}
+
+type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
+
+/** The batch a generated step sends: new accounts, new transfers, or an earlier batch again. */
+function stepBatch(
+  s: Step,
+  earlier: Batch[],
+  accountId: (n: number) => bigint,
+  transferId: (n: number) => bigint,
+): Batch {
+  if ("accounts" in s) {
+    const events = s.accounts.map((e) => importing(e, s.imported, AccountFlags.imported));
+    return {
+      accounts: events.map((e) => toAccount(e, accountId, e.id)),
+      timestamps: events.map(timestampOf),
+    };
+  }
+  if ("transfers" in s) {
+    const events = s.transfers.map((e) => importing(e, s.imported, TransferFlags.imported));
+    return {
+      transfers: events.map((e) => toTransfer(e, transferId, accountId)),
+      timestamps: events.map(timestampOf),
+    };
+  }
+  return resent(earlier[s.resend % earlier.length]!, s.change);
 }
 
 describe("the embedded ledger against a real TigerBeetle (differential, property)", () => {
@@ -548,21 +566,7 @@ describe("the embedded ledger against a real TigerBeetle (differential, property
             timestamps: setup.map((e) => e.timestamp),
           },
         ];
-        for (const s of steps) {
-          if ("accounts" in s) {
-            const events = s.accounts.map((e) => importing(e, s.imported, AccountFlags.imported));
-            batches.push({
-              accounts: events.map((e) => toAccount(e, accountId, e.id)),
-              timestamps: events.map(timestampOf),
-            });
-          } else if ("transfers" in s) {
-            const events = s.transfers.map((e) => importing(e, s.imported, TransferFlags.imported));
-            batches.push({
-              transfers: events.map((e) => toTransfer(e, transferId, accountId)),
-              timestamps: events.map(timestampOf),
-            });
-          } else batches.push(resent(batches[s.resend % batches.length]!, s.change));
-        }
+        for (const s of steps) batches.push(stepBatch(s, batches, accountId, transferId));
         const accountIds = Array.from({ length: ACCOUNT_POOL }, (_, i) => accountId(i + 1));
         const transferIds = Array.from({ length: TRANSFER_POOL }, (_, i) => transferId(i + 1));
         await playAll(batches, accountIds, transferIds);

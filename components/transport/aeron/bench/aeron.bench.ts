@@ -61,58 +61,73 @@ function rings(path: string): [Ring, Ring, Ring] {
 
 // ---------------------------------------------------------------- child roles (busy-spinning)
 async function child(role: Role, arg: string): Promise<void> {
-  if (role === "tcp-echo") {
-    const server = createServer((s) => s.on("data", (d) => s.write(d)));
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      process.send!({ ready: typeof a === "object" && a ? a.port : 0 });
-    });
-    return;
-  }
-  if (role === "ring-pong" || role === "ring-sink") {
-    const [ping, pong, stream] = rings(arg);
-    process.send!({ ready: true });
-    if (role === "ring-pong") {
-      const echo = (m: Uint8Array) => {
-        while (!pong.offer(m)) {}
-      };
-      for (;;) ping.poll(echo);
-    }
-    let n = 0;
-    let first = 0n;
-    const count = () => {
-      if (n++ === 0) first = process.hrtime.bigint();
-    };
-    while (n < STREAM_MESSAGES) stream.poll(count);
-    process.send!({ received: n, ns: Number(process.hrtime.bigint() - first) });
-    return;
-  }
+  if (role === "tcp-echo") return tcpEcho();
+  if (role === "ring-pong" || role === "ring-sink") return ringChild(role, arg);
   const client = await AeronClient.connect({ dir: arg });
-  if (role === "aeron-pong") {
-    const ping = await client.addSubscription("aeron:ipc", PING);
-    const pong = await client.addPublication("aeron:ipc", PONG, true);
-    await until(() => pong.isConnected && ping.imageCount > 0);
-    process.send!({ ready: true });
-    const echo = (m: Uint8Array) => {
-      while (pong.offer(m) < 0) {}
-    };
-    for (let i = 0; ; i++) {
-      ping.poll(echo, 16);
-      if ((i & 0xfffff) === 0) client.doWork(); // keepalive while spinning
-    }
-  }
-  const stream = await client.addSubscription("aeron:ipc", STREAM);
-  process.send!({ ready: true });
+  if (role === "aeron-pong") return aeronPong(client);
+  return aeronSink(client);
+}
+
+function tcpEcho(): void {
+  const server = createServer((s) => s.on("data", (d) => s.write(d)));
+  server.listen(0, "127.0.0.1", () => {
+    const a = server.address();
+    process.send!({ ready: typeof a === "object" && a ? a.port : 0 });
+  });
+}
+
+/** Counts messages and times them from the first one on; `report` sends the count and the time. */
+function streamCounter() {
   let n = 0;
   let first = 0n;
-  const count = () => {
-    if (n++ === 0) first = process.hrtime.bigint();
+  return {
+    count: () => {
+      if (n++ === 0) first = process.hrtime.bigint();
+    },
+    get received() {
+      return n;
+    },
+    report: () => process.send!({ received: n, ns: Number(process.hrtime.bigint() - first) }),
   };
-  for (let i = 0; n < STREAM_MESSAGES; i++) {
-    stream.poll(count, 256);
+}
+
+function ringChild(role: "ring-pong" | "ring-sink", arg: string): void {
+  const [ping, pong, stream] = rings(arg);
+  process.send!({ ready: true });
+  if (role === "ring-pong") {
+    const echo = (m: Uint8Array) => {
+      while (!pong.offer(m)) {}
+    };
+    for (;;) ping.poll(echo);
+  }
+  const counter = streamCounter();
+  while (counter.received < STREAM_MESSAGES) stream.poll(counter.count);
+  counter.report();
+}
+
+async function aeronPong(client: AeronClient): Promise<never> {
+  const ping = await client.addSubscription("aeron:ipc", PING);
+  const pong = await client.addPublication("aeron:ipc", PONG, true);
+  await until(() => pong.isConnected && ping.imageCount > 0);
+  process.send!({ ready: true });
+  const echo = (m: Uint8Array) => {
+    while (pong.offer(m) < 0) {}
+  };
+  for (let i = 0; ; i++) {
+    ping.poll(echo, 16);
+    if ((i & 0xfffff) === 0) client.doWork(); // keepalive while spinning
+  }
+}
+
+async function aeronSink(client: AeronClient): Promise<void> {
+  const stream = await client.addSubscription("aeron:ipc", STREAM);
+  process.send!({ ready: true });
+  const counter = streamCounter();
+  for (let i = 0; counter.received < STREAM_MESSAGES; i++) {
+    stream.poll(counter.count, 256);
     if ((i & 0xfffff) === 0) client.doWork();
   }
-  process.send!({ received: n, ns: Number(process.hrtime.bigint() - first) });
+  counter.report();
 }
 
 // ---------------------------------------------------------------- parent: the measuring side
