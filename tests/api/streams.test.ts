@@ -82,6 +82,32 @@ afterAll(async () => {
   await exchange.close();
 });
 
+type Diff = { U: number; u: number; b: string[][]; a: string[][] };
+
+/**
+ * A book rebuilt the way Binance tells clients to: drop diffs with u <= lastUpdateId; the first
+ * kept has U <= lastUpdateId+1 <= u; each next U is the previous u + 1 (checked); then each level
+ * of each diff replaces the snapshot's, a zero quantity removing it.
+ */
+function rebuild(snapshot: { lastUpdateId: number; bids: string[][]; asks: string[][] }, diffs: Diff[]) {
+  const kept = diffs.filter((d) => d.u > snapshot.lastUpdateId);
+  expect(kept[0]!.U).toBeLessThanOrEqual(snapshot.lastUpdateId + 1);
+  expect(kept[0]!.u).toBeGreaterThanOrEqual(snapshot.lastUpdateId + 1);
+  for (let i = 1; i < kept.length; i++) expect(kept[i]!.U).toBe(kept[i - 1]!.u + 1);
+  const book = {
+    bids: new Map(snapshot.bids.map(([p, q]) => [p!, q!])),
+    asks: new Map(snapshot.asks.map(([p, q]) => [p!, q!])),
+  };
+  const apply = (side: Map<string, string>, levels: string[][]) => {
+    for (const [p, q] of levels) Number(q) === 0 ? side.delete(p!) : side.set(p!, q!);
+  };
+  for (const d of kept) {
+    apply(book.bids, d.b);
+    apply(book.asks, d.a);
+  }
+  return book;
+}
+
 describe("market data streams", () => {
   it("depth diffs chain onto the REST snapshot's lastUpdateId and rebuild the same book", async () => {
     await maker.signed("POST", "/api/v3/order", order("SELL", "1", "2000"));
@@ -94,29 +120,11 @@ describe("market data streams", () => {
     await maker.signed("POST", "/api/v3/order", order("SELL", "2", "2001"));
     await taker.signed("POST", "/api/v3/order", order("BUY", "1.5", "2001"));
     await taker.signed("POST", "/api/v3/order", order("BUY", "0.5", "1990"));
-    type Diff = { U: number; u: number; b: string[][]; a: string[][] };
     const diffs = await until(
       () => (depthStream.messages.length >= 3 ? (depthStream.messages as Diff[]) : undefined),
       "3 diffs",
     );
-    // Binance's rule: drop diffs with u <= lastUpdateId; the first kept has U <= lastUpdateId+1 <= u;
-    // each next U is the previous u + 1.
-    const kept = diffs.filter((d) => d.u > snapshot.lastUpdateId);
-    expect(kept[0]!.U).toBeLessThanOrEqual(snapshot.lastUpdateId + 1);
-    expect(kept[0]!.u).toBeGreaterThanOrEqual(snapshot.lastUpdateId + 1);
-    for (let i = 1; i < kept.length; i++) expect(kept[i]!.U).toBe(kept[i - 1]!.u + 1);
-    const book = {
-      bids: new Map(snapshot.bids.map(([p, q]) => [p!, q!])),
-      asks: new Map(snapshot.asks.map(([p, q]) => [p!, q!])),
-    };
-    for (const d of kept) {
-      for (const [side, levels] of [
-        [book.bids, d.b],
-        [book.asks, d.a],
-      ] as const) {
-        for (const [p, q] of levels) Number(q) === 0 ? side.delete(p!) : side.set(p!, q!);
-      }
-    }
+    const book = rebuild(snapshot, diffs);
     const now = (
       await taker.public<{ bids: string[][]; asks: string[][] }>("/api/v3/depth", { symbol: "ETHUSDT" })
     ).body;

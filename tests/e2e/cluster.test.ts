@@ -23,6 +23,26 @@ const adminUrl = process.env.BOURSE_E2E_ADMIN_URL;
 const token = process.env.BOURSE_ADMIN_TOKEN;
 const localCluster = process.env.BOURSE_E2E_LOCAL_CLUSTER === "1";
 
+/** Polls an Exchange's status each second until stopped, gathering each unready component pod's reason. */
+function watchUnready(status: () => Promise<ObservedStatus>) {
+  const reasons = new Set<string>();
+  let down = true;
+  const watching = (async () => {
+    while (down) {
+      for (const p of (await status().catch(() => ({}) as ObservedStatus)).components ?? [])
+        if (!p.ready) reasons.add(`${p.pod}: ${p.reason}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return {
+    reasons,
+    stop: async () => {
+      down = false;
+      await watching;
+    },
+  };
+}
+
 if (tradingUrl && adminUrl && token) {
   describe(`the exchange at ${tradingUrl}`, () => {
     it("funds users, trades through ccxt, and keeps every invariant", async () => {
@@ -206,15 +226,7 @@ if (tradingUrl && adminUrl && token) {
         const transfers = session.transfers.length;
         // Watched from before the kill: a replacement can be ready before Degraded is seen, and
         // the status may name the lost pod only in that window.
-        const reasons = new Set<string>();
-        let down = true;
-        const watching = (async () => {
-          while (down) {
-            for (const p of (await statusOf().catch(() => ({}) as ObservedStatus)).components ?? [])
-              if (!p.ready) reasons.add(`${p.pod}: ${p.reason}`);
-            await new Promise((r) => setTimeout(r, 1000));
-          }
-        })();
+        const unready = watchUnready(statusOf);
         const acks = await session
           .loadThenKill(
             orders,
@@ -229,10 +241,8 @@ if (tradingUrl && adminUrl && token) {
             await waitReady(`Ready again after deleting ${victim}`);
             return acks;
           })
-          .finally(() => {
-            down = false;
-          });
-        await watching;
+          .finally(() => unready.stop());
+        const { reasons } = unready;
         // A component pod lost: the status named it, in its own words or by its phase.
         if (component) expect([...reasons].some((r) => r.startsWith(`${NAME}-${component}`))).toBe(true);
         const trades = await timed(`invariants after deleting ${victim}`, () =>

@@ -189,18 +189,22 @@ export class Session {
     let acks = 0;
     let killed = false;
     let failures = 0;
+    // One request: true if acknowledged. Before the kill nothing should fail; fail loudly rather than spin.
+    const attempt = async <T>(next: () => Promise<T>, record: (done: T) => void): Promise<boolean> => {
+      try {
+        record(await next());
+        return true;
+      } catch (e) {
+        if (++failures > 50) throw new Error(`load stalled before the fault: ${(e as Error).message}`);
+        return false;
+      }
+    };
     const worker = <T>(next: (n: number) => Promise<T>, record: (done: T) => void, counts: boolean) => {
       let n = 0;
       return async () => {
         while (!killed) {
-          try {
-            record(await next(n++));
-          } catch (e) {
-            // Before the kill nothing should fail; fail loudly rather than spin.
-            if (++failures > 50) throw new Error(`load stalled before the fault: ${(e as Error).message}`);
-            continue;
-          }
-          if (counts && ++acks === killAfter) {
+          const acked = await attempt(() => next(n++), record);
+          if (acked && counts && ++acks === killAfter) {
             killed = true;
             kill();
           }

@@ -51,14 +51,71 @@ afterAll(async () => {
   );
 });
 
+/** What the fault test kills: a gateway by its index, or a component. */
+type Victim = "ubscore" | "matching" | "settlement" | 0 | 1;
+
+/** UBSCore 30%, matching 20%, settlement 15%, else either gateway. */
+function pickVictim(next: () => number): Victim {
+  const pick = next();
+  if (pick < 0.3) return "ubscore";
+  if (pick < 0.5) return "matching";
+  if (pick < 0.65) return "settlement";
+  return next() < 0.5 ? 0 : 1;
+}
+
+/** Brings a killed victim back (matching is restarted at once, in the kill itself). */
+async function restart(victim: Victim): Promise<void> {
+  if (victim === "ubscore") await exchange.restartUbsCore(false);
+  else if (victim === "settlement") await exchange.restartSettlement(false);
+  else if (typeof victim === "number") await exchange.restartGateway(victim, false);
+}
+
+/** Fills the file system at `mountPoint` to the last byte; returns the file that holds it. */
+async function fillDisk(mountPoint: string): Promise<string> {
+  const filler = join(mountPoint, "filler");
+  const chunk = Buffer.alloc(1024 * 1024);
+  await writeFile(filler, "");
+  for (;;) {
+    try {
+      await appendFile(filler, chunk);
+    } catch {
+      break;
+    }
+  }
+  for (let small = 4096; small >= 1; small = Math.floor(small / 2)) {
+    await appendFile(filler, Buffer.alloc(small)).catch(() => {});
+  }
+  return filler;
+}
+
+/**
+ * Alice's orders until one is refused: appends fit in the journal file's last page until it is
+ * full; then the disk refuses them. Acknowledged ones are recorded.
+ */
+async function orderUntilRefused(full: LocalExchange) {
+  const { session } = full;
+  const alice = new TestClient(full.url(0), session.users.alice);
+  for (let i = 0; i < 2000; i++) {
+    const reply = await alice.signed<{ code: number; msg: string; orderId: number }>(
+      "POST",
+      "/api/v3/order",
+      limitOrder("BUY", "0.01", "50000"),
+    );
+    if (reply.status === 200)
+      session.acknowledged.push({ who: "alice", orderId: String(reply.body.orderId) });
+    // Journaled, but its outcome from matching could not be (-1007, status unknown): it runs
+    // after the restart below. Not acknowledged, not refused.
+    else if (reply.body.code !== -1007) return reply;
+  }
+  return undefined;
+}
+
 describe("fault injection", () => {
   it(`survives ${KILLS} SIGKILLs of random components at random points (seed ${SEED})`, async () => {
     const next = random(SEED);
     const { session } = exchange;
     for (let k = 0; k < KILLS; k++) {
-      const pick = next();
-      const victim =
-        pick < 0.3 ? "ubscore" : pick < 0.5 ? "matching" : pick < 0.65 ? "settlement" : next() < 0.5 ? 0 : 1;
+      const victim = pickVictim(next);
       const seller = next() < 0.5 ? 0 : 1;
       const killAfter = 1 + Math.floor(next() * 12);
       // Matching comes back at once: orders in flight wait for it rather than time out.
@@ -75,9 +132,7 @@ describe("fault injection", () => {
       const name = typeof victim === "number" ? "gateway" : victim;
       summary.killed.set(name, (summary.killed.get(name) ?? 0) + 1);
       await restarted;
-      if (victim === "ubscore") await exchange.restartUbsCore(false);
-      else if (victim === "settlement") await exchange.restartSettlement(false);
-      else if (typeof victim === "number") await exchange.restartGateway(victim, false);
+      await restart(victim);
       await check(next() < 0.5 ? 0 : 1);
     }
     await exchange.checkEventStream();
@@ -153,35 +208,8 @@ describe.runIf(process.getuid?.() === 0)("a full disk under UBSCore's journal", 
   it("refuses orders with a clear error while full, loses nothing acknowledged, and recovers", async () => {
     const { session } = full;
     await session.loadThenKill(session.crossingOrders(full.url(0), full.url(0)), 10, () => {});
-    // Fill the disk to the last byte.
-    const filler = join(mountPoint, "filler");
-    const chunk = Buffer.alloc(1024 * 1024);
-    await writeFile(filler, "");
-    for (;;) {
-      try {
-        await appendFile(filler, chunk);
-      } catch {
-        break;
-      }
-    }
-    for (let small = 4096; small >= 1; small = Math.floor(small / 2)) {
-      await appendFile(filler, Buffer.alloc(small)).catch(() => {});
-    }
-    // Appends fit in the journal file's last page until it is full; then the disk refuses them.
-    const alice = new TestClient(full.url(0), session.users.alice);
-    let refused: { status: number; body: { code: number; msg: string } } | undefined;
-    for (let i = 0; i < 2000 && !refused; i++) {
-      const reply = await alice.signed<{ code: number; msg: string; orderId: number }>(
-        "POST",
-        "/api/v3/order",
-        limitOrder("BUY", "0.01", "50000"),
-      );
-      if (reply.status === 200)
-        session.acknowledged.push({ who: "alice", orderId: String(reply.body.orderId) });
-      // Journaled, but its outcome from matching could not be (-1007, status unknown): it runs
-      // after the restart below. Not acknowledged, not refused.
-      else if (reply.body.code !== -1007) refused = reply;
-    }
+    const filler = await fillDisk(mountPoint);
+    const refused = await orderUntilRefused(full);
     expect(refused?.status).toBe(503);
     // Binance's answer for "could not process": the client retries; the cause stays server-side.
     expect(refused?.body).toEqual({
