@@ -152,7 +152,24 @@ async function cancel(
       }),
     errors.cancelRejected,
   );
-  return { ...orderView(m, order!), origClientOrderId: order!.clientOrderId };
+  const asked = askedOrder(ctx, order!, ref);
+  return { ...orderView(m, asked), origClientOrderId: asked.clientOrderId };
+}
+
+/** The order a cancel named: an OTO's pending order is cancelled by cancelling its working order. */
+function askedOrder(
+  ctx: RouteContext,
+  order: OrderRecord,
+  ref: { orderId?: number; clientOrderId?: string },
+): OrderRecord {
+  if (order.orderListId === undefined) return order;
+  const ids = ctx.core.orderList(order.orderListId)?.orderIds ?? [];
+  const named = ids
+    .map((id) => ctx.core.order(id))
+    .find((o) =>
+      ref.orderId !== undefined ? o?.orderId === ref.orderId : o?.clientOrderId === ref.clientOrderId,
+    );
+  return named ?? order;
 }
 
 const cancelOrder = endpoint({

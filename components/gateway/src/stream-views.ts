@@ -4,6 +4,7 @@ import { lotsToQuantity, ticksToPrice } from "../../domain/src/market.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/protocol.ts";
 import type { Candle } from "../../ubscore/src/candles.ts";
 import type { UbsCore } from "../../ubscore/src/core.ts";
+import type { ListOrderChange } from "../../ubscore/src/pending-orders.ts";
 import type { OrderList, OrderRecord, TradeRecord } from "../../ubscore/src/types.ts";
 import {
   type averagePriceView,
@@ -20,7 +21,22 @@ import { KLINE_INTERVALS, type KlineInterval } from "./market-data.ts";
 
 /** The messages of Binance's WebSocket streams, from Bourse's records (streams.ts sends them). */
 
-type Report = [OrderRecord, Record<string, unknown>];
+export type Report = [OrderRecord, Record<string, unknown>];
+
+/**
+ * The executionReport of an order list's order that changed in UBSCore alone: an OTO's pending
+ * order placed (PENDING_NEW), or ended with its working order, or refused for want of funds.
+ */
+export function listOrderReports(
+  core: UbsCore,
+  market: Market,
+  change: ListOrderChange,
+  listening: (orderId: number) => boolean,
+): Report[] {
+  const o = core.order(change.orderId);
+  if (!o || !listening(o.orderId)) return [];
+  return [[o, { x: change.execution, X: change.status, ...unfilled(market) }]];
+}
 
 /**
  * The executionReports one matching event makes, for the orders whose users listen: each the

@@ -27,6 +27,7 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
   "REJECTED",
   "EXPIRED",
   "EXPIRED_IN_MATCH",
+  "PENDING_NEW",
 ];
 
 /**

@@ -16,7 +16,7 @@ import {
 } from "../../matching/src/protocol.ts";
 import { byPriority, resting } from "./book-orders.ts";
 import { foldTrade } from "./candles.ts";
-import { legDone, listHolding } from "./order-lists.ts";
+import { isWorkingOrder, legDone, listHolding } from "./order-lists.ts";
 import { balance, type CoreState, clientKey, isDone } from "./state.ts";
 import type { OrderRecord, TradeRecord } from "./types.ts";
 
@@ -224,5 +224,10 @@ export function finish(s: CoreState, order: OrderRecord, status: OrderRecord["st
   s.openByClientId.delete(clientKey(order.userId, order.clientOrderId));
   s.openByUser.get(order.userId)?.delete(order.orderId);
   const list = order.orderListId === undefined ? undefined : s.lists.get(order.orderListId);
-  if (list && list.listOrderStatus === "EXECUTING") legDone(s, list, status);
+  if (list?.listOrderStatus !== "EXECUTING") return;
+  if (isWorkingOrder(list, order)) s.pendingOrders.workingDone(s, list, status);
+  else {
+    legDone(s, list, status);
+    s.pendingOrders.listChanged(list);
+  }
 }

@@ -246,7 +246,10 @@ export function admitCancel(
   const market = marketOf(s, cmd.symbol);
   const order = openOrder(s, cmd.userId, market, cmd.orderId, cmd.clientOrderId);
   s.now = cmd.time;
-  return { market, command: { type: CommandType.Cancel, orderId: order.orderId, userId: cmd.userId } };
+  // A pending order is not in the book: cancelling it cancels its working order, and the list.
+  const target =
+    order.status === "PENDING_NEW" ? s.lists.get(order.orderListId!)!.orderIds[0]! : order.orderId;
+  return { market, command: { type: CommandType.Cancel, orderId: target, userId: cmd.userId } };
 }
 
 export function admitCancelAll(
