@@ -300,7 +300,11 @@ export function listHolding(s: CoreState, order: OrderRecord): OrderList | undef
  */
 export function legDone(s: CoreState, list: OrderList, status: OrderRecord["status"]): void {
   list.updateTime = s.now;
-  const open = list.orderIds.map((id) => s.orders.get(id)!).filter((o) => !isDone(o));
+  // An OTO's working order may be forgotten already (retention): only open orders matter here.
+  const open = list.orderIds.flatMap((id) => {
+    const o = s.orders.get(id);
+    return o && !isDone(o) ? [o] : [];
+  });
   const b = balance(s, list.userId, list.reserveAsset);
   if (open.length === 1 && list.reserved > 0n) {
     const o = open[0]!;

@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/protocol.ts";
-import { applyJournaled, type CommandResult, type MatchingMode, UbsCore } from "../src/core.ts";
+import {
+  applyJournaled,
+  type CommandResult,
+  type MatchingMode,
+  type Retention,
+  UbsCore,
+} from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 
 /** Random UBSCore command streams, shared by the core's property tests. */
@@ -290,11 +296,14 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
   },
 );
 
-export function fundedCore(matching: MatchingMode = "local"): {
+export function fundedCore(
+  matching: MatchingMode = "local",
+  retention?: Retention,
+): {
   core: UbsCore;
   credited: Map<number, bigint>;
 } {
-  const core = new UbsCore(exchange, undefined, matching);
+  const core = new UbsCore(exchange, retention, matching);
   const credited = new Map<number, bigint>(exchange.assets.map((a) => [a.id, 0n]));
   for (const userId of USERS) {
     core.apply({ kind: "createUser", userId });

@@ -52,6 +52,18 @@ describe("UbsCore money invariants", () => {
     expect(otosUnfunded).toBeGreaterThan(0);
   });
 
+  it("keeps them with every closed order forgotten at once (retention 0)", () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 120, size: "max" }), (commands) => {
+        const { core, credited } = fundedCore("local", { closedOrders: 0, tradesPerMarket: 5 });
+        const money = new MoneyBook(credited);
+        for (const cmd of commands) money.applyChecked(core, cmd);
+        expectFrozenIsReserved(core);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("a rejected command changes nothing", () => {
     const { core } = fundedCore();
     const before = JSON.stringify(

@@ -240,6 +240,30 @@ describe("OTOCO order lists", () => {
     expect(bal(2, USDT)).toEqual([29_970_00000000n, 0n]);
   });
 
+  it("keeps the list, and the pair's reservation, when the filled working order is forgotten", () => {
+    core = new UbsCore(exchange, { closedOrders: 0, tradesPerMarket: 10 });
+    core.verify = true;
+    for (const userId of [1, 2, 3]) core.apply({ kind: "createUser", userId });
+    core.apply({ kind: "credit", userId: 2, asset: "BTC", amount: 2_00000000n });
+    core.apply({ kind: "credit", userId: 3, asset: "USDT", amount: 100_000_00000000n });
+    core.apply(otoco());
+    core.apply(
+      order({ userId: 3, side: Side.Buy, clientOrderId: "b", priceTicks: 6_000_000, qtyLots: 50_000 }),
+    );
+    // The next command forgets the filled working order (and the buyer's); the pair trades on.
+    core.apply({ kind: "credit", userId: 3, asset: "BTC", amount: 40_000_000n });
+    expect(core.order(1)).toBeUndefined();
+    expect(core.orderList(1)!.reserved).toBe(24_600_00000000n);
+    // User 3 sells 0.4 BTC at 58,000 to the below leg: 23,200 USDT; the list is done, all released.
+    core.apply(
+      order({ userId: 3, side: Side.Sell, clientOrderId: "s", priceTicks: 5_800_000, qtyLots: 40_000 }),
+    );
+    expect([core.order(2)!.status, core.order(3)!.status]).toEqual(["EXPIRED", "FILLED"]);
+    expect(core.orderList(1)).toMatchObject({ listStatusType: "ALL_DONE", listOrderStatus: "ALL_DONE" });
+    expect(bal(2, USDT)).toEqual([29_970_00000000n - 23_200_00000000n, 0n]);
+    expect(bal(2, BTC)).toEqual([1_50000000n + 39_960_000n, 0n]);
+  });
+
   it("refuses a pending pair that is not an OCO's", () => {
     expect(() => core.apply(otoco({ pendingBelowPriceTicks: 6_200_000 }))).toThrow(
       /relationship of the prices/,
