@@ -102,6 +102,13 @@ afterAll(async () => {
 });
 
 describe("POST /api/v3/orderList/oto", () => {
+  it("exchangeInfo says OCO and OTO lists are allowed (OPO not)", async () => {
+    const info = await maker.public<{ symbols: Record<string, unknown>[] }>("/api/v3/exchangeInfo", {
+      symbol: "ETHUSDT",
+    });
+    expect(info.body.symbols[0]).toMatchObject({ ocoAllowed: true, otoAllowed: true, opoAllowed: false });
+  });
+
   it("a BUY then a take-profit SELL: the SELL needs no ETH until the BUY fills, then freezes what it bought", async () => {
     const before = await moneyTotals(exchange);
     const user = await trader({ USDT: "10000" });
