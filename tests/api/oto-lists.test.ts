@@ -102,11 +102,11 @@ afterAll(async () => {
 });
 
 describe("POST /api/v3/orderList/oto", () => {
-  it("exchangeInfo says OCO and OTO lists are allowed (OPO not)", async () => {
+  it("exchangeInfo says OCO, OTO and OPO lists are allowed", async () => {
     const info = await maker.public<{ symbols: Record<string, unknown>[] }>("/api/v3/exchangeInfo", {
       symbol: "ETHUSDT",
     });
-    expect(info.body.symbols[0]).toMatchObject({ ocoAllowed: true, otoAllowed: true, opoAllowed: false });
+    expect(info.body.symbols[0]).toMatchObject({ ocoAllowed: true, otoAllowed: true, opoAllowed: true });
   });
 
   it("a BUY then a take-profit SELL: the SELL needs no ETH until the BUY fills, then freezes what it bought", async () => {

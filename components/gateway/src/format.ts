@@ -197,7 +197,7 @@ export function exchangeInfoView(
       icebergAllowed: false,
       ocoAllowed: true,
       otoAllowed: true,
-      opoAllowed: false,
+      opoAllowed: true,
       quoteOrderQtyMarketAllowed: true,
       allowTrailingStop: false,
       cancelReplaceAllowed: false,

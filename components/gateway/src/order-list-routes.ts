@@ -259,8 +259,11 @@ const listHead = {
   selfTradePreventionMode: newOrderParams.selfTradePreventionMode,
 } as const;
 
-const pendingCommon = {
+const pendingSideParam = {
   pendingSide: { ...newOrderParams.side, description: "The pending order(s)' side" },
+} as const;
+
+const pendingQuantityParam = {
   pendingQuantity: {
     ...newOrderParams.quantity,
     required: true,
@@ -268,15 +271,12 @@ const pendingCommon = {
   },
 } as const;
 
-const otoParams = {
-  ...listHead,
-  ...workingParams,
+const pendingOrderParams = {
   pendingType: {
     ...newOrderParams.type,
     description: "The pending order's type: any (a MARKET one by quantity)",
     example: "LIMIT_MAKER",
   },
-  ...pendingCommon,
   pendingClientOrderId: { ...newClientOrderId, description: "The pending order's client order id" },
   pendingPrice: {
     type: "string",
@@ -296,22 +296,27 @@ const otoParams = {
   },
 } as const;
 
-const otocoParams = {
-  ...listHead,
-  ...workingParams,
-  ...pendingCommon,
-  ...legParams("pendingAbove"),
-  ...legParams("pendingBelow"),
-} as const;
+const pendingPairParams = { ...legParams("pendingAbove"), ...legParams("pendingBelow") } as const;
 
-/** What OTO and OTOCO share: the list, the working order, the pending side and quantity. */
+const head = { ...listHead, ...workingParams, ...pendingSideParam } as const;
+const otoParams = { ...head, ...pendingQuantityParam, ...pendingOrderParams } as const;
+const otocoParams = { ...head, ...pendingQuantityParam, ...pendingPairParams } as const;
+// One Pays the Other: no pending quantity, the working order's purchase is it.
+const opoParams = { ...head, ...pendingOrderParams } as const;
+const opocoParams = { ...head, ...pendingPairParams } as const;
+
+/**
+ * What every OTO-kind list shares: the list, the working order, the pending side and quantity
+ * (none for an OPO: 0, what the working order buys).
+ */
 function otoHead(
-  args: Args<typeof listHead & typeof workingParams & typeof pendingCommon>,
+  args: Args<typeof head> & { pendingQuantity?: string },
   m: Market,
   userId: number,
   ctx: RouteContext,
 ) {
   const working = readTerms(args, m, "working");
+  const quantity = args.pendingQuantity;
   return {
     kind: "placeOto" as const,
     userId,
@@ -326,16 +331,51 @@ function otoHead(
     workingPriceTicks: working.priceTicks,
     workingQtyLots: field("quantity", () => quantityToLots(m, args.workingQuantity)),
     pendingSide: SIDE[args.pendingSide],
-    pendingQtyLots: field("quantity", () => quantityToLots(m, args.pendingQuantity)),
+    pendingQtyLots: quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity)),
+  };
+}
+
+/** An OTO's (OPO's) one pending order. */
+function pendingOne(args: object, m: Market) {
+  const pending = readTerms(args, m, "pending");
+  return {
+    pendingClientOrderId: pending.clientOrderId,
+    pendingType: pending.type,
+    pendingTif: pending.tif,
+    pendingPriceTicks: pending.priceTicks,
+    pendingStopPriceTicks: pending.stopPriceTicks,
+  };
+}
+
+/** An OTOCO's (OPOCO's) pending pair: above, then below. */
+function pendingTwo(args: object, m: Market) {
+  const [above, below] = [readTerms(args, m, "pendingAbove"), readTerms(args, m, "pendingBelow")];
+  return {
+    pendingClientOrderId: above.clientOrderId,
+    pendingType: above.type,
+    pendingTif: above.tif,
+    pendingPriceTicks: above.priceTicks,
+    pendingStopPriceTicks: above.stopPriceTicks,
+    pendingBelowClientOrderId: below.clientOrderId,
+    pendingBelowType: below.type,
+    pendingBelowTif: below.tif,
+    pendingBelowPriceTicks: below.priceTicks,
+    pendingBelowStopPriceTicks: below.stopPriceTicks,
   };
 }
 
 /**
- * Places an OTO list and answers as Binance: the list, and each order as placing left it (the
- * pending ones PENDING_NEW unless the working order filled at once and placed them).
+ * Places an OTO-kind list and answers as Binance: the list, and each order as placing left it
+ * (the pending ones PENDING_NEW unless the working order filled at once and placed them).
  */
-async function placeOtoList(ctx: RouteContext, cmd: PlaceOto, respType: RespType | undefined) {
-  const m = marketOf(ctx, cmd.symbol);
+async function placeOtoList(
+  ctx: RouteContext,
+  input: { args: Args<typeof head> & { pendingQuantity?: string }; key: { userId: number }; once: object },
+  pending: (args: object, m: Market) => object,
+) {
+  const { args, key, once } = input;
+  const m = marketOf(ctx, args.symbol);
+  const cmd = { ...otoHead(args, m, key.userId, ctx), ...pending(args, m), ...once } as PlaceOto;
   const result = await ctx.submit(() => ctx.service.submit(cmd));
   // The working order rejected (a LIMIT_MAKER that would take): the list is done, the request refused.
   refuseRejected(result, [result.order!]);
@@ -343,9 +383,11 @@ async function placeOtoList(ctx: RouteContext, cmd: PlaceOto, respType: RespType
   const orders = list.orderIds.map((id) => ctx.core.order(id)!);
   return {
     ...orderListView(ctx, list),
-    orderReports: orders.map((o) => legReport(m, o, respType ?? "RESULT")),
+    orderReports: orders.map((o) => legReport(m, o, args.newOrderRespType ?? "RESULT")),
   };
 }
+
+const LIST_ERRORS = [-1013, -1102, -1106, -1111, -2010];
 
 const placeOto = endpoint({
   method: "POST",
@@ -357,21 +399,8 @@ const placeOto = endpoint({
   orderCount: 2,
   ws: "orderList.place.oto",
   response: orderListWithReports,
-  errors: [-1013, -1102, -1106, -1111, -2010],
-  handler: async ({ args, key, once }, ctx: RouteContext) => {
-    const m = marketOf(ctx, args.symbol);
-    const pending = readTerms(args, m, "pending");
-    const cmd: PlaceOto = {
-      ...otoHead(args, m, key.userId, ctx),
-      pendingClientOrderId: pending.clientOrderId,
-      pendingType: pending.type,
-      pendingTif: pending.tif,
-      pendingPriceTicks: pending.priceTicks,
-      pendingStopPriceTicks: pending.stopPriceTicks,
-      ...once,
-    };
-    return placeOtoList(ctx, cmd, args.newOrderRespType);
-  },
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingOne),
 });
 
 const placeOtoco = endpoint({
@@ -384,26 +413,38 @@ const placeOtoco = endpoint({
   orderCount: 3,
   ws: "orderList.place.otoco",
   response: orderListWithReports,
-  errors: [-1013, -1102, -1106, -1111, -2010],
-  handler: async ({ args, key, once }, ctx: RouteContext) => {
-    const m = marketOf(ctx, args.symbol);
-    const [above, below] = [readTerms(args, m, "pendingAbove"), readTerms(args, m, "pendingBelow")];
-    const cmd: PlaceOto = {
-      ...otoHead(args, m, key.userId, ctx),
-      pendingClientOrderId: above.clientOrderId,
-      pendingType: above.type,
-      pendingTif: above.tif,
-      pendingPriceTicks: above.priceTicks,
-      pendingStopPriceTicks: above.stopPriceTicks,
-      pendingBelowClientOrderId: below.clientOrderId,
-      pendingBelowType: below.type,
-      pendingBelowTif: below.tif,
-      pendingBelowPriceTicks: below.priceTicks,
-      pendingBelowStopPriceTicks: below.stopPriceTicks,
-      ...once,
-    };
-    return placeOtoList(ctx, cmd, args.newOrderRespType);
-  },
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingTwo),
+});
+
+const placeOpo = endpoint({
+  method: "POST",
+  path: "/api/v3/orderList/opo",
+  summary:
+    "Place an OPO: a working BUY, and a pending SELL of what it bought, placed once it is fully filled",
+  security: "TRADE",
+  params: opoParams,
+  weight: 1,
+  orderCount: 2,
+  ws: "orderList.place.opo",
+  response: orderListWithReports,
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingOne),
+});
+
+const placeOpoco = endpoint({
+  method: "POST",
+  path: "/api/v3/orderList/opoco",
+  summary:
+    "Place an OPOCO: a working BUY, and a pending OCO pair selling what it bought, once it is fully filled",
+  security: "TRADE",
+  params: opocoParams,
+  weight: 1,
+  orderCount: 3,
+  ws: "orderList.place.opoco",
+  response: orderListWithReports,
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingTwo),
 });
 
 /** The user's list named by `orderListId` or, failing that, its client id. */
@@ -534,6 +575,8 @@ export const orderListEndpoints = [
   placeOco,
   placeOto,
   placeOtoco,
+  placeOpo,
+  placeOpoco,
   queryOrderList,
   cancelOrderList,
   allOrderLists,

@@ -17,6 +17,7 @@ import {
 import { byPriority, resting } from "./book-orders.ts";
 import { foldTrade } from "./candles.ts";
 import { isWorkingOrder, legDone, listHolding } from "./order-lists.ts";
+import { lockReceived } from "./pending-orders.ts";
 import { balance, type CoreState, clientKey, isDone } from "./state.ts";
 import type { OrderRecord, TradeRecord } from "./types.ts";
 
@@ -97,6 +98,7 @@ function applyTrade(s: CoreState, market: Market, e: TradeEvent): void {
   );
   consume(s, buyer, quoteUnits);
   balance(s, buyer.userId, market.base.id).available += baseUnits - buyerFee;
+  lockReceived(s, buyer, baseUnits - buyerFee);
   consume(s, seller, baseUnits);
   balance(s, seller.userId, market.quote.id).available += quoteUnits - sellerFee;
   s.fees[market.base.id - 1]! += buyerFee;

@@ -86,7 +86,9 @@ export function admitOto(s: CoreState, cmd: PlaceOto): Admitted {
   const orders = otoOrders(cmd);
   const [working, ...pending] = orders as [PlaceOrder, ...PlaceOrder[]];
   checkListIds(s, cmd.userId, cmd.listClientOrderId, orders);
-  for (const o of orders) checkOrderFilters(market, o);
+  // An OPO's pending quantity is known once the working order fills: its filters are checked then.
+  for (const o of orders)
+    checkOrderFilters(market, isOpo(cmd) && o !== working ? { ...o, qtyLots: working.qtyLots } : o);
   if (pending.length === 2) checkOcoPrices(pendingPair(cmd), s.trades[market.id]!.at(-1)?.priceTicks ?? 0);
   const { asset, amount } = reservation(s, market, working);
   // Checked but for the balance, which freeze checks last: from there on the command changes state.
@@ -105,6 +107,7 @@ export function admitOto(s: CoreState, cmd: PlaceOto): Admitted {
     updateTime: cmd.time,
     reserved: 0n,
     reserveAsset: pendingAsset,
+    ...(isOpo(cmd) ? { opo: true as const } : {}),
   };
   s.lists.set(list.orderListId, list);
   const order = openOrderRecord(s, market, working, amount, asset, list.orderListId);
@@ -245,6 +248,13 @@ export function checkOtoTypes(cmd: PlaceOto): void {
   ];
   if (below.some((v) => (v === undefined) !== !isOtoco(cmd)))
     fail("INVALID_ARGUMENT", "An OTOCO's below order has every field; an OTO has none.");
+  if (isOpo(cmd) && (cmd.workingSide !== Side.Buy || cmd.pendingSide !== Side.Sell))
+    fail("INVALID_ARGUMENT", "An OPO's working order is a BUY, its pending order(s) SELL.");
+}
+
+/** Binance's One Pays the Other (OPO, OPOCO): the pending order sells what the working order buys. */
+export function isOpo(cmd: PlaceOto): boolean {
+  return cmd.pendingQtyLots === 0;
 }
 
 /** An OTOCO's pending pair as the OCO it becomes (its price rules are an OCO's). */
@@ -289,7 +299,9 @@ export function linkedPair(list: OrderList): [number, number] | undefined {
 export function listHolding(s: CoreState, order: OrderRecord): OrderList | undefined {
   if (order.orderListId === undefined) return undefined;
   const list = s.lists.get(order.orderListId);
-  return list && list.listOrderStatus === "EXECUTING" && list.reserved > 0n ? list : undefined;
+  // An OPO list's reservation is what its working order bought, not what that order spends.
+  if (!list || isWorkingOrder(list, order)) return undefined;
+  return list.listOrderStatus === "EXECUTING" && list.reserved > 0n ? list : undefined;
 }
 
 /**

@@ -1,7 +1,9 @@
+import { isBourseError } from "../../domain/src/errors.ts";
 import type { Market } from "../../domain/src/market.ts";
 import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/protocol.ts";
 import { match } from "./execution.ts";
 import { finish } from "./fills.ts";
+import { checkOrderFilters } from "./order-filters.ts";
 import { reservation } from "./orders.ts";
 import { balance, type CommandResult, type CoreState, type Forwarded } from "./state.ts";
 import type { OrderList, OrderRecord, OrderStatus, PlaceOrder } from "./types.ts";
@@ -77,6 +79,7 @@ export class PendingOrders {
     // Done first: ending the pending orders must not come back here.
     list.listStatusType = "ALL_DONE";
     list.listOrderStatus = status === "REJECTED" ? "REJECT" : "ALL_DONE";
+    unlock(s, list);
     const end = status === "CANCELED" ? "CANCELED" : "EXPIRED";
     for (const id of list.orderIds.slice(1)) {
       finish(s, s.orders.get(id)!, end);
@@ -121,23 +124,35 @@ export class PendingOrders {
    * they would freeze as orders of their own; an OTOCO's pair one reservation, held by the list as
    * an OCO's). If not, they are rejected and the list is done: nothing else changes.
    */
+  /** The pending orders cannot be placed: rejected, the list done, nothing else changed. */
+  private refuse(s: CoreState, list: OrderList, pending: readonly OrderRecord[]): void {
+    list.listStatusType = "ALL_DONE";
+    list.listOrderStatus = "ALL_DONE";
+    list.updateTime = s.now;
+    for (const o of pending) {
+      finish(s, o, "REJECTED");
+      this.changes.push({ orderId: o.orderId, execution: "REJECTED", status: "REJECTED" });
+    }
+  }
+
   private activate(s: CoreState, list: OrderList): CommandResult | undefined {
     if (list.listOrderStatus !== "EXECUTING") return undefined;
     const market = s.exchange.marketById(list.marketId)!;
     const pending = list.orderIds.slice(1).map((id) => s.orders.get(id)!);
+    // An OPO's pending quantity: the whole lots its working order bought (locked until now; it is
+    // frozen again below as the order's own, in this same command).
+    if (list.opo) {
+      const lots = list.reserved / market.lotUnits;
+      unlock(s, list);
+      for (const o of pending) o.origQtyLots = Number(lots);
+    }
     const needs = pending.map((o) => reservation(s, market, placeOf(market, o)));
     // The costlier of an OTOCO's legs: only one of them can trade.
     let amount = 0n;
     for (const n of needs) if (n.amount > amount) amount = n.amount;
     const funds = balance(s, list.userId, pending[0]!.reserveAsset);
-    if (amount <= 0n || funds.available < amount) {
-      list.listStatusType = "ALL_DONE";
-      list.listOrderStatus = "ALL_DONE";
-      list.updateTime = s.now;
-      for (const o of pending) {
-        finish(s, o, "REJECTED");
-        this.changes.push({ orderId: o.orderId, execution: "REJECTED", status: "REJECTED" });
-      }
+    if (amount <= 0n || funds.available < amount || !pending.every((o) => passesFilters(market, o))) {
+      this.refuse(s, list, pending);
       return undefined;
     }
     funds.available -= amount;
@@ -155,6 +170,38 @@ export class PendingOrders {
     }
     list.reserved = amount;
     return match(s, { market, command: pairCommand(pending, amount) }, s.now);
+  }
+}
+
+/** The list's locked funds (an OPO's purchase so far) back to available. */
+function unlock(s: CoreState, list: OrderList): void {
+  const b = balance(s, list.userId, list.reserveAsset);
+  b.frozen -= list.reserved;
+  b.available += list.reserved;
+  list.reserved = 0n;
+}
+
+/**
+ * What an OPO's working BUY receives (net of its fee) is locked for its pending SELL as it
+ * arrives (Binance: not available for trading or withdrawal), held by the list.
+ */
+export function lockReceived(s: CoreState, order: OrderRecord, received: bigint): void {
+  const list = order.orderListId === undefined ? undefined : s.lists.get(order.orderListId);
+  if (!list?.opo || list.listOrderStatus !== "EXECUTING" || list.orderIds[0] !== order.orderId) return;
+  const b = balance(s, order.userId, list.reserveAsset);
+  b.available -= received;
+  b.frozen += received;
+  list.reserved += received;
+}
+
+/** An OPO's pending order, its quantity known only now, against the filters (LOT_SIZE, NOTIONAL). */
+function passesFilters(market: Market, o: OrderRecord): boolean {
+  try {
+    checkOrderFilters(market, placeOf(market, o));
+    return true;
+  } catch (e) {
+    if (isBourseError(e)) return false;
+    throw e;
   }
 }
 

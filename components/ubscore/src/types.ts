@@ -154,6 +154,7 @@ export interface PlaceOto extends SignedOnce {
   readonly workingPriceTicks: number;
   readonly workingQtyLots: number;
   readonly pendingSide: Side;
+  /** 0: an OPO or OPOCO, whose pending quantity is what the working order receives. */
   readonly pendingQtyLots: number;
   readonly pendingClientOrderId: string;
   readonly pendingType: OrderType;
@@ -190,6 +191,11 @@ export interface OrderList {
   updateTime: number;
   reserved: bigint;
   readonly reserveAsset: number;
+  /**
+   * An OPO or OPOCO (One Pays the Other): what the working BUY receives is locked in `reserved`
+   * as it arrives, and is the pending SELL's quantity (whole lots; the rest unlocked) once it fills.
+   */
+  readonly opo?: true;
 }
 
 /**

@@ -176,7 +176,8 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
         workingPrice: fc.integer({ min: 9_990, max: 10_010 }),
         workingQty: fc.integer({ min: 4_000, max: 20_000 }),
         pendingSide: fc.constantFrom(Side.Buy, Side.Sell),
-        pendingQty: fc.integer({ min: 4_000, max: 400_000 }),
+        // 0: an OPO (One Pays the Other), the pending SELL of what the working BUY buys.
+        pendingQty: fc.oneof(fc.integer({ min: 4_000, max: 400_000 }), fc.constant(0)),
         pendingId: fc.constantFrom("p", "y", "o"),
         pendingType: fc.constantFrom(
           OrderType.Limit,

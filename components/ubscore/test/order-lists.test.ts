@@ -196,6 +196,42 @@ describe("OTO order lists refused or restored", () => {
   });
 });
 
+describe("OPO order lists (One Pays the Other)", () => {
+  it("locks what the working BUY receives as it fills, and sells exactly that, in whole lots", () => {
+    // OPO: BUY 0.1 BTC at 60,000; the pending SELL's quantity is what the buy receives.
+    core.apply(oto({ pendingQtyLots: 0 }));
+    expect(core.order(2)).toMatchObject({ status: "PENDING_NEW", origQtyLots: 0 });
+    // User 2 sells 0.04 BTC of it: user 1 receives 0.04 less 0.00004 BTC, locked for the SELL.
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_000_000, qtyLots: 4_000 }),
+    );
+    expect(bal(1, BTC)).toEqual([0n, 3_996_000n]);
+    expect(core.orderList(1)!.reserved).toBe(3_996_000n);
+    // The rest: 0.0999 BTC in all, 9,990 lots: the SELL asks for them, frozen as its own.
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s2", priceTicks: 6_000_000, qtyLots: 6_000 }),
+    );
+    expect(core.order(2)).toMatchObject({ status: "NEW", origQtyLots: 9_990, reserved: 9_990_000n });
+    expect(core.orderList(1)!.reserved).toBe(0n);
+    expect(bal(1, BTC)).toEqual([0n, 9_990_000n]);
+  });
+
+  it("unlocks what a partly filled working BUY bought when it is cancelled", () => {
+    core.apply(oto({ pendingQtyLots: 0 }));
+    core.apply(
+      order({ userId: 2, side: Side.Sell, clientOrderId: "s1", priceTicks: 6_000_000, qtyLots: 4_000 }),
+    );
+    core.apply({ kind: "cancel", userId: 1, symbol: "BTCUSDT", orderId: 1, time: 4000 });
+    expect([core.order(1)!.status, core.order(2)!.status]).toEqual(["CANCELED", "CANCELED"]);
+    expect(bal(1, BTC)).toEqual([3_996_000n, 0n]);
+    expect(bal(1, USDT)).toEqual([100_000_00000000n - 2_400_00000000n, 0n]);
+  });
+
+  it("is a BUY then SELL only", () => {
+    expect(() => core.apply(oto({ pendingQtyLots: 0, pendingSide: Side.Buy }))).toThrow(/OPO/);
+  });
+});
+
 describe("OTOCO order lists", () => {
   /**
    * User 2 SELLs 0.5 BTC LIMIT at 60,000.00, then BUYs 0.4 BTC back: above STOP_LOSS_LIMIT (stop
