@@ -324,6 +324,76 @@ describe("POST /api/v3/orderList/otoco", () => {
   });
 });
 
+describe("POST /api/v3/orderList/opo and /opoco (One Pays the Other)", () => {
+  it("sells exactly what the working BUY bought, locked until then; the WebSocket API places an OPOCO", async () => {
+    const user = await trader({ USDT: "10000" });
+    const { pendingQuantity: _, ...withoutQuantity } = takeProfit({
+      listClientOrderId: "opo1",
+      workingClientOrderId: "opo-w",
+      pendingClientOrderId: "opo-p",
+    });
+    const placed = await user.signed<Record<string, unknown>>(
+      "POST",
+      "/api/v3/orderList/opo",
+      withoutQuantity,
+    );
+    expect(placed.status).toBe(200);
+    expect(placed.body).toMatchObject({
+      contingencyType: "OTO",
+      orderReports: [{ status: "NEW" }, { status: "PENDING_NEW", origQty: "0.00000000" }],
+    });
+    const pending = (placed.body.orders as { orderId: number }[])[1]!.orderId;
+    // Half of it fills: what it bought (0.4995 ETH) is locked, not free.
+    await maker.signed("POST", "/api/v3/order", limit("SELL", "0.5", "2900"));
+    expect(await balance(user, "ETH")).toEqual(["0.00000000", "0.49950000"]);
+    await maker.signed("POST", "/api/v3/order", limit("SELL", "0.5", "2900"));
+    expect(await order(user, pending)).toMatchObject({ status: "NEW", origQty: "0.99900000" });
+    expect(await balance(user, "ETH")).toEqual(["0.00000000", "0.99900000"]);
+    // A quantity is not an OPO's parameter.
+    const refused = await user.signed<{ code: number }>("POST", "/api/v3/orderList/opo", {
+      ...withoutQuantity,
+      listClientOrderId: "opo2",
+      pendingQuantity: "1",
+    });
+    expect(refused.body.code).toBe(-1104);
+
+    const ws = await Connection.open(exchange.tradingUrl);
+    try {
+      const { pendingQuantity: ___, ...pair } = buyBack({
+        listClientOrderId: "ws-opoco",
+        workingSide: "BUY",
+        workingPrice: "2900",
+        pendingSide: "SELL",
+        pendingAboveType: "LIMIT_MAKER",
+        pendingAbovePrice: "3300",
+        pendingAboveStopPrice: "",
+        pendingAboveTimeInForce: "",
+        pendingBelowType: "STOP_LOSS",
+        pendingBelowStopPrice: "2500",
+        pendingBelowPrice: "",
+      });
+      const params = Object.fromEntries(Object.entries(pair).filter(([, v]) => v !== ""));
+      const opoco = await ws.request("orderList.place.opoco", signed(user.credentials!, params));
+      expect(opoco).toMatchObject({
+        status: 200,
+        result: { orderReports: [{ status: "NEW" }, { status: "PENDING_NEW" }, { status: "PENDING_NEW" }] },
+      });
+      expect(
+        await ws.request(
+          "orderList.cancel",
+          signed(user.credentials!, { symbol: "ETHUSDT", listClientOrderId: "ws-opoco" }),
+        ),
+      ).toMatchObject({ result: { listOrderStatus: "ALL_DONE" } });
+    } finally {
+      ws.close();
+    }
+    // Cancelling the SELL (the list is done) frees what it was selling.
+    await user.signed("DELETE", "/api/v3/order", { symbol: "ETHUSDT", orderId: pending });
+    expect(await balance(user, "ETH")).toEqual(["0.99900000", "0.00000000"]);
+    expect(await balance(user, "USDT")).toEqual(["7100.00000000", "0.00000000"]);
+  });
+});
+
 describe("OTO lists on the WebSocket API and the user data stream", () => {
   it("orderList.place.oto and orderList.place.otoco, then orderList.cancel", async () => {
     const user = await trader({ USDT: "10000", ETH: "1" });
