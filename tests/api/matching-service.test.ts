@@ -167,7 +167,9 @@ describe("the trading API with bourse matching", () => {
     expect(list.body.listOrderStatus).toBe("ALL_DONE");
     expect(await moneyTotals(exchange)).toEqual(before);
   });
+});
 
+describe("order lists with bourse matching", () => {
   it("an OTO through the service: the working order's fill places the pending order, forwarded by UBSCore itself", async () => {
     const before = await moneyTotals(exchange);
     const btc = async () => {
