@@ -10,7 +10,7 @@ import type { Transport } from "../../components/transport/src/port.ts";
 import { tcpTransport } from "../../components/transport/src/tcp.ts";
 import { freePort } from "../infra/ports.ts";
 import { moneyTotals } from "../support/money.ts";
-import { limitOrder, TestClient } from "./client.ts";
+import { limitOrder, TestClient, userStream } from "./client.ts";
 
 /**
  * The trading API with the books in a matching service (matching.kind service, over TCP): a real
@@ -181,6 +181,7 @@ describe("order lists with bourse matching", () => {
       return [b.free, b.locked];
     };
     const [free] = await btc();
+    const stream = await userStream(exchange.tradingUrl, bob);
     // Bob buys 0.01 BTC at 58000, then sells what he gets (0.00999 BTC after the fee) at 62000.
     const placed = await bob.signed<{ orderListId: number; orders: { orderId: number }[] }>(
       "POST",
@@ -212,6 +213,15 @@ describe("order lists with bourse matching", () => {
     for (let i = 0; i < 200 && exchange.service.core.forwardedWaiting() > 0; i++)
       await new Promise((r) => setTimeout(r, 25));
     expect([await status(working), await status(pending)]).toEqual(["FILLED", "NEW"]);
+    // The pending order reported PENDING_NEW as the list was placed, before its working order's NEW.
+    const reports = await stream.reports(4);
+    stream.socket.close();
+    expect(reports.map((r) => [r.i, r.x, r.X])).toEqual([
+      [pending, "NEW", "PENDING_NEW"],
+      [working, "NEW", "NEW"],
+      [working, "TRADE", "FILLED"],
+      [pending, "NEW", "NEW"],
+    ]);
     const depth = await bob.public<{ asks: string[][] }>("/api/v3/depth", { symbol: "BTCUSDT" });
     expect(depth.body.asks).toContainEqual(["62000.00000000", "0.00999000"]);
     // What the buy received, all of it locked by the pending SELL.

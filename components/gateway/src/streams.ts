@@ -383,7 +383,9 @@ export class StreamHub {
       }));
       return;
     }
-    if (result.marketId === undefined || result.events.length === 0) return;
+    // An order list's pending orders may change with no event (a list placed with a matching service).
+    const listOrders = result.listOrders?.length ?? 0;
+    if (result.marketId === undefined || result.events.length + listOrders === 0) return;
     const market = this.service.core.exchange.marketById(result.marketId)!;
     const symbol = market.symbol.toLowerCase();
     const tradeEvents = result.events.filter((e) => e.type === EventType.Trade);
