@@ -383,10 +383,8 @@ export class StreamHub {
       }));
       return;
     }
-    // An order list's pending orders may change with no event (a list placed with a matching service).
-    const listOrders = result.listOrders?.length ?? 0;
-    if (result.marketId === undefined || result.events.length + listOrders === 0) return;
-    const market = this.service.core.exchange.marketById(result.marketId)!;
+    if (marketUntouched(result)) return;
+    const market = this.service.core.exchange.marketById(result.marketId!)!;
     const symbol = market.symbol.toLowerCase();
     const tradeEvents = result.events.filter((e) => e.type === EventType.Trade);
     // A command's trades share its time, so they all went into the market's latest minute candle.
@@ -552,6 +550,14 @@ export class StreamHub {
       sink(data);
     }
   }
+}
+
+/**
+ * A command that changed nothing in a market: no book event, and no order list's pending order
+ * (which may change with none: an OTO placed with a matching service).
+ */
+function marketUntouched(result: CommandResult): boolean {
+  return result.marketId === undefined || result.events.length + (result.listOrders?.length ?? 0) === 0;
 }
 
 /**
