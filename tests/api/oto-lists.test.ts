@@ -235,6 +235,26 @@ describe("POST /api/v3/orderList/oto: funds at activation, cancels, refusals", (
     expect(list.body).toMatchObject({ orderListId: placed.body.orderListId, listOrderStatus: "ALL_DONE" });
   });
 
+  it("DELETE /api/v3/openOrders cancels an OTO's pending order with its working order, and says so", async () => {
+    const user = await trader({ USDT: "10000" });
+    const placed = await user.signed<{ orders: { orderId: number }[] }>(
+      "POST",
+      "/api/v3/orderList/oto",
+      takeProfit({ listClientOrderId: "all1" }),
+    );
+    const cancelled = await user.signed<{ orderId: number; status: string }[]>(
+      "DELETE",
+      "/api/v3/openOrders",
+      {
+        symbol: "ETHUSDT",
+      },
+    );
+    expect(cancelled.body.map((o) => [o.orderId, o.status])).toEqual(
+      placed.body.orders.map((o) => [o.orderId, "CANCELED"]),
+    );
+    expect(await balance(user, "USDT")).toEqual(["10000.00000000", "0.00000000"]);
+  });
+
   it("is refused with Binance's codes, changing nothing", async () => {
     const user = await trader({ USDT: "10000" });
     const refused = async (over: Record<string, string>, code: number) => {

@@ -225,7 +225,7 @@ const cancelOpenOrders = endpoint({
   errors: [-2011],
   handler: async ({ args, key, once }, ctx: RouteContext) => {
     const m = marketOf(ctx, args.symbol);
-    const { orders } = await ctx.submit(
+    const { orders, listOrders } = await ctx.submit(
       () =>
         ctx.service.submit({
           kind: "cancelAll",
@@ -236,7 +236,14 @@ const cancelOpenOrders = endpoint({
         }),
       errors.cancelRejected,
     );
-    return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
+    // OTO lists' pending orders, cancelled with their working orders (not in the book's events).
+    const pending = (listOrders ?? []).flatMap((c) => {
+      const o = c.execution === "CANCELED" ? ctx.core.order(c.orderId) : undefined;
+      return o ? [o] : [];
+    });
+    return [...orders!, ...pending]
+      .sort((a, b) => a.orderId - b.orderId)
+      .map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
   },
 });
 
