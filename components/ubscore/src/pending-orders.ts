@@ -12,7 +12,8 @@ import type { OrderList, OrderRecord, OrderStatus, PlaceOrder } from "./types.ts
  * Binance's OTO and OTOCO order lists once placed (their admission: order-lists.ts): the pending
  * orders wait in UBSCore (PENDING_NEW, off the book, reserving nothing) until their working
  * order is fully filled, and are then checked for funds, frozen and placed by a command UBSCore
- * makes itself.
+ * makes itself. An OPO's (One Pays the Other) pending SELL is of what the working BUY bought,
+ * which the list holds locked as it arrives (lockReceived).
  *
  * Determinism: an activation is part of the command whose fill completed the working order (a
  * `place` with local books, the `matched` outcome with a matching service), runs at that
@@ -119,11 +120,6 @@ export class PendingOrders {
     };
   }
 
-  /**
-   * The pending order(s) of `list` go to the book, if the funds they need are available now (what
-   * they would freeze as orders of their own; an OTOCO's pair one reservation, held by the list as
-   * an OCO's). If not, they are rejected and the list is done: nothing else changes.
-   */
   /** The pending orders cannot be placed: rejected, the list done, nothing else changed. */
   private refuse(s: CoreState, list: OrderList, pending: readonly OrderRecord[]): void {
     list.listStatusType = "ALL_DONE";
@@ -135,6 +131,11 @@ export class PendingOrders {
     }
   }
 
+  /**
+   * The pending order(s) of `list` go to the book, if the funds they need are available now (what
+   * they would freeze as orders of their own; an OTOCO's pair one reservation, held by the list as
+   * an OCO's). If not, they are rejected and the list is done: nothing else changes.
+   */
   private activate(s: CoreState, list: OrderList): CommandResult | undefined {
     if (list.listOrderStatus !== "EXECUTING") return undefined;
     const market = s.exchange.marketById(list.marketId)!;
