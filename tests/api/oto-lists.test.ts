@@ -6,7 +6,7 @@ import { loadConfig } from "../../components/config/src/load.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/embedded.ts";
 import { moneyTotals } from "../support/money.ts";
 import { newUser as operatorUser } from "../support/operator-api.ts";
-import { type TestClient, userStream } from "./client.ts";
+import { assetBalance, limitOrder, type TestClient, userStream } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
 
 /**
@@ -21,22 +21,10 @@ let api: { adminUrl: string; token: string; tradingUrl: string };
 let maker: TestClient;
 let taker: TestClient;
 
-const limit = (side: string, quantity: string, price: string) => ({
-  symbol: "ETHUSDT",
-  side,
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity,
-  price,
-});
+const limit = (side: "BUY" | "SELL", quantity: string, price: string) =>
+  limitOrder(side, quantity, price, "ETHUSDT");
 
-type Balance = { asset: string; free: string; locked: string };
-const balance = async (client: TestClient, asset: string) => {
-  const b = (await client.signed<{ balances: Balance[] }>("GET", "/api/v3/account")).body.balances.find(
-    (x) => x.asset === asset,
-  );
-  return [b?.free ?? "0.00000000", b?.locked ?? "0.00000000"];
-};
+const balance = assetBalance;
 
 /** BUY 1 ETH LIMIT at 2900, then SELL 0.999 ETH (what the buy leaves after its fee) LIMIT_MAKER at 3200. */
 const takeProfit = (over: Record<string, string> = {}) => ({

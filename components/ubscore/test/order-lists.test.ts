@@ -1,28 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/exchange.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/protocol.ts";
 import { UbsCore } from "../src/core.ts";
 import type { PlaceOrder, PlaceOto } from "../src/types.ts";
+import { exchange, limitPlace } from "./fixtures.ts";
 
-const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 const BTC = exchange.asset("BTC")!.id;
 const USDT = exchange.asset("USDT")!.id;
 let core: UbsCore;
 
-const order = (
-  o: Partial<PlaceOrder> & Pick<PlaceOrder, "userId" | "side" | "clientOrderId">,
-): PlaceOrder => ({
-  kind: "place",
-  symbol: "BTCUSDT",
-  type: OrderType.Limit,
-  tif: TimeInForce.GTC,
-  priceTicks: 0,
-  qtyLots: 0,
-  quoteUnits: 0n,
-  stp: 0,
-  time: 2000,
-  ...o,
-});
+const order = (o: Parameters<typeof limitPlace>[0]): PlaceOrder => limitPlace({ time: 2000, ...o });
 
 /**
  * User 1's OTO by default: BUY 0.1 BTC LIMIT at 60,000.00 (6,000 USDT frozen), then SELL 0.0999
