@@ -3,7 +3,7 @@ import { lotsToBaseUnits, notional } from "../../domain/src/market.ts";
 import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/protocol.ts";
 import { unmatchedIds } from "./book-orders.ts";
 import { checkOcoPrices, checkOrderFilters } from "./order-filters.ts";
-import { type Admitted, freeze, openMarket, openOrderRecord, reservation } from "./orders.ts";
+import { type Admitted, freeze, openMarket, openOrderRecord, placeCommand, reservation } from "./orders.ts";
 import {
   balance,
   type CoreState,
@@ -114,19 +114,7 @@ export function admitOto(s: CoreState, cmd: PlaceOto): Admitted {
   for (const p of pending)
     openOrderRecord(s, market, p, 0n, pendingAsset, list.orderListId).status = "PENDING_NEW";
   s.pendingOrders.placed(list);
-  const command: Command = {
-    type: CommandType.Place,
-    orderId: order.orderId,
-    userId: order.userId,
-    side: order.side,
-    orderType: order.type,
-    tif: order.tif,
-    priceTicks: order.priceTicks,
-    qtyLots: order.origQtyLots,
-    quoteUnits: 0,
-    stp: order.stp,
-  };
-  return { market, command };
+  return { market, command: placeCommand(order, order.origQtyLots, 0) };
 }
 
 /** A new list's client ids: its orders' distinct and not open, its own not of an executing list. */

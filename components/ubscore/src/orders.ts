@@ -47,7 +47,12 @@ export function admitOrder(s: CoreState, cmd: PlaceOrder): Admitted {
   // Checked but for the balance, which freeze checks last: from there on the command changes state.
   freeze(s, cmd.time, balance(s, cmd.userId, asset), amount);
   const order = openOrderRecord(s, market, cmd, amount, asset);
-  const command: Command = {
+  return { market, command: placeCommand(order, engineQty, budget) };
+}
+
+/** What the book is told to place for an open order: its terms, with the quantity and budget given. */
+export function placeCommand(order: OrderRecord, qtyLots: number, budget: number): Command {
+  return {
     type: CommandType.Place,
     orderId: order.orderId,
     userId: order.userId,
@@ -55,12 +60,11 @@ export function admitOrder(s: CoreState, cmd: PlaceOrder): Admitted {
     orderType: order.type,
     tif: order.tif,
     priceTicks: order.priceTicks,
-    qtyLots: engineQty,
+    qtyLots,
     quoteUnits: budget,
     stp: order.stp,
     ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
   };
-  return { market, command };
 }
 
 /**

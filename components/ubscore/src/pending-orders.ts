@@ -4,7 +4,7 @@ import { type Command, CommandType, OrderType, Side, triggersAs } from "../../ma
 import { match } from "./execution.ts";
 import { finish } from "./fills.ts";
 import { checkOrderFilters } from "./order-filters.ts";
-import { reservation } from "./orders.ts";
+import { placeCommand, reservation } from "./orders.ts";
 import { balance, type CommandResult, type CoreState, type Forwarded } from "./state.ts";
 import type { OrderList, OrderRecord, OrderStatus, PlaceOrder } from "./types.ts";
 
@@ -167,7 +167,7 @@ export class PendingOrders {
     if (pending.length === 1) {
       const o = pending[0]!;
       o.reserved = amount;
-      return match(s, { market, command: placeCommand(o, needs[0]!.budget) }, s.now);
+      return match(s, { market, command: placeCommand(o, o.origQtyLots, needs[0]!.budget) }, s.now);
     }
     list.reserved = amount;
     return match(s, { market, command: pairCommand(pending, amount) }, s.now);
@@ -221,22 +221,6 @@ function placeOf(market: Market, o: OrderRecord): PlaceOrder {
     quoteUnits: 0n,
     stp: o.stp,
     time: o.time,
-    ...(o.stopPriceTicks === undefined ? {} : { stopPriceTicks: o.stopPriceTicks }),
-  };
-}
-
-function placeCommand(o: OrderRecord, budget: number): Command {
-  return {
-    type: CommandType.Place,
-    orderId: o.orderId,
-    userId: o.userId,
-    side: o.side,
-    orderType: o.type,
-    tif: o.tif,
-    priceTicks: o.priceTicks,
-    qtyLots: o.origQtyLots,
-    quoteUnits: budget,
-    stp: o.stp,
     ...(o.stopPriceTicks === undefined ? {} : { stopPriceTicks: o.stopPriceTicks }),
   };
 }
