@@ -115,8 +115,18 @@ function stringify(o: Record<string, string | number>): Record<string, string> {
 }
 
 /** A LIMIT GTC order on BTCUSDT as the signed form takes it. */
-export function limitOrder(side: "BUY" | "SELL", quantity: string, price: string) {
-  return { symbol: "BTCUSDT", side, type: "LIMIT", timeInForce: "GTC", quantity, price };
+export function limitOrder(side: "BUY" | "SELL", quantity: string, price: string, symbol = "BTCUSDT") {
+  return { symbol, side, type: "LIMIT", timeInForce: "GTC", quantity, price };
+}
+
+/** The user's [free, locked] of `asset`, as GET /api/v3/account says (zeros for one never held). */
+export async function assetBalance(client: TestClient, asset: string): Promise<[string, string]> {
+  const { body } = await client.signed<{ balances: { asset: string; free: string; locked: string }[] }>(
+    "GET",
+    "/api/v3/account",
+  );
+  const b = body.balances.find((x) => x.asset === asset);
+  return [b?.free ?? "0.00000000", b?.locked ?? "0.00000000"];
 }
 
 /** The user's stream (a listen key's socket), every event it has received, and a wait for executionReports. */

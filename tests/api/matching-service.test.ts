@@ -9,7 +9,7 @@ import type { Transport } from "../../components/transport/src/index.ts";
 import { linkTransport, tcpTransport } from "../../components/transport/src/index.ts";
 import { freePort } from "../infra/ports.ts";
 import { moneyTotals } from "../support/money.ts";
-import { limitOrder, TestClient } from "./client.ts";
+import { limitOrder, TestClient, userStream } from "./client.ts";
 
 /**
  * The trading API with the books in a matching service (matching.kind service, over TCP): a real
@@ -164,6 +164,69 @@ describe("the trading API with bourse matching", () => {
       orderListId: placed.body.orderListId,
     });
     expect(list.body.listOrderStatus).toBe("ALL_DONE");
+    expect(await moneyTotals(exchange)).toEqual(before);
+  });
+});
+
+describe("order lists with bourse matching", () => {
+  it("an OTO through the service: the working order's fill places the pending order, forwarded by UBSCore itself", async () => {
+    const before = await moneyTotals(exchange);
+    const btc = async () => {
+      const account = await bob.signed<{ balances: { asset: string; free: string; locked: string }[] }>(
+        "GET",
+        "/api/v3/account",
+      );
+      const b = account.body.balances.find((x) => x.asset === "BTC")!;
+      return [b.free, b.locked];
+    };
+    const [free] = await btc();
+    const stream = await userStream(exchange.tradingUrl, bob);
+    // Bob buys 0.01 BTC at 58000, then sells what he gets (0.00999 BTC after the fee) at 62000.
+    const placed = await bob.signed<{ orderListId: number; orders: { orderId: number }[] }>(
+      "POST",
+      "/api/v3/orderList/oto",
+      {
+        symbol: "BTCUSDT",
+        workingType: "LIMIT",
+        workingSide: "BUY",
+        workingPrice: "58000",
+        workingQuantity: "0.01",
+        workingTimeInForce: "GTC",
+        pendingType: "LIMIT_MAKER",
+        pendingSide: "SELL",
+        pendingPrice: "62000",
+        pendingQuantity: "0.00999",
+      },
+    );
+    expect(placed.status).toBe(200);
+    const [working, pending] = placed.body.orders.map((o) => o.orderId) as [number, number];
+    const status = async (orderId: number) =>
+      (await bob.signed<{ status: string }>("GET", "/api/v3/order", { symbol: "BTCUSDT", orderId })).body
+        .status;
+    expect([await status(working), await status(pending)]).toEqual(["NEW", "PENDING_NEW"]);
+    const commands = matching.commands;
+    await alice.signed("POST", "/api/v3/order", order("SELL", "0.01", "58000"));
+    // The pending order's place follows the outcome of Alice's sell: the service runs it too.
+    for (let i = 0; i < 200 && matching.commands < commands + 2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && exchange.service.core.forwardedWaiting() > 0; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect([await status(working), await status(pending)]).toEqual(["FILLED", "NEW"]);
+    // The pending order reported PENDING_NEW as the list was placed, before its working order's NEW.
+    const reports = await stream.reports(4);
+    stream.socket.close();
+    expect(reports.map((r) => [r.i, r.x, r.X])).toEqual([
+      [pending, "NEW", "PENDING_NEW"],
+      [working, "NEW", "NEW"],
+      [working, "TRADE", "FILLED"],
+      [pending, "NEW", "NEW"],
+    ]);
+    const depth = await bob.public<{ asks: string[][] }>("/api/v3/depth", { symbol: "BTCUSDT" });
+    expect(depth.body.asks).toContainEqual(["62000.00000000", "0.00999000"]);
+    // What the buy received, all of it locked by the pending SELL.
+    const [freeAfter, locked] = await btc();
+    expect(locked).toBe("0.00999000");
+    expect(freeAfter).toBe(free);
     expect(await moneyTotals(exchange)).toEqual(before);
   });
 });

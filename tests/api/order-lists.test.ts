@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/index.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { newUser as operatorUser } from "../support/operator-api.ts";
-import { type TestClient, userStream } from "./client.ts";
+import { assetBalance, limitOrder, type TestClient, userStream } from "./client.ts";
 import { Connection, signed } from "./ws-api-client.ts";
 
 /**
@@ -19,22 +19,10 @@ let seller: TestClient;
 let other: TestClient;
 let buyer: TestClient;
 
-const limit = (side: string, quantity: string, price: string) => ({
-  symbol: "ETHUSDT",
-  side,
-  type: "LIMIT",
-  timeInForce: "GTC",
-  quantity,
-  price,
-});
+const limit = (side: "BUY" | "SELL", quantity: string, price: string) =>
+  limitOrder(side, quantity, price, "ETHUSDT");
 
-type Balance = { asset: string; free: string; locked: string };
-const balance = async (client: TestClient, asset: string) => {
-  const b = (await client.signed<{ balances: Balance[] }>("GET", "/api/v3/account")).body.balances.find(
-    (x) => x.asset === asset,
-  );
-  return [b!.free, b!.locked];
-};
+const balance = assetBalance;
 
 /** A SELL OCO of 1 ETH: LIMIT_MAKER at 3100 above, STOP_LOSS_LIMIT 2900 / 2890 below. */
 const sellOco = (over: Record<string, string> = {}) => ({

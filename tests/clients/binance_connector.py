@@ -88,6 +88,26 @@ call("get_oco_order", seller.get_oco_order, orderListId=oco_id)
 call("get_oco_open_orders", seller.get_oco_open_orders)
 call("cancel_oco_order", seller.cancel_oco_order, "BTCUSDT", orderListId=oco_id)
 call("get_oco_orders", seller.get_oco_orders)
+# An OTO and an OTOCO: the working SELL rests above the market, the pending BUYs wait for it; each cancelled whole.
+oto = call(
+    "new_oto_order",
+    seller.new_oto_order,
+    "BTCUSDT", "LIMIT", "SELL", "65000", "0.01", "LIMIT_MAKER", "BUY", "0.01",
+    listClientOrderId="connector-oto-1", workingTimeInForce="GTC", pendingPrice="50000",
+)
+call("cancel_oco_order (the OTO)", seller.cancel_oco_order, "BTCUSDT", orderListId=oto["orderListId"] if oto else 0)
+otoco = call(
+    "new_otoco_order",
+    seller.new_otoco_order,
+    "BTCUSDT", "LIMIT", "SELL", "65000", "0.01", "BUY", "0.01", "STOP_LOSS_LIMIT",
+    listClientOrderId="connector-otoco-1", workingTimeInForce="GTC", pendingAbovePrice="61100",
+    pendingAboveStopPrice="61000", pendingAboveTimeInForce="GTC", pendingBelowType="LIMIT_MAKER",
+    pendingBelowPrice="55000",
+)
+call(
+    "cancel_oco_order (the OTOCO)",
+    seller.cancel_oco_order, "BTCUSDT", listClientOrderId="connector-otoco-1",
+)
 # Self-trade prevention: the seller's bid meets its own ask; EXPIRE_TAKER expires the bid, nothing trades.
 own = call(
     "new_order (seller, an ask to meet)",

@@ -107,6 +107,21 @@ call("get_oco_order", seller, "get_oco_order", orderListId=oco_id)
 call("get_open_oco_orders", seller, "get_open_oco_orders")
 call("cancel_oco_order", seller, "cancel_oco_order", "BTCUSDT", orderListId=oco_id)
 call("oco_history", seller, "oco_history")
+# An OTO and an OTOCO: the working SELL rests above the market, the pending BUYs wait for it; each cancelled whole.
+oto = call(
+    "new_oto_order", seller, "new_oto_order",
+    "BTCUSDT", "LIMIT", "SELL", "65000", "0.01", "LIMIT_MAKER", "BUY", "0.01",
+    listClientOrderId="connector-ws-oto-1", workingTimeInForce="GTC", pendingPrice="50000",
+)
+call("cancel_oco_order (the OTO)", seller, "cancel_oco_order", "BTCUSDT", orderListId=oto["orderListId"] if oto else 0)
+call(
+    "new_otoco_order", seller, "new_otoco_order",
+    "BTCUSDT", "LIMIT", "SELL", "65000", "BUY", "0.01", "STOP_LOSS_LIMIT",
+    listClientOrderId="connector-ws-otoco-1", workingQuantity="0.01", workingTimeInForce="GTC",
+    pendingAbovePrice="61100", pendingAboveStopPrice="61000", pendingAboveTimeInForce="GTC",
+    pendingBelowType="LIMIT_MAKER", pendingBelowPrice="55000",
+)
+call("cancel_oco_order (the OTOCO)", seller, "cancel_oco_order", "BTCUSDT", listClientOrderId="connector-ws-otoco-1")
 key = call("user_data_start", seller, "user_data_start")
 call("user_data_ping", seller_elsewhere, "user_data_ping", key["listenKey"] if key else "")
 call("user_data_stop", seller_elsewhere, "user_data_stop", key["listenKey"] if key else "")

@@ -53,7 +53,7 @@ const CONNECTOR: PythonClient = {
   name: "binance-connector (Binance's official Python connector)",
   requirement: "binance-connector==3.13.0",
   script: "binance_connector.py",
-  calls: 55,
+  calls: 59,
   taker: "new_order (buyer, LIMIT IOC, takes half)",
   cancel: "cancel_order",
   after: (who) => `account (${who}, after)`,
@@ -107,6 +107,33 @@ const CONNECTOR: PythonClient = {
       orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
     },
     get_oco_orders: [{ listClientOrderId: "connector-oco-1", listOrderStatus: "ALL_DONE" }],
+    // An OTO and an OTOCO whose working SELL rests: the pending orders wait (PENDING_NEW), reserving nothing.
+    new_oto_order: {
+      contingencyType: "OTO",
+      listClientOrderId: "connector-oto-1",
+      orderReports: [
+        { type: "LIMIT", side: "SELL", price: "65000.00000000", status: "NEW" },
+        { type: "LIMIT_MAKER", side: "BUY", price: "50000.00000000", status: "PENDING_NEW", workingTime: -1 },
+      ],
+    },
+    "cancel_oco_order (the OTO)": {
+      contingencyType: "OTO",
+      listOrderStatus: "ALL_DONE",
+      orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+    },
+    new_otoco_order: {
+      contingencyType: "OTO",
+      listClientOrderId: "connector-otoco-1",
+      orderReports: [
+        { status: "NEW" },
+        { type: "STOP_LOSS_LIMIT", stopPrice: "61000.00000000", status: "PENDING_NEW" },
+        { type: "LIMIT_MAKER", price: "55000.00000000", status: "PENDING_NEW" },
+      ],
+    },
+    "cancel_oco_order (the OTOCO)": {
+      listOrderStatus: "ALL_DONE",
+      orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }, { status: "CANCELED" }],
+    },
     "new_order (seller, meets itself, EXPIRE_TAKER)": {
       status: "EXPIRED_IN_MATCH",
       executedQty: "0.00000000",
@@ -129,11 +156,21 @@ const PYTHON_BINANCE_WS: PythonClient = {
   name: "python-binance's WebSocket API calls and user socket",
   requirement: "python-binance==1.0.37",
   script: "python_binance_ws.py",
-  calls: 31,
+  calls: 33,
   taker: "ws_order_limit_buy (IOC, takes half)",
   cancel: "ws_cancel_order",
   after: (who) => `ws_get_account (${who}, after)`,
-  marketData: USER_SOCKET,
+  marketData: {
+    ...USER_SOCKET,
+    ws_create_oto_order: {
+      contingencyType: "OTO",
+      orderReports: [{ status: "NEW" }, { status: "PENDING_NEW" }],
+    },
+    ws_create_otoco_order: {
+      contingencyType: "OTO",
+      orderReports: [{ status: "NEW" }, { status: "PENDING_NEW" }, { status: "PENDING_NEW" }],
+    },
+  },
 };
 
 const CLIENTS: PythonClient[] = [
@@ -144,7 +181,7 @@ const CLIENTS: PythonClient[] = [
     name: "binance-connector's WebSocket API client",
     requirement: "binance-connector==3.13.0",
     script: "binance_connector_ws.py",
-    calls: 38,
+    calls: 42,
     taker: "new_order (buyer, LIMIT IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `account (${who}, after)`,
@@ -173,6 +210,20 @@ const CLIENTS: PythonClient[] = [
         orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
       },
       oco_history: [{ listClientOrderId: "connector-ws-oco-1", listOrderStatus: "ALL_DONE" }],
+      new_oto_order: {
+        contingencyType: "OTO",
+        listClientOrderId: "connector-ws-oto-1",
+        orderReports: [{ status: "NEW" }, { status: "PENDING_NEW" }],
+      },
+      "cancel_oco_order (the OTO)": { orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }] },
+      new_otoco_order: {
+        contingencyType: "OTO",
+        orderReports: [{ status: "NEW" }, { status: "PENDING_NEW" }, { status: "PENDING_NEW" }],
+      },
+      "cancel_oco_order (the OTOCO)": {
+        listOrderStatus: "ALL_DONE",
+        orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }, { status: "CANCELED" }],
+      },
     },
   },
   {
@@ -204,7 +255,7 @@ const CLIENTS: PythonClient[] = [
     name: "python-binance",
     requirement: "python-binance==1.0.37",
     script: "python_binance.py",
-    calls: 34,
+    calls: 36,
     taker: "order_limit_buy (IOC, takes half)",
     cancel: "cancel_order",
     after: (who) => `get_account (${who}, after)`,
@@ -225,6 +276,17 @@ const CLIENTS: PythonClient[] = [
         orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
       },
       v3_get_all_order_list: [{ listOrderStatus: "ALL_DONE" }],
+      v3_post_order_list_oto: {
+        contingencyType: "OTO",
+        orderReports: [
+          { side: "SELL", status: "NEW" },
+          { side: "BUY", status: "PENDING_NEW" },
+        ],
+      },
+      "v3_delete_order_list (the OTO)": {
+        listOrderStatus: "ALL_DONE",
+        orderReports: [{ status: "CANCELED" }, { status: "CANCELED" }],
+      },
     },
   },
 ];

@@ -69,6 +69,18 @@ call("get_open_oco_orders", seller.get_open_oco_orders)
 call("v3_get_order_list", seller.v3_get_order_list, orderListId=oco_id)
 call("v3_delete_order_list", seller.v3_delete_order_list, symbol="BTCUSDT", orderListId=oco_id)
 call("v3_get_all_order_list", seller.v3_get_all_order_list)
+# An OTO: the working SELL rests above the market, the pending BUY waits for it; cancelled whole.
+oto = call(
+    "v3_post_order_list_oto",
+    seller.v3_post_order_list_oto,
+    symbol="BTCUSDT", workingType="LIMIT", workingSide="SELL", workingPrice="65000", workingQuantity="0.01",
+    workingTimeInForce="GTC", pendingType="LIMIT_MAKER", pendingSide="BUY", pendingPrice="50000",
+    pendingQuantity="0.01",
+)
+call(
+    "v3_delete_order_list (the OTO)",
+    seller.v3_delete_order_list, symbol="BTCUSDT", orderListId=oto["orderListId"] if oto else 0,
+)
 key = call("stream_get_listen_key", seller.stream_get_listen_key)
 call("stream_keepalive", seller_elsewhere.stream_keepalive, key or "")
 call("stream_close", seller_elsewhere.stream_close, key or "")

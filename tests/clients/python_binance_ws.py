@@ -94,6 +94,21 @@ async def main():
         symbol="BTCUSDT", cancelReplaceMode="STOP_ON_FAILURE", cancelOrderId=again["orderId"] if again else 0,
         side="SELL", type="LIMIT", timeInForce="GTC", quantity="0.01", price="61500",
     )
+    # An OTO and an OTOCO: the working SELLs rest above the market, the pending BUYs wait for them;
+    # cancelling the open orders cancels them all.
+    await call(
+        "ws_create_oto_order", seller.ws_create_oto_order,
+        symbol="BTCUSDT", workingType="LIMIT", workingSide="SELL", workingPrice="65000", workingQuantity="0.01",
+        workingTimeInForce="GTC", pendingType="LIMIT_MAKER", pendingSide="BUY", pendingPrice="50000",
+        pendingQuantity="0.01",
+    )
+    await call(
+        "ws_create_otoco_order", seller.ws_create_otoco_order,
+        symbol="BTCUSDT", workingType="LIMIT", workingSide="SELL", workingPrice="65000", workingQuantity="0.01",
+        workingTimeInForce="GTC", pendingSide="BUY", pendingQuantity="0.01", pendingAboveType="STOP_LOSS_LIMIT",
+        pendingAbovePrice="61100", pendingAboveStopPrice="61000", pendingAboveTimeInForce="GTC",
+        pendingBelowType="LIMIT_MAKER", pendingBelowPrice="55000",
+    )
     await call("ws_cancel_all_open_orders", seller.ws_cancel_all_open_orders, symbol="BTCUSDT")
     await call("ws_get_all_orders", seller.ws_get_all_orders, symbol="BTCUSDT")
     await call("ws_get_account (seller, after)", seller.ws_get_account)

@@ -108,7 +108,7 @@ describe("the trading API under schemathesis", () => {
       );
     });
     const summary = output.match(/(\d+) generated, (\d+) passed/);
-    const changes = ["place", "placeOco", "cancel", "cancelAll", "transferIn", "transferOut"].map(
+    const changes = ["place", "placeOco", "placeOto", "cancel", "cancelAll", "transferIn", "transferOut"].map(
       (k) => `${commands.filter((c) => c === k).length} ${k}`,
     );
     process.stdout.write(
@@ -122,6 +122,12 @@ describe("the trading API under schemathesis", () => {
     const count = (kind: string) => commands.filter((k) => k === kind).length;
     expect(count("place")).toBe(succeeded("POST", "/api/v3/order"));
     expect(count("placeOco")).toBe(succeeded("POST", "/api/v3/orderList/oco"));
+    expect(count("placeOto")).toBe(
+      ["oto", "otoco", "opo", "opoco"].reduce(
+        (n, kind) => n + succeeded("POST", `/api/v3/orderList/${kind}`),
+        0,
+      ),
+    );
     // An order list is cancelled by cancelling one of its orders (the book cancels the other).
     expect(count("cancel")).toBe(
       succeeded("DELETE", "/api/v3/order") + succeeded("DELETE", "/api/v3/orderList"),

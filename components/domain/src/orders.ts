@@ -70,7 +70,9 @@ export type OrderStatus =
   | "CANCELED"
   | "REJECTED"
   | "EXPIRED"
-  | "EXPIRED_IN_MATCH";
+  | "EXPIRED_IN_MATCH"
+  /** An order list's pending order (OTO, OTOCO), not on the book until its working order fills. */
+  | "PENDING_NEW";
 
 export interface TradeRecord {
   readonly tradeId: number;

@@ -28,8 +28,8 @@ export interface Endpoint<P extends ParamSpecs = ParamSpecs, S extends Security 
   readonly oneOf?: readonly [string, string];
   /** Request weight: a number, or one that depends on the request's parameters. */
   readonly weight: number | ((query: URLSearchParams) => number);
-  /** The new orders it places (an OCO's 2): UBSCore counts and limits them; the answer tells the counts. */
-  readonly orderCount?: 1 | 2;
+  /** The new orders it places (an OCO's 2, an OTOCO's 3): UBSCore counts and limits them; the answer tells the counts. */
+  readonly orderCount?: 1 | 2 | 3;
   /** The WebSocket API method that runs this endpoint (`/ws-api/v3`). */
   readonly ws?: string;
   /** The answer's JSON schema (for the OpenAPI document; responses are not reshaped by it). */

@@ -61,9 +61,17 @@ export function orderView(m: Market, o: OrderFields) {
     icebergQty: lotsToQuantity(m, 0),
     time: o.time,
     updateTime: o.updateTime,
-    // A triggered order works (is on the book) from its trigger; a market order never rests.
-    isWorking: o.stopPriceTicks !== undefined ? o.workingTime !== undefined : o.type !== OrderType.Market,
-    workingTime: o.stopPriceTicks !== undefined ? (o.workingTime ?? -1) : o.time,
+    // A triggered order works (is on the book) from its trigger; a market order never rests; an
+    // order list's pending order from when its working order filled.
+    isWorking:
+      o.status !== "PENDING_NEW" &&
+      (o.stopPriceTicks !== undefined ? o.workingTime !== undefined : o.type !== OrderType.Market),
+    workingTime:
+      o.status === "PENDING_NEW"
+        ? -1
+        : o.stopPriceTicks !== undefined
+          ? (o.workingTime ?? -1)
+          : (o.placedTime ?? o.time),
     origQuoteOrderQty: quote(m, o.quoteOrderUnits),
     selfTradePreventionMode: nameOf(STP, o.stp),
   };
@@ -186,8 +194,9 @@ export function exchangeInfoView(
         "TAKE_PROFIT_LIMIT",
       ],
       icebergAllowed: false,
-      ocoAllowed: false,
-      otoAllowed: false,
+      ocoAllowed: true,
+      otoAllowed: true,
+      opoAllowed: true,
       quoteOrderQtyMarketAllowed: true,
       allowTrailingStop: false,
       cancelReplaceAllowed: false,

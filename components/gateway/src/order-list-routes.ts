@@ -1,8 +1,15 @@
 import type { Market } from "../../domain/src/index.ts";
 import { priceToTicks, quantityToLots } from "../../domain/src/index.ts";
-import { EventType, OrderType, RejectReason, TimeInForce, triggersAs } from "../../matching/src/index.ts";
+import {
+  EventType,
+  isTriggered,
+  OrderType,
+  RejectReason,
+  TimeInForce,
+  triggersAs,
+} from "../../matching/src/index.ts";
 import { pageOf } from "../../store/src/index.ts";
-import type { OrderList, OrderRecord, PlaceOco } from "../../ubscore/src/index.ts";
+import type { CommandResult, OrderList, OrderRecord, PlaceOco, PlaceOto } from "../../ubscore/src/index.ts";
 import {
   DECIMAL,
   endTime,
@@ -29,8 +36,8 @@ const LEG_TYPES = [
   "TAKE_PROFIT_LIMIT",
 ] as const;
 
-/** One leg's parameters (`above...` or `below...`), as Binance names them. */
-function legParams<const P extends "above" | "below">(leg: P) {
+/** One leg's parameters (`above...`, `below...`, an OTOCO's `pendingAbove...`), as Binance names them. */
+function legParams<const P extends string>(leg: P) {
   return {
     [`${leg}Type`]: {
       type: "enum",
@@ -90,30 +97,45 @@ const ocoParams = {
 
 type OcoArgs = Args<typeof ocoParams>;
 
-/** A leg's type, prices and time in force, checked the Binance way (-1102 missing, -1106 not taken). */
-function readLeg(args: OcoArgs, m: Market, leg: "above" | "below") {
-  const type = ORDER_TYPE[args[`${leg}Type`]];
+/**
+ * An order's terms from its `<prefix>Type`, `<prefix>Price`, `<prefix>StopPrice`,
+ * `<prefix>TimeInForce` and `<prefix>ClientOrderId`, checked the Binance way (-1102 missing,
+ * -1106 sent where the type takes none). Prices in ticks, 0 where the type has none.
+ */
+function readTerms(args: object, m: Market, prefix: string) {
+  const a = args as Record<string, string | undefined>;
+  const named = (p: string) => `${prefix}${p}`;
+  const type = ORDER_TYPE[a[named("Type")] as keyof typeof ORDER_TYPE];
   const runsAs = triggersAs(type);
-  const price = args[`${leg}Price`];
-  const stop = args[`${leg}StopPrice`];
-  const tif = args[`${leg}TimeInForce`];
-  const named = (p: string) => `${leg}${p}`;
+  const [price, stop, tif] = [a[named("Price")], a[named("StopPrice")], a[named("TimeInForce")]];
   if (runsAs === OrderType.Market && price !== undefined) throw errors.notRequired(named("Price"));
   if (runsAs !== OrderType.Limit && tif !== undefined) throw errors.notRequired(named("TimeInForce"));
-  if (type === OrderType.LimitMaker && stop !== undefined) throw errors.notRequired(named("StopPrice"));
+  if (!isTriggered(type) && stop !== undefined) throw errors.notRequired(named("StopPrice"));
   const ticks = (name: string, value: string | undefined) =>
     field("price", () => priceToTicks(m, value ?? errors.mandatory(named(name)).throwSelf()));
   return {
-    [`${leg}ClientOrderId`]: clientOrderIdOrRandom(args[`${leg}ClientOrderId`]),
-    [`${leg}Type`]: type,
-    [`${leg}Tif`]:
+    clientOrderId: clientOrderIdOrRandom(a[named("ClientOrderId")]),
+    type,
+    tif:
       runsAs === OrderType.Limit
-        ? TIF[tif ?? errors.mandatory(named("TimeInForce")).throwSelf()]
+        ? TIF[(tif ?? errors.mandatory(named("TimeInForce")).throwSelf()) as keyof typeof TIF]
         : runsAs === OrderType.Market
           ? TimeInForce.IOC
           : TimeInForce.GTC,
-    [`${leg}PriceTicks`]: runsAs === OrderType.Market ? 0 : ticks("Price", price),
-    [`${leg}StopPriceTicks`]: type === OrderType.LimitMaker ? 0 : ticks("StopPrice", stop),
+    priceTicks: runsAs === OrderType.Market ? 0 : ticks("Price", price),
+    stopPriceTicks: isTriggered(type) ? ticks("StopPrice", stop) : 0,
+  };
+}
+
+/** An OCO leg's terms under the command's names for that leg. */
+function readLeg(args: OcoArgs, m: Market, leg: "above" | "below") {
+  const t = readTerms(args, m, leg);
+  return {
+    [`${leg}ClientOrderId`]: t.clientOrderId,
+    [`${leg}Type`]: t.type,
+    [`${leg}Tif`]: t.tif,
+    [`${leg}PriceTicks`]: t.priceTicks,
+    [`${leg}StopPriceTicks`]: t.stopPriceTicks,
   };
 }
 
@@ -181,18 +203,247 @@ const placeOco = endpoint({
       ...once,
     } as PlaceOco;
     const result = await ctx.submit(() => ctx.service.submit(cmd));
-    const { orders, orderList, events } = result;
-    if (orders!.some((o) => o.status === "REJECTED")) {
-      const refused = events.find((e) => e.type === EventType.Rejected);
-      throw refused?.type === EventType.Rejected && refused.reason === RejectReason.WouldTriggerImmediately
-        ? errors.wouldTrigger()
-        : errors.wouldTake();
-    }
+    const { orders, orderList } = result;
+    refuseRejected(result, orders!);
     return {
       ...orderListView(ctx, orderList!),
       orderReports: orders!.map((o) => legReport(m, o, args.newOrderRespType ?? "RESULT")),
     };
   },
+});
+
+/** A list whose orders the book rejected at once (a LIMIT_MAKER that would take, a stop already reached): -2010. */
+function refuseRejected(result: CommandResult, orders: readonly OrderRecord[]): void {
+  if (!orders.some((o) => o.status === "REJECTED")) return;
+  const refused = result.events.find((e) => e.type === EventType.Rejected);
+  throw refused?.type === EventType.Rejected && refused.reason === RejectReason.WouldTriggerImmediately
+    ? errors.wouldTrigger()
+    : errors.wouldTake();
+}
+
+/** The working order's parameters, shared by OTO and OTOCO. */
+const workingParams = {
+  workingType: {
+    type: "enum",
+    values: ["LIMIT", "LIMIT_MAKER"],
+    required: true,
+    error: errors.invalidOrderType,
+    description: "The working order's type: LIMIT or LIMIT_MAKER",
+    example: "LIMIT",
+  },
+  workingSide: { ...newOrderParams.side, description: "The working order's side" },
+  workingClientOrderId: { ...newClientOrderId, description: "The working order's client order id" },
+  workingPrice: {
+    type: "string",
+    pattern: DECIMAL,
+    required: true,
+    description: "The working order's limit price",
+    example: "60000",
+  },
+  workingQuantity: {
+    ...newOrderParams.quantity,
+    required: true,
+    description: "The working order's quantity",
+  },
+  workingTimeInForce: {
+    ...newOrderParams.timeInForce,
+    description: "The working order's time in force: LIMIT only, and required there",
+  },
+} as const;
+
+const listHead = {
+  symbol: requiredSymbol,
+  listClientOrderId: { ...newClientOrderId, description: "The list's client id (default: a random one)" },
+  newOrderRespType: newOrderParams.newOrderRespType,
+  selfTradePreventionMode: newOrderParams.selfTradePreventionMode,
+} as const;
+
+const pendingSideParam = {
+  pendingSide: { ...newOrderParams.side, description: "The pending order(s)' side" },
+} as const;
+
+const pendingQuantityParam = {
+  pendingQuantity: {
+    ...newOrderParams.quantity,
+    required: true,
+    description: "The pending order(s)' quantity",
+  },
+} as const;
+
+const pendingOrderParams = {
+  pendingType: {
+    ...newOrderParams.type,
+    description: "The pending order's type: any (a MARKET one by quantity)",
+    example: "LIMIT_MAKER",
+  },
+  pendingClientOrderId: { ...newClientOrderId, description: "The pending order's client order id" },
+  pendingPrice: {
+    type: "string",
+    pattern: DECIMAL,
+    description: "The pending order's limit price: not for MARKET, STOP_LOSS, TAKE_PROFIT",
+  },
+  pendingStopPrice: {
+    type: "string",
+    pattern: DECIMAL,
+    description:
+      "The pending order's stop price: STOP_LOSS(_LIMIT), TAKE_PROFIT(_LIMIT) only, required there",
+  },
+  pendingTimeInForce: {
+    ...newOrderParams.timeInForce,
+    description:
+      "The pending order's time in force: LIMIT, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT only, required there",
+  },
+} as const;
+
+const pendingPairParams = { ...legParams("pendingAbove"), ...legParams("pendingBelow") } as const;
+
+const head = { ...listHead, ...workingParams, ...pendingSideParam } as const;
+const otoParams = { ...head, ...pendingQuantityParam, ...pendingOrderParams } as const;
+const otocoParams = { ...head, ...pendingQuantityParam, ...pendingPairParams } as const;
+// One Pays the Other: no pending quantity, the working order's purchase is it.
+const opoParams = { ...head, ...pendingOrderParams } as const;
+const opocoParams = { ...head, ...pendingPairParams } as const;
+
+/**
+ * What every OTO-kind list shares: the list, the working order, the pending side and quantity
+ * (none for an OPO: 0, what the working order buys).
+ */
+function otoHead(
+  args: Args<typeof head> & { pendingQuantity?: string },
+  m: Market,
+  userId: number,
+  ctx: RouteContext,
+) {
+  const working = readTerms(args, m, "working");
+  const quantity = args.pendingQuantity;
+  return {
+    kind: "placeOto" as const,
+    userId,
+    symbol: m.symbol,
+    listClientOrderId: clientOrderIdOrRandom(args.listClientOrderId),
+    stp: STP[args.selfTradePreventionMode],
+    time: ctx.clock(),
+    workingClientOrderId: working.clientOrderId,
+    workingType: working.type,
+    workingSide: SIDE[args.workingSide],
+    workingTif: working.tif,
+    workingPriceTicks: working.priceTicks,
+    workingQtyLots: field("quantity", () => quantityToLots(m, args.workingQuantity)),
+    pendingSide: SIDE[args.pendingSide],
+    pendingQtyLots: quantity === undefined ? 0 : field("quantity", () => quantityToLots(m, quantity)),
+  };
+}
+
+/** An OTO's (OPO's) one pending order. */
+function pendingOne(args: object, m: Market) {
+  const pending = readTerms(args, m, "pending");
+  return {
+    pendingClientOrderId: pending.clientOrderId,
+    pendingType: pending.type,
+    pendingTif: pending.tif,
+    pendingPriceTicks: pending.priceTicks,
+    pendingStopPriceTicks: pending.stopPriceTicks,
+  };
+}
+
+/** An OTOCO's (OPOCO's) pending pair: above, then below. */
+function pendingTwo(args: object, m: Market) {
+  const [above, below] = [readTerms(args, m, "pendingAbove"), readTerms(args, m, "pendingBelow")];
+  return {
+    pendingClientOrderId: above.clientOrderId,
+    pendingType: above.type,
+    pendingTif: above.tif,
+    pendingPriceTicks: above.priceTicks,
+    pendingStopPriceTicks: above.stopPriceTicks,
+    pendingBelowClientOrderId: below.clientOrderId,
+    pendingBelowType: below.type,
+    pendingBelowTif: below.tif,
+    pendingBelowPriceTicks: below.priceTicks,
+    pendingBelowStopPriceTicks: below.stopPriceTicks,
+  };
+}
+
+/**
+ * Places an OTO-kind list and answers as Binance: the list, and each order as placing left it
+ * (the pending ones PENDING_NEW unless the working order filled at once and placed them).
+ */
+async function placeOtoList(
+  ctx: RouteContext,
+  input: { args: Args<typeof head> & { pendingQuantity?: string }; key: { userId: number }; once: object },
+  pending: (args: object, m: Market) => object,
+) {
+  const { args, key, once } = input;
+  const m = marketOf(ctx, args.symbol);
+  const cmd = { ...otoHead(args, m, key.userId, ctx), ...pending(args, m), ...once } as PlaceOto;
+  const result = await ctx.submit(() => ctx.service.submit(cmd));
+  // The working order rejected (a LIMIT_MAKER that would take): the list is done, the request refused.
+  refuseRejected(result, [result.order!]);
+  const list = ctx.core.orderList(result.order!.orderListId!)!;
+  const orders = list.orderIds.map((id) => ctx.core.order(id)!);
+  return {
+    ...orderListView(ctx, list),
+    orderReports: orders.map((o) => legReport(m, o, args.newOrderRespType ?? "RESULT")),
+  };
+}
+
+const LIST_ERRORS = [-1013, -1102, -1106, -1111, -2010];
+
+const placeOto = endpoint({
+  method: "POST",
+  path: "/api/v3/orderList/oto",
+  summary: "Place an OTO: a working order, and a pending order placed once the working order is fully filled",
+  security: "TRADE",
+  params: otoParams,
+  weight: 1,
+  orderCount: 2,
+  ws: "orderList.place.oto",
+  response: orderListWithReports,
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingOne),
+});
+
+const placeOtoco = endpoint({
+  method: "POST",
+  path: "/api/v3/orderList/otoco",
+  summary: "Place an OTOCO: a working order, and a pending OCO pair placed once it is fully filled",
+  security: "TRADE",
+  params: otocoParams,
+  weight: 1,
+  orderCount: 3,
+  ws: "orderList.place.otoco",
+  response: orderListWithReports,
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingTwo),
+});
+
+const placeOpo = endpoint({
+  method: "POST",
+  path: "/api/v3/orderList/opo",
+  summary:
+    "Place an OPO: a working BUY, and a pending SELL of what it bought, placed once it is fully filled",
+  security: "TRADE",
+  params: opoParams,
+  weight: 1,
+  orderCount: 2,
+  ws: "orderList.place.opo",
+  response: orderListWithReports,
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingOne),
+});
+
+const placeOpoco = endpoint({
+  method: "POST",
+  path: "/api/v3/orderList/opoco",
+  summary:
+    "Place an OPOCO: a working BUY, and a pending OCO pair selling what it bought, once it is fully filled",
+  security: "TRADE",
+  params: opocoParams,
+  weight: 1,
+  orderCount: 3,
+  ws: "orderList.place.opoco",
+  response: orderListWithReports,
+  errors: LIST_ERRORS,
+  handler: async (input, ctx: RouteContext) => placeOtoList(ctx, input, pendingTwo),
 });
 
 /** The user's list named by `orderListId` or, failing that, its client id. */
@@ -209,6 +460,7 @@ function findList(
 }
 
 const listId = { type: "integer", description: "The order list's id", min: 1 } as const;
+const OPEN = new Set(["NEW", "PARTIALLY_FILLED", "PENDING_NEW"]);
 
 const queryOrderList = endpoint({
   method: "GET",
@@ -255,14 +507,16 @@ const cancelOrderList = endpoint({
     const list = findList(ctx, key.userId, args);
     const open = list?.listOrderStatus === "EXECUTING" && list.marketId === m.id ? list : undefined;
     if (!open) throw new ApiError(400, -2011, "Unknown order list sent.");
-    // Cancelling either order cancels both (the book keeps them linked).
+    // Cancelling any open order of a list cancels the list: an OCO's legs are linked in the book,
+    // an OTO's pending orders end with their working order (and a placed one ends the list).
+    const first = open.orderIds.find((id) => OPEN.has(ctx.core.order(id)?.status ?? ""));
     const { order } = await ctx.submit(
       () =>
         ctx.service.submit({
           kind: "cancel",
           userId: key.userId,
           symbol: m.symbol,
-          orderId: open.orderIds[0],
+          orderId: first,
           time: ctx.clock(),
           ...once,
         }),
@@ -316,4 +570,14 @@ const openOrderLists = endpoint({
     ctx.core.orderLists(key.userId, true).map((l) => orderListView(ctx, l)),
 });
 
-export const orderListEndpoints = [placeOco, queryOrderList, cancelOrderList, allOrderLists, openOrderLists];
+export const orderListEndpoints = [
+  placeOco,
+  placeOto,
+  placeOtoco,
+  placeOpo,
+  placeOpoco,
+  queryOrderList,
+  cancelOrderList,
+  allOrderLists,
+  openOrderLists,
+];

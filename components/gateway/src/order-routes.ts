@@ -152,7 +152,24 @@ async function cancel(
       }),
     errors.cancelRejected,
   );
-  return { ...orderView(m, order!), origClientOrderId: order!.clientOrderId };
+  const asked = askedOrder(ctx, order!, ref);
+  return { ...orderView(m, asked), origClientOrderId: asked.clientOrderId };
+}
+
+/** The order a cancel named: an OTO's pending order is cancelled by cancelling its working order. */
+function askedOrder(
+  ctx: RouteContext,
+  order: OrderRecord,
+  ref: { orderId?: number; clientOrderId?: string },
+): OrderRecord {
+  if (order.orderListId === undefined) return order;
+  const ids = ctx.core.orderList(order.orderListId)?.orderIds ?? [];
+  const named = ids
+    .map((id) => ctx.core.order(id))
+    .find((o) =>
+      ref.orderId !== undefined ? o?.orderId === ref.orderId : o?.clientOrderId === ref.clientOrderId,
+    );
+  return named ?? order;
 }
 
 const cancelOrder = endpoint({
@@ -208,7 +225,7 @@ const cancelOpenOrders = endpoint({
   errors: [-2011],
   handler: async ({ args, key, once }, ctx: RouteContext) => {
     const m = marketOf(ctx, args.symbol);
-    const { orders } = await ctx.submit(
+    const { orders, listOrders } = await ctx.submit(
       () =>
         ctx.service.submit({
           kind: "cancelAll",
@@ -219,7 +236,14 @@ const cancelOpenOrders = endpoint({
         }),
       errors.cancelRejected,
     );
-    return orders!.map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
+    // OTO lists' pending orders, cancelled with their working orders (not in the book's events).
+    const pending = (listOrders ?? []).flatMap((c) => {
+      const o = c.execution === "CANCELED" ? ctx.core.order(c.orderId) : undefined;
+      return o ? [o] : [];
+    });
+    return [...orders!, ...pending]
+      .sort((a, b) => a.orderId - b.orderId)
+      .map((o) => ({ ...orderView(m, o), origClientOrderId: o.clientOrderId }));
   },
 });
 

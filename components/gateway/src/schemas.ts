@@ -37,7 +37,16 @@ export function errorSchema(codes: readonly number[]): JsonSchema {
 
 const ORDER_STATUS = {
   type: "string",
-  enum: ["NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED", "EXPIRED_IN_MATCH"],
+  enum: [
+    "NEW",
+    "PARTIALLY_FILLED",
+    "FILLED",
+    "CANCELED",
+    "REJECTED",
+    "EXPIRED",
+    "EXPIRED_IN_MATCH",
+    "PENDING_NEW",
+  ],
 };
 
 const orderIds = { symbol: str, orderId: int, orderListId: int, clientOrderId: str };

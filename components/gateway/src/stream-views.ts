@@ -1,7 +1,14 @@
 import type { Market } from "../../domain/src/index.ts";
 import { formatUnits, lotsToQuantity, ticksToPrice } from "../../domain/src/index.ts";
 import { EventType, type MatchingEvent, Side } from "../../matching/src/index.ts";
-import type { Candle, OrderList, OrderRecord, TradeRecord, UbsCore } from "../../ubscore/src/index.ts";
+import type {
+  Candle,
+  ListOrderChange,
+  OrderList,
+  OrderRecord,
+  TradeRecord,
+  UbsCore,
+} from "../../ubscore/src/index.ts";
 import {
   type averagePriceView,
   commissionView,
@@ -17,7 +24,22 @@ import { KLINE_INTERVALS, type KlineInterval } from "./market-data.ts";
 
 /** The messages of Binance's WebSocket streams, from Bourse's records (streams.ts sends them). */
 
-type Report = [OrderRecord, Record<string, unknown>];
+export type Report = [OrderRecord, Record<string, unknown>];
+
+/**
+ * The executionReport of an order list's order that changed in UBSCore alone: an OTO's pending
+ * order placed (PENDING_NEW), or ended with its working order, or refused for want of funds.
+ */
+export function listOrderReports(
+  core: UbsCore,
+  market: Market,
+  change: ListOrderChange,
+  listening: (orderId: number) => boolean,
+): Report[] {
+  const o = core.order(change.orderId);
+  if (!o || !listening(o.orderId)) return [];
+  return [[o, { x: change.execution, X: change.status, ...unfilled(market) }]];
+}
 
 /**
  * The executionReports one matching event makes, for the orders whose users listen: each the

@@ -25,7 +25,9 @@ import {
   executionReport,
   executionReports,
   klineStreamView,
+  listOrderReports,
   listStatusView,
+  type Report,
   tradeStreamView,
 } from "./stream-views.ts";
 import { TICKER_REFRESH_MS, TickerStreams } from "./ticker-streams.ts";
@@ -378,8 +380,8 @@ export class StreamHub {
       }));
       return;
     }
-    if (result.marketId === undefined || result.events.length === 0) return;
-    const market = this.service.core.exchange.marketById(result.marketId)!;
+    if (marketUntouched(result)) return;
+    const market = this.service.core.exchange.marketById(result.marketId!)!;
     const symbol = market.symbol.toLowerCase();
     const tradeEvents = result.events.filter((e) => e.type === EventType.Trade);
     // A command's trades share its time, so they all went into the market's latest minute candle.
@@ -502,16 +504,27 @@ export class StreamHub {
     const touchedUsers = new Set<number>();
     const listening = (orderId: number) => this.userListening(core.order(orderId)?.userId ?? -1);
     const lists = new ListChanges();
-    for (const e of result.events) {
-      if (!("orderId" in e ? listening(e.orderId) : e.type === EventType.Trade)) continue;
-      const reports = executionReports(core, market, e, listening);
-      for (const [o, fields] of reports) {
-        touchedUsers.add(o.userId);
-        lists.note(o, fields);
-        this.publishToUser(o.userId, () => executionReport(market, o, fields, now));
+    const report = ([o, fields]: Report) => {
+      touchedUsers.add(o.userId);
+      lists.note(o, fields);
+      this.publishToUser(o.userId, () => executionReport(market, o, fields, now));
+    };
+    // Orders of lists that changed in UBSCore alone, each where it happened among the events.
+    const listOrders = result.listOrders ?? [];
+    let next = 0;
+    const reportListOrders = (before: number) => {
+      for (; next < listOrders.length && listOrders[next]!.at <= before; next++) {
+        const reports = listOrderReports(core, market, listOrders[next]!, listening);
+        for (const r of reports) report(r);
       }
-    }
-    for (const list of lists.changed(core)) {
+    };
+    result.events.forEach((e, i) => {
+      reportListOrders(i);
+      if (!("orderId" in e ? listening(e.orderId) : e.type === EventType.Trade)) return;
+      for (const r of executionReports(core, market, e, listening)) report(r);
+    });
+    reportListOrders(Number.POSITIVE_INFINITY);
+    for (const list of lists.changed(core, result.listsChanged)) {
       const clientOrderId = (orderId: number) => core.order(orderId)?.clientOrderId ?? "";
       this.publishToUser(list.userId, () => listStatusView(market, list, clientOrderId, now));
     }
@@ -534,6 +547,14 @@ export class StreamHub {
       sink(data);
     }
   }
+}
+
+/**
+ * A command that changed nothing in a market: no book event, and no order list's pending order
+ * (which may change with none: an OTO placed with a matching service).
+ */
+function marketUntouched(result: CommandResult): boolean {
+  return result.marketId === undefined || result.events.length + (result.listOrders?.length ?? 0) === 0;
 }
 
 /**
@@ -616,13 +637,14 @@ class ListChanges {
       this.ended.set(o.orderListId, (this.ended.get(o.orderListId) ?? 0) + 1);
   }
 
-  changed(core: UbsCore): OrderList[] {
-    const ids = new Set([...this.placed, ...this.ended.keys()]);
+  /** `listed`: the lists UBSCore says the command changed (an OTO's activation, or its end by its pending orders). */
+  changed(core: UbsCore, listed: readonly number[] = []): OrderList[] {
+    const ids = new Set([...this.placed, ...this.ended.keys(), ...listed]);
     return [...ids].flatMap((id) => {
       const list = core.orderList(id);
       if (!list) return [];
       const done = list.orderIds.filter((i) => TERMINAL.has(core.order(i)?.status ?? "")).length;
-      return this.placed.has(id) || this.ended.get(id) === done ? [list] : [];
+      return this.placed.has(id) || this.ended.get(id) === done || listed.includes(id) ? [list] : [];
     });
   }
 }

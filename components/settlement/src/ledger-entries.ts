@@ -71,6 +71,7 @@ export function entriesFor(
       return result.repeated ? NONE : only(transferOut(exchange, cmd));
     case "place":
     case "placeOco":
+    case "placeOto":
     case "cancel":
     case "cancelAll":
     case "amend":

@@ -427,6 +427,8 @@ function commandHistory(core: UbsCore, result: CommandResult): HistoryBatch {
   const ids = new Set<number>();
   if (result.order) ids.add(result.order.orderId);
   for (const o of result.orders ?? []) ids.add(o.orderId);
+  // Order lists' pending orders placed or ended in UBSCore alone.
+  for (const c of result.listOrders ?? []) ids.add(c.orderId);
   let tradeCount = 0;
   for (const e of result.events) {
     if (e.type === EventType.Trade) {

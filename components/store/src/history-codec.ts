@@ -26,6 +26,7 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
   "REJECTED",
   "EXPIRED",
   "EXPIRED_IN_MATCH",
+  "PENDING_NEW",
 ];
 
 /**

@@ -1,6 +1,6 @@
 import type { BookOrder, StopOrder } from "../../matching/src/index.ts";
 import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/index.ts";
-import { type CoreState, type Forwarded, isWaiting, MAX_SAFE, min } from "./state.ts";
+import { type CoreState, type Forwarded, inBook as isInBook, isWaiting, MAX_SAFE, min } from "./state.ts";
 import type { OrderRecord } from "./types.ts";
 
 /**
@@ -17,7 +17,7 @@ export function resting(
   const unmatched = unmatchedIds(pending);
   const inBook: OrderRecord[] = [];
   for (const o of openOrdersOf(s, marketId)) {
-    if (!unmatched.has(o.orderId) && !isWaiting(o)) inBook.push(o);
+    if (!unmatched.has(o.orderId) && !isWaiting(o) && isInBook(o)) inBook.push(o);
   }
   // In the order they entered the book: the order id, but a triggered order when it fired.
   return inBook.sort(byEntry).map(
@@ -41,7 +41,7 @@ export function waiting(s: CoreState, marketId: number, pending: readonly Forwar
   const unmatched = unmatchedIds(pending);
   const out: StopOrder[] = [];
   for (const o of openOrdersOf(s, marketId)) {
-    if (unmatched.has(o.orderId) || !isWaiting(o)) continue;
+    if (unmatched.has(o.orderId) || !isWaiting(o) || !isInBook(o)) continue;
     const budget = triggersAs(o.type) === OrderType.Market && o.side === Side.Buy;
     out.push({
       orderId: o.orderId,

@@ -17,7 +17,7 @@ import {
 import { gatherSnapshot, restoredMode, restoreState } from "./core-snapshot.ts";
 import { match } from "./execution.ts";
 import { forgetOldHistory } from "./history.ts";
-import { admitOco } from "./order-lists.ts";
+import { admitOco, admitOto, listOrderCount } from "./order-lists.ts";
 import { admitAmend, admitCancel, admitCancelAll, admitOrder } from "./orders.ts";
 import { CoreQueries } from "./queries.ts";
 import { applyOutcome, forwardedWaiting, matchingHandover } from "./remote-books.ts";
@@ -32,7 +32,7 @@ import {
   newCoreState,
   type Retention,
 } from "./state.ts";
-import type { PlaceOco, PlaceOrder, UbsCommand } from "./types.ts";
+import type { PlaceOco, PlaceOrder, PlaceOto, UbsCommand } from "./types.ts";
 
 export type { CommandResult, Forwarded, MatchingMode, Retention } from "./state.ts";
 
@@ -55,7 +55,7 @@ export type { CommandResult, Forwarded, MatchingMode, Retention } from "./state.
  *
  * Its rooms, each a set of functions of the one CoreState (state.ts): accounts.ts (users,
  * balances, withdrawals, transfers, signatures), orders.ts (admitting order commands),
- * order-lists.ts (OCOs), execution.ts and fills.ts (running a command on its book and applying
+ * order-lists.ts (OCO, OTO), pending-orders.ts (an OTO's pending orders), execution.ts and fills.ts (running a command on its book and applying
  * the book's events), remote-books.ts (books in a matching service), history.ts (retention),
  * core-snapshot.ts, queries.ts and invariants.ts.
  */
@@ -72,12 +72,18 @@ export class UbsCore extends CoreQueries {
   }
 
   apply(cmd: UbsCommand): CommandResult {
-    if (!this.verify) return this.applyCommand(cmd);
+    if (!this.verify) return this.applyWithLists(cmd);
     try {
-      return this.applyCommand(cmd);
+      return this.applyWithLists(cmd);
     } finally {
       this.checkInvariants();
     }
+  }
+
+  /** The command, then the pending orders of the OTO lists whose working order it filled. */
+  private applyWithLists(cmd: UbsCommand): CommandResult {
+    this.s.pendingOrders.reset();
+    return this.s.pendingOrders.settle(this.s, this.applyCommand(cmd));
   }
 
   private applyCommand(cmd: UbsCommand): CommandResult {
@@ -104,7 +110,8 @@ export class UbsCore extends CoreQueries {
       case "place":
         return this.place(cmd);
       case "placeOco":
-        return this.placeOco(cmd);
+      case "placeOto":
+        return this.placeList(cmd);
       case "cancel":
         useSignature(s, cmd, cmd.time);
         return match(s, admitCancel(s, cmd), cmd.time);
@@ -135,11 +142,12 @@ export class UbsCore extends CoreQueries {
     return match(this.s, admitOrder(this.s, cmd), cmd.time);
   }
 
-  private placeOco(cmd: PlaceOco): CommandResult {
+  private placeList(cmd: PlaceOco | PlaceOto): CommandResult {
     useSignature(this.s, cmd, cmd.time);
-    // Two orders, as Binance counts an OCO.
-    if (cmd.signature !== undefined) this.s.counts.count(cmd.userId, cmd.time, 2);
-    return match(this.s, admitOco(this.s, cmd), cmd.time);
+    // As Binance counts them: an OCO and an OTO are two orders, an OTOCO three.
+    if (cmd.signature !== undefined) this.s.counts.count(cmd.userId, cmd.time, listOrderCount(cmd));
+    const admitted = cmd.kind === "placeOco" ? admitOco(this.s, cmd) : admitOto(this.s, cmd);
+    return match(this.s, admitted, cmd.time);
   }
 
   private halt(symbol: string, halted: boolean): CommandResult {

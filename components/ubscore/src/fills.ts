@@ -15,7 +15,8 @@ import {
 } from "../../matching/src/index.ts";
 import { byPriority, resting } from "./book-orders.ts";
 import { foldTrade } from "./candles.ts";
-import { legDone, listHolding } from "./order-lists.ts";
+import { isWorkingOrder, legDone, listHolding } from "./order-lists.ts";
+import { lockReceived } from "./pending-orders.ts";
 import { balance, type CoreState, clientKey, isDone } from "./state.ts";
 import type { OrderRecord, TradeRecord } from "./types.ts";
 
@@ -96,6 +97,7 @@ function applyTrade(s: CoreState, market: Market, e: TradeEvent): void {
   );
   consume(s, buyer, quoteUnits);
   balance(s, buyer.userId, market.base.id).available += baseUnits - buyerFee;
+  lockReceived(s, buyer, baseUnits - buyerFee);
   consume(s, seller, baseUnits);
   balance(s, seller.userId, market.quote.id).available += quoteUnits - sellerFee;
   s.fees[market.base.id - 1]! += buyerFee;
@@ -223,5 +225,10 @@ export function finish(s: CoreState, order: OrderRecord, status: OrderRecord["st
   s.openByClientId.delete(clientKey(order.userId, order.clientOrderId));
   s.openByUser.get(order.userId)?.delete(order.orderId);
   const list = order.orderListId === undefined ? undefined : s.lists.get(order.orderListId);
-  if (list && list.listOrderStatus === "EXECUTING") legDone(s, list, status);
+  if (list?.listOrderStatus !== "EXECUTING") return;
+  if (isWorkingOrder(list, order)) s.pendingOrders.workingDone(s, list, status);
+  else {
+    legDone(s, list, status);
+    s.pendingOrders.listChanged(list);
+  }
 }

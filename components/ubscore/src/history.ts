@@ -28,7 +28,10 @@ export function forgetOldHistory(s: CoreState): void {
 function forgetOrder(s: CoreState, orderId: number): void {
   const o = s.orders.get(orderId);
   if (o) s.prevented.forgotten(o);
-  // A list is forgotten with its first leg.
-  if (o?.orderListId !== undefined) s.lists.delete(o.orderListId);
+  // A list is forgotten with its first order forgotten once the list is done; an executing one (an
+  // OTO whose working order filled: its pending orders trade on, an OTOCO's pair on the list's
+  // reservation) waits for the next.
+  if (o?.orderListId !== undefined && s.lists.get(o.orderListId)?.listOrderStatus !== "EXECUTING")
+    s.lists.delete(o.orderListId);
   s.orders.delete(orderId);
 }

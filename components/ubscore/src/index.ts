@@ -5,6 +5,7 @@ export * from "./core.ts";
 export * from "./matching-link.ts";
 export * from "./order-counts.ts";
 export * from "./order-filters.ts";
+export * from "./pending-orders.ts";
 export * from "./replication.ts";
 export * from "./service.ts";
 export * from "./types.ts";

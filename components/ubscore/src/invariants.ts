@@ -1,5 +1,5 @@
 import { invariant } from "../../domain/src/index.ts";
-import { type CoreState, clientKey, isDone, isWaiting } from "./state.ts";
+import { type CoreState, clientKey, inBook, isDone, isWaiting } from "./state.ts";
 
 /** Adds `amount` of an asset to what a user's open orders, lists and withdrawals reserve. */
 type Reserve = (userId: number, assetId: number, amount: bigint) => void;
@@ -61,6 +61,11 @@ function checkOpenOrders(s: CoreState, reserve: Reserve): void {
         () => `order ${id}: not indexed by its client order id`,
       );
       reserve(userId, o.reserveAsset, o.reserved);
+      if (!inBook(o)) {
+        // An OTO's pending order reserves nothing until its working order fills (pending-orders.ts).
+        invariant(o.reserved === 0n, () => `pending order ${id} reserves ${o.reserved}`);
+        continue;
+      }
       openPerMarket[o.marketId] = (openPerMarket[o.marketId] ?? 0) + 1;
       const engine = s.engines[o.marketId];
       invariant(

@@ -2,13 +2,23 @@ import { fail, lotsToBaseUnits, notional } from "../../domain/src/index.ts";
 import { type Command, CommandType, OrderType, Side, triggersAs } from "../../matching/src/index.ts";
 import { unmatchedIds } from "./book-orders.ts";
 import { checkOcoPrices, checkOrderFilters } from "./order-filters.ts";
-import { type Admitted, freeze, openMarket, openOrderRecord, reservation } from "./orders.ts";
-import { balance, type CoreState, clientKey, type Forwarded, isDone, MAX_SAFE, max, min } from "./state.ts";
-import type { OrderList, OrderRecord, PlaceOco, PlaceOrder } from "./types.ts";
+import { type Admitted, freeze, openMarket, openOrderRecord, placeCommand, reservation } from "./orders.ts";
+import {
+  balance,
+  type CoreState,
+  clientKey,
+  type Forwarded,
+  inBook,
+  isDone,
+  MAX_SAFE,
+  max,
+  min,
+} from "./state.ts";
+import type { OrderList, OrderRecord, PlaceOco, PlaceOrder, PlaceOto } from "./types.ts";
 
 /**
- * Order lists (OCO): their admission, the one reservation a list holds for its legs, and what
- * becomes of it when a leg is done.
+ * Order lists (OCO, OTO, OTOCO): their admission, the one reservation a list holds for an OCO's
+ * legs, and what becomes of it when a leg is done (an OTO's pending orders: pending-orders.ts).
  */
 
 /**
@@ -19,11 +29,7 @@ import type { OrderList, OrderRecord, PlaceOco, PlaceOrder } from "./types.ts";
 export function admitOco(s: CoreState, cmd: PlaceOco): Admitted {
   const market = openMarket(s, cmd);
   const legs = ocoLegs(cmd);
-  const ids = legs.map((leg) => leg.clientOrderId);
-  if (ids[0] === ids[1] || ids.some((id) => s.openByClientId.has(clientKey(cmd.userId, id))))
-    fail("DUPLICATE_ORDER", "Duplicate order sent.");
-  if (executingList(s, cmd.userId, cmd.listClientOrderId))
-    fail("DUPLICATE_ORDER", "Order list's listClientOrderId is already in use.");
+  checkListIds(s, cmd.userId, cmd.listClientOrderId, legs);
   for (const leg of legs) checkOrderFilters(market, leg);
   checkOcoPrices(cmd, s.trades[market.id]!.at(-1)?.priceTicks ?? 0);
   const needs = legs.map((leg) => reservation(s, market, leg));
@@ -68,6 +74,62 @@ export function admitOco(s: CoreState, cmd: PlaceOco): Admitted {
   return { market, command };
 }
 
+/**
+ * An OTO or OTOCO: each order checked as an order of its own (filters, client ids), an OTOCO's
+ * pending pair as an OCO; the working order's funds frozen and the working order placed. The
+ * pending orders wait in UBSCore (PENDING_NEW, reserving nothing) until it fills: pending-orders.ts.
+ */
+export function admitOto(s: CoreState, cmd: PlaceOto): Admitted {
+  const market = openMarket(s, cmd);
+  checkOtoTypes(cmd);
+  const orders = otoOrders(cmd);
+  const [working, ...pending] = orders as [PlaceOrder, ...PlaceOrder[]];
+  checkListIds(s, cmd.userId, cmd.listClientOrderId, orders);
+  // An OPO's pending quantity is known once the working order fills: its filters are checked then.
+  for (const o of orders)
+    checkOrderFilters(market, isOpo(cmd) && o !== working ? { ...o, qtyLots: working.qtyLots } : o);
+  if (pending.length === 2) checkOcoPrices(pendingPair(cmd), s.trades[market.id]!.at(-1)?.priceTicks ?? 0);
+  const { asset, amount } = reservation(s, market, working);
+  // Checked but for the balance, which freeze checks last: from there on the command changes state.
+  freeze(s, cmd.time, balance(s, cmd.userId, asset), amount);
+  const pendingAsset = cmd.pendingSide === Side.Buy ? market.quote.id : market.base.id;
+  const list: OrderList = {
+    orderListId: s.nextOrderListId++,
+    userId: cmd.userId,
+    marketId: market.id,
+    listClientOrderId: cmd.listClientOrderId,
+    contingencyType: "OTO",
+    orderIds: orders.map((_, i) => s.nextOrderId + i),
+    listStatusType: "EXEC_STARTED",
+    listOrderStatus: "EXECUTING",
+    transactionTime: cmd.time,
+    updateTime: cmd.time,
+    reserved: 0n,
+    reserveAsset: pendingAsset,
+    ...(isOpo(cmd) ? { opo: true as const } : {}),
+  };
+  s.lists.set(list.orderListId, list);
+  const order = openOrderRecord(s, market, working, amount, asset, list.orderListId);
+  for (const p of pending)
+    openOrderRecord(s, market, p, 0n, pendingAsset, list.orderListId).status = "PENDING_NEW";
+  s.pendingOrders.placed(list);
+  return { market, command: placeCommand(order, order.origQtyLots, 0) };
+}
+
+/** A new list's client ids: its orders' distinct and not open, its own not of an executing list. */
+function checkListIds(
+  s: CoreState,
+  userId: number,
+  listClientOrderId: string,
+  orders: readonly PlaceOrder[],
+): void {
+  const ids = new Set(orders.map((o) => o.clientOrderId));
+  if (ids.size < orders.length || [...ids].some((id) => s.openByClientId.has(clientKey(userId, id))))
+    fail("DUPLICATE_ORDER", "Duplicate order sent.");
+  if (executingList(s, userId, listClientOrderId))
+    fail("DUPLICATE_ORDER", "Order list's listClientOrderId is already in use.");
+}
+
 /** The user's executing list with this client id, if there is one. */
 function executingList(s: CoreState, userId: number, listClientOrderId: string): OrderList | undefined {
   for (const list of s.lists.values())
@@ -100,11 +162,133 @@ function ocoLegs(cmd: PlaceOco): (PlaceOrder & { readonly stopPriceTicks: number
   return [leg("below"), leg("above")];
 }
 
+/** An OTO's orders as the orders they are: the working order, then the pending one(s) (above, below). */
+export function otoOrders(cmd: PlaceOto): PlaceOrder[] {
+  const order = (
+    clientOrderId: string,
+    side: Side,
+    type: OrderType,
+    tif: PlaceOrder["tif"],
+    priceTicks: number,
+    qtyLots: number,
+    stopPriceTicks?: number,
+  ): PlaceOrder => ({
+    kind: "place",
+    userId: cmd.userId,
+    symbol: cmd.symbol,
+    clientOrderId,
+    side,
+    type,
+    tif,
+    priceTicks,
+    qtyLots,
+    quoteUnits: 0n,
+    stp: cmd.stp,
+    time: cmd.time,
+    ...(stopPriceTicks === undefined ? {} : { stopPriceTicks }),
+  });
+  const pending = (at: "pending" | "pendingBelow") =>
+    order(
+      cmd[`${at}ClientOrderId`]!,
+      cmd.pendingSide,
+      cmd[`${at}Type`]!,
+      cmd[`${at}Tif`]!,
+      cmd[`${at}PriceTicks`]!,
+      cmd.pendingQtyLots,
+      cmd[`${at}StopPriceTicks`],
+    );
+  const working = order(
+    cmd.workingClientOrderId,
+    cmd.workingSide,
+    cmd.workingType,
+    cmd.workingTif,
+    cmd.workingPriceTicks,
+    cmd.workingQtyLots,
+  );
+  return isOtoco(cmd)
+    ? [working, pending("pending"), pending("pendingBelow")]
+    : [working, pending("pending")];
+}
+
+export function isOtoco(cmd: PlaceOto): boolean {
+  return cmd.pendingBelowType !== undefined;
+}
+
+/** How many orders a list places, as Binance's order limits count them. */
+export function listOrderCount(cmd: PlaceOco | PlaceOto): number {
+  return cmd.kind === "placeOto" && isOtoco(cmd) ? 3 : 2;
+}
+
+/**
+ * Binance's rules of an OTO that need no state: the working order LIMIT or LIMIT_MAKER; the
+ * pending one any type (a MARKET one by quantity: this command has no quoteOrderQty); an
+ * OTOCO's pair every field present, and as an OCO (see checkOcoPrices, applied to `asOco`).
+ */
+export function checkOtoTypes(cmd: PlaceOto): void {
+  if (cmd.workingType !== OrderType.Limit && cmd.workingType !== OrderType.LimitMaker)
+    fail("INVALID_ARGUMENT", "The working order of an order list is LIMIT or LIMIT_MAKER.");
+  const below = [
+    cmd.pendingBelowClientOrderId,
+    cmd.pendingBelowTif,
+    cmd.pendingBelowPriceTicks,
+    cmd.pendingBelowStopPriceTicks,
+  ];
+  if (below.some((v) => (v === undefined) !== !isOtoco(cmd)))
+    fail("INVALID_ARGUMENT", "An OTOCO's below order has every field; an OTO has none.");
+  if (isOpo(cmd) && (cmd.workingSide !== Side.Buy || cmd.pendingSide !== Side.Sell))
+    fail("INVALID_ARGUMENT", "An OPO's working order is a BUY, its pending order(s) SELL.");
+}
+
+/** Binance's One Pays the Other (OPO, OPOCO): the pending order sells what the working order buys. */
+export function isOpo(cmd: PlaceOto): boolean {
+  return cmd.pendingQtyLots === 0;
+}
+
+/** An OTOCO's pending pair as the OCO it becomes (its price rules are an OCO's). */
+export function pendingPair(cmd: PlaceOto): PlaceOco {
+  return {
+    kind: "placeOco",
+    userId: cmd.userId,
+    symbol: cmd.symbol,
+    listClientOrderId: cmd.listClientOrderId,
+    side: cmd.pendingSide,
+    qtyLots: cmd.pendingQtyLots,
+    stp: cmd.stp,
+    time: cmd.time,
+    aboveClientOrderId: cmd.pendingClientOrderId,
+    aboveType: cmd.pendingType,
+    aboveTif: cmd.pendingTif,
+    abovePriceTicks: cmd.pendingPriceTicks,
+    aboveStopPriceTicks: cmd.pendingStopPriceTicks,
+    belowClientOrderId: cmd.pendingBelowClientOrderId!,
+    belowType: cmd.pendingBelowType!,
+    belowTif: cmd.pendingBelowTif!,
+    belowPriceTicks: cmd.pendingBelowPriceTicks!,
+    belowStopPriceTicks: cmd.pendingBelowStopPriceTicks!,
+  };
+}
+
+/** Is the order the working order of an OTO list (whose end decides the pending orders' fate)? */
+export function isWorkingOrder(list: OrderList, order: OrderRecord): boolean {
+  return list.contingencyType === "OTO" && list.orderIds[0] === order.orderId;
+}
+
+/**
+ * The OCO pair of a list as the book links them: an OCO's legs, an OTOCO's pending legs (once
+ * placed); an OTO has none.
+ */
+export function linkedPair(list: OrderList): [number, number] | undefined {
+  if (list.contingencyType === "OCO") return list.orderIds as [number, number];
+  return list.orderIds.length === 3 ? [list.orderIds[1]!, list.orderIds[2]!] : undefined;
+}
+
 /** The order's list while it holds the legs' one reservation (both legs open). */
 export function listHolding(s: CoreState, order: OrderRecord): OrderList | undefined {
   if (order.orderListId === undefined) return undefined;
   const list = s.lists.get(order.orderListId);
-  return list && list.listOrderStatus === "EXECUTING" && list.reserved > 0n ? list : undefined;
+  // An OPO list's reservation is what its working order bought, not what that order spends.
+  if (!list || isWorkingOrder(list, order)) return undefined;
+  return list.listOrderStatus === "EXECUTING" && list.reserved > 0n ? list : undefined;
 }
 
 /**
@@ -115,7 +299,11 @@ export function listHolding(s: CoreState, order: OrderRecord): OrderList | undef
  */
 export function legDone(s: CoreState, list: OrderList, status: OrderRecord["status"]): void {
   list.updateTime = s.now;
-  const open = list.orderIds.map((id) => s.orders.get(id)!).filter((o) => !isDone(o));
+  // An OTO's working order may be forgotten already (retention): only open orders matter here.
+  const open = list.orderIds.flatMap((id) => {
+    const o = s.orders.get(id);
+    return o && !isDone(o) ? [o] : [];
+  });
   const b = balance(s, list.userId, list.reserveAsset);
   if (open.length === 1 && list.reserved > 0n) {
     const o = open[0]!;
@@ -148,9 +336,10 @@ export function ocoPairs(s: CoreState, marketId: number, pending: readonly Forwa
   const unmatched = unmatchedIds(pending);
   const pairs: [number, number][] = [];
   for (const l of s.lists.values()) {
-    if (l.marketId !== marketId || l.listOrderStatus !== "EXECUTING") continue;
-    const [a, b] = l.orderIds as [number, number];
-    const open = [a, b].every((id) => !isDone(s.orders.get(id)!) && !unmatched.has(id));
+    const pair = linkedPair(l);
+    if (l.marketId !== marketId || l.listOrderStatus !== "EXECUTING" || !pair) continue;
+    const [a, b] = pair;
+    const open = [a, b].every((id) => inBook(s.orders.get(id)!) && !unmatched.has(id));
     if (open) pairs.push([a, b]);
   }
   return pairs.sort((x, y) => x[0] - y[0]);

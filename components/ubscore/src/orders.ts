@@ -46,7 +46,12 @@ export function admitOrder(s: CoreState, cmd: PlaceOrder): Admitted {
   // Checked but for the balance, which freeze checks last: from there on the command changes state.
   freeze(s, cmd.time, balance(s, cmd.userId, asset), amount);
   const order = openOrderRecord(s, market, cmd, amount, asset);
-  const command: Command = {
+  return { market, command: placeCommand(order, engineQty, budget) };
+}
+
+/** What the book is told to place for an open order: its terms, with the quantity and budget given. */
+export function placeCommand(order: OrderRecord, qtyLots: number, budget: number): Command {
+  return {
     type: CommandType.Place,
     orderId: order.orderId,
     userId: order.userId,
@@ -54,12 +59,11 @@ export function admitOrder(s: CoreState, cmd: PlaceOrder): Admitted {
     orderType: order.type,
     tif: order.tif,
     priceTicks: order.priceTicks,
-    qtyLots: engineQty,
+    qtyLots,
     quoteUnits: budget,
     stp: order.stp,
     ...(order.stopPriceTicks === undefined ? {} : { stopPriceTicks: order.stopPriceTicks }),
   };
-  return { market, command };
 }
 
 /**
@@ -245,7 +249,10 @@ export function admitCancel(
   const market = marketOf(s, cmd.symbol);
   const order = openOrder(s, cmd.userId, market, cmd.orderId, cmd.clientOrderId);
   s.now = cmd.time;
-  return { market, command: { type: CommandType.Cancel, orderId: order.orderId, userId: cmd.userId } };
+  // A pending order is not in the book: cancelling it cancels its working order, and the list.
+  const target =
+    order.status === "PENDING_NEW" ? s.lists.get(order.orderListId!)!.orderIds[0]! : order.orderId;
+  return { market, command: { type: CommandType.Cancel, orderId: target, userId: cmd.userId } };
 }
 
 export function admitCancelAll(

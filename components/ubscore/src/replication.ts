@@ -69,6 +69,7 @@ const unjson = <T>(bytes: Uint8Array) => parseExact<T>(fromUtf8.decode(bytes));
 const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([
   "place",
   "placeOco",
+  "placeOto",
   "cancel",
   "cancelAll",
   "amend",

@@ -13,6 +13,7 @@ import {
   UbsCore,
 } from "./core.ts";
 import { OrderAdmission, type OrderLimits } from "./order-counts.ts";
+import { listOrderCount } from "./order-lists.ts";
 import type { MatchedOutcome, UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
@@ -47,15 +48,23 @@ export interface UbsCoreServiceOptions {
 }
 
 /** The commands a matching service runs (forwarded with matching.kind service). */
-const ORDER_COMMANDS = new Set<UbsCommand["kind"]>(["place", "placeOco", "cancel", "cancelAll", "amend"]);
+const ORDER_COMMANDS = new Set<UbsCommand["kind"]>([
+  "place",
+  "placeOco",
+  "placeOto",
+  "cancel",
+  "cancelAll",
+  "amend",
+]);
 
 /**
  * The new orders a user's signed command places, as the order limits count them (an OCO's two
  * legs); the operator's and the tests' orders, unsigned, are not limited.
  */
 function newOrders(cmd: UbsCommand): { userId: number; time: number; count: number } | undefined {
-  if ((cmd.kind !== "place" && cmd.kind !== "placeOco") || cmd.signature === undefined) return undefined;
-  return { userId: cmd.userId, time: cmd.time, count: cmd.kind === "placeOco" ? 2 : 1 };
+  const lists = cmd.kind === "placeOco" || cmd.kind === "placeOto";
+  if ((cmd.kind !== "place" && !lists) || cmd.signature === undefined) return undefined;
+  return { userId: cmd.userId, time: cmd.time, count: lists ? listOrderCount(cmd) : 1 };
 }
 
 interface Applied {
@@ -287,6 +296,7 @@ export class UbsCoreService implements UbsCoreView {
         this.appliedLsn = q.lsn;
         // Before the listeners: one that throws must not keep the command from matching.
         if (result.forwarded) this.forward?.(result.forwarded);
+        for (const f of result.activated ?? []) this.forward?.(f);
         for (const listener of this.listeners) listener(q.cmd, result, q.lsn, this.core);
       } catch (e) {
         crashOnViolation(e);

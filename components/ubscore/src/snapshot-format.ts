@@ -11,10 +11,11 @@ import type { Balance, OrderList, OrderRecord, TradeRecord, Withdrawal } from ".
  *
  * Versions: 1 was one JSON document with everything inside; 2 the header and record lines; 3
  * added candles (before, they are folded from the trades); 4 signatures (before, gateways kept
- * them); 5 order lists. Fields added since within a version are optional: a snapshot without
+ * them); 5 order lists; 6 OTO lists (contingencyType OTO, pending orders PENDING_NEW, which
+ * reserve nothing and are not in the books; a version 5 snapshot has none of them). Fields added since within a version are optional: a snapshot without
  * them restores as the code before them left the state.
  */
-export const SNAPSHOT_VERSION = 5;
+export const SNAPSHOT_VERSION = 6;
 
 /** A market's book when the books run in `bourse matching`: the counters and the commands in flight. */
 export interface RemoteBookState {

@@ -5,6 +5,7 @@ import { DepthBook, MatchingEngine } from "../../matching/src/index.ts";
 import type { Candle } from "./candles.ts";
 import { ListenKeys } from "./listen-keys.ts";
 import { OrderCounts } from "./order-counts.ts";
+import { type ListOrderChange, PendingOrders } from "./pending-orders.ts";
 import { PreventedMatches } from "./prevented-matches.ts";
 import { ShardedMap } from "./sharded-map.ts";
 import type { Balance, OrderList, OrderRecord, TradeRecord, Withdrawal } from "./types.ts";
@@ -28,6 +29,15 @@ export interface CommandResult {
   readonly repeated?: boolean;
   /** An order command the matching service must now run (matching.kind service). */
   readonly forwarded?: Forwarded;
+  /**
+   * OTO lists' pending orders the command placed (their working order filled) that the matching
+   * service must now run (matching.kind service); no submitter waits for them.
+   */
+  readonly activated?: readonly Forwarded[];
+  /** Orders of lists that changed in UBSCore alone (no event names them): see ListOrderChange. */
+  readonly listOrders?: readonly ListOrderChange[];
+  /** Order lists whose status the command changed in UBSCore (an OTO placed, activated, done). */
+  readonly listsChanged?: readonly number[];
   /**
    * The matching service's outcome refused the command (a cancel whose order had just traded
    * away): its bookkeeping is applied, but its submitter is answered with this error.
@@ -125,6 +135,8 @@ export interface CoreState {
   nextOrderId: number;
   /** The time of the command being applied: what its changes are stamped with. */
   now: number;
+  /** OTO lists' pending orders to activate and report, during one command (empty between commands). */
+  readonly pendingOrders: PendingOrders;
 }
 
 /** An empty core: no users, empty books. */
@@ -163,6 +175,7 @@ export function newCoreState(
     counts: new OrderCounts(),
     nextOrderId: 1,
     now: 0,
+    pendingOrders: new PendingOrders(),
   };
   for (const m of exchange.markets) {
     if (matching === "local") s.engines[m.id] = newEngine(m);
@@ -204,7 +217,12 @@ export function isWaiting(o: OrderRecord): boolean {
 }
 
 export function isDone(o: OrderRecord): boolean {
-  return o.status !== "NEW" && o.status !== "PARTIALLY_FILLED";
+  return o.status !== "NEW" && o.status !== "PARTIALLY_FILLED" && o.status !== "PENDING_NEW";
+}
+
+/** An open order the book holds (resting or waiting): not an OTO list's pending order. */
+export function inBook(o: OrderRecord): boolean {
+  return !isDone(o) && o.status !== "PENDING_NEW";
 }
 
 /** The balance cannot cover the order or the debit (Binance's -2010): one wording for every refusal. */

@@ -38,6 +38,7 @@ export type UbsCommand =
     }
   | PlaceOrder
   | PlaceOco
+  | PlaceOto
   | ({
       readonly kind: "cancel";
       readonly userId: number;
@@ -133,16 +134,56 @@ export interface PlaceOco extends SignedOnce {
 }
 
 /**
- * An order list (Binance's orderList): for now an OCO, whose legs are `orderIds` (below, then
- * above). While both legs are open the list holds their one reservation (`reserved`); once one
- * is done the other takes it over, trimmed to what it still needs.
+ * Binance's OTO and OTOCO (POST /api/v3/orderList/oto, /otoco): a working order (LIMIT or
+ * LIMIT_MAKER) placed at once, and pending orders placed only when it is fully filled: one (OTO,
+ * the `pending...` fields), or an OCO pair (OTOCO: `pending...` is the above leg, and the
+ * `pendingBelow...` fields, present only then, the below leg). Prices in ticks, 0 where a type
+ * has none (see PlaceOco).
+ */
+export interface PlaceOto extends SignedOnce {
+  readonly kind: "placeOto";
+  readonly userId: number;
+  readonly symbol: string;
+  readonly listClientOrderId: string;
+  readonly stp: SelfTradePrevention;
+  readonly time: number;
+  readonly workingClientOrderId: string;
+  readonly workingType: OrderType;
+  readonly workingSide: Side;
+  readonly workingTif: TimeInForce;
+  readonly workingPriceTicks: number;
+  readonly workingQtyLots: number;
+  readonly pendingSide: Side;
+  /** 0: an OPO or OPOCO, whose pending quantity is what the working order receives. */
+  readonly pendingQtyLots: number;
+  readonly pendingClientOrderId: string;
+  readonly pendingType: OrderType;
+  readonly pendingTif: TimeInForce;
+  readonly pendingPriceTicks: number;
+  readonly pendingStopPriceTicks: number;
+  readonly pendingBelowClientOrderId?: string;
+  readonly pendingBelowType?: OrderType;
+  readonly pendingBelowTif?: TimeInForce;
+  readonly pendingBelowPriceTicks?: number;
+  readonly pendingBelowStopPriceTicks?: number;
+}
+
+/**
+ * An order list (Binance's orderList).
+ * - OCO: its legs are `orderIds` (below, then above). While both legs are open the list holds
+ *   their one reservation (`reserved`); once one is done the other takes it over, trimmed to what
+ *   it still needs.
+ * - OTO: `orderIds` are the working order, then the pending order (OTO) or the pending above and
+ *   below legs (OTOCO). The working order reserves its own funds; the pending ones reserve
+ *   nothing (PENDING_NEW) until the working order fills, when they are checked and frozen (an
+ *   OTOCO's pair then held by the list, as an OCO's).
  */
 export interface OrderList {
   readonly orderListId: number;
   readonly userId: number;
   readonly marketId: number;
   readonly listClientOrderId: string;
-  readonly contingencyType: "OCO";
+  readonly contingencyType: "OCO" | "OTO";
   readonly orderIds: readonly number[];
   listStatusType: "EXEC_STARTED" | "ALL_DONE";
   listOrderStatus: "EXECUTING" | "ALL_DONE" | "REJECT";
@@ -150,6 +191,11 @@ export interface OrderList {
   updateTime: number;
   reserved: bigint;
   readonly reserveAsset: number;
+  /**
+   * An OPO or OPOCO (One Pays the Other): what the working BUY receives is locked in `reserved`
+   * as it arrives, and is the pending SELL's quantity (whole lots; the rest unlocked) once it fills.
+   */
+  readonly opo?: true;
 }
 
 /**
@@ -203,6 +249,8 @@ export interface OrderRecord {
   /** Triggered order types only: the stop price, and when it was reached (absent until then). */
   readonly stopPriceTicks?: number;
   workingTime?: number;
+  /** An order list's pending order, once its working order filled: when it went to the book. */
+  placedTime?: number;
   /**
    * Triggered orders, once reached: where they entered the book, for time priority among orders
    * at one price (after every order placed before they fired: the last order id then, and the

@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition } from "../../domain/src/index.ts";
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from "../../matching/src/index.ts";
-import { applyJournaled, type CommandResult, type MatchingMode, UbsCore } from "../src/core.ts";
+import {
+  applyJournaled,
+  type CommandResult,
+  type MatchingMode,
+  type Retention,
+  UbsCore,
+} from "../src/core.ts";
 import type { UbsCommand } from "../src/types.ts";
 
 /** Random UBSCore command streams, shared by the core's property tests. */
@@ -156,6 +162,88 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       }),
   },
   {
+    weight: 2,
+    // OTOs and OTOCOs around the traded band: a working LIMIT or LIMIT_MAKER order of either
+    // side, then one pending order of any type (a BUY-then-SELL often with no base to sell yet)
+    // or an OCO pair; some refused, some activated by a fill, some rejected for want of funds then.
+    arbitrary: fc
+      .record({
+        userId: fc.constantFrom(...USERS),
+        listClientOrderId: fc.constantFrom("l1", "l3"),
+        workingId: fc.constantFrom("w", "a", "x"),
+        workingType: fc.constantFrom(OrderType.Limit, OrderType.LimitMaker),
+        workingSide: fc.constantFrom(Side.Buy, Side.Sell),
+        workingPrice: fc.integer({ min: 9_990, max: 10_010 }),
+        workingQty: fc.integer({ min: 4_000, max: 20_000 }),
+        pendingSide: fc.constantFrom(Side.Buy, Side.Sell),
+        // 0: an OPO (One Pays the Other), the pending SELL of what the working BUY buys.
+        pendingQty: fc.oneof(fc.integer({ min: 4_000, max: 400_000 }), fc.constant(0)),
+        pendingId: fc.constantFrom("p", "y", "o"),
+        pendingType: fc.constantFrom(
+          OrderType.Limit,
+          OrderType.Market,
+          OrderType.LimitMaker,
+          OrderType.StopLoss,
+          OrderType.TakeProfitLimit,
+        ),
+        pendingPrice: fc.integer({ min: 9_990, max: 10_010 }),
+        pendingStop: fc.integer({ min: 9_990, max: 10_010 }),
+        below: fc.option(
+          fc.record({
+            id: fc.constantFrom("z", "q"),
+            type: fc.constantFrom(OrderType.StopLoss, OrderType.StopLossLimit, OrderType.TakeProfit),
+            price: fc.integer({ min: 9_990, max: 10_010 }),
+            stop: fc.integer({ min: 9_990, max: 10_010 }),
+          }),
+        ),
+        symbol: fc.constantFrom("BTCUSDT", "BTCUSDT", "ETHUSDT"),
+      })
+      .map((o): UbsCommand => {
+        const terms = (type: OrderType, price: number, stop: number) => {
+          const market =
+            type === OrderType.Market || type === OrderType.StopLoss || type === OrderType.TakeProfit;
+          const triggered = type >= OrderType.StopLoss;
+          return {
+            tif: market ? TimeInForce.IOC : TimeInForce.GTC,
+            price: market ? 0 : price,
+            stop: triggered ? stop : 0,
+          };
+        };
+        const pending = terms(o.pendingType, o.pendingPrice, o.pendingStop);
+        const below = o.below && terms(o.below.type, o.below.price, o.below.stop);
+        return {
+          kind: "placeOto",
+          userId: o.userId,
+          symbol: o.symbol,
+          listClientOrderId: o.listClientOrderId,
+          stp: 0,
+          time: 7,
+          workingClientOrderId: o.workingId,
+          workingType: o.workingType,
+          workingSide: o.workingSide,
+          workingTif: TimeInForce.GTC,
+          workingPriceTicks: o.workingPrice,
+          workingQtyLots: o.workingQty,
+          pendingSide: o.pendingSide,
+          pendingQtyLots: o.pendingQty,
+          pendingClientOrderId: o.pendingId,
+          pendingType: o.pendingType,
+          pendingTif: pending.tif,
+          pendingPriceTicks: pending.price,
+          pendingStopPriceTicks: pending.stop,
+          ...(o.below && below
+            ? {
+                pendingBelowClientOrderId: o.below.id,
+                pendingBelowType: o.below.type,
+                pendingBelowTif: below.tif,
+                pendingBelowPriceTicks: below.price,
+                pendingBelowStopPriceTicks: below.stop,
+              }
+            : {}),
+        };
+      }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("holdWithdrawal" as const),
@@ -178,7 +266,7 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
       kind: fc.constant("cancel" as const),
       userId: fc.constantFrom(...USERS),
       symbol: fc.constant("BTCUSDT"),
-      clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f", "o", "q"),
+      clientOrderId: fc.constantFrom("a", "b", "c", "d", "e", "f", "o", "q", "w", "p", "z"),
       time: fc.constant(2),
     }),
   },
@@ -209,11 +297,14 @@ export const commandArb: fc.Arbitrary<UbsCommand> = fc.oneof(
   },
 );
 
-export function fundedCore(matching: MatchingMode = "local"): {
+export function fundedCore(
+  matching: MatchingMode = "local",
+  retention?: Retention,
+): {
   core: UbsCore;
   credited: Map<number, bigint>;
 } {
-  const core = new UbsCore(exchange, undefined, matching);
+  const core = new UbsCore(exchange, retention, matching);
   const credited = new Map<number, bigint>(exchange.assets.map((a) => [a.id, 0n]));
   for (const userId of USERS) {
     core.apply({ kind: "createUser", userId });

@@ -3,13 +3,15 @@ import { describe, expect, it } from "vitest";
 import { isBourseError } from "../../domain/src/index.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { UbsCore } from "../src/core.ts";
-import type { UbsCommand } from "../src/types.ts";
+import type { OrderRecord, UbsCommand } from "../src/types.ts";
 import { commandArb, expectFrozenIsReserved, fundedCore, MoneyBook, USERS } from "./arbitraries.ts";
 
 let tradesSeen = 0;
 /** OCOs placed, and those whose contingency the market resolved (a leg traded or triggered). */
 let listsPlaced = 0;
 let listsResolved = 0;
+let otosActivated = 0;
+let otosUnfunded = 0;
 
 /** Counts the OCOs a run placed, and those a leg's trade or trigger resolved. */
 function countLists(core: UbsCore): void {
@@ -18,8 +20,15 @@ function countLists(core: UbsCore): void {
       listsPlaced++;
       const legs = list.orderIds.map((id) => core.order(id)!);
       if (legs.some((o) => o.executedLots > 0 || o.workingTime !== undefined)) listsResolved++;
+      if (list.contingencyType === "OTO") countOto(legs);
     }
   }
+}
+
+/** An OTO's pending orders go to the book, or are refused for want of funds, once it fills. */
+function countOto([working, ...pending]: OrderRecord[]): void {
+  if (pending.some((o) => o.placedTime !== undefined)) otosActivated++;
+  if (working!.status === "FILLED" && pending[0]!.status === "REJECTED") otosUnfunded++;
 }
 
 describe("UbsCore money invariants", () => {
@@ -39,6 +48,20 @@ describe("UbsCore money invariants", () => {
     expect(tradesSeen).toBeGreaterThan(200);
     expect(listsPlaced).toBeGreaterThan(100);
     expect(listsResolved).toBeGreaterThan(20);
+    expect(otosActivated).toBeGreaterThan(10);
+    expect(otosUnfunded).toBeGreaterThan(0);
+  });
+
+  it("keeps them with every closed order forgotten at once (retention 0)", () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 1, maxLength: 120, size: "max" }), (commands) => {
+        const { core, credited } = fundedCore("local", { closedOrders: 0, tradesPerMarket: 5 });
+        const money = new MoneyBook(credited);
+        for (const cmd of commands) money.applyChecked(core, cmd);
+        expectFrozenIsReserved(core);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it("a rejected command changes nothing", () => {

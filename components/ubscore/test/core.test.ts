@@ -2,27 +2,15 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { DEMO_EXCHANGE, ExchangeDefinition, InvariantViolation } from "../../domain/src/index.ts";
 import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import { applyJournaled, UbsCore } from "../src/core.ts";
-import type { PlaceOco, PlaceOrder, UbsCommand } from "../src/types.ts";
+import type { PlaceOco, UbsCommand } from "../src/types.ts";
+import { limitPlace } from "./fixtures.ts";
 
 const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
 const BTC = exchange.asset("BTC")!.id;
 const USDT = exchange.asset("USDT")!.id;
 let core: UbsCore;
 
-const order = (
-  o: Partial<PlaceOrder> & Pick<PlaceOrder, "userId" | "side" | "clientOrderId">,
-): PlaceOrder => ({
-  kind: "place",
-  symbol: "BTCUSDT",
-  type: OrderType.Limit,
-  tif: TimeInForce.GTC,
-  priceTicks: 0,
-  qtyLots: 0,
-  quoteUnits: 0n,
-  stp: 0,
-  time: 1000,
-  ...o,
-});
+const order = limitPlace;
 const bal = (userId: number, asset: number) => {
   const b = core.balancesOf(userId)[asset - 1]!;
   return [b.available, b.frozen];

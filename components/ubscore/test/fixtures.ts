@@ -2,7 +2,7 @@ import { DEMO_EXCHANGE, ExchangeDefinition, isBourseError } from "../../domain/s
 import { OrderType, Side, TimeInForce } from "../../matching/src/index.ts";
 import type { UbsCore } from "../src/core.ts";
 import type { UbsCoreView } from "../src/service.ts";
-import type { UbsCommand } from "../src/types.ts";
+import type { PlaceOrder, UbsCommand } from "../src/types.ts";
 
 /** Shared by the UBSCore service and replication tests. */
 export const exchange = new ExchangeDefinition(DEMO_EXCHANGE);
@@ -63,4 +63,22 @@ export async function submitAll(service: UbsCoreView, cmds: UbsCommand[]): Promi
       }),
     ),
   );
+}
+
+/** A BTCUSDT LIMIT GTC order of the worked examples, at time 1000 unless said. */
+export function limitPlace(
+  o: Partial<PlaceOrder> & Pick<PlaceOrder, "userId" | "side" | "clientOrderId">,
+): PlaceOrder {
+  return {
+    kind: "place",
+    symbol: "BTCUSDT",
+    type: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    priceTicks: 0,
+    qtyLots: 0,
+    quoteUnits: 0n,
+    stp: 0,
+    time: 1000,
+    ...o,
+  };
 }
