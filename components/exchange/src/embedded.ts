@@ -13,11 +13,9 @@ import type { FundingPort } from "../../gateway/src/funding.ts";
 import { ApiKeyStore, type HmacKey } from "../../gateway/src/keys.ts";
 import { buildTradingApi, type TradingApiOptions } from "../../gateway/src/trading-api.ts";
 import { lockDataDir } from "../../journal/src/dir-lock.ts";
-import { EmbeddedLedger } from "../../ledger/src/embedded-ledger.ts";
 import { AccountKind, accountId } from "../../ledger/src/ids.ts";
 import { measuredLedger } from "../../ledger/src/measured-ledger.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
-import { TigerBeetleLedger } from "../../ledger/src/tigerbeetle-ledger.ts";
 import { Health } from "../../observability/src/health.ts";
 import { LagClock } from "../../observability/src/lag-clock.ts";
 import { SETTLEMENT_PARTITIONS, SettlementFeed } from "../../settlement/src/feed.ts";
@@ -26,19 +24,19 @@ import { type Reconciliation, reconcile } from "../../settlement/src/reconcile.t
 import { remoteLedger } from "../../settlement/src/remote-ledger.ts";
 import { Settlement } from "../../settlement/src/settlement.ts";
 import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/private-files.ts";
-import { CassandraStore } from "../../store/src/cassandra-store.ts";
-import { EmbeddedStore } from "../../store/src/embedded-store.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
 import { ubsCoreTradingPort } from "../../transfers/src/trading-port.ts";
 import { TransferSaga } from "../../transfers/src/transfer-saga.ts";
 import { tcpTransport } from "../../transport/src/tcp.ts";
 import { MatchingLink } from "../../ubscore/src/matching-link.ts";
 import { type CommandListener, UbsCoreService } from "../../ubscore/src/service.ts";
+import { openLedger, openStore } from "./backends.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
 import { linkTransport } from "./links.ts";
 import { measuredReconcile, observe, observeUbsCore } from "./observability.ts";
+import { SettlementThread } from "./settlement-thread.ts";
 
 /**
  * The UBSCore node: UBSCore (with the books, or linked to `bourse matching`) on its journal under dataDir, settlement
@@ -214,6 +212,13 @@ async function openBackend(
       () => openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir),
       (p) => p.close(),
     ));
+  if (config.settlement.kind === "worker") {
+    const thread = await opened.open(
+      () => SettlementThread.open(config, exchange, dataDir),
+      (t) => t.close(),
+    );
+    return { events, store: thread.store, settlement: thread, ledger: thread.ledger };
+  }
   const store = await opened.open(
     () => openStore(config, dataDir),
     (s) => s.close(),
@@ -429,30 +434,6 @@ async function settlementService(
     (l) => l.close(),
   );
   return { settlement: feed, ledger };
-}
-
-/** The ledger the config names: embedded (journal under dataDir) or a TigerBeetle cluster. */
-export async function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
-  const ledger = config.ledger;
-  return measuredLedger(
-    ledger.kind === "tigerbeetle"
-      ? new TigerBeetleLedger(BigInt(ledger.clusterId), [...ledger.addresses])
-      : await EmbeddedLedger.open(join(dataDir, "ledger")),
-  );
-}
-
-/** The history store the config names: embedded (journal under dataDir) or ScyllaDB/Cassandra. */
-export function openStore(config: BourseConfig, dataDir: string): Promise<HistoryStore> {
-  const store = config.store;
-  if (store.kind === "cassandra") {
-    return CassandraStore.connect({
-      contactPoints: store.contactPoints,
-      localDataCenter: store.localDataCenter,
-      keyspace: store.keyspace,
-      replicationFactor: store.replicationFactor,
-    });
-  }
-  return EmbeddedStore.open(join(dataDir, "store"));
 }
 
 async function createDemoUsers(service: UbsCoreService, keys: ApiKeyStore): Promise<void> {
