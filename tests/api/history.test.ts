@@ -15,51 +15,61 @@ import { TestClient } from "./client.ts";
  */
 const PAIRS = 2_200;
 
+/** PAIRS buys by alice crossing PAIRS sells by bob, one pair at a time: PAIRS trades. */
+async function crossOrders(exchange: EmbeddedExchange): Promise<void> {
+  const [a, b] = exchange.demoKeys;
+  const base = { symbol: "BTCUSDT", type: OrderType.Limit, tif: TimeInForce.GTC, quoteUnits: 0n, stp: 0 };
+  for (let i = 0; i < PAIRS; i++) {
+    await Promise.all([
+      exchange.service.submit({
+        kind: "place",
+        ...base,
+        userId: a!.userId,
+        clientOrderId: `buy${i}`,
+        side: Side.Buy,
+        priceTicks: 6_000_000,
+        qtyLots: 10,
+        time: Date.now(),
+      }),
+      exchange.service.submit({
+        kind: "place",
+        ...base,
+        userId: b!.userId,
+        clientOrderId: `sell${i}`,
+        side: Side.Sell,
+        priceTicks: 6_000_000,
+        qtyLots: 10,
+        time: Date.now(),
+      }),
+    ]);
+  }
+}
+
+/** Snapshots every thousand commands (the restart below starts from one), the least retention. */
+function historyConfig(kind: "inline" | "worker") {
+  return mkdtemp(join(tmpdir(), "bourse-history-")).then((dataDir) =>
+    loadConfig({
+      overrides: {
+        dataDir,
+        demo: true,
+        gateway: { port: 0, adminPort: 0 },
+        settlement: { kind },
+        ubscore: { snapshotEvery: 1_000, retention: { closedOrders: 1_000, tradesPerMarket: 1_000 } },
+      },
+    }),
+  );
+}
+
 describe.each(["inline", "worker"] as const)("settlement %s", (kind) => {
   let exchange: EmbeddedExchange;
   let alice: TestClient;
   let config: Awaited<ReturnType<typeof loadConfig>>;
 
   beforeAll(async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), "bourse-history-"));
-    config = await loadConfig({
-      overrides: {
-        dataDir,
-        demo: true,
-        gateway: { port: 0, adminPort: 0 },
-        settlement: { kind },
-        // Snapshots every thousand commands: the restart below starts from one.
-        ubscore: { snapshotEvery: 1_000, retention: { closedOrders: 1_000, tradesPerMarket: 1_000 } },
-      },
-    });
+    config = await historyConfig(kind);
     exchange = await startEmbeddedExchange(config, false);
-    const [a, b] = exchange.demoKeys;
-    alice = new TestClient(exchange.tradingUrl, a);
-    const base = { symbol: "BTCUSDT", type: OrderType.Limit, tif: TimeInForce.GTC, quoteUnits: 0n, stp: 0 };
-    for (let i = 0; i < PAIRS; i++) {
-      await Promise.all([
-        exchange.service.submit({
-          kind: "place",
-          ...base,
-          userId: a!.userId,
-          clientOrderId: `buy${i}`,
-          side: Side.Buy,
-          priceTicks: 6_000_000,
-          qtyLots: 10,
-          time: Date.now(),
-        }),
-        exchange.service.submit({
-          kind: "place",
-          ...base,
-          userId: b!.userId,
-          clientOrderId: `sell${i}`,
-          side: Side.Sell,
-          priceTicks: 6_000_000,
-          qtyLots: 10,
-          time: Date.now(),
-        }),
-      ]);
-    }
+    alice = new TestClient(exchange.tradingUrl, exchange.demoKeys[0]);
+    await crossOrders(exchange);
     await exchange.settlement.waitSettled(exchange.service.lastLsn);
   }, 120_000);
 
