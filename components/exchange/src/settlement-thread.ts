@@ -184,9 +184,13 @@ export class SettlementThread implements SettlementPort {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.sendPending();
     this.untrack();
+    if (this.closed) {
+      // Lost already: nothing to close in it, though one that said something unasked still runs.
+      await this.worker.terminate();
+      return;
+    }
+    this.sendPending();
     try {
       await this.call("close", []);
     } finally {
