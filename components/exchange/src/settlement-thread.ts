@@ -1,10 +1,11 @@
 import { Worker } from "node:worker_threads";
+import type { Metric, MetricObjectWithValues, MetricValue } from "prom-client";
 import type { BourseConfig } from "../../config/src/schema.ts";
 import { BourseError, type ErrorCode } from "../../domain/src/errors.ts";
 import type { ExchangeDefinition } from "../../domain/src/exchange.ts";
 import type { LedgerPort } from "../../ledger/src/port.ts";
 import { log as processLog } from "../../observability/src/log.ts";
-import { settlementMetrics } from "../../observability/src/metrics.ts";
+import { metricsRegistry } from "../../observability/src/registry.ts";
 import type { SettlementPort } from "../../settlement/src/port.ts";
 import { encodeEntries, settlementEntries } from "../../settlement/src/settlement.ts";
 import type { HistoryStore } from "../../store/src/port.ts";
@@ -40,6 +41,8 @@ export type FromSettlementThread =
 const SEND_EVERY_MS = 1;
 const SEND_AT_MOST = 512;
 
+type Family = MetricObjectWithValues<MetricValue<string>>;
+
 const asError = (e: WireError) => new BourseError(e.code as ErrorCode, e.message);
 
 /**
@@ -72,7 +75,10 @@ export class SettlementThread implements SettlementPort {
   private pendingBytes = 0;
   private sendTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly untrack: () => void;
+  /** The worker's metric families registered in this thread's registry (see `exportMetrics`). */
+  private readonly forwarded: string[] = [];
+  /** One snapshot of the worker's metrics, shared by every family while a scrape asks. */
+  private snapshot: Promise<Family[]> | undefined;
   readonly ledger: LedgerPort;
   readonly store: HistoryStore;
 
@@ -88,8 +94,6 @@ export class SettlementThread implements SettlementPort {
     worker.on("exit", (code) => {
       if (!this.closed) this.lose(`settlement's worker exited with ${code}`);
     });
-    // The worker's own metrics (batches, ledger and store latency) stay in its registry.
-    this.untrack = settlementMetrics().settledPosition.track(() => this.position);
     const call = <T>(m: string, ...a: unknown[]) => this.call(m, a) as Promise<T>;
     this.ledger = {
       createAccounts: (batch) => call("ledger.createAccounts", batch),
@@ -139,7 +143,35 @@ export class SettlementThread implements SettlementPort {
         throw e;
       })
       .finally(() => worker.off("message", onMessage).off("error", onError).off("exit", onExit));
-    return new SettlementThread(worker, exchange, ready);
+    const thread = new SettlementThread(worker, exchange, ready);
+    thread.exportMetrics(await thread.workerMetrics());
+    return thread;
+  }
+
+  /**
+   * The worker's metrics (settlement's, the ledger's, the store's) in this thread's registry, which
+   * /metrics serves: each family read from the worker when scraped (one round trip per scrape).
+   * A family this thread already has (a settlement inline earlier in the same process) is left as it is.
+   */
+  private exportMetrics(families: Family[]): void {
+    const registry = metricsRegistry();
+    for (const family of families) {
+      if (registry.getSingleMetric(family.name)) continue;
+      const get = async () =>
+        (await this.workerMetrics()).find((f) => f.name === family.name) ?? { ...family, values: [] };
+      registry.registerMetric({ ...family, get, reset: () => {} } as unknown as Metric);
+      this.forwarded.push(family.name);
+    }
+  }
+
+  /** The worker's metric families now; none once it is gone. */
+  private workerMetrics(): Promise<Family[]> {
+    this.snapshot ??= (this.call("metrics", []) as Promise<Family[]>)
+      .catch(() => [])
+      .finally(() => {
+        this.snapshot = undefined;
+      });
+    return this.snapshot;
   }
 
   get settledLsn(): number {
@@ -184,7 +216,7 @@ export class SettlementThread implements SettlementPort {
   }
 
   async close(): Promise<void> {
-    this.untrack();
+    for (const name of this.forwarded.splice(0)) metricsRegistry().removeSingleMetric(name);
     if (this.closed) {
       // Lost already: nothing to close in it, though one that said something unasked still runs.
       await this.worker.terminate();

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { ExchangeDefinition } from "../../domain/src/exchange.ts";
+import { ledgerMetrics, settlementMetrics, storeMetrics } from "../../observability/src/metrics.ts";
+import { metricsRegistry } from "../../observability/src/registry.ts";
 import { decodeEntries, Settlement } from "../../settlement/src/settlement.ts";
 import { type Calls, invoke, wireError } from "../../transport/src/rpc.ts";
 import { openLedger, openStore } from "./backends.ts";
@@ -20,8 +22,15 @@ const port = parentPort!;
 const { config, dataDir } = workerData as SettlementThreadData;
 const send = (message: FromSettlementThread) => port.postMessage(message);
 
+/** The metrics of what runs here, which UBSCore's thread exports as its own (settlement-thread.ts). */
+const FORWARDED_METRICS = /^bourse_(settlement|ledger|store)_/;
+
 const opened = new ClosingStack();
 try {
+  // Registered from the start, so that UBSCore's thread learns every family when the worker is ready.
+  settlementMetrics();
+  ledgerMetrics();
+  storeMetrics();
   const exchange = new ExchangeDefinition(config.exchange);
   const store = await opened.open(
     () => openStore(config, dataDir),
@@ -68,6 +77,8 @@ try {
       store.tradesFrom(marketId, fromId, limit),
     "store.tradesByUser": (...a: Parameters<typeof store.tradesByUser>) => store.tradesByUser(...a),
     "settlement.recordedDurably": () => settling.recordedDurably(),
+    metrics: async () =>
+      (await metricsRegistry().getMetricsAsJSON()).filter((m) => FORWARDED_METRICS.test(m.name)),
     // UBSCore's thread terminates the worker once this answers.
     close: () => opened.close(),
   };
