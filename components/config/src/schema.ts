@@ -273,7 +273,9 @@ export const configSchema = z
       ])
       .default({ kind: "embedded" }),
     /**
-     * Where settlement runs: inside UBSCore's process (`inline`, the default), or as `bourse
+     * Where settlement runs: inside UBSCore's process, on its thread (`inline`, the default) or
+     * on a worker thread of its own with the ledger and the history store (`worker`: UBSCore's
+     * thread keeps the ordering, its journal and HTTP; see docs/capacity.md), or as `bourse
      * settlement` (`service`), fed through the Kafka event log, listening on `listen` for UBSCore
      * (which finds it at `address`). As a service it owns the embedded ledger, if that is the one
      * configured, and serves it; the history store must then be one both reach (Cassandra).
@@ -281,6 +283,7 @@ export const configSchema = z
     settlement: z
       .discriminatedUnion("kind", [
         z.object({ kind: z.literal("inline") }).strict(),
+        z.object({ kind: z.literal("worker") }).strict(),
         z
           .object({
             kind: z.literal("service"),

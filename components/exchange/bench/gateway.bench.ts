@@ -25,6 +25,7 @@ async function withCpu<T extends { latencies: number[] }>(pid: number, phase: ()
     cpuUs: perRequest(after.tree - before.tree),
     ownUs: perRequest(after.own - before.own),
     childrenUs: perRequest(after.tree - after.own - (before.tree - before.own)),
+    mainThreadUs: perRequest(after.mainThread - before.mainThread),
   };
 }
 
@@ -67,6 +68,9 @@ console.log(
 );
 console.log(
   `  signed order (max)     ${max.rate.toFixed(0)} orders/s  p50 ${pct(max.latencies, 0.5)}  p99 ${pct(max.latencies, 0.99)}  errors ${max.errors}  (${((max.rate / ceiling.rate) * 100).toFixed(0)}% of the bare route)  server CPU ${max.cpuUs.toFixed(1)} µs/order (${(max.cpuUs / ceiling.cpuUs).toFixed(1)}x a bare request)`,
+);
+console.log(
+  `  threads at max         ${process.env.BENCH_MODE === "processes" ? "bourse ubscore's " : ""}main thread ${max.mainThreadUs.toFixed(1)} µs/order  other threads ${(max.ownUs - max.mainThreadUs).toFixed(1)} µs/order  (settlement.kind ${process.env.BOURSE_SETTLEMENT_KIND ?? "from the config's default"})`,
 );
 if (process.env.BENCH_MODE === "processes") {
   console.log(

@@ -216,15 +216,16 @@ export function orders(url: string, keys: Key[], crossing = false): Send {
  * CPU seconds (user + system, every thread) used so far by process `pid` alone (`own`) and with
  * every process below it (`tree`: the processes layout's gateway under UBSCore's), from /proc:
  * the server's own accounting, so a figure per request survives a machine whose speed drifts.
- * Linux only; 0 elsewhere.
+ * `mainThread`: the JavaScript thread of process `pid` alone (its event loop; the rest of `own` is
+ * its worker threads, libuv's pool and V8's helpers). Linux only; 0 elsewhere.
  */
-export function cpuSecondsOf(pid: number): { own: number; tree: number } {
+export function cpuSecondsOf(pid: number): { own: number; tree: number; mainThread: number } {
   const stats = new Map<number, { ppid: number; ticks: number }>();
   let entries: string[];
   try {
     entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
   } catch {
-    return { own: 0, tree: 0 };
+    return { own: 0, tree: 0, mainThread: 0 };
   }
   for (const entry of entries) {
     try {
@@ -242,7 +243,19 @@ export function cpuSecondsOf(pid: number): { own: number; tree: number } {
   return {
     own: (stats.get(pid)?.ticks ?? 0) / CLOCK_TICKS_PER_SECOND,
     tree: ticks / CLOCK_TICKS_PER_SECOND,
+    mainThread: threadTicks(pid, pid) / CLOCK_TICKS_PER_SECOND,
   };
+}
+
+/** CPU ticks of one thread of `pid` (its main thread's id is the pid); 0 once gone. */
+function threadTicks(pid: number, tid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
 }
 
 /** USER_HZ: the unit of /proc's times on Linux (100 on every architecture it runs here). */

@@ -40,6 +40,8 @@ if (mode === "bare") {
   const unlimited = { weightPerMinute: 1e12, ordersPer10s: 1e12, ordersPerDay: 1e12 };
   const matching = await matchingOverrides();
   const config = await loadConfig({
+    // BOURSE_* variables set the rest (BOURSE_SETTLEMENT_KIND=worker, say).
+    env: process.env,
     overrides: {
       dataDir,
       demo: true,

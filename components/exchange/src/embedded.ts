@@ -15,13 +15,7 @@ import {
 } from "../../gateway/src/index.ts";
 import { lockDataDir } from "../../journal/src/index.ts";
 import type { LedgerPort } from "../../ledger/src/index.ts";
-import {
-  AccountKind,
-  accountId,
-  EmbeddedLedger,
-  measuredLedger,
-  TigerBeetleLedger,
-} from "../../ledger/src/index.ts";
+import { AccountKind, accountId, measuredLedger } from "../../ledger/src/index.ts";
 import { Health, LagClock } from "../../observability/src/index.ts";
 import type { SettlementPort } from "../../settlement/src/index.ts";
 import {
@@ -34,14 +28,15 @@ import {
 } from "../../settlement/src/index.ts";
 import { PRIVATE_DIR, PRIVATE_FILE } from "../../storage/src/index.ts";
 import type { HistoryStore } from "../../store/src/index.ts";
-import { CassandraStore, EmbeddedStore } from "../../store/src/index.ts";
 import { TransferSaga, ubsCoreTradingPort } from "../../transfers/src/index.ts";
 import { linkTransport, tcpTransport } from "../../transport/src/index.ts";
 import { type CommandListener, MatchingLink, UbsCoreService } from "../../ubscore/src/index.ts";
+import { openLedger, openStore } from "./backends.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
 import { measuredReconcile, observe, observeUbsCore } from "./observability.ts";
+import { SettlementThread } from "./settlement-thread.ts";
 
 /**
  * The UBSCore node: UBSCore (with the books, or linked to `bourse matching`) on its journal under dataDir, settlement
@@ -217,6 +212,13 @@ async function openBackend(
       () => openPublisher(config, eventLog, "events", EVENT_PARTITIONS, dataDir),
       (p) => p.close(),
     ));
+  if (config.settlement.kind === "worker") {
+    const thread = await opened.open(
+      () => SettlementThread.open(config, exchange, dataDir),
+      (t) => t.close(),
+    );
+    return { events, store: thread.store, settlement: thread, ledger: thread.ledger };
+  }
   const store = await opened.open(
     () => openStore(config, dataDir),
     (s) => s.close(),
@@ -432,30 +434,6 @@ async function settlementService(
     (l) => l.close(),
   );
   return { settlement: feed, ledger };
-}
-
-/** The ledger the config names: embedded (journal under dataDir) or a TigerBeetle cluster. */
-export async function openLedger(config: BourseConfig, dataDir: string): Promise<LedgerPort> {
-  const ledger = config.ledger;
-  return measuredLedger(
-    ledger.kind === "tigerbeetle"
-      ? new TigerBeetleLedger(BigInt(ledger.clusterId), [...ledger.addresses])
-      : await EmbeddedLedger.open(join(dataDir, "ledger")),
-  );
-}
-
-/** The history store the config names: embedded (journal under dataDir) or ScyllaDB/Cassandra. */
-export function openStore(config: BourseConfig, dataDir: string): Promise<HistoryStore> {
-  const store = config.store;
-  if (store.kind === "cassandra") {
-    return CassandraStore.connect({
-      contactPoints: store.contactPoints,
-      localDataCenter: store.localDataCenter,
-      keyspace: store.keyspace,
-      replicationFactor: store.replicationFactor,
-    });
-  }
-  return EmbeddedStore.open(join(dataDir, "store"));
 }
 
 async function createDemoUsers(service: UbsCoreService, keys: ApiKeyStore): Promise<void> {

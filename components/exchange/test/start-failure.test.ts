@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,11 +24,16 @@ afterAll(async () => {
   await new Promise((resolve) => taken.close(resolve));
 });
 
-async function configFor(dataDir: string, ports: { port: number; adminPort: number }) {
+async function configFor(
+  dataDir: string,
+  ports: { port: number; adminPort: number },
+  settlement: "inline" | "worker" = "inline",
+) {
   return loadConfig({
     overrides: {
       dataDir,
       demo: false,
+      settlement: { kind: settlement },
       observability: { ubscore: "127.0.0.1:0" },
       gateway: {
         ...ports,
@@ -58,21 +63,36 @@ async function expectNoMoreThan(before: Record<string, number>): Promise<void> {
 }
 
 describe("a start that fails at its last step", () => {
-  it("of a UBSCore node (the operator API's port taken) closes every journal, timer and the lock", async () => {
+  it.each(["inline", "worker"] as const)(
+    "of a UBSCore node (the operator API's port taken; settlement %s) closes every journal, timer, thread and the lock",
+    async (kind) => {
+      const dataDir = await mkdtemp(join(tmpdir(), "bourse-start-failure-"));
+      const config = (ports: { port: number; adminPort: number }) => configFor(dataDir, ports, kind);
+      // A full start and close first, so that what only the first start makes (caches, the pool) is made.
+      const first = await startUbsCoreNode(await config({ port: 0, adminPort: 0 }), false);
+      await first.service.submit({ kind: "addUser" });
+      await first.close();
+      const before = await held();
+      await expect(startUbsCoreNode(await config({ port: 0, adminPort: takenPort }), false)).rejects.toThrow(
+        /EADDRINUSE/,
+      );
+      await expectNoMoreThan(before);
+      // The lock is free and every journal reopens where it was.
+      const again = await startUbsCoreNode(await config({ port: 0, adminPort: 0 }), false);
+      expect(again.service.lastLsn).toBeGreaterThan(0);
+      await again.close();
+    },
+  );
+
+  it("of settlement's worker (its ledger cannot be opened) fails the start with the worker's error", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "bourse-start-failure-"));
-    // A full start and close first, so that what only the first start makes (caches, the pool) is made.
-    const first = await startUbsCoreNode(await configFor(dataDir, { port: 0, adminPort: 0 }), false);
-    await first.service.submit({ kind: "addUser" });
-    await first.close();
+    // A file where the ledger's journal directory goes.
+    await writeFile(join(dataDir, "ledger"), "not a directory");
     const before = await held();
     await expect(
-      startUbsCoreNode(await configFor(dataDir, { port: 0, adminPort: takenPort }), false),
-    ).rejects.toThrow(/EADDRINUSE/);
+      startUbsCoreNode(await configFor(dataDir, { port: 0, adminPort: 0 }, "worker"), false),
+    ).rejects.toThrow(/EEXIST/);
     await expectNoMoreThan(before);
-    // The lock is free and every journal reopens where it was.
-    const again = await startUbsCoreNode(await configFor(dataDir, { port: 0, adminPort: 0 }), false);
-    expect(again.service.lastLsn).toBeGreaterThan(0);
-    await again.close();
   });
 
   it("of the embedded exchange (the trading API's port taken) closes the whole node under it", async () => {

@@ -156,12 +156,16 @@ export class Settlement implements SettlementPort {
     if (entries) this.append(entries);
   }
 
-  /** Takes one command's entries, in journal order; positions already held are skipped. */
-  append(entries: SettlementEntries): void {
+  /**
+   * Takes one command's entries, in journal order; positions already held are skipped. `encoded`:
+   * the same entries as encodeEntries writes them, when the caller has them so (they came from
+   * another thread), kept in the queue as they are.
+   */
+  append(entries: SettlementEntries, encoded?: Uint8Array): void {
     if (entries.lsn <= this.recorded) return;
     this.recorded = entries.lsn;
     if (this.journal) {
-      this.lastAppend = this.journal.append(encodeEntries(entries)).then(() => undefined);
+      this.lastAppend = this.journal.append(encoded ?? encodeEntries(entries)).then(() => undefined);
       // A queue that cannot be written (a full disk) stops settlement, loudly; UBSCore's journal
       // still holds every command, so a restart with room on the disk settles them all.
       this.lastAppend.catch((e: Error) =>
@@ -227,6 +231,9 @@ export class Settlement implements SettlementPort {
     this.draining = true;
     let batch: SettlementEntries[] = [];
     try {
+      // Commands come in runs (a group commit applied, a message from UBSCore's thread): the
+      // first batch takes the whole run, not only the command that started the drain.
+      await null;
       while (this.queue.length > 0 && !this.failure) {
         batch = this.takeBatch();
         await this.settle(batch);
