@@ -5,7 +5,7 @@ import { type Calls, invoke, wireError } from "../../transport/src/index.ts";
 import { decodeCommand, encodeCommand } from "./codec.ts";
 import { type CommandResult, UbsCore } from "./core.ts";
 import type { CommandListener, UbsCoreService, UbsCoreView } from "./service.ts";
-import type { UbsCommand } from "./types.ts";
+import { ORDER_COMMAND_KINDS, type UbsCommand } from "./types.ts";
 
 /**
  * UBSCore over the transport, by state-machine replication. UBSCore is deterministic, so a process
@@ -66,16 +66,7 @@ const unjson = <T>(bytes: Uint8Array) => parseExact<T>(fromUtf8.decode(bytes));
  * steps come from the operator API and the transfer saga inside UBSCore's own process, and
  * outcomes only from the matching link.
  */
-const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([
-  "place",
-  "placeOco",
-  "placeOto",
-  "cancel",
-  "cancelAll",
-  "amend",
-  "listenKey",
-  "takeSignature",
-]);
+const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([...ORDER_COMMAND_KINDS, "listenKey", "takeSignature"]);
 
 /**
  * The primary's side: serves every channel from a replica. `events()` are the side-state

@@ -14,7 +14,7 @@ import {
 } from "./core.ts";
 import { OrderAdmission, type OrderLimits } from "./order-counts.ts";
 import { listOrderCount } from "./order-lists.ts";
-import type { MatchedOutcome, UbsCommand } from "./types.ts";
+import { type MatchedOutcome, ORDER_COMMAND_KINDS, type UbsCommand } from "./types.ts";
 
 /** Called with every applied command, its result, its journal position and the core right after it. */
 export type CommandListener = (cmd: UbsCommand, result: CommandResult, lsn: number, core: UbsCore) => void;
@@ -48,14 +48,7 @@ export interface UbsCoreServiceOptions {
 }
 
 /** The commands a matching service runs (forwarded with matching.kind service). */
-const ORDER_COMMANDS = new Set<UbsCommand["kind"]>([
-  "place",
-  "placeOco",
-  "placeOto",
-  "cancel",
-  "cancelAll",
-  "amend",
-]);
+const ORDER_COMMANDS = new Set(ORDER_COMMAND_KINDS);
 
 /**
  * The new orders a user's signed command places, as the order limits count them (an OCO's two

@@ -86,6 +86,19 @@ export interface SignedOnce {
   readonly validUntil?: number;
 }
 
+/**
+ * The commands that place, change or cancel orders: what a matching service runs (forwarded with
+ * matching.kind service) and the core of what a trading client may submit through a gateway.
+ */
+export const ORDER_COMMAND_KINDS: readonly UbsCommand["kind"][] = [
+  "place",
+  "placeOco",
+  "placeOto",
+  "cancel",
+  "cancelAll",
+  "amend",
+];
+
 export interface PlaceOrder extends SignedOnce {
   readonly kind: "place";
   readonly userId: number;
