@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { runOperator } from "../../../operator/src/index.ts";
-import { loadConfig } from "../../config/src/index.ts";
+import { type BourseConfig, loadConfig } from "../../config/src/index.ts";
 import { BourseError, isBourseError } from "../../domain/src/index.ts";
 import {
   startEmbeddedExchange,
@@ -46,8 +46,8 @@ async function configFromFlags(component = "bourse") {
   return config;
 }
 
-/** The HTTP APIs' request logs (BOURSE_LOG=1): JSON lines on stderr, beside the process's own. */
-const httpLog = () => (process.env.BOURSE_LOG === "1" ? process.stderr : false);
+/** The HTTP APIs' request logs (observability.requestLog, BOURSE_LOG=1) go to stderr. */
+const httpLog = (config: BourseConfig) => (config.observability.requestLog ? process.stderr : false);
 
 /** ", metrics and health on <url>" when the component serves them. */
 const metricsAt = (url: string | undefined) => (url ? `, metrics and health on ${url}` : "");
@@ -69,7 +69,7 @@ program
   .action(async (opts: { port?: number }) => {
     const config = await configFromFlags("exchange");
     if (opts.port !== undefined) config.gateway.port = opts.port;
-    const exchange = await startEmbeddedExchange(config, httpLog());
+    const exchange = await startEmbeddedExchange(config, httpLog(config));
     const lines = [
       `Bourse is running (data in ${config.dataDir}, ${exchange.service.replayedCommands} journaled commands replayed)`,
       `  trading API (Binance spot conventions): ${exchange.tradingUrl}`,
@@ -96,7 +96,7 @@ program
   )
   .action(async () => {
     const config = await configFromFlags("ubscore");
-    const ubscore = await startUbsCoreProcess(config, httpLog());
+    const ubscore = await startUbsCoreProcess(config, httpLog(config));
     process.stdout.write(
       `bourse ubscore: serving gateways on ${config.transport.kind === "aeron" ? upstreamOf(config) : ubscore.address}, operator API on ${ubscore.node.adminUrl}${metricsAt(ubscore.metricsUrl)} (${ubscore.node.service.replayedCommands} journaled commands replayed)\n`,
     );
@@ -110,7 +110,7 @@ program
   )
   .action(async () => {
     const config = await configFromFlags("gateway");
-    const gateway = await startGatewayProcess(config, httpLog()).catch((e: Error) => {
+    const gateway = await startGatewayProcess(config, httpLog(config)).catch((e: Error) => {
       throw new BourseError(
         "UNAVAILABLE",
         `cannot subscribe to UBSCore at ${upstreamOf(config)}: ${e.message}`,

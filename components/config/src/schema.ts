@@ -347,6 +347,8 @@ export const configSchema = z
         ubscore: hostPort.optional().meta({ env: "BOURSE_UBSCORE_METRICS_LISTEN" }),
         matching: hostPort.optional().meta({ env: "BOURSE_MATCHING_METRICS_LISTEN" }),
         settlement: hostPort.optional().meta({ env: "BOURSE_SETTLEMENT_METRICS_LISTEN" }),
+        /** The HTTP APIs' request logs: a JSON line a request on stderr, beside the process's own. */
+        requestLog: flag.default(false).meta({ env: "BOURSE_LOG" }),
       })
       .strict()
       .prefault({}),
