@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../src/exchange.ts";
-import { CONFIG_HASH_ANNOTATION, renderExchange } from "../src/resources.ts";
+import { CONFIG_HASH_ANNOTATION, renderExchange, type Workload } from "../src/resources.ts";
 import { computeStatus, workloadKey } from "../src/status.ts";
 import { example, facts } from "./example.ts";
 import { COMPONENTS, reachOf } from "./network-reach.ts";
@@ -328,20 +328,26 @@ describe("renderExchange: network policies and link keys", () => {
   });
 });
 
+/** A StatefulSet whose controller has seen `generation` and has `replicas` ready. */
+const ready = (replicas: number, generation = 1): KubeObject => ({
+  apiVersion: "apps/v1",
+  kind: "StatefulSet",
+  metadata: { name: "x", generation },
+  status: {
+    observedGeneration: generation,
+    readyReplicas: replicas,
+    availableReplicas: replicas,
+    updatedReplicas: replicas,
+    replicas,
+  },
+});
+
+/** Every workload's object, with all its replicas ready. */
+const allReady = (workloads: Workload[]) =>
+  new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+
 describe("computeStatus", () => {
   const now = new Date("2026-11-24T12:00:00Z");
-  const ready = (replicas: number, generation = 1): KubeObject => ({
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: { name: "x", generation },
-    status: {
-      observedGeneration: generation,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
-      updatedReplicas: replicas,
-      replicas,
-    },
-  });
 
   it("reports Provisioning, then Running, then Degraded, keeping transition times of unchanged conditions", async () => {
     const ex = await example();
@@ -387,7 +393,7 @@ describe("computeStatus", () => {
   it("does not count a workload whose controller has not seen its latest spec", async () => {
     const ex = await example();
     const { workloads } = renderExchange(ex, facts);
-    const objects = new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+    const objects = allReady(workloads);
     const stale = ready(2, 3);
     (stale.status as { observedGeneration: number }).observedGeneration = 2;
     objects.set(workloadKey("Deployment", "demo-gateway"), stale);
@@ -397,7 +403,7 @@ describe("computeStatus", () => {
   it("reports components not ready until the settlement Deployment is", async () => {
     const ex = await example();
     const { workloads } = renderExchange(ex, facts);
-    const objects = new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+    const objects = allReady(workloads);
     objects.set(workloadKey("Deployment", "demo-settlement"), ready(0));
     const status = computeStatus(ex, { workloads, objects, now });
     expect(status.phase).toBe("Provisioning");
@@ -411,7 +417,7 @@ describe("computeStatus", () => {
   it("reports components not ready until the matching StatefulSet is", async () => {
     const ex = await example();
     const { workloads } = renderExchange(ex, facts);
-    const objects = new Map(workloads.map((w) => [workloadKey(w.kind, w.name), ready(w.replicas)] as const));
+    const objects = allReady(workloads);
     objects.set(workloadKey("StatefulSet", "demo-matching"), ready(0));
     const status = computeStatus(ex, { workloads, objects, now });
     expect(status.phase).toBe("Provisioning");

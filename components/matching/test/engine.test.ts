@@ -203,7 +203,7 @@ describe("self-trade prevention", () => {
   });
 });
 
-describe("cancel, cancel-all and amend", () => {
+describe("cancel, cancel-all and duplicate ids", () => {
   it("cancels only the owner's live orders", () => {
     place(Buy, 99, 5, { user: 1 });
     engine.cancel(1, 2);
@@ -238,6 +238,15 @@ describe("cancel, cancel-all and amend", () => {
     expect(book()).toEqual([[2, Buy, 98, 1]]);
   });
 
+  it("rejects a duplicate live order id", () => {
+    place(Buy, 99, 1, { id: 77 });
+    expect(place(Buy, 98, 1, { id: 77 })).toEqual([
+      expect.objectContaining({ type: EventType.Rejected, reason: RejectReason.DuplicateOrderId }),
+    ]);
+  });
+});
+
+describe("amend and reduce", () => {
   it("amend down keeps time priority; amend up or to a new price loses it", () => {
     place(Buy, 99, 5); // 1
     place(Buy, 99, 5); // 2
@@ -296,81 +305,77 @@ describe("cancel, cancel-all and amend", () => {
       [2, 99, 1],
     ]);
   });
-
-  it("rejects a duplicate live order id", () => {
-    place(Buy, 99, 1, { id: 77 });
-    expect(place(Buy, 98, 1, { id: 77 })).toEqual([
-      expect.objectContaining({ type: EventType.Rejected, reason: RejectReason.DuplicateOrderId }),
-    ]);
-  });
 });
 
-describe("triggered orders", () => {
-  const stop = (id: number, side: Side, orderType: OrderType, stopPriceTicks: number, priceTicks = 0) => {
-    const market = priceTicks === 0;
-    engine.execute({
-      type: CommandType.Place,
-      orderId: id,
-      userId: 1,
-      side,
-      orderType,
-      tif: market ? TimeInForce.IOC : TimeInForce.GTC,
-      priceTicks,
-      qtyLots: 2,
-      quoteUnits: 0,
-      stp: 0,
-      stopPriceTicks,
-    });
-    return drain();
-  };
-  const trade = (price: number) => {
-    engine.execute({
-      type: CommandType.Place,
-      orderId: nextId,
-      userId: 2,
-      side: Sell,
-      orderType: OrderType.Limit,
-      tif: TimeInForce.GTC,
-      priceTicks: price,
-      qtyLots: 1,
-      quoteUnits: 0,
-      stp: 0,
-    });
-    engine.execute({
-      type: CommandType.Place,
-      orderId: nextId + 1,
-      userId: 3,
-      side: Buy,
-      orderType: OrderType.Limit,
-      tif: TimeInForce.GTC,
-      priceTicks: price,
-      qtyLots: 1,
-      quoteUnits: 0,
-      stp: 0,
-    });
-    nextId += 2;
-    return drain();
-  };
+/** Places a stop or take-profit order of 2 lots for user 1: a market one unless given a limit price. */
+const placeStop = (id: number, side: Side, orderType: OrderType, stopPriceTicks: number, priceTicks = 0) => {
+  const market = priceTicks === 0;
+  engine.execute({
+    type: CommandType.Place,
+    orderId: id,
+    userId: 1,
+    side,
+    orderType,
+    tif: market ? TimeInForce.IOC : TimeInForce.GTC,
+    priceTicks,
+    qtyLots: 2,
+    quoteUnits: 0,
+    stp: 0,
+    stopPriceTicks,
+  });
+  return drain();
+};
 
+/** Makes a trade of 1 lot at `price` between users 2 and 3 (ids from nextId), so triggers see it. */
+const tradeAt = (price: number) => {
+  engine.execute({
+    type: CommandType.Place,
+    orderId: nextId,
+    userId: 2,
+    side: Sell,
+    orderType: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    priceTicks: price,
+    qtyLots: 1,
+    quoteUnits: 0,
+    stp: 0,
+  });
+  engine.execute({
+    type: CommandType.Place,
+    orderId: nextId + 1,
+    userId: 3,
+    side: Buy,
+    orderType: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    priceTicks: price,
+    qtyLots: 1,
+    quoteUnits: 0,
+    stp: 0,
+  });
+  nextId += 2;
+  return drain();
+};
+
+describe("triggered orders", () => {
   it("wait off the book, are refused if already reached, and go off in id order when a trade reaches them", () => {
     nextId = 100;
-    trade(100);
-    expect(stop(1, Buy, OrderType.StopLoss, 99)).toEqual([
+    tradeAt(100);
+    expect(placeStop(1, Buy, OrderType.StopLoss, 99)).toEqual([
       expect.objectContaining({ type: EventType.Rejected, reason: RejectReason.WouldTriggerImmediately }),
     ]);
-    expect(stop(2, Sell, OrderType.StopLossLimit, 99, 98)[0]).toMatchObject({
+    expect(placeStop(2, Sell, OrderType.StopLossLimit, 99, 98)[0]).toMatchObject({
       type: EventType.Accepted,
       orderType: OrderType.StopLossLimit,
       stopPriceTicks: 99,
     });
-    stop(3, Buy, OrderType.TakeProfit, 98);
-    stop(4, Sell, OrderType.TakeProfitLimit, 101, 102);
+    placeStop(3, Buy, OrderType.TakeProfit, 98);
+    placeStop(4, Sell, OrderType.TakeProfitLimit, 101, 102);
     expect(book()).toEqual([]);
     expect(engine.waitingOrders().map((o) => o.orderId)).toEqual([2, 3, 4]);
     place(Buy, 98, 5, { user: 3 }); // liquidity for the stop-loss sell
     // A trade at 99 sets off the stop-loss sell (it sells 2 at 98), whose trade at 98 sets off the
     // take-profit buy (a market order that finds no ask and expires).
-    const events = trade(99);
+    const events = tradeAt(99);
     expect(types(events).filter((t) => t === "Triggered")).toEqual(["Triggered", "Triggered"]);
     expect(
       events.filter((e) => e.type === EventType.Triggered).map((e) => "orderId" in e && e.orderId),
@@ -388,8 +393,8 @@ describe("triggered orders", () => {
 
   it("survive a snapshot, with the last price; a version 1 snapshot still restores", () => {
     nextId = 100;
-    trade(100);
-    stop(7, Sell, OrderType.StopLoss, 95);
+    tradeAt(100);
+    placeStop(7, Sell, OrderType.StopLoss, 95);
     const restored = MatchingEngine.restore(engine.snapshot(), { quotePerTickLot: 10 });
     expect(restored.waitingOrders()).toEqual(engine.waitingOrders());
     restored.execute({

@@ -212,6 +212,15 @@ describe("UBSCore command codec", () => {
     expect(decodeCommand(encodeCommand(bad))).toEqual(bad);
   });
 
+  it("refuses unknown versions, unknown kinds and records with stray bytes", () => {
+    const good = encodeCommand({ kind: "halt", symbol: "BTCUSDT" });
+    expect(() => decodeCommand(new Uint8Array([9, ...good.subarray(1)]))).toThrow(/version 9/);
+    expect(() => decodeCommand(new Uint8Array([2, 200]))).toThrow(/code 200/);
+    expect(() => decodeCommand(new Uint8Array([...good, 0]))).toThrow(/stray/);
+  });
+});
+
+describe("UBSCore command codec: the bytes of earlier releases and of each layout", () => {
   it("reads version 1 (JSON) records written by earlier releases", () => {
     const cmd: UbsCommand = { kind: "credit", userId: 7, asset: "USDT", amount: 10n ** 30n };
     const v1 = new Uint8Array([1, ...Buffer.from(stringifyExact(cmd), "utf8")]);
@@ -223,13 +232,6 @@ describe("UBSCore command codec", () => {
     const encoded = encodeCommand(cmd);
     // Then, the record ended after `time`: no presence bytes for signature and validUntil.
     expect(decodeCommand(encoded.subarray(0, encoded.length - 2))).toEqual(cmd);
-  });
-
-  it("refuses unknown versions, unknown kinds and records with stray bytes", () => {
-    const good = encodeCommand({ kind: "halt", symbol: "BTCUSDT" });
-    expect(() => decodeCommand(new Uint8Array([9, ...good.subarray(1)]))).toThrow(/version 9/);
-    expect(() => decodeCommand(new Uint8Array([2, 200]))).toThrow(/code 200/);
-    expect(() => decodeCommand(new Uint8Array([...good, 0]))).toThrow(/stray/);
   });
 
   it("writes the bytes it wrote before its field types became a table", () => {

@@ -31,6 +31,63 @@ function countOto([working, ...pending]: OrderRecord[]): void {
   if (working!.status === "FILLED" && pending[0]!.status === "REJECTED") otosUnfunded++;
 }
 
+/** The users' balances, as text to compare before and after. */
+const balancesText = (core: UbsCore) =>
+  JSON.stringify(
+    USERS.map((u) => core.balancesOf(u)),
+    (_, v) => (typeof v === "bigint" ? `${v}` : v),
+  );
+
+/** Commands a funded core refuses: each for another reason (see the codes the test expects). */
+const badCommands: UbsCommand[] = [
+  { kind: "debit", userId: 1, asset: "BTC", amount: 6n * 10n ** 8n },
+  { kind: "credit", userId: 99, asset: "BTC", amount: 1n },
+  { kind: "credit", userId: 1, asset: "DOGE", amount: 1n },
+  {
+    kind: "place",
+    userId: 1,
+    symbol: "BTCUSDT",
+    clientOrderId: "x",
+    side: Side.Buy,
+    type: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    // 1.00001 BTC at 100,000.00: one lot's worth more than the user's 100,000 USDT.
+    priceTicks: 10_000_000,
+    qtyLots: 100_001,
+    quoteUnits: 0n,
+    stp: 0,
+    time: 1,
+  },
+  {
+    kind: "place",
+    userId: 1,
+    symbol: "BTCUSDT",
+    clientOrderId: "y",
+    side: Side.Buy,
+    type: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    priceTicks: 100,
+    qtyLots: 1,
+    quoteUnits: 0n,
+    stp: 0,
+    time: 1,
+  },
+  {
+    kind: "place",
+    userId: 1,
+    symbol: "XYZ",
+    clientOrderId: "z",
+    side: 0,
+    type: 0,
+    tif: 0,
+    priceTicks: 1,
+    qtyLots: 1,
+    quoteUnits: 0n,
+    stp: 0,
+    time: 1,
+  },
+];
+
 describe("UbsCore money invariants", () => {
   it("conserves every asset, never goes negative, and freezes exactly the open orders' reservations", () => {
     fc.assert(
@@ -66,59 +123,8 @@ describe("UbsCore money invariants", () => {
 
   it("a rejected command changes nothing", () => {
     const { core } = fundedCore();
-    const before = JSON.stringify(
-      USERS.map((u) => core.balancesOf(u)),
-      (_, v) => (typeof v === "bigint" ? `${v}` : v),
-    );
-    const bad: UbsCommand[] = [
-      { kind: "debit", userId: 1, asset: "BTC", amount: 6n * 10n ** 8n },
-      { kind: "credit", userId: 99, asset: "BTC", amount: 1n },
-      { kind: "credit", userId: 1, asset: "DOGE", amount: 1n },
-      {
-        kind: "place",
-        userId: 1,
-        symbol: "BTCUSDT",
-        clientOrderId: "x",
-        side: Side.Buy,
-        type: OrderType.Limit,
-        tif: TimeInForce.GTC,
-        // 1.00001 BTC at 100,000.00: one lot's worth more than the user's 100,000 USDT.
-        priceTicks: 10_000_000,
-        qtyLots: 100_001,
-        quoteUnits: 0n,
-        stp: 0,
-        time: 1,
-      },
-      {
-        kind: "place",
-        userId: 1,
-        symbol: "BTCUSDT",
-        clientOrderId: "y",
-        side: Side.Buy,
-        type: OrderType.Limit,
-        tif: TimeInForce.GTC,
-        priceTicks: 100,
-        qtyLots: 1,
-        quoteUnits: 0n,
-        stp: 0,
-        time: 1,
-      },
-      {
-        kind: "place",
-        userId: 1,
-        symbol: "XYZ",
-        clientOrderId: "z",
-        side: 0,
-        type: 0,
-        tif: 0,
-        priceTicks: 1,
-        qtyLots: 1,
-        quoteUnits: 0n,
-        stp: 0,
-        time: 1,
-      },
-    ];
-    const codes = bad.map((cmd) => {
+    const before = balancesText(core);
+    const codes = badCommands.map((cmd) => {
       try {
         core.apply(cmd);
         return "accepted";
@@ -134,11 +140,6 @@ describe("UbsCore money invariants", () => {
       "BELOW_MIN_NOTIONAL",
       "UNKNOWN_MARKET",
     ]);
-    expect(
-      JSON.stringify(
-        USERS.map((u) => core.balancesOf(u)),
-        (_, v) => (typeof v === "bigint" ? `${v}` : v),
-      ),
-    ).toBe(before);
+    expect(balancesText(core)).toBe(before);
   });
 });

@@ -242,7 +242,9 @@ describe("UBSCore with a matching service", () => {
       { numRuns: 60 },
     );
   });
+});
 
+describe("UBSCore with a matching service: what it refuses", () => {
   it("refuses, changing nothing, an outcome that cannot be the engine's answer", () => {
     const { core } = fundedCore("remote");
     const placed = core.apply({

@@ -28,6 +28,24 @@ const AMEND: UbsCommand = {
   time: 1,
 };
 
+/** Commands a trading client cannot ask for: a replica (a gateway) refuses each. */
+const GATEWAY_FORBIDDEN: UbsCommand[] = [
+  { kind: "createUser", userId: 4 },
+  { kind: "credit", userId: 1, asset: "BTC", amount: 10n ** 14n },
+  { kind: "debit", userId: 1, asset: "BTC", amount: 1n },
+  { kind: "holdWithdrawal", withdrawalId: "w", userId: 1, asset: "BTC", amount: 1n },
+  { kind: "completeWithdrawal", withdrawalId: "w" },
+  { kind: "transferIn", transferSeq: 1, userId: 1, asset: "BTC", amount: 1n },
+  { kind: "halt", symbol: "BTCUSDT" },
+  { kind: "resume", symbol: "BTCUSDT" },
+  { kind: "matched", marketId: 1, seq: 1, events: new Uint8Array(0) },
+];
+
+/** A replica of the primary listening at `address`, ignoring the events it broadcasts. */
+async function replicaOf(address: string): Promise<UbsCoreReplica> {
+  return UbsCoreReplica.open(await tcpTransport.connect(address), exchange, () => {});
+}
+
 describe("UBSCore replication over the transport", () => {
   it("keeps a replica identical to the primary: snapshot at subscribe, then every applied command", async () => {
     const { service, server, listening } = await primary();
@@ -56,11 +74,7 @@ describe("UBSCore replication over the transport", () => {
 
   it("answers a submit with the primary's result, and a rejection with its code", async () => {
     const { service, listening } = await primary();
-    const replica = await UbsCoreReplica.open(
-      await tcpTransport.connect(listening.address),
-      exchange,
-      () => {},
-    );
+    const replica = await replicaOf(listening.address);
     await service.submit({ kind: "createUser", userId: 1 });
     await service.submit({ kind: "credit", userId: 1, asset: "USDT", amount: 5n });
     // A limit buy: it would freeze far more than the 5 units user 1 holds.
@@ -82,25 +96,10 @@ describe("UBSCore replication over the transport", () => {
   it("refuses a replica (a gateway) every command a trading client cannot ask for, changing nothing", async () => {
     const { service, listening } = await primary();
     await submitAll(service, script().slice(0, 9));
-    const replica = await UbsCoreReplica.open(
-      await tcpTransport.connect(listening.address),
-      exchange,
-      () => {},
-    );
+    const replica = await replicaOf(listening.address);
     const lsn = service.lastLsn;
     const before = dump(service.core);
-    const forbidden: UbsCommand[] = [
-      { kind: "createUser", userId: 4 },
-      { kind: "credit", userId: 1, asset: "BTC", amount: 10n ** 14n },
-      { kind: "debit", userId: 1, asset: "BTC", amount: 1n },
-      { kind: "holdWithdrawal", withdrawalId: "w", userId: 1, asset: "BTC", amount: 1n },
-      { kind: "completeWithdrawal", withdrawalId: "w" },
-      { kind: "transferIn", transferSeq: 1, userId: 1, asset: "BTC", amount: 1n },
-      { kind: "halt", symbol: "BTCUSDT" },
-      { kind: "resume", symbol: "BTCUSDT" },
-      { kind: "matched", marketId: 1, seq: 1, events: new Uint8Array(0) },
-    ];
-    for (const cmd of forbidden) {
+    for (const cmd of GATEWAY_FORBIDDEN) {
       await expect(replica.submit(cmd), cmd.kind).rejects.toMatchObject({ code: "FORBIDDEN" });
     }
     expect(service.lastLsn).toBe(lsn);
@@ -118,11 +117,7 @@ describe("UBSCore replication over the transport", () => {
       rogue.send(Uint8Array.from(junk));
       await closed;
     }
-    const replica = await UbsCoreReplica.open(
-      await tcpTransport.connect(listening.address),
-      exchange,
-      () => {},
-    );
+    const replica = await replicaOf(listening.address);
     expect(await replica.call("double", 21)).toBe(42);
     await expect(replica.call("constructor")).rejects.toMatchObject({ code: "INTERNAL" });
     replica.close();
@@ -132,11 +127,7 @@ describe("UBSCore replication over the transport", () => {
 
   it("fails pending requests and ends when the primary goes away", async () => {
     const { service, listening } = await primary();
-    const replica = await UbsCoreReplica.open(
-      await tcpTransport.connect(listening.address),
-      exchange,
-      () => {},
-    );
+    const replica = await replicaOf(listening.address);
     await listening.close();
     await replica.closed;
     await expect(replica.submit({ kind: "createUser", userId: 9 })).rejects.toMatchObject({

@@ -77,6 +77,12 @@ function java(driver: MediaDriver, args: string[]) {
   return { output: () => output, exit };
 }
 
+/** The media driver and our client on it, both started in beforeAll: read them inside a case. */
+interface DriverUnderTest {
+  readonly driver: MediaDriver;
+  readonly client: AeronClient;
+}
+
 describe("Aeron client against the Java media driver", () => {
   let driver: MediaDriver;
   let client: AeronClient;
@@ -89,9 +95,25 @@ describe("Aeron client against the Java media driver", () => {
     await client?.close();
     await driver?.stop();
   });
+  const underTest: DriverUnderTest = {
+    get driver() {
+      return driver;
+    },
+    get client() {
+      return client;
+    },
+  };
+  logBufferCases(underTest);
+  connectionAndErrorCases(underTest);
+  javaInteropCases(underTest);
+  timeoutCases(underTest);
+});
 
+/** Data through the log buffers: fragments, padding, term rotation, back pressure. */
+function logBufferCases(subject: DriverUnderTest): void {
   for (const exclusive of [true, false]) {
     it(`carries 3,000 messages of mixed sizes in order through many term rotations (${exclusive ? "exclusive" : "shared"} publication)`, async () => {
+      const { client } = subject;
       const streamId = exclusive ? 11 : 12;
       const subscription = await client.addSubscription(SMALL_TERMS, streamId);
       const publication = await client.addPublication(SMALL_TERMS, streamId, exclusive);
@@ -114,6 +136,7 @@ describe("Aeron client against the Java media driver", () => {
   }
 
   it("back-pressures a publisher whose subscriber stops reading, loses nothing, and resumes", async () => {
+    const { client } = subject;
     const subscription = await client.addSubscription(SMALL_TERMS, 13);
     const publication = await client.addPublication(SMALL_TERMS, 13, true);
     await until(() => publication.isConnected && subscription.imageCount === 1, "the image");
@@ -141,8 +164,12 @@ describe("Aeron client against the Java media driver", () => {
     await publication.close();
     await subscription.close();
   });
+}
 
+/** Publications with no subscriber or two writers, and the errors of a bad channel or no driver. */
+function connectionAndErrorCases(subject: DriverUnderTest): void {
   it("reports NOT_CONNECTED while no one subscribes", async () => {
+    const { client } = subject;
     const publication = await client.addPublication("aeron:ipc", 14, true);
     expect(publication.isConnected).toBe(false);
     expect(publication.offer(new Uint8Array(8))).toBe(Offer.NOT_CONNECTED);
@@ -150,6 +177,7 @@ describe("Aeron client against the Java media driver", () => {
   });
 
   it("lets two clients append to one shared log without losing or tearing a message", async () => {
+    const { driver, client } = subject;
     const other = await AeronClient.connect({ dir: driver.dir });
     const subscription = await client.addSubscription(SMALL_TERMS, 15);
     const [a, b] = [
@@ -185,6 +213,7 @@ describe("Aeron client against the Java media driver", () => {
   });
 
   it("refuses a bad channel with the driver's error code and message", async () => {
+    const { client } = subject;
     const refused = await client.addPublication("aeron:nonsense?x=1", 16).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AeronError);
     expect((refused as AeronError).code).toBe("REGISTRATION");
@@ -198,8 +227,12 @@ describe("Aeron client against the Java media driver", () => {
       code: "NO_DRIVER",
     });
   });
+}
 
+/** Interoperation with the official Java client, in both directions. */
+function javaInteropCases(subject: DriverUnderTest): void {
   it("receives every byte from the official Java publisher, fragments reassembled", async () => {
+    const { driver, client } = subject;
     const subscription = await client.addSubscription("aeron:ipc", 21);
     const publisher = java(driver, ["pub", driver.dir, "aeron:ipc", "21", "2000"]);
     const reader = orderedReader(subscription, INTEROP_LENGTHS);
@@ -217,6 +250,7 @@ describe("Aeron client against the Java media driver", () => {
   });
 
   it("delivers every byte to the official Java subscriber, fragments included", async () => {
+    const { driver, client } = subject;
     const subscriber = java(driver, ["sub", driver.dir, "aeron:ipc", "22", "2000"]);
     const publication = await client.addPublication("aeron:ipc", 22, true);
     await until(() => publication.isConnected, "the Java subscriber", 30_000);
@@ -225,8 +259,12 @@ describe("Aeron client against the Java media driver", () => {
     expect(subscriber.output()).toContain("received 2000");
     await publication.close();
   });
+}
 
+/** What the driver does to a client or a publisher that goes silent. */
+function timeoutCases(subject: DriverUnderTest): void {
   it("is told when the driver times it out for missing keepalives", async () => {
+    const { driver } = subject;
     const errors: AeronError[] = [];
     const silent = await AeronClient.connect({
       dir: driver.dir,
@@ -240,6 +278,7 @@ describe("Aeron client against the Java media driver", () => {
   });
 
   it("gives up an image whose publisher died between claiming a frame and writing it", async () => {
+    const { driver, client } = subject;
     // A client that stops its keepalives: the driver times it out and closes its publication.
     const dying = await AeronClient.connect({
       dir: driver.dir,
@@ -278,7 +317,7 @@ describe("Aeron client against the Java media driver", () => {
     expect(received).toEqual([7]);
     await subscription.close();
   });
-});
+}
 
 describe("Aeron client when the media driver dies", () => {
   it("reports DRIVER_TIMEOUT and fails what waits", async () => {
