@@ -69,10 +69,35 @@ export interface RunningNode {
   readonly dir: string;
 }
 
+/** What the steps of a start share: where it runs, what it has recorded, its binaries and credentials. */
+interface NodeStart {
+  readonly dir: string;
+  readonly state: State;
+  readonly binaries: ClusterBinaries;
+  readonly pki: Pki;
+  readonly tokens: Awaited<ReturnType<typeof tokenFile>>;
+}
+
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
-  await stopCluster();
-  await rm(CLUSTER_DIR, { recursive: true, force: true });
   const dir = CLUSTER_DIR;
+  const state = await freshNode(dir);
+  const pki = await certificates(join(dir, "pki"));
+  const tokens = await tokenFile(join(dir, "pki", "tokens.csv"));
+  const start: NodeStart = { dir, state, binaries: options.binaries, pki, tokens };
+  const { apiUrl, kubeconfig } = await startApiServer(start);
+  await startControllers(start);
+  await startNodeAgents(start, options);
+  await startCoreDns(start, kubeconfig);
+  return { kubeconfig, apiUrl, containerdSocket: CONTAINERD_SOCK, dir };
+}
+
+/**
+ * Tears down whatever an earlier run left, makes the directories afresh, records the host's state,
+ * makes the namespaces.
+ */
+async function freshNode(dir: string): Promise<State> {
+  await stopCluster();
+  await rm(dir, { recursive: true, force: true });
   for (const d of ["logs", "pki", "etcd", "kubelet", "pods-logs", "cni/net.d", "cni/ipam", "volumes"])
     await mkdir(join(dir, d), { recursive: true });
   await mkdir(join(RUN, "containerd"), { recursive: true });
@@ -83,19 +108,36 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
   await saveState(state);
   await createNamespaces(dir);
-  const pki = await certificates(join(dir, "pki"));
-  const tokens = await tokenFile(join(dir, "pki", "tokens.csv"));
-  const b = options.binaries;
-  const spawnIn = async (name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
-    state.pids[name] = await spawnDetached(
-      join(dir, "logs", `${name}.log`),
-      "nsenter",
-      [`--net=/run/netns/${NETNS}`, `--mount=${MOUNT_NS}`, "--", command, ...args],
-      env,
-    );
-    await saveState(state);
-  };
-  await spawnIn("etcd", b.etcd, [
+  return state;
+}
+
+/** Starts `command` inside the cluster's namespaces, logging to logs/<name>.log, its pid recorded for teardown. */
+async function spawnIn(
+  { dir, state }: NodeStart,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  state.pids[name] = await spawnDetached(
+    join(dir, "logs", `${name}.log`),
+    "nsenter",
+    [`--net=/run/netns/${NETNS}`, `--mount=${MOUNT_NS}`, "--", command, ...args],
+    env,
+  );
+  await saveState(state);
+}
+
+/** Writes a kubeconfig for a component inside the namespace, which reaches the API server at the node's address. */
+function inside({ dir, pki }: NodeStart, name: string, token: string): Promise<string> {
+  const path = join(dir, `${name}.kubeconfig`);
+  return writeFile(path, kubeconfigYaml(`https://${NODE_IP}:6443`, pki.ca, token)).then(() => path);
+}
+
+/** etcd and the API server, reached from the host through a loopback relay; returns once it is ready. */
+async function startApiServer(start: NodeStart): Promise<{ apiUrl: string; kubeconfig: string }> {
+  const { dir, state, binaries: b, pki, tokens } = start;
+  await spawnIn(start, "etcd", b.etcd, [
     "--name=node",
     `--data-dir=${join(dir, "etcd")}`,
     "--listen-client-urls=http://127.0.0.1:2379",
@@ -106,7 +148,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     "--unsafe-no-fsync",
     "--log-level=warn",
   ]);
-  await spawnIn("kube-apiserver", b.apiserver, [
+  await spawnIn(start, "kube-apiserver", b.apiserver, [
     "--etcd-servers=http://127.0.0.1:2379",
     // Pods reach the API server at the node's address (the bridge), not at loopback.
     `--bind-address=${NODE_IP}`,
@@ -139,13 +181,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   await waitFor("kube-apiserver", join(dir, "logs", "kube-apiserver.log"), 120_000, () =>
     succeeds(b.kubectl, ["--kubeconfig", kubeconfig, "get", "--raw", "/readyz"]),
   );
-  const inside = (name: string, token: string) => {
-    const path = join(dir, `${name}.kubeconfig`);
-    return writeFile(path, kubeconfigYaml(`https://${NODE_IP}:6443`, pki.ca, token)).then(() => path);
-  };
-  await spawnIn("kube-controller-manager", b.node, [
+  return { apiUrl, kubeconfig };
+}
+
+/** The controller manager and the scheduler. */
+async function startControllers(start: NodeStart): Promise<void> {
+  const { binaries: b, pki, tokens } = start;
+  await spawnIn(start, "kube-controller-manager", b.node, [
     "kube-controller-manager",
-    `--kubeconfig=${await inside("controller-manager", tokens.controllerManager)}`,
+    `--kubeconfig=${await inside(start, "controller-manager", tokens.controllerManager)}`,
     "--use-service-account-credentials=true",
     `--service-account-private-key-file=${pki.saKey}`,
     `--root-ca-file=${pki.ca}`,
@@ -153,18 +197,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     "--bind-address=127.0.0.1",
     "--profiling=false",
   ]);
-  await spawnIn("kube-scheduler", b.node, [
+  await spawnIn(start, "kube-scheduler", b.node, [
     "kube-scheduler",
-    `--kubeconfig=${await inside("scheduler", tokens.scheduler)}`,
+    `--kubeconfig=${await inside(start, "scheduler", tokens.scheduler)}`,
     "--leader-elect=false",
     "--bind-address=127.0.0.1",
     "--profiling=false",
   ]);
+}
+
+/** containerd (with the CNI bridge), the kubelet and kube-proxy. */
+async function startNodeAgents(start: NodeStart, options: NodeOptions): Promise<void> {
+  const { dir, binaries: b, pki, tokens } = start;
   await writeFile(join(dir, "containerd.toml"), containerdConfig(dir, options));
   await writeFile(join(dir, "cni", "net.d", "10-bourse.conflist"), cniConfig(dir));
   // An image pull goes to a proxy at a closed port: it fails at once, whatever the image name.
   const closedPort = await freePort();
-  await spawnIn("containerd", "containerd", ["--config", join(dir, "containerd.toml")], {
+  await spawnIn(start, "containerd", "containerd", ["--config", join(dir, "containerd.toml")], {
     HTTP_PROXY: `http://127.0.0.1:${closedPort}`,
     HTTPS_PROXY: `http://127.0.0.1:${closedPort}`,
     NO_PROXY: "",
@@ -172,24 +221,28 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   await waitFor("containerd", join(dir, "logs", "containerd.log"), 30_000, () =>
     succeeds("ctr", ["--address", CONTAINERD_SOCK, "version"]),
   );
-  await spawnIn("kubelet", b.node, [
+  await spawnIn(start, "kubelet", b.node, [
     "kubelet",
     `--config=${await kubeletConfig(dir, pki.ca)}`,
-    `--kubeconfig=${await inside("kubelet", tokens.kubelet)}`,
+    `--kubeconfig=${await inside(start, "kubelet", tokens.kubelet)}`,
     `--root-dir=${join(dir, "kubelet")}`,
     `--cert-dir=${join(dir, "pki", "kubelet")}`,
     `--hostname-override=${NODE_NAME}`,
     `--node-ip=${NODE_IP}`,
   ]);
-  await spawnIn("kube-proxy", b.node, [
+  await spawnIn(start, "kube-proxy", b.node, [
     "kube-proxy",
-    `--config=${await kubeProxyConfig(dir, await inside("kube-proxy", tokens.proxy))}`,
+    `--config=${await kubeProxyConfig(dir, await inside(start, "kube-proxy", tokens.proxy))}`,
   ]);
+}
+
+/** CoreDNS, its RBAC applied through the host's kubeconfig first. */
+async function startCoreDns(start: NodeStart, kubeconfig: string): Promise<void> {
+  const { dir, binaries: b, tokens } = start;
   // CoreDNS may list what it serves before it starts (it would serve nothing until its watches recover).
   await sh(b.kubectl, ["--kubeconfig", kubeconfig, "apply", "-f", "-"], { input: COREDNS_RBAC });
-  await writeFile(join(dir, "Corefile"), corefile(await inside("coredns", tokens.coredns)));
-  await spawnIn("coredns", b.coredns, ["-conf", join(dir, "Corefile")]);
-  return { kubeconfig, apiUrl, containerdSocket: CONTAINERD_SOCK, dir };
+  await writeFile(join(dir, "Corefile"), corefile(await inside(start, "coredns", tokens.coredns)));
+  await spawnIn(start, "coredns", b.coredns, ["-conf", join(dir, "Corefile")]);
 }
 
 /** Relays a loopback port on the host to `host:port` inside the cluster's namespace; returns the relay's pid. */
