@@ -65,9 +65,10 @@ afterAll(async () => {
   await exchange.close();
 });
 
-describe("trading flow", () => {
-  const deposited = { USDT: 100_000n * 10n ** 8n, BTC: 10n ** 8n };
+/** What the beforeAll deposits, in units: alice's USDT and bob's BTC. */
+const deposited = { USDT: 100_000n * 10n ** 8n, BTC: 10n ** 8n };
 
+describe("trading flow", () => {
   it("rests, fills at the maker's price with fees, and cancels: balances exact to the unit", async () => {
     const sell = await bob.signed<{ orderId: number; status: string }>("POST", "/api/v3/order", {
       symbol: "BTCUSDT",
@@ -140,7 +141,9 @@ describe("trading flow", () => {
     });
     expect(order.body.status).toBe("CANCELED");
   });
+});
 
+describe("durability", () => {
   it("keeps every acknowledged order, balance and trade across a restart", async () => {
     await bob.signed("POST", "/api/v3/order", limitOrder("SELL", "0.1", "65000"));
     const before = {

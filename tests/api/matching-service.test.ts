@@ -124,7 +124,9 @@ describe("the trading API with bourse matching", () => {
     expect(cancel.body.status).toBe("CANCELED");
     expect(await moneyTotals(exchange)).toEqual(before);
   });
+});
 
+describe("OCO lists with bourse matching", () => {
   it("an OCO through the service: its link survives a handover, and a fill of one order expires the other", async () => {
     const before = await moneyTotals(exchange);
     // Alice's 0.06 BTC still asks at 60000, the last price: a SELL OCO of 0.01 BTC around it.
@@ -168,7 +170,7 @@ describe("the trading API with bourse matching", () => {
   });
 });
 
-describe("order lists with bourse matching", () => {
+describe("OTO lists with bourse matching", () => {
   it("an OTO through the service: the working order's fill places the pending order, forwarded by UBSCore itself", async () => {
     const before = await moneyTotals(exchange);
     const btc = async () => {

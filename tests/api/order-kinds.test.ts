@@ -33,13 +33,16 @@ async function newUser(deposits: Record<string, string>): Promise<TestClient> {
   return new TestClient(exchange.tradingUrl, user);
 }
 
-const sell = (quantity: string, price: string, newClientOrderId: string) => ({
+const limit = (side: string, quantity: string, price: string) => ({
   symbol: "ETHUSDT",
-  side: "SELL",
+  side,
   type: "LIMIT",
   timeInForce: "GTC",
   quantity,
   price,
+});
+const sell = (quantity: string, price: string, newClientOrderId: string) => ({
+  ...limit("SELL", quantity, price),
   newClientOrderId,
 });
 
@@ -147,7 +150,9 @@ describe("PUT /api/v3/order/amend/keepPriority", () => {
     const again = await fetch(`${exchange.tradingUrl}${PATH}`, { method: "PUT" });
     expect(Number(again.headers.get("x-mbx-used-weight-1m")) - first).toBe(4);
   });
+});
 
+describe("PUT /api/v3/order/amend/keepPriority: refusals, and the WebSocket API", () => {
   it("refuses bad requests with Binance's codes and changes nothing", async () => {
     const placed = await seller.signed<{ orderId: number }>("POST", "/api/v3/order", sell("1", "2200", "s3"));
     await seller.signed("POST", "/api/v3/order", sell("1", "2300", "taken"));
@@ -382,26 +387,18 @@ describe("GET /api/v3/myPreventedMatches", () => {
   });
 });
 
+/** A trade of 0.1 ETH at `price` between the other seller and the buyer: the last price. */
+const tradeAt = async (price: string) => {
+  await other.signed("POST", "/api/v3/order", limit("SELL", "0.1", price));
+  await buyer.signed("POST", "/api/v3/order", limit("BUY", "0.1", price));
+};
+
 describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT)", () => {
-  const limit = (side: string, quantity: string, price: string) => ({
-    symbol: "ETHUSDT",
-    side,
-    type: "LIMIT",
-    timeInForce: "GTC",
-    quantity,
-    price,
-  });
   beforeAll(async () => {
     // An empty ETHUSDT book, so that each trade below is at the price it names.
     for (const client of [seller, other, buyer])
       await client.signed("DELETE", "/api/v3/openOrders", { symbol: "ETHUSDT" });
   });
-
-  /** A trade of 0.1 ETH at `price` between the other seller and the buyer: the last price. */
-  const tradeAt = async (price: string) => {
-    await other.signed("POST", "/api/v3/order", limit("SELL", "0.1", price));
-    await buyer.signed("POST", "/api/v3/order", limit("BUY", "0.1", price));
-  };
 
   it("waits with its funds locked, is listed with its stopPrice, and goes off when a trade reaches it", async () => {
     await tradeAt("3000");
@@ -469,7 +466,9 @@ describe("triggered orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT
       c: "stop1",
     });
   });
+});
 
+describe("triggered orders: refusals, cancels, and exchangeInfo's order types", () => {
   it("refuses what Binance refuses, changing nothing; a waiting order cancels and unlocks", async () => {
     await tradeAt("3000");
     const before = await eth(seller);

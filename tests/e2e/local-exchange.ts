@@ -59,6 +59,137 @@ export interface Running {
   readonly exited: Promise<number | null>;
 }
 
+/** What `LocalExchange.start` runs: how many gateways, on which servers, with what config. */
+export interface LocalExchangeOptions {
+  gateways: number;
+  cassandra?: CassandraServer;
+  keyspace: string;
+  aeron?: MediaDriver;
+  /** UBSCore publishes its event stream here (topic `<keyspace>.events`). */
+  kafka?: KafkaServer;
+  dataDir?: string;
+  /** The config's `ledger` (the embedded one, held by settlement, when not given). */
+  ledger?: { kind: "tigerbeetle"; clusterId: string; addresses: string[] };
+  /** Without Kafka: UBSCore publishes its event stream to a file log under dataDir. */
+  fileEventLog?: boolean;
+  /** More of the config file's sections (e.g. `gateway`'s limits), as every process reads them. */
+  config?: Record<string, unknown>;
+  /** The operator API's token (a fixed one of this suite's when not given). */
+  adminToken?: string;
+  /** More environment for every process (e.g. Aeron UDP channels), over `processEnv`'s. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The loopback ports one exchange's processes listen on. */
+interface LocalPorts {
+  /** UBSCore's, for the gateways. */
+  readonly transport: number;
+  /** The operator API's. */
+  readonly admin: number;
+  /** `bourse settlement`'s, for UBSCore (with Kafka). */
+  readonly settlement: number;
+  /** `bourse matching`'s, for UBSCore. */
+  readonly matching: number;
+  /** Each gateway's trading API. */
+  readonly gateways: number[];
+  /** Each process's /metrics, /livez and /readyz. */
+  readonly metrics: { ubscore: number; matching: number; settlement: number; gateways: number[] };
+}
+
+async function pickPorts(gateways: number): Promise<LocalPorts> {
+  const ports = await Promise.all(Array.from({ length: gateways + 4 }, () => freePort()));
+  const [ubscoreMetrics, matchingMetrics, settlementMetrics, ...gatewayMetrics] = (await Promise.all(
+    Array.from({ length: gateways + 3 }, () => freePort()),
+  )) as [number, number, number, ...number[]];
+  const [transport, admin, settlement, matching, ...gatewayPorts] = ports as [
+    number,
+    number,
+    number,
+    number,
+    ...number[],
+  ];
+  return {
+    transport,
+    admin,
+    settlement,
+    matching,
+    gateways: gatewayPorts,
+    metrics: {
+      ubscore: ubscoreMetrics,
+      matching: matchingMetrics,
+      settlement: settlementMetrics,
+      gateways: gatewayMetrics,
+    },
+  };
+}
+
+/**
+ * The config file every process reads: the history store, the event log, settlement (its own
+ * process with Kafka) and matching (its own process, on a stream of its own) as `options` say.
+ */
+async function writeConfig(path: string, options: LocalExchangeOptions, ports: LocalPorts): Promise<void> {
+  const store = options.cassandra
+    ? {
+        kind: "cassandra",
+        contactPoints: options.cassandra.contactPoints,
+        localDataCenter: options.cassandra.localDataCenter,
+        keyspace: options.keyspace,
+      }
+    : { kind: "embedded" };
+  const eventLog = options.kafka
+    ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
+    : { kind: options.fileEventLog ? "file" : "none" };
+  const settlementAddress = `127.0.0.1:${ports.settlement}`;
+  const settlement = options.kafka
+    ? { kind: "service", listen: settlementAddress, address: settlementAddress }
+    : { kind: "inline" };
+  const matchingAddress = `127.0.0.1:${ports.matching}`;
+  const matching = {
+    kind: "service",
+    listen: matchingAddress,
+    address: matchingAddress,
+    stream: randomInt(1_000, 0x3fff_ffff),
+  };
+  const ledger = options.ledger && { ledger: options.ledger };
+  await writeFile(
+    path,
+    JSON.stringify({ ...options.config, store, eventLog, settlement, matching, ...ledger }),
+  );
+}
+
+/** The environment every process runs with: the config file at `config`, and where to listen and dial. */
+function processEnv(
+  config: string,
+  dir: string,
+  options: LocalExchangeOptions,
+  ports: LocalPorts,
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BOURSE_CONFIG: config,
+    BOURSE_DATA_DIR: options.dataDir ?? join(dir, "data"),
+    BOURSE_DEMO: "false",
+    // Every process checks its cores' invariants after each command, and stops at a break.
+    BOURSE_VERIFY: "1",
+    BOURSE_ADMIN_PORT: String(ports.admin),
+    BOURSE_ADMIN_TOKEN: options.adminToken ?? ADMIN_TOKEN,
+    BOURSE_UBSCORE_LISTEN: `127.0.0.1:${ports.transport}`,
+    BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${ports.transport}`,
+    BOURSE_UBSCORE_METRICS_LISTEN: `127.0.0.1:${ports.metrics.ubscore}`,
+    BOURSE_MATCHING_METRICS_LISTEN: `127.0.0.1:${ports.metrics.matching}`,
+    BOURSE_SETTLEMENT_METRICS_LISTEN: `127.0.0.1:${ports.metrics.settlement}`,
+    // A stream of its own: two exchanges may share one media driver.
+    ...(options.aeron
+      ? {
+          BOURSE_TRANSPORT_KIND: "aeron",
+          BOURSE_AERON_DIR: options.aeron.dir,
+          BOURSE_AERON_STREAM: String(randomInt(1_000, 0x3fff_ffff)),
+        }
+      : {}),
+    ...options.env,
+  };
+}
+
 export class LocalExchange {
   readonly session: Session;
   ubscore!: Running;
@@ -76,12 +207,7 @@ export class LocalExchange {
     readonly keyspace: string,
     readonly kafka: KafkaServer | undefined,
     /** Each process's /metrics, /livez and /readyz port: UBSCore, matching, settlement, then the gateways. */
-    private readonly metricsPorts: {
-      ubscore: number;
-      matching: number;
-      settlement: number;
-      gateways: number[];
-    },
+    private readonly metricsPorts: LocalPorts["metrics"],
   ) {
     this.session = new Session(`http://127.0.0.1:${env.BOURSE_ADMIN_PORT}`, env.BOURSE_ADMIN_TOKEN!);
   }
@@ -96,102 +222,19 @@ export class LocalExchange {
    * Starts everything and funds alice and bob. `dataDir` defaults to a fresh temporary one.
    * Without Cassandra the history is UBSCore's embedded store (and settlement runs inline).
    */
-  static async start(options: {
-    gateways: number;
-    cassandra?: CassandraServer;
-    keyspace: string;
-    aeron?: MediaDriver;
-    /** UBSCore publishes its event stream here (topic `<keyspace>.events`). */
-    kafka?: KafkaServer;
-    dataDir?: string;
-    /** The config's `ledger` (the embedded one, held by settlement, when not given). */
-    ledger?: { kind: "tigerbeetle"; clusterId: string; addresses: string[] };
-    /** Without Kafka: UBSCore publishes its event stream to a file log under dataDir. */
-    fileEventLog?: boolean;
-    /** More of the config file's sections (e.g. `gateway`'s limits), as every process reads them. */
-    config?: Record<string, unknown>;
-    /** The operator API's token (a fixed one of this suite's when not given). */
-    adminToken?: string;
-    /** More environment for every process (e.g. Aeron UDP channels), over the defaults above. */
-    env?: NodeJS.ProcessEnv;
-  }): Promise<LocalExchange> {
+  static async start(options: LocalExchangeOptions): Promise<LocalExchange> {
     const dir = await mkdtemp(join(tmpdir(), "bourse-local-"));
     const config = join(dir, "bourse.json");
-    const store = options.cassandra
-      ? {
-          kind: "cassandra",
-          contactPoints: options.cassandra.contactPoints,
-          localDataCenter: options.cassandra.localDataCenter,
-          keyspace: options.keyspace,
-        }
-      : { kind: "embedded" };
-    const eventLog = options.kafka
-      ? { kind: "kafka", brokers: options.kafka.brokers, topicPrefix: options.keyspace }
-      : { kind: options.fileEventLog ? "file" : "none" };
-    const ports = await Promise.all(Array.from({ length: options.gateways + 4 }, () => freePort()));
-    const [ubscoreMetrics, matchingMetrics, settlementMetrics, ...gatewayMetrics] = (await Promise.all(
-      Array.from({ length: options.gateways + 3 }, () => freePort()),
-    )) as [number, number, number, ...number[]];
-    const [transport, admin, settlementPort, matchingPort, ...gatewayPorts] = ports as [
-      number,
-      number,
-      number,
-      number,
-      ...number[],
-    ];
-    const settlementAddress = `127.0.0.1:${settlementPort}`;
-    const settlement = options.kafka
-      ? { kind: "service", listen: settlementAddress, address: settlementAddress }
-      : { kind: "inline" };
-    const matchingAddress = `127.0.0.1:${matchingPort}`;
-    const matching = {
-      kind: "service",
-      listen: matchingAddress,
-      address: matchingAddress,
-      stream: randomInt(1_000, 0x3fff_ffff),
-    };
-    const ledger = options.ledger && { ledger: options.ledger };
-    await writeFile(
-      config,
-      JSON.stringify({ ...options.config, store, eventLog, settlement, matching, ...ledger }),
-    );
-    const env = {
-      ...process.env,
-      BOURSE_CONFIG: config,
-      BOURSE_DATA_DIR: options.dataDir ?? join(dir, "data"),
-      BOURSE_DEMO: "false",
-      // Every process checks its cores' invariants after each command, and stops at a break.
-      BOURSE_VERIFY: "1",
-      BOURSE_ADMIN_PORT: String(admin),
-      BOURSE_ADMIN_TOKEN: options.adminToken ?? ADMIN_TOKEN,
-      BOURSE_UBSCORE_LISTEN: `127.0.0.1:${transport}`,
-      BOURSE_UBSCORE_ADDRESS: `127.0.0.1:${transport}`,
-      BOURSE_UBSCORE_METRICS_LISTEN: `127.0.0.1:${ubscoreMetrics}`,
-      BOURSE_MATCHING_METRICS_LISTEN: `127.0.0.1:${matchingMetrics}`,
-      BOURSE_SETTLEMENT_METRICS_LISTEN: `127.0.0.1:${settlementMetrics}`,
-      // A stream of its own: two exchanges may share one media driver.
-      ...(options.aeron
-        ? {
-            BOURSE_TRANSPORT_KIND: "aeron",
-            BOURSE_AERON_DIR: options.aeron.dir,
-            BOURSE_AERON_STREAM: String(randomInt(1_000, 0x3fff_ffff)),
-          }
-        : {}),
-      ...options.env,
-    };
+    const ports = await pickPorts(options.gateways);
+    await writeConfig(config, options, ports);
     const exchange = new LocalExchange(
       dir,
-      env,
-      gatewayPorts,
+      processEnv(config, dir, options, ports),
+      ports.gateways,
       options.cassandra,
       options.keyspace,
       options.kafka,
-      {
-        ubscore: ubscoreMetrics,
-        matching: matchingMetrics,
-        settlement: settlementMetrics,
-        gateways: gatewayMetrics,
-      },
+      ports.metrics,
     );
     if (options.kafka) exchange.settlement = await exchange.spawn("settlement");
     exchange.matching = await exchange.spawn("matching");

@@ -65,29 +65,14 @@ function getFrom(from: string, url: string, headers: Record<string, string>): Pr
 
 const alreadyReceived = { status: 400, body: { code: -1021, msg: /already received/ } };
 
-describe.each([
-  ["the embedded exchange", embeddedTarget],
-  ["the multi-process layout", processesTarget],
-])("attacks on %s", (_name, start) => {
-  let target: Target;
-  let alice: User;
+/**
+ * The layout under attack and its first user, set by each layout's beforeAll (the layouts run one
+ * after the other).
+ */
+let target: Target;
+let alice: User;
 
-  beforeAll(async () => {
-    target = await start(LIMITS);
-    alice = await userOf(target, { USDT: "100000", BTC: "1" });
-    // A resting order and a trade: there is something in the books and the ledger to disturb.
-    const bob = await userOf(target, { BTC: "1" });
-    expect((await alice.signed("POST", "/api/v3/order", restingBuy("30000"))).status).toBe(200);
-    const sell = { ...restingBuy("30000"), side: "SELL", quantity: "0.0005" };
-    expect(
-      (await via(target, target.gatewayUrls.length - 1, bob).signed("POST", "/api/v3/order", sell)).status,
-    ).toBe(200);
-  }, 600_000);
-
-  afterAll(async () => {
-    await target?.stop();
-  });
-
+function replaysAndRestarts(): void {
   it("finding 2: a captured order replayed with its signature's hex in another letter case, on every gateway", async () => {
     const { payload, signature } = capturedOrder(alice, "case");
     expect((await alice.raw("POST", "/api/v3/order", `${payload}&signature=${signature}`)).status).toBe(200);
@@ -165,25 +150,27 @@ describe.each([
       await target.startGateway(0);
     });
   }, 120_000);
+}
 
-  /** A WebSocket from `from` to gateway `i`: resolves once kept (open and answering a ping) or closed. */
-  function stream(i: number, from: string, path: string) {
-    const ws = new WebSocket(`${target.gatewayUrls[i]!.replace("http", "ws")}${path}`, {
-      localAddress: from,
+/** A WebSocket from `from` to gateway `i`: resolves once kept (open and answering a ping) or closed. */
+function stream(i: number, from: string, path: string) {
+  const ws = new WebSocket(`${target.gatewayUrls[i]!.replace("http", "ws")}${path}`, {
+    localAddress: from,
+  });
+  const messages: string[] = [];
+  ws.on("message", (m) => messages.push(String(m)));
+  ws.on("error", () => {});
+  return new Promise<{ ws: WebSocket; messages: string[]; closeCode?: number }>((resolve) => {
+    ws.once("close", (closeCode) => resolve({ ws, messages, closeCode }));
+    ws.once("open", () => {
+      setImmediate(() => ws.ping());
+      ws.once("pong", () => resolve({ ws, messages }));
     });
-    const messages: string[] = [];
-    ws.on("message", (m) => messages.push(String(m)));
-    ws.on("error", () => {});
-    return new Promise<{ ws: WebSocket; messages: string[]; closeCode?: number }>((resolve) => {
-      ws.once("close", (closeCode) => resolve({ ws, messages, closeCode }));
-      ws.once("open", () => {
-        setImmediate(() => ws.ping());
-        ws.once("pong", () => resolve({ ws, messages }));
-      });
-    });
-  }
-  const refusedFor = (msg: RegExp) => ({ closeCode: 1008, messages: [expect.stringMatching(msg)] });
+  });
+}
+const refusedFor = (msg: RegExp) => ({ closeCode: 1008, messages: [expect.stringMatching(msg)] });
 
+function streamCaps(): void {
   it("finding 6: streams and connections over the caps, and a flood of messages, refused on every gateway", async () => {
     await unchangedBy(target, async () => {
       for (let i = 0; i < target.gatewayUrls.length; i++) {
@@ -224,20 +211,22 @@ describe.each([
       }
     });
   });
+}
 
-  /** `GET /api/v3/depth` at its heaviest (weight 250) from `from`, naming `forwardedFor`. */
-  const heavyDepth = (i: number, from: string, forwardedFor: string) =>
-    getFrom(from, `${target.gatewayUrls[i]}/api/v3/depth?symbol=BTCUSDT&limit=5000`, {
-      "X-Forwarded-For": forwardedFor,
-    });
-  async function exhaust(i: number, from: string, forwardedFor: string): Promise<Reply> {
-    for (let n = 0; n < 100; n++) {
-      const res = await heavyDepth(i, from, forwardedFor);
-      if (res.status !== 200) return res;
-    }
-    throw new Error("never refused");
+/** `GET /api/v3/depth` at its heaviest (weight 250) from `from`, naming `forwardedFor`. */
+const heavyDepth = (i: number, from: string, forwardedFor: string) =>
+  getFrom(from, `${target.gatewayUrls[i]}/api/v3/depth?symbol=BTCUSDT&limit=5000`, {
+    "X-Forwarded-For": forwardedFor,
+  });
+async function exhaust(i: number, from: string, forwardedFor: string): Promise<Reply> {
+  for (let n = 0; n < 100; n++) {
+    const res = await heavyDepth(i, from, forwardedFor);
+    if (res.status !== 200) return res;
   }
+  throw new Error("never refused");
+}
 
+function rateLimits(): void {
   it("finding 7: request weight per client behind the trusted proxy, X-Forwarded-For ignored from anyone else, 418 bans", async () => {
     await unchangedBy(target, async () => {
       for (let i = 0; i < target.gatewayUrls.length; i++) {
@@ -297,7 +286,9 @@ describe.each([
       for (const o of taken) expect(o).toMatchObject({ status: "EXPIRED" });
     });
   });
+}
 
+function keysFilesAndOperatorApi(): void {
   it("finding 8: listen keys capped per user across gateways (the newest comes back)", async () => {
     const dave = await userOf(target);
     const listenKey = (i: number) =>
@@ -380,4 +371,30 @@ describe.each([
     expect(new Set(replies.map((r) => r.body.userId)).size).toBe(8);
     await observe(target);
   });
+}
+
+describe.each([
+  ["the embedded exchange", embeddedTarget],
+  ["the multi-process layout", processesTarget],
+])("attacks on %s", (_name, start) => {
+  beforeAll(async () => {
+    target = await start(LIMITS);
+    alice = await userOf(target, { USDT: "100000", BTC: "1" });
+    // A resting order and a trade: there is something in the books and the ledger to disturb.
+    const bob = await userOf(target, { BTC: "1" });
+    expect((await alice.signed("POST", "/api/v3/order", restingBuy("30000"))).status).toBe(200);
+    const sell = { ...restingBuy("30000"), side: "SELL", quantity: "0.0005" };
+    expect(
+      (await via(target, target.gatewayUrls.length - 1, bob).signed("POST", "/api/v3/order", sell)).status,
+    ).toBe(200);
+  }, 600_000);
+
+  afterAll(async () => {
+    await target?.stop();
+  });
+
+  describe("replayed orders, a second UBSCore and a gateway's stop", replaysAndRestarts);
+  describe("WebSocket caps", streamCaps);
+  describe("rate limits", rateLimits);
+  describe("listen keys, the data directory and the operator API", keysFilesAndOperatorApi);
 });

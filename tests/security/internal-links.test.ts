@@ -218,14 +218,264 @@ function expectOnlyChallenged(layout: Layout, results: { conversations: number; 
   }
 }
 
+/**
+ * The layout under test and its exchange, set by each layout's beforeAll (the layouts run one after
+ * the other).
+ */
+let layout: Layout;
+let exchange: LocalExchange;
+
+/** Bob sells, alice buys at market: it fills in full, and the invariants hold. */
+async function tradeOnce() {
+  const { session } = exchange;
+  const sold = await session.ccxt("bob", exchange.url(0)).createLimitSellOrder("BTC/USDT", 0.01, 59000);
+  const bought = await session.ccxt("alice", exchange.url(0)).createMarketBuyOrder("BTC/USDT", 0.01);
+  session.acknowledged.push({ who: "bob", orderId: sold.id! }, { who: "alice", orderId: bought.id! });
+  expect(bought.filled).toBe(0.01);
+  await exchange.checkInvariants(0);
+}
+
+/** Everything an attack could have changed, as the exchange itself reports it. */
+async function observe() {
+  const { session } = exchange;
+  const via = exchange.url(0);
+  const open = async (who: "alice" | "bob") =>
+    (
+      await new TestClient(via, session.users[who]).signed<{ orderId: number }[]>(
+        "GET",
+        "/api/v3/openOrders",
+        {
+          symbol: "BTCUSDT",
+        },
+      )
+    ).body.map((o) => o.orderId);
+  const info = await new TestClient(via).public<{ symbols: { symbol: string; status: string }[] }>(
+    "/api/v3/exchangeInfo",
+  );
+  const reconciled = await session.admin<{ lsn: number; differences: unknown[] }>(
+    "POST",
+    "/admin/v1/reconcile",
+    {},
+  );
+  return {
+    balances: {
+      alice: await session.balancesOf(session.users.alice.userId),
+      bob: await session.balancesOf(session.users.bob.userId),
+    },
+    open: { alice: await open("alice"), bob: await open("bob") },
+    status: info.body.symbols.map((s) => `${s.symbol}:${s.status}`),
+    journalPosition: reconciled.lsn,
+    differences: reconciled.differences,
+  };
+}
+
+/** Runs `attack`, then checks nothing changed and every process still runs. */
+async function unchangedBy(attack: () => Promise<void>) {
+  const before = await observe();
+  await attack();
+  expect(await observe()).toEqual(before);
+  expect(before.differences).toEqual([]);
+  for (const p of [exchange.ubscore, exchange.matching, ...exchange.gateways]) {
+    expect(p.child.exitCode).toBeNull();
+  }
+  await exchange.checkReplay(0);
+}
+
+/** A stranger's messages to `address`: with and without a HELLO first, it gets at most the CHALLENGE. */
+async function refusedUnheard(address: string, linkName: string, frames: Uint8Array[]) {
+  expect(await stranger(layout.rawTo(address), address, frames)).toEqual([]);
+  const afterHello = await stranger(layout.rawTo(address), address, [hello(linkName), ...frames]);
+  expect(afterHello.map((m) => m.length)).toEqual([CHALLENGE]);
+  return afterHello[0]!;
+}
+
+/** A listener standing in for a real process on `address`: records what it is sent, answers junk. */
+async function impostorAt(address: string) {
+  const received: Uint8Array[] = [];
+  const junk = Buffer.concat([Buffer.of(2), Buffer.alloc(64, 7)]); // a CHALLENGE's shape, made without the key
+  const server: TransportServer = await layout.rawTo(address).listen(address, (channel) =>
+    channel.onMessage((m) => {
+      received.push(Buffer.from(m));
+      channel.send(junk);
+    }),
+  );
+  return { received, address: server.address, close: () => server.close() };
+}
+
+function ubscorePortRefusals(): void {
+  it("SUBSCRIBE gets nothing: no snapshot, not one user's secret key", async () => {
+    const { alice, bob } = exchange.session.users;
+    await unchangedBy(async () => {
+      const challenge = await refusedUnheard(layout.ubscore, "gateway-ubscore", [SUBSCRIBE]);
+      for (const secret of [alice.secretKey, bob.secretKey]) {
+        expect(Buffer.from(challenge).includes(secret)).toBe(false);
+      }
+    });
+  });
+
+  it("SUBMIT credit, halt, createUser and CALL transfer are dropped unheard", async () => {
+    const { alice } = exchange.session.users;
+    await unchangedBy(async () => {
+      for (const frame of [
+        submit({ kind: "credit", userId: alice.userId, asset: "BTC", amount: 10n ** 14n }),
+        submit({ kind: "halt", symbol: "BTCUSDT" }),
+        submit({ kind: "createUser", userId: 99 }),
+        call("transfer", [
+          {
+            userId: alice.userId,
+            type: "MAIN_FUNDING",
+            asset: "USDT",
+            amount: 1n,
+            clientTranId: "x",
+            time: 1,
+          },
+        ]),
+      ]) {
+        await refusedUnheard(layout.ubscore, "gateway-ubscore", [frame]);
+      }
+    });
+  });
+
+  it("a peer holding matching's link key, not the gateway's, is refused too", async () => {
+    const dataDir = exchange.env.BOURSE_DATA_DIR!;
+    const matchingKey = await readFile(join(dataDir, "links", "ubscore-matching"), "latin1");
+    const impostor = secureTransport(layout.rawTo(layout.ubscore), {
+      client: "gateway",
+      server: "ubscore",
+      key: async () => Buffer.from(matchingKey.trim(), "hex"),
+    });
+    await unchangedBy(async () => {
+      await expect(impostor.connect(layout.ubscore)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    });
+  });
+}
+
+function gatewayLimits(): void {
+  it("credit, debit, halt, createUser, withdrawals and matching outcomes are FORBIDDEN", async () => {
+    const config = validateConfig({ dataDir: exchange.env.BOURSE_DATA_DIR });
+    const channel = await linkTransport(config, layout.rawTo(layout.ubscore), "gateway", "ubscore").connect(
+      layout.ubscore,
+    );
+    const replica = await UbsCoreReplica.open(channel, exchangeDef, () => {});
+    const { alice } = exchange.session.users;
+    try {
+      await unchangedBy(async () => {
+        const forbidden: UbsCommand[] = [
+          { kind: "credit", userId: alice.userId, asset: "BTC", amount: 10n ** 14n },
+          { kind: "debit", userId: alice.userId, asset: "USDT", amount: 1n },
+          { kind: "halt", symbol: "BTCUSDT" },
+          { kind: "createUser", userId: 99 },
+          { kind: "holdWithdrawal", withdrawalId: "w1", userId: alice.userId, asset: "USDT", amount: 1n },
+          { kind: "transferIn", transferSeq: 999, userId: alice.userId, asset: "USDT", amount: 1n },
+          { kind: "matched", marketId: 1, seq: 1, events: new Uint8Array(0) },
+        ];
+        for (const cmd of forbidden) {
+          await expect(replica.submit(cmd), cmd.kind).rejects.toMatchObject({ code: "FORBIDDEN" });
+        }
+      });
+    } finally {
+      replica.close();
+    }
+  });
+}
+
+function matchingPortRefusals(): void {
+  it("a HANDOVER and an order command get no outcome, and the real books stay", async () => {
+    await unchangedBy(async () => {
+      await refusedUnheard(layout.matching, "ubscore-matching", fakeHandover());
+    });
+    // The books are UBSCore's still: a crossing trade through the gateway fills against them.
+    await tradeOnce();
+  });
+}
+
+function fakePeers(): void {
+  it("UBSCore does not hand its books to a fake matching while the real one is down", async () => {
+    exchange.matching.child.kill("SIGKILL");
+    await exchange.matching.exited;
+    const fake = await impostorAt(layout.matching);
+    // An order placed meanwhile waits (journaled, unanswered) rather than going to the fake.
+    const bob = new TestClient(exchange.url(0), exchange.session.users.bob);
+    const pending = bob.signed<{ orderId: number }>(
+      "POST",
+      "/api/v3/order",
+      limitOrder("SELL", "0.01", "70000"),
+    );
+    await expect.poll(() => fake.received.length, { timeout: 30_000 }).toBeGreaterThan(1);
+    await fake.close();
+    // UBSCore said HELLO and no more: no handover, no order, nothing of its books.
+    for (const m of fake.received) {
+      expect(m.length).toBe(1 + 32 + "ubscore-matching".length);
+      expect(Buffer.from(m.subarray(33)).toString()).toBe("ubscore-matching");
+    }
+    await exchange.restartMatching(false);
+    const placed = await pending;
+    if (placed.status === 200) {
+      exchange.session.acknowledged.push({ who: "bob", orderId: String(placed.body.orderId) });
+    }
+    await exchange.checkInvariants(0);
+    await exchange.checkReplay(0);
+  });
+
+  it("a gateway refuses a fake UBSCore and exits without serving", async () => {
+    const fake = await impostorAt(layout.tcp ? `127.0.0.1:${await freePort()}` : "0");
+    try {
+      const child = spawn(process.execPath, [bin, "gateway"], {
+        env: {
+          ...exchange.env,
+          ...layout.ubscoreAt(fake.address),
+          BOURSE_GATEWAY_PORT: String(await freePort()),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr!.on("data", (d) => {
+        stderr += d;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(2);
+      expect(stderr).toContain("does not hold this link's key");
+      expect(fake.received.map((m) => Buffer.from(m.subarray(33)).toString())).toEqual(["gateway-ubscore"]);
+    } finally {
+      await fake.close();
+    }
+  });
+}
+
+function randomPeers(): void {
+  it("malformed and unauthenticated messages for a bounded time: no crash, nothing changed", async () => {
+    const { alice } = exchange.session.users;
+    const known = [
+      SUBSCRIBE,
+      submit({ kind: "credit", userId: alice.userId, asset: "BTC", amount: 10n ** 14n }),
+      submit({ kind: "halt", symbol: "BTCUSDT" }),
+      ...fakeHandover(),
+    ];
+    // Where forged HELLOs ask for replies: what arrives there shows the forged frames reached the server.
+    const replies = createSocket("udp4");
+    let repliesToForger = 0;
+    replies.on("message", () => repliesToForger++);
+    await new Promise<void>((resolve) => replies.bind(0, "127.0.0.1", resolve));
+    const strangerPort = replies.address().port;
+    await unchangedBy(async () => {
+      const { results, forged } = await attackLinks(layout, known, strangerPort, Date.now() + 15_000);
+      for (const f of forged) expect(f.sessions).toBeGreaterThan(10);
+      replies.close();
+      // The servers took the forged sessions for clients and answered them (their drivers sent
+      // the replies' SETUPs and at most a WELCOME and a CHALLENGE), then nothing more.
+      if (forged.length > 0) expect(repliesToForger).toBeGreaterThan(0);
+      expectOnlyChallenged(layout, results);
+    });
+    // And the exchange still trades.
+    await tradeOnce();
+  });
+}
+
 describe.each([
   ["loopback TCP", tcpLayout],
   ["Aeron IPC", () => aeronLayout(false)],
   ["Aeron UDP", () => aeronLayout(true)],
 ])("the internal links over %s", (_name, start) => {
-  let layout: Layout;
-  let exchange: LocalExchange;
-
   beforeAll(async () => {
     layout = await start();
     exchange = layout.exchange;
@@ -236,249 +486,9 @@ describe.each([
     await layout?.stop();
   });
 
-  /** Bob sells, alice buys at market: it fills in full, and the invariants hold. */
-  async function tradeOnce() {
-    const { session } = exchange;
-    const sold = await session.ccxt("bob", exchange.url(0)).createLimitSellOrder("BTC/USDT", 0.01, 59000);
-    const bought = await session.ccxt("alice", exchange.url(0)).createMarketBuyOrder("BTC/USDT", 0.01);
-    session.acknowledged.push({ who: "bob", orderId: sold.id! }, { who: "alice", orderId: bought.id! });
-    expect(bought.filled).toBe(0.01);
-    await exchange.checkInvariants(0);
-  }
-
-  /** Everything an attack could have changed, as the exchange itself reports it. */
-  async function observe() {
-    const { session } = exchange;
-    const via = exchange.url(0);
-    const open = async (who: "alice" | "bob") =>
-      (
-        await new TestClient(via, session.users[who]).signed<{ orderId: number }[]>(
-          "GET",
-          "/api/v3/openOrders",
-          {
-            symbol: "BTCUSDT",
-          },
-        )
-      ).body.map((o) => o.orderId);
-    const info = await new TestClient(via).public<{ symbols: { symbol: string; status: string }[] }>(
-      "/api/v3/exchangeInfo",
-    );
-    const reconciled = await session.admin<{ lsn: number; differences: unknown[] }>(
-      "POST",
-      "/admin/v1/reconcile",
-      {},
-    );
-    return {
-      balances: {
-        alice: await session.balancesOf(session.users.alice.userId),
-        bob: await session.balancesOf(session.users.bob.userId),
-      },
-      open: { alice: await open("alice"), bob: await open("bob") },
-      status: info.body.symbols.map((s) => `${s.symbol}:${s.status}`),
-      journalPosition: reconciled.lsn,
-      differences: reconciled.differences,
-    };
-  }
-
-  /** Runs `attack`, then checks nothing changed and every process still runs. */
-  async function unchangedBy(attack: () => Promise<void>) {
-    const before = await observe();
-    await attack();
-    expect(await observe()).toEqual(before);
-    expect(before.differences).toEqual([]);
-    for (const p of [exchange.ubscore, exchange.matching, ...exchange.gateways]) {
-      expect(p.child.exitCode).toBeNull();
-    }
-    await exchange.checkReplay(0);
-  }
-
-  /** A stranger's messages to `address`: with and without a HELLO first, it gets at most the CHALLENGE. */
-  async function refusedUnheard(address: string, linkName: string, frames: Uint8Array[]) {
-    expect(await stranger(layout.rawTo(address), address, frames)).toEqual([]);
-    const afterHello = await stranger(layout.rawTo(address), address, [hello(linkName), ...frames]);
-    expect(afterHello.map((m) => m.length)).toEqual([CHALLENGE]);
-    return afterHello[0]!;
-  }
-
-  /** A listener standing in for a real process on `address`: records what it is sent, answers junk. */
-  async function impostorAt(address: string) {
-    const received: Uint8Array[] = [];
-    const junk = Buffer.concat([Buffer.of(2), Buffer.alloc(64, 7)]); // a CHALLENGE's shape, made without the key
-    const server: TransportServer = await layout.rawTo(address).listen(address, (channel) =>
-      channel.onMessage((m) => {
-        received.push(Buffer.from(m));
-        channel.send(junk);
-      }),
-    );
-    return { received, address: server.address, close: () => server.close() };
-  }
-
-  describe("UBSCore's port refuses a peer without the gateway link's key", () => {
-    it("SUBSCRIBE gets nothing: no snapshot, not one user's secret key", async () => {
-      const { alice, bob } = exchange.session.users;
-      await unchangedBy(async () => {
-        const challenge = await refusedUnheard(layout.ubscore, "gateway-ubscore", [SUBSCRIBE]);
-        for (const secret of [alice.secretKey, bob.secretKey]) {
-          expect(Buffer.from(challenge).includes(secret)).toBe(false);
-        }
-      });
-    });
-
-    it("SUBMIT credit, halt, createUser and CALL transfer are dropped unheard", async () => {
-      const { alice } = exchange.session.users;
-      await unchangedBy(async () => {
-        for (const frame of [
-          submit({ kind: "credit", userId: alice.userId, asset: "BTC", amount: 10n ** 14n }),
-          submit({ kind: "halt", symbol: "BTCUSDT" }),
-          submit({ kind: "createUser", userId: 99 }),
-          call("transfer", [
-            {
-              userId: alice.userId,
-              type: "MAIN_FUNDING",
-              asset: "USDT",
-              amount: 1n,
-              clientTranId: "x",
-              time: 1,
-            },
-          ]),
-        ]) {
-          await refusedUnheard(layout.ubscore, "gateway-ubscore", [frame]);
-        }
-      });
-    });
-
-    it("a peer holding matching's link key, not the gateway's, is refused too", async () => {
-      const dataDir = exchange.env.BOURSE_DATA_DIR!;
-      const matchingKey = await readFile(join(dataDir, "links", "ubscore-matching"), "latin1");
-      const impostor = secureTransport(layout.rawTo(layout.ubscore), {
-        client: "gateway",
-        server: "ubscore",
-        key: async () => Buffer.from(matchingKey.trim(), "hex"),
-      });
-      await unchangedBy(async () => {
-        await expect(impostor.connect(layout.ubscore)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
-      });
-    });
-  });
-
-  describe("an authenticated gateway can do only what a trading client can", () => {
-    it("credit, debit, halt, createUser, withdrawals and matching outcomes are FORBIDDEN", async () => {
-      const config = validateConfig({ dataDir: exchange.env.BOURSE_DATA_DIR });
-      const channel = await linkTransport(config, layout.rawTo(layout.ubscore), "gateway", "ubscore").connect(
-        layout.ubscore,
-      );
-      const replica = await UbsCoreReplica.open(channel, exchangeDef, () => {});
-      const { alice } = exchange.session.users;
-      try {
-        await unchangedBy(async () => {
-          const forbidden: UbsCommand[] = [
-            { kind: "credit", userId: alice.userId, asset: "BTC", amount: 10n ** 14n },
-            { kind: "debit", userId: alice.userId, asset: "USDT", amount: 1n },
-            { kind: "halt", symbol: "BTCUSDT" },
-            { kind: "createUser", userId: 99 },
-            { kind: "holdWithdrawal", withdrawalId: "w1", userId: alice.userId, asset: "USDT", amount: 1n },
-            { kind: "transferIn", transferSeq: 999, userId: alice.userId, asset: "USDT", amount: 1n },
-            { kind: "matched", marketId: 1, seq: 1, events: new Uint8Array(0) },
-          ];
-          for (const cmd of forbidden) {
-            await expect(replica.submit(cmd), cmd.kind).rejects.toMatchObject({ code: "FORBIDDEN" });
-          }
-        });
-      } finally {
-        replica.close();
-      }
-    });
-  });
-
-  describe("matching's port refuses a peer without UBSCore's link key", () => {
-    it("a HANDOVER and an order command get no outcome, and the real books stay", async () => {
-      await unchangedBy(async () => {
-        await refusedUnheard(layout.matching, "ubscore-matching", fakeHandover());
-      });
-      // The books are UBSCore's still: a crossing trade through the gateway fills against them.
-      await tradeOnce();
-    });
-  });
-
-  describe("fake peers are not believed", () => {
-    it("UBSCore does not hand its books to a fake matching while the real one is down", async () => {
-      exchange.matching.child.kill("SIGKILL");
-      await exchange.matching.exited;
-      const fake = await impostorAt(layout.matching);
-      // An order placed meanwhile waits (journaled, unanswered) rather than going to the fake.
-      const bob = new TestClient(exchange.url(0), exchange.session.users.bob);
-      const pending = bob.signed<{ orderId: number }>(
-        "POST",
-        "/api/v3/order",
-        limitOrder("SELL", "0.01", "70000"),
-      );
-      await expect.poll(() => fake.received.length, { timeout: 30_000 }).toBeGreaterThan(1);
-      await fake.close();
-      // UBSCore said HELLO and no more: no handover, no order, nothing of its books.
-      for (const m of fake.received) {
-        expect(m.length).toBe(1 + 32 + "ubscore-matching".length);
-        expect(Buffer.from(m.subarray(33)).toString()).toBe("ubscore-matching");
-      }
-      await exchange.restartMatching(false);
-      const placed = await pending;
-      if (placed.status === 200) {
-        exchange.session.acknowledged.push({ who: "bob", orderId: String(placed.body.orderId) });
-      }
-      await exchange.checkInvariants(0);
-      await exchange.checkReplay(0);
-    });
-
-    it("a gateway refuses a fake UBSCore and exits without serving", async () => {
-      const fake = await impostorAt(layout.tcp ? `127.0.0.1:${await freePort()}` : "0");
-      try {
-        const child = spawn(process.execPath, [bin, "gateway"], {
-          env: {
-            ...exchange.env,
-            ...layout.ubscoreAt(fake.address),
-            BOURSE_GATEWAY_PORT: String(await freePort()),
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stderr = "";
-        child.stderr!.on("data", (d) => {
-          stderr += d;
-        });
-        const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-        expect(code).toBe(2);
-        expect(stderr).toContain("does not hold this link's key");
-        expect(fake.received.map((m) => Buffer.from(m.subarray(33)).toString())).toEqual(["gateway-ubscore"]);
-      } finally {
-        await fake.close();
-      }
-    });
-  });
-
-  describe("random peers on every internal port", () => {
-    it("malformed and unauthenticated messages for a bounded time: no crash, nothing changed", async () => {
-      const { alice } = exchange.session.users;
-      const known = [
-        SUBSCRIBE,
-        submit({ kind: "credit", userId: alice.userId, asset: "BTC", amount: 10n ** 14n }),
-        submit({ kind: "halt", symbol: "BTCUSDT" }),
-        ...fakeHandover(),
-      ];
-      // Where forged HELLOs ask for replies: what arrives there shows the forged frames reached the server.
-      const replies = createSocket("udp4");
-      let repliesToForger = 0;
-      replies.on("message", () => repliesToForger++);
-      await new Promise<void>((resolve) => replies.bind(0, "127.0.0.1", resolve));
-      const strangerPort = replies.address().port;
-      await unchangedBy(async () => {
-        const { results, forged } = await attackLinks(layout, known, strangerPort, Date.now() + 15_000);
-        for (const f of forged) expect(f.sessions).toBeGreaterThan(10);
-        replies.close();
-        // The servers took the forged sessions for clients and answered them (their drivers sent
-        // the replies' SETUPs and at most a WELCOME and a CHALLENGE), then nothing more.
-        if (forged.length > 0) expect(repliesToForger).toBeGreaterThan(0);
-        expectOnlyChallenged(layout, results);
-      });
-      // And the exchange still trades.
-      await tradeOnce();
-    });
-  });
+  describe("UBSCore's port refuses a peer without the gateway link's key", ubscorePortRefusals);
+  describe("an authenticated gateway can do only what a trading client can", gatewayLimits);
+  describe("matching's port refuses a peer without UBSCore's link key", matchingPortRefusals);
+  describe("fake peers are not believed", fakePeers);
+  describe("random peers on every internal port", randomPeers);
 });
