@@ -402,28 +402,40 @@ export class MatchingEngine {
       orderType === OrderType.LimitMaker,
     );
     const outcome = this.takeLiquidity(slot, quoteUnits);
-    const remaining = this.oQty[slot]!;
     if (outcome === TAKER_EXPIRED_BY_STP) {
-      this.emitExpired(orderId, userId, remaining, this.quoteLeft, ExpireReason.SelfTrade);
+      this.emitExpired(orderId, userId, this.oQty[slot]!, this.quoteLeft, ExpireReason.SelfTrade);
       this.freeOrder(slot);
     } else if (quoteUnits > 0) {
-      // By quote amount, or by quantity within a quote budget: done when either runs out.
-      if (qtyLots > 0 ? remaining > 0 : this.quoteLeft > 0) {
-        const reason = outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
-        this.emitExpired(orderId, userId, remaining, this.quoteLeft, reason);
-      }
-      this.freeOrder(slot);
-    } else if (remaining === 0) {
-      this.freeOrder(slot);
-    } else if (tif === TimeInForce.GTC && !isMarket) {
-      this.rest(slot);
+      this.endByQuote(slot, qtyLots, outcome);
     } else {
-      const reason =
-        isMarket && outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
-      this.emitExpired(orderId, userId, remaining, 0, reason);
-      this.freeOrder(slot);
+      this.restOrExpire(slot, isMarket || tif !== TimeInForce.GTC, isMarket, outcome);
     }
     this.flushTouched();
+  }
+
+  /** By quote amount, or by quantity within a quote budget: done when either runs out, never rests. */
+  private endByQuote(slot: number, qtyLots: number, outcome: number): void {
+    const remaining = this.oQty[slot]!;
+    if (qtyLots > 0 ? remaining > 0 : this.quoteLeft > 0) {
+      const reason = outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
+      this.emitExpired(this.oId[slot]!, this.oUser[slot]!, remaining, this.quoteLeft, reason);
+    }
+    this.freeOrder(slot);
+  }
+
+  /** By quantity: a remainder rests (GTC limit) or expires (IOC, FOK's none, market). */
+  private restOrExpire(slot: number, expires: boolean, isMarket: boolean, outcome: number): void {
+    const remaining = this.oQty[slot]!;
+    if (remaining > 0 && !expires) {
+      this.rest(slot);
+      return;
+    }
+    if (remaining > 0) {
+      const reason =
+        isMarket && outcome === NOTHING_TRADED ? ExpireReason.NoLiquidity : ExpireReason.IocRemainder;
+      this.emitExpired(this.oId[slot]!, this.oUser[slot]!, remaining, 0, reason);
+    }
+    this.freeOrder(slot);
   }
 
   /** Cancels the order, and the other order of its OCO if it has one (Binance cancels the list). */
@@ -804,8 +816,6 @@ export class MatchingEngine {
     const side = this.oSide[slot] as Side;
     const opp = side === Side.Buy ? Side.Sell : Side.Buy;
     const limit = this.oPrice[slot]!;
-    const userId = this.oUser[slot]!;
-    const stp = this.oStp[slot] as SelfTradePrevention;
     const byQuote = quoteUnits > 0;
     const byQty = this.oQty[slot]! > 0;
     this.quoteLeft = quoteUnits;
@@ -815,53 +825,88 @@ export class MatchingEngine {
       const lv = lvOf[this.depthN[opp] - 1]!;
       const price = this.lvPrice[lv]!;
       if (side === Side.Buy ? price > limit : price < limit) break;
-      const lotCost = price * this.quotePerTickLot;
-      let maker = this.lvHead[lv]!;
-      let stop = NONE;
-      while (maker !== NIL) {
-        if ((byQuote && this.quoteLeft < lotCost) || (byQty && this.oQty[slot] === 0)) {
-          stop = FILLED;
-          break;
-        }
-        const next = this.oNext[maker]!;
-        if (stp !== SelfTradePrevention.None && this.oUser[maker] === userId) {
-          if (stp !== SelfTradePrevention.ExpireTaker) {
-            const makerId = this.oId[maker]!;
-            this.emitExpired(makerId, userId, this.oQty[maker]!, 0, ExpireReason.SelfTrade);
-            this.unlink(maker);
-            this.freeOrder(maker);
-            this.expirePartner(makerId);
-          }
-          if (stp !== SelfTradePrevention.ExpireMaker) {
-            stop = TAKER_EXPIRED_BY_STP;
-            break;
-          }
-          maker = next;
-          continue;
-        }
-        const affordable = byQuote ? lotsAffordable(this.quoteLeft, lotCost) : Number.POSITIVE_INFINITY;
-        const want = byQty ? Math.min(this.oQty[slot]!, affordable) : affordable;
-        const makerQty = this.oQty[maker]!;
-        const fill = Math.min(want, makerQty);
-        this.oQty[maker] = makerQty - fill;
-        this.lvTotal[lv]! -= fill;
-        if (byQuote) this.quoteLeft -= fill * lotCost;
-        if (byQty) this.oQty[slot]! -= fill;
-        traded = true;
-        this.emitTrade(slot, maker, side, price, fill);
-        this.touch(opp, price, lv);
-        // A resting OCO leg's partner waits for its stop price (off this book's levels).
-        this.expirePartner(this.oId[maker]!);
-        if (makerQty === fill) {
-          this.unlink(maker);
-          this.freeOrder(maker);
-        }
-        maker = next;
-      }
+      const stop = this.takeFromLevel(slot, lv, byQuote, byQty);
+      traded ||= this.tradedAtLevel;
       if (stop === TAKER_EXPIRED_BY_STP) return TAKER_EXPIRED_BY_STP;
       if (stop === FILLED) break;
     }
     return traded ? TRADED : NOTHING_TRADED;
+  }
+
+  /** Whether the last `takeFromLevel` traded (a field: the hot path returns no pair). */
+  private tradedAtLevel = false;
+
+  /**
+   * Takes the level `lv`'s makers in time priority for the taker in `slot`, until the taker is
+   * filled (FILLED), expired by self-trade prevention (TAKER_EXPIRED_BY_STP) or the level is
+   * emptied (NONE, and the level is gone).
+   */
+  private takeFromLevel(slot: number, lv: number, byQuote: boolean, byQty: boolean): number {
+    const side = this.oSide[slot] as Side;
+    const price = this.lvPrice[lv]!;
+    const lotCost = price * this.quotePerTickLot;
+    const stp = this.oStp[slot] as SelfTradePrevention;
+    this.tradedAtLevel = false;
+    let maker = this.lvHead[lv]!;
+    while (maker !== NIL) {
+      if (this.takerDone(slot, byQuote, byQty, lotCost)) return FILLED;
+      const next = this.oNext[maker]!;
+      if (stp === SelfTradePrevention.None || this.oUser[maker] !== this.oUser[slot]) {
+        const fill = this.takerWants(slot, byQuote, byQty, lotCost, this.oQty[maker]!);
+        if (byQuote) this.quoteLeft -= fill * lotCost;
+        if (byQty) this.oQty[slot]! -= fill;
+        this.fillMaker(slot, maker, lv, side, price, fill);
+      } else if (this.preventSelfTrade(maker, stp)) {
+        return TAKER_EXPIRED_BY_STP;
+      }
+      maker = next;
+    }
+    return NONE;
+  }
+
+  /** The taker has no quantity left, or its quote amount pays for no further lot at this price. */
+  private takerDone(slot: number, byQuote: boolean, byQty: boolean, lotCost: number): boolean {
+    return (byQuote && this.quoteLeft < lotCost) || (byQty && this.oQty[slot] === 0);
+  }
+
+  /** The lots the taker takes from a maker of `makerLots`: what it still wants and its quote still pays for. */
+  private takerWants(
+    slot: number,
+    byQuote: boolean,
+    byQty: boolean,
+    lotCost: number,
+    makerLots: number,
+  ): number {
+    const affordable = byQuote ? lotsAffordable(this.quoteLeft, lotCost) : Number.POSITIVE_INFINITY;
+    return Math.min(byQty ? Math.min(this.oQty[slot]!, affordable) : affordable, makerLots);
+  }
+
+  /** Expires the maker unless `stp` spares it; true when the taker must expire instead of trading on. */
+  private preventSelfTrade(maker: number, stp: SelfTradePrevention): boolean {
+    if (stp !== SelfTradePrevention.ExpireTaker) {
+      const makerId = this.oId[maker]!;
+      this.emitExpired(makerId, this.oUser[maker]!, this.oQty[maker]!, 0, ExpireReason.SelfTrade);
+      this.unlink(maker);
+      this.freeOrder(maker);
+      this.expirePartner(makerId);
+    }
+    return stp !== SelfTradePrevention.ExpireMaker;
+  }
+
+  /** One trade of `fill` lots against the resting `maker`; a maker filled entirely leaves the book. */
+  private fillMaker(taker: number, maker: number, lv: number, side: Side, price: number, fill: number): void {
+    const makerQty = this.oQty[maker]!;
+    this.oQty[maker] = makerQty - fill;
+    this.lvTotal[lv]! -= fill;
+    this.tradedAtLevel = true;
+    this.emitTrade(taker, maker, side, price, fill);
+    this.touch(side === Side.Buy ? Side.Sell : Side.Buy, price, lv);
+    // A resting OCO leg's partner waits for its stop price (off this book's levels).
+    this.expirePartner(this.oId[maker]!);
+    if (makerQty === fill) {
+      this.unlink(maker);
+      this.freeOrder(maker);
+    }
   }
 
   /** Would a limit order at this price take liquidity? */
@@ -888,16 +933,28 @@ export class MatchingEngine {
       const lv = this.lvOf[opp][i]!;
       const price = this.lvPrice[lv]!;
       if (side === Side.Buy ? price > priceTicks : price < priceTicks) return false;
-      for (let o = this.lvHead[lv]!; o !== NIL; o = this.oNext[o]!) {
-        if (stp !== SelfTradePrevention.None && this.oUser[o] === userId) {
-          if (stp === SelfTradePrevention.ExpireMaker) continue;
-          return false;
-        }
-        need -= this.oQty[o]!;
-        if (need <= 0) return true;
-      }
+      need = this.needAfterLevel(lv, userId, stp, need);
+      if (need === SELF_TRADE_STOPS) return false;
+      if (need <= 0) return true;
     }
     return false;
+  }
+
+  /**
+   * What is still needed after the makers of level `lv` (0 or less: filled), or SELF_TRADE_STOPS
+   * when a maker of the same user would expire the taker first.
+   */
+  private needAfterLevel(lv: number, userId: number, stp: number, need: number): number {
+    let left = need;
+    for (let o = this.lvHead[lv]!; o !== NIL; o = this.oNext[o]!) {
+      if (stp !== SelfTradePrevention.None && this.oUser[o] === userId) {
+        if (stp === SelfTradePrevention.ExpireMaker) continue;
+        return SELF_TRADE_STOPS;
+      }
+      left -= this.oQty[o]!;
+      if (left <= 0) return left;
+    }
+    return left;
   }
 
   // ---- book structure ----
@@ -1232,6 +1289,8 @@ const TRADED = 1;
 const TAKER_EXPIRED_BY_STP = 2;
 const NONE = 0;
 const FILLED = 1;
+/** canFillEntirely: a maker of the taker's own user stops the walk (no count of lots is infinite). */
+const SELF_TRADE_STOPS = Number.NEGATIVE_INFINITY;
 
 /** floor(quote / lotCost) exactly: the float quotient can round up across an integer. */
 function lotsAffordable(quote: number, lotCost: number): number {
@@ -1272,22 +1331,32 @@ function validPlace(
       orderType <= OrderType.TakeProfitLimit
     );
   }
-  if (orderType === OrderType.Market) {
-    if (tif !== TimeInForce.IOC || priceTicks !== 0) return false;
-    const qtyOk = qtyLots === 0 || isPositiveSafe(qtyLots);
-    const quoteOk = quoteUnits === 0 || isPositiveSafe(quoteUnits);
-    return qtyOk && quoteOk && qtyLots + quoteUnits > 0;
-  }
+  if (orderType === OrderType.Market) return validMarketTerms(tif, priceTicks, qtyLots, quoteUnits);
+  return validLimitTerms(orderType, tif, priceTicks, qtyLots, quoteUnits);
+}
+
+/** A market order: IOC, no price, a quantity or a quote amount (or both). */
+function validMarketTerms(tif: number, priceTicks: number, qtyLots: number, quoteUnits: number): boolean {
+  if (tif !== TimeInForce.IOC || priceTicks !== 0) return false;
+  const qtyOk = qtyLots === 0 || isPositiveSafe(qtyLots);
+  const quoteOk = quoteUnits === 0 || isPositiveSafe(quoteUnits);
+  return qtyOk && quoteOk && qtyLots + quoteUnits > 0;
+}
+
+/** A limit order (LIMIT_MAKER only GTC): a price and a quantity, no quote amount. */
+function validLimitTerms(
+  orderType: number,
+  tif: number,
+  priceTicks: number,
+  qtyLots: number,
+  quoteUnits: number,
+): boolean {
   if (orderType !== OrderType.Limit && orderType !== OrderType.LimitMaker) return false;
   if (!(tif === TimeInForce.GTC || tif === TimeInForce.IOC || tif === TimeInForce.FOK)) return false;
   if (orderType === OrderType.LimitMaker && tif !== TimeInForce.GTC) return false;
   return isPositiveSafe(priceTicks) && isPositiveSafe(qtyLots) && quoteUnits === 0;
 }
 
-/**
- * Index of the first key >= `key` in ascending keys[0, n). Orders cluster near the best price,
- * which is at the end, so the search gallops backwards from the end before bisecting.
- */
 /** The length of a free list threaded through `next`, failing if it is longer than `limit`. */
 function countChain(head: number, next: Int32Array, limit: number): number {
   let n = 0;
@@ -1298,6 +1367,10 @@ function countChain(head: number, next: Int32Array, limit: number): number {
   return n;
 }
 
+/**
+ * Index of the first key >= `key` in ascending keys[0, n). Orders cluster near the best price,
+ * which is at the end, so the search gallops backwards from the end before bisecting.
+ */
 function searchFromEnd(keys: Float64Array, n: number, key: number): number {
   let hi = n;
   let step = 1;
