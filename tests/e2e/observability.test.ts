@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runPromtool } from "../infra/promtool.ts";
+import { buildPromtoolFirst, runPromtool } from "../infra/promtool.ts";
 import { eventually, families, scrape, value } from "../observability/scrape.ts";
 import { crossTrade } from "./harness.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "./local-exchange.ts";
@@ -15,6 +15,8 @@ import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } fro
 let infra: LocalInfrastructure;
 let exchange: LocalExchange;
 const COMPONENTS = ["ubscore", "matching", "settlement", "gateway"] as const;
+
+buildPromtoolFirst();
 
 beforeAll(async () => {
   infra = await startLocalInfrastructure();

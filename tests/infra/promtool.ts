@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { beforeAll } from "vitest";
 import { goBinary } from "./go-build.ts";
 
 /**
@@ -15,6 +16,16 @@ export function promtool(): Promise<string> {
     name: `promtool-${VERSION}`,
     installPackage: `github.com/prometheus/prometheus/cmd/promtool@${VERSION}`,
   });
+}
+
+/**
+ * Builds promtool before a suite's tests start: the first build, on a fresh machine, takes
+ * minutes (the module proxy, then the compiler), longer than one test may run.
+ */
+export function buildPromtoolFirst(): void {
+  beforeAll(async () => {
+    await promtool();
+  }, 900_000);
 }
 
 export interface PromtoolResult {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { runPromtool } from "../infra/promtool.ts";
+import { buildPromtoolFirst, runPromtool } from "../infra/promtool.ts";
 import { chartQueries, exported, seriesNames } from "./promql-names.ts";
+
+buildPromtoolFirst();
 
 /**
  * The chart's alerts, by Prometheus's own tool: the rule file is valid (`promtool check rules`)
@@ -12,7 +14,7 @@ describe("the alerts", () => {
     const checked = await runPromtool(["check", "rules", "charts/bourse-operator/files/bourse-alerts.yaml"]);
     expect(checked.ok, checked.output).toBe(true);
     expect(checked.output).toContain("SUCCESS: 7 rules found");
-  }, 600_000);
+  });
 
   it("pass their unit tests, one per alert", async () => {
     const tested = await runPromtool(["test", "rules", "tests/observability/alerts.promtest.yaml"]);
@@ -24,7 +26,7 @@ describe("the alerts", () => {
       fs.readFile("tests/observability/alerts.promtest.yaml", "utf8"),
     );
     for (const alert of alerts) expect(tests, `a unit test of ${alert}`).toContain(`alertname: ${alert}`);
-  }, 600_000);
+  });
 
   it("find the names they query: the checker of the dashboard is not blind", () => {
     expect(seriesNames('sum(rate(bourse_x_total{a="b"}[5m])) / up')).toEqual(["bourse_x_total", "up"]);

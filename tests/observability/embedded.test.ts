@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/index.ts";
 import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { limitOrder, type TestClient } from "../api/client.ts";
-import { runPromtool } from "../infra/promtool.ts";
+import { buildPromtoolFirst, runPromtool } from "../infra/promtool.ts";
 import { startTigerBeetle, type TigerBeetleServer } from "../infra/tigerbeetle.ts";
 import { adminRequest, newUser as createUser } from "../support/operator-api.ts";
 import { eventually, families, scrape, value } from "./scrape.ts";
@@ -23,6 +23,8 @@ let exchange: EmbeddedExchange;
 let metricsUrl: string;
 let alice: TestClient;
 let bob: TestClient;
+
+buildPromtoolFirst();
 
 beforeAll(async () => {
   tigerBeetle = await startTigerBeetle();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metrics } from "../../operator/src/index.ts";
 import { crossTrade } from "../e2e/harness.ts";
 import { LocalExchange } from "../e2e/local-exchange.ts";
-import { runPromtool } from "../infra/promtool.ts";
+import { buildPromtoolFirst, runPromtool } from "../infra/promtool.ts";
 import { chartQueries, exported, seriesNames } from "./promql-names.ts";
 import { families, scrape, value } from "./scrape.ts";
 
@@ -14,6 +14,8 @@ import { families, scrape, value } from "./scrape.ts";
  */
 let exchange: LocalExchange;
 const COMPONENTS = ["ubscore", "matching", "gateway"] as const;
+
+buildPromtoolFirst();
 
 beforeAll(async () => {
   exchange = await LocalExchange.start({ gateways: 1, keyspace: "bourse_observability", fileEventLog: true });
