@@ -66,16 +66,20 @@ export class HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
+  /** Exported: from its first observation on (an unlabelled histogram's from the start), as prom-client's. */
+  listed = false;
 
   constructor(
     private readonly bounds: readonly number[],
     readonly labels: Readonly<Record<string, string | number>>,
+    private readonly list: (series: HistogramSeries) => void,
   ) {
     this.counts = new Float64Array(bounds.length);
   }
 
   observe(value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    if (!this.listed) this.list(this);
     const bounds = this.bounds;
     for (let i = 0; i < bounds.length; i++) {
       if (value <= bounds[i]!) {
@@ -100,6 +104,8 @@ export class TallyHistogram<L extends string = string> {
   readonly type = "histogram";
   readonly aggregator = "sum";
   private readonly series = new Map<string, HistogramSeries>();
+  /** The series observed, in the order of their first observation (prom-client's order). */
+  private readonly exported: HistogramSeries[] = [];
 
   constructor(
     readonly name: string,
@@ -108,7 +114,7 @@ export class TallyHistogram<L extends string = string> {
     private readonly labelNames: readonly L[],
   ) {
     // An unlabelled histogram exports its (zero) series from the start, as prom-client's does.
-    if (labelNames.length === 0) this.labels();
+    if (labelNames.length === 0) this.listed(this.labels());
   }
 
   /** `observe(value)`, or `observe(labels, value)`. */
@@ -131,12 +137,19 @@ export class TallyHistogram<L extends string = string> {
     for (const n of Object.keys(labels))
       if (!this.labelNames.includes(n as L))
         throw new Error(`Added label "${n}" is not included in initial labelset`);
-    const made = new HistogramSeries(this.bounds, labels as Record<string, string | number>);
+    const made = new HistogramSeries(this.bounds, labels as Record<string, string | number>, (s) =>
+      this.listed(s),
+    );
     this.series.set(key, made);
     return made;
   }
 
-  /** Every series at zero (kept: a series handed out by `labels` stays this histogram's). */
+  private listed(series: HistogramSeries): void {
+    series.listed = true;
+    this.exported.push(series);
+  }
+
+  /** Every series at zero (kept, and exported still: a series handed out by `labels` stays this histogram's). */
   reset(): void {
     for (const s of this.series.values()) {
       s.counts.fill(0);
@@ -148,7 +161,7 @@ export class TallyHistogram<L extends string = string> {
   /** What prom-client's registry prints: `le` as the values' labels, the series' as shared ones. */
   getForPromString() {
     const bucket = `${this.name}_bucket`;
-    const values = [...this.series.values()].flatMap((s) => {
+    const values = this.exported.flatMap((s) => {
       let below = 0;
       const sharedLabels = s.labels;
       return [

@@ -5,7 +5,7 @@ import { SECONDS, TallyHistogram } from "../src/registry.ts";
 
 /** One observation: a label set by index (or none) and a value in or beyond the buckets. */
 const observation = fc.record({
-  labels: fc.constantFrom(undefined, 0, 1, 2),
+  labels: fc.constantFrom(undefined, 0, 1, 2, 3),
   value: fc.oneof(fc.double({ min: 0, max: 20, noNaN: true }), fc.constantFrom(0, 0.00005, 0.001, 10, 11)),
 });
 
@@ -31,7 +31,11 @@ function pair(labelNames: string[]) {
   return { theirs, ours, reference, tally };
 }
 
-/** An observation as the gateway (a label object), the journal (label values by position) or an unlabelled histogram makes it. */
+/**
+ * An observation as the gateway (a label object), the journal (label values by position) or an
+ * unlabelled histogram makes it; or a series named (as the journal names its own when it opens)
+ * and not observed.
+ */
 function observeBoth(
   h: {
     observe(labels: Record<string, string> | number, value?: number): void;
@@ -42,6 +46,7 @@ function observeBoth(
   value: number,
 ): void {
   if (!labelled) h.observe(value);
+  else if (labels === 3) h.labels("unmatched", "PUT", "ok");
   else if (labels !== undefined) h.observe(LABEL_SETS[labels]!, value);
   else h.labels("/api/v3/order", "DELETE", "ok").observe(value);
 }
