@@ -43,13 +43,8 @@ export class RequestAuthenticator {
     const found = inBody ?? inQuery;
     if (!found || (inQuery && inBody)) throw errors.mandatory("signature");
     const signature = decodeURIComponent(found[2]!);
-    const strip = (s: string, match: RegExpExecArray | null) => {
-      if (!match) return s;
-      const rest = s.slice(0, match.index) + s.slice(match.index + match[0].length);
-      return rest.startsWith("&") ? rest.slice(1) : rest;
-    };
-    const unsignedQuery = strip(query, inQuery);
-    const unsignedBody = strip(body, inBody);
+    const unsignedQuery = withoutSignature(query, inQuery);
+    const unsignedBody = withoutSignature(body, inBody);
     return this.check(key, unsignedQuery + unsignedBody, signature, new Params(unsignedQuery, unsignedBody));
   }
 
@@ -71,4 +66,11 @@ export class RequestAuthenticator {
     if (timestamp > now + 1000 || now - timestamp > recvWindow) throw errors.timestamp();
     return timestamp + recvWindow;
   }
+}
+
+/** `s` less the signature parameter `match` found in it (and the `&` that joined it). */
+function withoutSignature(s: string, match: RegExpExecArray | null): string {
+  if (!match) return s;
+  const rest = s.slice(0, match.index) + s.slice(match.index + match[0].length);
+  return rest.startsWith("&") ? rest.slice(1) : rest;
 }

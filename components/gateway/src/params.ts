@@ -41,8 +41,9 @@ export class Params {
 
   /** Call once a handler has read what it needs: rejects parameters nobody asked for. */
   done(): void {
-    const unread = [...this.values.keys()].filter((k) => !this.read.has(k));
-    if (unread.length > 0) throw errors.notAllRead(this.values.size - unread.length, this.values.size);
+    let unread = 0;
+    for (const k of this.values.keys()) if (!this.read.has(k)) unread++;
+    if (unread > 0) throw errors.notAllRead(this.values.size - unread, this.values.size);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
 
 /**
  * The process's one metrics registry: whatever components run in this process register their
@@ -53,11 +53,147 @@ export function histogram<L extends string>(
   help: string,
   buckets: number[],
   labelNames: readonly L[] = [],
-) {
-  return once(
-    name,
-    () => new Histogram<L>({ name, help, buckets, labelNames, registers: [metricsRegistry()] }),
-  );
+): TallyHistogram<L> {
+  return once(name, () => {
+    const made = new TallyHistogram<L>(name, help, buckets, labelNames);
+    metricsRegistry().registerMetric(made as unknown as Metric);
+    return made;
+  });
+}
+
+/** One label set's counts: what an observation touches. */
+export class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  /** Exported: from its first observation on (an unlabelled histogram's from the start), as prom-client's. */
+  listed = false;
+
+  constructor(
+    private readonly bounds: readonly number[],
+    readonly labels: Readonly<Record<string, string | number>>,
+    private readonly list: (series: HistogramSeries) => void,
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    if (!this.listed) this.list(this);
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        this.counts[i]!++;
+        break;
+      }
+    }
+    this.sum += value;
+    this.count++;
+  }
+}
+
+type HistogramLabels<L extends string> = Partial<Record<L, string | number>>;
+
+/**
+ * A histogram exported exactly as prom-client's (same families, series, `le` labels and values),
+ * observed for a bucket search and three additions. prom-client's `observe` validates and hashes
+ * the labels and looks the bucket up by its bound as a string key: 1 - 3 µs, paid by every
+ * request, command and group commit. The series are made once per label set and kept.
+ */
+export class TallyHistogram<L extends string = string> {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly series = new Map<string, HistogramSeries>();
+  /** The series observed, in the order of their first observation (prom-client's order). */
+  private readonly exported: HistogramSeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    private readonly labelNames: readonly L[],
+  ) {
+    // An unlabelled histogram exports its (zero) series from the start, as prom-client's does.
+    if (labelNames.length === 0) this.listed(this.labels());
+  }
+
+  /** `observe(value)`, or `observe(labels, value)`. */
+  observe(labelsOrValue: HistogramLabels<L> | number, value?: number): void {
+    if (typeof labelsOrValue === "number") this.labels().observe(labelsOrValue);
+    else this.labels(labelsOrValue).observe(value!);
+  }
+
+  /** The series of a label set, given as an object or as values in the order of the label names. */
+  labels(...given: [HistogramLabels<L>] | (string | number)[]): HistogramSeries {
+    const labels: HistogramLabels<L> =
+      typeof given[0] === "object"
+        ? given[0]
+        : Object.fromEntries(given.map((v, i) => [this.labelNames[i], v]));
+    const key = this.labelNames.map((n) => labels[n] ?? "").join("\u0000");
+    return this.series.get(key) ?? this.added(key, labels);
+  }
+
+  private added(key: string, labels: HistogramLabels<L>): HistogramSeries {
+    for (const n of Object.keys(labels))
+      if (!this.labelNames.includes(n as L))
+        throw new Error(`Added label "${n}" is not included in initial labelset`);
+    const made = new HistogramSeries(this.bounds, labels as Record<string, string | number>, (s) =>
+      this.listed(s),
+    );
+    this.series.set(key, made);
+    return made;
+  }
+
+  private listed(series: HistogramSeries): void {
+    series.listed = true;
+    this.exported.push(series);
+  }
+
+  /** Every series at zero (kept, and exported still: a series handed out by `labels` stays this histogram's). */
+  reset(): void {
+    for (const s of this.series.values()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+
+  /** What prom-client's registry prints: `le` as the values' labels, the series' as shared ones. */
+  getForPromString() {
+    const bucket = `${this.name}_bucket`;
+    const values = this.exported.flatMap((s) => {
+      let below = 0;
+      const sharedLabels = s.labels;
+      return [
+        ...this.bounds.map((le, i) => {
+          below += s.counts[i]!;
+          return {
+            labels: { le } as Record<string, string | number>,
+            sharedLabels,
+            value: below,
+            metricName: bucket,
+            exemplar: null,
+          };
+        }),
+        { labels: { le: "+Inf" }, sharedLabels, value: s.count, metricName: bucket, exemplar: null },
+        { labels: {}, sharedLabels, value: s.sum, metricName: `${this.name}_sum`, exemplar: undefined },
+        { labels: {}, sharedLabels, value: s.count, metricName: `${this.name}_count`, exemplar: undefined },
+      ];
+    });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** As prom-client's `get`: each value's labels with the series' own. */
+  get() {
+    const family = this.getForPromString();
+    return {
+      ...family,
+      values: family.values.map(({ sharedLabels, labels, ...value }) => ({
+        ...value,
+        labels: { ...labels, ...sharedLabels },
+      })),
+    };
+  }
 }
 
 /**
