@@ -177,13 +177,17 @@ export class EmbeddedLedger implements LedgerPort {
   }
 }
 
-/** Each field's largest value, as TigerBeetle's client checks it before sending a batch. */
+/**
+ * Each field's largest value, as TigerBeetle's client checks it before sending a batch: the one
+ * definition; `accountFits`/`transferFits` repeat it straight-line for speed, and
+ * `test/widths.test.ts` proves they check every field of it.
+ */
 type Widths<E> = [keyof E & string, bigint | number][];
 const U128 = (1n << 128n) - 1n;
 const U64 = (1n << 64n) - 1n;
 const U32 = 2 ** 32 - 1;
 const U16 = 2 ** 16 - 1;
-const ACCOUNT_WIDTHS: Widths<Account> = [
+export const ACCOUNT_WIDTHS: Widths<Account> = [
   ["id", U128],
   ["debits_pending", U128],
   ["debits_posted", U128],
@@ -198,7 +202,7 @@ const ACCOUNT_WIDTHS: Widths<Account> = [
   ["flags", U16],
   ["timestamp", U64],
 ];
-const TRANSFER_WIDTHS: Widths<Transfer> = [
+export const TRANSFER_WIDTHS: Widths<Transfer> = [
   ["id", U128],
   ["debit_account_id", U128],
   ["credit_account_id", U128],
