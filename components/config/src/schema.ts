@@ -347,8 +347,11 @@ export const configSchema = z
         ubscore: hostPort.optional().meta({ env: "BOURSE_UBSCORE_METRICS_LISTEN" }),
         matching: hostPort.optional().meta({ env: "BOURSE_MATCHING_METRICS_LISTEN" }),
         settlement: hostPort.optional().meta({ env: "BOURSE_SETTLEMENT_METRICS_LISTEN" }),
-        /** The HTTP APIs' request logs: a JSON line a request on stderr, beside the process's own. */
-        requestLog: flag.default(false).meta({ env: "BOURSE_LOG" }),
+        /**
+         * The HTTP APIs' request logs: a JSON line a request on stderr, beside the process's own.
+         * Off when unset (no default written, so rendered configs and their hashes stay as they were).
+         */
+        requestLog: flag.optional().meta({ env: "BOURSE_LOG" }),
       })
       .strict()
       .prefault({}),

@@ -62,7 +62,8 @@ describe("config sources", () => {
     expect((await loadConfig({ env: { BOURSE_VERIFY: "1" } })).verify).toBe(true);
     expect((await loadConfig({ env: { BOURSE_DEMO: "0" } })).demo).toBe(false);
     expect((await loadConfig({ env: { BOURSE_LOG: "1" } })).observability.requestLog).toBe(true);
-    expect((await loadConfig({ env: {} })).observability.requestLog).toBe(false);
+    expect((await loadConfig({ env: {} })).observability.requestLog).toBeUndefined();
+    expect((await loadConfig({ env: { BOURSE_LOG: "0" } })).observability.requestLog).toBe(false);
     expect((await loadConfig({ env: { BOURSE_VERIFY: "true" } })).verify).toBe(true);
     await expect(loadConfig({ env: { BOURSE_VERIFY: "2" } })).rejects.toThrow(/verify/);
     await expect(loadConfig({ env: { BOURSE_VERIFY: "yes" } })).rejects.toThrow(/verify/);
