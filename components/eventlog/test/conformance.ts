@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { openedForSuite } from "../../../tests/support/port-under-test.ts";
 import type { EventLog, ReadRecord } from "../src/port.ts";
 import { partitionOf } from "../src/port.ts";
 
@@ -19,16 +20,10 @@ interface LogUnderTest {
 
 export function eventLogConformance(name: string, open: () => Promise<EventLog>): void {
   describe(`event log conformance: ${name}`, () => {
-    let opened: EventLog;
-    beforeAll(async () => {
-      opened = await open();
-    });
-    afterAll(async () => {
-      await opened.close();
-    });
+    const opened = openedForSuite(open);
     const underTest: LogUnderTest = {
       get log() {
-        return opened;
+        return opened();
       },
     };
     partitionCases(underTest);

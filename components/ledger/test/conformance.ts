@@ -7,7 +7,8 @@ import {
   CreateTransferStatus as T,
   TransferFlags,
 } from "tigerbeetle-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { openedForSuite } from "../../../tests/support/port-under-test.ts";
 import { type Account, account, BATCH_MAX, type LedgerPort, type Transfer, transfer } from "../src/port.ts";
 
 /**
@@ -95,23 +96,17 @@ interface LedgerUnderTest {
 
 export function ledgerConformance(name: string, open: () => Promise<LedgerPort>): void {
   describe(`ledger conformance: ${name}`, () => {
-    let ledger: LedgerPort;
-    beforeAll(async () => {
-      ledger = await open();
-    });
-    afterAll(async () => {
-      await ledger.close();
-    });
+    const ledger = openedForSuite(open);
     const underTest: LedgerUnderTest = {
       get ledger() {
-        return ledger;
+        return ledger();
       },
       async accounts(n, flags = 0, l = ledgerNo()) {
         const list = Array.from({ length: n }, () => account({ id: id(), ledger: l, code: 10, flags }));
-        expect(await statuses(ledger.createAccounts(list))).toEqual(list.map(() => A.created));
+        expect(await statuses(ledger().createAccounts(list))).toEqual(list.map(() => A.created));
         return { ids: list.map((a) => a.id), ledger: l };
       },
-      balance: async (accountId) => (await ledger.lookupAccounts([accountId]))[0]!,
+      balance: async (accountId) => (await ledger().lookupAccounts([accountId]))[0]!,
     };
 
     accountCases(underTest);

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { openedForSuite } from "../../../tests/support/port-under-test.ts";
 import type { HistoryStore, Page, StoredOrder, StoredTrade } from "../src/port.ts";
 
 /** The history store conformance suite: the same cases against any adapter. */
@@ -49,16 +50,10 @@ interface StoreUnderTest {
 
 export function storeConformance(name: string, open: () => Promise<HistoryStore>): void {
   describe(`history store conformance: ${name}`, () => {
-    let opened: HistoryStore;
-    beforeAll(async () => {
-      opened = await open();
-    });
-    afterAll(async () => {
-      await opened.close();
-    });
+    const opened = openedForSuite(open);
     const underTest: StoreUnderTest = {
       get store() {
-        return opened;
+        return opened();
       },
     };
     orderCases(underTest);
