@@ -146,7 +146,12 @@ function newApiKey(): string {
 }
 
 export function sign(secretKey: string, payload: string): string {
-  return createHmac("sha256", secretKey).update(payload).digest("hex");
+  return hmac(secretKey, payload).toString("hex");
+}
+
+/** The HMAC-SHA256 of `payload` under `secretKey`: what a key of type HMAC signs with. */
+function hmac(secretKey: string, payload: string): Buffer {
+  return createHmac("sha256", secretKey).update(payload).digest();
 }
 
 /**
@@ -163,7 +168,7 @@ export function verifiedSignature(key: ApiKey, payload: string, signature: strin
   }
   if (!/^[0-9a-fA-F]{64}$/.test(signature)) return undefined;
   // The digest's bytes as they are: no hex written out and read back for every request.
-  const expected = createHmac("sha256", key.secretKey).update(payload).digest();
+  const expected = hmac(key.secretKey, payload);
   const given = Buffer.from(signature, "hex");
   return timingSafeEqual(given, expected) ? given : undefined;
 }
