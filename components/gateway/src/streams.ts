@@ -69,9 +69,8 @@ export interface Subscriber {
 }
 
 export class StreamHub {
+  /** Each stream's subscribers; a stream nobody subscribes to has no entry. */
   private readonly subscribers = new Map<string, Set<Subscriber>>();
-  /** Subscriptions in `subscribers`, all streams together: none, and a command is told to nobody. */
-  private subscriptions = 0;
   /** Open connections and their streams per client address, connections per user. */
   private readonly perIp = new Map<string, { connections: number; streams: number }>();
   private readonly perUser = new Map<number, number>();
@@ -261,9 +260,7 @@ export class StreamHub {
     const userId = this.listenKeys.get(name)?.userId;
     if (userId !== undefined) sub.keys.set(name, userId);
     const set = this.subscribers.get(name) ?? new Set();
-    const before = set.size;
     this.subscribers.set(name, set.add(sub));
-    this.subscriptions += set.size - before;
     const stream = this.parseMarketStream(name);
     if (stream?.kind === "partialDepth") this.sendBookSnapshot(sub, name, stream.market, stream.levels);
   }
@@ -272,7 +269,8 @@ export class StreamHub {
   remove(sub: Subscriber, streams: readonly string[]): void {
     const gone = [...new Set(streams)].filter((name) => sub.streams.delete(name));
     for (const name of gone) {
-      if (this.subscribers.get(name)?.delete(sub)) this.subscriptions--;
+      const set = this.subscribers.get(name);
+      if (set?.delete(sub) && set.size === 0) this.subscribers.delete(name);
       // From the connection's own record: an expired key is gone from the hub's by now.
       const userId = sub.keys.get(name);
       if (userId === undefined) continue;
@@ -386,7 +384,7 @@ export class StreamHub {
     }
     if (marketUntouched(result)) return;
     const market = this.service.core.exchange.marketById(result.marketId!)!;
-    if (this.subscriptions === 0 && this.userSinks.size === 0) this.unheard(market, result.events);
+    if (this.subscribers.size === 0 && this.userSinks.size === 0) this.unheard(market, result.events);
     else this.publishMarketCommand(market, result, now);
   }
 
@@ -411,18 +409,26 @@ export class StreamHub {
    * comes to this, without its per-command closures, names and sets: ~4% of an order's time).
    */
   private unheard(market: Market, events: readonly MatchingEvent[]): void {
-    if (events.some((e) => e.type === EventType.BookLevel)) this.lastU.set(market.id, events.at(-1)!.seq);
-    if (this.lastPartialDepth.size === 0) return;
-    const symbol = market.symbol.toLowerCase();
-    for (const levels of PARTIAL_DEPTH_LEVELS) this.lastPartialDepth.delete(`${symbol}@depth${levels}`);
+    this.advanceUpdateIds(market.id, events);
+    // No depth stream has a subscriber: no levels were last sent to anyone.
+    this.lastPartialDepth.clear();
+  }
+
+  /**
+   * Moves the market's update ids past the command's book changes, whether or not anyone listens
+   * (a later subscriber chains onto them): the first id of this command's, none if the book did not change.
+   */
+  private advanceUpdateIds(marketId: number, events: readonly MatchingEvent[]): number | undefined {
+    if (!events.some((e) => e.type === EventType.BookLevel)) return undefined;
+    const first = this.lastU.get(marketId)! + 1;
+    this.lastU.set(marketId, events.at(-1)!.seq);
+    return first;
   }
 
   private publishBook(market: Market, symbol: string, events: readonly MatchingEvent[], now: number): void {
-    if (!events.some((e) => e.type === EventType.BookLevel)) return;
-    // The update ids move whether or not anyone listens: a later subscriber chains onto them.
-    const u = events.at(-1)!.seq;
-    const U = this.lastU.get(market.id)! + 1;
-    this.lastU.set(market.id, u);
+    const U = this.advanceUpdateIds(market.id, events);
+    if (U === undefined) return;
+    const u = this.lastU.get(market.id)!;
     const depthStreams = [`${symbol}@depth`, `${symbol}@depth@100ms`].filter((stream) =>
       this.subscribed(stream),
     );
