@@ -819,22 +819,18 @@ export class MatchingEngine {
     const byQuote = quoteUnits > 0;
     const byQty = this.oQty[slot]! > 0;
     this.quoteLeft = quoteUnits;
-    let traded = false;
+    const tradesBefore = this.tradeSeq;
     const lvOf = this.lvOf[opp];
     while (this.depthN[opp] > 0) {
       const lv = lvOf[this.depthN[opp] - 1]!;
       const price = this.lvPrice[lv]!;
       if (side === Side.Buy ? price > limit : price < limit) break;
       const stop = this.takeFromLevel(slot, lv, byQuote, byQty);
-      traded ||= this.tradedAtLevel;
       if (stop === TAKER_EXPIRED_BY_STP) return TAKER_EXPIRED_BY_STP;
       if (stop === FILLED) break;
     }
-    return traded ? TRADED : NOTHING_TRADED;
+    return this.tradeSeq !== tradesBefore ? TRADED : NOTHING_TRADED;
   }
-
-  /** Whether the last `takeFromLevel` traded (a field: the hot path returns no pair). */
-  private tradedAtLevel = false;
 
   /**
    * Takes the level `lv`'s makers in time priority for the taker in `slot`, until the taker is
@@ -846,7 +842,6 @@ export class MatchingEngine {
     const price = this.lvPrice[lv]!;
     const lotCost = price * this.quotePerTickLot;
     const stp = this.oStp[slot] as SelfTradePrevention;
-    this.tradedAtLevel = false;
     let maker = this.lvHead[lv]!;
     while (maker !== NIL) {
       if (this.takerDone(slot, byQuote, byQty, lotCost)) return FILLED;
@@ -898,7 +893,6 @@ export class MatchingEngine {
     const makerQty = this.oQty[maker]!;
     this.oQty[maker] = makerQty - fill;
     this.lvTotal[lv]! -= fill;
-    this.tradedAtLevel = true;
     this.emitTrade(taker, maker, side, price, fill);
     this.touch(side === Side.Buy ? Side.Sell : Side.Buy, price, lv);
     // A resting OCO leg's partner waits for its stop price (off this book's levels).
