@@ -5,7 +5,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { loadConfig } from "../../components/config/src/index.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition, parseUnits } from "../../components/domain/src/index.ts";
-import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
+import {
+  type EmbeddedExchange,
+  runtimeSharesPorts,
+  startEmbeddedExchange,
+} from "../../components/exchange/src/index.ts";
 import { TestClient } from "../api/client.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";
 
@@ -126,14 +130,15 @@ class EmbeddedClients extends OperatorClients {
     super(exchange.adminUrl, EMBEDDED_TOKEN);
   }
 
-  static async start(): Promise<ClientsExchange> {
+  /** `threads`: gateway.threads (the trading API on that many worker threads). */
+  static async start(threads?: number): Promise<ClientsExchange> {
     const dataDir = await mkdtemp(join(tmpdir(), "bourse-clients-"));
     const config = await loadConfig({
       overrides: {
         dataDir,
         demo: false,
         verify: true,
-        gateway: { port: 0, adminPort: 0, adminToken: EMBEDDED_TOKEN },
+        gateway: { port: 0, adminPort: 0, adminToken: EMBEDDED_TOKEN, threads },
       },
     });
     return new EmbeddedClients(await startEmbeddedExchange(config, false));
@@ -236,8 +241,15 @@ class ProcessesClients extends OperatorClients {
 
 export const startEmbedded = (): Promise<ClientsExchange> => EmbeddedClients.start();
 
+/** Two where this Node shares a port between threads, one where it cannot (gateway-threads.ts). */
+const GATEWAY_THREADS = runtimeSharesPorts() ? 2 : 1;
+
 const LAYOUTS: [string, () => Promise<ClientsExchange>][] = [
   ["the embedded exchange", startEmbedded],
+  [
+    `the embedded exchange on ${GATEWAY_THREADS} gateway thread(s)`,
+    () => EmbeddedClients.start(GATEWAY_THREADS),
+  ],
   ["the multi-process layout (two gateways)", () => ProcessesClients.start()],
 ];
 

@@ -72,6 +72,14 @@ export const configSchema = z
           .max(10 * 1024 * 1024)
           .default(64 * 1024),
         /**
+         * `bourse start` only: serve the trading API from this many worker threads, each on a
+         * replica of UBSCore, so that HTTP, signatures and streams run beside UBSCore's thread
+         * rather than on it. Unset or 0: on UBSCore's thread. More than 1 shares the port with
+         * SO_REUSEPORT (Node 22.12 or later). No default written, so rendered configs and their
+         * hashes stay as they were.
+         */
+        threads: z.number().int().min(0).max(64).optional(),
+        /**
          * How long an order, cancel or transfer waits for UBSCore (and the matching service behind
          * it) before the client is told Binance's -1007: sent, execution status unknown.
          */

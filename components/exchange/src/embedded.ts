@@ -34,8 +34,10 @@ import { type CommandListener, MatchingLink, UbsCoreService } from "../../ubscor
 import { openLedger, openStore } from "./backends.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import { EVENT_PARTITIONS, marketEvents } from "./event-publisher.ts";
+import { GatewayThreads } from "./gateway-threads.ts";
 import { type HotPath, openHotPath } from "./hot-path.ts";
 import { measuredReconcile, observe, observeUbsCore } from "./observability.ts";
+import { replicationServer } from "./replication.ts";
 import { SettlementThread } from "./settlement-thread.ts";
 
 /**
@@ -90,23 +92,47 @@ export async function startEmbeddedExchange(
     () => startUbsCoreNode(config, log, undefined, observed.health),
     (n) => n.close(),
   );
-  const tradingUrl = await serveTradingApi(
-    config,
-    log,
-    { service: node.service, funding: node.funding, history: node.store, keys: node.keys },
-    opened,
-  );
+  const tradingUrl = await serveEmbeddedTradingApi(config, log, node, opened);
   // Replayed, and serving both APIs.
   observed.health.ready("ubscore", () => undefined);
   return { ...node, tradingUrl, metricsUrl: observed.url, close: () => opened.close() };
 }
 
-/** The trading API on `backend` (UBSCore itself, or a gateway's replica), where the config says. */
+/** The trading API on UBSCore's thread, or on gateway threads beside it (gateway.threads). */
+async function serveEmbeddedTradingApi(
+  config: BourseConfig,
+  log: boolean | NodeJS.WritableStream,
+  node: UbsCoreNode,
+  opened: ClosingStack,
+): Promise<string> {
+  if (!config.gateway.threads) {
+    const { service, funding, store, keys } = node;
+    return serveTradingApi(config, log, { service, funding, history: store, keys }, opened);
+  }
+  const threads = await opened.open(
+    () => GatewayThreads.start(config, replicationServer(node), log),
+    (t) => t.close(),
+  );
+  return threads.tradingUrl;
+}
+
+/** Where the trading API listens; `reusePort` when several threads share its port. */
+export interface TradingListen {
+  readonly host: string;
+  readonly port: number;
+  readonly reusePort?: boolean;
+}
+
+/**
+ * The trading API on `backend` (UBSCore itself, or a gateway's replica), where the config says
+ * unless `listen` says otherwise.
+ */
 export function serveTradingApi(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream,
   backend: Pick<TradingApiOptions, "service" | "funding" | "history" | "keys">,
   opened: ClosingStack,
+  listen: TradingListen = { host: config.gateway.host, port: config.gateway.port },
 ): Promise<string> {
   const trading = buildTradingApi({
     ...backend,
@@ -119,7 +145,7 @@ export function serveTradingApi(
     logger: log,
   });
   return opened.open(
-    () => trading.listen({ host: config.gateway.host, port: config.gateway.port }),
+    () => trading.listen({ ...listen }),
     () => trading.close(),
   );
 }

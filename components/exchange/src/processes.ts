@@ -4,21 +4,22 @@ import type { BourseConfig } from "../../config/src/index.ts";
 import { BourseError, ExchangeDefinition } from "../../domain/src/index.ts";
 import { KafkaEventLog } from "../../eventlog/src/index.ts";
 import type { FundingPort } from "../../gateway/src/index.ts";
-import { type ApiKey, KeyRing } from "../../gateway/src/index.ts";
+import { KeyRing } from "../../gateway/src/index.ts";
 import { lockDataDir } from "../../journal/src/index.ts";
 import { MatchingService } from "../../matching/src/index.ts";
 import { SettlementService } from "../../settlement/src/index.ts";
-import type { HistoryReader, Page } from "../../store/src/index.ts";
+import type { HistoryReader } from "../../store/src/index.ts";
 import { CassandraStore } from "../../store/src/index.ts";
 import type { TransferRecord } from "../../transfers/src/index.ts";
-import { linkTransport, tcpTransport } from "../../transport/src/index.ts";
-import { ReplicationServer, UbsCoreReplica } from "../../ubscore/src/index.ts";
+import { type Channel, linkTransport, tcpTransport } from "../../transport/src/index.ts";
+import { UbsCoreReplica } from "../../ubscore/src/index.ts";
 import { openLedger, openStore } from "./backends.ts";
 import { ClosingStack } from "./closing-stack.ts";
-import { serveTradingApi, startUbsCoreNode, type UbsCoreNode } from "./embedded.ts";
+import { serveTradingApi, startUbsCoreNode, type TradingListen, type UbsCoreNode } from "./embedded.ts";
 import { openHotPath } from "./hot-path.ts";
 import { kubeLeaseStore } from "./kube-lease.ts";
 import { observe, observeReplica, observeSettlement } from "./observability.ts";
+import { type ApiKeyEvent, replicationServer } from "./replication.ts";
 import { WriterLease } from "./writer-lease.ts";
 
 /**
@@ -28,8 +29,6 @@ import { WriterLease } from "./writer-lease.ts";
  * them runs the configured transport: Aeron IPC through the media driver, or TCP. With
  * `settlement.kind: service`, `bourse settlement` settles UBSCore's feed from Kafka on its own.
  */
-type ApiKeyEvent = { kind: "apiKey"; key: ApiKey };
-
 export interface UbsCoreProcess {
   readonly node: UbsCoreNode;
   /** Where /metrics, /livez and /readyz are served (observability.ubscore), if anywhere. */
@@ -71,26 +70,7 @@ export async function startUbsCoreProcess(
     () => startUbsCoreNode({ ...config, demo: demoUsers }, log, hotPath, observed.health),
     (n) => n.close(),
   );
-  const { funding, keys, store } = node;
-  const replication = new ReplicationServer(
-    node.service,
-    {
-      transfer: (req: Parameters<FundingPort["transfer"]>[0]) => funding.transfer(req),
-      history: (userId: number, type: TransferRecord["type"]) => funding.history(userId, type),
-      balances: (userId: number) => funding.balances(userId),
-      order: (orderId: number) => store.order(orderId),
-      orderByClientId: (userId: number, marketId: number, clientOrderId: string) =>
-        store.orderByClientId(userId, marketId, clientOrderId),
-      ordersByUser: (userId: number, marketId: number, page?: Page) =>
-        store.ordersByUser(userId, marketId, page),
-      tradesByUser: (userId: number, marketId: number, page?: Page) =>
-        store.tradesByUser(userId, marketId, page),
-      tradesFrom: (marketId: number, fromId: number, limit: number) =>
-        store.tradesFrom(marketId, fromId, limit),
-    },
-    () => keys.all().map((key): ApiKeyEvent => ({ kind: "apiKey", key })),
-  );
-  keys.onCreated((key) => replication.broadcast({ kind: "apiKey", key } satisfies ApiKeyEvent));
+  const replication = replicationServer(node);
   const { ubscore } = hotPath;
   const server = await opened.open(
     () => ubscore.transport.listen(ubscore.listen, (channel) => replication.accept(channel)),
@@ -137,7 +117,6 @@ export async function startGatewayProcess(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream = true,
 ): Promise<GatewayProcess> {
-  const keyRing = new KeyRing();
   const opened = new ClosingStack();
   const observed = await opened.open(
     () => observe(config, "gateway"),
@@ -152,37 +131,54 @@ export async function startGatewayProcess(
       () => hotPath.ubscore.transport.connect(hotPath.ubscore.address),
       (c) => c.close(),
     );
-    const replica = await opened.open(
-      () =>
-        UbsCoreReplica.open(channel, new ExchangeDefinition(config.exchange), (event) => {
-          const e = event as ApiKeyEvent;
-          if (e.kind === "apiKey") keyRing.add(e.key);
-        }),
-      (r) => r.close(),
-    );
-    opened.handedOver(channel);
-    const { store: storeConfig } = config;
-    const store =
-      storeConfig.kind === "cassandra"
-        ? await opened.open(
-            () => CassandraStore.connect({ ...storeConfig, reader: true }),
-            (s) => s.close(),
-          )
-        : undefined;
-    const tradingUrl = await serveTradingApi(
-      config,
-      log,
-      {
-        service: replica,
-        funding: replicaFunding(replica),
-        history: store ?? replicaHistory(replica),
-        keys: keyRing,
-      },
-      opened,
-    );
+    const { tradingUrl, replica } = await serveReplica(config, log, channel, opened);
     opened.defer(observeReplica(observed.health, replica));
     return { tradingUrl, metricsUrl: observed.url, replica, close: () => opened.close() };
   });
+}
+
+/**
+ * The trading API served from a replica of UBSCore subscribed over `channel` (which it then
+ * owns): a gateway process's, or one of the embedded exchange's gateway threads'.
+ */
+export async function serveReplica(
+  config: BourseConfig,
+  log: boolean | NodeJS.WritableStream,
+  channel: Channel,
+  opened: ClosingStack,
+  listen?: TradingListen,
+): Promise<{ tradingUrl: string; replica: UbsCoreReplica }> {
+  const keyRing = new KeyRing();
+  const replica = await opened.open(
+    () =>
+      UbsCoreReplica.open(channel, new ExchangeDefinition(config.exchange), (event) => {
+        const e = event as ApiKeyEvent;
+        if (e.kind === "apiKey") keyRing.add(e.key);
+      }),
+    (r) => r.close(),
+  );
+  opened.handedOver(channel);
+  const { store: storeConfig } = config;
+  const store =
+    storeConfig.kind === "cassandra"
+      ? await opened.open(
+          () => CassandraStore.connect({ ...storeConfig, reader: true }),
+          (s) => s.close(),
+        )
+      : undefined;
+  const tradingUrl = await serveTradingApi(
+    config,
+    log,
+    {
+      service: replica,
+      funding: replicaFunding(replica),
+      history: store ?? replicaHistory(replica),
+      keys: keyRing,
+    },
+    opened,
+    listen,
+  );
+  return { tradingUrl, replica };
 }
 
 /** The funding calls a gateway forwards to UBSCore. */

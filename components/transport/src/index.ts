@@ -6,6 +6,7 @@ export * from "./channel-handlers.ts";
 export * from "./dial.ts";
 export * from "./link.ts";
 export * from "./link-keys.ts";
+export * from "./message-port.ts";
 export * from "./port.ts";
 export * from "./rpc.ts";
 export * from "./tcp.ts";

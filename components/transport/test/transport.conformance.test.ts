@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type MediaDriver, startMediaDriver } from "../../../tests/infra/aeron.ts";
 import { freePort } from "../../../tests/infra/ports.ts";
 import { AeronClient } from "../aeron/src/client.ts";
 import { aeronTransport } from "../aeron/src/transport.ts";
 import { secureTransport } from "../src/link.ts";
+import { MessagePortTransport } from "../src/message-port.ts";
 import type { Channel, Transport } from "../src/port.ts";
 import { tcpTransport } from "../src/tcp.ts";
 
@@ -12,7 +13,8 @@ import { tcpTransport } from "../src/tcp.ts";
 function conformance(name: string, adapter: () => Transport, address: string) {
   describe(`${name} transport`, () => {
     let transport: Transport;
-    beforeAll(() => {
+    // A fresh adapter per case: an address may be listened at by one server at a time.
+    beforeEach(() => {
       transport = adapter();
     });
 
@@ -73,6 +75,8 @@ const secured = (inner: Transport) =>
 
 conformance("loopback TCP", () => tcpTransport, "127.0.0.1:0");
 conformance("authenticated link over loopback TCP", () => secured(tcpTransport), "127.0.0.1:0");
+// Between the threads of one process (the embedded exchange's gateway threads).
+conformance("MessagePort", () => new MessagePortTransport(), "gateways");
 
 describe("over the real Aeron media driver", () => {
   let driver: MediaDriver;
