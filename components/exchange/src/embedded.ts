@@ -68,6 +68,8 @@ export interface UbsCoreNode {
 /** Every component in one process on embedded adapters: what `bourse start` runs. */
 export interface EmbeddedExchange extends UbsCoreNode {
   readonly tradingUrl: string;
+  /** The threads serving the trading API, with gateway.threads; otherwise it is served here. */
+  readonly gatewayThreads?: GatewayThreads;
   /** Where /metrics, /livez and /readyz are served (observability.ubscore), if anywhere. */
   readonly metricsUrl: string | undefined;
 }
@@ -92,10 +94,10 @@ export async function startEmbeddedExchange(
     () => startUbsCoreNode(config, log, undefined, observed.health),
     (n) => n.close(),
   );
-  const tradingUrl = await serveEmbeddedTradingApi(config, log, node, opened);
+  const served = await serveEmbeddedTradingApi(config, log, node, opened);
   // Replayed, and serving both APIs.
   observed.health.ready("ubscore", () => undefined);
-  return { ...node, tradingUrl, metricsUrl: observed.url, close: () => opened.close() };
+  return { ...node, ...served, metricsUrl: observed.url, close: () => opened.close() };
 }
 
 /** The trading API on UBSCore's thread, or on gateway threads beside it (gateway.threads). */
@@ -104,16 +106,18 @@ async function serveEmbeddedTradingApi(
   log: boolean | NodeJS.WritableStream,
   node: UbsCoreNode,
   opened: ClosingStack,
-): Promise<string> {
+): Promise<Pick<EmbeddedExchange, "tradingUrl" | "gatewayThreads">> {
   if (!config.gateway.threads) {
     const { service, funding, store, keys } = node;
-    return serveTradingApi(config, log, { service, funding, history: store, keys }, opened);
+    return {
+      tradingUrl: await serveTradingApi(config, log, { service, funding, history: store, keys }, opened),
+    };
   }
-  const threads = await opened.open(
+  const gatewayThreads = await opened.open(
     () => GatewayThreads.start(config, replicationServer(node), log),
     (t) => t.close(),
   );
-  return threads.tradingUrl;
+  return { tradingUrl: gatewayThreads.tradingUrl, gatewayThreads };
 }
 
 /** Where the trading API listens; `reusePort` when several threads share its port. */

@@ -61,6 +61,11 @@ export class GatewayThreads {
   /** Where the threads serve the trading API. */
   tradingUrl = "";
 
+  /** The threads serving now. */
+  get workers(): readonly Worker[] {
+    return [...this.running];
+  }
+
   static async start(
     config: BourseConfig,
     replication: ReplicationServer,
