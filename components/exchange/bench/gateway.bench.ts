@@ -60,8 +60,10 @@ ex.child.kill();
 const bareAt70 = await openLoop(bareSend, target, SECONDS);
 bare.child.kill();
 
+// gateway.threads, as the server reads it (BOURSE_* variables set its config: bench/server.ts).
+const gatewayThreads = Number(process.env.BOURSE_GATEWAY_THREADS ?? 0);
 console.log(
-  `bench:gateway  ${process.env.BENCH_MODE === "processes" ? "bourse gateway + bourse ubscore processes" : "embedded exchange (one process)"}, books ${process.env.BENCH_MATCHING ? `in bourse matching (${process.env.BENCH_MATCHING === "aeron" ? "Aeron IPC" : "TCP"})` : "in UBSCore"}, ${CONCURRENCY} keep-alive connections, ${SECONDS} s per phase, node ${process.version}`,
+  `bench:gateway  ${process.env.BENCH_MODE === "processes" ? "bourse gateway + bourse ubscore processes" : `embedded exchange (one process, trading API ${gatewayThreads ? `on ${gatewayThreads} gateway thread(s)` : "on UBSCore's thread"})`}, books ${process.env.BENCH_MATCHING ? `in bourse matching (${process.env.BENCH_MATCHING === "aeron" ? "Aeron IPC" : "TCP"})` : "in UBSCore"}, ${CONCURRENCY} keep-alive connections, ${SECONDS} s per phase, node ${process.version}`,
 );
 console.log(
   `  bare fastify route     ${ceiling.rate.toFixed(0)} req/s (same signed form POST)  p50 ${pct(ceiling.latencies, 0.5)}  p99 ${pct(ceiling.latencies, 0.99)}  server CPU ${ceiling.cpuUs.toFixed(1)} µs/request`,
