@@ -1,8 +1,10 @@
 import { Writable } from "node:stream";
 import { parentPort, workerData } from "node:worker_threads";
+import { familiesNamed } from "../../observability/src/index.ts";
 import { messagePortChannel } from "../../transport/src/index.ts";
 import { ClosingStack } from "./closing-stack.ts";
 import type { FromGatewayThread, GatewayThreadData, ToGatewayThread } from "./gateway-threads.ts";
+import { measureReplica } from "./observability.ts";
 import { serveReplica } from "./processes.ts";
 
 /**
@@ -15,6 +17,8 @@ import { serveReplica } from "./processes.ts";
 const port = parentPort!;
 const { config, ubscore, listen, log } = workerData as GatewayThreadData;
 const send = (message: FromGatewayThread) => port.postMessage(message);
+/** What this thread measures for the process's /metrics, served by the main thread. */
+const GATEWAY_METRICS = /^bourse_gateway_/;
 
 /** This thread's request log, written by the main thread to where the exchange logs. */
 function forwardedLog(): Writable {
@@ -32,8 +36,16 @@ try {
   const logTo = log === "forward" ? forwardedLog() : log;
   const { tradingUrl, replica } = await serveReplica(config, logTo, channel, opened, listen);
   void replica.closed.then((error) => send({ kind: "lost", message: error?.message ?? "UBSCore closed" }));
+  // Its replica's gauges, and with them every gateway family, registered before the main thread
+  // first asks, which learns from the answer what to serve (gateway-thread-metrics.ts).
+  opened.defer(measureReplica(replica));
   port.on("message", (message: ToGatewayThread) => {
-    if (message.kind !== "close") return;
+    if (message.kind === "metrics") {
+      void familiesNamed(GATEWAY_METRICS).then((families) =>
+        send({ kind: "metrics", id: message.id, families }),
+      );
+      return;
+    }
     void opened.close().finally(() => {
       send({ kind: "closed" });
       port.close();

@@ -1,10 +1,11 @@
 import { type MessagePort, Worker } from "node:worker_threads";
 import type { BourseConfig } from "../../config/src/index.ts";
 import { BourseError } from "../../domain/src/index.ts";
-import { log as processLog } from "../../observability/src/index.ts";
+import { gatewayMetrics, type MetricFamily, log as processLog } from "../../observability/src/index.ts";
 import { MessagePortTransport, type TransportServer } from "../../transport/src/index.ts";
 import type { ReplicationServer } from "../../ubscore/src/index.ts";
 import type { TradingListen } from "./embedded.ts";
+import { GatewayThreadMetrics } from "./gateway-thread-metrics.ts";
 
 /** What a gateway thread is started with (gateway-thread.ts). */
 export interface GatewayThreadData {
@@ -16,12 +17,13 @@ export interface GatewayThreadData {
   readonly log: boolean | "forward";
 }
 
-export type ToGatewayThread = { kind: "close" };
+export type ToGatewayThread = { kind: "close" } | { kind: "metrics"; id: number };
 export type FromGatewayThread =
   | { kind: "ready"; tradingUrl: string }
   | { kind: "failed"; message: string; code?: string }
   | { kind: "lost"; message: string }
   | { kind: "log"; chunk: string }
+  | { kind: "metrics"; id: number; families: MetricFamily[] }
   | { kind: "closed" };
 
 const REPLICAS = "gateways";
@@ -48,6 +50,7 @@ export function runtimeSharesPorts(version = process.versions.node): boolean {
  */
 export class GatewayThreads {
   private readonly running = new Set<Worker>();
+  private readonly metrics = new GatewayThreadMetrics();
   private closing = false;
 
   private constructor(
@@ -84,6 +87,10 @@ export class GatewayThreads {
     const threads = new GatewayThreads(config, transport, server, log, { host, port, reusePort: count > 1 });
     try {
       for (let i = 0; i < count; i++) await threads.startThread();
+      // Made here first, so that the threads' families take this thread's over, adding in the
+      // rejections the operator API (served here) counts: made later, they would clash.
+      gatewayMetrics();
+      await threads.metrics.forwarded.register();
     } catch (e) {
       await threads.close();
       throw e;
@@ -116,13 +123,12 @@ export class GatewayThreads {
       worker.on("message", (message: FromGatewayThread) => {
         if (message.kind === "ready") {
           started = true;
+          this.metrics.add(worker);
           resolve(message.tradingUrl);
         } else if (message.kind === "failed") {
           reject(new BourseError((message.code as never) ?? "UNAVAILABLE", message.message));
-        } else if (message.kind === "log" && typeof this.log !== "boolean") {
-          this.log.write(message.chunk);
-        } else if (message.kind === "lost") {
-          void worker.terminate();
+        } else {
+          this.received(worker, message);
         }
       });
       worker.on("error", (e) => {
@@ -130,10 +136,18 @@ export class GatewayThreads {
       });
       worker.on("exit", () => {
         this.running.delete(worker);
+        this.metrics.retire(worker);
         if (!started) reject(new BourseError("UNAVAILABLE", "a gateway thread exited before it served"));
         else if (!this.closing) this.replace();
       });
     });
+  }
+
+  /** What a serving thread says unasked, or answers. */
+  private received(worker: Worker, message: FromGatewayThread): void {
+    if (message.kind === "metrics") this.metrics.answered(message.id, message.families);
+    else if (message.kind === "log" && typeof this.log !== "boolean") this.log.write(message.chunk);
+    else if (message.kind === "lost") void worker.terminate();
   }
 
   /** A thread that lost its replica or died: its connections are gone, a new one takes its place. */
@@ -152,6 +166,7 @@ export class GatewayThreads {
     this.closing = true;
     const grace = this.config.gateway.connections.shutdownGraceMs + CLOSE_GRACE_MARGIN_MS;
     await Promise.all([...this.running].map((worker) => closeThread(worker, grace)));
+    this.metrics.forwarded.close();
     await this.server.close();
   }
 }

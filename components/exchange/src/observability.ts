@@ -97,19 +97,34 @@ export function observeReplica(
   health: Health,
   replica: Pick<UbsCoreReplica, "closed" | "appliedLsn">,
 ): () => void {
-  let connected = true;
-  void replica.closed.then(() => {
-    connected = false;
-  });
-  health.ready("gateway", () => (connected ? undefined : "the replica lost UBSCore"));
+  const connected = subscribed(replica);
+  health.ready("gateway", () => (connected() ? undefined : "the replica lost UBSCore"));
+  return measureReplica(replica);
+}
+
+/**
+ * A replica's position and connection in the gateway's gauges (a gateway process's, or a gateway
+ * thread's: gateway-thread.ts). Returns the function that stops them.
+ */
+export function measureReplica(replica: Pick<UbsCoreReplica, "closed" | "appliedLsn">): () => void {
+  const connected = subscribed(replica);
   const metrics = gatewayMetrics();
   const untrack = [
     metrics.replicaPosition.track(() => replica.appliedLsn),
-    metrics.replicaConnected.track(() => (connected ? 1 : 0)),
+    metrics.replicaConnected.track(() => (connected() ? 1 : 0)),
   ];
   return () => {
     for (const stop of untrack) stop();
   };
+}
+
+/** Whether the replica is still subscribed to UBSCore. */
+function subscribed(replica: Pick<UbsCoreReplica, "closed">): () => boolean {
+  let connected = true;
+  void replica.closed.then(() => {
+    connected = false;
+  });
+  return () => connected;
 }
 
 /** How often settlement asks its ledger whether it answers, for readiness while nothing settles. */

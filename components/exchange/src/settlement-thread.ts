@@ -1,10 +1,9 @@
 import { Worker } from "node:worker_threads";
-import type { Metric, MetricObjectWithValues, MetricValue } from "prom-client";
 import type { BourseConfig } from "../../config/src/index.ts";
 import type { ExchangeDefinition } from "../../domain/src/index.ts";
 import { BourseError, type ErrorCode } from "../../domain/src/index.ts";
 import type { LedgerPort } from "../../ledger/src/index.ts";
-import { metricsRegistry, log as processLog } from "../../observability/src/index.ts";
+import { ForwardedMetrics, type MetricFamily, log as processLog } from "../../observability/src/index.ts";
 import type { SettlementPort } from "../../settlement/src/index.ts";
 import { encodeEntries, settlementEntries } from "../../settlement/src/index.ts";
 import type { HistoryStore } from "../../store/src/index.ts";
@@ -39,8 +38,6 @@ export type FromSettlementThread =
 const SEND_EVERY_MS = 1;
 const SEND_AT_MOST = 512;
 
-type Family = MetricObjectWithValues<MetricValue<string>>;
-
 const asError = (e: WireError) => new BourseError(e.code as ErrorCode, e.message);
 
 /**
@@ -73,10 +70,11 @@ export class SettlementThread implements SettlementPort {
   private pendingBytes = 0;
   private sendTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** The worker's metric families registered in this thread's registry (see `exportMetrics`). */
-  private readonly forwarded: string[] = [];
-  /** One snapshot of the worker's metrics, shared by every family while a scrape asks. */
-  private snapshot: Promise<Family[]> | undefined;
+  /**
+   * The worker's metrics (settlement's, the ledger's, the store's) in this thread's registry, which
+   * /metrics serves: read from the worker when scraped (one round trip per scrape).
+   */
+  private readonly metrics = new ForwardedMetrics(() => this.call("metrics", []) as Promise<MetricFamily[]>);
   readonly ledger: LedgerPort;
   readonly store: HistoryStore;
 
@@ -142,34 +140,8 @@ export class SettlementThread implements SettlementPort {
       })
       .finally(() => worker.off("message", onMessage).off("error", onError).off("exit", onExit));
     const thread = new SettlementThread(worker, exchange, ready);
-    thread.exportMetrics(await thread.workerMetrics());
+    await thread.metrics.register();
     return thread;
-  }
-
-  /**
-   * The worker's metrics (settlement's, the ledger's, the store's) in this thread's registry, which
-   * /metrics serves: each family read from the worker when scraped (one round trip per scrape).
-   * A family this thread already has (a settlement inline earlier in the same process) is left as it is.
-   */
-  private exportMetrics(families: Family[]): void {
-    const registry = metricsRegistry();
-    for (const family of families) {
-      if (registry.getSingleMetric(family.name)) continue;
-      const get = async () =>
-        (await this.workerMetrics()).find((f) => f.name === family.name) ?? { ...family, values: [] };
-      registry.registerMetric({ ...family, get, reset: () => {} } as unknown as Metric);
-      this.forwarded.push(family.name);
-    }
-  }
-
-  /** The worker's metric families now; none once it is gone. */
-  private workerMetrics(): Promise<Family[]> {
-    this.snapshot ??= (this.call("metrics", []) as Promise<Family[]>)
-      .catch(() => [])
-      .finally(() => {
-        this.snapshot = undefined;
-      });
-    return this.snapshot;
   }
 
   get settledLsn(): number {
@@ -214,7 +186,7 @@ export class SettlementThread implements SettlementPort {
   }
 
   async close(): Promise<void> {
-    for (const name of this.forwarded.splice(0)) metricsRegistry().removeSingleMetric(name);
+    this.metrics.close();
     if (this.closed) {
       // Lost already: nothing to close in it, though one that said something unasked still runs.
       await this.worker.terminate();

@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { ExchangeDefinition } from "../../domain/src/index.ts";
 import {
+  familiesNamed,
   ledgerMetrics,
-  metricsRegistry,
   settlementMetrics,
   storeMetrics,
 } from "../../observability/src/index.ts";
@@ -81,8 +81,7 @@ try {
       store.tradesFrom(marketId, fromId, limit),
     "store.tradesByUser": (...a: Parameters<typeof store.tradesByUser>) => store.tradesByUser(...a),
     "settlement.recordedDurably": () => settling.recordedDurably(),
-    metrics: async () =>
-      (await metricsRegistry().getMetricsAsJSON()).filter((m) => FORWARDED_METRICS.test(m.name)),
+    metrics: () => familiesNamed(FORWARDED_METRICS),
     // UBSCore's thread terminates the worker once this answers.
     close: () => opened.close(),
   };

@@ -22,13 +22,20 @@ export const gatewayMetrics = lazy(() => ({
     ["route", "method", "outcome"],
   ),
   rejections: counter("bourse_gateway_rejections_total", "Requests refused, by Binance error code", ["code"]),
+  // With gateway threads (gateway.threads) each has a replica: the process reports the one furthest
+  // behind, whose lag (against bourse_ubscore_journal_position) is what a client may read, and 0
+  // for connected if any thread's replica lost UBSCore, as a gateway process whose replica did.
   replicaPosition: sampledGauge(
     "bourse_gateway_replica_position",
     "The UBSCore journal position this gateway's replica has applied",
+    [],
+    "min",
   ),
   replicaConnected: sampledGauge(
     "bourse_gateway_replica_connected",
     "1 while this gateway's replica is subscribed to UBSCore",
+    [],
+    "min",
   ),
   websocketConnections: sampledGauge(
     "bourse_gateway_websocket_connections",

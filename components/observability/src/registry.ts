@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
+import { type Aggregator, Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
 
 /**
  * The process's one metrics registry: whatever components run in this process register their
@@ -205,12 +205,19 @@ export class TallyHistogram<L extends string = string> {
 export class Sampled<L extends string = never> {
   private readonly sources = new Set<{ labels: Partial<Record<L, string>>; read: () => number }>();
 
-  constructor(kind: "gauge" | "counter", name: string, help: string, labelNames: readonly L[]) {
+  constructor(
+    kind: "gauge" | "counter",
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    aggregator: Aggregator = "sum",
+  ) {
     const sources = this.sources;
     const options = {
       name,
       help,
       labelNames,
+      aggregator,
       registers: [metricsRegistry()],
       collect(this: Gauge<L> | Counter<L>) {
         this.reset();
@@ -261,12 +268,17 @@ export class LabelledCounts<L extends string> {
   }
 }
 
+/**
+ * `aggregator`: how the gauge of several threads is combined into one (forwarded.ts), when they
+ * measure the same thing each: a sum (connections) unless said otherwise.
+ */
 export function sampledGauge<L extends string = never>(
   name: string,
   help: string,
   labelNames: readonly L[] = [],
+  aggregator: Aggregator = "sum",
 ): Sampled<L> {
-  return once(name, () => new Sampled<L>("gauge", name, help, labelNames));
+  return once(name, () => new Sampled<L>("gauge", name, help, labelNames, aggregator));
 }
 
 export function sampledCounter<L extends string = never>(
