@@ -1,7 +1,16 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { admin, capturedOrder, fileModes, notPrivate, restingBuy, type User } from "./harness.ts";
+import { runtimeSharesPorts } from "../../components/exchange/src/index.ts";
+import {
+  admin,
+  capturedOrder,
+  fileModes,
+  notPrivate,
+  type Overrides,
+  restingBuy,
+  type User,
+} from "./harness.ts";
 import { endedByServer, hostileClients } from "./hostile-clients.ts";
 import {
   embeddedTarget,
@@ -373,8 +382,19 @@ function keysFilesAndOperatorApi(): void {
   });
 }
 
+/** Two where this Node shares a port between threads, one where it cannot. */
+const GATEWAY_THREADS = runtimeSharesPorts() ? 2 : 1;
+
 describe.each([
   ["the embedded exchange", embeddedTarget],
+  [
+    `the embedded exchange on ${GATEWAY_THREADS} gateway thread(s)`,
+    (overrides: Overrides) =>
+      embeddedTarget({
+        ...overrides,
+        gateway: { ...(overrides.gateway as Overrides), threads: GATEWAY_THREADS },
+      }),
+  ],
   ["the multi-process layout", processesTarget],
 ])("attacks on %s", (_name, start) => {
   beforeAll(async () => {

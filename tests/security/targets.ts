@@ -75,8 +75,9 @@ export async function embeddedTarget(overrides: Overrides): Promise<Target> {
     await exchange?.close();
     exchange = await start();
   };
+  const threads = (overrides.gateway as { threads?: number } | undefined)?.threads;
   return {
-    name: "the embedded exchange",
+    name: threads ? `the embedded exchange on ${threads} gateway thread(s)` : "the embedded exchange",
     dataDir,
     adminUrl: exchange.adminUrl,
     gatewayUrls: [exchange.tradingUrl],

@@ -134,7 +134,7 @@ export interface TradingListen {
 export function serveTradingApi(
   config: BourseConfig,
   log: boolean | NodeJS.WritableStream,
-  backend: Pick<TradingApiOptions, "service" | "funding" | "history" | "keys">,
+  backend: Pick<TradingApiOptions, "service" | "funding" | "history" | "keys" | "caps">,
   opened: ClosingStack,
   listen: TradingListen = { host: config.gateway.host, port: config.gateway.port },
 ): Promise<string> {

@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { parentPort, workerData } from "node:worker_threads";
+import { SharedCapCounter } from "../../gateway/src/index.ts";
 import { familiesNamed } from "../../observability/src/index.ts";
 import { messagePortChannel } from "../../transport/src/index.ts";
 import { ClosingStack } from "./closing-stack.ts";
@@ -15,7 +16,7 @@ import { serveReplica } from "./processes.ts";
  * UBSCore (the main thread then starts another).
  */
 const port = parentPort!;
-const { config, ubscore, listen, log } = workerData as GatewayThreadData;
+const { config, ubscore, listen, log, caps, thread } = workerData as GatewayThreadData;
 const send = (message: FromGatewayThread) => port.postMessage(message);
 /** What this thread measures for the process's /metrics, served by the main thread. */
 const GATEWAY_METRICS = /^bourse_gateway_/;
@@ -34,7 +35,10 @@ const opened = new ClosingStack();
 try {
   const channel = messagePortChannel(ubscore);
   const logTo = log === "forward" ? forwardedLog() : log;
-  const { tradingUrl, replica } = await serveReplica(config, logTo, channel, opened, listen);
+  const { tradingUrl, replica } = await serveReplica(config, logTo, channel, opened, {
+    listen,
+    caps: new SharedCapCounter(caps, thread),
+  });
   void replica.closed.then((error) => send({ kind: "lost", message: error?.message ?? "UBSCore closed" }));
   // Its replica's gauges, and with them every gateway family, registered before the main thread
   // first asks, which learns from the answer what to serve (gateway-thread-metrics.ts).

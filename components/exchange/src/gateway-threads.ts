@@ -1,6 +1,7 @@
 import { type MessagePort, Worker } from "node:worker_threads";
 import type { BourseConfig } from "../../config/src/index.ts";
 import { BourseError } from "../../domain/src/index.ts";
+import { clearCapCounts, sharedCapMemory } from "../../gateway/src/index.ts";
 import { gatewayMetrics, type MetricFamily, log as processLog } from "../../observability/src/index.ts";
 import { MessagePortTransport, type TransportServer } from "../../transport/src/index.ts";
 import type { ReplicationServer } from "../../ubscore/src/index.ts";
@@ -13,6 +14,9 @@ export interface GatewayThreadData {
   /** Its channel to UBSCore's replication server, on the main thread. */
   readonly ubscore: MessagePort;
   readonly listen: TradingListen;
+  /** Where every thread counts its WebSocket caps (cap-counter.ts), and which part is its own. */
+  readonly caps: SharedArrayBuffer;
+  readonly thread: number;
   /** A request log of its own (stdout), none, or lines sent to the main thread's log stream. */
   readonly log: boolean | "forward";
 }
@@ -59,6 +63,7 @@ export class GatewayThreads {
     private readonly server: TransportServer,
     private readonly log: boolean | NodeJS.WritableStream,
     private listen: TradingListen,
+    private readonly caps: SharedArrayBuffer,
   ) {}
 
   /** Where the threads serve the trading API. */
@@ -84,9 +89,10 @@ export class GatewayThreads {
     const transport = new MessagePortTransport();
     const server = await transport.listen(REPLICAS, (channel) => replication.accept(channel));
     const { host, port } = config.gateway;
-    const threads = new GatewayThreads(config, transport, server, log, { host, port, reusePort: count > 1 });
+    const listen = { host, port, reusePort: count > 1 };
+    const threads = new GatewayThreads(config, transport, server, log, listen, sharedCapMemory(count));
     try {
-      for (let i = 0; i < count; i++) await threads.startThread();
+      for (let i = 0; i < count; i++) await threads.startThread(i);
       // Made here first, so that the threads' families take this thread's over, adding in the
       // rejections the operator API (served here) counts: made later, they would clash.
       gatewayMetrics();
@@ -98,26 +104,31 @@ export class GatewayThreads {
     return threads;
   }
 
-  /** Starts one thread and waits until it serves; the first fixes the port the others share. */
-  private async startThread(): Promise<void> {
+  /**
+   * Starts the thread numbered `thread` (its part of the caps' memory) and waits until it serves;
+   * the first fixes the port the others share.
+   */
+  private async startThread(thread: number): Promise<void> {
     const ubscore = this.transport.openPort(REPLICAS);
     const data: GatewayThreadData = {
       config: this.config,
       ubscore,
       listen: this.listen,
       log: typeof this.log === "boolean" ? this.log : "forward",
+      caps: this.caps,
+      thread,
     };
     const worker = new Worker(new URL("./gateway-thread.mjs", import.meta.url), {
       workerData: data,
       transferList: [ubscore],
     });
     this.running.add(worker);
-    const url = await this.ready(worker);
+    const url = await this.ready(worker, thread);
     this.tradingUrl ||= url;
     this.listen = { ...this.listen, port: Number(new URL(url).port) };
   }
 
-  private ready(worker: Worker): Promise<string> {
+  private ready(worker: Worker, thread: number): Promise<string> {
     return new Promise((resolve, reject) => {
       let started = false;
       worker.on("message", (message: FromGatewayThread) => {
@@ -137,8 +148,10 @@ export class GatewayThreads {
       worker.on("exit", () => {
         this.running.delete(worker);
         this.metrics.retire(worker);
+        // Its connections ended with it, whether or not their close handlers ran.
+        clearCapCounts(this.caps, thread);
         if (!started) reject(new BourseError("UNAVAILABLE", "a gateway thread exited before it served"));
-        else if (!this.closing) this.replace();
+        else if (!this.closing) this.replace(thread);
       });
     });
   }
@@ -151,13 +164,13 @@ export class GatewayThreads {
   }
 
   /** A thread that lost its replica or died: its connections are gone, a new one takes its place. */
-  private replace(): void {
+  private replace(thread: number): void {
     processLog().warn("a gateway thread ended; starting another");
     setTimeout(() => {
       if (this.closing) return;
-      this.startThread().catch((e: Error) => {
+      this.startThread(thread).catch((e: Error) => {
         processLog().warn(`a gateway thread failed to start: ${e.message}`);
-        if (!this.closing) this.replace();
+        if (!this.closing) this.replace(thread);
       });
     }, RESTART_DELAY_MS).unref();
   }

@@ -4,7 +4,7 @@ import type { BourseConfig } from "../../config/src/index.ts";
 import { BourseError, ExchangeDefinition } from "../../domain/src/index.ts";
 import { KafkaEventLog } from "../../eventlog/src/index.ts";
 import type { FundingPort } from "../../gateway/src/index.ts";
-import { KeyRing } from "../../gateway/src/index.ts";
+import { type CapCounter, KeyRing } from "../../gateway/src/index.ts";
 import { lockDataDir } from "../../journal/src/index.ts";
 import { MatchingService } from "../../matching/src/index.ts";
 import { SettlementService } from "../../settlement/src/index.ts";
@@ -146,7 +146,7 @@ export async function serveReplica(
   log: boolean | NodeJS.WritableStream,
   channel: Channel,
   opened: ClosingStack,
-  listen?: TradingListen,
+  { listen, caps }: { listen?: TradingListen; caps?: CapCounter } = {},
 ): Promise<{ tradingUrl: string; replica: UbsCoreReplica }> {
   const keyRing = new KeyRing();
   const replica = await opened.open(
@@ -174,6 +174,7 @@ export async function serveReplica(
       funding: replicaFunding(replica),
       history: store ?? replicaHistory(replica),
       keys: keyRing,
+      caps,
     },
     opened,
     listen,

@@ -8,6 +8,7 @@ import { gatewayMetrics } from "../../observability/src/index.ts";
 import type { Candle, CommandResult, UbsCore, UbsCoreView } from "../../ubscore/src/index.ts";
 import { ListenKeyOp, type OrderList, type OrderRecord, type UbsCommand } from "../../ubscore/src/index.ts";
 import { aggregateTrades } from "./agg-trades.ts";
+import { type CapCounter, LocalCapCounter } from "./cap-counter.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { aggTradeView, depthView } from "./format.ts";
 import { KLINE_INTERVALS, type KlineInterval, type MarketStatistics } from "./market-data.ts";
@@ -68,12 +69,16 @@ export interface Subscriber {
   readonly keys: Map<string, number>;
 }
 
+/** The keys the caps are counted under (cap-counter.ts). */
+const connectionsKey = (ip: string) => `connections ${ip}`;
+const streamsKey = (ip: string) => `streams ${ip}`;
+const userKey = (userId: number) => `user ${userId}`;
+
 export class StreamHub {
   /** Each stream's subscribers; a stream nobody subscribes to has no entry. */
   private readonly subscribers = new Map<string, Set<Subscriber>>();
-  /** Open connections and their streams per client address, connections per user. */
+  /** Open connections and their streams per client address, on this thread (for the metrics). */
   private readonly perIp = new Map<string, { connections: number; streams: number }>();
-  private readonly perUser = new Map<number, number>();
   /** WebSocket API user data subscriptions (ws-api.ts): per user, where each delivers. */
   private readonly userSinks = new Map<number, Set<(data: unknown) => void>>();
   /** Per market: the u of the last depth diff published. */
@@ -92,6 +97,8 @@ export class StreamHub {
     readonly stats: MarketStatistics,
     private readonly clock: () => number,
     readonly limits: StreamLimits,
+    /** Where the caps are counted: here, or over every gateway thread of the process. */
+    private readonly caps: CapCounter = new LocalCapCounter(),
   ) {
     for (const m of service.core.exchange.markets) this.lastU.set(m.id, service.core.book(m.id).lastSeq);
     service.onCommand((cmd, result) => this.onCommand(cmd, result));
@@ -189,18 +196,13 @@ export class StreamHub {
    */
   subscribeUser(userId: number, sink: (data: unknown) => void): () => void {
     const sinks = this.userSinks.get(userId) ?? new Set();
-    if (this.userConnections(userId) >= this.limits.maxConnectionsPerUser)
+    if (!this.caps.tryAdd(userKey(userId), 1, this.limits.maxConnectionsPerUser))
       throw overLimit(`at most ${this.limits.maxConnectionsPerUser} user data connections per user`);
     this.userSinks.set(userId, sinks.add(sink));
     return () => {
-      sinks.delete(sink);
+      if (sinks.delete(sink)) this.caps.remove(userKey(userId), 1);
       if (sinks.size === 0 && this.userSinks.get(userId) === sinks) this.userSinks.delete(userId);
     };
-  }
-
-  /** A user's listen-key connections and WebSocket API subscriptions: one cap for both. */
-  private userConnections(userId: number): number {
-    return (this.perUser.get(userId) ?? 0) + (this.userSinks.get(userId)?.size ?? 0);
   }
 
   // ---- subscriptions ----
@@ -211,13 +213,14 @@ export class StreamHub {
    * limited by their weight instead, as Binance limits them).
    */
   connect(socket: WebSocket, ip: string, combined: boolean, weighed = false): Subscriber {
-    const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
-    if (fromIp.connections >= this.limits.maxConnectionsPerIp)
+    if (!this.caps.tryAdd(connectionsKey(ip), 1, this.limits.maxConnectionsPerIp))
       throw overLimit(`at most ${this.limits.maxConnectionsPerIp} connections per address`);
+    const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
     this.perIp.set(ip, { ...fromIp, connections: fromIp.connections + 1 });
     const sub: Subscriber = { socket, combined, ip, streams: new Set(), keys: new Map() };
     socket.once("close", () => {
       this.remove(sub, [...sub.streams]);
+      this.caps.remove(connectionsKey(ip), 1);
       const now = this.perIp.get(ip)!;
       if (now.connections === 1) this.perIp.delete(ip);
       else this.perIp.set(ip, { ...now, connections: now.connections - 1 });
@@ -238,20 +241,33 @@ export class StreamHub {
     }
     if (sub.streams.size + fresh.length > limits.maxStreamsPerConnection)
       throw overLimit(`at most ${limits.maxStreamsPerConnection} streams per connection`);
-    const fromIp = this.perIp.get(sub.ip)!;
-    if (fromIp.streams + fresh.length > limits.maxStreamsPerIp)
+    if (!this.caps.tryAdd(streamsKey(sub.ip), fresh.length, limits.maxStreamsPerIp))
       throw overLimit(`at most ${limits.maxStreamsPerIp} streams per address`);
     const listening = new Set(sub.keys.values());
     const newUsers = [...new Set(fresh.flatMap((name) => this.listenKeys.get(name)?.userId ?? []))].filter(
       (userId) => !listening.has(userId),
     );
-    for (const userId of newUsers) {
-      if (this.userConnections(userId) >= limits.maxConnectionsPerUser)
-        throw overLimit(`at most ${limits.maxConnectionsPerUser} user data connections per user`);
-    }
+    this.countUsers(newUsers, () => this.caps.remove(streamsKey(sub.ip), fresh.length));
+    const fromIp = this.perIp.get(sub.ip)!;
     this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams + fresh.length });
-    for (const userId of newUsers) this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
     for (const name of fresh) this.listen(sub, name);
+  }
+
+  /**
+   * One user data connection more for each of `userIds`, within the per-user cap: all of them,
+   * or none (then `undo` runs and the refusal is thrown).
+   */
+  private countUsers(userIds: readonly number[], undo: () => void): void {
+    const max = this.limits.maxConnectionsPerUser;
+    const counted = [];
+    for (const userId of userIds) {
+      if (!this.caps.tryAdd(userKey(userId), 1, max)) {
+        for (const done of counted) this.caps.remove(userKey(done), 1);
+        undo();
+        throw overLimit(`at most ${max} user data connections per user`);
+      }
+      counted.push(userId);
+    }
   }
 
   /** One stream more for a connection, whose limits were checked. */
@@ -276,10 +292,9 @@ export class StreamHub {
       if (userId === undefined) continue;
       sub.keys.delete(name);
       if ([...sub.keys.values()].includes(userId)) continue;
-      const count = this.perUser.get(userId)! - 1;
-      if (count === 0) this.perUser.delete(userId);
-      else this.perUser.set(userId, count);
+      this.caps.remove(userKey(userId), 1);
     }
+    if (gone.length > 0) this.caps.remove(streamsKey(sub.ip), gone.length);
     const fromIp = this.perIp.get(sub.ip);
     if (fromIp) this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams - gone.length });
   }

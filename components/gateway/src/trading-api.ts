@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { HistoryReader } from "../../store/src/index.ts";
 import type { UbsCoreView } from "../../ubscore/src/index.ts";
 import { RequestAuthenticator } from "./auth.ts";
+import type { CapCounter } from "./cap-counter.ts";
 import { boundShutdown, type ConnectionLimits, connectionOptions } from "./connections.ts";
 import { ENDPOINTS, requestWeight } from "./endpoints.ts";
 import { errors } from "./errors.ts";
@@ -24,6 +25,8 @@ export interface TradingApiOptions {
   readonly trustedProxies: readonly string[];
   readonly connections: ConnectionLimits;
   readonly websocket: StreamLimits;
+  /** Where the WebSocket caps are counted; this API's own counts unless shared (gateway threads). */
+  readonly caps?: CapCounter;
   readonly service: UbsCoreView;
   readonly funding: FundingPort;
   /** Orders and trades older than what UBSCore keeps in memory. */
@@ -90,7 +93,7 @@ export function buildTradingApi(options: TradingApiOptions): FastifyInstance {
   );
   const submit = submitter(options.backendTimeoutMs ?? 10_000);
   const stats = new MarketStatistics((id) => service.core.candlesOf(id));
-  const hub = new StreamHub(service, stats, clock, options.websocket);
+  const hub = new StreamHub(service, stats, clock, options.websocket, options.caps);
   const ctx: RouteContext = {
     service,
     core: service.core,
