@@ -9,6 +9,28 @@ import {
   sharedCapMemory,
 } from "../src/cap-counter.ts";
 
+/**
+ * One random add or remove against `caps`, checked against `held` (what each key holds, as
+ * admitted): an add is admitted exactly when it stays within the cap of 6.
+ */
+function checkStep(
+  caps: CapCounter,
+  held: Map<number, number[]>,
+  { key, n, add }: { key: number; n: number; add: boolean },
+): void {
+  const mine = held.get(key) ?? [];
+  held.set(key, mine);
+  if (!add) {
+    if (mine.length > 0) caps.remove(`user ${key}`, mine.pop()!);
+    return;
+  }
+  const count = mine.reduce((a, b) => a + b, 0);
+  const admitted = caps.tryAdd(`user ${key}`, n, 6);
+  // Exact here: 31 keys in 2^17 slots per row rarely share one, never both (checked).
+  expect(admitted).toBe(count + n <= 6);
+  if (admitted) mine.push(n);
+}
+
 /** What both counters must do, checked against a plain count per key. */
 function conformance(name: string, counter: () => CapCounter) {
   describe(name, () => {
@@ -34,19 +56,7 @@ function conformance(name: string, counter: () => CapCounter) {
         fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
           const caps = counter();
           const held = new Map<number, number[]>();
-          for (const { key, n, add } of ops) {
-            const mine = held.get(key) ?? [];
-            held.set(key, mine);
-            const count = mine.reduce((a, b) => a + b, 0);
-            if (add) {
-              const admitted = caps.tryAdd(`user ${key}`, n, 6);
-              // Exact here: 31 keys in 2^17 slots per row rarely share one, never both (checked).
-              expect(admitted).toBe(count + n <= 6);
-              if (admitted) mine.push(n);
-            } else if (mine.length > 0) {
-              caps.remove(`user ${key}`, mine.pop()!);
-            }
-          }
+          for (const step of ops) checkStep(caps, held, step);
         }),
       );
     });
