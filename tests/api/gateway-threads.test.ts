@@ -9,6 +9,7 @@ import {
   runtimeSharesPorts,
   startEmbeddedExchange,
 } from "../../components/exchange/src/index.ts";
+import { TEST_GATEWAY_THREADS } from "../support/gateway-threads.ts";
 import { newUser, type User } from "../support/operator-api.ts";
 import { until } from "../support/until.ts";
 import { limitOrder } from "./client.ts";
@@ -20,7 +21,6 @@ import { limitOrder } from "./client.ts";
  * suites (tests/clients) run ccxt, ccxt.pro and the Python clients on it as well.
  */
 const ADMIN_TOKEN = "threads-operator-token-0123456789";
-const THREADS = runtimeSharesPorts() ? 2 : 1;
 
 async function threadedConfig(threads: number): Promise<BourseConfig> {
   return loadConfig({
@@ -56,12 +56,12 @@ describe("which runtimes share the trading port between threads", () => {
   });
 });
 
-describe(`the trading API on ${THREADS} gateway thread(s)`, () => {
+describe(`the trading API on ${TEST_GATEWAY_THREADS} gateway thread(s)`, () => {
   let exchange: EmbeddedExchange;
   let alice: User;
 
   beforeAll(async () => {
-    exchange = await startEmbeddedExchange(await threadedConfig(THREADS), false);
+    exchange = await startEmbeddedExchange(await threadedConfig(TEST_GATEWAY_THREADS), false);
     alice = await newUser(
       { adminUrl: exchange.adminUrl, tradingUrl: exchange.tradingUrl, token: ADMIN_TOKEN },
       { USDT: "1000" },
@@ -73,7 +73,7 @@ describe(`the trading API on ${THREADS} gateway thread(s)`, () => {
   });
 
   it("runs the threads it was asked for, off UBSCore's thread", () => {
-    expect(exchange.gatewayThreads?.workers.length).toBe(THREADS);
+    expect(exchange.gatewayThreads?.workers.length).toBe(TEST_GATEWAY_THREADS);
   });
 
   it("replaces threads that die, and their replicas know every acknowledged order", async () => {
@@ -86,7 +86,7 @@ describe(`the trading API on ${THREADS} gateway thread(s)`, () => {
     const dead = exchange.gatewayThreads!.workers;
     await Promise.all(dead.map((w) => w.terminate()));
     await until(
-      () => exchange.gatewayThreads!.workers.length === THREADS,
+      () => exchange.gatewayThreads!.workers.length === TEST_GATEWAY_THREADS,
       "the gateway threads to be replaced",
       { timeoutMs: 60_000 },
     );

@@ -5,13 +5,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { loadConfig } from "../../components/config/src/index.ts";
 import { DEMO_EXCHANGE, ExchangeDefinition, parseUnits } from "../../components/domain/src/index.ts";
-import {
-  type EmbeddedExchange,
-  runtimeSharesPorts,
-  startEmbeddedExchange,
-} from "../../components/exchange/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { TestClient } from "../api/client.ts";
 import { LocalExchange, type LocalInfrastructure, startLocalInfrastructure } from "../e2e/local-exchange.ts";
+import { TEST_GATEWAY_THREADS } from "../support/gateway-threads.ts";
 
 /**
  * The exchange the client suites point their clients at, in either layout: the embedded exchange
@@ -241,14 +238,11 @@ class ProcessesClients extends OperatorClients {
 
 export const startEmbedded = (): Promise<ClientsExchange> => EmbeddedClients.start();
 
-/** Two where this Node shares a port between threads, one where it cannot (gateway-threads.ts). */
-const GATEWAY_THREADS = runtimeSharesPorts() ? 2 : 1;
-
 const LAYOUTS: [string, () => Promise<ClientsExchange>][] = [
   ["the embedded exchange", startEmbedded],
   [
-    `the embedded exchange on ${GATEWAY_THREADS} gateway thread(s)`,
-    () => EmbeddedClients.start(GATEWAY_THREADS),
+    `the embedded exchange on ${TEST_GATEWAY_THREADS} gateway thread(s)`,
+    () => EmbeddedClients.start(TEST_GATEWAY_THREADS),
   ],
   ["the multi-process layout (two gateways)", () => ProcessesClients.start()],
 ];

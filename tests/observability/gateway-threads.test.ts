@@ -3,13 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../components/config/src/index.ts";
-import {
-  type EmbeddedExchange,
-  runtimeSharesPorts,
-  startEmbeddedExchange,
-} from "../../components/exchange/src/index.ts";
+import { type EmbeddedExchange, startEmbeddedExchange } from "../../components/exchange/src/index.ts";
 import { limitOrder } from "../api/client.ts";
 import { buildPromtoolFirst, runPromtool } from "../infra/promtool.ts";
+import { TEST_GATEWAY_THREADS } from "../support/gateway-threads.ts";
 import { adminRequest, newUser, type User } from "../support/operator-api.ts";
 import { until } from "../support/until.ts";
 import { eventually, families, scrape, value } from "./scrape.ts";
@@ -21,7 +18,6 @@ import { eventually, families, scrape, value } from "./scrape.ts";
  * replaced thread's counts stay in the sums.
  */
 const ADMIN_TOKEN = "observability-threads-admin-token";
-const THREADS = runtimeSharesPorts() ? 2 : 1;
 /** Placed at once, so on as many connections, which the kernel spreads over the threads. */
 const ORDERS = 16;
 let exchange: EmbeddedExchange;
@@ -35,7 +31,7 @@ beforeAll(async () => {
     overrides: {
       dataDir: await mkdtemp(join(tmpdir(), "bourse-observability-threads-")),
       demo: false,
-      gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN, threads: THREADS },
+      gateway: { port: 0, adminPort: 0, adminToken: ADMIN_TOKEN, threads: TEST_GATEWAY_THREADS },
       settlement: { kind: "worker" },
       observability: { ubscore: "127.0.0.1:0" },
     },
@@ -61,7 +57,7 @@ const ordersInBuckets = (text: string) =>
   value(text, "bourse_gateway_request_duration_seconds_bucket", { ...ORDER_OK, le: "+Inf" });
 const ordersSeconds = (text: string) => value(text, "bourse_gateway_request_duration_seconds_sum", ORDER_OK);
 
-describe(`the metrics of the embedded exchange on ${THREADS} gateway thread(s)`, () => {
+describe(`the metrics of the embedded exchange on ${TEST_GATEWAY_THREADS} gateway thread(s)`, () => {
   it("have the gateway's requests summed over the threads, in one exposition promtool accepts", async () => {
     const before = await scrape(metricsUrl);
     const placed = await Promise.all(
@@ -123,7 +119,7 @@ describe(`the metrics of the embedded exchange on ${THREADS} gateway thread(s)`,
     await until(
       () => {
         const serving = exchange.gatewayThreads!.workers;
-        return serving.length === THREADS && !serving.some((w) => dead.includes(w));
+        return serving.length === TEST_GATEWAY_THREADS && !serving.some((w) => dead.includes(w));
       },
       "the gateway threads to be replaced",
       { timeoutMs: 60_000 },

@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { runtimeSharesPorts } from "../../components/exchange/src/index.ts";
+import { TEST_GATEWAY_THREADS } from "../support/gateway-threads.ts";
 import {
   admin,
   capturedOrder,
@@ -382,17 +382,14 @@ function keysFilesAndOperatorApi(): void {
   });
 }
 
-/** Two where this Node shares a port between threads, one where it cannot. */
-const GATEWAY_THREADS = runtimeSharesPorts() ? 2 : 1;
-
 describe.each([
   ["the embedded exchange", embeddedTarget],
   [
-    `the embedded exchange on ${GATEWAY_THREADS} gateway thread(s)`,
+    `the embedded exchange on ${TEST_GATEWAY_THREADS} gateway thread(s)`,
     (overrides: Overrides) =>
       embeddedTarget({
         ...overrides,
-        gateway: { ...(overrides.gateway as Overrides), threads: GATEWAY_THREADS },
+        gateway: { ...(overrides.gateway as Overrides), threads: TEST_GATEWAY_THREADS },
       }),
   ],
   ["the multi-process layout", processesTarget],
