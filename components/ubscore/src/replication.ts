@@ -20,9 +20,15 @@ import { ORDER_COMMAND_KINDS, type UbsCommand } from "./types.ts";
  *                       SUBMITTED corr lsn             | REJECTED corr json{code,message}
  *                       RETURNED corr json             | FAILED corr json{code,message}
  *                       EVENT json (side state, e.g. API keys)
+ *                       BATCH count (length:u32 message)*   (messages of the kinds above)
  * The primary sends APPLIED(lsn) before SUBMITTED(..., lsn) on the same ordered channel, so when
  * a replica learns its command's position it has applied it already: it answers from its own
  * state, which equals the primary's at that position.
+ *
+ * A message costs the primary's thread a fixed amount whatever it holds (framing, the link's
+ * encryption, a syscall, or a MessagePort's clone), so the commands applied in one turn go to
+ * the replicas as one BATCH, built once for all of them, and each replica's answers of a turn
+ * as one BATCH too (a single message goes as it is).
  */
 enum Msg {
   Subscribe = 1,
@@ -35,6 +41,7 @@ enum Msg {
   Returned = 8,
   Failed = 9,
   Event = 10,
+  Batch = 11,
 }
 
 const utf8 = new TextEncoder();
@@ -57,6 +64,40 @@ function parse(message: Uint8Array, count: number): { type: Msg; numbers: number
   return { type: message[0] as Msg, numbers, body: message.subarray(1 + count * 8) };
 }
 
+/** `messages` to one peer as one: a BATCH of them, or the message itself when it is alone. */
+function joined(messages: readonly Uint8Array[]): Uint8Array {
+  if (messages.length === 1) return messages[0]!;
+  let size = 9;
+  for (const m of messages) size += 4 + m.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = Msg.Batch;
+  view.setFloat64(1, messages.length, true);
+  let at = 9;
+  for (const m of messages) {
+    view.setUint32(at, m.length, true);
+    out.set(m, at + 4);
+    at += 4 + m.length;
+  }
+  return out;
+}
+
+/** A BATCH's messages; throws unless its lengths and count account for every byte. */
+function split(batch: Uint8Array): Uint8Array[] {
+  const { numbers, body } = parse(batch, 1);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const messages: Uint8Array[] = [];
+  for (let at = 0; at < body.length; ) {
+    const length = view.getUint32(at, true);
+    const message = body.subarray(at + 4, at + 4 + length);
+    if (message.length !== length || message[0] === Msg.Batch) throw new Error("malformed BATCH");
+    messages.push(message);
+    at += 4 + length;
+  }
+  if (messages.length !== numbers[0]) throw new Error("malformed BATCH");
+  return messages;
+}
+
 const json = (value: unknown) => utf8.encode(stringifyExact(value));
 const unjson = <T>(bytes: Uint8Array) => parseExact<T>(fromUtf8.decode(bytes));
 
@@ -74,6 +115,11 @@ const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([...ORDER_COMMAND_KINDS, "l
  */
 export class ReplicationServer {
   private readonly replicas = new Set<Channel>();
+  /** The commands applied since the last flush, as APPLIED messages, for every replica. */
+  private applied: Uint8Array[] = [];
+  /** Each replica's answers since the last flush. */
+  private readonly answers = new Map<Channel, Uint8Array[]>();
+  private flushQueued = false;
 
   constructor(
     private readonly service: UbsCoreService,
@@ -82,18 +128,23 @@ export class ReplicationServer {
   ) {
     service.onCommand((cmd, _result, lsn) => {
       if (this.replicas.size === 0) return;
-      const message = frame(Msg.Applied, [lsn], encodeCommand(cmd));
-      for (const r of this.replicas) r.send(message);
+      this.applied.push(frame(Msg.Applied, [lsn], encodeCommand(cmd)));
+      this.flushLater();
     });
   }
 
   broadcast(event: unknown): void {
+    // After every command applied and answer given so far, as if each had gone at once.
+    this.flush();
     const message = frame(Msg.Event, [], json(event));
     for (const r of this.replicas) r.send(message);
   }
 
   accept(channel: Channel): void {
-    channel.onClose(() => this.replicas.delete(channel));
+    channel.onClose(() => {
+      this.replicas.delete(channel);
+      this.answers.delete(channel);
+    });
     channel.onMessage((message) => {
       // A peer whose message does not decode is dropped, never obeyed (nor allowed to crash us).
       try {
@@ -104,11 +155,56 @@ export class ReplicationServer {
     });
   }
 
+  /**
+   * At the end of the turn: the service calls its listeners for a group commit's commands in one
+   * synchronous loop, so a microtask queued at the first runs once the whole group is applied, and
+   * before the reactions of its submitters (queued later, as each is resolved), hence before
+   * anyone can be told a command of it happened. A macrotask (setImmediate) would batch no more
+   * (the next group commit is the journal's next write, a later callback) and would hold the
+   * commands past those acknowledgements.
+   */
+  private flushLater(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /** Sends what waits: the applied commands to every replica, then each replica its answers. */
+  private flush(): void {
+    this.sendApplied();
+    for (const [channel, answers] of this.answers) channel.send(joined(answers));
+    this.answers.clear();
+  }
+
+  private sendApplied(): void {
+    if (this.applied.length === 0) return;
+    const message = joined(this.applied);
+    this.applied = [];
+    for (const r of this.replicas) r.send(message);
+  }
+
+  /**
+   * Queues an answer to a replica's request, after every command applied so far (sent first if
+   * they wait): a SUBMITTED names a position the replica must have applied when it reads it.
+   */
+  private answer(channel: Channel, message: Uint8Array): void {
+    this.sendApplied();
+    const answers = this.answers.get(channel);
+    if (answers) answers.push(message);
+    else this.answers.set(channel, [message]);
+    this.flushLater();
+  }
+
   private receive(channel: Channel, message: Uint8Array): void {
     switch (message[0]) {
       case Msg.Subscribe: {
         // Synchronous: the snapshot is the state exactly at appliedLsn, and every command after
-        // it reaches this replica through the listener above.
+        // it reaches this replica through the listener above. Those applied before it and not
+        // yet sent (the turn's batch, when this runs within one) go to the other replicas first.
+        this.flush();
         for (const e of this.events()) channel.send(frame(Msg.Event, [], json(e)));
         channel.send(frame(Msg.Snapshot, [this.service.appliedLsn], this.service.core.snapshot()));
         this.replicas.add(channel);
@@ -120,12 +216,12 @@ export class ReplicationServer {
         const cmd = decodeCommand(body);
         if (!REPLICA_COMMANDS.has(cmd.kind)) {
           const refused = new BourseError("FORBIDDEN", `a gateway may not submit ${cmd.kind}`);
-          channel.send(frame(Msg.Rejected, [corr], json(wireError(refused))));
+          this.answer(channel, frame(Msg.Rejected, [corr], json(wireError(refused))));
           return;
         }
         this.service.submitAt(cmd).then(
-          ({ lsn }) => channel.send(frame(Msg.Submitted, [corr, lsn])),
-          (e) => channel.send(frame(Msg.Rejected, [corr], json(wireError(e)))),
+          ({ lsn }) => this.answer(channel, frame(Msg.Submitted, [corr, lsn])),
+          (e) => this.answer(channel, frame(Msg.Rejected, [corr], json(wireError(e)))),
         );
         return;
       }
@@ -134,14 +230,58 @@ export class ReplicationServer {
         const corr = numbers[0]!;
         const { method, args } = unjson<{ method: string; args: unknown[] }>(body);
         invoke(this.calls, method, args).then(
-          (result) => channel.send(frame(Msg.Returned, [corr], json(result ?? null))),
-          (e) => channel.send(frame(Msg.Failed, [corr], json(wireError(e)))),
+          (result) => this.answer(channel, frame(Msg.Returned, [corr], json(result ?? null))),
+          (e) => this.answer(channel, frame(Msg.Failed, [corr], json(wireError(e)))),
         );
         return;
       }
       default:
         channel.close();
     }
+  }
+}
+
+/** A message from the primary, decoded whole before a replica acts on any of it. */
+type FromPrimary =
+  | { type: Msg.Snapshot; lsn: number; snapshot: Uint8Array }
+  | { type: Msg.Applied; lsn: number; cmd: UbsCommand }
+  | { type: Msg.Submitted; corr: number; lsn: number }
+  | { type: Msg.Returned; corr: number; value: unknown }
+  | { type: Msg.Rejected | Msg.Failed; corr: number; error: BourseError }
+  | { type: Msg.Event; event: unknown };
+
+/** The messages of one from the primary (a BATCH's, in order); throws on one that does not decode. */
+function decodeFromPrimary(message: Uint8Array): FromPrimary[] {
+  return message[0] === Msg.Batch ? split(message).map(decodeOne) : [decodeOne(message)];
+}
+
+function decodeOne(message: Uint8Array): FromPrimary {
+  const type = message[0];
+  switch (type) {
+    case Msg.Snapshot:
+    case Msg.Applied: {
+      const { numbers, body } = parse(message, 1);
+      if (type === Msg.Snapshot) return { type, lsn: numbers[0]!, snapshot: body };
+      return { type, lsn: numbers[0]!, cmd: decodeCommand(body) };
+    }
+    case Msg.Submitted: {
+      const { numbers } = parse(message, 2);
+      return { type, corr: numbers[0]!, lsn: numbers[1]! };
+    }
+    case Msg.Returned: {
+      const { numbers, body } = parse(message, 1);
+      return { type, corr: numbers[0]!, value: unjson(body) };
+    }
+    case Msg.Rejected:
+    case Msg.Failed: {
+      const { numbers, body } = parse(message, 1);
+      const { code, message: text } = unjson<{ code: string; message: string }>(body);
+      return { type, corr: numbers[0]!, error: new BourseError(code as never, text) };
+    }
+    case Msg.Event:
+      return { type, event: unjson(parse(message, 0).body) };
+    default:
+      throw new Error(`unknown message type ${type}`);
   }
 }
 
@@ -195,14 +335,27 @@ export class UbsCoreReplica implements UbsCoreView {
       channel.onClose((e) => {
         if (!replica) reject(e ?? new BourseError("UNAVAILABLE", "UBSCore closed the connection"));
       });
-      channel.onMessage((message) => {
-        if (replica) return replica.receive(message);
-        if (message[0] === Msg.Event) return onEvent(unjson(parse(message, 0).body));
-        if (message[0] !== Msg.Snapshot) return;
-        const { numbers, body } = parse(message, 1);
-        replica = new UbsCoreReplica(channel, UbsCore.restore(exchange, body), onEvent);
-        replica.lastLsn = numbers[0]!;
+      // Until the snapshot: the events before it, and the snapshot itself.
+      const beforeSnapshot = (m: FromPrimary) => {
+        if (m.type === Msg.Event) return onEvent(m.event);
+        if (m.type !== Msg.Snapshot) return;
+        replica = new UbsCoreReplica(channel, UbsCore.restore(exchange, m.snapshot), onEvent);
+        replica.lastLsn = m.lsn;
         resolve(replica);
+      };
+      channel.onMessage((message) => {
+        let received: FromPrimary[];
+        try {
+          received = decodeFromPrimary(message);
+        } catch {
+          // A primary whose message does not decode is left (the replica ends), never half-obeyed.
+          channel.close();
+          return;
+        }
+        for (const m of received) {
+          if (replica) replica.receive(m);
+          else beforeSnapshot(m);
+        }
       });
       channel.send(frame(Msg.Subscribe, []));
     });
@@ -246,32 +399,12 @@ export class UbsCoreReplica implements UbsCoreView {
     });
   }
 
-  private receive(message: Uint8Array): void {
-    switch (message[0]) {
-      case Msg.Applied: {
-        const { numbers, body } = parse(message, 1);
-        this.apply(numbers[0]!, decodeCommand(body));
-        return;
-      }
-      case Msg.Submitted:
-      case Msg.Returned: {
-        const submitted = message[0] === Msg.Submitted;
-        const { numbers, body } = parse(message, submitted ? 2 : 1);
-        const p = this.settle(numbers[0]!);
-        p?.resolve(submitted ? numbers[1] : unjson(body));
-        return;
-      }
-      case Msg.Rejected:
-      case Msg.Failed: {
-        const { numbers, body } = parse(message, 1);
-        const { code, message: text } = unjson<{ code: string; message: string }>(body);
-        this.settle(numbers[0]!)?.reject(new BourseError(code as never, text));
-        return;
-      }
-      case Msg.Event:
-        this.onEvent(unjson(parse(message, 0).body));
-        return;
-    }
+  private receive(m: FromPrimary): void {
+    if (m.type === Msg.Applied) this.apply(m.lsn, m.cmd);
+    else if (m.type === Msg.Submitted) this.settle(m.corr)?.resolve(m.lsn);
+    else if (m.type === Msg.Returned) this.settle(m.corr)?.resolve(m.value);
+    else if (m.type === Msg.Rejected || m.type === Msg.Failed) this.settle(m.corr)?.reject(m.error);
+    else if (m.type === Msg.Event) this.onEvent(m.event);
   }
 
   private settle(corr: number): Pending | undefined {

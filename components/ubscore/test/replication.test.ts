@@ -2,12 +2,20 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { isBourseError } from "../../domain/src/index.ts";
 import { OrderType, Side } from "../../matching/src/index.ts";
-import { tcpTransport } from "../../transport/src/index.ts";
+import {
+  type Channel,
+  ChannelHandlers,
+  MessagePortTransport,
+  tcpTransport,
+} from "../../transport/src/index.ts";
+import { encodeCommand } from "../src/codec.ts";
+import { UbsCore } from "../src/core.ts";
 import { ReplicationServer, UbsCoreReplica } from "../src/replication.ts";
 import { UbsCoreService } from "../src/service.ts";
 import type { UbsCommand } from "../src/types.ts";
-import { dump, exchange, script, submitAll } from "./fixtures.ts";
+import { dump, exchange, limitPlace, script, submitAll } from "./fixtures.ts";
 
 async function primary() {
   const service = await UbsCoreService.open(await mkdtemp(join(tmpdir(), "bourse-repl-")), exchange);
@@ -44,6 +52,133 @@ const GATEWAY_FORBIDDEN: UbsCommand[] = [
 /** A replica of the primary listening at `address`, ignoring the events it broadcasts. */
 async function replicaOf(address: string): Promise<UbsCoreReplica> {
   return UbsCoreReplica.open(await tcpTransport.connect(address), exchange, () => {});
+}
+
+/** Two channels back to back, each message delivered within `send`: a peer that acts mid-turn. */
+function synchronousPair(): [Channel, Channel] {
+  const end = (mine: ChannelHandlers, theirs: ChannelHandlers): Channel => ({
+    send: (message) => {
+      if (!theirs.closed) theirs.deliver(message);
+    },
+    onMessage: (handler) => mine.onMessage(handler),
+    onClose: (handler) => mine.onClose(handler),
+    close: () => {
+      mine.finish();
+      theirs.finish();
+    },
+  });
+  const a = new ChannelHandlers();
+  const b = new ChannelHandlers();
+  return [end(a, b), end(b, a)];
+}
+
+/** `channel`, counting the messages it delivers (`count()`: how many so far). */
+function counting(channel: Channel): { channel: Channel; count: () => number } {
+  let delivered = 0;
+  const counted: Channel = {
+    send: (message) => channel.send(message),
+    onMessage: (handler) =>
+      channel.onMessage((message) => {
+        delivered++;
+        handler(message);
+      }),
+    onClose: (handler) => channel.onClose(handler),
+    close: () => channel.close(),
+  };
+  return { channel: counted, count: () => delivered };
+}
+
+/**
+ * The turn each command the service applies from now on comes in (by lsn): one synchronous run of
+ * its listeners, which is a group commit's commands; `inTurn` is how many of the turn so far.
+ */
+function turnsOf(service: UbsCoreService, onApplied: (lsn: number, inTurn: number) => void = () => {}) {
+  const turnOf = new Map<number, number>();
+  let turn = 0;
+  let inTurn = 0;
+  service.onCommand((_cmd, _result, lsn) => {
+    if (inTurn === 0) {
+      turn++;
+      queueMicrotask(() => {
+        inTurn = 0;
+      });
+    }
+    turnOf.set(lsn, turn);
+    onApplied(lsn, ++inTurn);
+  });
+  return turnOf;
+}
+
+/** The lsns grouped by what `of` maps them to, in order. */
+function groups(of: ReadonlyMap<number, number>): number[][] {
+  const by = new Map<number, number[]>();
+  for (const [lsn, key] of of) by.set(key, [...(by.get(key) ?? []), lsn]);
+  return [...by.values()];
+}
+
+/**
+ * Submits `cmds` through `replica` concurrently. One the core refuses is refused alike; one the
+ * primary accepted must be in the replica's state as its answer arrives (INTERNAL, from the
+ * replica lacking the result of its position, fails the test).
+ */
+async function submitThrough(replica: UbsCoreReplica, cmds: UbsCommand[]): Promise<void> {
+  await Promise.all(
+    cmds.map(async (cmd) => {
+      try {
+        await replica.submit(cmd);
+      } catch (e) {
+        if (!isBourseError(e) || e.code === "INTERNAL") throw e;
+        return;
+      }
+      if (cmd.kind !== "place") return;
+      const placed = replica.core.allOrders(cmd.userId, 1).map((o) => o.clientOrderId);
+      expect(placed).toContain(cmd.clientOrderId);
+    }),
+  );
+}
+
+/** A primary's message by hand: its type, its numbers (doubles, little-endian), then its body. */
+function message(type: number, numbers: number[], body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = Buffer.alloc(1 + numbers.length * 8 + body.length);
+  out[0] = type;
+  for (const [i, n] of numbers.entries()) out.writeDoubleLE(n, 1 + i * 8);
+  out.set(body, 1 + numbers.length * 8);
+  return out;
+}
+
+/** A BATCH (type 11) saying it holds `count` messages, of `parts` (each length-prefixed). */
+function batchOf(count: number, parts: Uint8Array[]): Uint8Array {
+  const length = (p: Uint8Array) => {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32LE(p.length);
+    return bytes;
+  };
+  const body = Buffer.concat(parts.flatMap((p) => [length(p), p]));
+  return message(11, [count], body);
+}
+
+const SNAPSHOT = 2;
+const APPLIED = 3;
+
+/**
+ * Messages a primary might send a replica after its snapshot, and how many commands each makes
+ * it apply (0: none, and the replica leaves).
+ */
+function fromAPrimary(): [string, Uint8Array, number][] {
+  const create = (userId: number) =>
+    message(APPLIED, [userId], encodeCommand({ kind: "createUser", userId }));
+  return [
+    ["a batch of two", batchOf(2, [create(1), create(2)]), 2],
+    ["a batch short of its count", batchOf(3, [create(1), create(2)]), 0],
+    ["a batch whose last length runs past its end", batchOf(2, [create(1), create(2)]).subarray(0, -1), 0],
+    [
+      "a batch holding a command that does not decode",
+      batchOf(2, [create(1), message(APPLIED, [2], Uint8Array.of(2, 255))]),
+      0,
+    ],
+    ["a batch within a batch", batchOf(1, [batchOf(1, [create(1)])]), 0],
+    ["an unknown message", Uint8Array.of(99), 0],
+  ];
 }
 
 describe("UBSCore replication over the transport", () => {
@@ -134,5 +269,116 @@ describe("UBSCore replication over the transport", () => {
       code: "UNAVAILABLE",
     });
     await service.close();
+  });
+});
+
+describe("UBSCore replication in batches (a turn's commands, a replica's answers)", () => {
+  it("sends a replica the commands of one turn as one message, and its answers of the turn as one", async () => {
+    const { service, server } = await primary();
+    const transport = new MessagePortTransport();
+    await transport.listen("ubscore", (channel) => server.accept(channel));
+    await submitAll(service, script().slice(0, 9));
+    const turnOf = turnsOf(service);
+    const counted = counting(await transport.connect("ubscore"));
+    const replica = await UbsCoreReplica.open(counted.channel, exchange, () => {});
+    const messageOf = new Map<number, number>();
+    replica.onCommand((_cmd, _result, lsn) => messageOf.set(lsn, counted.count()));
+    const before = counted.count();
+    // Bids that do not cross and that user 1 can pay for: each one applied and answered.
+    const bids = Array.from({ length: 200 }, (_, i) =>
+      limitPlace({
+        userId: 1,
+        side: Side.Buy,
+        clientOrderId: `b${i}`,
+        priceTicks: 5_000_000 + i,
+        qtyLots: 1_000,
+      }),
+    );
+    await Promise.all(bids.map((bid) => replica.submit(bid)));
+    const turns = groups(turnOf);
+    expect(turns.flat()).toHaveLength(bids.length);
+    expect(turns.some((turn) => turn.length > 1)).toBe(true);
+    expect(groups(messageOf)).toEqual(turns);
+    // Each turn: its commands in one message, then the answers to this replica in one more.
+    expect(counted.count() - before).toBe(2 * turns.length);
+    expect(dump(replica.core)).toBe(dump(service.core));
+    replica.close();
+    await service.close();
+  });
+
+  it("keeps replicas equal to the primary through a burst, one subscribing and an event within a turn", async () => {
+    const { service, server, listening } = await primary();
+    const cmds = script();
+    await submitAll(service, cmds.slice(0, 9));
+    // A notes how far it had applied as each event reached it.
+    const heard: { event: unknown; appliedLsn: number }[] = [];
+    let opened: UbsCoreReplica | undefined;
+    const a = await UbsCoreReplica.open(await tcpTransport.connect(listening.address), exchange, (event) =>
+      heard.push({ event, appliedLsn: opened?.appliedLsn ?? -1 }),
+    );
+    opened = a;
+    const orders = cmds.slice(9);
+    const half = orders.length / 2;
+    const midway = service.appliedLsn + half / 2;
+    let b: Promise<UbsCoreReplica> | undefined;
+    let broadcastAt = 0;
+    turnsOf(service, (lsn, inTurn) => {
+      // Within a turn, with the commands of it applied so far waiting to be sent: B's snapshot
+      // holds them, so B must get none of them and every one after; the event must reach A
+      // after them and before the next.
+      if (lsn < midway || inTurn < 2) return;
+      if (!b) {
+        const [replicaEnd, primaryEnd] = synchronousPair();
+        server.accept(primaryEnd);
+        b = UbsCoreReplica.open(replicaEnd, exchange, () => {});
+      } else if (!broadcastAt) {
+        broadcastAt = lsn;
+        server.broadcast({ kind: "midway" });
+      }
+    });
+    await submitThrough(a, orders.slice(0, half));
+    expect(b).toBeDefined();
+    const replicaB = await b!;
+    expect(replicaB.appliedLsn).toBeGreaterThanOrEqual(midway);
+    const rest = orders.slice(half);
+    await Promise.all([
+      submitThrough(
+        a,
+        rest.filter((_, i) => i % 2 === 0),
+      ),
+      submitThrough(
+        replicaB,
+        rest.filter((_, i) => i % 2 === 1),
+      ),
+    ]);
+    // A round trip each: every command applied before the answer has reached the replica.
+    await Promise.all([a.call("double", 1), replicaB.call("double", 1)]);
+    expect(broadcastAt).toBeGreaterThan(0);
+    expect(heard.at(-1)).toEqual({ event: { kind: "midway" }, appliedLsn: broadcastAt });
+    for (const replica of [a, replicaB]) {
+      expect(replica.appliedLsn).toBe(service.appliedLsn);
+      expect(dump(replica.core)).toBe(dump(service.core));
+      replica.close();
+    }
+    await listening.close();
+    await service.close();
+  });
+
+  it("leaves a primary whose message does not decode, applying none of it", async () => {
+    for (const [what, sent, applies] of fromAPrimary()) {
+      const [replicaEnd, primaryEnd] = synchronousPair();
+      // Answers the subscribe with an empty core's snapshot at position 0.
+      primaryEnd.onMessage(() => primaryEnd.send(message(SNAPSHOT, [0], new UbsCore(exchange).snapshot())));
+      const replica = await UbsCoreReplica.open(replicaEnd, exchange, () => {});
+      let closed = false;
+      void replica.closed.then(() => {
+        closed = true;
+      });
+      primaryEnd.send(sent);
+      await Promise.resolve();
+      expect(replica.appliedLsn, what).toBe(applies);
+      expect(closed, what).toBe(applies === 0);
+      replica.close();
+    }
   });
 });
