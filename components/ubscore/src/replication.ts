@@ -14,7 +14,7 @@ import { ORDER_COMMAND_KINDS, type UbsCommand } from "./types.ts";
  * primary, which journals and applies them and streams every applied command to its replicas.
  *
  * Messages (first byte = type; numbers little-endian; lsn and ids as doubles, exact integers):
- *   replica -> primary  SUBSCRIBE                      | SUBMIT corr:u32 command
+ *   replica -> primary  SUBSCRIBE [features]           | SUBMIT corr:u32 command
  *                       CALL corr:u32 json{method,args}
  *   primary -> replica  SNAPSHOT lsn core-snapshot     | APPLIED lsn command
  *                       SUBMITTED corr lsn             | REJECTED corr json{code,message}
@@ -28,8 +28,13 @@ import { ORDER_COMMAND_KINDS, type UbsCommand } from "./types.ts";
  * A message costs the primary's thread a fixed amount whatever it holds (framing, the link's
  * encryption, a syscall, or a MessagePort's clone), so the commands applied in one turn go to
  * the replicas as one BATCH, built once for all of them, and each replica's answers of a turn
- * as one BATCH too (a single message goes as it is).
+ * as one BATCH too (a single message goes as it is). Only to a replica whose SUBSCRIBE says it
+ * reads BATCH (`features`, TAKES_BATCHES): a gateway of an earlier release, still running while a
+ * rolling update replaces it, subscribes without it and gets every message alone, as before.
  */
+/** The SUBSCRIBE feature flag of a replica that reads BATCH messages. */
+const TAKES_BATCHES = 1;
+
 enum Msg {
   Subscribe = 1,
   Snapshot = 2,
@@ -115,6 +120,8 @@ const REPLICA_COMMANDS = new Set<UbsCommand["kind"]>([...ORDER_COMMAND_KINDS, "l
  */
 export class ReplicationServer {
   private readonly replicas = new Set<Channel>();
+  /** The replicas that subscribed without TAKES_BATCHES: each message goes to them alone. */
+  private readonly unbatched = new Set<Channel>();
   /** The commands applied since the last flush, as APPLIED messages, for every replica. */
   private applied: Uint8Array[] = [];
   /** Each replica's answers since the last flush. */
@@ -143,6 +150,7 @@ export class ReplicationServer {
   accept(channel: Channel): void {
     channel.onClose(() => {
       this.replicas.delete(channel);
+      this.unbatched.delete(channel);
       this.answers.delete(channel);
     });
     channel.onMessage((message) => {
@@ -175,15 +183,25 @@ export class ReplicationServer {
   /** Sends what waits: the applied commands to every replica, then each replica its answers. */
   private flush(): void {
     this.sendApplied();
-    for (const [channel, answers] of this.answers) channel.send(joined(answers));
+    for (const [channel, answers] of this.answers) this.sendTo(channel, answers);
     this.answers.clear();
   }
 
   private sendApplied(): void {
     if (this.applied.length === 0) return;
-    const message = joined(this.applied);
+    const applied = this.applied;
     this.applied = [];
-    for (const r of this.replicas) r.send(message);
+    let batch: Uint8Array | undefined;
+    for (const r of this.replicas) {
+      if (this.unbatched.has(r)) this.sendTo(r, applied);
+      else r.send((batch ??= joined(applied)));
+    }
+  }
+
+  /** `messages` to one replica: as one, or each alone to a replica that does not read BATCH. */
+  private sendTo(channel: Channel, messages: readonly Uint8Array[]): void {
+    if (!this.unbatched.has(channel)) channel.send(joined(messages));
+    else for (const m of messages) channel.send(m);
   }
 
   /**
@@ -207,6 +225,8 @@ export class ReplicationServer {
         this.flush();
         for (const e of this.events()) channel.send(frame(Msg.Event, [], json(e)));
         channel.send(frame(Msg.Snapshot, [this.service.appliedLsn], this.service.core.snapshot()));
+        const features = message.length > 1 ? parse(message, 1).numbers[0]! : 0;
+        if (!(features & TAKES_BATCHES)) this.unbatched.add(channel);
         this.replicas.add(channel);
         return;
       }
@@ -357,7 +377,7 @@ export class UbsCoreReplica implements UbsCoreView {
           else beforeSnapshot(m);
         }
       });
-      channel.send(frame(Msg.Subscribe, []));
+      channel.send(frame(Msg.Subscribe, [TAKES_BATCHES]));
     });
   }
 

@@ -1,7 +1,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { isBourseError } from "../../domain/src/index.ts";
 import { OrderType, Side } from "../../matching/src/index.ts";
 import {
@@ -303,6 +303,32 @@ describe("UBSCore replication in batches (a turn's commands, a replica's answers
     expect(counted.count() - before).toBe(2 * turns.length);
     expect(dump(replica.core)).toBe(dump(service.core));
     replica.close();
+    await service.close();
+  });
+
+  it("sends a replica of an earlier release (SUBSCRIBE without features) every message alone", async () => {
+    const { service, server } = await primary();
+    const transport = new MessagePortTransport();
+    await transport.listen("ubscore", (channel) => server.accept(channel));
+    const earlier = await transport.connect("ubscore");
+    const received: number[] = [];
+    const snapshot = new Promise<void>((resolve) =>
+      earlier.onMessage((m) => {
+        received.push(m[0]!);
+        if (m[0] === SNAPSHOT) resolve();
+      }),
+    );
+    earlier.send(message(1, []));
+    await snapshot;
+    const turnOf = turnsOf(service);
+    await submitAll(service, script());
+    const applied = groups(turnOf);
+    expect(applied.some((turn) => turn.length > 1)).toBe(true);
+    await vi.waitFor(() =>
+      expect(received.filter((type) => type === APPLIED)).toHaveLength(applied.flat().length),
+    );
+    expect(received).not.toContain(11);
+    earlier.close();
     await service.close();
   });
 
