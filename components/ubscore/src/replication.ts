@@ -191,10 +191,15 @@ export class ReplicationServer {
     if (this.applied.length === 0) return;
     const applied = this.applied;
     this.applied = [];
+    // Built once for every replica that reads batches, and only if one does.
     let batch: Uint8Array | undefined;
     for (const r of this.replicas) {
-      if (this.unbatched.has(r)) this.sendTo(r, applied);
-      else r.send((batch ??= joined(applied)));
+      if (this.unbatched.has(r)) {
+        this.sendTo(r, applied);
+        continue;
+      }
+      batch ??= joined(applied);
+      r.send(batch);
     }
   }
 

@@ -306,32 +306,6 @@ describe("UBSCore replication in batches (a turn's commands, a replica's answers
     await service.close();
   });
 
-  it("sends a replica of an earlier release (SUBSCRIBE without features) every message alone", async () => {
-    const { service, server } = await primary();
-    const transport = new MessagePortTransport();
-    await transport.listen("ubscore", (channel) => server.accept(channel));
-    const earlier = await transport.connect("ubscore");
-    const received: number[] = [];
-    const snapshot = new Promise<void>((resolve) =>
-      earlier.onMessage((m) => {
-        received.push(m[0]!);
-        if (m[0] === SNAPSHOT) resolve();
-      }),
-    );
-    earlier.send(message(1, []));
-    await snapshot;
-    const turnOf = turnsOf(service);
-    await submitAll(service, script());
-    const applied = groups(turnOf);
-    expect(applied.some((turn) => turn.length > 1)).toBe(true);
-    await vi.waitFor(() =>
-      expect(received.filter((type) => type === APPLIED)).toHaveLength(applied.flat().length),
-    );
-    expect(received).not.toContain(11);
-    earlier.close();
-    await service.close();
-  });
-
   it("keeps replicas equal to the primary through a burst, one subscribing and an event within a turn", async () => {
     const { service, server, listening } = await primary();
     const cmds = script();
@@ -389,7 +363,9 @@ describe("UBSCore replication in batches (a turn's commands, a replica's answers
     await listening.close();
     await service.close();
   });
+});
 
+describe("UBSCore replication: a replica and a primary whose message does not decode", () => {
   it("leaves a primary whose message does not decode, applying none of it", async () => {
     for (const [what, sent, applies] of fromAPrimary()) {
       const [replicaEnd, primaryEnd] = synchronousPair();
@@ -406,5 +382,33 @@ describe("UBSCore replication in batches (a turn's commands, a replica's answers
       expect(closed, what).toBe(applies === 0);
       replica.close();
     }
+  });
+});
+
+describe("UBSCore replication to a gateway of the release before (rolling updates)", () => {
+  it("sends a replica of an earlier release (SUBSCRIBE without features) every message alone", async () => {
+    const { service, server } = await primary();
+    const transport = new MessagePortTransport();
+    await transport.listen("ubscore", (channel) => server.accept(channel));
+    const earlier = await transport.connect("ubscore");
+    const received: number[] = [];
+    const snapshot = new Promise<void>((resolve) =>
+      earlier.onMessage((m) => {
+        received.push(m[0]!);
+        if (m[0] === SNAPSHOT) resolve();
+      }),
+    );
+    earlier.send(message(1, []));
+    await snapshot;
+    const turnOf = turnsOf(service);
+    await submitAll(service, script());
+    const applied = groups(turnOf);
+    expect(applied.some((turn) => turn.length > 1)).toBe(true);
+    await vi.waitFor(() =>
+      expect(received.filter((type) => type === APPLIED)).toHaveLength(applied.flat().length),
+    );
+    expect(received).not.toContain(11);
+    earlier.close();
+    await service.close();
   });
 });
