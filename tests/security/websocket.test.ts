@@ -23,7 +23,10 @@ const LIMITS = {
 const OVERRIDES = {
   gateway: {
     websocket: LIMITS,
-    connections: { headerTimeoutMs: 500 },
+    // Short, for the slow header sender to be cut off soon, but not so short that the slow
+    // reader's bursts of 200 orders (each a new request on a busy two-core machine running other
+    // suites beside) miss it: 500 ms did, once, in a CI trial (408s).
+    connections: { headerTimeoutMs: 2_000 },
     rateLimit: { weightPerMinute: 10_000_000, ordersPer10s: 1_000_000, ordersPerDay: 100_000_000 },
   },
 };
