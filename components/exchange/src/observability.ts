@@ -99,15 +99,17 @@ export function observeReplica(
 ): () => void {
   const connected = subscribed(replica);
   health.ready("gateway", () => (connected() ? undefined : "the replica lost UBSCore"));
-  return measureReplica(replica);
+  return measureReplica(replica, connected);
 }
 
 /**
  * A replica's position and connection in the gateway's gauges (a gateway process's, or a gateway
  * thread's: gateway-thread.ts). Returns the function that stops them.
  */
-export function measureReplica(replica: Pick<UbsCoreReplica, "closed" | "appliedLsn">): () => void {
-  const connected = subscribed(replica);
+export function measureReplica(
+  replica: Pick<UbsCoreReplica, "closed" | "appliedLsn">,
+  connected = subscribed(replica),
+): () => void {
   const metrics = gatewayMetrics();
   const untrack = [
     metrics.replicaPosition.track(() => replica.appliedLsn),

@@ -77,8 +77,8 @@ const userKey = (userId: number) => `user ${userId}`;
 export class StreamHub {
   /** Each stream's subscribers; a stream nobody subscribes to has no entry. */
   private readonly subscribers = new Map<string, Set<Subscriber>>();
-  /** Open connections and their streams per client address, on this thread (for the metrics). */
-  private readonly perIp = new Map<string, { connections: number; streams: number }>();
+  /** Open connections and their streams on this thread, for the metrics (caps: `caps`). */
+  private readonly open = { connections: 0, streams: 0 };
   /** WebSocket API user data subscriptions (ws-api.ts): per user, where each delivers. */
   private readonly userSinks = new Map<number, Set<(data: unknown) => void>>();
   /** Per market: the u of the last depth diff published. */
@@ -112,8 +112,8 @@ export class StreamHub {
     this.tickerRefresh.unref();
     const metrics = gatewayMetrics();
     this.untrack = [
-      metrics.websocketConnections.track(() => this.total("connections")),
-      metrics.websocketSubscriptions.track(() => this.total("streams")),
+      metrics.websocketConnections.track(() => this.open.connections),
+      metrics.websocketSubscriptions.track(() => this.open.streams),
     ];
   }
 
@@ -123,13 +123,6 @@ export class StreamHub {
     clearInterval(this.sweeper);
     clearInterval(this.tickerRefresh);
     for (const stop of this.untrack) stop();
-  }
-
-  /** Open connections, or their streams, over every client address (read when scraped). */
-  private total(what: "connections" | "streams"): number {
-    let sum = 0;
-    for (const counts of this.perIp.values()) sum += counts[what];
-    return sum;
   }
 
   // ---- listen keys ----
@@ -215,15 +208,12 @@ export class StreamHub {
   connect(socket: WebSocket, ip: string, combined: boolean, weighed = false): Subscriber {
     if (!this.caps.tryAdd(connectionsKey(ip), 1, this.limits.maxConnectionsPerIp))
       throw overLimit(`at most ${this.limits.maxConnectionsPerIp} connections per address`);
-    const fromIp = this.perIp.get(ip) ?? { connections: 0, streams: 0 };
-    this.perIp.set(ip, { ...fromIp, connections: fromIp.connections + 1 });
+    this.open.connections++;
     const sub: Subscriber = { socket, combined, ip, streams: new Set(), keys: new Map() };
     socket.once("close", () => {
       this.remove(sub, [...sub.streams]);
       this.caps.remove(connectionsKey(ip), 1);
-      const now = this.perIp.get(ip)!;
-      if (now.connections === 1) this.perIp.delete(ip);
-      else this.perIp.set(ip, { ...now, connections: now.connections - 1 });
+      this.open.connections--;
     });
     if (!weighed) this.limitIncoming(sub);
     return sub;
@@ -248,8 +238,7 @@ export class StreamHub {
       (userId) => !listening.has(userId),
     );
     this.countUsers(newUsers, () => this.caps.remove(streamsKey(sub.ip), fresh.length));
-    const fromIp = this.perIp.get(sub.ip)!;
-    this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams + fresh.length });
+    this.open.streams += fresh.length;
     for (const name of fresh) this.listen(sub, name);
   }
 
@@ -295,8 +284,7 @@ export class StreamHub {
       this.caps.remove(userKey(userId), 1);
     }
     if (gone.length > 0) this.caps.remove(streamsKey(sub.ip), gone.length);
-    const fromIp = this.perIp.get(sub.ip);
-    if (fromIp) this.perIp.set(sub.ip, { ...fromIp, streams: fromIp.streams - gone.length });
+    this.open.streams -= gone.length;
   }
 
   /** Runs a live subscription request; the answer is Binance's `{result, id}` or `{code, msg, id}`. */
